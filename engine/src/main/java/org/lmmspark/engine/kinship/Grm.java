@@ -1,0 +1,84 @@
+package org.lmmspark.engine.kinship;
+
+import java.util.List;
+import org.lmmspark.engine.io.SampleId;
+
+/**
+ * A symmetric relationship matrix over samples, held as GCTA holds it: the lower triangle row by
+ * row including the diagonal ({@code (j, k)} with {@code k ≤ j} at {@code j(j+1)/2 + k}), in float,
+ * with the number of variants behind each entry ({@code counts}, GCTA's {@code .grm.N.bin}; may be
+ * {@code null} for matrices not built from variants, such as a pedigree {@code A}).
+ *
+ * <p>Memory: {@code 4·N(N+1)/2} bytes for the values and as much again for the counts.
+ */
+public final class Grm {
+  private final List<SampleId> ids;
+  private final float[] lower;
+  private final float[] counts;
+
+  public Grm(List<SampleId> ids, float[] lower, float[] counts) {
+    long n = ids.size();
+    if (lower.length != n * (n + 1) / 2 || (counts != null && counts.length != lower.length)) {
+      throw new IllegalArgumentException("packed lower triangle of " + lower.length + " entries does not fit N=" + n);
+    }
+    this.ids = List.copyOf(ids);
+    this.lower = lower;
+    this.counts = counts;
+  }
+
+  public static long packedIndex(int j, int k) {
+    int row = Math.max(j, k);
+    int col = Math.min(j, k);
+    return (long) row * (row + 1) / 2 + col;
+  }
+
+  public int size() {
+    return ids.size();
+  }
+
+  public List<SampleId> ids() {
+    return ids;
+  }
+
+  public double get(int j, int k) {
+    return lower[(int) packedIndex(j, k)];
+  }
+
+  /** Variants behind entry (j, k), or NaN when this matrix carries no counts. */
+  public double count(int j, int k) {
+    return counts == null ? Double.NaN : counts[(int) packedIndex(j, k)];
+  }
+
+  /** The packed lower triangle itself (not a copy). */
+  public float[] packedValues() {
+    return lower;
+  }
+
+  /** The packed counts (not a copy), or null. */
+  public float[] packedCounts() {
+    return counts;
+  }
+
+  /** The full symmetric matrix as a column-major {@code double[N·N]}, restricted to {@code rows}. */
+  public double[] toDense(int[] rows) {
+    int n = rows.length;
+    double[] dense = new double[n * n];
+    for (int c = 0; c < n; c++) {
+      for (int r = c; r < n; r++) {
+        double v = get(rows[r], rows[c]);
+        dense[r + c * n] = v;
+        dense[c + r * n] = v;
+      }
+    }
+    return dense;
+  }
+
+  /** The full symmetric matrix as a column-major {@code double[N·N]}. */
+  public double[] toDense() {
+    int[] all = new int[size()];
+    for (int i = 0; i < all.length; i++) {
+      all[i] = i;
+    }
+    return toDense(all);
+  }
+}

@@ -1,0 +1,69 @@
+package org.lmmspark.jobs.cli;
+
+import java.util.concurrent.Callable;
+import org.lmmspark.engine.BadInputException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code lmmspark} command line: one subcommand per job. Each subcommand parses and validates
+ * its options, then calls one job class that does the I/O and the Spark work.
+ *
+ * <p>Exit codes: 0 success, 2 bad input or bad options (one line on stderr naming file, line or
+ * sample; the stack trace only with {@code LMMSPARK_DEBUG=1}), 1 an internal error.
+ */
+@Command(
+    name = "lmmspark",
+    mixinStandardHelpOptions = true,
+    versionProvider = Lmmspark.Version.class,
+    description = "Linear mixed models for statistical genetics on Apache Spark.",
+    subcommands = {
+      CommandLine.HelpCommand.class,
+    })
+public final class Lmmspark implements Callable<Integer> {
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs a command line and returns its exit code (tests call this instead of {@link #main}). */
+  public static int run(String... args) {
+    CommandLine cli = new CommandLine(new Lmmspark());
+    cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+      Throwable cause = ex;
+      while (cause != null && !(cause instanceof BadInputException)) {
+        cause = cause.getCause();
+      }
+      if (cause != null) {
+        commandLine.getErr().println("lmmspark: error: " + cause.getMessage());
+        if (System.getenv("LMMSPARK_DEBUG") != null) {
+          ex.printStackTrace(commandLine.getErr());
+        }
+        return 2;
+      }
+      commandLine.getErr().println("lmmspark: internal error: " + ex);
+      ex.printStackTrace(commandLine.getErr());
+      return 1;
+    });
+    return cli.execute(args);
+  }
+
+  @Override
+  public Integer call() {
+    new CommandLine(this).usage(System.out);
+    return 2;
+  }
+
+  /** The version from the jar manifest, plus the Java and BLAS in use. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"lmmspark " + versionString(), "Java " + System.getProperty("java.version")};
+    }
+  }
+
+  public static String versionString() {
+    String v = Lmmspark.class.getPackage().getImplementationVersion();
+    return v == null ? "0.1.0-SNAPSHOT" : v;
+  }
+}
