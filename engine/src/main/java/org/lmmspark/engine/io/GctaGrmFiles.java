@@ -122,7 +122,7 @@ public final class GctaGrmFiles {
    * writer holds no more than the caller's row band. Nothing appears under the final names until
    * {@link #commit()}; closing without commit removes the temporary files.
    */
-  public static final class Writer implements AutoCloseable {
+  public static final class Writer implements AutoCloseable, org.lmmspark.engine.kinship.GrmAssembler.RowSink {
     private final AtomicOutputs outputs;
     private final OutputStream values;
     private final OutputStream counts;
@@ -150,6 +150,7 @@ public final class GctaGrmFiles {
     }
 
     /** Writes the next row: {@code length} entries from {@code offset} of each array. */
+    @Override
     public void writeRow(float[] rowValues, float[] rowCounts, int offset, int length) {
       if (length != rowsWritten + 1) {
         throw new IllegalArgumentException("row " + rowsWritten + " must have " + (rowsWritten + 1) + " entries, got " + length);

@@ -35,28 +35,32 @@ public final class Blas {
   public static String describe() {
     String blas = level3().getClass().getSimpleName();
     String lapack = lapack().getClass().getSimpleName();
-    boolean nativeBlas = blas.contains("Native");
+    boolean nativeBlas = isNative();
     String threads = System.getenv("OPENBLAS_NUM_THREADS");
-    return "BLAS=" + blas + (nativeBlas ? " (native" + (threads == null ? "" : ", OPENBLAS_NUM_THREADS=" + threads) + ")"
+    return "BLAS=" + blas + (nativeBlas ? " (native: the system's libblas.so.3" + (threads == null ? "" : ", OPENBLAS_NUM_THREADS=" + threads) + ")"
         : " (Java fallback: install libopenblas0 for native speed)") + ", LAPACK=" + lapack;
   }
 
   public static boolean isNative() {
-    return level3().getClass().getSimpleName().contains("Native");
+    return level3() instanceof dev.ludovic.netlib.blas.NativeBLAS;
   }
 
   /**
-   * {@code C(m×n) = alpha · op(A) · op(B) + beta · C}, single precision, column-major, leading
-   * dimensions equal to the row counts of the stored arrays.
+   * {@code C(m×n) = alpha · op(A) · op(B) + beta · C}, single precision, column-major; each matrix
+   * starts at its offset in its array, with its leading dimension (row stride).
    */
   public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
-      float[] a, int lda, float[] b, int ldb, float beta, float[] c, int ldc) {
-    level3().sgemm(transA ? "T" : "N", transB ? "T" : "N", m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      float[] a, int offA, int lda, float[] b, int offB, int ldb, float beta, float[] c, int offC, int ldc) {
+    level3().sgemm(transA ? "T" : "N", transB ? "T" : "N", m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
   }
 
-  /** {@code C(n×n) = alpha · Aᵀ·A + beta · C} on the lower triangle; A is k×n column-major. */
-  public static void ssyrkTransLower(int n, int k, float alpha, float[] a, int lda, float beta, float[] c, int ldc) {
-    level3().ssyrk("L", "T", n, k, alpha, a, lda, beta, c, ldc);
+  /**
+   * {@code C(n×n) = alpha · A·Aᵀ + beta · C} on the lower triangle (the strict upper triangle of
+   * {@code C} is not touched), single precision; {@code A} is {@code n×k} column-major at
+   * {@code offA} with leading dimension {@code lda}.
+   */
+  public static void ssyrkLower(int n, int k, float alpha, float[] a, int offA, int lda, float beta, float[] c, int offC, int ldc) {
+    level3().ssyrk("L", "N", n, k, alpha, a, offA, lda, beta, c, offC, ldc);
   }
 
   /** {@code C(m×n) = alpha · op(A) · op(B) + beta · C}, double precision, column-major. */

@@ -1,0 +1,77 @@
+package org.lmmspark.engine.genotype;
+
+import java.util.function.Consumer;
+import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.io.BedReader;
+import org.lmmspark.engine.io.PlinkFileset;
+
+/**
+ * Reads a contiguous variant range of a {@code .bed} file and hands it on as standardized
+ * {@link GenotypeBlock}s of at most {@code blockVariants} kept variants, decoding each variant once.
+ * One block buffer is reused, so memory is {@code 4·N·blockVariants} bytes plus the raw bytes.
+ */
+public final class GenotypeBlockReader {
+  /** Variants read from disk per positioned read. */
+  private static final int READ_CHUNK_BYTES = 8 << 20;
+
+  private final String prefix;
+  private final int n;
+  private final double minMaf;
+  private final int blockVariants;
+
+  public GenotypeBlockReader(String prefix, int n, double minMaf, int blockVariants) {
+    this.prefix = prefix;
+    this.n = n;
+    this.minMaf = minMaf;
+    this.blockVariants = blockVariants;
+  }
+
+  /**
+   * Block size that keeps a decoded block near {@code targetBytes} (at least 64 and at most 4096
+   * variants: fewer makes BLAS calls inefficient, more gains nothing).
+   */
+  public static int blockVariantsFor(int n, long targetBytes) {
+    long v = targetBytes / (4L * n);
+    return (int) Math.max(64, Math.min(4096, v));
+  }
+
+  /**
+   * Decodes variants {@code [first, end)} whose inclusion is given by {@code include} (null for
+   * all), passing each full block to {@code sink} (the block is reused after the call returns) and
+   * recording what was kept and dropped in {@code counts}.
+   */
+  public void read(int first, int end, boolean[] include, Configuration conf, VariantFilterCounts counts,
+      Consumer<GenotypeBlock> sink) {
+    int bpv = PlinkFileset.bytesPerVariant(n);
+    int chunkVariants = Math.max(1, Math.min(end - first, READ_CHUNK_BYTES / bpv));
+    byte[] raw = new byte[chunkVariants * bpv];
+    BedDecoder decoder = new BedDecoder(n, minMaf);
+    GenotypeBlock block = new GenotypeBlock(n, blockVariants);
+    try (BedReader bed = new BedReader(prefix, n, conf)) {
+      for (int start = first; start < end; start += chunkVariants) {
+        int count = Math.min(chunkVariants, end - start);
+        bed.read(start, count, raw);
+        for (int k = 0; k < count; k++) {
+          int v = start + k;
+          if (include != null && !include[v]) {
+            continue;
+          }
+          int result = decoder.decodeInto(raw, k * bpv, v, block);
+          counts.record(result);
+          if (block.m == block.capacity()) {
+            emit(block, counts, sink);
+          }
+        }
+      }
+      if (block.m > 0) {
+        emit(block, counts, sink);
+      }
+    }
+  }
+
+  private static void emit(GenotypeBlock block, VariantFilterCounts counts, Consumer<GenotypeBlock> sink) {
+    counts.addMissing(block);
+    sink.accept(block);
+    block.clear();
+  }
+}

@@ -1,0 +1,52 @@
+package org.lmmspark.engine.io;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Positioned reads of whole variants from a validated {@code .bed} file: variant {@code v} starts
+ * at the exact byte offset {@code 3 + v·ceil(N/4)}, so any contiguous variant range can be read
+ * by any task without scanning.
+ */
+public final class BedReader implements AutoCloseable {
+  private final String path;
+  private final int bytesPerVariant;
+  private final FSDataInputStream in;
+
+  /** Opens {@code prefix.bed} of a fileset with {@code samples} samples (validated by {@link PlinkFileset#open}). */
+  public BedReader(String prefix, int samples, Configuration conf) {
+    this.path = PlinkFileset.bedPath(prefix);
+    this.bytesPerVariant = PlinkFileset.bytesPerVariant(samples);
+    try {
+      this.in = FileSystems.of(path, conf).open(new Path(path), 1 << 20);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open " + path, e);
+    }
+  }
+
+  /** Reads variants {@code [first, first + count)} into {@code dst} (at least count·ceil(N/4) bytes). */
+  public void read(int first, int count, byte[] dst) {
+    int bytes = count * bytesPerVariant;
+    if (dst.length < bytes) {
+      throw new IllegalArgumentException("buffer of " + dst.length + " bytes, need " + bytes);
+    }
+    try {
+      in.readFully(PlinkFileset.BED_MAGIC.length + (long) first * bytesPerVariant, dst, 0, bytes);
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading variants " + first + ".." + (first + count - 1) + " of "
+          + path, e);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      in.close();
+    } catch (IOException ignored) {
+      // Read-only stream: nothing to lose.
+    }
+  }
+}

@@ -1,0 +1,204 @@
+package org.lmmspark.engine.io;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.BadInputException;
+
+/**
+ * A PLINK 1 binary fileset ({@code PREFIX.bed/.bim/.fam}), validated strictly when opened:
+ * {@code .fam} and {@code .bim} lines must have exactly 6 fields, sample IDs (FID, IID) must be
+ * unique, the {@code .bed} must start with the magic bytes {@code 0x6c 0x1b 0x01} (variant-major)
+ * and be exactly {@code 3 + M·ceil(N/4)} bytes long. Duplicate variant IDs are allowed (real data
+ * has them) but reported in {@link #warnings()}. Errors name the file and line.
+ *
+ * <p>The fileset is metadata only (O(N + M) memory); genotype bytes are read by {@link BedReader}.
+ */
+public final class PlinkFileset implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+  public static final byte[] BED_MAGIC = {0x6c, 0x1b, 0x01};
+
+  private final String prefix;
+  private final List<SampleId> samples;
+  private final List<Variant> variants;
+  private final List<String> warnings;
+
+  private PlinkFileset(String prefix, List<SampleId> samples, List<Variant> variants, List<String> warnings) {
+    this.prefix = prefix;
+    this.samples = samples;
+    this.variants = variants;
+    this.warnings = warnings;
+  }
+
+  /** Opens and validates {@code prefix.bed/.bim/.fam}. */
+  public static PlinkFileset open(String prefix, Configuration conf) {
+    List<String> warnings = new ArrayList<>();
+    List<SampleId> samples = readFam(famPath(prefix), conf);
+    List<Variant> variants = readBim(bimPath(prefix), conf, warnings);
+    checkBed(bedPath(prefix), samples.size(), variants.size(), conf);
+    return new PlinkFileset(prefix, List.copyOf(samples), List.copyOf(variants), List.copyOf(warnings));
+  }
+
+  public static String bedPath(String prefix) {
+    return prefix + ".bed";
+  }
+
+  public static String bimPath(String prefix) {
+    return prefix + ".bim";
+  }
+
+  public static String famPath(String prefix) {
+    return prefix + ".fam";
+  }
+
+  public String prefix() {
+    return prefix;
+  }
+
+  public List<SampleId> samples() {
+    return samples;
+  }
+
+  public List<Variant> variants() {
+    return variants;
+  }
+
+  public int sampleCount() {
+    return samples.size();
+  }
+
+  public int variantCount() {
+    return variants.size();
+  }
+
+  /** Bytes per variant in the {@code .bed}: {@code ceil(N/4)}. */
+  public int bytesPerVariant() {
+    return bytesPerVariant(samples.size());
+  }
+
+  public static int bytesPerVariant(int samples) {
+    return (samples + 3) / 4;
+  }
+
+  /** Byte offset of variant {@code v} in the {@code .bed}: {@code 3 + v·ceil(N/4)}. */
+  public long byteOffset(int v) {
+    return BED_MAGIC.length + (long) v * bytesPerVariant();
+  }
+
+  /** Problems that are reported but do not stop the run (e.g. duplicate variant IDs). */
+  public List<String> warnings() {
+    return warnings;
+  }
+
+  static List<SampleId> readFam(String path, Configuration conf) {
+    List<SampleId> samples = new ArrayList<>();
+    Map<SampleId, Long> seen = new HashMap<>();
+    try (BufferedReader r = FileSystems.openText(path, conf)) {
+      String line;
+      long lineNo = 0;
+      while ((line = r.readLine()) != null) {
+        lineNo++;
+        if (line.isBlank()) {
+          continue;
+        }
+        String[] f = line.trim().split("\\s+");
+        if (f.length != 6) {
+          throw BadInputException.atLine(path, lineNo,
+              "expected 6 fields (FID IID father mother sex phenotype), found " + f.length);
+        }
+        SampleId id = new SampleId(f[0], f[1]);
+        Long first = seen.putIfAbsent(id, lineNo);
+        if (first != null) {
+          throw BadInputException.atLine(path, lineNo, "duplicate sample '" + id + "' (first at line " + first + ")");
+        }
+        samples.add(id);
+      }
+    } catch (IOException e) {
+      throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
+    }
+    if (samples.isEmpty()) {
+      throw BadInputException.inFile(path, "no samples");
+    }
+    return samples;
+  }
+
+  static List<Variant> readBim(String path, Configuration conf, List<String> warnings) {
+    List<Variant> variants = new ArrayList<>();
+    Set<String> ids = new HashSet<>();
+    long duplicates = 0;
+    String firstDuplicate = null;
+    try (BufferedReader r = FileSystems.openText(path, conf)) {
+      String line;
+      long lineNo = 0;
+      while ((line = r.readLine()) != null) {
+        lineNo++;
+        if (line.isBlank()) {
+          continue;
+        }
+        String[] f = line.trim().split("\\s+");
+        if (f.length != 6) {
+          throw BadInputException.atLine(path, lineNo,
+              "expected 6 fields (chromosome id cM bp A1 A2), found " + f.length);
+        }
+        double cm;
+        long bp;
+        try {
+          cm = Double.parseDouble(f[2]);
+        } catch (NumberFormatException e) {
+          throw BadInputException.atLine(path, lineNo, "genetic position (column 3) is not a number: '" + f[2] + "'");
+        }
+        try {
+          bp = Long.parseLong(f[3]);
+        } catch (NumberFormatException e) {
+          throw BadInputException.atLine(path, lineNo, "base-pair position (column 4) is not an integer: '" + f[3] + "'");
+        }
+        if (!ids.add(f[1]) && !".".equals(f[1])) {
+          duplicates++;
+          if (firstDuplicate == null) {
+            firstDuplicate = "'" + f[1] + "' at line " + lineNo;
+          }
+        }
+        variants.add(new Variant(f[0], f[1], cm, bp, f[4], f[5]));
+      }
+    } catch (IOException e) {
+      throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
+    }
+    if (variants.isEmpty()) {
+      throw BadInputException.inFile(path, "no variants");
+    }
+    if (duplicates > 0) {
+      warnings.add(path + ": " + duplicates + " duplicate variant ID(s), first " + firstDuplicate
+          + "; they are kept and told apart by position in the file");
+    }
+    return variants;
+  }
+
+  static void checkBed(String path, int samples, int variants, Configuration conf) {
+    long expected = BED_MAGIC.length + (long) variants * bytesPerVariant(samples);
+    long actual = FileSystems.length(path, conf);
+    byte[] head = new byte[3];
+    try (InputStream in = FileSystems.open(path, conf)) {
+      int got = in.readNBytes(head, 0, 3);
+      if (got < 3 || head[0] != BED_MAGIC[0] || head[1] != BED_MAGIC[1]) {
+        throw BadInputException.inFile(path, "not a PLINK 1 .bed file (wrong magic bytes; expected 6c 1b)");
+      }
+      if (head[2] != BED_MAGIC[2]) {
+        throw BadInputException.inFile(path,
+            "sample-major .bed files (mode byte " + head[2] + ") are not supported; convert with plink --make-bed");
+      }
+    } catch (IOException e) {
+      throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
+    }
+    if (actual != expected) {
+      throw BadInputException.inFile(path, "size " + actual + " bytes, expected " + expected + " = 3 + M·ceil(N/4) with M="
+          + variants + " (.bim lines) and N=" + samples + " (.fam lines)");
+    }
+  }
+}

@@ -1,0 +1,86 @@
+package org.lmmspark.engine.kinship;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.genotype.GenotypeBlockReader;
+import org.lmmspark.engine.genotype.VariantFilterCounts;
+import org.lmmspark.engine.io.SampleId;
+
+/**
+ * The genomic relationship matrix of GCTA ({@code --make-grm}, {@code --make-grm-alg 0}):
+ * {@code A_jk = (1/M_jk) Σ_i z_ij z_ik} over variants {@code i}, with {@code z} the standardized
+ * genotype of {@link org.lmmspark.engine.genotype.GenotypeBlock}, the diagonal by the same formula,
+ * missing calls contributing nothing and {@code M_jk} the number of variants called in both samples
+ * (Yang et al. 2011, AJHG 88:76).
+ *
+ * <p>The work is {@code Σ_b Z_b Z_bᵀ} over variant blocks {@code b}: {@code N²M} flops (counting
+ * 2 per multiply-add over the lower triangle), done as one SSYRK/SGEMM per block and tile. A unit
+ * of work is a contiguous variant range and a group of tiles; it holds one decoded block
+ * ({@code 4·N·blockVariants} bytes) and its tiles' accumulators (12 bytes per entry). Units are
+ * independent and their results add, so the same kernel runs in one thread here or as Spark tasks
+ * whose partial sums are reduced per tile.
+ */
+public final class GrmKernel {
+  private GrmKernel() {}
+
+  /** One unit of work's result: partial sums of some tiles, and variant counts if it kept them. */
+  public record Partial(List<GrmTileSums> tiles, VariantFilterCounts counts) implements Serializable {}
+
+  /**
+   * Accumulates tiles {@code tiles} over variants {@code [first, end)} selected by {@code include}.
+   *
+   * @param countVariants whether this unit reports variant and missing counts (exactly one unit per
+   *     variant range should, so that the counts add up once)
+   */
+  public static Partial accumulate(String prefix, GrmTiling tiling, int[] tiles, int first, int end, boolean[] include,
+      double minMaf, int blockVariants, boolean countVariants, Configuration conf) {
+    List<GrmTileSums> sums = new ArrayList<>(tiles.length);
+    for (int t : tiles) {
+      sums.add(new GrmTileSums(tiling, t));
+    }
+    VariantFilterCounts counts = new VariantFilterCounts(tiling.n());
+    new GenotypeBlockReader(prefix, tiling.n(), minMaf, blockVariants).read(first, end, include, conf, counts, block -> {
+      float[] indicator = null;
+      for (GrmTileSums s : sums) {
+        if (indicator == null && s.prefersDenseMissing(block)) {
+          indicator = GrmTileSums.missingIndicator(block);
+        }
+        s.add(block, indicator);
+      }
+    });
+    return new Partial(sums, countVariants ? counts : null);
+  }
+
+  /** The whole GRM in this thread (tests, small data): one unit with every tile. */
+  public static Grm computeLocal(String prefix, List<SampleId> samples, int variants, boolean[] include, double minMaf,
+      int tileSize, int blockVariants, Configuration conf) {
+    GrmTiling tiling = new GrmTiling(samples.size(), tileSize);
+    int[] all = new int[tiling.tileCount()];
+    for (int t = 0; t < all.length; t++) {
+      all[t] = t;
+    }
+    Partial p = accumulate(prefix, tiling, all, 0, variants, include, minMaf, blockVariants, true, conf);
+    return assemble(samples, tiling, p.counts(), p.tiles());
+  }
+
+  /** Assembles tiles (in index order) into an in-memory {@link Grm}. */
+  public static Grm assemble(List<SampleId> samples, GrmTiling tiling, VariantFilterCounts counts,
+      Iterable<GrmTileSums> tilesInOrder) {
+    long n = samples.size();
+    float[] values = new float[Math.toIntExact(n * (n + 1) / 2)];
+    float[] pairCounts = new float[values.length];
+    int[] pos = {0};
+    GrmAssembler assembler = new GrmAssembler(tiling, counts, (v, c, offset, length) -> {
+      System.arraycopy(v, offset, values, pos[0], length);
+      System.arraycopy(c, offset, pairCounts, pos[0], length);
+      pos[0] += length;
+    });
+    for (GrmTileSums t : tilesInOrder) {
+      assembler.accept(t);
+    }
+    assembler.finish();
+    return new Grm(samples, values, pairCounts);
+  }
+}

@@ -1,0 +1,78 @@
+package org.lmmspark.engine.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+
+/**
+ * Writes small PLINK filesets for tests, encoding the 2-bit codes plainly here (independently of the
+ * engine's reader). Genotypes are {@code g[variant][sample]} copies of A1, or -1 for missing.
+ */
+public final class BedFixture {
+  private BedFixture() {}
+
+  /** Writes {@code dir/name.bed/.bim/.fam}; variant v is on chromosome {@code chromosomes[v]}. Returns the prefix. */
+  public static String write(Path dir, String name, int[][] g, int[] chromosomes) {
+    int m = g.length;
+    int n = g[0].length;
+    int bpv = (n + 3) / 4;
+    byte[] bed = new byte[3 + m * bpv];
+    bed[0] = 0x6c;
+    bed[1] = 0x1b;
+    bed[2] = 0x01;
+    for (int v = 0; v < m; v++) {
+      for (int j = 0; j < n; j++) {
+        int code = switch (g[v][j]) {
+          case 2 -> 0b00;
+          case -1 -> 0b01;
+          case 1 -> 0b10;
+          case 0 -> 0b11;
+          default -> throw new IllegalArgumentException("genotype " + g[v][j]);
+        };
+        bed[3 + v * bpv + j / 4] |= (byte) (code << (2 * (j % 4)));
+      }
+    }
+    StringBuilder bim = new StringBuilder();
+    for (int v = 0; v < m; v++) {
+      bim.append(chromosomes[v]).append("\trs").append(v + 1).append("\t0\t").append(1000 * (v + 1)).append("\tA\tG\n");
+    }
+    StringBuilder fam = new StringBuilder();
+    for (int j = 0; j < n; j++) {
+      fam.append("F").append(j).append(" I").append(j).append(" 0 0 1 -9\n");
+    }
+    Path prefix = dir.resolve(name);
+    try {
+      Files.write(Path.of(prefix + ".bed"), bed);
+      Files.writeString(Path.of(prefix + ".bim"), bim);
+      Files.writeString(Path.of(prefix + ".fam"), fam);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return prefix.toString();
+  }
+
+  /**
+   * Random genotypes: each variant has its own allele frequency, calls are missing with probability
+   * {@code missingRate}; every {@code monomorphicEvery}-th variant is monomorphic (0 disables).
+   */
+  public static int[][] random(int n, int m, double missingRate, int monomorphicEvery, long seed) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    int[][] g = new int[m][n];
+    for (int v = 0; v < m; v++) {
+      double p = 0.05 + 0.9 * rng.nextDouble();
+      boolean mono = monomorphicEvery > 0 && v % monomorphicEvery == monomorphicEvery - 1;
+      for (int j = 0; j < n; j++) {
+        if (rng.nextDouble() < missingRate) {
+          g[v][j] = -1;
+        } else if (mono) {
+          g[v][j] = 2;
+        } else {
+          g[v][j] = (rng.nextDouble() < p ? 1 : 0) + (rng.nextDouble() < p ? 1 : 0);
+        }
+      }
+    }
+    return g;
+  }
+}
