@@ -81,6 +81,9 @@ public final class AtomicOutputs implements AutoCloseable {
   }
 
   private FileSystem fs(Path p) throws IOException {
-    return p.getFileSystem(conf);
+    FileSystem fs = p.getFileSystem(conf);
+    // No .crc side files next to outputs on the local file system: other tools do not expect them.
+    fs.setWriteChecksum(false);
+    return fs;
   }
 }

@@ -124,6 +124,7 @@ public final class GctaGrmFiles {
    */
   public static final class Writer implements AutoCloseable, org.lmmspark.engine.kinship.GrmAssembler.RowSink {
     private final AtomicOutputs outputs;
+    private final boolean ownsOutputs;
     private final OutputStream values;
     private final OutputStream counts;
     private final int n;
@@ -131,8 +132,21 @@ public final class GctaGrmFiles {
     private ByteBuffer buf = ByteBuffer.allocate(0);
 
     public Writer(String prefix, List<SampleId> ids, boolean withCounts, Configuration conf) {
+      this(prefix, ids, withCounts, new AtomicOutputs(conf), true);
+    }
+
+    /**
+     * A writer whose files join {@code outputs}, a set the caller commits once every file of a run
+     * is complete ({@link #commit()} then only closes this writer's streams).
+     */
+    public Writer(String prefix, List<SampleId> ids, boolean withCounts, AtomicOutputs outputs) {
+      this(prefix, ids, withCounts, outputs, false);
+    }
+
+    private Writer(String prefix, List<SampleId> ids, boolean withCounts, AtomicOutputs outputs, boolean ownsOutputs) {
       this.n = ids.size();
-      this.outputs = new AtomicOutputs(conf);
+      this.outputs = outputs;
+      this.ownsOutputs = ownsOutputs;
       try {
         try (java.io.Writer idOut = new OutputStreamWriter(outputs.create(idPath(prefix)), StandardCharsets.UTF_8)) {
           StringBuilder sb = new StringBuilder();
@@ -144,7 +158,9 @@ public final class GctaGrmFiles {
         this.values = new BufferedOutputStream(outputs.create(binPath(prefix)), 1 << 20);
         this.counts = withCounts ? new BufferedOutputStream(outputs.create(countsPath(prefix)), 1 << 20) : null;
       } catch (IOException e) {
-        outputs.close();
+        if (ownsOutputs) {
+          outputs.close();
+        }
         throw new UncheckedIOException(e);
       }
     }
@@ -187,7 +203,9 @@ public final class GctaGrmFiles {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-      outputs.commit();
+      if (ownsOutputs) {
+        outputs.commit();
+      }
     }
 
     @Override
@@ -198,9 +216,11 @@ public final class GctaGrmFiles {
           counts.close();
         }
       } catch (IOException ignored) {
-        // The temporary files are removed below either way.
+        // The temporary files are removed by the owner of the output set either way.
       }
-      outputs.close();
+      if (ownsOutputs) {
+        outputs.close();
+      }
     }
   }
 }

@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
     description = "Linear mixed models for statistical genetics on Apache Spark.",
     subcommands = {
       CommandLine.HelpCommand.class,
+      DemoCommand.class,
+      GrmCommand.class,
     })
 public final class Lmmspark implements Callable<Integer> {
 

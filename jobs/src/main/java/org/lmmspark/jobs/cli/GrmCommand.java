@@ -1,0 +1,96 @@
+package org.lmmspark.jobs.cli;
+
+import java.util.concurrent.Callable;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.io.GctaGrmFiles;
+import org.lmmspark.jobs.grm.GrmJob;
+import org.lmmspark.jobs.spark.ProgressListener;
+import org.lmmspark.jobs.spark.SparkSessions;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code lmmspark grm}: the GCTA genomic relationship matrix from PLINK genotypes, on Spark. */
+@Command(name = "grm", mixinStandardHelpOptions = true,
+    description = {
+      "Computes the genomic relationship matrix (GCTA's default definition, as gcta --make-grm and"
+          + " plink --make-grm-bin) from PLINK 1 binary genotypes, block-wise on Spark.",
+      "A_jk = (1/M_jk) sum_i z_ij z_ik with z = (x - 2p)/sqrt(2p(1-p)), x the count of the .bim A1 allele,"
+          + " p its frequency over all samples; missing calls are skipped and M_jk counts the variants called"
+          + " in both samples; monomorphic variants are skipped.",
+      "Writes PREFIX.grm.bin, PREFIX.grm.N.bin, PREFIX.grm.id (GCTA binary format) and PREFIX.log;"
+          + " with --per-chromosome also PREFIX.chrC.grm.* for every chromosome, from the same single pass."})
+public final class GrmCommand implements Callable<Integer> {
+  @Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--bfile", required = true, paramLabel = "PREFIX", description = "PLINK 1 binary fileset PREFIX.bed/.bim/.fam (local path, file:, hdfs: or s3a:).")
+  String bfile;
+
+  @Option(names = "--out", required = true, paramLabel = "PREFIX", description = "Output prefix.")
+  String out;
+
+  @Option(names = "--maf", defaultValue = "0", paramLabel = "X", description = "Skip variants with minor allele frequency below X (default: ${DEFAULT-VALUE}).")
+  double maf;
+
+  @Option(names = "--chr", paramLabel = "LIST", description = "Use only these chromosomes, e.g. 1-22 or 1,3,X.")
+  String chr;
+
+  @Option(names = "--exclude-chr", paramLabel = "LIST", description = "Use every chromosome but these.")
+  String excludeChr;
+
+  @Option(names = "--per-chromosome", description = "Also write one GRM per chromosome (PREFIX.chrC.grm.*), for LOCO; genotypes are still read once.")
+  boolean perChromosome;
+
+  @Option(names = "--tile-size", defaultValue = "4096", paramLabel = "N", description = "Samples per side of an output tile (default: ${DEFAULT-VALUE}).")
+  int tileSize;
+
+  @Option(names = "--tile-memory", defaultValue = "1024", paramLabel = "MB", description = "Accumulator memory per task in MiB; more tiles per task means fewer tasks (default: ${DEFAULT-VALUE}).")
+  long tileMemoryMb;
+
+  @Option(names = "--partitions", defaultValue = "0", paramLabel = "K", description = "Number of variant ranges (default 0: about one per core and tile group).")
+  int partitions;
+
+  @Mixin SparkOptions sparkOptions;
+
+  @Override
+  public Integer call() {
+    if (maf < 0 || maf >= 0.5) {
+      throw new BadInputException("--maf must be in [0, 0.5), got " + maf);
+    }
+    if (tileSize < 1 || tileMemoryMb < 1) {
+      throw new BadInputException("--tile-size and --tile-memory must be positive");
+    }
+    RunLog runLog = new RunLog("grm", spec.commandLine().getParseResult().originalArgs().toArray(new String[0]));
+    GrmJob.Result r = run(runLog, new GrmJob.Options(bfile, out, maf, ChromosomeSelection.of(chr, excludeChr),
+        perChromosome, tileSize, tileMemoryMb << 20, partitions), sparkOptions.master);
+    return r == null ? 1 : 0;
+  }
+
+  /** Runs the job in a session of its own and reports it; shared with {@code demo}. */
+  static GrmJob.Result run(RunLog runLog, GrmJob.Options options, String master) {
+    SparkSession spark = SparkSessions.getOrCreate("lmmspark grm", master);
+    try {
+      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+      ProgressListener progress = new ProgressListener(LoggerFactory.getLogger(GrmJob.class), "GRM");
+      jsc.sc().addSparkListener(progress);
+      runLog.note("Spark " + spark.version() + ", master " + jsc.master() + ", default parallelism " + jsc.defaultParallelism());
+      GrmJob.Result r = GrmJob.run(jsc, options);
+      jsc.sc().removeSparkListener(progress);
+      runLog.say(String.format("GRM written to %s (with .grm.N.bin, .grm.id, .log)%s", GctaGrmFiles.binPath(options.out()),
+          options.perChromosome() ? " and " + (r.outputs().size() - 1) + " per-chromosome GRMs" : ""));
+      runLog.say(String.format("N = %d samples, M = %s", r.samples(), r.counts()));
+      runLog.say(String.format("mean diagonal %.6f, off-diagonal mean %.3g SD %.4g", r.meanDiagonal(), r.meanOffDiagonal(), r.sdOffDiagonal()));
+      runLog.say(String.format("%d Spark task(s), %d tile(s), %.1f s, %s", r.tasks(), r.tiles(), r.seconds(),
+          org.lmmspark.engine.linalg.Blas.describe()));
+      runLog.write(options.out() + ".log", jsc.hadoopConfiguration());
+      return r;
+    } finally {
+      spark.stop();
+    }
+  }
+}

@@ -1,0 +1,113 @@
+package org.lmmspark.jobs.genotype;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.io.Variant;
+
+/**
+ * A PLINK fileset seen as Spark work: the selected variants cut into contiguous ranges, each read by
+ * one task with positioned reads at exact byte offsets ({@code 3 + v·ceil(N/4)}) and decoded once per
+ * block into standardized form on the executor ({@link org.lmmspark.engine.genotype.GenotypeBlockReader}).
+ * The driver holds only the {@code .bim}/{@code .fam} metadata; executors receive ranges, never the
+ * variant list.
+ */
+public final class PartitionedGenotypes {
+  /**
+   * Variants {@code [first, end)} of the fileset, all on chromosome {@code chromosomes.get(chromosome)}
+   * when ranges are split at chromosomes, else {@code chromosome} is 0.
+   */
+  public record VariantRange(int index, int first, int end, int chromosome, long byteOffset) implements Serializable {}
+
+  private final PlinkFileset fileset;
+  private final boolean[] include;
+  private final int selected;
+
+  private PartitionedGenotypes(PlinkFileset fileset, boolean[] include) {
+    this.fileset = fileset;
+    this.include = include;
+    int count = 0;
+    for (boolean b : include) {
+      count += b ? 1 : 0;
+    }
+    this.selected = count;
+  }
+
+  public static PartitionedGenotypes open(String bfile, ChromosomeSelection chromosomes, Configuration conf) {
+    PlinkFileset fileset = PlinkFileset.open(bfile, conf);
+    boolean[] include = chromosomes.mask(fileset.variants());
+    PartitionedGenotypes g = new PartitionedGenotypes(fileset, include);
+    if (g.selected == 0) {
+      throw BadInputException.inFile(PlinkFileset.bimPath(bfile), "no variants on the selected chromosomes");
+    }
+    return g;
+  }
+
+  public PlinkFileset fileset() {
+    return fileset;
+  }
+
+  /** The inclusion mask over all variants of the fileset. */
+  public boolean[] include() {
+    return include;
+  }
+
+  public int selectedVariants() {
+    return selected;
+  }
+
+  /** Chromosomes of the selected variants, in order of first appearance. */
+  public List<String> chromosomes() {
+    List<String> out = new ArrayList<>();
+    for (int v = 0; v < include.length; v++) {
+      String c = fileset.variants().get(v).chromosome();
+      if (include[v] && !out.contains(c)) {
+        out.add(c);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Cuts the selected variants into about {@code target} contiguous ranges of similar size. With
+   * {@code splitAtChromosomes} no range spans two chromosomes (each range's chromosome index is set),
+   * so per-chromosome sums can be kept apart.
+   */
+  public List<VariantRange> ranges(int target, boolean splitAtChromosomes) {
+    java.util.Map<String, Integer> chromosomeIndex = new java.util.HashMap<>();
+    for (String c : chromosomes()) {
+      chromosomeIndex.put(c, chromosomeIndex.size());
+    }
+    List<Variant> variants = fileset.variants();
+    long perRange = Math.max(1, (selected + target - 1) / Math.max(1, target));
+    List<VariantRange> out = new ArrayList<>();
+    int start = -1;
+    int count = 0;
+    int chromosome = 0;
+    int last = -1;
+    for (int v = 0; v < include.length; v++) {
+      if (!include[v]) {
+        continue;
+      }
+      int c = splitAtChromosomes ? chromosomeIndex.get(variants.get(v).chromosome()) : 0;
+      if (start >= 0 && (count >= perRange || c != chromosome)) {
+        out.add(new VariantRange(out.size(), start, last + 1, chromosome, fileset.byteOffset(start)));
+        start = -1;
+      }
+      if (start < 0) {
+        start = v;
+        count = 0;
+        chromosome = c;
+      }
+      count++;
+      last = v;
+    }
+    // Unselected variants inside a range (other chromosomes in between) are skipped by the mask.
+    out.add(new VariantRange(out.size(), start, last + 1, chromosome, fileset.byteOffset(start)));
+    return out;
+  }
+}

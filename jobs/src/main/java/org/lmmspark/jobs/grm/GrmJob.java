@@ -1,0 +1,202 @@
+package org.lmmspark.jobs.grm;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.storage.StorageLevel;
+import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.genotype.GenotypeBlockReader;
+import org.lmmspark.engine.genotype.VariantFilterCounts;
+import org.lmmspark.engine.io.AtomicOutputs;
+import org.lmmspark.engine.io.GctaGrmFiles;
+import org.lmmspark.engine.io.SampleId;
+import org.lmmspark.engine.kinship.GrmAssembler;
+import org.lmmspark.engine.kinship.GrmKernel;
+import org.lmmspark.engine.kinship.GrmStatistics;
+import org.lmmspark.engine.kinship.GrmTileSums;
+import org.lmmspark.engine.kinship.GrmTiling;
+import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.jobs.genotype.PartitionedGenotypes;
+import org.lmmspark.jobs.genotype.PartitionedGenotypes.VariantRange;
+import org.lmmspark.jobs.spark.SerializableHadoopConf;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * The GCTA genomic relationship matrix ({@link GrmKernel}) as a Spark job.
+ *
+ * <p>Work is cut two ways: the selected variants into contiguous ranges (exact {@code .bed} byte
+ * offsets), and the lower triangle into tiles grouped so that one task's accumulators stay under
+ * {@code tileMemoryBytes}. A task is one (range, tile group): it decodes its range once per block and
+ * adds each block into its tiles with one SSYRK/SGEMM per tile. Partial tiles are summed by
+ * {@code reduceByKey} into one partition per tile (per chromosome with {@code perChromosome}), and the
+ * driver streams those partitions in order, band by band, into GCTA's row-by-row file.
+ *
+ * <p>Memory: an executor task holds one decoded block (~64 MB) and its tile group (≤
+ * {@code tileMemoryBytes}, default 1 GiB); the driver holds one band of tiles (12·tileSize·N bytes)
+ * and never the whole matrix. Shuffle volume: 12·N²/2 bytes per variant range (per chromosome with
+ * {@code perChromosome}), so ranges are few: about one per core and tile group.
+ *
+ * <p>Cluster use: {@code spark-submit --class org.lmmspark.jobs.cli.Lmmspark lmmspark.jar grm
+ * --bfile hdfs:///data/ukb --out hdfs:///out/ukb}; give executors {@code tileMemoryBytes} + 1 GiB
+ * per core and set {@code spark.executorEnv.OPENBLAS_NUM_THREADS=1}.
+ */
+public final class GrmJob {
+  private static final Logger log = LoggerFactory.getLogger(GrmJob.class);
+
+  /** Target size of one decoded genotype block. */
+  static final long BLOCK_BYTES = 64L << 20;
+
+  /** What to compute. {@code partitions} ≤ 0 lets the job choose (one range per core and tile group). */
+  public record Options(String bfile, String out, double minMaf, ChromosomeSelection chromosomes,
+      boolean perChromosome, int tileSize, long tileMemoryBytes, int partitions) {}
+
+  /** What was computed, for the summary and the log. */
+  public record Result(int samples, long variantsUsed, VariantFilterCounts counts, double meanDiagonal,
+      double meanOffDiagonal, double sdOffDiagonal, int tasks, int tiles, List<String> outputs, double seconds) {}
+
+  /** One Spark task: a variant range and a group of tiles. */
+  record WorkItem(VariantRange range, int[] tiles, boolean countVariants) implements Serializable {}
+
+  private GrmJob() {}
+
+  public static Result run(JavaSparkContext jsc, Options o) {
+    long start = System.nanoTime();
+    Configuration conf = jsc.hadoopConfiguration();
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.bfile(), o.chromosomes(), conf);
+    genotypes.fileset().warnings().forEach(w -> log.warn(w));
+    List<SampleId> samples = genotypes.fileset().samples();
+    int n = samples.size();
+    GrmTiling tiling = new GrmTiling(n, o.tileSize());
+    List<int[]> groups = tiling.groups(o.tileMemoryBytes());
+    int target = o.partitions() > 0 ? o.partitions() : Math.max(1, (jsc.defaultParallelism() + groups.size() - 1) / groups.size());
+    List<VariantRange> ranges = genotypes.ranges(target, o.perChromosome());
+    List<WorkItem> items = new ArrayList<>();
+    for (VariantRange r : ranges) {
+      for (int g = 0; g < groups.size(); g++) {
+        items.add(new WorkItem(r, groups.get(g), g == 0));
+      }
+    }
+    List<String> chromosomes = genotypes.chromosomes();
+    int chromosomeSlots = o.perChromosome() ? chromosomes.size() : 1;
+    log.info("GRM of {} samples from {} variants ({}): {} tile(s) of up to {} samples in {} group(s), {} variant range(s), {} task(s); {}",
+        n, genotypes.selectedVariants(), o.bfile(), tiling.tileCount(), tiling.tileSize(), groups.size(),
+        ranges.size(), items.size(), Blas.describe());
+
+    Broadcast<boolean[]> include = jsc.broadcast(genotypes.include());
+    Broadcast<SerializableHadoopConf> hadoopConf = jsc.broadcast(new SerializableHadoopConf(conf));
+    String prefix = o.bfile();
+    double minMaf = o.minMaf();
+    int blockVariants = GenotypeBlockReader.blockVariantsFor(n, BLOCK_BYTES);
+    int slotsPerChromosome = tiling.tileCount() + 1;
+
+    JavaPairRDD<Integer, Object> partials = jsc.parallelize(items, items.size()).flatMapToPair(item -> {
+      VariantRange r = item.range();
+      GrmKernel.Partial p = GrmKernel.accumulate(prefix, tiling, item.tiles(), r.first(), r.end(), include.value(),
+          minMaf, blockVariants, item.countVariants(), hadoopConf.value().get());
+      List<Tuple2<Integer, Object>> out = new ArrayList<>();
+      int base = r.chromosome() * slotsPerChromosome;
+      if (p.counts() != null) {
+        out.add(new Tuple2<>(base, p.counts()));
+      }
+      for (GrmTileSums t : p.tiles()) {
+        out.add(new Tuple2<>(base + 1 + t.tile, t));
+      }
+      return out.iterator();
+    });
+    JavaPairRDD<Integer, Object> reduced = partials.reduceByKey(
+        new SlotPartitioner(chromosomeSlots * slotsPerChromosome), GrmJob::merge);
+
+    List<String> outputs = new ArrayList<>();
+    Written total;
+    try (AtomicOutputs files = new AtomicOutputs(conf)) {
+      if (o.perChromosome()) {
+        reduced.persist(StorageLevel.MEMORY_AND_DISK());
+        Iterator<Tuple2<Integer, Object>> it = reduced.toLocalIterator();
+        for (String chromosome : chromosomes) {
+          String chrPrefix = o.out() + ".chr" + chromosome;
+          writeGrm(it, chrPrefix, samples, tiling, files);
+          outputs.add(chrPrefix);
+        }
+        JavaPairRDD<Integer, Object> totals = reduced
+            .mapToPair(kv -> new Tuple2<>(kv._1() % slotsPerChromosome, kv._2()))
+            .reduceByKey(new SlotPartitioner(slotsPerChromosome), GrmJob::merge);
+        total = writeGrm(totals.toLocalIterator(), o.out(), samples, tiling, files);
+        reduced.unpersist(false);
+      } else {
+        total = writeGrm(reduced.toLocalIterator(), o.out(), samples, tiling, files);
+      }
+      outputs.add(o.out());
+      files.commit();
+    } finally {
+      include.destroy();
+      hadoopConf.destroy();
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    return new Result(n, total.counts().kept, total.counts(), total.stats().meanDiagonal(),
+        total.stats().meanOffDiagonal(), total.stats().sdOffDiagonal(), items.size(), tiling.tileCount(), outputs, seconds);
+  }
+
+  private record Written(GrmStatistics stats, VariantFilterCounts counts) {}
+
+  /** Reads one GRM's slots (its counts, then every tile in order) from {@code it} and writes its files. */
+  private static Written writeGrm(Iterator<Tuple2<Integer, Object>> it, String prefix, List<SampleId> samples,
+      GrmTiling tiling, AtomicOutputs files) {
+    VariantFilterCounts counts = (VariantFilterCounts) it.next()._2();
+    GctaGrmFiles.Writer writer = new GctaGrmFiles.Writer(prefix, samples, true, files);
+    GrmStatistics stats = new GrmStatistics(writer);
+    GrmAssembler assembler = new GrmAssembler(tiling, counts, stats);
+    for (int t = 0; t < tiling.tileCount(); t++) {
+      assembler.accept((GrmTileSums) it.next()._2());
+    }
+    assembler.finish();
+    writer.commit();
+    log.info("{}: {}; mean diagonal {}, off-diagonal mean {} SD {}", GctaGrmFiles.binPath(prefix), counts,
+        String.format("%.6f", stats.meanDiagonal()), String.format("%.3g", stats.meanOffDiagonal()),
+        String.format("%.4g", stats.sdOffDiagonal()));
+    return new Written(stats, counts);
+  }
+
+  private static Object merge(Object a, Object b) {
+    if (a instanceof GrmTileSums ta) {
+      return ta.merge((GrmTileSums) b);
+    }
+    return ((VariantFilterCounts) a).merge((VariantFilterCounts) b);
+  }
+
+  /** Slot {@code k} goes to partition {@code k}: partitions come out in slot order, one GRM part each. */
+  static final class SlotPartitioner extends Partitioner {
+    private final int slots;
+
+    SlotPartitioner(int slots) {
+      this.slots = slots;
+    }
+
+    @Override
+    public int numPartitions() {
+      return slots;
+    }
+
+    @Override
+    public int getPartition(Object key) {
+      return (Integer) key;
+    }
+
+    @Override
+    public boolean equals(Object other) {
+      return other instanceof SlotPartitioner p && p.slots == slots;
+    }
+
+    @Override
+    public int hashCode() {
+      return slots;
+    }
+  }
+}
