@@ -19,12 +19,10 @@ import picocli.CommandLine.Command;
     description = "Linear mixed models for statistical genetics on Apache Spark.",
     subcommands = {
       CommandLine.HelpCommand.class,
-<<<<<<< HEAD
       DemoCommand.class,
+      SimulateCommand.class,
       GrmCommand.class,
-=======
       PedigreeGrmCommand.class,
->>>>>>> pedigree
     })
 public final class Lmmspark implements Callable<Integer> {
 
