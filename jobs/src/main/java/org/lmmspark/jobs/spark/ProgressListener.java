@@ -36,6 +36,9 @@ public final class ProgressListener extends SparkListener {
   public void onTaskEnd(SparkListenerTaskEnd event) {
     int d = done.incrementAndGet();
     int t = Math.max(1, total.get());
+    if (t == 1) {
+      return; // single-task stages (fetching results) finish too fast to need progress
+    }
     int percent = 100 * d / t;
     long now = System.nanoTime();
     if (percent / 10 > lastPercent / 10 || now - lastReport > 30e9) {

@@ -1,0 +1,139 @@
+package org.lmmspark.jobs.grm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.lmmspark.engine.testing.Tolerance.assertClose;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.io.GctaGrmFiles;
+import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.kinship.Grm;
+import org.lmmspark.engine.kinship.GrmKernel;
+import org.lmmspark.engine.testing.BedFixture;
+import org.lmmspark.engine.testing.RefData;
+import org.lmmspark.jobs.cli.Lmmspark;
+import org.lmmspark.jobs.testing.SharedSpark;
+
+/** The Spark GRM job: distributed equals the reference and the local kernel, with blocks and tiles smaller than the data. */
+class GrmJobTest {
+  private final Configuration conf = new Configuration();
+
+  /**
+   * refdata/regenie-example EXPECTED.md §1: PLINK 1.9 {@code --make-grm-bin}, 1e-5 per entry (float32),
+   * counts exact. Tiles of 128 samples (10 tiles), 3 tile groups and 3 variant ranges: 9 tasks whose
+   * partial sums must add up.
+   */
+  @Test
+  void equalsPlinkOnRegenieExample(@TempDir Path dir) {
+    Path ref = RefData.dir("regenie-example");
+    String out = dir.resolve("g").toString();
+    long budget = 4L * 128 * 128 * 12;
+    GrmJob.Result r = GrmJob.run(SharedSpark.jsc(), new GrmJob.Options(ref.resolve("example").toString(), out, 0,
+        ChromosomeSelection.all(), false, 128, budget, 3));
+    assertEquals(500, r.samples());
+    assertEquals(1000, r.variantsUsed());
+    assertTrue(r.tasks() >= 6, "several tasks: " + r.tasks());
+    Grm expected = GctaGrmFiles.read(ref.resolve("expected/gcta_grm").toString(), conf);
+    Grm actual = GctaGrmFiles.read(out, conf);
+    assertEquals(expected.ids(), actual.ids());
+    for (int j = 0; j < 500; j++) {
+      for (int k = 0; k <= j; k++) {
+        assertClose(actual.get(j, k), expected.get(j, k), 1e-5, 0, "A(" + j + "," + k + ")");
+        assertEquals(expected.count(j, k), actual.count(j, k));
+      }
+    }
+    // Summary from EXPECTED.md.
+    assertClose(r.meanDiagonal(), 0.99865046, 1e-6, 0, "mean diagonal");
+    assertClose(r.meanOffDiagonal(), -0.00200130, 1e-7, 0, "mean off-diagonal");
+  }
+
+  /**
+   * Per-chromosome parts from one pass: each part equals the local kernel on that chromosome alone,
+   * and the LOCO matrix formed from parts, K_{-c} = (M K − M_c K_c)/(M − M_c) with per-pair counts,
+   * equals the kernel run on the other chromosomes (brute-force check of the recombination).
+   */
+  @Test
+  void perChromosomePartsFormLoco(@TempDir Path dir) {
+    int n = 70;
+    int m = 240;
+    int[][] g = BedFixture.random(n, m, 0.03, 11, 99);
+    int[] chr = new int[m];
+    for (int v = 0; v < m; v++) {
+      chr[v] = v < 60 ? 1 : v < 200 ? 2 : 3;
+    }
+    String prefix = BedFixture.write(dir, "three", g, chr);
+    String out = dir.resolve("pc").toString();
+    GrmJob.run(SharedSpark.jsc(), new GrmJob.Options(prefix, out, 0, ChromosomeSelection.all(), true, 32, 2L * 32 * 32 * 12, 0));
+    PlinkFileset fs = PlinkFileset.open(prefix, conf);
+    Grm total = GctaGrmFiles.read(out, conf);
+    for (int c = 1; c <= 3; c++) {
+      Grm part = GctaGrmFiles.read(out + ".chr" + c, conf);
+      boolean[] onC = ChromosomeSelection.of(Integer.toString(c), null).mask(fs.variants());
+      Grm local = GrmKernel.computeLocal(prefix, fs.samples(), m, onC, 0, 4096, 4096, conf);
+      boolean[] offC = ChromosomeSelection.of(null, Integer.toString(c)).mask(fs.variants());
+      Grm loco = GrmKernel.computeLocal(prefix, fs.samples(), m, offC, 0, 4096, 4096, conf);
+      for (int j = 0; j < n; j++) {
+        for (int k = 0; k <= j; k++) {
+          assertClose(part.get(j, k), local.get(j, k), 2e-6, 2e-6, "chr" + c + " A(" + j + "," + k + ")");
+          assertEquals(local.count(j, k), part.count(j, k));
+          double mk = total.count(j, k) * (double) total.get(j, k) - part.count(j, k) * (double) part.get(j, k);
+          double mLoco = total.count(j, k) - part.count(j, k);
+          assertClose(mk / mLoco, loco.get(j, k), 1e-5, 1e-5, "LOCO chr" + c + " (" + j + "," + k + ")");
+          assertEquals(loco.count(j, k), mLoco);
+        }
+      }
+    }
+  }
+
+  /** Bad input: one line naming the file, exit code 2, and no output file left behind. */
+  @Test
+  void badInputIsOneLineExitTwoAndNothingWritten(@TempDir Path dir) throws Exception {
+    int[][] g = BedFixture.random(10, 20, 0, 0, 1);
+    int[] chr = new int[20];
+    Arrays.fill(chr, 1);
+    String prefix = BedFixture.write(dir, "bad", g, chr);
+    byte[] bed = Files.readAllBytes(Path.of(prefix + ".bed"));
+    Files.write(Path.of(prefix + ".bed"), Arrays.copyOf(bed, bed.length - 1));
+    Path out = dir.resolve("outdir");
+    String err = runExpectingExit(2, "grm", "--bfile", prefix, "--out", out.resolve("x").toString(), "--master", "local[2]");
+    assertTrue(err.contains(prefix + ".bed") && err.contains("size 62 bytes, expected 63 = 3 + M"), err);
+    assertFalse(Files.exists(out) && listFiles(out) > 0, "no outputs after a failure");
+
+    String missing = runExpectingExit(2, "grm", "--bfile", dir.resolve("nope").toString(), "--out", out.resolve("y").toString());
+    assertTrue(missing.contains("nope.fam: file not found"), missing);
+
+    String option = runExpectingExit(2, "grm", "--bfile", prefix, "--out", out.resolve("z").toString(), "--maf", "0.7");
+    assertTrue(option.contains("--maf"), option);
+  }
+
+  private static long listFiles(Path dir) throws Exception {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.count();
+    }
+  }
+
+  static String runExpectingExit(int code, String... args) {
+    PrintStream oldErr = System.err;
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(err, true));
+    int exit;
+    try {
+      exit = Lmmspark.run(args);
+    } finally {
+      System.setErr(oldErr);
+    }
+    String text = err.toString();
+    assertEquals(code, exit, text);
+    return text;
+  }
+}
