@@ -66,10 +66,16 @@ public final class Design {
     names.add("intercept");
     cols.add(one);
     for (Quantitative q : quantitative) {
+      if (q.values().length != n) {
+        throw new IllegalArgumentException("covariate " + q.name() + " has " + q.values().length + " values for n = " + n);
+      }
       names.add(q.name());
       cols.add(q.values().clone());
     }
     for (Categorical c : categorical) {
+      if (c.labels().length != n) {
+        throw new IllegalArgumentException("covariate " + c.name() + " has " + c.labels().length + " values for n = " + n);
+      }
       List<String> levels = levels(c.labels());
       for (int l = 1; l < levels.size(); l++) {
         double[] ind = new double[n];

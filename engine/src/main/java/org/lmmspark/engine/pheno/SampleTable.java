@@ -56,7 +56,8 @@ public final class SampleTable {
     }
   }
 
-  static SampleTable parse(String file, BufferedReader in) throws IOException {
+  /** Parses a table from a reader; {@code file} names it in error messages. */
+  public static SampleTable parse(String file, BufferedReader in) throws IOException {
     String line;
     long lineNo = 0;
     String[] header = null;
