@@ -100,6 +100,37 @@ public final class Blas {
   }
 
   /**
+   * Symmetric eigendecomposition {@code A = Z·diag(w)·Zᵀ} by LAPACK {@code dsyevd} (divide and
+   * conquer; all eigenvalues ascending): the lower triangle of the n×n column-major {@code a} is read
+   * and {@code a} is overwritten by the orthonormal eigenvectors (columns). Extra work space
+   * {@code ≈ 2n²} doubles. On OpenBLAS 0.3.21 this measured ~7× faster than {@link #dsyevr} at
+   * n = 2,000 (1.9 s vs 14 s, one thread), the back-transformation being level-3 work.
+   *
+   * @throws IllegalStateException when LAPACK reports a failure
+   */
+  public static void dsyevd(int n, double[] a, double[] w) {
+    if (a.length < (long) n * n || w.length < n) {
+      throw new IllegalArgumentException("dsyevd: need a of n*n=" + (long) n * n + " and w of n=" + n);
+    }
+    if (n == 0) {
+      return;
+    }
+    intW info = new intW(0);
+    double[] workQuery = new double[1];
+    int[] iworkQuery = new int[1];
+    lapack().dsyevd("V", "L", n, a, n, w, workQuery, -1, iworkQuery, -1, info);
+    if (info.val != 0) {
+      throw new IllegalStateException("dsyevd workspace query failed, info=" + info.val);
+    }
+    double[] work = new double[(int) workQuery[0]];
+    int[] iwork = new int[iworkQuery[0]];
+    lapack().dsyevd("V", "L", n, a, n, w, work, work.length, iwork, iwork.length, info);
+    if (info.val != 0) {
+      throw new IllegalStateException("dsyevd failed: info=" + info.val);
+    }
+  }
+
+  /**
    * In-place Cholesky {@code A = L·Lᵀ} of the lower triangle of an n×n column-major matrix (LAPACK
    * {@code dpotrf}); the strict upper triangle is left untouched. Returns false (expected numerical
    * trouble, not an exception) when A is not positive definite; {@code a} is then partly overwritten.

@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
     description = "Linear mixed models for statistical genetics on Apache Spark.",
     subcommands = {
       CommandLine.HelpCommand.class,
+      RemlCommand.class,
     })
 public final class Lmmspark implements Callable<Integer> {
 
