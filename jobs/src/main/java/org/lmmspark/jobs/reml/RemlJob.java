@@ -1,0 +1,279 @@
+package org.lmmspark.jobs.reml;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.io.AtomicOutputs;
+import org.lmmspark.engine.io.GctaGrmFiles;
+import org.lmmspark.engine.io.SampleId;
+import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.pheno.SampleTable;
+import org.lmmspark.engine.reml.AiReml;
+import org.lmmspark.engine.reml.DenseRemlLikelihood;
+import org.lmmspark.engine.reml.RemlFit;
+import org.lmmspark.engine.reml.RemlInputs;
+import org.lmmspark.engine.reml.RemlProblem;
+import org.lmmspark.engine.reml.RemlSolver;
+import org.lmmspark.engine.reml.SpectralReml;
+import org.lmmspark.engine.reml.VarianceSummary;
+import org.lmmspark.engine.stats.ChiSquared;
+
+/**
+ * {@code lmmspark reml}: variance components, heritability and their standard errors by REML, the
+ * way GCTA-GREML reports them. Model {@code y = Xβ + Σ_k u_k + e}, {@code V = Σ_k σ²_k V_k + σ²_e I},
+ * with components from GRM files ({@code --grm}), their epistatic squares ({@code --epistatic}),
+ * further relationship matrices ({@link Options#extraRelationships()}: the pedigree A plugs in here)
+ * and grouping factors ({@code --group}).
+ *
+ * <p>Runs on the driver, no SparkSession: the spectral solver (one component; one O(n³)
+ * eigendecomposition, then O(n) per likelihood evaluation) or dense AI-REML (O(n³) per iteration).
+ * Memory ≈ 8n² bytes per component plus 2–3 such matrices of work space (n = 10,000: ~0.8 GB each).
+ *
+ * <p>Writes {@code OUT.hsq} (GCTA layout), {@code OUT.json}, {@code OUT.log} and with {@code --blup}
+ * {@code OUT.blup.txt}, all through {@link AtomicOutputs}.
+ */
+public final class RemlJob {
+  private RemlJob() {}
+
+  /**
+   * What to run.
+   *
+   * @param extraRelationships relationship matrices from sources other than GRM files (the pedigree A
+   *     of {@code --pedigree}), added as components after the GRMs; may be empty
+   * @param solver "auto", "spectral" or "dense"
+   */
+  public record Options(List<String> grmPrefixes, boolean epistatic, List<RemlInputs.Relationship> extraRelationships,
+      List<String> groups, String pheno, String phenoName, String covar, String qcovar, boolean blup, String solver,
+      boolean allowNonconvergence, int maxIterations, String out, String commandLine) {}
+
+  /** The fit with everything written out. */
+  public record Result(RemlFit fit, VarianceSummary summary, RemlInputs.Assembled inputs, List<String> logLines) {}
+
+  public static Result run(Options o, Configuration conf) {
+    long t0 = System.nanoTime();
+    List<String> log = new ArrayList<>();
+    log.add("lmmspark reml");
+    log.add("command: " + o.commandLine());
+    log.add("versions: lmmspark " + version() + ", Java " + System.getProperty("java.version") + ", " + Blas.describe());
+
+    List<RemlInputs.Relationship> rels = new ArrayList<>();
+    for (int g = 0; g < o.grmPrefixes().size(); g++) {
+      String prefix = o.grmPrefixes().get(g);
+      String name = o.grmPrefixes().size() == 1 ? "G" : "G" + (g + 1);
+      rels.add(new RemlInputs.Relationship(name, prefix, GctaGrmFiles.read(prefix, conf), true));
+      log.add("GRM " + name + ": " + prefix + " (" + rels.get(g).matrix().size() + " samples)");
+    }
+    rels.addAll(o.extraRelationships());
+    if (rels.isEmpty() && o.groups().isEmpty()) {
+      throw new BadInputException("no variance component: give --grm PREFIX (or --group COLUMN)");
+    }
+    SampleTable pheno = SampleTable.read(o.pheno(), conf);
+    SampleTable covar = o.covar() == null ? null : SampleTable.read(o.covar(), conf);
+    SampleTable qcovar = o.qcovar() == null ? null : SampleTable.read(o.qcovar(), conf);
+    RemlInputs.Assembled in = RemlInputs.assemble(new RemlInputs.Spec(rels, o.epistatic(), pheno, o.phenoName(), covar,
+        qcovar, o.groups()));
+    RemlProblem prob = in.problem();
+    log.add("trait: " + in.design().trait() + "; fixed effects: " + prob.fixedNames());
+    log.add("samples:");
+    for (String line : in.notes()) {
+      log.add("  " + line);
+    }
+    log.add("analysed samples: " + prob.n() + "; variance components: "
+        + prob.components().stream().map(c -> c.name()).toList() + " + residual");
+
+    RemlSolver solver = chooseSolver(o, prob);
+    long tFit = System.nanoTime();
+    RemlFit fit = solver.fit(prob);
+    double fitSeconds = (System.nanoTime() - tFit) / 1e9;
+    log.add(String.format(Locale.ROOT, "solver %s: %s (%.3f s)", solver.name(), fit.message(), fitSeconds));
+    VarianceSummary summary = new VarianceSummary(fit, prob.nullLogL(null), prob.n());
+    for (int k = 0; k < fit.parameters(); k++) {
+      if (fit.boundary()[k]) {
+        log.add("note: " + (k < fit.parameters() - 1 ? "V(" + fit.componentNames().get(k) + ")" : "V(e)")
+            + " is on the boundary of the parameter space (held at "
+            + String.format(Locale.ROOT, "%.3g", fit.theta()[k]) + ")");
+      }
+    }
+    if (!fit.converged() && !o.allowNonconvergence()) {
+      log.add("error: REML did not converge: " + fit.message());
+      writeLog(o.out(), log, conf);
+      throw new BadInputException("REML did not converge: " + fit.message()
+          + "; see " + o.out() + ".log; --allow-nonconvergence writes the last iterate");
+    }
+    if (!fit.converged()) {
+      log.add("warning: REML did not converge; results are the last iterate (--allow-nonconvergence)");
+    }
+    log.add(String.format(Locale.ROOT, "total time %.3f s", (System.nanoTime() - t0) / 1e9));
+    try (AtomicOutputs outs = new AtomicOutputs(conf)) {
+      write(outs, o.out() + ".hsq", hsq(summary));
+      write(outs, o.out() + ".json", Json.write(json(o, in, fit, summary, solver, fitSeconds)));
+      if (o.blup()) {
+        write(outs, o.out() + ".blup.txt", blups(in, fit));
+      }
+      write(outs, o.out() + ".log", String.join("\n", log) + "\n");
+      outs.commit();
+    }
+    return new Result(fit, summary, in, log);
+  }
+
+  static RemlSolver chooseSolver(Options o, RemlProblem prob) {
+    int k = prob.components().size();
+    String s = o.solver() == null ? "auto" : o.solver();
+    switch (s) {
+      case "auto":
+        return k == 1 ? new SpectralReml() : dense(o);
+      case "spectral":
+        if (k != 1) {
+          throw new BadInputException("--solver spectral needs exactly one variance component, the model has " + k
+              + "; use --solver dense");
+        }
+        return new SpectralReml();
+      case "dense":
+        return dense(o);
+      default:
+        throw new BadInputException("--solver must be auto, spectral or dense, not '" + s + "'");
+    }
+  }
+
+  private static RemlSolver dense(Options o) {
+    return new AiReml("dense-ai", DenseRemlLikelihood::new, AiReml.DEFAULT_EM_STEPS, o.maxIterations());
+  }
+
+  /** GCTA's .hsq layout: Source, Variance, SE rows, then logL, logL0, LRT, df, Pval, n. */
+  static String hsq(VarianceSummary s) {
+    StringBuilder sb = new StringBuilder("Source\tVariance\tSE\n");
+    for (VarianceSummary.Row r : s.variances()) {
+      sb.append(r.source()).append('\t').append(num(r.value())).append('\t').append(num(r.se())).append('\n');
+    }
+    for (VarianceSummary.Row r : s.ratios()) {
+      sb.append(r.source()).append('\t').append(num(r.value())).append('\t').append(num(r.se())).append('\n');
+    }
+    sb.append("logL\t").append(String.format(Locale.ROOT, "%.3f", s.logL())).append('\n');
+    sb.append("logL0\t").append(String.format(Locale.ROOT, "%.3f", s.logL0())).append('\n');
+    sb.append("LRT\t").append(String.format(Locale.ROOT, "%.3f", s.lrt())).append('\n');
+    sb.append("df\t").append(s.df()).append('\n');
+    sb.append("Pval\t").append(ChiSquared.formatLogP(s.logP())).append('\n');
+    sb.append("n\t").append(s.n()).append('\n');
+    return sb.toString();
+  }
+
+  private static String num(double v) {
+    return Double.isFinite(v) ? String.format(Locale.ROOT, "%.6g", v) : "NA";
+  }
+
+  static Map<String, Object> json(Options o, RemlInputs.Assembled in, RemlFit fit, VarianceSummary s, RemlSolver solver,
+      double seconds) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("trait", in.design().trait());
+    m.put("solver", solver.name());
+    m.put("converged", fit.converged());
+    m.put("iterations", fit.iterations());
+    m.put("message", fit.message());
+    m.put("fit_seconds", seconds);
+    m.put("n", s.n());
+    List<Object> comps = new ArrayList<>();
+    int k = fit.parameters() - 1;
+    for (int c = 0; c <= k; c++) {
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("name", c < k ? fit.componentNames().get(c) : "e");
+      r.put("variance", fit.theta()[c]);
+      r.put("se", fit.se(c));
+      r.put("boundary", fit.boundary()[c]);
+      r.put("score", fit.score()[c]);
+      if (c < k) {
+        r.put("ratio_to_vp", s.ratios().get(c).value());
+        r.put("ratio_se", s.ratios().get(c).se());
+        r.put("ratio_se_observed_information", s.observedRatioSe(c));
+      }
+      comps.add(r);
+    }
+    m.put("components", comps);
+    m.put("vp", s.variances().get(k + 1).value());
+    m.put("vp_se", s.variances().get(k + 1).se());
+    if (k > 1) {
+      VarianceSummary.Row sum = s.ratios().get(k);
+      m.put("sum_ratio_to_vp", sum.value());
+      m.put("sum_ratio_se", sum.se());
+    }
+    m.put("covariance_ai_inverse", fit.covariance());
+    m.put("covariance_observed_information_inverse", fit.observedCovariance());
+    m.put("logL", s.logL());
+    m.put("logL0", s.logL0());
+    m.put("LRT", s.lrt());
+    m.put("df", s.df());
+    m.put("pval", Math.exp(s.logP()));
+    m.put("log10_pval", s.logP() / Math.log(10));
+    List<Object> fixed = new ArrayList<>();
+    for (int j = 0; j < fit.beta().length; j++) {
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("name", in.problem().fixedNames().get(j));
+      r.put("beta", fit.beta()[j]);
+      r.put("se", fit.betaSe(j));
+      fixed.add(r);
+    }
+    m.put("fixed_effects", fixed);
+    Map<String, Object> samples = new LinkedHashMap<>();
+    samples.put("analysed", in.samples().size());
+    List<Object> per = new ArrayList<>();
+    for (int i = 0; i < in.match().inputs().size(); i++) {
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("input", in.match().inputs().get(i).name());
+      r.put("samples", in.match().inputs().get(i).ids().size());
+      r.put("dropped", in.match().droppedCount(i));
+      r.put("dropped_by_reason", new LinkedHashMap<String, Object>(in.match().droppedFrom(i)));
+      per.add(r);
+    }
+    samples.put("inputs", per);
+    m.put("samples", samples);
+    m.put("command", o.commandLine());
+    m.put("version", version());
+    return m;
+  }
+
+  /** One line per sample: FID IID then û_k = σ²_k V_k P y for each component and ê = σ²_e P y. */
+  static String blups(RemlInputs.Assembled in, RemlFit fit) {
+    double[][] b = fit.blups(in.problem());
+    StringBuilder sb = new StringBuilder("FID\tIID");
+    for (String name : fit.componentNames()) {
+      sb.append("\tBLUP_").append(name);
+    }
+    sb.append("\tresidual\n");
+    List<SampleId> ids = in.samples();
+    for (int i = 0; i < ids.size(); i++) {
+      sb.append(ids.get(i).fid()).append('\t').append(ids.get(i).iid());
+      for (double[] col : b) {
+        sb.append('\t').append(String.format(Locale.ROOT, "%.8g", col[i]));
+      }
+      sb.append('\n');
+    }
+    return sb.toString();
+  }
+
+  private static void writeLog(String out, List<String> log, Configuration conf) {
+    try (AtomicOutputs outs = new AtomicOutputs(conf)) {
+      write(outs, out + ".log", String.join("\n", log) + "\n");
+      outs.commit();
+    }
+  }
+
+  private static void write(AtomicOutputs outs, String path, String text) {
+    try (OutputStream os = outs.create(path)) {
+      os.write(text.getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new UncheckedIOException("writing " + path, e);
+    }
+  }
+
+  static String version() {
+    String v = RemlJob.class.getPackage().getImplementationVersion();
+    return v == null ? "0.1.0-SNAPSHOT" : v;
+  }
+}
