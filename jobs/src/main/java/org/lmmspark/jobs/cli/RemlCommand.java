@@ -93,6 +93,8 @@ public final class RemlCommand implements Callable<Integer> {
         blup, solver, allowNonconvergence, maxIterations, out, commandLine());
     RemlJob.Result r = RemlJob.run(o, new Configuration());
     System.out.print(String.join("\n", r.logLines()) + "\n");
+    System.out.print("\n" + RemlJob.hsq(r.summary()));
+    System.out.println("written: " + out + ".hsq, " + out + ".json, " + out + ".log" + (blup ? ", " + out + ".blup.txt" : ""));
     return 0;
   }
 

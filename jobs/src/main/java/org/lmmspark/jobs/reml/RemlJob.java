@@ -148,7 +148,7 @@ public final class RemlJob {
   }
 
   /** GCTA's .hsq layout: Source, Variance, SE rows, then logL, logL0, LRT, df, Pval, n. */
-  static String hsq(VarianceSummary s) {
+  public static String hsq(VarianceSummary s) {
     StringBuilder sb = new StringBuilder("Source\tVariance\tSE\n");
     for (VarianceSummary.Row r : s.variances()) {
       sb.append(r.source()).append('\t').append(num(r.value())).append('\t').append(num(r.se())).append('\n');
