@@ -1,7 +1,6 @@
 package org.lmmspark.engine.io;
 
 import java.io.BufferedOutputStream;
-import java.io.BufferedReader;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -56,23 +55,12 @@ public final class GctaGrmFiles {
 
   public static List<SampleId> readIds(String path, Configuration conf) {
     List<SampleId> ids = new ArrayList<>();
-    try (BufferedReader r = FileSystems.openText(path, conf)) {
-      String line;
-      long lineNo = 0;
-      while ((line = r.readLine()) != null) {
-        lineNo++;
-        if (line.isBlank()) {
-          continue;
-        }
-        String[] f = line.trim().split("\\s+");
-        if (f.length < 2) {
-          throw BadInputException.atLine(path, lineNo, "expected FID IID, found " + f.length + " field(s)");
-        }
-        ids.add(new SampleId(f[0], f[1]));
+    WhitespaceLines.read(path, conf, (lineNo, f) -> {
+      if (f.length < 2) {
+        throw BadInputException.atLine(path, lineNo, "expected FID IID, found " + f.length + " field(s)");
       }
-    } catch (IOException e) {
-      throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
-    }
+      ids.add(new SampleId(f[0], f[1]));
+    });
     if (ids.isEmpty()) {
       throw BadInputException.inFile(path, "no samples");
     }

@@ -1,6 +1,5 @@
 package org.lmmspark.engine.io;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -100,29 +99,18 @@ public final class PlinkFileset implements java.io.Serializable {
   static List<SampleId> readFam(String path, Configuration conf) {
     List<SampleId> samples = new ArrayList<>();
     Map<SampleId, Long> seen = new HashMap<>();
-    try (BufferedReader r = FileSystems.openText(path, conf)) {
-      String line;
-      long lineNo = 0;
-      while ((line = r.readLine()) != null) {
-        lineNo++;
-        if (line.isBlank()) {
-          continue;
-        }
-        String[] f = line.trim().split("\\s+");
-        if (f.length != 6) {
-          throw BadInputException.atLine(path, lineNo,
-              "expected 6 fields (FID IID father mother sex phenotype), found " + f.length);
-        }
-        SampleId id = new SampleId(f[0], f[1]);
-        Long first = seen.putIfAbsent(id, lineNo);
-        if (first != null) {
-          throw BadInputException.atLine(path, lineNo, "duplicate sample '" + id + "' (first at line " + first + ")");
-        }
-        samples.add(id);
+    WhitespaceLines.read(path, conf, (lineNo, f) -> {
+      if (f.length != 6) {
+        throw BadInputException.atLine(path, lineNo,
+            "expected 6 fields (FID IID father mother sex phenotype), found " + f.length);
       }
-    } catch (IOException e) {
-      throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
-    }
+      SampleId id = new SampleId(f[0], f[1]);
+      Long first = seen.putIfAbsent(id, lineNo);
+      if (first != null) {
+        throw BadInputException.atLine(path, lineNo, "duplicate sample '" + id + "' (first at line " + first + ")");
+      }
+      samples.add(id);
+    });
     if (samples.isEmpty()) {
       throw BadInputException.inFile(path, "no samples");
     }
@@ -132,49 +120,33 @@ public final class PlinkFileset implements java.io.Serializable {
   static List<Variant> readBim(String path, Configuration conf, List<String> warnings) {
     List<Variant> variants = new ArrayList<>();
     Set<String> ids = new HashSet<>();
-    long duplicates = 0;
-    String firstDuplicate = null;
-    try (BufferedReader r = FileSystems.openText(path, conf)) {
-      String line;
-      long lineNo = 0;
-      while ((line = r.readLine()) != null) {
-        lineNo++;
-        if (line.isBlank()) {
-          continue;
-        }
-        String[] f = line.trim().split("\\s+");
-        if (f.length != 6) {
-          throw BadInputException.atLine(path, lineNo,
-              "expected 6 fields (chromosome id cM bp A1 A2), found " + f.length);
-        }
-        double cm;
-        long bp;
-        try {
-          cm = Double.parseDouble(f[2]);
-        } catch (NumberFormatException e) {
-          throw BadInputException.atLine(path, lineNo, "genetic position (column 3) is not a number: '" + f[2] + "'");
-        }
-        try {
-          bp = Long.parseLong(f[3]);
-        } catch (NumberFormatException e) {
-          throw BadInputException.atLine(path, lineNo, "base-pair position (column 4) is not an integer: '" + f[3] + "'");
-        }
-        if (!ids.add(f[1]) && !".".equals(f[1])) {
-          duplicates++;
-          if (firstDuplicate == null) {
-            firstDuplicate = "'" + f[1] + "' at line " + lineNo;
-          }
-        }
-        variants.add(new Variant(f[0], f[1], cm, bp, f[4], f[5]));
+    List<String> duplicates = new ArrayList<>();
+    WhitespaceLines.read(path, conf, (lineNo, f) -> {
+      if (f.length != 6) {
+        throw BadInputException.atLine(path, lineNo, "expected 6 fields (chromosome id cM bp A1 A2), found " + f.length);
       }
-    } catch (IOException e) {
-      throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
-    }
+      double cm;
+      long bp;
+      try {
+        cm = Double.parseDouble(f[2]);
+      } catch (NumberFormatException e) {
+        throw BadInputException.atLine(path, lineNo, "genetic position (column 3) is not a number: '" + f[2] + "'");
+      }
+      try {
+        bp = Long.parseLong(f[3]);
+      } catch (NumberFormatException e) {
+        throw BadInputException.atLine(path, lineNo, "base-pair position (column 4) is not an integer: '" + f[3] + "'");
+      }
+      if (!ids.add(f[1]) && !".".equals(f[1])) {
+        duplicates.add("'" + f[1] + "' at line " + lineNo);
+      }
+      variants.add(new Variant(f[0], f[1], cm, bp, f[4], f[5]));
+    });
     if (variants.isEmpty()) {
       throw BadInputException.inFile(path, "no variants");
     }
-    if (duplicates > 0) {
-      warnings.add(path + ": " + duplicates + " duplicate variant ID(s), first " + firstDuplicate
+    if (!duplicates.isEmpty()) {
+      warnings.add(path + ": " + duplicates.size() + " duplicate variant ID(s), first " + duplicates.get(0)
           + "; they are kept and told apart by position in the file");
     }
     return variants;

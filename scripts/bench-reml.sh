@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Benchmark: single-GRM REML (null model: eigendecomposition + REML) from a precomputed GRM, against
+# GEMMA's null fit on the same matrix (Debian package gemma) where it is installed.
+#
+#   scripts/bench-reml.sh [--sizes "5000 10000"] [--variants M] [--dir bench-out/reml]
+#
+# For each N: simulate N samples x M variants (lmmspark simulate), compute the GRM (lmmspark grm),
+# then time `lmmspark reml --grm` (whole command, JVM start included, and the solver alone as it
+# logs) and `gemma -bfile <10 variants> -k <the same GRM as text> -lmm 1` (GEMMA always eigendecomposes
+# K and fits the null REML before testing; 10 variants make the tests negligible; its time includes
+# reading the text kinship, which is how GEMMA takes a GRM). Prints h2 from both and the time ratio.
+set -euo pipefail
+home=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+sizes="5000 10000"
+variants=20000
+dir="$home/bench-out/reml"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sizes) sizes="$2"; shift 2 ;;
+    --variants) variants="$2"; shift 2 ;;
+    --dir) dir="$2"; shift 2 ;;
+    *) echo "usage: $0 [--sizes \"5000 10000\"] [--variants M] [--dir DIR]" >&2; exit 2 ;;
+  esac
+done
+lmm="$home/scripts/lmmspark"
+mkdir -p "$dir"
+now() { date +%s.%N; }
+printf '%-7s %-9s %12s %12s %12s %8s %9s %9s\n' N threads lmmspark_s solver_s gemma_s ratio h2_ours pve_gemma
+for n in $sizes; do
+  d="$dir/n$n"
+  mkdir -p "$d"
+  [ -f "$d/sim.bed" ] || "$lmm" simulate --out "$d/sim" --samples "$n" --variants "$variants" --seed 11 \
+      --families $((n / 25)) >/dev/null
+  [ -f "$d/grm.grm.bin" ] || "$lmm" grm --bfile "$d/sim" --out "$d/grm" >/dev/null 2>&1
+  t0=$(now)
+  "$lmm" reml --grm "$d/grm" --pheno "$d/sim.pheno" --pheno-name y_quant --solver spectral --out "$d/reml" > "$d/reml.stdout" 2>&1
+  t1=$(now)
+  ours=$(echo "$t1 - $t0" | bc)
+  solver=$(grep -oE 'solver spectral.*\(([0-9.]+) s\)' "$d/reml.stdout" | grep -oE '[0-9.]+ s\)$' | tr -d ' s)')
+  h2=$(awk '$1=="V(G)/Vp"{print $2}' "$d/reml.hsq")
+  gemma_s=NA; pve=NA; ratio=NA
+  if command -v gemma >/dev/null && command -v python3 >/dev/null && python3 -c 'import numpy' 2>/dev/null; then
+    if [ ! -f "$d/K.txt" ]; then
+      python3 - "$d/grm" "$d/K.txt" "$n" <<'PY'
+import sys, numpy as np
+prefix, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+tri = np.fromfile(prefix + ".grm.bin", dtype="<f4")
+k = np.zeros((n, n)); k[np.tril_indices(n)] = tri; k = k + np.tril(k, -1).T
+np.savetxt(out, k, fmt="%.7g", delimiter="\t")
+PY
+      # GEMMA takes the phenotype from .fam column 6: copy y_quant there (NA where missing).
+      head -11 "$d/sim.bim" | awk '{print $2}' > "$d/ten.txt"
+      plink1.9 --bfile "$d/sim" --extract "$d/ten.txt" --make-bed --out "$d/ten" >/dev/null
+      awk 'NR==FNR{if(FNR>1)y[$1" "$2]=$3;next}{v=y[$1" "$2]; if(v==""||v=="NA")v="NA"; $6=v; print}' \
+        "$d/sim.pheno" "$d/ten.fam" > "$d/ten.fam.new" && mv "$d/ten.fam.new" "$d/ten.fam"
+    fi
+    t0=$(now)
+    (cd "$d" && gemma -bfile ten -k K.txt -lmm 1 -o gemma > gemma.stdout 2>&1)
+    t1=$(now)
+    gemma_s=$(echo "$t1 - $t0" | bc)
+    pve=$(grep -m1 'pve estimate in the null model' "$d/output/gemma.log.txt" | awk '{print $NF}')
+    ratio=$(echo "scale=2; $gemma_s / $ours" | bc)
+  fi
+  printf '%-7s %-9s %12.1f %12s %12s %8s %9s %9s\n' "$n" "$(nproc)" "$ours" "${solver:-?}" "$gemma_s" "${ratio}x" "$h2" "$pve"
+done
+echo "ratio = GEMMA time / lmmspark time (>1: lmmspark faster). h2_ours = V(G)/Vp; GEMMA's pve scales vg by tr(K)/n."
