@@ -28,6 +28,17 @@ public final class FileSystems {
     }
   }
 
+  /**
+   * {@code path} made absolute and given its scheme on the driver (e.g. {@code sample-data/sim} →
+   * {@code file:/home/u/lmmspark/sample-data/sim}). Paths handed to Spark tasks must be qualified:
+   * on a cluster an executor's working directory is its own, not the driver's, so a relative path
+   * would name a different (usually missing) file there.
+   */
+  public static String qualify(String path, Configuration conf) {
+    Path p = new Path(path);
+    return of(path, conf).makeQualified(p).toString();
+  }
+
   /** The length of an existing input file, or a clear error when it is missing. */
   public static long length(String path, Configuration conf) {
     try {

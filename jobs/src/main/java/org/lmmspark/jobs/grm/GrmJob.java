@@ -14,6 +14,7 @@ import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.genotype.GenotypeBlockReader;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.AtomicOutputs;
+import org.lmmspark.engine.io.FileSystems;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.kinship.GrmAssembler;
@@ -92,7 +93,8 @@ public final class GrmJob {
 
     Broadcast<boolean[]> include = jsc.broadcast(genotypes.include());
     Broadcast<SerializableHadoopConf> hadoopConf = jsc.broadcast(new SerializableHadoopConf(conf));
-    String prefix = o.bfile();
+    // Tasks run in the executors' working directories: give them the driver's absolute path.
+    String prefix = FileSystems.qualify(o.bfile(), conf);
     double minMaf = o.minMaf();
     int blockVariants = GenotypeBlockReader.blockVariantsFor(n, BLOCK_BYTES);
     int slotsPerChromosome = tiling.tileCount() + 1;
