@@ -65,7 +65,9 @@ public final class GrmCommand implements Callable<Integer> {
     if (tileSize < 1 || tileMemoryMb < 1) {
       throw new BadInputException("--tile-size and --tile-memory must be positive");
     }
-    RunLog runLog = new RunLog("grm", spec.commandLine().getParseResult().originalArgs().toArray(new String[0]));
+    java.util.List<String> args = spec.commandLine().getParseResult().originalArgs();
+    // originalArgs() starts with the subcommand's own name when called through the top-level command.
+    RunLog runLog = new RunLog("grm", args.stream().skip(!args.isEmpty() && args.get(0).equals("grm") ? 1 : 0).toArray(String[]::new));
     GrmJob.Result r = run(runLog, new GrmJob.Options(bfile, out, maf, ChromosomeSelection.of(chr, excludeChr),
         perChromosome, tileSize, tileMemoryMb << 20, partitions), sparkOptions.master);
     return r == null ? 1 : 0;
