@@ -164,6 +164,33 @@ public final class NumeratorRelationship {
     return of(ped).grm(ped, individuals);
   }
 
+  /**
+   * {@code A} over those of {@code samples} that the pedigree lists (ancestors taken into account),
+   * labelled with the samples' own ids, in the order given; samples not in the pedigree are left out
+   * (the caller's sample matching then counts them as dropped). A sample is matched on (FID, IID) when
+   * the pedigree has a family column, else on its IID alone: an {@code ID SIRE DAM} file has no family
+   * IDs, and a phenotype file's FID is then irrelevant. Repeated samples are taken once. Cost as
+   * {@link #packedLower}, over the samples found and their ancestors.
+   */
+  public static Grm forSamples(Pedigree ped, List<SampleId> samples) {
+    java.util.Set<SampleId> seen = new java.util.HashSet<>();
+    List<SampleId> found = new ArrayList<>();
+    List<Integer> idx = new ArrayList<>();
+    for (SampleId s : samples) {
+      if (!seen.add(s)) {
+        continue;
+      }
+      int i = ped.hasFamilyIds() ? ped.indexOf(s) : ped.indexOfIid(s.iid());
+      if (i >= 0) {
+        found.add(s);
+        idx.add(i);
+      }
+    }
+    int[] ix = idx.stream().mapToInt(Integer::intValue).toArray();
+    Grm a = of(ped).grm(ix);
+    return new Grm(found, a.packedValues(), null);
+  }
+
   public Pedigree pedigree() {
     return ped;
   }

@@ -22,6 +22,10 @@ import org.lmmspark.engine.io.SampleId;
  * <p>Strict: a line with the wrong number of fields, a sample listed twice, or (when a column is read
  * as numbers) a value that is not a number is a {@link BadInputException} naming file, line and
  * column. Blank lines are skipped.
+ *
+ * <p><b>Repeated records.</b> Read with {@code repeatedRecords = true}, a sample may appear on several
+ * lines (one record per line, e.g. the lactations of a cow); {@link #ids()} then lists the sample once
+ * per record, in file order, and {@link #rowOf} gives its first record.
  */
 public final class SampleTable {
   private final String file;
@@ -39,7 +43,7 @@ public final class SampleTable {
     this.lineNumbers = lines;
     this.index = new HashMap<>();
     for (int i = 0; i < ids.size(); i++) {
-      index.put(ids.get(i), i);
+      index.putIfAbsent(ids.get(i), i);
     }
   }
 
@@ -48,16 +52,27 @@ public final class SampleTable {
     return token.equalsIgnoreCase("NA") || token.equals("-9") || token.equalsIgnoreCase("NaN");
   }
 
+  /** Reads a table with one line per sample (a repeated sample is an error). */
   public static SampleTable read(String path, Configuration conf) {
+    return read(path, conf, false);
+  }
+
+  /** Reads a table; {@code repeatedRecords}: a sample may have several lines (records). */
+  public static SampleTable read(String path, Configuration conf, boolean repeatedRecords) {
     try (BufferedReader in = FileSystems.openText(path, conf)) {
-      return parse(path, in);
+      return parse(path, in, repeatedRecords);
     } catch (IOException e) {
       throw new UncheckedIOException("reading " + path, e);
     }
   }
 
-  /** Parses a table from a reader; {@code file} names it in error messages. */
+  /** Parses a table with one line per sample from a reader; {@code file} names it in error messages. */
   public static SampleTable parse(String file, BufferedReader in) throws IOException {
+    return parse(file, in, false);
+  }
+
+  /** Parses a table from a reader; {@code repeatedRecords}: a sample may have several lines. */
+  public static SampleTable parse(String file, BufferedReader in, boolean repeatedRecords) throws IOException {
     String line;
     long lineNo = 0;
     String[] header = null;
@@ -99,9 +114,10 @@ public final class SampleTable {
       }
       SampleId id = new SampleId(f[0], f[1]);
       Long first = seen.putIfAbsent(id, lineNo);
-      if (first != null) {
+      if (first != null && !repeatedRecords) {
         throw BadInputException.atLine(file, lineNo,
-            "sample " + f[0] + " " + f[1] + " is listed twice (first at line " + first + ")");
+            "sample " + f[0] + " " + f[1] + " is listed twice (first at line " + first
+                + "); several records per individual need --repeated-records");
       }
       ids.add(id);
       rows.add(Arrays.copyOfRange(f, 2, f.length));
@@ -131,7 +147,12 @@ public final class SampleTable {
     return ids.size();
   }
 
-  /** Row of a sample, or -1. */
+  /** The file line of a row (1-based). */
+  public long line(int row) {
+    return lineNumbers[row];
+  }
+
+  /** Row of a sample (its first record), or -1. */
   public int rowOf(SampleId id) {
     Integer r = index.get(id);
     return r == null ? -1 : r;

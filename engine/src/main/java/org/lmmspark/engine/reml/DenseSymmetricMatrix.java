@@ -47,6 +47,15 @@ public final class DenseSymmetricMatrix implements SymmetricOperator {
   }
 
   @Override
+  public double[] diagonal() {
+    double[] d = new double[n];
+    for (int i = 0; i < n; i++) {
+      d[i] = a[i + i * n];
+    }
+    return d;
+  }
+
+  @Override
   public double[] toDense() {
     return a.clone();
   }

@@ -75,6 +75,13 @@ public final class GroupingOperator implements SymmetricOperator {
   }
 
   @Override
+  public double[] diagonal() {
+    double[] d = new double[level.length];
+    java.util.Arrays.fill(d, 1.0);
+    return d;
+  }
+
+  @Override
   public double[] toDense() {
     int n = level.length;
     double[] a = new double[n * n];

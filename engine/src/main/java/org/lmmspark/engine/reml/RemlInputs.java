@@ -1,7 +1,11 @@
 package org.lmmspark.engine.reml;
 
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.SampleId;
@@ -20,6 +24,17 @@ import org.lmmspark.engine.pheno.SampleTable;
  * <p>Samples: those with a phenotype value, every used covariate value and a row in every relationship
  * matrix, in phenotype-file order ({@link SampleMatch}). A relationship matrix that leaves too few
  * samples is an error naming how many phenotyped samples it lacks and a few of them.
+ *
+ * <p><b>Repeated records</b> ({@link Spec#repeatedRecords()}): the phenotype file may list an
+ * individual on several lines, one record each. Individuals (those with a usable record) are matched
+ * across inputs as above; the analysed records are the usable records of the kept individuals, in
+ * file order, and the model is {@code y = Xβ + Σ_k Z u_k + Z p + e} with {@code Z} the record →
+ * individual incidence: each relationship component becomes {@code Z K Zᵀ} ({@link IncidenceOperator}),
+ * the optional permanent-environment component {@code p ~ N(0, σ²_pe I)} gives {@code Z Zᵀ}.
+ * Covariates: columns of the phenotype file ({@link Spec#phenoCovarNames()},
+ * {@link Spec#phenoQcovarNames()}) are per record; covariate files are keyed by individual and their
+ * values apply to every record of that individual; a grouping column is per record when it comes from
+ * the phenotype file.
  */
 public final class RemlInputs {
   private RemlInputs() {}
@@ -30,35 +45,145 @@ public final class RemlInputs {
    */
   public record Relationship(String name, String source, Grm matrix, boolean additive) {}
 
-  /** What to assemble. {@code covar}, {@code qcovar} may be null; {@code phenoName} null = first trait column. */
+  /**
+   * What to assemble. {@code covar}, {@code qcovar} may be null; {@code phenoName} null = the first
+   * phenotype column not used as a covariate or group.
+   *
+   * @param groups               grouping columns: from {@code covar} when it has the column, else from
+   *                             the phenotype file (per record)
+   * @param phenoCovarNames      categorical covariates taken from columns of the phenotype file (per record)
+   * @param phenoQcovarNames     quantitative covariates taken from columns of the phenotype file (per record)
+   * @param repeatedRecords      the phenotype file may hold several records (lines) per individual;
+   *                             relationship matrices then enter as {@code Z K Zᵀ}
+   * @param permanentEnvironment add the permanent-environment component {@code Z Zᵀ} (named "pe"):
+   *                             a random effect per individual not shared with relatives
+   */
   public record Spec(List<Relationship> relationships, boolean epistatic, SampleTable pheno, String phenoName,
-      SampleTable covar, SampleTable qcovar, List<String> groups) {}
+      SampleTable covar, SampleTable qcovar, List<String> groups, List<String> phenoCovarNames,
+      List<String> phenoQcovarNames, boolean repeatedRecords, boolean permanentEnvironment) {
 
-  /** The assembled problem with the samples used and the per-input drop report. */
-  public record Assembled(RemlProblem problem, Design design, List<SampleId> samples, SampleMatch match,
-      List<String> notes) {}
+    /** One record per sample, covariates from files only. */
+    public Spec(List<Relationship> relationships, boolean epistatic, SampleTable pheno, String phenoName,
+        SampleTable covar, SampleTable qcovar, List<String> groups) {
+      this(relationships, epistatic, pheno, phenoName, covar, qcovar, groups, List.of(), List.of(), false, false);
+    }
+  }
+
+  /**
+   * The assembled problem.
+   *
+   * @param samples            the sample of each analysed record (n entries; one per sample without
+   *                           repeated records)
+   * @param individuals        the analysed individuals (m), rows and columns of every relationship matrix
+   * @param individualOfRecord for each record, its position in {@code individuals} (Z as an index array)
+   * @param match              the matching of individuals across inputs (drop report)
+   */
+  public record Assembled(RemlProblem problem, Design design, List<SampleId> samples, List<SampleId> individuals,
+      int[] individualOfRecord, SampleMatch match, List<String> notes) {}
+
+  /** Where a grouping column comes from. */
+  private record GroupSource(String name, boolean inPheno, int column) {}
 
   public static Assembled assemble(Spec spec) {
     SampleTable pheno = spec.pheno();
-    int traitCol = spec.phenoName() == null ? 0 : pheno.column(spec.phenoName(), "--pheno-name");
+    List<String> groups = spec.groups() == null ? List.of() : spec.groups();
+    List<String> pCat = spec.phenoCovarNames() == null ? List.of() : spec.phenoCovarNames();
+    List<String> pQuant = spec.phenoQcovarNames() == null ? List.of() : spec.phenoQcovarNames();
+    boolean repeated = spec.repeatedRecords();
+    if (spec.permanentEnvironment() && !repeated) {
+      throw new BadInputException("--permanent-environment needs --repeated-records: with one record per "
+          + "individual the permanent-environment effect cannot be told apart from the residual");
+    }
+
+    // Grouping columns: the categorical covariate file first (as before), else the phenotype file.
+    List<GroupSource> groupSources = new ArrayList<>();
+    for (String g : groups) {
+      if (spec.covar() != null && spec.covar().columns().contains(g)) {
+        groupSources.add(new GroupSource(g, false, spec.covar().column(g, "--group")));
+      } else if (pheno.columns().contains(g)) {
+        groupSources.add(new GroupSource(g, true, pheno.column(g, "--group")));
+      } else {
+        throw new BadInputException("--group column '" + g + "' is neither in the phenotype file " + pheno.file()
+            + " " + pheno.columns() + (spec.covar() == null ? "" : " nor in the --covar file " + spec.covar().file()
+            + " " + spec.covar().columns()));
+      }
+    }
+    Set<String> phenoUsed = new LinkedHashSet<>();
+    phenoUsed.addAll(pCat);
+    phenoUsed.addAll(pQuant);
+    for (GroupSource g : groupSources) {
+      if (g.inPheno()) {
+        phenoUsed.add(g.name());
+      }
+    }
+    int traitCol;
+    if (spec.phenoName() == null) {
+      traitCol = -1;
+      for (int c = 0; c < pheno.columns().size() && traitCol < 0; c++) {
+        if (!phenoUsed.contains(pheno.columns().get(c))) {
+          traitCol = c;
+        }
+      }
+      if (traitCol < 0) {
+        throw BadInputException.inFile(pheno.file(), "every column is used as a covariate or group; no trait column left");
+      }
+    } else {
+      traitCol = pheno.column(spec.phenoName(), "--pheno-name");
+      if (phenoUsed.contains(spec.phenoName())) {
+        throw new BadInputException("--pheno-name '" + spec.phenoName() + "' is also used as a covariate or group");
+      }
+    }
     String trait = pheno.columns().get(traitCol);
     double[] traitValues = pheno.numeric(traitCol);
 
-    List<String> groups = spec.groups() == null ? List.of() : spec.groups();
-    if (!groups.isEmpty() && spec.covar() == null) {
-      throw new BadInputException("--group " + groups + " needs --covar FILE holding the grouping column(s)");
+    // Per-record values from the phenotype file, and which records have them all.
+    boolean[] okRecord = present(traitValues);
+    List<String[]> pCatValues = new ArrayList<>();
+    for (String name : pCat) {
+      String[] v = pheno.categorical(pheno.column(name, "--covar-names"));
+      pCatValues.add(v);
+      for (int i = 0; i < v.length; i++) {
+        okRecord[i] &= v[i] != null;
+      }
     }
+    List<double[]> pQuantValues = new ArrayList<>();
+    for (String name : pQuant) {
+      double[] v = pheno.numeric(pheno.column(name, "--qcovar-names"));
+      pQuantValues.add(v);
+      for (int i = 0; i < v.length; i++) {
+        okRecord[i] &= !Double.isNaN(v[i]);
+      }
+    }
+    Map<String, String[]> phenoGroupValues = new HashMap<>();
+    for (GroupSource g : groupSources) {
+      if (g.inPheno()) {
+        String[] v = pheno.categorical(g.column());
+        phenoGroupValues.put(g.name(), v);
+        for (int i = 0; i < v.length; i++) {
+          okRecord[i] &= v[i] != null;
+        }
+      }
+    }
+    String whyNot = phenoUsed.isEmpty() ? "missing phenotype '" + trait + "'"
+        : "missing phenotype '" + trait + "' or covariate/group value";
+
     List<SampleMatch.Input> inputs = new ArrayList<>();
-    inputs.add(new SampleMatch.Input("phenotype " + pheno.file(), pheno.ids(), present(traitValues),
-        "missing phenotype '" + trait + "'"));
-    int[] groupCols = new int[groups.size()];
+    if (repeated) {
+      // Individuals with at least one usable record, in order of first appearance.
+      Set<SampleId> withRecord = new LinkedHashSet<>();
+      for (int r = 0; r < pheno.size(); r++) {
+        if (okRecord[r]) {
+          withRecord.add(pheno.ids().get(r));
+        }
+      }
+      inputs.add(new SampleMatch.Input("phenotype " + pheno.file(), new ArrayList<>(withRecord), null, null));
+    } else {
+      inputs.add(new SampleMatch.Input("phenotype " + pheno.file(), pheno.ids(), okRecord, whyNot));
+    }
     List<Integer> catCols = new ArrayList<>();
     List<String[]> catValues = new ArrayList<>();
     if (spec.covar() != null) {
       SampleTable c = spec.covar();
-      for (int g = 0; g < groups.size(); g++) {
-        groupCols[g] = c.column(groups.get(g), "--group");
-      }
       boolean[] ok = new boolean[c.size()];
       java.util.Arrays.fill(ok, true);
       for (int col = 0; col < c.columns().size(); col++) {
@@ -94,6 +219,46 @@ public final class RemlInputs {
     }
     SampleMatch match = SampleMatch.intersect(inputs);
     List<String> notes = new ArrayList<>(match.report());
+
+    // Records: every usable record of a kept individual, in file order; z[i] = its individual.
+    int m = match.size();
+    int[] recordRow;
+    int[] z;
+    if (repeated) {
+      Map<SampleId, Integer> pos = new HashMap<>(2 * m);
+      for (int j = 0; j < m; j++) {
+        pos.put(match.samples().get(j), j);
+      }
+      int[] rows = new int[pheno.size()];
+      int[] zz = new int[pheno.size()];
+      int kept = 0;
+      int missing = 0;
+      int otherInput = 0;
+      for (int r = 0; r < pheno.size(); r++) {
+        Integer j = pos.get(pheno.ids().get(r));
+        if (!okRecord[r]) {
+          missing++;
+        } else if (j == null) {
+          otherInput++;
+        } else {
+          rows[kept] = r;
+          zz[kept++] = j;
+        }
+      }
+      recordRow = java.util.Arrays.copyOf(rows, kept);
+      z = java.util.Arrays.copyOf(zz, kept);
+      notes.add(0, String.format(java.util.Locale.ROOT, "phenotype %s: %d records of %d individuals; %d records of %d "
+          + "individuals used, %d dropped (%d %s; %d of individuals dropped from the analysis, see below)",
+          pheno.file(), pheno.size(), new LinkedHashSet<>(pheno.ids()).size(), kept, m, pheno.size() - kept, missing,
+          whyNot, otherInput));
+    } else {
+      recordRow = match.rowsIn(0);
+      z = new int[m];
+      for (int j = 0; j < m; j++) {
+        z[j] = j;
+      }
+    }
+    int n = recordRow.length;
     int minSamples = 1 + 1 + spec.relationships().size() + groups.size() + 2;
     for (int k = firstRel; k < inputs.size(); k++) {
       int[] count = new int[1];
@@ -101,72 +266,116 @@ public final class RemlInputs {
       if (count[0] > 0) {
         String what = inputs.get(k).name() + " lacks " + count[0] + " of the phenotyped samples, e.g. "
             + ex.stream().map(s -> s.fid() + " " + s.iid()).collect(Collectors.joining(", "));
-        if (match.size() < minSamples) {
-          throw new BadInputException(what + "; only " + match.size()
+        if (n < minSamples) {
+          throw new BadInputException(what + "; only " + n
               + " samples are left in common: the relationship matrix does not cover the phenotyped samples "
               + "(do the FID/IID match?)");
         }
         notes.add(what);
       }
     }
-    if (match.size() < minSamples) {
-      throw new BadInputException("only " + match.size() + " samples have a phenotype and every covariate in all inputs ("
-          + String.join("; ", match.report()) + ")");
+    if (n < minSamples) {
+      throw new BadInputException("only " + n + " " + (repeated ? "records" : "samples")
+          + " have a phenotype and every covariate in all inputs (" + String.join("; ", notes) + ")");
     }
-    int n = match.size();
-    int[] prow = match.rowsIn(0);
     double[] y = new double[n];
     for (int i = 0; i < n; i++) {
-      y[i] = traitValues[prow[i]];
+      y[i] = traitValues[recordRow[i]];
+    }
+    List<Design.Quantitative> quants = new ArrayList<>();
+    for (int c = 0; c < pQuant.size(); c++) {
+      quants.add(new Design.Quantitative(pQuant.get(c), pickRecords(pQuantValues.get(c), recordRow)));
     }
     List<Design.Categorical> cats = new ArrayList<>();
-    List<String[]> groupLabels = new ArrayList<>();
+    for (int c = 0; c < pCat.size(); c++) {
+      cats.add(new Design.Categorical(pCat.get(c), pick(pCatValues.get(c), recordRow)));
+    }
+    Map<String, String[]> groupLabels = new HashMap<>();
+    for (GroupSource g : groupSources) {
+      if (g.inPheno()) {
+        groupLabels.put(g.name(), pick(phenoGroupValues.get(g.name()), recordRow));
+      }
+    }
     int next = 1;
     if (spec.covar() != null) {
-      int[] rows = match.rowsIn(next++);
+      int[] rows = viaIndividual(match.rowsIn(next++), z);
       for (int col : catCols) {
         cats.add(new Design.Categorical(spec.covar().columns().get(col), pick(catValues.get(col), rows)));
       }
-      for (int g = 0; g < groups.size(); g++) {
-        groupLabels.add(pick(catValues.get(groupCols[g]), rows));
+      for (GroupSource g : groupSources) {
+        if (!g.inPheno()) {
+          groupLabels.put(g.name(), pick(catValues.get(g.column()), rows));
+        }
       }
     }
-    List<Design.Quantitative> quants = new ArrayList<>();
     if (spec.qcovar() != null) {
-      int[] rows = match.rowsIn(next++);
+      int[] rows = viaIndividual(match.rowsIn(next++), z);
       for (int col = 0; col < qValues.size(); col++) {
-        double[] v = new double[n];
-        for (int i = 0; i < n; i++) {
-          v[i] = qValues.get(col)[rows[i]];
-        }
-        quants.add(new Design.Quantitative(spec.qcovar().columns().get(col), v));
+        quants.add(new Design.Quantitative(spec.qcovar().columns().get(col), pickRecords(qValues.get(col), rows)));
       }
     }
     Design design = Design.build(trait, y, quants, cats);
+    boolean identity = n == m;
+    for (int i = 0; identity && i < n; i++) {
+      identity = z[i] == i;
+    }
     List<VarianceComponent> comps = new ArrayList<>();
     List<VarianceComponent> epi = new ArrayList<>();
     for (int r = 0; r < spec.relationships().size(); r++) {
       Relationship rel = spec.relationships().get(r);
       DenseSymmetricMatrix k = Components.relationship(rel.matrix(), match.rowsIn(firstRel + r));
-      comps.add(new VarianceComponent(rel.name(), k));
+      comps.add(new VarianceComponent(rel.name(), identity ? k : new IncidenceOperator(k, z)));
       if (spec.epistatic() && rel.additive()) {
-        epi.add(new VarianceComponent(rel.name() + "x" + rel.name(), Components.epistatic(k)));
+        DenseSymmetricMatrix kk = Components.epistatic(k);
+        epi.add(new VarianceComponent(rel.name() + "x" + rel.name(), identity ? kk : new IncidenceOperator(kk, z)));
       }
     }
     comps.addAll(epi);
-    for (int g = 0; g < groups.size(); g++) {
+    for (String g : groups) {
       GroupingOperator op = Components.grouping(groupLabels.get(g));
       if (op.levelCount() == n) {
-        notes.add("--group " + groups.get(g) + ": every sample is its own level, so this component is confounded "
+        notes.add("--group " + g + ": every record is its own level, so this component is confounded "
             + "with the residual");
       }
-      comps.add(new VarianceComponent(groups.get(g), op));
+      comps.add(new VarianceComponent(g, op));
+    }
+    if (spec.permanentEnvironment()) {
+      String[] individualLabel = new String[n];
+      for (int i = 0; i < n; i++) {
+        individualLabel[i] = Integer.toString(z[i]);
+      }
+      if (m == n) {
+        notes.add("--permanent-environment: every individual has one record, so this component is confounded "
+            + "with the residual");
+      }
+      comps.add(new VarianceComponent("pe", Components.grouping(individualLabel)));
     }
     if (spec.epistatic() && epi.isEmpty()) {
       throw new BadInputException("--epistatic needs a GRM (--grm) to square");
     }
     RemlProblem problem = new RemlProblem(design.y(), design.x(), design.columnNames(), comps);
-    return new Assembled(problem, design, match.samples(), match, notes);
+    List<SampleId> recordIds = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      recordIds.add(pheno.ids().get(recordRow[i]));
+    }
+    return new Assembled(problem, design, recordIds, match.samples(), z, match, notes);
+  }
+
+  /** For each record, the row of its individual in an input: {@code rows[z[i]]}. */
+  private static int[] viaIndividual(int[] rowsOfIndividuals, int[] z) {
+    int[] out = new int[z.length];
+    for (int i = 0; i < z.length; i++) {
+      out[i] = rowsOfIndividuals[z[i]];
+    }
+    return out;
+  }
+
+  private static double[] pickRecords(double[] v, int[] rows) {
+    double[] out = new double[rows.length];
+    for (int i = 0; i < rows.length; i++) {
+      out[i] = v[rows[i]];
+    }
+    return out;
   }
 
   private static boolean[] present(double[] v) {

@@ -25,6 +25,20 @@ public interface SymmetricOperator {
   /** {@code tr(A)}. */
   double trace();
 
+  /**
+   * The diagonal {@code A_ii} (n values). The default reads it off {@link #toDense()} (O(n²) memory);
+   * implementations that know it cheaply override it.
+   */
+  default double[] diagonal() {
+    int n = size();
+    double[] a = toDense();
+    double[] d = new double[n];
+    for (int i = 0; i < n; i++) {
+      d[i] = a[i + i * n];
+    }
+    return d;
+  }
+
   /** The matrix as a fresh column-major {@code double[n·n]} the caller may overwrite. */
   default double[] toDense() {
     int n = size();

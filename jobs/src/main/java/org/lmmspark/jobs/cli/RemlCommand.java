@@ -1,9 +1,16 @@
 package org.lmmspark.jobs.cli;
 
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.io.SampleId;
+import org.lmmspark.engine.kinship.Grm;
+import org.lmmspark.engine.pedigree.NumeratorRelationship;
+import org.lmmspark.engine.pedigree.Pedigree;
+import org.lmmspark.engine.pheno.SampleTable;
 import org.lmmspark.engine.reml.RemlInputs;
 import org.lmmspark.jobs.reml.RemlJob;
 import picocli.CommandLine.Command;
@@ -25,7 +32,20 @@ import picocli.CommandLine.Option;
     description = {
       "Variance components and heritability by REML (GCTA-GREML style): V = Σ σ²_k V_k + σ²_e I.",
       "Writes OUT.hsq (GCTA layout), OUT.json, OUT.log and with --blup OUT.blup.txt.",
-      "Samples are those in every input with a phenotype and all covariates (the log counts the rest)."
+      "Samples are those in every input with a phenotype and all covariates (the log counts the rest).",
+      "",
+      "Animal model: --pedigree FILE adds the numerator relationship matrix A (component 'A'), computed for the"
+          + " phenotyped individuals and their ancestors only. Phenotype rows are matched to the pedigree on (FID, IID)"
+          + " when the pedigree has a family column, else on IID alone (an 'ID SIRE DAM' pedigree has no FID; the"
+          + " phenotype file's FID is then ignored). Phenotyped individuals absent from the pedigree are dropped and"
+          + " counted in the log.",
+      "",
+      "Repeated records: with --repeated-records an individual may have several lines (records) in --pheno; each"
+          + " relationship component is then Z K Z' (Z: record -> individual), --permanent-environment adds a"
+          + " per-individual effect Z Z' ('pe'). Per-record covariates and groups are columns of the --pheno file"
+          + " (--covar-names, --qcovar-names, --group); --covar/--qcovar files hold one row per individual whose"
+          + " values apply to all of its records. Several components use dense AI-REML (Cholesky of the records x"
+          + " records V)."
     })
 public final class RemlCommand implements Callable<Integer> {
 
@@ -36,9 +56,31 @@ public final class RemlCommand implements Callable<Integer> {
   @Option(names = "--epistatic", description = "Add the epistatic (additive×additive) component K∘K of each --grm.")
   boolean epistatic;
 
-  @Option(names = "--group", paramLabel = "COLUMN", description = "A random intercept per level of this column of "
-      + "the --covar file (plot, batch, family, litter): component Z Zᵀ; repeatable. The column is then not a fixed effect.")
+  @Option(names = "--group", paramLabel = "COLUMN", description = "A random intercept per level of this column "
+      + "(plot, batch, herd, litter): component Z Zᵀ; repeatable. Taken from the --covar file when it has the column "
+      + "(then not a fixed effect), else from the --pheno file (per record).")
   List<String> groups = new ArrayList<>();
+
+  @Option(names = "--pedigree", paramLabel = "FILE", description = "Pedigree (ID SIRE DAM, or with a header naming "
+      + "id/sire/dam columns, or FID IID FATHER MOTHER; see 'lmmspark pedigree-grm --help'): adds the component A. "
+      + "Matched on IID when the pedigree has no family column.")
+  String pedigree;
+
+  @Option(names = "--repeated-records", description = "The --pheno file may list an individual on several lines "
+      + "(one record each); without it a repeated individual is an error.")
+  boolean repeatedRecords;
+
+  @Option(names = "--permanent-environment", description = "With --repeated-records: add a random effect per "
+      + "individual not shared with relatives, component Z Zᵀ named 'pe'.")
+  boolean permanentEnvironment;
+
+  @Option(names = "--covar-names", paramLabel = "COL", split = ",", description = "Categorical covariates taken "
+      + "from these columns of the --pheno file (per record), comma separated.")
+  List<String> covarNames = new ArrayList<>();
+
+  @Option(names = "--qcovar-names", paramLabel = "COL", split = ",", description = "Quantitative covariates taken "
+      + "from these columns of the --pheno file (per record), comma separated.")
+  List<String> qcovarNames = new ArrayList<>();
 
   @Option(names = "--pheno", paramLabel = "FILE", required = true, description = "Phenotypes: FID IID then trait "
       + "columns, header line, whitespace separated, missing NA or -9.")
@@ -74,14 +116,35 @@ public final class RemlCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "PREFIX", required = true, description = "Output prefix.")
   String out;
 
+  /** Log lines about how the extra relationship matrices were built. */
+  private final List<String> notes = new ArrayList<>();
+
   /**
    * Relationship matrices from other inputs, added as components after the GRMs. The pedigree
    * numerator relationship matrix of {@code --pedigree FILE} goes here, as
    * {@code new RemlInputs.Relationship("A", file, grmOfA, false)}.
    */
   List<RemlInputs.Relationship> extraRelationships() {
-    return List.of();
+    if (pedigree == null) {
+      return List.of();
+    }
+    Configuration conf = new Configuration();
+    Pedigree ped = Pedigree.read(pedigree, conf);
+    // A only for the phenotyped individuals (plus, inside, their ancestors): O(n_recorded²) memory.
+    List<SampleId> wanted = new ArrayList<>(new LinkedHashSet<>(SampleTable.read(pheno, conf, repeatedRecords).ids()));
+    Grm a = NumeratorRelationship.forSamples(ped, wanted);
+    int[] idx = new int[a.size()];
+    for (int i = 0; i < idx.length; i++) {
+      SampleId s = a.ids().get(i);
+      idx[i] = ped.hasFamilyIds() ? ped.indexOf(s) : ped.indexOfIid(s.iid());
+    }
+    notes.add(String.format(Locale.ROOT, "pedigree %s: %d individuals (%d parents added as founders); matched on %s: "
+        + "%d of the %d individuals of the phenotype file found; A over them, computed with %d ancestors",
+        pedigree, ped.size(), ped.foundersAdded(), ped.hasFamilyIds() ? "FID IID" : "IID (the pedigree has no family IDs)",
+        a.size(), wanted.size(), ped.withAncestors(idx).length - idx.length));
+    return List.of(new RemlInputs.Relationship("A", pedigree, a, false));
   }
+
 
   @Override
   public Integer call() {
@@ -90,7 +153,8 @@ public final class RemlCommand implements Callable<Integer> {
           "--max-iterations must be at least 1");
     }
     RemlJob.Options o = new RemlJob.Options(grms, epistatic, extraRelationships(), groups, pheno, phenoName, covar, qcovar,
-        blup, solver, allowNonconvergence, maxIterations, out, commandLine());
+        blup, solver, allowNonconvergence, maxIterations, out, commandLine(), covarNames, qcovarNames, repeatedRecords,
+        permanentEnvironment, notes);
     RemlJob.Result r = RemlJob.run(o, new Configuration());
     System.out.print(String.join("\n", r.logLines()) + "\n");
     System.out.print("\n" + RemlJob.hsq(r.summary()));
@@ -109,7 +173,22 @@ public final class RemlCommand implements Callable<Integer> {
     for (String g : groups) {
       sb.append(" --group ").append(g);
     }
+    if (pedigree != null) {
+      sb.append(" --pedigree ").append(pedigree);
+    }
+    if (repeatedRecords) {
+      sb.append(" --repeated-records");
+    }
+    if (permanentEnvironment) {
+      sb.append(" --permanent-environment");
+    }
     sb.append(" --pheno ").append(pheno);
+    if (!covarNames.isEmpty()) {
+      sb.append(" --covar-names ").append(String.join(",", covarNames));
+    }
+    if (!qcovarNames.isEmpty()) {
+      sb.append(" --qcovar-names ").append(String.join(",", qcovarNames));
+    }
     if (phenoName != null) {
       sb.append(" --pheno-name ").append(phenoName);
     }

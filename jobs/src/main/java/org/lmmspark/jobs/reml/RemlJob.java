@@ -49,10 +49,25 @@ public final class RemlJob {
    * @param extraRelationships relationship matrices from sources other than GRM files (the pedigree A
    *     of {@code --pedigree}), added as components after the GRMs; may be empty
    * @param solver "auto", "spectral" or "dense"
+   * @param phenoCovarNames  categorical covariates read per record from columns of the phenotype file
+   * @param phenoQcovarNames quantitative covariates read per record from columns of the phenotype file
+   * @param repeatedRecords  the phenotype file may hold several records per individual ({@link RemlInputs})
+   * @param permanentEnvironment add the permanent-environment component "pe" ({@code Z Zᵀ})
+   * @param notes            lines for the log about how the extra relationships were built
    */
   public record Options(List<String> grmPrefixes, boolean epistatic, List<RemlInputs.Relationship> extraRelationships,
       List<String> groups, String pheno, String phenoName, String covar, String qcovar, boolean blup, String solver,
-      boolean allowNonconvergence, int maxIterations, String out, String commandLine) {}
+      boolean allowNonconvergence, int maxIterations, String out, String commandLine, List<String> phenoCovarNames,
+      List<String> phenoQcovarNames, boolean repeatedRecords, boolean permanentEnvironment, List<String> notes) {
+
+    /** One record per sample, covariates from files only. */
+    public Options(List<String> grmPrefixes, boolean epistatic, List<RemlInputs.Relationship> extraRelationships,
+        List<String> groups, String pheno, String phenoName, String covar, String qcovar, boolean blup, String solver,
+        boolean allowNonconvergence, int maxIterations, String out, String commandLine) {
+      this(grmPrefixes, epistatic, extraRelationships, groups, pheno, phenoName, covar, qcovar, blup, solver,
+          allowNonconvergence, maxIterations, out, commandLine, List.of(), List.of(), false, false, List.of());
+    }
+  }
 
   /** The fit with everything written out. */
   public record Result(RemlFit fit, VarianceSummary summary, RemlInputs.Assembled inputs, List<String> logLines) {}
@@ -71,22 +86,28 @@ public final class RemlJob {
       rels.add(new RemlInputs.Relationship(name, prefix, GctaGrmFiles.read(prefix, conf), true));
       log.add("GRM " + name + ": " + prefix + " (" + rels.get(g).matrix().size() + " samples)");
     }
-    rels.addAll(o.extraRelationships());
-    if (rels.isEmpty() && o.groups().isEmpty()) {
-      throw new BadInputException("no variance component: give --grm PREFIX (or --group COLUMN)");
+    for (RemlInputs.Relationship r : o.extraRelationships()) {
+      rels.add(r);
+      log.add("relationship matrix " + r.name() + ": " + r.source() + " (" + r.matrix().size() + " individuals)");
     }
-    SampleTable pheno = SampleTable.read(o.pheno(), conf);
+    log.addAll(o.notes());
+    if (rels.isEmpty() && o.groups().isEmpty() && !o.permanentEnvironment()) {
+      throw new BadInputException("no variance component: give --grm PREFIX, --pedigree FILE or --group COLUMN");
+    }
+    SampleTable pheno = SampleTable.read(o.pheno(), conf, o.repeatedRecords());
     SampleTable covar = o.covar() == null ? null : SampleTable.read(o.covar(), conf);
     SampleTable qcovar = o.qcovar() == null ? null : SampleTable.read(o.qcovar(), conf);
     RemlInputs.Assembled in = RemlInputs.assemble(new RemlInputs.Spec(rels, o.epistatic(), pheno, o.phenoName(), covar,
-        qcovar, o.groups()));
+        qcovar, o.groups(), o.phenoCovarNames(), o.phenoQcovarNames(), o.repeatedRecords(),
+        o.permanentEnvironment()));
     RemlProblem prob = in.problem();
     log.add("trait: " + in.design().trait() + "; fixed effects: " + prob.fixedNames());
     log.add("samples:");
     for (String line : in.notes()) {
       log.add("  " + line);
     }
-    log.add("analysed samples: " + prob.n() + "; variance components: "
+    log.add((o.repeatedRecords() ? "analysed records: " + prob.n() + " of " + in.individuals().size() + " individuals"
+        : "analysed samples: " + prob.n()) + "; variance components: "
         + prob.components().stream().map(c -> c.name()).toList() + " + residual");
 
     RemlSolver solver = chooseSolver(o, prob);
@@ -222,6 +243,9 @@ public final class RemlJob {
     m.put("fixed_effects", fixed);
     Map<String, Object> samples = new LinkedHashMap<>();
     samples.put("analysed", in.samples().size());
+    if (o.repeatedRecords()) {
+      samples.put("individuals", in.individuals().size());
+    }
     List<Object> per = new ArrayList<>();
     for (int i = 0; i < in.match().inputs().size(); i++) {
       Map<String, Object> r = new LinkedHashMap<>();
@@ -238,7 +262,12 @@ public final class RemlJob {
     return m;
   }
 
-  /** One line per sample: FID IID then û_k = σ²_k V_k P y for each component and ê = σ²_e P y. */
+  /**
+   * One line per analysed record (per sample without repeated records): FID IID then
+   * {@code û_k = σ²_k V_k P y} for each component and {@code ê = σ²_e P y}. With repeated records a
+   * relationship component's value is {@code Z σ²_k K Zᵀ P y}: the individual's effect, repeated on
+   * each of its records.
+   */
   static String blups(RemlInputs.Assembled in, RemlFit fit) {
     double[][] b = fit.blups(in.problem());
     StringBuilder sb = new StringBuilder("FID\tIID");
