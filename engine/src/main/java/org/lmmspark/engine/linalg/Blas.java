@@ -3,6 +3,7 @@ package org.lmmspark.engine.linalg;
 import dev.ludovic.netlib.blas.BLAS;
 import dev.ludovic.netlib.blas.JavaBLAS;
 import dev.ludovic.netlib.lapack.LAPACK;
+import org.netlib.util.intW;
 
 /**
  * The project's one door to BLAS and LAPACK, through {@code dev.ludovic.netlib} (what Spark uses).
@@ -67,5 +68,98 @@ public final class Blas {
   public static void dgemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
       double[] a, int lda, double[] b, int ldb, double beta, double[] c, int ldc) {
     level3().dgemm(transA ? "T" : "N", transB ? "T" : "N", m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+
+  /**
+   * Symmetric eigendecomposition {@code A = Z·diag(w)·Zᵀ} of an n×n column-major matrix by LAPACK
+   * {@code dsyevr} (MRRR; all eigenvalues, ascending). Only the lower triangle of {@code a} is read and
+   * {@code a} is destroyed. {@code w} (length n) receives the eigenvalues and {@code z} (n×n) the
+   * orthonormal eigenvectors as columns. Cost ~ (4/3 + 2)·n³ flops.
+   *
+   * @throws IllegalStateException when LAPACK reports a failure (internal error in MRRR)
+   */
+  public static void dsyevr(int n, double[] a, double[] w, double[] z) {
+    if (a.length < (long) n * n || w.length < n || z.length < (long) n * n) {
+      throw new IllegalArgumentException("dsyevr: need a, z of n*n=" + (long) n * n + " and w of n=" + n);
+    }
+    if (n == 0) {
+      return;
+    }
+    intW m = new intW(0);
+    intW info = new intW(0);
+    int[] isuppz = new int[2 * n];
+    double[] workQuery = new double[1];
+    int[] iworkQuery = new int[1];
+    lapack().dsyevr("V", "A", "L", n, a, n, 0, 0, 0, 0, 0.0, m, w, z, n, isuppz, workQuery, -1, iworkQuery, -1, info);
+    if (info.val != 0) {
+      throw new IllegalStateException("dsyevr workspace query failed, info=" + info.val);
+    }
+    double[] work = new double[(int) workQuery[0]];
+    int[] iwork = new int[iworkQuery[0]];
+    lapack().dsyevr("V", "A", "L", n, a, n, 0, 0, 0, 0, 0.0, m, w, z, n, isuppz, work, work.length, iwork,
+        iwork.length, info);
+    if (info.val != 0 || m.val != n) {
+      throw new IllegalStateException("dsyevr failed: info=" + info.val + ", eigenvalues found " + m.val + " of " + n);
+    }
+  }
+
+  /**
+   * In-place Cholesky {@code A = L·Lᵀ} of the lower triangle of an n×n column-major matrix (LAPACK
+   * {@code dpotrf}); the strict upper triangle is left untouched. Returns false (expected numerical
+   * trouble, not an exception) when A is not positive definite; {@code a} is then partly overwritten.
+   */
+  public static boolean dpotrfLower(int n, double[] a) {
+    if (a.length < (long) n * n) {
+      throw new IllegalArgumentException("dpotrf: a needs n*n=" + (long) n * n + " entries");
+    }
+    if (n == 0) {
+      return true;
+    }
+    intW info = new intW(0);
+    lapack().dpotrf("L", n, a, n, info);
+    if (info.val < 0) {
+      throw new IllegalStateException("dpotrf: bad argument " + (-info.val));
+    }
+    return info.val == 0;
+  }
+
+  /**
+   * {@code A⁻¹} from the lower Cholesky factor left by {@link #dpotrfLower} (LAPACK {@code dpotri}),
+   * written to the full n×n matrix (the upper triangle is filled by symmetry).
+   */
+  public static void dpotriLowerFull(int n, double[] a) {
+    if (n == 0) {
+      return;
+    }
+    intW info = new intW(0);
+    lapack().dpotri("L", n, a, n, info);
+    if (info.val != 0) {
+      throw new IllegalStateException("dpotri failed, info=" + info.val);
+    }
+    for (int c = 0; c < n; c++) {
+      for (int r = c + 1; r < n; r++) {
+        a[c + r * n] = a[r + c * n];
+      }
+    }
+  }
+
+  /**
+   * Solves {@code A·X = B} in place of {@code b} (n×nrhs, column-major) with the lower Cholesky factor
+   * of A left by {@link #dpotrfLower} (LAPACK {@code dpotrs}).
+   */
+  public static void dpotrsLower(int n, int nrhs, double[] l, double[] b) {
+    if (n == 0 || nrhs == 0) {
+      return;
+    }
+    intW info = new intW(0);
+    lapack().dpotrs("L", n, nrhs, l, n, b, n, info);
+    if (info.val != 0) {
+      throw new IllegalStateException("dpotrs failed, info=" + info.val);
+    }
+  }
+
+  /** {@code y = alpha·A·x + beta·y} for a general m×n column-major A (BLAS dgemv, native door). */
+  public static void dgemv(boolean trans, int m, int n, double alpha, double[] a, double[] x, double beta, double[] y) {
+    level3().dgemv(trans ? "T" : "N", m, n, alpha, a, Math.max(1, m), x, 1, beta, y, 1);
   }
 }

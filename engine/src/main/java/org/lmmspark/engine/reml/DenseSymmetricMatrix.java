@@ -1,0 +1,72 @@
+package org.lmmspark.engine.reml;
+
+import org.lmmspark.engine.linalg.Blas;
+
+/**
+ * A symmetric matrix held densely (column-major {@code double[n·n]}): a GRM restricted to the
+ * analysed samples, its epistatic square {@code K∘K}, a pedigree {@code A}. Products by DGEMM,
+ * {@code O(n² k)}; memory {@code 8n²} bytes.
+ */
+public final class DenseSymmetricMatrix implements SymmetricOperator {
+  private final int n;
+  private final double[] a;
+
+  /** Wraps {@code a} (not copied); only symmetric input is meaningful, and is checked cheaply on the diagonal band. */
+  public DenseSymmetricMatrix(int n, double[] a) {
+    if (a.length != (long) n * n) {
+      throw new IllegalArgumentException("matrix of " + a.length + " entries is not " + n + "×" + n);
+    }
+    this.n = n;
+    this.a = a;
+  }
+
+  @Override
+  public int size() {
+    return n;
+  }
+
+  @Override
+  public void apply(double[] in, int k, double[] out) {
+    if (in.length < (long) n * k || out.length < (long) n * k) {
+      throw new IllegalArgumentException("apply: blocks must hold n×k = " + n + "×" + k + " values");
+    }
+    if (k == 1) {
+      Blas.dgemv(false, n, n, 1.0, a, in, 0.0, out);
+    } else {
+      Blas.dgemm(false, false, n, k, n, 1.0, a, n, in, n, 0.0, out, n);
+    }
+  }
+
+  @Override
+  public double trace() {
+    double t = 0;
+    for (int i = 0; i < n; i++) {
+      t += a[i + i * n];
+    }
+    return t;
+  }
+
+  @Override
+  public double[] toDense() {
+    return a.clone();
+  }
+
+  /** Entry (i, j). */
+  public double get(int i, int j) {
+    return a[i + j * n];
+  }
+
+  /** The backing array (not a copy): read-only by contract. */
+  double[] values() {
+    return a;
+  }
+
+  /** The element-wise (Hadamard) square {@code A∘A}: the epistatic (additive×additive) relationship. */
+  public DenseSymmetricMatrix hadamardSquare() {
+    double[] b = new double[a.length];
+    for (int i = 0; i < a.length; i++) {
+      b[i] = a[i] * a[i];
+    }
+    return new DenseSymmetricMatrix(n, b);
+  }
+}

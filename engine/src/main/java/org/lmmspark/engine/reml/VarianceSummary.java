@@ -1,0 +1,133 @@
+package org.lmmspark.engine.reml;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.lmmspark.engine.stats.ChiSquared;
+
+/**
+ * The derived quantities of a REML fit, as GCTA's {@code .hsq} reports them: each σ²_k and σ²_e
+ * with SE, {@code Vp = Σ θ}, each {@code σ²_k/Vp} (and their sum when K &gt; 1) with SE by the delta
+ * method, and the likelihood-ratio test against the model without random components.
+ *
+ * <p>Delta method with {@code Σ = cov(θ̂)}: {@code var(f(θ̂)) ≈ ∇fᵀ Σ ∇f}; for {@code h_k = θ_k/Vp},
+ * {@code ∂h_k/∂θ_j = (δ_kj Vp − θ_k)/Vp²}. LRT {@code = 2(ℓ − ℓ0)} with {@code df = K}; its p-value
+ * is {@code P(½χ²₀ + ½χ²₁ ≥ LRT)} for one component (the boundary mixture, Self &amp; Liang 1987) and
+ * {@code P(χ²_K ≥ LRT)} otherwise, held in log form so it never underflows to 0.
+ */
+public final class VarianceSummary {
+  /** One row: label, estimate, SE. */
+  public record Row(String source, double value, double se) {}
+
+  private final List<Row> variances = new ArrayList<>();
+  private final List<Row> ratios = new ArrayList<>();
+  private final double logL;
+  private final double logL0;
+  private final double lrt;
+  private final int df;
+  private final double logP;
+  private final int n;
+  private final double[] observedSe;
+
+  public VarianceSummary(RemlFit fit, double logL0, int n) {
+    int m = fit.parameters();
+    int k = m - 1;
+    double[] t = fit.theta();
+    double[] cov = fit.covariance();
+    for (int i = 0; i < k; i++) {
+      variances.add(new Row("V(" + fit.componentNames().get(i) + ")", t[i], fit.se(i)));
+    }
+    variances.add(new Row("V(e)", t[k], fit.se(k)));
+    double vp = 0;
+    for (double v : t) {
+      vp += v;
+    }
+    double[] ones = SmallMatrices.filled(m, 1.0);
+    variances.add(new Row("Vp", vp, Math.sqrt(quad(ones, cov, m))));
+    observedSe = new double[k + 1];
+    for (int i = 0; i < k; i++) {
+      double[] g = ratioGradient(t, vp, i);
+      ratios.add(new Row("V(" + fit.componentNames().get(i) + ")/Vp", t[i] / vp, Math.sqrt(quad(g, cov, m))));
+      observedSe[i] = fit.observedCovariance() == null ? Double.NaN : Math.sqrt(quad(g, fit.observedCovariance(), m));
+    }
+    if (k > 1) {
+      double sum = 0;
+      double[] g = new double[m];
+      for (int i = 0; i < k; i++) {
+        sum += t[i];
+      }
+      for (int j = 0; j < m; j++) {
+        g[j] = ((j < k ? vp : 0) - sum) / (vp * vp);
+      }
+      ratios.add(new Row("Sum of V(G)/Vp", sum / vp, Math.sqrt(quad(g, cov, m))));
+    }
+    this.logL = fit.logL();
+    this.logL0 = logL0;
+    this.lrt = Math.max(0, 2 * (fit.logL() - logL0));
+    this.df = k;
+    this.logP = k == 1 ? ChiSquared.logUpperTailBoundaryMixture(lrt) : ChiSquared.logUpperTail(lrt, k);
+    this.n = n;
+  }
+
+  static double[] ratioGradient(double[] t, double vp, int i) {
+    double[] g = new double[t.length];
+    for (int j = 0; j < t.length; j++) {
+      g[j] = ((i == j ? vp : 0) - t[i]) / (vp * vp);
+    }
+    return g;
+  }
+
+  static double quad(double[] g, double[] cov, int m) {
+    double s = 0;
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < m; j++) {
+        s += g[i] * cov[i + j * m] * g[j];
+      }
+    }
+    return s;
+  }
+
+  /** V(·) rows for each component, V(e) and Vp. */
+  public List<Row> variances() {
+    return variances;
+  }
+
+  /** V(·)/Vp rows (and "Sum of V(G)/Vp" when K &gt; 1). */
+  public List<Row> ratios() {
+    return ratios;
+  }
+
+  /** SE of each V(·)/Vp from the observed information instead of AI (NaN when unavailable). */
+  public double observedRatioSe(int k) {
+    return observedSe[k];
+  }
+
+  public double logL() {
+    return logL;
+  }
+
+  public double logL0() {
+    return logL0;
+  }
+
+  /** {@code 2(ℓ − ℓ0)}, floored at 0 (it is ≥ 0 at the true optimum; tiny negatives are rounding). */
+  public double lrt() {
+    return lrt;
+  }
+
+  public int df() {
+    return df;
+  }
+
+  /** Natural log of the LRT p-value. */
+  public double logP() {
+    return logP;
+  }
+
+  public double p() {
+    return Math.exp(logP);
+  }
+
+  public int n() {
+    return n;
+  }
+}
