@@ -62,6 +62,16 @@ public final class Mlma {
     }
     // X̃ = Uᵀ X_block (n×m), one SGEMM.
     Blas.sgemm(true, false, n, m, n, 1f, model.u, 0, n, block.values, 0, n, 0f, rotated, 0, n);
+    testRotated(model, block, rotated, exact, out);
+  }
+
+  /**
+   * The statistics of a block already rotated by the eigenvectors of {@code model} (any null model with
+   * the same eigenvectors may reuse one rotation, e.g. several traits over the same samples).
+   */
+  static void testRotated(NullModel model, DosageBlock block, float[] rotated, ExactLmm exact, AssocResults out) {
+    int n = model.n;
+    int m = block.m;
     double[] x = new double[n];
     double[] b = new double[model.p];
     for (int c = 0; c < m; c++) {
