@@ -83,9 +83,49 @@ public final class AssocJob {
 
   private AssocJob() {}
 
+  /**
+   * Checks the inputs without Spark (cheap: metadata, tables, file presence), so that a bad option fails
+   * in a second rather than after a GRM computation: the fileset, the phenotype table and its trait
+   * column, the covariate tables, and with {@code grm} its files (and with {@code loco} its
+   * per-chromosome parts for every chromosome of the {@code .bim}).
+   */
+  public static void checkInputs(Options o, Configuration conf) {
+    PlinkFileset fileset = PlinkFileset.open(o.bfile(), conf);
+    SampleTable pheno = SampleTable.read(o.pheno(), conf);
+    if (o.phenoName() != null) {
+      pheno.column(o.phenoName(), "--pheno-name");
+    }
+    if (o.covar() != null) {
+      SampleTable.read(o.covar(), conf);
+    }
+    if (o.qcovar() != null) {
+      SampleTable.read(o.qcovar(), conf);
+    }
+    if (o.grm() != null) {
+      requireGrm(o.grm(), conf, "");
+      if (o.loco()) {
+        java.util.LinkedHashSet<String> chromosomes = new java.util.LinkedHashSet<>();
+        fileset.variants().forEach(v -> chromosomes.add(v.chromosome()));
+        for (String c : chromosomes) {
+          requireGrm(o.grm() + ".chr" + c, conf, ": --loco needs the per-chromosome GRM parts written by "
+              + "'lmmspark grm --per-chromosome' (or leave out --grm to compute them)");
+        }
+      }
+    }
+  }
+
+  private static void requireGrm(String prefix, Configuration conf, String why) {
+    for (String f : List.of(GctaGrmFiles.binPath(prefix), GctaGrmFiles.idPath(prefix))) {
+      if (!org.lmmspark.engine.io.FileSystems.exists(f, conf)) {
+        throw BadInputException.inFile(f, "missing" + why);
+      }
+    }
+  }
+
   public static Result run(JavaSparkContext jsc, Options o) {
     long start = System.nanoTime();
     Configuration conf = jsc.hadoopConfiguration();
+    checkInputs(o, conf);
     PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.bfile(), ChromosomeSelection.all(), conf);
     PlinkFileset fileset = genotypes.fileset();
     fileset.warnings().forEach(log::warn);

@@ -83,6 +83,8 @@ public final class AssocCommand implements Callable<Integer> {
     if (partitions < 0 || blockVariants < 0) {
       throw new BadInputException("--partitions and --block-variants must be ≥ 0");
     }
+    AssocJob.checkInputs(new AssocJob.Options(bfile, pheno, phenoName, covar, qcovar, grm, out, loco, maf, exact,
+        partitions, blockVariants), new org.apache.hadoop.conf.Configuration());
     RunLog runLog = new RunLog("assoc", spec.commandLine().getParseResult().originalArgs().toArray(new String[0]));
     AssocJob.Options options = new AssocJob.Options(bfile, pheno, phenoName, covar, qcovar, grm, out, loco, maf, exact,
         partitions, blockVariants);
