@@ -200,8 +200,8 @@ public final class AssocOutputs {
       sb.append(String.format(Locale.ROOT, "| %s | %d | %.5g | %.5g | %.4f (%.4f)%s | %.3f | %d |%n", f.scope(), f.samples(),
           f.sigmaG(), f.sigmaE(), f.h2(), f.h2Se(), f.boundary() ? " boundary" : "", f.logL(), f.variantsTested()));
     }
-    sb.append(String.format(Locale.ROOT, "%n## Calibration%n%nλGC = %.4f (median χ² / 0.4549 over %,d tested variants)%n",
-        r.lambdaGc(), t.size()));
+    sb.append(String.format(Locale.ROOT, "%n## Calibration%n%nλGC = %.4f (%s over %,d tested variants)%n", r.lambdaGc(),
+        o.exact() ? "χ²₁ quantile of the median p-value / 0.4549" : "median χ² / 0.4549", t.size()));
     int gw = 0;
     for (int row = 0; row < t.size(); row++) {
       if (t.negLog10P(row) >= AssocPlots.GENOME_WIDE) {
