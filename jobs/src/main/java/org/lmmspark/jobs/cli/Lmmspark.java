@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
       DemoCommand.class,
       SimulateCommand.class,
       GrmCommand.class,
+      AssocCommand.class,
       PedigreeGrmCommand.class,
       RemlCommand.class,
     })

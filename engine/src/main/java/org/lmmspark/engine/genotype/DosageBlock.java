@@ -1,0 +1,42 @@
+package org.lmmspark.engine.genotype;
+
+/**
+ * A block of {@code m} variants over {@code n} analysed samples holding RAW allele counts for
+ * association tests, centered: {@code x_ij − 2p_i}, with {@code x} the number of copies of the
+ * {@code .bim} A1 allele (0, 1, 2) and {@code p_i} its frequency among the analysed samples' non-missing
+ * calls. A missing call is mean-imputed ({@code x = 2p_i}, centered value 0). Centering does not change
+ * a test whose covariates include an intercept ({@code P1 = 0}) and avoids the cancellation of
+ * {@code xᵀPx} for common A1 alleles; {@code 2p_i} is kept so callers can recover the raw count.
+ *
+ * <p>Unlike {@link GenotypeBlock} (standardized, all samples of the {@code .fam}, for the GRM), the rows
+ * are the analysed samples in the analysis order, a subset of the {@code .fam} in any order. Layout:
+ * column-major {@code n × m} float, plus {@code n} floats of padding (see {@link GenotypeBlock}).
+ */
+public final class DosageBlock {
+  /** Centered allele counts, {@code n × m} column-major; only the first {@code m} columns are valid. */
+  public final float[] values;
+  public final int n;
+  public int m;
+  /** Index (in the fileset) of each kept variant. */
+  public final int[] variantIndex;
+  /** A1 frequency among the analysed samples' non-missing calls. */
+  public final double[] a1Frequency;
+  /** Number of analysed samples with a call (the others were mean-imputed). */
+  public final int[] called;
+
+  public DosageBlock(int n, int capacity) {
+    this.n = n;
+    this.values = new float[Math.addExact(Math.multiplyExact(n, capacity), n)];
+    this.variantIndex = new int[capacity];
+    this.a1Frequency = new double[capacity];
+    this.called = new int[capacity];
+  }
+
+  public int capacity() {
+    return variantIndex.length;
+  }
+
+  public void clear() {
+    m = 0;
+  }
+}

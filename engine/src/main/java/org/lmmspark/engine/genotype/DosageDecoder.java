@@ -1,0 +1,75 @@
+package org.lmmspark.engine.genotype;
+
+/**
+ * Decodes PLINK {@code .bed} variants into centered A1 allele counts of a chosen list of samples
+ * ({@link DosageBlock}): code 00 → 2 copies of A1, 10 → 1, 11 → 0, 01 → missing, mean-imputed.
+ *
+ * <p>{@code rows[i]} is the {@code .fam} row of analysed sample {@code i}; the call of sample {@code r}
+ * sits in byte {@code r/4} at bits {@code 2(r mod 4)}. Two O(n) passes per variant (count the codes,
+ * then write {@code x − 2p}); no allocation. Variants are dropped, with the same reasons as
+ * {@link BedDecoder}, when every analysed call is missing, when they are monomorphic among the
+ * analysed samples, or when their minor allele frequency is below the threshold.
+ */
+public final class DosageDecoder {
+  private final int[] rows;
+  private final double minMaf;
+  private final int[] counts = new int[4];
+  private final float[] codeValue = new float[4];
+
+  /**
+   * @param rows {@code .fam} row of each analysed sample, in analysis order
+   * @param minMaf variants with minor allele frequency below this are dropped
+   */
+  public DosageDecoder(int[] rows, double minMaf) {
+    this.rows = rows.clone();
+    this.minMaf = minMaf;
+  }
+
+  public int samples() {
+    return rows.length;
+  }
+
+  /** Decodes the variant at {@code packed[offset..]} into the next column of {@code block}; returns {@link BedDecoder#KEPT} or why it was dropped. */
+  public int decodeInto(byte[] packed, int offset, int variantIndex, DosageBlock block) {
+    int n = rows.length;
+    if (block.n != n) {
+      throw new IllegalArgumentException("block has " + block.n + " samples, decoder " + n);
+    }
+    int col = block.m;
+    if (col >= block.capacity()) {
+      throw new IllegalStateException("block is full");
+    }
+    int[] c = counts;
+    c[0] = c[1] = c[2] = c[3] = 0;
+    for (int i = 0; i < n; i++) {
+      int r = rows[i];
+      c[(packed[offset + (r >>> 2)] >>> ((r & 3) << 1)) & 3]++;
+    }
+    int called = n - c[1];
+    if (called == 0) {
+      return BedDecoder.ALL_MISSING;
+    }
+    if (c[0] == called || c[3] == called) {
+      return BedDecoder.MONOMORPHIC;
+    }
+    double p = (2.0 * c[0] + c[2]) / (2.0 * called);
+    if (Math.min(p, 1 - p) < minMaf) {
+      return BedDecoder.BELOW_MAF;
+    }
+    codeValue[0] = (float) (2 - 2 * p);
+    codeValue[1] = 0f; // missing: mean-imputed
+    codeValue[2] = (float) (1 - 2 * p);
+    codeValue[3] = (float) (-2 * p);
+    float[] out = block.values;
+    int base = col * n;
+    for (int i = 0; i < n; i++) {
+      int r = rows[i];
+      out[base + i] = codeValue[(packed[offset + (r >>> 2)] >>> ((r & 3) << 1)) & 3];
+    }
+    block.variantIndex[col] = variantIndex;
+    block.a1Frequency[col] = p;
+    block.called[col] = called;
+    block.m = col + 1;
+    return BedDecoder.KEPT;
+  }
+}

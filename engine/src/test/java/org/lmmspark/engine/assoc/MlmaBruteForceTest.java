@@ -1,0 +1,228 @@
+package org.lmmspark.engine.assoc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.lmmspark.engine.testing.Tolerance.assertClose;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.apache.commons.math3.distribution.FDistribution;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lmmspark.engine.genotype.VariantFilterCounts;
+import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.reml.DenseSymmetricMatrix;
+import org.lmmspark.engine.reml.RemlFit;
+import org.lmmspark.engine.reml.RemlProblem;
+import org.lmmspark.engine.reml.SpectralReml;
+import org.lmmspark.engine.reml.VarianceComponent;
+import org.lmmspark.engine.stats.ChiSquared;
+import org.lmmspark.engine.stats.FisherF;
+import org.lmmspark.engine.testing.BedFixture;
+
+/**
+ * The association kernels against the definitions written plainly: random genotypes with missing
+ * calls and monomorphic variants, 70 of 90 .fam samples analysed in a shuffled order, 3 covariates,
+ * a random relationship matrix, given variance components. Float rotation: 1e-5 relative.
+ */
+class MlmaBruteForceTest {
+  static final int FAM = 90;
+  static final int N = 70;
+  static final int M = 45;
+  static final int P = 3;
+
+  @Test
+  void fixedNullEqualsDenseDefinition(@TempDir Path dir) {
+    Setup s = new Setup(dir);
+    double sg = 0.7;
+    double se = 0.4;
+    NullModel model = NullModel.of(s.problem, SpectralReml.decompose(s.k), sg, se, s.rows, "test");
+    VariantFilterCounts counts = new VariantFilterCounts(N);
+    AssocResults r = Mlma.testRange(model, s.prefix, FAM, 0, M, null, 0, 8, false, new Configuration(), counts);
+    assertEquals(r.size(), counts.kept);
+    assertTrue(counts.monomorphic >= 4, "monomorphic variants dropped: " + counts);
+    double[] pm = projection(s.k.toDense(), sg, se, s.x, N, P);
+    double[] py = mul(pm, s.y);
+    for (int k = 0; k < r.size(); k++) {
+      int v = r.variant(k);
+      double[] x = s.dosage(v);
+      double[] px = mul(pm, x);
+      double xPx = dot(x, px);
+      double xPy = dot(x, py);
+      assertClose(r.beta(k), xPy / xPx, 1e-6, 1e-5, "beta " + v);
+      assertClose(r.se(k), 1 / Math.sqrt(xPx), 0, 1e-5, "se " + v);
+      assertClose(r.statistic(k), xPy * xPy / xPx, 1e-7, 1e-5, "chi2 " + v);
+      assertClose(r.logP(k), ChiSquared.logUpperTail(xPy * xPy / xPx, 1), 1e-5, 1e-5, "log p " + v);
+      assertClose(r.a1Frequency(k), s.freq(v), 1e-12, 0, "A1 frequency " + v);
+      assertEquals(s.called(v), r.called(k), "called " + v);
+    }
+  }
+
+  /**
+   * The exact test equals a full REML fit (the engine's spectral REML solver, fitted from scratch) with
+   * the variant added to the covariates: λ̂ = σ̂²_g/σ̂²_e, β̂ and its SE from (XᵀV̂⁻¹X)⁻¹; p from F(1, n−p−1).
+   */
+  @Test
+  void exactEqualsRemlWithVariantAsCovariate(@TempDir Path dir) {
+    Setup s = new Setup(dir);
+    SpectralReml.Eigen eigen = SpectralReml.decompose(s.k);
+    NullModel model = NullModel.of(s.problem, eigen, 0.5, 0.5, s.rows, "test");
+    AssocResults r = Mlma.testRange(model, s.prefix, FAM, 0, M, null, 0, 16, true, new Configuration(),
+        new VariantFilterCounts(N));
+    int checked = 0;
+    for (int k = 0; k < r.size(); k++) {
+      int v = r.variant(k);
+      double[] xa = new double[N * (P + 1)];
+      System.arraycopy(s.x, 0, xa, 0, N * P);
+      System.arraycopy(s.dosage(v), 0, xa, N * P, N);
+      RemlProblem withX = new RemlProblem(s.y.clone(), xa, List.of("c0", "c1", "c2", "x"),
+          List.of(new VarianceComponent("K", s.k)));
+      RemlFit fit = new SpectralReml().fit(withX, eigen);
+      double lambda = fit.theta()[0] / fit.theta()[1];
+      if (lambda < 1e-4 || lambda > 1e4) {
+        continue; // on GEMMA's λ range limits the two optimizers stop at different places
+      }
+      checked++;
+      assertClose(r.lambda(k), lambda, 0, 1e-4, "lambda " + v);
+      assertClose(r.beta(k), fit.beta()[P], 1e-6, 1e-4, "beta " + v);
+      assertClose(r.se(k), fit.betaSe(P), 0, 1e-4, "se " + v);
+      double f = r.beta(k) * r.beta(k) / (r.se(k) * r.se(k));
+      assertClose(r.statistic(k), f, 0, 1e-12, "F " + v);
+      assertClose(Math.exp(r.logP(k)), 1 - new FDistribution(1, N - P - 1).cumulativeProbability(f), 1e-9, 1e-6, "p " + v);
+    }
+    assertTrue(checked >= 20, "variants checked away from the λ limits: " + checked);
+  }
+
+  /** F tails in log space: equal to commons-math where it does not underflow, finite far beyond. */
+  @Test
+  void fisherFTail() {
+    for (double df : new double[] {3, 30, 496, 10_000}) {
+      FDistribution dist = new FDistribution(1, df);
+      for (double f : new double[] {0.01, 0.5, 1, 4, 10, 30, 100}) {
+        double expected = 1 - dist.cumulativeProbability(f);
+        assertClose(Math.exp(FisherF.logUpperTail(f, 1, df)), expected, 1e-14, 1e-9, "F(1," + df + ") tail at " + f);
+      }
+    }
+    // t² with 500 df at t = 60: P(F ≥ 3600) is ~1e-220 (the t tail); at F = 1e5 it is far below 1e-308.
+    double logP = FisherF.logUpperTail(1e5, 1, 500);
+    assertTrue(Double.isFinite(logP) && logP < Math.log(1e-308), "log p " + logP);
+    // Large df: F(1, ∞) is χ²₁.
+    assertClose(FisherF.logUpperTail(900, 1, 1e9), ChiSquared.logUpperTail(900, 1), 0, 1e-6, "F(1, 1e9) vs chi2_1");
+    assertEquals(0.0, FisherF.logUpperTail(0, 1, 10));
+  }
+
+  /** Shared random set-up. */
+  static final class Setup {
+    final String prefix;
+    final int[][] g;
+    final int[] rows = new int[N];
+    final double[] y = new double[N];
+    final double[] x = new double[N * P];
+    final DenseSymmetricMatrix k;
+    final RemlProblem problem;
+
+    Setup(Path dir) {
+      SplittableRandom rng = new SplittableRandom(42);
+      g = BedFixture.random(FAM, M, 0.05, 9, 7);
+      prefix = BedFixture.write(dir, "bf", g, new int[M]);
+      // Analysed samples: a shuffled subset of the .fam.
+      int[] perm = new int[FAM];
+      for (int i = 0; i < FAM; i++) {
+        perm[i] = i;
+      }
+      for (int i = FAM - 1; i > 0; i--) {
+        int j = rng.nextInt(i + 1);
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+      }
+      System.arraycopy(perm, 0, rows, 0, N);
+      int q = 40;
+      double[] z = new double[N * q];
+      for (int i = 0; i < z.length; i++) {
+        z[i] = rng.nextGaussian();
+      }
+      double[] kd = new double[N * N];
+      Blas.dgemm(false, true, N, N, q, 1.0 / q, z, N, z, N, 0.0, kd, N);
+      k = new DenseSymmetricMatrix(N, kd);
+      for (int i = 0; i < N; i++) {
+        x[i] = 1;
+        x[i + N] = rng.nextGaussian();
+        x[i + 2 * N] = rng.nextInt(2);
+        y[i] = 0.5 * x[i + N] + rng.nextGaussian();
+      }
+      problem = new RemlProblem(y, x, List.of("intercept", "c1", "c2"), List.of(new VarianceComponent("K", k)));
+    }
+
+    /** A1 counts of analysed samples; missing replaced by the mean of the called ones. */
+    double[] dosage(int v) {
+      double[] d = new double[N];
+      double mean = 2 * freq(v);
+      for (int i = 0; i < N; i++) {
+        int c = g[v][rows[i]];
+        d[i] = c < 0 ? mean : c;
+      }
+      return d;
+    }
+
+    double freq(int v) {
+      double sum = 0;
+      for (int i = 0; i < N; i++) {
+        int c = g[v][rows[i]];
+        sum += c < 0 ? 0 : c;
+      }
+      return sum / (2.0 * called(v));
+    }
+
+    int called(int v) {
+      int c = 0;
+      for (int i = 0; i < N; i++) {
+        c += g[v][rows[i]] < 0 ? 0 : 1;
+      }
+      return c;
+    }
+  }
+
+  static double[] projection(double[] kd, double sg, double se, double[] xd, int n, int p) {
+    double[] v = new double[n * n];
+    for (int e = 0; e < v.length; e++) {
+      v[e] = sg * kd[e];
+    }
+    for (int i = 0; i < n; i++) {
+      v[i + i * n] += se;
+    }
+    assertTrue(Blas.dpotrfLower(n, v));
+    Blas.dpotriLowerFull(n, v);
+    double[] vx = new double[n * p];
+    Blas.dgemm(false, false, n, p, n, 1.0, v, n, xd, n, 0.0, vx, n);
+    double[] c = new double[p * p];
+    Blas.dgemm(true, false, p, p, n, 1.0, xd, n, vx, n, 0.0, c, p);
+    assertTrue(Blas.dpotrfLower(p, c));
+    Blas.dpotriLowerFull(p, c);
+    double[] t = new double[n * p];
+    Blas.dgemm(false, false, n, p, p, 1.0, vx, n, c, p, 0.0, t, n);
+    Blas.dgemm(false, true, n, n, p, -1.0, t, n, vx, n, 1.0, v, n);
+    return v;
+  }
+
+  static double[] mul(double[] a, double[] x) {
+    int n = x.length;
+    double[] out = new double[n];
+    for (int j = 0; j < n; j++) {
+      for (int i = 0; i < n; i++) {
+        out[i] += a[i + j * n] * x[j];
+      }
+    }
+    return out;
+  }
+
+  static double dot(double[] a, double[] b) {
+    double s = 0;
+    for (int i = 0; i < a.length; i++) {
+      s += a[i] * b[i];
+    }
+    return s;
+  }
+}

@@ -1,0 +1,318 @@
+package org.lmmspark.jobs.assoc;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.assoc.AssocResults;
+import org.lmmspark.engine.assoc.GenotypeRows;
+import org.lmmspark.engine.assoc.LocoGrm;
+import org.lmmspark.engine.assoc.Mlma;
+import org.lmmspark.engine.assoc.NullModel;
+import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.genotype.VariantFilterCounts;
+import org.lmmspark.engine.io.GctaGrmFiles;
+import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.kinship.Grm;
+import org.lmmspark.engine.pheno.SampleTable;
+import org.lmmspark.engine.reml.Components;
+import org.lmmspark.engine.reml.RemlFit;
+import org.lmmspark.engine.reml.RemlInputs;
+import org.lmmspark.engine.reml.RemlProblem;
+import org.lmmspark.engine.reml.SpectralReml;
+import org.lmmspark.engine.reml.VarianceComponent;
+import org.lmmspark.jobs.genotype.PartitionedGenotypes;
+import org.lmmspark.jobs.genotype.PartitionedGenotypes.VariantRange;
+import org.lmmspark.jobs.grm.GrmJob;
+import org.lmmspark.jobs.spark.SerializableHadoopConf;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Genome-wide mixed-model association ({@link Mlma}: GCTA {@code --mlma}; {@code exact}: GEMMA
+ * {@code -lmm 1}) as a Spark job.
+ *
+ * <p>Steps: the GRM (read from {@code --grm}, or computed first by {@link GrmJob}, with per-chromosome
+ * parts for LOCO); samples matched across phenotype, covariates and GRM ({@link RemlInputs}); the null
+ * model fitted on the driver by REML with the spectral solver ({@link SpectralReml}: one eigendecomposition,
+ * {@code O(N³)}); then one Spark job over the variants: the {@link NullModel} (eigenvectors as float,
+ * {@code 4N²} bytes, plus {@code O(Np)}) is broadcast once, each task reads one contiguous variant range at
+ * exact {@code .bed} offsets and tests it block by block, one SGEMM ({@code 2N²} flops per variant) per
+ * block; results (~60 bytes per variant) come back with one {@code collect}. No per-variant Spark job or
+ * driver round trip.
+ *
+ * <p><b>LOCO</b> ({@code loco}): variants on chromosome c are tested against a null model built from
+ * {@code K_{−c} = (M K − M_c K_c)/(M − M_c)} (per pair, {@link LocoGrm}) formed from the per-chromosome GRM
+ * parts, never by re-reading genotypes. The variance components are RE-ESTIMATED for every chromosome
+ * (as GCTA {@code --mlma-loco}), not kept from the whole-genome fit (as BOLT-LMM): with the spectral
+ * solver a REML fit costs {@code O(N)} per likelihood evaluation once {@code K_{−c}} is eigendecomposed,
+ * which LOCO needs anyway, so re-estimating is free, and it gives each chromosome's null the variance
+ * that {@code K_{−c}} actually explains (σ²_g drops by about chromosome c's share of the heritability),
+ * keeping the test exactly the MLMA statistic for that null. BOLT keeps them because its
+ * matrix-free REML is expensive; our cost per chromosome is the {@code O(N³)} eigendecomposition
+ * (about 22 of them), which bounds LOCO to N of a few 10^4 on the driver. Chromosomes are processed
+ * one after another, one Spark job each, so only one null model is broadcast at a time.
+ *
+ * <p>Cluster use: {@code spark-submit --class org.lmmspark.jobs.cli.Lmmspark lmmspark.jar assoc --bfile
+ * hdfs:///d/c --pheno hdfs:///d/p.txt --grm hdfs:///d/c --out hdfs:///o/c}; the driver needs about
+ * {@code 40 N²} bytes (GRM, eigendecomposition), each executor {@code 4N²} for the broadcast plus
+ * {@code 8N·blockVariants} per task.
+ */
+public final class AssocJob {
+  private static final Logger log = LoggerFactory.getLogger(AssocJob.class);
+
+  /**
+   * What to run. {@code grm} null: computed from {@code bfile} first (written as {@code out.grm.*});
+   * {@code covar}, {@code qcovar}, {@code phenoName} may be null; {@code partitions} ≤ 0: about two tasks
+   * per core; {@code blockVariants} ≤ 0: chosen from N.
+   */
+  public record Options(String bfile, String pheno, String phenoName, String covar, String qcovar, String grm,
+      String out, boolean loco, double maf, boolean exact, int partitions, int blockVariants) implements Serializable {}
+
+  /** One null model: what it was fitted on and its estimates. */
+  public record NullFit(String scope, int samples, double sigmaG, double sigmaE, double h2, double h2Se, double logL,
+      boolean boundary, long variantsTested) {}
+
+  /** What was computed. */
+  public record Result(String trait, int samples, List<String> fixedEffects, List<NullFit> nullFits, AssocTable table,
+      VariantFilterCounts counts, double lambdaGc, int tasks, double grmSeconds, double nullSeconds,
+      double scanSeconds, double seconds, List<String> notes, List<String> outputs) {}
+
+  private AssocJob() {}
+
+  /**
+   * Checks the inputs without Spark (cheap: metadata, tables, file presence), so that a bad option fails
+   * in a second rather than after a GRM computation: the fileset, the phenotype table and its trait
+   * column, the covariate tables, and with {@code grm} its files (and with {@code loco} its
+   * per-chromosome parts for every chromosome of the {@code .bim}).
+   */
+  public static void checkInputs(Options o, Configuration conf) {
+    PlinkFileset fileset = PlinkFileset.open(o.bfile(), conf);
+    SampleTable pheno = SampleTable.read(o.pheno(), conf);
+    if (o.phenoName() != null) {
+      pheno.column(o.phenoName(), "--pheno-name");
+    }
+    if (o.covar() != null) {
+      SampleTable.read(o.covar(), conf);
+    }
+    if (o.qcovar() != null) {
+      SampleTable.read(o.qcovar(), conf);
+    }
+    if (o.grm() != null) {
+      requireGrm(o.grm(), conf, "");
+      if (o.loco()) {
+        java.util.LinkedHashSet<String> chromosomes = new java.util.LinkedHashSet<>();
+        fileset.variants().forEach(v -> chromosomes.add(v.chromosome()));
+        for (String c : chromosomes) {
+          requireGrm(o.grm() + ".chr" + c, conf, ": --loco needs the per-chromosome GRM parts written by "
+              + "'lmmspark grm --per-chromosome' (or leave out --grm to compute them)");
+        }
+      }
+    }
+  }
+
+  private static void requireGrm(String prefix, Configuration conf, String why) {
+    for (String f : List.of(GctaGrmFiles.binPath(prefix), GctaGrmFiles.idPath(prefix))) {
+      if (!org.lmmspark.engine.io.FileSystems.exists(f, conf)) {
+        throw BadInputException.inFile(f, "missing" + why);
+      }
+    }
+  }
+
+  public static Result run(JavaSparkContext jsc, Options o) {
+    long start = System.nanoTime();
+    Configuration conf = jsc.hadoopConfiguration();
+    checkInputs(o, conf);
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.bfile(), ChromosomeSelection.all(), conf);
+    PlinkFileset fileset = genotypes.fileset();
+    fileset.warnings().forEach(log::warn);
+    List<String> notes = new ArrayList<>();
+
+    String grmPrefix = o.grm();
+    double grmSeconds = 0;
+    if (grmPrefix == null) {
+      grmPrefix = o.out();
+      GrmJob.Result g = GrmJob.run(jsc, new GrmJob.Options(o.bfile(), grmPrefix, o.maf(), ChromosomeSelection.all(),
+          o.loco(), 4096, 1L << 30, 0));
+      grmSeconds = g.seconds();
+      notes.add(String.format("GRM computed from %s: %s; written to %s%s", o.bfile(), g.counts(),
+          GctaGrmFiles.binPath(grmPrefix), o.loco() ? " with per-chromosome parts" : ""));
+    }
+    long nullStart = System.nanoTime();
+    Grm grm = GctaGrmFiles.read(grmPrefix, conf);
+    SampleTable pheno = SampleTable.read(o.pheno(), conf);
+    SampleTable covar = o.covar() == null ? null : SampleTable.read(o.covar(), conf);
+    SampleTable qcovar = o.qcovar() == null ? null : SampleTable.read(o.qcovar(), conf);
+    Grm genotyped = restrictToFam(grm, fileset, notes, grmPrefix);
+    RemlInputs.Assembled assembled = RemlInputs.assemble(new RemlInputs.Spec(
+        List.of(new RemlInputs.Relationship("G", grmPrefix, genotyped, true)), false, pheno, o.phenoName(), covar,
+        qcovar, List.of()));
+    notes.addAll(assembled.notes());
+    RemlProblem problem = assembled.problem();
+    int[] famRows = GenotypeRows.of(assembled.samples(), fileset);
+    int relInput = 1 + (covar == null ? 0 : 1) + (qcovar == null ? 0 : 1);
+    int[] grmRows = assembled.match().rowsIn(relInput);
+    int n = problem.n();
+    log.info("{} samples analysed for '{}', fixed effects {}", n, assembled.design().trait(), problem.fixedNames());
+
+    int target = o.partitions() > 0 ? o.partitions() : Math.max(1, 2 * jsc.defaultParallelism());
+    List<VariantRange> ranges = genotypes.ranges(target, o.loco());
+    List<String> chromosomes = genotypes.chromosomes();
+    int blockVariants = o.blockVariants() > 0 ? o.blockVariants() : Mlma.blockVariantsFor(n);
+
+    List<NullFit> fits = new ArrayList<>();
+    AssocResults all = new AssocResults();
+    VariantFilterCounts counts = new VariantFilterCounts(n);
+    double nullSeconds = 0;
+    double scanSeconds = 0;
+    int tasks = 0;
+    Broadcast<boolean[]> include = jsc.broadcast(genotypes.include());
+    Broadcast<SerializableHadoopConf> hadoopConf = jsc.broadcast(new SerializableHadoopConf(conf));
+    try {
+      if (!o.loco()) {
+        long t = System.nanoTime();
+        NullModel model = fitNull(problem, problem.components().get(0), famRows, "all chromosomes", fits);
+        nullSeconds += (System.nanoTime() - t) / 1e9 + (t - nullStart) / 1e9;
+        t = System.nanoTime();
+        tasks += scan(jsc, model, ranges, include, hadoopConf, o, fileset.sampleCount(), blockVariants, all, counts);
+        scanSeconds += (System.nanoTime() - t) / 1e9;
+        fits.set(0, withTested(fits.get(0), all.size()));
+      } else {
+        nullSeconds += (System.nanoTime() - nullStart) / 1e9;
+        for (int c = 0; c < chromosomes.size(); c++) {
+          String chr = chromosomes.get(c);
+          int ci = c;
+          List<VariantRange> mine = ranges.stream().filter(r -> r.chromosome() == ci).toList();
+          long t = System.nanoTime();
+          String partPrefix = grmPrefix + ".chr" + chr;
+          if (!org.lmmspark.engine.io.FileSystems.exists(GctaGrmFiles.binPath(partPrefix), conf)) {
+            throw BadInputException.inFile(GctaGrmFiles.binPath(partPrefix), "missing: --loco needs the per-chromosome "
+                + "GRM parts written by 'lmmspark grm --per-chromosome' (or leave out --grm to compute them)");
+          }
+          Grm part = GctaGrmFiles.read(partPrefix, conf);
+          Grm loco = LocoGrm.leaveOut(genotyped, restrictToFam(part, fileset, new ArrayList<>(), partPrefix),
+              GctaGrmFiles.binPath(partPrefix));
+          VarianceComponent k = new VarianceComponent("G-chr" + chr, Components.relationship(loco, grmRows));
+          NullModel model = fitNull(problem, k, famRows, "LOCO chromosome " + chr, fits);
+          nullSeconds += (System.nanoTime() - t) / 1e9;
+          t = System.nanoTime();
+          int before = all.size();
+          tasks += scan(jsc, model, mine, include, hadoopConf, o, fileset.sampleCount(), blockVariants, all, counts);
+          scanSeconds += (System.nanoTime() - t) / 1e9;
+          fits.set(fits.size() - 1, withTested(fits.get(fits.size() - 1), all.size() - before));
+        }
+      }
+    } finally {
+      include.destroy();
+      hadoopConf.destroy();
+    }
+    AssocTable table = AssocTable.of(all, fileset.variants(), o.exact());
+    double lambda = table.lambdaGc();
+    log.info("{} variants tested ({}), λGC = {}", table.size(), counts, String.format("%.4f", lambda));
+    Result partial = new Result(assembled.design().trait(), n, problem.fixedNames(), fits, table, counts, lambda, tasks,
+        grmSeconds, nullSeconds, scanSeconds, 0, notes, List.of());
+    List<String> outputs = AssocOutputs.write(jsc, o, partial);
+    double seconds = (System.nanoTime() - start) / 1e9;
+    return new Result(partial.trait(), n, problem.fixedNames(), fits, table, counts, lambda, tasks, grmSeconds,
+        nullSeconds, scanSeconds, seconds, notes, outputs);
+  }
+
+  private static NullFit withTested(NullFit f, long tested) {
+    return new NullFit(f.scope(), f.samples(), f.sigmaG(), f.sigmaE(), f.h2(), f.h2Se(), f.logL(), f.boundary(), tested);
+  }
+
+  /** REML of the null model with one relationship matrix (spectral solver), then the broadcastable model. */
+  static NullModel fitNull(RemlProblem base, VarianceComponent k, int[] famRows, String scope, List<NullFit> fits) {
+    RemlProblem problem = new RemlProblem(base.y(), base.x(), base.fixedNames(), List.of(k));
+    SpectralReml.Eigen eigen = SpectralReml.decompose(k.covariance());
+    RemlFit fit = new SpectralReml().fit(problem, eigen);
+    double sg = fit.theta()[0];
+    double se = fit.theta()[1];
+    double vp = sg + se;
+    double h2 = sg / vp;
+    // δ-method: h² = σ²_g/(σ²_g + σ²_e), gradient (σ²_e, −σ²_g)/V_p².
+    double[] cov = fit.covariance();
+    double g0 = se / (vp * vp);
+    double g1 = -sg / (vp * vp);
+    double h2Se = Math.sqrt(g0 * g0 * cov[0] + 2 * g0 * g1 * cov[1] + g1 * g1 * cov[3]);
+    boolean boundary = fit.boundary()[0] || fit.boundary()[1];
+    fits.add(new NullFit(scope, problem.n(), sg, se, h2, h2Se, fit.logL(), boundary, 0));
+    log.info("null model ({}): σ²_g = {}, σ²_e = {}, h² = {} ({}); {}", scope, String.format("%.5g", sg),
+        String.format("%.5g", se), String.format("%.4f", h2), String.format("%.4f", h2Se), fit.message());
+    return NullModel.of(problem, eigen, sg, se, famRows, scope);
+  }
+
+  /** One Spark job: the null model broadcast once, one task per variant range. Returns the number of tasks. */
+  private static int scan(JavaSparkContext jsc, NullModel model, List<VariantRange> ranges,
+      Broadcast<boolean[]> include, Broadcast<SerializableHadoopConf> hadoopConf, Options o, int famSamples,
+      int blockVariants, AssocResults all, VariantFilterCounts counts) {
+    if (ranges.isEmpty()) {
+      return 0;
+    }
+    Broadcast<NullModel> nullModel = jsc.broadcast(model);
+    String bfile = o.bfile();
+    double maf = o.maf();
+    boolean exact = o.exact();
+    int n = model.n();
+    try {
+      List<RangeResult> results = jsc.parallelize(ranges, ranges.size()).map(r -> {
+        VariantFilterCounts c = new VariantFilterCounts(n);
+        AssocResults res = Mlma.testRange(nullModel.value(), bfile, famSamples, r.first(), r.end(), include.value(),
+            maf, blockVariants, exact, hadoopConf.value().get(), c);
+        return new RangeResult(r.index(), res, c);
+      }).collect();
+      for (RangeResult rr : results) {
+        all.addAll(rr.results());
+        counts.merge(rr.counts());
+      }
+      return ranges.size();
+    } finally {
+      nullModel.destroy();
+    }
+  }
+
+  record RangeResult(int range, AssocResults results, VariantFilterCounts counts) implements Serializable {}
+
+  /**
+   * The GRM restricted to samples that have genotypes in the {@code .fam} (a GRM given with --grm may
+   * hold more); the same matrix when all do.
+   */
+  static Grm restrictToFam(Grm grm, PlinkFileset fileset, List<String> notes, String source) {
+    java.util.Set<org.lmmspark.engine.io.SampleId> fam = new java.util.HashSet<>(fileset.samples());
+    List<Integer> keep = new ArrayList<>();
+    for (int i = 0; i < grm.size(); i++) {
+      if (fam.contains(grm.ids().get(i))) {
+        keep.add(i);
+      }
+    }
+    if (keep.size() == grm.size()) {
+      return grm;
+    }
+    if (keep.isEmpty()) {
+      throw BadInputException.inFile(GctaGrmFiles.idPath(source), "none of its samples is in "
+          + PlinkFileset.famPath(fileset.prefix()) + " (do the FID/IID match?)");
+    }
+    notes.add(GctaGrmFiles.idPath(source) + ": " + (grm.size() - keep.size())
+        + " GRM sample(s) without genotypes in the .fam are not analysed");
+    int m = keep.size();
+    float[] v = new float[m * (m + 1) / 2];
+    float[] c = grm.packedCounts() == null ? null : new float[v.length];
+    List<org.lmmspark.engine.io.SampleId> ids = new ArrayList<>();
+    int e = 0;
+    for (int j = 0; j < m; j++) {
+      ids.add(grm.ids().get(keep.get(j)));
+      for (int k = 0; k <= j; k++) {
+        int idx = (int) Grm.packedIndex(keep.get(j), keep.get(k));
+        v[e] = grm.packedValues()[idx];
+        if (c != null) {
+          c[e] = grm.packedCounts()[idx];
+        }
+        e++;
+      }
+    }
+    return new Grm(ids, v, c);
+  }
+}

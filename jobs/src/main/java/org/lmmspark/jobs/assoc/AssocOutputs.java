@@ -1,0 +1,229 @@
+package org.lmmspark.jobs.assoc;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.zip.GZIPOutputStream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.lmmspark.engine.io.AtomicOutputs;
+import org.lmmspark.engine.io.FileSystems;
+import org.lmmspark.engine.io.Variant;
+import org.lmmspark.engine.stats.ChiSquared;
+
+/**
+ * Writes an association run's outputs, all or nothing: {@code PREFIX.assoc.tsv.gz} (GWAS-SSF column
+ * layout), {@code PREFIX.assoc.parquet} (the same table through Spark SQL), {@code PREFIX.report.md},
+ * {@code PREFIX.manhattan.png} and {@code PREFIX.qq.png}. Files go through {@link AtomicOutputs}; the
+ * Parquet folder is written under a temporary name and renamed once everything else is complete.
+ *
+ * <p>Columns: {@code chromosome base_pair_location effect_allele other_allele beta standard_error
+ * effect_allele_frequency p_value variant_id n chi2 neg_log10_p}. The effect allele is the {@code .bim}
+ * A1 (the counted allele), {@code n} the analysed samples called at the variant (missing calls are
+ * mean-imputed), {@code chi2} is {@code β̂²/SE²} (χ²₁ for the fixed-null test, GEMMA's Wald F for
+ * {@code --exact}). {@code p_value} is printed from its logarithm: below 1e-300 as e.g.
+ * {@code 3.14159e-420}, never 0; in Parquet it is that same text (a double cannot hold it), and
+ * {@code neg_log10_p} is the numeric column to filter on.
+ */
+public final class AssocOutputs {
+  public static final String[] COLUMNS = {"chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
+      "standard_error", "effect_allele_frequency", "p_value", "variant_id", "n", "chi2", "neg_log10_p"};
+  static final int TOP_HITS = 20;
+
+  private AssocOutputs() {}
+
+  public static String tsvPath(String out) {
+    return out + ".assoc.tsv.gz";
+  }
+
+  public static String parquetPath(String out) {
+    return out + ".assoc.parquet";
+  }
+
+  public static String reportPath(String out) {
+    return out + ".report.md";
+  }
+
+  public static String manhattanPath(String out) {
+    return out + ".manhattan.png";
+  }
+
+  public static String qqPath(String out) {
+    return out + ".qq.png";
+  }
+
+  static List<String> write(JavaSparkContext jsc, AssocJob.Options o, AssocJob.Result r) {
+    Configuration conf = jsc.hadoopConfiguration();
+    AssocTable t = r.table();
+    String parquet = parquetPath(o.out());
+    Path parquetFinal = new Path(parquet);
+    Path parquetTemp = new Path(parquet + ".tmp-" + UUID.randomUUID().toString().substring(0, 8));
+    try (AtomicOutputs files = new AtomicOutputs(conf)) {
+      try (Writer w = new OutputStreamWriter(new GZIPOutputStream(files.create(tsvPath(o.out())), 1 << 16),
+          StandardCharsets.UTF_8)) {
+        writeTsv(t, w);
+      }
+      String title = r.trait() + (o.loco() ? ", LOCO" : "") + (o.exact() ? ", exact" : "");
+      try (OutputStream png = files.create(manhattanPath(o.out()))) {
+        AssocPlots.manhattan(t, "Manhattan: " + title, png);
+      }
+      try (OutputStream png = files.create(qqPath(o.out()))) {
+        AssocPlots.qq(t, "QQ: " + title, r.lambdaGc(), png);
+      }
+      try (Writer w = new OutputStreamWriter(files.create(reportPath(o.out())), StandardCharsets.UTF_8)) {
+        w.write(report(o, r));
+      }
+      writeParquet(jsc, t, parquetTemp.toString());
+      files.commit();
+      FileSystem fs = FileSystems.of(parquet, conf);
+      if (fs.exists(parquetFinal)) {
+        fs.delete(parquetFinal, true);
+      }
+      if (!fs.rename(parquetTemp, parquetFinal)) {
+        throw new IOException("rename " + parquetTemp + " -> " + parquetFinal + " failed");
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      try {
+        FileSystem fs = FileSystems.of(parquet, conf);
+        if (fs.exists(parquetTemp)) {
+          fs.delete(parquetTemp, true);
+        }
+      } catch (IOException ignored) {
+        // Best effort after a failure that is already being reported.
+      }
+    }
+    return List.of(tsvPath(o.out()), parquet, reportPath(o.out()), manhattanPath(o.out()), qqPath(o.out()));
+  }
+
+  static void writeTsv(AssocTable t, Writer w) throws IOException {
+    w.write(String.join("\t", COLUMNS));
+    w.write('\n');
+    StringBuilder sb = new StringBuilder(256);
+    for (int r = 0; r < t.size(); r++) {
+      sb.setLength(0);
+      String[] f = fields(t, r);
+      for (int c = 0; c < f.length; c++) {
+        if (c > 0) {
+          sb.append('\t');
+        }
+        sb.append(f[c]);
+      }
+      sb.append('\n');
+      w.write(sb.toString());
+    }
+  }
+
+  static String[] fields(AssocTable t, int r) {
+    Variant v = t.variant(r);
+    return new String[] {v.chromosome(), Long.toString(v.bp()), v.a1(), v.a2(), num(t.beta(r)), num(t.se(r)),
+        num(t.a1Frequency(r)), ChiSquared.formatLogP(t.logP(r)), v.id(), Integer.toString(t.n(r)), num(t.statistic(r)),
+        Double.isNaN(t.logP(r)) ? "NA" : String.format(Locale.ROOT, "%.4f", t.negLog10P(r))};
+  }
+
+  static String num(double x) {
+    return Double.isNaN(x) ? "NA" : String.format(Locale.ROOT, "%.6g", x);
+  }
+
+  static void writeParquet(JavaSparkContext jsc, AssocTable t, String path) {
+    StructType schema = new StructType(new StructField[] {
+        DataTypes.createStructField("chromosome", DataTypes.StringType, false),
+        DataTypes.createStructField("base_pair_location", DataTypes.LongType, false),
+        DataTypes.createStructField("effect_allele", DataTypes.StringType, false),
+        DataTypes.createStructField("other_allele", DataTypes.StringType, false),
+        DataTypes.createStructField("beta", DataTypes.DoubleType, true),
+        DataTypes.createStructField("standard_error", DataTypes.DoubleType, true),
+        DataTypes.createStructField("effect_allele_frequency", DataTypes.DoubleType, false),
+        DataTypes.createStructField("p_value", DataTypes.StringType, true),
+        DataTypes.createStructField("variant_id", DataTypes.StringType, false),
+        DataTypes.createStructField("n", DataTypes.IntegerType, false),
+        DataTypes.createStructField("chi2", DataTypes.DoubleType, true),
+        DataTypes.createStructField("neg_log10_p", DataTypes.DoubleType, true)});
+    List<Row> rows = new ArrayList<>(t.size());
+    for (int r = 0; r < t.size(); r++) {
+      Variant v = t.variant(r);
+      rows.add(RowFactory.create(v.chromosome(), v.bp(), v.a1(), v.a2(), nullIfNaN(t.beta(r)), nullIfNaN(t.se(r)),
+          t.a1Frequency(r), Double.isNaN(t.logP(r)) ? null : ChiSquared.formatLogP(t.logP(r)), v.id(), t.n(r),
+          nullIfNaN(t.statistic(r)), nullIfNaN(t.negLog10P(r))));
+    }
+    SparkSession spark = SparkSession.builder().config(jsc.getConf()).getOrCreate();
+    // Sorted already; one file keeps the order and suits summary-statistics sizes (M·~100 bytes).
+    Dataset<Row> df = spark.createDataFrame(rows, schema).coalesce(1);
+    df.write().mode(SaveMode.ErrorIfExists).parquet(path);
+  }
+
+  private static Double nullIfNaN(double x) {
+    return Double.isNaN(x) ? null : x;
+  }
+
+  static String report(AssocJob.Options o, AssocJob.Result r) {
+    StringBuilder sb = new StringBuilder();
+    AssocTable t = r.table();
+    sb.append("# lmmspark assoc: ").append(r.trait()).append("\n\n");
+    sb.append("Test: ").append(o.exact()
+        ? "exact per-variant LMM (GEMMA -lmm 1 style): λ = σ²_g/σ²_e re-estimated by REML for each variant, Wald F test on (1, n − p − 1) df."
+        : "MLMA with variance components fixed at the null (GCTA --mlma / EMMAX / P3D): β = xᵀPy/xᵀPx, SE = 1/√(xᵀPx), χ²₁.")
+        .append("\n");
+    sb.append("Effect allele: the .bim A1 allele (x = copies of A1); missing genotypes mean-imputed (x = 2p).\n");
+    sb.append(o.loco() ? "LOCO: each chromosome tested against K without that chromosome, variance components re-estimated per chromosome.\n"
+        : "One null model for all chromosomes (no LOCO).\n");
+    sb.append("\n## Inputs\n\n");
+    sb.append("- genotypes: `").append(o.bfile()).append("`\n");
+    sb.append("- phenotype: `").append(o.pheno()).append("` column `").append(r.trait()).append("`\n");
+    sb.append("- fixed effects: ").append(String.join(", ", r.fixedEffects())).append("\n");
+    sb.append("- GRM: `").append(o.grm() == null ? o.out() + " (computed)" : o.grm()).append("`\n");
+    sb.append("- samples analysed: ").append(r.samples()).append("\n");
+    sb.append("- variants: ").append(r.counts()).append(o.maf() > 0 ? ", MAF ≥ " + o.maf() : "").append("\n");
+    for (String note : r.notes()) {
+      sb.append("- ").append(note).append("\n");
+    }
+    sb.append("\n## Null model(s)\n\n| scope | n | σ²_g | σ²_e | h² (SE) | REML logL | variants tested |\n|---|---|---|---|---|---|---|\n");
+    for (AssocJob.NullFit f : r.nullFits()) {
+      sb.append(String.format(Locale.ROOT, "| %s | %d | %.5g | %.5g | %.4f (%.4f)%s | %.3f | %d |%n", f.scope(), f.samples(),
+          f.sigmaG(), f.sigmaE(), f.h2(), f.h2Se(), f.boundary() ? " boundary" : "", f.logL(), f.variantsTested()));
+    }
+    sb.append(String.format(Locale.ROOT, "%n## Calibration%n%nλGC = %.4f (%s over %,d tested variants)%n", r.lambdaGc(),
+        o.exact() ? "χ²₁ quantile of the median p-value / 0.4549" : "median χ² / 0.4549", t.size()));
+    int gw = 0;
+    for (int row = 0; row < t.size(); row++) {
+      if (t.negLog10P(row) >= AssocPlots.GENOME_WIDE) {
+        gw++;
+      }
+    }
+    sb.append(String.format(Locale.ROOT, "%nVariants with p < 5e-8: %d%n", gw));
+    sb.append("\n## Top hits\n\n| chromosome | position | variant | A1 | A2 | A1 freq | beta | SE | p |\n|---|---|---|---|---|---|---|---|---|\n");
+    for (int row : t.top(TOP_HITS)) {
+      Variant v = t.variant(row);
+      sb.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %.4f | %.4g | %.4g | %s |%n", v.chromosome(), v.bp(),
+          v.id(), v.a1(), v.a2(), t.a1Frequency(row), t.beta(row), t.se(row), ChiSquared.formatLogP(t.logP(row))));
+    }
+    sb.append(String.format(Locale.ROOT, "%n## Plots%n%n![Manhattan](%s)%n%n![QQ](%s)%n", fileName(manhattanPath(o.out())),
+        fileName(qqPath(o.out()))));
+    sb.append(String.format(Locale.ROOT, "%n## Run%n%n%d Spark task(s); GRM %.1f s, null model(s) %.1f s, scan %.1f s.%n",
+        r.tasks(), r.grmSeconds(), r.nullSeconds(), r.scanSeconds()));
+    return sb.toString();
+  }
+
+  private static String fileName(String path) {
+    int slash = path.lastIndexOf('/');
+    return slash < 0 ? path : path.substring(slash + 1);
+  }
+}

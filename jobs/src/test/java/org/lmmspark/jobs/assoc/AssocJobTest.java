@@ -1,0 +1,262 @@
+package org.lmmspark.jobs.assoc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.lmmspark.engine.testing.Tolerance.assertClose;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.GZIPInputStream;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.reml.AiReml;
+import org.lmmspark.engine.reml.DenseSymmetricMatrix;
+import org.lmmspark.engine.reml.RemlFit;
+import org.lmmspark.engine.reml.RemlProblem;
+import org.lmmspark.engine.reml.VarianceComponent;
+import org.lmmspark.engine.testing.RefData;
+import org.lmmspark.jobs.cli.Lmmspark;
+import org.lmmspark.jobs.testing.SharedSpark;
+
+/** The Spark association job: LOCO against a brute-force dense computation, outputs, bad input. */
+class AssocJobTest {
+
+  /**
+   * LOCO on refdata/regenie-example/example_3chr (500 samples; 50, 400, 50 variants on chromosomes 1–3),
+   * Y2 with V1 V2 V3, the GRM and its per-chromosome parts computed by the job. Checked against a plain
+   * computation written here: genotypes decoded from the .bed bytes, K_{−c} = (1/M_{−c}) Σ z zᵀ over
+   * the variants of the OTHER chromosomes, variance components by the engine's DENSE AI-REML on that
+   * matrix (not the spectral solver the job uses), V inverted densely, P formed explicitly, and
+   * β = xᵀPy/xᵀPx, SE = 1/√xᵀPx, χ² for every variant of chromosome c.
+   * Tolerances: σ² 1e-4 relative (two REML optimizers, each converged far tighter); β, SE, χ² 1e-4
+   * relative (β also 1e-5 absolute near 0: the job rotates genotypes in float); p through χ².
+   */
+  @Test
+  void locoMatchesDenseBruteForce(@TempDir Path dir) throws Exception {
+    Path ref = RefData.dir("regenie-example");
+    String bfile = ref.resolve("example_3chr").toString();
+    String out = dir.resolve("loco").toString();
+    AssocJob.Result r = AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(bfile, ref.resolve("phenotype.txt").toString(),
+        "Y2", null, ref.resolve("covariates.txt").toString(), null, out, true, 0, false, 5, 32));
+    assertEquals(500, r.samples());
+    assertEquals(3, r.nullFits().size());
+    assertEquals(500, r.table().size());
+    assertTrue(r.tasks() >= 5, "tasks " + r.tasks());
+
+    int n = 500;
+    List<String> bim = Files.readAllLines(Path.of(bfile + ".bim"));
+    int m = bim.size();
+    byte[] bed = Files.readAllBytes(Path.of(bfile + ".bed"));
+    int bpv = (n + 3) / 4;
+    double[][] x = new double[m][n];
+    double[][] z = new double[m][n];
+    String[] chr = new String[m];
+    for (int v = 0; v < m; v++) {
+      chr[v] = bim.get(v).split("\\s+")[0];
+      double sum = 0;
+      for (int j = 0; j < n; j++) {
+        int code = (bed[3 + v * bpv + j / 4] >> (2 * (j % 4))) & 3;
+        assertTrue(code != 1, "this case has no missing calls");
+        x[v][j] = code == 0 ? 2 : code == 2 ? 1 : 0;
+        sum += x[v][j];
+      }
+      double p = sum / (2 * n);
+      for (int j = 0; j < n; j++) {
+        z[v][j] = (x[v][j] - 2 * p) / Math.sqrt(2 * p * (1 - p));
+      }
+    }
+    double[] y = column(ref.resolve("phenotype.txt"), 3);
+    double[] design = new double[n * 4];
+    for (int j = 0; j < n; j++) {
+      design[j] = 1;
+    }
+    for (int c = 0; c < 3; c++) {
+      System.arraycopy(column(ref.resolve("covariates.txt"), 2 + c), 0, design, (c + 1) * n, n);
+    }
+    Map<String, Integer> rowOf = new HashMap<>();
+    for (int row = 0; row < r.table().size(); row++) {
+      rowOf.put(r.table().variant(row).id(), row);
+    }
+    for (String c : List.of("1", "2", "3")) {
+      double[] k = new double[n * n];
+      int mOther = 0;
+      for (int v = 0; v < m; v++) {
+        if (chr[v].equals(c)) {
+          continue;
+        }
+        mOther++;
+        for (int a = 0; a < n; a++) {
+          double za = z[v][a];
+          for (int b = 0; b < n; b++) {
+            k[a + b * n] += za * z[v][b];
+          }
+        }
+      }
+      for (int e = 0; e < k.length; e++) {
+        k[e] /= mOther;
+      }
+      RemlProblem problem = new RemlProblem(y.clone(), design.clone(), List.of("intercept", "V1", "V2", "V3"),
+          List.of(new VarianceComponent("K-" + c, new DenseSymmetricMatrix(n, k.clone()))));
+      RemlFit fit = new AiReml().fit(problem);
+      double sg = fit.theta()[0];
+      double se = fit.theta()[1];
+      AssocJob.NullFit jobFit = r.nullFits().get(Integer.parseInt(c) - 1);
+      assertEquals("LOCO chromosome " + c, jobFit.scope());
+      assertClose(jobFit.sigmaG(), sg, 0, 1e-4, "sigma2_g LOCO " + c);
+      assertClose(jobFit.sigmaE(), se, 0, 1e-4, "sigma2_e LOCO " + c);
+      double[] p = projection(k, sg, se, design, n, 4);
+      double[] py = mul(p, y, n);
+      for (int v = 0; v < m; v++) {
+        if (!chr[v].equals(c)) {
+          continue;
+        }
+        double[] px = mul(p, x[v], n);
+        double xPx = dot(x[v], px);
+        double xPy = dot(x[v], py);
+        String id = bim.get(v).split("\\s+")[1];
+        int row = rowOf.get(id);
+        assertEquals(c, r.table().variant(row).chromosome());
+        assertClose(r.table().beta(row), xPy / xPx, 1e-5, 1e-4, "beta " + id);
+        assertClose(r.table().se(row), 1 / Math.sqrt(xPx), 0, 1e-4, "se " + id);
+        assertClose(r.table().statistic(row), xPy * xPy / xPx, 1e-6, 1e-4, "chi2 " + id);
+      }
+    }
+    checkOutputs(out, r);
+  }
+
+  /** The TSV.gz and Parquet outputs hold the job's table, sorted, with the GWAS-SSF columns. */
+  private static void checkOutputs(String out, AssocJob.Result r) throws Exception {
+    List<String[]> rows = new ArrayList<>();
+    try (BufferedReader in = new BufferedReader(new InputStreamReader(
+        new GZIPInputStream(Files.newInputStream(Path.of(AssocOutputs.tsvPath(out)))), StandardCharsets.UTF_8))) {
+      assertEquals(String.join("\t", AssocOutputs.COLUMNS), in.readLine());
+      String line;
+      while ((line = in.readLine()) != null) {
+        rows.add(line.split("\t"));
+      }
+    }
+    assertEquals(r.table().size(), rows.size());
+    long lastKey = -1;
+    for (int i = 0; i < rows.size(); i++) {
+      String[] f = rows.get(i);
+      long key = Long.parseLong(f[0]) * 1_000_000_000L + Long.parseLong(f[1]);
+      assertTrue(key >= lastKey, "sorted by position at row " + i);
+      lastKey = key;
+      assertEquals(r.table().variant(i).a1(), f[2]);
+      assertClose(Double.parseDouble(f[4]), r.table().beta(i), 0, 1e-5, "TSV beta row " + i);
+      assertClose(Double.parseDouble(f[11]), r.table().negLog10P(i), 1e-4, 0, "TSV -log10 p row " + i);
+      assertTrue(Double.parseDouble(f[7]) > 0, "p > 0");
+    }
+    Dataset<Row> pq = SparkSession.builder().getOrCreate().read().parquet(AssocOutputs.parquetPath(out));
+    assertEquals(rows.size(), pq.count());
+    assertEquals(List.of(AssocOutputs.COLUMNS), List.of(pq.columns()));
+    for (String suffix : List.of(".report.md", ".manhattan.png", ".qq.png")) {
+      assertTrue(Files.size(Path.of(out + suffix)) > 1000, out + suffix);
+    }
+    String report = Files.readString(Path.of(AssocOutputs.reportPath(out)));
+    assertTrue(report.contains(String.format(java.util.Locale.ROOT, "λGC = %.4f", r.lambdaGc())), report);
+    try (var files = Files.list(Path.of(out).getParent())) {
+      assertTrue(files.noneMatch(p -> p.getFileName().toString().contains(".tmp-")), "no temporary files left");
+    }
+  }
+
+  /** P = V⁻¹ − V⁻¹X(XᵀV⁻¹X)⁻¹XᵀV⁻¹ with V = sg·K + se·I, densely. */
+  static double[] projection(double[] k, double sg, double se, double[] xd, int n, int p) {
+    double[] v = new double[n * n];
+    for (int e = 0; e < v.length; e++) {
+      v[e] = sg * k[e];
+    }
+    for (int i = 0; i < n; i++) {
+      v[i + i * n] += se;
+    }
+    assertTrue(Blas.dpotrfLower(n, v));
+    Blas.dpotriLowerFull(n, v);
+    double[] vx = new double[n * p];
+    Blas.dgemm(false, false, n, p, n, 1.0, v, n, xd, n, 0.0, vx, n);
+    double[] c = new double[p * p];
+    Blas.dgemm(true, false, p, p, n, 1.0, xd, n, vx, n, 0.0, c, p);
+    assertTrue(Blas.dpotrfLower(p, c));
+    Blas.dpotriLowerFull(p, c);
+    double[] t = new double[n * p];
+    Blas.dgemm(false, false, n, p, p, 1.0, vx, n, c, p, 0.0, t, n);
+    Blas.dgemm(false, true, n, n, p, -1.0, t, n, vx, n, 1.0, v, n);
+    return v;
+  }
+
+  static double[] mul(double[] a, double[] x, int n) {
+    double[] out = new double[n];
+    for (int j = 0; j < n; j++) {
+      for (int i = 0; i < n; i++) {
+        out[i] += a[i + j * n] * x[j];
+      }
+    }
+    return out;
+  }
+
+  static double dot(double[] a, double[] b) {
+    double s = 0;
+    for (int i = 0; i < a.length; i++) {
+      s += a[i] * b[i];
+    }
+    return s;
+  }
+
+  /** Column {@code col} (0-based, FID IID first) of a whitespace table with a header, as numbers. */
+  static double[] column(Path file, int col) throws Exception {
+    List<String> lines = Files.readAllLines(file);
+    double[] v = new double[lines.size() - 1];
+    for (int i = 1; i < lines.size(); i++) {
+      v[i - 1] = Double.parseDouble(lines.get(i).trim().split("\\s+")[col]);
+    }
+    return v;
+  }
+
+  /** Bad input is one line naming the file, exit code 2: --loco with a GRM that has no per-chromosome parts. */
+  @Test
+  void locoWithoutPartsIsBadInput(@TempDir Path dir) throws Exception {
+    Path ref = RefData.dir("regenie-example");
+    String err = runCli("assoc", "--bfile", ref.resolve("example_3chr").toString(), "--pheno",
+        ref.resolve("phenotype.txt").toString(), "--pheno-name", "Y2", "--grm", ref.resolve("expected/gcta_grm").toString(),
+        "--loco", "--out", dir.resolve("x").toString(), "--master", "local[1]");
+    assertTrue(err.contains("gcta_grm.chr1.grm.bin") && err.contains("--per-chromosome"), err);
+  }
+
+  @Test
+  void unknownTraitIsBadInput(@TempDir Path dir) throws Exception {
+    Path ref = RefData.dir("regenie-example");
+    String err = runCli("assoc", "--bfile", ref.resolve("example").toString(), "--pheno",
+        ref.resolve("phenotype.txt").toString(), "--pheno-name", "Y9", "--grm", ref.resolve("expected/gcta_grm").toString(),
+        "--out", dir.resolve("x").toString(), "--master", "local[1]");
+    assertTrue(err.contains("phenotype.txt") && err.contains("Y9"), err);
+    assertTrue(!Files.exists(dir.resolve("x.assoc.tsv.gz")), "nothing written");
+  }
+
+  /** Runs the CLI expecting exit code 2 and returns stderr. */
+  static String runCli(String... args) {
+    PrintStream saved = System.err;
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));
+    int code;
+    try {
+      code = Lmmspark.run(args);
+    } finally {
+      System.setErr(saved);
+    }
+    String err = buf.toString(StandardCharsets.UTF_8);
+    assertEquals(2, code, err);
+    return err;
+  }
+}
