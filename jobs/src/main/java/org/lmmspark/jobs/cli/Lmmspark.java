@@ -22,9 +22,10 @@ import picocli.CommandLine.Command;
       DemoCommand.class,
       SimulateCommand.class,
       GrmCommand.class,
-      AssocCommand.class,
       PedigreeGrmCommand.class,
       RemlCommand.class,
+      RemlMfCommand.class,
+      AssocCommand.class,
     })
 public final class Lmmspark implements Callable<Integer> {
 

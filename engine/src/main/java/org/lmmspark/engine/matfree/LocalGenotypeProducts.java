@@ -1,0 +1,104 @@
+package org.lmmspark.engine.matfree;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.genotype.VariantFilterCounts;
+
+/**
+ * {@link GenotypeProducts} over packed blocks held in this JVM: the single-machine form of the
+ * distributed operator (tests, small data). Memory: {@code ceil(N/4)} bytes per kept variant plus one
+ * decoded block and {@code C·N} doubles of diagonal sums.
+ */
+public final class LocalGenotypeProducts implements GenotypeProducts {
+  private final int n;
+  private final int chromosomes;
+  private final List<PackedGenotypeBlock> blocks;
+  private final long[] perChromosome;
+  private final double[][] squares;
+  private final int maxBlock;
+  private final VariantFilterCounts counts;
+  private long passes;
+
+  public LocalGenotypeProducts(int n, int chromosomes, List<PackedGenotypeBlock> blocks, VariantFilterCounts counts) {
+    this.n = n;
+    this.chromosomes = chromosomes;
+    this.blocks = List.copyOf(blocks);
+    this.counts = counts;
+    this.perChromosome = new long[chromosomes];
+    this.squares = new double[chromosomes][n];
+    int max = 0;
+    for (PackedGenotypeBlock b : blocks) {
+      if (b.n != n) {
+        throw new IllegalArgumentException("block of " + b.n + " samples among blocks of " + n);
+      }
+      perChromosome[b.chromosome] += b.m;
+      b.addSquares(squares[b.chromosome]);
+      max = Math.max(max, b.m);
+    }
+    this.maxBlock = max;
+  }
+
+  /** Reads and packs variants {@code [0, variants)} selected by {@code include} of a fileset of n samples. */
+  public static LocalGenotypeProducts read(String prefix, int n, int variants, boolean[] include, int[] chromosomeOf,
+      int chromosomes, double minMaf, int blockVariants, Configuration conf) {
+    List<PackedGenotypeBlock> blocks = new ArrayList<>();
+    VariantFilterCounts counts = new VariantFilterCounts(n);
+    new PackedGenotypeReader(prefix, n, minMaf, blockVariants).read(0, variants, include, chromosomeOf, conf, counts,
+        blocks::add);
+    return new LocalGenotypeProducts(n, chromosomes, blocks, counts);
+  }
+
+  /**
+   * Variants per packed block so that a decoded block ({@code 8·N·m_b} bytes) stays near
+   * {@code targetBytes}: at least 16 (fewer makes the GEMMs inefficient), at most 2048.
+   */
+  public static int blockVariantsFor(int n, long targetBytes) {
+    return (int) Math.max(16, Math.min(2048, targetBytes / (8L * Math.max(1, n))));
+  }
+
+  public VariantFilterCounts counts() {
+    return counts;
+  }
+
+  @Override
+  public int samples() {
+    return n;
+  }
+
+  @Override
+  public int chromosomeCount() {
+    return chromosomes;
+  }
+
+  @Override
+  public long[] variantsPerChromosome() {
+    return perChromosome.clone();
+  }
+
+  @Override
+  public double[][] squareSumsPerChromosome() {
+    return squares;
+  }
+
+  @Override
+  public void multiply(double[] v, int k, double[] weights, double[] out) {
+    passes++;
+    Arrays.fill(out, 0, n * k, 0.0);
+    double[] z = GenotypeProductKernel.decodeWorkspace(n, Math.max(1, maxBlock));
+    double[] t = new double[Math.max(1, maxBlock) * k];
+    double[] w = new double[k];
+    for (PackedGenotypeBlock b : blocks) {
+      for (int j = 0; j < k; j++) {
+        w[j] = weights[b.chromosome + chromosomes * j];
+      }
+      GenotypeProductKernel.multiplyAdd(b, v, k, w, out, z, t);
+    }
+  }
+
+  @Override
+  public long passes() {
+    return passes;
+  }
+}

@@ -1,0 +1,131 @@
+package org.lmmspark.engine.matfree;
+
+import java.util.Arrays;
+import java.util.function.Consumer;
+import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.genotype.BedDecoder;
+import org.lmmspark.engine.genotype.GenotypeBlock;
+import org.lmmspark.engine.genotype.VariantFilterCounts;
+import org.lmmspark.engine.io.BedReader;
+import org.lmmspark.engine.io.PlinkFileset;
+
+/**
+ * Reads a contiguous variant range of a {@code .bed} once and keeps it as {@link PackedGenotypeBlock}s:
+ * the variants {@link BedDecoder} keeps (polymorphic, MAF at least {@code minMaf}, some calls) with
+ * their raw 2-bit bytes and their per-code standardized values. Filtering is exactly the decoder's,
+ * so the kept variants are those the GRM job uses. A block never spans two chromosomes.
+ */
+public final class PackedGenotypeReader {
+  private static final int READ_CHUNK_BYTES = 8 << 20;
+
+  private final String prefix;
+  private final int n;
+  private final double minMaf;
+  private final int blockVariants;
+
+  /**
+   * @param blockVariants most variants per packed block (the unit of a Spark record and of caching)
+   */
+  public PackedGenotypeReader(String prefix, int n, double minMaf, int blockVariants) {
+    if (blockVariants < 1) {
+      throw new IllegalArgumentException("blockVariants must be positive");
+    }
+    this.prefix = prefix;
+    this.n = n;
+    this.minMaf = minMaf;
+    this.blockVariants = blockVariants;
+  }
+
+  /**
+   * Packs variants {@code [first, end)} selected by {@code include} (null: all); {@code chromosomeOf[v]}
+   * is the chromosome index of fileset variant {@code v} (null: all 0). Kept and dropped variants are
+   * recorded in {@code counts} (not the per-sample missing counts).
+   */
+  public void read(int first, int end, boolean[] include, int[] chromosomeOf, Configuration conf,
+      VariantFilterCounts counts, Consumer<PackedGenotypeBlock> sink) {
+    int bpv = PlinkFileset.bytesPerVariant(n);
+    int chunkVariants = Math.max(1, Math.min(end - first, READ_CHUNK_BYTES / bpv));
+    byte[] raw = new byte[chunkVariants * bpv];
+    BedDecoder decoder = new BedDecoder(n, minMaf);
+    GenotypeBlock probe = new GenotypeBlock(n, 1);
+    Builder b = new Builder(bpv);
+    try (BedReader bed = new BedReader(prefix, n, conf)) {
+      for (int start = first; start < end; start += chunkVariants) {
+        int count = Math.min(chunkVariants, end - start);
+        bed.read(start, count, raw);
+        for (int k = 0; k < count; k++) {
+          int v = start + k;
+          if (include != null && !include[v]) {
+            continue;
+          }
+          probe.clear();
+          int result = decoder.decodeInto(raw, k * bpv, v, probe);
+          counts.record(result);
+          if (result != BedDecoder.KEPT) {
+            continue;
+          }
+          int chr = chromosomeOf == null ? 0 : chromosomeOf[v];
+          if (b.m > 0 && (b.m == blockVariants || chr != b.chromosome)) {
+            sink.accept(b.build(n));
+          }
+          b.add(raw, k * bpv, v, chr, probe.a1Frequency[0]);
+        }
+      }
+      if (b.m > 0) {
+        sink.accept(b.build(n));
+      }
+    }
+  }
+
+  /** The standardized values of codes 00 (two A1), 01 (missing), 10 (het), 11 (no A1) for A1 frequency p. */
+  static void codeValues(double p, double[] out, int offset) {
+    double scale = 1.0 / Math.sqrt(2 * p * (1 - p));
+    out[offset] = (2 - 2 * p) * scale;
+    out[offset + 1] = 0;
+    out[offset + 2] = (1 - 2 * p) * scale;
+    out[offset + 3] = (0 - 2 * p) * scale;
+  }
+
+  private final class Builder {
+    final int bpv;
+    int m;
+    int chromosome;
+    byte[] packed;
+    double[] codes;
+    int[] index;
+
+    Builder(int bpv) {
+      this.bpv = bpv;
+      reset();
+    }
+
+    void reset() {
+      int cap = Math.min(blockVariants, 256);
+      m = 0;
+      packed = new byte[cap * bpv];
+      codes = new double[4 * cap];
+      index = new int[cap];
+    }
+
+    void add(byte[] raw, int offset, int variant, int chr, double p) {
+      if (m == index.length) {
+        int cap = Math.min(blockVariants, 2 * m);
+        packed = Arrays.copyOf(packed, cap * bpv);
+        codes = Arrays.copyOf(codes, 4 * cap);
+        index = Arrays.copyOf(index, cap);
+      }
+      chromosome = chr;
+      System.arraycopy(raw, offset, packed, m * bpv, bpv);
+      codeValues(p, codes, 4 * m);
+      index[m] = variant;
+      m++;
+    }
+
+    PackedGenotypeBlock build(int n) {
+      PackedGenotypeBlock out = new PackedGenotypeBlock(n, m, chromosome, Arrays.copyOf(packed, m * bpv),
+          Arrays.copyOf(codes, 4 * m), Arrays.copyOf(index, m));
+      reset();
+      return out;
+    }
+  }
+}

@@ -1,0 +1,114 @@
+package org.lmmspark.engine.reml.matfree;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.io.SampleId;
+import org.lmmspark.engine.pheno.Design;
+import org.lmmspark.engine.pheno.SampleMatch;
+import org.lmmspark.engine.pheno.SampleTable;
+
+/**
+ * The fixed-effect side of a REML run on genotypes instead of a GRM ({@code --bfile} with the
+ * matrix-free solver): the samples with a phenotype, every covariate value and a row in the
+ * {@code .fam}, in phenotype-file order, their response and design matrix ({@link Design}), and each
+ * sample's row in the fileset, for the genomic operator. Covariate handling as in
+ * {@link org.lmmspark.engine.reml.RemlInputs}: categorical columns ({@code --covar}) become indicator
+ * columns, quantitative ones ({@code --qcovar}) one column each.
+ */
+public final class GenotypeRemlInputs {
+  private GenotypeRemlInputs() {}
+
+  /** The assembled inputs. {@code famRows[i]} is sample i's row in the {@code .fam}. */
+  public record Assembled(Design design, List<SampleId> samples, int[] famRows, List<String> notes) {}
+
+  /**
+   * @param famIds   the fileset's samples in {@code .fam} order
+   * @param famName  how to name the fileset in messages
+   * @param covar    categorical covariates, or null
+   * @param qcovar   quantitative covariates, or null
+   */
+  public static Assembled assemble(List<SampleId> famIds, String famName, SampleTable pheno, String phenoName,
+      SampleTable covar, SampleTable qcovar) {
+    int traitCol = phenoName == null ? 0 : pheno.column(phenoName, "--pheno-name");
+    String trait = pheno.columns().get(traitCol);
+    double[] traitValues = pheno.numeric(traitCol);
+    List<SampleMatch.Input> inputs = new ArrayList<>();
+    boolean[] present = new boolean[traitValues.length];
+    for (int i = 0; i < present.length; i++) {
+      present[i] = !Double.isNaN(traitValues[i]);
+    }
+    inputs.add(new SampleMatch.Input("phenotype " + pheno.file(), pheno.ids(), present,
+        "missing phenotype '" + trait + "'"));
+    List<String[]> catValues = new ArrayList<>();
+    if (covar != null) {
+      boolean[] ok = new boolean[covar.size()];
+      Arrays.fill(ok, true);
+      for (int col = 0; col < covar.columns().size(); col++) {
+        String[] v = covar.categorical(col);
+        for (int i = 0; i < v.length; i++) {
+          ok[i] &= v[i] != null;
+        }
+        catValues.add(v);
+      }
+      inputs.add(new SampleMatch.Input("covariates " + covar.file(), covar.ids(), ok, "missing covariate value"));
+    }
+    List<double[]> qValues = new ArrayList<>();
+    if (qcovar != null) {
+      boolean[] ok = new boolean[qcovar.size()];
+      Arrays.fill(ok, true);
+      for (int col = 0; col < qcovar.columns().size(); col++) {
+        double[] v = qcovar.numeric(col);
+        for (int i = 0; i < v.length; i++) {
+          ok[i] &= !Double.isNaN(v[i]);
+        }
+        qValues.add(v);
+      }
+      inputs.add(new SampleMatch.Input("quantitative covariates " + qcovar.file(), qcovar.ids(), ok,
+          "missing covariate value"));
+    }
+    int famInput = inputs.size();
+    inputs.add(new SampleMatch.Input("genotypes " + famName, famIds, null, null));
+    SampleMatch match = SampleMatch.intersect(inputs);
+    List<String> notes = new ArrayList<>(match.report());
+    if (match.size() < 4) {
+      int[] count = new int[1];
+      List<SampleId> ex = match.absentFrom(famInput, 5, count);
+      throw new BadInputException("only " + match.size() + " samples have a phenotype, every covariate and genotypes"
+          + (count[0] > 0 ? "; " + famName + " lacks " + count[0] + " phenotyped samples, e.g. " + ex
+              + " (do the FID/IID match?)" : ""));
+    }
+    int n = match.size();
+    int[] prow = match.rowsIn(0);
+    double[] y = new double[n];
+    for (int i = 0; i < n; i++) {
+      y[i] = traitValues[prow[i]];
+    }
+    int next = 1;
+    List<Design.Categorical> cats = new ArrayList<>();
+    if (covar != null) {
+      int[] rows = match.rowsIn(next++);
+      for (int col = 0; col < catValues.size(); col++) {
+        String[] v = new String[n];
+        for (int i = 0; i < n; i++) {
+          v[i] = catValues.get(col)[rows[i]];
+        }
+        cats.add(new Design.Categorical(covar.columns().get(col), v));
+      }
+    }
+    List<Design.Quantitative> quants = new ArrayList<>();
+    if (qcovar != null) {
+      int[] rows = match.rowsIn(next++);
+      for (int col = 0; col < qValues.size(); col++) {
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) {
+          v[i] = qValues.get(col)[rows[i]];
+        }
+        quants.add(new Design.Quantitative(qcovar.columns().get(col), v));
+      }
+    }
+    Design design = Design.build(trait, y, quants, cats);
+    return new Assembled(design, match.samples(), match.rowsIn(famInput), notes);
+  }
+}

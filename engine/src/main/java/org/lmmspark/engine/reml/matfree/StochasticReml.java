@@ -1,0 +1,572 @@
+package org.lmmspark.engine.reml.matfree;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
+import org.lmmspark.engine.reml.DenseSymmetricMatrix;
+import org.lmmspark.engine.reml.RemlFit;
+import org.lmmspark.engine.reml.RemlProblem;
+import org.lmmspark.engine.reml.RemlSolver;
+import org.lmmspark.engine.reml.SymmetricOperator;
+import org.lmmspark.engine.reml.VarianceComponent;
+
+/**
+ * Matrix-free average-information REML (BOLT-REML style: Loh et al. 2015, Nat Genet 47:284; the AI
+ * update of Gilmour, Thompson &amp; Cullis 1995) for {@code V = Σ_k θ_k V_k + θ_e I}, driven only by
+ * products of the components with blocks of vectors ({@link SymmetricOperator#apply}), so that with a
+ * {@link GenomicRelationshipOperator} every product is one pass over the genotypes and no n×n matrix
+ * exists anywhere.
+ *
+ * <p>At θ, one batched conjugate-gradient solve ({@link BatchedPcg}) gives {@code V⁻¹[y X z_1…z_R]} for
+ * R fixed, seeded Rademacher probes; then {@code C = XᵀV⁻¹X}, {@code Py = V⁻¹y − V⁻¹X C⁻¹XᵀV⁻¹y} and
+ * {@code Pz_r} likewise. Hutchinson's estimator gives {@code tr(PV_k) ≈ (1/R)Σ_r (Pz_r)ᵀ(V_k z_r)}
+ * ({@code V_k z_r} computed once, the probes being fixed), and the residual's trace follows exactly
+ * from {@code tr(PV) = n − p}: {@code tr(P) = (n − p − Σ_k θ_k tr(PV_k))/θ_e}. One pass gives
+ * {@code u_k = V_k Py}; a second, thin batched solve gives {@code P u_k}, hence the score
+ * {@code ∂ℓ/∂θ_k = −½(tr(PV_k) − yᵀPV_kPy)} and {@code AI_kl = ½ u_kᵀ P u_l}. Because the probes are
+ * fixed the estimated score is a smooth function of θ and the iteration converges to its root.
+ *
+ * <p>Optimizer: {@code θ_k = s²/(K+1)} start ({@code s²} the OLS residual variance), {@code emSteps}
+ * EM-REML steps, then AI steps {@code θ ← θ + AI⁻¹∂ℓ/∂θ} over the free parameters with the active set
+ * {@code θ_k ≥ 0} (residual ≥ {@code 1e-6 s²}), halving a step when V stops being positive definite;
+ * converged when the next AI step changes no θ_k by more than {@code tolerance·Σθ}. Standard errors
+ * from {@code AI⁻¹}. The log-likelihood {@code ℓ = −½(log|V| + log|C| + yᵀPy)} is reported with
+ * {@code log|V|} by stochastic Lanczos quadrature ({@link LanczosQuadrature}) over the same probes.
+ * The Monte Carlo error of θ̂ due to the probes is estimated as {@code AI⁻¹ S AI⁻¹} with S the
+ * covariance of the score estimate across probes divided by R.
+ *
+ * <p>Cost per iteration: {@code CG₁ + K + CG₂} operator products (CG_i the iteration counts of the two
+ * solves, lower with warm starts from the previous iterate), each over {@code 1 + p + R} and
+ * {@code K + 1} columns. Memory on the driver: about {@code (9 + K)·n·(1 + p + R)} doubles, i.e.
+ * {@code O(n·k)}.
+ */
+public final class StochasticReml implements RemlSolver {
+  static final double RESIDUAL_FLOOR = 1e-6;
+
+  /**
+   * @param probes           R, Rademacher probe vectors for the traces (BOLT-REML uses 15 MC trials; 30–60 here)
+   * @param seed             seed of the probes: same seed, same estimates
+   * @param cgTolerance      relative residual at which CG stops
+   * @param maxCgIterations  per solve
+   * @param maxIterations    REML iterations
+   * @param tolerance        largest AI step, relative to Σθ, counted as converged
+   * @param emSteps          EM steps before AI steps
+   * @param jacobi           precondition CG with diag(V)
+   * @param logLikelihood    estimate log|V| at the end (one more solve of the probes)
+   */
+  public record Options(int probes, long seed, double cgTolerance, int maxCgIterations, int maxIterations,
+      double tolerance, int emSteps, boolean jacobi, boolean logLikelihood) {
+    public Options {
+      if (probes < 2) {
+        throw new IllegalArgumentException("need at least 2 probe vectors, got " + probes);
+      }
+      if (!(cgTolerance > 0 && cgTolerance < 1)) {
+        throw new IllegalArgumentException("CG tolerance must be in (0, 1), got " + cgTolerance);
+      }
+    }
+
+    public static Options defaults() {
+      return new Options(40, 20250601L, 1e-6, 1000, 40, 1e-5, 1, true, true);
+    }
+
+    public Options withProbes(int r) {
+      return new Options(r, seed, cgTolerance, maxCgIterations, maxIterations, tolerance, emSteps, jacobi, logLikelihood);
+    }
+  }
+
+  /** Work counts and Monte Carlo error of a fit. */
+  public record Diagnostics(int operatorProducts, int[] cgIterationsPerSolve, double[] monteCarloCovariance,
+      int probes, double logDetV, double logDetVMonteCarloSe) {
+    /** Monte Carlo standard error of θ_k due to the finite number of probes. */
+    public double monteCarloSe(int k) {
+      int m = (int) Math.round(Math.sqrt(monteCarloCovariance.length));
+      return Math.sqrt(monteCarloCovariance[k + k * m]);
+    }
+  }
+
+  /** A fit with its diagnostics. */
+  public record Outcome(RemlFit fit, Diagnostics diagnostics) {}
+
+  private final Options options;
+
+  public StochasticReml(Options options) {
+    this.options = options;
+  }
+
+  public StochasticReml() {
+    this(Options.defaults());
+  }
+
+  @Override
+  public String name() {
+    return "matrix-free";
+  }
+
+  @Override
+  public RemlFit fit(RemlProblem problem) {
+    return fitWithDiagnostics(problem).fit();
+  }
+
+  public Outcome fitWithDiagnostics(RemlProblem problem) {
+    return new Run(problem, options).fit();
+  }
+
+  /** V(θ) = Σ θ_k V_k + θ_e I as an operator; counts products. */
+  static final class CovarianceOperator implements SymmetricOperator {
+    final List<SymmetricOperator> parts;
+    final double[] theta;
+    final int n;
+    int products;
+
+    CovarianceOperator(List<SymmetricOperator> parts, double[] theta, int n) {
+      this.parts = parts;
+      this.theta = theta;
+      this.n = n;
+    }
+
+    @Override
+    public int size() {
+      return n;
+    }
+
+    @Override
+    public void apply(double[] in, int k, double[] out) {
+      products++;
+      int len = n * k;
+      double te = theta[parts.size()];
+      for (int i = 0; i < len; i++) {
+        out[i] = te * in[i];
+      }
+      double[] tmp = new double[len];
+      for (int c = 0; c < parts.size(); c++) {
+        if (theta[c] == 0) {
+          continue;
+        }
+        parts.get(c).apply(in, k, tmp);
+        double t = theta[c];
+        for (int i = 0; i < len; i++) {
+          out[i] += t * tmp[i];
+        }
+      }
+    }
+
+    @Override
+    public double trace() {
+      throw new UnsupportedOperationException();
+    }
+  }
+
+  /** State of one fit. */
+  private static final class Run {
+    final RemlProblem problem;
+    final Options o;
+    final int n;
+    final int p;
+    final int kk;
+    final int m;
+    final int r;
+    final double[] y;
+    final double[] x;
+    final List<SymmetricOperator> parts = new ArrayList<>();
+    final double[][] diag;
+    final double[] z;
+    final double[][] vkz;
+    int products;
+    final List<Integer> cgIterations = new ArrayList<>();
+    double[] warmS;
+    double[] warmW;
+
+    Run(RemlProblem problem, Options o) {
+      this.problem = problem;
+      this.o = o;
+      this.n = problem.n();
+      this.p = problem.p();
+      this.kk = problem.components().size();
+      this.m = kk + 1;
+      this.r = o.probes();
+      this.y = problem.y();
+      this.x = problem.x();
+      this.diag = new double[kk][];
+      for (VarianceComponent c : problem.components()) {
+        parts.add(c.covariance());
+      }
+      for (int k = 0; k < kk; k++) {
+        diag[k] = diagonalOf(parts.get(k), n);
+      }
+      SplittableRandom rnd = new SplittableRandom(o.seed());
+      z = new double[n * r];
+      for (int i = 0; i < z.length; i++) {
+        z[i] = rnd.nextBoolean() ? 1 : -1;
+      }
+      // V_k z_r once: the probes never change.
+      vkz = new double[kk][n * r];
+      for (int k = 0; k < kk; k++) {
+        parts.get(k).apply(z, r, vkz[k]);
+        products++;
+      }
+    }
+
+    static double[] diagonalOf(SymmetricOperator a, int n) {
+      if (a instanceof GenomicRelationshipOperator g) {
+        return g.diagonal();
+      }
+      double[] d = new double[n];
+      if (a instanceof DenseSymmetricMatrix dm) {
+        for (int i = 0; i < n; i++) {
+          d[i] = dm.get(i, i);
+        }
+      } else {
+        Arrays.fill(d, a.trace() / n);
+      }
+      return d;
+    }
+
+    /** One evaluation at θ (null when V is not positive definite there). */
+    Eval evaluate(double[] theta) {
+      CovarianceOperator v = new CovarianceOperator(parts, theta, n);
+      double[] pre = null;
+      if (o.jacobi()) {
+        pre = new double[n];
+        for (int i = 0; i < n; i++) {
+          double d = theta[kk];
+          for (int k = 0; k < kk; k++) {
+            d += theta[k] * diag[k][i];
+          }
+          pre[i] = d;
+          if (!(d > 0)) {
+            pre = null;
+            break;
+          }
+        }
+      }
+      int q = 1 + p + r;
+      double[] b = new double[n * q];
+      System.arraycopy(y, 0, b, 0, n);
+      System.arraycopy(x, 0, b, n, n * p);
+      System.arraycopy(z, 0, b, n * (1 + p), n * r);
+      BatchedPcg.Result s = BatchedPcg.solve(v, b, q, warmS, pre, o.cgTolerance(), o.maxCgIterations(), false);
+      cgIterations.add(s.maxIterations());
+      if (!s.allConverged()) {
+        products += v.products;
+        return null;
+      }
+      double[] sol = s.x();
+      double[] vx = Arrays.copyOfRange(sol, n, n * (1 + p));
+      double[] c = new double[p * p];
+      Blas.dgemm(true, false, p, p, n, 1.0, x, n, vx, n, 0.0, c, p);
+      double[] l = c.clone();
+      if (!Blas.dpotrfLower(p, l)) {
+        products += v.products;
+        return null;
+      }
+      double logDetC = 0;
+      for (int j = 0; j < p; j++) {
+        logDetC += 2 * Math.log(l[j + j * p]);
+      }
+      double[] cinv = l.clone();
+      Blas.dpotriLowerFull(p, cinv);
+      Projector proj = new Projector(n, p, vx, cinv);
+      double[] py = proj.apply(y, Arrays.copyOfRange(sol, 0, n), 1);
+      double[] beta = proj.lastCoefficients;
+      double[] pz = proj.apply(z, Arrays.copyOfRange(sol, n * (1 + p), n * q), r);
+      // Per-probe trace estimates t[k][r] = (P z_r)ᵀ (V_k z_r); the residual's from tr(PV) = n − p.
+      double[][] t = new double[m][r];
+      for (int j = 0; j < r; j++) {
+        double rest = n - p;
+        for (int k = 0; k < kk; k++) {
+          t[k][j] = dot(pz, j * n, vkz[k], j * n, n);
+          rest -= theta[k] * t[k][j];
+        }
+        t[kk][j] = rest / theta[kk];
+      }
+      double[] tr = new double[m];
+      for (int k = 0; k < m; k++) {
+        for (int j = 0; j < r; j++) {
+          tr[k] += t[k][j];
+        }
+        tr[k] /= r;
+      }
+      // u_k = V_k P y (one pass), u_e = P y.
+      double[] u = new double[n * m];
+      for (int k = 0; k < kk; k++) {
+        double[] uk = new double[n];
+        parts.get(k).apply(py, 1, uk);
+        v.products++;
+        System.arraycopy(uk, 0, u, k * n, n);
+      }
+      System.arraycopy(py, 0, u, kk * n, n);
+      double[] yPVPy = new double[m];
+      double[] score = new double[m];
+      for (int k = 0; k < m; k++) {
+        yPVPy[k] = dot(u, k * n, py, 0, n);
+        score[k] = -0.5 * (tr[k] - yPVPy[k]);
+      }
+      BatchedPcg.Result w = BatchedPcg.solve(v, u, m, warmW, pre, o.cgTolerance(), o.maxCgIterations(), false);
+      cgIterations.add(w.maxIterations());
+      products += v.products;
+      if (!w.allConverged()) {
+        return null;
+      }
+      double[] pu = proj.apply(u, w.x(), m);
+      double[] ai = new double[m * m];
+      Blas.dgemm(true, false, m, m, n, 0.5, u, n, pu, n, 0.0, ai, m);
+      for (int i = 0; i < m; i++) {
+        for (int j = i + 1; j < m; j++) {
+          double a = 0.5 * (ai[i + j * m] + ai[j + i * m]);
+          ai[i + j * m] = a;
+          ai[j + i * m] = a;
+        }
+      }
+      // Covariance of the score estimate from the spread over probes: cov(tr_k, tr_l)/(4R).
+      double[] scoreCov = new double[m * m];
+      for (int k = 0; k < m; k++) {
+        for (int l2 = 0; l2 < m; l2++) {
+          double sum = 0;
+          for (int j = 0; j < r; j++) {
+            sum += (t[k][j] - tr[k]) * (t[l2][j] - tr[l2]);
+          }
+          scoreCov[k + l2 * m] = sum / (r - 1) / r / 4;
+        }
+      }
+      Eval e = new Eval(theta.clone(), score, ai, py, beta, cinv, logDetC, scoreCov, s.x(), w.x());
+      return e;
+    }
+
+    Outcome fit() {
+      double[] s2 = new double[1];
+      problem.nullLogL(s2);
+      double[] lower = new double[m];
+      lower[kk] = RESIDUAL_FLOOR * s2[0];
+      double[] theta = new double[m];
+      Arrays.fill(theta, s2[0] / m);
+      Eval ev = evaluate(theta);
+      if (ev == null) {
+        throw new IllegalStateException("conjugate gradients failed at the starting values θ = " + fmt(theta)
+            + ": is a relationship matrix not positive semi-definite?");
+      }
+      warm(ev);
+      List<String> notes = new ArrayList<>();
+      int it = 0;
+      boolean converged = false;
+      double lastStep = Double.NaN;
+      while (it < o.maxIterations()) {
+        double vp = sum(ev.theta);
+        double[] dir;
+        boolean em = it < o.emSteps();
+        if (em) {
+          dir = new double[m];
+          for (int k = 0; k < m; k++) {
+            dir[k] = ev.theta[k] * ev.theta[k] * 2 * ev.score[k] / n;
+          }
+        } else {
+          dir = newtonDirection(ev, freeSet(ev.theta, ev.score, lower));
+          if (dir == null) {
+            notes.add("iteration " + (it + 1) + ": AI matrix not positive definite, EM step taken");
+            dir = new double[m];
+            for (int k = 0; k < m; k++) {
+              dir[k] = ev.theta[k] * ev.theta[k] * 2 * ev.score[k] / n;
+            }
+            em = true;
+          }
+        }
+        lastStep = 0;
+        for (int k = 0; k < m; k++) {
+          double to = Math.max(lower[k], ev.theta[k] + dir[k]);
+          lastStep = Math.max(lastStep, Math.abs(to - ev.theta[k]));
+        }
+        if (!em && lastStep <= o.tolerance() * vp) {
+          converged = true;
+          break;
+        }
+        it++;
+        Eval next = null;
+        double step = 1;
+        for (int h = 0; h < 8 && next == null; h++, step /= 2) {
+          double[] cand = new double[m];
+          for (int k = 0; k < m; k++) {
+            cand[k] = Math.max(lower[k], ev.theta[k] + step * dir[k]);
+          }
+          next = evaluate(cand);
+          if (next == null) {
+            notes.add("iteration " + it + ": V not positive definite or CG not converged at " + fmt(cand)
+                + ", step halved");
+          }
+        }
+        if (next == null) {
+          notes.add("iteration " + it + ": no acceptable step");
+          break;
+        }
+        ev = next;
+        warm(ev);
+      }
+      boolean[] boundary = new boolean[m];
+      for (int k = 0; k < m; k++) {
+        boundary[k] = ev.theta[k] <= lower[k];
+      }
+      double[] cov = invertSpd(ev.ai, m);
+      if (cov == null) {
+        cov = new double[m * m];
+        Arrays.fill(cov, Double.NaN);
+      }
+      double[] mc = new double[m * m];
+      if (cov[0] == cov[0]) {
+        double[] tmp = new double[m * m];
+        Blas.dgemm(false, false, m, m, m, 1.0, cov, m, ev.scoreCov, m, 0.0, tmp, m);
+        Blas.dgemm(false, false, m, m, m, 1.0, tmp, m, cov, m, 0.0, mc, m);
+      } else {
+        Arrays.fill(mc, Double.NaN);
+      }
+      double logL = Double.NaN;
+      double[] logDet = {Double.NaN, Double.NaN};
+      if (o.logLikelihood()) {
+        logDet = logDetV(ev.theta);
+        logL = -0.5 * (logDet[0] + ev.logDetC + BatchedPcg.dot(y, ev.py, 0, n));
+      }
+      String message = String.format(Locale.ROOT, "%s after %d iterations (last AI step %.2e of Σθ, tolerance %.0e); "
+          + "%d probes (seed %d), CG to %.0e relative residual, %d operator products in all",
+          converged ? "converged" : "no convergence", it, lastStep / sum(ev.theta), o.tolerance(), r, o.seed(),
+          o.cgTolerance(), products);
+      if (!notes.isEmpty()) {
+        message += "; " + String.join("; ", notes.subList(Math.max(0, notes.size() - 3), notes.size()));
+      }
+      List<String> names = new ArrayList<>();
+      for (VarianceComponent c : problem.components()) {
+        names.add(c.name());
+      }
+      RemlFit fit = new RemlFit("matrix-free", names, ev.theta, cov, null, logL, ev.score, ev.beta, ev.cinv, ev.py,
+          boundary, it, converged, message);
+      int[] cg = cgIterations.stream().mapToInt(Integer::intValue).toArray();
+      return new Outcome(fit, new Diagnostics(products, cg, mc, r, logDet[0], logDet[1]));
+    }
+
+    void warm(Eval ev) {
+      warmS = ev.solution;
+      warmW = ev.aiSolution;
+    }
+
+    /** log|V| at θ by Lanczos quadrature over the probes (cold, unpreconditioned solve), and its MC SE. */
+    double[] logDetV(double[] theta) {
+      CovarianceOperator v = new CovarianceOperator(parts, theta, n);
+      BatchedPcg.Result s = BatchedPcg.solve(v, z, r, null, null, o.cgTolerance(), o.maxCgIterations(), true);
+      products += v.products;
+      cgIterations.add(s.maxIterations());
+      double[] q = new double[r];
+      double mean = 0;
+      for (int j = 0; j < r; j++) {
+        q[j] = LanczosQuadrature.logQuadratic(s.alphas()[j], s.betas()[j], n);
+        mean += q[j];
+      }
+      mean /= r;
+      double var = 0;
+      for (double v2 : q) {
+        var += (v2 - mean) * (v2 - mean);
+      }
+      return new double[] {mean, Math.sqrt(var / (r - 1) / r)};
+    }
+  }
+
+  private record Eval(double[] theta, double[] score, double[] ai, double[] py, double[] beta, double[] cinv,
+      double logDetC, double[] scoreCov, double[] solution, double[] aiSolution) {}
+
+  /** {@code P w = V⁻¹w − V⁻¹X C⁻¹ (V⁻¹X)ᵀ w} given {@code V⁻¹w}. */
+  private static final class Projector {
+    final int n;
+    final int p;
+    final double[] vx;
+    final double[] cinv;
+    double[] lastCoefficients;
+
+    Projector(int n, int p, double[] vx, double[] cinv) {
+      this.n = n;
+      this.p = p;
+      this.vx = vx;
+      this.cinv = cinv;
+    }
+
+    double[] apply(double[] w, double[] vinvW, int q) {
+      double[] g = new double[p * q];
+      Blas.dgemm(true, false, p, q, n, 1.0, vx, n, w, n, 0.0, g, p);
+      double[] c = new double[p * q];
+      Blas.dgemm(false, false, p, q, p, 1.0, cinv, p, g, p, 0.0, c, p);
+      double[] out = Arrays.copyOf(vinvW, n * q);
+      Blas.dgemm(false, false, n, q, p, -1.0, vx, n, c, p, 1.0, out, n);
+      lastCoefficients = c;
+      return out;
+    }
+  }
+
+  static double dot(double[] a, int offA, double[] b, int offB, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+      s += a[offA + i] * b[offB + i];
+    }
+    return s;
+  }
+
+  static int[] freeSet(double[] theta, double[] score, double[] lower) {
+    int count = 0;
+    int[] idx = new int[theta.length];
+    for (int k = 0; k < theta.length; k++) {
+      if (theta[k] > lower[k] || score[k] > 0) {
+        idx[count++] = k;
+      }
+    }
+    return Arrays.copyOf(idx, count);
+  }
+
+  static double[] newtonDirection(Eval ev, int[] free) {
+    int m = ev.theta.length;
+    double[] dir = new double[m];
+    int f = free.length;
+    if (f == 0) {
+      return dir;
+    }
+    double[] sub = new double[f * f];
+    for (int j = 0; j < f; j++) {
+      for (int i = 0; i < f; i++) {
+        sub[i + j * f] = ev.ai[free[i] + free[j] * m];
+      }
+    }
+    double[] inv = invertSpd(sub, f);
+    if (inv == null) {
+      return null;
+    }
+    for (int i = 0; i < f; i++) {
+      double s = 0;
+      for (int j = 0; j < f; j++) {
+        s += inv[i + j * f] * ev.score[free[j]];
+      }
+      dir[free[i]] = s;
+    }
+    return dir;
+  }
+
+  static double[] invertSpd(double[] a, int m) {
+    double[] l = a.clone();
+    if (!Blas.dpotrfLower(m, l)) {
+      return null;
+    }
+    Blas.dpotriLowerFull(m, l);
+    return l;
+  }
+
+  static double sum(double[] v) {
+    double s = 0;
+    for (double d : v) {
+      s += d;
+    }
+    return s;
+  }
+
+  static String fmt(double[] v) {
+    StringBuilder sb = new StringBuilder("(");
+    for (int i = 0; i < v.length; i++) {
+      sb.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.6g", v[i]));
+    }
+    return sb.append(')').toString();
+  }
+}

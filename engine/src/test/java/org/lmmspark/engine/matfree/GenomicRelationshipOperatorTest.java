@@ -1,0 +1,156 @@
+package org.lmmspark.engine.matfree;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.lmmspark.engine.testing.Tolerance.assertClose;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.io.SampleId;
+import org.lmmspark.engine.kinship.Grm;
+import org.lmmspark.engine.kinship.GrmKernel;
+import org.lmmspark.engine.testing.BedFixture;
+
+/** The packed-genotype operator K V = Z(ZᵀV)/M against K written plainly and against the GRM kernel. */
+class GenomicRelationshipOperatorTest {
+  private final Configuration conf = new Configuration();
+
+  /**
+   * Brute force: z = (x − 2p)/sqrt(2p(1−p)) with p over non-missing calls, missing z = 0, over the
+   * variants that are polymorphic, on the chromosomes not left out; K = Σ z zᵀ / (their number).
+   */
+  static double[] plainK(int[][] g, int[] chr, int leftOut) {
+    int m = g.length;
+    int n = g[0].length;
+    double[] k = new double[n * n];
+    int used = 0;
+    for (int v = 0; v < m; v++) {
+      double s = 0;
+      int called = 0;
+      for (int j = 0; j < n; j++) {
+        if (g[v][j] >= 0) {
+          s += g[v][j];
+          called++;
+        }
+      }
+      double p = s / (2.0 * called);
+      if (called == 0 || p <= 0 || p >= 1 || chr[v] == leftOut) {
+        continue;
+      }
+      used++;
+      double sd = Math.sqrt(2 * p * (1 - p));
+      double[] z = new double[n];
+      for (int j = 0; j < n; j++) {
+        z[j] = g[v][j] < 0 ? 0 : (g[v][j] - 2 * p) / sd;
+      }
+      for (int b = 0; b < n; b++) {
+        for (int a = 0; a < n; a++) {
+          k[a + b * n] += z[a] * z[b];
+        }
+      }
+    }
+    for (int i = 0; i < k.length; i++) {
+      k[i] /= used;
+    }
+    return k;
+  }
+
+  @Test
+  void productsEqualPlainKWithSubsetAndLoco(@TempDir Path dir) {
+    int n = 57;
+    int m = 130;
+    int[][] g = BedFixture.random(n, m, 0.04, 9, 17);
+    int[] chr = new int[m];
+    for (int v = 0; v < m; v++) {
+      chr[v] = v < 40 ? 1 : v < 100 ? 2 : 3;
+    }
+    String prefix = BedFixture.write(dir, "t", g, chr);
+    int[] chrIndex = new int[m];
+    for (int v = 0; v < m; v++) {
+      chrIndex[v] = chr[v] - 1;
+    }
+    // Blocks of 7 variants: many blocks, none spanning two chromosomes.
+    LocalGenotypeProducts prod = LocalGenotypeProducts.read(prefix, n, m, null, chrIndex, 3, 0, 7, conf);
+    int[] rows = {3, 0, 56, 10, 11, 12, 40, 41, 2, 30, 31, 33, 50};
+    int ns = rows.length;
+    int k = 4;
+    Random rnd = new Random(3);
+    double[] v = new double[ns * k];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = rnd.nextGaussian();
+    }
+    int[] leaveOut = {-1, 0, 1, 2};
+    GenomicRelationshipOperator op = new GenomicRelationshipOperator(prod, rows, -1);
+    double[] out = new double[ns * k];
+    op.applyLoco(v, k, leaveOut, out);
+    for (int j = 0; j < k; j++) {
+      double[] kk = plainK(g, chr, leaveOut[j] + 1);
+      for (int a = 0; a < ns; a++) {
+        double s = 0;
+        for (int b = 0; b < ns; b++) {
+          s += kk[rows[a] + rows[b] * n] * v[b + j * ns];
+        }
+        // Double-precision products against a plain double sum: rounding only.
+        assertClose(out[a + j * ns], s, 1e-12, 1e-10, "K_-" + leaveOut[j] + " v (" + a + "," + j + ")");
+      }
+      double[] diag = op.leaveOut(leaveOut[j]).diagonal();
+      for (int a = 0; a < ns; a++) {
+        assertClose(diag[a], kk[rows[a] + rows[a] * n], 1e-12, 1e-10, "diagonal " + a);
+      }
+    }
+    assertEquals(1, prod.passes(), "all LOCO columns in one pass");
+    assertThrows(UnsupportedOperationException.class, op::toDense);
+  }
+
+  @Test
+  void equalsGrmKernelWithoutMissingCalls(@TempDir Path dir) {
+    int n = 90;
+    int m = 300;
+    int[][] g = BedFixture.random(n, m, 0, 13, 5);
+    int[] chr = new int[m];
+    java.util.Arrays.fill(chr, 1);
+    String prefix = BedFixture.write(dir, "u", g, chr);
+    List<SampleId> samples = PlinkFileset.open(prefix, conf).samples();
+    Grm grm = GrmKernel.computeLocal(prefix, samples, m, null, 0, 32, 50, conf);
+    double[] dense = grm.toDense();
+    LocalGenotypeProducts prod = LocalGenotypeProducts.read(prefix, n, m, null, null, 1, 0, 64, conf);
+    int[] rows = new int[n];
+    for (int i = 0; i < n; i++) {
+      rows[i] = i;
+    }
+    GenomicRelationshipOperator op = new GenomicRelationshipOperator(prod, rows, -1);
+    int k = 3;
+    double[] v = new double[n * k];
+    Random rnd = new Random(8);
+    for (int i = 0; i < v.length; i++) {
+      v[i] = rnd.nextGaussian();
+    }
+    double[] out = new double[n * k];
+    op.apply(v, k, out);
+    for (int j = 0; j < k; j++) {
+      for (int a = 0; a < n; a++) {
+        double s = 0;
+        for (int b = 0; b < n; b++) {
+          s += dense[a + b * n] * v[b + j * n];
+        }
+        // The GRM kernel is float32: 1e-5 relative to the size of the terms.
+        assertClose(out[a + j * n], s, 1e-4, 1e-5, "K v (" + a + "," + j + ")");
+      }
+    }
+    assertEquals(prod.counts().kept, op.variantsWithout(-1));
+    assertClose(op.trace(), grmTrace(dense, n), 1e-4, 1e-6, "trace");
+  }
+
+  private static double grmTrace(double[] a, int n) {
+    double t = 0;
+    for (int i = 0; i < n; i++) {
+      t += a[i + i * n];
+    }
+    return t;
+  }
+}

@@ -1,0 +1,242 @@
+package org.lmmspark.jobs.matfree;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.storage.StorageLevel;
+import org.lmmspark.engine.genotype.VariantFilterCounts;
+import org.lmmspark.engine.matfree.GenotypeProductKernel;
+import org.lmmspark.engine.matfree.GenotypeProducts;
+import org.lmmspark.engine.matfree.LocalGenotypeProducts;
+import org.lmmspark.engine.matfree.PackedGenotypeBlock;
+import org.lmmspark.engine.matfree.PackedGenotypeReader;
+import org.lmmspark.jobs.genotype.PartitionedGenotypes;
+import org.lmmspark.jobs.genotype.PartitionedGenotypes.VariantRange;
+import org.lmmspark.jobs.spark.SerializableHadoopConf;
+import scala.Tuple2;
+
+/**
+ * Genotypes read from the {@code .bed} once and cached on the executors in 2-bit packed form
+ * ({@link PackedGenotypeBlock}: 0.25 byte per genotype plus 32 bytes per variant), and the
+ * distributed product {@code out = Σ_c Z_c Z_cᵀ V ∘ w} over them (one Spark job per product).
+ *
+ * <p>One partition per variant range (ranges split at chromosomes), each a {@link CachedRange} of
+ * packed blocks sized so a decoded block is ~{@value #BLOCK_BYTES_MB} MB of doubles; persisted
+ * {@code MEMORY_AND_DISK}, so the {@code .bed} is read once per run even if memory runs short. A
+ * product broadcasts V (N×k doubles), every task runs {@link GenotypeProductKernel} (one decode and
+ * two DGEMMs per block) into one N×k partial, and the partials are summed by {@code treeReduce}:
+ * the driver receives one N×k array. Bytes per pass: broadcast {@code 8Nk}, reduction
+ * {@code 8Nk} per partition (combined in a tree), genotypes from executor memory.
+ */
+public final class DistributedGenotypeProducts implements GenotypeProducts, AutoCloseable {
+  static final int BLOCK_BYTES_MB = 32;
+  /** Up to this many partitions the driver sums the partials itself (no extra shuffle stage per pass). */
+  static final int TREE_THRESHOLD = 16;
+
+  /** One cached variant range: its packed blocks and what decoding kept and dropped. */
+  public record CachedRange(int chromosome, List<PackedGenotypeBlock> blocks, VariantFilterCounts counts)
+      implements Serializable {}
+
+  private record Stats(long variants, double[] squares, VariantFilterCounts counts) implements Serializable {
+    Stats merge(Stats o) {
+      for (int i = 0; i < squares.length; i++) {
+        squares[i] += o.squares[i];
+      }
+      counts.merge(o.counts);
+      return new Stats(variants + o.variants, squares, counts);
+    }
+  }
+
+  private final JavaSparkContext jsc;
+  private final JavaRDD<CachedRange> cached;
+  private final int n;
+  private final List<String> chromosomes;
+  private final long[] perChromosome;
+  private final double[][] squares;
+  private final VariantFilterCounts counts;
+  private final long cachedBytes;
+  private final int partitions;
+  private final List<Broadcast<?>> lineage;
+  private long passes;
+
+  private DistributedGenotypeProducts(JavaSparkContext jsc, JavaRDD<CachedRange> cached, int n, List<String> chromosomes,
+      long[] perChromosome, double[][] squares, VariantFilterCounts counts, long cachedBytes, int partitions,
+      List<Broadcast<?>> lineage) {
+    this.lineage = lineage;
+    this.jsc = jsc;
+    this.cached = cached;
+    this.n = n;
+    this.chromosomes = chromosomes;
+    this.perChromosome = perChromosome;
+    this.squares = squares;
+    this.counts = counts;
+    this.cachedBytes = cachedBytes;
+    this.partitions = partitions;
+  }
+
+  /**
+   * Reads, packs and caches the selected variants in about {@code partitions} ranges (≤ 0: two per
+   * core), in one Spark job that also returns the per-chromosome variant counts and diagonal sums.
+   */
+  public static DistributedGenotypeProducts cache(JavaSparkContext jsc, PartitionedGenotypes genotypes, double minMaf,
+      int partitions) {
+    int n = genotypes.fileset().sampleCount();
+    List<String> chromosomes = genotypes.chromosomes();
+    Map<String, Integer> index = new HashMap<>();
+    for (String c : chromosomes) {
+      index.put(c, index.size());
+    }
+    int[] chromosomeOf = new int[genotypes.fileset().variantCount()];
+    for (int v = 0; v < chromosomeOf.length; v++) {
+      Integer c = index.get(genotypes.fileset().variants().get(v).chromosome());
+      chromosomeOf[v] = c == null ? -1 : c;
+    }
+    int target = partitions > 0 ? partitions : 2 * jsc.defaultParallelism();
+    List<VariantRange> ranges = genotypes.ranges(target, true);
+    Broadcast<boolean[]> include = jsc.broadcast(genotypes.include());
+    Broadcast<int[]> chrOf = jsc.broadcast(chromosomeOf);
+    Broadcast<SerializableHadoopConf> conf = jsc.broadcast(new SerializableHadoopConf(jsc.hadoopConfiguration()));
+    String prefix = genotypes.fileset().prefix();
+    int blockVariants = LocalGenotypeProducts.blockVariantsFor(n, (long) BLOCK_BYTES_MB << 20);
+    JavaRDD<CachedRange> cached = jsc.parallelize(ranges, ranges.size()).map(r -> {
+      List<PackedGenotypeBlock> blocks = new ArrayList<>();
+      VariantFilterCounts c = new VariantFilterCounts(0);
+      new PackedGenotypeReader(prefix, n, minMaf, blockVariants).read(r.first(), r.end(), include.value(),
+          chrOf.value(), conf.value().get(), c, blocks::add);
+      return new CachedRange(r.chromosome(), blocks, c);
+    }).persist(StorageLevel.MEMORY_AND_DISK());
+    cached.setName("packed genotypes (2 bits per call)");
+    int chromosomeCount = chromosomes.size();
+    Map<Integer, Stats> stats = cached.mapToPair(r -> {
+      double[] sq = new double[n];
+      long m = 0;
+      for (PackedGenotypeBlock b : r.blocks()) {
+        b.addSquares(sq);
+        m += b.m;
+      }
+      return new Tuple2<>(r.chromosome(), new Stats(m, sq, r.counts()));
+    }).reduceByKey(Stats::merge).collectAsMap();
+    long[] perChromosome = new long[chromosomeCount];
+    double[][] squares = new double[chromosomeCount][];
+    VariantFilterCounts counts = new VariantFilterCounts(0);
+    for (int c = 0; c < chromosomeCount; c++) {
+      Stats s = stats.get(c);
+      perChromosome[c] = s == null ? 0 : s.variants();
+      squares[c] = s == null ? new double[n] : s.squares();
+      if (s != null) {
+        counts.merge(s.counts());
+      }
+    }
+    long kept = 0;
+    for (long m : perChromosome) {
+      kept += m;
+    }
+    long bytes = kept * ((n + 3) / 4 + 36L);
+    // The broadcasts stay alive while the RDD does: its lineage (and so every later task) refers to them.
+    return new DistributedGenotypeProducts(jsc, cached, n, chromosomes, perChromosome, squares, counts, bytes,
+        ranges.size(), List.of(include, chrOf, conf));
+  }
+
+  public List<String> chromosomes() {
+    return chromosomes;
+  }
+
+  public VariantFilterCounts counts() {
+    return counts;
+  }
+
+  /** Approximate bytes of the cached packed genotypes over all executors. */
+  public long cachedBytes() {
+    return cachedBytes;
+  }
+
+  public int partitions() {
+    return partitions;
+  }
+
+  @Override
+  public int samples() {
+    return n;
+  }
+
+  @Override
+  public int chromosomeCount() {
+    return chromosomes.size();
+  }
+
+  @Override
+  public long[] variantsPerChromosome() {
+    return perChromosome.clone();
+  }
+
+  @Override
+  public double[][] squareSumsPerChromosome() {
+    return squares;
+  }
+
+  @Override
+  public void multiply(double[] v, int k, double[] weights, double[] out) {
+    if (v.length < (long) n * k || out.length < (long) n * k || weights.length < chromosomes.size() * k) {
+      throw new IllegalArgumentException("multiply: V and out must hold N×k = " + n + "×" + k + " values");
+    }
+    passes++;
+    int nn = n;
+    int chromosomeCount = chromosomes.size();
+    Broadcast<double[]> vb = jsc.broadcast(java.util.Arrays.copyOf(v, n * k));
+    Broadcast<double[]> wb = jsc.broadcast(weights.clone());
+    try {
+      double[] sum = cached.mapPartitions((Iterator<CachedRange> it) -> {
+        double[] acc = null;
+        double[] vv = vb.value();
+        double[] ww = wb.value();
+        double[] z = new double[0];
+        double[] t = new double[0];
+        double[] w = new double[k];
+        while (it.hasNext()) {
+          CachedRange r = it.next();
+          for (PackedGenotypeBlock b : r.blocks()) {
+            if (acc == null) {
+              acc = new double[nn * k];
+            }
+            if (z.length < nn * b.m) {
+              z = new double[nn * b.m];
+              t = new double[b.m * k];
+            }
+            for (int j = 0; j < k; j++) {
+              w[j] = ww[b.chromosome + chromosomeCount * j];
+            }
+            GenotypeProductKernel.multiplyAdd(b, vv, k, w, acc, z, t);
+          }
+        }
+        return acc == null ? java.util.Collections.emptyIterator() : java.util.List.of(acc).iterator();
+      }).treeReduce((a, b) -> {
+        for (int i = 0; i < a.length; i++) {
+          a[i] += b[i];
+        }
+        return a;
+      }, partitions <= TREE_THRESHOLD ? 1 : 2);
+      System.arraycopy(sum, 0, out, 0, n * k);
+    } finally {
+      vb.destroy();
+      wb.destroy();
+    }
+  }
+
+  @Override
+  public long passes() {
+    return passes;
+  }
+
+  /** Drops the cached genotypes from the executors. */
+  @Override
+  public void close() {
+    cached.unpersist(false);
+    lineage.forEach(b -> b.destroy());
+  }
+}

@@ -1,0 +1,111 @@
+package org.lmmspark.jobs.matfree;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
+import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.genotype.VariantFilterCounts;
+import org.lmmspark.engine.io.SampleId;
+import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
+import org.lmmspark.engine.pheno.SampleTable;
+import org.lmmspark.engine.reml.RemlFit;
+import org.lmmspark.engine.reml.RemlProblem;
+import org.lmmspark.engine.reml.VarianceComponent;
+import org.lmmspark.engine.reml.VarianceSummary;
+import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
+import org.lmmspark.engine.reml.matfree.StochasticReml;
+import org.lmmspark.jobs.genotype.PartitionedGenotypes;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * GRM-free REML on genotypes: {@code y = Xβ + g + e}, {@code g ~ N(0, σ²_g K)}, {@code K = ZZᵀ/M}
+ * never formed, fitted by {@link StochasticReml} over the distributed operator
+ * ({@link DistributedGenotypeProducts} behind a {@link GenomicRelationshipOperator}). The genotypes
+ * are read once, cached in 2-bit form, and every operator product is one Spark job (a pass over the
+ * cached blocks); the driver holds {@code O(N·(1 + p + R))} doubles and never an N×N matrix.
+ *
+ * <p>What {@code lmmspark reml --bfile PREFIX --solver matrix-free} needs: the fit (same
+ * {@link RemlFit} as the dense and spectral solvers, so the {@code .hsq} comes from
+ * {@link VarianceSummary}), the analysed samples, and run diagnostics.
+ *
+ * <p>Cluster use: {@code spark-submit --class org.lmmspark.jobs.cli.Lmmspark --driver-memory 4g
+ * --executor-memory 8g --conf spark.executorEnv.OPENBLAS_NUM_THREADS=1 lmmspark.jar reml-mf --bfile
+ * hdfs:///data/ukb --pheno hdfs:///data/height.txt --out hdfs:///out/height}; executors need
+ * {@code N·M/4} bytes of cache in all plus {@code 8·N·(32 MB/8N + 1 + p + R)} per task.
+ */
+public final class MatrixFreeRemlJob {
+  private static final Logger log = LoggerFactory.getLogger(MatrixFreeRemlJob.class);
+
+  /** What to fit; {@code covar}, {@code qcovar}, {@code phenoName} may be null; {@code partitions} ≤ 0: two per core. */
+  public record Options(String bfile, String pheno, String phenoName, String covar, String qcovar, double minMaf,
+      ChromosomeSelection chromosomes, StochasticReml.Options reml, int partitions) {}
+
+  /**
+   * @param passes       operator products (passes over the cached genotypes) in the REML fit
+   * @param sparkJobs    Spark jobs in the REML fit (after caching)
+   * @param cacheSeconds reading, packing and caching the genotypes (the only read of the .bed)
+   * @param remlSeconds  the fit
+   */
+  public record Result(RemlFit fit, VarianceSummary summary, List<SampleId> samples, StochasticReml.Diagnostics diagnostics,
+      VariantFilterCounts counts, long variantsUsed, long cachedBytes, int partitions, long passes, int sparkJobs,
+      double cacheSeconds, double remlSeconds, List<String> notes) {}
+
+  private MatrixFreeRemlJob() {}
+
+  public static Result run(JavaSparkContext jsc, Options o) {
+    Configuration conf = jsc.hadoopConfiguration();
+    long t0 = System.nanoTime();
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.bfile(), o.chromosomes(), conf);
+    genotypes.fileset().warnings().forEach(log::warn);
+    SampleTable pheno = SampleTable.read(o.pheno(), conf);
+    SampleTable covar = o.covar() == null ? null : SampleTable.read(o.covar(), conf);
+    SampleTable qcovar = o.qcovar() == null ? null : SampleTable.read(o.qcovar(), conf);
+    GenotypeRemlInputs.Assembled in = GenotypeRemlInputs.assemble(genotypes.fileset().samples(), o.bfile() + ".fam",
+        pheno, o.phenoName(), covar, qcovar);
+    List<String> notes = new ArrayList<>(in.notes());
+    DistributedGenotypeProducts products = DistributedGenotypeProducts.cache(jsc, genotypes, o.minMaf(), o.partitions());
+    try {
+      double cacheSeconds = (System.nanoTime() - t0) / 1e9;
+      long used = products.counts().kept;
+      notes.add("genotypes: " + products.counts() + ", cached as 2-bit blocks (" + (products.cachedBytes() >> 20)
+          + " MiB) in " + products.partitions() + " partitions");
+      log.info("REML (matrix-free) on {} samples, {} variants; {}; {}", in.samples().size(), used,
+          notes.get(notes.size() - 1), Blas.describe());
+      GenomicRelationshipOperator k = new GenomicRelationshipOperator(products, in.famRows(), -1);
+      RemlProblem problem = new RemlProblem(in.design().y(), in.design().x(), in.design().columnNames(),
+          List.of(new VarianceComponent("G", k)));
+      AtomicInteger jobs = new AtomicInteger();
+      SparkListener counter = new SparkListener() {
+        @Override
+        public void onJobStart(SparkListenerJobStart jobStart) {
+          jobs.incrementAndGet();
+        }
+      };
+      jsc.sc().addSparkListener(counter);
+      long t1 = System.nanoTime();
+      long passes0 = products.passes();
+      StochasticReml.Outcome out;
+      try {
+        out = new StochasticReml(o.reml()).fitWithDiagnostics(problem);
+      } finally {
+        jsc.sc().removeSparkListener(counter);
+      }
+      double remlSeconds = (System.nanoTime() - t1) / 1e9;
+      double logL0 = problem.nullLogL(null);
+      VarianceSummary summary = new VarianceSummary(out.fit(), logL0, problem.n());
+      long passes = products.passes() - passes0;
+      log.info("REML (matrix-free): {}; {} passes over the genotypes, {} Spark jobs, {} s", out.fit().message(), passes,
+          jobs.get(), String.format("%.1f", remlSeconds));
+      return new Result(out.fit(), summary, in.samples(), out.diagnostics(), products.counts(), used,
+          products.cachedBytes(), products.partitions(), passes, jobs.get(), cacheSeconds, remlSeconds, notes);
+    } finally {
+      products.close();
+    }
+  }
+}
