@@ -5,36 +5,37 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.concurrent.Callable;
 import org.lmmspark.engine.BadInputException;
-import org.lmmspark.engine.genotype.ChromosomeSelection;
-import org.lmmspark.jobs.grm.GrmJob;
+import org.lmmspark.jobs.pipeline.Pipeline;
+import org.lmmspark.jobs.pipeline.PipelineConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code lmmspark demo}: the main job on the bundled sample data with the embedded Spark. */
+/** {@code lmmspark demo}: the main job (the whole pipeline) on the bundled sample data with the embedded Spark. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = "Runs the main job on the bundled simulated data (sample-data/sim) with the embedded Spark and"
-        + " prints where the outputs went and a short summary.")
+    description = "Runs the main job, the pipeline GRM -> REML -> association (LOCO) -> report of conf/example.conf,"
+        + " on the bundled simulated cohort (sample-data/sim) with the embedded Spark, into a fresh output folder,"
+        + " and prints where the outputs went and a short summary.")
 public final class DemoCommand implements Callable<Integer> {
-  @Option(names = "--data", paramLabel = "PREFIX", description = "Genotypes to use (default: sample-data/sim under the lmmspark home).")
-  String data;
-
-  @Option(names = "--out", defaultValue = "out/demo", paramLabel = "DIR", description = "Output folder (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--out", defaultValue = "out/demo", paramLabel = "DIR", description = "Output folder, replaced on each run (default: ${DEFAULT-VALUE}).")
   String outDir;
 
   @Mixin SparkOptions sparkOptions;
 
   @Override
   public Integer call() {
-    String prefix = data != null ? data : home().resolve("sample-data").resolve("sim").toString();
-    if (!Files.exists(Paths.get(prefix + ".bed"))) {
-      throw new BadInputException(prefix + ".bed: sample data not found (run from the lmmspark checkout, or give --data)");
+    Path config = home().resolve("conf").resolve("example.conf");
+    if (!Files.exists(config)) {
+      throw new BadInputException(config + ": not found (run from the lmmspark checkout through scripts/lmmspark)");
     }
-    String out = Paths.get(outDir).resolve("sim").toAbsolutePath().toString();
-    RunLog runLog = new RunLog("demo", new String[] {"--data", prefix, "--out", outDir});
-    runLog.say("lmmspark demo: GRM of " + prefix + " with the embedded Spark");
-    GrmCommand.run(runLog, new GrmJob.Options(prefix, out, 0.0, ChromosomeSelection.all(), true, 4096, 1L << 30, 0),
-        sparkOptions.master);
+    String out = Paths.get(outDir).toAbsolutePath().normalize().toString();
+    RunLog runLog = new RunLog("demo", new String[] {"--out", outDir});
+    Pipeline.Result r = RunCommand.run(PipelineConfig.read(config).withOut(out), false, true, sparkOptions.master, runLog);
+    System.out.println();
+    System.out.println("Summary of the demo (" + String.format("%.0f s", r.seconds()) + ", outputs in " + out + "):");
+    for (Pipeline.Step s : r.steps()) {
+      System.out.printf("  %-6s %s%n", s.name(), s.summary());
+    }
     return 0;
   }
 

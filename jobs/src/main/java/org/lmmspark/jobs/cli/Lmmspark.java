@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       CommandLine.HelpCommand.class,
       DemoCommand.class,
+      RunCommand.class,
       SimulateCommand.class,
       GrmCommand.class,
       PedigreeGrmCommand.class,

@@ -1,0 +1,73 @@
+package org.lmmspark.jobs.cli;
+
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.concurrent.Callable;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.jobs.pipeline.Pipeline;
+import org.lmmspark.jobs.pipeline.PipelineConfig;
+import org.lmmspark.jobs.spark.ProgressListener;
+import org.lmmspark.jobs.spark.SparkSessions;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code lmmspark run --config FILE}: the whole pipeline as one batch job. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+    description = {
+      "Runs the pipeline GRM -> REML -> association (LOCO) -> report from a configuration file, in one Spark session.",
+      "The configuration is a properties file (key = value; see conf/example.conf): bfile, pheno, pheno-name, covar,"
+          + " qcovar, out (a folder), maf, loco. Relative paths are relative to the configuration file.",
+      "Outputs in the folder: grm.* (GCTA GRM, per-chromosome parts with loco), reml.hsq/.json, assoc.assoc.tsv.gz"
+          + " (GWAS-SSF), assoc.assoc.parquet, assoc.report.md, assoc.manhattan.png, assoc.qq.png, run.log.",
+      "An existing, non-empty output folder is refused unless --resume (skip steps whose inputs are unchanged) or"
+          + " --overwrite (run every step again)."})
+public final class RunCommand implements Callable<Integer> {
+  @Option(names = "--config", required = true, paramLabel = "FILE", description = "Pipeline configuration (e.g. conf/example.conf).")
+  Path config;
+
+  @Option(names = "--resume", description = "Skip finished steps whose inputs and options are unchanged.")
+  boolean resume;
+
+  @Option(names = "--overwrite", description = "Run every step again into an existing output folder.")
+  boolean overwrite;
+
+  @Option(names = "--out", paramLabel = "DIR", description = "Output folder (overrides the configuration's 'out').")
+  String outOverride;
+
+  @Mixin SparkOptions sparkOptions;
+
+  @Override
+  public Integer call() {
+    if (resume && overwrite) {
+      throw new BadInputException("--resume and --overwrite cannot be used together");
+    }
+    PipelineConfig c = PipelineConfig.read(config);
+    if (outOverride != null) {
+      c = c.withOut(Paths.get(outOverride).toAbsolutePath().toString());
+    }
+    run(c, resume, overwrite, sparkOptions.master, new RunLog("run", new String[] {"--config", config.toString()}));
+    return 0;
+  }
+
+  /** Runs the pipeline in a session of its own and prints its summary; shared with {@code demo}. */
+  static Pipeline.Result run(PipelineConfig c, boolean resume, boolean overwrite, String master, RunLog runLog) {
+    SparkSession spark = SparkSessions.getOrCreate("lmmspark run", master);
+    try {
+      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+      jsc.sc().addSparkListener(new ProgressListener(LoggerFactory.getLogger(Pipeline.class), "pipeline"));
+      runLog.say("lmmspark pipeline: " + c.bfile() + " -> " + c.out() + " (Spark " + spark.version() + ", master "
+          + jsc.master() + ", " + org.lmmspark.engine.linalg.Blas.describe() + ")");
+      Pipeline.Result r = Pipeline.run(jsc, c, resume, overwrite, runLog);
+      runLog.say(String.format("pipeline finished in %.1f s; outputs in %s (summary: run.log, assoc.report.md)",
+          r.seconds(), c.out()));
+      runLog.write(Paths.get(c.out(), "run.log").toString(), jsc.hadoopConfiguration());
+      return r;
+    } finally {
+      spark.stop();
+    }
+  }
+}

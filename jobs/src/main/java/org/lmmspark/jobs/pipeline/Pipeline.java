@@ -1,0 +1,203 @@
+package org.lmmspark.jobs.pipeline;
+
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.io.AtomicOutputs;
+import org.lmmspark.engine.io.FileSystems;
+import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.jobs.assoc.AssocJob;
+import org.lmmspark.jobs.cli.RunLog;
+import org.lmmspark.jobs.grm.GrmJob;
+import org.lmmspark.jobs.reml.RemlJob;
+
+/**
+ * The main batch job: GRM → REML → association → report, each step one of the project's jobs, in one
+ * Spark session.
+ *
+ * <ul>
+ *   <li>{@code grm}: {@link GrmJob} with per-chromosome parts when {@code loco} ({@code OUT/grm.*});
+ *   <li>{@code reml}: {@link RemlJob}, heritability of the trait with that GRM ({@code OUT/reml.hsq});
+ *   <li>{@code assoc}: {@link AssocJob} against the same GRM, LOCO from its parts, with the report and
+ *       plots ({@code OUT/assoc.*}).
+ * </ul>
+ *
+ * <p>Every output is written under a temporary name and renamed when complete, so a failure leaves no
+ * half-written file. After a step succeeds its stamp ({@code OUT/.steps/STEP.stamp}) records what it
+ * was computed from: its options, the size and modification time of each input file, and the stamps
+ * of the steps it used. A second run into the same folder is refused unless {@code resume} (skip steps
+ * whose stamp still matches and whose outputs exist; redo the rest) or {@code overwrite} (redo all).
+ */
+public final class Pipeline {
+  /** One step's outcome, for the summary. */
+  public record Step(String name, boolean skipped, double seconds, String summary) {}
+
+  public record Result(List<Step> steps, double seconds) {}
+
+  private final JavaSparkContext jsc;
+  private final PipelineConfig c;
+  private final RunLog log;
+  private final Configuration conf;
+  private final Path out;
+  private final boolean resume;
+
+  private Pipeline(JavaSparkContext jsc, PipelineConfig c, boolean resume, RunLog log) {
+    this.jsc = jsc;
+    this.c = c;
+    this.log = log;
+    this.conf = jsc.hadoopConfiguration();
+    this.out = Paths.get(c.out()).toAbsolutePath();
+    this.resume = resume;
+  }
+
+  public static Result run(JavaSparkContext jsc, PipelineConfig c, boolean resume, boolean overwrite, RunLog log) {
+    Pipeline p = new Pipeline(jsc, c, resume, log);
+    p.prepareFolder(overwrite);
+    return p.runSteps();
+  }
+
+  private void prepareFolder(boolean overwrite) {
+    if (Files.isDirectory(out) && !resume && !overwrite && !isEmpty(out)) {
+      throw new BadInputException(out + ": output folder exists and is not empty; use --resume to skip finished "
+          + "steps whose inputs are unchanged, or --overwrite to run every step again");
+    }
+    try {
+      Files.createDirectories(out.resolve(".steps"));
+      if (overwrite) {
+        try (Stream<Path> stamps = Files.list(out.resolve(".steps"))) {
+          for (Path s : (Iterable<Path>) stamps::iterator) {
+            Files.delete(s);
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private Result runSteps() {
+    long start = System.nanoTime();
+    List<Step> steps = new ArrayList<>();
+    String grmPrefix = out.resolve("grm").toString();
+    // Bad inputs (files, trait column, covariate tables) fail here, before any step runs.
+    AssocJob.checkInputs(assocOptions(null, null), conf);
+    PlinkFileset genotypes = PlinkFileset.open(c.bfile(), conf);
+
+    String grmStamp = fingerprint("grm", "maf=" + c.maf() + " per-chromosome=" + c.loco(),
+        PlinkFileset.bedPath(c.bfile()), PlinkFileset.bimPath(c.bfile()), PlinkFileset.famPath(c.bfile()));
+    steps.add(step("grm", grmStamp, List.of(grmPrefix + ".grm.bin"), () -> {
+      GrmJob.Result r = GrmJob.run(jsc, new GrmJob.Options(c.bfile(), grmPrefix, c.maf(), ChromosomeSelection.all(),
+          c.loco(), 4096, 1L << 30, 0));
+      return String.format("N = %d, M = %d used; mean diagonal %.4f, off-diagonal mean %.2g SD %.3g",
+          r.samples(), r.variantsUsed(), r.meanDiagonal(), r.meanOffDiagonal(), r.sdOffDiagonal());
+    }));
+
+    String phenoInputs = "trait=" + c.phenoName();
+    String[] tables = Stream.of(c.pheno(), c.covar(), c.qcovar()).filter(f -> f != null).toArray(String[]::new);
+    String remlPrefix = out.resolve("reml").toString();
+    String remlStamp = fingerprint("reml", phenoInputs + "\n" + grmStamp, tables);
+    steps.add(step("reml", remlStamp, List.of(remlPrefix + ".hsq"), () -> {
+      RemlJob.Result r = RemlJob.run(new RemlJob.Options(List.of(grmPrefix), false, List.of(), List.of(), c.pheno(),
+          c.phenoName(), c.covar(), c.qcovar(), false, "auto", false, 100, remlPrefix, "lmmspark run --config " + c.source()),
+          conf);
+      var h2 = r.summary().ratios().get(0);
+      return String.format("%s = %.4f (SE %.4f), n = %d, LRT p = %.3g", h2.source(), h2.value(), h2.se(),
+          r.summary().n(), r.summary().p());
+    }));
+
+    String assocPrefix = out.resolve("assoc").toString();
+    String assocStamp = fingerprint("assoc", phenoInputs + " maf=" + c.maf() + " loco=" + c.loco() + "\n" + grmStamp,
+        concat(tables, PlinkFileset.bedPath(c.bfile()), PlinkFileset.bimPath(c.bfile()), PlinkFileset.famPath(c.bfile())));
+    steps.add(step("assoc", assocStamp, List.of(assocPrefix + ".assoc.tsv.gz", assocPrefix + ".report.md"), () -> {
+      AssocJob.Result r = AssocJob.run(jsc, assocOptions(grmPrefix, assocPrefix));
+      int[] top = r.table().top(1);
+      String best = top.length == 0 ? "none" : String.format("%s (chr%s:%d, p = 10^-%.1f)",
+          r.table().variant(top[0]).id(), r.table().variant(top[0]).chromosome(), r.table().variant(top[0]).bp(),
+          r.table().negLog10P(top[0]));
+      return String.format("%d variants tested in %d Spark tasks, lambda_GC = %.3f, top hit %s; report %s.report.md",
+          r.table().size(), r.tasks(), r.lambdaGc(), best, assocPrefix);
+    }));
+    genotypes.warnings().forEach(log::note);
+    return new Result(steps, (System.nanoTime() - start) / 1e9);
+  }
+
+  private Step step(String name, String stamp, List<String> outputs, java.util.function.Supplier<String> body) {
+    Path stampFile = out.resolve(".steps").resolve(name + ".stamp");
+    if (resume && outputs.stream().allMatch(f -> Files.exists(Paths.get(f))) && stamp.equals(read(stampFile))) {
+      log.say(String.format("[%s] skipped: finished before with the same inputs (--resume)", name));
+      return new Step(name, true, 0, "unchanged");
+    }
+    log.say(String.format("[%s] running ...", name));
+    long t0 = System.nanoTime();
+    String summary = body.get();
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    write(stampFile, stamp);
+    log.say(String.format("[%s] done in %.1f s: %s", name, seconds, summary));
+    return new Step(name, false, seconds, summary);
+  }
+
+  private AssocJob.Options assocOptions(String grm, String outPrefix) {
+    return new AssocJob.Options(c.bfile(), c.pheno(), c.phenoName(), c.covar(), c.qcovar(), grm, outPrefix, c.loco(),
+        c.maf(), false, 0, 0);
+  }
+
+  /** What a step is computed from: its name and options, and each input file's length and modification time. */
+  private String fingerprint(String step, String options, String... inputs) {
+    StringBuilder sb = new StringBuilder("step=").append(step).append('\n').append(options).append('\n');
+    for (String f : inputs) {
+      try {
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(f);
+        var status = FileSystems.of(f, conf).getFileStatus(p);
+        sb.append(f).append(' ').append(status.getLen()).append(' ').append(status.getModificationTime()).append('\n');
+      } catch (java.io.FileNotFoundException e) {
+        throw BadInputException.inFile(f, "file not found");
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return sb.toString();
+  }
+
+  private static String[] concat(String[] a, String... b) {
+    return Stream.concat(Stream.of(a), Stream.of(b)).toArray(String[]::new);
+  }
+
+  private static String read(Path p) {
+    try {
+      return Files.exists(p) ? Files.readString(p) : null;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private void write(Path p, String text) {
+    try (AtomicOutputs files = new AtomicOutputs(conf)) {
+      try (Writer w = new OutputStreamWriter(files.create(p.toString()), StandardCharsets.UTF_8)) {
+        w.write(text);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      files.commit();
+    }
+  }
+
+  private static boolean isEmpty(Path dir) {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.findAny().isEmpty();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
