@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
       SimulateCommand.class,
       GrmCommand.class,
       PedigreeGrmCommand.class,
+      BenchBlasCommand.class,
     })
 public final class Lmmspark implements Callable<Integer> {
 
