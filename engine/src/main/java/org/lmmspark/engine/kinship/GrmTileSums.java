@@ -55,21 +55,38 @@ public final class GrmTileSums implements Serializable {
    * {@code n × m} 0/1 matrix of missing calls (built once per block by the caller and shared by tiles).
    */
   public void add(GenotypeBlock block, float[] missingIndicator) {
+    add(block, missingIndicator, null);
+  }
+
+  /** As {@link #add(GenotypeBlock, float[])}, recording where the time went in {@code times} when not null. */
+  public void add(GenotypeBlock block, float[] missingIndicator, KernelTimes times) {
     if (block.m == 0) {
       return;
     }
     if (scratch == null) {
       scratch = new float[rows * cols];
     }
+    long t0 = System.nanoTime();
+    long cpu0 = times == null ? 0 : KernelTimes.threadCpuNanos();
     product(block.values, block.n, block.m);
+    long t1 = System.nanoTime();
+    long cpu1 = times == null ? 0 : KernelTimes.threadCpuNanos();
     for (int c = 0; c < cols; c++) {
       int from = diagonal ? c : 0;
       for (int r = from; r < rows; r++) {
         sums[r + c * rows] += scratch[r + c * rows];
       }
     }
+    long t2 = System.nanoTime();
     if (block.missingCount() > 0) {
       addBothMissing(block, missingIndicator);
+    }
+    if (times != null) {
+      times.productNanos += t1 - t0;
+      times.productCpuNanos += cpu1 - cpu0;
+      times.addNanos += t2 - t1;
+      times.missingNanos += System.nanoTime() - t2;
+      times.flops += (diagonal ? (double) rows * (rows + 1) : 2.0 * rows * cols) * block.m;
     }
   }
 
