@@ -21,7 +21,10 @@ public final class GenotypeBlock {
   public final int[] variantIndex;
   /** A1 allele frequency of each kept variant, among its non-missing calls. */
   public final double[] a1Frequency;
-  /** Kept variant {@code c} has its missing samples at {@code missingSamples[missingStart[c] .. missingStart[c+1])}. */
+  /**
+   * Kept variant {@code c} has its missing samples at {@code missingSamples[missingStart[c] .. missingStart[c+1])},
+   * in increasing order (the GRM's pair counting relies on it).
+   */
   public final int[] missingStart;
   public int[] missingSamples;
 

@@ -26,7 +26,7 @@ public final class GrmKernel {
   private GrmKernel() {}
 
   /** One unit of work's result: partial sums of some tiles, and variant counts if it kept them. */
-  public record Partial(List<GrmTileSums> tiles, VariantFilterCounts counts) implements Serializable {}
+  public record Partial(List<GrmTileSums> tiles, VariantFilterCounts counts, KernelTimes times) implements Serializable {}
 
   /**
    * Accumulates tiles {@code tiles} over variants {@code [first, end)} selected by {@code include}.
@@ -41,16 +41,26 @@ public final class GrmKernel {
       sums.add(new GrmTileSums(tiling, t));
     }
     VariantFilterCounts counts = new VariantFilterCounts(tiling.n());
+    KernelTimes times = new KernelTimes();
+    long start = System.nanoTime();
+    long cpuStart = KernelTimes.threadCpuNanos();
+    long[] inSink = {0};
     new GenotypeBlockReader(prefix, tiling.n(), minMaf, blockVariants).read(first, end, include, conf, counts, block -> {
+      long sinkStart = System.nanoTime();
       float[] indicator = null;
       for (GrmTileSums s : sums) {
         if (indicator == null && s.prefersDenseMissing(block)) {
           indicator = GrmTileSums.missingIndicator(block);
         }
-        s.add(block, indicator);
+        s.add(block, indicator, times);
       }
+      inSink[0] += System.nanoTime() - sinkStart;
     });
-    return new Partial(sums, countVariants ? counts : null);
+    times.units = 1;
+    times.unitNanos = System.nanoTime() - start;
+    times.unitCpuNanos = KernelTimes.threadCpuNanos() - cpuStart;
+    times.decodeNanos = times.unitNanos - inSink[0]; // reading and decoding: everything outside the products
+    return new Partial(sums, countVariants ? counts : null, times);
   }
 
   /** The whole GRM in this thread (tests, small data): one unit with every tile. */

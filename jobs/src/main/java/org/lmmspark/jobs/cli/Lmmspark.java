@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
       RemlCommand.class,
       RemlMfCommand.class,
       AssocCommand.class,
+      BenchBlasCommand.class,
     })
 public final class Lmmspark implements Callable<Integer> {
 

@@ -10,6 +10,10 @@ import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerStageCompleted;
+import org.apache.spark.scheduler.StageInfo;
+import org.apache.spark.util.CollectionAccumulator;
 import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.genotype.GenotypeBlockReader;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
@@ -22,6 +26,7 @@ import org.lmmspark.engine.kinship.GrmKernel;
 import org.lmmspark.engine.kinship.GrmStatistics;
 import org.lmmspark.engine.kinship.GrmTileSums;
 import org.lmmspark.engine.kinship.GrmTiling;
+import org.lmmspark.engine.kinship.KernelTimes;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes.VariantRange;
@@ -99,10 +104,15 @@ public final class GrmJob {
     int blockVariants = GenotypeBlockReader.blockVariantsFor(n, BLOCK_BYTES);
     int slotsPerChromosome = tiling.tileCount() + 1;
 
+    StageTimes stages = new StageTimes();
+    jsc.sc().addSparkListener(stages);
+    CollectionAccumulator<KernelTimes> kernelTimes = jsc.sc().collectionAccumulator("GRM kernel times");
     JavaPairRDD<Integer, Object> partials = jsc.parallelize(items, items.size()).flatMapToPair(item -> {
       VariantRange r = item.range();
       GrmKernel.Partial p = GrmKernel.accumulate(prefix, tiling, item.tiles(), r.first(), r.end(), include.value(),
           minMaf, blockVariants, item.countVariants(), hadoopConf.value().get());
+      log.debug("GRM task for variants [{}, {}) and {} tile(s): {}", r.first(), r.end(), item.tiles().length, p.times());
+      kernelTimes.add(p.times());
       List<Tuple2<Integer, Object>> out = new ArrayList<>();
       int base = r.chromosome() * slotsPerChromosome;
       if (p.counts() != null) {
@@ -142,6 +152,12 @@ public final class GrmJob {
       hadoopConf.destroy();
     }
     double seconds = (System.nanoTime() - start) / 1e9;
+    KernelTimes times = new KernelTimes();
+    kernelTimes.value().forEach(times::merge);
+    log.info("GRM kernel, summed over tasks (blocks of up to {} variants): {}", blockVariants, times);
+    log.info("GRM job: {} s wall on {} core(s); Spark stages: {}", String.format("%.1f", seconds),
+        jsc.defaultParallelism(), stages.summary());
+    jsc.sc().removeSparkListener(stages);
     return new Result(n, total.counts().kept, total.counts(), total.stats().meanDiagonal(),
         total.stats().meanOffDiagonal(), total.stats().sdOffDiagonal(), items.size(), tiling.tileCount(), outputs, seconds);
   }
@@ -155,11 +171,19 @@ public final class GrmJob {
     GctaGrmFiles.Writer writer = new GctaGrmFiles.Writer(prefix, samples, true, files);
     GrmStatistics stats = new GrmStatistics(writer);
     GrmAssembler assembler = new GrmAssembler(tiling, counts, stats);
+    long waiting = 0;
+    long assembling = System.nanoTime();
     for (int t = 0; t < tiling.tileCount(); t++) {
-      assembler.accept((GrmTileSums) it.next()._2());
+      long w = System.nanoTime();
+      GrmTileSums tile = (GrmTileSums) it.next()._2();
+      waiting += System.nanoTime() - w;
+      assembler.accept(tile);
     }
     assembler.finish();
     writer.commit();
+    assembling = System.nanoTime() - assembling - waiting;
+    log.info("{}: driver waited {} s for reduced tiles (Spark jobs), assembled and wrote rows in {} s",
+        GctaGrmFiles.binPath(prefix), String.format("%.1f", waiting / 1e9), String.format("%.1f", assembling / 1e9));
     log.info("{}: {}; mean diagonal {}, off-diagonal mean {} SD {}", GctaGrmFiles.binPath(prefix), counts,
         String.format("%.6f", stats.meanDiagonal()), String.format("%.3g", stats.meanOffDiagonal()),
         String.format("%.4g", stats.sdOffDiagonal()));
@@ -171,6 +195,26 @@ public final class GrmJob {
       return ta.merge((GrmTileSums) b);
     }
     return ((VariantFilterCounts) a).merge((VariantFilterCounts) b);
+  }
+
+  /** Wall time of each Spark stage, to tell the kernel stage from the reduce and the driver's writing. */
+  static final class StageTimes extends SparkListener {
+    private final List<String> done = java.util.Collections.synchronizedList(new ArrayList<>());
+
+    @Override
+    public void onStageCompleted(SparkListenerStageCompleted event) {
+      StageInfo info = event.stageInfo();
+      if (info.submissionTime().isDefined() && info.completionTime().isDefined()) {
+        long ms = (Long) info.completionTime().get() - (Long) info.submissionTime().get();
+        done.add(String.format("%d task(s) %.1f s", info.numTasks(), ms / 1e3));
+      }
+    }
+
+    String summary() {
+      synchronized (done) {
+        return String.join(", ", done);
+      }
+    }
   }
 
   /** Slot {@code k} goes to partition {@code k}: partitions come out in slot order, one GRM part each. */
