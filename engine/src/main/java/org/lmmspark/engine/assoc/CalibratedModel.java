@@ -34,8 +34,14 @@ public final class CalibratedModel implements Serializable {
   final int n;
   final int p;
   final int k;
-  /** {@code [r | U_k | X]}, n×(1 + k + p) column-major: one GEMM with a block gives xᵀr, U_kᵀx and Xᵀx. */
+  /** {@code [r | U_k | X]}, n×(1 + k + p) column-major. */
   final double[] lhs;
+  /**
+   * {@code [U_k | X]} as float, n×(k + p): one SGEMM with a block gives {@code U_kᵀx} and {@code Xᵀx},
+   * which only enter the small correction terms of {@code xᵀP̃x} (float's 1e-7 relative error is far
+   * below the approximation's); {@code xᵀr} and {@code xᵀx} are summed in double.
+   */
+  final float[] projF;
   final double gamma0;
   /** {@code W_k − γ₀}, length k. */
   final double[] wk;
@@ -53,6 +59,10 @@ public final class CalibratedModel implements Serializable {
     this.p = p;
     this.k = k;
     this.lhs = lhs;
+    this.projF = new float[n * (k + p)];
+    for (int i = 0; i < projF.length; i++) {
+      projF[i] = (float) lhs[n + i];
+    }
     this.gamma0 = gamma0;
     this.wk = wk;
     this.xu = xu;

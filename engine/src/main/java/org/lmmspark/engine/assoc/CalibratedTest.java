@@ -27,8 +27,8 @@ import org.lmmspark.engine.stats.ChiSquared;
  * With k = 0 population structure spreads the ratio (CV ~5% on a 3-population simulation, correlation
  * with the exact χ² 0.997); with the leading eigenvectors exact it falls to ~1% or below.
  *
- * <p>Cost per variant: {@code xᵀr}, {@code xᵀx}, {@code U_kᵀx} and {@code Xᵀx}: {@code (2 + k + p)·n}
- * multiply-adds (one DGEMM per decoded block), plus {@code O(kp + p²)}; one pass over the 2-bit genotypes
+ * <p>Cost per variant: {@code xᵀr}, {@code xᵀx} (double) and {@code U_kᵀx}, {@code Xᵀx} (one SGEMM per
+ * decoded block): {@code (2 + k + p)·n} multiply-adds, plus {@code O(kp + p²)}; one pass over the 2-bit genotypes
  * in all, no n×n object.
  */
 public final class CalibratedTest {
@@ -45,28 +45,26 @@ public final class CalibratedTest {
   }
 
   /**
-   * The per-block work with its scratch space (one per task, not thread-safe): the block converted to
-   * double, one DGEMM {@code [r | U_k | X]ᵀ·X_block} ({@code 2n(1 + k + p)} flops per variant) and the
-   * small per-variant algebra.
+   * The per-block work with its scratch space (one per task, not thread-safe): one SGEMM
+   * {@code [U_k | X]ᵀ·X_block} ({@code 2n(k + p)} flops per variant), {@code xᵀr} and {@code xᵀx} in
+   * double, and the small per-variant algebra.
    */
   public static final class Kernel {
     private final CalibratedModel model;
-    private double[] values = new double[0];
-    private double[] proj = new double[0];
-    private double[] xx = new double[0];
+    private float[] proj = new float[0];
+    private final double[] row;
     private final double[] g;
 
     public Kernel(CalibratedModel model, int blockVariants) {
       this.model = model;
       this.g = new double[model.p];
+      this.row = new double[model.width()];
       ensure(Math.max(1, blockVariants));
     }
 
     private void ensure(int m) {
-      if (xx.length < m) {
-        values = new double[model.n * m];
-        proj = new double[model.width() * m];
-        xx = new double[m];
+      if (proj.length < (model.k + model.p) * m) {
+        proj = new float[(model.k + model.p) * m];
       }
     }
 
@@ -84,22 +82,26 @@ public final class CalibratedTest {
         return;
       }
       ensure(m);
+      int kp = model.k + model.p;
+      // [U_k | X]ᵀ X_block, (k + p)×m in float.
+      Blas.sgemm(true, false, kp, m, n, 1f, model.projF, 0, n, block.values, 0, n, 0f, proj, 0, kp);
       float[] f = block.values;
+      double[] r = model.lhs;
       for (int c = 0; c < m; c++) {
         int base = c * n;
         double s = 0;
+        double t = 0;
         for (int i = 0; i < n; i++) {
           double v = f[base + i];
-          values[base + i] = v;
           s += v * v;
+          t += v * r[i];
         }
-        xx[c] = s;
-      }
-      int q = model.width();
-      Blas.dgemm(true, false, q, m, n, 1.0, model.lhs, n, values, n, 0.0, proj, q);
-      for (int c = 0; c < m; c++) {
-        xr[c] = proj[c * q];
-        xpx[c] = model.approximateQuadratic(xx[c], proj, c * q, g);
+        row[0] = t;
+        for (int j = 0; j < kp; j++) {
+          row[1 + j] = proj[c * kp + j];
+        }
+        xr[c] = t;
+        xpx[c] = model.approximateQuadratic(s, row, 0, g);
       }
     }
 
