@@ -181,6 +181,22 @@ public final class NullModel implements Serializable {
     return label;
   }
 
+  /**
+   * The projected residual in the original sample basis, {@code Py = U P̃ ỹ} (what the calibrated test
+   * broadcasts instead of U). {@code O(n²)}, from the float eigenvectors (relative error ~1e-7).
+   */
+  public double[] sampleResidual() {
+    double[] out = new double[n];
+    for (int k = 0; k < n; k++) {
+      double rk = r[k];
+      int off = k * n;
+      for (int i = 0; i < n; i++) {
+        out[i] += u[off + i] * rk;
+      }
+    }
+    return out;
+  }
+
   /** Bytes this model takes when broadcast (dominated by the float eigenvectors). */
   public long approximateBytes() {
     return 4L * u.length + 8L * ((long) n * (5 + 2L * p) + (long) p * p);

@@ -180,7 +180,14 @@ public final class AssocOutputs {
     sb.append("# lmmspark assoc: ").append(r.trait()).append("\n\n");
     sb.append("Test: ").append(o.exact()
         ? "exact per-variant LMM (GEMMA -lmm 1 style): λ = σ²_g/σ²_e re-estimated by REML for each variant, Wald F test on (1, n − p − 1) df."
-        : "MLMA with variance components fixed at the null (GCTA --mlma / EMMAX / P3D): β = xᵀPy/xᵀPx, SE = 1/√(xᵀPx), χ²₁.")
+        : r.calibrated()
+        ? "calibrated MLMA, O(N) per variant (BOLT-LMM-inf / GRAMMAR-γ / fastGWA): β = xᵀPy/(γ·xᵀP̃x), SE = 1/√(γ·xᵀP̃x), χ²₁,"
+            + " where P̃ treats the leading eigenvectors of K exactly and the rest of the space as a constant, and γ is the mean"
+            + " of xᵀPx/xᵀP̃x over a seeded sample of variants computed exactly (table below; the CV is the typical relative"
+            + " error of a variant's χ²). Chosen by --test " + o.test().name().toLowerCase() + " (auto: calibrated from N ≥ "
+            + AssocJob.AUTO_CALIBRATED_SAMPLES + ")."
+        : "MLMA with variance components fixed at the null (GCTA --mlma / EMMAX / P3D): β = xᵀPy/xᵀPx, SE = 1/√(xᵀPx), χ²₁,"
+            + " exact (spectral rotation of every variant; --test " + o.test().name().toLowerCase() + ").")
         .append("\n");
     sb.append("Effect allele: the .bim A1 allele (x = copies of A1); missing genotypes mean-imputed (x = 2p).\n");
     sb.append(o.loco() ? "LOCO: each chromosome tested against K without that chromosome, variance components re-estimated per chromosome.\n"
@@ -199,6 +206,16 @@ public final class AssocOutputs {
     for (AssocJob.NullFit f : r.nullFits()) {
       sb.append(String.format(Locale.ROOT, "| %s | %d | %.5g | %.5g | %.4f (%.4f)%s | %.3f | %d |%n", f.scope(), f.samples(),
           f.sigmaG(), f.sigmaE(), f.h2(), f.h2Se(), f.boundary() ? " boundary" : "", f.logL(), f.variantsTested()));
+    }
+    if (r.calibrated()) {
+      sb.append("\n## Calibration factor γ\n\n| scope | γ | SD | CV | range | variants sampled | eigenvectors exact |\n|---|---|---|---|---|---|---|\n");
+      for (AssocJob.NullFit f : r.nullFits()) {
+        if (f.gamma() != null) {
+          sb.append(String.format(Locale.ROOT, "| %s | %.6g | %.3g | %.4f | %.4g–%.4g | %d | %d |%n", f.scope(),
+              f.gamma().mean(), f.gamma().sd(), f.gamma().cv(), f.gamma().min(), f.gamma().max(), f.gamma().variants(),
+              f.eigenvectors()));
+        }
+      }
     }
     sb.append(String.format(Locale.ROOT, "%n## Calibration%n%nλGC = %.4f (%s over %,d tested variants)%n", r.lambdaGc(),
         o.exact() ? "χ²₁ quantile of the median p-value / 0.4549" : "median χ² / 0.4549", t.size()));

@@ -28,8 +28,15 @@ import picocli.CommandLine.Spec;
           + " components for each chromosome (like GCTA --mlma-loco, unlike BOLT-LMM): with the spectral"
           + " solver that costs nothing beyond the eigendecomposition LOCO needs anyway, and each"
           + " chromosome's null then carries the variance its K_-c explains.",
-      "One Spark task per variant range; the null model (eigenvectors of K) is broadcast once and each"
-          + " block of variants is rotated with one matrix multiply.",
+      "--test exact|calibrated|auto (default auto): exact = the MLMA statistic above, every variant block rotated"
+          + " by the eigenvectors of K (2 N^2 flops per variant, eigenvectors broadcast); calibrated = the O(N)"
+          + " calibrated test (BOLT-LMM-inf / GRAMMAR-gamma / fastGWA): chi2 = (x'Py)^2 / (gamma x'P~x), where P~"
+          + " treats the leading eigenvectors of K exactly and the rest as a constant, and gamma = mean of"
+          + " x'Px / x'P~x over a seeded random sample of variants computed exactly (reported with its SD and CV;"
+          + " one gamma and one residual vector per LOCO chromosome); auto = calibrated from N >= 5000 analysed"
+          + " samples, exact below. --exact implies the exact path.",
+      "One Spark task per variant range; the null model is broadcast once (eigenvectors of K for exact, a"
+          + " residual vector and a few eigenvectors for calibrated).",
       "Writes PREFIX.assoc.tsv.gz and PREFIX.assoc.parquet (GWAS-SSF columns: chromosome base_pair_location"
           + " effect_allele other_allele beta standard_error effect_allele_frequency p_value variant_id n chi2"
           + " neg_log10_p; sorted by position), PREFIX.report.md (lambda GC, null model, top hits),"
@@ -64,6 +71,15 @@ public final class AssocCommand implements Callable<Integer> {
   @Option(names = "--exact", description = "Re-estimate the variance ratio for every variant (GEMMA -lmm 1 Wald test): exact but ~50x slower; for small studies.")
   boolean exact;
 
+  @Option(names = "--test", defaultValue = "auto", paramLabel = "T", description = "exact, calibrated or auto (default: ${DEFAULT-VALUE}: calibrated from N >= 5000 samples, exact below).")
+  String test;
+
+  @Option(names = "--calibration-variants", defaultValue = "100", paramLabel = "S", description = "Calibrated test: variants sampled (seeded) per null model to estimate gamma (default: ${DEFAULT-VALUE}).")
+  int calibrationVariants;
+
+  @Option(names = "--calibration-eigenvectors", defaultValue = "20", paramLabel = "K", description = "Calibrated test: leading eigenvectors of K treated exactly (population structure, close relatives); 0 gives the plain BOLT-LMM-inf calibration (default: ${DEFAULT-VALUE}).")
+  int calibrationEigenvectors;
+
   @Option(names = "--out", required = true, paramLabel = "PREFIX", description = "Output prefix.")
   String out;
 
@@ -83,13 +99,22 @@ public final class AssocCommand implements Callable<Integer> {
     if (partitions < 0 || blockVariants < 0) {
       throw new BadInputException("--partitions and --block-variants must be ≥ 0");
     }
-    AssocJob.checkInputs(new AssocJob.Options(bfile, pheno, phenoName, covar, qcovar, grm, out, loco, maf, exact,
-        partitions, blockVariants), new org.apache.hadoop.conf.Configuration());
-    RunLog runLog = new RunLog("assoc", spec.commandLine().getParseResult().originalArgs().toArray(new String[0]));
     AssocJob.Options options = new AssocJob.Options(bfile, pheno, phenoName, covar, qcovar, grm, out, loco, maf, exact,
-        partitions, blockVariants);
+        parseTest(test), calibrationVariants, calibrationEigenvectors, partitions, blockVariants);
+    AssocJob.checkInputs(options, new org.apache.hadoop.conf.Configuration());
+    RunLog runLog = new RunLog("assoc", spec.commandLine().getParseResult().originalArgs().toArray(new String[0]));
     run(runLog, options, sparkOptions.master);
     return 0;
+  }
+
+  /** {@code exact}, {@code calibrated} or {@code auto} (any case). */
+  public static AssocJob.Test parseTest(String value) {
+    for (AssocJob.Test t : AssocJob.Test.values()) {
+      if (t.name().equalsIgnoreCase(value.trim())) {
+        return t;
+      }
+    }
+    throw new BadInputException("--test must be exact, calibrated or auto, got '" + value + "'");
   }
 
   /** Runs the job in a session of its own and reports it (for the pipeline too). */
@@ -105,8 +130,9 @@ public final class AssocCommand implements Callable<Integer> {
       runLog.say(String.format("trait %s: N = %d samples, fixed effects %s", r.trait(), r.samples(), r.fixedEffects()));
       r.notes().forEach(runLog::note);
       for (AssocJob.NullFit f : r.nullFits()) {
-        runLog.say(String.format("null (%s): s2g = %.5g, s2e = %.5g, h2 = %.4f (SE %.4f)%s, %d variants tested", f.scope(),
-            f.sigmaG(), f.sigmaE(), f.h2(), f.h2Se(), f.boundary() ? " [boundary]" : "", f.variantsTested()));
+        runLog.say(String.format("null (%s): s2g = %.5g, s2e = %.5g, h2 = %.4f (SE %.4f)%s, %d variants tested%s", f.scope(),
+            f.sigmaG(), f.sigmaE(), f.h2(), f.h2Se(), f.boundary() ? " [boundary]" : "", f.variantsTested(),
+            f.gamma() == null ? "" : "; calibrated: " + f.gamma() + ", " + f.eigenvectors() + " eigenvectors exact"));
       }
       runLog.say(String.format("%s", r.counts()));
       runLog.say(String.format("lambda GC = %.4f over %d variants", r.lambdaGc(), r.table().size()));

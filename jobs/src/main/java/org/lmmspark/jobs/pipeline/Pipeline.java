@@ -150,7 +150,7 @@ public final class Pipeline {
 
   private AssocJob.Options assocOptions(String grm, String outPrefix) {
     return new AssocJob.Options(c.bfile(), c.pheno(), c.phenoName(), c.covar(), c.qcovar(), grm, outPrefix, c.loco(),
-        c.maf(), false, 0, 0);
+        c.maf(), false, AssocJob.Test.AUTO, 0, 0);
   }
 
   /** What a step is computed from: its name and options, and each input file's length and modification time. */

@@ -50,7 +50,7 @@ class AssocJobTest {
     String bfile = ref.resolve("example_3chr").toString();
     String out = dir.resolve("loco").toString();
     AssocJob.Result r = AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(bfile, ref.resolve("phenotype.txt").toString(),
-        "Y2", null, ref.resolve("covariates.txt").toString(), null, out, true, 0, false, 5, 32));
+        "Y2", null, ref.resolve("covariates.txt").toString(), null, out, true, 0, false, AssocJob.Test.EXACT, 5, 32));
     assertEquals(500, r.samples());
     assertEquals(3, r.nullFits().size());
     assertEquals(500, r.table().size());
@@ -222,6 +222,53 @@ class AssocJobTest {
       v[i - 1] = Double.parseDouble(lines.get(i).trim().split("\\s+")[col]);
     }
     return v;
+  }
+
+  /**
+   * The calibrated test through the job, LOCO on example_3chr (500 samples; 50, 400, 50 variants), against
+   * the job's exact MLMA on the same GRM (itself checked against a dense brute force above): one γ per
+   * chromosome reported with its spread, the same variants, χ² correlated above 0.999, and the report
+   * names the test; bad --test values and --exact with --test calibrated are one-line errors. This is the
+   * plumbing (per-chromosome models, one job, report): Y2's LOCO nulls here are close to least squares
+   * (γ = 1, CV ~ 0), so the numerical agreement under a polygenic, structured null is the engine's
+   * {@code CalibratedAssocTest}.
+   */
+  @Test
+  void calibratedLocoAgreesWithExact(@TempDir Path dir) throws Exception {
+    Path ref = RefData.dir("regenie-example");
+    String bfile = ref.resolve("example_3chr").toString();
+    String pheno = ref.resolve("phenotype.txt").toString();
+    String covar = ref.resolve("covariates.txt").toString();
+    String cal = dir.resolve("cal").toString();
+    AssocJob.Result c = AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(bfile, pheno, "Y2", null, covar, null, cal,
+        true, 0, false, AssocJob.Test.CALIBRATED, 50, 20, 3, 64));
+    AssocJob.Result e = AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(bfile, pheno, "Y2", null, covar, cal,
+        dir.resolve("exact").toString(), true, 0, false, AssocJob.Test.EXACT, 3, 64));
+    assertTrue(c.calibrated() && !e.calibrated());
+    assertEquals(3, c.nullFits().size());
+    for (AssocJob.NullFit f : c.nullFits()) {
+      assertTrue(f.gamma() != null && f.gamma().variants() > 10 && f.gamma().mean() > 0, f.toString());
+    }
+    assertEquals(e.table().size(), c.table().size());
+    double[] a = new double[e.table().size()];
+    double[] b = new double[a.length];
+    for (int i = 0; i < a.length; i++) {
+      assertEquals(e.table().variant(i).id(), c.table().variant(i).id());
+      a[i] = e.table().statistic(i);
+      b[i] = c.table().statistic(i);
+    }
+    double corr = new org.apache.commons.math3.stat.correlation.PearsonsCorrelation().correlation(a, b);
+    System.out.printf("AssocJobTest calibrated LOCO: corr %.6f, λGC %.4f vs exact %.4f, %s%n", corr, c.lambdaGc(),
+        e.lambdaGc(), c.nullFits().stream().map(f -> f.scope() + ": " + f.gamma()).toList());
+    assertTrue(corr > 0.999, "correlation with the exact χ² " + corr);
+    String report = Files.readString(Path.of(AssocOutputs.reportPath(cal)));
+    assertTrue(report.contains("Calibration factor γ") && report.contains("calibrated MLMA"), report);
+    String err = runCli("assoc", "--bfile", bfile, "--pheno", pheno, "--exact", "--test", "calibrated", "--out",
+        dir.resolve("x").toString(), "--master", "local[1]");
+    assertTrue(err.contains("--exact") && err.contains("calibrated"), err);
+    err = runCli("assoc", "--bfile", bfile, "--pheno", pheno, "--test", "fast", "--out", dir.resolve("x").toString(),
+        "--master", "local[1]");
+    assertTrue(err.contains("--test"), err);
   }
 
   /** Bad input is one line naming the file, exit code 2: --loco with a GRM that has no per-chromosome parts. */

@@ -1,0 +1,196 @@
+package org.lmmspark.engine.assoc;
+
+import java.io.Serializable;
+import java.util.SplittableRandom;
+import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.genotype.DosageBlock;
+import org.lmmspark.engine.genotype.DosageDecoder;
+import org.lmmspark.engine.io.BedReader;
+import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.linalg.Blas;
+
+/**
+ * The calibration factor of the O(N) association test ({@link CalibratedTest}):
+ * {@code γ = mean over sampled variants of xᵀPx / x̃ᵀx̃}, {@code x̃} the genotype with the covariates
+ * projected out by ordinary least squares. It rests on {@code xᵀPx ≈ γ x̃ᵀx̃} holding with nearly the
+ * same γ for every variant, which is what BOLT-LMM-inf (Loh et al. 2015 Nat Genet 47:284, its
+ * "calibration of the infinitesimal statistic" from a few hundred random SNPs), GRAMMAR-γ (Svishcheva et
+ * al. 2012 Nat Genet 44:1166) and fastGWA (Jiang et al. 2019 Nat Genet 51:1749) rely on: for a variant
+ * of a polygenic background, {@code V⁻¹} acts on x nearly as a scalar because x has only a 1/M share of K.
+ * The spread of the ratio (its SD and CV, reported) measures how far that holds; the test's χ² is off by
+ * the variant's ratio over γ, i.e. by about the CV.
+ *
+ * <p>Exact {@code xᵀPx} for the sampled variants comes from the spectral basis when an
+ * eigendecomposition of K exists ({@link #spectralRatios}: one rotation per sampled variant,
+ * {@code 2n²} flops each, a few hundred in all) or from conjugate-gradient solves
+ * ({@link MatrixFreeCalibration}).
+ */
+public final class Calibration {
+  private Calibration() {}
+
+  /**
+   * Default number of variants sampled per null model. BOLT-LMM's {@code --numCalibSnps} default is 30;
+   * 100 puts γ's own standard error at a tenth of the per-variant CV (which is ~1% here), for
+   * {@code 100·2n²} flops per null with the spectral basis.
+   */
+  public static final int DEFAULT_VARIANTS = 100;
+
+  /**
+   * γ and its spread over {@code variants} sampled variants: mean, SD of the per-variant ratio, its
+   * range. The mean's own standard error is {@code sd/√variants}.
+   */
+  public record Gamma(double mean, double sd, int variants, double min, double max) implements Serializable {
+    /** Coefficient of variation of the per-variant ratio, {@code sd/mean}. */
+    public double cv() {
+      return sd / mean;
+    }
+
+    /** Standard error of γ itself. */
+    public double seOfMean() {
+      return variants > 1 ? sd / Math.sqrt(variants) : Double.NaN;
+    }
+
+    /** γ = 1 exactly (ordinary least squares, σ²_g = 0, σ²_e = 1: P = I − X(XᵀX)⁻¹Xᵀ). */
+    public static Gamma one() {
+      return new Gamma(1, 0, 0, 1, 1);
+    }
+
+    @Override
+    public String toString() {
+      return String.format(java.util.Locale.ROOT, "γ = %.6g (SD %.3g, CV %.4f, range %.4g–%.4g, %d variants)", mean,
+          sd, cv(), min, max, variants);
+    }
+  }
+
+  /** Summary of per-variant ratios ({@code NaN} entries, e.g. variants in the span of the covariates, skipped). */
+  public static Gamma summarize(double[] ratios, int count) {
+    int k = 0;
+    double sum = 0;
+    double min = Double.POSITIVE_INFINITY;
+    double max = Double.NEGATIVE_INFINITY;
+    for (int i = 0; i < count; i++) {
+      double r = ratios[i];
+      if (Double.isNaN(r)) {
+        continue;
+      }
+      k++;
+      sum += r;
+      min = Math.min(min, r);
+      max = Math.max(max, r);
+    }
+    if (k == 0) {
+      throw new IllegalArgumentException("no usable variant to estimate the calibration factor γ");
+    }
+    double mean = sum / k;
+    double ss = 0;
+    for (int i = 0; i < count; i++) {
+      if (!Double.isNaN(ratios[i])) {
+        ss += (ratios[i] - mean) * (ratios[i] - mean);
+      }
+    }
+    return new Gamma(mean, k > 1 ? Math.sqrt(ss / (k - 1)) : 0, k, min, max);
+  }
+
+  /**
+   * A seeded random order of {@code candidates} (Fisher–Yates over a copy): callers take variants from
+   * the front until enough pass the filters, so the sample is reproducible and independent of how the
+   * scan is partitioned.
+   */
+  public static int[] shuffled(int[] candidates, long seed) {
+    int[] a = candidates.clone();
+    SplittableRandom rng = new SplittableRandom(seed);
+    for (int i = a.length - 1; i > 0; i--) {
+      int j = rng.nextInt(i + 1);
+      int t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+    return a;
+  }
+
+  /**
+   * Decodes the first {@code count} variants of {@code order} that pass the decoder's filters
+   * (polymorphic, some call, MAF ≥ {@code minMaf} among the analysed samples) into one block, reading
+   * each variant at its own {@code .bed} offset. Cost: {@code count} small reads, {@code O(n)} each.
+   */
+  public static DosageBlock readSample(String bfile, int famSamples, int[] famRows, int[] order, int count,
+      double minMaf, Configuration conf) {
+    int bpv = PlinkFileset.bytesPerVariant(famSamples);
+    byte[] raw = new byte[bpv];
+    DosageDecoder decoder = new DosageDecoder(famRows, minMaf);
+    DosageBlock block = new DosageBlock(famRows.length, Math.max(1, Math.min(count, order.length)));
+    try (BedReader bed = new BedReader(bfile, famSamples, conf)) {
+      for (int k = 0; k < order.length && block.m < block.capacity(); k++) {
+        bed.read(order[k], 1, raw);
+        decoder.decodeInto(raw, 0, order[k], block); // dropped variants (monomorphic, MAF) leave block.m as is
+      }
+    }
+    return block;
+  }
+
+  /**
+   * Per-variant ratios {@code xᵀPx / xᵀP̃x} for the variants of {@code block}, with {@code xᵀPx} exact
+   * in the spectral basis of {@code exact} (one SGEMM rotation) and {@code xᵀP̃x} from
+   * {@code calibrated} (whose γ is ignored). Both models must describe the same samples and covariates.
+   */
+  public static double[] spectralRatios(NullModel exact, CalibratedModel calibrated, DosageBlock block) {
+    int n = exact.n;
+    int m = block.m;
+    if (calibrated.n != n || block.n != n || calibrated.p != exact.p) {
+      throw new IllegalArgumentException("models and block disagree on n or p");
+    }
+    double[] ratios = new double[m];
+    if (m == 0) {
+      return ratios;
+    }
+    float[] rotated = new float[n * m + n];
+    Blas.sgemm(true, false, n, m, n, 1f, exact.u, 0, n, block.values, 0, n, 0f, rotated, 0, n);
+    double[] xr = new double[m];
+    double[] approx = new double[m];
+    new CalibratedTest.Kernel(calibrated, m).products(block, xr, approx);
+    double[] x = new double[n];
+    double[] b = new double[exact.p];
+    for (int c = 0; c < m; c++) {
+      for (int i = 0; i < n; i++) {
+        x[i] = rotated[c * n + i];
+      }
+      ratios[c] = Mlma.quadraticP(exact, x, b) / approx[c];
+    }
+    return ratios;
+  }
+
+  /**
+   * The calibrated model of a spectral null: residual {@code Py = U P̃ ỹ}, the covariates {@code x}
+   * (n×p, the ones the null was fitted with), the {@code k} leading eigenvectors of K treated exactly
+   * (0: the plain test, {@code γ₀ = 1}; else {@code γ₀} = mean weight of the other eigenvectors), and
+   * γ from the variants of {@code sample} (exact {@code xᵀPx} by rotation). Cost
+   * {@code O(n²·(1 + sample.m) + n·k·p)}.
+   */
+  public static CalibratedModel fromSpectral(NullModel exact, double[] x, DosageBlock sample, int k) {
+    int n = exact.n;
+    if (k < 0 || k >= n) {
+      throw new IllegalArgumentException("eigenvectors treated exactly must be in [0, n), got " + k);
+    }
+    double[] uk = new double[n * k];
+    double[] wk = new double[k];
+    for (int j = 0; j < k; j++) {
+      int col = n - k + j; // eigenvalues ascending: the last k are the leading ones
+      for (int i = 0; i < n; i++) {
+        uk[i + j * n] = exact.u[i + col * n];
+      }
+      wk[j] = exact.w[col];
+    }
+    double gamma0 = 1;
+    if (k > 0) {
+      double s = 0;
+      for (int i = 0; i < n - k; i++) {
+        s += exact.w[i];
+      }
+      gamma0 = s / (n - k);
+    }
+    CalibratedModel unscaled = CalibratedModel.of(exact.sampleResidual(), x, n, exact.p, uk, wk, k, gamma0, Gamma.one(),
+        exact.famRows, exact.label);
+    double[] ratios = spectralRatios(exact, unscaled, sample);
+    return unscaled.withGamma(summarize(ratios, sample.m));
+  }
+}
