@@ -120,18 +120,9 @@ public final class NullModel implements Serializable {
     return new NullModel(n, p, u, d, sigmaG, sigmaE, w, yRot, xRot, g, c, r, famRows.clone(), label);
   }
 
-  /** {@code P̃ v = W v − G C⁻¹ Gᵀ v}. */
+  /** {@code P̃ v = W v − G C⁻¹ Gᵀ v}: the REML solver's projection ({@link SpectralReml#applyP}). */
   static double[] applyP(double[] w, double[] g, double[] cinv, double[] v, int n, int p) {
-    double[] gtv = new double[p];
-    Blas.dgemv(true, n, p, 1.0, g, v, 0.0, gtv);
-    double[] t = new double[p];
-    Blas.dgemv(false, p, p, 1.0, cinv, gtv, 0.0, t);
-    double[] out = new double[n];
-    for (int i = 0; i < n; i++) {
-      out[i] = w[i] * v[i];
-    }
-    Blas.dgemv(false, n, p, -1.0, g, t, 1.0, out);
-    return out;
+    return SpectralReml.applyP(w, g, cinv, v, n, p);
   }
 
   static boolean hasIntercept(double[] x, int n, int p) {

@@ -3,7 +3,6 @@ package org.lmmspark.engine.genotype;
 import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.io.BedReader;
-import org.lmmspark.engine.io.PlinkFileset;
 
 /**
  * Reads a contiguous variant range of a {@code .bed} file and hands it on as standardized
@@ -11,9 +10,6 @@ import org.lmmspark.engine.io.PlinkFileset;
  * One block buffer is reused, so memory is {@code 4·N·blockVariants} bytes plus the raw bytes.
  */
 public final class GenotypeBlockReader {
-  /** Variants read from disk per positioned read. */
-  private static final int READ_CHUNK_BYTES = 8 << 20;
-
   private final String prefix;
   private final int n;
   private final double minMaf;
@@ -42,30 +38,16 @@ public final class GenotypeBlockReader {
    */
   public void read(int first, int end, boolean[] include, Configuration conf, VariantFilterCounts counts,
       Consumer<GenotypeBlock> sink) {
-    int bpv = PlinkFileset.bytesPerVariant(n);
-    int chunkVariants = Math.max(1, Math.min(end - first, READ_CHUNK_BYTES / bpv));
-    byte[] raw = new byte[chunkVariants * bpv];
     BedDecoder decoder = new BedDecoder(n, minMaf);
     GenotypeBlock block = new GenotypeBlock(n, blockVariants);
-    try (BedReader bed = new BedReader(prefix, n, conf)) {
-      for (int start = first; start < end; start += chunkVariants) {
-        int count = Math.min(chunkVariants, end - start);
-        bed.read(start, count, raw);
-        for (int k = 0; k < count; k++) {
-          int v = start + k;
-          if (include != null && !include[v]) {
-            continue;
-          }
-          int result = decoder.decodeInto(raw, k * bpv, v, block);
-          counts.record(result);
-          if (block.m == block.capacity()) {
-            emit(block, counts, sink);
-          }
-        }
-      }
-      if (block.m > 0) {
+    BedReader.scan(prefix, n, first, end, include, conf, (raw, offset, v) -> {
+      counts.record(decoder.decodeInto(raw, offset, v, block));
+      if (block.m == block.capacity()) {
         emit(block, counts, sink);
       }
+    });
+    if (block.m > 0) {
+      emit(block, counts, sink);
     }
   }
 

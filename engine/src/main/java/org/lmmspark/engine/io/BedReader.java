@@ -49,4 +49,36 @@ public final class BedReader implements AutoCloseable {
       // Read-only stream: nothing to lose.
     }
   }
+
+  /** Receives one selected variant: its bytes start at {@code raw[offset]}; {@code v} is its index in the fileset. */
+  @FunctionalInterface
+  public interface VariantVisitor {
+    void variant(byte[] raw, int offset, int v);
+  }
+
+  /** Variants read per positioned read by {@link #scan}. */
+  static final int READ_CHUNK_BYTES = 8 << 20;
+
+  /**
+   * Visits variants {@code [first, end)} of {@code prefix.bed} with {@code include[v]} (null: all), in
+   * order, reading in chunks of about {@link #READ_CHUNK_BYTES}; the one scan loop of the block readers.
+   */
+  public static void scan(String prefix, int samples, int first, int end, boolean[] include, Configuration conf,
+      VariantVisitor visitor) {
+    int bpv = PlinkFileset.bytesPerVariant(samples);
+    int chunkVariants = Math.max(1, Math.min(end - first, READ_CHUNK_BYTES / bpv));
+    byte[] raw = new byte[chunkVariants * bpv];
+    try (BedReader bed = new BedReader(prefix, samples, conf)) {
+      for (int start = first; start < end; start += chunkVariants) {
+        int count = Math.min(chunkVariants, end - start);
+        bed.read(start, count, raw);
+        for (int k = 0; k < count; k++) {
+          int v = start + k;
+          if (include == null || include[v]) {
+            visitor.variant(raw, k * bpv, v);
+          }
+        }
+      }
+    }
+  }
 }

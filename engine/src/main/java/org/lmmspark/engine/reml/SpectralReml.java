@@ -295,18 +295,8 @@ public final class SpectralReml implements RemlSolver {
       return new Full(logL, score, ai, obs, beta, cinv, py);
     }
 
-    /** P̃ v = W v − G C⁻¹ Gᵀ v. */
     double[] applyP(double[] w, double[] g, double[] cinv, double[] v) {
-      double[] gtv = new double[p];
-      Blas.dgemv(true, n, p, 1.0, g, v, 0.0, gtv);
-      double[] t = new double[p];
-      Blas.dgemv(false, p, p, 1.0, cinv, gtv, 0.0, t);
-      double[] out = new double[n];
-      for (int i = 0; i < n; i++) {
-        out[i] = w[i] * v[i];
-      }
-      Blas.dgemv(false, n, p, -1.0, g, t, 1.0, out);
-      return out;
+      return SpectralReml.applyP(w, g, cinv, v, n, p);
     }
 
     /**
@@ -354,5 +344,23 @@ public final class SpectralReml implements RemlSolver {
       Blas.dgemm(true, false, p, p, n, 1.0, g, n, gs, n, 0.0, out, p);
       return out;
     }
+  }
+
+  /**
+   * The REML projection in rotated coordinates, {@code P̃ v = W v − G C⁻¹ Gᵀ v}, with {@code W} the
+   * diagonal weights {@code 1/(σ²_g λ_i + σ²_e)} ({@code w}, length n), {@code G = W X̃} (n×p) and
+   * {@code C⁻¹ = (X̃ᵀ W X̃)⁻¹} (p×p). Cost O(n·p). Shared with the association null model.
+   */
+  public static double[] applyP(double[] w, double[] g, double[] cinv, double[] v, int n, int p) {
+    double[] gtv = new double[p];
+    Blas.dgemv(true, n, p, 1.0, g, v, 0.0, gtv);
+    double[] t = new double[p];
+    Blas.dgemv(false, p, p, 1.0, cinv, gtv, 0.0, t);
+    double[] out = new double[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = w[i] * v[i];
+    }
+    Blas.dgemv(false, n, p, -1.0, g, t, 1.0, out);
+    return out;
   }
 }
