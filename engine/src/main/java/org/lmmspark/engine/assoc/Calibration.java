@@ -7,7 +7,11 @@ import org.lmmspark.engine.genotype.DosageBlock;
 import org.lmmspark.engine.genotype.DosageDecoder;
 import org.lmmspark.engine.io.BedReader;
 import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.linalg.BandReduction;
 import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.reml.RemlFit;
+import org.lmmspark.engine.reml.RemlProblem;
+import org.lmmspark.engine.reml.SpectralReml;
 
 /**
  * The calibration factor of the O(N) association test ({@link CalibratedTest}):
@@ -22,8 +26,8 @@ import org.lmmspark.engine.linalg.Blas;
  *
  * <p>Exact {@code xᵀPx} for the sampled variants comes from the spectral basis when an
  * eigendecomposition of K exists ({@link #spectralRatios}: one rotation per sampled variant,
- * {@code 2n²} flops each, a few hundred in all) or from conjugate-gradient solves
- * ({@link MatrixFreeCalibration}).
+ * {@code 2n²} flops each, a few hundred in all) or from K's band form ({@link #fromBand}: the same
+ * rotation by Q, then banded solves), which needs no eigendecomposition at all.
  */
 public final class Calibration {
   private Calibration() {}
@@ -157,6 +161,92 @@ public final class Calibration {
       ratios[c] = Mlma.quadraticP(exact, x, b) / approx[c];
     }
     return ratios;
+  }
+
+  /**
+   * The calibrated model of a null fitted in K's band form ({@code K = Q B Qᵀ},
+   * {@link SpectralReml#fit(RemlProblem, SpectralReml.Band)}): what {@link #fromSpectral} builds, without
+   * an eigendecomposition. The residual is the fit's {@code Py}; the k leading eigenvectors of K come
+   * from inverse iteration on B ({@link BandReduction#leadingEigenvectors}); {@code γ₀} is the mean weight
+   * {@code 1/(σ²_g d_i + σ²_e)} of the other eigenvalues; exact {@code xᵀPx} of the sampled variants is
+   * {@code x̃ᵀV_B⁻¹x̃ − bᵀC⁻¹b} with {@code x̃ = Qᵀx}, {@code V_B = σ²_g B + σ²_e I} (banded Cholesky),
+   * {@code b = (V_B⁻¹X̃)ᵀx̃}, {@code C = X̃ᵀV_B⁻¹X̃}. Cost {@code O(n²·(k + sample.m + p))}.
+   *
+   * @param fit the REML fit in this band form (θ = (σ²_g, σ²_e), Py)
+   */
+  public static CalibratedModel fromBand(RemlProblem problem, SpectralReml.Band band, RemlFit fit, int[] famRows,
+      DosageBlock sample, int k, String label) {
+    int n = problem.n();
+    int p = problem.p();
+    if (k < 0 || k >= n) {
+      throw new IllegalArgumentException("eigenvectors treated exactly must be in [0, n), got " + k);
+    }
+    if (band.n() != n || sample.n != n) {
+      throw new IllegalArgumentException("band form of size " + band.n() + ", sample of " + sample.n + " for n = " + n);
+    }
+    double sg = fit.theta()[0];
+    double se = fit.theta()[1];
+    BandReduction red = band.reduction();
+    double[] d = band.eigenvalues();
+    double[] uk = red.leadingEigenvectors(d, k);
+    double[] wk = new double[k];
+    for (int j = 0; j < k; j++) {
+      wk[j] = 1 / (sg * d[n - k + j] + se);
+    }
+    double gamma0 = 1;
+    if (k > 0) {
+      double s = 0;
+      for (int i = 0; i < n - k; i++) {
+        s += 1 / (sg * d[i] + se);
+      }
+      gamma0 = s / (n - k);
+    }
+    CalibratedModel unscaled = CalibratedModel.of(fit.py(), problem.x(), n, p, uk, wk, k, gamma0, Gamma.one(), famRows,
+        label);
+
+    // Exact xᵀPx of the sampled variants in B's basis.
+    int kd = red.bandwidth();
+    double[] factor = BandReduction.choleskyOfShifted(red.band(), n, kd, sg, se);
+    if (factor == null) {
+      throw new IllegalStateException("V is not positive definite at σ²_g = " + sg + ", σ²_e = " + se);
+    }
+    double[] xRot = problem.x().clone();
+    red.applyQt(xRot, p);
+    double[] g = BandReduction.solveCholesky(factor, n, kd, xRot, p);
+    double[] cinv = new double[p * p];
+    Blas.dgemm(true, false, p, p, n, 1.0, xRot, n, g, n, 0.0, cinv, p);
+    if (!Blas.dpotrfLower(p, cinv)) {
+      throw new IllegalStateException("XᵀV⁻¹X is not positive definite (collinear covariates should have been caught)");
+    }
+    Blas.dpotriLowerFull(p, cinv);
+    int m = sample.m;
+    double[] xs = new double[n * m];
+    for (int i = 0; i < n * m; i++) {
+      xs[i] = sample.values[i];
+    }
+    red.applyQt(xs, m);
+    double[] vx = BandReduction.solveCholesky(factor, n, kd, xs, m);
+    double[] b = new double[p * m];
+    Blas.dgemm(true, false, p, m, n, 1.0, g, n, xs, n, 0.0, b, p);
+    double[] xr = new double[m];
+    double[] approx = new double[m];
+    new CalibratedTest.Kernel(unscaled, m).products(sample, xr, approx);
+    double[] ratios = new double[m];
+    for (int c = 0; c < m; c++) {
+      double xvx = 0;
+      for (int i = 0; i < n; i++) {
+        xvx += xs[i + c * n] * vx[i + c * n];
+      }
+      double quad = 0;
+      for (int j = 0; j < p; j++) {
+        for (int l = 0; l < p; l++) {
+          quad += b[j + c * p] * cinv[j + l * p] * b[l + c * p];
+        }
+      }
+      double xPx = xvx - quad;
+      ratios[c] = xPx > 1e-8 * xvx ? xPx / approx[c] : Double.NaN;
+    }
+    return unscaled.withGamma(summarize(ratios, m));
   }
 
   /**

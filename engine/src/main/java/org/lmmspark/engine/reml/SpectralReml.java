@@ -10,7 +10,6 @@ import org.apache.commons.math3.optim.univariate.UnivariateObjectiveFunction;
 import org.apache.commons.math3.optim.univariate.UnivariatePointValuePair;
 import org.lmmspark.engine.linalg.BandReduction;
 import org.lmmspark.engine.linalg.Blas;
-import org.netlib.util.intW;
 
 /**
  * REML for one relationship matrix, {@code V = σ²_g K + σ²_e I}, in a basis where K is cheap
@@ -71,19 +70,43 @@ public final class SpectralReml implements RemlSolver {
     return new Eigen(n, w, z);
   }
 
+  /**
+   * K in band form, {@code K = Q B Qᵀ} ({@link BandReduction}), with K's eigenvalues (ascending), for
+   * callers that need more than the fit in the same basis (the calibrated association null).
+   */
+  public record Band(BandReduction reduction, double[] eigenvalues) {
+    public int n() {
+      return reduction.size();
+    }
+  }
+
+  /** One reduction of the component's dense matrix to band form and B's eigenvalues: {@code 4n³/3} level-3 flops + {@code O(n²·kd)}. */
+  public static Band reduce(SymmetricOperator k) {
+    int n = k.size();
+    double[] a = java.util.Arrays.copyOf(k.toDense(), BandReduction.paddedLength(n));
+    BandReduction reduction = BandReduction.reduce(n, a, Math.max(1, Math.min(BANDWIDTH, n - 1)));
+    return new Band(reduction, reduction.eigenvalues());
+  }
+
   @Override
   public RemlFit fit(RemlProblem problem) {
     if (problem.components().size() != 1) {
       throw new IllegalArgumentException("the spectral solver handles exactly one variance component, got "
           + problem.components().size());
     }
-    int n = problem.n();
+    return fit(problem, reduce(problem.components().get(0).covariance()));
+  }
+
+  /** Fits in a precomputed band form of the single component. */
+  public RemlFit fit(RemlProblem problem, Band band) {
     int p = problem.p();
-    SymmetricOperator k = problem.components().get(0).covariance();
-    BandReduction reduction = BandReduction.reduce(n, paddedDense(k), Math.max(1, Math.min(BANDWIDTH, n - 1)));
+    if (band.n() != problem.n()) {
+      throw new IllegalArgumentException("band form of size " + band.n() + " for n = " + problem.n());
+    }
+    BandReduction reduction = band.reduction();
     double[] yx = stack(problem);
     reduction.applyQt(yx, p + 1);
-    Rotated rot = new Rotated(n, p, reduction.bandwidth(), reduction.band(), reduction.eigenvalues(), yx);
+    Rotated rot = new Rotated(problem.n(), p, reduction.bandwidth(), reduction.band(), band.eigenvalues(), yx);
     return fit(problem, rot, pyRot -> {
       double[] py = pyRot.clone();
       reduction.applyQ(py, 1);
@@ -107,12 +130,6 @@ public final class SpectralReml implements RemlSolver {
       Blas.dgemv(false, n, n, 1.0, eigen.vectors(), pyRot, 0.0, py);
       return py;
     }, "eigenbasis");
-  }
-
-  /** {@code K} as a dense column-major array with the padding {@link BandReduction} works in. */
-  private static double[] paddedDense(SymmetricOperator k) {
-    int n = k.size();
-    return java.util.Arrays.copyOf(k.toDense(), BandReduction.paddedLength(n));
   }
 
   private static double[] stack(RemlProblem problem) {
@@ -213,17 +230,7 @@ public final class SpectralReml implements RemlSolver {
 
     /** The banded Cholesky factor of {@code a·B + b·I}, or null when it is not positive definite. */
     double[] factor(double a, double b) {
-      int ld = kd + 1;
-      double[] ab = new double[band.length];
-      for (int i = 0; i < ab.length; i++) {
-        ab[i] = a * band[i];
-      }
-      for (int j = 0; j < n; j++) {
-        ab[j * ld] += b;
-      }
-      intW info = new intW(0);
-      Blas.lapack().dpbtrf("L", n, kd, ab, ld, info);
-      return info.val == 0 ? ab : null;
+      return BandReduction.choleskyOfShifted(band, n, kd, a, b);
     }
 
     /** {@code log|a·B + b·I|} from its factor. */
@@ -237,13 +244,7 @@ public final class SpectralReml implements RemlSolver {
 
     /** Solves with the factored matrix, n×cols, returning a new array. */
     double[] solve(double[] factor, double[] rhs, int cols) {
-      double[] out = rhs.clone();
-      intW info = new intW(0);
-      Blas.lapack().dpbtrs("L", n, kd, cols, factor, kd + 1, out, n, info);
-      if (info.val != 0) {
-        throw new IllegalStateException("dpbtrs failed, info=" + info.val);
-      }
-      return out;
+      return BandReduction.solveCholesky(factor, n, kd, rhs, cols);
     }
 
     /** {@code B·v} for v n×cols. */

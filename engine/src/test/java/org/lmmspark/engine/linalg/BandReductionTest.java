@@ -74,4 +74,57 @@ class BandReductionTest {
     }
     assertTrue(red.bandwidth() == kd);
   }
+
+  @ParameterizedTest
+  @CsvSource({"120, 8, 5, false", "301, 32, 20, false", "200, 16, 6, true"})
+  void leadingEigenvectorsSatisfyTheirEquations(int n, int kd, int k, boolean repeated) {
+    Random rng = new Random(n + kd + k);
+    double[] a = new double[n * n];
+    for (int j = 0; j < n; j++) {
+      for (int i = j; i < n; i++) {
+        double v = rng.nextGaussian();
+        a[i + j * n] = v;
+        a[j + i * n] = v;
+      }
+    }
+    if (repeated) {
+      // A = I + 5·(e₁e₁ᵀ + e₂e₂ᵀ + e₃e₃ᵀ) rotated: the top eigenvalue 6 three times, the rest 1.
+      double[] q = new double[n * n];
+      double[] w = new double[n];
+      System.arraycopy(a, 0, q, 0, n * n);
+      Blas.dsyevd(n, q, w);
+      java.util.Arrays.fill(a, 0);
+      for (int j = 0; j < n; j++) {
+        double lam = j < 3 ? 6 : 1;
+        for (int c = 0; c < n; c++) {
+          for (int r = 0; r < n; r++) {
+            a[r + c * n] += lam * q[r + j * n] * q[c + j * n];
+          }
+        }
+      }
+    }
+    double[] input = a.clone();
+    BandReduction red = BandReduction.reduce(n, a, kd);
+    double[] d = red.eigenvalues();
+    double[] z = red.leadingEigenvectors(d, k);
+    for (int j = 0; j < k; j++) {
+      double lam = d[n - k + j];
+      double res = 0;
+      for (int i = 0; i < n; i++) {
+        double az = 0;
+        for (int l = 0; l < n; l++) {
+          az += input[i + l * n] * z[l + j * n];
+        }
+        res = Math.max(res, Math.abs(az - lam * z[i + j * n]));
+      }
+      assertEquals(0, res, 1e-9 * Math.abs(d[n - 1]), "‖Az − λz‖∞ of leading eigenvector " + j);
+      for (int m = 0; m <= j; m++) {
+        double dot = 0;
+        for (int i = 0; i < n; i++) {
+          dot += z[i + j * n] * z[i + m * n];
+        }
+        assertEquals(m == j ? 1 : 0, dot, 1e-9, "zᵀz at " + j + "," + m);
+      }
+    }
+  }
 }
