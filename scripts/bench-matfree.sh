@@ -62,6 +62,6 @@ if [ "$agreement" = 1 ]; then
   ex=$(grep -P '^V\(G\)/Vp\t' "$prefix.spectral.hsq" | cut -f2)
   printf 'h2 matrix-free %s, spectral %s: |difference| = %.5f (target < 0.01)\n' "$mf" "$ex" \
     "$(echo "d = $mf - $ex; if (d < 0) d = -d; d" | bc -l)"
-  echo "(the matrix-free K mean-imputes missing calls, the GRM skips them per pair: at the simulated 0.2% missing rate"
-  echo " the two matrices differ by ~0.2% of their entries' scale, a small part of the difference)"
+  echo "(compare with the Monte Carlo SE above; also, the matrix-free K mean-imputes missing calls where the GRM"
+  echo " skips them per pair, so at the simulated 0.2% missing rate the two models are not exactly the same)"
 fi
