@@ -51,11 +51,12 @@ public final class LocalGenotypeProducts implements GenotypeProducts {
   }
 
   /**
-   * Variants per packed block so that a decoded block ({@code 8·N·m_b} bytes) stays near
-   * {@code targetBytes}: at least 16 (fewer makes the GEMMs inefficient), at most 2048.
+   * Variants per packed block so that a decoded block ({@code 4·N·m_b} bytes of float) stays near
+   * {@code targetBytes}: at least 16 (fewer makes the GEMMs inefficient), at most 2048 (the longest
+   * float sum of {@link GenotypeProductKernel}).
    */
   public static int blockVariantsFor(int n, long targetBytes) {
-    return (int) Math.max(16, Math.min(2048, targetBytes / (8L * Math.max(1, n))));
+    return (int) Math.max(16, Math.min(2048, targetBytes / (4L * Math.max(1, n))));
   }
 
   public VariantFilterCounts counts() {
@@ -86,14 +87,14 @@ public final class LocalGenotypeProducts implements GenotypeProducts {
   public void multiply(double[] v, int k, double[] weights, double[] out) {
     passes++;
     Arrays.fill(out, 0, n * k, 0.0);
-    double[] z = GenotypeProductKernel.decodeWorkspace(n, Math.max(1, maxBlock));
-    double[] t = new double[Math.max(1, maxBlock) * k];
+    GenotypeProductKernel.Workspace ws = new GenotypeProductKernel.Workspace();
+    float[] vf = GenotypeProductKernel.toFloat(v, n * k);
     double[] w = new double[k];
     for (PackedGenotypeBlock b : blocks) {
       for (int j = 0; j < k; j++) {
         w[j] = weights[b.chromosome + chromosomes * j];
       }
-      GenotypeProductKernel.multiplyAdd(b, v, k, w, out, z, t);
+      GenotypeProductKernel.multiplyAdd(b, vf, k, w, out, ws);
     }
   }
 

@@ -50,10 +50,10 @@ public final class PackedGenotypeBlock implements Serializable {
 
   /**
    * Writes the standardized values of variants {@code [from, from + count)} into {@code out} as an
-   * {@code n × count} column-major matrix (leading dimension n). Cost O(n·count), four table look-ups
-   * per byte.
+   * {@code n × count} column-major matrix (leading dimension n), rounded to single precision for the
+   * SGEMMs of {@link GenotypeProductKernel}. Cost O(n·count), four table look-ups per byte.
    */
-  public void decode(int from, int count, double[] out) {
+  public void decode(int from, int count, float[] out) {
     if (from < 0 || count < 0 || from + count > m || out.length < (long) n * count) {
       throw new IllegalArgumentException("decode [" + from + ", " + (from + count) + ") of " + m
           + " variants into " + out.length + " values");
@@ -64,12 +64,11 @@ public final class PackedGenotypeBlock implements Serializable {
       int v = from + c;
       int in = v * bpv;
       int o = c * n;
-      double[] cv = codeValue;
       int t = 4 * v;
-      double c0 = cv[t];
-      double c1 = cv[t + 1];
-      double c2 = cv[t + 2];
-      double c3 = cv[t + 3];
+      float c0 = (float) codeValue[t];
+      float c1 = (float) codeValue[t + 1];
+      float c2 = (float) codeValue[t + 2];
+      float c3 = (float) codeValue[t + 3];
       for (int i = 0; i < whole; i++, o += 4) {
         int b = packed[in + i];
         out[o] = pick(b & 3, c0, c1, c2, c3);
@@ -78,12 +77,18 @@ public final class PackedGenotypeBlock implements Serializable {
         out[o + 3] = pick((b >>> 6) & 3, c0, c1, c2, c3);
       }
       for (int j = 4 * whole; j < n; j++, o++) {
-        out[o] = cv[t + ((packed[in + j / 4] >>> (2 * (j % 4))) & 3)];
+        out[o] = (float) codeValue[t + ((packed[in + j / 4] >>> (2 * (j % 4))) & 3)];
       }
     }
   }
 
-  private static double pick(int code, double c0, double c1, double c2, double c3) {
+  /** The standardized value of sample {@code i} at variant {@code v} of this block, in double (tests, checks). */
+  public double value(int v, int i) {
+    int bpv = (n + 3) / 4;
+    return codeValue[4 * v + ((packed[v * bpv + i / 4] >>> (2 * (i % 4))) & 3)];
+  }
+
+  private static float pick(int code, float c0, float c1, float c2, float c3) {
     return code == 0 ? c0 : code == 1 ? c1 : code == 2 ? c2 : c3;
   }
 

@@ -25,7 +25,6 @@ import picocli.CommandLine.Command;
       GrmCommand.class,
       PedigreeGrmCommand.class,
       RemlCommand.class,
-      RemlMfCommand.class,
       AssocCommand.class,
       BenchBlasCommand.class,
     })

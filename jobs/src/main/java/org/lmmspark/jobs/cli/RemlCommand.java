@@ -6,6 +6,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.pedigree.NumeratorRelationship;
@@ -13,18 +17,25 @@ import org.lmmspark.engine.pedigree.Pedigree;
 import org.lmmspark.engine.pheno.SampleTable;
 import org.lmmspark.engine.reml.RemlInputs;
 import org.lmmspark.jobs.reml.RemlJob;
+import org.lmmspark.jobs.spark.SparkSessions;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code lmmspark reml}: parses and checks options, then calls {@link RemlJob#run}.
  *
  * <pre>
  * lmmspark reml --grm data/grm --pheno pheno.txt --pheno-name Y1 --qcovar pcs.txt --out results/y1
+ * lmmspark reml --bfile data/ukb --pheno pheno.txt --qcovar pcs.txt --solver matrix-free --out results/y1
  * spark-submit --class org.lmmspark.jobs.cli.Lmmspark --driver-memory 4g lmmspark-jobs.jar reml ...
  * </pre>
  *
- * Runs on the driver (no executors needed): give the driver ≈ 3·8·n² bytes (n = 10,000: 4 GB).
+ * With {@code --grm} it runs on the driver (no executors needed): give the driver ≈ 3·8·n² bytes
+ * (n = 10,000: 4 GB). With {@code --bfile} it starts Spark: the GRM job (then the same driver
+ * work) up to {@code --matrix-free-above} samples, the matrix-free REML (O(n·(1 + p + R)) driver
+ * memory, genotypes cached on the executors at 2 bits per call) above ({@link RemlJob#runOnGenotypes}).
  */
 @Command(
     name = "reml",
@@ -33,6 +44,14 @@ import picocli.CommandLine.Option;
       "Variance components and heritability by REML (GCTA-GREML style): V = Σ σ²_k V_k + σ²_e I.",
       "Writes OUT.hsq (GCTA layout), OUT.json, OUT.log and with --blup OUT.blup.txt.",
       "Samples are those in every input with a phenotype and all covariates (the log counts the rest).",
+      "",
+      "Genotypes instead of a GRM: --bfile PREFIX (exclusive with --grm) fits one genetic component K = ZZ'/M."
+          + " Up to --matrix-free-above analysed samples (default " + RemlJob.DEFAULT_MATRIX_FREE_ABOVE + ") the GRM is"
+          + " computed in memory on Spark and fitted by the spectral solver; above it, or with --solver matrix-free,"
+          + " REML is matrix-free (BOLT-REML style): genotypes cached at 2 bits per call, V^-1 by batched conjugate"
+          + " gradients, traces by --probes seeded Rademacher probes (their Monte Carlo SE is reported), AI updates"
+          + " on the driver; no N x N matrix anywhere. Missing calls are mean-imputed there (BOLT-LMM), not"
+          + " skipped per pair (GCTA).",
       "",
       "Animal model: --pedigree FILE adds the numerator relationship matrix A (component 'A'), computed for the"
           + " phenotyped individuals and their ancestors only. Phenotype rows are matched to the pedigree on (FID, IID)"
@@ -49,9 +68,52 @@ import picocli.CommandLine.Option;
     })
 public final class RemlCommand implements Callable<Integer> {
 
+  @Spec picocli.CommandLine.Model.CommandSpec spec;
+
   @Option(names = "--grm", paramLabel = "PREFIX", description = "GCTA binary GRM (PREFIX.grm.bin/.grm.N.bin/.grm.id); "
-      + "repeat for several genetic components.")
+      + "repeat for several genetic components. Exclusive with --bfile.")
   List<String> grms = new ArrayList<>();
+
+  @Option(names = "--bfile", paramLabel = "PREFIX", description = "PLINK 1 binary genotypes instead of a GRM: one "
+      + "genetic component K = ZZ'/M. Below --matrix-free-above samples (or with --solver spectral|dense) the GRM is "
+      + "computed in memory on Spark and fitted as with --grm; above it (or with --solver matrix-free) REML is "
+      + "matrix-free: no N x N matrix anywhere.")
+  String bfile;
+
+  @Option(names = "--maf", paramLabel = "X", description = "With --bfile: skip variants with MAF below X (default: 0).")
+  Double maf;
+
+  @Option(names = "--chr", paramLabel = "LIST", description = "With --bfile: use only these chromosomes, e.g. 1-22.")
+  String chr;
+
+  @Option(names = "--exclude-chr", paramLabel = "LIST", description = "With --bfile: use every chromosome but these.")
+  String excludeChr;
+
+  @Option(names = "--matrix-free-above", paramLabel = "N", description = "With --bfile and --solver auto: matrix-free "
+      + "REML when more than N samples are analysed (default: " + RemlJob.DEFAULT_MATRIX_FREE_ABOVE + "; the "
+      + "GRM path needs ~24N^2 bytes and O(N^3) time on the driver, the matrix-free one O(N*M) per pass).")
+  Integer matrixFreeAbove;
+
+  @Option(names = "--probes", paramLabel = "R", description = "Matrix-free: Rademacher probe vectors for the trace "
+      + "estimates (default: " + DEFAULT_PROBES + "); the Monte Carlo SE they cause is reported.")
+  Integer probes;
+
+  @Option(names = "--seed", paramLabel = "S", description = "Matrix-free: seed of the probes (default: " + DEFAULT_SEED
+      + ").")
+  Long seed;
+
+  @Option(names = "--cg-tol", paramLabel = "T", description = "Matrix-free: relative residual at which conjugate "
+      + "gradients stop (default: 1e-6).")
+  Double cgTol;
+
+  @Option(names = "--partitions", paramLabel = "K", description = "With --bfile: variant ranges for the GRM job or the "
+      + "genotype cache (default: the job chooses).")
+  Integer partitions;
+
+  @Mixin SparkOptions sparkOptions;
+
+  static final int DEFAULT_PROBES = 40;
+  static final long DEFAULT_SEED = 20250601L;
 
   @Option(names = "--epistatic", description = "Add the epistatic (additive×additive) component K∘K of each --grm.")
   boolean epistatic;
@@ -100,9 +162,10 @@ public final class RemlCommand implements Callable<Integer> {
       + "(GCTA --reml-pred-rand).")
   boolean blup;
 
-  @Option(names = "--solver", paramLabel = "auto|spectral|dense", defaultValue = "auto", description = "spectral: "
-      + "eigendecomposition, one component only; dense: AI-REML with Cholesky of V; auto: spectral when possible "
-      + "(default: ${DEFAULT-VALUE}).")
+  @Option(names = "--solver", paramLabel = "auto|spectral|dense|matrix-free", defaultValue = "auto", description =
+      "spectral: one reduction of K to band form, then O(N) per likelihood (one component only); dense: AI-REML with Cholesky of V; matrix-free (--bfile "
+      + "only): stochastic AI-REML by conjugate gradients over the genotypes; auto: spectral when possible, with "
+      + "--bfile matrix-free above --matrix-free-above samples (default: ${DEFAULT-VALUE}).")
   String solver;
 
   @Option(names = "--max-iterations", paramLabel = "N", defaultValue = "100", description = "AI-REML iteration "
@@ -152,10 +215,57 @@ public final class RemlCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
           "--max-iterations must be at least 1");
     }
-    RemlJob.Options o = new RemlJob.Options(grms, epistatic, extraRelationships(), groups, pheno, phenoName, covar, qcovar,
-        blup, solver, allowNonconvergence, maxIterations, out, commandLine(), covarNames, qcovarNames, repeatedRecords,
-        permanentEnvironment, notes);
-    RemlJob.Result r = RemlJob.run(o, new Configuration());
+    if (bfile != null && !grms.isEmpty()) {
+      throw new BadInputException("give either --grm or --bfile, not both");
+    }
+    if (bfile == null) {
+      List<String> bfileOnly = new ArrayList<>();
+      for (String name : List.of("--maf", "--chr", "--exclude-chr", "--matrix-free-above", "--probes", "--seed",
+          "--cg-tol", "--partitions", "--master")) {
+        if (spec.commandLine().getParseResult().hasMatchedOption(name)) {
+          bfileOnly.add(name);
+        }
+      }
+      if (!bfileOnly.isEmpty()) {
+        throw new BadInputException(String.join(", ", bfileOnly) + " apply only with --bfile (genotypes), not with a GRM");
+      }
+    }
+    if (bfile != null) {
+      if (pedigree != null || !groups.isEmpty()) {
+        throw new BadInputException((pedigree != null ? "--pedigree" : "--group") + " works with --grm only: with "
+            + "--bfile the model has one genetic component from the genotypes");
+      }
+      if (maf != null && (maf < 0 || maf >= 0.5)) {
+        throw new BadInputException("--maf must be in [0, 0.5), got " + maf);
+      }
+      if (probes != null && probes < 2) {
+        throw new BadInputException("--probes must be at least 2, got " + probes);
+      }
+      if (cgTol != null && !(cgTol > 0 && cgTol < 1)) {
+        throw new BadInputException("--cg-tol must be in (0, 1), got " + cgTol);
+      }
+      if (matrixFreeAbove != null && matrixFreeAbove < 0) {
+        throw new BadInputException("--matrix-free-above must be non-negative, got " + matrixFreeAbove);
+      }
+    }
+    RemlJob.Options o = new RemlJob.Options(grms, epistatic, bfile == null ? extraRelationships() : List.of(), groups,
+        pheno, phenoName, covar, qcovar, blup, solver, allowNonconvergence, maxIterations, out, commandLine(), covarNames,
+        qcovarNames, repeatedRecords, permanentEnvironment, notes);
+    RemlJob.Result r;
+    if (bfile == null) {
+      r = RemlJob.run(o, new Configuration());
+    } else {
+      RemlJob.GenotypeInput g = new RemlJob.GenotypeInput(bfile, maf == null ? 0 : maf,
+          ChromosomeSelection.of(chr, excludeChr), partitions == null ? 0 : partitions,
+          probes == null ? DEFAULT_PROBES : probes, seed == null ? DEFAULT_SEED : seed, cgTol == null ? 1e-6 : cgTol,
+          matrixFreeAbove == null ? RemlJob.DEFAULT_MATRIX_FREE_ABOVE : matrixFreeAbove);
+      SparkSession spark = SparkSessions.getOrCreate("lmmspark reml", sparkOptions.master);
+      try {
+        r = RemlJob.runOnGenotypes(JavaSparkContext.fromSparkContext(spark.sparkContext()), o, g);
+      } finally {
+        spark.stop();
+      }
+    }
     System.out.print(String.join("\n", r.logLines()) + "\n");
     System.out.print("\n" + RemlJob.hsq(r.summary()));
     System.out.println("written: " + out + ".hsq, " + out + ".json, " + out + ".log" + (blup ? ", " + out + ".blup.txt" : ""));
@@ -166,6 +276,18 @@ public final class RemlCommand implements Callable<Integer> {
     StringBuilder sb = new StringBuilder("lmmspark reml");
     for (String g : grms) {
       sb.append(" --grm ").append(g);
+    }
+    if (bfile != null) {
+      sb.append(" --bfile ").append(bfile);
+      appendIf(sb, "--maf", maf);
+      appendIf(sb, "--chr", chr);
+      appendIf(sb, "--exclude-chr", excludeChr);
+      appendIf(sb, "--matrix-free-above", matrixFreeAbove);
+      appendIf(sb, "--probes", probes);
+      appendIf(sb, "--seed", seed);
+      appendIf(sb, "--cg-tol", cgTol);
+      appendIf(sb, "--partitions", partitions);
+      appendIf(sb, "--master", sparkOptions.master);
     }
     if (epistatic) {
       sb.append(" --epistatic");
@@ -206,5 +328,11 @@ public final class RemlCommand implements Callable<Integer> {
       sb.append(" --allow-nonconvergence");
     }
     return sb.append(" --out ").append(out).toString();
+  }
+
+  private static void appendIf(StringBuilder sb, String name, Object value) {
+    if (value != null) {
+      sb.append(' ').append(name).append(' ').append(value);
+    }
   }
 }

@@ -21,6 +21,7 @@ import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.io.SampleId;
+import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.kinship.GrmAssembler;
 import org.lmmspark.engine.kinship.GrmKernel;
 import org.lmmspark.engine.kinship.GrmStatistics;
@@ -75,6 +76,91 @@ public final class GrmJob {
 
   public static Result run(JavaSparkContext jsc, Options o) {
     long start = System.nanoTime();
+    Tiles t = tiles(jsc, o);
+    List<String> outputs = new ArrayList<>();
+    Written total;
+    try (AtomicOutputs files = new AtomicOutputs(jsc.hadoopConfiguration())) {
+      if (o.perChromosome()) {
+        t.reduced().persist(StorageLevel.MEMORY_AND_DISK());
+        Iterator<Tuple2<Integer, Object>> it = t.reduced().toLocalIterator();
+        for (String chromosome : t.chromosomes()) {
+          String chrPrefix = o.out() + ".chr" + chromosome;
+          writeGrm(it, chrPrefix, t.samples(), t.tiling(), files);
+          outputs.add(chrPrefix);
+        }
+        int slotsPerChromosome = t.slotsPerChromosome();
+        JavaPairRDD<Integer, Object> totals = t.reduced()
+            .mapToPair(kv -> new Tuple2<>(kv._1() % slotsPerChromosome, kv._2()))
+            .reduceByKey(new SlotPartitioner(slotsPerChromosome), GrmJob::merge);
+        total = writeGrm(totals.toLocalIterator(), o.out(), t.samples(), t.tiling(), files);
+        t.reduced().unpersist(false);
+      } else {
+        total = writeGrm(t.reduced().toLocalIterator(), o.out(), t.samples(), t.tiling(), files);
+      }
+      outputs.add(o.out());
+      files.commit();
+    } finally {
+      t.release(jsc);
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    return new Result(t.samples().size(), total.counts().kept, total.counts(), total.stats().meanDiagonal(),
+        total.stats().meanOffDiagonal(), total.stats().sdOffDiagonal(), t.tasks(), t.tiling().tileCount(), outputs,
+        seconds);
+  }
+
+  /** A GRM held in the driver's memory ({@link #computeInMemory}) and what went into it. */
+  public record InMemory(Grm grm, VariantFilterCounts counts, double seconds) {}
+
+  /**
+   * The same GRM as {@link #run} (one, over all selected chromosomes, default tiling), assembled in
+   * the driver's memory instead of written: for {@code lmmspark reml --bfile} below the matrix-free
+   * threshold, which needs the matrix for an eigendecomposition anyway. Driver memory: the packed
+   * lower triangle and its pair counts as float, {@code 4·N²} bytes, plus one band of tiles.
+   */
+  public static InMemory computeInMemory(JavaSparkContext jsc, String bfile, double minMaf,
+      ChromosomeSelection chromosomes, int partitions) {
+    long start = System.nanoTime();
+    Tiles t = tiles(jsc, new Options(bfile, null, minMaf, chromosomes, false, 4096, 1L << 30, partitions));
+    try {
+      Iterator<Tuple2<Integer, Object>> it = t.reduced().toLocalIterator();
+      VariantFilterCounts counts = (VariantFilterCounts) it.next()._2();
+      // Tiles stream in index order; the assembler keeps one band of them at a time.
+      Iterable<GrmTileSums> tiles = () -> new Iterator<>() {
+        @Override
+        public boolean hasNext() {
+          return it.hasNext();
+        }
+
+        @Override
+        public GrmTileSums next() {
+          return (GrmTileSums) it.next()._2();
+        }
+      };
+      Grm grm = GrmKernel.assemble(t.samples(), t.tiling(), counts, tiles);
+      log.info("GRM of {} samples assembled in memory: {}", t.samples().size(), counts);
+      return new InMemory(grm, counts, (System.nanoTime() - start) / 1e9);
+    } finally {
+      t.release(jsc);
+    }
+  }
+
+  /** The reduced tiles of a GRM job (not yet computed: an RDD), and what to release afterwards. */
+  private record Tiles(List<SampleId> samples, GrmTiling tiling, List<String> chromosomes, int slotsPerChromosome,
+      int tasks, JavaPairRDD<Integer, Object> reduced, List<Broadcast<?>> broadcasts, StageTimes stages,
+      CollectionAccumulator<KernelTimes> kernelTimes, int blockVariants, long start) {
+    void release(JavaSparkContext jsc) {
+      broadcasts.forEach(b -> b.destroy());
+      KernelTimes times = new KernelTimes();
+      kernelTimes.value().forEach(times::merge);
+      log.info("GRM kernel, summed over tasks (blocks of up to {} variants): {}", blockVariants, times);
+      log.info("GRM job: {} s wall on {} core(s); Spark stages: {}", String.format("%.1f", (System.nanoTime() - start) / 1e9),
+          jsc.defaultParallelism(), stages.summary());
+      jsc.sc().removeSparkListener(stages);
+    }
+  }
+
+  private static Tiles tiles(JavaSparkContext jsc, Options o) {
+    long start = System.nanoTime();
     Configuration conf = jsc.hadoopConfiguration();
     PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.bfile(), o.chromosomes(), conf);
     genotypes.fileset().warnings().forEach(w -> log.warn(w));
@@ -125,41 +211,8 @@ public final class GrmJob {
     });
     JavaPairRDD<Integer, Object> reduced = partials.reduceByKey(
         new SlotPartitioner(chromosomeSlots * slotsPerChromosome), GrmJob::merge);
-
-    List<String> outputs = new ArrayList<>();
-    Written total;
-    try (AtomicOutputs files = new AtomicOutputs(conf)) {
-      if (o.perChromosome()) {
-        reduced.persist(StorageLevel.MEMORY_AND_DISK());
-        Iterator<Tuple2<Integer, Object>> it = reduced.toLocalIterator();
-        for (String chromosome : chromosomes) {
-          String chrPrefix = o.out() + ".chr" + chromosome;
-          writeGrm(it, chrPrefix, samples, tiling, files);
-          outputs.add(chrPrefix);
-        }
-        JavaPairRDD<Integer, Object> totals = reduced
-            .mapToPair(kv -> new Tuple2<>(kv._1() % slotsPerChromosome, kv._2()))
-            .reduceByKey(new SlotPartitioner(slotsPerChromosome), GrmJob::merge);
-        total = writeGrm(totals.toLocalIterator(), o.out(), samples, tiling, files);
-        reduced.unpersist(false);
-      } else {
-        total = writeGrm(reduced.toLocalIterator(), o.out(), samples, tiling, files);
-      }
-      outputs.add(o.out());
-      files.commit();
-    } finally {
-      include.destroy();
-      hadoopConf.destroy();
-    }
-    double seconds = (System.nanoTime() - start) / 1e9;
-    KernelTimes times = new KernelTimes();
-    kernelTimes.value().forEach(times::merge);
-    log.info("GRM kernel, summed over tasks (blocks of up to {} variants): {}", blockVariants, times);
-    log.info("GRM job: {} s wall on {} core(s); Spark stages: {}", String.format("%.1f", seconds),
-        jsc.defaultParallelism(), stages.summary());
-    jsc.sc().removeSparkListener(stages);
-    return new Result(n, total.counts().kept, total.counts(), total.stats().meanDiagonal(),
-        total.stats().meanOffDiagonal(), total.stats().sdOffDiagonal(), items.size(), tiling.tileCount(), outputs, seconds);
+    return new Tiles(samples, tiling, chromosomes, slotsPerChromosome, items.size(), reduced,
+        List.of(include, hadoopConf), stages, kernelTimes, blockVariants, start);
   }
 
   private record Written(GrmStatistics stats, VariantFilterCounts counts) {}

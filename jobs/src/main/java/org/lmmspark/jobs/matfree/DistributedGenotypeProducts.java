@@ -26,21 +26,22 @@ import scala.Tuple2;
  * ({@link PackedGenotypeBlock}: 0.25 byte per genotype plus 32 bytes per variant), and the
  * distributed product {@code out = Σ_c Z_c Z_cᵀ V ∘ w} over them (one Spark job per product).
  *
- * <p>One partition per variant range (ranges split at chromosomes), each a {@link CachedRange} of
- * packed blocks sized so a decoded block is ~{@value #BLOCK_BYTES_MB} MB of doubles; persisted
+ * <p>One partition per variant range (about two per core; a range may span chromosomes, its blocks
+ * do not), each a {@link CachedRange} of
+ * packed blocks sized so a decoded block is ~{@value #BLOCK_BYTES_MB} MB of floats; persisted
  * {@code MEMORY_AND_DISK}, so the {@code .bed} is read once per run even if memory runs short. A
- * product broadcasts V (N×k doubles), every task runs {@link GenotypeProductKernel} (one decode and
- * two DGEMMs per block) into one N×k partial, and the partials are summed by {@code treeReduce}:
- * the driver receives one N×k array. Bytes per pass: broadcast {@code 8Nk}, reduction
- * {@code 8Nk} per partition (combined in a tree), genotypes from executor memory.
+ * product broadcasts V (N×k floats), every task runs {@link GenotypeProductKernel} (one decode and
+ * two SGEMMs per block, sums in double) into one N×k double partial, and the partials are summed by
+ * {@code treeReduce}: the driver receives one N×k array. Bytes per pass: broadcast {@code 4Nk},
+ * reduction {@code 8Nk} per partition (combined in a tree), genotypes from executor memory.
  */
 public final class DistributedGenotypeProducts implements GenotypeProducts, AutoCloseable {
-  static final int BLOCK_BYTES_MB = 32;
+  static final int BLOCK_BYTES_MB = 64;
   /** Up to this many partitions the driver sums the partials itself (no extra shuffle stage per pass). */
   static final int TREE_THRESHOLD = 16;
 
   /** One cached variant range: its packed blocks and what decoding kept and dropped. */
-  public record CachedRange(int chromosome, List<PackedGenotypeBlock> blocks, VariantFilterCounts counts)
+  public record CachedRange(List<PackedGenotypeBlock> blocks, VariantFilterCounts counts)
       implements Serializable {}
 
   private record Stats(long variants, double[] squares, VariantFilterCounts counts) implements Serializable {
@@ -98,7 +99,10 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
       chromosomeOf[v] = c == null ? -1 : c;
     }
     int target = partitions > 0 ? partitions : 2 * jsc.defaultParallelism();
-    List<VariantRange> ranges = genotypes.ranges(target, true);
+    // Ranges may span chromosomes: blocks never do (PackedGenotypeReader cuts them at chromosome
+    // changes), and each block carries its chromosome for LOCO weights and the per-chromosome sums.
+    // So the partition count follows the cores, not the 22 autosomes: fewer, larger tasks per pass.
+    List<VariantRange> ranges = genotypes.ranges(target, false);
     Broadcast<boolean[]> include = jsc.broadcast(genotypes.include());
     Broadcast<int[]> chrOf = jsc.broadcast(chromosomeOf);
     Broadcast<SerializableHadoopConf> conf = jsc.broadcast(new SerializableHadoopConf(jsc.hadoopConfiguration()));
@@ -109,18 +113,24 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
       VariantFilterCounts c = new VariantFilterCounts(0);
       new PackedGenotypeReader(prefix, n, minMaf, blockVariants).read(r.first(), r.end(), include.value(),
           chrOf.value(), conf.value().get(), c, blocks::add);
-      return new CachedRange(r.chromosome(), blocks, c);
+      return new CachedRange(blocks, c);
     }).persist(StorageLevel.MEMORY_AND_DISK());
     cached.setName("packed genotypes (2 bits per call)");
     int chromosomeCount = chromosomes.size();
-    Map<Integer, Stats> stats = cached.mapToPair(r -> {
-      double[] sq = new double[n];
-      long m = 0;
+    Map<Integer, Stats> stats = cached.flatMapToPair(r -> {
+      Map<Integer, Stats> mine = new HashMap<>();
       for (PackedGenotypeBlock b : r.blocks()) {
-        b.addSquares(sq);
-        m += b.m;
+        Stats s = mine.computeIfAbsent(b.chromosome, c -> new Stats(0, new double[n], new VariantFilterCounts(0)));
+        b.addSquares(s.squares());
+        mine.put(b.chromosome, new Stats(s.variants() + b.m, s.squares(), s.counts()));
       }
-      return new Tuple2<>(r.chromosome(), new Stats(m, sq, r.counts()));
+      // The range's filter counts (kept and dropped variants) go with one of its chromosomes, or alone.
+      int first = mine.isEmpty() ? 0 : mine.keySet().iterator().next();
+      Stats f = mine.getOrDefault(first, new Stats(0, new double[n], new VariantFilterCounts(0)));
+      mine.put(first, new Stats(f.variants(), f.squares(), f.counts().merge(r.counts())));
+      List<Tuple2<Integer, Stats>> out = new ArrayList<>();
+      mine.forEach((c, s) -> out.add(new Tuple2<>(c, s)));
+      return out.iterator();
     }).reduceByKey(Stats::merge).collectAsMap();
     long[] perChromosome = new long[chromosomeCount];
     double[][] squares = new double[chromosomeCount][];
@@ -188,15 +198,15 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
     passes++;
     int nn = n;
     int chromosomeCount = chromosomes.size();
-    Broadcast<double[]> vb = jsc.broadcast(java.util.Arrays.copyOf(v, n * k));
+    // V goes out in single precision, the form the SGEMMs use (half the broadcast bytes); partials come back in double.
+    Broadcast<float[]> vb = jsc.broadcast(GenotypeProductKernel.toFloat(v, n * k));
     Broadcast<double[]> wb = jsc.broadcast(weights.clone());
     try {
       double[] sum = cached.mapPartitions((Iterator<CachedRange> it) -> {
         double[] acc = null;
-        double[] vv = vb.value();
+        float[] vv = vb.value();
         double[] ww = wb.value();
-        double[] z = new double[0];
-        double[] t = new double[0];
+        GenotypeProductKernel.Workspace ws = new GenotypeProductKernel.Workspace();
         double[] w = new double[k];
         while (it.hasNext()) {
           CachedRange r = it.next();
@@ -204,14 +214,10 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
             if (acc == null) {
               acc = new double[nn * k];
             }
-            if (z.length < nn * b.m) {
-              z = new double[nn * b.m];
-              t = new double[b.m * k];
-            }
             for (int j = 0; j < k; j++) {
               w[j] = ww[b.chromosome + chromosomeCount * j];
             }
-            GenotypeProductKernel.multiplyAdd(b, vv, k, w, acc, z, t);
+            GenotypeProductKernel.multiplyAdd(b, vv, k, w, acc, ws);
           }
         }
         return acc == null ? java.util.Collections.emptyIterator() : java.util.List.of(acc).iterator();

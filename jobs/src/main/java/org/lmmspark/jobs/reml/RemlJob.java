@@ -10,11 +10,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.pheno.SampleMatch;
 import org.lmmspark.engine.pheno.SampleTable;
 import org.lmmspark.engine.reml.AiReml;
 import org.lmmspark.engine.reml.DenseRemlLikelihood;
@@ -24,7 +27,12 @@ import org.lmmspark.engine.reml.RemlProblem;
 import org.lmmspark.engine.reml.RemlSolver;
 import org.lmmspark.engine.reml.SpectralReml;
 import org.lmmspark.engine.reml.VarianceSummary;
+import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
+import org.lmmspark.engine.reml.matfree.StochasticReml;
 import org.lmmspark.engine.stats.ChiSquared;
+import org.lmmspark.jobs.genotype.PartitionedGenotypes;
+import org.lmmspark.jobs.grm.GrmJob;
+import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
 
 /**
  * {@code lmmspark reml}: variance components, heritability and their standard errors by REML, the
@@ -33,9 +41,13 @@ import org.lmmspark.engine.stats.ChiSquared;
  * further relationship matrices ({@link Options#extraRelationships()}: the pedigree A plugs in here)
  * and grouping factors ({@code --group}).
  *
- * <p>Runs on the driver, no SparkSession: the spectral solver (one component; one O(n³)
- * eigendecomposition, then O(n) per likelihood evaluation) or dense AI-REML (O(n³) per iteration).
- * Memory ≈ 8n² bytes per component plus 2–3 such matrices of work space (n = 10,000: ~0.8 GB each).
+ * <p>{@link #run} (GRM files) runs on the driver, no SparkSession: the spectral solver (one
+ * component; one O(n³) reduction of K to band form, then O(n) per likelihood evaluation) or dense AI-REML
+ * (O(n³) per iteration). Memory ≈ 8n² bytes per component plus 2–3 such matrices of work space
+ * (n = 10,000: ~0.8 GB each). {@link #runOnGenotypes} ({@code --bfile}) takes genotypes instead:
+ * a GRM computed in memory by Spark and the same solvers up to {@link #DEFAULT_MATRIX_FREE_ABOVE}
+ * samples, the matrix-free solver ({@link MatrixFreeRemlJob}: O(n·M) per pass, O(n) driver memory)
+ * above it or when asked for.
  *
  * <p>Writes {@code OUT.hsq} (GCTA layout), {@code OUT.json}, {@code OUT.log} and with {@code --blup}
  * {@code OUT.blup.txt}, all through {@link AtomicOutputs}.
@@ -69,8 +81,35 @@ public final class RemlJob {
     }
   }
 
-  /** The fit with everything written out. */
-  public record Result(RemlFit fit, VarianceSummary summary, RemlInputs.Assembled inputs, List<String> logLines) {}
+  /**
+   * The fit with everything written out. {@code inputs} is null after a matrix-free fit (no relationship
+   * matrix exists), {@code matrixFree} null after a dense or spectral one.
+   */
+  public record Result(RemlFit fit, VarianceSummary summary, RemlInputs.Assembled inputs, List<String> logLines,
+      MatrixFreeRemlJob.Result matrixFree) {}
+
+  /**
+   * Samples above which {@code --solver auto} on genotypes ({@code --bfile}) goes matrix-free. The
+   * dense/spectral path needs the GRM in the driver (float, 4N² bytes while assembling) and as an n×n
+   * double matrix plus work space (≈ 3·8n² bytes: 9.6 GB at n = 20,000), the GRM's n²M/2 flops and
+   * a band reduction of 4n³/3 flops (10¹³ at n = 20,000); above that, memory grows as n² and time as
+   * n³. The matrix-free fit costs ≈ 120 passes of 4·n·M·k flops (k ≈ 45 columns), linear in n: around
+   * n = M = 20,000 the two are of the same order on one machine, and on a cluster the matrix-free
+   * passes spread over executors while the dense work stays on the driver.
+   */
+  public static final int DEFAULT_MATRIX_FREE_ABOVE = 20_000;
+
+  /**
+   * Where the genotypes of {@code reml --bfile} come from and how the matrix-free solver runs.
+   *
+   * @param partitions      variant ranges for the GRM job or the genotype cache (≤ 0: the job chooses)
+   * @param probes          Rademacher probe vectors of the matrix-free trace estimates
+   * @param seed            seed of the probes
+   * @param cgTolerance     relative residual at which the matrix-free CG solves stop
+   * @param matrixFreeAbove {@code --solver auto} is matrix-free when the analysed samples exceed this
+   */
+  public record GenotypeInput(String bfile, double minMaf, ChromosomeSelection chromosomes, int partitions,
+      int probes, long seed, double cgTolerance, int matrixFreeAbove) {}
 
   public static Result run(Options o, Configuration conf) {
     long t0 = System.nanoTime();
@@ -92,7 +131,7 @@ public final class RemlJob {
     }
     log.addAll(o.notes());
     if (rels.isEmpty() && o.groups().isEmpty() && !o.permanentEnvironment()) {
-      throw new BadInputException("no variance component: give --grm PREFIX, --pedigree FILE or --group COLUMN");
+      throw new BadInputException("no variance component: give --grm PREFIX, --bfile PREFIX, --pedigree FILE or --group COLUMN");
     }
     SampleTable pheno = SampleTable.read(o.pheno(), conf, o.repeatedRecords());
     SampleTable covar = o.covar() == null ? null : SampleTable.read(o.covar(), conf);
@@ -142,7 +181,157 @@ public final class RemlJob {
       write(outs, o.out() + ".log", String.join("\n", log) + "\n");
       outs.commit();
     }
-    return new Result(fit, summary, in, log);
+    return new Result(fit, summary, in, log, null);
+  }
+
+  /** The {@code --solver} value of the GRM-free solver. */
+  public static final String MATRIX_FREE = "matrix-free";
+
+  /**
+   * {@code lmmspark reml --bfile PREFIX}: the same model with one genetic component {@code K = ZZᵀ/M}
+   * taken from genotypes instead of a GRM file. {@code o.solver()} decides how:
+   * <ul>
+   *   <li>{@code matrix-free}, or {@code auto} with more analysed samples than
+   *       {@link GenotypeInput#matrixFreeAbove()}: {@link MatrixFreeRemlJob} (stochastic AI-REML by
+   *       batched CG over the genotypes cached on the executors; no n×n matrix anywhere). Its K
+   *       mean-imputes missing calls (BOLT-LMM), which differs from GCTA's per-pair scaling by the
+   *       missing rate.</li>
+   *   <li>{@code spectral}, {@code dense}, or {@code auto} at or below the threshold: the GCTA GRM by
+   *       {@link GrmJob#computeInMemory} (one Spark job, nothing written), then {@link #run}.</li>
+   * </ul>
+   * Writes the same {@code OUT.hsq}, {@code OUT.json} (plus a {@code matrix_free} section of
+   * diagnostics) and {@code OUT.log} either way. Only the GRM options of {@code o} that the matrix-free
+   * model has are allowed (covariate files, trait, iteration limit); others are refused here so that
+   * {@code auto} never changes which options work.
+   */
+  public static Result runOnGenotypes(JavaSparkContext jsc, Options o, GenotypeInput g) {
+    long t0 = System.nanoTime();
+    if (!o.grmPrefixes().isEmpty()) {
+      throw new BadInputException("give either --grm or --bfile, not both");
+    }
+    List<String> refused = new ArrayList<>();
+    if (!o.extraRelationships().isEmpty()) {
+      refused.add("--pedigree");
+    }
+    if (!o.groups().isEmpty()) {
+      refused.add("--group");
+    }
+    if (o.epistatic()) {
+      refused.add("--epistatic");
+    }
+    if (o.blup()) {
+      refused.add("--blup");
+    }
+    if (o.repeatedRecords() || o.permanentEnvironment()) {
+      refused.add("--repeated-records/--permanent-environment");
+    }
+    if (!o.phenoCovarNames().isEmpty() || !o.phenoQcovarNames().isEmpty()) {
+      refused.add("--covar-names/--qcovar-names");
+    }
+    if (!refused.isEmpty()) {
+      throw new BadInputException(String.join(", ", refused) + " need(s) --grm: with --bfile the model has one "
+          + "genetic component from the genotypes and covariates from --covar/--qcovar only");
+    }
+    String solver = o.solver() == null ? "auto" : o.solver();
+    if (!List.of("auto", "spectral", "dense", MATRIX_FREE).contains(solver)) {
+      throw new BadInputException("--solver must be auto, spectral, dense or matrix-free, not '" + solver + "'");
+    }
+    Configuration conf = jsc.hadoopConfiguration();
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(g.bfile(), g.chromosomes(), conf);
+    SampleTable pheno = SampleTable.read(o.pheno(), conf);
+    SampleTable covar = o.covar() == null ? null : SampleTable.read(o.covar(), conf);
+    SampleTable qcovar = o.qcovar() == null ? null : SampleTable.read(o.qcovar(), conf);
+    GenotypeRemlInputs.Assembled in = GenotypeRemlInputs.assemble(genotypes.fileset().samples(), g.bfile() + ".fam",
+        pheno, o.phenoName(), covar, qcovar);
+    int n = in.samples().size();
+    boolean matrixFree = solver.equals(MATRIX_FREE) || (solver.equals("auto") && n > g.matrixFreeAbove());
+    String why = solver.equals("auto")
+        ? String.format(Locale.ROOT, "--solver auto: %d analysed samples %s %d (--matrix-free-above): %s", n,
+            matrixFree ? ">" : "<=", g.matrixFreeAbove(), matrixFree ? "matrix-free REML on the genotypes"
+                : "GRM computed in memory, then the spectral solver")
+        : "--solver " + solver;
+    if (!matrixFree) {
+      GrmJob.InMemory grm = GrmJob.computeInMemory(jsc, g.bfile(), g.minMaf(), g.chromosomes(), g.partitions());
+      List<String> notes = new ArrayList<>(o.notes());
+      notes.add(why);
+      notes.add(String.format(Locale.ROOT, "GRM of %d samples computed in memory from %s in %.1f s: %s",
+          grm.grm().size(), g.bfile(), grm.seconds(), grm.counts()));
+      Options dense = new Options(List.of(), false, List.of(new RemlInputs.Relationship("G", g.bfile(), grm.grm(), true)),
+          List.of(), o.pheno(), o.phenoName(), o.covar(), o.qcovar(), false, solver, o.allowNonconvergence(),
+          o.maxIterations(), o.out(), o.commandLine(), List.of(), List.of(), false, false, notes);
+      return run(dense, conf);
+    }
+
+    List<String> log = new ArrayList<>();
+    log.add("lmmspark reml");
+    log.add("command: " + o.commandLine());
+    log.add("versions: lmmspark " + version() + ", Java " + System.getProperty("java.version") + ", " + Blas.describe());
+    log.add(why);
+    log.addAll(o.notes());
+    StochasticReml.Options d = StochasticReml.Options.defaults();
+    StochasticReml.Options ro = new StochasticReml.Options(g.probes(), g.seed(), g.cgTolerance(), d.maxCgIterations(),
+        o.maxIterations(), d.tolerance(), d.emSteps(), d.jacobi(), d.logLikelihood());
+    MatrixFreeRemlJob.Result r = MatrixFreeRemlJob.run(jsc, new MatrixFreeRemlJob.Options(g.bfile(), o.pheno(),
+        o.phenoName(), o.covar(), o.qcovar(), g.minMaf(), g.chromosomes(), ro, g.partitions()));
+    if (!r.samples().equals(in.samples())) {
+      throw new IllegalStateException("the matrix-free job analysed other samples than matched here");
+    }
+    RemlFit fit = r.fit();
+    VarianceSummary summary = r.summary();
+    log.add("trait: " + in.design().trait() + "; fixed effects: " + in.design().columnNames());
+    log.add("samples:");
+    for (String line : r.notes()) {
+      log.add("  " + line);
+    }
+    log.add("analysed samples: " + n + "; variance components: [G] + residual");
+    log.add(String.format(Locale.ROOT, "solver %s: %s (%.3f s)", MATRIX_FREE, fit.message(), r.remlSeconds()));
+    StochasticReml.Diagnostics dg = r.diagnostics();
+    log.add(String.format(Locale.ROOT, "Monte Carlo SE from %d probes (seed %d): V(G) %.4g, V(e) %.4g, log|V| %.3g",
+        dg.probes(), g.seed(), dg.monteCarloSe(0), dg.monteCarloSe(1), dg.logDetVMonteCarloSe()));
+    log.add(String.format(Locale.ROOT, "M = %d variants; genotypes cached in %.1f s (%d MiB packed, %d partitions);"
+        + " REML %.1f s: %d passes over the genotypes, %d Spark jobs, %d REML iterations; driver heap used %d MiB",
+        r.variantsUsed(), r.cacheSeconds(), r.cachedBytes() >> 20, r.partitions(), r.remlSeconds(), r.passes(),
+        r.sparkJobs(), fit.iterations(), (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) >> 20));
+    if (fit.boundary()[0]) {
+      log.add("note: V(G) is on the boundary of the parameter space (held at 0)");
+    }
+    if (!fit.converged() && !o.allowNonconvergence()) {
+      log.add("error: REML did not converge: " + fit.message());
+      writeLog(o.out(), log, conf);
+      throw new BadInputException("REML did not converge: " + fit.message()
+          + "; see " + o.out() + ".log; --allow-nonconvergence writes the last iterate");
+    }
+    if (!fit.converged()) {
+      log.add("warning: REML did not converge; results are the last iterate (--allow-nonconvergence)");
+    }
+    log.add(String.format(Locale.ROOT, "total time %.3f s", (System.nanoTime() - t0) / 1e9));
+    Map<String, Object> samples = new LinkedHashMap<>();
+    samples.put("analysed", n);
+    samples.put("inputs", perInput(in.match()));
+    Map<String, Object> mf = new LinkedHashMap<>();
+    mf.put("probes", dg.probes());
+    mf.put("seed", g.seed());
+    mf.put("cg_tolerance", g.cgTolerance());
+    mf.put("monte_carlo_se", new double[] {dg.monteCarloSe(0), dg.monteCarloSe(1)});
+    mf.put("monte_carlo_covariance", dg.monteCarloCovariance());
+    mf.put("log_det_v", dg.logDetV());
+    mf.put("log_det_v_monte_carlo_se", dg.logDetVMonteCarloSe());
+    mf.put("passes", r.passes());
+    mf.put("spark_jobs", r.sparkJobs());
+    mf.put("cg_iterations_per_solve", java.util.Arrays.stream(dg.cgIterationsPerSolve()).boxed().toList());
+    mf.put("variants", r.variantsUsed());
+    mf.put("partitions", r.partitions());
+    mf.put("cached_bytes", r.cachedBytes());
+    mf.put("cache_seconds", r.cacheSeconds());
+    mf.put("reml_seconds", r.remlSeconds());
+    try (AtomicOutputs outs = new AtomicOutputs(conf)) {
+      write(outs, o.out() + ".hsq", hsq(summary));
+      write(outs, o.out() + ".json", Json.write(json(o, in.design().trait(), in.design().columnNames(), fit, summary,
+          MATRIX_FREE, r.remlSeconds(), samples, mf)));
+      write(outs, o.out() + ".log", String.join("\n", log) + "\n");
+      outs.commit();
+    }
+    return new Result(fit, summary, null, log, r);
   }
 
   static RemlSolver chooseSolver(Options o, RemlProblem prob) {
@@ -159,8 +348,10 @@ public final class RemlJob {
         return new SpectralReml();
       case "dense":
         return dense(o);
+      case MATRIX_FREE:
+        throw new BadInputException("--solver matrix-free works on genotypes: give --bfile PREFIX instead of a GRM");
       default:
-        throw new BadInputException("--solver must be auto, spectral or dense, not '" + s + "'");
+        throw new BadInputException("--solver must be auto, spectral, dense or matrix-free, not '" + s + "'");
     }
   }
 
@@ -192,9 +383,21 @@ public final class RemlJob {
 
   static Map<String, Object> json(Options o, RemlInputs.Assembled in, RemlFit fit, VarianceSummary s, RemlSolver solver,
       double seconds) {
+    Map<String, Object> samples = new LinkedHashMap<>();
+    samples.put("analysed", in.samples().size());
+    if (o.repeatedRecords()) {
+      samples.put("individuals", in.individuals().size());
+    }
+    samples.put("inputs", perInput(in.match()));
+    return json(o, in.design().trait(), in.problem().fixedNames(), fit, s, solver.name(), seconds, samples, null);
+  }
+
+  /** The JSON document of either path; {@code matrixFree} adds the stochastic fit's diagnostics. */
+  static Map<String, Object> json(Options o, String trait, List<String> fixedNames, RemlFit fit, VarianceSummary s,
+      String solverName, double seconds, Map<String, Object> samples, Map<String, Object> matrixFree) {
     Map<String, Object> m = new LinkedHashMap<>();
-    m.put("trait", in.design().trait());
-    m.put("solver", solver.name());
+    m.put("trait", trait);
+    m.put("solver", solverName);
     m.put("converged", fit.converged());
     m.put("iterations", fit.iterations());
     m.put("message", fit.message());
@@ -235,31 +438,32 @@ public final class RemlJob {
     List<Object> fixed = new ArrayList<>();
     for (int j = 0; j < fit.beta().length; j++) {
       Map<String, Object> r = new LinkedHashMap<>();
-      r.put("name", in.problem().fixedNames().get(j));
+      r.put("name", fixedNames.get(j));
       r.put("beta", fit.beta()[j]);
       r.put("se", fit.betaSe(j));
       fixed.add(r);
     }
     m.put("fixed_effects", fixed);
-    Map<String, Object> samples = new LinkedHashMap<>();
-    samples.put("analysed", in.samples().size());
-    if (o.repeatedRecords()) {
-      samples.put("individuals", in.individuals().size());
-    }
-    List<Object> per = new ArrayList<>();
-    for (int i = 0; i < in.match().inputs().size(); i++) {
-      Map<String, Object> r = new LinkedHashMap<>();
-      r.put("input", in.match().inputs().get(i).name());
-      r.put("samples", in.match().inputs().get(i).ids().size());
-      r.put("dropped", in.match().droppedCount(i));
-      r.put("dropped_by_reason", new LinkedHashMap<String, Object>(in.match().droppedFrom(i)));
-      per.add(r);
-    }
-    samples.put("inputs", per);
     m.put("samples", samples);
+    if (matrixFree != null) {
+      m.put("matrix_free", matrixFree);
+    }
     m.put("command", o.commandLine());
     m.put("version", version());
     return m;
+  }
+
+  private static List<Object> perInput(SampleMatch match) {
+    List<Object> per = new ArrayList<>();
+    for (int i = 0; i < match.inputs().size(); i++) {
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("input", match.inputs().get(i).name());
+      r.put("samples", match.inputs().get(i).ids().size());
+      r.put("dropped", match.droppedCount(i));
+      r.put("dropped_by_reason", new LinkedHashMap<String, Object>(match.droppedFrom(i)));
+      per.add(r);
+    }
+    return per;
   }
 
   /**

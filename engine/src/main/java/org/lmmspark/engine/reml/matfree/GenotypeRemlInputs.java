@@ -20,8 +20,11 @@ import org.lmmspark.engine.pheno.SampleTable;
 public final class GenotypeRemlInputs {
   private GenotypeRemlInputs() {}
 
-  /** The assembled inputs. {@code famRows[i]} is sample i's row in the {@code .fam}. */
-  public record Assembled(Design design, List<SampleId> samples, int[] famRows, List<String> notes) {}
+  /**
+   * The assembled inputs. {@code famRows[i]} is sample i's row in the {@code .fam}; {@code match} says
+   * which samples each input lost and why (the phenotype first, then covariates, then the fileset).
+   */
+  public record Assembled(Design design, List<SampleId> samples, int[] famRows, List<String> notes, SampleMatch match) {}
 
   /**
    * @param famIds   the fileset's samples in {@code .fam} order
@@ -109,6 +112,6 @@ public final class GenotypeRemlInputs {
       }
     }
     Design design = Design.build(trait, y, quants, cats);
-    return new Assembled(design, match.samples(), match.rowsIn(famInput), notes);
+    return new Assembled(design, match.samples(), match.rowsIn(famInput), notes, match);
   }
 }

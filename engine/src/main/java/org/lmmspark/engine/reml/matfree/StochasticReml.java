@@ -26,9 +26,16 @@ import org.lmmspark.engine.reml.VarianceComponent;
  * {@code Pz_r} likewise. Hutchinson's estimator gives {@code tr(PV_k) ≈ (1/R)Σ_r (Pz_r)ᵀ(V_k z_r)}
  * ({@code V_k z_r} computed once, the probes being fixed), and the residual's trace follows exactly
  * from {@code tr(PV) = n − p}: {@code tr(P) = (n − p − Σ_k θ_k tr(PV_k))/θ_e}. One pass gives
- * {@code u_k = V_k Py}; a second, thin batched solve gives {@code P u_k}, hence the score
- * {@code ∂ℓ/∂θ_k = −½(tr(PV_k) − yᵀPV_kPy)} and {@code AI_kl = ½ u_kᵀ P u_l}. Because the probes are
- * fixed the estimated score is a smooth function of θ and the iteration converges to its root.
+ * {@code u_k = V_k Py}, hence the score {@code ∂ℓ/∂θ_k = −½(tr(PV_k) − yᵀPV_kPy)}, exact at θ up to
+ * the probes. The AI matrix {@code AI_kl = ½ u_kᵀ P u_l} is <i>lagged</i>: the u of the previous
+ * evaluation rides in the same batched solve as y, X and the probes (m more columns, no more
+ * passes, since a batch costs as many passes as its slowest column), instead of a second solve
+ * of its own. The score, which fixes where the iteration stops, is not lagged; the AI matrix only
+ * sets the step, and its error is O(|Δθ|/θ) of the last step, so the iteration still converges
+ * (quasi-Newton) and the final AI matrix, one step of ≤ {@code tolerance·Σθ} old, gives the SEs.
+ * The start evaluation needs no AI matrix when the first step is EM (the default); otherwise it
+ * pays a separate thin solve. Because the probes are fixed the estimated score is a smooth function
+ * of θ and the iteration converges to its root.
  *
  * <p>Optimizer: {@code θ_k = s²/(K+1)} start ({@code s²} the OLS residual variance), {@code emSteps}
  * EM-REML steps, then AI steps {@code θ ← θ + AI⁻¹∂ℓ/∂θ} over the free parameters with the active set
@@ -39,10 +46,10 @@ import org.lmmspark.engine.reml.VarianceComponent;
  * The Monte Carlo error of θ̂ due to the probes is estimated as {@code AI⁻¹ S AI⁻¹} with S the
  * covariance of the score estimate across probes divided by R.
  *
- * <p>Cost per iteration: {@code CG₁ + K + CG₂} operator products (CG_i the iteration counts of the two
- * solves, lower with warm starts from the previous iterate), each over {@code 1 + p + R} and
- * {@code K + 1} columns. Memory on the driver: about {@code (9 + K)·n·(1 + p + R)} doubles, i.e.
- * {@code O(n·k)}.
+ * <p>Cost per iteration: {@code CG + 1 + K} operator products (CG the iteration count of the one
+ * batched solve over {@code 1 + p + R + K + 1} columns, warm-started from the previous iterate's
+ * solutions; +1 for its starting residual), plus at the end about half a cold solve for log|V|.
+ * Memory on the driver: about {@code (9 + K)·n·(2 + p + R + K)} doubles, i.e. {@code O(n·k)}.
  */
 public final class StochasticReml implements RemlSolver {
   static final double RESIDUAL_FLOOR = 1e-6;
@@ -178,7 +185,6 @@ public final class StochasticReml implements RemlSolver {
     int products;
     final List<Integer> cgIterations = new ArrayList<>();
     double[] warmS;
-    double[] warmW;
 
     Run(RemlProblem problem, Options o) {
       this.problem = problem;
@@ -225,8 +231,12 @@ public final class StochasticReml implements RemlSolver {
       return d;
     }
 
-    /** One evaluation at θ (null when V is not positive definite there). */
-    Eval evaluate(double[] theta) {
+    /**
+     * One evaluation at θ (null when V is not positive definite there). {@code lagged} is the previous
+     * evaluation's {@code u = [V_1 Py … V_K Py, Py]} (n×m), solved in the same batch as y, X and the
+     * probes for the AI matrix; null (the start) means a separate thin solve when {@code needAi}.
+     */
+    Eval evaluate(double[] theta, double[] lagged, boolean needAi) {
       CovarianceOperator v = new CovarianceOperator(parts, theta, n);
       double[] pre = null;
       if (o.jacobi()) {
@@ -243,12 +253,17 @@ public final class StochasticReml implements RemlSolver {
           }
         }
       }
-      int q = 1 + p + r;
+      int q0 = 1 + p + r;
+      int q = q0 + (lagged == null ? 0 : m);
       double[] b = new double[n * q];
       System.arraycopy(y, 0, b, 0, n);
       System.arraycopy(x, 0, b, n, n * p);
       System.arraycopy(z, 0, b, n * (1 + p), n * r);
-      BatchedPcg.Result s = BatchedPcg.solve(v, b, q, warmS, pre, o.cgTolerance(), o.maxCgIterations(), false);
+      if (lagged != null) {
+        System.arraycopy(lagged, 0, b, n * q0, n * m);
+      }
+      double[] x0 = warmS == null ? null : Arrays.copyOf(warmS, n * q);
+      BatchedPcg.Result s = BatchedPcg.solve(v, b, q, x0, pre, o.cgTolerance(), o.maxCgIterations(), false);
       cgIterations.add(s.maxIterations());
       if (!s.allConverged()) {
         products += v.products;
@@ -272,7 +287,7 @@ public final class StochasticReml implements RemlSolver {
       Projector proj = new Projector(n, p, vx, cinv);
       double[] py = proj.apply(y, Arrays.copyOfRange(sol, 0, n), 1);
       double[] beta = proj.lastCoefficients;
-      double[] pz = proj.apply(z, Arrays.copyOfRange(sol, n * (1 + p), n * q), r);
+      double[] pz = proj.apply(z, Arrays.copyOfRange(sol, n * (1 + p), n * q0), r);
       // Per-probe trace estimates t[k][r] = (P z_r)ᵀ (V_k z_r); the residual's from tr(PV) = n − p.
       double[][] t = new double[m][r];
       for (int j = 0; j < r; j++) {
@@ -290,7 +305,7 @@ public final class StochasticReml implements RemlSolver {
         }
         tr[k] /= r;
       }
-      // u_k = V_k P y (one pass), u_e = P y.
+      // u_k = V_k P y (one pass), u_e = P y: the score now, the AI matrix's columns at the next evaluation.
       double[] u = new double[n * m];
       for (int k = 0; k < kk; k++) {
         double[] uk = new double[n];
@@ -305,20 +320,31 @@ public final class StochasticReml implements RemlSolver {
         yPVPy[k] = dot(u, k * n, py, 0, n);
         score[k] = -0.5 * (tr[k] - yPVPy[k]);
       }
-      BatchedPcg.Result w = BatchedPcg.solve(v, u, m, warmW, pre, o.cgTolerance(), o.maxCgIterations(), false);
-      cgIterations.add(w.maxIterations());
-      products += v.products;
-      if (!w.allConverged()) {
-        return null;
+      // AI_kl = ½ u_kᵀ P u_l: with the lagged u from the batch above, else (the start) by a thin solve.
+      double[] aiCols = lagged;
+      double[] aiSol = lagged == null ? null : Arrays.copyOfRange(sol, n * q0, n * q);
+      if (lagged == null && needAi) {
+        BatchedPcg.Result w = BatchedPcg.solve(v, u, m, null, pre, o.cgTolerance(), o.maxCgIterations(), false);
+        cgIterations.add(w.maxIterations());
+        if (!w.allConverged()) {
+          products += v.products;
+          return null;
+        }
+        aiCols = u;
+        aiSol = w.x();
       }
-      double[] pu = proj.apply(u, w.x(), m);
-      double[] ai = new double[m * m];
-      Blas.dgemm(true, false, m, m, n, 0.5, u, n, pu, n, 0.0, ai, m);
-      for (int i = 0; i < m; i++) {
-        for (int j = i + 1; j < m; j++) {
-          double a = 0.5 * (ai[i + j * m] + ai[j + i * m]);
-          ai[i + j * m] = a;
-          ai[j + i * m] = a;
+      products += v.products;
+      double[] ai = null;
+      if (aiCols != null) {
+        double[] pu = proj.apply(aiCols, aiSol, m);
+        ai = new double[m * m];
+        Blas.dgemm(true, false, m, m, n, 0.5, aiCols, n, pu, n, 0.0, ai, m);
+        for (int i = 0; i < m; i++) {
+          for (int j = i + 1; j < m; j++) {
+            double a = 0.5 * (ai[i + j * m] + ai[j + i * m]);
+            ai[i + j * m] = a;
+            ai[j + i * m] = a;
+          }
         }
       }
       // Covariance of the score estimate from the spread over probes: cov(tr_k, tr_l)/(4R).
@@ -332,8 +358,7 @@ public final class StochasticReml implements RemlSolver {
           scoreCov[k + l2 * m] = sum / (r - 1) / r / 4;
         }
       }
-      Eval e = new Eval(theta.clone(), score, ai, py, beta, cinv, logDetC, scoreCov, s.x(), w.x());
-      return e;
+      return new Eval(theta.clone(), score, ai, py, beta, cinv, logDetC, scoreCov, sol, u);
     }
 
     Outcome fit() {
@@ -343,7 +368,8 @@ public final class StochasticReml implements RemlSolver {
       lower[kk] = RESIDUAL_FLOOR * s2[0];
       double[] theta = new double[m];
       Arrays.fill(theta, s2[0] / m);
-      Eval ev = evaluate(theta);
+      // The start needs the AI matrix only when the first step is an AI step.
+      Eval ev = evaluate(theta, null, o.emSteps() == 0);
       if (ev == null) {
         throw new IllegalStateException("conjugate gradients failed at the starting values θ = " + fmt(theta)
             + ": is a relationship matrix not positive semi-definite?");
@@ -363,7 +389,7 @@ public final class StochasticReml implements RemlSolver {
             dir[k] = ev.theta[k] * ev.theta[k] * 2 * ev.score[k] / n;
           }
         } else {
-          dir = newtonDirection(ev, freeSet(ev.theta, ev.score, lower));
+          dir = ev.ai == null ? null : newtonDirection(ev, freeSet(ev.theta, ev.score, lower));
           if (dir == null) {
             notes.add("iteration " + (it + 1) + ": AI matrix not positive definite, EM step taken");
             dir = new double[m];
@@ -390,7 +416,7 @@ public final class StochasticReml implements RemlSolver {
           for (int k = 0; k < m; k++) {
             cand[k] = Math.max(lower[k], ev.theta[k] + step * dir[k]);
           }
-          next = evaluate(cand);
+          next = evaluate(cand, ev.u, true);
           if (next == null) {
             notes.add("iteration " + it + ": V not positive definite or CG not converged at " + fmt(cand)
                 + ", step halved");
@@ -407,7 +433,7 @@ public final class StochasticReml implements RemlSolver {
       for (int k = 0; k < m; k++) {
         boundary[k] = ev.theta[k] <= lower[k];
       }
-      double[] cov = invertSpd(ev.ai, m);
+      double[] cov = ev.ai == null ? null : invertSpd(ev.ai, m);
       if (cov == null) {
         cov = new double[m * m];
         Arrays.fill(cov, Double.NaN);
@@ -443,15 +469,22 @@ public final class StochasticReml implements RemlSolver {
       return new Outcome(fit, new Diagnostics(products, cg, mc, r, logDet[0], logDet[1]));
     }
 
+    /** The next batch starts from this one's solutions ([y X z] and the lagged columns alike). */
     void warm(Eval ev) {
       warmS = ev.solution;
-      warmW = ev.aiSolution;
     }
 
-    /** log|V| at θ by Lanczos quadrature over the probes (cold, unpreconditioned solve), and its MC SE. */
+    /**
+     * log|V| at θ by Lanczos quadrature over the probes (cold, unpreconditioned solve), and its MC SE.
+     * The quadrature of {@code zᵀ log(V) z} after j Lanczos steps converges like the square of CG's
+     * residual after j steps (Golub–Meurant; Ubaru, Chen &amp; Saad 2017), so the solve stops at
+     * {@code sqrt(cgTolerance)} (1e-3 for the default): quadrature error ~1e-6 relative, far below the
+     * Monte Carlo error of the probe average, for about half the passes.
+     */
     double[] logDetV(double[] theta) {
       CovarianceOperator v = new CovarianceOperator(parts, theta, n);
-      BatchedPcg.Result s = BatchedPcg.solve(v, z, r, null, null, o.cgTolerance(), o.maxCgIterations(), true);
+      double tol = Math.max(o.cgTolerance(), Math.min(1e-3, Math.sqrt(o.cgTolerance())));
+      BatchedPcg.Result s = BatchedPcg.solve(v, z, r, null, null, tol, o.maxCgIterations(), true);
       products += v.products;
       cgIterations.add(s.maxIterations());
       double[] q = new double[r];
@@ -469,8 +502,9 @@ public final class StochasticReml implements RemlSolver {
     }
   }
 
+  /** One evaluation; {@code ai} null when not computed (the start before an EM step), {@code u} the AI columns for the next. */
   private record Eval(double[] theta, double[] score, double[] ai, double[] py, double[] beta, double[] cinv,
-      double logDetC, double[] scoreCov, double[] solution, double[] aiSolution) {}
+      double logDetC, double[] scoreCov, double[] solution, double[] u) {}
 
   /** {@code P w = V⁻¹w − V⁻¹X C⁻¹ (V⁻¹X)ᵀ w} given {@code V⁻¹w}. */
   private static final class Projector {

@@ -149,4 +149,68 @@ class StochasticRemlTest {
       assertClose(mf.theta()[c] / vp, exact.theta()[c] / vp, 0.03, 0, "θ_" + c + "/Vp");
     }
   }
+
+  /**
+   * The single-precision genotype kernel changes the fit by rounding only: the same genotypes as a
+   * packed operator (SGEMM products, {@code GenotypeProductKernel}) and as a dense double K built
+   * here from the same standardized values, same probes and seed. Differences come from the
+   * products' ~3e-7 relative error through CG (κ(V) of tens): 1e-4 of Vp is a wide margin over
+   * ~1e-5 expected, and far below the MC error (~1e-2) that the probes cause anyway.
+   */
+  @Test
+  void singlePrecisionProductsChangeTheFitByRoundingOnly(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    int n = 500;
+    int m = 800;
+    int[][] g = org.lmmspark.engine.testing.BedFixture.random(n, m, 0.01, 0, 41);
+    int[] chr = new int[m];
+    java.util.Arrays.fill(chr, 1);
+    String prefix = org.lmmspark.engine.testing.BedFixture.write(dir, "f", g, chr);
+    java.util.List<org.lmmspark.engine.matfree.PackedGenotypeBlock> blocks = new java.util.ArrayList<>();
+    org.lmmspark.engine.genotype.VariantFilterCounts counts = new org.lmmspark.engine.genotype.VariantFilterCounts(0);
+    new org.lmmspark.engine.matfree.PackedGenotypeReader(prefix, n, 0, 256).read(0, m, null, null,
+        new org.apache.hadoop.conf.Configuration(), counts, blocks::add);
+    org.lmmspark.engine.matfree.LocalGenotypeProducts prod =
+        new org.lmmspark.engine.matfree.LocalGenotypeProducts(n, 1, blocks, counts);
+    int[] rows = new int[n];
+    for (int i = 0; i < n; i++) {
+      rows[i] = i;
+    }
+    org.lmmspark.engine.matfree.GenomicRelationshipOperator op =
+        new org.lmmspark.engine.matfree.GenomicRelationshipOperator(prod, rows, -1);
+    // Dense double K = Z Zᵀ / M from the blocks' own standardized values, and y = Zβ + e.
+    long used = counts.kept;
+    double[] zAll = new double[(int) (n * used)];
+    int col = 0;
+    for (org.lmmspark.engine.matfree.PackedGenotypeBlock b : blocks) {
+      for (int v = 0; v < b.m; v++, col++) {
+        for (int i = 0; i < n; i++) {
+          zAll[i + col * n] = b.value(v, i);
+        }
+      }
+    }
+    double[] kd = new double[n * n];
+    Blas.dgemm(false, true, n, n, (int) used, 1.0 / used, zAll, n, zAll, n, 0.0, kd, n);
+    Random rnd = new Random(42);
+    double[] beta = new double[(int) used];
+    for (int v = 0; v < used; v++) {
+      beta[v] = rnd.nextGaussian() * Math.sqrt(0.6 / used);
+    }
+    double[] y = new double[n];
+    Blas.dgemv(false, n, (int) used, 1.0, zAll, beta, 0.0, y);
+    double[] x = new double[n];
+    for (int i = 0; i < n; i++) {
+      x[i] = 1;
+      y[i] += 3 + rnd.nextGaussian() * Math.sqrt(0.4);
+    }
+    StochasticReml solver = new StochasticReml(StochasticReml.Options.defaults().withProbes(20));
+    RemlFit single = solver.fit(new RemlProblem(y, x, List.of("intercept"), List.of(new VarianceComponent("G", op))));
+    RemlFit dbl = solver.fit(new RemlProblem(y, x, List.of("intercept"),
+        List.of(new VarianceComponent("G", new DenseSymmetricMatrix(n, kd)))));
+    assertTrue(single.converged() && dbl.converged(), single.message() + " / " + dbl.message());
+    double vp = dbl.theta()[0] + dbl.theta()[1];
+    System.out.printf("float kernel vs double K: σ²_g %.7f vs %.7f, σ²_e %.7f vs %.7f%n", single.theta()[0],
+        dbl.theta()[0], single.theta()[1], dbl.theta()[1]);
+    assertClose(single.theta()[0], dbl.theta()[0], 1e-4 * vp, 0, "σ²_g float kernel vs double");
+    assertClose(single.theta()[1], dbl.theta()[1], 1e-4 * vp, 0, "σ²_e float kernel vs double");
+  }
 }
