@@ -23,7 +23,7 @@ import org.lmmspark.engine.linalg.Blas;
  * <p>Exact {@code xᵀPx} for the sampled variants comes from the spectral basis when an
  * eigendecomposition of K exists ({@link #spectralRatios}: one rotation per sampled variant,
  * {@code 2n²} flops each, a few hundred in all) or from conjugate-gradient solves
- * ({@link MatrixFreeCalibration}).
+ * ({@link LocoResiduals}, genotype-only runs with LOCO).
  */
 public final class Calibration {
   private Calibration() {}

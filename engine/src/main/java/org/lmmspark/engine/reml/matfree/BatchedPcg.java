@@ -20,7 +20,7 @@ import org.lmmspark.engine.reml.SymmetricOperator;
  * it is applied to, so {@code A_j = σ²_g K_{−c_j} + σ²_e I} with column j's own left-out chromosome
  * ({@link org.lmmspark.engine.matfree.GenomicRelationshipOperator#applyLoco}) still costs one pass per
  * iteration for all chromosomes' right-hand sides together (leave-one-chromosome-out residuals,
- * {@code LocoResiduals}). The Jacobi diagonal may likewise be given per column.
+ * {@link org.lmmspark.engine.assoc.LocoResiduals}). The Jacobi diagonal may likewise be given per column.
  *
  * <p>Memory: five n×r arrays (x, r, z, p, A·p); no n×n matrix. Cost per iteration: one product with
  * the active columns plus {@code O(n·r)}.
