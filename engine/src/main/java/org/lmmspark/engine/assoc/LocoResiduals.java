@@ -32,6 +32,13 @@ import org.lmmspark.engine.reml.matfree.BatchedPcg;
  * structure spreads the ratio (no leading eigenvectors are treated exactly here: there is no
  * eigendecomposition in a GRM-free run).
  *
+ * <p><b>One γ for all chromosomes</b> ({@link Options#poolGamma}, the default; BOLT-LMM likewise uses one
+ * calibration factor for all its LOCO models): γ_c is reported per chromosome, but the test uses the
+ * mean ratio over ALL sampled variants, each ratio taken with its own chromosome's {@code V_{−c}}.
+ * Leaving out 1/22 of the genome hardly changes γ (on simulated data the SD of γ_c across chromosomes
+ * equals their sampling error), while a few variants per chromosome would put a sampling error of
+ * {@code CV/√s} on each chromosome's χ² scale; pooling divides it by √C.
+ *
  * <p><b>Variance components kept from the whole-genome fit</b> (as BOLT-LMM, not re-estimated per
  * chromosome as GCTA {@code --mlma-loco} and the spectral {@code lmmspark assoc --loco} do): one
  * matrix-free REML costs a few hundred genotype passes, 22 more would multiply the run's cost by ~20,
@@ -51,8 +58,10 @@ public final class LocoResiduals {
    * @param cgTolerance     relative residual at which a column's CG stops
    * @param maxCgIterations per batch
    * @param maxColumns      columns solved together at most (memory bound); more go in further batches
+   * @param poolGamma       give every model the pooled γ (all scopes' sampled ratios together) instead of
+   *                        its own γ_c (see the class doc)
    */
-  public record Options(double cgTolerance, int maxCgIterations, int maxColumns) {
+  public record Options(double cgTolerance, int maxCgIterations, int maxColumns, boolean poolGamma) {
     public Options {
       if (!(cgTolerance > 0 && cgTolerance < 1) || maxCgIterations < 1 || maxColumns < 1) {
         throw new IllegalArgumentException("CG tolerance in (0, 1), iterations and columns ≥ 1, got " + cgTolerance
@@ -61,7 +70,7 @@ public final class LocoResiduals {
     }
 
     public static Options defaults() {
-      return new Options(1e-6, 1000, 512);
+      return new Options(1e-6, 1000, 512, true);
     }
   }
 
@@ -75,15 +84,18 @@ public final class LocoResiduals {
   public record Scope(int leftOut, String label, DosageBlock sample) {}
 
   /**
-   * @param models       one calibrated model per scope, in order
+   * @param models       one calibrated model per scope, in order, carrying the γ the test uses (pooled or
+   *                     its own, {@link Options#poolGamma})
+   * @param own          per scope, γ_c from its own sampled variants
+   * @param pooled       γ from all scopes' sampled variants together (each ratio with its own V_{−c})
    * @param iterations   per scope, CG iterations of its slowest column
    * @param passes       genotype passes in all (one per CG iteration per batch)
    * @param columns      right-hand sides solved
    * @param batches      batched solves (1 unless more than {@code maxColumns} columns)
    * @param maxRelResidual largest final relative residual over all columns
    */
-  public record Result(List<CalibratedModel> models, int[] iterations, int passes, int columns, int batches,
-      double maxRelResidual) {}
+  public record Result(List<CalibratedModel> models, List<Calibration.Gamma> own, Calibration.Gamma pooled,
+      int[] iterations, int passes, int columns, int batches, double maxRelResidual) {}
 
   /**
    * @param k       the genomic relationship operator over the analysed samples (its own left-out
@@ -196,15 +208,32 @@ public final class LocoResiduals {
           + o.maxCgIterations() + " iterations: " + String.join(", ", failed));
     }
     List<CalibratedModel> models = new ArrayList<>();
+    List<Calibration.Gamma> own = new ArrayList<>();
+    List<double[]> ratios = new ArrayList<>();
+    int total = 0;
     for (int s = 0; s < sc; s++) {
-      models.add(model(scopes.get(s), solution, offset[s], n, p, y, x, famRows));
+      double[] rs = new double[scopes.get(s).sample().m];
+      models.add(model(scopes.get(s), solution, offset[s], n, p, y, x, famRows, rs));
+      own.add(models.get(s).gamma());
+      ratios.add(rs);
+      total += rs.length;
     }
-    return new Result(models, iterations, passes, r, batches, worst);
+    double[] all = new double[total];
+    int at = 0;
+    for (double[] rs : ratios) {
+      System.arraycopy(rs, 0, all, at, rs.length);
+      at += rs.length;
+    }
+    Calibration.Gamma pooled = Calibration.summarize(all, total);
+    if (o.poolGamma()) {
+      models.replaceAll(mo -> mo.withGamma(pooled));
+    }
+    return new Result(models, own, pooled, iterations, passes, r, batches, worst);
   }
 
   /** The calibrated model of one scope from its solved columns {@code V⁻¹[y | X | x_1 … x_s]} at {@code off}. */
   private static CalibratedModel model(Scope scope, double[] sol, int off, int n, int p, double[] y, double[] x,
-      int[] famRows) {
+      int[] famRows, double[] ratios) {
     DosageBlock sample = scope.sample();
     int m = sample.m;
     double[] vy = java.util.Arrays.copyOfRange(sol, off * n, (off + 1) * n);
@@ -254,7 +283,6 @@ public final class LocoResiduals {
     double[] xr = new double[m];
     double[] approx = new double[m];
     new CalibratedTest.Kernel(unscaled, m).products(sample, xr, approx);
-    double[] ratios = new double[m];
     for (int t = 0; t < m; t++) {
       ratios[t] = exact[t] / approx[t]; // NaN (skipped) for a variant in the span of the covariates
     }

@@ -96,7 +96,7 @@ class LocoResidualsTest {
     }
     long passes0 = prod.passes();
     LocoResiduals.Result res = LocoResiduals.compute(k, sg, se, y, x, p, rows, scopes,
-        new LocoResiduals.Options(1e-8, 500, 512));
+        new LocoResiduals.Options(1e-8, 500, 512, false));
     assertEquals(prod.passes() - passes0, res.passes(), "passes counted");
     assertEquals(1, res.batches());
     assertEquals(chromosomes * (1 + p + s), res.columns());
@@ -108,11 +108,13 @@ class LocoResidualsTest {
 
     // In further batches of 40 columns: the same models (more passes).
     LocoResiduals.Result split = LocoResiduals.compute(k, sg, se, y, x, p, rows, scopes,
-        new LocoResiduals.Options(1e-8, 500, 40));
+        new LocoResiduals.Options(1e-8, 500, 40, true));
     assertEquals((int) Math.ceil(res.columns() / 40.0), split.batches());
 
     List<Double> exactChi2 = new ArrayList<>();
     List<Double> calChi2 = new ArrayList<>();
+    List<Double> pooledChi2 = new ArrayList<>();
+    List<Double> pooledRatios = new ArrayList<>();
     for (int c = 0; c < chromosomes; c++) {
       CalibratedModel model = res.models().get(c);
       double[] kk = PlainKinship.k(g, chr, c + 1);
@@ -178,7 +180,16 @@ class LocoResidualsTest {
           allRatios.length, whole);
       assertTrue(Math.abs(model.gamma().mean() - whole.mean()) <= 3 * model.gamma().seOfMean(),
           "γ " + model.gamma() + " vs all variants " + whole);
-      assertClose(split.models().get(c).gamma().mean(), model.gamma().mean(), 0, 1e-6, "γ, batches of 40");
+      assertClose(split.own().get(c).mean(), model.gamma().mean(), 0, 1e-6, "γ, batches of 40");
+      assertClose(split.models().get(c).gamma().mean(), split.pooled().mean(), 0, 0, "pooled γ in every model");
+      for (double ratio : ratios) {
+        pooledRatios.add(ratio);
+      }
+      AssocResults pooledCal = CalibratedTest.testRange(split.models().get(c), prefix, nFam, 0, m, include, 0, 64, conf,
+          new VariantFilterCounts(n));
+      for (int t = 0; t < pooledCal.size(); t++) {
+        pooledChi2.add(pooledCal.statistic(t));
+      }
     }
     double corr = correlation(exactChi2.stream().mapToDouble(Double::doubleValue).toArray(),
         calChi2.stream().mapToDouble(Double::doubleValue).toArray());
@@ -186,6 +197,13 @@ class LocoResidualsTest {
         + "%d passes, CG iterations %s%n", corr, exactChi2.size(), res.passes(), java.util.Arrays.toString(res.iterations()));
     // The target for the calibrated test: correlation > 0.999 with the exact MLMA.
     assertTrue(corr > 0.999, "χ² correlation " + corr);
+    // Pooled γ: the plain mean of all 4 × 25 sampled ratios; the same target.
+    double[] pr = pooledRatios.stream().mapToDouble(Double::doubleValue).toArray();
+    assertClose(split.pooled().mean(), Calibration.summarize(pr, pr.length).mean(), 0, 1e-6, "pooled γ");
+    double pooledCorr = correlation(exactChi2.stream().mapToDouble(Double::doubleValue).toArray(),
+        pooledChi2.stream().mapToDouble(Double::doubleValue).toArray());
+    System.out.printf("LocoResidualsTest: pooled %s, χ² correlation %.6f%n", split.pooled(), pooledCorr);
+    assertTrue(pooledCorr > 0.999, "χ² correlation with the pooled γ " + pooledCorr);
   }
 
   /** The cached 2-bit blocks decode to exactly the dosages the .bed reader gives. */
