@@ -26,8 +26,9 @@ import org.lmmspark.engine.reml.SpectralReml;
  *
  * <p>Exact {@code xᵀPx} for the sampled variants comes from the spectral basis when an
  * eigendecomposition of K exists ({@link #spectralRatios}: one rotation per sampled variant,
- * {@code 2n²} flops each, a few hundred in all) or from K's band form ({@link #fromBand}: the same
- * rotation by Q, then banded solves), which needs no eigendecomposition at all.
+ * {@code 2n²} flops each, a few hundred in all), from K's band form ({@link #fromBand}: the same
+ * rotation by Q, then banded solves, no eigendecomposition at all) or from conjugate-gradient solves
+ * ({@link LocoResiduals}, genotype-only runs with LOCO).
  */
 public final class Calibration {
   private Calibration() {}

@@ -15,49 +15,15 @@ import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.kinship.GrmKernel;
 import org.lmmspark.engine.testing.BedFixture;
+import org.lmmspark.engine.testing.PlainKinship;
 
 /** The packed-genotype operator K V = Z(ZᵀV)/M against K written plainly and against the GRM kernel. */
 class GenomicRelationshipOperatorTest {
   private final Configuration conf = new Configuration();
 
-  /**
-   * Brute force: z = (x − 2p)/sqrt(2p(1−p)) with p over non-missing calls, missing z = 0, over the
-   * variants that are polymorphic, on the chromosomes not left out; K = Σ z zᵀ / (their number).
-   */
+  /** Brute force, written plainly: {@link PlainKinship#k}. */
   static double[] plainK(int[][] g, int[] chr, int leftOut) {
-    int m = g.length;
-    int n = g[0].length;
-    double[] k = new double[n * n];
-    int used = 0;
-    for (int v = 0; v < m; v++) {
-      double s = 0;
-      int called = 0;
-      for (int j = 0; j < n; j++) {
-        if (g[v][j] >= 0) {
-          s += g[v][j];
-          called++;
-        }
-      }
-      double p = s / (2.0 * called);
-      if (called == 0 || p <= 0 || p >= 1 || chr[v] == leftOut) {
-        continue;
-      }
-      used++;
-      double sd = Math.sqrt(2 * p * (1 - p));
-      double[] z = new double[n];
-      for (int j = 0; j < n; j++) {
-        z[j] = g[v][j] < 0 ? 0 : (g[v][j] - 2 * p) / sd;
-      }
-      for (int b = 0; b < n; b++) {
-        for (int a = 0; a < n; a++) {
-          k[a + b * n] += z[a] * z[b];
-        }
-      }
-    }
-    for (int i = 0; i < k.length; i++) {
-      k[i] /= used;
-    }
-    return k;
+    return PlainKinship.k(g, chr, leftOut);
   }
 
   @Test

@@ -28,6 +28,7 @@ import org.lmmspark.engine.reml.RemlInputs;
 import org.lmmspark.engine.reml.RemlProblem;
 import org.lmmspark.engine.reml.SpectralReml;
 import org.lmmspark.engine.reml.VarianceComponent;
+import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes.VariantRange;
 import org.lmmspark.jobs.grm.GrmJob;
@@ -55,8 +56,12 @@ import org.slf4j.LoggerFactory;
  * k leading eigenvectors by inverse iteration and the residual {@code Py}; the broadcast is
  * {@code O(N·(1 + k + p))} per null model instead of {@code 4N²} bytes, and every variant costs
  * {@code O(N·(2 + k + p))} ({@link CalibratedTest}), one Spark job for all chromosomes. The exact paths
- * are unchanged. Residuals from batched conjugate-gradient solves for genotype-only runs (no GRM, no
- * eigendecomposition) are not wired here: this job always has a GRM.
+ * are unchanged.
+ *
+ * <p><b>Matrix-free route</b> ({@code solver} matrix-free, or auto with no GRM given above
+ * {@code matrixFreeAbove} analysed samples): no GRM and no eigendecomposition; the genotypes are cached
+ * once and serve REML, LOCO residuals from one batched CG solve, γ and the test pass
+ * ({@link MatrixFreeAssocJob}).
  *
  * <p><b>LOCO</b> ({@code loco}): variants on chromosome c are tested against a null model built from
  * {@code K_{−c} = (M K − M_c K_c)/(M − M_c)} (per pair, {@link LocoGrm}) formed from the per-chromosome GRM
@@ -85,10 +90,11 @@ public final class AssocJob {
    */
   public record Options(String bfile, String pheno, String phenoName, String covar, String qcovar, String grm,
       String out, boolean loco, double maf, boolean exact, Test test, int calibrationVariants,
-      int calibrationEigenvectors, int partitions, int blockVariants) implements Serializable {
+      int calibrationEigenvectors, int partitions, int blockVariants, Solver solver, int matrixFreeAbove, int probes)
+      implements Serializable {
     public Options {
-      if (test == null) {
-        throw new IllegalArgumentException("test must be given (auto for the default)");
+      if (test == null || solver == null) {
+        throw new IllegalArgumentException("test and solver must be given (auto for the default)");
       }
       if (exact && test == Test.CALIBRATED) {
         throw new BadInputException("--exact (per-variant REML) cannot be combined with --test calibrated");
@@ -97,6 +103,28 @@ public final class AssocJob {
         throw new BadInputException("--calibration-variants must be ≥ 1 and --calibration-eigenvectors ≥ 0, got "
             + calibrationVariants + " and " + calibrationEigenvectors);
       }
+      if (matrixFreeAbove < 0 || (probes != 0 && probes < 2)) {
+        throw new BadInputException("--matrix-free-above must be ≥ 0 and --probes ≥ 2 (0: the default), got "
+            + matrixFreeAbove + " and " + probes);
+      }
+      if (solver == Solver.MATRIX_FREE) {
+        if (grm != null) {
+          throw new BadInputException("--solver matrix-free works from the genotypes (--bfile) and never reads a GRM: "
+              + "drop --grm, or use --solver spectral");
+        }
+        if (exact || test == Test.EXACT) {
+          throw new BadInputException("--solver matrix-free runs the calibrated O(N) test: --exact and --test exact need "
+              + "the spectral solver (a GRM and its eigendecomposition)");
+        }
+      }
+    }
+
+    /** The spectral solver's options as before the matrix-free route (solver auto, default threshold). */
+    public Options(String bfile, String pheno, String phenoName, String covar, String qcovar, String grm, String out,
+        boolean loco, double maf, boolean exact, Test test, int calibrationVariants, int calibrationEigenvectors,
+        int partitions, int blockVariants) {
+      this(bfile, pheno, phenoName, covar, qcovar, grm, out, loco, maf, exact, test, calibrationVariants,
+          calibrationEigenvectors, partitions, blockVariants, Solver.AUTO, DEFAULT_MATRIX_FREE_ABOVE, 0);
     }
 
     /** The defaults for the calibration: {@link Calibration#DEFAULT_VARIANTS} variants, {@link #DEFAULT_EIGENVECTORS} eigenvectors. */
@@ -110,7 +138,31 @@ public final class AssocJob {
     public boolean calibratedFor(int n) {
       return !exact && (test == Test.CALIBRATED || (test == Test.AUTO && n >= AUTO_CALIBRATED_SAMPLES));
     }
+
+    /**
+     * Whether the matrix-free route runs for {@code n} analysed samples: asked for, or {@code auto} with
+     * no GRM given, more than {@code matrixFreeAbove} samples and no exact test asked for.
+     */
+    public boolean matrixFreeFor(int n) {
+      return solver == Solver.MATRIX_FREE
+          || (solver == Solver.AUTO && grm == null && n > matrixFreeAbove && !exact && test != Test.EXACT);
+    }
   }
+
+  /**
+   * How the null model is fitted: {@code SPECTRAL} a GRM (given or computed) and its eigendecomposition
+   * ({@code O(N³)}, exact and calibrated tests); {@code MATRIX_FREE} no GRM at all, REML and LOCO
+   * residuals from genotype passes ({@link MatrixFreeAssocJob}, calibrated test); {@code AUTO}
+   * matrix-free when no GRM is given and N is above the threshold.
+   */
+  public enum Solver { AUTO, SPECTRAL, MATRIX_FREE }
+
+  /**
+   * Default {@code --matrix-free-above}: above this many analysed samples (and with no {@code --grm})
+   * the matrix-free route is taken, as for {@code lmmspark reml}. At N = 20,000 the GRM is 1.6 GB of
+   * doubles on the driver and its eigendecomposition ~10 minutes on two cores (per LOCO chromosome).
+   */
+  public static final int DEFAULT_MATRIX_FREE_ABOVE = 20000;
 
   /**
    * Which fixed-null statistic: {@code EXACT} the MLMA by spectral rotation of every variant block
@@ -139,7 +191,8 @@ public final class AssocJob {
   /** What was computed. */
   public record Result(String trait, int samples, List<String> fixedEffects, List<NullFit> nullFits, AssocTable table,
       VariantFilterCounts counts, double lambdaGc, int tasks, double grmSeconds, double nullSeconds,
-      double scanSeconds, double seconds, List<String> notes, List<String> outputs, boolean calibrated) {}
+      double scanSeconds, double seconds, List<String> notes, List<String> outputs, boolean calibrated, Solver solver,
+      List<String> stages) {}
 
   private AssocJob() {}
 
@@ -190,6 +243,22 @@ public final class AssocJob {
     PlinkFileset fileset = genotypes.fileset();
     fileset.warnings().forEach(log::warn);
     List<String> notes = new ArrayList<>();
+    if (o.solver() != Solver.SPECTRAL && o.grm() == null) {
+      // Which route: the analysed samples (phenotype ∩ covariates ∩ .fam) decide, as for --test auto.
+      GenotypeRemlInputs.Assembled in = GenotypeRemlInputs.assemble(fileset.samples(),
+          PlinkFileset.famPath(fileset.prefix()), SampleTable.read(o.pheno(), conf), o.phenoName(),
+          o.covar() == null ? null : SampleTable.read(o.covar(), conf),
+          o.qcovar() == null ? null : SampleTable.read(o.qcovar(), conf));
+      if (o.matrixFreeFor(in.samples().size())) {
+        notes.addAll(in.notes());
+        notes.add(String.format("solver: matrix-free (--solver %s; auto above %d analysed samples without --grm): no GRM, "
+            + "genotypes cached once for REML, LOCO solves and the test; calibrated test (k = 0), γ from %d sampled "
+            + "variant(s) %s (seed %d)", o.solver().name().toLowerCase().replace('_', '-'), o.matrixFreeAbove(),
+            o.calibrationVariants(), o.loco() ? "in all, at least " + MatrixFreeAssocJob.MIN_SAMPLE_PER_CHROMOSOME
+                + " per chromosome" : "", CALIBRATION_SEED));
+        return MatrixFreeAssocJob.run(jsc, o, genotypes, in, start, notes);
+      }
+    }
 
     String grmPrefix = o.grm();
     double grmSeconds = 0;
@@ -312,11 +381,41 @@ public final class AssocJob {
     double lambda = table.lambdaGc();
     log.info("{} variants tested ({}), λGC = {}", table.size(), counts, String.format("%.4f", lambda));
     Result partial = new Result(assembled.design().trait(), n, problem.fixedNames(), fits, table, counts, lambda, tasks,
-        grmSeconds, nullSeconds, scanSeconds, 0, notes, List.of(), calibrated);
+        grmSeconds, nullSeconds, scanSeconds, 0, notes, List.of(), calibrated, Solver.SPECTRAL, List.of());
     List<String> outputs = AssocOutputs.write(jsc, o, partial);
     double seconds = (System.nanoTime() - start) / 1e9;
     return new Result(partial.trait(), n, problem.fixedNames(), fits, table, counts, lambda, tasks, grmSeconds,
-        nullSeconds, scanSeconds, seconds, notes, outputs, calibrated);
+        nullSeconds, scanSeconds, seconds, notes, outputs, calibrated, Solver.SPECTRAL, List.of());
+  }
+
+  /**
+   * γ across the null models (LOCO chromosomes): range, SD of the γ_c across models against the mean
+   * standard error of each γ_c (their sampling error), and the median CV of the per-variant ratio
+   * (the typical relative error of a χ²). Null with fewer than two calibrated models.
+   */
+  static String gammaSpread(List<NullFit> fits) {
+    List<Calibration.Gamma> g = fits.stream().map(NullFit::gamma).filter(x -> x != null).toList();
+    if (g.size() < 2) {
+      return null;
+    }
+    double mean = 0;
+    double min = Double.POSITIVE_INFINITY;
+    double max = Double.NEGATIVE_INFINITY;
+    double se = 0;
+    for (Calibration.Gamma x : g) {
+      mean += x.mean() / g.size();
+      min = Math.min(min, x.mean());
+      max = Math.max(max, x.mean());
+      se += (Double.isNaN(x.seOfMean()) ? 0 : x.seOfMean()) / g.size();
+    }
+    double ss = 0;
+    for (Calibration.Gamma x : g) {
+      ss += (x.mean() - mean) * (x.mean() - mean);
+    }
+    double[] cvs = g.stream().mapToDouble(Calibration.Gamma::cv).sorted().toArray();
+    return String.format(java.util.Locale.ROOT, "γ across %d null models: mean %.6g, range %.6g–%.6g, SD across models "
+        + "%.3g (mean standard error of one γ_c %.3g); median CV of the per-variant ratio %.4f", g.size(), mean, min, max,
+        Math.sqrt(ss / (g.size() - 1)), se, cvs[cvs.length / 2]);
   }
 
   private static NullFit withTested(NullFit f, long tested) {

@@ -180,6 +180,12 @@ public final class AssocOutputs {
     sb.append("# lmmspark assoc: ").append(r.trait()).append("\n\n");
     sb.append("Test: ").append(o.exact()
         ? "exact per-variant LMM (GEMMA -lmm 1 style): λ = σ²_g/σ²_e re-estimated by REML for each variant, Wald F test on (1, n − p − 1) df."
+        : r.solver() == AssocJob.Solver.MATRIX_FREE
+        ? "calibrated MLMA, O(N) per variant, GRM-free (BOLT-LMM-inf / GRAMMAR-γ): β = xᵀr/(γ·x̃ᵀx̃), SE = 1/√(γ·x̃ᵀx̃), χ²₁,"
+            + " where r = P_{−c}y from batched conjugate gradients with K = ZZᵀ/M applied from the cached genotypes, x̃ is x"
+            + " with the covariates projected out by least squares, and γ is the mean of xᵀPx/x̃ᵀx̃ over a seeded sample of"
+            + " variants solved exactly in the same batch (table below; the CV is the typical relative error of a variant's"
+            + " χ²). No eigenvectors are treated exactly (no eigendecomposition without a GRM)."
         : r.calibrated()
         ? "calibrated MLMA, O(N) per variant (BOLT-LMM-inf / GRAMMAR-γ / fastGWA): β = xᵀPy/(γ·xᵀP̃x), SE = 1/√(γ·xᵀP̃x), χ²₁,"
             + " where P̃ treats the leading eigenvectors of K exactly and the rest of the space as a constant, and γ is the mean"
@@ -190,13 +196,20 @@ public final class AssocOutputs {
             + " exact (spectral rotation of every variant; --test " + o.test().name().toLowerCase() + ").")
         .append("\n");
     sb.append("Effect allele: the .bim A1 allele (x = copies of A1); missing genotypes mean-imputed (x = 2p).\n");
-    sb.append(o.loco() ? "LOCO: each chromosome tested against K without that chromosome, variance components re-estimated per chromosome.\n"
-        : "One null model for all chromosomes (no LOCO).\n");
+    sb.append(!o.loco() ? "One null model for all chromosomes (no LOCO).\n"
+        : r.solver() == AssocJob.Solver.MATRIX_FREE
+        ? "LOCO: each chromosome tested against K without that chromosome, variance components kept from the whole-genome"
+            + " REML (as BOLT-LMM; re-estimating them would cost a matrix-free REML per chromosome).\n"
+        : "LOCO: each chromosome tested against K without that chromosome, variance components re-estimated per chromosome.\n");
     sb.append("\n## Inputs\n\n");
     sb.append("- genotypes: `").append(o.bfile()).append("`\n");
     sb.append("- phenotype: `").append(o.pheno()).append("` column `").append(r.trait()).append("`\n");
     sb.append("- fixed effects: ").append(String.join(", ", r.fixedEffects())).append("\n");
-    sb.append("- GRM: `").append(o.grm() == null ? o.out() + " (computed)" : o.grm()).append("`\n");
+    if (r.solver() == AssocJob.Solver.MATRIX_FREE) {
+      sb.append("- GRM: none (matrix-free: K = ZZᵀ/M applied from the cached genotypes, never formed)\n");
+    } else {
+      sb.append("- GRM: `").append(o.grm() == null ? o.out() + " (computed)" : o.grm()).append("`\n");
+    }
     sb.append("- samples analysed: ").append(r.samples()).append("\n");
     sb.append("- variants: ").append(r.counts()).append(o.maf() > 0 ? ", MAF ≥ " + o.maf() : "").append("\n");
     for (String note : r.notes()) {
@@ -215,6 +228,10 @@ public final class AssocOutputs {
               f.gamma().mean(), f.gamma().sd(), f.gamma().cv(), f.gamma().min(), f.gamma().max(), f.gamma().variants(),
               f.eigenvectors()));
         }
+      }
+      String spread = AssocJob.gammaSpread(r.nullFits());
+      if (spread != null) {
+        sb.append("\n").append(spread).append("\n");
       }
     }
     sb.append(String.format(Locale.ROOT, "%n## Calibration%n%nλGC = %.4f (%s over %,d tested variants)%n", r.lambdaGc(),
@@ -236,6 +253,9 @@ public final class AssocOutputs {
         fileName(qqPath(o.out()))));
     sb.append(String.format(Locale.ROOT, "%n## Run%n%n%d Spark task(s); GRM %.1f s, null model(s) %.1f s, scan %.1f s.%n",
         r.tasks(), r.grmSeconds(), r.nullSeconds(), r.scanSeconds()));
+    for (String stage : r.stages()) {
+      sb.append("- ").append(stage).append("\n");
+    }
     return sb.toString();
   }
 

@@ -35,6 +35,13 @@ import picocli.CommandLine.Spec;
           + " x'Px / x'P~x over a seeded random sample of variants computed exactly (reported with its SD and CV;"
           + " one gamma and one residual vector per LOCO chromosome); auto = calibrated from N >= 5000 analysed"
           + " samples, exact below. --exact implies the exact path.",
+      "--solver auto|spectral|matrix-free (default auto): spectral = the GRM (--grm, or computed first) and its"
+          + " eigendecomposition, O(N^3); matrix-free = no GRM at all: the genotypes are read once and cached in 2-bit"
+          + " form, REML is fitted from products with them (BOLT-REML style), the LOCO residuals P_-c y of all"
+          + " chromosomes and gamma_c come from ONE batched conjugate-gradient solve with the variance components of"
+          + " the whole-genome fit (as BOLT-LMM), and the calibrated test (no eigenvectors exact) runs over the"
+          + " cached genotypes; O(N M) in all. auto = matrix-free when no --grm is given and more than"
+          + " --matrix-free-above analysed samples (default 20000), spectral otherwise.",
       "One Spark task per variant range; the null model is broadcast once (eigenvectors of K for exact, a"
           + " residual vector and a few eigenvectors for calibrated).",
       "Writes PREFIX.assoc.tsv.gz and PREFIX.assoc.parquet (GWAS-SSF columns: chromosome base_pair_location"
@@ -80,6 +87,15 @@ public final class AssocCommand implements Callable<Integer> {
   @Option(names = "--calibration-eigenvectors", defaultValue = "20", paramLabel = "K", description = "Calibrated test: leading eigenvectors of K treated exactly (population structure, close relatives); 0 gives the plain BOLT-LMM-inf calibration (default: ${DEFAULT-VALUE}).")
   int calibrationEigenvectors;
 
+  @Option(names = "--solver", defaultValue = "auto", paramLabel = "S", description = "auto, spectral or matrix-free (default: ${DEFAULT-VALUE}: matrix-free without --grm above --matrix-free-above samples).")
+  String solver;
+
+  @Option(names = "--matrix-free-above", defaultValue = "" + AssocJob.DEFAULT_MATRIX_FREE_ABOVE, paramLabel = "N", description = "--solver auto: matrix-free when no --grm is given and more than N samples are analysed (default: ${DEFAULT-VALUE}).")
+  int matrixFreeAbove;
+
+  @Option(names = "--probes", defaultValue = "0", paramLabel = "R", description = "Matrix-free REML: random probe vectors for the traces (default 0: the REML default).")
+  int probes;
+
   @Option(names = "--out", required = true, paramLabel = "PREFIX", description = "Output prefix.")
   String out;
 
@@ -100,7 +116,8 @@ public final class AssocCommand implements Callable<Integer> {
       throw new BadInputException("--partitions and --block-variants must be ≥ 0");
     }
     AssocJob.Options options = new AssocJob.Options(bfile, pheno, phenoName, covar, qcovar, grm, out, loco, maf, exact,
-        parseTest(test), calibrationVariants, calibrationEigenvectors, partitions, blockVariants);
+        parseTest(test), calibrationVariants, calibrationEigenvectors, partitions, blockVariants, parseSolver(solver),
+        matrixFreeAbove, probes);
     AssocJob.checkInputs(options, new org.apache.hadoop.conf.Configuration());
     RunLog runLog = new RunLog("assoc", spec.commandLine().getParseResult().originalArgs().toArray(new String[0]));
     run(runLog, options, sparkOptions.master);
@@ -115,6 +132,17 @@ public final class AssocCommand implements Callable<Integer> {
       }
     }
     throw new BadInputException("--test must be exact, calibrated or auto, got '" + value + "'");
+  }
+
+  /** {@code auto}, {@code spectral} or {@code matrix-free} (any case). */
+  public static AssocJob.Solver parseSolver(String value) {
+    String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+    return switch (v) {
+      case "auto" -> AssocJob.Solver.AUTO;
+      case "spectral" -> AssocJob.Solver.SPECTRAL;
+      case "matrix-free", "matfree", "matrix_free" -> AssocJob.Solver.MATRIX_FREE;
+      default -> throw new BadInputException("--solver must be auto, spectral or matrix-free, got '" + value + "'");
+    };
   }
 
   /** Runs the job in a session of its own and reports it (for the pipeline too). */
@@ -136,6 +164,7 @@ public final class AssocCommand implements Callable<Integer> {
       }
       runLog.say(String.format("%s", r.counts()));
       runLog.say(String.format("lambda GC = %.4f over %d variants", r.lambdaGc(), r.table().size()));
+      r.stages().forEach(st -> runLog.say("stage " + st));
       runLog.say(String.format("%d Spark task(s); GRM %.1f s, null model(s) %.1f s, scan %.1f s, total %.1f s; %s", r.tasks(),
           r.grmSeconds(), r.nullSeconds(), r.scanSeconds(), r.seconds(), org.lmmspark.engine.linalg.Blas.describe()));
       runLog.say("results: " + AssocOutputs.tsvPath(options.out()) + ", " + AssocOutputs.parquetPath(options.out())

@@ -157,6 +157,14 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
     return chromosomes;
   }
 
+  /**
+   * The cached ranges themselves, for other passes over the same cached genotypes (the association
+   * test and its calibration sample decode them with {@link org.lmmspark.engine.matfree.PackedDosages}).
+   */
+  public JavaRDD<CachedRange> cachedRanges() {
+    return cached;
+  }
+
   public VariantFilterCounts counts() {
     return counts;
   }

@@ -58,6 +58,18 @@ public final class MatrixFreeRemlJob {
 
   private MatrixFreeRemlJob() {}
 
+  /**
+   * The fit on genotypes already cached ({@link #fit}): what an association run keeps to reuse the same
+   * cache and operator for its LOCO solves.
+   *
+   * @param problem the REML problem (y, X, one component "G" = the operator)
+   * @param k       the whole-genome operator over the analysed samples
+   * @param passes  operator products (passes over the cached genotypes) in the fit
+   * @param sparkJobs Spark jobs in the fit
+   */
+  public record Fitted(RemlFit fit, VarianceSummary summary, StochasticReml.Diagnostics diagnostics,
+      RemlProblem problem, GenomicRelationshipOperator k, long passes, int sparkJobs, double seconds) {}
+
   public static Result run(JavaSparkContext jsc, Options o) {
     Configuration conf = jsc.hadoopConfiguration();
     long t0 = System.nanoTime();
@@ -72,40 +84,60 @@ public final class MatrixFreeRemlJob {
     DistributedGenotypeProducts products = DistributedGenotypeProducts.cache(jsc, genotypes, o.minMaf(), o.partitions());
     try {
       double cacheSeconds = (System.nanoTime() - t0) / 1e9;
-      long used = products.counts().kept;
-      notes.add("genotypes: " + products.counts() + ", cached as 2-bit blocks (" + (products.cachedBytes() >> 20)
-          + " MiB) in " + products.partitions() + " partitions");
-      log.info("REML (matrix-free) on {} samples, {} variants; {}; {}", in.samples().size(), used,
-          notes.get(notes.size() - 1), Blas.describe());
-      GenomicRelationshipOperator k = new GenomicRelationshipOperator(products, in.famRows(), -1);
-      RemlProblem problem = new RemlProblem(in.design().y(), in.design().x(), in.design().columnNames(),
-          List.of(new VarianceComponent("G", k)));
-      AtomicInteger jobs = new AtomicInteger();
-      SparkListener counter = new SparkListener() {
-        @Override
-        public void onJobStart(SparkListenerJobStart jobStart) {
-          jobs.incrementAndGet();
-        }
-      };
-      jsc.sc().addSparkListener(counter);
-      long t1 = System.nanoTime();
-      long passes0 = products.passes();
-      StochasticReml.Outcome out;
-      try {
-        out = new StochasticReml(o.reml()).fitWithDiagnostics(problem);
-      } finally {
-        jsc.sc().removeSparkListener(counter);
-      }
-      double remlSeconds = (System.nanoTime() - t1) / 1e9;
-      double logL0 = problem.nullLogL(null);
-      VarianceSummary summary = new VarianceSummary(out.fit(), logL0, problem.n());
-      long passes = products.passes() - passes0;
-      log.info("REML (matrix-free): {}; {} passes over the genotypes, {} Spark jobs, {} s", out.fit().message(), passes,
-          jobs.get(), String.format("%.1f", remlSeconds));
-      return new Result(out.fit(), summary, in.samples(), out.diagnostics(), products.counts(), used,
-          products.cachedBytes(), products.partitions(), passes, jobs.get(), cacheSeconds, remlSeconds, notes);
+      notes.add(describeCache(products));
+      Fitted f = fit(jsc, products, in, o.reml());
+      return new Result(f.fit(), f.summary(), in.samples(), f.diagnostics(), products.counts(), products.counts().kept,
+          products.cachedBytes(), products.partitions(), f.passes(), f.sparkJobs(), cacheSeconds, f.seconds(), notes);
     } finally {
       products.close();
+    }
+  }
+
+  /** One line on what was cached. */
+  public static String describeCache(DistributedGenotypeProducts products) {
+    return "genotypes: " + products.counts() + ", cached as 2-bit blocks (" + (products.cachedBytes() >> 20)
+        + " MiB) in " + products.partitions() + " partitions";
+  }
+
+  /**
+   * REML on genotypes already cached: {@code K = ZZᵀ/M} over the analysed samples {@code in.famRows()}
+   * as a {@link GenomicRelationshipOperator} of {@code products}, fitted by {@link StochasticReml};
+   * counts the passes and Spark jobs it takes. The cache stays open (the caller closes it).
+   */
+  public static Fitted fit(JavaSparkContext jsc, DistributedGenotypeProducts products, GenotypeRemlInputs.Assembled in,
+      StochasticReml.Options reml) {
+    log.info("REML (matrix-free) on {} samples, {} variants; {}; {}", in.samples().size(), products.counts().kept,
+        describeCache(products), Blas.describe());
+    GenomicRelationshipOperator k = new GenomicRelationshipOperator(products, in.famRows(), -1);
+    RemlProblem problem = new RemlProblem(in.design().y(), in.design().x(), in.design().columnNames(),
+        List.of(new VarianceComponent("G", k)));
+    long t1 = System.nanoTime();
+    long passes0 = products.passes();
+    AtomicInteger jobs = new AtomicInteger();
+    StochasticReml.Outcome out = countingJobs(jsc, jobs,
+        () -> new StochasticReml(reml).fitWithDiagnostics(problem));
+    double remlSeconds = (System.nanoTime() - t1) / 1e9;
+    double logL0 = problem.nullLogL(null);
+    VarianceSummary summary = new VarianceSummary(out.fit(), logL0, problem.n());
+    long passes = products.passes() - passes0;
+    log.info("REML (matrix-free): {}; {} passes over the genotypes, {} Spark jobs, {} s", out.fit().message(), passes,
+        jobs.get(), String.format("%.1f", remlSeconds));
+    return new Fitted(out.fit(), summary, out.diagnostics(), problem, k, passes, jobs.get(), remlSeconds);
+  }
+
+  /** Runs {@code work} counting the Spark jobs it starts into {@code jobs}. */
+  public static <T> T countingJobs(JavaSparkContext jsc, AtomicInteger jobs, java.util.function.Supplier<T> work) {
+    SparkListener counter = new SparkListener() {
+      @Override
+      public void onJobStart(SparkListenerJobStart jobStart) {
+        jobs.incrementAndGet();
+      }
+    };
+    jsc.sc().addSparkListener(counter);
+    try {
+      return work.get();
+    } finally {
+      jsc.sc().removeSparkListener(counter);
     }
   }
 }

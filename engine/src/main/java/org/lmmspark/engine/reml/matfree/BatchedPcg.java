@@ -16,11 +16,28 @@ import org.lmmspark.engine.reml.SymmetricOperator;
  * ({@code T_jj = 1/α_j + β_{j−1}/α_{j−1}}, {@code T_{j,j+1} = sqrt(β_j)/α_j}), from which
  * {@link LanczosQuadrature} estimates {@code bᵀ log(A) b} for the log-determinant.
  *
+ * <p>Each column may have its own matrix: {@link ColumnOperator} is told which columns of the batch
+ * it is applied to, so {@code A_j = σ²_g K_{−c_j} + σ²_e I} with column j's own left-out chromosome
+ * ({@link org.lmmspark.engine.matfree.GenomicRelationshipOperator#applyLoco}) still costs one pass per
+ * iteration for all chromosomes' right-hand sides together (leave-one-chromosome-out residuals,
+ * {@link org.lmmspark.engine.assoc.LocoResiduals}). The Jacobi diagonal may likewise be given per column.
+ *
  * <p>Memory: five n×r arrays (x, r, z, p, A·p); no n×n matrix. Cost per iteration: one product with
  * the active columns plus {@code O(n·r)}.
  */
 public final class BatchedPcg {
   private BatchedPcg() {}
+
+  /**
+   * A block of symmetric positive definite operators, one per column of the batch: {@code out_s =
+   * A_{columns[s]} in_s} for {@code s < k}, where {@code columns[s]} is the index (in the whole batch of
+   * r right-hand sides) of the column that {@code in_s} belongs to. {@link #solve} passes only the
+   * still-unconverged columns, in increasing order.
+   */
+  @FunctionalInterface
+  public interface ColumnOperator {
+    void apply(double[] in, int k, int[] columns, double[] out);
+  }
 
   /**
    * @param x          n×r solutions
@@ -63,19 +80,36 @@ public final class BatchedPcg {
    */
   public static Result solve(SymmetricOperator a, double[] b, int r, double[] x0, double[] diagonal, double tol,
       int maxIterations, boolean record) {
-    int n = a.size();
+    return solve(a.size(), (in, k, columns, out) -> a.apply(in, k, out), b, r, x0, diagonal, tol, maxIterations,
+        record);
+  }
+
+  /**
+   * Solves {@code A_j x_j = b_j} for every column j, each with its own operator (see {@link ColumnOperator}).
+   *
+   * @param n        rows of every system
+   * @param diagonal the Jacobi preconditioner's diagonal, shared (n entries) or per column (n×r,
+   *                 column-major), positive; or null for none
+   */
+  public static Result solve(int n, ColumnOperator a, double[] b, int r, double[] x0, double[] diagonal, double tol,
+      int maxIterations, boolean record) {
     if (b.length < (long) n * r || (x0 != null && x0.length < (long) n * r)) {
       throw new IllegalArgumentException("B and X0 must hold n×r = " + n + "×" + r + " values");
     }
-    if (diagonal != null && diagonal.length != n) {
-      throw new IllegalArgumentException("preconditioner diagonal has " + diagonal.length + " entries for n = " + n);
+    if (diagonal != null && diagonal.length != n && diagonal.length != (long) n * r) {
+      throw new IllegalArgumentException("preconditioner diagonal has " + diagonal.length + " entries for n = " + n
+          + " (shared) or n×r = " + n + "×" + r + " (per column)");
     }
     double[] x = x0 == null ? new double[n * r] : Arrays.copyOf(x0, n * r);
     double[] res = Arrays.copyOf(b, n * r);
     int products = 0;
     if (x0 != null) {
       double[] ax = new double[n * r];
-      a.apply(x, r, ax);
+      int[] all = new int[r];
+      for (int j = 0; j < r; j++) {
+        all[j] = j;
+      }
+      a.apply(x, r, all, ax);
       products++;
       for (int i = 0; i < n * r; i++) {
         res[i] -= ax[i];
@@ -127,7 +161,7 @@ public final class BatchedPcg {
       for (int s = 0; s < na; s++) {
         System.arraycopy(p, active[s] * n, pa, s * n, n);
       }
-      a.apply(pa, na, qa);
+      a.apply(pa, na, active, qa);
       products++;
       for (int s = 0; s < na; s++) {
         int j = active[s];
@@ -186,8 +220,9 @@ public final class BatchedPcg {
     if (d == null) {
       System.arraycopy(r, o, z, o, n);
     } else {
+      int dOff = d.length == n ? 0 : o;
       for (int i = 0; i < n; i++) {
-        z[o + i] = r[o + i] / d[i];
+        z[o + i] = r[o + i] / d[dOff + i];
       }
     }
   }

@@ -1,0 +1,291 @@
+package org.lmmspark.engine.assoc;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.lmmspark.engine.genotype.DosageBlock;
+import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
+import org.lmmspark.engine.reml.matfree.BatchedPcg;
+
+/**
+ * The null models of a genotype-only (GRM-free) association run: for every chromosome c, the
+ * leave-one-chromosome-out projected residual {@code r_c = P_{−c} y} and the calibration factor
+ * {@code γ_c}, from ONE batched conjugate-gradient solve over all chromosomes together, giving a
+ * {@link CalibratedModel} ({@code k = 0}) per chromosome for the O(N) test ({@link CalibratedTest}).
+ *
+ * <p>Model: {@code y = Xβ + g + e}, {@code V_{−c} = σ²_g K_{−c} + σ²_e I}, {@code K_{−c} = Z_{−c}Z_{−c}ᵀ/(M − M_c)}
+ * never formed ({@link GenomicRelationshipOperator}), {@code P_{−c} = V_{−c}⁻¹ − V_{−c}⁻¹X C_c⁻¹XᵀV_{−c}⁻¹},
+ * {@code C_c = XᵀV_{−c}⁻¹X}. For every scope (a chromosome left out, or none) the right-hand sides
+ * {@code [y | X | x_1 … x_s]} (the s sampled variants of that chromosome, centered A1 counts) are
+ * solved against {@code V_{−c}}; all scopes' columns form one batch and every CG iteration is one
+ * genotype pass in which each column leaves out its own chromosome ({@link BatchedPcg.ColumnOperator},
+ * {@link GenomicRelationshipOperator#applyLoco}). Then, on the driver, in {@code O(n·p·(1 + p + s))}
+ * per scope: {@code r_c = V⁻¹y − V⁻¹X C⁻¹ XᵀV⁻¹y}, the exact {@code x_tᵀP_{−c}x_t = x_tᵀV⁻¹x_t −
+ * (XᵀV⁻¹x_t)ᵀC⁻¹(XᵀV⁻¹x_t)} of each sampled variant, its approximation {@code x̃_tᵀx̃_t} (covariates
+ * projected out by least squares, {@link CalibratedModel} with k = 0), and
+ * {@code γ_c = mean_t x_tᵀP_{−c}x_t / x̃_tᵀx̃_t} with its SD and range ({@link Calibration.Gamma}).
+ *
+ * <p><b>The approximation</b> (BOLT-LMM-inf, Loh et al. 2015 Nat Genet 47:284; GRAMMAR-γ, Svishcheva et
+ * al. 2012; fastGWA, Jiang et al. 2019): {@code xᵀP_{−c}x ≈ γ_c x̃ᵀx̃} for every variant x of chromosome c.
+ * It holds because a variant is one of M columns of Z: V⁻¹ acts on it almost as a scalar; a
+ * variant's χ² is off by its own ratio over γ_c, i.e. by about the ratio's CV (reported). Population
+ * structure spreads the ratio (no leading eigenvectors are treated exactly here: there is no
+ * eigendecomposition in a GRM-free run).
+ *
+ * <p><b>One γ for all chromosomes</b> ({@link Options#poolGamma}, the default; BOLT-LMM likewise uses one
+ * calibration factor for all its LOCO models): γ_c is reported per chromosome, but the test uses the
+ * mean ratio over ALL sampled variants, each ratio taken with its own chromosome's {@code V_{−c}}.
+ * Leaving out 1/22 of the genome hardly changes γ (on simulated data the SD of γ_c across chromosomes
+ * equals their sampling error), while a few variants per chromosome would put a sampling error of
+ * {@code CV/√s} on each chromosome's χ² scale; pooling divides it by √C.
+ *
+ * <p><b>Variance components kept from the whole-genome fit</b> (as BOLT-LMM, not re-estimated per
+ * chromosome as GCTA {@code --mlma-loco} and the spectral {@code lmmspark assoc --loco} do): one
+ * matrix-free REML costs a few hundred genotype passes, 22 more would multiply the run's cost by ~20,
+ * while leaving out chromosome c changes σ²_g by about that chromosome's share of the heritability
+ * (≤ ~8%) and V by less. The test stays an exact-in-expectation score test for the V_{−c} used,
+ * because γ_c is computed with that same V_{−c}.
+ *
+ * <p>Cost: one batched solve of {@code r = Σ_c (1 + p + s_c)} columns, {@code I} iterations (the
+ * slowest column, ~20–60 for CG to 1e-6 on a GRM-based V), each one genotype pass
+ * ({@code 2·N·M·(active columns)} flops); columns beyond {@code maxColumns} go in further batches
+ * (more passes, bounded memory). Driver memory: about {@code 8·n·(2r + 8·maxColumns)} bytes.
+ */
+public final class LocoResiduals {
+  private LocoResiduals() {}
+
+  /**
+   * @param cgTolerance     relative residual at which a column's CG stops
+   * @param maxCgIterations per batch
+   * @param maxColumns      columns solved together at most (memory bound); more go in further batches
+   * @param poolGamma       give every model the pooled γ (all scopes' sampled ratios together) instead of
+   *                        its own γ_c (see the class doc)
+   */
+  public record Options(double cgTolerance, int maxCgIterations, int maxColumns, boolean poolGamma) {
+    public Options {
+      if (!(cgTolerance > 0 && cgTolerance < 1) || maxCgIterations < 1 || maxColumns < 1) {
+        throw new IllegalArgumentException("CG tolerance in (0, 1), iterations and columns ≥ 1, got " + cgTolerance
+            + ", " + maxCgIterations + ", " + maxColumns);
+      }
+    }
+
+    public static Options defaults() {
+      return new Options(1e-6, 1000, 512, true);
+    }
+  }
+
+  /**
+   * One null model to build.
+   *
+   * @param leftOut chromosome index left out of K (−1: none, the whole-genome null)
+   * @param label   how to name it (e.g. "LOCO chromosome 3")
+   * @param sample  the sampled variants for γ (centered A1 counts of the analysed samples, ≥ 1 variant)
+   */
+  public record Scope(int leftOut, String label, DosageBlock sample) {}
+
+  /**
+   * @param models       one calibrated model per scope, in order, carrying the γ the test uses (pooled or
+   *                     its own, {@link Options#poolGamma})
+   * @param own          per scope, γ_c from its own sampled variants
+   * @param pooled       γ from all scopes' sampled variants together (each ratio with its own V_{−c})
+   * @param iterations   per scope, CG iterations of its slowest column
+   * @param passes       genotype passes in all (one per CG iteration per batch)
+   * @param columns      right-hand sides solved
+   * @param batches      batched solves (1 unless more than {@code maxColumns} columns)
+   * @param maxRelResidual largest final relative residual over all columns
+   */
+  public record Result(List<CalibratedModel> models, List<Calibration.Gamma> own, Calibration.Gamma pooled,
+      int[] iterations, int passes, int columns, int batches, double maxRelResidual) {}
+
+  /**
+   * @param k       the genomic relationship operator over the analysed samples (its own left-out
+   *                chromosome is ignored: every column uses its scope's)
+   * @param sigmaG  σ²_g of the whole-genome fit (≥ 0)
+   * @param sigmaE  σ²_e (&gt; 0)
+   * @param y       response, length n
+   * @param x       covariates n×p column-major, with an intercept
+   * @param famRows {@code .fam} row of each analysed sample (carried into the models)
+   */
+  public static Result compute(GenomicRelationshipOperator k, double sigmaG, double sigmaE, double[] y, double[] x,
+      int p, int[] famRows, List<Scope> scopes, Options o) {
+    int n = k.size();
+    if (y.length != n || x.length != (long) n * p || famRows.length != n) {
+      throw new IllegalArgumentException("y " + y.length + ", X " + x.length + ", rows " + famRows.length + " for n = "
+          + n + ", p = " + p);
+    }
+    if (!(sigmaE > 0) || !(sigmaG >= 0)) {
+      throw new IllegalArgumentException("need σ²_g ≥ 0 and σ²_e > 0, got " + sigmaG + ", " + sigmaE);
+    }
+    if (scopes.isEmpty()) {
+      throw new IllegalArgumentException("no scope to compute");
+    }
+    int sc = scopes.size();
+    int[] offset = new int[sc + 1];
+    for (int s = 0; s < sc; s++) {
+      DosageBlock b = scopes.get(s).sample();
+      if (b.n != n || b.m < 1) {
+        throw new IllegalArgumentException(scopes.get(s).label() + ": sample of " + b.m + " variants over " + b.n
+            + " samples, need ≥ 1 over " + n);
+      }
+      offset[s + 1] = offset[s] + 1 + p + b.m;
+    }
+    int r = offset[sc];
+    int[] leftOut = new int[r];
+    int[] scopeOf = new int[r];
+    double[] rhs = new double[Math.multiplyExact(n, r)];
+    for (int s = 0; s < sc; s++) {
+      Scope scope = scopes.get(s);
+      int o0 = offset[s];
+      for (int j = o0; j < offset[s + 1]; j++) {
+        leftOut[j] = scope.leftOut();
+        scopeOf[j] = s;
+      }
+      System.arraycopy(y, 0, rhs, o0 * n, n);
+      System.arraycopy(x, 0, rhs, (o0 + 1) * n, n * p);
+      float[] v = scope.sample().values;
+      int base = (o0 + 1 + p) * n;
+      for (int i = 0; i < n * scope.sample().m; i++) {
+        rhs[base + i] = v[i];
+      }
+    }
+    // Jacobi preconditioner per scope: diag(V_{−c}) = σ²_g diag(K_{−c}) + σ²_e.
+    double[][] diagonal = new double[sc][];
+    for (int s = 0; s < sc; s++) {
+      double[] d = sigmaG == 0 ? new double[n] : k.leaveOut(scopes.get(s).leftOut()).diagonal();
+      for (int i = 0; i < n; i++) {
+        d[i] = sigmaG * d[i] + sigmaE;
+      }
+      diagonal[s] = d;
+    }
+    double[] solution = new double[rhs.length];
+    int[] iterations = new int[sc];
+    int passes = 0;
+    int batches = 0;
+    double worst = 0;
+    List<String> failed = new ArrayList<>();
+    for (int a = 0; a < r; a += o.maxColumns()) {
+      int first = a;
+      int cols = Math.min(o.maxColumns(), r - a);
+      double[] pre = new double[n * cols];
+      for (int j = 0; j < cols; j++) {
+        System.arraycopy(diagonal[scopeOf[first + j]], 0, pre, j * n, n);
+      }
+      int[] passCount = new int[1];
+      BatchedPcg.ColumnOperator v = (in, kk, columns, out) -> {
+        if (sigmaG == 0) {
+          for (int i = 0; i < n * kk; i++) {
+            out[i] = sigmaE * in[i];
+          }
+          return;
+        }
+        passCount[0]++;
+        int[] ex = new int[kk];
+        for (int t = 0; t < kk; t++) {
+          ex[t] = leftOut[first + columns[t]];
+        }
+        k.applyLoco(in, kk, ex, out);
+        for (int i = 0; i < n * kk; i++) {
+          out[i] = sigmaG * out[i] + sigmaE * in[i];
+        }
+      };
+      double[] b = java.util.Arrays.copyOfRange(rhs, first * n, (first + cols) * n);
+      BatchedPcg.Result res = BatchedPcg.solve(n, v, b, cols, null, pre, o.cgTolerance(), o.maxCgIterations(), false);
+      System.arraycopy(res.x(), 0, solution, first * n, cols * n);
+      passes += passCount[0];
+      batches++;
+      for (int j = 0; j < cols; j++) {
+        int s = scopeOf[first + j];
+        iterations[s] = Math.max(iterations[s], res.iterations()[j]);
+        worst = Math.max(worst, res.relResidual()[j]);
+        if (!res.converged()[j] && failed.size() < 3) {
+          failed.add(scopes.get(s).label() + " column " + (first + j - offset[s]) + " (relative residual "
+              + res.relResidual()[j] + ")");
+        }
+      }
+    }
+    if (!failed.isEmpty()) {
+      throw new IllegalStateException("conjugate gradients did not converge to " + o.cgTolerance() + " in "
+          + o.maxCgIterations() + " iterations: " + String.join(", ", failed));
+    }
+    List<CalibratedModel> models = new ArrayList<>();
+    List<Calibration.Gamma> own = new ArrayList<>();
+    List<double[]> ratios = new ArrayList<>();
+    int total = 0;
+    for (int s = 0; s < sc; s++) {
+      double[] rs = new double[scopes.get(s).sample().m];
+      models.add(model(scopes.get(s), solution, offset[s], n, p, y, x, famRows, rs));
+      own.add(models.get(s).gamma());
+      ratios.add(rs);
+      total += rs.length;
+    }
+    double[] all = new double[total];
+    int at = 0;
+    for (double[] rs : ratios) {
+      System.arraycopy(rs, 0, all, at, rs.length);
+      at += rs.length;
+    }
+    Calibration.Gamma pooled = Calibration.summarize(all, total);
+    if (o.poolGamma()) {
+      models.replaceAll(mo -> mo.withGamma(pooled));
+    }
+    return new Result(models, own, pooled, iterations, passes, r, batches, worst);
+  }
+
+  /** The calibrated model of one scope from its solved columns {@code V⁻¹[y | X | x_1 … x_s]} at {@code off}. */
+  private static CalibratedModel model(Scope scope, double[] sol, int off, int n, int p, double[] y, double[] x,
+      int[] famRows, double[] ratios) {
+    DosageBlock sample = scope.sample();
+    int m = sample.m;
+    double[] vy = java.util.Arrays.copyOfRange(sol, off * n, (off + 1) * n);
+    double[] vx = java.util.Arrays.copyOfRange(sol, (off + 1) * n, (off + 1 + p) * n);
+    double[] c = new double[p * p];
+    Blas.dgemm(true, false, p, p, n, 1.0, x, n, vx, n, 0.0, c, p);
+    for (int i = 0; i < p; i++) {
+      for (int j = i + 1; j < p; j++) {
+        double a = 0.5 * (c[i + j * p] + c[j + i * p]);
+        c[i + j * p] = a;
+        c[j + i * p] = a;
+      }
+    }
+    if (!Blas.dpotrfLower(p, c)) {
+      throw new IllegalStateException(scope.label() + ": XᵀV⁻¹X is not positive definite");
+    }
+    Blas.dpotriLowerFull(p, c);
+    // r = V⁻¹y − V⁻¹X C⁻¹ (V⁻¹X)ᵀy
+    double[] g = new double[p];
+    Blas.dgemm(true, false, p, 1, n, 1.0, vx, n, y, n, 0.0, g, p);
+    double[] cg = new double[p];
+    Blas.dgemm(false, false, p, 1, p, 1.0, c, p, g, p, 0.0, cg, p);
+    double[] residual = vy;
+    Blas.dgemm(false, false, n, 1, p, -1.0, vx, n, cg, p, 1.0, residual, n);
+    // Exact xᵀPx of the sampled variants.
+    double[] xs = new double[n * m];
+    for (int i = 0; i < n * m; i++) {
+      xs[i] = sample.values[i];
+    }
+    double[] h = new double[p * m];
+    Blas.dgemm(true, false, p, m, n, 1.0, vx, n, xs, n, 0.0, h, p);
+    double[] ch = new double[p * m];
+    Blas.dgemm(false, false, p, m, p, 1.0, c, p, h, p, 0.0, ch, p);
+    double[] exact = new double[m];
+    int base = (off + 1 + p) * n;
+    for (int t = 0; t < m; t++) {
+      double q = 0;
+      for (int i = 0; i < n; i++) {
+        q += xs[i + t * n] * sol[base + i + t * n];
+      }
+      for (int l = 0; l < p; l++) {
+        q -= h[l + t * p] * ch[l + t * p];
+      }
+      exact[t] = q;
+    }
+    CalibratedModel unscaled = CalibratedModel.of(residual, x, n, p, Calibration.Gamma.one(), famRows, scope.label());
+    double[] xr = new double[m];
+    double[] approx = new double[m];
+    new CalibratedTest.Kernel(unscaled, m).products(sample, xr, approx);
+    for (int t = 0; t < m; t++) {
+      ratios[t] = exact[t] / approx[t]; // NaN (skipped) for a variant in the span of the covariates
+    }
+    return unscaled.withGamma(Calibration.summarize(ratios, m));
+  }
+}

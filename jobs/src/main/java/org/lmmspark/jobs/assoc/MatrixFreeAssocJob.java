@@ -1,0 +1,351 @@
+package org.lmmspark.jobs.assoc;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.assoc.AssocResults;
+import org.lmmspark.engine.assoc.CalibratedModel;
+import org.lmmspark.engine.assoc.CalibratedTest;
+import org.lmmspark.engine.assoc.Calibration;
+import org.lmmspark.engine.assoc.LocoResiduals;
+import org.lmmspark.engine.assoc.Mlma;
+import org.lmmspark.engine.genotype.DosageBlock;
+import org.lmmspark.engine.genotype.DosageDecoder;
+import org.lmmspark.engine.genotype.VariantFilterCounts;
+import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.io.Variant;
+import org.lmmspark.engine.matfree.PackedDosages;
+import org.lmmspark.engine.matfree.PackedGenotypeBlock;
+import org.lmmspark.engine.reml.RemlFit;
+import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
+import org.lmmspark.engine.reml.matfree.StochasticReml;
+import org.lmmspark.jobs.genotype.PartitionedGenotypes;
+import org.lmmspark.jobs.matfree.DistributedGenotypeProducts;
+import org.lmmspark.jobs.matfree.DistributedGenotypeProducts.CachedRange;
+import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * Genotype-only (GRM-free) mixed-model association, O(N·M) in all: {@code lmmspark assoc --bfile …}
+ * with the matrix-free solver ({@code --solver matrix-free}, or automatically above
+ * {@code --matrix-free-above} analysed samples when no {@code --grm} is given).
+ *
+ * <p>Stages, all on ONE cache of the genotypes (read from the {@code .bed} once, kept on the executors
+ * as 2-bit blocks, {@link DistributedGenotypeProducts}):
+ * <ol>
+ *   <li>cache: one Spark job reads and packs the variants ({@code N·M/4} bytes in all);</li>
+ *   <li>REML: σ²_g, σ²_e of {@code y = Xβ + g + e}, {@code g ~ N(0, σ²_g ZZᵀ/M)} by matrix-free AI-REML
+ *       ({@link MatrixFreeRemlJob#fit}, {@link StochasticReml}); a few hundred genotype passes;</li>
+ *   <li>calibration sample: one Spark job fetches the raw 2-bit calls of a seeded random sample of
+ *       variants per chromosome from the cache (a few per chromosome, {@link #samplePerScope});</li>
+ *   <li>LOCO residuals and γ: one batched CG solve over all chromosomes' columns
+ *       ({@link LocoResiduals}), the variance components kept from the whole-genome fit (BOLT-LMM);
+ *       {@code I} passes, I ≈ 20–60;</li>
+ *   <li>test: one Spark job over the cache, each range decoded ({@link PackedDosages}) and tested
+ *       against its chromosome's calibrated model ({@link CalibratedTest.Kernel}: {@code χ² =
+ *       (xᵀr_c)²/(γ_c·x̃ᵀx̃)}), {@code O(N·(2 + p))} per variant.</li>
+ * </ol>
+ * The test is the calibrated one with no eigenvectors treated exactly ({@code k = 0}: there is no
+ * eigendecomposition in a GRM-free run): BOLT-LMM-inf / GRAMMAR-γ. Outputs as the spectral path
+ * ({@link AssocOutputs}), plus γ per chromosome and its spread, and per-stage times, passes and Spark
+ * jobs ({@link AssocJob.Result#stages()}).
+ *
+ * <p>Driver memory: {@code O(N·(1 + p + R))} doubles for REML and about 1 GiB for the LOCO solve
+ * ({@link #LOCO_SOLVE_BYTES}: columns beyond it go in further batches); never an N×N matrix.
+ */
+final class MatrixFreeAssocJob {
+  private static final Logger log = LoggerFactory.getLogger(MatrixFreeAssocJob.class);
+
+  /** Driver memory the batched LOCO solve may take (about 10 n-vectors per column). */
+  static final long LOCO_SOLVE_BYTES = 1L << 30;
+  /** At least this many sampled variants per LOCO chromosome for γ_c. */
+  static final int MIN_SAMPLE_PER_CHROMOSOME = 5;
+
+  private MatrixFreeAssocJob() {}
+
+  /**
+   * Variants sampled per null model: with LOCO {@code --calibration-variants} is the total over the
+   * chromosomes (each gets {@code max(5, ⌈S/C⌉)}), since every sampled variant is one more column of
+   * the batched solve over all chromosomes; without LOCO all S go to the single null.
+   */
+  static int samplePerScope(int total, int scopes, boolean loco) {
+    return loco ? Math.max(MIN_SAMPLE_PER_CHROMOSOME, (total + scopes - 1) / scopes) : total;
+  }
+
+  static AssocJob.Result run(JavaSparkContext jsc, AssocJob.Options o, PartitionedGenotypes genotypes,
+      GenotypeRemlInputs.Assembled in, long start, List<String> notes) {
+    PlinkFileset fileset = genotypes.fileset();
+    int n = in.samples().size();
+    int p = in.design().p();
+    List<String> stages = new ArrayList<>();
+    AtomicInteger jobs = new AtomicInteger();
+    long t = System.nanoTime();
+    DistributedGenotypeProducts products = MatrixFreeRemlJob.countingJobs(jsc, jobs,
+        () -> DistributedGenotypeProducts.cache(jsc, genotypes, o.maf(), o.partitions()));
+    try {
+      double cacheSeconds = (System.nanoTime() - t) / 1e9;
+      stages.add(String.format(Locale.ROOT, "cache genotypes: %.1f s, %d Spark job(s), the only read of the .bed; %s",
+          cacheSeconds, jobs.get(), MatrixFreeRemlJob.describeCache(products)));
+      log.info(stages.get(stages.size() - 1));
+
+      // REML on the cache.
+      StochasticReml.Options remlOptions = o.probes() > 0 ? StochasticReml.Options.defaults().withProbes(o.probes())
+          : StochasticReml.Options.defaults();
+      MatrixFreeRemlJob.Fitted fitted = MatrixFreeRemlJob.fit(jsc, products, in, remlOptions);
+      RemlFit fit = fitted.fit();
+      double sg = fit.theta()[0];
+      double se = fit.theta()[1];
+      stages.add(String.format(Locale.ROOT, "REML (matrix-free): %.1f s, %d genotype passes, %d Spark jobs; %s",
+          fitted.seconds(), fitted.passes(), fitted.sparkJobs(), fit.message()));
+      double vp = sg + se;
+      double[] cov = fit.covariance();
+      double g0 = se / (vp * vp);
+      double g1 = -sg / (vp * vp);
+      double h2Se = Math.sqrt(g0 * g0 * cov[0] + 2 * g0 * g1 * cov[1] + g1 * g1 * cov[3]);
+      boolean boundary = fit.boundary()[0] || fit.boundary()[1];
+      notes.add(String.format(Locale.ROOT, "whole-genome REML (matrix-free, %d probes): σ²_g = %.5g, σ²_e = %.5g, h² = "
+          + "%.4f (SE %.4f, Monte Carlo SE of σ²_g %.2g)%s", fitted.diagnostics().probes(), sg, se, sg / vp, h2Se,
+          fitted.diagnostics().monteCarloSe(0), o.loco() ? "; kept for every LOCO chromosome (BOLT-LMM)" : ""));
+
+      // Scopes: one null per chromosome with cached variants (LOCO), or one for all.
+      List<String> chromosomes = products.chromosomes();
+      long[] perChromosome = products.variantsPerChromosome();
+      List<Integer> scopeChromosome = new ArrayList<>();
+      if (o.loco()) {
+        int withVariants = 0;
+        for (int c = 0; c < chromosomes.size(); c++) {
+          if (perChromosome[c] > 0) {
+            scopeChromosome.add(c);
+            withVariants++;
+          }
+        }
+        if (withVariants < 2) {
+          throw new BadInputException(PlinkFileset.bimPath(fileset.prefix()) + ": --loco needs variants on at least two "
+              + "chromosomes, found " + withVariants);
+        }
+      } else {
+        scopeChromosome.add(-1);
+      }
+      int perScope = samplePerScope(o.calibrationVariants(), scopeChromosome.size(), o.loco());
+      t = System.nanoTime();
+      int jobs0 = jobs.get();
+      List<DosageBlock> samples = MatrixFreeRemlJob.countingJobs(jsc, jobs,
+          () -> sampleFromCache(products, fileset, genotypes.include(), scopeChromosome, perScope, in.famRows(), o.maf()));
+      List<LocoResiduals.Scope> scopes = new ArrayList<>();
+      for (int s = 0; s < scopeChromosome.size(); s++) {
+        int c = scopeChromosome.get(s);
+        String label = c < 0 ? "all chromosomes" : "LOCO chromosome " + chromosomes.get(c);
+        if (samples.get(s).m == 0) {
+          throw new BadInputException(PlinkFileset.bimPath(fileset.prefix()) + ": no testable variant"
+              + (c < 0 ? "" : " on chromosome " + chromosomes.get(c)) + " to calibrate the test with");
+        }
+        scopes.add(new LocoResiduals.Scope(c, label, samples.get(s)));
+      }
+      stages.add(String.format(Locale.ROOT, "calibration sample: %.1f s, %d Spark job(s), %d variant(s) per null model "
+          + "from the cache (seed %d)", (System.nanoTime() - t) / 1e9, jobs.get() - jobs0, perScope,
+          AssocJob.CALIBRATION_SEED));
+
+      // LOCO residuals and γ: one batched solve.
+      t = System.nanoTime();
+      jobs0 = jobs.get();
+      int maxColumns = (int) Math.max(16, Math.min(4096, LOCO_SOLVE_BYTES / (80L * n)));
+      LocoResiduals.Options lo = new LocoResiduals.Options(1e-6, 1000, maxColumns, true);
+      LocoResiduals.Result loco = MatrixFreeRemlJob.countingJobs(jsc, jobs,
+          () -> LocoResiduals.compute(fitted.k(), sg, se, in.design().y(), in.design().x(), p, in.famRows(), scopes, lo));
+      double locoSeconds = (System.nanoTime() - t) / 1e9;
+      stages.add(String.format(Locale.ROOT, "%s residuals and γ: %.1f s, one batched CG solve of %d columns in %d batch(es), "
+          + "%d genotype passes, %d Spark jobs, CG iterations per null %s (tolerance %.0e, largest final residual %.1e)",
+          o.loco() ? "LOCO" : "null-model", locoSeconds, loco.columns(), loco.batches(), loco.passes(), jobs.get() - jobs0,
+          Arrays.toString(loco.iterations()), lo.cgTolerance(), loco.maxRelResidual()));
+      List<AssocJob.NullFit> fits = new ArrayList<>();
+      for (int s = 0; s < scopes.size(); s++) {
+        Calibration.Gamma own = loco.own().get(s);
+        fits.add(new AssocJob.NullFit(scopes.get(s).label(), n, sg, se, sg / vp, h2Se, fit.logL(), boundary, 0, own, 0));
+        log.info("calibration ({}): {}", scopes.get(s).label(), own);
+      }
+      String spread = AssocJob.gammaSpread(fits);
+      if (spread != null) {
+        notes.add(spread);
+      }
+      notes.add("the test uses the pooled " + loco.pooled() + (scopes.size() > 1 ? " over all null models (each "
+          + "variant's ratio with its own chromosome's V_-c; BOLT-LMM likewise uses one calibration factor)" : ""));
+      log.info(notes.get(notes.size() - 1));
+
+      // The test pass over the cache.
+      t = System.nanoTime();
+      jobs0 = jobs.get();
+      int[] modelOf = new int[chromosomes.size()];
+      Arrays.fill(modelOf, o.loco() ? -1 : 0);
+      if (o.loco()) {
+        for (int s = 0; s < scopeChromosome.size(); s++) {
+          modelOf[scopeChromosome.get(s)] = s;
+        }
+      }
+      int blockVariants = o.blockVariants() > 0 ? o.blockVariants() : Mlma.blockVariantsFor(n);
+      AssocResults all = new AssocResults();
+      VariantFilterCounts counts = new VariantFilterCounts(0);
+      long[] tested = new long[scopes.size()];
+      int[] tasks = new int[1];
+      MatrixFreeRemlJob.countingJobs(jsc, jobs, () -> {
+        tasks[0] = testPass(jsc, products, loco.models(), modelOf, in.famRows(), o.maf(), blockVariants, all, counts,
+            tested);
+        return null;
+      });
+      double scanSeconds = (System.nanoTime() - t) / 1e9;
+      stages.add(String.format(Locale.ROOT, "test pass: %.1f s, %d Spark job(s), %d task(s) over the cached genotypes, "
+          + "%d variants tested", scanSeconds, jobs.get() - jobs0, tasks[0], all.size()));
+      for (int s = 0; s < fits.size(); s++) {
+        AssocJob.NullFit f = fits.get(s);
+        fits.set(s, new AssocJob.NullFit(f.scope(), f.samples(), f.sigmaG(), f.sigmaE(), f.h2(), f.h2Se(), f.logL(),
+            f.boundary(), tested[s], f.gamma(), 0));
+      }
+      // What the cache dropped (all-sample filters) plus what the test's decoder dropped.
+      VariantFilterCounts cached = products.counts();
+      counts.monomorphic += cached.monomorphic;
+      counts.belowMaf += cached.belowMaf;
+      counts.allMissing += cached.allMissing;
+      stages.add(String.format(Locale.ROOT, "in all: %d genotype passes, %d Spark jobs", products.passes(),
+          jobs.get() + fitted.sparkJobs()));
+      stages.forEach(log::info);
+
+      AssocTable table = AssocTable.of(all, fileset.variants(), false);
+      double lambda = table.lambdaGc();
+      log.info("{} variants tested ({}), λGC = {}", table.size(), counts, String.format("%.4f", lambda));
+      double nullSeconds = fitted.seconds() + locoSeconds;
+      AssocJob.Result partial = new AssocJob.Result(in.design().trait(), n, in.design().columnNames(), fits, table,
+          counts, lambda, tasks[0], 0, nullSeconds, scanSeconds, 0, notes, List.of(), true, AssocJob.Solver.MATRIX_FREE,
+          stages);
+      List<String> outputs = AssocOutputs.write(jsc, o, partial);
+      double seconds = (System.nanoTime() - start) / 1e9;
+      return new AssocJob.Result(partial.trait(), n, partial.fixedEffects(), fits, table, counts, lambda, tasks[0], 0,
+          nullSeconds, scanSeconds, seconds, notes, outputs, true, AssocJob.Solver.MATRIX_FREE, stages);
+    } finally {
+      products.close();
+    }
+  }
+
+  /**
+   * The calibration sample of every scope from the cache, in one Spark job: a seeded random order of
+   * each scope's variants ({@link Calibration#shuffled}, seed per chromosome as the spectral path),
+   * the raw 2-bit calls of its first {@code 4·count + 20} fetched from the cached blocks, then decoded
+   * on the driver for the analysed samples in that order until {@code count} pass the filters.
+   */
+  static List<DosageBlock> sampleFromCache(DistributedGenotypeProducts products, PlinkFileset fileset, boolean[] include,
+      List<Integer> scopeChromosome, int count, int[] famRows, double maf) {
+    List<Variant> variants = fileset.variants();
+    List<String> chromosomes = products.chromosomes();
+    List<int[]> orders = new ArrayList<>();
+    boolean[] wanted = new boolean[variants.size()];
+    for (int c : scopeChromosome) {
+      String name = c < 0 ? null : chromosomes.get(c);
+      int[] candidates = java.util.stream.IntStream.range(0, variants.size())
+          .filter(v -> (include == null || include[v]) && (name == null || variants.get(v).chromosome().equals(name)))
+          .toArray();
+      long seed = AssocJob.CALIBRATION_SEED + (name == null ? 0 : name.hashCode());
+      int[] order = Calibration.shuffled(candidates, seed);
+      order = Arrays.copyOf(order, Math.min(order.length, 4 * count + 20));
+      orders.add(order);
+      for (int v : order) {
+        wanted[v] = true;
+      }
+    }
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(products.cachedRanges().context());
+    Broadcast<boolean[]> want = jsc.broadcast(wanted);
+    List<Tuple2<Integer, byte[]>> raw;
+    try {
+      raw = products.cachedRanges().flatMap((CachedRange r) -> {
+        List<Tuple2<Integer, byte[]>> out = new ArrayList<>();
+        boolean[] w = want.value();
+        for (PackedGenotypeBlock b : r.blocks()) {
+          for (int v = 0; v < b.m; v++) {
+            if (w[b.variantIndex[v]]) {
+              out.add(new Tuple2<>(b.variantIndex[v], PackedDosages.raw(b, v)));
+            }
+          }
+        }
+        Iterator<Tuple2<Integer, byte[]>> it = out.iterator();
+        return it;
+      }).collect();
+    } finally {
+      want.destroy();
+    }
+    java.util.Map<Integer, byte[]> byVariant = new java.util.HashMap<>();
+    for (Tuple2<Integer, byte[]> x : raw) {
+      byVariant.put(x._1(), x._2());
+    }
+    List<DosageBlock> out = new ArrayList<>();
+    DosageDecoder decoder = new DosageDecoder(famRows, maf);
+    for (int[] order : orders) {
+      DosageBlock block = new DosageBlock(famRows.length, Math.max(1, count));
+      for (int k = 0; k < order.length && block.m < block.capacity(); k++) {
+        byte[] bytes = byVariant.get(order[k]);
+        if (bytes != null) {
+          decoder.decodeInto(bytes, 0, order[k], block); // dropped variants leave block.m as is
+        }
+      }
+      out.add(block);
+    }
+    return out;
+  }
+
+  /**
+   * One Spark job over the cached ranges: each decoded for the analysed samples and tested against the
+   * model of its chromosome ({@code modelOf[chromosome]}, −1: not tested). Returns the number of tasks.
+   */
+  static int testPass(JavaSparkContext jsc, DistributedGenotypeProducts products, List<CalibratedModel> models,
+      int[] modelOf, int[] famRows, double maf, int blockVariants, AssocResults all, VariantFilterCounts counts,
+      long[] tested) {
+    Broadcast<ArrayList<CalibratedModel>> bc = jsc.broadcast(new ArrayList<>(models));
+    Broadcast<int[]> rows = jsc.broadcast(famRows);
+    try {
+      int modelCount = models.size();
+      List<RangeResult> results = products.cachedRanges().map((CachedRange r) -> {
+        // A range may span chromosomes; its blocks do not: each run of blocks of one chromosome is
+        // tested against that chromosome's model.
+        VariantFilterCounts c = new VariantFilterCounts(0);
+        AssocResults res = new AssocResults();
+        long[] perModel = new long[modelCount];
+        List<PackedGenotypeBlock> blocks = r.blocks();
+        for (int start = 0; start < blocks.size(); ) {
+          int chromosome = blocks.get(start).chromosome;
+          int end = start;
+          while (end < blocks.size() && blocks.get(end).chromosome == chromosome) {
+            end++;
+          }
+          int mi = modelOf[chromosome];
+          if (mi >= 0) {
+            CalibratedTest.Kernel kernel = new CalibratedTest.Kernel(bc.value().get(mi), blockVariants);
+            int before = res.size();
+            PackedDosages.read(blocks.subList(start, end), new DosageDecoder(rows.value(), maf), blockVariants, c,
+                block -> kernel.test(block, res));
+            perModel[mi] += res.size() - before;
+          }
+          start = end;
+        }
+        return new RangeResult(perModel, res, c);
+      }).collect();
+      for (RangeResult rr : results) {
+        all.addAll(rr.results());
+        counts.merge(rr.counts());
+        for (int mi = 0; mi < tested.length; mi++) {
+          tested[mi] += rr.testedPerModel()[mi];
+        }
+      }
+      return products.partitions();
+    } finally {
+      bc.destroy();
+      rows.destroy();
+    }
+  }
+
+  record RangeResult(long[] testedPerModel, AssocResults results, VariantFilterCounts counts) implements Serializable {}
+}
