@@ -51,7 +51,7 @@ public final class PackedGenotypeBlock implements Serializable {
   /**
    * Writes the standardized values of variants {@code [from, from + count)} into {@code out} as an
    * {@code n × count} column-major matrix (leading dimension n), rounded to single precision for the
-   * SGEMMs of {@link GenotypeProductKernel}. Cost O(n·count), four table look-ups per byte.
+   * SGEMMs of {@link GenotypeProductKernel}. Cost O(n·count): one table look-up per byte.
    */
   public void decode(int from, int count, float[] out) {
     if (from < 0 || count < 0 || from + count > m || out.length < (long) n * count) {
@@ -60,21 +60,25 @@ public final class PackedGenotypeBlock implements Serializable {
     }
     int bpv = (n + 3) / 4;
     int whole = n / 4;
+    // Per variant a 256-entry table of the four values a byte decodes to (as BedDecoder does): one
+    // look-up per byte and no branch per call, which random genotype codes would mispredict.
+    float[] table = new float[256 * 4];
     for (int c = 0; c < count; c++) {
       int v = from + c;
       int in = v * bpv;
       int o = c * n;
       int t = 4 * v;
-      float c0 = (float) codeValue[t];
-      float c1 = (float) codeValue[t + 1];
-      float c2 = (float) codeValue[t + 2];
-      float c3 = (float) codeValue[t + 3];
+      for (int b = 0; b < 256; b++) {
+        for (int k = 0; k < 4; k++) {
+          table[4 * b + k] = (float) codeValue[t + ((b >>> (2 * k)) & 3)];
+        }
+      }
       for (int i = 0; i < whole; i++, o += 4) {
-        int b = packed[in + i];
-        out[o] = pick(b & 3, c0, c1, c2, c3);
-        out[o + 1] = pick((b >>> 2) & 3, c0, c1, c2, c3);
-        out[o + 2] = pick((b >>> 4) & 3, c0, c1, c2, c3);
-        out[o + 3] = pick((b >>> 6) & 3, c0, c1, c2, c3);
+        int e = 4 * (packed[in + i] & 0xff);
+        out[o] = table[e];
+        out[o + 1] = table[e + 1];
+        out[o + 2] = table[e + 2];
+        out[o + 3] = table[e + 3];
       }
       for (int j = 4 * whole; j < n; j++, o++) {
         out[o] = (float) codeValue[t + ((packed[in + j / 4] >>> (2 * (j % 4))) & 3)];
@@ -88,9 +92,6 @@ public final class PackedGenotypeBlock implements Serializable {
     return codeValue[4 * v + ((packed[v * bpv + i / 4] >>> (2 * (i % 4))) & 3)];
   }
 
-  private static float pick(int code, float c0, float c1, float c2, float c3) {
-    return code == 0 ? c0 : code == 1 ? c1 : code == 2 ? c2 : c3;
-  }
 
   /** Adds {@code Σ_v z_iv²} over this block's variants to {@code acc[i]} (the diagonal of {@code Z Zᵀ}). */
   public void addSquares(double[] acc) {
