@@ -321,7 +321,7 @@ class CalibratedAssocTest {
     return sab / Math.sqrt(saa * sbb);
   }
 
-  private static double[] column(DosageBlock block, int c) {
+  static double[] column(DosageBlock block, int c) {
     double[] v = new double[block.n];
     for (int i = 0; i < block.n; i++) {
       v[i] = block.values[c * block.n + i];
@@ -330,7 +330,7 @@ class CalibratedAssocTest {
   }
 
   /** aᵀ S b for a dense n×n S. */
-  private static double quad(double[] s, double[] a, double[] b, int n) {
+  static double quad(double[] s, double[] a, double[] b, int n) {
     double t = 0;
     for (int j = 0; j < n; j++) {
       double col = 0;
@@ -343,7 +343,7 @@ class CalibratedAssocTest {
   }
 
   /** W − W X (Xᵀ W X)⁻¹ Xᵀ W for a dense symmetric W. */
-  private static double[] projector(double[] w, double[] x, int n, int p) {
+  static double[] projector(double[] w, double[] x, int n, int p) {
     double[] wx = new double[n * p];
     Blas.dgemm(false, false, n, p, n, 1.0, w, n, x, n, 0.0, wx, n);
     double[] c = new double[p * p];
@@ -356,12 +356,12 @@ class CalibratedAssocTest {
     return out;
   }
 
-  private static void invertSpd(double[] a, int n) {
+  static void invertSpd(double[] a, int n) {
     assertTrue(Blas.dpotrfLower(n, a), "positive definite");
     Blas.dpotriLowerFull(n, a);
   }
 
-  private static double gaussian(SplittableRandom rng) {
+  static double gaussian(SplittableRandom rng) {
     double u1 = rng.nextDouble();
     double u2 = rng.nextDouble();
     return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);

@@ -67,17 +67,17 @@ class LocoResidualsTest {
     double[] y = new double[n];
     double[] effect = new double[m];
     for (int t = 0; t < 40; t++) {
-      effect[rng.nextInt(m)] = gaussian(rng) * 0.25;
+      effect[rng.nextInt(m)] = CalibratedAssocTest.gaussian(rng) * 0.25;
     }
     for (int i = 0; i < n; i++) {
       x[i] = 1;
-      x[i + n] = gaussian(rng);
+      x[i + n] = CalibratedAssocTest.gaussian(rng);
       double gv = 0;
       for (int v = 0; v < m; v++) {
         int a = g[v][rows[i]];
         gv += effect[v] * (a < 0 ? 1 : a);
       }
-      y[i] = 0.5 + 0.3 * x[i + n] + gv + gaussian(rng);
+      y[i] = 0.5 + 0.3 * x[i + n] + gv + CalibratedAssocTest.gaussian(rng);
     }
     double sg = 0.6;
     double se = 0.5;
@@ -124,13 +124,13 @@ class LocoResidualsTest {
           vinv[a + b * n] = sg * kk[rows[a] + rows[b] * nFam] + (a == b ? se : 0);
         }
       }
-      invertSpd(vinv, n);
-      double[] pm = projector(vinv, x, n, p);
+      CalibratedAssocTest.invertSpd(vinv, n);
+      double[] pm = CalibratedAssocTest.projector(vinv, x, n, p);
       double[] ident = new double[n * n];
       for (int i = 0; i < n; i++) {
         ident[i * (n + 1)] = 1;
       }
-      double[] h = projector(ident, x, n, p);
+      double[] h = CalibratedAssocTest.projector(ident, x, n, p);
       // The residual P_{−c} y: CG to 1e-8 relative residual, condition ~ 10: 1e-6 relative to its norm.
       double[] py = new double[n];
       Blas.dgemv(false, n, n, 1.0, pm, y, 0.0, py);
@@ -143,8 +143,8 @@ class LocoResidualsTest {
       DosageBlock sample = scopes.get(c).sample();
       double[] ratios = new double[sample.m];
       for (int t = 0; t < sample.m; t++) {
-        double[] xv = column(sample, t);
-        ratios[t] = quad(pm, xv, xv, n) / quad(h, xv, xv, n);
+        double[] xv = CalibratedAssocTest.column(sample, t);
+        ratios[t] = CalibratedAssocTest.quad(pm, xv, xv, n) / CalibratedAssocTest.quad(h, xv, xv, n);
       }
       Calibration.Gamma plain = Calibration.summarize(ratios, ratios.length);
       assertClose(model.gamma().mean(), plain.mean(), 0, 1e-6, "γ of chromosome " + (c + 1));
@@ -160,11 +160,11 @@ class LocoResidualsTest {
       List<Double> mine = new ArrayList<>();
       new DosageBlockReader(prefix, nFam, rows, 0, 64).read(0, m, include, conf, new VariantFilterCounts(n), block -> {
         for (int t = 0; t < block.m; t++) {
-          double[] xv = column(block, t);
-          double xpy = quad(pm, xv, y, n);
-          double xpx = quad(pm, xv, xv, n);
+          double[] xv = CalibratedAssocTest.column(block, t);
+          double xpy = CalibratedAssocTest.quad(pm, xv, y, n);
+          double xpx = CalibratedAssocTest.quad(pm, xv, xv, n);
           mine.add(xpy * xpy / xpx);
-          all.add(xpx / quad(h, xv, xv, n));
+          all.add(xpx / CalibratedAssocTest.quad(h, xv, xv, n));
         }
       });
       assertEquals(mine.size(), cal.size());
@@ -258,49 +258,4 @@ class LocoResidualsTest {
     return CalibratedAssocTest.correlation(a, b);
   }
 
-  private static double[] column(DosageBlock block, int c) {
-    double[] v = new double[block.n];
-    for (int i = 0; i < block.n; i++) {
-      v[i] = block.values[c * block.n + i];
-    }
-    return v;
-  }
-
-  /** aᵀ S b for a dense n×n S. */
-  private static double quad(double[] s, double[] a, double[] b, int n) {
-    double t = 0;
-    for (int j = 0; j < n; j++) {
-      double col = 0;
-      for (int i = 0; i < n; i++) {
-        col += s[i + j * n] * a[i];
-      }
-      t += col * b[j];
-    }
-    return t;
-  }
-
-  /** W − W X (Xᵀ W X)⁻¹ Xᵀ W for a dense symmetric W. */
-  private static double[] projector(double[] w, double[] x, int n, int p) {
-    double[] wx = new double[n * p];
-    Blas.dgemm(false, false, n, p, n, 1.0, w, n, x, n, 0.0, wx, n);
-    double[] c = new double[p * p];
-    Blas.dgemm(true, false, p, p, n, 1.0, x, n, wx, n, 0.0, c, p);
-    invertSpd(c, p);
-    double[] t = new double[n * p];
-    Blas.dgemm(false, false, n, p, p, 1.0, wx, n, c, p, 0.0, t, n);
-    double[] out = w.clone();
-    Blas.dgemm(false, true, n, n, p, -1.0, t, n, wx, n, 1.0, out, n);
-    return out;
-  }
-
-  private static void invertSpd(double[] a, int n) {
-    assertTrue(Blas.dpotrfLower(n, a), "positive definite");
-    Blas.dpotriLowerFull(n, a);
-  }
-
-  private static double gaussian(SplittableRandom rng) {
-    double u1 = rng.nextDouble();
-    double u2 = rng.nextDouble();
-    return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
-  }
 }

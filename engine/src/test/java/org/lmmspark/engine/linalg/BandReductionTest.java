@@ -17,15 +17,7 @@ class BandReductionTest {
   @ParameterizedTest
   @CsvSource({"1, 1", "2, 1", "5, 4", "6, 4", "7, 4", "50, 3", "97, 8", "128, 16", "301, 32", "64, 64", "65, 64"})
   void reductionIsAnOrthogonalSimilarityToABandMatrix(int n, int kd) {
-    Random rng = new Random(n * 31L + kd);
-    double[] a = new double[n * n];
-    for (int j = 0; j < n; j++) {
-      for (int i = j; i < n; i++) {
-        double v = rng.nextGaussian();
-        a[i + j * n] = v;
-        a[j + i * n] = v;
-      }
-    }
+    double[] a = randomSymmetric(n, new Random(n * 31L + kd));
     double[] input = a.clone();
     BandReduction red = BandReduction.reduce(n, a.clone(), kd);
 
@@ -78,15 +70,7 @@ class BandReductionTest {
   @ParameterizedTest
   @CsvSource({"120, 8, 5, false", "301, 32, 20, false", "200, 16, 6, true"})
   void leadingEigenvectorsSatisfyTheirEquations(int n, int kd, int k, boolean repeated) {
-    Random rng = new Random(n + kd + k);
-    double[] a = new double[n * n];
-    for (int j = 0; j < n; j++) {
-      for (int i = j; i < n; i++) {
-        double v = rng.nextGaussian();
-        a[i + j * n] = v;
-        a[j + i * n] = v;
-      }
-    }
+    double[] a = randomSymmetric(n, new Random(n + kd + k));
     if (repeated) {
       // A = I + 5·(e₁e₁ᵀ + e₂e₂ᵀ + e₃e₃ᵀ) rotated: the top eigenvalue 6 three times, the rest 1.
       double[] q = new double[n * n];
@@ -126,5 +110,18 @@ class BandReductionTest {
         assertEquals(m == j ? 1 : 0, dot, 1e-9, "zᵀz at " + j + "," + m);
       }
     }
+  }
+
+  /** A symmetric n×n matrix of standard normal entries (GOE-like: distinct eigenvalues). */
+  static double[] randomSymmetric(int n, Random rng) {
+    double[] a = new double[n * n];
+    for (int j = 0; j < n; j++) {
+      for (int i = j; i < n; i++) {
+        double v = rng.nextGaussian();
+        a[i + j * n] = v;
+        a[j + i * n] = v;
+      }
+    }
+    return a;
   }
 }

@@ -162,15 +162,7 @@ public final class RemlJob {
             + String.format(Locale.ROOT, "%.3g", fit.theta()[k]) + ")");
       }
     }
-    if (!fit.converged() && !o.allowNonconvergence()) {
-      log.add("error: REML did not converge: " + fit.message());
-      writeLog(o.out(), log, conf);
-      throw new BadInputException("REML did not converge: " + fit.message()
-          + "; see " + o.out() + ".log; --allow-nonconvergence writes the last iterate");
-    }
-    if (!fit.converged()) {
-      log.add("warning: REML did not converge; results are the last iterate (--allow-nonconvergence)");
-    }
+    checkConvergence(fit, o.out(), o.allowNonconvergence(), log, conf);
     log.add(String.format(Locale.ROOT, "total time %.3f s", (System.nanoTime() - t0) / 1e9));
     try (AtomicOutputs outs = new AtomicOutputs(conf)) {
       write(outs, o.out() + ".hsq", hsq(summary));
@@ -295,15 +287,7 @@ public final class RemlJob {
     if (fit.boundary()[0]) {
       log.add("note: V(G) is on the boundary of the parameter space (held at 0)");
     }
-    if (!fit.converged() && !o.allowNonconvergence()) {
-      log.add("error: REML did not converge: " + fit.message());
-      writeLog(o.out(), log, conf);
-      throw new BadInputException("REML did not converge: " + fit.message()
-          + "; see " + o.out() + ".log; --allow-nonconvergence writes the last iterate");
-    }
-    if (!fit.converged()) {
-      log.add("warning: REML did not converge; results are the last iterate (--allow-nonconvergence)");
-    }
+    checkConvergence(fit, o.out(), o.allowNonconvergence(), log, conf);
     log.add(String.format(Locale.ROOT, "total time %.3f s", (System.nanoTime() - t0) / 1e9));
     Map<String, Object> samples = new LinkedHashMap<>();
     samples.put("analysed", n);
@@ -488,6 +472,20 @@ public final class RemlJob {
       sb.append('\n');
     }
     return sb.toString();
+  }
+
+  /** A fit that did not converge is an error (log written, nothing else) unless the last iterate is asked for. */
+  private static void checkConvergence(RemlFit fit, String out, boolean allowNonconvergence, List<String> log,
+      Configuration conf) {
+    if (!fit.converged() && !allowNonconvergence) {
+      log.add("error: REML did not converge: " + fit.message());
+      writeLog(out, log, conf);
+      throw new BadInputException("REML did not converge: " + fit.message()
+          + "; see " + out + ".log; --allow-nonconvergence writes the last iterate");
+    }
+    if (!fit.converged()) {
+      log.add("warning: REML did not converge; results are the last iterate (--allow-nonconvergence)");
+    }
   }
 
   private static void writeLog(String out, List<String> log, Configuration conf) {
