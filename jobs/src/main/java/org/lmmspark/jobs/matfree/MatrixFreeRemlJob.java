@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * {@link VarianceSummary}), the analysed samples, and run diagnostics.
  *
  * <p>Cluster use: {@code spark-submit --class org.lmmspark.jobs.cli.Lmmspark --driver-memory 4g
- * --executor-memory 8g --conf spark.executorEnv.OPENBLAS_NUM_THREADS=1 lmmspark.jar reml-mf --bfile
+ * --executor-memory 8g --conf spark.executorEnv.OPENBLAS_NUM_THREADS=1 lmmspark.jar reml --bfile
  * hdfs:///data/ukb --pheno hdfs:///data/height.txt --out hdfs:///out/height}; executors need
  * {@code N·M/4} bytes of cache in all plus {@code 8·N·(32 MB/8N + 1 + p + R)} per task.
  */
