@@ -101,8 +101,10 @@ class BatchedPcgLocoTest {
           num += e * e;
           den += expected[i + j * ns] * expected[i + j * ns];
         }
-        // CG to 1e-11 relative residual on a system with condition ~ 10: 1e-9 relative error.
-        assertTrue(Math.sqrt(num / den) < 1e-9, "chromosome " + c + " column " + j + ": " + Math.sqrt(num / den));
+        // CG to 1e-11 relative residual on a system with condition ~ 10, but the products K V run in
+        // single precision (GenotypeProductKernel: ~3e-7 relative error in K V), which bounds the
+        // solution's relative error at ~κ·3e-7; measured 7e-8.
+        assertTrue(Math.sqrt(num / den) < 1e-6, "chromosome " + c + " column " + j + ": " + Math.sqrt(num / den));
       }
     }
   }
