@@ -150,7 +150,7 @@ public final class AssocCommand implements Callable<Integer> {
     SparkSession spark = SparkSessions.getOrCreate("lmmspark assoc", master);
     try {
       JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-      ProgressListener progress = new ProgressListener(LoggerFactory.getLogger(AssocJob.class), "association");
+      ProgressListener progress = new ProgressListener(LoggerFactory.getLogger(AssocJob.class), "assoc Spark job");
       jsc.sc().addSparkListener(progress);
       runLog.note("Spark " + spark.version() + ", master " + jsc.master() + ", default parallelism " + jsc.defaultParallelism());
       AssocJob.Result r = AssocJob.run(jsc, options);
