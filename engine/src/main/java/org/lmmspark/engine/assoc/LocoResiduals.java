@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.lmmspark.engine.genotype.DosageBlock;
 import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.reml.SmallMatrices;
 import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
 import org.lmmspark.engine.reml.matfree.BatchedPcg;
 
@@ -240,13 +241,7 @@ public final class LocoResiduals {
     double[] vx = java.util.Arrays.copyOfRange(sol, (off + 1) * n, (off + 1 + p) * n);
     double[] c = new double[p * p];
     Blas.dgemm(true, false, p, p, n, 1.0, x, n, vx, n, 0.0, c, p);
-    for (int i = 0; i < p; i++) {
-      for (int j = i + 1; j < p; j++) {
-        double a = 0.5 * (c[i + j * p] + c[j + i * p]);
-        c[i + j * p] = a;
-        c[j + i * p] = a;
-      }
-    }
+    SmallMatrices.symmetrize(c, p);
     if (!Blas.dpotrfLower(p, c)) {
       throw new IllegalStateException(scope.label() + ": XᵀV⁻¹X is not positive definite");
     }

@@ -39,4 +39,15 @@ public final class DosageBlock {
   public void clear() {
     m = 0;
   }
+
+  /**
+   * Hands this block to {@code sink} and empties it when it is full, or, with {@code partial} (the end
+   * of a stream), when it holds any variant: the one batching rule of the block readers.
+   */
+  public void flushTo(java.util.function.Consumer<DosageBlock> sink, boolean partial) {
+    if (m == capacity() || (partial && m > 0)) {
+      sink.accept(this);
+      clear();
+    }
+  }
 }

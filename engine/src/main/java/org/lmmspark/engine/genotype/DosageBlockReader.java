@@ -39,14 +39,8 @@ public final class DosageBlockReader {
     DosageBlock block = new DosageBlock(rows.length, blockVariants);
     BedReader.scan(prefix, famSamples, first, end, include, conf, (raw, offset, v) -> {
       counts.record(decoder.decodeInto(raw, offset, v, block));
-      if (block.m == block.capacity()) {
-        sink.accept(block);
-        block.clear();
-      }
+      block.flushTo(sink, false);
     });
-    if (block.m > 0) {
-      sink.accept(block);
-      block.clear();
-    }
+    block.flushTo(sink, true);
   }
 }

@@ -30,16 +30,10 @@ public final class PackedDosages {
       int bpv = (b.n + 3) / 4;
       for (int v = 0; v < b.m; v++) {
         counts.record(decoder.decodeInto(b.packed, v * bpv, b.variantIndex[v], block));
-        if (block.m == block.capacity()) {
-          sink.accept(block);
-          block.clear();
-        }
+        block.flushTo(sink, false);
       }
     }
-    if (block.m > 0) {
-      sink.accept(block);
-      block.clear();
-    }
+    block.flushTo(sink, true);
   }
 
   /** The raw {@code .bed} bytes of variant {@code v} of block {@code b}: {@code ceil(N/4)} bytes. */

@@ -142,7 +142,7 @@ public final class DenseRemlLikelihood implements RemlLikelihood {
     Blas.dgemm(false, false, n, m, n, 1.0, pm, n, u, n, 0.0, pu, n);
     double[] ai = new double[m * m];
     Blas.dgemm(true, false, m, m, n, 0.5, u, n, pu, n, 0.0, ai, m);
-    symmetrize(ai, m);
+    SmallMatrices.symmetrize(ai, m);
     return new Evaluation(true, logL, score, ai, yPVPy, py, beta, cinv);
   }
 
@@ -206,13 +206,4 @@ public final class DenseRemlLikelihood implements RemlLikelihood {
     return s;
   }
 
-  static void symmetrize(double[] a, int m) {
-    for (int i = 0; i < m; i++) {
-      for (int j = i + 1; j < m; j++) {
-        double s = 0.5 * (a[i + j * m] + a[j + i * m]);
-        a[i + j * m] = s;
-        a[j + i * m] = s;
-      }
-    }
-  }
 }

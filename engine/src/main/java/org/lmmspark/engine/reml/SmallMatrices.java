@@ -2,12 +2,12 @@ package org.lmmspark.engine.reml;
 
 import org.lmmspark.engine.linalg.Blas;
 
-/** Small dense helpers for the (K+1)×(K+1) and p×p systems of the optimizers. */
-final class SmallMatrices {
+/** Small dense helpers for the (K+1)×(K+1) and p×p systems of the optimizers (dense, spectral, matrix-free). */
+public final class SmallMatrices {
   private SmallMatrices() {}
 
   /** The inverse of a symmetric positive definite m×m matrix (column-major), or null when it is not PD. */
-  static double[] invertSpd(double[] a, int m) {
+  public static double[] invertSpd(double[] a, int m) {
     double[] l = a.clone();
     if (!Blas.dpotrfLower(m, l)) {
       return null;
@@ -24,6 +24,25 @@ final class SmallMatrices {
       for (int i = 0; i < f; i++) {
         s[i + j * f] = a[idx[i] + idx[j] * m];
       }
+    }
+    return s;
+  }
+
+  /** Replaces the m×m {@code a} by {@code (a + aᵀ)/2} (products that are symmetric up to rounding). */
+  public static void symmetrize(double[] a, int m) {
+    for (int i = 0; i < m; i++) {
+      for (int j = i + 1; j < m; j++) {
+        double s = 0.5 * (a[i + j * m] + a[j + i * m]);
+        a[i + j * m] = s;
+        a[j + i * m] = s;
+      }
+    }
+  }
+
+  public static double sum(double[] v) {
+    double s = 0;
+    for (double e : v) {
+      s += e;
     }
     return s;
   }

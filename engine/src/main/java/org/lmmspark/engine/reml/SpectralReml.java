@@ -344,7 +344,7 @@ public final class SpectralReml implements RemlSolver {
       double[][] pu = new double[2][];
       for (int k = 0; k < 2; k++) {
         // tr(P̃V_k) = tr(V⁻¹V_k) − tr(C⁻¹ Gᵀ V_k G).
-        double tr = sum(vInvDk[k]) - traceOf(cinv, gram(g, gk[k]));
+        double tr = SmallMatrices.sum(vInvDk[k]) - traceOf(cinv, gram(g, gk[k]));
         double q = DenseRemlLikelihood.dot(py, u[k]);
         score[k] = -0.5 * (tr - q);
         pu[k] = applyP(f, g, cinv, u[k]);
@@ -359,8 +359,8 @@ public final class SpectralReml implements RemlSolver {
           obs[k + 2 * m] = 2 * a - 0.5 * traceProduct(f, g, gk, cinv, vInvDk, k, m);
         }
       }
-      DenseRemlLikelihood.symmetrize(ai, 2);
-      DenseRemlLikelihood.symmetrize(obs, 2);
+      SmallMatrices.symmetrize(ai, 2);
+      SmallMatrices.symmetrize(obs, 2);
       return new Full(logL, score, ai, obs, beta, cinv, py);
     }
 
@@ -414,13 +414,6 @@ public final class SpectralReml implements RemlSolver {
       return s;
     }
 
-    static double sum(double[] v) {
-      double s = 0;
-      for (double e : v) {
-        s += e;
-      }
-      return s;
-    }
   }
 
   /**

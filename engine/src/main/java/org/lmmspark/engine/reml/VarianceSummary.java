@@ -45,9 +45,9 @@ public final class VarianceSummary {
     variances.add(new Row("Vp", vp, Math.sqrt(quad(ones, cov, m))));
     observedSe = new double[k + 1];
     for (int i = 0; i < k; i++) {
-      double[] g = ratioGradient(t, vp, i);
-      ratios.add(new Row("V(" + fit.componentNames().get(i) + ")/Vp", t[i] / vp, Math.sqrt(quad(g, cov, m))));
-      observedSe[i] = fit.observedCovariance() == null ? Double.NaN : Math.sqrt(quad(g, fit.observedCovariance(), m));
+      ratios.add(ratio(fit, i));
+      observedSe[i] = fit.observedCovariance() == null ? Double.NaN
+          : Math.sqrt(quad(ratioGradient(t, vp, i), fit.observedCovariance(), m));
     }
     if (k > 1) {
       double sum = 0;
@@ -66,6 +66,18 @@ public final class VarianceSummary {
     this.df = k;
     this.logP = k == 1 ? ChiSquared.logUpperTailBoundaryMixture(lrt) : ChiSquared.logUpperTail(lrt, k);
     this.n = n;
+  }
+
+  /**
+   * {@code σ²_k/Vp} of a fit with its SE by the delta method from the AI covariance (the {@code .hsq}'s
+   * {@code V(·)/Vp} row; h² with one component).
+   */
+  public static Row ratio(RemlFit fit, int k) {
+    double[] t = fit.theta();
+    double vp = SmallMatrices.sum(t);
+    double[] g = ratioGradient(t, vp, k);
+    return new Row("V(" + fit.componentNames().get(k) + ")/Vp", t[k] / vp,
+        Math.sqrt(quad(g, fit.covariance(), t.length)));
   }
 
   static double[] ratioGradient(double[] t, double vp, int i) {

@@ -28,6 +28,7 @@ import org.lmmspark.engine.reml.RemlInputs;
 import org.lmmspark.engine.reml.RemlProblem;
 import org.lmmspark.engine.reml.SpectralReml;
 import org.lmmspark.engine.reml.VarianceComponent;
+import org.lmmspark.engine.reml.VarianceSummary;
 import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes.VariantRange;
@@ -424,6 +425,18 @@ public final class AssocJob {
   }
 
   /**
+   * The seeded random order in which variants are drawn to calibrate the null of {@code chromosome}
+   * (null: all chromosomes), among those {@code include} keeps: the same sample whatever the route
+   * (band-form null or GRM-free) and however the scan is partitioned.
+   */
+  static int[] calibrationOrder(List<org.lmmspark.engine.io.Variant> variants, boolean[] include, String chromosome) {
+    int[] candidates = java.util.stream.IntStream.range(0, variants.size())
+        .filter(v -> (include == null || include[v]) && (chromosome == null || variants.get(v).chromosome().equals(chromosome)))
+        .toArray();
+    return Calibration.shuffled(candidates, CALIBRATION_SEED + (chromosome == null ? 0 : chromosome.hashCode()));
+  }
+
+  /**
    * The calibrated model of one null fitted in band form, on the driver: γ from a seeded sample of the
    * variants the model will test ({@code chromosome} null: all), read at their own offsets and rotated
    * exactly ({@code 2N²} flops each), the residual {@code Py} and the leading eigenvectors of K
@@ -431,13 +444,8 @@ public final class AssocJob {
    */
   static CalibratedModel calibrate(BandNull bandNull, int[] famRows, Options o, PlinkFileset fileset,
       boolean[] include, String chromosome, List<NullFit> fits, Configuration conf) {
-    List<org.lmmspark.engine.io.Variant> variants = fileset.variants();
-    int[] candidates = java.util.stream.IntStream.range(0, variants.size())
-        .filter(v -> (include == null || include[v]) && (chromosome == null || variants.get(v).chromosome().equals(chromosome)))
-        .toArray();
-    long seed = CALIBRATION_SEED + (chromosome == null ? 0 : chromosome.hashCode());
     DosageBlock sample = Calibration.readSample(o.bfile(), fileset.sampleCount(), famRows,
-        Calibration.shuffled(candidates, seed), o.calibrationVariants(), o.maf(), conf);
+        calibrationOrder(fileset.variants(), include, chromosome), o.calibrationVariants(), o.maf(), conf);
     if (sample.m == 0) {
       throw new BadInputException(PlinkFileset.bimPath(fileset.prefix()) + ": no testable variant"
           + (chromosome == null ? "" : " on chromosome " + chromosome) + " to calibrate the test with");
@@ -520,13 +528,9 @@ public final class AssocJob {
   private static void record(RemlProblem problem, RemlFit fit, String scope, List<NullFit> fits) {
     double sg = fit.theta()[0];
     double se = fit.theta()[1];
-    double vp = sg + se;
-    double h2 = sg / vp;
-    // δ-method: h² = σ²_g/(σ²_g + σ²_e), gradient (σ²_e, −σ²_g)/V_p².
-    double[] cov = fit.covariance();
-    double g0 = se / (vp * vp);
-    double g1 = -sg / (vp * vp);
-    double h2Se = Math.sqrt(g0 * g0 * cov[0] + 2 * g0 * g1 * cov[1] + g1 * g1 * cov[3]);
+    VarianceSummary.Row h2Row = VarianceSummary.ratio(fit, 0);
+    double h2 = h2Row.value();
+    double h2Se = h2Row.se();
     boolean boundary = fit.boundary()[0] || fit.boundary()[1];
     fits.add(new NullFit(scope, problem.n(), sg, se, h2, h2Se, fit.logL(), boundary, 0, null, 0));
     log.info("null model ({}): σ²_g = {}, σ²_e = {}, h² = {} ({}); {}", scope, String.format("%.5g", sg),

@@ -24,6 +24,7 @@ import org.lmmspark.engine.io.Variant;
 import org.lmmspark.engine.matfree.PackedDosages;
 import org.lmmspark.engine.matfree.PackedGenotypeBlock;
 import org.lmmspark.engine.reml.RemlFit;
+import org.lmmspark.engine.reml.VarianceSummary;
 import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
 import org.lmmspark.engine.reml.matfree.StochasticReml;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
@@ -107,10 +108,7 @@ final class MatrixFreeAssocJob {
       stages.add(String.format(Locale.ROOT, "REML (matrix-free): %.1f s, %d genotype passes, %d Spark jobs; %s",
           fitted.seconds(), fitted.passes(), fitted.sparkJobs(), fit.message()));
       double vp = sg + se;
-      double[] cov = fit.covariance();
-      double g0 = se / (vp * vp);
-      double g1 = -sg / (vp * vp);
-      double h2Se = Math.sqrt(g0 * g0 * cov[0] + 2 * g0 * g1 * cov[1] + g1 * g1 * cov[3]);
+      double h2Se = VarianceSummary.ratio(fit, 0).se();
       boolean boundary = fit.boundary()[0] || fit.boundary()[1];
       notes.add(String.format(Locale.ROOT, "whole-genome REML (matrix-free, %d probes): σ²_g = %.5g, σ²_e = %.5g, h² = "
           + "%.4f (SE %.4f, Monte Carlo SE of σ²_g %.2g)%s", fitted.diagnostics().probes(), sg, se, sg / vp, h2Se,
@@ -246,12 +244,7 @@ final class MatrixFreeAssocJob {
     List<int[]> orders = new ArrayList<>();
     boolean[] wanted = new boolean[variants.size()];
     for (int c : scopeChromosome) {
-      String name = c < 0 ? null : chromosomes.get(c);
-      int[] candidates = java.util.stream.IntStream.range(0, variants.size())
-          .filter(v -> (include == null || include[v]) && (name == null || variants.get(v).chromosome().equals(name)))
-          .toArray();
-      long seed = AssocJob.CALIBRATION_SEED + (name == null ? 0 : name.hashCode());
-      int[] order = Calibration.shuffled(candidates, seed);
+      int[] order = AssocJob.calibrationOrder(variants, include, c < 0 ? null : chromosomes.get(c));
       order = Arrays.copyOf(order, Math.min(order.length, 4 * count + 20));
       orders.add(order);
       for (int v : order) {

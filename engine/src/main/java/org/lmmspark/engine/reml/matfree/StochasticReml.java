@@ -10,6 +10,7 @@ import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
 import org.lmmspark.engine.reml.DenseSymmetricMatrix;
 import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.RemlProblem;
+import org.lmmspark.engine.reml.SmallMatrices;
 import org.lmmspark.engine.reml.RemlSolver;
 import org.lmmspark.engine.reml.SymmetricOperator;
 import org.lmmspark.engine.reml.VarianceComponent;
@@ -339,13 +340,7 @@ public final class StochasticReml implements RemlSolver {
         double[] pu = proj.apply(aiCols, aiSol, m);
         ai = new double[m * m];
         Blas.dgemm(true, false, m, m, n, 0.5, aiCols, n, pu, n, 0.0, ai, m);
-        for (int i = 0; i < m; i++) {
-          for (int j = i + 1; j < m; j++) {
-            double a = 0.5 * (ai[i + j * m] + ai[j + i * m]);
-            ai[i + j * m] = a;
-            ai[j + i * m] = a;
-          }
-        }
+        SmallMatrices.symmetrize(ai, m);
       }
       // Covariance of the score estimate from the spread over probes: cov(tr_k, tr_l)/(4R).
       double[] scoreCov = new double[m * m];
@@ -380,7 +375,7 @@ public final class StochasticReml implements RemlSolver {
       boolean converged = false;
       double lastStep = Double.NaN;
       while (it < o.maxIterations()) {
-        double vp = sum(ev.theta);
+        double vp = SmallMatrices.sum(ev.theta);
         double[] dir;
         boolean em = it < o.emSteps();
         if (em) {
@@ -433,7 +428,7 @@ public final class StochasticReml implements RemlSolver {
       for (int k = 0; k < m; k++) {
         boundary[k] = ev.theta[k] <= lower[k];
       }
-      double[] cov = ev.ai == null ? null : invertSpd(ev.ai, m);
+      double[] cov = ev.ai == null ? null : SmallMatrices.invertSpd(ev.ai, m);
       if (cov == null) {
         cov = new double[m * m];
         Arrays.fill(cov, Double.NaN);
@@ -454,7 +449,7 @@ public final class StochasticReml implements RemlSolver {
       }
       String message = String.format(Locale.ROOT, "%s after %d iterations (last AI step %.2e of Σθ, tolerance %.0e); "
           + "%d probes (seed %d), CG to %.0e relative residual, %d operator products in all",
-          converged ? "converged" : "no convergence", it, lastStep / sum(ev.theta), o.tolerance(), r, o.seed(),
+          converged ? "converged" : "no convergence", it, lastStep / SmallMatrices.sum(ev.theta), o.tolerance(), r, o.seed(),
           o.cgTolerance(), products);
       if (!notes.isEmpty()) {
         message += "; " + String.join("; ", notes.subList(Math.max(0, notes.size() - 3), notes.size()));
@@ -565,7 +560,7 @@ public final class StochasticReml implements RemlSolver {
         sub[i + j * f] = ev.ai[free[i] + free[j] * m];
       }
     }
-    double[] inv = invertSpd(sub, f);
+    double[] inv = SmallMatrices.invertSpd(sub, f);
     if (inv == null) {
       return null;
     }
@@ -577,23 +572,6 @@ public final class StochasticReml implements RemlSolver {
       dir[free[i]] = s;
     }
     return dir;
-  }
-
-  static double[] invertSpd(double[] a, int m) {
-    double[] l = a.clone();
-    if (!Blas.dpotrfLower(m, l)) {
-      return null;
-    }
-    Blas.dpotriLowerFull(m, l);
-    return l;
-  }
-
-  static double sum(double[] v) {
-    double s = 0;
-    for (double d : v) {
-      s += d;
-    }
-    return s;
   }
 
   static String fmt(double[] v) {
