@@ -7,6 +7,8 @@ import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.reml.SmallMatrices;
 import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
 import org.lmmspark.engine.reml.matfree.BatchedPcg;
+import org.lmmspark.engine.reml.matfree.LeadingEigenspace;
+import org.lmmspark.engine.reml.matfree.SpectralPreconditioner;
 
 /**
  * The null models of a genotype-only (GRM-free) association run: for every chromosome c, the
@@ -30,8 +32,8 @@ import org.lmmspark.engine.reml.matfree.BatchedPcg;
  * al. 2012; fastGWA, Jiang et al. 2019): {@code xᵀP_{−c}x ≈ γ_c x̃ᵀx̃} for every variant x of chromosome c.
  * It holds because a variant is one of M columns of Z: V⁻¹ acts on it almost as a scalar; a
  * variant's χ² is off by its own ratio over γ_c, i.e. by about the ratio's CV (reported). Population
- * structure spreads the ratio (no leading eigenvectors are treated exactly here: there is no
- * eigendecomposition in a GRM-free run).
+ * structure spreads the ratio (no leading eigenvectors are treated exactly in the test; the REML fit's
+ * leading Ritz pairs only precondition the solves).
  *
  * <p><b>One γ for all chromosomes</b> ({@link Options#poolGamma}, the default; BOLT-LMM likewise uses one
  * calibration factor for all its LOCO models): γ_c is reported per chromosome, but the test uses the
@@ -103,12 +105,15 @@ public final class LocoResiduals {
    *                chromosome is ignored: every column uses its scope's)
    * @param sigmaG  σ²_g of the whole-genome fit (≥ 0)
    * @param sigmaE  σ²_e (&gt; 0)
+   * @param leading the whole-genome K's leading Ritz pairs for the deflation preconditioner (the REML
+   *                fit's, {@link org.lmmspark.engine.reml.matfree.StochasticReml.Diagnostics#eigenspace});
+   *                null: Jacobi, each column with its own {@code diag(V_{−c})}
    * @param y       response, length n
    * @param x       covariates n×p column-major, with an intercept
    * @param famRows {@code .fam} row of each analysed sample (carried into the models)
    */
-  public static Result compute(GenomicRelationshipOperator k, double sigmaG, double sigmaE, double[] y, double[] x,
-      int p, int[] famRows, List<Scope> scopes, Options o) {
+  public static Result compute(GenomicRelationshipOperator k, double sigmaG, double sigmaE, LeadingEigenspace leading,
+      double[] y, double[] x, int p, int[] famRows, List<Scope> scopes, Options o) {
     int n = k.size();
     if (y.length != n || x.length != (long) n * p || famRows.length != n) {
       throw new IllegalArgumentException("y " + y.length + ", X " + x.length + ", rows " + famRows.length + " for n = "
@@ -149,9 +154,11 @@ public final class LocoResiduals {
         rhs[base + i] = v[i];
       }
     }
-    // Jacobi preconditioner per scope: diag(V_{−c}) = σ²_g diag(K_{−c}) + σ²_e.
-    double[][] diagonal = new double[sc][];
-    for (int s = 0; s < sc; s++) {
+    // Deflation on the whole-genome K's leading pairs (they serve every K_{−c}); else Jacobi per scope,
+    // diag(V_{−c}) = σ²_g diag(K_{−c}) + σ²_e.
+    SpectralPreconditioner deflation = leading == null ? null : new SpectralPreconditioner(leading, sigmaG, sigmaE);
+    double[][] diagonal = new double[deflation == null ? sc : 0][];
+    for (int s = 0; s < diagonal.length; s++) {
       double[] d = sigmaG == 0 ? new double[n] : k.leaveOut(scopes.get(s).leftOut()).diagonal();
       for (int i = 0; i < n; i++) {
         d[i] = sigmaG * d[i] + sigmaE;
@@ -167,9 +174,13 @@ public final class LocoResiduals {
     for (int a = 0; a < r; a += o.maxColumns()) {
       int first = a;
       int cols = Math.min(o.maxColumns(), r - a);
-      double[] pre = new double[n * cols];
-      for (int j = 0; j < cols; j++) {
-        System.arraycopy(diagonal[scopeOf[first + j]], 0, pre, j * n, n);
+      BatchedPcg.Preconditioner pre = deflation;
+      if (pre == null) {
+        double[] d = new double[n * cols];
+        for (int j = 0; j < cols; j++) {
+          System.arraycopy(diagonal[scopeOf[first + j]], 0, d, j * n, n);
+        }
+        pre = BatchedPcg.Preconditioner.diagonal(d);
       }
       int[] passCount = new int[1];
       BatchedPcg.ColumnOperator v = (in, kk, columns, out) -> {

@@ -104,6 +104,37 @@ public final class Blas {
   }
 
   /**
+   * Replaces the n×k ({@code k ≤ n}) column-major {@code a} by an orthonormal basis of its column
+   * space: the Q of its Householder QR ({@code dgeqrf} + {@code dorgqr}), orthonormal to rounding
+   * even when {@code a} is rank deficient (unlike Gram–Schmidt or Cholesky QR).
+   */
+  public static void orthonormalize(int n, int k, double[] a) {
+    if (k > n || a.length < (long) n * k) {
+      throw new IllegalArgumentException("orthonormalize: need k ≤ n and n*k = " + (long) n * k + " values");
+    }
+    if (k == 0) {
+      return;
+    }
+    double[] tau = new double[k];
+    intW info = new intW(0);
+    double[] query = new double[1];
+    lapack().dgeqrf(n, k, a, n, tau, query, -1, info);
+    double[] work = new double[Math.max(k, (int) query[0])];
+    lapack().dgeqrf(n, k, a, n, tau, work, work.length, info);
+    if (info.val != 0) {
+      throw new IllegalStateException("dgeqrf failed: info=" + info.val);
+    }
+    lapack().dorgqr(n, k, k, a, n, tau, query, -1, info);
+    if (work.length < (int) query[0]) {
+      work = new double[(int) query[0]];
+    }
+    lapack().dorgqr(n, k, k, a, n, tau, work, work.length, info);
+    if (info.val != 0) {
+      throw new IllegalStateException("dorgqr failed: info=" + info.val);
+    }
+  }
+
+  /**
    * Symmetric eigendecomposition {@code A = Z·diag(w)·Zᵀ} by LAPACK {@code dsyevd} (divide and
    * conquer; all eigenvalues ascending): the lower triangle of the n×n column-major {@code a} is read
    * and {@code a} is overwritten by the orthonormal eigenvectors (columns). Extra work space

@@ -95,7 +95,7 @@ class LocoResidualsTest {
       scopes.add(new LocoResiduals.Scope(c, "LOCO chromosome " + (c + 1), sample));
     }
     long passes0 = prod.passes();
-    LocoResiduals.Result res = LocoResiduals.compute(k, sg, se, y, x, p, rows, scopes,
+    LocoResiduals.Result res = LocoResiduals.compute(k, sg, se, null, y, x, p, rows, scopes,
         new LocoResiduals.Options(1e-8, 500, 512, false));
     assertEquals(prod.passes() - passes0, res.passes(), "passes counted");
     assertEquals(1, res.batches());
@@ -107,7 +107,7 @@ class LocoResidualsTest {
     assertEquals(maxIt, res.passes(), "one pass per CG iteration for all chromosomes together");
 
     // In further batches of 40 columns: the same models (more passes).
-    LocoResiduals.Result split = LocoResiduals.compute(k, sg, se, y, x, p, rows, scopes,
+    LocoResiduals.Result split = LocoResiduals.compute(k, sg, se, null, y, x, p, rows, scopes,
         new LocoResiduals.Options(1e-8, 500, 40, true));
     assertEquals((int) Math.ceil(res.columns() / 40.0), split.batches());
 

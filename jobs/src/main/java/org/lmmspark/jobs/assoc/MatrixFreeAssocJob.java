@@ -158,7 +158,8 @@ final class MatrixFreeAssocJob {
       int maxColumns = (int) Math.max(16, Math.min(4096, LOCO_SOLVE_BYTES / (80L * n)));
       LocoResiduals.Options lo = new LocoResiduals.Options(1e-6, 1000, maxColumns, true);
       LocoResiduals.Result loco = MatrixFreeRemlJob.countingJobs(jsc, jobs,
-          () -> LocoResiduals.compute(fitted.k(), sg, se, in.design().y(), in.design().x(), p, in.famRows(), scopes, lo));
+          () -> LocoResiduals.compute(fitted.k(), sg, se, fitted.diagnostics().eigenspace(), in.design().y(),
+              in.design().x(), p, in.famRows(), scopes, lo));
       double locoSeconds = (System.nanoTime() - t) / 1e9;
       stages.add(String.format(Locale.ROOT, "%s residuals and γ: %.1f s, one batched CG solve of %d columns in %d batch(es), "
           + "%d genotype passes, %d Spark jobs, CG iterations per null %s (tolerance %.0e, largest final residual %.1e)",

@@ -115,7 +115,7 @@ public final class MatrixFreeRemlJob {
     long passes0 = products.passes();
     AtomicInteger jobs = new AtomicInteger();
     StochasticReml.Outcome out = countingJobs(jsc, jobs,
-        () -> new StochasticReml(reml).fitWithDiagnostics(problem));
+        () -> new StochasticReml(reml, line -> log.info("REML (matrix-free): {}", line)).fitWithDiagnostics(problem));
     double remlSeconds = (System.nanoTime() - t1) / 1e9;
     double logL0 = problem.nullLogL(null);
     VarianceSummary summary = new VarianceSummary(out.fit(), logL0, problem.n());

@@ -262,7 +262,7 @@ public final class RemlJob {
     log.addAll(o.notes());
     StochasticReml.Options d = StochasticReml.Options.defaults();
     StochasticReml.Options ro = new StochasticReml.Options(g.probes(), g.seed(), g.cgTolerance(), d.maxCgIterations(),
-        o.maxIterations(), d.tolerance(), d.emSteps(), d.jacobi(), d.logLikelihood());
+        o.maxIterations(), d.tolerance(), d.emSteps(), d.deflationRank(), d.logLikelihood());
     MatrixFreeRemlJob.Result r = MatrixFreeRemlJob.run(jsc, new MatrixFreeRemlJob.Options(g.bfile(), o.pheno(),
         o.phenoName(), o.covar(), o.qcovar(), g.minMaf(), g.chromosomes(), ro, g.partitions()));
     if (!r.samples().equals(in.samples())) {

@@ -128,7 +128,8 @@ class MatrixFreeSparkTest {
     Files.writeString(dir.resolve("r.pheno"), ph);
     Files.writeString(dir.resolve("r.qcovar"), qc);
 
-    StochasticReml.Options ro = new StochasticReml.Options(40, 7, 1e-6, 500, 30, 1e-5, 1, true, true);
+    StochasticReml.Options ro = new StochasticReml.Options(40, 7, 1e-6, 500, 30, 1e-5, 1,
+        StochasticReml.DEFAULT_DEFLATION_RANK, true);
     MatrixFreeRemlJob.Result r = MatrixFreeRemlJob.run(SharedSpark.jsc(), new MatrixFreeRemlJob.Options(prefix,
         dir.resolve("r.pheno").toString(), null, null, dir.resolve("r.qcovar").toString(), 0, ChromosomeSelection.all(),
         ro, 4));

@@ -11,7 +11,9 @@ import org.lmmspark.engine.reml.SymmetricOperator;
  * unconverged, so one iteration is one product call, i.e. one pass over the genotypes for all
  * right-hand sides. A column stops when {@code ‖b − A x‖ ≤ tol·‖b‖} (the recurrence residual).
  *
- * <p>The preconditioner is diagonal (Jacobi), {@code M = diag(d)}, or none. With none, the CG
+ * <p>The preconditioner ({@link Preconditioner}) is applied to all stepped columns together: diagonal
+ * (Jacobi, {@link Preconditioner#diagonal}), the deflation preconditioner of a GRM's leading
+ * eigenpairs ({@link SpectralPreconditioner}), or none. With none, the CG
  * coefficients also give the Lanczos tridiagonal matrix of each column
  * ({@code T_jj = 1/α_j + β_{j−1}/α_{j−1}}, {@code T_{j,j+1} = sqrt(β_j)/α_j}), from which
  * {@link LanczosQuadrature} estimates {@code bᵀ log(A) b} for the log-determinant.
@@ -37,6 +39,36 @@ public final class BatchedPcg {
   @FunctionalInterface
   public interface ColumnOperator {
     void apply(double[] in, int k, int[] columns, double[] out);
+  }
+
+  /** {@code M⁻¹} of a symmetric positive definite preconditioner M, applied to a set of columns at once. */
+  @FunctionalInterface
+  public interface Preconditioner {
+    /**
+     * {@code z_j = M⁻¹ r_j} for the columns {@code j = columns[0 … count)} of the n×r column-major
+     * blocks r and z (other columns untouched).
+     */
+    void apply(double[] r, double[] z, int n, int[] columns, int count);
+
+    /**
+     * Jacobi, {@code M = diag(d)}: d (positive) shared by all columns (n entries) or per column (n×r,
+     * column-major).
+     */
+    static Preconditioner diagonal(double[] d) {
+      return (r, z, n, columns, count) -> {
+        if (d.length % n != 0) {
+          throw new IllegalArgumentException("preconditioner diagonal has " + d.length + " entries for n = " + n
+              + " (shared) or n×r (per column)");
+        }
+        for (int s = 0; s < count; s++) {
+          int o = columns[s] * n;
+          int dOff = d.length == n ? 0 : o;
+          for (int i = 0; i < n; i++) {
+            z[o + i] = r[o + i] / d[dOff + i];
+          }
+        }
+      };
+    }
   }
 
   /**
@@ -74,41 +106,37 @@ public final class BatchedPcg {
    * @param b        n×r right-hand sides, column-major (not modified)
    * @param x0       starting guess n×r (warm start), or null for 0; with a warm start one extra product
    *                 forms the first residual
-   * @param diagonal the Jacobi preconditioner's diagonal (n, positive), or null for none
+   * @param pre      the preconditioner, or null for none
    * @param record   keep α and β per column (for Lanczos quadrature; needs x0 == null and no preconditioner
    *                 to mean {@code bᵀ f(A) b})
    */
-  public static Result solve(SymmetricOperator a, double[] b, int r, double[] x0, double[] diagonal, double tol,
+  public static Result solve(SymmetricOperator a, double[] b, int r, double[] x0, Preconditioner pre, double tol,
       int maxIterations, boolean record) {
-    return solve(a.size(), (in, k, columns, out) -> a.apply(in, k, out), b, r, x0, diagonal, tol, maxIterations,
+    return solve(a.size(), (in, k, columns, out) -> a.apply(in, k, out), b, r, x0, pre, tol, maxIterations,
         record);
   }
 
   /**
    * Solves {@code A_j x_j = b_j} for every column j, each with its own operator (see {@link ColumnOperator}).
    *
-   * @param n        rows of every system
-   * @param diagonal the Jacobi preconditioner's diagonal, shared (n entries) or per column (n×r,
-   *                 column-major), positive; or null for none
+   * @param n   rows of every system
+   * @param pre the preconditioner (the same M for every column, or per column as the operator is), or
+   *            null for none
    */
-  public static Result solve(int n, ColumnOperator a, double[] b, int r, double[] x0, double[] diagonal, double tol,
+  public static Result solve(int n, ColumnOperator a, double[] b, int r, double[] x0, Preconditioner pre, double tol,
       int maxIterations, boolean record) {
     if (b.length < (long) n * r || (x0 != null && x0.length < (long) n * r)) {
       throw new IllegalArgumentException("B and X0 must hold n×r = " + n + "×" + r + " values");
     }
-    if (diagonal != null && diagonal.length != n && diagonal.length != (long) n * r) {
-      throw new IllegalArgumentException("preconditioner diagonal has " + diagonal.length + " entries for n = " + n
-          + " (shared) or n×r = " + n + "×" + r + " (per column)");
-    }
     double[] x = x0 == null ? new double[n * r] : Arrays.copyOf(x0, n * r);
     double[] res = Arrays.copyOf(b, n * r);
     int products = 0;
+    int[] all = new int[r];
+    for (int j = 0; j < r; j++) {
+      all[j] = j;
+    }
     if (x0 != null) {
       double[] ax = new double[n * r];
-      int[] all = new int[r];
-      for (int j = 0; j < r; j++) {
-        all[j] = j;
-      }
       a.apply(x, r, all, ax);
       products++;
       for (int i = 0; i < n * r; i++) {
@@ -126,9 +154,9 @@ public final class BatchedPcg {
     double[][] betas = record ? new double[r][] : null;
     double[][] alphaBuf = new double[r][];
     double[][] betaBuf = new double[r][];
+    precondition(pre, res, z, n, all, r);
     for (int j = 0; j < r; j++) {
       bNorm[j] = norm(b, j * n, n);
-      precondition(res, z, diagonal, j, n);
       System.arraycopy(z, j * n, p, j * n, n);
       rz[j] = dot(res, z, j * n, n);
       rel[j] = bNorm[j] == 0 ? 0 : norm(res, j * n, n) / bNorm[j];
@@ -163,6 +191,8 @@ public final class BatchedPcg {
       }
       a.apply(pa, na, active, qa);
       products++;
+      // Step every active column, precondition the stepped ones together, then their new directions.
+      int stepped = 0;
       for (int s = 0; s < na; s++) {
         int j = active[s];
         int o = j * n;
@@ -182,13 +212,6 @@ public final class BatchedPcg {
           res[o + i] -= alpha * qa[q + i];
         }
         its[j]++;
-        precondition(res, z, diagonal, j, n);
-        double rzNew = dot(res, z, o, n);
-        double beta = rzNew / rz[j];
-        rz[j] = rzNew;
-        for (int i = 0; i < n; i++) {
-          p[o + i] = z[o + i] + beta * p[o + i];
-        }
         if (record) {
           int t = its[j] - 1;
           if (t >= alphaBuf[j].length) {
@@ -196,7 +219,21 @@ public final class BatchedPcg {
             betaBuf[j] = Arrays.copyOf(betaBuf[j], 2 * t);
           }
           alphaBuf[j][t] = alpha;
-          betaBuf[j][t] = beta;
+        }
+        active[stepped++] = j;
+      }
+      precondition(pre, res, z, n, active, stepped);
+      for (int s = 0; s < stepped; s++) {
+        int j = active[s];
+        int o = j * n;
+        double rzNew = dot(res, z, o, n);
+        double beta = rzNew / rz[j];
+        rz[j] = rzNew;
+        for (int i = 0; i < n; i++) {
+          p[o + i] = z[o + i] + beta * p[o + i];
+        }
+        if (record) {
+          betaBuf[j][its[j] - 1] = beta;
         }
         rel[j] = norm(res, o, n) / bNorm[j];
         if (rel[j] <= tol) {
@@ -215,15 +252,13 @@ public final class BatchedPcg {
     return new Result(x, its, converged, rel, products, alphas, betas);
   }
 
-  private static void precondition(double[] r, double[] z, double[] d, int j, int n) {
-    int o = j * n;
-    if (d == null) {
-      System.arraycopy(r, o, z, o, n);
-    } else {
-      int dOff = d.length == n ? 0 : o;
-      for (int i = 0; i < n; i++) {
-        z[o + i] = r[o + i] / d[dOff + i];
+  private static void precondition(Preconditioner pre, double[] r, double[] z, int n, int[] columns, int count) {
+    if (pre == null) {
+      for (int s = 0; s < count; s++) {
+        System.arraycopy(r, columns[s] * n, z, columns[s] * n, n);
       }
+    } else {
+      pre.apply(r, z, n, columns, count);
     }
   }
 

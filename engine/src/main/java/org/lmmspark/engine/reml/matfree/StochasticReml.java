@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
 import org.lmmspark.engine.reml.DenseSymmetricMatrix;
@@ -47,6 +48,11 @@ import org.lmmspark.engine.reml.VarianceComponent;
  * The Monte Carlo error of θ̂ due to the probes is estimated as {@code AI⁻¹ S AI⁻¹} with S the
  * covariance of the score estimate across probes divided by R.
  *
+ * <p>Preconditioner: the deflation preconditioner of the first component's leading Ritz pairs
+ * ({@link SpectralPreconditioner}, {@link LeadingEigenspace}; {@link #DEFLATION_PASSES} passes once per
+ * fit), which keeps CG's iteration count at the bulk's as population axes grow with N; Jacobi with
+ * {@code deflationRank = 0}.
+ *
  * <p>Cost per iteration: {@code CG + 1 + K} operator products (CG the iteration count of the one
  * batched solve over {@code 1 + p + R + K + 1} columns, warm-started from the previous iterate's
  * solutions; +1 for its starting residual), plus at the end about half a cold solve for log|V|.
@@ -54,6 +60,10 @@ import org.lmmspark.engine.reml.VarianceComponent;
  */
 public final class StochasticReml implements RemlSolver {
   static final double RESIDUAL_FLOOR = 1e-6;
+  /** Ritz pairs of the deflation preconditioner by default: room for population axes and a few more. */
+  public static final int DEFAULT_DEFLATION_RANK = 32;
+  /** Subspace-iteration passes for the Ritz pairs ({@link LeadingEigenspace}). */
+  public static final int DEFLATION_PASSES = 4;
 
   /**
    * @param probes           R, Rademacher probe vectors for the traces (BOLT-REML uses 15 MC trials; 30–60 here)
@@ -63,14 +73,19 @@ public final class StochasticReml implements RemlSolver {
    * @param maxIterations    REML iterations
    * @param tolerance        largest AI step, relative to Σθ, counted as converged
    * @param emSteps          EM steps before AI steps
-   * @param jacobi           precondition CG with diag(V)
+   * @param deflationRank    precondition CG with the first component's leading {@code deflationRank} Ritz
+   *                         pairs ({@link SpectralPreconditioner}; {@link #DEFLATION_PASSES} more passes,
+   *                         once); 0: Jacobi, {@code diag(V)}
    * @param logLikelihood    estimate log|V| at the end (one more solve of the probes)
    */
   public record Options(int probes, long seed, double cgTolerance, int maxCgIterations, int maxIterations,
-      double tolerance, int emSteps, boolean jacobi, boolean logLikelihood) {
+      double tolerance, int emSteps, int deflationRank, boolean logLikelihood) {
     public Options {
       if (probes < 2) {
         throw new IllegalArgumentException("need at least 2 probe vectors, got " + probes);
+      }
+      if (deflationRank < 0) {
+        throw new IllegalArgumentException("deflation rank must be ≥ 0, got " + deflationRank);
       }
       if (!(cgTolerance > 0 && cgTolerance < 1)) {
         throw new IllegalArgumentException("CG tolerance must be in (0, 1), got " + cgTolerance);
@@ -78,17 +93,26 @@ public final class StochasticReml implements RemlSolver {
     }
 
     public static Options defaults() {
-      return new Options(40, 20250601L, 1e-6, 1000, 40, 1e-5, 1, true, true);
+      return new Options(40, 20250601L, 1e-6, 1000, 40, 1e-5, 1, DEFAULT_DEFLATION_RANK, true);
     }
 
     public Options withProbes(int r) {
-      return new Options(r, seed, cgTolerance, maxCgIterations, maxIterations, tolerance, emSteps, jacobi, logLikelihood);
+      return new Options(r, seed, cgTolerance, maxCgIterations, maxIterations, tolerance, emSteps, deflationRank,
+          logLikelihood);
+    }
+
+    public Options withDeflationRank(int k) {
+      return new Options(probes, seed, cgTolerance, maxCgIterations, maxIterations, tolerance, emSteps, k,
+          logLikelihood);
     }
   }
 
-  /** Work counts and Monte Carlo error of a fit. */
+  /**
+   * Work counts and Monte Carlo error of a fit; {@code eigenspace} the first component's leading Ritz
+   * pairs behind the preconditioner (null with Jacobi), for later solves with the same K (LOCO).
+   */
   public record Diagnostics(int operatorProducts, int[] cgIterationsPerSolve, double[] monteCarloCovariance,
-      int probes, double logDetV, double logDetVMonteCarloSe) {
+      int probes, double logDetV, double logDetVMonteCarloSe, LeadingEigenspace eigenspace) {
     /** Monte Carlo standard error of θ_k due to the finite number of probes. */
     public double monteCarloSe(int k) {
       int m = (int) Math.round(Math.sqrt(monteCarloCovariance.length));
@@ -100,9 +124,16 @@ public final class StochasticReml implements RemlSolver {
   public record Outcome(RemlFit fit, Diagnostics diagnostics) {}
 
   private final Options options;
+  private final Consumer<String> progress;
+
+  /** @param progress receives one line per likelihood evaluation (θ, CG iterations, products so far) */
+  public StochasticReml(Options options, Consumer<String> progress) {
+    this.options = options;
+    this.progress = progress;
+  }
 
   public StochasticReml(Options options) {
-    this.options = options;
+    this(options, line -> {});
   }
 
   public StochasticReml() {
@@ -120,7 +151,7 @@ public final class StochasticReml implements RemlSolver {
   }
 
   public Outcome fitWithDiagnostics(RemlProblem problem) {
-    return new Run(problem, options).fit();
+    return new Run(problem, options, progress).fit();
   }
 
   /** V(θ) = Σ θ_k V_k + θ_e I as an operator; counts products. */
@@ -185,11 +216,14 @@ public final class StochasticReml implements RemlSolver {
     final double[][] vkz;
     int products;
     final List<Integer> cgIterations = new ArrayList<>();
+    final Consumer<String> progress;
+    final LeadingEigenspace eigenspace;
     double[] warmS;
 
-    Run(RemlProblem problem, Options o) {
+    Run(RemlProblem problem, Options o, Consumer<String> progress) {
       this.problem = problem;
       this.o = o;
+      this.progress = progress;
       this.n = problem.n();
       this.p = problem.p();
       this.kk = problem.components().size();
@@ -215,6 +249,43 @@ public final class StochasticReml implements RemlSolver {
         parts.get(k).apply(z, r, vkz[k]);
         products++;
       }
+      int rank = Math.min(o.deflationRank(), n / 4);
+      if (rank > 0 && kk > 0) {
+        eigenspace = LeadingEigenspace.compute(parts.get(0), rank, DEFLATION_PASSES, o.seed() + 1);
+        products += eigenspace.passes();
+        progress.accept("preconditioner: " + problem.components().get(0).name() + ": " + eigenspace.describe());
+      } else {
+        eigenspace = null;
+      }
+    }
+
+    /**
+     * The preconditioner at θ: deflation on the first component's Ritz pairs, the other components by
+     * their mean diagonal; or Jacobi, {@code diag(V)}; null when neither is positive definite.
+     */
+    BatchedPcg.Preconditioner preconditioner(double[] theta) {
+      if (eigenspace != null) {
+        double shift = theta[kk];
+        for (int k = 1; k < kk; k++) {
+          shift += theta[k] * mean(diag[k]);
+        }
+        return shift > 0 ? new SpectralPreconditioner(eigenspace, theta[0], shift) : null;
+      }
+      double[] d = new double[n];
+      for (int i = 0; i < n; i++) {
+        d[i] = theta[kk];
+        for (int k = 0; k < kk; k++) {
+          d[i] += theta[k] * diag[k][i];
+        }
+        if (!(d[i] > 0)) {
+          return null;
+        }
+      }
+      return BatchedPcg.Preconditioner.diagonal(d);
+    }
+
+    static double mean(double[] v) {
+      return Arrays.stream(v).sum() / v.length;
     }
 
     static double[] diagonalOf(SymmetricOperator a, int n) {
@@ -239,21 +310,7 @@ public final class StochasticReml implements RemlSolver {
      */
     Eval evaluate(double[] theta, double[] lagged, boolean needAi) {
       CovarianceOperator v = new CovarianceOperator(parts, theta, n);
-      double[] pre = null;
-      if (o.jacobi()) {
-        pre = new double[n];
-        for (int i = 0; i < n; i++) {
-          double d = theta[kk];
-          for (int k = 0; k < kk; k++) {
-            d += theta[k] * diag[k][i];
-          }
-          pre[i] = d;
-          if (!(d > 0)) {
-            pre = null;
-            break;
-          }
-        }
-      }
+      BatchedPcg.Preconditioner pre = preconditioner(theta);
       int q0 = 1 + p + r;
       int q = q0 + (lagged == null ? 0 : m);
       double[] b = new double[n * q];
@@ -266,6 +323,9 @@ public final class StochasticReml implements RemlSolver {
       double[] x0 = warmS == null ? null : Arrays.copyOf(warmS, n * q);
       BatchedPcg.Result s = BatchedPcg.solve(v, b, q, x0, pre, o.cgTolerance(), o.maxCgIterations(), false);
       cgIterations.add(s.maxIterations());
+      progress.accept(String.format(Locale.ROOT, "REML evaluation at θ = %s: %d CG iterations over %d columns%s; "
+          + "%d operator products so far", fmt(theta), s.maxIterations(), q, s.allConverged() ? "" : " (not converged)",
+          products + v.products));
       if (!s.allConverged()) {
         products += v.products;
         return null;
@@ -461,7 +521,7 @@ public final class StochasticReml implements RemlSolver {
       RemlFit fit = new RemlFit("matrix-free", names, ev.theta, cov, null, logL, ev.score, ev.beta, ev.cinv, ev.py,
           boundary, it, converged, message);
       int[] cg = cgIterations.stream().mapToInt(Integer::intValue).toArray();
-      return new Outcome(fit, new Diagnostics(products, cg, mc, r, logDet[0], logDet[1]));
+      return new Outcome(fit, new Diagnostics(products, cg, mc, r, logDet[0], logDet[1], eigenspace));
     }
 
     /** The next batch starts from this one's solutions ([y X z] and the lagged columns alike). */
@@ -470,16 +530,46 @@ public final class StochasticReml implements RemlSolver {
     }
 
     /**
-     * log|V| at θ by Lanczos quadrature over the probes (cold, unpreconditioned solve), and its MC SE.
-     * The quadrature of {@code zᵀ log(V) z} after j Lanczos steps converges like the square of CG's
-     * residual after j steps (Golub–Meurant; Ubaru, Chen &amp; Saad 2017), so the solve stops at
+     * log|V| at θ by Lanczos quadrature over the probes, and its MC SE. With the deflation preconditioner
+     * M, {@code log|V| = log|M| + tr log(M^{-1/2} V M^{-1/2})}, the quadrature running on the
+     * well-conditioned {@code M^{-1/2} V M^{-1/2}} (cold, unpreconditioned CG on it); with Jacobi, on V
+     * itself. The quadrature of {@code zᵀ log(A) z} after j Lanczos steps converges like the square of
+     * CG's residual after j steps (Golub–Meurant; Ubaru, Chen &amp; Saad 2017), so the solve stops at
      * {@code sqrt(cgTolerance)} (1e-3 for the default): quadrature error ~1e-6 relative, far below the
      * Monte Carlo error of the probe average, for about half the passes.
      */
     double[] logDetV(double[] theta) {
       CovarianceOperator v = new CovarianceOperator(parts, theta, n);
+      SymmetricOperator a = v;
+      double logDetM = 0;
+      if (preconditioner(theta) instanceof SpectralPreconditioner m) {
+        logDetM = m.logDet();
+        a = new SymmetricOperator() {
+          @Override
+          public int size() {
+            return n;
+          }
+
+          @Override
+          public void apply(double[] in, int k, double[] out) {
+            int[] cols = new int[k];
+            for (int j = 0; j < k; j++) {
+              cols[j] = j;
+            }
+            double[] t = new double[n * k];
+            m.power(-0.5, in, t, n, cols, k);
+            v.apply(t, k, out);
+            m.power(-0.5, out, out, n, cols, k);
+          }
+
+          @Override
+          public double trace() {
+            throw new UnsupportedOperationException();
+          }
+        };
+      }
       double tol = Math.max(o.cgTolerance(), Math.min(1e-3, Math.sqrt(o.cgTolerance())));
-      BatchedPcg.Result s = BatchedPcg.solve(v, z, r, null, null, tol, o.maxCgIterations(), true);
+      BatchedPcg.Result s = BatchedPcg.solve(a, z, r, null, null, tol, o.maxCgIterations(), true);
       products += v.products;
       cgIterations.add(s.maxIterations());
       double[] q = new double[r];
@@ -493,7 +583,7 @@ public final class StochasticReml implements RemlSolver {
       for (double v2 : q) {
         var += (v2 - mean) * (v2 - mean);
       }
-      return new double[] {mean, Math.sqrt(var / (r - 1) / r)};
+      return new double[] {logDetM + mean, Math.sqrt(var / (r - 1) / r)};
     }
   }
 

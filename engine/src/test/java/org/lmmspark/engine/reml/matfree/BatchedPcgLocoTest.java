@@ -74,7 +74,8 @@ class BatchedPcgLocoTest {
       }
     }
     long passes0 = prod.passes();
-    BatchedPcg.Result res = BatchedPcg.solve(ns, v, b, r, null, pre, 1e-11, 500, false);
+    BatchedPcg.Result res = BatchedPcg.solve(ns, v, b, r, null, BatchedPcg.Preconditioner.diagonal(pre), 1e-11, 500,
+        false);
     assertTrue(res.allConverged());
     assertEquals(res.products(), prod.passes() - passes0, "one genotype pass per iteration for both chromosomes");
     for (int[] c : calls) {

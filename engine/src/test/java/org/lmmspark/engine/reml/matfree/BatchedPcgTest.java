@@ -50,7 +50,7 @@ class BatchedPcgTest {
       d[i] = a[i + i * n];
     }
     DenseSymmetricMatrix op = new DenseSymmetricMatrix(n, a);
-    for (double[] pre : new double[][] {null, d}) {
+    for (BatchedPcg.Preconditioner pre : java.util.Arrays.asList(null, BatchedPcg.Preconditioner.diagonal(d))) {
       BatchedPcg.Result res = BatchedPcg.solve(op, b, r, null, pre, 1e-12, 1000, false);
       assertTrue(res.allConverged());
       // Each column converges on its own: iterations ≤ n and products = the longest column's count.
