@@ -70,11 +70,11 @@ for mode in "${modes[@]}"; do
       ;;
     cluster)
       export LMMSPARK_CLUSTER_MEMORY=${LMMSPARK_CLUSTER_MEMORY:-16g}
-      "$home/scripts/local-cluster.sh" start > "$work/cluster.start.log" 2>&1
+      master=$("$home/scripts/local-cluster.sh" start 2> "$work/cluster.start.log")
       trap '"$home/scripts/local-cluster.sh" stop > /dev/null 2>&1 || true' EXIT
       t0=$(now)
       LMMSPARK_DRIVER_MEMORY=${LMMSPARK_CLUSTER_DRIVER_MEMORY:-4g} "$home/scripts/spark-submit.sh" \
-        --master spark://127.0.0.1:7077 --executor-memory "$LMMSPARK_CLUSTER_MEMORY" \
+        --master "$master" --executor-memory "$LMMSPARK_CLUSTER_MEMORY" \
         --conf spark.executorEnv.OPENBLAS_NUM_THREADS=1 "${assoc_args[@]}" --out "$prefix.cluster" \
         > "$prefix.cluster.out" 2> "$prefix.cluster.err" &
       pid=$!
