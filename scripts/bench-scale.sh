@@ -45,7 +45,9 @@ assoc_args=(assoc --bfile "$prefix" --pheno "$prefix.pheno" --pheno-name y_quant
 peak_rss() {
   local pattern=$1 pid=$2 peak=0 rss
   while kill -0 "$pid" 2>/dev/null; do
-    rss=$(pgrep -f "$pattern" | xargs -r ps -o rss= -p 2>/dev/null | awk '{s+=$1} END {print s+0}')
+    # The process may exit between pgrep and ps: never let that end the sampler (set -e, pipefail).
+    rss=$(pgrep -f "$pattern" | xargs -r ps -o rss= -p 2>/dev/null | awk '{s+=$1} END {print s+0}' || true)
+    rss=${rss:-0}
     [ "$rss" -gt "$peak" ] && peak=$rss
     sleep 2
   done
@@ -82,7 +84,7 @@ for mode in "${modes[@]}"; do
       sampler=$!
       driver_peak=$(peak_rss 'org.apache.spark.deploy.SparkSubmit' "$pid")
       wait "$pid" || { tail "$prefix.cluster.err"; exit 1; }
-      wait "$sampler"
+      wait "$sampler" || true
       printf 'standalone cluster (1 worker, 2 cores): %.1f s wall, peak RSS driver %s MiB (heap limit %s), executor %s MiB\n' \
         "$(secs "$t0" "$(now)")" "$driver_peak" "${LMMSPARK_CLUSTER_DRIVER_MEMORY:-4g}" "$(cat "$work/executor.peak")"
       summary "$prefix.cluster.out"
