@@ -100,6 +100,32 @@ for mode in "${modes[@]}"; do
       printf 'bolt --lmmInfOnly --numThreads 2: %.1f s wall, peak RSS %s MiB\n' "$(secs "$t0" "$(now)")" \
         "$(( $(grep 'Maximum resident' "$prefix.bolt.err" | awk '{print $NF}') / 1024 ))"
       grep -E 'h2|Time|time' "$prefix.bolt.out" | sed 's/^/  /' | tail -12
+      # Agreement with our embedded run on the same files, when there is one: χ² of the same variants.
+      if [ -f "$prefix.embedded.assoc.tsv.gz" ]; then
+        python3 - "$prefix.embedded.assoc.tsv.gz" "$prefix.bolt.stats" <<'PY'
+import gzip, math, sys
+ours = {}
+with gzip.open(sys.argv[1], "rt") as f:
+    head = f.readline().rstrip("\n").split("\t")
+    iv, ic = head.index("variant_id"), head.index("chi2")
+    for line in f:
+        t = line.rstrip("\n").split("\t")
+        ours[t[iv]] = float(t[ic])
+a, b = [], []
+with open(sys.argv[2]) as f:
+    head = f.readline().split()
+    iv, ic = head.index("SNP"), head.index("CHISQ_BOLT_LMM_INF")
+    for line in f:
+        t = line.split()
+        if t[iv] in ours and t[ic] not in ("NA", "nan"):
+            a.append(ours[t[iv]]); b.append(float(t[ic]))
+n = len(a); ma = sum(a) / n; mb = sum(b) / n
+sab = sum((x - ma) * (y - mb) for x, y in zip(a, b))
+saa = sum((x - ma) ** 2 for x in a); sbb = sum((y - mb) ** 2 for y in b)
+print(f"  chi2 vs BOLT-LMM-inf over {n} common variants: correlation {sab / math.sqrt(saa * sbb):.6f}, "
+      f"mean chi2 {ma:.4f} (ours) vs {mb:.4f} (BOLT)")
+PY
+      fi
       ;;
   esac
 done
