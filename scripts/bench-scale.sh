@@ -114,11 +114,11 @@ with gzip.open(sys.argv[1], "rt") as f:
 a, b = [], []
 with open(sys.argv[2]) as f:
     head = f.readline().split()
-    iv, ic = head.index("SNP"), head.index("CHISQ_BOLT_LMM_INF")
+    iv, ib, ise = head.index("SNP"), head.index("BETA"), head.index("SE")
     for line in f:
         t = line.split()
-        if t[iv] in ours and t[ic] not in ("NA", "nan"):
-            a.append(ours[t[iv]]); b.append(float(t[ic]))
+        if t[iv] in ours and float(t[ise]) > 0:
+            a.append(ours[t[iv]]); b.append((float(t[ib]) / float(t[ise])) ** 2)  # BOLT-LMM-inf chi2
 n = len(a); ma = sum(a) / n; mb = sum(b) / n
 sab = sum((x - ma) * (y - mb) for x, y in zip(a, b))
 saa = sum((x - ma) ** 2 for x in a); sbb = sum((y - mb) ** 2 for y in b)
