@@ -111,6 +111,22 @@ class LocoResidualsTest {
         new LocoResiduals.Options(1e-8, 500, 40, true));
     assertEquals((int) Math.ceil(res.columns() / 40.0), split.batches());
 
+    // With the deflation preconditioner of the whole-genome K's leading Ritz pairs (as the GRM-free job runs
+    // it): the same systems, so the same residuals to the CG tolerance (1e-8 relative, condition ~10: 1e-6).
+    org.lmmspark.engine.reml.matfree.LeadingEigenspace leading =
+        org.lmmspark.engine.reml.matfree.LeadingEigenspace.compute(k, 8, 4, 1);
+    LocoResiduals.Result deflated = LocoResiduals.compute(k, sg, se, leading, y, x, p, rows, scopes,
+        new LocoResiduals.Options(1e-8, 500, 512, false));
+    for (int c = 0; c < chromosomes; c++) {
+      double[] r0 = res.models().get(c).residual();
+      double[] r1 = deflated.models().get(c).residual();
+      double norm = Math.sqrt(quadIdentity(r0));
+      for (int i = 0; i < n; i++) {
+        assertClose(r1[i], r0[i], 1e-6 * norm, 0, "deflated P_-" + (c + 1) + " y [" + i + "]");
+      }
+      assertClose(deflated.own().get(c).mean(), res.own().get(c).mean(), 0, 1e-6, "deflated γ_" + (c + 1));
+    }
+
     List<Double> exactChi2 = new ArrayList<>();
     List<Double> calChi2 = new ArrayList<>();
     List<Double> pooledChi2 = new ArrayList<>();
