@@ -1,8 +1,8 @@
 package org.lmmspark.engine.reml.matfree;
 
-import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.reml.SmallMatrices;
 import org.lmmspark.engine.reml.SymmetricOperator;
 
 /**
@@ -62,13 +62,7 @@ public record LeadingEigenspace(int n, int rank, double[] vectors, double[] valu
     // Rayleigh–Ritz on span(Q): H = QᵀAQ, with AQ = Y from the last pass.
     double[] h = new double[k * k];
     Blas.dgemm(true, false, k, k, n, 1.0, q, n, y, n, 0.0, h, k);
-    for (int j = 0; j < k; j++) {
-      for (int i = j + 1; i < k; i++) {
-        double s = 0.5 * (h[i + j * k] + h[j + i * k]);
-        h[i + j * k] = s;
-        h[j + i * k] = s;
-      }
-    }
+    SmallMatrices.symmetrize(h, k);
     double[] ascending = new double[k];
     Blas.dsyevd(k, h, ascending);
     // Descending order: reverse the eigenvector columns.
@@ -91,7 +85,7 @@ public record LeadingEigenspace(int n, int rank, double[] vectors, double[] valu
       }
       residuals[j] = values[j] > 0 ? Math.sqrt(s) / values[j] : Double.POSITIVE_INFINITY;
     }
-    double rest = (a.trace() - Arrays.stream(values).sum()) / (n - k);
+    double rest = (a.trace() - SmallMatrices.sum(values)) / (n - k);
     return new LeadingEigenspace(n, k, u, values, Math.max(rest, 0), residuals, passes);
   }
 

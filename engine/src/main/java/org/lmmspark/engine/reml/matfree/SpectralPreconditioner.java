@@ -1,6 +1,7 @@
 package org.lmmspark.engine.reml.matfree;
 
 import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.reml.SymmetricOperator;
 
 /**
  * A deflation ("spectral") preconditioner for {@code V = a·K + b·I}: exact on K's leading Ritz
@@ -52,6 +53,37 @@ public final class SpectralPreconditioner implements BatchedPcg.Preconditioner {
       s += Math.log(l);
     }
     return s;
+  }
+
+  /**
+   * {@code M^{-1/2} V M^{-1/2}} as an operator (one product with V per call): well conditioned when M
+   * fits V, so Lanczos quadrature on it converges in few steps ({@code log|V| = log|M| + log|this|}).
+   */
+  public SymmetricOperator whiten(SymmetricOperator v) {
+    int n = e.n();
+    return new SymmetricOperator() {
+      @Override
+      public int size() {
+        return n;
+      }
+
+      @Override
+      public void apply(double[] in, int k, double[] out) {
+        int[] columns = new int[k];
+        for (int j = 0; j < k; j++) {
+          columns[j] = j;
+        }
+        double[] t = new double[n * k];
+        power(-0.5, in, t, n, columns, k);
+        v.apply(t, k, out);
+        power(-0.5, out, out, n, columns, k);
+      }
+
+      @Override
+      public double trace() {
+        throw new UnsupportedOperationException("the trace of M^{-1/2} V M^{-1/2} is what the quadrature estimates");
+      }
+    };
   }
 
   @Override

@@ -267,7 +267,7 @@ public final class StochasticReml implements RemlSolver {
       if (eigenspace != null) {
         double shift = theta[kk];
         for (int k = 1; k < kk; k++) {
-          shift += theta[k] * mean(diag[k]);
+          shift += theta[k] * SmallMatrices.sum(diag[k]) / n;
         }
         return shift > 0 ? new SpectralPreconditioner(eigenspace, theta[0], shift) : null;
       }
@@ -284,9 +284,6 @@ public final class StochasticReml implements RemlSolver {
       return BatchedPcg.Preconditioner.diagonal(d);
     }
 
-    static double mean(double[] v) {
-      return Arrays.stream(v).sum() / v.length;
-    }
 
     static double[] diagonalOf(SymmetricOperator a, int n) {
       if (a instanceof GenomicRelationshipOperator g) {
@@ -544,29 +541,7 @@ public final class StochasticReml implements RemlSolver {
       double logDetM = 0;
       if (preconditioner(theta) instanceof SpectralPreconditioner m) {
         logDetM = m.logDet();
-        a = new SymmetricOperator() {
-          @Override
-          public int size() {
-            return n;
-          }
-
-          @Override
-          public void apply(double[] in, int k, double[] out) {
-            int[] cols = new int[k];
-            for (int j = 0; j < k; j++) {
-              cols[j] = j;
-            }
-            double[] t = new double[n * k];
-            m.power(-0.5, in, t, n, cols, k);
-            v.apply(t, k, out);
-            m.power(-0.5, out, out, n, cols, k);
-          }
-
-          @Override
-          public double trace() {
-            throw new UnsupportedOperationException();
-          }
-        };
+        a = m.whiten(v);
       }
       double tol = Math.max(o.cgTolerance(), Math.min(1e-3, Math.sqrt(o.cgTolerance())));
       BatchedPcg.Result s = BatchedPcg.solve(a, z, r, null, null, tol, o.maxCgIterations(), true);
