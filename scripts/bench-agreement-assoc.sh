@@ -57,39 +57,14 @@ echo "(exact) spectral exact LOCO MLMA: $(printf '%.1f' "$exact_wall") s wall"
 "$home/scripts/lmmspark" reml --grm "$prefix.exact" --pheno "$prefix.pheno" --pheno-name y_quant \
   --qcovar "$prefix.qcovar" --solver spectral --out "$prefix.reml" > "$prefix.reml.out" 2>&1
 
-python3 - "$prefix.mf.assoc.tsv.gz" "$prefix.exact.assoc.tsv.gz" "$prefix.mf.out" "$prefix.reml.hsq" <<'PY'
-import gzip, math, re, sys
-def read(path):
-    out = {}
-    with gzip.open(path, 'rt') as f:
-        head = f.readline().rstrip('\n').split('\t')
-        ic, iv = head.index('chi2'), head.index('variant_id')
-        for line in f:
-            p = line.rstrip('\n').split('\t')
-            if p[ic] != 'NA':
-                out[p[iv]] = float(p[ic])
-    return out
-mf, ex = read(sys.argv[1]), read(sys.argv[2])
-keys = sorted(set(mf) & set(ex))
-a = [ex[k] for k in keys]; b = [mf[k] for k in keys]
-ma, mb = sum(a) / len(a), sum(b) / len(b)
-sab = sum((x - ma) * (y - mb) for x, y in zip(a, b))
-saa = sum((x - ma) ** 2 for x in a); sbb = sum((y - mb) ** 2 for y in b)
-corr = sab / math.sqrt(saa * sbb)
-big = [(abs(y - x) / x) for x, y in zip(a, b) if x > 10]
-med = lambda v: sorted(v)[len(v) // 2]
-lam = lambda v: med(v) / 0.4549364
-print(f"variants: {len(mf)} matrix-free, {len(ex)} exact, {len(keys)} common")
-print(f"chi2 correlation (matrix-free calibrated LOCO vs exact LOCO MLMA): {corr:.6f}  (target > 0.999)")
-print(f"ratio of mean chi2 (mf/exact): {mb / ma:.5f}; largest relative difference among chi2 > 10: "
-      f"{max(big) if big else float('nan'):.4f} over {len(big)} variants")
-print(f"lambda GC: matrix-free {lam(b):.4f}, exact {lam(a):.4f}")
-log = open(sys.argv[3]).read()
-h2m = re.search(r'h2 = ([0-9.]+) \(SE ([0-9.]+)\)', log)
-h2mf = float(h2m.group(1))
-semf = float(h2m.group(2))
-hsq = open(sys.argv[4]).read()
-m = re.search(r'V\(G\)/Vp\s+([0-9.]+)\s+([0-9.]+)', hsq)
+"$home/scripts/chi2-agreement.py" "$prefix.exact.assoc.tsv.gz" "$prefix.mf.assoc.tsv.gz" \
+  --names exact-MLMA matrix-free
+echo "(target: chi2 correlation > 0.999)"
+python3 - "$prefix.mf.out" "$prefix.reml.hsq" <<'PY'
+import re, sys
+h2m = re.search(r'h2 = ([0-9.]+) \(SE ([0-9.]+)\)', open(sys.argv[1]).read())
+h2mf, semf = float(h2m.group(1)), float(h2m.group(2))
+m = re.search(r'V\(G\)/Vp\s+([0-9.]+)\s+([0-9.]+)', open(sys.argv[2]).read())
 h2ex, seex = float(m.group(1)), float(m.group(2))
 print(f"h2: matrix-free {h2mf:.4f} (SE {semf:.4f}), spectral REML {h2ex:.4f} (SE {seex:.4f}); difference "
       f"{h2mf - h2ex:+.4f} ({abs(h2mf - h2ex) / seex:.2f} SE)")

@@ -77,18 +77,8 @@ for n in ${sizes//,/ }; do
     printf '(a) exact MLMA scan (null given): scan %s s (%.0f variants/s); JVM wall %.1f s\n' "$escan" \
       "$(echo "$tested / $escan" | bc -l)" "$wall"
     printf '%s\t%s\tours-scan-exact\t%.1f\t%s\t%.0f\t\n' "$n" "$m" "$wall" "$escan" "$(echo "$tested / $escan" | bc -l)" >> "$results"
-    python3 - "$prefix.cal.assoc.tsv.gz" "$prefix.exact.assoc.tsv.gz" <<'EOF' || true
-import gzip, sys, math
-def chi(path):
-    with gzip.open(path, 'rt') as f:
-        h = f.readline().rstrip('\n').split('\t'); i = h.index('chi2'); j = h.index('variant_id')
-        return {r[j]: float(r[i]) for r in (l.rstrip('\n').split('\t') for l in f) if r[i] not in ('', 'NA')}
-a, b = chi(sys.argv[1]), chi(sys.argv[2]); k = sorted(set(a) & set(b))
-x = [a[v] for v in k]; y = [b[v] for v in k]; n = len(k)
-mx, my = sum(x) / n, sum(y) / n
-sxy = sum((p - mx) * (q - my) for p, q in zip(x, y)); sxx = sum((p - mx) ** 2 for p in x); syy = sum((q - my) ** 2 for q in y)
-print('correlation of calibrated and exact chi2 over %d variants: %.6f' % (n, sxy / math.sqrt(sxx * syy)))
-EOF
+    "$home/scripts/chi2-agreement.py" "$prefix.exact.assoc.tsv.gz" "$prefix.cal.assoc.tsv.gz" \
+      --names exact calibrated || true
   fi
 
   # (b) whole run from genotypes: GRM + null + calibration + scan.

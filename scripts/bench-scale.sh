@@ -102,29 +102,8 @@ for mode in "${modes[@]}"; do
       grep -E 'h2|Time|time' "$prefix.bolt.out" | sed 's/^/  /' | tail -12
       # Agreement with our embedded run on the same files, when there is one: χ² of the same variants.
       if [ -f "$prefix.embedded.assoc.tsv.gz" ]; then
-        python3 - "$prefix.embedded.assoc.tsv.gz" "$prefix.bolt.stats" <<'PY'
-import gzip, math, sys
-ours = {}
-with gzip.open(sys.argv[1], "rt") as f:
-    head = f.readline().rstrip("\n").split("\t")
-    iv, ic = head.index("variant_id"), head.index("chi2")
-    for line in f:
-        t = line.rstrip("\n").split("\t")
-        ours[t[iv]] = float(t[ic])
-a, b = [], []
-with open(sys.argv[2]) as f:
-    head = f.readline().split()
-    iv, ib, ise = head.index("SNP"), head.index("BETA"), head.index("SE")
-    for line in f:
-        t = line.split()
-        if t[iv] in ours and float(t[ise]) > 0:
-            a.append(ours[t[iv]]); b.append((float(t[ib]) / float(t[ise])) ** 2)  # BOLT-LMM-inf chi2
-n = len(a); ma = sum(a) / n; mb = sum(b) / n
-sab = sum((x - ma) * (y - mb) for x, y in zip(a, b))
-saa = sum((x - ma) ** 2 for x in a); sbb = sum((y - mb) ** 2 for y in b)
-print(f"  chi2 vs BOLT-LMM-inf over {n} common variants: correlation {sab / math.sqrt(saa * sbb):.6f}, "
-      f"mean chi2 {ma:.4f} (ours) vs {mb:.4f} (BOLT)")
-PY
+        "$home/scripts/chi2-agreement.py" "$prefix.bolt.stats" "$prefix.embedded.assoc.tsv.gz" \
+          --names BOLT-LMM-inf lmmspark | sed 's/^/  /'
       fi
       ;;
   esac
