@@ -154,17 +154,9 @@ public final class LocoResiduals {
         rhs[base + i] = v[i];
       }
     }
-    // Deflation on the whole-genome K's leading pairs (they serve every K_{−c}); else Jacobi per scope,
-    // diag(V_{−c}) = σ²_g diag(K_{−c}) + σ²_e.
+    // Deflation on the whole-genome K's leading pairs (they serve every K_{−c}); else Jacobi per scope.
     SpectralPreconditioner deflation = leading == null ? null : new SpectralPreconditioner(leading, sigmaG, sigmaE);
-    double[][] diagonal = new double[deflation == null ? sc : 0][];
-    for (int s = 0; s < diagonal.length; s++) {
-      double[] d = sigmaG == 0 ? new double[n] : k.leaveOut(scopes.get(s).leftOut()).diagonal();
-      for (int i = 0; i < n; i++) {
-        d[i] = sigmaG * d[i] + sigmaE;
-      }
-      diagonal[s] = d;
-    }
+    double[][] scopeDiagonals = deflation == null ? locoDiagonals(k, scopes, sigmaG, sigmaE, n) : null;
     double[] solution = new double[rhs.length];
     int[] iterations = new int[sc];
     int passes = 0;
@@ -178,7 +170,7 @@ public final class LocoResiduals {
       if (pre == null) {
         double[] d = new double[n * cols];
         for (int j = 0; j < cols; j++) {
-          System.arraycopy(diagonal[scopeOf[first + j]], 0, d, j * n, n);
+          System.arraycopy(scopeDiagonals[scopeOf[first + j]], 0, d, j * n, n);
         }
         pre = BatchedPcg.Preconditioner.diagonal(d);
       }
@@ -241,6 +233,20 @@ public final class LocoResiduals {
       models.replaceAll(mo -> mo.withGamma(pooled));
     }
     return new Result(models, own, pooled, iterations, passes, r, batches, worst);
+  }
+
+  /** Jacobi diagonals, one per scope: diag(V_{−c}) = σ²_g diag(K_{−c}) + σ²_e. */
+  private static double[][] locoDiagonals(GenomicRelationshipOperator k, List<Scope> scopes, double sigmaG,
+      double sigmaE, int n) {
+    double[][] diagonals = new double[scopes.size()][];
+    for (int s = 0; s < diagonals.length; s++) {
+      double[] d = sigmaG == 0 ? new double[n] : k.leaveOut(scopes.get(s).leftOut()).diagonal();
+      for (int i = 0; i < n; i++) {
+        d[i] = sigmaG * d[i] + sigmaE;
+      }
+      diagonals[s] = d;
+    }
+    return diagonals;
   }
 
   /** The calibrated model of one scope from its solved columns {@code V⁻¹[y | X | x_1 … x_s]} at {@code off}. */
