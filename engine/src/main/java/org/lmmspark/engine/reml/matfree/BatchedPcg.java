@@ -73,6 +73,7 @@ public final class BatchedPcg {
 
   /**
    * @param x          n×r solutions
+   * @param residual   n×r, the recurrence residual {@code b − A x} (the true one up to rounding)
    * @param iterations per column, iterations taken
    * @param converged  per column
    * @param relResidual per column, final {@code ‖r‖/‖b‖}
@@ -80,7 +81,8 @@ public final class BatchedPcg {
    * @param alphas     per column, the CG step lengths α_j (only when recorded)
    * @param betas      per column, the CG β_j (only when recorded)
    */
-  public record Result(double[] x, int[] iterations, boolean[] converged, double[] relResidual, int products,
+  public record Result(double[] x, double[] residual, int[] iterations, boolean[] converged, double[] relResidual,
+      int products,
       double[][] alphas, double[][] betas) {
     public boolean allConverged() {
       for (boolean c : converged) {
@@ -105,15 +107,30 @@ public final class BatchedPcg {
    *
    * @param b        n×r right-hand sides, column-major (not modified)
    * @param x0       starting guess n×r (warm start), or null for 0; with a warm start one extra product
-   *                 forms the first residual
+   *                 forms the first residual (none when {@code A·x0} is given, see the overload below)
    * @param pre      the preconditioner, or null for none
    * @param record   keep α and β per column (for Lanczos quadrature; needs x0 == null and no preconditioner
    *                 to mean {@code bᵀ f(A) b})
    */
   public static Result solve(SymmetricOperator a, double[] b, int r, double[] x0, Preconditioner pre, double tol,
       int maxIterations, boolean record) {
-    return solve(a.size(), (in, k, columns, out) -> a.apply(in, k, out), b, r, x0, pre, tol, maxIterations,
+    return solve(a.size(), (in, k, columns, out) -> a.apply(in, k, out), b, r, x0, null, pre, tol, maxIterations,
         record);
+  }
+
+  /**
+   * Solves {@code A X = B} from a warm start whose product {@code A·x0} the caller already knows, so the
+   * first residual costs no product (e.g. {@code A = θ_g K + θ_e I} at a new θ when {@code K·x0} is known).
+   *
+   * @param ax0 {@code A·x0}, n×r
+   */
+  public static Result solve(SymmetricOperator a, double[] b, int r, double[] x0, double[] ax0, Preconditioner pre,
+      double tol, int maxIterations) {
+    if (x0 == null || ax0 == null) {
+      throw new IllegalArgumentException("a warm start with a known product needs both x0 and A·x0");
+    }
+    return solve(a.size(), (in, k, columns, out) -> a.apply(in, k, out), b, r, x0, ax0, pre, tol, maxIterations,
+        false);
   }
 
   /**
@@ -125,8 +142,14 @@ public final class BatchedPcg {
    */
   public static Result solve(int n, ColumnOperator a, double[] b, int r, double[] x0, Preconditioner pre, double tol,
       int maxIterations, boolean record) {
-    if (b.length < (long) n * r || (x0 != null && x0.length < (long) n * r)) {
-      throw new IllegalArgumentException("B and X0 must hold n×r = " + n + "×" + r + " values");
+    return solve(n, a, b, r, x0, null, pre, tol, maxIterations, record);
+  }
+
+  private static Result solve(int n, ColumnOperator a, double[] b, int r, double[] x0, double[] ax0,
+      Preconditioner pre, double tol, int maxIterations, boolean record) {
+    if (b.length < (long) n * r || (x0 != null && x0.length < (long) n * r)
+        || (ax0 != null && ax0.length < (long) n * r)) {
+      throw new IllegalArgumentException("B, X0 and A·X0 must hold n×r = " + n + "×" + r + " values");
     }
     double[] x = x0 == null ? new double[n * r] : Arrays.copyOf(x0, n * r);
     double[] res = Arrays.copyOf(b, n * r);
@@ -136,9 +159,12 @@ public final class BatchedPcg {
       all[j] = j;
     }
     if (x0 != null) {
-      double[] ax = new double[n * r];
-      a.apply(x, r, all, ax);
-      products++;
+      double[] ax = ax0;
+      if (ax == null) {
+        ax = new double[n * r];
+        a.apply(x, r, all, ax);
+        products++;
+      }
       for (int i = 0; i < n * r; i++) {
         res[i] -= ax[i];
       }
@@ -249,7 +275,7 @@ public final class BatchedPcg {
         betas[j] = Arrays.copyOf(betaBuf[j], its[j]);
       }
     }
-    return new Result(x, its, converged, rel, products, alphas, betas);
+    return new Result(x, res, its, converged, rel, products, alphas, betas);
   }
 
   private static void precondition(Preconditioner pre, double[] r, double[] z, int n, int[] columns, int count) {

@@ -55,11 +55,20 @@ import org.lmmspark.engine.reml.VarianceComponent;
  *
  * <p>Cost per iteration: {@code CG + 1 + K} operator products (CG the iteration count of the one
  * batched solve over {@code 1 + p + R + K + 1} columns, warm-started from the previous iterate's
- * solutions; +1 for its starting residual), plus at the end about half a cold solve for log|V|.
- * Memory on the driver: about {@code (9 + K)·n·(2 + p + R + K)} doubles, i.e. {@code O(n·k)}.
+ * solutions; +1 for its starting residual), plus at the end about half a cold solve for log|V|. With
+ * one component, {@code V = θ_g K + θ_e I} (the genotype-only model), just CG: a solve gives
+ * {@code K X = (B − R − θ_e X)/θ_g} for its solutions X (R its residual) without a pass, which is
+ * both {@code K Py} and, at the next θ, the warm start's first residual {@code B − (θ'_g K X + θ'_e X)}.
+ * Memory on the driver: about {@code (11 + K)·n·(2 + p + R + K)} doubles, i.e. {@code O(n·k)}.
  */
 public final class StochasticReml implements RemlSolver {
   static final double RESIDUAL_FLOOR = 1e-6;
+  /**
+   * Smallest θ_g/θ_e at which K·X is derived from a solve ({@code Run#componentTimesSolution}) instead of
+   * a pass. At the boundary θ_g = 0 the identity is void; above the ratio the division lifts the double
+   * rounding of {@code B − R − θ_e X} by at most θ_e/θ_g = 1e3, to ~1e-13 relative.
+   */
+  static final double DERIVED_PRODUCT_MIN_RATIO = 1e-3;
   /** Ritz pairs of the deflation preconditioner by default: room for population axes and a few more. */
   public static final int DEFAULT_DEFLATION_RANK = 32;
   /** Subspace-iteration passes for the Ritz pairs ({@link LeadingEigenspace}). */
@@ -219,6 +228,7 @@ public final class StochasticReml implements RemlSolver {
     final Consumer<String> progress;
     final LeadingEigenspace eigenspace;
     double[] warmS;
+    double[] warmKs;
 
     Run(RemlProblem problem, Options o, Consumer<String> progress) {
       this.problem = problem;
@@ -318,7 +328,17 @@ public final class StochasticReml implements RemlSolver {
         System.arraycopy(lagged, 0, b, n * q0, n * m);
       }
       double[] x0 = warmS == null ? null : Arrays.copyOf(warmS, n * q);
-      BatchedPcg.Result s = BatchedPcg.solve(v, b, q, x0, pre, o.cgTolerance(), o.maxCgIterations(), false);
+      BatchedPcg.Result s;
+      if (x0 != null && warmKs != null) {
+        // V x0 = θ_g K x0 + θ_e x0 from the K x0 the last solve gave: no pass for the first residual.
+        double[] vx0 = Arrays.copyOf(warmKs, n * q);
+        for (int i = 0; i < vx0.length; i++) {
+          vx0[i] = theta[0] * vx0[i] + theta[kk] * x0[i];
+        }
+        s = BatchedPcg.solve(v, b, q, x0, vx0, pre, o.cgTolerance(), o.maxCgIterations());
+      } else {
+        s = BatchedPcg.solve(v, b, q, x0, pre, o.cgTolerance(), o.maxCgIterations(), false);
+      }
       cgIterations.add(s.maxIterations());
       progress.accept(String.format(Locale.ROOT, "REML evaluation at θ = %s: %d CG iterations over %d columns%s; "
           + "%d operator products so far", fmt(theta), s.maxIterations(), q, s.allConverged() ? "" : " (not converged)",
@@ -328,6 +348,7 @@ public final class StochasticReml implements RemlSolver {
         return null;
       }
       double[] sol = s.x();
+      double[] ks = componentTimesSolution(theta, b, s, q);
       double[] vx = Arrays.copyOfRange(sol, n, n * (1 + p));
       double[] c = new double[p * p];
       Blas.dgemm(true, false, p, p, n, 1.0, x, n, vx, n, 0.0, c, p);
@@ -363,13 +384,24 @@ public final class StochasticReml implements RemlSolver {
         }
         tr[k] /= r;
       }
-      // u_k = V_k P y (one pass), u_e = P y: the score now, the AI matrix's columns at the next evaluation.
+      // u_k = V_k P y (one pass each; none with one component: K Py = K V⁻¹y − K V⁻¹X β̂ from the solve),
+      // u_e = P y: the score now, the AI matrix's columns at the next evaluation.
       double[] u = new double[n * m];
-      for (int k = 0; k < kk; k++) {
-        double[] uk = new double[n];
-        parts.get(k).apply(py, 1, uk);
-        v.products++;
-        System.arraycopy(uk, 0, u, k * n, n);
+      if (ks != null) {
+        for (int i = 0; i < n; i++) {
+          double kpy = ks[i];
+          for (int j = 0; j < p; j++) {
+            kpy -= ks[(1 + j) * n + i] * beta[j];
+          }
+          u[i] = kpy;
+        }
+      } else {
+        for (int k = 0; k < kk; k++) {
+          double[] uk = new double[n];
+          parts.get(k).apply(py, 1, uk);
+          v.products++;
+          System.arraycopy(uk, 0, u, k * n, n);
+        }
       }
       System.arraycopy(py, 0, u, kk * n, n);
       double[] yPVPy = new double[m];
@@ -410,7 +442,7 @@ public final class StochasticReml implements RemlSolver {
           scoreCov[k + l2 * m] = sum / (r - 1) / r / 4;
         }
       }
-      return new Eval(theta.clone(), score, ai, py, beta, cinv, logDetC, scoreCov, sol, u);
+      return new Eval(theta.clone(), score, ai, py, beta, cinv, logDetC, scoreCov, sol, ks, u);
     }
 
     Outcome fit() {
@@ -524,6 +556,26 @@ public final class StochasticReml implements RemlSolver {
     /** The next batch starts from this one's solutions ([y X z] and the lagged columns alike). */
     void warm(Eval ev) {
       warmS = ev.solution;
+      warmKs = ev.kSolution;
+    }
+
+    /**
+     * {@code K·X} for the solutions X of {@code V X = B} without a pass, when V has one component,
+     * {@code V = θ_g K + θ_e I}: {@code K X = (B − R − θ_e X)/θ_g}, R the CG residual (= B − V X up to
+     * rounding of the order of the products' own). Null with several components, or when θ_g is so small
+     * against θ_e that the division would amplify that rounding.
+     */
+    double[] componentTimesSolution(double[] theta, double[] b, BatchedPcg.Result s, int q) {
+      if (kk != 1 || !(theta[0] > DERIVED_PRODUCT_MIN_RATIO * theta[1])) {
+        return null;
+      }
+      double[] ks = new double[n * q];
+      double[] x = s.x();
+      double[] res = s.residual();
+      for (int i = 0; i < ks.length; i++) {
+        ks[i] = (b[i] - res[i] - theta[1] * x[i]) / theta[0];
+      }
+      return ks;
     }
 
     /**
@@ -564,7 +616,7 @@ public final class StochasticReml implements RemlSolver {
 
   /** One evaluation; {@code ai} null when not computed (the start before an EM step), {@code u} the AI columns for the next. */
   private record Eval(double[] theta, double[] score, double[] ai, double[] py, double[] beta, double[] cinv,
-      double logDetC, double[] scoreCov, double[] solution, double[] u) {}
+      double logDetC, double[] scoreCov, double[] solution, double[] kSolution, double[] u) {}
 
   /** {@code P w = V⁻¹w − V⁻¹X C⁻¹ (V⁻¹X)ᵀ w} given {@code V⁻¹w}. */
   private static final class Projector {
