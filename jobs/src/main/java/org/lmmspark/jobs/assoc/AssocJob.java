@@ -228,6 +228,25 @@ public final class AssocJob {
     }
   }
 
+  /**
+   * Whether {@link #run} takes the matrix-free route: asked for, or {@code auto} with no GRM given and
+   * more analysed samples (phenotype ∩ covariates ∩ .fam) than {@code matrixFreeAbove}.
+   */
+  public static boolean takesMatrixFreeRoute(Options o, Configuration conf) {
+    if (o.solver() == Solver.SPECTRAL || o.grm() != null) {
+      return false;
+    }
+    return o.solver() == Solver.MATRIX_FREE
+        || o.matrixFreeFor(genotypeInputs(o, PlinkFileset.open(o.bfile(), conf), conf).samples().size());
+  }
+
+  /** The analysed samples and design of the GRM-free model: what decides the route, as for --test auto. */
+  private static GenotypeRemlInputs.Assembled genotypeInputs(Options o, PlinkFileset fileset, Configuration conf) {
+    return GenotypeRemlInputs.assemble(fileset.samples(), PlinkFileset.famPath(fileset.prefix()),
+        SampleTable.read(o.pheno(), conf), o.phenoName(), o.covar() == null ? null : SampleTable.read(o.covar(), conf),
+        o.qcovar() == null ? null : SampleTable.read(o.qcovar(), conf));
+  }
+
   private static void requireGrm(String prefix, Configuration conf, String why) {
     for (String f : List.of(GctaGrmFiles.binPath(prefix), GctaGrmFiles.idPath(prefix))) {
       if (!org.lmmspark.engine.io.FileSystems.exists(f, conf)) {
@@ -245,11 +264,7 @@ public final class AssocJob {
     fileset.warnings().forEach(log::warn);
     List<String> notes = new ArrayList<>();
     if (o.solver() != Solver.SPECTRAL && o.grm() == null) {
-      // Which route: the analysed samples (phenotype ∩ covariates ∩ .fam) decide, as for --test auto.
-      GenotypeRemlInputs.Assembled in = GenotypeRemlInputs.assemble(fileset.samples(),
-          PlinkFileset.famPath(fileset.prefix()), SampleTable.read(o.pheno(), conf), o.phenoName(),
-          o.covar() == null ? null : SampleTable.read(o.covar(), conf),
-          o.qcovar() == null ? null : SampleTable.read(o.qcovar(), conf));
+      GenotypeRemlInputs.Assembled in = genotypeInputs(o, fileset, conf);
       if (o.matrixFreeFor(in.samples().size())) {
         notes.addAll(in.notes());
         notes.add(String.format("solver: matrix-free (--solver %s; auto above %d analysed samples without --grm): no GRM, "
@@ -383,7 +398,7 @@ public final class AssocJob {
     log.info("{} variants tested ({}), λGC = {}", table.size(), counts, String.format("%.4f", lambda));
     Result partial = new Result(assembled.design().trait(), n, problem.fixedNames(), fits, table, counts, lambda, tasks,
         grmSeconds, nullSeconds, scanSeconds, 0, notes, List.of(), calibrated, Solver.SPECTRAL, List.of());
-    List<String> outputs = AssocOutputs.write(jsc, o, partial);
+    List<String> outputs = AssocOutputs.write(jsc, o, partial, null);
     double seconds = (System.nanoTime() - start) / 1e9;
     return new Result(partial.trait(), n, problem.fixedNames(), fits, table, counts, lambda, tasks, grmSeconds,
         nullSeconds, scanSeconds, seconds, notes, outputs, calibrated, Solver.SPECTRAL, List.of());

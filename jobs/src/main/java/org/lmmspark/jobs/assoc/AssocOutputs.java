@@ -69,7 +69,18 @@ public final class AssocOutputs {
     return out + ".qq.png";
   }
 
-  static List<String> write(JavaSparkContext jsc, AssocJob.Options o, AssocJob.Result r) {
+  /** The whole-genome REML of a matrix-free run, in GCTA's {@code .hsq} layout. */
+  public static String hsqPath(String out) {
+    return out + ".hsq";
+  }
+
+  /**
+   * Writes the outputs, each under a temporary name renamed when all are complete.
+   *
+   * @param hsq the whole-genome REML in GCTA's layout ({@link org.lmmspark.jobs.reml.RemlJob#hsq}), written
+   *            as {@link #hsqPath}; null when the run fitted no whole-genome model of its own
+   */
+  static List<String> write(JavaSparkContext jsc, AssocJob.Options o, AssocJob.Result r, String hsq) {
     Configuration conf = jsc.hadoopConfiguration();
     AssocTable t = r.table();
     String parquet = parquetPath(o.out());
@@ -89,6 +100,11 @@ public final class AssocOutputs {
       }
       try (Writer w = new OutputStreamWriter(files.create(reportPath(o.out())), StandardCharsets.UTF_8)) {
         w.write(report(o, r));
+      }
+      if (hsq != null) {
+        try (Writer w = new OutputStreamWriter(files.create(hsqPath(o.out())), StandardCharsets.UTF_8)) {
+          w.write(hsq);
+        }
       }
       writeParquet(jsc, t, parquetTemp.toString());
       files.commit();
@@ -111,7 +127,12 @@ public final class AssocOutputs {
         // Best effort after a failure that is already being reported.
       }
     }
-    return List.of(tsvPath(o.out()), parquet, reportPath(o.out()), manhattanPath(o.out()), qqPath(o.out()));
+    List<String> written = new java.util.ArrayList<>(
+        List.of(tsvPath(o.out()), parquet, reportPath(o.out()), manhattanPath(o.out()), qqPath(o.out())));
+    if (hsq != null) {
+      written.add(hsqPath(o.out()));
+    }
+    return written;
   }
 
   static void writeTsv(AssocTable t, Writer w) throws IOException {

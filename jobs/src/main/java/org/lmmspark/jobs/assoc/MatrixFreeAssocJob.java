@@ -31,6 +31,7 @@ import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.matfree.DistributedGenotypeProducts;
 import org.lmmspark.jobs.matfree.DistributedGenotypeProducts.CachedRange;
 import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
+import org.lmmspark.jobs.reml.RemlJob;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
@@ -58,7 +59,7 @@ import scala.Tuple2;
  * The test is the calibrated one with no eigenvectors treated exactly ({@code k = 0}: there is no
  * eigendecomposition in a GRM-free run): BOLT-LMM-inf / GRAMMAR-γ. Outputs as the spectral path
  * ({@link AssocOutputs}), plus γ per chromosome and its spread, and per-stage times, passes and Spark
- * jobs ({@link AssocJob.Result#stages()}).
+ * jobs ({@link AssocJob.Result#stages()}), and the whole-genome REML as {@code OUT.hsq} (GCTA layout).
  *
  * <p>Driver memory: {@code O(N·(1 + p + R))} doubles for REML and about 1 GiB for the LOCO solve
  * ({@link #LOCO_SOLVE_BYTES}: columns beyond it go in further batches); never an N×N matrix.
@@ -223,7 +224,7 @@ final class MatrixFreeAssocJob {
       AssocJob.Result partial = new AssocJob.Result(in.design().trait(), n, in.design().columnNames(), fits, table,
           counts, lambda, tasks[0], 0, nullSeconds, scanSeconds, 0, notes, List.of(), true, AssocJob.Solver.MATRIX_FREE,
           stages);
-      List<String> outputs = AssocOutputs.write(jsc, o, partial);
+      List<String> outputs = AssocOutputs.write(jsc, o, partial, RemlJob.hsq(fitted.summary()));
       double seconds = (System.nanoTime() - start) / 1e9;
       return new AssocJob.Result(partial.trait(), n, partial.fixedEffects(), fits, table, counts, lambda, tasks[0], 0,
           nullSeconds, scanSeconds, seconds, notes, outputs, true, AssocJob.Solver.MATRIX_FREE, stages);

@@ -14,18 +14,23 @@ import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.assoc.Calibration;
 import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
 import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.jobs.assoc.AssocJob;
+import org.lmmspark.jobs.assoc.AssocOutputs;
 import org.lmmspark.jobs.cli.RunLog;
 import org.lmmspark.jobs.grm.GrmJob;
 import org.lmmspark.jobs.reml.RemlJob;
 
 /**
  * The main batch job: GRM → REML → association → report, each step one of the project's jobs, in one
- * Spark session.
+ * Spark session. With the matrix-free solver ({@code solver = matrix-free}, or {@code auto} above
+ * {@link AssocJob#DEFAULT_MATRIX_FREE_ABOVE} analysed samples) there is no GRM: a single {@code assoc}
+ * step fits REML, the LOCO residuals and the test on one cache of the genotypes and writes the REML fit
+ * as {@code OUT/assoc.hsq}. Otherwise:
  *
  * <ul>
  *   <li>{@code grm}: {@link GrmJob} with per-chromosome parts when {@code loco} ({@code OUT/grm.*});
@@ -89,12 +94,39 @@ public final class Pipeline {
 
   private Result runSteps() {
     long start = System.nanoTime();
+    // Bad inputs (files, trait column, covariate tables) fail here, before any step runs.
+    AssocJob.Options check = assocOptions(null, null, c.solver());
+    AssocJob.checkInputs(check, conf);
+    PlinkFileset genotypes = PlinkFileset.open(c.bfile(), conf);
+    List<Step> steps = AssocJob.takesMatrixFreeRoute(check, conf) ? matrixFreeSteps() : grmSteps();
+    genotypes.warnings().forEach(log::note);
+    return new Result(steps, (System.nanoTime() - start) / 1e9);
+  }
+
+  /**
+   * No GRM at any size: one step, {@link AssocJob}'s matrix-free route, fits REML, the LOCO residuals and
+   * the test on one cache of the genotypes and writes the REML fit as {@code OUT/assoc.hsq}.
+   */
+  private List<Step> matrixFreeSteps() {
+    log.say(String.format("[grm] [reml] not run: solver %s takes the matrix-free route (no GRM; REML inside the "
+        + "assoc step, written as assoc.hsq)", c.solver().name().toLowerCase().replace('_', '-')));
+    String assocPrefix = out.resolve("assoc").toString();
+    String stamp = fingerprint("assoc", "trait=" + c.phenoName() + " maf=" + c.maf() + " loco=" + c.loco()
+        + " solver=matrix-free", concat(tables(), PlinkFileset.bedPath(c.bfile()), PlinkFileset.bimPath(c.bfile()),
+        PlinkFileset.famPath(c.bfile())));
+    return List.of(step("assoc", stamp, List.of(AssocOutputs.tsvPath(assocPrefix), AssocOutputs.reportPath(assocPrefix),
+        AssocOutputs.hsqPath(assocPrefix)), () -> {
+          AssocJob.Result r = AssocJob.run(jsc, assocOptions(null, assocPrefix, AssocJob.Solver.MATRIX_FREE));
+          AssocJob.NullFit whole = r.nullFits().get(0);
+          return String.format("h2 = %.4f (SE %.4f) by matrix-free REML, n = %d; %s", whole.h2(), whole.h2Se(),
+              r.samples(), summary(r, assocPrefix));
+        }));
+  }
+
+  /** GRM → REML → association against that GRM (the spectral solver). */
+  private List<Step> grmSteps() {
     List<Step> steps = new ArrayList<>();
     String grmPrefix = out.resolve("grm").toString();
-    // Bad inputs (files, trait column, covariate tables) fail here, before any step runs.
-    AssocJob.checkInputs(assocOptions(null, null), conf);
-    PlinkFileset genotypes = PlinkFileset.open(c.bfile(), conf);
-
     String grmStamp = fingerprint("grm", "maf=" + c.maf() + " per-chromosome=" + c.loco(),
         PlinkFileset.bedPath(c.bfile()), PlinkFileset.bimPath(c.bfile()), PlinkFileset.famPath(c.bfile()));
     steps.add(step("grm", grmStamp, List.of(grmPrefix + ".grm.bin"), () -> {
@@ -105,7 +137,7 @@ public final class Pipeline {
     }));
 
     String phenoInputs = "trait=" + c.phenoName();
-    String[] tables = Stream.of(c.pheno(), c.covar(), c.qcovar()).filter(f -> f != null).toArray(String[]::new);
+    String[] tables = tables();
     String remlPrefix = out.resolve("reml").toString();
     String remlStamp = fingerprint("reml", phenoInputs + "\n" + grmStamp, tables);
     steps.add(step("reml", remlStamp, List.of(remlPrefix + ".hsq"), () -> {
@@ -121,16 +153,22 @@ public final class Pipeline {
     String assocStamp = fingerprint("assoc", phenoInputs + " maf=" + c.maf() + " loco=" + c.loco() + "\n" + grmStamp,
         concat(tables, PlinkFileset.bedPath(c.bfile()), PlinkFileset.bimPath(c.bfile()), PlinkFileset.famPath(c.bfile())));
     steps.add(step("assoc", assocStamp, List.of(assocPrefix + ".assoc.tsv.gz", assocPrefix + ".report.md"), () -> {
-      AssocJob.Result r = AssocJob.run(jsc, assocOptions(grmPrefix, assocPrefix));
-      int[] top = r.table().top(1);
-      String best = top.length == 0 ? "none" : String.format("%s (chr%s:%d, p = 10^-%.1f)",
-          r.table().variant(top[0]).id(), r.table().variant(top[0]).chromosome(), r.table().variant(top[0]).bp(),
-          r.table().negLog10P(top[0]));
-      return String.format("%d variants tested in %d Spark tasks, lambda_GC = %.3f, top hit %s; report %s.report.md",
-          r.table().size(), r.tasks(), r.lambdaGc(), best, assocPrefix);
+      return summary(AssocJob.run(jsc, assocOptions(grmPrefix, assocPrefix, AssocJob.Solver.SPECTRAL)), assocPrefix);
     }));
-    genotypes.warnings().forEach(log::note);
-    return new Result(steps, (System.nanoTime() - start) / 1e9);
+    return steps;
+  }
+
+  private static String summary(AssocJob.Result r, String assocPrefix) {
+    int[] top = r.table().top(1);
+    String best = top.length == 0 ? "none" : String.format("%s (chr%s:%d, p = 10^-%.1f)",
+        r.table().variant(top[0]).id(), r.table().variant(top[0]).chromosome(), r.table().variant(top[0]).bp(),
+        r.table().negLog10P(top[0]));
+    return String.format("%d variants tested in %d Spark tasks, lambda_GC = %.3f, top hit %s; report %s",
+        r.table().size(), r.tasks(), r.lambdaGc(), best, AssocOutputs.reportPath(assocPrefix));
+  }
+
+  private String[] tables() {
+    return Stream.of(c.pheno(), c.covar(), c.qcovar()).filter(f -> f != null).toArray(String[]::new);
   }
 
   private Step step(String name, String stamp, List<String> outputs, java.util.function.Supplier<String> body) {
@@ -148,9 +186,10 @@ public final class Pipeline {
     return new Step(name, false, seconds, summary);
   }
 
-  private AssocJob.Options assocOptions(String grm, String outPrefix) {
+  private AssocJob.Options assocOptions(String grm, String outPrefix, AssocJob.Solver solver) {
     return new AssocJob.Options(c.bfile(), c.pheno(), c.phenoName(), c.covar(), c.qcovar(), grm, outPrefix, c.loco(),
-        c.maf(), false, AssocJob.Test.AUTO, 0, 0);
+        c.maf(), false, AssocJob.Test.AUTO, Calibration.DEFAULT_VARIANTS, AssocJob.DEFAULT_EIGENVECTORS, 0, 0, solver,
+        AssocJob.DEFAULT_MATRIX_FREE_ABOVE, 0);
   }
 
   /** What a step is computed from: its name and options, and each input file's length and modification time. */

@@ -9,6 +9,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.jobs.assoc.AssocJob;
 
 /**
  * A batch run's configuration: a Java properties file ({@code key = value}, {@code #} comments).
@@ -24,12 +25,14 @@ import org.lmmspark.engine.BadInputException;
  * out        = ../out/pipeline         # output folder (required)
  * maf        = 0.01                    # variants below this MAF are skipped in GRM and tests
  * loco       = true                    # leave-one-chromosome-out association
+ * solver     = auto                    # auto, spectral (GRM) or matrix-free (no GRM; biobank scale)
  * </pre>
  */
 public record PipelineConfig(String source, String bfile, String pheno, String phenoName, String covar, String qcovar,
-    String out, double maf, boolean loco) {
+    String out, double maf, boolean loco, AssocJob.Solver solver) {
 
-  static final Set<String> KEYS = Set.of("bfile", "pheno", "pheno-name", "covar", "qcovar", "out", "maf", "loco");
+  static final Set<String> KEYS = Set.of("bfile", "pheno", "pheno-name", "covar", "qcovar", "out", "maf", "loco",
+      "solver");
 
   public static PipelineConfig read(Path file) {
     Properties p = new Properties();
@@ -55,14 +58,22 @@ public record PipelineConfig(String source, String bfile, String pheno, String p
     if (!loco.equals("true") && !loco.equals("false")) {
       throw BadInputException.inFile(src, "loco must be true or false, got '" + loco + "'");
     }
+    String solver = value(p, "solver", "auto").trim();
+    AssocJob.Solver s = switch (solver) {
+      case "auto" -> AssocJob.Solver.AUTO;
+      case "spectral" -> AssocJob.Solver.SPECTRAL;
+      case "matrix-free" -> AssocJob.Solver.MATRIX_FREE;
+      default -> throw BadInputException.inFile(src, "solver must be auto, spectral or matrix-free, got '" + solver
+          + "'");
+    };
     return new PipelineConfig(src, path(base, required(p, "bfile", src)), path(base, required(p, "pheno", src)),
         optional(p, "pheno-name"), pathOrNull(base, optional(p, "covar")), pathOrNull(base, optional(p, "qcovar")),
-        path(base, required(p, "out", src)), maf, Boolean.parseBoolean(loco));
+        path(base, required(p, "out", src)), maf, Boolean.parseBoolean(loco), s);
   }
 
   /** The same run writing to another folder (the demo uses its own). */
   public PipelineConfig withOut(String folder) {
-    return new PipelineConfig(source, bfile, pheno, phenoName, covar, qcovar, folder, maf, loco);
+    return new PipelineConfig(source, bfile, pheno, phenoName, covar, qcovar, folder, maf, loco, solver);
   }
 
   private static String value(Properties p, String key, String fallback) {
