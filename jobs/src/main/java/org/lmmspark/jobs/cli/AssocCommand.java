@@ -47,24 +47,15 @@ import picocli.CommandLine.Spec;
       "Writes PREFIX.assoc.tsv.gz and PREFIX.assoc.parquet (GWAS-SSF columns: chromosome base_pair_location"
           + " effect_allele other_allele beta standard_error effect_allele_frequency p_value variant_id n chi2"
           + " neg_log10_p; sorted by position), PREFIX.report.md (lambda GC, null model, top hits),"
-          + " PREFIX.manhattan.png, PREFIX.qq.png and PREFIX.log; without --grm also the GRM PREFIX.grm.*."})
+          + " PREFIX.manhattan.png, PREFIX.qq.png and PREFIX.log; with the spectral solver and no --grm also the GRM"
+          + " PREFIX.grm.*; with the matrix-free solver the whole-genome REML PREFIX.hsq (GCTA layout)."})
 public final class AssocCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--bfile", required = true, paramLabel = "PREFIX", description = "PLINK 1 binary fileset PREFIX.bed/.bim/.fam.")
   String bfile;
 
-  @Option(names = "--pheno", required = true, paramLabel = "FILE", description = "Phenotype table: FID IID and trait columns, header line; NA or -9 missing.")
-  String pheno;
-
-  @Option(names = "--pheno-name", paramLabel = "NAME", description = "Trait column to analyse (default: the first).")
-  String phenoName;
-
-  @Option(names = "--covar", paramLabel = "FILE", description = "Categorical covariates (FID IID columns...), one indicator per level but the first.")
-  String covar;
-
-  @Option(names = "--qcovar", paramLabel = "FILE", description = "Quantitative covariates (FID IID columns...).")
-  String qcovar;
+  @Mixin TraitOptions trait;
 
   @Option(names = "--grm", paramLabel = "PREFIX", description = "GCTA GRM PREFIX.grm.bin/.grm.N.bin/.grm.id (with --loco also PREFIX.chrC.grm.* from 'lmmspark grm --per-chromosome'). Default: computed from --bfile first.")
   String grm;
@@ -115,11 +106,11 @@ public final class AssocCommand implements Callable<Integer> {
     if (partitions < 0 || blockVariants < 0) {
       throw new BadInputException("--partitions and --block-variants must be ≥ 0");
     }
-    AssocJob.Options options = new AssocJob.Options(bfile, pheno, phenoName, covar, qcovar, grm, out, loco, maf, exact,
-        parseTest(test), calibrationVariants, calibrationEigenvectors, partitions, blockVariants, parseSolver(solver),
-        matrixFreeAbove, probes);
+    AssocJob.Options options = new AssocJob.Options(bfile, trait.pheno, trait.phenoName, trait.covar, trait.qcovar, grm,
+        out, loco, maf, exact, parseTest(test), calibrationVariants, calibrationEigenvectors, partitions, blockVariants,
+        parseSolver(solver), matrixFreeAbove, probes);
     AssocJob.checkInputs(options, new org.apache.hadoop.conf.Configuration());
-    RunLog runLog = new RunLog("assoc", spec.commandLine().getParseResult().originalArgs().toArray(new String[0]));
+    RunLog runLog = new RunLog(spec);
     run(runLog, options, sparkOptions.master);
     return 0;
   }

@@ -9,7 +9,9 @@ import org.lmmspark.jobs.pipeline.Pipeline;
 import org.lmmspark.jobs.pipeline.PipelineConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code lmmspark demo}: the main job (the whole pipeline) on the bundled sample data with the embedded Spark. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
@@ -22,6 +24,8 @@ public final class DemoCommand implements Callable<Integer> {
 
   @Mixin SparkOptions sparkOptions;
 
+  @Spec CommandSpec spec;
+
   @Override
   public Integer call() {
     Path config = home().resolve("conf").resolve("example.conf");
@@ -29,7 +33,7 @@ public final class DemoCommand implements Callable<Integer> {
       throw new BadInputException(config + ": not found (run from the lmmspark checkout through scripts/lmmspark)");
     }
     String out = Paths.get(outDir).toAbsolutePath().normalize().toString();
-    RunLog runLog = new RunLog("demo", new String[] {"--out", outDir});
+    RunLog runLog = new RunLog(spec);
     Pipeline.Result r = RunCommand.run(PipelineConfig.read(config).withOut(out), false, true, sparkOptions.master, runLog);
     System.out.println();
     System.out.println("Summary of the demo (" + String.format("%.0f s", r.seconds()) + ", outputs in " + out + "):");

@@ -65,9 +65,7 @@ public final class GrmCommand implements Callable<Integer> {
     if (tileSize < 1 || tileMemoryMb < 1) {
       throw new BadInputException("--tile-size and --tile-memory must be positive");
     }
-    java.util.List<String> args = spec.commandLine().getParseResult().originalArgs();
-    // originalArgs() starts with the subcommand's own name when called through the top-level command.
-    RunLog runLog = new RunLog("grm", args.stream().skip(!args.isEmpty() && args.get(0).equals("grm") ? 1 : 0).toArray(String[]::new));
+    RunLog runLog = new RunLog(spec);
     GrmJob.Result r = run(runLog, new GrmJob.Options(bfile, out, maf, ChromosomeSelection.of(chr, excludeChr),
         perChromosome, tileSize, tileMemoryMb << 20, partitions), sparkOptions.master);
     return r == null ? 1 : 0;

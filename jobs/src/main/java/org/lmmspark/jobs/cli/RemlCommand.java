@@ -144,19 +144,7 @@ public final class RemlCommand implements Callable<Integer> {
       + "from these columns of the --pheno file (per record), comma separated.")
   List<String> qcovarNames = new ArrayList<>();
 
-  @Option(names = "--pheno", paramLabel = "FILE", required = true, description = "Phenotypes: FID IID then trait "
-      + "columns, header line, whitespace separated, missing NA or -9.")
-  String pheno;
-
-  @Option(names = "--pheno-name", paramLabel = "NAME", description = "Trait column (default: the first one).")
-  String phenoName;
-
-  @Option(names = "--covar", paramLabel = "FILE", description = "Categorical covariates (FID IID columns...): each "
-      + "column expanded into indicators, first level dropped.")
-  String covar;
-
-  @Option(names = "--qcovar", paramLabel = "FILE", description = "Quantitative covariates (FID IID columns...).")
-  String qcovar;
+  @Mixin TraitOptions trait;
 
   @Option(names = "--blup", description = "Also write OUT.blup.txt: BLUP of each random effect per sample "
       + "(GCTA --reml-pred-rand).")
@@ -194,7 +182,7 @@ public final class RemlCommand implements Callable<Integer> {
     Configuration conf = new Configuration();
     Pedigree ped = Pedigree.read(pedigree, conf);
     // A only for the phenotyped individuals (plus, inside, their ancestors): O(n_recorded²) memory.
-    List<SampleId> wanted = new ArrayList<>(new LinkedHashSet<>(SampleTable.read(pheno, conf, repeatedRecords).ids()));
+    List<SampleId> wanted = new ArrayList<>(new LinkedHashSet<>(SampleTable.read(trait.pheno, conf, repeatedRecords).ids()));
     Grm a = NumeratorRelationship.forSamples(ped, wanted);
     int[] idx = new int[a.size()];
     for (int i = 0; i < idx.length; i++) {
@@ -249,8 +237,8 @@ public final class RemlCommand implements Callable<Integer> {
       }
     }
     RemlJob.Options o = new RemlJob.Options(grms, epistatic, bfile == null ? extraRelationships() : List.of(), groups,
-        pheno, phenoName, covar, qcovar, blup, solver, allowNonconvergence, maxIterations, out, commandLine(), covarNames,
-        qcovarNames, repeatedRecords, permanentEnvironment, notes);
+        trait.pheno, trait.phenoName, trait.covar, trait.qcovar, blup, solver, allowNonconvergence, maxIterations, out,
+        RunLog.commandLine(spec), covarNames, qcovarNames, repeatedRecords, permanentEnvironment, notes);
     RemlJob.Result r;
     if (bfile == null) {
       r = RemlJob.run(o, new Configuration());
@@ -270,69 +258,5 @@ public final class RemlCommand implements Callable<Integer> {
     System.out.print("\n" + RemlJob.hsq(r.summary()));
     System.out.println("written: " + out + ".hsq, " + out + ".json, " + out + ".log" + (blup ? ", " + out + ".blup.txt" : ""));
     return 0;
-  }
-
-  private String commandLine() {
-    StringBuilder sb = new StringBuilder("lmmspark reml");
-    for (String g : grms) {
-      sb.append(" --grm ").append(g);
-    }
-    if (bfile != null) {
-      sb.append(" --bfile ").append(bfile);
-      appendIf(sb, "--maf", maf);
-      appendIf(sb, "--chr", chr);
-      appendIf(sb, "--exclude-chr", excludeChr);
-      appendIf(sb, "--matrix-free-above", matrixFreeAbove);
-      appendIf(sb, "--probes", probes);
-      appendIf(sb, "--seed", seed);
-      appendIf(sb, "--cg-tol", cgTol);
-      appendIf(sb, "--partitions", partitions);
-      appendIf(sb, "--master", sparkOptions.master);
-    }
-    if (epistatic) {
-      sb.append(" --epistatic");
-    }
-    for (String g : groups) {
-      sb.append(" --group ").append(g);
-    }
-    if (pedigree != null) {
-      sb.append(" --pedigree ").append(pedigree);
-    }
-    if (repeatedRecords) {
-      sb.append(" --repeated-records");
-    }
-    if (permanentEnvironment) {
-      sb.append(" --permanent-environment");
-    }
-    sb.append(" --pheno ").append(pheno);
-    if (!covarNames.isEmpty()) {
-      sb.append(" --covar-names ").append(String.join(",", covarNames));
-    }
-    if (!qcovarNames.isEmpty()) {
-      sb.append(" --qcovar-names ").append(String.join(",", qcovarNames));
-    }
-    if (phenoName != null) {
-      sb.append(" --pheno-name ").append(phenoName);
-    }
-    if (covar != null) {
-      sb.append(" --covar ").append(covar);
-    }
-    if (qcovar != null) {
-      sb.append(" --qcovar ").append(qcovar);
-    }
-    if (blup) {
-      sb.append(" --blup");
-    }
-    sb.append(" --solver ").append(solver).append(" --max-iterations ").append(maxIterations);
-    if (allowNonconvergence) {
-      sb.append(" --allow-nonconvergence");
-    }
-    return sb.append(" --out ").append(out).toString();
-  }
-
-  private static void appendIf(StringBuilder sb, String name, Object value) {
-    if (value != null) {
-      sb.append(' ').append(name).append(' ').append(value);
-    }
   }
 }

@@ -6,6 +6,7 @@ import java.util.concurrent.Callable;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.jobs.assoc.AssocJob;
 import org.lmmspark.jobs.pipeline.Pipeline;
 import org.lmmspark.jobs.pipeline.PipelineConfig;
 import org.lmmspark.jobs.spark.ProgressListener;
@@ -13,16 +14,23 @@ import org.lmmspark.jobs.spark.SparkSessions;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code lmmspark run --config FILE}: the whole pipeline as one batch job. */
 @Command(name = "run", mixinStandardHelpOptions = true,
     description = {
       "Runs the pipeline GRM -> REML -> association (LOCO) -> report from a configuration file, in one Spark session.",
       "The configuration is a properties file (key = value; see conf/example.conf): bfile, pheno, pheno-name, covar,"
-          + " qcovar, out (a folder), maf, loco. Relative paths are relative to the configuration file.",
-      "Outputs in the folder: grm.* (GCTA GRM, per-chromosome parts with loco), reml.hsq/.json, assoc.assoc.tsv.gz"
-          + " (GWAS-SSF), assoc.assoc.parquet, assoc.report.md, assoc.manhattan.png, assoc.qq.png, run.log.",
+          + " qcovar, out (a folder), maf, loco, solver. Relative paths are relative to the configuration file.",
+      "solver = auto|spectral|matrix-free (default auto): spectral = the three steps above with a GRM;"
+          + " matrix-free = no GRM at any size: one assoc step fits REML from the genotypes, the LOCO residuals and"
+          + " the calibrated test on one cache of them (see 'assoc --help'); auto = matrix-free above "
+          + AssocJob.DEFAULT_MATRIX_FREE_ABOVE + " analysed samples.",
+      "Outputs in the folder: grm.* (GCTA GRM, per-chromosome parts with loco) and reml.hsq/.json (spectral), or"
+          + " assoc.hsq (matrix-free REML, GCTA layout); assoc.assoc.tsv.gz (GWAS-SSF), assoc.assoc.parquet,"
+          + " assoc.report.md, assoc.manhattan.png, assoc.qq.png, run.log.",
       "An existing, non-empty output folder is refused unless --resume (skip steps whose inputs are unchanged) or"
           + " --overwrite (run every step again)."})
 public final class RunCommand implements Callable<Integer> {
@@ -40,6 +48,8 @@ public final class RunCommand implements Callable<Integer> {
 
   @Mixin SparkOptions sparkOptions;
 
+  @Spec CommandSpec spec;
+
   @Override
   public Integer call() {
     if (resume && overwrite) {
@@ -49,7 +59,7 @@ public final class RunCommand implements Callable<Integer> {
     if (outOverride != null) {
       c = c.withOut(Paths.get(outOverride).toAbsolutePath().toString());
     }
-    run(c, resume, overwrite, sparkOptions.master, new RunLog("run", new String[] {"--config", config.toString()}));
+    run(c, resume, overwrite, sparkOptions.master, new RunLog(spec));
     return 0;
   }
 

@@ -11,6 +11,7 @@ import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.linalg.Blas;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * The {@code PREFIX.log} written beside a command's outputs, as GCTA and PLINK do: the command line,
@@ -19,9 +20,24 @@ import org.lmmspark.engine.linalg.Blas;
 public final class RunLog {
   private final List<String> lines = new ArrayList<>();
 
-  public RunLog(String command, String[] args) {
-    lines.add("lmmspark " + Lmmspark.versionString() + " " + command + " " + String.join(" ", args));
+  /** The log of the command {@code spec} as it was given. */
+  public RunLog(CommandSpec spec) {
+    lines.add("lmmspark " + Lmmspark.versionString() + " " + spec.name() + " " + String.join(" ", argumentsOf(spec)));
     lines.add("started " + Instant.now() + " on Java " + System.getProperty("java.version") + ", " + Blas.describe());
+  }
+
+  /** {@code lmmspark NAME ARGS…}: the command line as given, for logs that are not a RunLog. */
+  public static String commandLine(CommandSpec spec) {
+    return "lmmspark " + spec.name() + " " + String.join(" ", argumentsOf(spec));
+  }
+
+  /**
+   * The command's own arguments. picocli's {@code originalArgs()} are those of the whole command line,
+   * so through the top-level {@code lmmspark} they start with the subcommand's name.
+   */
+  private static List<String> argumentsOf(CommandSpec spec) {
+    List<String> args = spec.commandLine().getParseResult().originalArgs();
+    return args.subList(args.indexOf(spec.name()) + 1, args.size());
   }
 
   /** Adds a line to the log and prints it. */

@@ -162,11 +162,7 @@ public final class SimulateCommand implements Callable<Integer> {
   private void writeLog(String summary) {
     StringBuilder log = new StringBuilder();
     log.append("lmmspark ").append(Lmmspark.versionString()).append('\n');
-    log.append("command: lmmspark");
-    for (String a : spec.commandLine().getParseResult().originalArgs()) {
-      log.append(' ').append(a);
-    }
-    log.append('\n').append(summary);
+    log.append("command: ").append(RunLog.commandLine(spec)).append('\n').append(summary);
     try (AtomicOutputs outputs = new AtomicOutputs(new Configuration())) {
       try (Writer w = new OutputStreamWriter(outputs.create(out + ".log"), StandardCharsets.UTF_8)) {
         w.write(log.toString());
