@@ -25,14 +25,7 @@ class PipelineTest {
   @Test
   void runsRefusesResumesAndFailsCleanly(@TempDir Path dir) throws Exception {
     Path ref = RefData.dir("regenie-example");
-    Path config = dir.resolve("run.conf");
-    Files.writeString(config, String.join("\n",
-        "bfile = " + ref.resolve("example_3chr"),
-        "pheno = pheno.txt",
-        "pheno-name = Y2",
-        "qcovar = " + ref.resolve("covariates.txt"),
-        "out = out",
-        "loco = true", ""));
+    Path config = config(dir, "example_3chr", "pheno.txt", "loco = true");
     Path pheno = dir.resolve("pheno.txt");
     Files.copy(ref.resolve("phenotype.txt"), pheno);
     Path out = dir.resolve("out");
@@ -70,16 +63,8 @@ class PipelineTest {
    */
   @Test
   void matrixFreeRunNeedsNoGrm(@TempDir Path dir) throws Exception {
-    Path ref = RefData.dir("regenie-example");
-    Path config = dir.resolve("run.conf");
-    Files.writeString(config, String.join("\n",
-        "bfile = " + ref.resolve("example"),
-        "pheno = " + ref.resolve("phenotype.txt"),
-        "pheno-name = Y2",
-        "qcovar = " + ref.resolve("covariates.txt"),
-        "out = out",
-        "loco = false",
-        "solver = matrix-free", ""));
+    Path config = config(dir, "example", RefData.dir("regenie-example").resolve("phenotype.txt").toString(),
+        "loco = false", "solver = matrix-free");
     String log = run(0, "run", "--config", config.toString(), "--master", "local[2]");
     assertTrue(log.contains("[assoc] done") && !log.contains("[grm] done") && !log.contains("[reml] done"), log);
     Path out = dir.resolve("out");
@@ -95,6 +80,15 @@ class PipelineTest {
     Files.writeString(config, Files.readString(config).replace("solver = matrix-free", "solver = fast"));
     String bad = run(2, "run", "--config", config.toString(), "--master", "local[2]");
     assertTrue(bad.contains(config.toString()) && bad.contains("solver must be auto, spectral or matrix-free"), bad);
+  }
+
+  /** {@code dir/run.conf}: trait Y2 of a regenie-example fileset with its covariates, out = out, then {@code more}. */
+  private static Path config(Path dir, String fileset, String pheno, String... more) throws Exception {
+    Path ref = RefData.dir("regenie-example");
+    Path config = dir.resolve("run.conf");
+    Files.writeString(config, String.join("\n", "bfile = " + ref.resolve(fileset), "pheno = " + pheno,
+        "pheno-name = Y2", "qcovar = " + ref.resolve("covariates.txt"), "out = out", String.join("\n", more), ""));
+    return config;
   }
 
   private static String run(int expectedExit, String... args) {
