@@ -78,7 +78,8 @@ public final class AssocOutputs {
    * Writes the outputs, each under a temporary name renamed when all are complete.
    *
    * @param hsq the whole-genome REML in GCTA's layout ({@link org.lmmspark.jobs.reml.RemlJob#hsq}), written
-   *            as {@link #hsqPath}; null when the run fitted no whole-genome model of its own
+   *            as {@link #hsqPath}: the matrix-free route; null on the spectral route, whose null fits (one
+   *            per chromosome with LOCO) are in the report
    */
   static List<String> write(JavaSparkContext jsc, AssocJob.Options o, AssocJob.Result r, String hsq) {
     Configuration conf = jsc.hadoopConfiguration();
@@ -127,7 +128,7 @@ public final class AssocOutputs {
         // Best effort after a failure that is already being reported.
       }
     }
-    List<String> written = new java.util.ArrayList<>(
+    List<String> written = new ArrayList<>(
         List.of(tsvPath(o.out()), parquet, reportPath(o.out()), manhattanPath(o.out()), qqPath(o.out())));
     if (hsq != null) {
       written.add(hsqPath(o.out()));

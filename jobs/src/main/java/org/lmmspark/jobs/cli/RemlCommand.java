@@ -182,7 +182,8 @@ public final class RemlCommand implements Callable<Integer> {
     Configuration conf = new Configuration();
     Pedigree ped = Pedigree.read(pedigree, conf);
     // A only for the phenotyped individuals (plus, inside, their ancestors): O(n_recorded²) memory.
-    List<SampleId> wanted = new ArrayList<>(new LinkedHashSet<>(SampleTable.read(trait.pheno, conf, repeatedRecords).ids()));
+    List<SampleId> wanted =
+        new ArrayList<>(new LinkedHashSet<>(SampleTable.read(trait.pheno, conf, repeatedRecords).ids()));
     Grm a = NumeratorRelationship.forSamples(ped, wanted);
     int[] idx = new int[a.size()];
     for (int i = 0; i < idx.length; i++) {

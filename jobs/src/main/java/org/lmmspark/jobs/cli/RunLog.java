@@ -22,22 +22,24 @@ public final class RunLog {
 
   /** The log of the command {@code spec} as it was given. */
   public RunLog(CommandSpec spec) {
-    lines.add("lmmspark " + Lmmspark.versionString() + " " + spec.name() + " " + String.join(" ", argumentsOf(spec)));
+    lines.add("lmmspark " + Lmmspark.versionString() + " " + String.join(" ", words(spec)));
     lines.add("started " + Instant.now() + " on Java " + System.getProperty("java.version") + ", " + Blas.describe());
   }
 
   /** {@code lmmspark NAME ARGS…}: the command line as given, for logs that are not a RunLog. */
   public static String commandLine(CommandSpec spec) {
-    return "lmmspark " + spec.name() + " " + String.join(" ", argumentsOf(spec));
+    return "lmmspark " + String.join(" ", words(spec));
   }
 
   /**
-   * The command's own arguments. picocli's {@code originalArgs()} are those of the whole command line,
-   * so through the top-level {@code lmmspark} they start with the subcommand's name.
+   * The command's name and its own arguments. picocli's {@code originalArgs()} are those of the whole
+   * command line, so through the top-level {@code lmmspark} they start with the subcommand's name.
    */
-  private static List<String> argumentsOf(CommandSpec spec) {
+  private static List<String> words(CommandSpec spec) {
     List<String> args = spec.commandLine().getParseResult().originalArgs();
-    return args.subList(args.indexOf(spec.name()) + 1, args.size());
+    List<String> words = new ArrayList<>(List.of(spec.name()));
+    words.addAll(args.subList(args.indexOf(spec.name()) + 1, args.size()));
+    return words;
   }
 
   /** Adds a line to the log and prints it. */

@@ -82,8 +82,7 @@ public final class BatchedPcg {
    * @param betas      per column, the CG β_j (only when recorded)
    */
   public record Result(double[] x, double[] residual, int[] iterations, boolean[] converged, double[] relResidual,
-      int products,
-      double[][] alphas, double[][] betas) {
+      int products, double[][] alphas, double[][] betas) {
     public boolean allConverged() {
       for (boolean c : converged) {
         if (!c) {
