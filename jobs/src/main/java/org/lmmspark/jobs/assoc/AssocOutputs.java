@@ -14,15 +14,18 @@ import java.util.zip.GZIPOutputStream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.example.data.simple.SimpleGroupFactory;
+import org.apache.parquet.hadoop.ParquetWriter;
+import org.apache.parquet.hadoop.example.ExampleParquetWriter;
+import org.apache.parquet.hadoop.metadata.CompressionCodecName;
+import org.apache.parquet.hadoop.util.HadoopOutputFile;
+import org.apache.parquet.io.OutputFile;
+import org.apache.parquet.schema.LogicalTypeAnnotation;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
+import org.apache.parquet.schema.Types;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SaveMode;
-import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructField;
-import org.apache.spark.sql.types.StructType;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
 import org.lmmspark.engine.io.Variant;
@@ -107,7 +110,7 @@ public final class AssocOutputs {
           w.write(hsq);
         }
       }
-      writeParquet(jsc, t, parquetTemp.toString());
+      writeParquet(t, parquetTemp, conf);
       files.commit();
       FileSystem fs = FileSystems.of(parquet, conf);
       if (fs.exists(parquetFinal)) {
@@ -165,35 +168,54 @@ public final class AssocOutputs {
     return Double.isNaN(x) ? "NA" : String.format(Locale.ROOT, "%.6g", x);
   }
 
-  static void writeParquet(JavaSparkContext jsc, AssocTable t, String path) {
-    StructType schema = new StructType(new StructField[] {
-        DataTypes.createStructField("chromosome", DataTypes.StringType, false),
-        DataTypes.createStructField("base_pair_location", DataTypes.LongType, false),
-        DataTypes.createStructField("effect_allele", DataTypes.StringType, false),
-        DataTypes.createStructField("other_allele", DataTypes.StringType, false),
-        DataTypes.createStructField("beta", DataTypes.DoubleType, true),
-        DataTypes.createStructField("standard_error", DataTypes.DoubleType, true),
-        DataTypes.createStructField("effect_allele_frequency", DataTypes.DoubleType, false),
-        DataTypes.createStructField("p_value", DataTypes.StringType, true),
-        DataTypes.createStructField("variant_id", DataTypes.StringType, false),
-        DataTypes.createStructField("n", DataTypes.IntegerType, false),
-        DataTypes.createStructField("chi2", DataTypes.DoubleType, true),
-        DataTypes.createStructField("neg_log10_p", DataTypes.DoubleType, true)});
-    List<Row> rows = new ArrayList<>(t.size());
-    for (int r = 0; r < t.size(); r++) {
-      Variant v = t.variant(r);
-      rows.add(RowFactory.create(v.chromosome(), v.bp(), v.a1(), v.a2(), nullIfNaN(t.beta(r)), nullIfNaN(t.se(r)),
-          t.a1Frequency(r), Double.isNaN(t.logP(r)) ? null : ChiSquared.formatLogP(t.logP(r)), v.id(), t.n(r),
-          nullIfNaN(t.statistic(r)), nullIfNaN(t.negLog10P(r))));
+  /**
+   * {@code PREFIX.assoc.parquet}: a folder with one Parquet file, {@code part-00000.snappy.parquet}, the
+   * rows in the table's (position) order, the columns of {@link #COLUMNS} (NaN as null). Written on the
+   * driver by parquet-hadoop's row writer, streaming: the table is already here and sorted, while a Spark
+   * job would serialize all of it into one task (warned above 1 MiB, refused above
+   * {@code spark.rpc.message.maxSize}, 128 MiB by default: a few million variants).
+   */
+  static void writeParquet(AssocTable t, Path folder, Configuration conf) throws IOException {
+    MessageType schema = Types.buildMessage()
+        .required(PrimitiveTypeName.BINARY).as(LogicalTypeAnnotation.stringType()).named("chromosome")
+        .required(PrimitiveTypeName.INT64).named("base_pair_location")
+        .required(PrimitiveTypeName.BINARY).as(LogicalTypeAnnotation.stringType()).named("effect_allele")
+        .required(PrimitiveTypeName.BINARY).as(LogicalTypeAnnotation.stringType()).named("other_allele")
+        .optional(PrimitiveTypeName.DOUBLE).named("beta")
+        .optional(PrimitiveTypeName.DOUBLE).named("standard_error")
+        .required(PrimitiveTypeName.DOUBLE).named("effect_allele_frequency")
+        .optional(PrimitiveTypeName.BINARY).as(LogicalTypeAnnotation.stringType()).named("p_value")
+        .required(PrimitiveTypeName.BINARY).as(LogicalTypeAnnotation.stringType()).named("variant_id")
+        .required(PrimitiveTypeName.INT32).named("n")
+        .optional(PrimitiveTypeName.DOUBLE).named("chi2")
+        .optional(PrimitiveTypeName.DOUBLE).named("neg_log10_p")
+        .named("assoc");
+    SimpleGroupFactory rows = new SimpleGroupFactory(schema);
+    OutputFile file = HadoopOutputFile.fromPath(new Path(folder, "part-00000.snappy.parquet"), conf);
+    try (ParquetWriter<Group> w = ExampleParquetWriter.builder(file).withType(schema).withConf(conf)
+        .withCompressionCodec(CompressionCodecName.SNAPPY).build()) {
+      for (int r = 0; r < t.size(); r++) {
+        Variant v = t.variant(r);
+        Group g = rows.newGroup().append("chromosome", v.chromosome()).append("base_pair_location", v.bp())
+            .append("effect_allele", v.a1()).append("other_allele", v.a2());
+        appendUnlessNaN(g, "beta", t.beta(r));
+        appendUnlessNaN(g, "standard_error", t.se(r));
+        g.append("effect_allele_frequency", t.a1Frequency(r));
+        if (!Double.isNaN(t.logP(r))) {
+          g.append("p_value", ChiSquared.formatLogP(t.logP(r)));
+        }
+        g.append("variant_id", v.id()).append("n", t.n(r));
+        appendUnlessNaN(g, "chi2", t.statistic(r));
+        appendUnlessNaN(g, "neg_log10_p", t.negLog10P(r));
+        w.write(g);
+      }
     }
-    SparkSession spark = SparkSession.builder().config(jsc.getConf()).getOrCreate();
-    // Sorted already; one file keeps the order and suits summary-statistics sizes (M·~100 bytes).
-    Dataset<Row> df = spark.createDataFrame(rows, schema).coalesce(1);
-    df.write().mode(SaveMode.ErrorIfExists).parquet(path);
   }
 
-  private static Double nullIfNaN(double x) {
-    return Double.isNaN(x) ? null : x;
+  private static void appendUnlessNaN(Group g, String field, double x) {
+    if (!Double.isNaN(x)) {
+      g.append(field, x);
+    }
   }
 
   static String report(AssocJob.Options o, AssocJob.Result r) {

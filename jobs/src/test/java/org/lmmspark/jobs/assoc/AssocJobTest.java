@@ -163,6 +163,13 @@ class AssocJobTest {
     Dataset<Row> pq = SparkSession.builder().getOrCreate().read().parquet(AssocOutputs.parquetPath(out));
     assertEquals(rows.size(), pq.count());
     assertEquals(List.of(AssocOutputs.COLUMNS), List.of(pq.columns()));
+    // Spark reads back the driver-written file in the table's order, with its values.
+    List<Row> back = pq.collectAsList();
+    for (int i = 0; i < back.size(); i++) {
+      assertEquals(r.table().variant(i).id(), back.get(i).getAs("variant_id"), "Parquet row " + i);
+      assertClose(back.get(i).<Double>getAs("beta"), r.table().beta(i), 0, 0, "Parquet beta row " + i);
+      assertEquals(r.table().n(i), back.get(i).<Integer>getAs("n"), "Parquet n row " + i);
+    }
     for (String suffix : List.of(".report.md", ".manhattan.png", ".qq.png")) {
       assertTrue(Files.size(Path.of(out + suffix)) > 1000, out + suffix);
     }
