@@ -51,7 +51,7 @@ import scala.Tuple2;
  *       variants per chromosome from the cache (a few per chromosome, {@link #samplePerScope});</li>
  *   <li>LOCO residuals and γ: one batched CG solve over all chromosomes' columns
  *       ({@link LocoResiduals}), the variance components kept from the whole-genome fit (BOLT-LMM);
- *       {@code I} passes, I ≈ 20–60;</li>
+ *       {@code I} passes, I ≈ 7–10 at {@link #LOCO_CG_TOLERANCE} (per batch of columns);</li>
  *   <li>test: one Spark job over the cache, each range decoded ({@link PackedDosages}) and tested
  *       against its chromosome's calibrated model ({@link CalibratedTest.Kernel}: {@code χ² =
  *       (xᵀr_c)²/(γ_c·x̃ᵀx̃)}), {@code O(N·(2 + p))} per variant.</li>
