@@ -231,13 +231,15 @@ public final class AssocJob {
   /**
    * Whether {@link #run} takes the matrix-free route: asked for, or {@code auto} with no GRM given and
    * more analysed samples (phenotype ∩ covariates ∩ .fam) than {@code matrixFreeAbove}.
+   *
+   * @param fileset {@code o.bfile()}, already opened by the caller (opening reads the whole .bim)
    */
-  public static boolean takesMatrixFreeRoute(Options o, Configuration conf) {
+  public static boolean takesMatrixFreeRoute(Options o, PlinkFileset fileset, Configuration conf) {
     if (o.solver() == Solver.SPECTRAL || o.grm() != null) {
       return false;
     }
     return o.solver() == Solver.MATRIX_FREE
-        || o.matrixFreeFor(genotypeInputs(o, PlinkFileset.open(o.bfile(), conf), conf).samples().size());
+        || o.matrixFreeFor(genotypeInputs(o, fileset, conf).samples().size());
   }
 
   /** The analysed samples and design of the GRM-free model: what decides the route, as for --test auto. */

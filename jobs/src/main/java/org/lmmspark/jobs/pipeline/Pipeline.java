@@ -98,7 +98,7 @@ public final class Pipeline {
     AssocJob.Options check = assocOptions(null, null, c.solver());
     AssocJob.checkInputs(check, conf);
     PlinkFileset genotypes = PlinkFileset.open(c.bfile(), conf);
-    List<Step> steps = AssocJob.takesMatrixFreeRoute(check, conf) ? matrixFreeSteps() : grmSteps();
+    List<Step> steps = AssocJob.takesMatrixFreeRoute(check, genotypes, conf) ? matrixFreeSteps() : grmSteps();
     genotypes.warnings().forEach(log::note);
     return new Result(steps, (System.nanoTime() - start) / 1e9);
   }

@@ -227,8 +227,6 @@ public final class StochasticReml implements RemlSolver {
     final List<Integer> cgIterations = new ArrayList<>();
     final Consumer<String> progress;
     final LeadingEigenspace eigenspace;
-    double[] warmS;
-    double[] warmKs;
 
     Run(RemlProblem problem, Options o, Consumer<String> progress) {
       this.problem = problem;
@@ -311,11 +309,13 @@ public final class StochasticReml implements RemlSolver {
     }
 
     /**
-     * One evaluation at θ (null when V is not positive definite there). {@code lagged} is the previous
-     * evaluation's {@code u = [V_1 Py … V_K Py, Py]} (n×m), solved in the same batch as y, X and the
-     * probes for the AI matrix; null (the start) means a separate thin solve when {@code needAi}.
+     * One evaluation at θ (null when V is not positive definite there), warm-started from the last
+     * accepted one, {@code previous}: its solutions (and their K·X, when known, for the first residual)
+     * and its {@code u = [V_1 Py … V_K Py, Py]} (n×m), solved in the same batch as y, X and the probes for
+     * the AI matrix. Null (the start) means a cold solve and a separate thin one when {@code needAi}.
      */
-    Eval evaluate(double[] theta, double[] lagged, boolean needAi) {
+    Eval evaluate(double[] theta, Eval previous, boolean needAi) {
+      double[] lagged = previous == null ? null : previous.u;
       CovarianceOperator v = new CovarianceOperator(parts, theta, n);
       BatchedPcg.Preconditioner pre = preconditioner(theta);
       int q0 = 1 + p + r;
@@ -327,11 +327,11 @@ public final class StochasticReml implements RemlSolver {
       if (lagged != null) {
         System.arraycopy(lagged, 0, b, n * q0, n * m);
       }
-      double[] x0 = warmS == null ? null : Arrays.copyOf(warmS, n * q);
+      double[] x0 = previous == null ? null : Arrays.copyOf(previous.solution, n * q);
       BatchedPcg.Result s;
-      if (x0 != null && warmKs != null) {
+      if (x0 != null && previous.kSolution != null) {
         // V x0 = θ_g K x0 + θ_e x0 from the K x0 the last solve gave: no pass for the first residual.
-        double[] vx0 = Arrays.copyOf(warmKs, n * q);
+        double[] vx0 = Arrays.copyOf(previous.kSolution, n * q);
         for (int i = 0; i < vx0.length; i++) {
           vx0[i] = theta[0] * vx0[i] + theta[kk] * x0[i];
         }
@@ -388,13 +388,8 @@ public final class StochasticReml implements RemlSolver {
       // u_e = P y: the score now, the AI matrix's columns at the next evaluation.
       double[] u = new double[n * m];
       if (ks != null) {
-        for (int i = 0; i < n; i++) {
-          double kpy = ks[i];
-          for (int j = 0; j < p; j++) {
-            kpy -= ks[(1 + j) * n + i] * beta[j];
-          }
-          u[i] = kpy;
-        }
+        System.arraycopy(ks, 0, u, 0, n);
+        Blas.dgemv(false, n, p, -1.0, Arrays.copyOfRange(ks, n, n * (1 + p)), beta, 1.0, u);
       } else {
         for (int k = 0; k < kk; k++) {
           double[] uk = new double[n];
@@ -458,7 +453,6 @@ public final class StochasticReml implements RemlSolver {
         throw new IllegalStateException("conjugate gradients failed at the starting values θ = " + fmt(theta)
             + ": is a relationship matrix not positive semi-definite?");
       }
-      warm(ev);
       List<String> notes = new ArrayList<>();
       int it = 0;
       boolean converged = false;
@@ -500,7 +494,7 @@ public final class StochasticReml implements RemlSolver {
           for (int k = 0; k < m; k++) {
             cand[k] = Math.max(lower[k], ev.theta[k] + step * dir[k]);
           }
-          next = evaluate(cand, ev.u, true);
+          next = evaluate(cand, ev, true);
           if (next == null) {
             notes.add("iteration " + it + ": V not positive definite or CG not converged at " + fmt(cand)
                 + ", step halved");
@@ -511,8 +505,7 @@ public final class StochasticReml implements RemlSolver {
           break;
         }
         ev = next;
-        warm(ev);
-      }
+        }
       boolean[] boundary = new boolean[m];
       for (int k = 0; k < m; k++) {
         boundary[k] = ev.theta[k] <= lower[k];
@@ -551,12 +544,6 @@ public final class StochasticReml implements RemlSolver {
           boundary, it, converged, message);
       int[] cg = cgIterations.stream().mapToInt(Integer::intValue).toArray();
       return new Outcome(fit, new Diagnostics(products, cg, mc, r, logDet[0], logDet[1], eigenspace));
-    }
-
-    /** The next batch starts from this one's solutions ([y X z] and the lagged columns alike). */
-    void warm(Eval ev) {
-      warmS = ev.solution;
-      warmKs = ev.kSolution;
     }
 
     /**
