@@ -48,10 +48,9 @@ class LaplaceGlmmTest {
     return new GlmmProblem.Term(name, level, code.size(), null);
   }
 
-  @Test
-  void grouseticksPoissonTwoInterceptsMatchesGlmer() throws IOException {
-    Path dir = RefData.dir("lme4-grouseticks-count");
-    Map<String, List<String>> d = readCsv(dir.resolve("grouseticks.csv"));
+  /** The grouseticks design {@code TICKS ~ YEAR + HEIGHT_SCALED} with the given grouping columns as intercepts. */
+  static GlmmProblem grouseticks(String... groups) throws IOException {
+    Map<String, List<String>> d = readCsv(RefData.dir("lme4-grouseticks-count").resolve("grouseticks.csv"));
     int n = d.get("TICKS").size();
     double[] y = new double[n];
     double[] x = new double[n * 4];
@@ -63,10 +62,17 @@ class LaplaceGlmmTest {
       x[i + 2 * n] = year.equals("97") ? 1 : 0;
       x[i + 3 * n] = Double.parseDouble(d.get("HEIGHT_SCALED").get(i));
     }
-    GlmmProblem problem = new GlmmProblem(Family.POISSON_LOG, y, null, null, x,
-        List.of("(Intercept)", "YEAR96", "YEAR97", "HEIGHT_SCALED"),
-        List.of(grouping("BROOD", d.get("BROOD")), grouping("LOCATION", d.get("LOCATION"))));
-    GlmmFit fit = LaplaceGlmm.fit(problem);
+    List<GlmmProblem.Term> terms = new ArrayList<>();
+    for (String g : groups) {
+      terms.add(grouping(g, d.get(g)));
+    }
+    return new GlmmProblem(Family.POISSON_LOG, y, null, null, x,
+        List.of("(Intercept)", "YEAR96", "YEAR97", "HEIGHT_SCALED"), terms);
+  }
+
+  @Test
+  void grouseticksPoissonTwoInterceptsMatchesGlmer() throws IOException {
+    GlmmFit fit = LaplaceGlmm.fit(grouseticks("BROOD", "LOCATION"));
     assertTrue(fit.converged(), fit.message());
     // EXPECTED.md section A, glmer(TICKS ~ YEAR + HEIGHT_SCALED + (1|BROOD) + (1|LOCATION), poisson,
     // bobyqa, tolPwrss = 1e-14).
@@ -81,6 +87,22 @@ class LaplaceGlmmTest {
     // vcov(m, use.hessian = FALSE): the PIRLS Cholesky at fixed θ.
     assertClose(fit.betaSeConditional(),
         new double[] {0.186759187873, 0.227626449794, 0.254522764966, 0.124025127069}, 0, 1e-4, "SE(beta), conditional");
+  }
+
+  @Test
+  void grouseticksOtherLaplaceFitsMatchGlmer() throws IOException {
+    // EXPECTED.md "Other Laplace fits" C: (1|BROOD) only.
+    GlmmFit c = LaplaceGlmm.fit(grouseticks("BROOD"));
+    assertClose(c.logLik(), -989.037740526, 1e-6, 0, "C logLik");
+    assertClose(c.beta(), new double[] {0.509183039546, 1.13589486426, -1.00113400427, -0.858148927322}, 2e-5, 1e-4,
+        "C beta");
+    assertClose(c.variances()[0], 0.901921142604, 0, 1e-4, "C var BROOD");
+    // E: with an observation-level effect (1|INDEX).
+    GlmmFit e = LaplaceGlmm.fit(grouseticks("INDEX", "BROOD", "LOCATION"));
+    assertClose(e.logLik(), -890.271330087, 1e-6, 0, "E logLik");
+    assertClose(e.variances(), new double[] {0.293231783149, 0.56255076357, 0.279544446151}, 0, 1e-4, "E variances");
+    assertClose(e.beta(), new double[] {0.372781800322, 1.1804099964, -0.978695754221, -0.854347144385}, 2e-5, 1e-4,
+        "E beta");
   }
 
   @Test
