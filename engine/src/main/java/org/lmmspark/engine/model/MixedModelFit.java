@@ -14,8 +14,7 @@ import java.util.Map;
  *                       "boundary (singular) fit": a correlation of ±1 or a zero variance)
  * @param zeroVariances  variances estimated at 0
  * @param logL           GCTA's form: REML {@code −½(log|V| + log|XᵀV⁻¹X| + yᵀPy)}, ML {@code −½(log|V| + yᵀPy)}
- * @param logLik         with R's constants: ML as lme4/nlme {@code logLik}; REML as lme4 ({@code −REMLcrit/2})
- * @param logLikNlme     REML as nlme's {@code logLik} (lme4's plus {@code ½ log|XᵀX|}); equal to logLik for ML
+ * @param logLik         with R's constants, as lme4's and nlme's {@code logLik} (REML: lme4's {@code −REMLcrit/2})
  * @param df             number of estimated parameters, p + the free variance parameters
  * @param aic            {@code −2 logLik + 2 df} (for REML, as lme4 prints it: compare only fits with the same X)
  * @param bic            {@code −2 logLik + log(n) df} (lme4)
@@ -45,7 +44,6 @@ public record MixedModelFit(
     double[] betaCovariance,
     double logL,
     double logLik,
-    double logLikNlme,
     int df,
     double aic,
     double bic,

@@ -140,12 +140,11 @@ public final class MixedModelFitter {
       tValue[k] = beta[k] / betaSe[k];
       pValue[k] = 2 * normal.cumulativeProbability(-Math.abs(tValue[k]));
     }
-    double logLikR = lik.fullLogL(theta, false);
-    double logLikNlme = method == Method.REML ? lik.fullLogL(theta, true) : logLikR;
+    double logLikR = lik.fullLogL(theta);
     int df = p + est.length;
     double aic = -2 * logLikR + 2 * df;
     double bic = -2 * logLikR + Math.log(n) * df;
-    double bicNlme = method == Method.REML ? -2 * logLikNlme + Math.log(n - p) * df : bic;
+    double bicNlme = method == Method.REML ? -2 * logLikR + Math.log(n - p) * df : bic;
     BlockedDenseLikelihood.State st = lik.state(theta);
     ConditionalAic caic = ConditionalAic.compute(model, lik, st, theta, fixedMask, opt.boundary());
     List<String> singular = new ArrayList<>();
@@ -166,7 +165,7 @@ public final class MixedModelFitter {
     }
     return new MixedModelFit(model.formula(), model.response(), method, n, p, model.parameterNames(), theta, se,
         fixedMask, opt.boundary(), singular, atZero, model.fixedNames(), beta, betaSe, tValue, pValue,
-        ev.betaCovariance(), ev.logL(), logLikR, logLikNlme, df, aic, bic, bicNlme, caic, blups(model, st, theta),
+        ev.betaCovariance(), ev.logL(), logLikR, df, aic, bic, bicNlme, caic, blups(model, st, theta),
         opt.iterations(), opt.converged(), opt.message(), model.notes(), lik.blockCount(), lik.largestBlock(),
         termLevels(model));
   }

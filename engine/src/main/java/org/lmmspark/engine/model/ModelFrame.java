@@ -30,15 +30,20 @@ import org.lmmspark.engine.BadInputException;
 public final class ModelFrame {
 
   /** Options that change the frame: reference levels, residual groups, weights, relationship matrices. */
-  public record Options(Map<String, String> referenceLevels, String residBy, String weights,
-      Map<String, Relationship> relationships) {
+  /**
+   * @param factors numeric columns to use as factors everywhere (as R's {@code d$x <- factor(d$x)};
+   *                {@code factor(x)} in the formula does it for one use)
+   */
+  public record Options(Map<String, String> referenceLevels, java.util.Set<String> factors, String residBy,
+      String weights, Map<String, Relationship> relationships) {
     public Options {
       referenceLevels = Map.copyOf(referenceLevels);
+      factors = java.util.Set.copyOf(factors);
       relationships = Map.copyOf(relationships);
     }
 
     public static Options defaults() {
-      return new Options(Map.of(), null, null, Map.of());
+      return new Options(Map.of(), java.util.Set.of(), null, null, Map.of());
     }
   }
 
@@ -66,6 +71,11 @@ public final class ModelFrame {
     for (String col : options.referenceLevels().keySet()) {
       if (!table.has(col)) {
         throw new BadInputException("--ref-level " + col + "=…: no column '" + col + "' in " + table.source());
+      }
+    }
+    for (String col : options.factors()) {
+      if (!table.has(col)) {
+        throw new BadInputException("--factor " + col + ": no column '" + col + "' in " + table.source());
       }
     }
     rows = completeRecords(usedColumns());
@@ -182,7 +192,8 @@ public final class ModelFrame {
   }
 
   private boolean isFactor(Formula.Variable v) {
-    return v.transform() == Formula.Transform.FACTOR || !table.isNumeric(v.column());
+    return v.transform() == Formula.Transform.FACTOR || options.factors().contains(v.column())
+        || !table.isNumeric(v.column());
   }
 
   /** Levels of a factor column over the used records, reference first; and each record's level. */
@@ -369,9 +380,9 @@ public final class ModelFrame {
         z.add(filled(n));
       }
       for (Formula.Variable s : t.slopes()) {
-        if (!table.isNumeric(s.column())) {
+        if (!table.isNumeric(s.column()) || options.factors().contains(s.column())) {
           throw new BadInputException("formula '" + formula.text() + "': the random slope '" + s.label()
-              + "' at column " + s.position() + " is not numeric (column '" + s.column() + "' has text); "
+              + "' at column " + s.position() + " is not numeric (column '" + s.column() + "' is a factor); "
               + "random slopes must be numeric columns");
         }
         effects.add(s.label());

@@ -474,30 +474,17 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
   }
 
   /**
-   * The log-likelihood with the constants R uses: ML {@code −½(n log 2π + log|V| + yᵀPy)} (lme4 and
-   * nlme {@code logLik}); REML {@code −½((n−p) log 2π + log|V| + log|XᵀV⁻¹X| + yᵀPy)} (lme4's
-   * {@code −REMLcrit/2}); with {@code nlmeConvention} the REML form adds {@code ½ log|XᵀX|} as nlme's
-   * {@code logLik} of a REML fit does (its restricted likelihood is that of the error contrasts
-   * normalized by X). GCTA's form is {@link Evaluation#logL()}.
+   * The log-likelihood with the constants R uses: ML {@code −½(n log 2π + log|V| + yᵀPy)}; REML
+   * {@code −½((n−p) log 2π + log|V| + log|XᵀV⁻¹X| + yᵀPy)}, lme4's {@code −REMLcrit/2}, which is also
+   * what nlme 3.1 reports as the {@code logLik} of a REML fit. GCTA's form is {@link Evaluation#logL()}.
    */
-  public double fullLogL(double[] theta, boolean nlmeConvention) {
+  public double fullLogL(double[] theta) {
     State st = state(theta);
     double log2pi = Math.log(2 * Math.PI);
     if (!reml) {
       return -0.5 * (n * log2pi + st.logDetV + st.yPy);
     }
-    double l = -0.5 * ((n - p) * log2pi + st.logDetV + st.logDetC + st.yPy);
-    if (nlmeConvention) {
-      double[] xtx = new double[p * p];
-      Blas.dgemm(true, false, p, p, n, 1.0, x, n, x, n, 0.0, xtx, p);
-      if (!Blas.dpotrfLower(p, xtx)) {
-        throw new IllegalStateException("XᵀX is not positive definite");
-      }
-      for (int i = 0; i < p; i++) {
-        l += Math.log(xtx[i + i * p]);
-      }
-    }
-    return l;
+    return -0.5 * ((n - p) * log2pi + st.logDetV + st.logDetC + st.yPy);
   }
 
   /** The records of each block (not copies). */
