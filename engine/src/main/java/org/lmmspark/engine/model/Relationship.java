@@ -20,6 +20,31 @@ public record Relationship(String name, List<String> ids, DenseSymmetricMatrix k
     ids = List.copyOf(ids);
   }
 
+  /**
+   * A GRM (or a pedigree A held as one) as a relationship among the individuals it lists, matched to
+   * the factor's levels by IID; IIDs must be unique.
+   */
+  public static Relationship of(String name, org.lmmspark.engine.kinship.Grm grm) {
+    List<String> ids = new java.util.ArrayList<>();
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    int[] all = new int[grm.size()];
+    for (int i = 0; i < grm.size(); i++) {
+      String iid = grm.ids().get(i).iid();
+      if (!seen.add(iid)) {
+        throw new org.lmmspark.engine.BadInputException("relationship " + name + ": IID " + iid + " appears twice "
+            + "(levels are matched by IID)");
+      }
+      ids.add(iid);
+      all[i] = i;
+    }
+    return new Relationship(name, ids, org.lmmspark.engine.reml.Components.relationship(grm, all));
+  }
+
+  /** The epistatic (additive × additive) relationship {@code K∘K}, named {@code NAMExNAME}. */
+  public Relationship epistatic() {
+    return new Relationship(name + "x" + name, ids, k.hadamardSquare());
+  }
+
   /** Row of each id. */
   Map<String, Integer> index() {
     Map<String, Integer> m = new HashMap<>();
