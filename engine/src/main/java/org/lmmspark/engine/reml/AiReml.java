@@ -91,8 +91,10 @@ public final class AiReml implements RemlSolver {
   /**
    * Maximizes {@code lik} over {@code space} from {@code start} (θ coordinates): {@value #DEFAULT_EM_STEPS}
    * (or the configured number of) EM steps, then AI steps in the space's coordinates φ with step
-   * halving and an active set at the bounds. Expected trouble (no convergence) is reported in the
-   * result, not thrown.
+   * halving and an active set at the bounds. Steps are judged as the likelihood's
+   * {@link RemlLikelihood#convergence()} says: by the exact log-likelihood, or (matrix-free, estimated
+   * score) by the size of the next AI step. Expected trouble (no convergence) is reported in the result,
+   * not thrown.
    */
   public Optimum maximize(RemlLikelihood lik, ParameterSpace space, double[] start) {
     int m = lik.parameters();
@@ -100,13 +102,17 @@ public final class AiReml implements RemlSolver {
       throw new IllegalArgumentException("space of " + space.size() + " and start of " + start.length
           + " parameters for a likelihood of " + m);
     }
+    boolean exact = lik.convergence() instanceof RemlLikelihood.Convergence.LogLikelihood;
+    double stepTolerance = lik.convergence() instanceof RemlLikelihood.Convergence.StepSize s ? s.tolerance() : 0;
+    int halvings = exact ? 10 : 7;
     double[] lower = space.lower();
     double[] phi = space.phi(start);
     if (phi == null) {
       throw new BadInputException("the starting covariance matrices are not positive semi-definite: θ = " + fmt(start));
     }
     double[] theta = space.theta(phi);
-    RemlLikelihood.Evaluation ev = lik.evaluate(theta);
+    // The start needs an AI matrix only when the first step is an AI step.
+    RemlLikelihood.Evaluation ev = lik.evaluate(theta, null, emSteps == 0);
     if (!ev.ok()) {
       throw new BadInputException("V is not positive definite at the starting values θ = " + fmt(theta)
           + ": is a relationship matrix not positive semi-definite?");
@@ -115,49 +121,85 @@ public final class AiReml implements RemlSolver {
     boolean converged = false;
     double dL = Double.NaN;
     double dec = Double.NaN;
+    double lastStep = Double.NaN;
     List<String> notes = new ArrayList<>();
     while (it < maxIterations) {
+      boolean em = it < emSteps;
+      double[] dir = null;
+      if (!em) {
+        Local local = local(space, phi, ev);
+        dir = local.ai == null ? null : newtonDirection(local.ai, local.score, freeSet(phi, local.score, lower, space), m);
+        if (dir == null && !exact) {
+          notes.add("iteration " + (it + 1) + ": AI matrix not positive definite, EM step taken");
+          em = true;
+        }
+      }
+      // EM moves to a target; its direction from φ is what a halved step scales.
+      double[] emTarget = em ? space.emStep(phi, theta, ev.score()) : null;
+      if (em) {
+        dir = new double[m];
+        for (int k = 0; k < m; k++) {
+          dir[k] = emTarget[k] - phi[k];
+        }
+      }
+      if (!exact) {
+        // The estimated score has no log-likelihood to test steps on: stop when the next AI step is small.
+        double vp = SmallMatrices.sum(theta);
+        lastStep = 0;
+        for (int k = 0; k < m; k++) {
+          lastStep = Math.max(lastStep, Math.abs(Math.max(lower[k], phi[k] + dir[k]) - phi[k]));
+        }
+        lastStep /= vp;
+        if (!em && lastStep <= stepTolerance) {
+          converged = true;
+          break;
+        }
+      }
       it++;
       double[] next = null;
       RemlLikelihood.Evaluation nextEv = null;
-      boolean newton = it > emSteps;
-      if (newton) {
-        Local local = local(space, phi, ev);
-        int[] free = freeSet(phi, local.score, lower, space);
-        double[] dir = newtonDirection(local.ai, local.score, free, m);
-        if (dir != null) {
-          double step = 1;
-          for (int h = 0; h <= 10; h++, step /= 2) {
-            double[] cand = new double[m];
-            for (int k = 0; k < m; k++) {
-              cand[k] = Math.max(lower[k], phi[k] + step * dir[k]);
-            }
-            RemlLikelihood.Evaluation ce = lik.evaluate(space.theta(cand));
-            if (ce.ok() && ce.logL() >= ev.logL() - 1e-9) {
-              next = cand;
-              nextEv = ce;
-              break;
-            }
+      if (dir != null) {
+        double step = 1;
+        // Exact likelihoods take EM steps whole (EM never leaves the space); halving is for AI steps.
+        int tries = exact && em ? 0 : halvings;
+        for (int h = 0; h <= tries; h++, step /= 2) {
+          double[] cand = new double[m];
+          for (int k = 0; k < m; k++) {
+            cand[k] = em && h == 0 ? emTarget[k] : Math.max(lower[k], phi[k] + step * dir[k]);
+          }
+          RemlLikelihood.Evaluation ce = lik.evaluate(space.theta(cand), ev, true);
+          if (ce.ok() && (!exact || em || ce.logL() >= ev.logL() - 1e-9)) {
+            next = cand;
+            nextEv = ce;
+            break;
+          }
+          if (!exact) {
+            notes.add("iteration " + it + ": V not positive definite or CG not converged at " + fmt(space.theta(cand))
+                + ", step halved");
           }
         }
-        if (next == null) {
-          notes.add("iteration " + it + ": " + (dir == null ? "AI matrix not positive definite" : "AI step did not increase logL")
-              + ", EM step taken");
-          newton = false;
-        }
       }
-      if (!newton) {
+      if (next == null && exact) {
+        if (em) {
+          throw new IllegalStateException("V not positive definite after an EM step at θ = " + fmt(space.theta(emTarget)));
+        }
+        notes.add("iteration " + it + ": " + (dir == null ? "AI matrix not positive definite" : "AI step did not increase logL")
+            + ", EM step taken");
         next = space.emStep(phi, theta, ev.score());
-        nextEv = lik.evaluate(space.theta(next));
+        nextEv = lik.evaluate(space.theta(next), ev, true);
         if (!nextEv.ok()) {
           throw new IllegalStateException("V not positive definite after an EM step at θ = " + fmt(space.theta(next)));
         }
+      }
+      if (next == null) {
+        notes.add("iteration " + it + ": no acceptable step");
+        break;
       }
       dL = nextEv.logL() - ev.logL();
       phi = next;
       theta = space.theta(phi);
       ev = nextEv;
-      if (it > emSteps) {
+      if (exact && it > emSteps) {
         Local local = local(space, phi, ev);
         dec = decrement(local.ai, local.score, freeSet(phi, local.score, lower, space), m);
         if (Math.abs(dL) < TOL_LOGL && dec < TOL_DECREMENT) {
@@ -176,11 +218,17 @@ public final class AiReml implements RemlSolver {
         boundary[k] = true;
       }
     }
-    String message = converged
-        ? String.format(Locale.ROOT, "converged after %d iterations (|ΔlogL| = %.2e, Newton decrement = %.2e)", it,
-            Math.abs(dL), dec)
-        : String.format(Locale.ROOT, "no convergence after %d iterations: last |ΔlogL| = %.3e, Newton decrement = %.3e "
-            + "(tolerances %.0e, %.0e); last iterate θ = %s", it, Math.abs(dL), dec, TOL_LOGL, TOL_DECREMENT, fmt(theta));
+    String message;
+    if (!exact) {
+      message = String.format(Locale.ROOT, "%s after %d iterations (last AI step %.2e of Σθ, tolerance %.0e)",
+          converged ? "converged" : "no convergence", it, lastStep, stepTolerance);
+    } else if (converged) {
+      message = String.format(Locale.ROOT, "converged after %d iterations (|ΔlogL| = %.2e, Newton decrement = %.2e)", it,
+          Math.abs(dL), dec);
+    } else {
+      message = String.format(Locale.ROOT, "no convergence after %d iterations: last |ΔlogL| = %.3e, Newton decrement = "
+          + "%.3e (tolerances %.0e, %.0e); last iterate θ = %s", it, Math.abs(dL), dec, TOL_LOGL, TOL_DECREMENT, fmt(theta));
+    }
     if (!notes.isEmpty()) {
       message += "; " + String.join("; ", notes.subList(Math.max(0, notes.size() - 3), notes.size()));
     }
