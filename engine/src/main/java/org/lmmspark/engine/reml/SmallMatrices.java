@@ -47,7 +47,7 @@ public final class SmallMatrices {
     return s;
   }
 
-  static double[] filled(int len, double v) {
+  public static double[] filled(int len, double v) {
     double[] a = new double[len];
     java.util.Arrays.fill(a, v);
     return a;

@@ -2,12 +2,6 @@ package org.lmmspark.engine.reml;
 
 import java.util.List;
 import java.util.Locale;
-import org.apache.commons.math3.optim.MaxEval;
-import org.apache.commons.math3.optim.nonlinear.scalar.GoalType;
-import org.apache.commons.math3.optim.univariate.BrentOptimizer;
-import org.apache.commons.math3.optim.univariate.SearchInterval;
-import org.apache.commons.math3.optim.univariate.UnivariateObjectiveFunction;
-import org.apache.commons.math3.optim.univariate.UnivariatePointValuePair;
 import org.lmmspark.engine.linalg.BandReduction;
 import org.lmmspark.engine.linalg.Blas;
 
@@ -28,10 +22,11 @@ import org.lmmspark.engine.linalg.Blas;
  * </ul>
  * Profiling out σ²_e, {@code σ̂²_e(λ) = ỹᵀP_Hỹ/(n−p)} and
  * {@code ℓ(λ) = −½((n−p) log σ̂²_e + log|H| + log|X̃ᵀH⁻¹X̃| + (n−p))}; each evaluation is one banded
- * Cholesky of H and solves with {@code [ỹ X̃]}, {@code O(n·kd²+ n·kd·p)}. ℓ is maximized over {@code log λ}
- * by a grid on {@code [1e-5, 1e5]} (GEMMA's range) then Brent's method in the best bracket; {@code λ = 0}
- * (σ²_g on its boundary) is compared explicitly. Standard errors come from the average information matrix
- * at the optimum (as the dense solver's), and the observed information is computed too, using
+ * Cholesky of H and solves with {@code [ỹ X̃]}, {@code O(n·kd²+ n·kd·p)}. The profile ℓ(λ) on a grid over
+ * {@code log λ} in {@code [1e-5, 1e5]} (GEMMA's range), and at {@code λ = 0}, gives the start; from there this
+ * likelihood (score and AI matrix in the same banded algebra) is maximized by the one AI-REML optimizer
+ * ({@link AiReml#maximize}), whose active set holds σ²_g at 0 on the boundary. Standard errors come from the
+ * average information matrix at the optimum (as the dense solver's), and the observed information is computed too, using
  * {@code P̃ = V⁻¹ − G C⁻¹ Gᵀ}, {@code G = V⁻¹X̃}; traces of functions of B come from K's eigenvalues.
  */
 public final class SpectralReml implements RemlSolver {
@@ -159,45 +154,33 @@ public final class SpectralReml implements RemlSolver {
         best = g;
       }
     }
-    int[] evals = {GRID};
-    double a = grid[Math.max(0, best - 1)];
-    double b = grid[Math.min(GRID - 1, best + 1)];
-    BrentOptimizer brent = new BrentOptimizer(1e-12, 1e-12);
-    UnivariatePointValuePair opt = brent.optimize(new MaxEval(500), GoalType.MAXIMIZE,
-        new SearchInterval(a, b, grid[best]), new UnivariateObjectiveFunction(t -> {
-          evals[0]++;
-          return rot.profile(Math.exp(t));
-        }));
-    double lambda = Math.exp(opt.getPoint());
-    double logLBest = opt.getValue();
-    if (val[best] > logLBest) {
-      lambda = Math.exp(grid[best]);
-      logLBest = val[best];
-    }
     double atZero = rot.profile(0);
-    evals[0]++;
-    boolean gBoundary = false;
-    if (atZero >= logLBest) {
-      lambda = 0;
-      gBoundary = true;
-    }
-    boolean eBoundary = lambda >= lamMax * 0.999;
-    double se2 = rot.sigma2(lambda);
-    double[] theta = {lambda * se2, se2};
+    boolean startAtZero = atZero >= val[best];
+    double lambda0 = startAtZero ? 0 : Math.exp(grid[best]);
+    double s2 = rot.sigma2(lambda0);
+    // The grid gives the start (the profile likelihood can have more than one local maximum in λ; the grid
+    // finds the global one's basin); the one AI-REML optimizer takes it from there on this O(n) likelihood.
+    double[] nullS2 = new double[1];
+    problem.nullLogL(nullS2);
+    ParameterSpace space = ParameterSpace.identity(List.of(problem.components().get(0).name(), "e"), rot.n,
+        AiReml.RESIDUAL_FLOOR * nullS2[0]);
+    AiReml.Optimum opt = new AiReml(name(), null, 0, AiReml.DEFAULT_MAX_ITERATIONS)
+        .maximize(rot, space, new double[] {lambda0 * s2, s2});
+    double[] theta = opt.theta();
     Full full = rot.full(theta);
-
     double[] py = back.apply(full.pyRot);
     double[] cov = SmallMatrices.invertSpd(full.ai, 2);
     if (cov == null) {
       cov = SmallMatrices.filled(4, Double.NaN);
     }
     double[] obsCov = SmallMatrices.invertSpd(full.observed, 2);
+    boolean[] boundary = opt.boundary();
     String message = String.format(Locale.ROOT,
-        "%s; maximized over log λ by a %d-point grid on [%.0e, %.0e] and Brent's method (%d evaluations)%s%s", basis,
-        GRID, Math.exp(lo), Math.exp(hi), evals[0], gBoundary ? "; σ²_g is on the boundary 0" : "",
-        eBoundary ? "; λ at its upper limit, σ²_e near 0" : "");
+        "%s; started from a %d-point grid over log λ on [%.0e, %.0e] and λ = 0, then AI-REML: %s%s%s", basis, GRID,
+        Math.exp(lo), Math.exp(hi), opt.message(), boundary[0] ? "; σ²_g is on the boundary 0" : "",
+        boundary[1] ? "; σ²_e at its floor" : "");
     return new RemlFit(name(), List.of(problem.components().get(0).name()), theta, cov, obsCov, full.logL, full.score,
-        full.beta, full.cinv, py, new boolean[] {gBoundary, eBoundary}, evals[0], true, message);
+        full.beta, full.cinv, py, boundary, GRID + 1 + opt.iterations(), opt.converged(), message);
   }
 
   /** Quantities at the optimum, in the rotated basis. */
@@ -209,7 +192,7 @@ public final class SpectralReml implements RemlSolver {
    * eigenbasis, where B = diag(d)), K's eigenvalues d, ỹ (n) and X̃ (n×p). Everything K-shaped is a
    * function of B, so the solves are banded Cholesky and the traces come from d.
    */
-  private static final class Rotated {
+  private static final class Rotated implements RemlLikelihood {
     final int n;
     final int p;
     final int kd;
@@ -304,11 +287,46 @@ public final class SpectralReml implements RemlSolver {
       return o[0] / (n - p);
     }
 
-    /** Everything at θ = (σ²_g, σ²_e): logL, score, AI and observed information, β, C⁻¹, P̃ỹ. */
+    @Override
+    public int parameters() {
+      return 2;
+    }
+
+    @Override
+    public int samples() {
+      return n;
+    }
+
+    @Override
+    public Evaluation evaluate(double[] theta) {
+      Full f = full(theta, false);
+      return f == null ? Evaluation.notPositiveDefinite()
+          : new Evaluation(true, f.logL, f.score, f.ai, null, f.pyRot, f.beta, f.cinv);
+    }
+
+    @Override
+    public double[] observedInformation(double[] theta) {
+      Full f = full(theta, true);
+      return f == null ? null : f.observed;
+    }
+
+    /** Everything at the optimum θ, which is positive definite. */
     Full full(double[] theta) {
+      Full f = full(theta, true);
+      if (f == null) {
+        throw new IllegalStateException("V or XᵀV⁻¹X not positive definite at the optimum");
+      }
+      return f;
+    }
+
+    /**
+     * At θ = (σ²_g, σ²_e): logL, score, AI and (with {@code observed}) the observed information, β,
+     * C⁻¹, P̃ỹ; null when V or X̃ᵀV⁻¹X̃ is not positive definite.
+     */
+    Full full(double[] theta, boolean observed) {
       double[] f = factor(theta[0], theta[1]);
       if (f == null) {
-        throw new IllegalStateException("V not positive definite at the optimum");
+        return null;
       }
       // G = V⁻¹ X̃ (n×p), C = X̃ᵀ G.
       double[] g = solve(f, x, p);
@@ -316,7 +334,7 @@ public final class SpectralReml implements RemlSolver {
       Blas.dgemm(true, false, p, p, n, 1.0, x, n, g, n, 0.0, c, p);
       double[] l = c.clone();
       if (!Blas.dpotrfLower(p, l)) {
-        throw new IllegalStateException("XᵀV⁻¹X not positive definite at the optimum");
+        return null;
       }
       double logC = 0;
       for (int j = 0; j < p; j++) {
@@ -356,7 +374,7 @@ public final class SpectralReml implements RemlSolver {
           double a = 0.5 * DenseRemlLikelihood.dot(u[k], pu[m]);
           ai[k + 2 * m] = a;
           // observed = yᵀPV_kPV_lPy − ½ tr(PV_kPV_l) = 2 AI − E.
-          obs[k + 2 * m] = 2 * a - 0.5 * traceProduct(f, g, gk, cinv, vInvDk, k, m);
+          obs[k + 2 * m] = observed ? 2 * a - 0.5 * traceProduct(f, g, gk, cinv, vInvDk, k, m) : Double.NaN;
         }
       }
       SmallMatrices.symmetrize(ai, 2);

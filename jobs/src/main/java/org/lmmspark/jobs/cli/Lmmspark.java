@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
       PedigreeGrmCommand.class,
       RemlCommand.class,
       AssocCommand.class,
+      FitCommand.class, LrtCommand.class,
       BenchBlasCommand.class,
     })
 public final class Lmmspark implements Callable<Integer> {

@@ -5,10 +5,10 @@ import java.util.Locale;
 import java.util.Map;
 
 /** A minimal JSON writer for result files: maps, lists, strings, numbers (non-finite as null), booleans. */
-final class Json {
+public final class Json {
   private Json() {}
 
-  static String write(Object value) {
+  public static String write(Object value) {
     StringBuilder sb = new StringBuilder();
     write(sb, value, 0);
     return sb.append('\n').toString();

@@ -8,7 +8,10 @@ import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
+import org.lmmspark.engine.reml.AiReml;
 import org.lmmspark.engine.reml.DenseSymmetricMatrix;
+import org.lmmspark.engine.reml.ParameterSpace;
+import org.lmmspark.engine.reml.RemlLikelihood;
 import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.RemlProblem;
 import org.lmmspark.engine.reml.SmallMatrices;
@@ -208,8 +211,11 @@ public final class StochasticReml implements RemlSolver {
     }
   }
 
-  /** State of one fit. */
-  private static final class Run {
+  /**
+   * State of one fit: the matrix-free likelihood that {@link AiReml#maximize} drives. Its evaluations
+   * carry the {@link Eval} (solutions, K·X, lagged AI columns) the next one warm-starts from.
+   */
+  private static final class Run implements RemlLikelihood {
     final RemlProblem problem;
     final Options o;
     final int n;
@@ -293,6 +299,39 @@ public final class StochasticReml implements RemlSolver {
     }
 
 
+    @Override
+    public int parameters() {
+      return m;
+    }
+
+    @Override
+    public int samples() {
+      return n;
+    }
+
+    @Override
+    public Convergence convergence() {
+      return new Convergence.StepSize(o.tolerance());
+    }
+
+    @Override
+    public RemlLikelihood.Evaluation evaluate(double[] theta) {
+      return evaluate(theta, null, true);
+    }
+
+    @Override
+    public RemlLikelihood.Evaluation evaluate(double[] theta, RemlLikelihood.Evaluation previous, boolean needAi) {
+      Eval e = evaluateAt(theta, previous == null ? null : (Eval) previous.state(), needAi);
+      // No log-likelihood per evaluation (it costs a solve of its own): NaN, and the optimizer judges by step size.
+      return e == null ? RemlLikelihood.Evaluation.notPositiveDefinite()
+          : new RemlLikelihood.Evaluation(true, Double.NaN, e.score, e.ai, null, e.py, e.beta, e.cinv, e);
+    }
+
+    @Override
+    public double[] observedInformation(double[] theta) {
+      return null;
+    }
+
     static double[] diagonalOf(SymmetricOperator a, int n) {
       if (a instanceof GenomicRelationshipOperator g) {
         return g.diagonal();
@@ -314,7 +353,7 @@ public final class StochasticReml implements RemlSolver {
      * and its {@code u = [V_1 Py … V_K Py, Py]} (n×m), solved in the same batch as y, X and the probes for
      * the AI matrix. Null (the start) means a cold solve and a separate thin one when {@code needAi}.
      */
-    Eval evaluate(double[] theta, Eval previous, boolean needAi) {
+    Eval evaluateAt(double[] theta, Eval previous, boolean needAi) {
       double[] lagged = previous == null ? null : previous.u;
       CovarianceOperator v = new CovarianceOperator(parts, theta, n);
       BatchedPcg.Preconditioner pre = preconditioner(theta);
@@ -443,73 +482,19 @@ public final class StochasticReml implements RemlSolver {
     Outcome fit() {
       double[] s2 = new double[1];
       problem.nullLogL(s2);
-      double[] lower = new double[m];
-      lower[kk] = RESIDUAL_FLOOR * s2[0];
-      double[] theta = new double[m];
-      Arrays.fill(theta, s2[0] / m);
-      // The start needs the AI matrix only when the first step is an AI step.
-      Eval ev = evaluate(theta, null, o.emSteps() == 0);
-      if (ev == null) {
-        throw new IllegalStateException("conjugate gradients failed at the starting values θ = " + fmt(theta)
-            + ": is a relationship matrix not positive semi-definite?");
+      List<String> names = new ArrayList<>();
+      for (VarianceComponent c : problem.components()) {
+        names.add(c.name());
       }
-      List<String> notes = new ArrayList<>();
-      int it = 0;
-      boolean converged = false;
-      double lastStep = Double.NaN;
-      while (it < o.maxIterations()) {
-        double vp = SmallMatrices.sum(ev.theta);
-        double[] dir;
-        boolean em = it < o.emSteps();
-        if (em) {
-          dir = new double[m];
-          for (int k = 0; k < m; k++) {
-            dir[k] = ev.theta[k] * ev.theta[k] * 2 * ev.score[k] / n;
-          }
-        } else {
-          dir = ev.ai == null ? null : newtonDirection(ev, freeSet(ev.theta, ev.score, lower));
-          if (dir == null) {
-            notes.add("iteration " + (it + 1) + ": AI matrix not positive definite, EM step taken");
-            dir = new double[m];
-            for (int k = 0; k < m; k++) {
-              dir[k] = ev.theta[k] * ev.theta[k] * 2 * ev.score[k] / n;
-            }
-            em = true;
-          }
-        }
-        lastStep = 0;
-        for (int k = 0; k < m; k++) {
-          double to = Math.max(lower[k], ev.theta[k] + dir[k]);
-          lastStep = Math.max(lastStep, Math.abs(to - ev.theta[k]));
-        }
-        if (!em && lastStep <= o.tolerance() * vp) {
-          converged = true;
-          break;
-        }
-        it++;
-        Eval next = null;
-        double step = 1;
-        for (int h = 0; h < 8 && next == null; h++, step /= 2) {
-          double[] cand = new double[m];
-          for (int k = 0; k < m; k++) {
-            cand[k] = Math.max(lower[k], ev.theta[k] + step * dir[k]);
-          }
-          next = evaluate(cand, ev, true);
-          if (next == null) {
-            notes.add("iteration " + it + ": V not positive definite or CG not converged at " + fmt(cand)
-                + ", step halved");
-          }
-        }
-        if (next == null) {
-          notes.add("iteration " + it + ": no acceptable step");
-          break;
-        }
-        ev = next;
-        }
-      boolean[] boundary = new boolean[m];
-      for (int k = 0; k < m; k++) {
-        boundary[k] = ev.theta[k] <= lower[k];
-      }
+      List<String> parameterNames = new ArrayList<>(names);
+      parameterNames.add("e");
+      ParameterSpace space = ParameterSpace.identity(parameterNames, n, RESIDUAL_FLOOR * s2[0]);
+      AiReml.Optimum opt = new AiReml("matrix-free", null, o.emSteps(), o.maxIterations())
+          .maximize(this, space, SmallMatrices.filled(m, s2[0] / m));
+      Eval ev = (Eval) opt.evaluation().state();
+      int it = opt.iterations();
+      boolean converged = opt.converged();
+      boolean[] boundary = opt.boundary();
       double[] cov = ev.ai == null ? null : SmallMatrices.invertSpd(ev.ai, m);
       if (cov == null) {
         cov = new double[m * m];
@@ -529,17 +514,8 @@ public final class StochasticReml implements RemlSolver {
         logDet = logDetV(ev.theta);
         logL = -0.5 * (logDet[0] + ev.logDetC + BatchedPcg.dot(y, ev.py, 0, n));
       }
-      String message = String.format(Locale.ROOT, "%s after %d iterations (last AI step %.2e of Σθ, tolerance %.0e); "
-          + "%d probes (seed %d), CG to %.0e relative residual, %d operator products in all",
-          converged ? "converged" : "no convergence", it, lastStep / SmallMatrices.sum(ev.theta), o.tolerance(), r, o.seed(),
-          o.cgTolerance(), products);
-      if (!notes.isEmpty()) {
-        message += "; " + String.join("; ", notes.subList(Math.max(0, notes.size() - 3), notes.size()));
-      }
-      List<String> names = new ArrayList<>();
-      for (VarianceComponent c : problem.components()) {
-        names.add(c.name());
-      }
+      String message = opt.message() + String.format(Locale.ROOT, "; %d probes (seed %d), CG to %.0e relative residual, "
+          + "%d operator products in all", r, o.seed(), o.cgTolerance(), products);
       RemlFit fit = new RemlFit("matrix-free", names, ev.theta, cov, null, logL, ev.score, ev.beta, ev.cinv, ev.py,
           boundary, it, converged, message);
       int[] cg = cgIterations.stream().mapToInt(Integer::intValue).toArray();
@@ -638,44 +614,6 @@ public final class StochasticReml implements RemlSolver {
       s += a[offA + i] * b[offB + i];
     }
     return s;
-  }
-
-  static int[] freeSet(double[] theta, double[] score, double[] lower) {
-    int count = 0;
-    int[] idx = new int[theta.length];
-    for (int k = 0; k < theta.length; k++) {
-      if (theta[k] > lower[k] || score[k] > 0) {
-        idx[count++] = k;
-      }
-    }
-    return Arrays.copyOf(idx, count);
-  }
-
-  static double[] newtonDirection(Eval ev, int[] free) {
-    int m = ev.theta.length;
-    double[] dir = new double[m];
-    int f = free.length;
-    if (f == 0) {
-      return dir;
-    }
-    double[] sub = new double[f * f];
-    for (int j = 0; j < f; j++) {
-      for (int i = 0; i < f; i++) {
-        sub[i + j * f] = ev.ai[free[i] + free[j] * m];
-      }
-    }
-    double[] inv = SmallMatrices.invertSpd(sub, f);
-    if (inv == null) {
-      return null;
-    }
-    for (int i = 0; i < f; i++) {
-      double s = 0;
-      for (int j = 0; j < f; j++) {
-        s += inv[i + j * f] * ev.score[free[j]];
-      }
-      dir[free[i]] = s;
-    }
-    return dir;
   }
 
   static String fmt(double[] v) {

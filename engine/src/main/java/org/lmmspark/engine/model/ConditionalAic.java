@@ -1,0 +1,164 @@
+package org.lmmspark.engine.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.lmmspark.engine.reml.BlockedDenseLikelihood;
+import org.lmmspark.engine.reml.SmallMatrices;
+
+/**
+ * Conditional AIC of a Gaussian linear mixed model (Vaida &amp; Blanchard 2005) with the Greven &amp;
+ * Kneib (2010) correction for estimated covariance parameters, computed as the R package cAIC4
+ * ({@code calculateGaussianBc}, analytic version) computes it:
+ * <pre>  cAIC = −2 log f(y | β̂, û) + 2ρ,   ρ = n − tr(R A) + Σ_j Λ_j · (R A W_j e) + s</pre>
+ * with {@code V₀ = V/σ²} (σ² the reference residual variance), {@code A = σ²P}, {@code R} the
+ * residual covariance over σ² (weights, {@code --resid-by} ratios), {@code W_j = ∂V₀/∂τ_j = D_j} for
+ * the estimated random-effect parameters {@code τ = θ/σ²}, {@code e = y − Xβ̂ − Zû = R_abs P y},
+ * {@code Λ = B⁻¹C},
+ * <pre>  B_jk = −(yᵀe) tr(W_kA W_jA)/(2(n − p)) − (eᵀW_je)(eᵀW_ke)/(2yᵀe) + eᵀW_kAW_je
+ *  C_j = eᵀW_jA − (eᵀW_je) eᵀ/(2yᵀe)</pre>
+ * (ML: {@code n} for {@code n − p} and {@code W_jV₀⁻¹} in the trace) and {@code s} the number of
+ * estimated residual variances (cAIC4's {@code sigma.penalty}, 1 by default). Parameters held fixed
+ * or at a variance of zero are left out of the W_j, as cAIC4 drops zero components
+ * ({@code deleteZeroComponents}). The conditional log-likelihood is
+ * {@code Σ_r log φ(y_r; ŷ_r, σ²_r)} with {@code ŷ = Xβ̂ + Zû}. Cost: block-wise, as the likelihood.
+ */
+public record ConditionalAic(double caic, double df, double conditionalLogLik) {
+
+  static ConditionalAic compute(MixedModel model, BlockedDenseLikelihood lik, BlockedDenseLikelihood.State st,
+      double[] theta, boolean[] fixed, boolean[] boundary) {
+    int n = model.n();
+    int p = model.p();
+    int firstResidual = model.firstResidualParameter();
+    double sigma2 = theta[firstResidual];
+    double[] rAbs = new double[n];
+    int[] group = model.residualGroup();
+    double[] w = model.weights();
+    for (int r = 0; r < n; r++) {
+      rAbs[r] = theta[firstResidual + group[r]] / w[r];
+    }
+    double[] py = st.py();
+    double[] e = new double[n];
+    double tye = 0;
+    double condLogLik = 0;
+    double[] y = model.y();
+    for (int r = 0; r < n; r++) {
+      e[r] = rAbs[r] * py[r];
+      tye += y[r] * e[r];
+      condLogLik += -0.5 * (Math.log(2 * Math.PI * rAbs[r]) + e[r] * e[r] / rAbs[r]);
+    }
+    int residualEstimated = 0;
+    for (int j = firstResidual; j < theta.length; j++) {
+      residualEstimated += fixed[j] ? 0 : 1;
+    }
+    List<Integer> params = new ArrayList<>();
+    for (int j = 0; j < firstResidual; j++) {
+      boolean zeroVariance = boundary[j] && theta[j] <= 0;
+      if (!fixed[j] && !zeroVariance) {
+        params.add(j);
+      }
+    }
+    double[] diagP = st.diagonalP();
+    double df = n;
+    for (int r = 0; r < n; r++) {
+      df -= rAbs[r] * diagP[r];
+    }
+    int q = params.size();
+    if (q > 0) {
+      boolean reml = lik.isReml();
+      double[] traces = st.traceProducts(reml);
+      int m = theta.length;
+      double[][] we = new double[q][];
+      double[][] awe = new double[q][];
+      double[] ewe = new double[q];
+      for (int i = 0; i < q; i++) {
+        we[i] = st.applyD(params.get(i), e);
+        awe[i] = st.applyP(we[i]);
+        for (int r = 0; r < n; r++) {
+          awe[i][r] *= sigma2;
+        }
+        ewe[i] = dot(e, we[i]);
+      }
+      double denom = reml ? n - p : n;
+      double[] b = new double[q * q];
+      for (int i = 0; i < q; i++) {
+        for (int k = 0; k < q; k++) {
+          double tr = sigma2 * sigma2 * traces[params.get(i) + params.get(k) * m];
+          b[i + k * q] = -tye * tr / (2 * denom) - ewe[i] * ewe[k] / (2 * tye) + dot(we[k], awe[i]);
+        }
+      }
+      SmallMatrices.symmetrize(b, q);
+      // v_j = R A W_j e = R_abs P W_j e; c_kj = C_k · v_j.
+      double[][] v = new double[q][n];
+      for (int j = 0; j < q; j++) {
+        for (int r = 0; r < n; r++) {
+          v[j][r] = rAbs[r] * awe[j][r] / sigma2;
+        }
+      }
+      double[] c = new double[q * q];
+      for (int k = 0; k < q; k++) {
+        for (int j = 0; j < q; j++) {
+          c[k + j * q] = dot(awe[k], v[j]) - ewe[k] * dot(e, v[j]) / (2 * tye);
+        }
+      }
+      double[] binv = invert(b, q);
+      for (int j = 0; j < q; j++) {
+        for (int k = 0; k < q; k++) {
+          df += binv[j + k * q] * c[k + j * q];
+        }
+      }
+    }
+    df += residualEstimated;
+    return new ConditionalAic(-2 * condLogLik + 2 * df, df, condLogLik);
+  }
+
+  /** B is symmetric but not definite in general (cAIC4 uses solve()): Gauss–Jordan with pivoting. */
+  private static double[] invert(double[] a, int q) {
+    double[] m = a.clone();
+    double[] inv = new double[q * q];
+    for (int i = 0; i < q; i++) {
+      inv[i + i * q] = 1;
+    }
+    for (int col = 0; col < q; col++) {
+      int piv = col;
+      for (int r = col + 1; r < q; r++) {
+        if (Math.abs(m[r + col * q]) > Math.abs(m[piv + col * q])) {
+          piv = r;
+        }
+      }
+      if (m[piv + col * q] == 0) {
+        throw new IllegalStateException("cAIC: the B matrix is singular");
+      }
+      for (int k = 0; k < q; k++) {
+        double t = m[col + k * q];
+        m[col + k * q] = m[piv + k * q];
+        m[piv + k * q] = t;
+        t = inv[col + k * q];
+        inv[col + k * q] = inv[piv + k * q];
+        inv[piv + k * q] = t;
+      }
+      double d = m[col + col * q];
+      for (int k = 0; k < q; k++) {
+        m[col + k * q] /= d;
+        inv[col + k * q] /= d;
+      }
+      for (int r = 0; r < q; r++) {
+        if (r != col) {
+          double f = m[r + col * q];
+          for (int k = 0; k < q; k++) {
+            m[r + k * q] -= f * m[col + k * q];
+            inv[r + k * q] -= f * inv[col + k * q];
+          }
+        }
+      }
+    }
+    return inv;
+  }
+
+  private static double dot(double[] a, double[] b) {
+    double s = 0;
+    for (int i = 0; i < a.length; i++) {
+      s += a[i] * b[i];
+    }
+    return s;
+  }
+}

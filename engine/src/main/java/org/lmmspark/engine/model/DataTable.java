@@ -1,0 +1,172 @@
+package org.lmmspark.engine.model;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.io.FileSystems;
+
+/**
+ * A data table for model formulas, as R's {@code read.csv}/{@code read.table(header = TRUE)} reads
+ * it: a header line naming the columns, then one record per line, fields separated by commas when the
+ * header has a comma, else by whitespace. {@code NA}, {@code .} and empty fields are missing. A column
+ * whose every present value parses as a number is numeric; any other is text, and a text column
+ * is a factor in formulas (R ≥ 4.0 {@code stringsAsFactors = FALSE}, then {@code lmer} turning
+ * characters into factors).
+ */
+public final class DataTable {
+  private final String source;
+  private final List<String> names;
+  private final Map<String, Integer> index = new HashMap<>();
+  private final String[][] cells;
+  private final int rows;
+
+  private DataTable(String source, List<String> names, List<String[]> records) {
+    this.source = source;
+    this.names = List.copyOf(names);
+    for (int j = 0; j < names.size(); j++) {
+      if (index.put(names.get(j), j) != null) {
+        throw BadInputException.inFile(source, "column '" + names.get(j) + "' appears twice in the header");
+      }
+    }
+    this.rows = records.size();
+    this.cells = new String[names.size()][rows];
+    for (int i = 0; i < rows; i++) {
+      String[] r = records.get(i);
+      for (int j = 0; j < names.size(); j++) {
+        cells[j][i] = isMissing(r[j]) ? null : r[j];
+      }
+    }
+  }
+
+  /** Reads a CSV or whitespace-separated table with a header (any Hadoop path). */
+  public static DataTable read(String path, Configuration conf) {
+    try (BufferedReader r = FileSystems.openText(path, conf)) {
+      String header = null;
+      long lineNo = 0;
+      String line;
+      while ((line = r.readLine()) != null) {
+        lineNo++;
+        if (!line.isBlank()) {
+          header = line;
+          break;
+        }
+      }
+      if (header == null) {
+        throw BadInputException.inFile(path, "empty file: a header line naming the columns is needed");
+      }
+      boolean csv = header.contains(",");
+      List<String> names = new ArrayList<>();
+      for (String f : split(header, csv)) {
+        names.add(unquote(f));
+      }
+      List<String[]> records = new ArrayList<>();
+      while ((line = r.readLine()) != null) {
+        lineNo++;
+        if (line.isBlank()) {
+          continue;
+        }
+        String[] f = split(line, csv);
+        if (f.length != names.size()) {
+          throw BadInputException.atLine(path, lineNo, f.length + " fields, the header names " + names.size());
+        }
+        for (int j = 0; j < f.length; j++) {
+          f[j] = unquote(f[j]);
+        }
+        records.add(f);
+      }
+      return new DataTable(path, names, records);
+    } catch (IOException e) {
+      throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
+    }
+  }
+
+  /** A table from columns held in memory (tests, simulations). */
+  public static DataTable of(String source, List<String> names, List<String[]> records) {
+    return new DataTable(source, names, records);
+  }
+
+  private static String[] split(String line, boolean csv) {
+    return csv ? line.split(",", -1) : line.trim().split("\\s+");
+  }
+
+  private static String unquote(String f) {
+    String t = f.trim();
+    if (t.length() >= 2 && (t.startsWith("\"") && t.endsWith("\"") || t.startsWith("'") && t.endsWith("'"))) {
+      return t.substring(1, t.length() - 1);
+    }
+    return t;
+  }
+
+  private static boolean isMissing(String v) {
+    return v.isEmpty() || v.equals("NA") || v.equals(".");
+  }
+
+  public String source() {
+    return source;
+  }
+
+  public List<String> names() {
+    return names;
+  }
+
+  public int rows() {
+    return rows;
+  }
+
+  public boolean has(String column) {
+    return index.containsKey(column);
+  }
+
+  /** The raw values of a column (null = missing); not a copy. */
+  String[] raw(String column) {
+    Integer j = index.get(column);
+    if (j == null) {
+      throw BadInputException.inFile(source, "no column '" + column + "' (columns: " + String.join(", ", names) + ")");
+    }
+    return cells[j];
+  }
+
+  /** Whether every present value of the column parses as a finite number. */
+  public boolean isNumeric(String column) {
+    for (String v : raw(column)) {
+      if (v != null && parse(v) == null) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The column as numbers (NaN where missing); bad input when a present value is not a number. */
+  double[] numeric(String column) {
+    String[] raw = raw(column);
+    double[] out = new double[rows];
+    for (int i = 0; i < rows; i++) {
+      if (raw[i] == null) {
+        out[i] = Double.NaN;
+        continue;
+      }
+      Double d = parse(raw[i]);
+      if (d == null) {
+        // Data line numbers: the header is line 1 (blank lines aside).
+        throw new BadInputException(source + ": column '" + column + "' must be numeric, but record " + (i + 1)
+            + " has '" + raw[i] + "'");
+      }
+      out[i] = d;
+    }
+    return out;
+  }
+
+  private static Double parse(String v) {
+    try {
+      double d = Double.parseDouble(v);
+      return Double.isFinite(d) ? d : null;
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+}

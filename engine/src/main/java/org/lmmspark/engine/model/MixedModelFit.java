@@ -1,0 +1,82 @@
+package org.lmmspark.engine.model;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A fitted linear mixed model.
+ *
+ * @param theta          the variance parameters, in {@link MixedModel#parameterNames()} order
+ * @param se             their standard errors from the inverse average information (NaN when fixed)
+ * @param fixed          per parameter: held at a given value ({@code --fix})
+ * @param boundary       per parameter: at the edge of the parameter space
+ * @param singularTerms  groups whose covariance matrix is singular at the optimum (lme4's
+ *                       "boundary (singular) fit": a correlation of ±1 or a zero variance)
+ * @param zeroVariances  variances estimated at 0
+ * @param logL           GCTA's form: REML {@code −½(log|V| + log|XᵀV⁻¹X| + yᵀPy)}, ML {@code −½(log|V| + yᵀPy)}
+ * @param logLik         with R's constants, as lme4's and nlme's {@code logLik} (REML: lme4's {@code −REMLcrit/2})
+ * @param df             number of estimated parameters, p + the free variance parameters
+ * @param aic            {@code −2 logLik + 2 df} (for REML, as lme4 prints it: compare only fits with the same X)
+ * @param bic            {@code −2 logLik + log(n) df} (lme4)
+ * @param bicNlme        nlme's BIC: REML with {@code log(n − p)}
+ * @param blocks         number of independent blocks of V the likelihood was evaluated over
+ * @param largestBlock   records in the largest one
+ * @param groupLevels    levels of each grouping factor
+ */
+public record MixedModelFit(
+    String formula,
+    String response,
+    MixedModelFitter.Method method,
+    int n,
+    int p,
+    List<String> parameterNames,
+    double[] theta,
+    double[] se,
+    boolean[] fixed,
+    boolean[] boundary,
+    List<String> singularTerms,
+    List<String> zeroVariances,
+    List<String> fixedNames,
+    double[] beta,
+    double[] betaSe,
+    double[] tValue,
+    double[] pValue,
+    double[] betaCovariance,
+    double logL,
+    double logLik,
+    int df,
+    double aic,
+    double bic,
+    double bicNlme,
+    ConditionalAic caic,
+    List<TermBlups> blups,
+    int iterations,
+    boolean converged,
+    String message,
+    List<String> notes,
+    int blocks,
+    int largestBlock,
+    Map<String, Integer> groupLevels) {
+
+  /** BLUPs of one term: {@code values[effect][level]}. */
+  public record TermBlups(String group, List<String> effects, List<String> levels, double[][] values) {}
+
+  /** The estimate of a parameter by name. */
+  public double parameter(String name) {
+    int j = parameterNames.indexOf(name);
+    if (j < 0) {
+      throw new IllegalArgumentException("no parameter " + name + " in " + parameterNames);
+    }
+    return theta[j];
+  }
+
+  /** {@code −2 × logLik} for REML (lme4's REML criterion) or the deviance for ML. */
+  public double deviance() {
+    return -2 * logLik;
+  }
+
+  /** Whether the fit is on the boundary of the parameter space (a zero variance or a singular Σ). */
+  public boolean isSingular() {
+    return !singularTerms.isEmpty() || !zeroVariances.isEmpty();
+  }
+}

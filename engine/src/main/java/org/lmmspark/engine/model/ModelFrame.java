@@ -1,0 +1,511 @@
+package org.lmmspark.engine.model;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+import org.lmmspark.engine.BadInputException;
+
+/**
+ * Builds a {@link MixedModel} from a table and a formula in named steps, each with its checks, as
+ * lme4's {@code lFormula} does ({@code checkNlevels}, {@code checkZdims}, {@code checkNobs…}):
+ * <ol>
+ *   <li>{@link #usedColumns} / {@link #completeRecords}: records with a value in every column the
+ *       model uses (R's {@code na.omit}; the count dropped is noted);</li>
+ *   <li>{@link #response}: numeric, not constant;</li>
+ *   <li>{@link #fixedDesign}: X with treatment contrasts (reference level: the first in sorted order
+ *       as R's {@code factor()}, or {@code --ref-level col=level}), R's marginality rule for factors
+ *       in interactions, full column rank;</li>
+ *   <li>{@link #randomTerms}: Z columns (slopes numeric), levels, relationship matrices matched to the
+ *       levels, {@code checkNlevels} (at least 2 levels, fewer levels than records without a
+ *       relationship) and lme4's {@code nobs > nRE} check;</li>
+ *   <li>{@link #residualStructure}: groups of {@code --resid-by}, positive {@code --weights};</li>
+ *   <li>{@link #checkParameterCount}: more records than parameters.</li>
+ * </ol>
+ */
+public final class ModelFrame {
+
+  /** Options that change the frame: reference levels, residual groups, weights, relationship matrices. */
+  /**
+   * @param factors numeric columns to use as factors everywhere (as R's {@code d$x <- factor(d$x)};
+   *                {@code factor(x)} in the formula does it for one use)
+   */
+  public record Options(Map<String, String> referenceLevels, java.util.Set<String> factors, String residBy,
+      String weights, Map<String, Relationship> relationships) {
+    public Options {
+      referenceLevels = Map.copyOf(referenceLevels);
+      factors = java.util.Set.copyOf(factors);
+      relationships = Map.copyOf(relationships);
+    }
+
+    public static Options defaults() {
+      return new Options(Map.of(), java.util.Set.of(), null, null, Map.of());
+    }
+  }
+
+  private final DataTable table;
+  private final Formula formula;
+  private final Options options;
+  private final List<String> notes = new ArrayList<>();
+  private int[] rows;
+
+  private ModelFrame(DataTable table, Formula formula, Options options) {
+    this.table = table;
+    this.formula = formula;
+    this.options = options;
+  }
+
+  public static MixedModel build(DataTable table, Formula formula, Options options) {
+    return new ModelFrame(table, formula, options).build();
+  }
+
+  private MixedModel build() {
+    if (formula.randomTerms().isEmpty()) {
+      throw new BadInputException("formula '" + formula.text() + "' has no random term such as (1 | group): "
+          + "fit a linear model without random effects elsewhere");
+    }
+    for (String col : options.referenceLevels().keySet()) {
+      if (!table.has(col)) {
+        throw new BadInputException("--ref-level " + col + "=…: no column '" + col + "' in " + table.source());
+      }
+    }
+    for (String col : options.factors()) {
+      if (!table.has(col)) {
+        throw new BadInputException("--factor " + col + ": no column '" + col + "' in " + table.source());
+      }
+    }
+    rows = completeRecords(usedColumns());
+    double[] y = response();
+    List<String> fixedNames = new ArrayList<>();
+    double[] x = fixedDesign(fixedNames);
+    List<RandomEffectTerm> terms = randomTerms();
+    List<String> groupNames = new ArrayList<>();
+    int[] group = new int[rows.length];
+    double[] w = residualStructure(groupNames, group);
+    MixedModel model = new MixedModel(formula.text(), formula.response().label(), y, x, fixedNames, terms,
+        options.residBy(), groupNames, group, w, notes);
+    checkParameterCount(model);
+    return model;
+  }
+
+  /** Step 1: the columns the model reads (relationship names excepted). */
+  List<String> usedColumns() {
+    List<String> cols = new ArrayList<>();
+    cols.add(formula.response().column());
+    for (List<Formula.Variable> term : formula.fixedTerms()) {
+      for (Formula.Variable v : term) {
+        cols.add(v.column());
+      }
+    }
+    for (Formula.RandomTerm t : formula.randomTerms()) {
+      for (Formula.Variable v : t.slopes()) {
+        cols.add(v.column());
+      }
+      for (int i = 0; i < t.groups().size(); i++) {
+        String g = t.groups().get(i);
+        boolean last = i == t.groups().size() - 1;
+        if (!(last && i > 0 && options.relationships().containsKey(g) && !table.has(g))) {
+          cols.add(g);
+        }
+      }
+    }
+    if (options.residBy() != null) {
+      cols.add(options.residBy());
+    }
+    if (options.weights() != null) {
+      cols.add(options.weights());
+    }
+    for (String c : cols) {
+      if (!table.has(c)) {
+        String hint = options.relationships().isEmpty() ? "" : " (relationship matrices given: "
+            + String.join(", ", new TreeSet<>(options.relationships().keySet())) + ")";
+        throw new BadInputException("formula '" + formula.text() + "': no column '" + c + "' in " + table.source()
+            + " (columns: " + String.join(", ", table.names()) + ")" + hint);
+      }
+    }
+    return cols;
+  }
+
+  /** Step 1b: records complete in every used column. */
+  int[] completeRecords(List<String> cols) {
+    List<Integer> keep = new ArrayList<>();
+    for (int i = 0; i < table.rows(); i++) {
+      boolean ok = true;
+      for (String c : cols) {
+        ok &= table.raw(c)[i] != null;
+      }
+      if (ok) {
+        keep.add(i);
+      }
+    }
+    int dropped = table.rows() - keep.size();
+    notes.add(String.format(Locale.ROOT, "%s: %d records, %d used%s", table.source(), table.rows(), keep.size(),
+        dropped > 0 ? " (" + dropped + " with a missing value in a model column dropped)" : ""));
+    if (keep.isEmpty()) {
+      throw new BadInputException(table.source() + ": no record has a value in every model column ("
+          + String.join(", ", new TreeSet<>(cols)) + ")");
+    }
+    return keep.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  /** Step 2: the response. */
+  double[] response() {
+    Formula.Variable v = formula.response();
+    if (!table.isNumeric(v.column())) {
+      throw new BadInputException("the response '" + v.column() + "' must be numeric: " + table.source()
+          + " has text in it");
+    }
+    double[] y = numeric(v);
+    double min = Double.POSITIVE_INFINITY;
+    double max = Double.NEGATIVE_INFINITY;
+    for (double d : y) {
+      min = Math.min(min, d);
+      max = Math.max(max, d);
+    }
+    if (min == max) {
+      throw new BadInputException("the response '" + v.label() + "' is constant (" + min + "): nothing to model");
+    }
+    return y;
+  }
+
+  /** A numeric variable over the used records (transformations applied and checked). */
+  private double[] numeric(Formula.Variable v) {
+    if (!table.isNumeric(v.column())) {
+      throw new BadInputException("formula '" + formula.text() + "': '" + v.label() + "' at column " + v.position()
+          + " needs a numeric column, but '" + v.column() + "' has text");
+    }
+    double[] all = table.numeric(v.column());
+    double[] out = new double[rows.length];
+    for (int i = 0; i < rows.length; i++) {
+      double d = v.transform().apply(all[rows[i]]);
+      if (!Double.isFinite(d)) {
+        throw new BadInputException("formula '" + formula.text() + "': " + v.label() + " is not finite for record "
+            + (rows[i] + 1) + " (" + v.column() + " = " + all[rows[i]] + ")");
+      }
+      out[i] = d;
+    }
+    return out;
+  }
+
+  private boolean isFactor(Formula.Variable v) {
+    return v.transform() == Formula.Transform.FACTOR || options.factors().contains(v.column())
+        || !table.isNumeric(v.column());
+  }
+
+  /** Levels of a factor column over the used records, reference first; and each record's level. */
+  private record Coding(List<String> levels, int[] code) {}
+
+  private final Map<String, Coding> codings = new HashMap<>();
+
+  private Coding coding(String column) {
+    return codings.computeIfAbsent(column, c -> {
+      String[] raw = table.raw(c);
+      boolean numeric = table.isNumeric(c);
+      Comparator<String> order = numeric ? Comparator.comparingDouble(Double::parseDouble)
+          : String.CASE_INSENSITIVE_ORDER.thenComparing(Comparator.naturalOrder());
+      TreeSet<String> sorted = new TreeSet<>(order);
+      for (int r : rows) {
+        sorted.add(raw[r]);
+      }
+      List<String> levels = new ArrayList<>(sorted);
+      String ref = options.referenceLevels().get(c);
+      if (ref != null) {
+        int at = levels.indexOf(ref);
+        if (at < 0) {
+          throw new BadInputException("--ref-level " + c + "=" + ref + ": '" + ref + "' is not a level of " + c
+              + " (levels: " + String.join(", ", levels) + ")");
+        }
+        levels.remove(at);
+        levels.add(0, ref);
+      }
+      Map<String, Integer> idx = new HashMap<>();
+      for (int i = 0; i < levels.size(); i++) {
+        idx.put(levels.get(i), i);
+      }
+      int[] code = new int[rows.length];
+      for (int i = 0; i < rows.length; i++) {
+        code[i] = idx.get(raw[rows[i]]);
+      }
+      return new Coding(levels, code);
+    });
+  }
+
+  /**
+   * Step 3: X. Terms are ordered by degree (R's {@code terms()}); a factor in a term gets treatment
+   * contrasts when the term without it is in the model (the intercept counting as the empty term),
+   * indicator columns otherwise (R's rule: {@code y ~ 0 + f} gives every level; {@code x + x:f} gives
+   * {@code x:f2, …}). Columns vary the first factor fastest, named as R names them.
+   */
+  double[] fixedDesign(List<String> names) {
+    int n = rows.length;
+    List<List<Formula.Variable>> terms = new ArrayList<>(formula.fixedTerms());
+    terms.sort(Comparator.comparingInt(List::size));
+    java.util.Set<String> present = new java.util.HashSet<>();
+    if (formula.intercept()) {
+      present.add("");
+    }
+    for (List<Formula.Variable> t : terms) {
+      present.add(key(t));
+    }
+    List<double[]> cols = new ArrayList<>();
+    if (formula.intercept()) {
+      double[] one = new double[n];
+      java.util.Arrays.fill(one, 1);
+      cols.add(one);
+      names.add("(Intercept)");
+    }
+    for (List<Formula.Variable> t : terms) {
+      List<double[]> termCols = new ArrayList<>();
+      List<String> termNames = new ArrayList<>();
+      termCols.add(filled(n));
+      termNames.add("");
+      for (Formula.Variable v : t) {
+        List<double[]> factorCols = new ArrayList<>();
+        List<String> factorNames = new ArrayList<>();
+        if (isFactor(v)) {
+          Coding c = coding(v.column());
+          List<Formula.Variable> rest = new ArrayList<>(t);
+          rest.remove(v);
+          int from = present.contains(key(rest)) ? 1 : 0;
+          if (c.levels().size() < 2) {
+            throw new BadInputException("fixed factor '" + v.label() + "' has a single level ('" + c.levels().get(0)
+                + "') among the used records: contrasts need at least 2");
+          }
+          for (int l = from; l < c.levels().size(); l++) {
+            double[] col = new double[n];
+            for (int i = 0; i < n; i++) {
+              col[i] = c.code()[i] == l ? 1 : 0;
+            }
+            factorCols.add(col);
+            factorNames.add(v.label() + c.levels().get(l));
+          }
+        } else {
+          factorCols.add(numeric(v));
+          factorNames.add(v.label());
+        }
+        // Later factors vary slowest: (existing columns) × (this variable's columns).
+        List<double[]> nextCols = new ArrayList<>();
+        List<String> nextNames = new ArrayList<>();
+        for (int f = 0; f < factorCols.size(); f++) {
+          for (int e = 0; e < termCols.size(); e++) {
+            double[] col = new double[n];
+            for (int i = 0; i < n; i++) {
+              col[i] = termCols.get(e)[i] * factorCols.get(f)[i];
+            }
+            nextCols.add(col);
+            String left = termNames.get(e);
+            nextNames.add(left.isEmpty() ? factorNames.get(f) : left + ":" + factorNames.get(f));
+          }
+        }
+        termCols = nextCols;
+        termNames = nextNames;
+      }
+      cols.addAll(termCols);
+      names.addAll(termNames);
+    }
+    int p = cols.size();
+    if (p == 0) {
+      throw new BadInputException("formula '" + formula.text() + "' has no fixed effect (not even an intercept)");
+    }
+    double[] x = new double[n * p];
+    for (int c = 0; c < p; c++) {
+      System.arraycopy(cols.get(c), 0, x, c * n, n);
+    }
+    checkFullRank(x, n, names);
+    return x;
+  }
+
+  private static double[] filled(int n) {
+    double[] a = new double[n];
+    java.util.Arrays.fill(a, 1);
+    return a;
+  }
+
+  private static String key(List<Formula.Variable> t) {
+    List<String> labels = new ArrayList<>();
+    for (Formula.Variable v : t) {
+      labels.add(v.label());
+    }
+    labels.sort(null);
+    return String.join(":", labels);
+  }
+
+  /** Modified Gram–Schmidt: the first column (nearly) in the span of those before it is named. */
+  private static void checkFullRank(double[] x, int n, List<String> names) {
+    int p = names.size();
+    double[] q = x.clone();
+    for (int c = 0; c < p; c++) {
+      double norm0 = 0;
+      for (int i = 0; i < n; i++) {
+        norm0 += x[i + c * n] * x[i + c * n];
+      }
+      for (int k = 0; k < c; k++) {
+        double dot = 0;
+        for (int i = 0; i < n; i++) {
+          dot += q[i + k * n] * q[i + c * n];
+        }
+        for (int i = 0; i < n; i++) {
+          q[i + c * n] -= dot * q[i + k * n];
+        }
+      }
+      double norm = 0;
+      for (int i = 0; i < n; i++) {
+        norm += q[i + c * n] * q[i + c * n];
+      }
+      if (!(norm > 1e-14 * Math.max(norm0, 1e-300)) || norm0 == 0) {
+        throw new BadInputException("fixed-effect column '" + names.get(c) + "' is "
+            + (norm0 == 0 ? "all zero" : "a linear combination of the columns before it (" + String.join(", ",
+                names.subList(0, c)) + ")") + ": the fixed effects are not estimable; drop a term");
+      }
+      double inv = 1 / Math.sqrt(norm);
+      for (int i = 0; i < n; i++) {
+        q[i + c * n] *= inv;
+      }
+    }
+  }
+
+  /** Step 4: the random terms. */
+  List<RandomEffectTerm> randomTerms() {
+    int n = rows.length;
+    List<RandomEffectTerm> out = new ArrayList<>();
+    for (Formula.RandomTerm t : formula.randomTerms()) {
+      List<String> effects = new ArrayList<>();
+      List<double[]> z = new ArrayList<>();
+      if (t.intercept()) {
+        effects.add("(Intercept)");
+        z.add(filled(n));
+      }
+      for (Formula.Variable s : t.slopes()) {
+        if (!table.isNumeric(s.column()) || options.factors().contains(s.column())) {
+          throw new BadInputException("formula '" + formula.text() + "': the random slope '" + s.label()
+              + "' at column " + s.position() + " is not numeric (column '" + s.column() + "' is a factor); "
+              + "random slopes must be numeric columns");
+        }
+        effects.add(s.label());
+        z.add(numeric(s));
+      }
+      List<String> groups = t.groups();
+      String last = groups.get(groups.size() - 1);
+      Relationship rel = null;
+      List<String> factors = groups;
+      if (groups.size() > 1 && options.relationships().containsKey(last) && !table.has(last)) {
+        rel = options.relationships().get(last);
+        factors = groups.subList(0, groups.size() - 1);
+      } else if (groups.size() == 1 && options.relationships().containsKey(last) && !table.has(last)) {
+        throw new BadInputException("formula '" + formula.text() + "': '" + last + "' at column " + t.position()
+            + " is a relationship matrix: write (1 | ID:" + last + ") with ID the column of the individuals");
+      }
+      // Level = the combination of the factors; with a relationship the last factor indexes it.
+      Map<String, Integer> levelIndex = new LinkedHashMap<>();
+      Map<String, Integer> crossIndex = new HashMap<>();
+      List<String> levelNames = new ArrayList<>();
+      List<Integer> crossOf = new ArrayList<>();
+      List<Integer> relOf = new ArrayList<>();
+      Map<String, Integer> relRow = rel == null ? null : rel.index();
+      int[] level = new int[n];
+      String[][] raw = new String[factors.size()][];
+      for (int f = 0; f < factors.size(); f++) {
+        raw[f] = table.raw(factors.get(f));
+      }
+      for (int i = 0; i < n; i++) {
+        StringBuilder name = new StringBuilder();
+        StringBuilder cross = new StringBuilder();
+        for (int f = 0; f < factors.size(); f++) {
+          String v = raw[f][rows[i]];
+          name.append(f == 0 ? "" : ":").append(v);
+          if (rel == null || f < factors.size() - 1) {
+            cross.append(f == 0 ? "" : ":").append(v);
+          }
+        }
+        String key = name.toString();
+        Integer l = levelIndex.get(key);
+        if (l == null) {
+          l = levelNames.size();
+          levelIndex.put(key, l);
+          levelNames.add(key);
+          crossOf.add(crossIndex.computeIfAbsent(cross.toString(), k -> crossIndex.size()));
+          if (rel != null) {
+            String id = raw[factors.size() - 1][rows[i]];
+            Integer row = relRow.get(id);
+            if (row == null) {
+              throw new BadInputException("formula '" + formula.text() + "': level '" + id + "' of "
+                  + factors.get(factors.size() - 1) + " (record " + (rows[i] + 1) + " of " + table.source()
+                  + ") is not among the ids of the relationship matrix " + rel.name());
+            }
+            relOf.add(row);
+          }
+        }
+        level[i] = l;
+      }
+      String group = t.groupName();
+      checkNlevels(group, levelNames.size(), n, rel != null, effects.size(), t.position());
+      out.add(new RandomEffectTerm(group, effects, z.toArray(new double[0][]), level, levelNames,
+          crossOf.stream().mapToInt(Integer::intValue).toArray(),
+          rel == null ? null : relOf.stream().mapToInt(Integer::intValue).toArray(),
+          rel == null ? null : rel.k(), rel == null ? null : rel.name(), t.correlated()));
+      notes.add(String.format(Locale.ROOT, "random term (%s | %s): %d levels%s", String.join(" + ", effects), group,
+          levelNames.size(), rel == null ? "" : ", relationship " + rel.name()));
+    }
+    return out;
+  }
+
+  /** lme4's checkNlevels and nobs-vs-nRE checks. */
+  private void checkNlevels(String group, int levels, int n, boolean related, int d, int position) {
+    if (levels < 2) {
+      throw new BadInputException("grouping factor '" + group + "' (term at column " + position + " of the formula)"
+          + " has a single level among the " + n + " used records: its variance cannot be estimated");
+    }
+    if (!related && levels >= n) {
+      throw new BadInputException("grouping factor '" + group + "' has " + levels + " levels for " + n
+          + " records (as many levels as records): its variance cannot be told apart from the residual");
+    }
+    if (!related && (long) levels * d >= n) {
+      throw new BadInputException("term (… | " + group + ") has " + levels + " levels × " + d + " effects = "
+          + (long) levels * d + " random effects for " + n + " records: the variance parameters are not identifiable");
+    }
+  }
+
+  /** Step 5: residual groups and weights. */
+  double[] residualStructure(List<String> groupNames, int[] group) {
+    int n = rows.length;
+    if (options.residBy() != null) {
+      Coding c = coding(options.residBy());
+      groupNames.addAll(c.levels());
+      System.arraycopy(c.code(), 0, group, 0, n);
+      if (c.levels().size() < 2) {
+        throw new BadInputException("--resid-by " + options.residBy() + " has a single level: one residual variance"
+            + " is the default");
+      }
+    } else {
+      groupNames.add("residual");
+    }
+    double[] w = filled(n);
+    if (options.weights() != null) {
+      if (!table.isNumeric(options.weights())) {
+        throw new BadInputException("--weights " + options.weights() + ": the column must be numeric");
+      }
+      double[] all = table.numeric(options.weights());
+      for (int i = 0; i < n; i++) {
+        w[i] = all[rows[i]];
+        if (!(w[i] > 0)) {
+          throw new BadInputException("--weights " + options.weights() + ": record " + (rows[i] + 1) + " of "
+              + table.source() + " has weight " + w[i] + " (weights must be positive)");
+        }
+      }
+    }
+    return w;
+  }
+
+  /** Step 6: more records than parameters. */
+  static void checkParameterCount(MixedModel m) {
+    int params = m.p() + m.parameters();
+    if (m.n() <= params) {
+      throw new BadInputException("only " + m.n() + " records for " + params + " parameters (" + m.p()
+          + " fixed effects, " + m.parameters() + " variance parameters): fewer records than parameters");
+    }
+  }
+}

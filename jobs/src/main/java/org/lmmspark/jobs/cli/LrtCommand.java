@@ -1,0 +1,69 @@
+package org.lmmspark.jobs.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.Reader;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.io.FileSystems;
+import org.lmmspark.engine.model.LikelihoodRatioTest;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code lmmspark lrt A.json B.json}: likelihood-ratio test between two fits written by
+ * {@code lmmspark fit}, as R's {@code anova(m0, m)}, with the 50:50 boundary mixture when the larger
+ * model adds one variance ({@link LikelihoodRatioTest}).
+ */
+@Command(
+    name = "lrt",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Likelihood-ratio test between two nested fits saved by 'lmmspark fit' (OUT.json): chi2 = 2(logLik1 - logLik0)"
+          + " on the difference in estimated parameters, and when one variance is added the boundary p-value from"
+          + " the 50:50 mixture of chi2(df-1) and chi2(df) (Self & Liang 1987). Both fits must use the same"
+          + " method and records; REML fits also the same fixed effects.",
+    })
+public final class LrtCommand implements Callable<Integer> {
+  @Parameters(arity = "2", paramLabel = "FIT.json", description = "The two fits (either order).")
+  List<String> fits = new ArrayList<>();
+
+  @Override
+  public Integer call() {
+    Configuration conf = new Configuration();
+    LikelihoodRatioTest t = LikelihoodRatioTest.compare(read(fits.get(0), conf), read(fits.get(1), conf));
+    System.out.printf(Locale.ROOT, "smaller: %s%nlarger:  %s%n", t.smaller(), t.larger());
+    System.out.printf(Locale.ROOT, "Chisq %.6f on %d df, p = %.6g (chi2_%d)%s%n", t.chiSquared(), t.df(), t.pValue(),
+        t.df(), Double.isNaN(t.boundaryPValue()) ? ""
+            : String.format(Locale.ROOT, "; boundary p = %.6g", t.boundaryPValue()));
+    System.out.println(t.note());
+    return 0;
+  }
+
+  static LikelihoodRatioTest.Model read(String path, Configuration conf) {
+    try (Reader r = FileSystems.openText(path, conf)) {
+      JsonNode root = new ObjectMapper().readTree(r);
+      for (String field : List.of("formula", "method", "n", "logLik", "fixed_effects", "estimated_parameters")) {
+        if (!root.has(field)) {
+          throw BadInputException.inFile(path, "no '" + field + "': not a fit written by 'lmmspark fit'");
+        }
+      }
+      List<String> fixed = new ArrayList<>();
+      root.get("fixed_effects").forEach(e -> fixed.add(e.get("name").asText()));
+      List<String> est = new ArrayList<>();
+      root.get("estimated_parameters").forEach(e -> est.add(e.asText()));
+      if (!root.get("converged").asBoolean()) {
+        throw BadInputException.inFile(path, "the fit did not converge: its logLik is not a maximum");
+      }
+      return new LikelihoodRatioTest.Model(root.get("formula").asText(), root.get("method").asText(),
+          root.get("n").asInt(), root.get("logLik").asDouble(), fixed, est);
+    } catch (IOException e) {
+      throw BadInputException.inFile(path, "cannot read as JSON: " + e.getMessage());
+    }
+  }
+}
