@@ -202,7 +202,10 @@ public final class MixedModelFitter {
 
   /**
    * BLUPs (conditional modes) of every level of every term:
-   * {@code û_a(l) = Σ_b Σ_ab Σ_l' K_ll' Σ_{r ∈ l'} z_b(r) (Py)_r}, i.e. {@code (K ⊗ Σ) Zᵀ P y}.
+   * {@code û_a(l) = Σ_b Σ_ab Σ_l' K_ll' Σ_{r ∈ l'} z_b(r) (Py)_r}, i.e. {@code (K ⊗ Σ) Zᵀ P y}. A term
+   * whose levels are the ids of a relationship matrix (no crossed factor) gets a BLUP for every id
+   * of the matrix, those without records included (ancestors in a pedigree: Henderson's
+   * {@code û_anc = A_anc,rec A_rec⁻¹ û_rec} follows from the same product).
    */
   static List<MixedModelFit.TermBlups> blups(MixedModel model, BlockedDenseLikelihood.State st, double[] theta) {
     double[] py = st.py();
@@ -218,7 +221,24 @@ public final class MixedModelFitter {
           s[b][term.level()[r]] += term.z()[b][r] * py[r];
         }
       }
-      if (term.relationship() != null) {
+      List<String> levelNames = term.levelNames();
+      boolean allIds = term.relationship() != null && java.util.Arrays.stream(term.cross()).allMatch(c -> c == 0);
+      if (allIds) {
+        int nk = term.relationship().size();
+        for (int b = 0; b < d; b++) {
+          double[] ks = new double[nk];
+          for (int i = 0; i < nk; i++) {
+            double v = 0;
+            for (int l2 = 0; l2 < nl; l2++) {
+              v += term.relationship().get(i, term.relIndex()[l2]) * s[b][l2];
+            }
+            ks[i] = v;
+          }
+          s[b] = ks;
+        }
+        nl = nk;
+        levelNames = term.relationshipIds();
+      } else if (term.relationship() != null) {
         for (int b = 0; b < d; b++) {
           double[] ks = new double[nl];
           for (int l = 0; l < nl; l++) {
@@ -250,7 +270,7 @@ public final class MixedModelFitter {
         }
       }
       j0 = j;
-      out.add(new MixedModelFit.TermBlups(term.group(), term.effects(), term.levelNames(), u));
+      out.add(new MixedModelFit.TermBlups(term.group(), term.effects(), levelNames, u));
     }
     return out;
   }

@@ -446,7 +446,8 @@ public final class ModelFrame {
       out.add(new RandomEffectTerm(group, effects, z.toArray(new double[0][]), level, levelNames,
           crossOf.stream().mapToInt(Integer::intValue).toArray(),
           rel == null ? null : relOf.stream().mapToInt(Integer::intValue).toArray(),
-          rel == null ? null : rel.k(), rel == null ? null : rel.name(), t.correlated()));
+          rel == null ? null : rel.k(), rel == null ? null : rel.name(), rel == null ? null : rel.ids(),
+          t.correlated()));
       notes.add(String.format(Locale.ROOT, "random term (%s | %s): %d levels%s", String.join(" + ", effects), group,
           levelNames.size(), rel == null ? "" : ", relationship " + rel.name()));
     }

@@ -22,10 +22,12 @@ import org.lmmspark.engine.reml.DenseSymmetricMatrix;
  * @param cross        per level, the code of its non-relationship factors (all 0 without a relationship)
  * @param relIndex     per level, its row in {@code relationship} (null without one)
  * @param relationship K over the relationship's ids, or null for identity
+ * @param relationshipIds the ids labelling K's rows (null without a relationship)
  * @param correlated   unstructured Σ (true) or a single effect of a split {@code ||} term
  */
 public record RandomEffectTerm(String group, List<String> effects, double[][] z, int[] level, List<String> levelNames,
-    int[] cross, int[] relIndex, DenseSymmetricMatrix relationship, String relationshipName, boolean correlated) {
+    int[] cross, int[] relIndex, DenseSymmetricMatrix relationship, String relationshipName,
+    List<String> relationshipIds, boolean correlated) {
 
   public int dimension() {
     return effects.size();

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Benchmark: `lmmspark fit` against R's lme4::lmer (Debian r-cran-lme4) on the same simulated
+# longitudinal data with a correlated random intercept and slope,
+#   y = 10 + 2 t + a_s + b_s t + e,  (a, b) ~ N(0, [[4, 0.5], [0.5, 1]]),  e ~ N(0, 2),  t = 0..9,
+# fitted as `y ~ t + (t | s)` by REML.
+#
+#   scripts/bench-fit.sh [--sizes "5000:500 50000:5000"] [--dir bench-out/fit]
+#
+# For each RECORDS:SUBJECTS: simulate (seeded, python3), then time
+#   - `lmmspark fit` as a command (JVM start included) and its numerics alone (the "fitted in" line
+#     of its log: model frame, optimizer, cAIC, BLUPs);
+#   - `Rscript` running lmer (R start and library(lme4) included) and lmer alone (system.time).
+# Prints the wall times, the ratios (lmer / lmmspark: above 1 means faster than lmer) and the largest
+# relative difference between the two sets of estimates (β, Σ entries, σ², REML criterion).
+set -euo pipefail
+home=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+sizes="5000:500 50000:5000"
+dir="$home/bench-out/fit"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sizes) sizes="$2"; shift 2 ;;
+    --dir) dir="$2"; shift 2 ;;
+    *) echo "usage: $0 [--sizes \"5000:500 50000:5000\"] [--dir DIR]" >&2; exit 2 ;;
+  esac
+done
+command -v Rscript >/dev/null || { echo "Rscript not found: apt-get install r-cran-lme4" >&2; exit 2; }
+Rscript -e 'suppressMessages(library(lme4))' >/dev/null 2>&1 || { echo "lme4 missing: apt-get install r-cran-lme4" >&2; exit 2; }
+lmm="$home/scripts/lmmspark"
+mkdir -p "$dir"
+now() { date +%s.%N; }
+printf '%-8s %-8s %10s %10s %10s %10s %8s %8s %10s\n' records subjects ours_s ours_fit_s lmer_s lmer_fit_s ratio ratio_fit max_rel_diff
+for size in $sizes; do
+  n=${size%%:*}
+  subjects=${size##*:}
+  d="$dir/n$n"
+  mkdir -p "$d"
+  python3 - "$n" "$subjects" "$d/sim.csv" <<'EOF'
+import math, random, sys
+n, subjects, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+rnd = random.Random(12)
+per = n // subjects
+with open(path, "w") as f:
+    f.write("s,t,y\n")
+    for s in range(subjects):
+        a = rnd.gauss(0, 2)
+        b = 0.25 * a + math.sqrt(1 - 0.0625 * 4) * rnd.gauss(0, 1)
+        for k in range(per):
+            t = k % 10
+            f.write("S%d,%d,%.10g\n" % (s, t, 10 + 2 * t + a + b * t + rnd.gauss(0, math.sqrt(2))))
+EOF
+  t0=$(now)
+  "$lmm" fit --data "$d/sim.csv" --formula 'y ~ t + (t | s)' --out "$d/ours" > "$d/ours.stdout" 2>&1
+  t1=$(now)
+  ours=$(echo "$t1 - $t0" | bc)
+  ours_fit=$(grep -oE 'fitted in [0-9.]+ s' "$d/ours.log" | grep -oE '[0-9.]+')
+  cat > "$d/lmer.R" <<EOF
+suppressMessages(library(lme4))
+d <- read.csv("$d/sim.csv"); d\$s <- factor(d\$s)
+tm <- system.time(m <- lmer(y ~ t + (t | s), data = d, REML = TRUE))[["elapsed"]]
+vc <- as.data.frame(VarCorr(m))
+out <- c(fixef(m), vc\$vcov[1], vc\$vcov[3], vc\$vcov[2], vc\$vcov[4], REMLcrit(m))
+cat("lmer_seconds", tm, "\n")
+cat("estimates", formatC(out, digits = 12, format = "g"), "\n")
+EOF
+  t0=$(now)
+  Rscript "$d/lmer.R" > "$d/lmer.stdout" 2>&1
+  t1=$(now)
+  lmer=$(echo "$t1 - $t0" | bc)
+  lmer_fit=$(awk '$1=="lmer_seconds"{print $2}' "$d/lmer.stdout")
+  diff=$(python3 - "$d/ours.json" "$d/lmer.stdout" <<'EOF'
+import json, sys
+f = json.load(open(sys.argv[1]))
+ours = [e["estimate"] for e in f["fixed_effects"]] + [p["estimate"] for p in f["variance_parameters"]] + [f["reml_criterion"]]
+theirs = [float(x) for x in open(sys.argv[2]).read().split("estimates")[1].split()]
+print("%.2e" % max(abs(a - b) / abs(b) for a, b in zip(ours, theirs)))
+EOF
+)
+  printf '%-8s %-8s %10.2f %10.3f %10.2f %10.3f %8.2f %8.2f %10s\n' "$n" "$subjects" "$ours" "$ours_fit" "$lmer" "$lmer_fit" \
+    "$(echo "$lmer / $ours" | bc -l)" "$(echo "$lmer_fit / $ours_fit" | bc -l)" "$diff"
+done
+echo "(ours: lmmspark fit, JVM start included / numerics alone; lmer: Rscript with library(lme4) / lmer() alone;"
+echo " ratio = lmer time / ours; max_rel_diff over beta, Sigma (var, cov, var), sigma^2 and the REML criterion)"
