@@ -82,6 +82,18 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
     }
   }
 
+  /**
+   * The same model with another response and known record weights ({@code e_r ~ N(0, σ²/w_r)}): the
+   * working model of penalized quasi-likelihood, whose response and weights change every iteration.
+   */
+  public MixedModel withResponse(double[] newY, double[] newWeights) {
+    if (newY.length != y.length || newWeights != null && newWeights.length != y.length) {
+      throw new IllegalArgumentException("response and weights must have n = " + y.length + " entries");
+    }
+    return new MixedModel(formula, response, newY, x, fixedNames, terms, residualFactor, residualGroupNames,
+        residualGroup, newWeights, notes);
+  }
+
   public String formula() {
     return formula;
   }
