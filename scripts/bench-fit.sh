@@ -7,7 +7,7 @@
 #   scripts/bench-fit.sh [--sizes "5000:500 50000:5000"] [--dir bench-out/fit]
 #
 # For each RECORDS:SUBJECTS: simulate (seeded, python3), then time
-#   - `lmmspark fit` as a command (JVM start included) and its numerics alone (the "fitted in" line
+#   - `lmmspark fit` as a command (JVM start included) and its numerics alone, wall and CPU (the "fitted in" line
 #     of its log: model frame, optimizer, cAIC, BLUPs);
 #   - `Rscript` running lmer (R start and library(lme4) included) and lmer alone (system.time).
 # Prints the wall times, the ratios (lmer / lmmspark: above 1 means faster than lmer) and the largest
@@ -28,7 +28,7 @@ Rscript -e 'suppressMessages(library(lme4))' >/dev/null 2>&1 || { echo "lme4 mis
 lmm="$home/scripts/lmmspark"
 mkdir -p "$dir"
 now() { date +%s.%N; }
-printf '%-8s %-8s %10s %10s %10s %10s %8s %8s %10s\n' records subjects ours_s ours_fit_s lmer_s lmer_fit_s ratio ratio_fit max_rel_diff
+printf '%-8s %-8s %9s %9s %9s %9s %9s %9s %7s %7s %7s %10s\n' records subjects ours_s ours_fit ours_cpu lmer_s lmer_fit lmer_cpu ratio ratio_f ratio_c max_rel_diff
 for size in $sizes; do
   n=${size%%:*}
   subjects=${size##*:}
@@ -53,13 +53,16 @@ EOF
   t1=$(now)
   ours=$(echo "$t1 - $t0" | bc)
   ours_fit=$(grep -oE 'fitted in [0-9.]+ s' "$d/ours.log" | grep -oE '[0-9.]+')
+  ours_cpu=$(grep -oE '\([0-9.]+ s CPU' "$d/ours.log" | grep -oE '[0-9.]+')
   cat > "$d/lmer.R" <<EOF
 suppressMessages(library(lme4))
 d <- read.csv("$d/sim.csv"); d\$s <- factor(d\$s)
-tm <- system.time(m <- lmer(y ~ t + (t | s), data = d, REML = TRUE))[["elapsed"]]
+st <- system.time(m <- lmer(y ~ t + (t | s), data = d, REML = TRUE))
+tm <- st[["elapsed"]]
 vc <- as.data.frame(VarCorr(m))
 out <- c(fixef(m), vc\$vcov[1], vc\$vcov[3], vc\$vcov[2], vc\$vcov[4], REMLcrit(m))
 cat("lmer_seconds", tm, "\n")
+cat("lmer_cpu", st[["user.self"]] + st[["sys.self"]], "\n")
 cat("estimates", formatC(out, digits = 12, format = "g"), "\n")
 EOF
   t0=$(now)
@@ -67,6 +70,7 @@ EOF
   t1=$(now)
   lmer=$(echo "$t1 - $t0" | bc)
   lmer_fit=$(awk '$1=="lmer_seconds"{print $2}' "$d/lmer.stdout")
+  lmer_cpu=$(awk '$1=="lmer_cpu"{print $2}' "$d/lmer.stdout")
   diff=$(python3 - "$d/ours.json" "$d/lmer.stdout" <<'EOF'
 import json, sys
 f = json.load(open(sys.argv[1]))
@@ -75,8 +79,10 @@ theirs = [float(x) for x in open(sys.argv[2]).read().split("estimates")[1].split
 print("%.2e" % max(abs(a - b) / abs(b) for a, b in zip(ours, theirs)))
 EOF
 )
-  printf '%-8s %-8s %10.2f %10.3f %10.2f %10.3f %8.2f %8.2f %10s\n' "$n" "$subjects" "$ours" "$ours_fit" "$lmer" "$lmer_fit" \
-    "$(echo "$lmer / $ours" | bc -l)" "$(echo "$lmer_fit / $ours_fit" | bc -l)" "$diff"
+  printf '%-8s %-8s %9.2f %9.3f %9.3f %9.2f %9.3f %9.3f %7.2f %7.2f %7.2f %10s\n' "$n" "$subjects" "$ours" "$ours_fit" \
+    "$ours_cpu" "$lmer" "$lmer_fit" "$lmer_cpu" "$(echo "$lmer / $ours" | bc -l)" "$(echo "$lmer_fit / $ours_fit" | bc -l)" \
+    "$(echo "$lmer_cpu / $ours_cpu" | bc -l)" "$diff"
 done
-echo "(ours: lmmspark fit, JVM start included / numerics alone; lmer: Rscript with library(lme4) / lmer() alone;"
-echo " ratio = lmer time / ours; max_rel_diff over beta, Sigma (var, cov, var), sigma^2 and the REML criterion)"
+echo "(ours_s: lmmspark fit, JVM start included; ours_fit / ours_cpu: model frame + fit + cAIC + BLUPs, wall / CPU of"
+echo " the fitting thread; lmer_s: Rscript with library(lme4) and read.csv; lmer_fit / lmer_cpu: lmer() alone, wall / CPU;"
+echo " ratios = lmer / ours, above 1 = faster than lmer; max_rel_diff over beta, Sigma (var, cov, var), sigma^2, REML criterion)"

@@ -182,7 +182,7 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
         int nb = rows.length;
         double[] ub = gather(u, rows);
         double[] ob = new double[nb];
-        Blas.dgemv(false, nb, nb, 1.0, vinv[b], ub, 0.0, ob);
+        Small.dgemv(false, nb, nb, 1.0, vinv[b], ub, 0.0, ob);
         scatter(ob, rows, out);
         if (project) {
           for (int c = 0; c < p; c++) {
@@ -196,7 +196,7 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
       }
       if (project) {
         double[] w = new double[p];
-        Blas.dgemv(false, p, p, 1.0, cinv, xtv, 0.0, w);
+        Small.dgemv(false, p, p, 1.0, cinv, xtv, 0.0, w);
         for (int b = 0; b < blocks.length; b++) {
           int[] rows = blocks[b];
           int nb = rows.length;
@@ -223,7 +223,7 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
         int[] rows = blocks[b];
         int nb = rows.length;
         double[] ob = new double[nb];
-        Blas.dgemv(false, nb, nb, 1.0, dj, gather(u, rows), 0.0, ob);
+        Small.dgemv(false, nb, nb, 1.0, dj, gather(u, rows), 0.0, ob);
         scatter(ob, rows, out);
       }
       return out;
@@ -266,11 +266,11 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
             continue;
           }
           dv[j] = new double[nb * nb];
-          Blas.dgemm(false, false, nb, nb, nb, 1.0, d[b][j], nb, vinv[b], nb, 0.0, dv[j], nb);
+          Small.dgemm(false, false, nb, nb, nb, 1.0, d[b][j], nb, vinv[b], nb, 0.0, dv[j], nb);
           dvx[j] = new double[nb * p];
-          Blas.dgemm(false, false, nb, p, nb, 1.0, d[b][j], nb, vx[b], nb, 0.0, dvx[j], nb);
+          Small.dgemm(false, false, nb, p, nb, 1.0, d[b][j], nb, vx[b], nb, 0.0, dvx[j], nb);
           double[] gj = new double[p * p];
-          Blas.dgemm(true, false, p, p, nb, 1.0, vx[b], nb, dvx[j], nb, 0.0, gj, p);
+          Small.dgemm(true, false, p, p, nb, 1.0, vx[b], nb, dvx[j], nb, 0.0, gj, p);
           add(g[j], gj);
         }
         for (int j = 0; j < m; j++) {
@@ -287,9 +287,9 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
             t[j + k * m] += s;
             if (project) {
               double[] vdk = new double[nb * p];
-              Blas.dgemm(false, false, nb, p, nb, 1.0, vinv[b], nb, dvx[k], nb, 0.0, vdk, nb);
+              Small.dgemm(false, false, nb, p, nb, 1.0, vinv[b], nb, dvx[k], nb, 0.0, vdk, nb);
               double[] hjk = new double[p * p];
-              Blas.dgemm(true, false, p, p, nb, 1.0, dvx[j], nb, vdk, nb, 0.0, hjk, p);
+              Small.dgemm(true, false, p, p, nb, 1.0, dvx[j], nb, vdk, nb, 0.0, hjk, p);
               add(h[j + k * m], hjk);
             }
           }
@@ -318,7 +318,7 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
 
   private static double[] mult(double[] a, double[] b, int p) {
     double[] c = new double[p * p];
-    Blas.dgemm(false, false, p, p, p, 1.0, a, p, b, p, 0.0, c, p);
+    Small.dgemm(false, false, p, p, p, 1.0, a, p, b, p, 0.0, c, p);
     return c;
   }
 
@@ -380,28 +380,28 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
           }
         }
       }
-      if (!Blas.dpotrfLower(nb, v)) {
+      if (!Small.dpotrfLower(nb, v)) {
         return Evaluation.notPositiveDefinite();
       }
       for (int i = 0; i < nb; i++) {
         logDetV += 2 * Math.log(v[i + i * nb]);
       }
-      Blas.dpotriLowerFull(nb, v);
+      Small.dpotriLowerFull(nb, v);
       vinv[b] = v;
       vx[b] = new double[nb * p];
-      Blas.dgemm(false, false, nb, p, nb, 1.0, v, nb, xb[b], nb, 0.0, vx[b], nb);
+      Small.dgemm(false, false, nb, p, nb, 1.0, v, nb, xb[b], nb, 0.0, vx[b], nb);
       vy[b] = new double[nb];
-      Blas.dgemv(false, nb, nb, 1.0, v, yb[b], 0.0, vy[b]);
+      Small.dgemv(false, nb, nb, 1.0, v, yb[b], 0.0, vy[b]);
       double[] cb = new double[p * p];
-      Blas.dgemm(true, false, p, p, nb, 1.0, xb[b], nb, vx[b], nb, 0.0, cb, p);
+      Small.dgemm(true, false, p, p, nb, 1.0, xb[b], nb, vx[b], nb, 0.0, cb, p);
       add(c, cb);
       double[] xvyb = new double[p];
-      Blas.dgemv(true, nb, p, 1.0, xb[b], vy[b], 0.0, xvyb);
+      Small.dgemv(true, nb, p, 1.0, xb[b], vy[b], 0.0, xvyb);
       add(xvy, xvyb);
     }
     SmallMatrices.symmetrize(c, p);
     double[] cl = c.clone();
-    if (!Blas.dpotrfLower(p, cl)) {
+    if (!Small.dpotrfLower(p, cl)) {
       return Evaluation.notPositiveDefinite();
     }
     double logDetC = 0;
@@ -411,7 +411,7 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
     double[] beta = xvy.clone();
     Blas.dpotrsLower(p, 1, cl, beta);
     double[] cinv = cl;
-    Blas.dpotriLowerFull(p, cinv);
+    Small.dpotriLowerFull(p, cinv);
     double[] py = new double[n];
     for (int b = 0; b < nblocks; b++) {
       int[] rows = blocks[b];
@@ -442,9 +442,9 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
         tr += DenseRemlLikelihood.dot(vinv[b], dj);
         if (reml) {
           double[] dvx = new double[nb * p];
-          Blas.dgemm(false, false, nb, p, nb, 1.0, dj, nb, vx[b], nb, 0.0, dvx, nb);
+          Small.dgemm(false, false, nb, p, nb, 1.0, dj, nb, vx[b], nb, 0.0, dvx, nb);
           double[] gb = new double[p * p];
-          Blas.dgemm(true, false, p, p, nb, 1.0, vx[b], nb, dvx, nb, 0.0, gb, p);
+          Small.dgemm(true, false, p, p, nb, 1.0, vx[b], nb, dvx, nb, 0.0, gb, p);
           add(g, gb);
         }
       }
@@ -490,5 +490,107 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
   /** The records of each block (not copies). */
   public List<int[]> blocks() {
     return List.of(blocks);
+  }
+
+  /**
+   * The dense kernels of this class, in plain Java for the small blocks of longitudinal data (a
+   * subject's 10 records): there one JNI call into BLAS costs more than the arithmetic, and an
+   * evaluation makes a few per block. Work above {@value #SMALL} multiply-adds goes to {@link Blas}.
+   */
+  static final class Small {
+    static final int SMALL = 16_384;
+
+    private Small() {}
+
+    static void dgemm(boolean ta, boolean tb, int m, int n, int k, double alpha, double[] a, int lda, double[] b,
+        int ldb, double beta, double[] c, int ldc) {
+      if ((long) m * n * k > SMALL) {
+        Blas.dgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+      }
+      for (int j = 0; j < n; j++) {
+        for (int i = 0; i < m; i++) {
+          double s = 0;
+          for (int l = 0; l < k; l++) {
+            double av = ta ? a[l + i * lda] : a[i + l * lda];
+            double bv = tb ? b[j + l * ldb] : b[l + j * ldb];
+            s += av * bv;
+          }
+          c[i + j * ldc] = alpha * s + (beta == 0 ? 0 : beta * c[i + j * ldc]);
+        }
+      }
+    }
+
+    static void dgemv(boolean trans, int m, int n, double alpha, double[] a, double[] x, double beta, double[] y) {
+      if ((long) m * n > SMALL) {
+        Blas.dgemv(trans, m, n, alpha, a, x, beta, y);
+        return;
+      }
+      int rows = trans ? n : m;
+      int cols = trans ? m : n;
+      for (int i = 0; i < rows; i++) {
+        double s = 0;
+        for (int l = 0; l < cols; l++) {
+          s += (trans ? a[l + i * m] : a[i + l * m]) * x[l];
+        }
+        y[i] = alpha * s + (beta == 0 ? 0 : beta * y[i]);
+      }
+    }
+
+    /** Lower Cholesky in place (the strict upper triangle untouched); false when not positive definite. */
+    static boolean dpotrfLower(int n, double[] a) {
+      if ((long) n * n * n > 3L * SMALL) {
+        return Blas.dpotrfLower(n, a);
+      }
+      for (int j = 0; j < n; j++) {
+        double d = a[j + j * n];
+        for (int k = 0; k < j; k++) {
+          d -= a[j + k * n] * a[j + k * n];
+        }
+        if (!(d > 0)) {
+          return false;
+        }
+        double l = Math.sqrt(d);
+        a[j + j * n] = l;
+        for (int i = j + 1; i < n; i++) {
+          double v = a[i + j * n];
+          for (int k = 0; k < j; k++) {
+            v -= a[i + k * n] * a[j + k * n];
+          }
+          a[i + j * n] = v / l;
+        }
+      }
+      return true;
+    }
+
+    /** {@code A⁻¹} (full, symmetric) from the lower Cholesky factor left by {@link #dpotrfLower}. */
+    static void dpotriLowerFull(int n, double[] a) {
+      if ((long) n * n * n > 3L * SMALL) {
+        Blas.dpotriLowerFull(n, a);
+        return;
+      }
+      // W = L⁻¹ (lower), then A⁻¹ = Wᵀ W.
+      double[] w = new double[n * n];
+      for (int j = 0; j < n; j++) {
+        w[j + j * n] = 1 / a[j + j * n];
+        for (int i = j + 1; i < n; i++) {
+          double s = 0;
+          for (int k = j; k < i; k++) {
+            s -= a[i + k * n] * w[k + j * n];
+          }
+          w[i + j * n] = s / a[i + i * n];
+        }
+      }
+      for (int j = 0; j < n; j++) {
+        for (int i = j; i < n; i++) {
+          double s = 0;
+          for (int k = i; k < n; k++) {
+            s += w[k + i * n] * w[k + j * n];
+          }
+          a[i + j * n] = s;
+          a[j + i * n] = s;
+        }
+      }
+    }
   }
 }

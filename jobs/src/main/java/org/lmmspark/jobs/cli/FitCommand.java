@@ -133,12 +133,19 @@ public final class FitCommand implements Callable<Integer> {
     Formula f = Formula.parse(formula);
     ModelFrame.Options options = new ModelFrame.Options(pairs("--ref-level", refLevels), new LinkedHashSet<>(factors),
         residBy, weights, relationships(conf, log));
-    long t0 = System.nanoTime();
+    Map<String, Double> fixedValues = fixed(conf);
     DataTable table = DataTable.read(data, conf);
+    // Timed as lme4's lmer() is: model frame, optimization and the fitted object, not the table's reading.
+    java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+    long t0 = System.nanoTime();
+    long cpu0 = threads.getCurrentThreadCpuTime();
     MixedModel model = ModelFrame.build(table, f, options);
+    MixedModelFit fit = MixedModelFitter.fit(model, m, fixedValues, maxIterations);
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    double cpu = (threads.getCurrentThreadCpuTime() - cpu0) / 1e9;
     model.notes().forEach(log::say);
-    MixedModelFit fit = MixedModelFitter.fit(model, m, fixed(conf), maxIterations);
-    log.say(String.format(Locale.ROOT, "fitted in %.3f s: %s", (System.nanoTime() - t0) / 1e9, fit.message()));
+    log.say(String.format(Locale.ROOT, "fitted in %.3f s (%.3f s CPU; model frame, %s, cAIC, BLUPs): %s", seconds, cpu,
+        m == MixedModelFitter.Method.REML ? "AI-REML" : "AI-ML", fit.message()));
     if (!fit.converged() && !allowNonconvergence) {
       log.say("error: the fit did not converge; no results written (--allow-nonconvergence writes the last iterate)");
       log.write(out + ".log", conf);
