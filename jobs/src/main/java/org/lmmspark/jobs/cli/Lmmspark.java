@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
       RemlCommand.class,
       AssocCommand.class,
       BenchBlasCommand.class,
+      LdScoreCommand.class,
     })
 public final class Lmmspark implements Callable<Integer> {
 
