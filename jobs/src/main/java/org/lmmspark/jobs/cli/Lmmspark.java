@@ -27,7 +27,7 @@ import picocli.CommandLine.Command;
       RemlCommand.class,
       AssocCommand.class,
       BenchBlasCommand.class,
-      LdScoreCommand.class,
+      LdScoreCommand.class, LdscCommand.class, MungeCommand.class,
     })
 public final class Lmmspark implements Callable<Integer> {
 
