@@ -114,6 +114,12 @@ public final class Munge {
       }
       col.put(name, i);
     }
+    for (String need : List.of("SNP", "P", "A1", "A2")) {
+      if (!col.containsKey(need)) {
+        throw BadInputException.atLine(path, 1, "missing column " + need + " (no column munge_sumstats.py reads as "
+            + need + "; found: " + String.join(" ", header) + ")");
+      }
+    }
     if (signedName == null && !o.a1Inc()) {
       List<String> signed = col.keySet().stream().filter(NULLS::containsKey).toList();
       if (signed.isEmpty()) {
@@ -126,11 +132,6 @@ public final class Munge {
       }
       signedName = signed.get(0);
       signedNull = NULLS.get(signedName);
-    }
-    for (String need : List.of("SNP", "P", "A1", "A2")) {
-      if (!col.containsKey(need)) {
-        throw BadInputException.atLine(path, 1, "missing column " + need + " (found: " + String.join(" ", header) + ")");
-      }
     }
     boolean hasN = col.containsKey("N") || (col.containsKey("N_CAS") && col.containsKey("N_CON"));
     if (!hasN && o.n() == null && (o.nCas() == null || o.nCon() == null)) {

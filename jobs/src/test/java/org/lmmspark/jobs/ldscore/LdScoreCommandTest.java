@@ -36,18 +36,20 @@ class LdScoreCommandTest {
 
   /**
    * {@code ldsc.py --bfile panel/sim.C --l2 --ld-wind-cm 1 --out ldscores/sim_cm1.C} (EXPECTED.md):
-   * our files against ldsc's, L2 at absolute 5e-4 + 1e-9 (ldsc rounds to 3 decimals; both round the
-   * same values, so equal strings are expected and the tolerance only covers ties), .M and .M_5_50
-   * exactly (4000 / 3673 on chr 1, 3000 / 2754 on chr 2).
+   * our files (written with 12 decimals) against ldsc's 3-decimal ones, L2 at absolute 5e-4 + 1e-9,
+   * .M and .M_5_50 exactly (4000 / 3673 on chr 1, 3000 / 2754 on chr 2). Then the whole chain:
+   * {@code lmmspark ldsc --h2 sumstats/trait1.sumstats.gz} on these full-precision scores against
+   * EXPECTED.raw.txt's {@code [h2 trait1_fullprecL2]} (ldsc on its own full-precision L2):
+   * h2=0.325586374419 h2_se=0.051389968506 intercept=1.03011724225, relative 1e-6.
    */
   @Test
   void writesLdscFilesEqualToLdscOwn() throws IOException {
     Path ref = RefData.dir("ldsc-sim");
+    SharedSpark.jsc();
     for (int chr = 1; chr <= 2; chr++) {
       String out = tmp.resolve("cm1").toString();
-      SharedSpark.jsc();
       int code = Lmmspark.run("ldscore", "--bfile", ref.resolve("panel/sim." + chr).toString(), "--ld-wind-cm", "1",
-          "--chunk-size", "50", "--task-memory", "1", "--out", out, "--master", "local[2]");
+          "--chunk-size", "50", "--task-memory", "1", "--digits", "12", "--out", out, "--master", "local[2]");
       assertEquals(0, code);
       List<String[]> ours = rows(out + "." + chr + ".l2.ldscore.gz");
       List<String[]> theirs = rows(ref.resolve("ldscores/sim_cm1." + chr + ".l2.ldscore.gz").toString());
@@ -64,6 +66,18 @@ class LdScoreCommandTest {
             Files.readString(Path.of(out + "." + chr + suffix)).trim(), suffix);
       }
     }
+    String ld = tmp.resolve("cm1.").toString();
+    String h2 = tmp.resolve("h2").toString();
+    assertEquals(0, Lmmspark.run("ldsc", "--h2", ref.resolve("sumstats/trait1.sumstats.gz").toString(), "--ref-ld-chr", ld,
+        "--w-ld-chr", ld, "--out", h2));
+    java.util.Map<String, String[]> got = new java.util.HashMap<>();
+    for (String line : Files.readAllLines(Path.of(h2 + ".h2.tsv"))) {
+      String[] f = line.split("\t");
+      got.put(f[0], f);
+    }
+    Tolerance.assertClose(Double.parseDouble(got.get("h2_observed")[1]), 0.325586374419, 0, 1e-6, "h2");
+    Tolerance.assertClose(Double.parseDouble(got.get("h2_observed")[2]), 0.051389968506, 0, 1e-6, "h2 se");
+    Tolerance.assertClose(Double.parseDouble(got.get("intercept")[1]), 1.03011724225, 0, 1e-6, "intercept");
   }
 
   /**
