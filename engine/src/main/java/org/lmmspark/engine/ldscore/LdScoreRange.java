@@ -37,9 +37,10 @@ public final class LdScoreRange {
   /**
    * Target ranges of a chromosome's {@code m} kept variants such that one range's block
    * ({@code [first[t0], t1)}, {@code 4n} bytes a variant) stays near {@code targetBytes}; a range
-   * holds at least {@link LdScoreKernel#COLUMN_GROUP} targets. Returns the range starts and {@code m}.
+   * holds at least {@link LdScoreKernel#COLUMN_GROUP} targets and at most {@code maxTargets}. Returns
+   * the range starts and {@code m}.
    */
-  public static int[] ranges(int[] first, int n, long targetBytes) {
+  public static int[] ranges(int[] first, int n, long targetBytes, int maxTargets) {
     int m = first.length;
     long budget = Math.max(1, targetBytes / (4L * n));
     int[] starts = new int[m + 1];
@@ -48,7 +49,7 @@ public final class LdScoreRange {
     while (t0 < m) {
       starts[count++] = t0;
       int t1 = t0 + LdScoreKernel.COLUMN_GROUP;
-      while (t1 < m && t1 + 1 - first[t0] <= budget) {
+      while (t1 < m && t1 + 1 - first[t0] <= budget && t1 - t0 < maxTargets) {
         t1++;
       }
       t0 = Math.min(m, t1);

@@ -96,7 +96,7 @@ class LdScoreBruteForceTest {
           }
         }
         int[] first = LdWindow.firstPartners(LdWindow.blockLefts(coords, width), chunk);
-        int[] starts = LdScoreRange.ranges(first, n, 4L * n * (LdScoreKernel.COLUMN_GROUP + 60));
+        int[] starts = LdScoreRange.ranges(first, n, 4L * n * (LdScoreKernel.COLUMN_GROUP + 60), Integer.MAX_VALUE);
         double[] got = LdScoreRange.chromosome(prefix, n, null, keptFile, first, starts, annot, 2, CONF);
         Tolerance.assertClose(got, expected, 1e-12, 1e-10, "trial " + trial + " chunk " + chunk);
       }

@@ -66,7 +66,7 @@ class LdScoreRefDataTest {
       for (int s = 0; s < specs.length; s++) {
         int[] first = specs[s].firstPartners(String.valueOf(chr), fs.variants(), keptFile);
         // Ranges of a few hundred variants: 400 samples × 4 bytes × ~700 columns.
-        int[] starts = LdScoreRange.ranges(first, n, 400L * 4 * 700);
+        int[] starts = LdScoreRange.ranges(first, n, 400L * 4 * 700, Integer.MAX_VALUE);
         double[] l2 = LdScoreRange.chromosome(prefix, n, null, keptFile, first, starts, null, 1, CONF);
         for (int k = 0; k < keptFile.length; k++) {
           String id = fs.variants().get(keptFile[k]).id();

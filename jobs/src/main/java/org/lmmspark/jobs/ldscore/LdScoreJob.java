@@ -131,6 +131,10 @@ public final class LdScoreJob {
     }
     notes.add(dropped + " selected variant(s) dropped (monomorphic, all heterozygous or missing, or MAF <= " + o.maf() + ")");
     List<String> chromosomes = new ArrayList<>(byChromosome.keySet());
+    long totalKept = byChromosome.values().stream().mapToLong(List::size).sum();
+    // About three ranges per core, so that every core has work and stragglers are short.
+    int maxTargets = (int) Math.max(2L * LdScoreKernel.COLUMN_GROUP, totalKept / (3L * jsc.defaultParallelism()) + 1);
+    double pass1Seconds = (System.nanoTime() - start) / 1e9;
     List<ChromosomeWork> work = new ArrayList<>();
     List<String> annotNames = null;
     List<Target> targets = new ArrayList<>();
@@ -149,7 +153,7 @@ public final class LdScoreJob {
         annot = af.rows(localRows(keptFile, fs, chr));
       }
       work.add(new ChromosomeWork(keptFile, first, annot));
-      int[] starts = LdScoreRange.ranges(first, n, o.taskBytes());
+      int[] starts = LdScoreRange.ranges(first, n, o.taskBytes(), maxTargets);
       for (int r = 0; r + 1 < starts.length; r++) {
         targets.add(new Target(c, starts[r], starts[r + 1]));
       }
@@ -165,6 +169,7 @@ public final class LdScoreJob {
           w.annot(), nAnnot, hconf.get()));
     }).collect();
     bw.destroy();
+    double pass2Seconds = (System.nanoTime() - start) / 1e9 - pass1Seconds;
 
     List<double[]> l2 = new ArrayList<>();
     for (ChromosomeWork w : work) {
@@ -212,7 +217,10 @@ public final class LdScoreJob {
       }
       outputs.commit();
     }
-    return new Result(n, names, results, scanRanges.size() + targets.size(), (System.nanoTime() - start) / 1e9, notes);
+    double seconds = (System.nanoTime() - start) / 1e9;
+    notes.add(String.format("times: kept-variant pass %.1f s, windows and LD scores (%d ranges) %.1f s, writing %.1f s",
+        pass1Seconds, targets.size(), pass2Seconds, seconds - pass1Seconds - pass2Seconds));
+    return new Result(n, names, results, scanRanges.size() + targets.size(), seconds, notes);
   }
 
   /** Indices, among the chromosome's {@code .bim} rows, of its kept variants (annotation rows follow the .bim). */
