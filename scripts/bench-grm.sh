@@ -40,23 +40,8 @@ done
 export OPENBLAS_NUM_THREADS=1
 lmmspark="$home/scripts/lmmspark"
 mkdir -p "$out"
-TIMEFMT="%e %U %S"
-have_time=0; [ -x /usr/bin/time ] && have_time=1
-
-# timed LOG CMD...: runs CMD with output to LOG; sets WALL and CPU (user+sys seconds).
-timed() {
-  local log="$1"; shift
-  if [ $have_time = 1 ]; then
-    /usr/bin/time -f "$TIMEFMT" -o "$log.time" "$@" > "$log" 2>&1 || { echo "bench-grm: failed, see $log" >&2; return 1; }
-    read -r WALL user sys < "$log.time"
-    CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.1f", u + s }')
-  else
-    local t0; t0=$(date +%s.%N)
-    "$@" > "$log" 2>&1 || { echo "bench-grm: failed, see $log" >&2; return 1; }
-    WALL=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'); CPU="?"
-  fi
-}
-load() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?"; }
+# shellcheck source=bench-timing.sh
+. "$home/scripts/bench-timing.sh"
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 
 if [ $plink = 1 ] && { ! command -v plink1.9 >/dev/null || ! command -v plink2 >/dev/null; }; then

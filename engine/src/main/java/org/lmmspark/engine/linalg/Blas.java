@@ -64,6 +64,15 @@ public final class Blas {
     level3().ssyrk("L", "N", n, k, alpha, a, offA, lda, beta, c, offC, ldc);
   }
 
+  /**
+   * {@code C(m×n) = alpha · op(A) · op(B) + beta · C}, double precision, column-major; each matrix
+   * starts at its offset in its array, with its leading dimension (row stride).
+   */
+  public static void dgemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
+      double[] a, int offA, int lda, double[] b, int offB, int ldb, double beta, double[] c, int offC, int ldc) {
+    level3().dgemm(transA ? "T" : "N", transB ? "T" : "N", m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+  }
+
   /** {@code C(m×n) = alpha · op(A) · op(B) + beta · C}, double precision, column-major. */
   public static void dgemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
       double[] a, int lda, double[] b, int ldb, double beta, double[] c, int ldc) {

@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
       AssocCommand.class,
       FitCommand.class, LrtCommand.class,
       BenchBlasCommand.class,
+      LdScoreCommand.class, LdscCommand.class, MungeCommand.class,
     })
 public final class Lmmspark implements Callable<Integer> {
 

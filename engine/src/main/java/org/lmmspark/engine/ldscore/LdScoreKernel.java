@@ -1,0 +1,144 @@
+package org.lmmspark.engine.ldscore;
+
+import org.lmmspark.engine.linalg.Blas;
+
+/**
+ * LD scores as ldsc 1.0.1 {@code --l2} defines them (Bulik-Sullivan et al. 2015, Nat Genet 47:291):
+ * {@code ℓ_j(a) = Σ_{k in window(j)} r̃²_jk · a_k}, with {@code r̃² = r² − (1 − r²)/(n − 2)} the
+ * unbiased estimate of r² from {@code n} panel samples, {@code a_k} the annotation value of variant
+ * {@code k} (1 without annotations), and the variant itself contributing {@code a_j}
+ * ({@code r̃²_jj = 1}). The window is {@link LdWindow}'s: pair {@code (i ≤ j)} counts iff
+ * {@code i ≥ first[j]}.
+ *
+ * <p>Each pair is computed once. Columns are taken in groups of {@link #COLUMN_GROUP}; a group
+ * {@code [j0, j1)} needs the rows {@code [first[j0], j1)}, and their correlations come from one
+ * matrix product {@code Xᵀ_rows X_group} over the samples; each counted pair then adds to both
+ * variants' scores. Cost: {@code 2·n·(w + g)} flops per variant for a window of {@code w} variants and
+ * groups of {@code g}, so {@code ≈ 2·n·M·w} for the chromosome; memory is the block plus one
+ * {@code (w + g) × g} product.
+ *
+ * <p>Two routes, both exact to double rounding:
+ * <ul>
+ *   <li>no missing call among the variants involved: the allele counts {@code x ∈ {0,1,2}} are
+ *       multiplied in single precision (SGEMM, twice the rate of DGEMM). Every partial sum is an
+ *       integer below {@code 4n ≤ 2²⁴}, so the product is exact in float whatever the summation order;
+ *       then {@code r = (xᵢᵀxⱼ − n μᵢ μⱼ)/(n σᵢ σⱼ)} in double.</li>
+ *   <li>otherwise (mean-imputed calls make the counts non-integer): the standardized values
+ *       {@code (x̃ − μ)/σ} in double and {@code r = zᵢᵀzⱼ/n} by DGEMM, which is ldsc's own arithmetic.</li>
+ * </ul>
+ */
+public final class LdScoreKernel {
+  /** Columns per matrix product: large enough for BLAS efficiency, small against a typical window. */
+  public static final int COLUMN_GROUP = 192;
+  /** Largest panel for which integer products are exact in single precision: {@code 4n < 2²⁴}. */
+  static final int MAX_EXACT_FLOAT_SAMPLES = (1 << 24) / 4 - 1;
+
+  private LdScoreKernel() {}
+
+  /** ldsc's {@code __l2_unbiased__}: {@code r² − (1 − r²)/(n − 2)} ({@code n} itself for {@code n ≤ 2}). */
+  public static double unbiasedR2(double r, int n) {
+    double denom = n > 2 ? n - 2 : n;
+    double sq = r * r;
+    return sq - (1 - sq) / denom;
+  }
+
+  /**
+   * Adds to {@code l2} ({@code m × nAnnot}, row-major over the block's columns) the contributions of
+   * every counted pair {@code (i, j)} with {@code j ∈ [jFrom, jTo)} and {@code first[j] ≤ i ≤ j}: to
+   * {@code ℓ_i} with {@code j}'s annotation and to {@code ℓ_j} with {@code i}'s (once for {@code i = j}).
+   *
+   * @param first first partner of each block column, in block-column numbers, non-decreasing
+   * @param annot {@code m × nAnnot} row-major annotation values, or null for one all-ones annotation
+   */
+  public static void accumulate(PanelBlock block, int[] first, int jFrom, int jTo, double[] annot, int nAnnot,
+      double[] l2) {
+    if (jFrom >= jTo) {
+      return;
+    }
+    int n = block.n;
+    int base = first[jFrom];
+    boolean integerRoute = n <= MAX_EXACT_FLOAT_SAMPLES && !block.anyMissing(base, jTo);
+    double[] z = integerRoute ? null : standardized(block, base, jTo);
+    int maxRows = 0;
+    for (int j0 = jFrom; j0 < jTo; j0 += COLUMN_GROUP) {
+      int j1 = Math.min(jTo, j0 + COLUMN_GROUP);
+      maxRows = Math.max(maxRows, j1 - first[j0]);
+    }
+    int group = Math.min(COLUMN_GROUP, jTo - jFrom);
+    float[] gf = integerRoute ? new float[maxRows * group] : null;
+    double[] gd = integerRoute ? null : new double[maxRows * group];
+    double[] r = new double[maxRows];
+    for (int j0 = jFrom; j0 < jTo; j0 += COLUMN_GROUP) {
+      int j1 = Math.min(jTo, j0 + COLUMN_GROUP);
+      int lo = first[j0];
+      int rows = j1 - lo;
+      int cols = j1 - j0;
+      if (integerRoute) {
+        Blas.sgemm(true, false, rows, cols, n, 1f, block.counts, lo * n, n, block.counts, j0 * n, n, 0f, gf, 0, rows);
+      } else {
+        Blas.dgemm(true, false, rows, cols, n, 1.0 / n, z, (lo - base) * n, n, z, (j0 - base) * n, n, 0.0, gd, 0, rows);
+      }
+      for (int c = 0; c < cols; c++) {
+        int j = j0 + c;
+        int from = first[j];
+        int g = c * rows - lo;
+        if (integerRoute) {
+          double muJ = block.mean[j];
+          double scale = 1.0 / (n * block.sd[j]);
+          for (int i = from; i < j; i++) {
+            r[i - lo] = (gf[g + i] - n * block.mean[i] * muJ) * scale / block.sd[i];
+          }
+        } else {
+          for (int i = from; i < j; i++) {
+            r[i - lo] = gd[g + i];
+          }
+        }
+        addPairs(r, lo, from, j, n, annot, nAnnot, l2);
+      }
+    }
+  }
+
+  /** Adds r̃² of pairs {@code (i, j)}, {@code i ∈ [from, j)} ({@code r[i − lo]}), and the diagonal. */
+  private static void addPairs(double[] r, int lo, int from, int j, int n, double[] annot, int nAnnot, double[] l2) {
+    if (annot == null) {
+      double sumJ = 1; // r̃²_jj = 1
+      for (int i = from; i < j; i++) {
+        double f = unbiasedR2(r[i - lo], n);
+        l2[i] += f;
+        sumJ += f;
+      }
+      l2[j] += sumJ;
+      return;
+    }
+    int jo = j * nAnnot;
+    for (int a = 0; a < nAnnot; a++) {
+      l2[jo + a] += annot[jo + a];
+    }
+    for (int i = from; i < j; i++) {
+      double f = unbiasedR2(r[i - lo], n);
+      int io = i * nAnnot;
+      for (int a = 0; a < nAnnot; a++) {
+        l2[io + a] += f * annot[jo + a];
+        l2[jo + a] += f * annot[io + a];
+      }
+    }
+  }
+
+  /** Columns {@code [from, to)} standardized as ldsc does: {@code (x̃ − μ)/σ}, a missing call (NaN) at 0. */
+  static double[] standardized(PanelBlock block, int from, int to) {
+    int n = block.n;
+    double[] z = new double[Math.multiplyExact(n, to - from)];
+    for (int c = from; c < to; c++) {
+      double mu = block.mean[c];
+      double inv = 1.0 / block.sd[c];
+      int src = c * n;
+      int dst = (c - from) * n;
+      for (int s = 0; s < n; s++) {
+        float x = block.counts[src + s];
+        // A missing call (NaN) is imputed by the mean: z = 0.
+        z[dst + s] = Float.isNaN(x) ? 0.0 : (x - mu) * inv;
+      }
+    }
+    return z;
+  }
+}

@@ -1,0 +1,137 @@
+package org.lmmspark.jobs.cli;
+
+import java.util.concurrent.Callable;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.ldscore.LdScoreFiles;
+import org.lmmspark.engine.ldscore.WindowSpec;
+import org.lmmspark.jobs.ldscore.LdScoreJob;
+import org.lmmspark.jobs.spark.ProgressListener;
+import org.lmmspark.jobs.spark.SparkSessions;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code lmmspark ldscore}: LD scores of a reference panel as ldsc {@code --l2} computes them, on Spark. */
+@Command(name = "ldscore", mixinStandardHelpOptions = true,
+    description = {
+      "LD scores from a PLINK 1 reference panel, as ldsc --l2 defines them: for each variant j the sum over"
+          + " the variants k of its window of r2_jk - (1 - r2_jk)/(n - 2) (unbiased r2 from n panel samples;"
+          + " missing calls mean-imputed), per annotation with --annot (partitioned LD scores).",
+      "Windows are exact by default (pairs within the window width); --chunk-size 50 reproduces ldsc's"
+          + " default widening of windows to chunk boundaries exactly. Each chromosome separately.",
+      "Writes, per chromosome C, OUT.C.l2.ldscore.gz, OUT.C.l2.M and OUT.C.l2.M_5_50 (ldsc's layout,"
+          + " readable by ldsc and by lmmspark ldsc --ref-ld-chr OUT.), and OUT.log."})
+public final class LdScoreCommand implements Callable<Integer> {
+  @Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--bfile", required = true, paramLabel = "PREFIX", description = "Reference panel PREFIX.bed/.bim/.fam (local path, file:, hdfs: or s3a:).")
+  String bfile;
+
+  @Option(names = "--out", required = true, paramLabel = "PREFIX", description = "Output prefix: OUT.C.l2.ldscore.gz etc. per chromosome C.")
+  String out;
+
+  @ArgGroup(exclusive = true, multiplicity = "1")
+  Window window;
+
+  static final class Window {
+    @Option(names = "--ld-wind-cm", paramLabel = "CM", description = "Window in centiMorgans (.bim column 3), e.g. 1.")
+    Double cm;
+
+    @Option(names = "--ld-wind-kb", paramLabel = "KB", description = "Window in kilobases (.bim column 4).")
+    Double kb;
+
+    @Option(names = "--ld-wind-snps", paramLabel = "N", description = "Window in number of (kept) variants.")
+    Integer snps;
+  }
+
+  @Option(names = "--chunk-size", defaultValue = "1", paramLabel = "C",
+      description = "ldsc's chunk rule: windows widened to chunks of C variants (default ${DEFAULT-VALUE}: exact windows; ldsc's own default is 50).")
+  int chunkSize;
+
+  @Option(names = "--yes-really", description = "Allow a window that covers a whole chromosome (refused by default, as ldsc).")
+  boolean yesReally;
+
+  @Option(names = "--annot", paramLabel = "PREFIX",
+      description = "ldsc annotation files: PREFIX.C.annot[.gz] per chromosome C (or PREFIX.annot[.gz] for a one-chromosome panel), rows in .bim order; one LD score column per annotation.")
+  String annot;
+
+  @Option(names = "--maf", defaultValue = "0", paramLabel = "X", description = "Use only variants with MAF > X in the panel (default ${DEFAULT-VALUE}: polymorphic variants).")
+  double maf;
+
+  @Option(names = "--keep", paramLabel = "FILE", description = "Use only the panel samples listed (FID IID per line).")
+  String keep;
+
+  @Option(names = "--extract", paramLabel = "FILE", description = "Use only the variants whose IDs are listed (first field per line).")
+  String extract;
+
+  @Option(names = "--chr", paramLabel = "LIST", description = "Use only these chromosomes, e.g. 1-22 or 1,3.")
+  String chr;
+
+  @Option(names = "--exclude-chr", paramLabel = "LIST", description = "Use every chromosome but these.")
+  String excludeChr;
+
+  @Option(names = "--digits", defaultValue = "3", paramLabel = "D", description = "Decimals of the written LD scores (default ${DEFAULT-VALUE}, as ldsc).")
+  int digits;
+
+  @Option(names = "--task-memory", defaultValue = "128", paramLabel = "MB",
+      description = "Decoded genotypes per task in MiB (3x that with missing calls); a task holds its variants plus one window (default ${DEFAULT-VALUE}).")
+  long taskMemoryMb;
+
+  @Option(names = "--l2", hidden = true, description = "Accepted for ldsc users; LD scores are what this command computes.")
+  boolean l2;
+
+  @Mixin SparkOptions sparkOptions;
+
+  @Override
+  public Integer call() {
+    if (maf < 0 || maf >= 0.5) {
+      throw new BadInputException("--maf must be in [0, 0.5), got " + maf);
+    }
+    if (digits < 0 || digits > 15 || taskMemoryMb < 1) {
+      throw new BadInputException("--digits must be in 0..15 and --task-memory positive");
+    }
+    WindowSpec spec = window.cm != null ? new WindowSpec(WindowSpec.Unit.CM, window.cm, chunkSize, yesReally)
+        : window.kb != null ? new WindowSpec(WindowSpec.Unit.KB, window.kb, chunkSize, yesReally)
+        : new WindowSpec(WindowSpec.Unit.SNPS, window.snps, chunkSize, yesReally);
+    RunLog runLog = new RunLog(this.spec);
+    LdScoreJob.Options options = new LdScoreJob.Options(bfile, out, spec, maf, ChromosomeSelection.of(chr, excludeChr),
+        annot, keep, extract, taskMemoryMb << 20, digits);
+    SparkSession spark = SparkSessions.getOrCreate("lmmspark ldscore", sparkOptions.master);
+    try {
+      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+      ProgressListener progress = new ProgressListener(LoggerFactory.getLogger(LdScoreJob.class), "LD scores");
+      jsc.sc().addSparkListener(progress);
+      runLog.note("Spark " + spark.version() + ", master " + jsc.master() + ", default parallelism " + jsc.defaultParallelism());
+      LdScoreJob.Result r = LdScoreJob.run(jsc, options);
+      jsc.sc().removeSparkListener(progress);
+      r.notes().forEach(runLog::say);
+      runLog.say(String.format("N = %d panel samples, window %s, chunk size %d, annotations: %s", r.samples(),
+          spec.describe(), chunkSize, String.join(" ", r.annotations())));
+      for (LdScoreJob.ChromosomeResult c : r.chromosomes()) {
+        runLog.say(String.format("chromosome %s: %d variants, M = %s, M_5_50 = %s, L2 mean %.4f min %.4f max %.4f -> %s",
+            c.chromosome(), c.variants(), fmt(c.m()), fmt(c.m550()), c.meanL2(), c.minL2(), c.maxL2(),
+            LdScoreFiles.ldscorePath(out, c.chromosome())));
+      }
+      runLog.say(String.format("%d Spark task(s), %.1f s, %s", r.tasks(), r.seconds(),
+          org.lmmspark.engine.linalg.Blas.describe()));
+      runLog.write(out + ".log", jsc.hadoopConfiguration());
+      return 0;
+    } finally {
+      spark.stop();
+    }
+  }
+
+  private static String fmt(double[] xs) {
+    StringBuilder sb = new StringBuilder();
+    for (double x : xs) {
+      sb.append(sb.length() == 0 ? "" : ",").append(x == Math.rint(x) ? String.valueOf((long) x) : String.valueOf(x));
+    }
+    return sb.toString();
+  }
+}

@@ -1,0 +1,298 @@
+package org.lmmspark.jobs.ldscore;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.io.AtomicOutputs;
+import org.lmmspark.engine.io.FileSystems;
+import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.io.SampleId;
+import org.lmmspark.engine.io.Variant;
+import org.lmmspark.engine.io.WhitespaceLines;
+import org.lmmspark.engine.ldscore.AnnotationFile;
+import org.lmmspark.engine.ldscore.LdScoreFiles;
+import org.lmmspark.engine.ldscore.LdScoreKernel;
+import org.lmmspark.engine.ldscore.LdScoreRange;
+import org.lmmspark.engine.ldscore.PanelBlock;
+import org.lmmspark.engine.ldscore.WindowSpec;
+import org.lmmspark.jobs.spark.SerializableHadoopConf;
+import scala.Tuple2;
+
+/**
+ * LD scores of a PLINK reference panel ({@link LdScoreKernel}, ldsc's {@code --l2}) as a Spark job.
+ *
+ * <p>Two passes over the {@code .bed}. Pass 1: contiguous variant ranges, one task each, find the
+ * variants ldsc keeps (polymorphic, not all heterozygous or missing, MAF above {@code --maf}) and their
+ * MAF; the driver then places the windows on the kept variants of each chromosome. Pass 2: each
+ * chromosome's kept variants are cut into target ranges ({@link LdScoreRange}); a task reads its
+ * targets plus one window to their left at exact byte offsets and computes the pairs whose right
+ * member is a target, one matrix product per column group: each pair once, no task ever holding more
+ * than its range (memory about {@code taskBytes}, times 3 when missing calls force the double route).
+ * Partial scores come back to the driver (8 bytes per variant and annotation, plus the overlaps),
+ * are added, and written per chromosome in ldsc's layout ({@link LdScoreFiles}).
+ *
+ * <p>Cluster use: {@code spark-submit --class org.lmmspark.jobs.cli.Lmmspark lmmspark.jar ldscore
+ * --bfile hdfs:///ref/1000G.EUR --ld-wind-cm 1 --out hdfs:///ldscores/eur}; one BLAS thread per task
+ * ({@code spark.executorEnv.OPENBLAS_NUM_THREADS=1}), about 3 × {@code --task-memory} per core.
+ */
+public final class LdScoreJob {
+  private LdScoreJob() {}
+
+  /**
+   * @param annot annotation prefix ({@code PREFIX.annot[.gz]} for the whole panel, or
+   *     {@code PREFIX.C.annot[.gz]} per chromosome), or null
+   * @param keep file of {@code FID IID} to keep, or null for every sample
+   * @param extract file of variant IDs to use, or null for every variant
+   * @param taskBytes target size of one task's decoded block
+   * @param digits decimals of the written scores (ldsc: 3)
+   */
+  public record Options(String bfile, String out, WindowSpec window, double maf, ChromosomeSelection chromosomes,
+      String annot, String keep, String extract, long taskBytes, int digits) implements Serializable {}
+
+  /** What was written for one chromosome. */
+  public record ChromosomeResult(String chromosome, int variants, double[] m, double[] m550, double meanL2,
+      double minL2, double maxL2) {}
+
+  public record Result(int samples, List<String> annotations, List<ChromosomeResult> chromosomes, int tasks,
+      double seconds, List<String> notes) {}
+
+  /** One task of pass 2: target range {@code [t0, t1)} of chromosome {@code chromosome}. */
+  record Target(int chromosome, int t0, int t1) implements Serializable {}
+
+  /** What the tasks of pass 2 need of one chromosome. */
+  record ChromosomeWork(int[] keptFile, int[] first, double[] annot) implements Serializable {}
+
+  public static Result run(JavaSparkContext jsc, Options o) {
+    long start = System.nanoTime();
+    Configuration conf = jsc.hadoopConfiguration();
+    List<String> notes = new ArrayList<>();
+    PlinkFileset fs = PlinkFileset.open(o.bfile(), conf);
+    notes.addAll(fs.warnings());
+    int fileSamples = fs.sampleCount();
+    int[] rows = o.keep() == null ? null : keepRows(o.keep(), fs.samples(), conf, notes);
+    int n = rows == null ? fileSamples : rows.length;
+    if (n < 3) {
+      throw new BadInputException(o.bfile() + ": " + n + " sample(s) selected; LD scores need at least 3");
+    }
+    boolean[] include = o.chromosomes().mask(fs.variants());
+    if (o.extract() != null) {
+      applyExtract(o.extract(), fs.variants(), include, conf, notes);
+    }
+    String bfile = FileSystems.qualify(o.bfile(), conf);
+    SerializableHadoopConf hconf = new SerializableHadoopConf(conf);
+
+    // Pass 1: which variants ldsc keeps, and their MAF.
+    int m = fs.variantCount();
+    int pieces = Math.max(jsc.defaultParallelism(), (int) Math.min(10_000, (long) m * fs.bytesPerVariant() / (64 << 20) + 1));
+    List<int[]> scanRanges = new ArrayList<>();
+    for (int p = 0; p < pieces; p++) {
+      int a = (int) ((long) m * p / pieces);
+      int b = (int) ((long) m * (p + 1) / pieces);
+      if (a < b) {
+        scanRanges.add(new int[] {a, b});
+      }
+    }
+    double minMaf = o.maf();
+    List<Tuple2<Integer, double[]>> scanned = jsc.parallelize(scanRanges, scanRanges.size()).map(r -> {
+      double[] maf = new double[r[1] - r[0]];
+      PanelBlock.scanKept(bfile, fileSamples, rows, minMaf, r[0], r[1], hconf.get(),
+          (v, kept, f) -> maf[v - r[0]] = kept ? f : -1);
+      return new Tuple2<>(r[0], maf);
+    }).collect();
+    double[] maf = new double[m];
+    for (Tuple2<Integer, double[]> t : scanned) {
+      System.arraycopy(t._2(), 0, maf, t._1(), t._2().length);
+    }
+
+    // Kept variants per chromosome, windows, annotations.
+    Map<String, List<Integer>> byChromosome = new java.util.LinkedHashMap<>();
+    long dropped = 0;
+    for (int v = 0; v < m; v++) {
+      if (!include[v]) {
+        continue;
+      }
+      if (maf[v] < 0) {
+        dropped++;
+        continue;
+      }
+      byChromosome.computeIfAbsent(fs.variants().get(v).chromosome(), c -> new ArrayList<>()).add(v);
+    }
+    if (byChromosome.isEmpty()) {
+      throw BadInputException.inFile(PlinkFileset.bimPath(o.bfile()), "no variant left after selection and filtering");
+    }
+    notes.add(dropped + " selected variant(s) dropped (monomorphic, all heterozygous or missing, or MAF <= " + o.maf() + ")");
+    List<String> chromosomes = new ArrayList<>(byChromosome.keySet());
+    long totalKept = byChromosome.values().stream().mapToLong(List::size).sum();
+    // About three ranges per core, so that every core has work and stragglers are short.
+    int maxTargets = (int) Math.max(2L * LdScoreKernel.COLUMN_GROUP, totalKept / (3L * jsc.defaultParallelism()) + 1);
+    double pass1Seconds = (System.nanoTime() - start) / 1e9;
+    List<ChromosomeWork> work = new ArrayList<>();
+    List<String> annotNames = null;
+    List<Target> targets = new ArrayList<>();
+    for (int c = 0; c < chromosomes.size(); c++) {
+      String chr = chromosomes.get(c);
+      int[] keptFile = byChromosome.get(chr).stream().mapToInt(Integer::intValue).toArray();
+      int[] first = o.window().firstPartners(chr, fs.variants(), keptFile);
+      double[] annot = null;
+      if (o.annot() != null) {
+        AnnotationFile af = readAnnotation(o.annot(), chr, fs, conf);
+        if (annotNames != null && !annotNames.equals(af.names())) {
+          throw new BadInputException("annotation files disagree on their columns: " + annotNames + " vs " + af.names()
+              + " (chromosome " + chr + ")");
+        }
+        annotNames = af.names();
+        annot = af.rows(localRows(keptFile, fs, chr));
+      }
+      work.add(new ChromosomeWork(keptFile, first, annot));
+      int[] starts = LdScoreRange.ranges(first, n, o.taskBytes(), maxTargets);
+      for (int r = 0; r + 1 < starts.length; r++) {
+        targets.add(new Target(c, starts[r], starts[r + 1]));
+      }
+    }
+    List<String> names = annotNames == null ? List.of("base") : annotNames;
+    int nAnnot = names.size();
+
+    // Pass 2: partial scores per target range.
+    Broadcast<List<ChromosomeWork>> bw = jsc.broadcast(work);
+    List<Tuple2<Target, double[]>> partials = jsc.parallelize(targets, targets.size()).map(t -> {
+      ChromosomeWork w = bw.value().get(t.chromosome());
+      return new Tuple2<>(t, LdScoreRange.scores(bfile, fileSamples, rows, w.keptFile(), w.first(), t.t0(), t.t1(),
+          w.annot(), nAnnot, hconf.get()));
+    }).collect();
+    bw.destroy();
+    double pass2Seconds = (System.nanoTime() - start) / 1e9 - pass1Seconds;
+
+    List<double[]> l2 = new ArrayList<>();
+    for (ChromosomeWork w : work) {
+      l2.add(new double[w.keptFile().length * nAnnot]);
+    }
+    for (Tuple2<Target, double[]> p : partials) {
+      Target t = p._1();
+      LdScoreRange.addInto(l2.get(t.chromosome()), work.get(t.chromosome()).first()[t.t0()], nAnnot, p._2());
+    }
+
+    List<ChromosomeResult> results = new ArrayList<>();
+    try (AtomicOutputs outputs = new AtomicOutputs(conf)) {
+      for (int c = 0; c < chromosomes.size(); c++) {
+        ChromosomeWork w = work.get(c);
+        int mk = w.keptFile().length;
+        double[] mSum = new double[nAnnot];
+        double[] m550 = new double[nAnnot];
+        List<Variant> kept = new ArrayList<>(mk);
+        for (int k = 0; k < mk; k++) {
+          kept.add(fs.variants().get(w.keptFile()[k]));
+          for (int a = 0; a < nAnnot; a++) {
+            double x = w.annot() == null ? 1 : w.annot()[k * nAnnot + a];
+            mSum[a] += x;
+            if (maf[w.keptFile()[k]] > 0.05) {
+              m550[a] += x;
+            }
+          }
+        }
+        double[] s = l2.get(c);
+        LdScoreFiles.write(outputs, o.out(), chromosomes.get(c), kept, names.size() == 1 ? List.of() : names, s, mSum,
+            m550, o.digits());
+        double sum = 0;
+        double min = Double.POSITIVE_INFINITY;
+        double max = Double.NEGATIVE_INFINITY;
+        for (int k = 0; k < mk; k++) {
+          double total = 0;
+          for (int a = 0; a < nAnnot; a++) {
+            total += s[k * nAnnot + a];
+          }
+          sum += total;
+          min = Math.min(min, total);
+          max = Math.max(max, total);
+        }
+        results.add(new ChromosomeResult(chromosomes.get(c), mk, mSum, m550, sum / mk, min, max));
+      }
+      outputs.commit();
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    notes.add(String.format("times: kept-variant pass %.1f s, windows and LD scores (%d ranges) %.1f s, writing %.1f s",
+        pass1Seconds, targets.size(), pass2Seconds, seconds - pass1Seconds - pass2Seconds));
+    return new Result(n, names, results, scanRanges.size() + targets.size(), seconds, notes);
+  }
+
+  /** Indices, among the chromosome's {@code .bim} rows, of its kept variants (annotation rows follow the .bim). */
+  private static int[] localRows(int[] keptFile, PlinkFileset fs, String chr) {
+    Map<Integer, Integer> rowOf = new HashMap<>();
+    int row = 0;
+    for (int v = 0; v < fs.variantCount(); v++) {
+      if (fs.variants().get(v).chromosome().equals(chr)) {
+        rowOf.put(v, row++);
+      }
+    }
+    int[] out = new int[keptFile.length];
+    for (int k = 0; k < keptFile.length; k++) {
+      out[k] = rowOf.get(keptFile[k]);
+    }
+    return out;
+  }
+
+  /** {@code PREFIX.C.annot[.gz]} for chromosome C, else {@code PREFIX.annot[.gz]} when the panel has one chromosome. */
+  static AnnotationFile readAnnotation(String prefix, String chr, PlinkFileset fs, Configuration conf) {
+    List<Variant> onChromosome = fs.variants().stream().filter(v -> v.chromosome().equals(chr)).toList();
+    for (String candidate : new String[] {prefix + chr + ".annot.gz", prefix + chr + ".annot",
+        prefix + "." + chr + ".annot.gz", prefix + "." + chr + ".annot"}) {
+      if (FileSystems.exists(candidate, conf)) {
+        return AnnotationFile.read(candidate, onChromosome, conf);
+      }
+    }
+    boolean oneChromosome = fs.variants().stream().map(Variant::chromosome).distinct().count() == 1;
+    for (String candidate : new String[] {prefix + ".annot.gz", prefix + ".annot"}) {
+      if (oneChromosome && FileSystems.exists(candidate, conf)) {
+        return AnnotationFile.read(candidate, onChromosome, conf);
+      }
+    }
+    throw new BadInputException("--annot " + prefix + ": no annotation file for chromosome " + chr + " (looked for "
+        + prefix + chr + ".annot[.gz]" + (oneChromosome ? " and " + prefix + ".annot[.gz]" : "") + ")");
+  }
+
+  /** {@code --keep}: {@code FID IID} per line; the selected {@code .fam} rows in file order. */
+  static int[] keepRows(String path, List<SampleId> samples, Configuration conf, List<String> notes) {
+    Set<SampleId> wanted = new HashSet<>();
+    WhitespaceLines.read(path, conf, (lineNo, f) -> {
+      if (f.length < 2) {
+        throw BadInputException.atLine(path, lineNo, "expected FID IID, found " + f.length + " field(s)");
+      }
+      wanted.add(new SampleId(f[0], f[1]));
+    });
+    List<Integer> rows = new ArrayList<>();
+    for (int i = 0; i < samples.size(); i++) {
+      if (wanted.contains(samples.get(i))) {
+        rows.add(i);
+      }
+    }
+    if (rows.isEmpty()) {
+      throw BadInputException.inFile(path, "none of its " + wanted.size() + " samples is in the panel's .fam");
+    }
+    notes.add("--keep " + path + ": " + rows.size() + " of " + samples.size() + " samples kept ("
+        + (wanted.size() - rows.size()) + " listed sample(s) not in the panel)");
+    return rows.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  /** {@code --extract}: variant IDs (first field of each line); others are left out of the mask. */
+  static void applyExtract(String path, List<Variant> variants, boolean[] include, Configuration conf, List<String> notes) {
+    Set<String> ids = new HashSet<>();
+    WhitespaceLines.read(path, conf, (lineNo, f) -> ids.add(f[0]));
+    int kept = 0;
+    for (int v = 0; v < include.length; v++) {
+      include[v] &= ids.contains(variants.get(v).id());
+      kept += include[v] ? 1 : 0;
+    }
+    if (kept == 0) {
+      throw BadInputException.inFile(path, "none of its " + ids.size() + " variant IDs is among the selected panel variants");
+    }
+    notes.add("--extract " + path + ": " + kept + " variant(s) selected");
+  }
+}

@@ -1,0 +1,166 @@
+package org.lmmspark.jobs.ldscore;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lmmspark.engine.io.FileSystems;
+import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.ldscore.LdScoreRange;
+import org.lmmspark.engine.ldscore.WindowSpec;
+import org.lmmspark.engine.testing.RefData;
+import org.lmmspark.engine.testing.Tolerance;
+import org.lmmspark.jobs.cli.Lmmspark;
+import org.lmmspark.jobs.testing.SharedSpark;
+
+/**
+ * {@code lmmspark ldscore} through the real entry point on {@code ../shared/refdata/ldsc-sim}'s panel,
+ * with small tasks so that each chromosome is cut into several ranges on local[2].
+ */
+class LdScoreCommandTest {
+  private static final Configuration CONF = new Configuration();
+
+  @TempDir
+  Path tmp;
+
+  /**
+   * {@code ldsc.py --bfile panel/sim.C --l2 --ld-wind-cm 1 --out ldscores/sim_cm1.C} (EXPECTED.md):
+   * our files (written with 12 decimals) against ldsc's 3-decimal ones, L2 at absolute 5e-4 + 1e-9,
+   * .M and .M_5_50 exactly (4000 / 3673 on chr 1, 3000 / 2754 on chr 2). Then the whole chain:
+   * {@code lmmspark ldsc --h2 sumstats/trait1.sumstats.gz} on these full-precision scores against
+   * EXPECTED.raw.txt's {@code [h2 trait1_fullprecL2]} (ldsc on its own full-precision L2):
+   * h2=0.325586374419 h2_se=0.051389968506 intercept=1.03011724225, relative 1e-6.
+   */
+  @Test
+  void writesLdscFilesEqualToLdscOwn() throws IOException {
+    Path ref = RefData.dir("ldsc-sim");
+    SharedSpark.jsc();
+    for (int chr = 1; chr <= 2; chr++) {
+      String out = tmp.resolve("cm1").toString();
+      int code = Lmmspark.run("ldscore", "--bfile", ref.resolve("panel/sim." + chr).toString(), "--ld-wind-cm", "1",
+          "--chunk-size", "50", "--task-memory", "1", "--digits", "12", "--out", out, "--master", "local[2]");
+      assertEquals(0, code);
+      List<String[]> ours = rows(out + "." + chr + ".l2.ldscore.gz");
+      List<String[]> theirs = rows(ref.resolve("ldscores/sim_cm1." + chr + ".l2.ldscore.gz").toString());
+      assertEquals(theirs.size(), ours.size());
+      assertEquals(String.join(" ", theirs.get(0)), String.join(" ", ours.get(0)), "header");
+      for (int k = 1; k < ours.size(); k++) {
+        assertEquals(theirs.get(k)[1], ours.get(k)[1], "SNP order");
+        assertEquals(theirs.get(k)[2], ours.get(k)[2], "BP");
+        Tolerance.assertClose(Double.parseDouble(ours.get(k)[3]), Double.parseDouble(theirs.get(k)[3]), 5e-4 + 1e-9, 0,
+            "L2 " + ours.get(k)[1]);
+      }
+      for (String suffix : new String[] {".l2.M", ".l2.M_5_50"}) {
+        assertEquals(Files.readString(ref.resolve("ldscores/sim_cm1." + chr + suffix)).trim(),
+            Files.readString(Path.of(out + "." + chr + suffix)).trim(), suffix);
+      }
+    }
+    String ld = tmp.resolve("cm1.").toString();
+    String h2 = tmp.resolve("h2").toString();
+    assertEquals(0, Lmmspark.run("ldsc", "--h2", ref.resolve("sumstats/trait1.sumstats.gz").toString(), "--ref-ld-chr", ld,
+        "--w-ld-chr", ld, "--out", h2));
+    java.util.Map<String, String[]> got = new java.util.HashMap<>();
+    for (String line : Files.readAllLines(Path.of(h2 + ".h2.tsv"))) {
+      String[] f = line.split("\t");
+      got.put(f[0], f);
+    }
+    Tolerance.assertClose(Double.parseDouble(got.get("h2_observed")[1]), 0.325586374419, 0, 1e-6, "h2");
+    Tolerance.assertClose(Double.parseDouble(got.get("h2_observed")[2]), 0.051389968506, 0, 1e-6, "h2 se");
+    Tolerance.assertClose(Double.parseDouble(got.get("intercept")[1]), 1.03011724225, 0, 1e-6, "intercept");
+  }
+
+  /**
+   * Partitioned LD scores with two annotations (all ones; a random half): the Spark job (tasks of a
+   * few hundred variants) equals {@link LdScoreRange#chromosome} run in one range, and the all-ones
+   * column equals the unpartitioned L2; M is the column sums.
+   */
+  @Test
+  void annotationsDistributedEqualsLocal() throws IOException {
+    Path ref = RefData.dir("ldsc-sim");
+    String panel = ref.resolve("panel/sim.2").toString();
+    PlinkFileset fs = PlinkFileset.open(panel, CONF);
+    Random rnd = new Random(3);
+    double[] annot = new double[fs.variantCount() * 2];
+    StringBuilder sb = new StringBuilder("CHR\tBP\tSNP\tCM\tbase\thalf\n");
+    double halfSum = 0;
+    for (int v = 0; v < fs.variantCount(); v++) {
+      var variant = fs.variants().get(v);
+      annot[2 * v] = 1;
+      annot[2 * v + 1] = rnd.nextBoolean() ? 1 : 0;
+      halfSum += annot[2 * v + 1];
+      sb.append("2\t").append(variant.bp()).append('\t').append(variant.id()).append("\t0\t1\t")
+          .append((int) annot[2 * v + 1]).append('\n');
+    }
+    Files.writeString(tmp.resolve("a.2.annot"), sb.toString());
+    String out = tmp.resolve("part").toString();
+    SharedSpark.jsc();
+    assertEquals(0, Lmmspark.run("ldscore", "--bfile", panel, "--ld-wind-snps", "100", "--annot",
+        tmp.resolve("a.").toString(), "--task-memory", "1", "--digits", "10", "--out", out, "--master", "local[2]"));
+    List<String[]> ours = rows(out + ".2.l2.ldscore.gz");
+    assertEquals("CHR SNP BP baseL2 halfL2", String.join(" ", ours.get(0)));
+    int[] keptFile = new int[fs.variantCount()];
+    for (int v = 0; v < keptFile.length; v++) {
+      keptFile[v] = v; // every chr 2 variant is polymorphic (M = 3,000)
+    }
+    int[] first = new WindowSpec(WindowSpec.Unit.SNPS, 100, 1, false).firstPartners("2", fs.variants(), keptFile);
+    double[] local = LdScoreRange.chromosome(panel, fs.sampleCount(), null, keptFile, first,
+        new int[] {0, keptFile.length}, annot, 2, CONF);
+    for (int k = 0; k < keptFile.length; k++) {
+      for (int a = 0; a < 2; a++) {
+        Tolerance.assertClose(Double.parseDouble(ours.get(k + 1)[3 + a]), local[2 * k + a], 1e-9, 1e-9, "L2 " + k + "," + a);
+      }
+    }
+    assertEquals("3000\t" + (long) halfSum, Files.readString(Path.of(out + ".2.l2.M")).trim());
+  }
+
+  @Test
+  void badInputIsOneLineWithExitCode2() throws IOException {
+    Path ref = RefData.dir("ldsc-sim");
+    String panel = ref.resolve("panel/sim.2").toString();
+    // A window wider than the chromosome (3,000 variants).
+    assertBad("larger than the chromosome", "ldscore", "--bfile", panel, "--ld-wind-snps", "5000", "--out",
+        tmp.resolve("x").toString(), "--master", "local[2]");
+    // An annotation whose rows are not the panel's.
+    Files.writeString(tmp.resolve("bad.2.annot"), "CHR\tBP\tSNP\tCM\tbase\n2\t1\tnot_a_panel_snp\t0\t1\n");
+    assertBad("does not match the panel", "ldscore", "--bfile", panel, "--ld-wind-snps", "100", "--annot",
+        tmp.resolve("bad.").toString(), "--out", tmp.resolve("y").toString(), "--master", "local[2]");
+    assertTrue(!Files.exists(tmp.resolve("y.2.l2.ldscore.gz")), "no output after bad input");
+  }
+
+  private static void assertBad(String expected, String... args) {
+    PrintStream old = System.err;
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(err, true));
+    int code;
+    try {
+      SharedSpark.jsc();
+      code = Lmmspark.run(args);
+    } finally {
+      System.setErr(old);
+    }
+    assertEquals(2, code, err.toString());
+    assertTrue(err.toString().contains(expected), err.toString());
+  }
+
+  private static List<String[]> rows(String path) throws IOException {
+    List<String[]> out = new ArrayList<>();
+    try (BufferedReader r = FileSystems.openText(path, CONF)) {
+      String line;
+      while ((line = r.readLine()) != null) {
+        out.add(line.split("\t"));
+      }
+    }
+    return out;
+  }
+}
