@@ -80,6 +80,11 @@ public final class ChromosomeSelection implements Serializable {
     return code.regionMatches(true, 0, "chr", 0, 3) ? code.substring(3) : code;
   }
 
+  @Override
+  public String toString() {
+    return (keep ? "" : "all but ") + String.join(",", listed);
+  }
+
   public boolean includes(String chromosome) {
     return listed.contains(normalize(chromosome)) == keep;
   }

@@ -99,6 +99,49 @@ public final class VariantSelection implements Serializable {
     return new VariantSelection(chromosomes, fromBp, toBp, extract, exclude, allowNegativeBp);
   }
 
+  /**
+   * The selection from its options as written: {@code extract}/{@code exclude} are the words given to
+   * the options in order, each a FILE of variant IDs or a kind ({@code range}, {@code bed0},
+   * {@code bed1}) followed by its FILE, as in {@code --extract range FILE}.
+   */
+  public static VariantSelection read(ChromosomeSelection chromosomes, Long fromBp, Long toBp, List<String> extract,
+      List<String> exclude, boolean allowNegativeBp, Configuration conf) {
+    return of(chromosomes, fromBp, toBp, lists(extract, "--extract", conf), lists(exclude, "--exclude", conf),
+        allowNegativeBp);
+  }
+
+  private static List<VariantList> lists(List<String> words, String option, Configuration conf) {
+    List<VariantList> out = new ArrayList<>();
+    for (int i = 0; i < words.size(); i++) {
+      ListKind kind = switch (words.get(i).toLowerCase(Locale.ROOT)) {
+        case "range" -> ListKind.RANGE;
+        case "bed0" -> ListKind.BED0;
+        case "bed1" -> ListKind.BED1;
+        default -> ListKind.IDS;
+      };
+      if (kind != ListKind.IDS) {
+        if (++i >= words.size()) {
+          throw new BadInputException(option + " " + words.get(i - 1) + " needs a FILE after it");
+        }
+      }
+      out.add(readList(words.get(i), kind, conf));
+    }
+    return out;
+  }
+
+  /** Whether anything beyond the default (negative positions dropped) is selected. */
+  public boolean isAll() {
+    return chromosomes.isAll() && fromBp == null && toBp == null && extract.isEmpty() && exclude.isEmpty()
+        && !allowNegativeBp;
+  }
+
+  /** The options as a text, for logs and fingerprints. */
+  public String describe() {
+    return "chr=" + (chromosomes.isAll() ? "all" : chromosomes) + " from-bp=" + fromBp + " to-bp=" + toBp + " extract="
+        + extract.stream().map(VariantList::describe).toList() + " exclude="
+        + exclude.stream().map(VariantList::describe).toList() + " allow-negative-bp=" + allowNegativeBp;
+  }
+
   public ChromosomeSelection chromosomes() {
     return chromosomes;
   }

@@ -57,6 +57,10 @@ public final class AssocCommand implements Callable<Integer> {
 
   @Mixin TraitOptions trait;
 
+  @Mixin SampleSelectionOptions samples;
+
+  @Mixin VariantSelectionOptions variants;
+
   @Option(names = "--grm", paramLabel = "PREFIX", description = "GCTA GRM PREFIX.grm.bin/.grm.N.bin/.grm.id (with --loco also PREFIX.chrC.grm.* from 'lmmspark grm --per-chromosome'). Default: computed from --bfile first.")
   String grm;
 
@@ -106,10 +110,11 @@ public final class AssocCommand implements Callable<Integer> {
     if (partitions < 0 || blockVariants < 0) {
       throw new BadInputException("--partitions and --block-variants must be ≥ 0");
     }
-    AssocJob.Options options = new AssocJob.Options(bfile, trait.pheno, trait.phenoName, trait.covar, trait.qcovar, grm,
-        out, loco, maf, exact, parseTest(test), calibrationVariants, calibrationEigenvectors, partitions, blockVariants,
-        parseSolver(solver), matrixFreeAbove, probes);
-    AssocJob.checkInputs(options, new org.apache.hadoop.conf.Configuration());
+    org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
+    AssocJob.Options options = new AssocJob.Options(bfile, trait.spec(), grm, out, loco, maf, exact, parseTest(test),
+        calibrationVariants, calibrationEigenvectors, partitions, blockVariants, parseSolver(solver), matrixFreeAbove,
+        probes, variants.selection(samples, conf));
+    AssocJob.checkInputs(options, conf);
     RunLog runLog = new RunLog(spec);
     run(runLog, options, sparkOptions.master);
     return 0;
