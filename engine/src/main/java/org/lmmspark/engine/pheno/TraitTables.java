@@ -61,6 +61,15 @@ public final class TraitTables {
       return new Spec(pheno, phenoName, null, null, covar, List.of(), qcovar, List.of(), false);
     }
 
+    /**
+     * This spec with {@code fam} as the phenotype table when the trait is a {@code .fam} column
+     * ({@code --pheno-col}) and no {@code --pheno} was given: for steps that do not see the genotypes.
+     */
+    public Spec orFam(String fam) {
+      return pheno == null && phenoCol != null && fam != null
+          ? new Spec(fam, phenoName, mpheno, phenoCol, covar, covarNames, qcovar, qcovarNames, iidOnly) : this;
+    }
+
     /** The files this spec reads (for fingerprints of pipeline steps); {@code fam} is read with --pheno-col alone. */
     public List<String> files(String fam) {
       return Stream.of(pheno != null ? pheno : fam, covar, qcovar).filter(f -> f != null).distinct().toList();

@@ -222,8 +222,14 @@ public final class AssocJob {
     if (o.grm() != null) {
       requireGrm(o.grm(), conf, "");
       if (o.loco()) {
+        // The chromosomes the run tests: those of the selected variants.
+        boolean[] selected = o.selection().variants().mask(fileset.variants(), PlinkFileset.bimPath(o.bfile())).include();
         java.util.LinkedHashSet<String> chromosomes = new java.util.LinkedHashSet<>();
-        fileset.variants().forEach(v -> chromosomes.add(v.chromosome()));
+        for (int v = 0; v < selected.length; v++) {
+          if (selected[v]) {
+            chromosomes.add(fileset.variants().get(v).chromosome());
+          }
+        }
         for (String c : chromosomes) {
           requireGrm(o.grm() + ".chr" + c, conf, ": --loco needs the per-chromosome GRM parts written by "
               + "'lmmspark grm --per-chromosome' (or leave out --grm to compute them)");

@@ -19,6 +19,9 @@ import picocli.CommandLine.Spec;
     description = {
       "Tests every variant for association with a quantitative trait in a linear mixed model"
           + " y = Xb + x*beta + g + e, g ~ N(0, s2g K), e ~ N(0, s2e I), K the GCTA GRM.",
+      "Samples and variants as PLINK selects them (--keep/--remove, --extract/--exclude [range], --chr,"
+          + " --from-bp/--to-bp): a GRM computed here, the null model and the tests all use the kept samples and"
+          + " selected variants only. Tables in any layout (see --pheno).",
       "Default: MLMA with the variance components fixed at the REML null (GCTA --mlma, EMMAX, P3D):"
           + " beta = x'Py/x'Px, SE = 1/sqrt(x'Px), chi2 = beta^2/SE^2 on 1 df, p in log space (never 0)."
           + " --exact re-estimates s2g/s2e by REML for every variant and uses GEMMA's Wald F test (-lmm 1)."

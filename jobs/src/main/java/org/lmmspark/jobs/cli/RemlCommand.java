@@ -43,7 +43,10 @@ import picocli.CommandLine.Spec;
     description = {
       "Variance components and heritability by REML (GCTA-GREML style): V = Σ σ²_k V_k + σ²_e I.",
       "Writes OUT.hsq (GCTA layout), OUT.json, OUT.log and with --blup OUT.blup.txt.",
-      "Samples are those in every input with a phenotype and all covariates (the log counts the rest).",
+      "Samples are those in every input with a phenotype and all covariates, kept by --keep/--remove (the log"
+          + " counts the rest). Tables may have a header (FID IID ..., #FID IID ..., IID ...) or not (GCTA: FID IID"
+          + " then values; pick the trait with --mpheno N), be comma, tab or space separated, and be keyed by IID"
+          + " alone (--iid-only); --pheno-col N takes the trait from a .fam-layout table.",
       "",
       "Genotypes instead of a GRM: --bfile PREFIX (exclusive with --grm) fits one genetic component K = ZZ'/M."
           + " Up to --matrix-free-above analysed samples (default " + RemlJob.DEFAULT_MATRIX_FREE_ABOVE + ") the GRM is"

@@ -117,8 +117,9 @@ public record PipelineConfig(String source, String bfile, TraitTables.Spec trait
     Selection selection = new Selection(paths(base, p, "keep"), paths(base, p, "remove"), paths(base, p, "extract"),
         paths(base, p, "exclude"), optional(p, "chr"), optional(p, "exclude-chr"), fromBp, toBp,
         bool(p, "allow-negative-bp", "false", src));
-    return new PipelineConfig(src, path(base, required(p, "bfile", src)), trait, path(base, required(p, "out", src)),
-        maf, loco, s, selection);
+    String bfile = path(base, required(p, "bfile", src));
+    return new PipelineConfig(src, bfile, trait.orFam(bfile + ".fam"), path(base, required(p, "out", src)), maf, loco, s,
+        selection);
   }
 
   /** The same run writing to another folder (the demo uses its own). */

@@ -14,6 +14,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.GctaGrmFiles;
+import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.pheno.SampleMatch;
@@ -260,7 +261,7 @@ public final class RemlJob {
           grm.grm().size(), g.bfile(), grm.seconds(), grm.counts()));
       // The GRM is over the kept samples already: no second selection.
       Options dense = new Options(List.of(), false, List.of(new RemlInputs.Relationship("G", g.bfile(), grm.grm(), true)),
-          List.of(), o.trait(), SampleSelection.all(), false, solver, o.allowNonconvergence(), o.maxIterations(),
+          List.of(), o.trait().orFam(PlinkFileset.famPath(g.bfile())), SampleSelection.all(), false, solver, o.allowNonconvergence(), o.maxIterations(),
           o.out(), o.commandLine(), false, false, notes);
       return run(dense, conf);
     }

@@ -265,6 +265,17 @@ class InputsCommandTest {
     Map<String, Double> h = hsq(out);
     assertClose(h.get("V(G)"), 0.0278827, 0, 1e-3, "V(G)");
     assertClose(h.get("V(e)"), 0.350056, 0, 1e-3, "V(e)");
+    // --keep on a GRM read from files: the first 300 samples of the phenotype file, by IID.
+    StringBuilder keep = new StringBuilder();
+    for (String l : lines.subList(1, 301)) {
+      keep.append(l.trim().split("\\s+")[1]).append('\n');
+    }
+    Files.writeString(dir.resolve("keep.txt"), keep);
+    run(0, "reml", "--grm", ref.resolve("expected/gcta_grm").toString(), "--pheno", pheno.toString(), "--mpheno", "2",
+        "--iid-only", "--keep", dir.resolve("keep.txt").toString(), "--out", out + "k");
+    assertEquals(300, Integer.parseInt(Files.readAllLines(Path.of(out + "k.hsq")).stream()
+        .filter(l -> l.startsWith("n\t")).findFirst().orElseThrow().split("\t")[1]));
+    assertTrue(Files.readString(Path.of(out + "k.log")).contains("300 of 500 samples kept"));
     // The same file without --iid-only is read as FID IID then one value: refused as a table keyed by FID IID
     // whose samples are not in the GRM (none left), never silently.
     String err = run(2, "reml", "--grm", ref.resolve("expected/gcta_grm").toString(), "--pheno", pheno.toString(),
