@@ -65,8 +65,24 @@ public final class ChromosomeSelection implements Serializable {
     return out;
   }
 
-  private static String normalize(String code) {
+  /** Whether every chromosome is selected (no {@code --chr} or {@code --exclude-chr}). */
+  public boolean isAll() {
+    return !keep && listed.isEmpty();
+  }
+
+  /** The one chromosome {@code --chr} names, or null when it names several or the selection is not a {@code --chr}. */
+  public String single() {
+    return keep && listed.size() == 1 ? listed.iterator().next() : null;
+  }
+
+  /** A chromosome code as compared here: a leading {@code chr} (any case) dropped. */
+  public static String normalize(String code) {
     return code.regionMatches(true, 0, "chr", 0, 3) ? code.substring(3) : code;
+  }
+
+  @Override
+  public String toString() {
+    return (keep ? "" : "all but ") + String.join(",", listed);
   }
 
   public boolean includes(String chromosome) {

@@ -11,13 +11,22 @@ import org.lmmspark.engine.io.BedReader;
  */
 public final class GenotypeBlockReader {
   private final String prefix;
-  private final int n;
+  private final SampleSubset samples;
   private final double minMaf;
   private final int blockVariants;
 
+  /** Reads all {@code n} samples of the file. */
   public GenotypeBlockReader(String prefix, int n, double minMaf, int blockVariants) {
+    this(prefix, SampleSubset.all(n), minMaf, blockVariants);
+  }
+
+  /**
+   * Reads the kept samples of {@code samples} only: blocks have {@code samples.size()} rows, and allele
+   * frequencies (so standardization and the MAF filter) are over the kept samples.
+   */
+  public GenotypeBlockReader(String prefix, SampleSubset samples, double minMaf, int blockVariants) {
     this.prefix = prefix;
-    this.n = n;
+    this.samples = samples;
     this.minMaf = minMaf;
     this.blockVariants = blockVariants;
   }
@@ -38,9 +47,10 @@ public final class GenotypeBlockReader {
    */
   public void read(int first, int end, boolean[] include, Configuration conf, VariantFilterCounts counts,
       Consumer<GenotypeBlock> sink) {
+    int n = samples.size();
     BedDecoder decoder = new BedDecoder(n, minMaf);
     GenotypeBlock block = new GenotypeBlock(n, blockVariants);
-    BedReader.scan(prefix, n, first, end, include, conf, (raw, offset, v) -> {
+    BedReader.scan(prefix, samples.fileSamples(), first, end, include, samples, conf, (raw, offset, v) -> {
       counts.record(decoder.decodeInto(raw, offset, v, block));
       if (block.m == block.capacity()) {
         emit(block, counts, sink);

@@ -65,6 +65,21 @@ public final class BedReader implements AutoCloseable {
    */
   public static void scan(String prefix, int samples, int first, int end, boolean[] include, Configuration conf,
       VariantVisitor visitor) {
+    scan(prefix, samples, first, end, include, null, conf, visitor);
+  }
+
+  /**
+   * As {@link #scan(String, int, int, int, boolean[], Configuration, VariantVisitor)}, handing on each
+   * variant's calls compacted to the kept samples of {@code subset} (null or all: the file's bytes as
+   * they are), so that the visitor sees the {@code .bed} layout of a fileset of the kept samples.
+   */
+  public static void scan(String prefix, int samples, int first, int end, boolean[] include,
+      org.lmmspark.engine.genotype.SampleSubset subset, Configuration conf, VariantVisitor visitor) {
+    if (subset != null && subset.fileSamples() != samples) {
+      throw new IllegalArgumentException("subset of a file of " + subset.fileSamples() + " samples, file has " + samples);
+    }
+    boolean compact = subset != null && !subset.isAll();
+    byte[] compacted = compact ? new byte[subset.compactedBytes()] : null;
     int bpv = PlinkFileset.bytesPerVariant(samples);
     int chunkVariants = Math.max(1, Math.min(end - first, READ_CHUNK_BYTES / bpv));
     byte[] raw = new byte[chunkVariants * bpv];
@@ -75,7 +90,12 @@ public final class BedReader implements AutoCloseable {
         for (int k = 0; k < count; k++) {
           int v = start + k;
           if (include == null || include[v]) {
-            visitor.variant(raw, k * bpv, v);
+            if (compact) {
+              subset.compact(raw, k * bpv, compacted);
+              visitor.variant(compacted, 0, v);
+            } else {
+              visitor.variant(raw, k * bpv, v);
+            }
           }
         }
       }

@@ -13,7 +13,10 @@ import org.lmmspark.engine.BadInputException;
 
 /**
  * A PLINK 1 binary fileset ({@code PREFIX.bed/.bim/.fam}), validated strictly when opened:
- * {@code .fam} and {@code .bim} lines must have exactly 6 fields, sample IDs (FID, IID) must be
+ * {@code .bim} lines must have exactly 6 fields, {@code .fam} lines at least 6 (FID IID father mother sex
+ * phenotype; further phenotype columns, as GEMMA's example data and other tools' files carry, are
+ * accepted as plink2 accepts them, and can be read with {@code --pheno-col}), the same number on every
+ * line, sample IDs (FID, IID) must be
  * unique, the {@code .bed} must start with the magic bytes {@code 0x6c 0x1b 0x01} (variant-major)
  * and be exactly {@code 3 + M·ceil(N/4)} bytes long. Duplicate variant IDs are allowed (real data
  * has them) but reported in {@link #warnings()}. Errors name the file and line.
@@ -99,11 +102,17 @@ public final class PlinkFileset implements java.io.Serializable {
   static List<SampleId> readFam(String path, Configuration conf) {
     List<SampleId> samples = new ArrayList<>();
     Map<SampleId, Long> seen = new HashMap<>();
+    int[] width = {0};
     WhitespaceLines.read(path, conf, (lineNo, f) -> {
-      if (f.length != 6) {
+      if (f.length < 6) {
         throw BadInputException.atLine(path, lineNo,
-            "expected 6 fields (FID IID father mother sex phenotype), found " + f.length);
+            "expected at least 6 fields (FID IID father mother sex phenotype), found " + f.length);
       }
+      if (width[0] != 0 && f.length != width[0]) {
+        throw BadInputException.atLine(path, lineNo, "expected " + width[0] + " fields like the first line, found "
+            + f.length);
+      }
+      width[0] = f.length;
       SampleId id = new SampleId(f[0], f[1]);
       Long first = seen.putIfAbsent(id, lineNo);
       if (first != null) {

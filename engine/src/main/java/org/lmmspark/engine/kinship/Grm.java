@@ -26,6 +26,31 @@ public final class Grm {
     this.counts = counts;
   }
 
+  /**
+   * The matrix over the samples at {@code rows} (ascending keeps the file order), values and counts
+   * copied: {@code --keep/--remove} on a GRM read from files, or a GRM restricted to the genotyped
+   * samples. O(r²).
+   */
+  public Grm subset(int[] rows) {
+    int m = rows.length;
+    float[] v = new float[Math.toIntExact((long) m * (m + 1) / 2)];
+    float[] c = counts == null ? null : new float[v.length];
+    List<SampleId> sub = new java.util.ArrayList<>(m);
+    int e = 0;
+    for (int j = 0; j < m; j++) {
+      sub.add(ids.get(rows[j]));
+      for (int k = 0; k <= j; k++) {
+        int idx = (int) packedIndex(rows[j], rows[k]);
+        v[e] = lower[idx];
+        if (c != null) {
+          c[e] = counts[idx];
+        }
+        e++;
+      }
+    }
+    return new Grm(sub, v, c);
+  }
+
   public static long packedIndex(int j, int k) {
     int row = Math.max(j, k);
     int col = Math.min(j, k);

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.genotype.GenotypeBlockReader;
+import org.lmmspark.engine.genotype.SampleSubset;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.SampleId;
 
@@ -36,6 +37,19 @@ public final class GrmKernel {
    */
   public static Partial accumulate(String prefix, GrmTiling tiling, int[] tiles, int first, int end, boolean[] include,
       double minMaf, int blockVariants, boolean countVariants, Configuration conf) {
+    return accumulate(prefix, SampleSubset.all(tiling.n()), tiling, tiles, first, end, include, minMaf, blockVariants,
+        countVariants, conf);
+  }
+
+  /**
+   * As above over the kept samples of {@code samples} only ({@code tiling.n()} of them): their calls are
+   * compacted before decoding, so allele frequencies are over them, as GCTA's {@code --keep}.
+   */
+  public static Partial accumulate(String prefix, SampleSubset samples, GrmTiling tiling, int[] tiles, int first,
+      int end, boolean[] include, double minMaf, int blockVariants, boolean countVariants, Configuration conf) {
+    if (samples.size() != tiling.n()) {
+      throw new IllegalArgumentException("tiling of " + tiling.n() + " samples for " + samples.size() + " kept samples");
+    }
     List<GrmTileSums> sums = new ArrayList<>(tiles.length);
     for (int t : tiles) {
       sums.add(new GrmTileSums(tiling, t));
@@ -45,7 +59,7 @@ public final class GrmKernel {
     long start = System.nanoTime();
     long cpuStart = KernelTimes.threadCpuNanos();
     long[] inSink = {0};
-    new GenotypeBlockReader(prefix, tiling.n(), minMaf, blockVariants).read(first, end, include, conf, counts, block -> {
+    new GenotypeBlockReader(prefix, samples, minMaf, blockVariants).read(first, end, include, conf, counts, block -> {
       long sinkStart = System.nanoTime();
       float[] indicator = null;
       for (GrmTileSums s : sums) {

@@ -5,6 +5,7 @@ import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.genotype.BedDecoder;
 import org.lmmspark.engine.genotype.GenotypeBlock;
+import org.lmmspark.engine.genotype.SampleSubset;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.BedReader;
 import org.lmmspark.engine.io.PlinkFileset;
@@ -16,10 +17,8 @@ import org.lmmspark.engine.io.PlinkFileset;
  * so the kept variants are those the GRM job uses. A block never spans two chromosomes.
  */
 public final class PackedGenotypeReader {
-  private static final int READ_CHUNK_BYTES = 8 << 20;
-
   private final String prefix;
-  private final int n;
+  private final SampleSubset samples;
   private final double minMaf;
   private final int blockVariants;
 
@@ -27,11 +26,19 @@ public final class PackedGenotypeReader {
    * @param blockVariants most variants per packed block (the unit of a Spark record and of caching)
    */
   public PackedGenotypeReader(String prefix, int n, double minMaf, int blockVariants) {
+    this(prefix, SampleSubset.all(n), minMaf, blockVariants);
+  }
+
+  /**
+   * Packs the kept samples of {@code samples} only (their calls compacted, {@link SampleSubset}): blocks
+   * have {@code samples.size()} rows and allele frequencies are over the kept samples.
+   */
+  public PackedGenotypeReader(String prefix, SampleSubset samples, double minMaf, int blockVariants) {
     if (blockVariants < 1) {
       throw new IllegalArgumentException("blockVariants must be positive");
     }
     this.prefix = prefix;
-    this.n = n;
+    this.samples = samples;
     this.minMaf = minMaf;
     this.blockVariants = blockVariants;
   }
@@ -43,37 +50,25 @@ public final class PackedGenotypeReader {
    */
   public void read(int first, int end, boolean[] include, int[] chromosomeOf, Configuration conf,
       VariantFilterCounts counts, Consumer<PackedGenotypeBlock> sink) {
-    int bpv = PlinkFileset.bytesPerVariant(n);
-    int chunkVariants = Math.max(1, Math.min(end - first, READ_CHUNK_BYTES / bpv));
-    byte[] raw = new byte[chunkVariants * bpv];
+    int n = samples.size();
     BedDecoder decoder = new BedDecoder(n, minMaf);
     GenotypeBlock probe = new GenotypeBlock(n, 1);
-    Builder b = new Builder(bpv);
-    try (BedReader bed = new BedReader(prefix, n, conf)) {
-      for (int start = first; start < end; start += chunkVariants) {
-        int count = Math.min(chunkVariants, end - start);
-        bed.read(start, count, raw);
-        for (int k = 0; k < count; k++) {
-          int v = start + k;
-          if (include != null && !include[v]) {
-            continue;
-          }
-          probe.clear();
-          int result = decoder.decodeInto(raw, k * bpv, v, probe);
-          counts.record(result);
-          if (result != BedDecoder.KEPT) {
-            continue;
-          }
-          int chr = chromosomeOf == null ? 0 : chromosomeOf[v];
-          if (b.m > 0 && (b.m == blockVariants || chr != b.chromosome)) {
-            sink.accept(b.build(n));
-          }
-          b.add(raw, k * bpv, v, chr, probe.a1Frequency[0]);
-        }
+    Builder b = new Builder(PlinkFileset.bytesPerVariant(n));
+    BedReader.scan(prefix, samples.fileSamples(), first, end, include, samples, conf, (raw, offset, v) -> {
+      probe.clear();
+      int result = decoder.decodeInto(raw, offset, v, probe);
+      counts.record(result);
+      if (result != BedDecoder.KEPT) {
+        return;
       }
-      if (b.m > 0) {
+      int chr = chromosomeOf == null ? 0 : chromosomeOf[v];
+      if (b.m > 0 && (b.m == blockVariants || chr != b.chromosome)) {
         sink.accept(b.build(n));
       }
+      b.add(raw, offset, v, chr, probe.a1Frequency[0]);
+    });
+    if (b.m > 0) {
+      sink.accept(b.build(n));
     }
   }
 

@@ -66,10 +66,33 @@ class PlinkFilesetTest {
   }
 
   @Test
+  void famWithExtraPhenotypeColumnsIsRead(@TempDir Path dir) throws IOException {
+    String p = fixture(dir);
+    Path fam = Path.of(p + ".fam");
+    // GEMMA's example data and other tools' .fam files carry several phenotype columns: plink2 reads them.
+    Files.writeString(fam, Files.readString(fam).replaceAll("(?m)$", " 1.5 NA").replaceAll(" 1.5 NA\\z", ""));
+    PlinkFileset fs = PlinkFileset.open(p, conf);
+    assertEquals(9, fs.sampleCount());
+    assertEquals(new SampleId("F8", "I8"), fs.samples().get(8));
+  }
+
+  @Test
+  void famOneLineShortIsStillRefused(@TempDir Path dir) throws IOException {
+    String p = fixture(dir);
+    Path fam = Path.of(p + ".fam");
+    String text = Files.readString(fam).replaceAll("(?m)$", " 1.5 NA").replaceAll(" 1.5 NA\\z", "");
+    Files.writeString(fam, text.substring(0, text.lastIndexOf("F8")));
+    assertTrue(error(p).contains("expected 36 = 3 + M·ceil(N/4) with M=12 (.bim lines) and N=8 (.fam lines)")
+        || error(p).contains("N=8"), error(p));
+    Files.writeString(fam, text.replace("F3 I3 0 0 1 -9 1.5 NA", "F3 I3 0 0 1 -9 1.5"));
+    assertEquals(p + ".fam:4: expected 8 fields like the first line, found 7", error(p));
+  }
+
+  @Test
   void famLineWithWrongFieldCount(@TempDir Path dir) throws IOException {
     String p = fixture(dir);
     Files.writeString(Path.of(p + ".fam"), "F0 I0 0 0 1 -9\nF1 I1 0 0 1\n");
-    assertEquals(p + ".fam:2: expected 6 fields (FID IID father mother sex phenotype), found 5", error(p));
+    assertEquals(p + ".fam:2: expected at least 6 fields (FID IID father mother sex phenotype), found 5", error(p));
   }
 
   @Test

@@ -15,13 +15,13 @@ import org.lmmspark.engine.assoc.GenotypeRows;
 import org.lmmspark.engine.assoc.LocoGrm;
 import org.lmmspark.engine.assoc.Mlma;
 import org.lmmspark.engine.assoc.NullModel;
-import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.genotype.DosageBlock;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.pheno.SampleTable;
+import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.Components;
 import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.RemlInputs;
@@ -30,9 +30,11 @@ import org.lmmspark.engine.reml.SpectralReml;
 import org.lmmspark.engine.reml.VarianceComponent;
 import org.lmmspark.engine.reml.VarianceSummary;
 import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
+import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes.VariantRange;
 import org.lmmspark.jobs.grm.GrmJob;
+import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
 import org.lmmspark.jobs.spark.SerializableHadoopConf;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,17 +87,18 @@ public final class AssocJob {
   private static final Logger log = LoggerFactory.getLogger(AssocJob.class);
 
   /**
-   * What to run. {@code grm} null: computed from {@code bfile} first (written as {@code out.grm.*});
-   * {@code covar}, {@code qcovar}, {@code phenoName} may be null; {@code partitions} ≤ 0: about two tasks
-   * per core; {@code blockVariants} ≤ 0: chosen from N.
+   * What to run. {@code trait}: the phenotype and covariate tables ({@link TraitTables}); {@code grm}
+   * null: computed from {@code bfile} first (written as {@code out.grm.*}); {@code partitions} ≤ 0: about
+   * two tasks per core; {@code blockVariants} ≤ 0: chosen from N; {@code selection}: the samples and
+   * variants used (on both routes, and for a GRM computed here).
    */
-  public record Options(String bfile, String pheno, String phenoName, String covar, String qcovar, String grm,
+  public record Options(String bfile, TraitTables.Spec trait, String grm,
       String out, boolean loco, double maf, boolean exact, Test test, int calibrationVariants,
-      int calibrationEigenvectors, int partitions, int blockVariants, Solver solver, int matrixFreeAbove, int probes)
-      implements Serializable {
+      int calibrationEigenvectors, int partitions, int blockVariants, Solver solver, int matrixFreeAbove, int probes,
+      GenotypeSelection selection) implements Serializable {
     public Options {
-      if (test == null || solver == null) {
-        throw new IllegalArgumentException("test and solver must be given (auto for the default)");
+      if (test == null || solver == null || trait == null || selection == null) {
+        throw new IllegalArgumentException("trait, selection, test and solver must be given (auto for the default)");
       }
       if (exact && test == Test.CALIBRATED) {
         throw new BadInputException("--exact (per-variant REML) cannot be combined with --test calibrated");
@@ -118,6 +121,15 @@ public final class AssocJob {
               + "the spectral solver (a GRM and its eigendecomposition)");
         }
       }
+    }
+
+    /** Whole tables, every sample and variant. */
+    public Options(String bfile, String pheno, String phenoName, String covar, String qcovar, String grm, String out,
+        boolean loco, double maf, boolean exact, Test test, int calibrationVariants, int calibrationEigenvectors,
+        int partitions, int blockVariants, Solver solver, int matrixFreeAbove, int probes) {
+      this(bfile, TraitTables.Spec.of(pheno, phenoName, covar, qcovar), grm, out, loco, maf, exact, test,
+          calibrationVariants, calibrationEigenvectors, partitions, blockVariants, solver, matrixFreeAbove, probes,
+          GenotypeSelection.all());
     }
 
     /** The spectral solver's options as before the matrix-free route (solver auto, default threshold). */
@@ -205,21 +217,19 @@ public final class AssocJob {
    */
   public static void checkInputs(Options o, Configuration conf) {
     PlinkFileset fileset = PlinkFileset.open(o.bfile(), conf);
-    SampleTable pheno = SampleTable.read(o.pheno(), conf);
-    if (o.phenoName() != null) {
-      pheno.column(o.phenoName(), "--pheno-name");
-    }
-    if (o.covar() != null) {
-      SampleTable.read(o.covar(), conf);
-    }
-    if (o.qcovar() != null) {
-      SampleTable.read(o.qcovar(), conf);
-    }
+    TraitTables.read(o.trait(), PlinkFileset.famPath(o.bfile()), fileset.samples(), PlinkFileset.famPath(o.bfile()),
+        false, conf);
     if (o.grm() != null) {
       requireGrm(o.grm(), conf, "");
       if (o.loco()) {
+        // The chromosomes the run tests: those of the selected variants.
+        boolean[] selected = o.selection().variants().mask(fileset.variants(), PlinkFileset.bimPath(o.bfile())).include();
         java.util.LinkedHashSet<String> chromosomes = new java.util.LinkedHashSet<>();
-        fileset.variants().forEach(v -> chromosomes.add(v.chromosome()));
+        for (int v = 0; v < selected.length; v++) {
+          if (selected[v]) {
+            chromosomes.add(fileset.variants().get(v).chromosome());
+          }
+        }
         for (String c : chromosomes) {
           requireGrm(o.grm() + ".chr" + c, conf, ": --loco needs the per-chromosome GRM parts written by "
               + "'lmmspark grm --per-chromosome' (or leave out --grm to compute them)");
@@ -234,19 +244,18 @@ public final class AssocJob {
    *
    * @param fileset {@code o.bfile()}, already opened by the caller (opening reads the whole .bim)
    */
-  public static boolean takesMatrixFreeRoute(Options o, PlinkFileset fileset, Configuration conf) {
+  public static boolean takesMatrixFreeRoute(Options o, PartitionedGenotypes genotypes, Configuration conf) {
     if (o.solver() == Solver.SPECTRAL || o.grm() != null) {
       return false;
     }
     return o.solver() == Solver.MATRIX_FREE
-        || o.matrixFreeFor(genotypeInputs(o, fileset, conf).samples().size());
+        || o.matrixFreeFor(genotypeInputs(o, genotypes, conf).samples().size());
   }
 
   /** The analysed samples and design of the GRM-free model: what decides the route, as for --test auto. */
-  private static GenotypeRemlInputs.Assembled genotypeInputs(Options o, PlinkFileset fileset, Configuration conf) {
-    return GenotypeRemlInputs.assemble(fileset.samples(), PlinkFileset.famPath(fileset.prefix()),
-        SampleTable.read(o.pheno(), conf), o.phenoName(), o.covar() == null ? null : SampleTable.read(o.covar(), conf),
-        o.qcovar() == null ? null : SampleTable.read(o.qcovar(), conf));
+  private static GenotypeRemlInputs.Assembled genotypeInputs(Options o, PartitionedGenotypes genotypes,
+      Configuration conf) {
+    return MatrixFreeRemlJob.assemble(o.trait(), o.bfile(), genotypes, conf);
   }
 
   private static void requireGrm(String prefix, Configuration conf, String why) {
@@ -261,12 +270,12 @@ public final class AssocJob {
     long start = System.nanoTime();
     Configuration conf = jsc.hadoopConfiguration();
     checkInputs(o, conf);
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.bfile(), ChromosomeSelection.all(), conf);
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.bfile(), o.selection(), conf);
     PlinkFileset fileset = genotypes.fileset();
     fileset.warnings().forEach(log::warn);
-    List<String> notes = new ArrayList<>();
+    List<String> notes = new ArrayList<>(genotypes.notes());
     if (o.solver() != Solver.SPECTRAL && o.grm() == null) {
-      GenotypeRemlInputs.Assembled in = genotypeInputs(o, fileset, conf);
+      GenotypeRemlInputs.Assembled in = genotypeInputs(o, genotypes, conf);
       if (o.matrixFreeFor(in.samples().size())) {
         notes.addAll(in.notes());
         notes.add(String.format("solver: matrix-free (--solver %s; auto above %d analysed samples without --grm): no GRM, "
@@ -282,7 +291,8 @@ public final class AssocJob {
     double grmSeconds = 0;
     if (grmPrefix == null) {
       grmPrefix = o.out();
-      GrmJob.Result g = GrmJob.run(jsc, new GrmJob.Options(o.bfile(), grmPrefix, o.maf(), ChromosomeSelection.all(),
+      // The GRM over the kept samples and selected variants, as the scan tests them.
+      GrmJob.Result g = GrmJob.run(jsc, new GrmJob.Options(o.bfile(), grmPrefix, o.maf(), o.selection(),
           o.loco(), 4096, 1L << 30, 0));
       grmSeconds = g.seconds();
       notes.add(String.format("GRM computed from %s: %s; written to %s%s", o.bfile(), g.counts(),
@@ -290,13 +300,14 @@ public final class AssocJob {
     }
     long nullStart = System.nanoTime();
     Grm grm = GctaGrmFiles.read(grmPrefix, conf);
-    SampleTable pheno = SampleTable.read(o.pheno(), conf);
-    SampleTable covar = o.covar() == null ? null : SampleTable.read(o.covar(), conf);
-    SampleTable qcovar = o.qcovar() == null ? null : SampleTable.read(o.qcovar(), conf);
-    Grm genotyped = restrictToFam(grm, fileset, notes, grmPrefix);
+    Grm genotyped = restrictToFam(grm, genotypes, notes, grmPrefix);
+    String fam = PlinkFileset.famPath(o.bfile());
+    TraitTables.Tables tables = TraitTables.read(o.trait(), fam, genotypes.samples(), fam, false, conf);
+    SampleTable covar = tables.covar();
+    SampleTable qcovar = tables.qcovar();
     RemlInputs.Assembled assembled = RemlInputs.assemble(new RemlInputs.Spec(
-        List.of(new RemlInputs.Relationship("G", grmPrefix, genotyped, true)), false, pheno, o.phenoName(), covar,
-        qcovar, List.of()));
+        List.of(new RemlInputs.Relationship("G", grmPrefix, genotyped, true)), false, tables.pheno(), tables.trait(),
+        covar, qcovar, List.of()));
     notes.addAll(assembled.notes());
     RemlProblem problem = assembled.problem();
     int[] famRows = GenotypeRows.of(assembled.samples(), fileset);
@@ -360,7 +371,7 @@ public final class AssocJob {
                 + "GRM parts written by 'lmmspark grm --per-chromosome' (or leave out --grm to compute them)");
           }
           Grm part = GctaGrmFiles.read(partPrefix, conf);
-          Grm loco = LocoGrm.leaveOut(genotyped, restrictToFam(part, fileset, new ArrayList<>(), partPrefix),
+          Grm loco = LocoGrm.leaveOut(genotyped, restrictToFam(part, genotypes, new ArrayList<>(), partPrefix),
               GctaGrmFiles.binPath(partPrefix));
           VarianceComponent k = new VarianceComponent("G-chr" + chr, Components.relationship(loco, grmRows));
           if (calibrated) {
@@ -586,11 +597,13 @@ public final class AssocJob {
   record RangeResult(int range, AssocResults results, VariantFilterCounts counts) implements Serializable {}
 
   /**
-   * The GRM restricted to samples that have genotypes in the {@code .fam} (a GRM given with --grm may
-   * hold more); the same matrix when all do.
+   * The GRM restricted to the samples that have genotypes in the {@code .fam} and are kept by
+   * {@code --keep/--remove} ({@link PartitionedGenotypes#samples()}; a GRM given with --grm may hold
+   * more); the same matrix when all do.
    */
-  static Grm restrictToFam(Grm grm, PlinkFileset fileset, List<String> notes, String source) {
-    java.util.Set<org.lmmspark.engine.io.SampleId> fam = new java.util.HashSet<>(fileset.samples());
+  static Grm restrictToFam(Grm grm, PartitionedGenotypes genotypes, List<String> notes, String source) {
+    PlinkFileset fileset = genotypes.fileset();
+    java.util.Set<org.lmmspark.engine.io.SampleId> fam = new java.util.HashSet<>(genotypes.samples());
     List<Integer> keep = new ArrayList<>();
     for (int i = 0; i < grm.size(); i++) {
       if (fam.contains(grm.ids().get(i))) {
@@ -605,23 +618,7 @@ public final class AssocJob {
           + PlinkFileset.famPath(fileset.prefix()) + " (do the FID/IID match?)");
     }
     notes.add(GctaGrmFiles.idPath(source) + ": " + (grm.size() - keep.size())
-        + " GRM sample(s) without genotypes in the .fam are not analysed");
-    int m = keep.size();
-    float[] v = new float[m * (m + 1) / 2];
-    float[] c = grm.packedCounts() == null ? null : new float[v.length];
-    List<org.lmmspark.engine.io.SampleId> ids = new ArrayList<>();
-    int e = 0;
-    for (int j = 0; j < m; j++) {
-      ids.add(grm.ids().get(keep.get(j)));
-      for (int k = 0; k <= j; k++) {
-        int idx = (int) Grm.packedIndex(keep.get(j), keep.get(k));
-        v[e] = grm.packedValues()[idx];
-        if (c != null) {
-          c[e] = grm.packedCounts()[idx];
-        }
-        e++;
-      }
-    }
-    return new Grm(ids, v, c);
+        + " GRM sample(s) without genotypes in the .fam (or not kept by --keep/--remove) are not analysed");
+    return grm.subset(keep.stream().mapToInt(Integer::intValue).toArray());
   }
 }

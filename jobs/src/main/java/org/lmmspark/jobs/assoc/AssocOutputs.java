@@ -247,7 +247,8 @@ public final class AssocOutputs {
         : "LOCO: each chromosome tested against K without that chromosome, variance components re-estimated per chromosome.\n");
     sb.append("\n## Inputs\n\n");
     sb.append("- genotypes: `").append(o.bfile()).append("`\n");
-    sb.append("- phenotype: `").append(o.pheno()).append("` column `").append(r.trait()).append("`\n");
+    sb.append("- phenotype: `").append(o.trait().pheno() != null ? o.trait().pheno() : o.bfile() + ".fam")
+        .append("` column `").append(r.trait()).append("`\n");
     sb.append("- fixed effects: ").append(String.join(", ", r.fixedEffects())).append("\n");
     if (r.solver() == AssocJob.Solver.MATRIX_FREE) {
       sb.append("- GRM: none (matrix-free: K = ZZᵀ/M applied from the cached genotypes, never formed)\n");

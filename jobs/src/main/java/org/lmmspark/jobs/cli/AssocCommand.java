@@ -19,6 +19,9 @@ import picocli.CommandLine.Spec;
     description = {
       "Tests every variant for association with a quantitative trait in a linear mixed model"
           + " y = Xb + x*beta + g + e, g ~ N(0, s2g K), e ~ N(0, s2e I), K the GCTA GRM.",
+      "Samples and variants as PLINK selects them (--keep/--remove, --extract/--exclude [range], --chr,"
+          + " --from-bp/--to-bp): a GRM computed here, the null model and the tests all use the kept samples and"
+          + " selected variants only. Tables in any layout (see --pheno).",
       "Default: MLMA with the variance components fixed at the REML null (GCTA --mlma, EMMAX, P3D):"
           + " beta = x'Py/x'Px, SE = 1/sqrt(x'Px), chi2 = beta^2/SE^2 on 1 df, p in log space (never 0)."
           + " --exact re-estimates s2g/s2e by REML for every variant and uses GEMMA's Wald F test (-lmm 1)."
@@ -56,6 +59,10 @@ public final class AssocCommand implements Callable<Integer> {
   String bfile;
 
   @Mixin TraitOptions trait;
+
+  @Mixin SampleSelectionOptions samples;
+
+  @Mixin VariantSelectionOptions variants;
 
   @Option(names = "--grm", paramLabel = "PREFIX", description = "GCTA GRM PREFIX.grm.bin/.grm.N.bin/.grm.id (with --loco also PREFIX.chrC.grm.* from 'lmmspark grm --per-chromosome'). Default: computed from --bfile first.")
   String grm;
@@ -106,10 +113,11 @@ public final class AssocCommand implements Callable<Integer> {
     if (partitions < 0 || blockVariants < 0) {
       throw new BadInputException("--partitions and --block-variants must be ≥ 0");
     }
-    AssocJob.Options options = new AssocJob.Options(bfile, trait.pheno, trait.phenoName, trait.covar, trait.qcovar, grm,
-        out, loco, maf, exact, parseTest(test), calibrationVariants, calibrationEigenvectors, partitions, blockVariants,
-        parseSolver(solver), matrixFreeAbove, probes);
-    AssocJob.checkInputs(options, new org.apache.hadoop.conf.Configuration());
+    org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
+    AssocJob.Options options = new AssocJob.Options(bfile, trait.spec(), grm, out, loco, maf, exact, parseTest(test),
+        calibrationVariants, calibrationEigenvectors, partitions, blockVariants, parseSolver(solver), matrixFreeAbove,
+        probes, variants.selection(samples, conf));
+    AssocJob.checkInputs(options, conf);
     RunLog runLog = new RunLog(spec);
     run(runLog, options, sparkOptions.master);
     return 0;

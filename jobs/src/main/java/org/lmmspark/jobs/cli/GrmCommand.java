@@ -4,7 +4,6 @@ import java.util.concurrent.Callable;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.lmmspark.engine.BadInputException;
-import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.jobs.grm.GrmJob;
 import org.lmmspark.jobs.spark.ProgressListener;
@@ -21,7 +20,7 @@ import picocli.CommandLine.Spec;
       "Computes the genomic relationship matrix (GCTA's default definition, as gcta --make-grm and"
           + " plink --make-grm-bin) from PLINK 1 binary genotypes, block-wise on Spark.",
       "A_jk = (1/M_jk) sum_i z_ij z_ik with z = (x - 2p)/sqrt(2p(1-p)), x the count of the .bim A1 allele,"
-          + " p its frequency over all samples; missing calls are skipped and M_jk counts the variants called"
+          + " p its frequency over the kept samples; missing calls are skipped and M_jk counts the variants called"
           + " in both samples; monomorphic variants are skipped.",
       "Writes PREFIX.grm.bin, PREFIX.grm.N.bin, PREFIX.grm.id (GCTA binary format) and PREFIX.log;"
           + " with --per-chromosome also PREFIX.chrC.grm.* for every chromosome, from the same single pass."})
@@ -37,11 +36,9 @@ public final class GrmCommand implements Callable<Integer> {
   @Option(names = "--maf", defaultValue = "0", paramLabel = "X", description = "Skip variants with minor allele frequency below X (default: ${DEFAULT-VALUE}).")
   double maf;
 
-  @Option(names = "--chr", paramLabel = "LIST", description = "Use only these chromosomes, e.g. 1-22 or 1,3,X.")
-  String chr;
+  @Mixin SampleSelectionOptions samples;
 
-  @Option(names = "--exclude-chr", paramLabel = "LIST", description = "Use every chromosome but these.")
-  String excludeChr;
+  @Mixin VariantSelectionOptions variants;
 
   @Option(names = "--per-chromosome", description = "Also write one GRM per chromosome (PREFIX.chrC.grm.*), for LOCO; genotypes are still read once.")
   boolean perChromosome;
@@ -66,7 +63,8 @@ public final class GrmCommand implements Callable<Integer> {
       throw new BadInputException("--tile-size and --tile-memory must be positive");
     }
     RunLog runLog = new RunLog(spec);
-    GrmJob.Result r = run(runLog, new GrmJob.Options(bfile, out, maf, ChromosomeSelection.of(chr, excludeChr),
+    GrmJob.Result r = run(runLog, new GrmJob.Options(bfile, out, maf,
+        variants.selection(samples, new org.apache.hadoop.conf.Configuration()),
         perChromosome, tileSize, tileMemoryMb << 20, partitions), sparkOptions.master);
     return r == null ? 1 : 0;
   }
@@ -83,6 +81,7 @@ public final class GrmCommand implements Callable<Integer> {
       jsc.sc().removeSparkListener(progress);
       runLog.say(String.format("GRM written to %s (with .grm.N.bin, .grm.id, .log)%s", GctaGrmFiles.binPath(options.out()),
           options.perChromosome() ? " and " + (r.outputs().size() - 1) + " per-chromosome GRMs" : ""));
+      r.notes().forEach(runLog::say);
       runLog.say(String.format("N = %d samples, M = %s", r.samples(), r.counts()));
       runLog.say(String.format("mean diagonal %.6f, off-diagonal mean %.3g SD %.4g", r.meanDiagonal(), r.meanOffDiagonal(), r.sdOffDiagonal()));
       runLog.say(String.format("%d Spark task(s), %d tile(s), %.1f s, %s", r.tasks(), r.tiles(), r.seconds(),

@@ -9,13 +9,13 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.lmmspark.engine.BadInputException;
-import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.pedigree.NumeratorRelationship;
 import org.lmmspark.engine.pedigree.Pedigree;
-import org.lmmspark.engine.pheno.SampleTable;
+import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.RemlInputs;
+import org.lmmspark.engine.select.SampleSelection;
 import org.lmmspark.jobs.reml.RemlJob;
 import org.lmmspark.jobs.spark.SparkSessions;
 import picocli.CommandLine.Command;
@@ -43,7 +43,10 @@ import picocli.CommandLine.Spec;
     description = {
       "Variance components and heritability by REML (GCTA-GREML style): V = Σ σ²_k V_k + σ²_e I.",
       "Writes OUT.hsq (GCTA layout), OUT.json, OUT.log and with --blup OUT.blup.txt.",
-      "Samples are those in every input with a phenotype and all covariates (the log counts the rest).",
+      "Samples are those in every input with a phenotype and all covariates, kept by --keep/--remove (the log"
+          + " counts the rest). Tables may have a header (FID IID ..., #FID IID ..., IID ...) or not (GCTA: FID IID"
+          + " then values; pick the trait with --mpheno N), be comma, tab or space separated, and be keyed by IID"
+          + " alone (--iid-only); --pheno-col N takes the trait from a .fam-layout table.",
       "",
       "Genotypes instead of a GRM: --bfile PREFIX (exclusive with --grm) fits one genetic component K = ZZ'/M."
           + " Up to --matrix-free-above analysed samples (default " + RemlJob.DEFAULT_MATRIX_FREE_ABOVE + ") the GRM is"
@@ -83,11 +86,10 @@ public final class RemlCommand implements Callable<Integer> {
   @Option(names = "--maf", paramLabel = "X", description = "With --bfile: skip variants with MAF below X (default: 0).")
   Double maf;
 
-  @Option(names = "--chr", paramLabel = "LIST", description = "With --bfile: use only these chromosomes, e.g. 1-22.")
-  String chr;
+  @Mixin SampleSelectionOptions samples;
 
-  @Option(names = "--exclude-chr", paramLabel = "LIST", description = "With --bfile: use every chromosome but these.")
-  String excludeChr;
+  /** With --bfile only. */
+  @Mixin VariantSelectionOptions variants;
 
   @Option(names = "--matrix-free-above", paramLabel = "N", description = "With --bfile and --solver auto: matrix-free "
       + "REML when more than N samples are analysed (default: " + RemlJob.DEFAULT_MATRIX_FREE_ABOVE + "; the "
@@ -136,14 +138,6 @@ public final class RemlCommand implements Callable<Integer> {
       + "individual not shared with relatives, component Z Zᵀ named 'pe'.")
   boolean permanentEnvironment;
 
-  @Option(names = "--covar-names", paramLabel = "COL", split = ",", description = "Categorical covariates taken "
-      + "from these columns of the --pheno file (per record), comma separated.")
-  List<String> covarNames = new ArrayList<>();
-
-  @Option(names = "--qcovar-names", paramLabel = "COL", split = ",", description = "Quantitative covariates taken "
-      + "from these columns of the --pheno file (per record), comma separated.")
-  List<String> qcovarNames = new ArrayList<>();
-
   @Mixin TraitOptions trait;
 
   @Option(names = "--blup", description = "Also write OUT.blup.txt: BLUP of each random effect per sample "
@@ -182,8 +176,8 @@ public final class RemlCommand implements Callable<Integer> {
     Configuration conf = new Configuration();
     Pedigree ped = Pedigree.read(pedigree, conf);
     // A only for the phenotyped individuals (plus, inside, their ancestors): O(n_recorded²) memory.
-    List<SampleId> wanted =
-        new ArrayList<>(new LinkedHashSet<>(SampleTable.read(trait.pheno, conf, repeatedRecords).ids()));
+    List<SampleId> wanted = new ArrayList<>(new LinkedHashSet<>(
+        TraitTables.read(trait.spec(), null, null, null, repeatedRecords, conf).pheno().ids()));
     Grm a = NumeratorRelationship.forSamples(ped, wanted);
     int[] idx = new int[a.size()];
     for (int i = 0; i < idx.length; i++) {
@@ -209,12 +203,13 @@ public final class RemlCommand implements Callable<Integer> {
     }
     if (bfile == null) {
       List<String> bfileOnly = new ArrayList<>();
-      for (String name : List.of("--maf", "--chr", "--exclude-chr", "--matrix-free-above", "--probes", "--seed",
-          "--cg-tol", "--partitions", "--master")) {
+      for (String name : List.of("--maf", "--matrix-free-above", "--probes", "--seed", "--cg-tol", "--partitions",
+          "--master")) {
         if (spec.commandLine().getParseResult().hasMatchedOption(name)) {
           bfileOnly.add(name);
         }
       }
+      bfileOnly.addAll(variants.given());
       if (!bfileOnly.isEmpty()) {
         throw new BadInputException(String.join(", ", bfileOnly) + " apply only with --bfile (genotypes), not with a GRM");
       }
@@ -237,15 +232,18 @@ public final class RemlCommand implements Callable<Integer> {
         throw new BadInputException("--matrix-free-above must be non-negative, got " + matrixFreeAbove);
       }
     }
+    Configuration conf = new Configuration();
+    TraitTables.Spec traitSpec = trait.spec();
+    SampleSelection sampleSelection = samples.selection(conf);
     RemlJob.Options o = new RemlJob.Options(grms, epistatic, bfile == null ? extraRelationships() : List.of(), groups,
-        trait.pheno, trait.phenoName, trait.covar, trait.qcovar, blup, solver, allowNonconvergence, maxIterations, out,
-        RunLog.commandLine(spec), covarNames, qcovarNames, repeatedRecords, permanentEnvironment, notes);
+        traitSpec, sampleSelection, blup, solver, allowNonconvergence, maxIterations, out, RunLog.commandLine(spec),
+        repeatedRecords, permanentEnvironment, notes);
     RemlJob.Result r;
     if (bfile == null) {
-      r = RemlJob.run(o, new Configuration());
+      r = RemlJob.run(o, conf);
     } else {
       RemlJob.GenotypeInput g = new RemlJob.GenotypeInput(bfile, maf == null ? 0 : maf,
-          ChromosomeSelection.of(chr, excludeChr), partitions == null ? 0 : partitions,
+          variants.selection(conf), partitions == null ? 0 : partitions,
           probes == null ? DEFAULT_PROBES : probes, seed == null ? DEFAULT_SEED : seed, cgTol == null ? 1e-6 : cgTol,
           matrixFreeAbove == null ? RemlJob.DEFAULT_MATRIX_FREE_ABOVE : matrixFreeAbove);
       SparkSession spark = SparkSessions.getOrCreate("lmmspark reml", sparkOptions.master);

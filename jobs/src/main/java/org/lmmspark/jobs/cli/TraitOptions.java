@@ -1,20 +1,58 @@
 package org.lmmspark.jobs.cli;
 
+import java.util.ArrayList;
+import java.util.List;
+import org.lmmspark.engine.pheno.TraitTables;
 import picocli.CommandLine.Option;
 
-/** The trait and its covariates, as GCTA takes them: the options {@code reml} and {@code assoc} share. */
+/**
+ * The trait and its covariates: the options every command that fits a model shares, read by
+ * {@link TraitTables} (which column is the trait, which tables hold the covariates) and
+ * {@link org.lmmspark.engine.pheno.SampleTable} (the layouts: header or not, CSV/tab/space, FID+IID or IID
+ * keys). A picocli mixin that checks its own values ({@link #spec()}).
+ */
 public final class TraitOptions {
-  @Option(names = "--pheno", required = true, paramLabel = "FILE", description = "Phenotypes: FID IID then trait "
-      + "columns, header line, whitespace separated, missing NA or -9.")
+  static final String LAYOUTS = " Any table: FID IID then values, with a header (FID IID ..., #FID IID ..., or IID ... "
+      + "keyed by IID) or without one (GCTA/PLINK; columns V1, V2, ... chosen with --mpheno); comma, tab or space "
+      + "separated; missing NA, -9 or empty.";
+
+  @Option(names = "--pheno", paramLabel = "FILE", description = "Phenotypes." + LAYOUTS)
   String pheno;
 
-  @Option(names = "--pheno-name", paramLabel = "NAME", description = "Trait column (default: the first one).")
+  @Option(names = "--pheno-name", paramLabel = "NAME", description = "Trait column by name (default: the first value "
+      + "column not used as a covariate).")
   String phenoName;
 
-  @Option(names = "--covar", paramLabel = "FILE", description = "Categorical covariates (FID IID columns...): each "
-      + "column expanded into indicators, first level dropped.")
+  @Option(names = "--mpheno", paramLabel = "N", description = "Trait column by position: the N-th value column after "
+      + "the IDs (GCTA/PLINK --mpheno; for headerless tables).")
+  Integer mpheno;
+
+  @Option(names = "--pheno-col", paramLabel = "N", description = "Trait from a .fam-layout table: phenotype column N "
+      + "(file column 5+N; GEMMA -n N) of --pheno, or of the --bfile .fam when --pheno is not given.")
+  Integer phenoCol;
+
+  @Option(names = "--covar", paramLabel = "FILE", description = "Categorical covariates: each column expanded into "
+      + "indicators, first level dropped (all columns, or those of --covar-names).")
   String covar;
 
-  @Option(names = "--qcovar", paramLabel = "FILE", description = "Quantitative covariates (FID IID columns...).")
+  @Option(names = "--covar-names", paramLabel = "COL", split = ",", description = "Categorical covariates by column "
+      + "name, comma separated: from the --covar table, or without one from the --pheno table.")
+  List<String> covarNames = new ArrayList<>();
+
+  @Option(names = "--qcovar", paramLabel = "FILE", description = "Quantitative covariates (all columns, or those of "
+      + "--qcovar-names).")
   String qcovar;
+
+  @Option(names = "--qcovar-names", paramLabel = "COL", split = ",", description = "Quantitative covariates by column "
+      + "name: from the --qcovar table, or without one from the --pheno table.")
+  List<String> qcovarNames = new ArrayList<>();
+
+  @Option(names = "--iid-only", description = "Tables are keyed by IID alone (a headerless table starts with the IID; "
+      + "a header's FID column is ignored); rows are matched to the genotypes' or GRM's samples by IID.")
+  boolean iidOnly;
+
+  /** The tables and columns as the engine reads them; inconsistent options are refused here. */
+  public TraitTables.Spec spec() {
+    return new TraitTables.Spec(pheno, phenoName, mpheno, phenoCol, covar, covarNames, qcovar, qcovarNames, iidOnly);
+  }
 }

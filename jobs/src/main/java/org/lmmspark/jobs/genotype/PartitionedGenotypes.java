@@ -4,10 +4,14 @@ import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
-import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.genotype.SampleSubset;
 import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.io.Variant;
+import org.lmmspark.engine.select.GenotypeSelection;
+import org.lmmspark.engine.select.SampleSelection;
+import org.lmmspark.engine.select.VariantSelection;
 
 /**
  * A PLINK fileset seen as Spark work: the selected variants cut into contiguous ranges, each read by
@@ -15,6 +19,11 @@ import org.lmmspark.engine.io.Variant;
  * block into standardized form on the executor ({@link org.lmmspark.engine.genotype.GenotypeBlockReader}).
  * The driver holds only the {@code .bim}/{@code .fam} metadata; executors receive ranges, never the
  * variant list.
+ *
+ * <p>The run's {@link GenotypeSelection} is applied here, once for every job: the variant mask
+ * ({@code --extract/--exclude/--chr/--from-bp/--to-bp}, negative positions) and the kept samples
+ * ({@code --keep/--remove}) as a {@link SampleSubset} that the block readers compact each variant's calls
+ * to, so GRM, REML and association all see the genotypes of the kept samples only.
  */
 public final class PartitionedGenotypes {
   /**
@@ -26,29 +35,51 @@ public final class PartitionedGenotypes {
   private final PlinkFileset fileset;
   private final boolean[] include;
   private final int selected;
+  private final SampleSelection.Applied samples;
+  private final List<String> notes;
 
-  private PartitionedGenotypes(PlinkFileset fileset, boolean[] include) {
+  private PartitionedGenotypes(PlinkFileset fileset, VariantSelection.Mask variants, SampleSelection.Applied samples) {
     this.fileset = fileset;
-    this.include = include;
-    int count = 0;
-    for (boolean b : include) {
-      count += b ? 1 : 0;
+    this.include = variants.include();
+    this.selected = variants.selected();
+    this.samples = samples;
+    List<String> n = new ArrayList<>();
+    n.add(variants.report());
+    if (samples.report() != null) {
+      n.add(samples.report());
     }
-    this.selected = count;
+    this.notes = List.copyOf(n);
   }
 
   public static PartitionedGenotypes open(String bfile, ChromosomeSelection chromosomes, Configuration conf) {
+    return open(bfile, GenotypeSelection.of(chromosomes), conf);
+  }
+
+  /** Opens the fileset and applies the selection (an empty one is a {@link BadInputException}). */
+  public static PartitionedGenotypes open(String bfile, GenotypeSelection selection, Configuration conf) {
     PlinkFileset fileset = PlinkFileset.open(bfile, conf);
-    boolean[] include = chromosomes.mask(fileset.variants());
-    PartitionedGenotypes g = new PartitionedGenotypes(fileset, include);
-    if (g.selected == 0) {
-      throw BadInputException.inFile(PlinkFileset.bimPath(bfile), "no variants on the selected chromosomes");
-    }
-    return g;
+    VariantSelection.Mask variants = selection.variants().mask(fileset.variants(), PlinkFileset.bimPath(bfile));
+    SampleSelection.Applied samples = selection.samples().apply(fileset.samples(), PlinkFileset.famPath(bfile));
+    return new PartitionedGenotypes(fileset, variants, samples);
   }
 
   public PlinkFileset fileset() {
     return fileset;
+  }
+
+  /** The kept samples, in {@code .fam} order: the samples of every genotype product, GRM and test. */
+  public List<SampleId> samples() {
+    return samples.kept();
+  }
+
+  /** The kept samples as rows of the {@code .fam}, for the block readers. */
+  public SampleSubset subset() {
+    return samples.subset();
+  }
+
+  /** What the selection kept, one line each for variants and (when selected) samples. */
+  public List<String> notes() {
+    return notes;
   }
 
   /** The inclusion mask over all variants of the fileset. */

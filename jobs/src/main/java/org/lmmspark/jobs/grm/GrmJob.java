@@ -14,8 +14,8 @@ import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerStageCompleted;
 import org.apache.spark.scheduler.StageInfo;
 import org.apache.spark.util.CollectionAccumulator;
-import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.genotype.GenotypeBlockReader;
+import org.lmmspark.engine.genotype.SampleSubset;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
@@ -29,6 +29,7 @@ import org.lmmspark.engine.kinship.GrmTileSums;
 import org.lmmspark.engine.kinship.GrmTiling;
 import org.lmmspark.engine.kinship.KernelTimes;
 import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes.VariantRange;
 import org.lmmspark.jobs.spark.SerializableHadoopConf;
@@ -62,12 +63,13 @@ public final class GrmJob {
   static final long BLOCK_BYTES = 64L << 20;
 
   /** What to compute. {@code partitions} ≤ 0 lets the job choose (one range per core and tile group). */
-  public record Options(String bfile, String out, double minMaf, ChromosomeSelection chromosomes,
+  public record Options(String bfile, String out, double minMaf, GenotypeSelection selection,
       boolean perChromosome, int tileSize, long tileMemoryBytes, int partitions) {}
 
   /** What was computed, for the summary and the log. */
   public record Result(int samples, long variantsUsed, VariantFilterCounts counts, double meanDiagonal,
-      double meanOffDiagonal, double sdOffDiagonal, int tasks, int tiles, List<String> outputs, double seconds) {}
+      double meanOffDiagonal, double sdOffDiagonal, int tasks, int tiles, List<String> outputs, double seconds,
+      List<String> notes) {}
 
   /** One Spark task: a variant range and a group of tiles. */
   record WorkItem(VariantRange range, int[] tiles, boolean countVariants) implements Serializable {}
@@ -105,11 +107,11 @@ public final class GrmJob {
     double seconds = (System.nanoTime() - start) / 1e9;
     return new Result(t.samples().size(), total.counts().kept, total.counts(), total.stats().meanDiagonal(),
         total.stats().meanOffDiagonal(), total.stats().sdOffDiagonal(), t.tasks(), t.tiling().tileCount(), outputs,
-        seconds);
+        seconds, t.notes());
   }
 
   /** A GRM held in the driver's memory ({@link #computeInMemory}) and what went into it. */
-  public record InMemory(Grm grm, VariantFilterCounts counts, double seconds) {}
+  public record InMemory(Grm grm, VariantFilterCounts counts, double seconds, List<String> notes) {}
 
   /**
    * The same GRM as {@link #run} (one, over all selected chromosomes, default tiling), assembled in
@@ -118,9 +120,9 @@ public final class GrmJob {
    * lower triangle and its pair counts as float, {@code 4·N²} bytes, plus one band of tiles.
    */
   public static InMemory computeInMemory(JavaSparkContext jsc, String bfile, double minMaf,
-      ChromosomeSelection chromosomes, int partitions) {
+      GenotypeSelection selection, int partitions) {
     long start = System.nanoTime();
-    Tiles t = tiles(jsc, new Options(bfile, null, minMaf, chromosomes, false, 4096, 1L << 30, partitions));
+    Tiles t = tiles(jsc, new Options(bfile, null, minMaf, selection, false, 4096, 1L << 30, partitions));
     try {
       Iterator<Tuple2<Integer, Object>> it = t.reduced().toLocalIterator();
       VariantFilterCounts counts = (VariantFilterCounts) it.next()._2();
@@ -138,7 +140,7 @@ public final class GrmJob {
       };
       Grm grm = GrmKernel.assemble(t.samples(), t.tiling(), counts, tiles);
       log.info("GRM of {} samples assembled in memory: {}", t.samples().size(), counts);
-      return new InMemory(grm, counts, (System.nanoTime() - start) / 1e9);
+      return new InMemory(grm, counts, (System.nanoTime() - start) / 1e9, t.notes());
     } finally {
       t.release(jsc);
     }
@@ -147,7 +149,7 @@ public final class GrmJob {
   /** The reduced tiles of a GRM job (not yet computed: an RDD), and what to release afterwards. */
   private record Tiles(List<SampleId> samples, GrmTiling tiling, List<String> chromosomes, int slotsPerChromosome,
       int tasks, JavaPairRDD<Integer, Object> reduced, List<Broadcast<?>> broadcasts, StageTimes stages,
-      CollectionAccumulator<KernelTimes> kernelTimes, int blockVariants, long start) {
+      CollectionAccumulator<KernelTimes> kernelTimes, int blockVariants, long start, List<String> notes) {
     void release(JavaSparkContext jsc) {
       broadcasts.forEach(b -> b.destroy());
       KernelTimes times = new KernelTimes();
@@ -162,9 +164,11 @@ public final class GrmJob {
   private static Tiles tiles(JavaSparkContext jsc, Options o) {
     long start = System.nanoTime();
     Configuration conf = jsc.hadoopConfiguration();
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.bfile(), o.chromosomes(), conf);
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.bfile(), o.selection(), conf);
     genotypes.fileset().warnings().forEach(w -> log.warn(w));
-    List<SampleId> samples = genotypes.fileset().samples();
+    genotypes.notes().forEach(w -> log.info(w));
+    List<SampleId> samples = genotypes.samples();
+    SampleSubset subset = genotypes.subset();
     int n = samples.size();
     GrmTiling tiling = new GrmTiling(n, o.tileSize());
     List<int[]> groups = tiling.groups(o.tileMemoryBytes());
@@ -195,7 +199,7 @@ public final class GrmJob {
     CollectionAccumulator<KernelTimes> kernelTimes = jsc.sc().collectionAccumulator("GRM kernel times");
     JavaPairRDD<Integer, Object> partials = jsc.parallelize(items, items.size()).flatMapToPair(item -> {
       VariantRange r = item.range();
-      GrmKernel.Partial p = GrmKernel.accumulate(prefix, tiling, item.tiles(), r.first(), r.end(), include.value(),
+      GrmKernel.Partial p = GrmKernel.accumulate(prefix, subset, tiling, item.tiles(), r.first(), r.end(), include.value(),
           minMaf, blockVariants, item.countVariants(), hadoopConf.value().get());
       log.debug("GRM task for variants [{}, {}) and {} tile(s): {}", r.first(), r.end(), item.tiles().length, p.times());
       kernelTimes.add(p.times());
@@ -212,7 +216,7 @@ public final class GrmJob {
     JavaPairRDD<Integer, Object> reduced = partials.reduceByKey(
         new SlotPartitioner(chromosomeSlots * slotsPerChromosome), GrmJob::merge);
     return new Tiles(samples, tiling, chromosomes, slotsPerChromosome, items.size(), reduced,
-        List.of(include, hadoopConf), stages, kernelTimes, blockVariants, start);
+        List.of(include, hadoopConf), stages, kernelTimes, blockVariants, start, genotypes.notes());
   }
 
   private record Written(GrmStatistics stats, VariantFilterCounts counts) {}

@@ -22,7 +22,8 @@ import org.lmmspark.jobs.spark.SerializableHadoopConf;
 import scala.Tuple2;
 
 /**
- * Genotypes read from the {@code .bed} once and cached on the executors in 2-bit packed form
+ * Genotypes of the kept samples ({@link PartitionedGenotypes#subset()}) read from the {@code .bed} once and
+ * cached on the executors in 2-bit packed form
  * ({@link PackedGenotypeBlock}: 0.25 byte per genotype plus 32 bytes per variant), and the
  * distributed product {@code out = Σ_c Z_c Z_cᵀ V ∘ w} over them (one Spark job per product).
  *
@@ -92,7 +93,8 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
    */
   public static DistributedGenotypeProducts cache(JavaSparkContext jsc, PartitionedGenotypes genotypes, double minMaf,
       int partitions) {
-    int n = genotypes.fileset().sampleCount();
+    int n = genotypes.samples().size();
+    org.lmmspark.engine.genotype.SampleSubset subset = genotypes.subset();
     List<String> chromosomes = genotypes.chromosomes();
     Map<String, Integer> index = new HashMap<>();
     for (String c : chromosomes) {
@@ -116,7 +118,7 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
     JavaRDD<CachedRange> cached = jsc.parallelize(ranges, ranges.size()).map(r -> {
       List<PackedGenotypeBlock> blocks = new ArrayList<>();
       VariantFilterCounts c = new VariantFilterCounts(0);
-      new PackedGenotypeReader(prefix, n, minMaf, blockVariants).read(r.first(), r.end(), include.value(),
+      new PackedGenotypeReader(prefix, subset, minMaf, blockVariants).read(r.first(), r.end(), include.value(),
           chrOf.value(), conf.value().get(), c, blocks::add);
       return new CachedRange(blocks, c);
     }).persist(StorageLevel.MEMORY_AND_DISK());

@@ -12,13 +12,15 @@ import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
-import org.lmmspark.engine.pheno.SampleTable;
+import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.RemlProblem;
 import org.lmmspark.engine.reml.VarianceComponent;
 import org.lmmspark.engine.reml.VarianceSummary;
 import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
 import org.lmmspark.engine.reml.matfree.StochasticReml;
+import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,9 +44,17 @@ import org.slf4j.LoggerFactory;
 public final class MatrixFreeRemlJob {
   private static final Logger log = LoggerFactory.getLogger(MatrixFreeRemlJob.class);
 
-  /** What to fit; {@code covar}, {@code qcovar}, {@code phenoName} may be null; {@code partitions} ≤ 0: two per core. */
-  public record Options(String bfile, String pheno, String phenoName, String covar, String qcovar, double minMaf,
-      ChromosomeSelection chromosomes, StochasticReml.Options reml, int partitions) {}
+  /** What to fit; {@code partitions} ≤ 0: two per core. */
+  public record Options(String bfile, TraitTables.Spec trait, double minMaf, GenotypeSelection selection,
+      StochasticReml.Options reml, int partitions) {
+
+    /** Whole tables, every sample, the variants of {@code chromosomes}. */
+    public Options(String bfile, String pheno, String phenoName, String covar, String qcovar, double minMaf,
+        ChromosomeSelection chromosomes, StochasticReml.Options reml, int partitions) {
+      this(bfile, TraitTables.Spec.of(pheno, phenoName, covar, qcovar), minMaf, GenotypeSelection.of(chromosomes), reml,
+          partitions);
+    }
+  }
 
   /**
    * @param passes       operator products (passes over the cached genotypes) in the REML fit
@@ -73,14 +83,11 @@ public final class MatrixFreeRemlJob {
   public static Result run(JavaSparkContext jsc, Options o) {
     Configuration conf = jsc.hadoopConfiguration();
     long t0 = System.nanoTime();
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.bfile(), o.chromosomes(), conf);
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.bfile(), o.selection(), conf);
     genotypes.fileset().warnings().forEach(log::warn);
-    SampleTable pheno = SampleTable.read(o.pheno(), conf);
-    SampleTable covar = o.covar() == null ? null : SampleTable.read(o.covar(), conf);
-    SampleTable qcovar = o.qcovar() == null ? null : SampleTable.read(o.qcovar(), conf);
-    GenotypeRemlInputs.Assembled in = GenotypeRemlInputs.assemble(genotypes.fileset().samples(), o.bfile() + ".fam",
-        pheno, o.phenoName(), covar, qcovar);
-    List<String> notes = new ArrayList<>(in.notes());
+    GenotypeRemlInputs.Assembled in = assemble(o.trait(), o.bfile(), genotypes, conf);
+    List<String> notes = new ArrayList<>(genotypes.notes());
+    notes.addAll(in.notes());
     DistributedGenotypeProducts products = DistributedGenotypeProducts.cache(jsc, genotypes, o.minMaf(), o.partitions());
     try {
       double cacheSeconds = (System.nanoTime() - t0) / 1e9;
@@ -91,6 +98,18 @@ public final class MatrixFreeRemlJob {
     } finally {
       products.close();
     }
+  }
+
+  /**
+   * The fixed-effect side over the kept samples of {@code genotypes}: the tables of {@code trait} read
+   * ({@link TraitTables}, IID-keyed ones keyed to the kept samples) and matched with them. The rows of
+   * {@code famRows()} are rows of the kept samples, the rows of the cached (compacted) genotypes.
+   */
+  public static GenotypeRemlInputs.Assembled assemble(TraitTables.Spec trait, String bfile,
+      PartitionedGenotypes genotypes, Configuration conf) {
+    String fam = PlinkFileset.famPath(bfile);
+    TraitTables.Tables t = TraitTables.read(trait, fam, genotypes.samples(), fam, false, conf);
+    return GenotypeRemlInputs.assemble(genotypes.samples(), fam, t.pheno(), t.trait(), t.covar(), t.qcovar());
   }
 
   /** One line on what was cached. */

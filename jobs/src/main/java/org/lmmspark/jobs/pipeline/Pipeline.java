@@ -15,13 +15,15 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.assoc.Calibration;
-import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
 import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.select.GenotypeSelection;
+import org.lmmspark.engine.select.SampleSelection;
 import org.lmmspark.jobs.assoc.AssocJob;
 import org.lmmspark.jobs.assoc.AssocOutputs;
 import org.lmmspark.jobs.cli.RunLog;
+import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.grm.GrmJob;
 import org.lmmspark.jobs.reml.RemlJob;
 
@@ -57,6 +59,8 @@ public final class Pipeline {
   private final Configuration conf;
   private final Path out;
   private final boolean resume;
+  /** The samples and variants of every step, read from the lists once the run starts. */
+  private GenotypeSelection selection;
 
   private Pipeline(JavaSparkContext jsc, PipelineConfig c, boolean resume, RunLog log) {
     this.jsc = jsc;
@@ -94,12 +98,14 @@ public final class Pipeline {
 
   private Result runSteps() {
     long start = System.nanoTime();
-    // Bad inputs (files, trait column, covariate tables) fail here, before any step runs.
+    // Bad inputs (files, trait column, covariate tables, selection lists) fail here, before any step runs.
+    selection = c.selection().read(conf);
     AssocJob.Options check = assocOptions(null, null, c.solver());
     AssocJob.checkInputs(check, conf);
-    PlinkFileset genotypes = PlinkFileset.open(c.bfile(), conf);
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(c.bfile(), selection, conf);
+    genotypes.notes().forEach(log::say);
     List<Step> steps = AssocJob.takesMatrixFreeRoute(check, genotypes, conf) ? matrixFreeSteps() : grmSteps();
-    genotypes.warnings().forEach(log::note);
+    genotypes.fileset().warnings().forEach(log::note);
     return new Result(steps, (System.nanoTime() - start) / 1e9);
   }
 
@@ -111,9 +117,8 @@ public final class Pipeline {
     log.say(String.format("[grm] [reml] not run: solver %s takes the matrix-free route (no GRM; REML inside the "
         + "assoc step, written as assoc.hsq)", c.solver().name().toLowerCase().replace('_', '-')));
     String assocPrefix = out.resolve("assoc").toString();
-    String stamp = fingerprint("assoc", "trait=" + c.phenoName() + " maf=" + c.maf() + " loco=" + c.loco()
-        + " solver=matrix-free", concat(tables(), PlinkFileset.bedPath(c.bfile()), PlinkFileset.bimPath(c.bfile()),
-        PlinkFileset.famPath(c.bfile())));
+    String stamp = fingerprint("assoc", c.trait().describe() + " maf=" + c.maf() + " loco=" + c.loco()
+        + " solver=matrix-free\n" + c.selection().describe(), concat(tables(), genotypeFiles()));
     return List.of(step("assoc", stamp, List.of(AssocOutputs.tsvPath(assocPrefix), AssocOutputs.reportPath(assocPrefix),
         AssocOutputs.hsqPath(assocPrefix)), () -> {
           AssocJob.Result r = AssocJob.run(jsc, assocOptions(null, assocPrefix, AssocJob.Solver.MATRIX_FREE));
@@ -127,23 +132,24 @@ public final class Pipeline {
   private List<Step> grmSteps() {
     List<Step> steps = new ArrayList<>();
     String grmPrefix = out.resolve("grm").toString();
-    String grmStamp = fingerprint("grm", "maf=" + c.maf() + " per-chromosome=" + c.loco(),
-        PlinkFileset.bedPath(c.bfile()), PlinkFileset.bimPath(c.bfile()), PlinkFileset.famPath(c.bfile()));
+    String grmStamp = fingerprint("grm", "maf=" + c.maf() + " per-chromosome=" + c.loco() + "\n"
+        + c.selection().describe(), genotypeFiles());
     steps.add(step("grm", grmStamp, List.of(grmPrefix + ".grm.bin"), () -> {
-      GrmJob.Result r = GrmJob.run(jsc, new GrmJob.Options(c.bfile(), grmPrefix, c.maf(), ChromosomeSelection.all(),
-          c.loco(), 4096, 1L << 30, 0));
+      GrmJob.Result r = GrmJob.run(jsc, new GrmJob.Options(c.bfile(), grmPrefix, c.maf(), selection, c.loco(), 4096,
+          1L << 30, 0));
       return String.format("N = %d, M = %d used; mean diagonal %.4f, off-diagonal mean %.2g SD %.3g",
           r.samples(), r.variantsUsed(), r.meanDiagonal(), r.meanOffDiagonal(), r.sdOffDiagonal());
     }));
 
-    String phenoInputs = "trait=" + c.phenoName();
+    String phenoInputs = c.trait().describe();
     String[] tables = tables();
     String remlPrefix = out.resolve("reml").toString();
     String remlStamp = fingerprint("reml", phenoInputs + "\n" + grmStamp, tables);
     steps.add(step("reml", remlStamp, List.of(remlPrefix + ".hsq"), () -> {
-      RemlJob.Result r = RemlJob.run(new RemlJob.Options(List.of(grmPrefix), false, List.of(), List.of(), c.pheno(),
-          c.phenoName(), c.covar(), c.qcovar(), false, "auto", false, 100, remlPrefix, "lmmspark run --config " + c.source()),
-          conf);
+      // The GRM holds the kept samples only: no second sample selection.
+      RemlJob.Result r = RemlJob.run(new RemlJob.Options(List.of(grmPrefix), false, List.of(), List.of(), c.trait(),
+          SampleSelection.all(), false, "auto", false, 100, remlPrefix, "lmmspark run --config " + c.source(), false,
+          false, List.of()), conf);
       var h2 = r.summary().ratios().get(0);
       return String.format("%s = %.4f (SE %.4f), n = %d, LRT p = %.3g", h2.source(), h2.value(), h2.se(),
           r.summary().n(), r.summary().p());
@@ -151,7 +157,7 @@ public final class Pipeline {
 
     String assocPrefix = out.resolve("assoc").toString();
     String assocStamp = fingerprint("assoc", phenoInputs + " maf=" + c.maf() + " loco=" + c.loco() + "\n" + grmStamp,
-        concat(tables, PlinkFileset.bedPath(c.bfile()), PlinkFileset.bimPath(c.bfile()), PlinkFileset.famPath(c.bfile())));
+        concat(tables, genotypeFiles()));
     steps.add(step("assoc", assocStamp, List.of(assocPrefix + ".assoc.tsv.gz", assocPrefix + ".report.md"), () -> {
       return summary(AssocJob.run(jsc, assocOptions(grmPrefix, assocPrefix, AssocJob.Solver.SPECTRAL)), assocPrefix);
     }));
@@ -168,7 +174,13 @@ public final class Pipeline {
   }
 
   private String[] tables() {
-    return Stream.of(c.pheno(), c.covar(), c.qcovar()).filter(f -> f != null).toArray(String[]::new);
+    return c.trait().files(PlinkFileset.famPath(c.bfile())).toArray(String[]::new);
+  }
+
+  /** The fileset and the selection lists: what the GRM and the genotype side of every step depend on. */
+  private String[] genotypeFiles() {
+    return Stream.concat(Stream.of(PlinkFileset.bedPath(c.bfile()), PlinkFileset.bimPath(c.bfile()),
+        PlinkFileset.famPath(c.bfile())), c.selection().files().stream()).toArray(String[]::new);
   }
 
   private Step step(String name, String stamp, List<String> outputs, java.util.function.Supplier<String> body) {
@@ -187,9 +199,9 @@ public final class Pipeline {
   }
 
   private AssocJob.Options assocOptions(String grm, String outPrefix, AssocJob.Solver solver) {
-    return new AssocJob.Options(c.bfile(), c.pheno(), c.phenoName(), c.covar(), c.qcovar(), grm, outPrefix, c.loco(),
-        c.maf(), false, AssocJob.Test.AUTO, Calibration.DEFAULT_VARIANTS, AssocJob.DEFAULT_EIGENVECTORS, 0, 0, solver,
-        AssocJob.DEFAULT_MATRIX_FREE_ABOVE, 0);
+    return new AssocJob.Options(c.bfile(), c.trait(), grm, outPrefix, c.loco(), c.maf(), false, AssocJob.Test.AUTO,
+        Calibration.DEFAULT_VARIANTS, AssocJob.DEFAULT_EIGENVECTORS, 0, 0, solver, AssocJob.DEFAULT_MATRIX_FREE_ABOVE, 0,
+        selection);
   }
 
   /** What a step is computed from: its name and options, and each input file's length and modification time. */

@@ -5,34 +5,74 @@ import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.pheno.TraitTables;
+import org.lmmspark.engine.select.GenotypeSelection;
+import org.lmmspark.engine.select.SampleSelection;
+import org.lmmspark.engine.select.VariantSelection;
 import org.lmmspark.jobs.assoc.AssocJob;
 
 /**
  * A batch run's configuration: a Java properties file ({@code key = value}, {@code #} comments).
  * Relative paths are resolved against the folder of the configuration file, so a configuration and
- * its data can move together. Unknown keys are errors (a typo must not silently change a run).
+ * its data can move together. Unknown keys are errors (a typo must not silently change a run). The keys
+ * are the commands' options without their dashes, with the same meaning:
  *
  * <pre>
  * bfile      = ../sample-data/sim      # PLINK fileset prefix (required)
- * pheno      = ../sample-data/sim.pheno  # phenotype table (required)
- * pheno-name = y_quant                 # trait column (default: the first)
- * covar      = ../sample-data/sim.covar  # categorical covariates (optional)
- * qcovar     = ../sample-data/sim.qcovar # quantitative covariates (optional)
+ * pheno      = ../sample-data/sim.pheno  # phenotype table (required unless pheno-col reads the .fam)
+ * pheno-name = y_quant                 # trait column (default: the first); or mpheno = N, or pheno-col = N
+ * covar      = ../sample-data/sim.covar  # categorical covariates (optional); covar-names = A,B picks columns
+ * qcovar     = ../sample-data/sim.qcovar # quantitative covariates (optional); qcovar-names = C,D
+ * iid-only   = false                   # tables keyed by IID alone
+ * keep       = keep.txt                # --keep / --remove: sample lists (several files: space separated)
+ * extract    = range regions.txt       # --extract / --exclude: variant IDs, or range|bed0|bed1 FILE
+ * chr        = 1-22                    # --chr / --exclude-chr / from-bp / to-bp / allow-negative-bp
  * out        = ../out/pipeline         # output folder (required)
  * maf        = 0.01                    # variants below this MAF are skipped in GRM and tests
  * loco       = true                    # leave-one-chromosome-out association
  * solver     = auto                    # auto, spectral (GRM) or matrix-free (no GRM; biobank scale)
  * </pre>
  */
-public record PipelineConfig(String source, String bfile, String pheno, String phenoName, String covar, String qcovar,
-    String out, double maf, boolean loco, AssocJob.Solver solver) {
+public record PipelineConfig(String source, String bfile, TraitTables.Spec trait, String out, double maf, boolean loco,
+    AssocJob.Solver solver, Selection selection) {
 
-  static final Set<String> KEYS = Set.of("bfile", "pheno", "pheno-name", "covar", "qcovar", "out", "maf", "loco",
-      "solver");
+  static final Set<String> KEYS = Set.of("bfile", "pheno", "pheno-name", "mpheno", "pheno-col", "covar", "covar-names",
+      "qcovar", "qcovar-names", "iid-only", "keep", "remove", "extract", "exclude", "chr", "exclude-chr", "from-bp",
+      "to-bp", "allow-negative-bp", "out", "maf", "loco", "solver");
+
+  /**
+   * The sample and variant selection as written (paths resolved), read into a {@link GenotypeSelection}
+   * when the run starts ({@link #read(Configuration)}).
+   */
+  public record Selection(List<String> keep, List<String> remove, List<String> extract, List<String> exclude,
+      String chr, String excludeChr, Long fromBp, Long toBp, boolean allowNegativeBp) {
+    public GenotypeSelection read(Configuration conf) {
+      return new GenotypeSelection(SampleSelection.read(keep, remove, conf), VariantSelection.read(
+          ChromosomeSelection.of(chr, excludeChr), fromBp, toBp, extract, exclude, allowNegativeBp, conf));
+    }
+
+    /** The list files, for the fingerprints of the steps that use them. */
+    public List<String> files() {
+      return Stream.of(keep, remove, extract, exclude).flatMap(List::stream)
+          .filter(w -> !List.of("range", "bed0", "bed1").contains(w)).toList();
+    }
+
+    /** The selection as text, for the fingerprints. */
+    public String describe() {
+      return "keep=" + keep + " remove=" + remove + " extract=" + extract + " exclude=" + exclude + " chr=" + chr
+          + " exclude-chr=" + excludeChr + " from-bp=" + fromBp + " to-bp=" + toBp + " allow-negative-bp="
+          + allowNegativeBp;
+    }
+  }
 
   public static PipelineConfig read(Path file) {
     Properties p = new Properties();
@@ -54,10 +94,7 @@ public record PipelineConfig(String source, String bfile, String pheno, String p
     } catch (NumberFormatException e) {
       throw BadInputException.inFile(src, "maf is not a number: '" + p.getProperty("maf") + "'");
     }
-    String loco = value(p, "loco", "true").trim();
-    if (!loco.equals("true") && !loco.equals("false")) {
-      throw BadInputException.inFile(src, "loco must be true or false, got '" + loco + "'");
-    }
+    boolean loco = bool(p, "loco", "true", src);
     String solver = value(p, "solver", "auto").trim();
     AssocJob.Solver s = switch (solver) {
       case "auto" -> AssocJob.Solver.AUTO;
@@ -66,19 +103,71 @@ public record PipelineConfig(String source, String bfile, String pheno, String p
       default -> throw BadInputException.inFile(src, "solver must be auto, spectral or matrix-free, got '" + solver
           + "'");
     };
-    return new PipelineConfig(src, path(base, required(p, "bfile", src)), path(base, required(p, "pheno", src)),
-        optional(p, "pheno-name"), pathOrNull(base, optional(p, "covar")), pathOrNull(base, optional(p, "qcovar")),
-        path(base, required(p, "out", src)), maf, Boolean.parseBoolean(loco), s);
+    TraitTables.Spec trait;
+    try {
+      trait = new TraitTables.Spec(pathOrNull(base, optional(p, "pheno")), optional(p, "pheno-name"),
+          integer(p, "mpheno", src), integer(p, "pheno-col", src), pathOrNull(base, optional(p, "covar")),
+          names(p, "covar-names"), pathOrNull(base, optional(p, "qcovar")), names(p, "qcovar-names"),
+          bool(p, "iid-only", "false", src));
+    } catch (BadInputException e) {
+      throw BadInputException.inFile(src, e.getMessage());
+    }
+    Long fromBp = integer(p, "from-bp", src) == null ? null : Long.parseLong(optional(p, "from-bp"));
+    Long toBp = integer(p, "to-bp", src) == null ? null : Long.parseLong(optional(p, "to-bp"));
+    Selection selection = new Selection(paths(base, p, "keep"), paths(base, p, "remove"), paths(base, p, "extract"),
+        paths(base, p, "exclude"), optional(p, "chr"), optional(p, "exclude-chr"), fromBp, toBp,
+        bool(p, "allow-negative-bp", "false", src));
+    String bfile = path(base, required(p, "bfile", src));
+    return new PipelineConfig(src, bfile, trait.orFam(bfile + ".fam"), path(base, required(p, "out", src)), maf, loco, s,
+        selection);
   }
 
   /** The same run writing to another folder (the demo uses its own). */
   public PipelineConfig withOut(String folder) {
-    return new PipelineConfig(source, bfile, pheno, phenoName, covar, qcovar, folder, maf, loco, solver);
+    return new PipelineConfig(source, bfile, trait, folder, maf, loco, solver, selection);
   }
 
   private static String value(Properties p, String key, String fallback) {
     String v = p.getProperty(key);
     return v == null || v.isBlank() ? fallback : v;
+  }
+
+  private static boolean bool(Properties p, String key, String fallback, String src) {
+    String v = value(p, key, fallback).trim();
+    if (!v.equals("true") && !v.equals("false")) {
+      throw BadInputException.inFile(src, key + " must be true or false, got '" + v + "'");
+    }
+    return Boolean.parseBoolean(v);
+  }
+
+  private static Integer integer(Properties p, String key, String src) {
+    String v = optional(p, key);
+    if (v == null) {
+      return null;
+    }
+    try {
+      long x = Long.parseLong(v);
+      return x > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) x;
+    } catch (NumberFormatException e) {
+      throw BadInputException.inFile(src, key + " must be an integer, got '" + v + "'");
+    }
+  }
+
+  private static List<String> names(Properties p, String key) {
+    String v = optional(p, key);
+    return v == null ? List.of() : List.of(v.split("\\s*,\\s*"));
+  }
+
+  /** Space-separated words, each a path resolved against the configuration's folder except the list kinds. */
+  private static List<String> paths(Path base, Properties p, String key) {
+    String v = optional(p, key);
+    List<String> out = new ArrayList<>();
+    if (v != null) {
+      for (String w : v.split("\\s+")) {
+        out.add(List.of("range", "bed0", "bed1").contains(w) ? w : path(base, w));
+      }
+    }
+    return out;
   }
 
   private static String required(Properties p, String key, String src) {

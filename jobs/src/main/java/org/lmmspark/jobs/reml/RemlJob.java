@@ -12,13 +12,13 @@ import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.BadInputException;
-import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.GctaGrmFiles;
+import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.pheno.SampleMatch;
-import org.lmmspark.engine.pheno.SampleTable;
+import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.AiReml;
 import org.lmmspark.engine.reml.DenseRemlLikelihood;
 import org.lmmspark.engine.reml.RemlFit;
@@ -29,6 +29,9 @@ import org.lmmspark.engine.reml.SpectralReml;
 import org.lmmspark.engine.reml.VarianceSummary;
 import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
 import org.lmmspark.engine.reml.matfree.StochasticReml;
+import org.lmmspark.engine.select.GenotypeSelection;
+import org.lmmspark.engine.select.SampleSelection;
+import org.lmmspark.engine.select.VariantSelection;
 import org.lmmspark.engine.stats.ChiSquared;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.grm.GrmJob;
@@ -60,24 +63,25 @@ public final class RemlJob {
    *
    * @param extraRelationships relationship matrices from sources other than GRM files (the pedigree A
    *     of {@code --pedigree}), added as components after the GRMs; may be empty
+   * @param trait           the phenotype and covariate tables and their columns ({@link TraitTables})
+   * @param samples         {@code --keep/--remove}: applied to every relationship matrix's samples
    * @param solver "auto", "spectral" or "dense"
-   * @param phenoCovarNames  categorical covariates read per record from columns of the phenotype file
-   * @param phenoQcovarNames quantitative covariates read per record from columns of the phenotype file
    * @param repeatedRecords  the phenotype file may hold several records per individual ({@link RemlInputs})
    * @param permanentEnvironment add the permanent-environment component "pe" ({@code Z Zᵀ})
    * @param notes            lines for the log about how the extra relationships were built
    */
   public record Options(List<String> grmPrefixes, boolean epistatic, List<RemlInputs.Relationship> extraRelationships,
-      List<String> groups, String pheno, String phenoName, String covar, String qcovar, boolean blup, String solver,
-      boolean allowNonconvergence, int maxIterations, String out, String commandLine, List<String> phenoCovarNames,
-      List<String> phenoQcovarNames, boolean repeatedRecords, boolean permanentEnvironment, List<String> notes) {
+      List<String> groups, TraitTables.Spec trait, SampleSelection samples, boolean blup, String solver,
+      boolean allowNonconvergence, int maxIterations, String out, String commandLine, boolean repeatedRecords,
+      boolean permanentEnvironment, List<String> notes) {
 
-    /** One record per sample, covariates from files only. */
+    /** One record per sample, every sample, covariates from whole files. */
     public Options(List<String> grmPrefixes, boolean epistatic, List<RemlInputs.Relationship> extraRelationships,
         List<String> groups, String pheno, String phenoName, String covar, String qcovar, boolean blup, String solver,
         boolean allowNonconvergence, int maxIterations, String out, String commandLine) {
-      this(grmPrefixes, epistatic, extraRelationships, groups, pheno, phenoName, covar, qcovar, blup, solver,
-          allowNonconvergence, maxIterations, out, commandLine, List.of(), List.of(), false, false, List.of());
+      this(grmPrefixes, epistatic, extraRelationships, groups, TraitTables.Spec.of(pheno, phenoName, covar, qcovar),
+          SampleSelection.all(), blup, solver, allowNonconvergence, maxIterations, out, commandLine, false, false,
+          List.of());
     }
   }
 
@@ -108,7 +112,7 @@ public final class RemlJob {
    * @param cgTolerance     relative residual at which the matrix-free CG solves stop
    * @param matrixFreeAbove {@code --solver auto} is matrix-free when the analysed samples exceed this
    */
-  public record GenotypeInput(String bfile, double minMaf, ChromosomeSelection chromosomes, int partitions,
+  public record GenotypeInput(String bfile, double minMaf, VariantSelection variants, int partitions,
       int probes, long seed, double cgTolerance, int matrixFreeAbove) {}
 
   public static Result run(Options o, Configuration conf) {
@@ -129,15 +133,27 @@ public final class RemlJob {
       rels.add(r);
       log.add("relationship matrix " + r.name() + ": " + r.source() + " (" + r.matrix().size() + " individuals)");
     }
+    if (!o.samples().isAll()) {
+      // --keep/--remove: every relationship matrix over the kept samples only.
+      for (int k = 0; k < rels.size(); k++) {
+        RemlInputs.Relationship r = rels.get(k);
+        SampleSelection.Applied a = o.samples().apply(r.matrix().ids(), r.source());
+        log.add(a.report());
+        int[] rows = new int[a.subset().size()];
+        for (int i = 0; i < rows.length; i++) {
+          rows[i] = a.subset().row(i);
+        }
+        rels.set(k, new RemlInputs.Relationship(r.name(), r.source(), r.matrix().subset(rows), r.additive()));
+      }
+    }
     log.addAll(o.notes());
     if (rels.isEmpty() && o.groups().isEmpty() && !o.permanentEnvironment()) {
       throw new BadInputException("no variance component: give --grm PREFIX, --bfile PREFIX, --pedigree FILE or --group COLUMN");
     }
-    SampleTable pheno = SampleTable.read(o.pheno(), conf, o.repeatedRecords());
-    SampleTable covar = o.covar() == null ? null : SampleTable.read(o.covar(), conf);
-    SampleTable qcovar = o.qcovar() == null ? null : SampleTable.read(o.qcovar(), conf);
-    RemlInputs.Assembled in = RemlInputs.assemble(new RemlInputs.Spec(rels, o.epistatic(), pheno, o.phenoName(), covar,
-        qcovar, o.groups(), o.phenoCovarNames(), o.phenoQcovarNames(), o.repeatedRecords(),
+    TraitTables.Tables t = TraitTables.read(o.trait(), null, rels.isEmpty() ? null : rels.get(0).matrix().ids(),
+        rels.isEmpty() ? null : rels.get(0).source(), o.repeatedRecords(), o.groups(), conf);
+    RemlInputs.Assembled in = RemlInputs.assemble(new RemlInputs.Spec(rels, o.epistatic(), t.pheno(), t.trait(),
+        t.covar(), t.qcovar(), o.groups(), t.phenoCovarNames(), t.phenoQcovarNames(), o.repeatedRecords(),
         o.permanentEnvironment()));
     RemlProblem prob = in.problem();
     log.add("trait: " + in.design().trait() + "; fixed effects: " + prob.fixedNames());
@@ -217,24 +233,18 @@ public final class RemlJob {
     if (o.repeatedRecords() || o.permanentEnvironment()) {
       refused.add("--repeated-records/--permanent-environment");
     }
-    if (!o.phenoCovarNames().isEmpty() || !o.phenoQcovarNames().isEmpty()) {
-      refused.add("--covar-names/--qcovar-names");
-    }
     if (!refused.isEmpty()) {
       throw new BadInputException(String.join(", ", refused) + " need(s) --grm: with --bfile the model has one "
-          + "genetic component from the genotypes and covariates from --covar/--qcovar only");
+          + "genetic component from the genotypes");
     }
     String solver = o.solver() == null ? "auto" : o.solver();
     if (!List.of("auto", "spectral", "dense", MATRIX_FREE).contains(solver)) {
       throw new BadInputException("--solver must be auto, spectral, dense or matrix-free, not '" + solver + "'");
     }
     Configuration conf = jsc.hadoopConfiguration();
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(g.bfile(), g.chromosomes(), conf);
-    SampleTable pheno = SampleTable.read(o.pheno(), conf);
-    SampleTable covar = o.covar() == null ? null : SampleTable.read(o.covar(), conf);
-    SampleTable qcovar = o.qcovar() == null ? null : SampleTable.read(o.qcovar(), conf);
-    GenotypeRemlInputs.Assembled in = GenotypeRemlInputs.assemble(genotypes.fileset().samples(), g.bfile() + ".fam",
-        pheno, o.phenoName(), covar, qcovar);
+    GenotypeSelection selection = new GenotypeSelection(o.samples(), g.variants());
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(g.bfile(), selection, conf);
+    GenotypeRemlInputs.Assembled in = MatrixFreeRemlJob.assemble(o.trait(), g.bfile(), genotypes, conf);
     int n = in.samples().size();
     boolean matrixFree = solver.equals(MATRIX_FREE) || (solver.equals("auto") && n > g.matrixFreeAbove());
     String why = solver.equals("auto")
@@ -243,14 +253,16 @@ public final class RemlJob {
                 : "GRM computed in memory, then the spectral solver")
         : "--solver " + solver;
     if (!matrixFree) {
-      GrmJob.InMemory grm = GrmJob.computeInMemory(jsc, g.bfile(), g.minMaf(), g.chromosomes(), g.partitions());
+      GrmJob.InMemory grm = GrmJob.computeInMemory(jsc, g.bfile(), g.minMaf(), selection, g.partitions());
       List<String> notes = new ArrayList<>(o.notes());
       notes.add(why);
+      notes.addAll(grm.notes());
       notes.add(String.format(Locale.ROOT, "GRM of %d samples computed in memory from %s in %.1f s: %s",
           grm.grm().size(), g.bfile(), grm.seconds(), grm.counts()));
+      // The GRM is over the kept samples already: no second selection.
       Options dense = new Options(List.of(), false, List.of(new RemlInputs.Relationship("G", g.bfile(), grm.grm(), true)),
-          List.of(), o.pheno(), o.phenoName(), o.covar(), o.qcovar(), false, solver, o.allowNonconvergence(),
-          o.maxIterations(), o.out(), o.commandLine(), List.of(), List.of(), false, false, notes);
+          List.of(), o.trait().orFam(PlinkFileset.famPath(g.bfile())), SampleSelection.all(), false, solver, o.allowNonconvergence(), o.maxIterations(),
+          o.out(), o.commandLine(), false, false, notes);
       return run(dense, conf);
     }
 
@@ -263,8 +275,8 @@ public final class RemlJob {
     StochasticReml.Options d = StochasticReml.Options.defaults();
     StochasticReml.Options ro = new StochasticReml.Options(g.probes(), g.seed(), g.cgTolerance(), d.maxCgIterations(),
         o.maxIterations(), d.tolerance(), d.emSteps(), d.deflationRank(), d.logLikelihood());
-    MatrixFreeRemlJob.Result r = MatrixFreeRemlJob.run(jsc, new MatrixFreeRemlJob.Options(g.bfile(), o.pheno(),
-        o.phenoName(), o.covar(), o.qcovar(), g.minMaf(), g.chromosomes(), ro, g.partitions()));
+    MatrixFreeRemlJob.Result r = MatrixFreeRemlJob.run(jsc, new MatrixFreeRemlJob.Options(g.bfile(), o.trait(),
+        g.minMaf(), selection, ro, g.partitions()));
     if (!r.samples().equals(in.samples())) {
       throw new IllegalStateException("the matrix-free job analysed other samples than matched here");
     }

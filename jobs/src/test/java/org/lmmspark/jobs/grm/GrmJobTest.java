@@ -15,6 +15,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.kinship.Grm;
@@ -39,7 +40,7 @@ class GrmJobTest {
     String out = dir.resolve("g").toString();
     long budget = 4L * 128 * 128 * 12;
     GrmJob.Result r = GrmJob.run(SharedSpark.jsc(), new GrmJob.Options(ref.resolve("example").toString(), out, 0,
-        ChromosomeSelection.all(), false, 128, budget, 3));
+        GenotypeSelection.all(), false, 128, budget, 3));
     assertEquals(500, r.samples());
     assertEquals(1000, r.variantsUsed());
     assertTrue(r.tasks() >= 6, "several tasks: " + r.tasks());
@@ -73,7 +74,7 @@ class GrmJobTest {
     }
     String prefix = BedFixture.write(dir, "three", g, chr);
     String out = dir.resolve("pc").toString();
-    GrmJob.run(SharedSpark.jsc(), new GrmJob.Options(prefix, out, 0, ChromosomeSelection.all(), true, 32, 2L * 32 * 32 * 12, 0));
+    GrmJob.run(SharedSpark.jsc(), new GrmJob.Options(prefix, out, 0, GenotypeSelection.all(), true, 32, 2L * 32 * 32 * 12, 0));
     PlinkFileset fs = PlinkFileset.open(prefix, conf);
     Grm total = GctaGrmFiles.read(out, conf);
     for (int c = 1; c <= 3; c++) {

@@ -1,0 +1,185 @@
+package org.lmmspark.engine.pheno;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.io.SampleId;
+
+/**
+ * The trait and covariate tables of a run, read the same way by every command: which file holds the
+ * trait and which column it is, which tables hold the covariates and which of their columns are used.
+ *
+ * <ul>
+ *   <li>Trait: a column of {@code --pheno} chosen by name ({@code --pheno-name}), by position among its
+ *       value columns ({@code --mpheno N}, GCTA/PLINK; the way to pick one in a headerless table), or a
+ *       phenotype column of a {@code .fam}-layout file ({@code --pheno-col N}, GEMMA's {@code -n N}: file
+ *       column 5 + N of {@code --pheno}, or of the genotypes' {@code .fam} when no {@code --pheno} is
+ *       given). Without any, the first value column not used as a covariate.</li>
+ *   <li>Covariates: every column of {@code --covar} (categorical) and {@code --qcovar} (quantitative); with
+ *       {@code --covar-names}/{@code --qcovar-names}, only the named columns, taken from the {@code --covar}
+ *       (resp. {@code --qcovar}) table when one is given, else from the phenotype table (BOLT's
+ *       {@code --covarFile} = {@code --phenoFile} habit: one wide table serves all).</li>
+ *   <li>Every table in any layout {@link SampleTable} reads; with {@code iidOnly} keyed by IID, then keyed
+ *       to the samples of the run's genotypes or GRM ({@link SampleTable#keyedTo}).</li>
+ * </ul>
+ */
+public final class TraitTables {
+  private TraitTables() {}
+
+  /**
+   * What the options say.
+   *
+   * @param pheno       the phenotype table, or null with {@code phenoCol} (then the genotypes' .fam)
+   * @param mpheno      1-based value column of the phenotype table, or null
+   * @param phenoCol    1-based phenotype column of a .fam-layout table (file column 5 + N), or null
+   * @param covarNames  categorical covariate columns (empty: every column of {@code covar})
+   * @param qcovarNames quantitative covariate columns (empty: every column of {@code qcovar})
+   * @param iidOnly     tables are keyed by IID alone
+   */
+  public record Spec(String pheno, String phenoName, Integer mpheno, Integer phenoCol, String covar,
+      List<String> covarNames, String qcovar, List<String> qcovarNames, boolean iidOnly) implements Serializable {
+    public Spec {
+      covarNames = covarNames == null ? List.of() : List.copyOf(covarNames);
+      qcovarNames = qcovarNames == null ? List.of() : List.copyOf(qcovarNames);
+      int chosen = (phenoName != null ? 1 : 0) + (mpheno != null ? 1 : 0) + (phenoCol != null ? 1 : 0);
+      if (chosen > 1) {
+        throw new BadInputException("give at most one of --pheno-name, --mpheno and --pheno-col");
+      }
+      if ((mpheno != null && mpheno < 1) || (phenoCol != null && phenoCol < 1)) {
+        throw new BadInputException("--mpheno and --pheno-col count from 1, got " + (mpheno != null ? mpheno : phenoCol));
+      }
+      if (pheno == null && phenoCol == null) {
+        throw new BadInputException("--pheno FILE is required (or --pheno-col N to take the trait from the .fam)");
+      }
+    }
+
+    /** A phenotype table with a named (or the first) trait column and whole covariate tables. */
+    public static Spec of(String pheno, String phenoName, String covar, String qcovar) {
+      return new Spec(pheno, phenoName, null, null, covar, List.of(), qcovar, List.of(), false);
+    }
+
+    /**
+     * This spec with {@code fam} as the phenotype table when the trait is a {@code .fam} column
+     * ({@code --pheno-col}) and no {@code --pheno} was given: for steps that do not see the genotypes.
+     */
+    public Spec orFam(String fam) {
+      return pheno == null && phenoCol != null && fam != null
+          ? new Spec(fam, phenoName, mpheno, phenoCol, covar, covarNames, qcovar, qcovarNames, iidOnly) : this;
+    }
+
+    /** The files this spec reads (for fingerprints of pipeline steps); {@code fam} is read with --pheno-col alone. */
+    public List<String> files(String fam) {
+      return Stream.of(pheno != null ? pheno : fam, covar, qcovar).filter(f -> f != null).distinct().toList();
+    }
+
+    /** The options as a text, for logs and fingerprints. */
+    public String describe() {
+      return "trait=" + (phenoName != null ? phenoName : mpheno != null ? "mpheno " + mpheno
+          : phenoCol != null ? "pheno-col " + phenoCol : "first") + " covar-names=" + covarNames + " qcovar-names="
+          + qcovarNames + " iid-only=" + iidOnly;
+    }
+  }
+
+  /**
+   * The tables read: the phenotype table and its trait column's name, the covariate tables (null when
+   * none), and with repeated records the phenotype-table covariate columns, which stay per record
+   * ({@link org.lmmspark.engine.reml.RemlInputs.Spec#phenoCovarNames()}).
+   */
+  public record Tables(SampleTable pheno, String trait, SampleTable covar, SampleTable qcovar,
+      List<String> phenoCovarNames, List<String> phenoQcovarNames) {}
+
+  /**
+   * Reads the tables of {@code s}.
+   *
+   * @param fam             the genotypes' {@code .fam}, read for {@code --pheno-col} without {@code --pheno}; may be null
+   * @param reference       the samples IID-keyed tables are keyed to (genotypes or GRM), or null to leave them
+   * @param referenceName   how to name {@code reference} in messages
+   * @param repeatedRecords the phenotype table may hold several records per sample
+   */
+  public static Tables read(Spec s, String fam, List<SampleId> reference, String referenceName,
+      boolean repeatedRecords, Configuration conf) {
+    return read(s, fam, reference, referenceName, repeatedRecords, List.of(), conf);
+  }
+
+  /** As above; {@code otherUsed} are phenotype-table columns used otherwise (grouping factors), never the default trait. */
+  public static Tables read(Spec s, String fam, List<SampleId> reference, String referenceName,
+      boolean repeatedRecords, List<String> otherUsed, Configuration conf) {
+    SampleTable.Layout layout = new SampleTable.Layout(repeatedRecords, s.iidOnly());
+    SampleTable pheno;
+    if (s.phenoCol() != null) {
+      String file = s.pheno() != null ? s.pheno() : fam;
+      if (file == null) {
+        throw new BadInputException("--pheno-col N reads a .fam-layout table: give --pheno FILE or --bfile PREFIX");
+      }
+      pheno = SampleTable.fam(file, conf);
+    } else {
+      pheno = SampleTable.read(s.pheno(), conf, layout);
+    }
+    pheno = keyed(pheno, reference, referenceName);
+    SampleTable.Layout single = new SampleTable.Layout(false, s.iidOnly());
+    List<String> phenoCovar = new ArrayList<>();
+    List<String> phenoQcovar = new ArrayList<>();
+    SampleTable covar = covariates(s.covar(), s.covarNames(), "--covar-names", pheno, phenoCovar, single, reference,
+        referenceName, conf);
+    SampleTable qcovar = covariates(s.qcovar(), s.qcovarNames(), "--qcovar-names", pheno, phenoQcovar, single,
+        reference, referenceName, conf);
+    List<String> used = new ArrayList<>(phenoCovar);
+    used.addAll(otherUsed);
+    String trait = trait(s, pheno, used, phenoQcovar);
+    if (!repeatedRecords) {
+      // One record per sample: covariates from the phenotype table are a table like any other.
+      if (!phenoCovar.isEmpty()) {
+        covar = pheno.select(phenoCovar, "--covar-names");
+      }
+      if (!phenoQcovar.isEmpty()) {
+        qcovar = pheno.select(phenoQcovar, "--qcovar-names");
+      }
+      return new Tables(pheno, trait, covar, qcovar, List.of(), List.of());
+    }
+    return new Tables(pheno, trait, covar, qcovar, List.copyOf(phenoCovar), List.copyOf(phenoQcovar));
+  }
+
+  private static SampleTable keyed(SampleTable t, List<SampleId> reference, String referenceName) {
+    return reference == null ? t : t.keyedTo(reference, referenceName);
+  }
+
+  /** A covariate table: the file (all or the named columns), or null with the names left in {@code fromPheno}. */
+  private static SampleTable covariates(String file, List<String> names, String option, SampleTable pheno,
+      List<String> fromPheno, SampleTable.Layout layout, List<SampleId> reference, String referenceName,
+      Configuration conf) {
+    if (file == null) {
+      for (String name : names) {
+        pheno.column(name, option); // fails naming the columns there are
+        fromPheno.add(name);
+      }
+      return null;
+    }
+    SampleTable t = keyed(SampleTable.read(file, conf, layout), reference, referenceName);
+    return names.isEmpty() ? t : t.select(names, option);
+  }
+
+  private static String trait(Spec s, SampleTable pheno, List<String> covar, List<String> qcovar) {
+    String name;
+    if (s.phenoName() != null) {
+      name = pheno.columns().get(pheno.column(s.phenoName(), "--pheno-name"));
+    } else if (s.mpheno() != null || s.phenoCol() != null) {
+      int k = s.mpheno() != null ? s.mpheno() : s.phenoCol();
+      if (k > pheno.columns().size()) {
+        throw BadInputException.inFile(pheno.file(), (s.mpheno() != null ? "--mpheno " : "--pheno-col ") + k
+            + ": the table has " + pheno.columns().size() + " " + (s.phenoCol() != null ? "phenotype" : "value")
+            + " column(s) " + pheno.columns());
+      }
+      name = pheno.columns().get(k - 1);
+    } else {
+      name = pheno.columns().stream().filter(c -> !covar.contains(c) && !qcovar.contains(c)).findFirst()
+          .orElseThrow(() -> BadInputException.inFile(pheno.file(), "every column is used as a covariate; no trait column left"));
+    }
+    if (covar.contains(name) || qcovar.contains(name)) {
+      throw new BadInputException("trait column '" + name + "' is also used as a covariate");
+    }
+    return name;
+  }
+}
