@@ -7,10 +7,10 @@ import java.util.List;
 import java.util.Map;
 import org.apache.commons.math3.distribution.NormalDistribution;
 import org.lmmspark.engine.BadInputException;
-import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.reml.AiReml;
 import org.lmmspark.engine.reml.BlockedDenseLikelihood;
 import org.lmmspark.engine.reml.ParameterSpace;
+import org.lmmspark.engine.reml.RemlProblem;
 import org.lmmspark.engine.reml.SmallMatrices;
 
 /**
@@ -91,26 +91,11 @@ public final class MixedModelFitter {
     }
   }
 
+  /** The OLS residual variance RSS/(n − p), the scale of the starting values (as GCTA and AiReml start). */
   static double olsResidualVariance(MixedModel model) {
-    int n = model.n();
-    int p = model.p();
-    double[] x = model.x();
-    double[] y = model.y();
-    double[] xtx = new double[p * p];
-    Blas.dgemm(true, false, p, p, n, 1.0, x, n, x, n, 0.0, xtx, p);
-    double[] beta = new double[p];
-    Blas.dgemv(true, n, p, 1.0, x, y, 0.0, beta);
-    if (!Blas.dpotrfLower(p, xtx)) {
-      throw new IllegalStateException("XᵀX not positive definite after the rank check");
-    }
-    Blas.dpotrsLower(p, 1, xtx, beta);
-    double[] fit = new double[n];
-    Blas.dgemv(false, n, p, 1.0, x, beta, 0.0, fit);
-    double rss = 0;
-    for (int i = 0; i < n; i++) {
-      rss += (y[i] - fit[i]) * (y[i] - fit[i]);
-    }
-    return rss / (n - p);
+    double[] s2 = new double[1];
+    new RemlProblem(model.y(), model.x(), model.fixedNames(), List.of()).nullLogL(s2);
+    return s2[0];
   }
 
   private static MixedModelFit summarize(MixedModel model, Method method, BlockedDenseLikelihood lik,
@@ -124,7 +109,7 @@ public final class MixedModelFitter {
     int[] est = indices(fixedMask, false);
     double[] se = new double[m];
     java.util.Arrays.fill(se, Double.NaN);
-    double[] inv = SmallMatrices.invertSpd(select(ev.ai(), m, est), est.length);
+    double[] inv = SmallMatrices.invertSpd(SmallMatrices.select(ev.ai(), m, est), est.length);
     if (inv != null) {
       for (int i = 0; i < est.length; i++) {
         se[est[i]] = Math.sqrt(inv[i + i * est.length]);
@@ -187,17 +172,6 @@ public final class MixedModelFitter {
       }
     }
     return java.util.Arrays.copyOf(idx, c);
-  }
-
-  static double[] select(double[] a, int m, int[] idx) {
-    int f = idx.length;
-    double[] s = new double[f * f];
-    for (int j = 0; j < f; j++) {
-      for (int i = 0; i < f; i++) {
-        s[i + j * f] = a[idx[i] + idx[j] * m];
-      }
-    }
-    return s;
   }
 
   /**

@@ -17,7 +17,7 @@ public final class SmallMatrices {
   }
 
   /** The sub-matrix over the selected rows and columns. */
-  static double[] select(double[] a, int m, int[] idx) {
+  public static double[] select(double[] a, int m, int[] idx) {
     int f = idx.length;
     double[] s = new double[f * f];
     for (int j = 0; j < f; j++) {

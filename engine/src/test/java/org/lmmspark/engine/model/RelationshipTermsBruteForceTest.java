@@ -276,4 +276,42 @@ class RelationshipTermsBruteForceTest {
     assertClose(f.logL(), bfLogL, 1e-6, 0, "REML logL");
     assertClose(f.theta(), bf, 0, 2e-3, "θ (σ²_g, σ²_gxe, σ²_e)");
   }
+
+  @Test
+  void weightsAndResidualGroupsEqualBruteForce() {
+    // V = σ²_id Z Zᵀ + diag(σ²_env(r) / w_r): lme4 weights within nlme varIdent groups.
+    Sim s = simulate(13);
+    int n = s.y().length;
+    Random rnd = new Random(5);
+    double[] w = new double[n];
+    List<String[]> rows = new ArrayList<>();
+    for (int r = 0; r < n; r++) {
+      w[r] = 0.5 + 1.5 * rnd.nextDouble();
+      rows.add(new String[] {"i" + s.id()[r], s.env()[r] == 0 ? "a" : "b", Double.toString(s.e()[r]),
+          Double.toString(s.y()[r]), Double.toString(w[r])});
+    }
+    DataTable t = DataTable.of("sim", List.of("id", "env", "E", "y", "w"), rows);
+    ToDoubleFunction<double[]> logL = phi -> {
+      double[] v = new double[n * n];
+      for (int r = 0; r < n; r++) {
+        for (int c = 0; c < n; c++) {
+          v[r + c * n] = (s.id()[r] == s.id()[c] ? Math.exp(phi[0]) : 0)
+              + (r == c ? Math.exp(phi[1 + s.env()[r]]) / w[r] : 0);
+        }
+      }
+      return remlLogL(v, s.y(), s.e());
+    };
+    double[] phi = maximize(logL, new double[] {0, 0, 0});
+    double[] bf = {Math.exp(phi[0]), Math.exp(phi[1]), Math.exp(phi[2])};
+    double bfLogL = logL.applyAsDouble(phi);
+    MixedModel model = ModelFrame.build(t, Formula.parse("y ~ E + (1 | id)"),
+        new ModelFrame.Options(Map.of(), Set.of(), "env", "w", Map.of()));
+    MixedModelFit f = MixedModelFitter.fit(model, Method.REML, Map.of(), 200);
+    System.out.println("weights + varIdent: brute force " + java.util.Arrays.toString(bf) + " logL " + bfLogL
+        + "; AI-REML " + java.util.Arrays.toString(f.theta()) + " logL " + f.logL());
+    assertTrue(f.converged(), f.message());
+    assertTrue(f.blocks() == IDS, "one block per individual");
+    assertClose(f.logL(), bfLogL, 1e-6, 0, "REML logL");
+    assertClose(f.theta(), bf, 0, 2e-3, "θ (σ²_id, σ²_a, σ²_b)");
+  }
 }
