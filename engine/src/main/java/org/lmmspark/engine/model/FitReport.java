@@ -112,7 +112,7 @@ public final class FitReport {
       sb.append(String.format(Locale.ROOT, ff, f.fixedNames().get(k), num(f.beta()[k]), num(f.betaSe()[k]),
           String.format(Locale.ROOT, "%.3f", f.tValue()[k]), pval(f.pValue()[k])));
     }
-    sb.append("(Wald z: p from the normal distribution, as nlme and lme4 give none for lmer)\n\n");
+    sb.append("(Wald z tests: p from the normal distribution; lme4 prints no p for lmer, nlme uses t on per-level df)\n\n");
     if (!f.singularTerms().isEmpty() || !f.zeroVariances().isEmpty()) {
       sb.append("boundary (singular) fit:");
       for (String t : f.singularTerms()) {
