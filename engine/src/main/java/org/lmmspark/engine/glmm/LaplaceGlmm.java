@@ -41,7 +41,7 @@ public final class LaplaceGlmm {
     Pirls pirls = new Pirls(problem);
     int p = problem.p();
     int nt = problem.terms().size();
-    double[] glmBeta = pirls.mode(new double[nt], new double[p], null, true).beta();
+    double[] glmBeta = pirls.glmStart();
     Deviance deviance = new Deviance(pirls, nt, p);
     double[] start = new double[nt + p];
     for (int t = 0; t < nt; t++) {

@@ -39,6 +39,31 @@ final class Pirls {
     }
   }
 
+  /**
+   * The GLM fit without random effects (IRLS), the start of both GLMM methods. Complete separation —
+   * fitted probabilities driven to 0 or 1 by the fixed effects, where the ML estimates do not exist — is
+   * bad input, reported as such rather than as huge coefficients.
+   */
+  double[] glmStart() {
+    Mode m = mode(new double[problem.terms().size()], new double[p], null, true);
+    if (problem.family().isBinomial()) {
+      double max = 0;
+      for (double e : m.eta()) {
+        max = Math.max(max, Math.abs(e));
+      }
+      if (!m.converged() || max > SEPARATION_ETA) {
+        throw new org.lmmspark.engine.BadInputException("the fixed effects separate the outcomes (the logistic "
+            + "regression without random effects drives fitted probabilities to 0 or 1, |η| up to "
+            + String.format(java.util.Locale.ROOT, "%.0f", max) + "): the estimates do not exist; drop or merge the "
+            + "separating covariate or level");
+      }
+    }
+    return m.beta();
+  }
+
+  /** |η| beyond which a binomial GLM's fitted probabilities are 0 or 1 to 1e-13: separation. */
+  static final double SEPARATION_ETA = 30;
+
   int randomEffects() {
     return q;
   }

@@ -58,7 +58,7 @@ public final class PqlGlmm {
     double[] y = frame.y();
     GlmmProblem glm = new GlmmProblem(family, y, trials, offset, frame.x(), frame.fixedNames(), List.of());
     Pirls irls = new Pirls(glm);
-    double[] beta = irls.mode(new double[0], new double[p], null, true).beta();
+    double[] beta = irls.glmStart();
     double[] eta = irls.linearPredictor(new double[0], beta, new double[0]);
     if (frame.parameterNames().size() != frame.firstResidualParameter() + 1) {
       throw new IllegalArgumentException("a GLMM's working model has one residual variance (the dispersion)");

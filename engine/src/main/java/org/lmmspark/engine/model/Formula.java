@@ -16,8 +16,9 @@ import org.lmmspark.engine.BadInputException;
  *   <li>Fixed part: an intercept unless {@code 0 +} or {@code - 1}; {@code a:b} an interaction,
  *       {@code a*b} = {@code a + b + a:b}; a variable is a column, {@code factor(x)} (a numeric column
  *       used as a factor), or a numeric transformation {@code log(x)}, {@code log1p(x)},
- *       {@code sqrt(x)}, {@code exp(x)}. Anything else ({@code I()}, {@code poly()}, {@code offset()},
- *       {@code ^}) is refused by name.</li>
+ *       {@code sqrt(x)}, {@code exp(x)}; {@code offset(x)} (or {@code offset(log(x))}) a known part of the
+ *       linear predictor. Anything else ({@code I()}, {@code poly()}, {@code ^}) is refused by name.</li>
+ *   <li>Response: a column, or lme4's binomial {@code cbind(successes, failures)}.</li>
  *   <li>Random part: {@code (effects | groups)} with effects {@code 1}, {@code 0} and numeric slope
  *       variables; {@code ||} splits the term into one uncorrelated term per effect (lme4's
  *       double-bar); groups {@code g}, {@code g1:g2} (the interaction factor), {@code g1/g2}
@@ -79,17 +80,34 @@ public final class Formula {
 
   private final String text;
   private final Variable response;
+  private final Variable failures;
   private final boolean intercept;
   private final List<List<Variable>> fixedTerms;
   private final List<RandomTerm> randomTerms;
+  private final List<Variable> offsets;
 
-  private Formula(String text, Variable response, boolean intercept, List<List<Variable>> fixedTerms,
-      List<RandomTerm> randomTerms) {
+  private Formula(String text, Variable response, Variable failures, boolean intercept,
+      List<List<Variable>> fixedTerms, List<RandomTerm> randomTerms, List<Variable> offsets) {
     this.text = text;
     this.response = response;
+    this.failures = failures;
     this.intercept = intercept;
     this.fixedTerms = fixedTerms;
     this.randomTerms = randomTerms;
+    this.offsets = offsets;
+  }
+
+  /**
+   * The failures column of a binomial response written lme4's way, {@code cbind(successes, failures) ~ …}
+   * (the successes are {@link #response()}), or null.
+   */
+  public Variable failures() {
+    return failures;
+  }
+
+  /** Known parts of the linear predictor, {@code offset(x)} or {@code offset(log(x))}: added, not estimated. */
+  public List<Variable> offsets() {
+    return offsets;
   }
 
   public String text() {
@@ -194,11 +212,24 @@ public final class Formula {
       if (tokens.size() == 1) {
         throw new BadInputException("formula is empty: give e.g. 'y ~ x + (1 | g)'");
       }
-      Variable response = variable(true);
+      Variable response;
+      Variable failures = null;
+      if (peek().kind.equals("name") && peek().text.equals("cbind") && tokens.get(pos + 1).kind.equals("(")) {
+        // lme4's binomial response: cbind(successes, failures).
+        next();
+        next();
+        response = variable(true);
+        expect(",", "',' between successes and failures in cbind(successes, failures)");
+        failures = variable(true);
+        expect(")", "')' closing cbind(");
+      } else {
+        response = variable(true);
+      }
       expect("~", "'~' after the response");
       boolean intercept = true;
       Map<String, List<Variable>> fixed = new LinkedHashMap<>();
       List<RandomTerm> random = new ArrayList<>();
+      List<Variable> offsets = new ArrayList<>();
       boolean first = true;
       while (true) {
         Token t = peek();
@@ -238,11 +269,23 @@ public final class Formula {
           random.addAll(randomTerm());
           continue;
         }
+        if (t.kind.equals("name") && t.text.equals("offset") && tokens.get(pos + 1).kind.equals("(")) {
+          next();
+          next();
+          Variable v = variable(false);
+          if (v.transform() == Transform.FACTOR) {
+            throw error(t, "an offset must be numeric, not factor()");
+          }
+          expect(")", "')' closing offset(");
+          offsets.add(v);
+          continue;
+        }
         for (List<Variable> term : product()) {
           fixed.putIfAbsent(key(term), term);
         }
       }
-      return new Formula(text, response, intercept, List.copyOf(fixed.values()), List.copyOf(random));
+      return new Formula(text, response, failures, intercept, List.copyOf(fixed.values()), List.copyOf(random),
+          List.copyOf(offsets));
     }
 
     /** Order-free key of an interaction term. */

@@ -31,6 +31,10 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
   private final int[] residualGroup;
   private final double[] weights;
   private final List<String> notes;
+  /** Binomial trials from {@code cbind(successes, failures)}, or null. */
+  private final double[] trials;
+  /** The formula's offset (sum of {@code offset()} terms), or null. */
+  private final double[] offset;
 
   /** Per θ: the term (−1 for a residual group), effect indices a ≥ b, or the residual group. */
   private final int[] paramTerm;
@@ -40,7 +44,7 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
 
   MixedModel(String formula, String response, double[] y, double[] x, List<String> fixedNames,
       List<RandomEffectTerm> terms, String residualFactor, List<String> residualGroupNames, int[] residualGroup,
-      double[] weights, List<String> notes) {
+      double[] weights, List<String> notes, double[] trials, double[] offset) {
     this.formula = formula;
     this.response = response;
     this.y = y;
@@ -52,6 +56,8 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
     this.residualGroup = residualGroup;
     this.weights = weights;
     this.notes = List.copyOf(notes);
+    this.trials = trials;
+    this.offset = offset;
     List<int[]> params = new ArrayList<>();
     Map<String, Integer> seen = new HashMap<>();
     for (int t = 0; t < terms.size(); t++) {
@@ -91,7 +97,17 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
       throw new IllegalArgumentException("response and weights must have n = " + y.length + " entries");
     }
     return new MixedModel(formula, response, newY, x, fixedNames, terms, residualFactor, residualGroupNames,
-        residualGroup, newWeights, notes);
+        residualGroup, newWeights, notes, trials, offset);
+  }
+
+  /** Binomial trials per record from {@code cbind(successes, failures)}, or null (one trial, or not binomial). */
+  public double[] trials() {
+    return trials;
+  }
+
+  /** The known part of the linear predictor from {@code offset()} terms, or null. */
+  public double[] offset() {
+    return offset;
   }
 
   public String formula() {

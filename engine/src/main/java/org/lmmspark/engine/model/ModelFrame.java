@@ -87,7 +87,7 @@ public final class ModelFrame {
     int[] group = new int[rows.length];
     double[] w = residualStructure(groupNames, group);
     MixedModel model = new MixedModel(formula.text(), formula.response().label(), y, x, fixedNames, terms,
-        options.residBy(), groupNames, group, w, notes);
+        options.residBy(), groupNames, group, w, notes, trials(y), offset());
     checkParameterCount(model);
     return model;
   }
@@ -96,6 +96,12 @@ public final class ModelFrame {
   List<String> usedColumns() {
     List<String> cols = new ArrayList<>();
     cols.add(formula.response().column());
+    if (formula.failures() != null) {
+      cols.add(formula.failures().column());
+    }
+    for (Formula.Variable v : formula.offsets()) {
+      cols.add(v.column());
+    }
     for (List<Formula.Variable> term : formula.fixedTerms()) {
       for (Formula.Variable v : term) {
         cols.add(v.column());
@@ -170,6 +176,37 @@ public final class ModelFrame {
       throw new BadInputException("the response '" + v.label() + "' is constant (" + min + "): nothing to model");
     }
     return y;
+  }
+
+  /**
+   * Step 2b: binomial trials from {@code cbind(successes, failures)}, {@code successes + failures} per
+   * record (null for any other response; the family checks the counts).
+   */
+  double[] trials(double[] successes) {
+    if (formula.failures() == null) {
+      return null;
+    }
+    double[] f = numeric(formula.failures());
+    double[] n = new double[f.length];
+    for (int i = 0; i < n.length; i++) {
+      n[i] = successes[i] + f[i];
+    }
+    return n;
+  }
+
+  /** Step 2c: the sum of the formula's {@code offset()} terms (null without any). */
+  double[] offset() {
+    if (formula.offsets().isEmpty()) {
+      return null;
+    }
+    double[] o = new double[rows.length];
+    for (Formula.Variable v : formula.offsets()) {
+      double[] d = numeric(v);
+      for (int i = 0; i < o.length; i++) {
+        o[i] += d[i];
+      }
+    }
+    return o;
   }
 
   /** A numeric variable over the used records (transformations applied and checked). */
