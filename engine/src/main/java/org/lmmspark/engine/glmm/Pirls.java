@@ -93,12 +93,11 @@ final class Pirls {
     for (; steps < MAX_STEPS; steps++) {
       double[] rhs = new double[k];
       double[] system = normalEquations(theta, eta, b, u, withBeta, rhs);
-      double[] l = system.clone();
-      if (!Blas.dpotrfLower(k, l)) {
+      BlockCholesky chol = BlockCholesky.factor(system, k, diagonalBlock(off));
+      if (chol == null) {
         break;
       }
-      double[] sol = rhs.clone();
-      Blas.dpotrsLower(k, 1, l, sol);
+      double[] sol = chol.solve(rhs);
       // The Newton step δ = sol − current, and its decrement δᵀ(system)δ.
       double[] delta = new double[k];
       for (int j = 0; j < k; j++) {
@@ -146,12 +145,11 @@ final class Pirls {
     }
     double logDetU = 0;
     if (q > 0) {
-      if (!Blas.dpotrfLower(q, uBlock)) {
+      BlockCholesky u2 = BlockCholesky.factor(uBlock, q, diagonalBlock(0));
+      if (u2 == null) {
         throw new IllegalStateException("ΛZᵀWZΛ + I is not positive definite: cannot happen for finite weights");
       }
-      for (int i = 0; i < q; i++) {
-        logDetU += 2 * Math.log(uBlock[i + i * q]);
-      }
+      logDetU = u2.logDet();
     }
     double[] mu = new double[n];
     double sumLog = 0;
@@ -178,6 +176,140 @@ final class Pirls {
     }
     Blas.dpotriLowerFull(k, sys);
     return sys;
+  }
+
+  /**
+   * The indices (in a system whose u block starts at {@code off}) of the largest term's levels: its block
+   * of {@code ΛZᵀWZΛ + I} is diagonal, since each record has one level of each term.
+   */
+  private int[] diagonalBlock(int off) {
+    int best = -1;
+    for (int t = 0; t < termOffset.length; t++) {
+      if (best < 0 || problem.terms().get(t).levels() > problem.terms().get(best).levels()) {
+        best = t;
+      }
+    }
+    if (best < 0) {
+      return new int[0];
+    }
+    int[] idx = new int[problem.terms().get(best).levels()];
+    for (int l = 0; l < idx.length; l++) {
+      idx[l] = off + termOffset[best] + l;
+    }
+    return idx;
+  }
+
+  /**
+   * Cholesky of a symmetric positive definite {@code A} whose block on the indices D is diagonal, by
+   * eliminating D first: {@code S = A_RR − A_RD A_DD⁻¹ A_DR} is factored densely, so a term with as many
+   * levels as records (an observation-level effect) costs O(|D|·|R|²) instead of O((|D| + |R|)³).
+   */
+  static final class BlockCholesky {
+    final int k;
+    final int[] d;
+    final int[] r;
+    final double[] diag;
+    final double[] c;
+    final double[] s;
+
+    private BlockCholesky(int k, int[] d, int[] r, double[] diag, double[] c, double[] s) {
+      this.k = k;
+      this.d = d;
+      this.r = r;
+      this.diag = diag;
+      this.c = c;
+      this.s = s;
+    }
+
+    /** The factorization, or null when A is not positive definite. */
+    static BlockCholesky factor(double[] a, int k, int[] d) {
+      boolean[] inD = new boolean[k];
+      for (int i : d) {
+        inD[i] = true;
+      }
+      int[] r = new int[k - d.length];
+      for (int i = 0, j = 0; i < k; i++) {
+        if (!inD[i]) {
+          r[j++] = i;
+        }
+      }
+      int nd = d.length;
+      int nr = r.length;
+      double[] diag = new double[nd];
+      for (int i = 0; i < nd; i++) {
+        diag[i] = a[d[i] + d[i] * k];
+        if (!(diag[i] > 0)) {
+          return null;
+        }
+      }
+      // C = A_DR (nd×nr); Cs = diag(d)^(-1/2) C; S = A_RR − Csᵀ Cs.
+      double[] c = new double[nd * nr];
+      double[] cs = new double[nd * nr];
+      for (int j = 0; j < nr; j++) {
+        for (int i = 0; i < nd; i++) {
+          double v = a[d[i] + r[j] * k];
+          c[i + j * nd] = v;
+          cs[i + j * nd] = v / Math.sqrt(diag[i]);
+        }
+      }
+      double[] s = new double[nr * nr];
+      for (int j = 0; j < nr; j++) {
+        for (int i = 0; i < nr; i++) {
+          s[i + j * nr] = a[r[i] + r[j] * k];
+        }
+      }
+      if (nr > 0 && nd > 0) {
+        Blas.dgemm(true, false, nr, nr, nd, -1.0, cs, nd, cs, nd, 1.0, s, nr);
+      }
+      if (nr > 0 && !Blas.dpotrfLower(nr, s)) {
+        return null;
+      }
+      return new BlockCholesky(k, d, r, diag, c, s);
+    }
+
+    double logDet() {
+      double sum = 0;
+      for (double v : diag) {
+        sum += Math.log(v);
+      }
+      for (int i = 0; i < r.length; i++) {
+        sum += 2 * Math.log(s[i + i * r.length]);
+      }
+      return sum;
+    }
+
+    /** {@code A⁻¹ b}. */
+    double[] solve(double[] b) {
+      int nd = d.length;
+      int nr = r.length;
+      double[] bd = new double[nd];
+      for (int i = 0; i < nd; i++) {
+        bd[i] = b[d[i]] / diag[i];
+      }
+      double[] xr = new double[nr];
+      for (int j = 0; j < nr; j++) {
+        double v = b[r[j]];
+        for (int i = 0; i < nd; i++) {
+          v -= c[i + j * nd] * bd[i];
+        }
+        xr[j] = v;
+      }
+      if (nr > 0) {
+        Blas.dpotrsLower(nr, 1, s, xr);
+      }
+      double[] x = new double[k];
+      for (int j = 0; j < nr; j++) {
+        x[r[j]] = xr[j];
+      }
+      for (int i = 0; i < nd; i++) {
+        double v = b[d[i]];
+        for (int j = 0; j < nr; j++) {
+          v -= c[i + j * nd] * xr[j];
+        }
+        x[d[i]] = v / diag[i];
+      }
+      return x;
+    }
   }
 
   /** {@code η = o + Xβ + ZΛu}. */
