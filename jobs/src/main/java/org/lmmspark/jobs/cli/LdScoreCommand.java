@@ -96,11 +96,11 @@ public final class LdScoreCommand implements Callable<Integer> {
     if (digits < 0 || digits > 15 || taskMemoryMb < 1) {
       throw new BadInputException("--digits must be in 0..15 and --task-memory positive");
     }
-    WindowSpec spec = window.cm != null ? new WindowSpec(WindowSpec.Unit.CM, window.cm, chunkSize, yesReally)
+    WindowSpec windowSpec = window.cm != null ? new WindowSpec(WindowSpec.Unit.CM, window.cm, chunkSize, yesReally)
         : window.kb != null ? new WindowSpec(WindowSpec.Unit.KB, window.kb, chunkSize, yesReally)
         : new WindowSpec(WindowSpec.Unit.SNPS, window.snps, chunkSize, yesReally);
-    RunLog runLog = new RunLog(this.spec);
-    LdScoreJob.Options options = new LdScoreJob.Options(bfile, out, spec, maf, ChromosomeSelection.of(chr, excludeChr),
+    RunLog runLog = new RunLog(spec);
+    LdScoreJob.Options options = new LdScoreJob.Options(bfile, out, windowSpec, maf, ChromosomeSelection.of(chr, excludeChr),
         annot, keep, extract, taskMemoryMb << 20, digits);
     SparkSession spark = SparkSessions.getOrCreate("lmmspark ldscore", sparkOptions.master);
     try {
@@ -112,7 +112,7 @@ public final class LdScoreCommand implements Callable<Integer> {
       jsc.sc().removeSparkListener(progress);
       r.notes().forEach(runLog::say);
       runLog.say(String.format("N = %d panel samples, window %s, chunk size %d, annotations: %s", r.samples(),
-          spec.describe(), chunkSize, String.join(" ", r.annotations())));
+          windowSpec.describe(), chunkSize, String.join(" ", r.annotations())));
       for (LdScoreJob.ChromosomeResult c : r.chromosomes()) {
         runLog.say(String.format("chromosome %s: %d variants, M = %s, M_5_50 = %s, L2 mean %.4f min %.4f max %.4f -> %s",
             c.chromosome(), c.variants(), fmt(c.m()), fmt(c.m550()), c.meanL2(), c.minL2(), c.maxL2(),
