@@ -1,10 +1,10 @@
 package org.lmmspark.jobs.cli;
 
 import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.lmmspark.engine.BadInputException;
-import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.ldscore.LdScoreFiles;
 import org.lmmspark.engine.ldscore.WindowSpec;
 import org.lmmspark.jobs.ldscore.LdScoreJob;
@@ -64,17 +64,9 @@ public final class LdScoreCommand implements Callable<Integer> {
   @Option(names = "--maf", defaultValue = "0", paramLabel = "X", description = "Use only variants with MAF > X in the panel (default ${DEFAULT-VALUE}: polymorphic variants).")
   double maf;
 
-  @Option(names = "--keep", paramLabel = "FILE", description = "Use only the panel samples listed (FID IID per line).")
-  String keep;
+  @Mixin SampleSelectionOptions samples;
 
-  @Option(names = "--extract", paramLabel = "FILE", description = "Use only the variants whose IDs are listed (first field per line).")
-  String extract;
-
-  @Option(names = "--chr", paramLabel = "LIST", description = "Use only these chromosomes, e.g. 1-22 or 1,3.")
-  String chr;
-
-  @Option(names = "--exclude-chr", paramLabel = "LIST", description = "Use every chromosome but these.")
-  String excludeChr;
+  @Mixin VariantSelectionOptions variants;
 
   @Option(names = "--digits", defaultValue = "3", paramLabel = "D", description = "Decimals of the written LD scores (default ${DEFAULT-VALUE}, as ldsc).")
   int digits;
@@ -100,8 +92,9 @@ public final class LdScoreCommand implements Callable<Integer> {
         : window.kb != null ? new WindowSpec(WindowSpec.Unit.KB, window.kb, chunkSize, yesReally)
         : new WindowSpec(WindowSpec.Unit.SNPS, window.snps, chunkSize, yesReally);
     RunLog runLog = new RunLog(spec);
-    LdScoreJob.Options options = new LdScoreJob.Options(bfile, out, windowSpec, maf, ChromosomeSelection.of(chr, excludeChr),
-        annot, keep, extract, taskMemoryMb << 20, digits);
+    Configuration conf = new Configuration();
+    LdScoreJob.Options options = new LdScoreJob.Options(bfile, out, windowSpec, maf, variants.selection(samples, conf),
+        annot, taskMemoryMb << 20, digits);
     SparkSession spark = SparkSessions.getOrCreate("lmmspark ldscore", sparkOptions.master);
     try {
       JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
