@@ -142,6 +142,23 @@ class LdScoreBruteForceTest {
     }
   }
 
+  /** A window that reaches the first variant from the last is refused unless allowed (ldsc's --yes-really). */
+  @Test
+  void windowWiderThanTheChromosomeIsBadInput() {
+    java.util.List<org.lmmspark.engine.io.Variant> variants = new java.util.ArrayList<>();
+    for (int v = 0; v < 50; v++) {
+      variants.add(new org.lmmspark.engine.io.Variant("3", "rs" + v, v * 0.01, 1000L * (v + 1), "A", "C"));
+    }
+    int[] kept = java.util.stream.IntStream.range(0, 50).toArray();
+    org.lmmspark.engine.BadInputException e = org.junit.jupiter.api.Assertions.assertThrows(
+        org.lmmspark.engine.BadInputException.class,
+        () -> new WindowSpec(WindowSpec.Unit.KB, 50, 1, false).firstPartners("3", variants, kept));
+    org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("larger than the chromosome"), e.getMessage());
+    assertArrayEquals(new int[50], new WindowSpec(WindowSpec.Unit.KB, 50, 1, true).firstPartners("3", variants, kept));
+    // 49 kb apart at most: a 48 kb window is not the whole chromosome.
+    assertEquals(1, new WindowSpec(WindowSpec.Unit.KB, 48, 1, false).firstPartners("3", variants, kept)[49]);
+  }
+
   @Test
   void exactWindowsAreTheBlockLefts() {
     int[] bl = {0, 0, 0, 1, 2, 2, 4, 6};

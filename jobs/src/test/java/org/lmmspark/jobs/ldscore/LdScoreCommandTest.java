@@ -149,9 +149,7 @@ class LdScoreCommandTest {
   void badInputIsOneLineWithExitCode2() throws IOException {
     Path ref = RefData.dir("ldsc-sim");
     String panel = ref.resolve("panel/sim.2").toString();
-    // A window wider than the chromosome (3,000 variants).
-    assertBad("larger than the chromosome", "ldscore", "--bfile", panel, "--ld-wind-snps", "5000", "--out",
-        tmp.resolve("x").toString(), "--master", "local[2]");
+    // (A window wider than the chromosome: LdScoreBruteForceTest, without a Spark session.)
     // An annotation whose rows are not the panel's.
     Files.writeString(tmp.resolve("bad.2.annot"), "CHR\tBP\tSNP\tCM\tbase\n2\t1\tnot_a_panel_snp\t0\t1\n");
     assertBad("does not match the panel", "ldscore", "--bfile", panel, "--ld-wind-snps", "100", "--annot",
