@@ -190,6 +190,10 @@ public final class LdscAnalysis {
     Double twoStep = o.twoStep();
     Double chisqMax = o.chisqMax();
     boolean oldWeights = false;
+    if (twoStep != null && (nAnnot > 1 || intercept != null)) {
+      throw new BadInputException("--two-step needs one LD score column and a free intercept (as ldsc); "
+          + (nAnnot > 1 ? nAnnot + " LD score columns were given" : "--intercept-h2 fixes the intercept"));
+    }
     if (nAnnot == 1) {
       if (twoStep == null && intercept == null) {
         twoStep = 30.0;
@@ -244,6 +248,9 @@ public final class LdscAnalysis {
       data = subset(d, keep);
     }
     if (o.twoStep() != null) {
+      if (d.m().length > 1 || int1 != null || int2 != null || o.interceptGencov() != null) {
+        throw new BadInputException("--two-step needs one LD score column and free intercepts (as ldsc)");
+      }
       log.add("Using two-step estimator with cutoff at " + o.twoStep() + ".");
     }
     int nBlocks = Math.min(data.rows(), o.nBlocks());
