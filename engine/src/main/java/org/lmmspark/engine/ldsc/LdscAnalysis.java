@@ -190,6 +190,10 @@ public final class LdscAnalysis {
     Double twoStep = o.twoStep();
     Double chisqMax = o.chisqMax();
     boolean oldWeights = false;
+    if (twoStep != null && (nAnnot > 1 || intercept != null)) {
+      throw new BadInputException("--two-step needs one LD score column and a free intercept (as ldsc); "
+          + (nAnnot > 1 ? nAnnot + " LD score columns were given" : "--intercept-h2 fixes the intercept"));
+    }
     if (nAnnot == 1) {
       if (twoStep == null && intercept == null) {
         twoStep = 30.0;
@@ -222,8 +226,12 @@ public final class LdscAnalysis {
     for (int k = 0; k < chisq.length; k++) {
       chisq[k] = data.z1()[k] * data.z1()[k];
     }
-    Ldsc.Heritability fit = Ldsc.heritability(chisq, data.ld(), data.wLd(), data.n1(), data.m(), nBlocks, intercept,
-        twoStep, oldWeights);
+    Ldsc.Heritability fit;
+    try {
+      fit = Ldsc.heritability(chisq, data.ld(), data.wLd(), data.n1(), data.m(), nBlocks, intercept, twoStep, oldWeights);
+    } catch (ArithmeticException e) {
+      throw unfit(e, data);
+    }
     return new H2Result(data, fit, twoStep, log);
   }
 
@@ -244,12 +252,26 @@ public final class LdscAnalysis {
       data = subset(d, keep);
     }
     if (o.twoStep() != null) {
+      if (d.m().length > 1 || int1 != null || int2 != null || o.interceptGencov() != null) {
+        throw new BadInputException("--two-step needs one LD score column and free intercepts (as ldsc)");
+      }
       log.add("Using two-step estimator with cutoff at " + o.twoStep() + ".");
     }
     int nBlocks = Math.min(data.rows(), o.nBlocks());
-    Ldsc.Correlation fit = Ldsc.correlation(data.z1(), data.z2(), data.ld(), data.wLd(), data.n1(), data.n2(), data.m(),
-        nBlocks, int1, int2, o.interceptGencov(), o.twoStep());
+    Ldsc.Correlation fit;
+    try {
+      fit = Ldsc.correlation(data.z1(), data.z2(), data.ld(), data.wLd(), data.n1(), data.n2(), data.m(), nBlocks, int1,
+          int2, o.interceptGencov(), o.twoStep());
+    } catch (ArithmeticException e) {
+      throw unfit(e, data);
+    }
     return new RgResult(data, fit, log);
+  }
+
+  /** A regression that cannot be fitted (collinear LD score columns, non-positive weights) is bad input. */
+  private static BadInputException unfit(ArithmeticException e, Merged d) {
+    return new BadInputException("LD score regression on " + d.rows() + " SNPs with LD score columns " + d.ldColumns()
+        + " cannot be fitted: " + e.getMessage() + " (remove collinear LD scores, or check fixed intercepts)", e);
   }
 
   private static Merged subset(Merged d, List<Integer> keep) {

@@ -150,6 +150,7 @@ public final class Munge {
     List<Double> p = new ArrayList<>();
     List<Double> signed = new ArrayList<>();
     List<Double> nList = new ArrayList<>();
+    Map<Integer, Double> caseFraction = new HashMap<>();
     int total = 0;
     int na = 0;
     int notMerge = 0;
@@ -222,8 +223,9 @@ public final class Munge {
         if (col.containsKey("N")) {
           nv = Sumstats.number(f[col.get("N")], path, lineNo, "N");
         } else if (col.containsKey("N_CAS") && col.containsKey("N_CON")) {
-          nv = Sumstats.number(f[col.get("N_CAS")], path, lineNo, "N_CAS")
-              + Sumstats.number(f[col.get("N_CON")], path, lineNo, "N_CON");
+          double cases = Sumstats.number(f[col.get("N_CAS")], path, lineNo, "N_CAS");
+          nv = cases + Sumstats.number(f[col.get("N_CON")], path, lineNo, "N_CON");
+          caseFraction.put(nList.size(), cases / nv);
         } else {
           nv = o.n() != null ? o.n() : o.nCas() + o.nCon();
         }
@@ -253,6 +255,22 @@ public final class Munge {
       }
     }
     log.add("Removed " + (snp.size() - keep.size()) + " SNPs with duplicated rs numbers (" + keep.size() + " SNPs remain).");
+    if (!caseFraction.isEmpty() && o.n() == null) {
+      // ldsc's process_n: N·P / mean(P over the rows with the largest N), P the fraction of cases.
+      double maxN = keep.stream().mapToDouble(nList::get).max().orElseThrow();
+      double pSum = 0;
+      int pCount = 0;
+      for (int i : keep) {
+        if (nList.get(i) == maxN) {
+          pSum += caseFraction.get(i);
+          pCount++;
+        }
+      }
+      double pMax = pSum / pCount;
+      for (int i : keep) {
+        nList.set(i, nList.get(i) * caseFraction.get(i) / pMax);
+      }
+    }
     if (hasN && o.n() == null) {
       double[] ns = keep.stream().mapToDouble(nList::get).toArray();
       double nMin = o.nMin() != null ? o.nMin() : quantile(ns, 0.9) / 1.5;

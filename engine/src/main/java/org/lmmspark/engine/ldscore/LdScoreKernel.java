@@ -29,7 +29,7 @@ import org.lmmspark.engine.linalg.Blas;
  */
 public final class LdScoreKernel {
   /** Columns per matrix product: large enough for BLAS efficiency, small against a typical window. */
-  public static final int COLUMN_GROUP = 192;
+  public static final int COLUMN_GROUP = 128;
   /** Largest panel for which integer products are exact in single precision: {@code 4n < 2²⁴}. */
   static final int MAX_EXACT_FLOAT_SAMPLES = (1 << 24) / 4 - 1;
 
@@ -68,6 +68,16 @@ public final class LdScoreKernel {
     float[] gf = integerRoute ? new float[maxRows * group] : null;
     double[] gd = integerRoute ? null : new double[maxRows * group];
     double[] r = new double[maxRows];
+    double[] invSd = null;
+    double[] nMean = null;
+    if (integerRoute) {
+      invSd = new double[jTo];
+      nMean = new double[jTo];
+      for (int c = base; c < jTo; c++) {
+        invSd[c] = 1 / block.sd[c];
+        nMean[c] = n * block.mean[c];
+      }
+    }
     for (int j0 = jFrom; j0 < jTo; j0 += COLUMN_GROUP) {
       int j1 = Math.min(jTo, j0 + COLUMN_GROUP);
       int lo = first[j0];
@@ -84,9 +94,9 @@ public final class LdScoreKernel {
         int g = c * rows - lo;
         if (integerRoute) {
           double muJ = block.mean[j];
-          double scale = 1.0 / (n * block.sd[j]);
+          double scale = invSd[j] / n;
           for (int i = from; i < j; i++) {
-            r[i - lo] = (gf[g + i] - n * block.mean[i] * muJ) * scale / block.sd[i];
+            r[i - lo] = (gf[g + i] - nMean[i] * muJ) * scale * invSd[i];
           }
         } else {
           for (int i = from; i < j; i++) {
@@ -101,9 +111,13 @@ public final class LdScoreKernel {
   /** Adds r̃² of pairs {@code (i, j)}, {@code i ∈ [from, j)} ({@code r[i − lo]}), and the diagonal. */
   private static void addPairs(double[] r, int lo, int from, int j, int n, double[] annot, int nAnnot, double[] l2) {
     if (annot == null) {
+      // r² − (1 − r²)/d = r²(1 + 1/d) − 1/d
+      double inv = 1.0 / (n > 2 ? n - 2 : n);
+      double a = 1 + inv;
       double sumJ = 1; // r̃²_jj = 1
       for (int i = from; i < j; i++) {
-        double f = unbiasedR2(r[i - lo], n);
+        double ri = r[i - lo];
+        double f = ri * ri * a - inv;
         l2[i] += f;
         sumJ += f;
       }

@@ -20,6 +20,20 @@ public final class PanelDecoder {
   private final double minMaf;
   private final int[] counts = new int[4];
   private static final float[] COUNT_OF_CODE = {2f, Float.NaN, 1f, 0f};
+  /** For each byte, the allele counts of its four calls (low bits first). */
+  private static final float[] BYTE_COUNTS = new float[256 * 4];
+  /** For each byte, the counts of codes 00, 01, 10, 11 among its four calls, 8 bits each. */
+  private static final int[] CODE_COUNTS = new int[256];
+
+  static {
+    for (int b = 0; b < 256; b++) {
+      for (int k = 0; k < 4; k++) {
+        int code = (b >>> (2 * k)) & 3;
+        BYTE_COUNTS[4 * b + k] = COUNT_OF_CODE[code];
+        CODE_COUNTS[b] += 1 << (8 * code);
+      }
+    }
+  }
 
   /** Per-variant summary of the last call to {@link #decode}. */
   public double mean;
@@ -48,10 +62,7 @@ public final class PanelDecoder {
    * null, writes the n allele counts (a missing call as NaN) to {@code out[outOffset ..]}.
    */
   public boolean decode(byte[] raw, int offset, float[] out, int outOffset) {
-    counts[0] = counts[1] = counts[2] = counts[3] = 0;
-    for (int i = 0; i < n; i++) {
-      counts[code(raw, offset, i)]++;
-    }
+    countCodes(raw, offset);
     int hom1 = counts[0];
     int het = counts[2];
     int hom2 = counts[3];
@@ -69,10 +80,64 @@ public final class PanelDecoder {
     double ss = hom1 * (2 - mean) * (2 - mean) + het * (1 - mean) * (1 - mean) + hom2 * mean * mean;
     sd = Math.sqrt(ss / n);
     if (out != null) {
-      for (int i = 0; i < n; i++) {
-        out[outOffset + i] = COUNT_OF_CODE[code(raw, offset, i)];
+      if (rows == null) {
+        // Four calls per byte from a fixed table; the last byte's padding is not written.
+        int whole = n / 4;
+        for (int b = 0; b < whole; b++) {
+          int t = (raw[offset + b] & 0xff) << 2;
+          int o = outOffset + 4 * b;
+          out[o] = BYTE_COUNTS[t];
+          out[o + 1] = BYTE_COUNTS[t + 1];
+          out[o + 2] = BYTE_COUNTS[t + 2];
+          out[o + 3] = BYTE_COUNTS[t + 3];
+        }
+        for (int i = 4 * whole; i < n; i++) {
+          out[outOffset + i] = COUNT_OF_CODE[code(raw, offset, i)];
+        }
+      } else {
+        for (int i = 0; i < n; i++) {
+          out[outOffset + i] = COUNT_OF_CODE[code(raw, offset, i)];
+        }
       }
     }
     return true;
+  }
+
+  /** Counts of codes 00, 01, 10, 11 over the chosen samples into {@link #counts}. */
+  private void countCodes(byte[] raw, int offset) {
+    counts[0] = counts[1] = counts[2] = counts[3] = 0;
+    if (rows != null) {
+      for (int i = 0; i < n; i++) {
+        counts[code(raw, offset, i)]++;
+      }
+      return;
+    }
+    // Whole bytes through a table of per-byte code counts (8 bits per code), then the last byte's
+    // padding calls (coded 00) taken back out.
+    int bytes = (n + 3) / 4;
+    int c0 = 0;
+    int c1 = 0;
+    int c2 = 0;
+    int c3 = 0;
+    for (int b = 0; b < bytes; b++) {
+      int packed = CODE_COUNTS[raw[offset + b] & 0xff];
+      c0 += packed & 0xff;
+      c1 += (packed >>> 8) & 0xff;
+      c2 += (packed >>> 16) & 0xff;
+      c3 += packed >>> 24;
+    }
+    int last = raw[offset + bytes - 1] & 0xff;
+    for (int k = n - 4 * (bytes - 1); k < 4; k++) {
+      switch ((last >>> (2 * k)) & 3) {
+        case 0 -> c0--;
+        case 1 -> c1--;
+        case 2 -> c2--;
+        default -> c3--;
+      }
+    }
+    counts[0] = c0;
+    counts[1] = c1;
+    counts[2] = c2;
+    counts[3] = c3;
   }
 }

@@ -87,6 +87,23 @@ class MungeAndPartitionedTest {
     assertTrue(e2.getMessage().contains("missing column Z"), e2.getMessage());
   }
 
+  /**
+   * Cases and controls: ldsc's {@code process_n} sets {@code N = (N_CAS + N_CON)·P / mean P} over the
+   * rows of largest total, P the case fraction; here every total is 1,000 and P = 0.1, 0.2, 0.15, so
+   * N = 666.7, 1,333.3, 1,000; then the N filter (90th percentile 1,266.7 / 1.5 = 844.4) drops the first.
+   */
+  @Test
+  void casesAndControlsAsProcessN() throws IOException {
+    Path file = tmp.resolve("cc.txt");
+    Files.writeString(file, "SNP A1 A2 OR P N_CAS N_CON\nrs1 C A 1.1 0.5 100 900\nrs2 C A 0.9 0.2 200 800\n"
+        + "rs3 G A 1.0 0.9 150 850\n");
+    Sumstats s = Munge.munge(file.toString(), Munge.Options.defaults(), CONF).sumstats();
+    assertEquals(java.util.List.of("rs2", "rs3"), s.snps());
+    Tolerance.assertClose(s.n()[0], 1000 * 0.2 / 0.15, 0, 1e-12, "N rs2");
+    Tolerance.assertClose(s.n()[1], 1000, 0, 1e-12, "N rs3");
+    assertTrue(s.z()[0] < 0, "OR below 1: negative Z");
+  }
+
   @Test
   void alleleAlignmentAsLdsc() {
     assertEquals(0, Sumstats.alignment("A", "C", "A", "C"));

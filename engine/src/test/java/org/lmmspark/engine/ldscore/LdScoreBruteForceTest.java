@@ -103,6 +103,62 @@ class LdScoreBruteForceTest {
     }
   }
 
+  /** {@code --keep}: a subset of samples (every other one, plus the last) equals the plain definition on that subset. */
+  @Test
+  void sampleSubsetEqualsPlainDefinitionOnTheSubset() {
+    SplittableRandom rng = new SplittableRandom(3);
+    int n = 47;
+    int m = 90;
+    int[][] g = new int[m][n];
+    for (int v = 0; v < m; v++) {
+      for (int s = 0; s < n; s++) {
+        g[v][s] = v > 0 && rng.nextDouble() < 0.6 ? g[v - 1][s] : rng.nextInt(3);
+        if (rng.nextDouble() < 0.02) {
+          g[v][s] = -1;
+        }
+      }
+    }
+    int[] chr = new int[m];
+    java.util.Arrays.fill(chr, 1);
+    String prefix = BedFixture.write(tmp, "keep", g, chr);
+    int[] rows = java.util.stream.IntStream.range(0, n).filter(s -> s % 2 == 0 || s == n - 1).toArray();
+    int[] keptFile = java.util.stream.IntStream.range(0, m).toArray();
+    int[] first = LdWindow.firstPartners(LdWindow.blockLefts(java.util.stream.IntStream.range(0, m).asDoubleStream().toArray(), 10), 1);
+    double[] got = LdScoreRange.chromosome(prefix, n, rows, keptFile, first, new int[] {0, m}, null, 1, CONF);
+    double[][] z = new double[m][];
+    for (int v = 0; v < m; v++) {
+      int[] sub = new int[rows.length];
+      for (int k = 0; k < rows.length; k++) {
+        sub[k] = g[v][rows[k]];
+      }
+      z[v] = standardize(sub);
+    }
+    for (int j = 0; j < m; j++) {
+      double want = 0;
+      for (int i = Math.max(0, j - 10); i <= Math.min(m - 1, j + 10); i++) {
+        want += i == j ? 1 : unbiased(dot(z[i], z[j]) / rows.length, rows.length);
+      }
+      Tolerance.assertClose(got[j], want, 1e-12, 1e-10, "variant " + j);
+    }
+  }
+
+  /** A window that reaches the first variant from the last is refused unless allowed (ldsc's --yes-really). */
+  @Test
+  void windowWiderThanTheChromosomeIsBadInput() {
+    java.util.List<org.lmmspark.engine.io.Variant> variants = new java.util.ArrayList<>();
+    for (int v = 0; v < 50; v++) {
+      variants.add(new org.lmmspark.engine.io.Variant("3", "rs" + v, v * 0.01, 1000L * (v + 1), "A", "C"));
+    }
+    int[] kept = java.util.stream.IntStream.range(0, 50).toArray();
+    org.lmmspark.engine.BadInputException e = org.junit.jupiter.api.Assertions.assertThrows(
+        org.lmmspark.engine.BadInputException.class,
+        () -> new WindowSpec(WindowSpec.Unit.KB, 50, 1, false).firstPartners("3", variants, kept));
+    org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("larger than the chromosome"), e.getMessage());
+    assertArrayEquals(new int[50], new WindowSpec(WindowSpec.Unit.KB, 50, 1, true).firstPartners("3", variants, kept));
+    // 49 kb apart at most: a 48 kb window is not the whole chromosome.
+    assertEquals(1, new WindowSpec(WindowSpec.Unit.KB, 48, 1, false).firstPartners("3", variants, kept)[49]);
+  }
+
   @Test
   void exactWindowsAreTheBlockLefts() {
     int[] bl = {0, 0, 0, 1, 2, 2, 4, 6};

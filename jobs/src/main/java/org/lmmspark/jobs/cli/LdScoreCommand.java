@@ -1,10 +1,10 @@
 package org.lmmspark.jobs.cli;
 
 import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.lmmspark.engine.BadInputException;
-import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.ldscore.LdScoreFiles;
 import org.lmmspark.engine.ldscore.WindowSpec;
 import org.lmmspark.jobs.ldscore.LdScoreJob;
@@ -64,17 +64,9 @@ public final class LdScoreCommand implements Callable<Integer> {
   @Option(names = "--maf", defaultValue = "0", paramLabel = "X", description = "Use only variants with MAF > X in the panel (default ${DEFAULT-VALUE}: polymorphic variants).")
   double maf;
 
-  @Option(names = "--keep", paramLabel = "FILE", description = "Use only the panel samples listed (FID IID per line).")
-  String keep;
+  @Mixin SampleSelectionOptions samples;
 
-  @Option(names = "--extract", paramLabel = "FILE", description = "Use only the variants whose IDs are listed (first field per line).")
-  String extract;
-
-  @Option(names = "--chr", paramLabel = "LIST", description = "Use only these chromosomes, e.g. 1-22 or 1,3.")
-  String chr;
-
-  @Option(names = "--exclude-chr", paramLabel = "LIST", description = "Use every chromosome but these.")
-  String excludeChr;
+  @Mixin VariantSelectionOptions variants;
 
   @Option(names = "--digits", defaultValue = "3", paramLabel = "D", description = "Decimals of the written LD scores (default ${DEFAULT-VALUE}, as ldsc).")
   int digits;
@@ -96,12 +88,13 @@ public final class LdScoreCommand implements Callable<Integer> {
     if (digits < 0 || digits > 15 || taskMemoryMb < 1) {
       throw new BadInputException("--digits must be in 0..15 and --task-memory positive");
     }
-    WindowSpec spec = window.cm != null ? new WindowSpec(WindowSpec.Unit.CM, window.cm, chunkSize, yesReally)
+    WindowSpec windowSpec = window.cm != null ? new WindowSpec(WindowSpec.Unit.CM, window.cm, chunkSize, yesReally)
         : window.kb != null ? new WindowSpec(WindowSpec.Unit.KB, window.kb, chunkSize, yesReally)
         : new WindowSpec(WindowSpec.Unit.SNPS, window.snps, chunkSize, yesReally);
-    RunLog runLog = new RunLog(this.spec);
-    LdScoreJob.Options options = new LdScoreJob.Options(bfile, out, spec, maf, ChromosomeSelection.of(chr, excludeChr),
-        annot, keep, extract, taskMemoryMb << 20, digits);
+    RunLog runLog = new RunLog(spec);
+    Configuration conf = new Configuration();
+    LdScoreJob.Options options = new LdScoreJob.Options(bfile, out, windowSpec, maf, variants.selection(samples, conf),
+        annot, taskMemoryMb << 20, digits);
     SparkSession spark = SparkSessions.getOrCreate("lmmspark ldscore", sparkOptions.master);
     try {
       JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -112,7 +105,7 @@ public final class LdScoreCommand implements Callable<Integer> {
       jsc.sc().removeSparkListener(progress);
       r.notes().forEach(runLog::say);
       runLog.say(String.format("N = %d panel samples, window %s, chunk size %d, annotations: %s", r.samples(),
-          spec.describe(), chunkSize, String.join(" ", r.annotations())));
+          windowSpec.describe(), chunkSize, String.join(" ", r.annotations())));
       for (LdScoreJob.ChromosomeResult c : r.chromosomes()) {
         runLog.say(String.format("chromosome %s: %d variants, M = %s, M_5_50 = %s, L2 mean %.4f min %.4f max %.4f -> %s",
             c.chromosome(), c.variants(), fmt(c.m()), fmt(c.m550()), c.meanL2(), c.minL2(), c.maxL2(),

@@ -82,8 +82,9 @@ class LdScoreCommandTest {
 
   /**
    * Partitioned LD scores with two annotations (all ones; a random half): the Spark job (tasks of a
-   * few hundred variants) equals {@link LdScoreRange#chromosome} run in one range, and the all-ones
-   * column equals the unpartitioned L2; M is the column sums.
+   * few hundred variants) equals {@link LdScoreRange#chromosome} run in one range; M is the column sums.
+   * With {@code --extract} of every third variant and {@code --keep} of 300 of the 400 samples, the
+   * windows sit on the selected variants and the annotation rows follow them.
    */
   @Test
   void annotationsDistributedEqualsLocal() throws IOException {
@@ -93,44 +94,62 @@ class LdScoreCommandTest {
     Random rnd = new Random(3);
     double[] annot = new double[fs.variantCount() * 2];
     StringBuilder sb = new StringBuilder("CHR\tBP\tSNP\tCM\tbase\thalf\n");
-    double halfSum = 0;
     for (int v = 0; v < fs.variantCount(); v++) {
       var variant = fs.variants().get(v);
       annot[2 * v] = 1;
       annot[2 * v + 1] = rnd.nextBoolean() ? 1 : 0;
-      halfSum += annot[2 * v + 1];
       sb.append("2\t").append(variant.bp()).append('\t').append(variant.id()).append("\t0\t1\t")
           .append((int) annot[2 * v + 1]).append('\n');
     }
     Files.writeString(tmp.resolve("a.2.annot"), sb.toString());
+    StringBuilder extract = new StringBuilder();
+    List<Integer> selected = new ArrayList<>();
+    for (int v = 0; v < fs.variantCount(); v += 3) {
+      extract.append(fs.variants().get(v).id()).append('\n');
+      selected.add(v);
+    }
+    Files.writeString(tmp.resolve("extract.txt"), extract.toString());
+    StringBuilder keep = new StringBuilder();
+    int[] rowsKept = new int[300];
+    for (int i = 0; i < 300; i++) {
+      rowsKept[i] = i + 100;
+      keep.append(fs.samples().get(i + 100).fid()).append(' ').append(fs.samples().get(i + 100).iid()).append('\n');
+    }
+    Files.writeString(tmp.resolve("keep.txt"), keep.toString());
     String out = tmp.resolve("part").toString();
     SharedSpark.jsc();
     assertEquals(0, Lmmspark.run("ldscore", "--bfile", panel, "--ld-wind-snps", "100", "--annot",
-        tmp.resolve("a.").toString(), "--task-memory", "1", "--digits", "10", "--out", out, "--master", "local[2]"));
+        tmp.resolve("a.").toString(), "--extract", tmp.resolve("extract.txt").toString(), "--keep",
+        tmp.resolve("keep.txt").toString(), "--task-memory", "1", "--digits", "10", "--out", out, "--master", "local[2]"));
     List<String[]> ours = rows(out + ".2.l2.ldscore.gz");
     assertEquals("CHR SNP BP baseL2 halfL2", String.join(" ", ours.get(0)));
-    int[] keptFile = new int[fs.variantCount()];
-    for (int v = 0; v < keptFile.length; v++) {
-      keptFile[v] = v; // every chr 2 variant is polymorphic (M = 3,000)
+    // Every selected variant stays polymorphic in these 300 samples (checked: the files list them all).
+    int[] keptFile = selected.stream().mapToInt(Integer::intValue).toArray();
+    assertEquals(keptFile.length + 1, ours.size());
+    double[] annotKept = new double[keptFile.length * 2];
+    double halfKept = 0;
+    for (int k = 0; k < keptFile.length; k++) {
+      annotKept[2 * k] = 1;
+      annotKept[2 * k + 1] = annot[2 * keptFile[k] + 1];
+      halfKept += annotKept[2 * k + 1];
     }
     int[] first = new WindowSpec(WindowSpec.Unit.SNPS, 100, 1, false).firstPartners("2", fs.variants(), keptFile);
-    double[] local = LdScoreRange.chromosome(panel, fs.sampleCount(), null, keptFile, first,
-        new int[] {0, keptFile.length}, annot, 2, CONF);
+    double[] local = LdScoreRange.chromosome(panel, fs.sampleCount(), rowsKept, keptFile, first,
+        new int[] {0, keptFile.length}, annotKept, 2, CONF);
     for (int k = 0; k < keptFile.length; k++) {
+      assertEquals(fs.variants().get(keptFile[k]).id(), ours.get(k + 1)[1]);
       for (int a = 0; a < 2; a++) {
         Tolerance.assertClose(Double.parseDouble(ours.get(k + 1)[3 + a]), local[2 * k + a], 1e-9, 1e-9, "L2 " + k + "," + a);
       }
     }
-    assertEquals("3000\t" + (long) halfSum, Files.readString(Path.of(out + ".2.l2.M")).trim());
+    assertEquals(keptFile.length + "\t" + (long) halfKept, Files.readString(Path.of(out + ".2.l2.M")).trim());
   }
 
   @Test
   void badInputIsOneLineWithExitCode2() throws IOException {
     Path ref = RefData.dir("ldsc-sim");
     String panel = ref.resolve("panel/sim.2").toString();
-    // A window wider than the chromosome (3,000 variants).
-    assertBad("larger than the chromosome", "ldscore", "--bfile", panel, "--ld-wind-snps", "5000", "--out",
-        tmp.resolve("x").toString(), "--master", "local[2]");
+    // (A window wider than the chromosome: LdScoreBruteForceTest, without a Spark session.)
     // An annotation whose rows are not the panel's.
     Files.writeString(tmp.resolve("bad.2.annot"), "CHR\tBP\tSNP\tCM\tbase\n2\t1\tnot_a_panel_snp\t0\t1\n");
     assertBad("does not match the panel", "ldscore", "--bfile", panel, "--ld-wind-snps", "100", "--annot",
