@@ -3,21 +3,19 @@ package org.lmmspark.jobs.ldscore;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.lmmspark.engine.BadInputException;
-import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
 import org.lmmspark.engine.io.PlinkFileset;
-import org.lmmspark.engine.io.SampleId;
+import org.lmmspark.engine.select.GenotypeSelection;
+import org.lmmspark.engine.select.SampleSelection;
+import org.lmmspark.engine.select.VariantSelection;
 import org.lmmspark.engine.io.Variant;
-import org.lmmspark.engine.io.WhitespaceLines;
 import org.lmmspark.engine.ldscore.AnnotationFile;
 import org.lmmspark.engine.ldscore.LdScoreFiles;
 import org.lmmspark.engine.ldscore.LdScoreKernel;
@@ -50,13 +48,13 @@ public final class LdScoreJob {
   /**
    * @param annot annotation prefix ({@code PREFIX.annot[.gz]} for the whole panel, or
    *     {@code PREFIX.C.annot[.gz]} per chromosome), or null
-   * @param keep file of {@code FID IID} to keep, or null for every sample
-   * @param extract file of variant IDs to use, or null for every variant
+   * @param selection the panel samples and variants used ({@code --keep/--remove/--extract/--exclude/--chr},
+   *     the options every command shares)
    * @param taskBytes target size of one task's decoded block
    * @param digits decimals of the written scores (ldsc: 3)
    */
-  public record Options(String bfile, String out, WindowSpec window, double maf, ChromosomeSelection chromosomes,
-      String annot, String keep, String extract, long taskBytes, int digits) implements Serializable {}
+  public record Options(String bfile, String out, WindowSpec window, double maf, GenotypeSelection selection,
+      String annot, long taskBytes, int digits) implements Serializable {}
 
   /** What was written for one chromosome. */
   public record ChromosomeResult(String chromosome, int variants, double[] m, double[] m550, double meanL2,
@@ -78,15 +76,21 @@ public final class LdScoreJob {
     PlinkFileset fs = PlinkFileset.open(o.bfile(), conf);
     notes.addAll(fs.warnings());
     int fileSamples = fs.sampleCount();
-    int[] rows = o.keep() == null ? null : keepRows(o.keep(), fs.samples(), conf, notes);
+    SampleSelection.Applied panel = o.selection().samples().apply(fs.samples(), PlinkFileset.famPath(o.bfile()));
+    if (panel.report() != null) {
+      notes.add(panel.report());
+    }
+    int[] rows = panel.subset().isAll() ? null : new int[panel.subset().size()];
+    for (int i = 0; rows != null && i < rows.length; i++) {
+      rows[i] = panel.subset().row(i);
+    }
     int n = rows == null ? fileSamples : rows.length;
     if (n < 3) {
       throw new BadInputException(o.bfile() + ": " + n + " sample(s) selected; LD scores need at least 3");
     }
-    boolean[] include = o.chromosomes().mask(fs.variants());
-    if (o.extract() != null) {
-      applyExtract(o.extract(), fs.variants(), include, conf, notes);
-    }
+    VariantSelection.Mask selected = o.selection().variants().mask(fs.variants(), PlinkFileset.bimPath(o.bfile()));
+    notes.add(selected.report());
+    boolean[] include = selected.include();
     String bfile = FileSystems.qualify(o.bfile(), conf);
     SerializableHadoopConf hconf = new SerializableHadoopConf(conf);
 
@@ -256,43 +260,5 @@ public final class LdScoreJob {
     }
     throw new BadInputException("--annot " + prefix + ": no annotation file for chromosome " + chr + " (looked for "
         + prefix + chr + ".annot[.gz]" + (oneChromosome ? " and " + prefix + ".annot[.gz]" : "") + ")");
-  }
-
-  /** {@code --keep}: {@code FID IID} per line; the selected {@code .fam} rows in file order. */
-  static int[] keepRows(String path, List<SampleId> samples, Configuration conf, List<String> notes) {
-    Set<SampleId> wanted = new HashSet<>();
-    WhitespaceLines.read(path, conf, (lineNo, f) -> {
-      if (f.length < 2) {
-        throw BadInputException.atLine(path, lineNo, "expected FID IID, found " + f.length + " field(s)");
-      }
-      wanted.add(new SampleId(f[0], f[1]));
-    });
-    List<Integer> rows = new ArrayList<>();
-    for (int i = 0; i < samples.size(); i++) {
-      if (wanted.contains(samples.get(i))) {
-        rows.add(i);
-      }
-    }
-    if (rows.isEmpty()) {
-      throw BadInputException.inFile(path, "none of its " + wanted.size() + " samples is in the panel's .fam");
-    }
-    notes.add("--keep " + path + ": " + rows.size() + " of " + samples.size() + " samples kept ("
-        + (wanted.size() - rows.size()) + " listed sample(s) not in the panel)");
-    return rows.stream().mapToInt(Integer::intValue).toArray();
-  }
-
-  /** {@code --extract}: variant IDs (first field of each line); others are left out of the mask. */
-  static void applyExtract(String path, List<Variant> variants, boolean[] include, Configuration conf, List<String> notes) {
-    Set<String> ids = new HashSet<>();
-    WhitespaceLines.read(path, conf, (lineNo, f) -> ids.add(f[0]));
-    int kept = 0;
-    for (int v = 0; v < include.length; v++) {
-      include[v] &= ids.contains(variants.get(v).id());
-      kept += include[v] ? 1 : 0;
-    }
-    if (kept == 0) {
-      throw BadInputException.inFile(path, "none of its " + ids.size() + " variant IDs is among the selected panel variants");
-    }
-    notes.add("--extract " + path + ": " + kept + " variant(s) selected");
   }
 }
