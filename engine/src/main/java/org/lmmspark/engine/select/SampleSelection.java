@@ -7,7 +7,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.genotype.SampleSubset;
@@ -109,16 +108,6 @@ public final class SampleSelection implements Serializable {
       throw BadInputException.inFile(file, "empty sample list");
     }
     return new IdList(file, layout[0] == 2 ? pairs : null, layout[0] == 1 ? iids : null);
-  }
-
-  /** The lists as a text, for logs and fingerprints. */
-  public String describe() {
-    return "keep=" + keep.stream().map(IdList::file).toList() + " remove=" + remove.stream().map(IdList::file).toList();
-  }
-
-  /** The list files, for fingerprints. */
-  public List<String> files() {
-    return Stream.concat(keep.stream(), remove.stream()).map(IdList::file).toList();
   }
 
   public boolean isAll() {

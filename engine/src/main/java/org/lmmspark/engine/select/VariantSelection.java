@@ -129,19 +129,6 @@ public final class VariantSelection implements Serializable {
     return out;
   }
 
-  /** Whether anything beyond the default (negative positions dropped) is selected. */
-  public boolean isAll() {
-    return chromosomes.isAll() && fromBp == null && toBp == null && extract.isEmpty() && exclude.isEmpty()
-        && !allowNegativeBp;
-  }
-
-  /** The options as a text, for logs and fingerprints. */
-  public String describe() {
-    return "chr=" + (chromosomes.isAll() ? "all" : chromosomes) + " from-bp=" + fromBp + " to-bp=" + toBp + " extract="
-        + extract.stream().map(VariantList::describe).toList() + " exclude="
-        + exclude.stream().map(VariantList::describe).toList() + " allow-negative-bp=" + allowNegativeBp;
-  }
-
   public ChromosomeSelection chromosomes() {
     return chromosomes;
   }

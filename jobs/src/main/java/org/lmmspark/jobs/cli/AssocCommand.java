@@ -1,14 +1,9 @@
 package org.lmmspark.jobs.cli;
 
 import java.util.concurrent.Callable;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.SparkSession;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.jobs.assoc.AssocJob;
 import org.lmmspark.jobs.assoc.AssocOutputs;
-import org.lmmspark.jobs.spark.ProgressListener;
-import org.lmmspark.jobs.spark.SparkSessions;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -144,16 +139,10 @@ public final class AssocCommand implements Callable<Integer> {
     };
   }
 
-  /** Runs the job in a session of its own and reports it (for the pipeline too). */
+  /** Runs the job in a session of its own ({@link SparkRun}) and reports it. */
   public static AssocJob.Result run(RunLog runLog, AssocJob.Options options, String master) {
-    SparkSession spark = SparkSessions.getOrCreate("lmmspark assoc", master);
-    try {
-      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-      ProgressListener progress = new ProgressListener(LoggerFactory.getLogger(AssocJob.class), "assoc Spark job");
-      jsc.sc().addSparkListener(progress);
-      runLog.note("Spark " + spark.version() + ", master " + jsc.master() + ", default parallelism " + jsc.defaultParallelism());
-      AssocJob.Result r = AssocJob.run(jsc, options);
-      jsc.sc().removeSparkListener(progress);
+    return SparkRun.run("assoc", master, runLog, AssocJob.class, options.out() + ".log", (jsc, stages) -> {
+      AssocJob.Result r = stages.time("association", () -> AssocJob.run(jsc, options));
       runLog.say(String.format("trait %s: N = %d samples, fixed effects %s", r.trait(), r.samples(), r.fixedEffects()));
       r.notes().forEach(runLog::note);
       for (AssocJob.NullFit f : r.nullFits()) {
@@ -169,10 +158,7 @@ public final class AssocCommand implements Callable<Integer> {
       runLog.say("results: " + AssocOutputs.tsvPath(options.out()) + ", " + AssocOutputs.parquetPath(options.out())
           + ", report " + AssocOutputs.reportPath(options.out()) + ", plots " + AssocOutputs.manhattanPath(options.out())
           + ", " + AssocOutputs.qqPath(options.out()));
-      runLog.write(options.out() + ".log", jsc.hadoopConfiguration());
       return r;
-    } finally {
-      spark.stop();
-    }
+    });
   }
 }

@@ -1,14 +1,9 @@
 package org.lmmspark.jobs.cli;
 
 import java.util.concurrent.Callable;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.SparkSession;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.jobs.grm.GrmJob;
-import org.lmmspark.jobs.spark.ProgressListener;
-import org.lmmspark.jobs.spark.SparkSessions;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -69,16 +64,10 @@ public final class GrmCommand implements Callable<Integer> {
     return r == null ? 1 : 0;
   }
 
-  /** Runs the job in a session of its own and reports it; shared with {@code demo}. */
+  /** Runs the job in a session of its own ({@link SparkRun}) and reports it. */
   static GrmJob.Result run(RunLog runLog, GrmJob.Options options, String master) {
-    SparkSession spark = SparkSessions.getOrCreate("lmmspark grm", master);
-    try {
-      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-      ProgressListener progress = new ProgressListener(LoggerFactory.getLogger(GrmJob.class), "GRM");
-      jsc.sc().addSparkListener(progress);
-      runLog.note("Spark " + spark.version() + ", master " + jsc.master() + ", default parallelism " + jsc.defaultParallelism());
-      GrmJob.Result r = GrmJob.run(jsc, options);
-      jsc.sc().removeSparkListener(progress);
+    return SparkRun.run("grm", master, runLog, GrmJob.class, options.out() + ".log", (jsc, stages) -> {
+      GrmJob.Result r = stages.time("GRM", () -> GrmJob.run(jsc, options));
       runLog.say(String.format("GRM written to %s (with .grm.N.bin, .grm.id, .log)%s", GctaGrmFiles.binPath(options.out()),
           options.perChromosome() ? " and " + (r.outputs().size() - 1) + " per-chromosome GRMs" : ""));
       r.notes().forEach(runLog::say);
@@ -86,10 +75,7 @@ public final class GrmCommand implements Callable<Integer> {
       runLog.say(String.format("mean diagonal %.6f, off-diagonal mean %.3g SD %.4g", r.meanDiagonal(), r.meanOffDiagonal(), r.sdOffDiagonal()));
       runLog.say(String.format("%d Spark task(s), %d tile(s), %.1f s, %s", r.tasks(), r.tiles(), r.seconds(),
           org.lmmspark.engine.linalg.Blas.describe()));
-      runLog.write(options.out() + ".log", jsc.hadoopConfiguration());
       return r;
-    } finally {
-      spark.stop();
-    }
+    });
   }
 }

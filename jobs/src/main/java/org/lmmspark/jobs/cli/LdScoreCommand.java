@@ -1,16 +1,10 @@
 package org.lmmspark.jobs.cli;
 
 import java.util.concurrent.Callable;
-import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.SparkSession;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.ldscore.LdScoreFiles;
 import org.lmmspark.engine.ldscore.WindowSpec;
 import org.lmmspark.jobs.ldscore.LdScoreJob;
-import org.lmmspark.jobs.spark.ProgressListener;
-import org.lmmspark.jobs.spark.SparkSessions;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -64,8 +58,10 @@ public final class LdScoreCommand implements Callable<Integer> {
   @Option(names = "--maf", defaultValue = "0", paramLabel = "X", description = "Use only variants with MAF > X in the panel (default ${DEFAULT-VALUE}: polymorphic variants).")
   double maf;
 
+  /** The panel samples ({@code --keep/--remove}), as every command takes them. */
   @Mixin SampleSelectionOptions samples;
 
+  /** The panel variants ({@code --extract/--exclude [range]/--chr/--from-bp/--to-bp}), as every command takes them. */
   @Mixin VariantSelectionOptions variants;
 
   @Option(names = "--digits", defaultValue = "3", paramLabel = "D", description = "Decimals of the written LD scores (default ${DEFAULT-VALUE}, as ldsc).")
@@ -92,17 +88,10 @@ public final class LdScoreCommand implements Callable<Integer> {
         : window.kb != null ? new WindowSpec(WindowSpec.Unit.KB, window.kb, chunkSize, yesReally)
         : new WindowSpec(WindowSpec.Unit.SNPS, window.snps, chunkSize, yesReally);
     RunLog runLog = new RunLog(spec);
-    Configuration conf = new Configuration();
-    LdScoreJob.Options options = new LdScoreJob.Options(bfile, out, windowSpec, maf, variants.selection(samples, conf),
-        annot, taskMemoryMb << 20, digits);
-    SparkSession spark = SparkSessions.getOrCreate("lmmspark ldscore", sparkOptions.master);
-    try {
-      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-      ProgressListener progress = new ProgressListener(LoggerFactory.getLogger(LdScoreJob.class), "LD scores");
-      jsc.sc().addSparkListener(progress);
-      runLog.note("Spark " + spark.version() + ", master " + jsc.master() + ", default parallelism " + jsc.defaultParallelism());
-      LdScoreJob.Result r = LdScoreJob.run(jsc, options);
-      jsc.sc().removeSparkListener(progress);
+    LdScoreJob.Options options = new LdScoreJob.Options(bfile, out, windowSpec, maf,
+        variants.selection(samples, new org.apache.hadoop.conf.Configuration()), annot, taskMemoryMb << 20, digits);
+    return SparkRun.run("ldscore", sparkOptions.master, runLog, LdScoreJob.class, out + ".log", (jsc, stages) -> {
+      LdScoreJob.Result r = stages.time("LD scores", () -> LdScoreJob.run(jsc, options));
       r.notes().forEach(runLog::say);
       runLog.say(String.format("N = %d panel samples, window %s, chunk size %d, annotations: %s", r.samples(),
           windowSpec.describe(), chunkSize, String.join(" ", r.annotations())));
@@ -113,11 +102,8 @@ public final class LdScoreCommand implements Callable<Integer> {
       }
       runLog.say(String.format("%d Spark task(s), %.1f s, %s", r.tasks(), r.seconds(),
           org.lmmspark.engine.linalg.Blas.describe()));
-      runLog.write(out + ".log", jsc.hadoopConfiguration());
       return 0;
-    } finally {
-      spark.stop();
-    }
+    });
   }
 
   private static String fmt(double[] xs) {

@@ -6,8 +6,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.SparkSession;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.kinship.Grm;
@@ -17,7 +15,6 @@ import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.RemlInputs;
 import org.lmmspark.engine.select.SampleSelection;
 import org.lmmspark.jobs.reml.RemlJob;
-import org.lmmspark.jobs.spark.SparkSessions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -246,12 +243,9 @@ public final class RemlCommand implements Callable<Integer> {
           variants.selection(conf), partitions == null ? 0 : partitions,
           probes == null ? DEFAULT_PROBES : probes, seed == null ? DEFAULT_SEED : seed, cgTol == null ? 1e-6 : cgTol,
           matrixFreeAbove == null ? RemlJob.DEFAULT_MATRIX_FREE_ABOVE : matrixFreeAbove);
-      SparkSession spark = SparkSessions.getOrCreate("lmmspark reml", sparkOptions.master);
-      try {
-        r = RemlJob.runOnGenotypes(JavaSparkContext.fromSparkContext(spark.sparkContext()), o, g);
-      } finally {
-        spark.stop();
-      }
+      // RemlJob writes OUT.log itself (with the fit's details): the template's log is not written.
+      r = SparkRun.run("reml", sparkOptions.master, new RunLog(spec), RemlJob.class, null,
+          (jsc, stages) -> RemlJob.runOnGenotypes(jsc, o, g));
     }
     System.out.print(String.join("\n", r.logLines()) + "\n");
     System.out.print("\n" + RemlJob.hsq(r.summary()));

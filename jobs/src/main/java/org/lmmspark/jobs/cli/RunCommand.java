@@ -3,15 +3,10 @@ package org.lmmspark.jobs.cli;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.concurrent.Callable;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.SparkSession;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.jobs.assoc.AssocJob;
 import org.lmmspark.jobs.pipeline.Pipeline;
 import org.lmmspark.jobs.pipeline.PipelineConfig;
-import org.lmmspark.jobs.spark.ProgressListener;
-import org.lmmspark.jobs.spark.SparkSessions;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -67,21 +62,15 @@ public final class RunCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** Runs the pipeline in a session of its own and prints its summary; shared with {@code demo}. */
+  /** Runs the pipeline in a session of its own ({@link SparkRun}) and prints its summary; shared with {@code demo}. */
   static Pipeline.Result run(PipelineConfig c, boolean resume, boolean overwrite, String master, RunLog runLog) {
-    SparkSession spark = SparkSessions.getOrCreate("lmmspark run", master);
-    try {
-      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-      jsc.sc().addSparkListener(new ProgressListener(LoggerFactory.getLogger(Pipeline.class), "pipeline"));
-      runLog.say("lmmspark pipeline: " + c.bfile() + " -> " + c.out() + " (Spark " + spark.version() + ", master "
+    return SparkRun.run("run", master, runLog, Pipeline.class, Paths.get(c.out(), "run.log").toString(), (jsc, stages) -> {
+      runLog.say("lmmspark pipeline: " + c.bfile() + " -> " + c.out() + " (Spark " + jsc.version() + ", master "
           + jsc.master() + ", " + org.lmmspark.engine.linalg.Blas.describe() + ")");
       Pipeline.Result r = Pipeline.run(jsc, c, resume, overwrite, runLog);
       runLog.say(String.format("pipeline finished in %.1f s; outputs in %s (summary: run.log, assoc.report.md)",
           r.seconds(), c.out()));
-      runLog.write(Paths.get(c.out(), "run.log").toString(), jsc.hadoopConfiguration());
       return r;
-    } finally {
-      spark.stop();
-    }
+    });
   }
 }

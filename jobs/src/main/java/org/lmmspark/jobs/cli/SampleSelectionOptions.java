@@ -20,11 +20,6 @@ public final class SampleSelectionOptions {
       + "Applied after --keep.")
   List<String> remove = new ArrayList<>();
 
-  /** Whether any list was given. */
-  public boolean given() {
-    return !keep.isEmpty() || !remove.isEmpty();
-  }
-
   /** Reads the lists (bad files fail here, naming file and line). */
   public SampleSelection selection(Configuration conf) {
     return SampleSelection.read(keep, remove, conf);

@@ -28,13 +28,13 @@ public final class VariantSelectionOptions {
       + "before this position.")
   Long toBp;
 
-  @Option(names = "--extract", arity = "1..2", paramLabel = "[range|bed0|bed1] FILE", description = "Use only the "
+  @Option(names = "--extract", arity = "1..2", hideParamSyntax = true, paramLabel = "[range|bed0|bed1] FILE", description = "Use only the "
       + "variants listed: FILE of variant IDs (whitespace separated), or 'range FILE' of 'chr start end [label]' lines, "
       + "1-based inclusive (plink --extract range; = plink2 bed1), or 'bed0 FILE' (UCSC BED, 0-based half-open). "
       + "Repeatable: variants in every list.")
   List<String> extract = new ArrayList<>();
 
-  @Option(names = "--exclude", arity = "1..2", paramLabel = "[range|bed0|bed1] FILE", description = "Leave out the "
+  @Option(names = "--exclude", arity = "1..2", hideParamSyntax = true, paramLabel = "[range|bed0|bed1] FILE", description = "Leave out the "
       + "variants listed (layout as --extract). Repeatable.")
   List<String> exclude = new ArrayList<>();
 

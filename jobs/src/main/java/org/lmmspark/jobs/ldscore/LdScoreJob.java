@@ -12,6 +12,9 @@ import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
 import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.select.GenotypeSelection;
+import org.lmmspark.engine.select.SampleSelection;
+import org.lmmspark.engine.select.VariantSelection;
 import org.lmmspark.engine.io.Variant;
 import org.lmmspark.engine.ldscore.AnnotationFile;
 import org.lmmspark.engine.ldscore.LdScoreFiles;
@@ -48,8 +51,8 @@ public final class LdScoreJob {
   /**
    * @param annot annotation prefix ({@code PREFIX.annot[.gz]} for the whole panel, or
    *     {@code PREFIX.C.annot[.gz]} per chromosome), or null
-   * @param selection samples and variants to use ({@code --keep/--remove}, {@code --extract/--exclude},
-   *     {@code --chr}, ...)
+   * @param selection the panel samples and variants used ({@code --keep/--remove/--extract/--exclude/--chr},
+   *     the options every command shares)
    * @param taskBytes target size of one task's decoded block
    * @param digits decimals of the written scores (ldsc: 3)
    */
@@ -76,23 +79,21 @@ public final class LdScoreJob {
     PlinkFileset fs = PlinkFileset.open(o.bfile(), conf);
     notes.addAll(fs.warnings());
     int fileSamples = fs.sampleCount();
-    SampleSelection.Applied samplesKept = o.selection().samples().apply(fs.samples(), o.bfile());
-    if (samplesKept.report() != null) {
-      notes.add(samplesKept.report());
+    SampleSelection.Applied panel = o.selection().samples().apply(fs.samples(), PlinkFileset.famPath(o.bfile()));
+    if (panel.report() != null) {
+      notes.add(panel.report());
     }
-    int[] rows = samplesKept.subset().isAll() ? null : new int[samplesKept.subset().size()];
+    int[] rows = panel.subset().isAll() ? null : new int[panel.subset().size()];
     for (int i = 0; rows != null && i < rows.length; i++) {
-      rows[i] = samplesKept.subset().row(i);
+      rows[i] = panel.subset().row(i);
     }
     int n = rows == null ? fileSamples : rows.length;
     if (n < 3) {
       throw new BadInputException(o.bfile() + ": " + n + " sample(s) selected; LD scores need at least 3");
     }
-    VariantSelection.Mask mask = o.selection().variants().mask(fs.variants(), o.bfile());
-    if (mask.report() != null) {
-      notes.add(mask.report());
-    }
-    boolean[] include = mask.include();
+    VariantSelection.Mask selected = o.selection().variants().mask(fs.variants(), PlinkFileset.bimPath(o.bfile()));
+    notes.add(selected.report());
+    boolean[] include = selected.include();
     String bfile = FileSystems.qualify(o.bfile(), conf);
     SerializableHadoopConf hconf = new SerializableHadoopConf(conf);
 

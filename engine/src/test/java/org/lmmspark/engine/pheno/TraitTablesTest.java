@@ -1,0 +1,65 @@
+package org.lmmspark.engine.pheno;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.io.SampleId;
+
+/** Which column is the trait and which tables hold the covariates, as the options say. */
+class TraitTablesTest {
+  private final Configuration conf = new Configuration();
+  private static final List<SampleId> FAM = List.of(new SampleId("f1", "a"), new SampleId("f2", "b"));
+
+  @Test
+  void covariatesByNameFromThePhenotypeTableAndTheTraitSkipsThem(@TempDir Path dir) throws Exception {
+    Path p = dir.resolve("p.txt");
+    Files.writeString(p, "FID IID sex age y\nf1 a M 30 1.5\nf2 b F 40 2.5\n");
+    // BOLT's habit: one table for trait and covariates; the default trait is the first column not named.
+    TraitTables.Tables t = TraitTables.read(new TraitTables.Spec(p.toString(), null, null, null, null, List.of("sex"),
+        null, List.of("age"), false), null, FAM, "x.fam", false, conf);
+    assertEquals("y", t.trait());
+    assertEquals(List.of("sex"), t.covar().columns());
+    assertArrayEquals(new double[] {30, 40}, t.qcovar().numeric(0));
+    // With repeated records they stay columns of the phenotype table (per record).
+    TraitTables.Tables r = TraitTables.read(new TraitTables.Spec(p.toString(), null, null, null, null, List.of("sex"),
+        null, List.of(), false), null, FAM, "x.fam", true, conf);
+    assertNull(r.covar());
+    assertEquals(List.of("sex"), r.phenoCovarNames());
+    assertEquals("age", r.trait());
+    BadInputException e = assertThrows(BadInputException.class, () -> TraitTables.read(new TraitTables.Spec(
+        p.toString(), "age", null, null, null, List.of(), null, List.of("age"), false), null, FAM, "x", false, conf));
+    assertTrue(e.getMessage().contains("trait column 'age' is also used as a covariate"), e.getMessage());
+  }
+
+  @Test
+  void traitFromTheFilesetFamAndByPosition(@TempDir Path dir) throws Exception {
+    Path fam = dir.resolve("x.fam");
+    Files.writeString(fam, "f1 a 0 0 1 -9 7.5\nf2 b 0 0 2 -9 NA\n");
+    TraitTables.Tables t = TraitTables.read(new TraitTables.Spec(null, null, null, 2, null, List.of(), null, List.of(),
+        false), fam.toString(), FAM, "x.fam", false, conf);
+    assertEquals("PHENO2", t.trait());
+    assertArrayEquals(new double[] {7.5, Double.NaN}, t.pheno().numeric(1));
+    Path csv = dir.resolve("p.csv");
+    Files.writeString(csv, "b,1,2\na,3,4\n");
+    TraitTables.Tables m = TraitTables.read(new TraitTables.Spec(csv.toString(), null, 2, null, null, List.of(), null,
+        List.of(), true), null, FAM, "x.fam", false, conf);
+    assertEquals("V2", m.trait());
+    assertEquals(List.of(FAM.get(1), FAM.get(0)), m.pheno().ids());
+    BadInputException e = assertThrows(BadInputException.class, () -> TraitTables.read(new TraitTables.Spec(
+        csv.toString(), null, 3, null, null, List.of(), null, List.of(), true), null, FAM, "x.fam", false, conf));
+    assertTrue(e.getMessage().contains("--mpheno 3: the table has 2 value column(s)"), e.getMessage());
+    e = assertThrows(BadInputException.class, () -> new TraitTables.Spec(null, null, null, null, null, List.of(), null,
+        List.of(), false));
+    assertTrue(e.getMessage().contains("--pheno FILE is required"), e.getMessage());
+  }
+}
