@@ -180,7 +180,7 @@ public final class NumeratorRelationship {
       if (!seen.add(s)) {
         continue;
       }
-      int i = ped.hasFamilyIds() ? ped.indexOf(s) : ped.indexOfIid(s.iid());
+      int i = ped.indexOfSample(s);
       if (i >= 0) {
         found.add(s);
         idx.add(i);

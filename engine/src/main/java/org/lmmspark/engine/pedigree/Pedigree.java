@@ -535,6 +535,15 @@ public final class Pedigree {
     return i == null ? -1 : i;
   }
 
+  /**
+   * Index of a phenotyped sample: by (FID, IID) when the pedigree has a family column, else by IID
+   * alone (an {@code ID SIRE DAM} file has no family IDs, and a phenotype file's FID is then
+   * irrelevant); −1 when absent.
+   */
+  public int indexOfSample(SampleId s) {
+    return familyIds ? indexOf(s) : indexOfIid(s.iid());
+  }
+
   /** Parents that were not listed as individuals and were added as founders. */
   public int foundersAdded() {
     return foundersAdded;

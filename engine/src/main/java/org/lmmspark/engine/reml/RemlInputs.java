@@ -10,6 +10,8 @@ import java.util.stream.Collectors;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.kinship.Grm;
+import org.lmmspark.engine.pedigree.NumeratorRelationship;
+import org.lmmspark.engine.pedigree.Pedigree;
 import org.lmmspark.engine.pheno.Design;
 import org.lmmspark.engine.pheno.SampleMatch;
 import org.lmmspark.engine.pheno.SampleTable;
@@ -41,9 +43,54 @@ public final class RemlInputs {
 
   /**
    * A relationship matrix input: name used in outputs ("G", "G1", "A"), where it came from (for
-   * messages), the matrix, and whether {@code --epistatic} adds its Hadamard square.
+   * messages), the matrix, and whether {@code --epistatic} adds its Hadamard square. A pedigree's A is
+   * held as the pedigree instead ({@code matrix} null, {@code pedigree} and {@code pedigreeSamples}
+   * set): the mixed-model-equation route ({@code reml.mme}) uses its sparse inverse over every animal
+   * and never forms A; a dense route forms A over the analysed individuals only when it needs it
+   * ({@link PedigreeRelationshipOperator}).
+   *
+   * @param pedigreeSamples the samples (as the phenotype file names them) that the pedigree lists
    */
-  public record Relationship(String name, String source, Grm matrix, boolean additive) {}
+  public record Relationship(String name, String source, Grm matrix, boolean additive, NumeratorRelationship pedigree,
+      List<SampleId> pedigreeSamples) {
+
+    /** A relationship matrix known densely (a GRM). */
+    public Relationship(String name, String source, Grm matrix, boolean additive) {
+      this(name, source, matrix, additive, null, null);
+    }
+
+    /**
+     * A pedigree's A over those of {@code samples} that the pedigree lists ({@link Pedigree#indexOfSample}),
+     * each once, in the order given; O(samples), no matrix.
+     */
+    public static Relationship ofPedigree(String name, String source, NumeratorRelationship pedigree,
+        List<SampleId> samples) {
+      Set<SampleId> found = new LinkedHashSet<>();
+      for (SampleId s : samples) {
+        if (pedigree.pedigree().indexOfSample(s) >= 0) {
+          found.add(s);
+        }
+      }
+      return new Relationship(name, source, null, false, pedigree, List.copyOf(found));
+    }
+
+    /** The samples this relationship covers. */
+    public List<SampleId> ids() {
+      return matrix != null ? matrix.ids() : pedigreeSamples;
+    }
+
+    /** The same relationship over the samples at {@code rows} of {@link #ids()} (e.g. after --keep/--remove). */
+    public Relationship subset(int[] rows) {
+      if (matrix != null) {
+        return new Relationship(name, source, matrix.subset(rows), additive);
+      }
+      List<SampleId> kept = new ArrayList<>(rows.length);
+      for (int r : rows) {
+        kept.add(pedigreeSamples.get(r));
+      }
+      return new Relationship(name, source, null, additive, pedigree, List.copyOf(kept));
+    }
+  }
 
   /**
    * What to assemble. {@code covar}, {@code qcovar} may be null; {@code phenoName} null = the first
@@ -214,7 +261,7 @@ public final class RemlInputs {
     }
     int firstRel = inputs.size();
     for (Relationship r : spec.relationships()) {
-      inputs.add(new SampleMatch.Input("relationship matrix " + r.name() + " (" + r.source() + ")", r.matrix().ids(),
+      inputs.add(new SampleMatch.Input("relationship matrix " + r.name() + " (" + r.source() + ")", r.ids(),
           null, null));
     }
     SampleMatch match = SampleMatch.intersect(inputs);
@@ -323,7 +370,17 @@ public final class RemlInputs {
     List<VarianceComponent> epi = new ArrayList<>();
     for (int r = 0; r < spec.relationships().size(); r++) {
       Relationship rel = spec.relationships().get(r);
-      DenseSymmetricMatrix k = Components.relationship(rel.matrix(), match.rowsIn(firstRel + r));
+      int[] rows = match.rowsIn(firstRel + r);
+      if (rel.pedigree() != null) {
+        int[] animals = new int[rows.length];
+        for (int j = 0; j < rows.length; j++) {
+          animals[j] = rel.pedigree().pedigree().indexOfSample(rel.ids().get(rows[j]));
+        }
+        SymmetricOperator a = new PedigreeRelationshipOperator(rel.pedigree(), animals);
+        comps.add(new VarianceComponent(rel.name(), identity ? a : new IncidenceOperator(a, z)));
+        continue;
+      }
+      DenseSymmetricMatrix k = Components.relationship(rel.matrix(), rows);
       comps.add(new VarianceComponent(rel.name(), identity ? k : new IncidenceOperator(k, z)));
       if (spec.epistatic() && rel.additive()) {
         DenseSymmetricMatrix kk = Components.epistatic(k);

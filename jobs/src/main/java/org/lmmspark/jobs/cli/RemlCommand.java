@@ -8,10 +8,10 @@ import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.SampleId;
-import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.pedigree.NumeratorRelationship;
 import org.lmmspark.engine.pedigree.Pedigree;
 import org.lmmspark.engine.pheno.TraitTables;
+import org.lmmspark.engine.reml.KnownVariances;
 import org.lmmspark.engine.reml.RemlInputs;
 import org.lmmspark.engine.select.SampleSelection;
 import org.lmmspark.jobs.reml.RemlJob;
@@ -59,12 +59,20 @@ import picocli.CommandLine.Spec;
           + " phenotype file's FID is then ignored). Phenotyped individuals absent from the pedigree are dropped and"
           + " counted in the log.",
       "",
+      "Sparse route (--solver sparse, chosen by auto when every component is a grouping factor, the permanent"
+          + " environment or a pedigree): AI-REML on Henderson's mixed-model equations, factored by a sparse Cholesky"
+          + " (AMD ordering and symbolic analysis once, numeric factorization per iteration; CSparseJ), traces from"
+          + " the sparse inverse subset (Takahashi): no records x records V. A pedigree enters through A⁻¹ over all"
+          + " of its animals, so --blup also gives BLUPs with PEV for ancestors without records.",
+      "",
+      "Known variances: --fix NAME=VALUE (repeatable) or --fix-file FILE hold variances at given values; with all"
+          + " of them known, no optimization: BLUEs with SEs and BLUPs with PEVs (Henderson's setting).",
+      "",
       "Repeated records: with --repeated-records an individual may have several lines (records) in --pheno; each"
           + " relationship component is then Z K Z' (Z: record -> individual), --permanent-environment adds a"
           + " per-individual effect Z Z' ('pe'). Per-record covariates and groups are columns of the --pheno file"
           + " (--covar-names, --qcovar-names, --group); --covar/--qcovar files hold one row per individual whose"
-          + " values apply to all of its records. Several components use dense AI-REML (Cholesky of the records x"
-          + " records V)."
+          + " values apply to all of its records."
     })
 public final class RemlCommand implements Callable<Integer> {
 
@@ -138,14 +146,29 @@ public final class RemlCommand implements Callable<Integer> {
   @Mixin TraitOptions trait;
 
   @Option(names = "--blup", description = "Also write OUT.blup.txt: BLUP of each random effect per sample "
-      + "(GCTA --reml-pred-rand).")
+      + "(GCTA --reml-pred-rand). On the sparse route also OUT.blup.levels.txt (every level of every term, every "
+      + "animal of the pedigree including ancestors without records: BLUP, PEV, SE, reliability) and OUT.blue.txt "
+      + "(fixed effects with SEs).")
   boolean blup;
 
-  @Option(names = "--solver", paramLabel = "auto|spectral|dense|matrix-free", defaultValue = "auto", description =
-      "spectral: one reduction of K to band form, then O(N) per likelihood (one component only); dense: AI-REML with Cholesky of V; matrix-free (--bfile "
-      + "only): stochastic AI-REML by conjugate gradients over the genotypes; auto: spectral when possible, with "
-      + "--bfile matrix-free above --matrix-free-above samples (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--solver", paramLabel = "auto|spectral|dense|sparse|matrix-free", defaultValue = "auto",
+      description = "spectral: one reduction of K to band form, then O(N) per likelihood (one component only); dense: "
+      + "AI-REML with Cholesky of V; sparse: AI-REML on Henderson's mixed-model equations by sparse Cholesky (AMD "
+      + "ordering and symbolic analysis once; CSparseJ), for grouping factors, --permanent-environment and --pedigree "
+      + "(through A⁻¹ over the whole pedigree), not GRMs; matrix-free (--bfile only): stochastic AI-REML by conjugate "
+      + "gradients over the genotypes; auto: sparse when every component is sparse, else spectral for one component, "
+      + "else dense; with --bfile matrix-free above --matrix-free-above samples (default: ${DEFAULT-VALUE}).")
   String solver;
+
+  @Option(names = "--fix", paramLabel = "NAME=VALUE", description = "Hold a variance at a known value instead of "
+      + "estimating it; NAME as in the outputs (A, G, a --group column, pe, e; V(A) also accepted); repeatable. "
+      + "With every variance fixed there is no optimization: BLUEs with SEs and (with --blup) BLUPs with prediction "
+      + "error variances, e.g. --fix A=20 --fix e=40. With some fixed, the others are estimated by AI-REML.")
+  List<String> fix = new ArrayList<>();
+
+  @Option(names = "--fix-file", paramLabel = "FILE", description = "Known variances from a file, one 'NAME VALUE' "
+      + "per line ('#' starts a comment line); combines with --fix.")
+  String fixFile;
 
   @Option(names = "--max-iterations", paramLabel = "N", defaultValue = "100", description = "AI-REML iteration "
       + "limit (default: ${DEFAULT-VALUE}).")
@@ -162,9 +185,9 @@ public final class RemlCommand implements Callable<Integer> {
   private final List<String> notes = new ArrayList<>();
 
   /**
-   * Relationship matrices from other inputs, added as components after the GRMs. The pedigree
-   * numerator relationship matrix of {@code --pedigree FILE} goes here, as
-   * {@code new RemlInputs.Relationship("A", file, grmOfA, false)}.
+   * Relationship matrices from other inputs, added as components after the GRMs: the pedigree of
+   * {@code --pedigree FILE} as {@link RemlInputs.Relationship#ofPedigree} — no matrix here; the sparse
+   * route reads its A⁻¹ (O(animals)), a dense route forms A over the analysed individuals when asked.
    */
   List<RemlInputs.Relationship> extraRelationships() {
     if (pedigree == null) {
@@ -172,20 +195,18 @@ public final class RemlCommand implements Callable<Integer> {
     }
     Configuration conf = new Configuration();
     Pedigree ped = Pedigree.read(pedigree, conf);
-    // A only for the phenotyped individuals (plus, inside, their ancestors): O(n_recorded²) memory.
     List<SampleId> wanted = new ArrayList<>(new LinkedHashSet<>(
         TraitTables.read(trait.spec(), null, null, null, repeatedRecords, conf).pheno().ids()));
-    Grm a = NumeratorRelationship.forSamples(ped, wanted);
-    int[] idx = new int[a.size()];
+    RemlInputs.Relationship a = RemlInputs.Relationship.ofPedigree("A", pedigree, NumeratorRelationship.of(ped), wanted);
+    int[] idx = new int[a.ids().size()];
     for (int i = 0; i < idx.length; i++) {
-      SampleId s = a.ids().get(i);
-      idx[i] = ped.hasFamilyIds() ? ped.indexOf(s) : ped.indexOfIid(s.iid());
+      idx[i] = ped.indexOfSample(a.ids().get(i));
     }
     notes.add(String.format(Locale.ROOT, "pedigree %s: %d individuals (%d parents added as founders); matched on %s: "
         + "%d of the %d individuals of the phenotype file found; A over them, computed with %d ancestors",
         pedigree, ped.size(), ped.foundersAdded(), ped.hasFamilyIds() ? "FID IID" : "IID (the pedigree has no family IDs)",
-        a.size(), wanted.size(), ped.withAncestors(idx).length - idx.length));
-    return List.of(new RemlInputs.Relationship("A", pedigree, a, false));
+        idx.length, wanted.size(), ped.withAncestors(idx).length - idx.length));
+    return List.of(a);
   }
 
 
@@ -234,7 +255,7 @@ public final class RemlCommand implements Callable<Integer> {
     SampleSelection sampleSelection = samples.selection(conf);
     RemlJob.Options o = new RemlJob.Options(grms, epistatic, bfile == null ? extraRelationships() : List.of(), groups,
         traitSpec, sampleSelection, blup, solver, allowNonconvergence, maxIterations, out, RunLog.commandLine(spec),
-        repeatedRecords, permanentEnvironment, notes);
+        repeatedRecords, permanentEnvironment, notes, KnownVariances.parse(fix, fixFile, conf));
     RemlJob.Result r;
     if (bfile == null) {
       r = RemlJob.run(o, conf);
@@ -249,7 +270,9 @@ public final class RemlCommand implements Callable<Integer> {
     }
     System.out.print(String.join("\n", r.logLines()) + "\n");
     System.out.print("\n" + RemlJob.hsq(r.summary()));
-    System.out.println("written: " + out + ".hsq, " + out + ".json, " + out + ".log" + (blup ? ", " + out + ".blup.txt" : ""));
+    boolean levels = blup && r.inputs() != null && r.fit().solver().equals("sparse-mme");
+    System.out.println("written: " + out + ".hsq, " + out + ".json, " + out + ".log" + (blup ? ", " + out + ".blup.txt" : "")
+        + (levels ? ", " + out + ".blup.levels.txt, " + out + ".blue.txt" : ""));
     return 0;
   }
 }

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.BadInputException;
@@ -21,14 +22,19 @@ import org.lmmspark.engine.pheno.SampleMatch;
 import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.AiReml;
 import org.lmmspark.engine.reml.DenseRemlLikelihood;
+import org.lmmspark.engine.reml.KnownVariances;
 import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.RemlInputs;
+import org.lmmspark.engine.reml.RemlLikelihood;
 import org.lmmspark.engine.reml.RemlProblem;
 import org.lmmspark.engine.reml.RemlSolver;
 import org.lmmspark.engine.reml.SpectralReml;
 import org.lmmspark.engine.reml.VarianceSummary;
 import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
 import org.lmmspark.engine.reml.matfree.StochasticReml;
+import org.lmmspark.engine.reml.mme.MixedModel;
+import org.lmmspark.engine.reml.mme.MmeLikelihood;
+import org.lmmspark.engine.reml.mme.SparseModels;
 import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.engine.select.SampleSelection;
 import org.lmmspark.engine.select.VariantSelection;
@@ -73,7 +79,16 @@ public final class RemlJob {
   public record Options(List<String> grmPrefixes, boolean epistatic, List<RemlInputs.Relationship> extraRelationships,
       List<String> groups, TraitTables.Spec trait, SampleSelection samples, boolean blup, String solver,
       boolean allowNonconvergence, int maxIterations, String out, String commandLine, boolean repeatedRecords,
-      boolean permanentEnvironment, List<String> notes) {
+      boolean permanentEnvironment, List<String> notes, Map<String, Double> knownVariances) {
+
+    /** Every variance estimated. */
+    public Options(List<String> grmPrefixes, boolean epistatic, List<RemlInputs.Relationship> extraRelationships,
+        List<String> groups, TraitTables.Spec trait, SampleSelection samples, boolean blup, String solver,
+        boolean allowNonconvergence, int maxIterations, String out, String commandLine, boolean repeatedRecords,
+        boolean permanentEnvironment, List<String> notes) {
+      this(grmPrefixes, epistatic, extraRelationships, groups, trait, samples, blup, solver, allowNonconvergence,
+          maxIterations, out, commandLine, repeatedRecords, permanentEnvironment, notes, Map.of());
+    }
 
     /** One record per sample, every sample, covariates from whole files. */
     public Options(List<String> grmPrefixes, boolean epistatic, List<RemlInputs.Relationship> extraRelationships,
@@ -131,26 +146,26 @@ public final class RemlJob {
     }
     for (RemlInputs.Relationship r : o.extraRelationships()) {
       rels.add(r);
-      log.add("relationship matrix " + r.name() + ": " + r.source() + " (" + r.matrix().size() + " individuals)");
+      log.add("relationship matrix " + r.name() + ": " + r.source() + " (" + r.ids().size() + " individuals)");
     }
     if (!o.samples().isAll()) {
       // --keep/--remove: every relationship matrix over the kept samples only.
       for (int k = 0; k < rels.size(); k++) {
         RemlInputs.Relationship r = rels.get(k);
-        SampleSelection.Applied a = o.samples().apply(r.matrix().ids(), r.source());
+        SampleSelection.Applied a = o.samples().apply(r.ids(), r.source());
         log.add(a.report());
         int[] rows = new int[a.subset().size()];
         for (int i = 0; i < rows.length; i++) {
           rows[i] = a.subset().row(i);
         }
-        rels.set(k, new RemlInputs.Relationship(r.name(), r.source(), r.matrix().subset(rows), r.additive()));
+        rels.set(k, r.subset(rows));
       }
     }
     log.addAll(o.notes());
     if (rels.isEmpty() && o.groups().isEmpty() && !o.permanentEnvironment()) {
       throw new BadInputException("no variance component: give --grm PREFIX, --bfile PREFIX, --pedigree FILE or --group COLUMN");
     }
-    TraitTables.Tables t = TraitTables.read(o.trait(), null, rels.isEmpty() ? null : rels.get(0).matrix().ids(),
+    TraitTables.Tables t = TraitTables.read(o.trait(), null, rels.isEmpty() ? null : rels.get(0).ids(),
         rels.isEmpty() ? null : rels.get(0).source(), o.repeatedRecords(), o.groups(), conf);
     RemlInputs.Assembled in = RemlInputs.assemble(new RemlInputs.Spec(rels, o.epistatic(), t.pheno(), t.trait(),
         t.covar(), t.qcovar(), o.groups(), t.phenoCovarNames(), t.phenoQcovarNames(), o.repeatedRecords(),
@@ -165,11 +180,16 @@ public final class RemlJob {
         : "analysed samples: " + prob.n()) + "; variance components: "
         + prob.components().stream().map(c -> c.name()).toList() + " + residual");
 
-    RemlSolver solver = chooseSolver(o, prob);
     long tFit = System.nanoTime();
+    Route route = chooseRoute(o, rels, in);
+    log.add(route.why());
+    RemlSolver solver = route.solver();
     RemlFit fit = solver.fit(prob);
     double fitSeconds = (System.nanoTime() - tFit) / 1e9;
     log.add(String.format(Locale.ROOT, "solver %s: %s (%.3f s)", solver.name(), fit.message(), fitSeconds));
+    if (route.mme() != null) {
+      log.add("mixed-model equations: " + route.mme().sparsity());
+    }
     VarianceSummary summary = new VarianceSummary(fit, prob.nullLogL(null), prob.n());
     for (int k = 0; k < fit.parameters(); k++) {
       if (fit.boundary()[k]) {
@@ -182,9 +202,21 @@ public final class RemlJob {
     log.add(String.format(Locale.ROOT, "total time %.3f s", (System.nanoTime() - t0) / 1e9));
     try (AtomicOutputs outs = new AtomicOutputs(conf)) {
       write(outs, o.out() + ".hsq", hsq(summary));
-      write(outs, o.out() + ".json", Json.write(json(o, in, fit, summary, solver, fitSeconds)));
+      Map<String, Object> doc = json(o, in, fit, summary, solver, fitSeconds);
+      if (route.mme() != null) {
+        Map<String, Object> mme = new LinkedHashMap<>();
+        mme.put("unknowns", route.mme().unknowns());
+        mme.put("sparsity", route.mme().sparsity());
+        doc.put("mixed_model_equations", mme);
+      }
+      write(outs, o.out() + ".json", Json.write(doc));
       if (o.blup()) {
-        write(outs, o.out() + ".blup.txt", blups(in, fit));
+        MmeLikelihood.Solutions sol = route.mme() == null ? null : route.mme().solutions(fit.theta());
+        write(outs, o.out() + ".blup.txt", blups(in, fit, sol));
+        if (sol != null) {
+          write(outs, o.out() + ".blup.levels.txt", levelBlups(sol));
+          write(outs, o.out() + ".blue.txt", blues(in.problem().fixedNames(), sol));
+        }
       }
       write(outs, o.out() + ".log", String.join("\n", log) + "\n");
       outs.commit();
@@ -232,6 +264,9 @@ public final class RemlJob {
     }
     if (o.repeatedRecords() || o.permanentEnvironment()) {
       refused.add("--repeated-records/--permanent-environment");
+    }
+    if (!o.knownVariances().isEmpty()) {
+      refused.add("--fix/--fix-file");
     }
     if (!refused.isEmpty()) {
       throw new BadInputException(String.join(", ", refused) + " need(s) --grm: with --bfile the model has one "
@@ -330,29 +365,110 @@ public final class RemlJob {
     return new Result(fit, summary, null, log, r);
   }
 
-  static RemlSolver chooseSolver(Options o, RemlProblem prob) {
+  /**
+   * How a model is fitted: the solver, the mixed-model-equation likelihood when that is the route (for
+   * the BLUPs of every level), and a log line saying why.
+   */
+  record Route(RemlSolver solver, MmeLikelihood mme, String why) {}
+
+  /**
+   * The one switch of {@code reml}'s routes. {@code auto}: the sparse mixed-model equations when
+   * every component is sparse there (grouping factors, the permanent environment, a pedigree's A
+   * through A⁻¹: {@link SparseModels}); else the spectral solver for one component without known
+   * variances; else dense AI-REML. {@code --fix} wraps the AI-REML of the route in
+   * {@link KnownVariances}; the spectral solver has no such form, so known variances move it to dense.
+   */
+  static Route chooseRoute(Options o, List<RemlInputs.Relationship> rels, RemlInputs.Assembled in) {
+    RemlProblem prob = in.problem();
     int k = prob.components().size();
     String s = o.solver() == null ? "auto" : o.solver();
+    List<String> names = prob.components().stream().map(c -> c.name()).toList();
+    double[] known = o.knownVariances().isEmpty() ? null : KnownVariances.resolve(o.knownVariances(), names);
     switch (s) {
-      case "auto":
-        return k == 1 ? new SpectralReml() : dense(o);
+      case "auto": {
+        SparseModels.Conversion conv = SparseModels.of(rels, in);
+        if (conv.model() != null) {
+          return sparse(o, conv.model(), known, "--solver auto: every component is sparse in the mixed-model equations"
+              + " (grouping factors, pedigree A⁻¹): sparse Cholesky of Henderson's equations, no n×n V");
+        }
+        if (k == 1 && known == null) {
+          return new Route(new SpectralReml(), null, "--solver auto: " + conv.reason() + "; one component: spectral");
+        }
+        return new Route(dense(o, known), null, "--solver auto: " + conv.reason() + ": dense AI-REML (Cholesky of V)");
+      }
+      case "sparse": {
+        SparseModels.Conversion conv = SparseModels.of(rels, in);
+        if (conv.model() == null) {
+          throw new BadInputException("--solver sparse: " + conv.reason() + "; use --solver dense or spectral");
+        }
+        return sparse(o, conv.model(), known, "--solver sparse");
+      }
       case "spectral":
         if (k != 1) {
           throw new BadInputException("--solver spectral needs exactly one variance component, the model has " + k
               + "; use --solver dense");
         }
-        return new SpectralReml();
+        if (known != null) {
+          throw new BadInputException("--fix/--fix-file need AI-REML: use --solver dense, sparse or auto");
+        }
+        return new Route(new SpectralReml(), null, "--solver spectral");
       case "dense":
-        return dense(o);
+        return new Route(dense(o, known), null, "--solver dense");
       case MATRIX_FREE:
         throw new BadInputException("--solver matrix-free works on genotypes: give --bfile PREFIX instead of a GRM");
       default:
-        throw new BadInputException("--solver must be auto, spectral, dense or matrix-free, not '" + s + "'");
+        throw new BadInputException("--solver must be auto, spectral, dense, sparse or matrix-free, not '" + s + "'");
     }
   }
 
-  private static RemlSolver dense(Options o) {
-    return new AiReml("dense-ai", DenseRemlLikelihood::new, AiReml.DEFAULT_EM_STEPS, o.maxIterations());
+  private static RemlSolver dense(Options o, double[] known) {
+    return aiReml("dense-ai", DenseRemlLikelihood::new, known, o);
+  }
+
+  private static Route sparse(Options o, MixedModel model, double[] known, String why) {
+    MmeLikelihood mme = new MmeLikelihood(model);
+    return new Route(aiReml("sparse-mme", p -> mme, known, o), mme, why);
+  }
+
+  private static RemlSolver aiReml(String name, Function<RemlProblem, RemlLikelihood> lik, double[] known, Options o) {
+    return known == null ? new AiReml(name, lik, AiReml.DEFAULT_EM_STEPS, o.maxIterations())
+        : new KnownVariances(name, lik, known, AiReml.DEFAULT_EM_STEPS, o.maxIterations());
+  }
+
+  /**
+   * Every level of every random term (all animals of the pedigree, ancestors without records
+   * included): {@code term level effect BLUP PEV SE reliability}, PEV = Var(u − û), SE = √PEV,
+   * reliability = 1 − PEV/(σ²·K_ll). Levels of a pedigree are its IIDs ({@code FID:IID} when it has
+   * family IDs).
+   */
+  static String levelBlups(MmeLikelihood.Solutions sol) {
+    StringBuilder sb = new StringBuilder("term\tlevel\teffect\tBLUP\tPEV\tSE\treliability\n");
+    for (MmeLikelihood.TermSolution t : sol.terms()) {
+      for (int a = 0; a < t.term().dimension(); a++) {
+        for (int l = 0; l < t.term().levels(); l++) {
+          sb.append(t.term().name()).append('\t').append(t.term().levelNames().get(l)).append('\t')
+              .append(t.term().effectNames().get(a)).append('\t').append(g8(t.blup()[a][l])).append('\t')
+              .append(g8(t.pev()[a][l])).append('\t').append(g8(Math.sqrt(t.pev()[a][l]))).append('\t')
+              .append(g8(t.reliability()[a][l])).append('\n');
+        }
+      }
+    }
+    return sb.toString();
+  }
+
+  /** Fixed effects: {@code name estimate SE} (GLS at the variances, SE from {@code (XᵀV⁻¹X)⁻¹}). */
+  static String blues(List<String> names, MmeLikelihood.Solutions sol) {
+    StringBuilder sb = new StringBuilder("name\testimate\tSE\n");
+    int p = names.size();
+    for (int j = 0; j < p; j++) {
+      sb.append(names.get(j)).append('\t').append(g8(sol.beta()[j])).append('\t')
+          .append(g8(Math.sqrt(sol.betaCovariance()[j + j * p]))).append('\n');
+    }
+    return sb.toString();
+  }
+
+  private static String g8(double v) {
+    return Double.isFinite(v) ? String.format(Locale.ROOT, "%.8g", v) : "NA";
   }
 
   /** GCTA's .hsq layout: Source, Variance, SE rows, then logL, logL0, LRT, df, Pval, n. */
@@ -407,6 +523,7 @@ public final class RemlJob {
       r.put("variance", fit.theta()[c]);
       r.put("se", fit.se(c));
       r.put("boundary", fit.boundary()[c]);
+      r.put("known", o.knownVariances().containsKey(c < k ? fit.componentNames().get(c) : "e"));
       r.put("score", fit.score()[c]);
       if (c < k) {
         r.put("ratio_to_vp", s.ratios().get(c).value());
@@ -466,10 +583,29 @@ public final class RemlJob {
    * One line per analysed record (per sample without repeated records): FID IID then
    * {@code û_k = σ²_k V_k P y} for each component and {@code ê = σ²_e P y}. With repeated records a
    * relationship component's value is {@code Z σ²_k K Zᵀ P y}: the individual's effect, repeated on
-   * each of its records.
+   * each of its records. On the sparse route ({@code sol} given) the same values are read off the
+   * mixed-model-equation solutions, {@code (Z_k û_k)_i = û_k[level of i]}, so no relationship matrix
+   * is formed.
    */
-  static String blups(RemlInputs.Assembled in, RemlFit fit) {
-    double[][] b = fit.blups(in.problem());
+  static String blups(RemlInputs.Assembled in, RemlFit fit, MmeLikelihood.Solutions sol) {
+    double[][] b;
+    if (sol == null) {
+      b = fit.blups(in.problem());
+    } else {
+      int n = in.problem().n();
+      int k = sol.terms().size();
+      b = new double[k + 1][n];
+      for (int c = 0; c < k; c++) {
+        MmeLikelihood.TermSolution t = sol.terms().get(c);
+        for (int i = 0; i < n; i++) {
+          int level = t.term().levelOfRecord()[i];
+          b[c][i] = level < 0 ? 0 : t.blup()[0][level];
+        }
+      }
+      for (int i = 0; i < n; i++) {
+        b[k][i] = fit.theta()[k] * fit.py()[i];
+      }
+    }
     StringBuilder sb = new StringBuilder("FID\tIID");
     for (String name : fit.componentNames()) {
       sb.append("\tBLUP_").append(name);

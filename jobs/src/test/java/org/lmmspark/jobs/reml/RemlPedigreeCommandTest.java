@@ -160,4 +160,101 @@ class RemlPedigreeCommandTest {
         tmp.resolve("pe").toString());
     assertTrue(err.contains("--permanent-environment needs --repeated-records"), err);
   }
+
+  /** The rows of a tab-separated output keyed by the given columns joined with '/'. */
+  static java.util.Map<String, String[]> rows(Path file, int... keyColumns) throws Exception {
+    java.util.Map<String, String[]> out = new java.util.LinkedHashMap<>();
+    for (String line : Files.readAllLines(file).subList(1, Files.readAllLines(file).size())) {
+      String[] f = line.split("\t");
+      StringBuilder key = new StringBuilder();
+      for (int c : keyColumns) {
+        key.append(key.length() == 0 ? "" : "/").append(f[c]);
+      }
+      out.put(key.toString(), f);
+    }
+    return out;
+  }
+
+  /**
+   * Mrode Example 3.1 with σ²_a = 20 and σ²_e = 40 known (EXPECTED.md): {@code --fix} routes the
+   * pedigree model to the mixed-model equations, no optimization; OUT.blue.txt holds the sex
+   * solutions and OUT.blup.levels.txt the BLUPs of all 8 animals, ancestors 1–3 without records
+   * included, to the book's printed 3 decimals (tolerance 1e-3 as EXPECTED.md states).
+   */
+  @Test
+  void mrodeExample31WithKnownVariances() throws Exception {
+    String out = tmp.resolve("known").toString();
+    int rc = Lmmspark.run("reml", "--pedigree", dir.resolve("example3_1.txt").toString(), "--pheno",
+        phenoFile("").toString(), "--pheno-name", "wwg", "--covar-names", "sex", "--fix", "A=20", "--fix", "V(e)=40",
+        "--blup", "--out", out);
+    assertEquals(0, rc);
+    String json = Files.readString(Path.of(out + ".json"));
+    assertTrue(json.contains("\"solver\": \"sparse-mme\"") && json.contains("\"known\": true"), json);
+    assertTrue(Files.readString(Path.of(out + ".log")).contains("all variance parameters known (A=20, e=40)"));
+    java.util.Map<String, String[]> blue = rows(Path.of(out + ".blue.txt"), 0);
+    double female = Double.parseDouble(blue.get("intercept")[1]);
+    double male = female + Double.parseDouble(blue.get("sex=M")[1]);
+    // Mrode: male 4.359 (the book prints 4.358), female 3.404.
+    assertClose(male, 4.359, 1e-3, 0, "male");
+    assertClose(female, 3.404, 1e-3, 0, "female");
+    java.util.Map<String, String[]> levels = rows(Path.of(out + ".blup.levels.txt"), 0, 1);
+    double[] book = {0.098, -0.019, -0.041, -0.009, -0.186, 0.177, -0.249, 0.183};
+    assertEquals(8, levels.size());
+    for (int k = 0; k < 8; k++) {
+      String[] row = levels.get("A/" + (k + 1));
+      assertClose(Double.parseDouble(row[3]), book[k], 1e-3, 0, "BLUP animal " + (k + 1));
+      double pev = Double.parseDouble(row[4]);
+      assertTrue(pev > 0 && pev < 20 * 1.125, "PEV within (0, σ²_a(1+F)]: " + pev);
+    }
+  }
+
+  /**
+   * σ²_e known, σ²_a estimated: the sparse route and the dense route (V built from A of the calves and
+   * Cholesky-factored) reach the same estimate (1e-6 relative: both converge to |Δℓ| < 1e-8).
+   */
+  @Test
+  void someVariancesKnownAgreeOnBothRoutes() throws Exception {
+    Path fixFile = tmp.resolve("known.txt");
+    Files.writeString(fixFile, "# known residual variance\ne 40\n");
+    double[] va = new double[2];
+    String[] solvers = {"sparse", "dense"};
+    for (int r = 0; r < 2; r++) {
+      String out = tmp.resolve("partial-" + solvers[r]).toString();
+      assertEquals(0, Lmmspark.run("reml", "--pedigree", dir.resolve("example3_1.txt").toString(), "--pheno",
+          phenoFile("").toString(), "--pheno-name", "wwg", "--covar-names", "sex", "--fix-file", fixFile.toString(),
+          "--solver", solvers[r], "--allow-nonconvergence", "--out", out));
+      String json = Files.readString(Path.of(out + ".json"));
+      va[r] = jsonNumber(json, "variance");
+      assertClose(jsonNumber(json.substring(json.indexOf("\"name\": \"e\"")), "variance"), 40, 0, 0, "e known");
+    }
+    assertClose(va[0], va[1], 1e-9, 1e-6, "V(A) sparse vs dense");
+  }
+
+  @Test
+  void unknownFixNameIsAnError() throws Exception {
+    String err = stderrOf("reml", "--pedigree", dir.resolve("example3_1.txt").toString(), "--pheno",
+        phenoFile("").toString(), "--pheno-name", "wwg", "--fix", "Q=1", "--out", tmp.resolve("q").toString());
+    assertTrue(err.contains("--fix Q: the model has no variance of that name; its variances are [A, e]"), err);
+  }
+  /**
+   * --keep with a pedigree model: the relationship is subset to the kept samples (the pedigree itself
+   * is not: BLUPs still cover all 8 animals); calf 8 is left out, so 4 records remain and the fit is
+   * refused as too small — the message shows the selection reached the relationship matrix.
+   */
+  @Test
+  void keepSubsetsAPedigreeRelationship() throws Exception {
+    Path keep = tmp.resolve("keep.txt");
+    Files.writeString(keep, "herdA 4\nherdA 5\nherdA 6\nherdA 7\n");
+    String err = stderrOf("reml", "--pedigree", dir.resolve("example3_1.txt").toString(), "--pheno",
+        phenoFile("").toString(), "--pheno-name", "wwg", "--keep", keep.toString(), "--fix", "A=20", "--fix", "e=40",
+        "--out", tmp.resolve("kept").toString());
+    assertTrue(err.contains("lacks 1 of the phenotyped samples, e.g. herdA 8"), err);
+    Files.writeString(keep, "herdA 4\nherdA 5\nherdA 6\nherdA 7\nherdA 8\n");
+    String out = tmp.resolve("kept5").toString();
+    assertEquals(0, Lmmspark.run("reml", "--pedigree", dir.resolve("example3_1.txt").toString(), "--pheno",
+        phenoFile("herdA 99 4.1 M\n").toString(), "--pheno-name", "wwg", "--keep", keep.toString(), "--fix", "A=20",
+        "--fix", "e=40", "--blup", "--out", out));
+    assertEquals(5, (int) jsonNumber(Files.readString(Path.of(out + ".json")), "analysed"));
+    assertEquals(9, Files.readAllLines(Path.of(out + ".blup.levels.txt")).size()); // header + all 8 animals
+  }
 }

@@ -14,10 +14,12 @@ import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.linalg.SparseCholesky;
 import org.lmmspark.engine.pedigree.NumeratorRelationship;
 import org.lmmspark.engine.pedigree.Pedigree;
+import org.lmmspark.engine.reml.AiReml;
 import org.lmmspark.engine.reml.DenseRemlLikelihood;
 import org.lmmspark.engine.reml.DenseSymmetricMatrix;
 import org.lmmspark.engine.reml.GroupingOperator;
 import org.lmmspark.engine.reml.IncidenceOperator;
+import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.RemlLikelihood;
 import org.lmmspark.engine.reml.RemlProblem;
 import org.lmmspark.engine.reml.VarianceComponent;
@@ -26,7 +28,7 @@ import org.lmmspark.engine.reml.VarianceComponent;
  * The mixed-model-equation likelihood equals the definition computed densely: at random θ on small
  * random models (a grouping factor, correlated random intercepts and slopes on a second factor, an
  * animal effect through a pedigree's A⁻¹ with animals without records and repeated records,
- * heteroscedastic weighted residuals), logL (REML and ML), score, AI, β and Cov(β) equal those of
+ * heteroscedastic weighted residuals), logL, score and AI of REML and of ML, β and Cov(β) equal those of
  * {@code V = Σ_k θ_k V_k} built as n×n matrices and inverted in this test. Tolerance 1e-8 relative:
  * both are direct factorizations of well-conditioned matrices of order ≤ 100.
  */
@@ -164,7 +166,8 @@ class MmeLikelihoodTest {
   }
 
   /** The definition: V, V⁻¹, P, and from them logL (REML, ML), score, AI, β, Cov(β). */
-  record Dense(double reml, double ml, double[] score, double[] ai, double[] beta, double[] covBeta) {}
+  record Dense(double reml, double ml, double[] score, double[] ai, double[] beta, double[] covBeta, double[] mlScore,
+      double[] mlAi) {}
 
   static Dense dense(Case c, double[] theta) {
     MixedModel mm = c.model();
@@ -210,33 +213,44 @@ class MmeLikelihoodTest {
       yPy += mm.y()[i] * py[i];
     }
     double[] score = new double[k];
+    double[] mlScore = new double[k];
     double[][] u = new double[k][n];
     for (int j = 0; j < k; j++) {
       double[] vj = c.vk().get(j);
       Blas.dgemv(false, n, n, 1, vj, py, 0, u[j]);
       double tr = 0;
+      double trV = 0;
       for (int e = 0; e < n * n; e++) {
         tr += pm[e] * vj[e];
+        trV += vinv[e] * vj[e];
       }
       double q = 0;
       for (int i = 0; i < n; i++) {
         q += py[i] * u[j][i];
       }
       score[j] = -0.5 * (tr - q);
+      mlScore[j] = -0.5 * (trV - q); // ML: −½(tr(V⁻¹V_k) − yᵀPV_kPy)
     }
     double[] ai = new double[k * k];
+    double[] mlAi = new double[k * k];
     for (int a = 0; a < k; a++) {
       double[] pu = new double[n];
+      double[] vu = new double[n];
       Blas.dgemv(false, n, n, 1, pm, u[a], 0, pu);
+      Blas.dgemv(false, n, n, 1, vinv, u[a], 0, vu);
       for (int b = 0; b < k; b++) {
         double s = 0;
+        double sv = 0;
         for (int i = 0; i < n; i++) {
           s += u[b][i] * pu[i];
+          sv += u[b][i] * vu[i];
         }
         ai[b + a * k] = 0.5 * s;
+        mlAi[b + a * k] = 0.5 * sv; // ½ (V_kPy)ᵀ V⁻¹ (V_lPy)
       }
     }
-    return new Dense(-0.5 * (logDetV + logDetXvx + yPy), -0.5 * (logDetV + yPy), score, ai, beta, covBeta);
+    return new Dense(-0.5 * (logDetV + logDetXvx + yPy), -0.5 * (logDetV + yPy), score, ai, beta, covBeta, mlScore,
+        mlAi);
   }
 
   static double[] randomTheta(MixedModel mm, SplittableRandom rng) {
@@ -268,6 +282,7 @@ class MmeLikelihoodTest {
         for (boolean het : new boolean[] {false, true}) {
           Case c = randomCase(seed, slopes, het);
           MmeLikelihood mme = new MmeLikelihood(c.model());
+          MmeLikelihood ml = new MmeLikelihood(c.model(), MmeLikelihood.Criterion.ML);
           SplittableRandom rng = new SplittableRandom(seed * 31 + (slopes ? 7 : 0) + (het ? 3 : 0));
           for (int rep = 0; rep < 2; rep++) {
             double[] theta = randomTheta(c.model(), rng);
@@ -281,6 +296,10 @@ class MmeLikelihoodTest {
             assertClose(ev.ai(), d.ai(), 1e-8 * norm(d.ai()), 1e-8, what + " AI");
             assertClose(ev.beta(), d.beta(), 1e-10, 1e-8, what + " beta");
             assertClose(ev.betaCovariance(), d.covBeta(), 1e-12, 1e-8, what + " Cov(beta)");
+            RemlLikelihood.Evaluation evMl = ml.evaluate(theta);
+            assertClose(evMl.logL(), d.ml(), 0, 1e-8, what + " ML logL");
+            assertClose(evMl.score(), d.mlScore(), 1e-8 * norm(d.mlScore()), 1e-8, what + " ML score");
+            assertClose(evMl.ai(), d.mlAi(), 1e-8 * norm(d.mlAi()), 1e-8, what + " ML AI");
             cases++;
           }
         }
@@ -415,5 +434,37 @@ class MmeLikelihoodTest {
     // Not positive definite: a value returned, not an exception.
     chol.values()[0] = -1;
     assertFalse(chol.factor());
+  }
+  /**
+   * A grouping factor with no effect in the data: AI-REML over the MME drives its variance to the
+   * boundary 0 as the dense route does (the relative-factor form keeps C positive definite there), and
+   * the two fits agree: logL to 1e-8 relative, θ to 1e-5 absolute (iterative fits stopping at
+   * |Δℓ| < 1e-8 on a flat ridge).
+   */
+  @Test
+  void boundaryFitEqualsTheDenseFit() {
+    SplittableRandom rng = new SplittableRandom(3);
+    int n = 120;
+    double[] x = new double[n];
+    double[] y = new double[n];
+    int[] g = new int[n];
+    String[] labels = new String[n];
+    for (int i = 0; i < n; i++) {
+      x[i] = 1;
+      g[i] = rng.nextInt(12);
+      labels[i] = "g" + g[i];
+      y[i] = rng.nextGaussian(); // no group effect
+    }
+    GroupingOperator op = new GroupingOperator(labels);
+    RemlProblem prob = new RemlProblem(y, x, List.of("intercept"), List.of(new VarianceComponent("g", op)));
+    RandomTerm term = RandomTerm.intercept("g", op.levels(), op.levelOfSample(), null, 0, null);
+    MmeLikelihood mme = new MmeLikelihood(MixedModel.homoscedastic(y, x, List.of("intercept"), List.of(term)));
+    RemlFit sparse = new AiReml("sparse-mme", p -> mme, AiReml.DEFAULT_EM_STEPS, 200).fit(prob);
+    RemlFit dense = new AiReml().fit(prob);
+    assertTrue(dense.boundary()[0], "the data were chosen to put V(g) on the boundary: " + dense.message());
+    assertTrue(sparse.converged(), sparse.message());
+    assertTrue(sparse.boundary()[0], sparse.message());
+    assertClose(sparse.logL(), dense.logL(), 0, 1e-8, "logL");
+    assertClose(sparse.theta(), dense.theta(), 1e-5, 0, "theta");
   }
 }
