@@ -508,15 +508,39 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
         Blas.dgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
       }
+      // Loop orders that read both operands contiguously (column-major): axpy columns for A·B,
+      // dot products of columns for Aᵀ·B; the rare other cases element by element.
       for (int j = 0; j < n; j++) {
-        for (int i = 0; i < m; i++) {
-          double s = 0;
-          for (int l = 0; l < k; l++) {
-            double av = ta ? a[l + i * lda] : a[i + l * lda];
-            double bv = tb ? b[j + l * ldb] : b[l + j * ldb];
-            s += av * bv;
+        int cj = j * ldc;
+        if (!ta && !tb) {
+          for (int i = 0; i < m; i++) {
+            c[cj + i] = beta == 0 ? 0 : beta * c[cj + i];
           }
-          c[i + j * ldc] = alpha * s + (beta == 0 ? 0 : beta * c[i + j * ldc]);
+          for (int l = 0; l < k; l++) {
+            double bv = alpha * b[l + j * ldb];
+            int al = l * lda;
+            for (int i = 0; i < m; i++) {
+              c[cj + i] += a[al + i] * bv;
+            }
+          }
+        } else if (ta && !tb) {
+          int bj = j * ldb;
+          for (int i = 0; i < m; i++) {
+            int ai = i * lda;
+            double s = 0;
+            for (int l = 0; l < k; l++) {
+              s += a[ai + l] * b[bj + l];
+            }
+            c[cj + i] = alpha * s + (beta == 0 ? 0 : beta * c[cj + i]);
+          }
+        } else {
+          for (int i = 0; i < m; i++) {
+            double s = 0;
+            for (int l = 0; l < k; l++) {
+              s += (ta ? a[l + i * lda] : a[i + l * lda]) * (tb ? b[j + l * ldb] : b[l + j * ldb]);
+            }
+            c[cj + i] = alpha * s + (beta == 0 ? 0 : beta * c[cj + i]);
+          }
         }
       }
     }
@@ -526,14 +550,26 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
         Blas.dgemv(trans, m, n, alpha, a, x, beta, y);
         return;
       }
-      int rows = trans ? n : m;
-      int cols = trans ? m : n;
-      for (int i = 0; i < rows; i++) {
-        double s = 0;
-        for (int l = 0; l < cols; l++) {
-          s += (trans ? a[l + i * m] : a[i + l * m]) * x[l];
+      if (trans) {
+        for (int i = 0; i < n; i++) {
+          int ai = i * m;
+          double s = 0;
+          for (int l = 0; l < m; l++) {
+            s += a[ai + l] * x[l];
+          }
+          y[i] = alpha * s + (beta == 0 ? 0 : beta * y[i]);
         }
-        y[i] = alpha * s + (beta == 0 ? 0 : beta * y[i]);
+        return;
+      }
+      for (int i = 0; i < m; i++) {
+        y[i] = beta == 0 ? 0 : beta * y[i];
+      }
+      for (int l = 0; l < n; l++) {
+        double xv = alpha * x[l];
+        int al = l * m;
+        for (int i = 0; i < m; i++) {
+          y[i] += a[al + i] * xv;
+        }
       }
     }
 
