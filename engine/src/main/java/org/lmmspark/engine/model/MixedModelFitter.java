@@ -65,12 +65,37 @@ public final class MixedModelFitter {
         throw new BadInputException("--fix " + names.get(j) + "=" + start[j] + ": a variance cannot be negative");
       }
     }
-    BlockedDenseLikelihood lik = new BlockedDenseLikelihood(model.y(), model.x(), model.p(), model.blocks(), model,
+    int[][] blocks = model.blocks();
+    checkMemory(blocks, m);
+    BlockedDenseLikelihood lik = new BlockedDenseLikelihood(model.y(), model.x(), model.p(), blocks, model,
         method == Method.REML);
     AiReml optimizer = new AiReml(method == Method.REML ? "ai-reml" : "ai-ml", null, AiReml.DEFAULT_EM_STEPS,
         maxIterations);
     AiReml.Optimum opt = optimizer.maximize(lik, space, start);
     return summarize(model, method, lik, space, opt, fixedMask);
+  }
+
+  /**
+   * The dense route holds, per independent block of V, a matrix per parameter and a few work
+   * matrices: refused up front, with the reason, when that cannot fit in the heap (crossed factors
+   * over many records, or a relationship matrix, make one large block).
+   */
+  static void checkMemory(int[][] blocks, int parameters) {
+    long entries = 0;
+    int largest = 0;
+    for (int[] b : blocks) {
+      entries += (long) b.length * b.length;
+      largest = Math.max(largest, b.length);
+    }
+    long bytes = 8L * (parameters + 4) * entries;
+    long heap = Runtime.getRuntime().maxMemory();
+    if (bytes > heap) {
+      throw new BadInputException(String.format(java.util.Locale.ROOT, "V falls into %d independent blocks, the "
+          + "largest of %d records (records sharing a level of any term, or related through a relationship matrix, "
+          + "are one block); the dense route needs about %.1f GB for them and the heap is %.1f GB: give more memory "
+          + "(LMMSPARK_DRIVER_MEMORY) or fit this model by the sparse mixed-model equations", blocks.length, largest,
+          bytes / 1e9, heap / 1e9));
+    }
   }
 
   /** All entries of a correlated term's Σ fixed, or none: a partly fixed Cholesky block has no box form. */
