@@ -50,7 +50,7 @@ class MrodeKnownVariancesTest {
     // C = [XᵀX XᵀZ; ZᵀX ZᵀZ + A⁻¹σ²_e/σ²_a], PEV_i = σ²_e (C⁻¹)_uu,ii, every animal of the pedigree.
     String[] sexOf = {null, null, null, "M", "F", "F", "M", "M"};
     int q = 8;
-    double[] ainv = invert(a.k().toDense(), q);
+    double[] ainv = ConditionalAic.invert(a.k().toDense(), q);
     double[] c = new double[(2 + q) * (2 + q)];
     for (int i = 3; i < 8; i++) {
       int s = sexOf[i].equals("F") ? 0 : 1;
@@ -67,50 +67,10 @@ class MrodeKnownVariancesTest {
         c[(2 + i) + (2 + j) * (2 + q)] += ainv[i + j * q] * 40.0 / 20.0;
       }
     }
-    double[] cinv = invert(c, 2 + q);
+    double[] cinv = ConditionalAic.invert(c, 2 + q);
     for (int i = 0; i < q; i++) {
       int l = u.levels().indexOf(a.ids().get(i));
       assertClose(u.pev()[0][l], 40.0 * cinv[(2 + i) + (2 + i) * (2 + q)], 1e-9, 1e-9, "PEV of animal " + a.ids().get(i));
     }
-  }
-
-  /** Gauss–Jordan inverse with partial pivoting (column-major n×n). */
-  static double[] invert(double[] a, int n) {
-    double[] m = a.clone();
-    double[] inv = new double[n * n];
-    for (int i = 0; i < n; i++) {
-      inv[i + i * n] = 1;
-    }
-    for (int col = 0; col < n; col++) {
-      int piv = col;
-      for (int r = col + 1; r < n; r++) {
-        if (Math.abs(m[r + col * n]) > Math.abs(m[piv + col * n])) {
-          piv = r;
-        }
-      }
-      for (int k = 0; k < n; k++) {
-        double t = m[col + k * n];
-        m[col + k * n] = m[piv + k * n];
-        m[piv + k * n] = t;
-        t = inv[col + k * n];
-        inv[col + k * n] = inv[piv + k * n];
-        inv[piv + k * n] = t;
-      }
-      double d = m[col + col * n];
-      for (int k = 0; k < n; k++) {
-        m[col + k * n] /= d;
-        inv[col + k * n] /= d;
-      }
-      for (int r = 0; r < n; r++) {
-        if (r != col) {
-          double f = m[r + col * n];
-          for (int k = 0; k < n; k++) {
-            m[r + k * n] -= f * m[col + k * n];
-            inv[r + k * n] -= f * inv[col + k * n];
-          }
-        }
-      }
-    }
-    return inv;
   }
 }
