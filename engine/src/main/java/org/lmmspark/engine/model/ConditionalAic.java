@@ -112,7 +112,7 @@ public record ConditionalAic(double caic, double df, double conditionalLogLik) {
   }
 
   /** B is symmetric but not definite in general (cAIC4 uses solve()): Gauss–Jordan with pivoting. */
-  private static double[] invert(double[] a, int q) {
+  static double[] invert(double[] a, int q) {
     double[] m = a.clone();
     double[] inv = new double[q * q];
     for (int i = 0; i < q; i++) {

@@ -217,14 +217,15 @@ public final class FitReport {
     return out;
   }
 
-  /** BLUPs as a table: group, level, one column per effect. */
+  /** BLUPs as a table: group, level, effect, BLUP and its prediction error variance. */
   public static String blupTable(MixedModelFit f) {
-    StringBuilder sb = new StringBuilder("group\tlevel\teffect\tblup\n");
+    StringBuilder sb = new StringBuilder("group\tlevel\teffect\tblup\tpev\n");
     for (MixedModelFit.TermBlups t : f.blups()) {
       for (int l = 0; l < t.levels().size(); l++) {
         for (int a = 0; a < t.effects().size(); a++) {
           sb.append(t.group()).append('\t').append(t.levels().get(l)).append('\t').append(t.effects().get(a))
-              .append('\t').append(String.format(Locale.ROOT, "%.10g", t.values()[a][l])).append('\n');
+              .append('\t').append(String.format(Locale.ROOT, "%.10g", t.values()[a][l])).append('\t')
+              .append(String.format(Locale.ROOT, "%.10g", t.pev()[a][l])).append('\n');
         }
       }
     }

@@ -58,8 +58,12 @@ public record MixedModelFit(
     int largestBlock,
     Map<String, Integer> groupLevels) {
 
-  /** BLUPs of one term: {@code values[effect][level]}. */
-  public record TermBlups(String group, List<String> effects, List<String> levels, double[][] values) {}
+  /**
+   * BLUPs of one term, {@code values[effect][level]}, and their prediction error variances
+   * {@code Var(u − û)} at the estimated (or fixed) variances, {@code pev[effect][level]}.
+   */
+  public record TermBlups(String group, List<String> effects, List<String> levels, double[][] values,
+      double[][] pev) {}
 
   /** The estimate of a parameter by name. */
   public double parameter(String name) {

@@ -65,12 +65,37 @@ public final class MixedModelFitter {
         throw new BadInputException("--fix " + names.get(j) + "=" + start[j] + ": a variance cannot be negative");
       }
     }
-    BlockedDenseLikelihood lik = new BlockedDenseLikelihood(model.y(), model.x(), model.p(), model.blocks(), model,
+    int[][] blocks = model.blocks();
+    checkMemory(blocks, m);
+    BlockedDenseLikelihood lik = new BlockedDenseLikelihood(model.y(), model.x(), model.p(), blocks, model,
         method == Method.REML);
     AiReml optimizer = new AiReml(method == Method.REML ? "ai-reml" : "ai-ml", null, AiReml.DEFAULT_EM_STEPS,
         maxIterations);
     AiReml.Optimum opt = optimizer.maximize(lik, space, start);
     return summarize(model, method, lik, space, opt, fixedMask);
+  }
+
+  /**
+   * The dense route holds, per independent block of V, a matrix per parameter and a few work
+   * matrices: refused up front, with the reason, when that cannot fit in the heap (crossed factors
+   * over many records, or a relationship matrix, make one large block).
+   */
+  static void checkMemory(int[][] blocks, int parameters) {
+    long entries = 0;
+    int largest = 0;
+    for (int[] b : blocks) {
+      entries += (long) b.length * b.length;
+      largest = Math.max(largest, b.length);
+    }
+    long bytes = 8L * (parameters + 4) * entries;
+    long heap = Runtime.getRuntime().maxMemory();
+    if (bytes > heap) {
+      throw new BadInputException(String.format(java.util.Locale.ROOT, "V falls into %d independent blocks, the "
+          + "largest of %d records (records sharing a level of any term, or related through a relationship matrix, "
+          + "are one block); the dense route needs about %.1f GB for them and the heap is %.1f GB: give more memory "
+          + "(LMMSPARK_DRIVER_MEMORY) or fit this model by the sparse mixed-model equations", blocks.length, largest,
+          bytes / 1e9, heap / 1e9));
+    }
   }
 
   /** All entries of a correlated term's Σ fixed, or none: a partly fixed Cholesky block has no box form. */
@@ -175,6 +200,62 @@ public final class MixedModelFitter {
   }
 
   /**
+   * {@code PEV_a(l) = Var(u_a(l) − û_a(l)) = Σ_aa K_ll − c_alᵀ P c_al} with {@code c_al = Cov(y, u_a(l))
+   * = Σ_b Σ_ab Z_b K e_l} (Henderson 1975: the diagonal of {@code G − G Zᵀ P Z G}); {@code c_al} is
+   * non-zero on the records of the levels related to l only, so each costs its blocks.
+   */
+  static double[][] predictionErrorVariances(RandomEffectTerm term, BlockedDenseLikelihood.State st,
+      Map<Long, Double> sigma, boolean allIds, int nl) {
+    int d = term.dimension();
+    int n = term.level().length;
+    double[][] pev = new double[d][nl];
+    // Records of each level of the term.
+    List<List<Integer>> recordsOf = new ArrayList<>();
+    for (int l = 0; l < term.levelCount(); l++) {
+      recordsOf.add(new ArrayList<>());
+    }
+    for (int r = 0; r < n; r++) {
+      recordsOf.get(term.level()[r]).add(r);
+    }
+    for (int l = 0; l < nl; l++) {
+      // K between this level (or relationship id) and each level of the data.
+      List<Integer> rows = new ArrayList<>();
+      List<Double> kOf = new ArrayList<>();
+      double kll;
+      if (term.relationship() == null) {
+        rows.addAll(recordsOf.get(l));
+        rows.forEach(r -> kOf.add(1.0));
+        kll = 1;
+      } else {
+        int id = allIds ? l : term.relIndex()[l];
+        kll = term.relationship().get(id, id);
+        for (int l2 = 0; l2 < term.levelCount(); l2++) {
+          double k = allIds ? term.relationship().get(id, term.relIndex()[l2]) : term.relationship(l, l2);
+          if (k != 0) {
+            for (int r : recordsOf.get(l2)) {
+              rows.add(r);
+              kOf.add(k);
+            }
+          }
+        }
+      }
+      int[] idx = rows.stream().mapToInt(Integer::intValue).toArray();
+      for (int a = 0; a < d; a++) {
+        double[] c = new double[idx.length];
+        for (int i = 0; i < idx.length; i++) {
+          double v = 0;
+          for (int b = 0; b < d; b++) {
+            v += sigma.get((long) a * d + b) * term.z()[b][idx[i]];
+          }
+          c[i] = v * kOf.get(i);
+        }
+        pev[a][l] = sigma.get((long) a * d + a) * kll - st.quadraticP(idx, c);
+      }
+    }
+    return pev;
+  }
+
+  /**
    * BLUPs (conditional modes) of every level of every term:
    * {@code û_a(l) = Σ_b Σ_ab Σ_l' K_ll' Σ_{r ∈ l'} z_b(r) (Py)_r}, i.e. {@code (K ⊗ Σ) Zᵀ P y}. A term
    * whose levels are the ids of a relationship matrix (no crossed factor) gets a BLUP for every id
@@ -244,7 +325,8 @@ public final class MixedModelFitter {
         }
       }
       j0 = j;
-      out.add(new MixedModelFit.TermBlups(term.group(), term.effects(), levelNames, u));
+      out.add(new MixedModelFit.TermBlups(term.group(), term.effects(), levelNames, u,
+          predictionErrorVariances(term, st, sigma, allIds, levelNames.size())));
     }
     return out;
   }

@@ -44,6 +44,9 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
   private final boolean reml;
   private final int m;
   private final int[][] blocks;
+  /** Block of each record and its position there. */
+  private final int[] blockOf;
+  private final int[] positionInBlock;
   /** d[b][j]: D_j on block b (n_b² column-major), or null when zero. */
   private final double[][][] d;
   private final double[][] yb;
@@ -64,6 +67,14 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
     this.reml = reml;
     this.m = structure.parameters();
     this.blocks = blocks;
+    this.blockOf = new int[y.length];
+    this.positionInBlock = new int[y.length];
+    for (int b = 0; b < blocks.length; b++) {
+      for (int i = 0; i < blocks[b].length; i++) {
+        blockOf[blocks[b][i]] = b;
+        positionInBlock[blocks[b][i]] = i;
+      }
+    }
     this.d = new double[blocks.length][m][];
     this.yb = new double[blocks.length][];
     this.xb = new double[blocks.length][];
@@ -227,6 +238,40 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
         scatter(ob, rows, out);
       }
       return out;
+    }
+
+    /**
+     * {@code wᵀPw = wᵀV⁻¹w − (XᵀV⁻¹w)ᵀC⁻¹(XᵀV⁻¹w)} for a vector w given by its non-zero entries
+     * ({@code rows}, {@code values}): only the blocks those records are in are touched.
+     */
+    public double quadraticP(int[] rows, double[] values) {
+      java.util.Map<Integer, java.util.List<Integer>> byBlock = new java.util.LinkedHashMap<>();
+      for (int i = 0; i < rows.length; i++) {
+        byBlock.computeIfAbsent(blockOf[rows[i]], k -> new java.util.ArrayList<>()).add(i);
+      }
+      double q = 0;
+      double[] t = new double[p];
+      for (var e : byBlock.entrySet()) {
+        int b = e.getKey();
+        int nb = blocks[b].length;
+        double[] wb = new double[nb];
+        for (int i : e.getValue()) {
+          wb[positionInBlock[rows[i]]] += values[i];
+        }
+        double[] vw = new double[nb];
+        Small.dgemv(false, nb, nb, 1.0, vinv[b], wb, 0.0, vw);
+        q += DenseRemlLikelihood.dot(wb, vw);
+        for (int c = 0; c < p; c++) {
+          double s = 0;
+          for (int i = 0; i < nb; i++) {
+            s += vx[b][i + c * nb] * wb[i];
+          }
+          t[c] += s;
+        }
+      }
+      double[] ct = new double[p];
+      Small.dgemv(false, p, p, 1.0, cinv, t, 0.0, ct);
+      return q - DenseRemlLikelihood.dot(t, ct);
     }
 
     /** The diagonal of P (n). */
@@ -508,15 +553,39 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
         Blas.dgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
       }
+      // Loop orders that read both operands contiguously (column-major): axpy columns for A·B,
+      // dot products of columns for Aᵀ·B; the rare other cases element by element.
       for (int j = 0; j < n; j++) {
-        for (int i = 0; i < m; i++) {
-          double s = 0;
-          for (int l = 0; l < k; l++) {
-            double av = ta ? a[l + i * lda] : a[i + l * lda];
-            double bv = tb ? b[j + l * ldb] : b[l + j * ldb];
-            s += av * bv;
+        int cj = j * ldc;
+        if (!ta && !tb) {
+          for (int i = 0; i < m; i++) {
+            c[cj + i] = beta == 0 ? 0 : beta * c[cj + i];
           }
-          c[i + j * ldc] = alpha * s + (beta == 0 ? 0 : beta * c[i + j * ldc]);
+          for (int l = 0; l < k; l++) {
+            double bv = alpha * b[l + j * ldb];
+            int al = l * lda;
+            for (int i = 0; i < m; i++) {
+              c[cj + i] += a[al + i] * bv;
+            }
+          }
+        } else if (ta && !tb) {
+          int bj = j * ldb;
+          for (int i = 0; i < m; i++) {
+            int ai = i * lda;
+            double s = 0;
+            for (int l = 0; l < k; l++) {
+              s += a[ai + l] * b[bj + l];
+            }
+            c[cj + i] = alpha * s + (beta == 0 ? 0 : beta * c[cj + i]);
+          }
+        } else {
+          for (int i = 0; i < m; i++) {
+            double s = 0;
+            for (int l = 0; l < k; l++) {
+              s += (ta ? a[l + i * lda] : a[i + l * lda]) * (tb ? b[j + l * ldb] : b[l + j * ldb]);
+            }
+            c[cj + i] = alpha * s + (beta == 0 ? 0 : beta * c[cj + i]);
+          }
         }
       }
     }
@@ -526,14 +595,26 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
         Blas.dgemv(trans, m, n, alpha, a, x, beta, y);
         return;
       }
-      int rows = trans ? n : m;
-      int cols = trans ? m : n;
-      for (int i = 0; i < rows; i++) {
-        double s = 0;
-        for (int l = 0; l < cols; l++) {
-          s += (trans ? a[l + i * m] : a[i + l * m]) * x[l];
+      if (trans) {
+        for (int i = 0; i < n; i++) {
+          int ai = i * m;
+          double s = 0;
+          for (int l = 0; l < m; l++) {
+            s += a[ai + l] * x[l];
+          }
+          y[i] = alpha * s + (beta == 0 ? 0 : beta * y[i]);
         }
-        y[i] = alpha * s + (beta == 0 ? 0 : beta * y[i]);
+        return;
+      }
+      for (int i = 0; i < m; i++) {
+        y[i] = beta == 0 ? 0 : beta * y[i];
+      }
+      for (int l = 0; l < n; l++) {
+        double xv = alpha * x[l];
+        int al = l * m;
+        for (int i = 0; i < m; i++) {
+          y[i] += a[al + i] * xv;
+        }
       }
     }
 

@@ -83,4 +83,13 @@ class ModelBadInputTest {
     MixedModel m = ModelFrame.build(table(), Formula.parse("y ~ txt + (1 | g)"), ModelFrame.Options.defaults());
     assertEquals(List.of("(Intercept)", "txtlo"), m.fixedNames(), "R sorts the levels: reference hi");
   }
+
+  @Test
+  void oneHugeBlockIsRefusedWithTheReason() {
+    // 200,000 records in one block (e.g. crossed factors): 8·(3 + 4)·200,000² bytes, far beyond any test heap.
+    BadInputException e = assertThrows(BadInputException.class,
+        () -> MixedModelFitter.checkMemory(new int[][] {new int[200_000]}, 3));
+    assertTrue(e.getMessage().contains("largest of 200000 records") && e.getMessage().contains("sparse"),
+        e.getMessage());
+  }
 }

@@ -19,7 +19,8 @@ import org.lmmspark.engine.testing.RefData;
  * {@code ../shared/refdata/mrode-pedigree}, {@code wwg ~ 0 + sex + (1 | animal:A)} with σ²_a = 20 and
  * σ²_e = 40 fixed. EXPECTED.md: sex male 4.359, female 3.404; breeding values of animals 1..8
  * 0.098, −0.019, −0.041, −0.009, −0.186, 0.177, −0.249, 0.183 (ancestors 1–3 have no record),
- * tolerance 1e-3 (the printed digits).
+ * tolerance 1e-3 (the printed digits); prediction error variances against Henderson's equations
+ * solved plainly in the test (1e-9).
  */
 class MrodeKnownVariancesTest {
 
@@ -44,5 +45,32 @@ class MrodeKnownVariancesTest {
       assertClose(u.values()[0][l], expected[i], 1e-3, 0, "breeding value of animal " + (i + 1));
     }
     assertEquals(2, f.df(), "only the fixed effects are estimated");
+
+    // Prediction error variances against Henderson's mixed-model equations written plainly:
+    // C = [XᵀX XᵀZ; ZᵀX ZᵀZ + A⁻¹σ²_e/σ²_a], PEV_i = σ²_e (C⁻¹)_uu,ii, every animal of the pedigree.
+    String[] sexOf = {null, null, null, "M", "F", "F", "M", "M"};
+    int q = 8;
+    double[] ainv = ConditionalAic.invert(a.k().toDense(), q);
+    double[] c = new double[(2 + q) * (2 + q)];
+    for (int i = 3; i < 8; i++) {
+      int s = sexOf[i].equals("F") ? 0 : 1;
+      int row = a.ids().indexOf(Integer.toString(i + 1));
+      int[] cols = {s, 2 + row};
+      for (int x : cols) {
+        for (int y : cols) {
+          c[x + y * (2 + q)] += 1;
+        }
+      }
+    }
+    for (int i = 0; i < q; i++) {
+      for (int j = 0; j < q; j++) {
+        c[(2 + i) + (2 + j) * (2 + q)] += ainv[i + j * q] * 40.0 / 20.0;
+      }
+    }
+    double[] cinv = ConditionalAic.invert(c, 2 + q);
+    for (int i = 0; i < q; i++) {
+      int l = u.levels().indexOf(a.ids().get(i));
+      assertClose(u.pev()[0][l], 40.0 * cinv[(2 + i) + (2 + i) * (2 + q)], 1e-9, 1e-9, "PEV of animal " + a.ids().get(i));
+    }
   }
 }

@@ -60,7 +60,8 @@ import picocli.CommandLine.Spec;
           + " GxE component G o (Z_E Z_E')), a residual variance per group (--resid-by) and known weights.",
       "Fitted by average-information REML or ML over the independent blocks of V (subjects, genotypes; one dense"
           + " block when a relationship matrix links everyone). Writes OUT.json, OUT.summary.txt (like lme4's"
-          + " summary()), OUT.ranef.tsv (BLUPs of every level) and OUT.log.",
+          + " summary()), OUT.ranef.tsv (BLUPs and their prediction error variances for every level, and for every"
+          + " id of a relationship matrix: ancestors without records included) and OUT.log.",
       "",
       "Formula: y ~ x + f + a:b + a*b + factor(n) + log(x) + (1 + t | g) + (t || g) + (1 | g1/g2) + (0 + t | g)."
           + " Text columns are factors (treatment contrasts, reference level the first in sorted order;"
