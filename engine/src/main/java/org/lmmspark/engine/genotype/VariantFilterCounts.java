@@ -1,6 +1,9 @@
 package org.lmmspark.engine.genotype;
 
 import java.io.Serializable;
+import java.util.List;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.io.SampleId;
 
 /**
  * What decoding did with the variants it saw, and how many calls each sample is missing among the
@@ -46,6 +49,24 @@ public final class VariantFilterCounts implements Serializable {
       missingPerSample[i] += other.missingPerSample[i];
     }
     return this;
+  }
+
+  /**
+   * A relationship matrix from these variants is degenerate (0/0 entries) when no variant was kept or
+   * a sample has no call among those kept: either is a {@link BadInputException} naming {@code source}
+   * (the genotype files), the scope (e.g. {@code " on chromosome 3"}) and what was filtered.
+   */
+  public void requireUsable(String source, List<SampleId> samples, String scope) {
+    if (kept == 0) {
+      throw new BadInputException(source + ": no usable variant" + scope + ": " + this
+          + "; lower --maf, or select other chromosomes");
+    }
+    for (int i = 0; i < missingPerSample.length; i++) {
+      if (missingPerSample[i] >= kept) {
+        throw new BadInputException(source + ": sample " + samples.get(i) + " has no genotype call among the " + kept
+            + " variants used" + scope + "; remove it (e.g. plink --mind 0.99)");
+      }
+    }
   }
 
   public long seen() {

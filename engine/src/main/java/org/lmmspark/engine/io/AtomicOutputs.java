@@ -48,13 +48,46 @@ public final class AtomicOutputs implements AutoCloseable {
     }
   }
 
-  /** Moves every temporary file onto its final name, replacing older outputs of the same name. */
+  /**
+   * The temporary name for an output that a library writes itself given a path (a Parquet file or
+   * folder); it is published by {@link #commit} like the streams of {@link #create}.
+   */
+  public String reserve(String path) {
+    Path target = new Path(path);
+    Path temp = new Path(target.getParent(), target.getName() + tag);
+    finals.add(target);
+    temps.add(temp);
+    return temp.toString();
+  }
+
+  /**
+   * Moves every temporary file onto its final name, replacing older outputs of the same name. Inside
+   * an open {@link OutputSet} for the files' prefix the set does the moves (older files are kept as
+   * backups until the whole set is committed).
+   */
   public void commit() {
+    commit(false);
+  }
+
+  /**
+   * Commits files that explain a failure (a log saying why a fit was refused): inside an
+   * {@link OutputSet} they stay when the set is rolled back, where other files of the run go.
+   */
+  public void commitDiagnostic() {
+    commit(true);
+  }
+
+  private void commit(boolean diagnostic) {
     try {
       for (int i = 0; i < finals.size(); i++) {
         FileSystem fs = fs(finals.get(i));
+        java.util.Optional<OutputSet> set = OutputSet.containing(finals.get(i), conf);
+        if (set.isPresent()) {
+          set.get().publish(temps.get(i), finals.get(i), diagnostic);
+          continue;
+        }
         if (fs.exists(finals.get(i))) {
-          fs.delete(finals.get(i), false);
+          fs.delete(finals.get(i), true);
         }
         if (!fs.rename(temps.get(i), finals.get(i))) {
           throw new IOException("rename " + temps.get(i) + " -> " + finals.get(i) + " failed");
@@ -73,7 +106,7 @@ public final class AtomicOutputs implements AutoCloseable {
     }
     for (Path temp : temps) {
       try {
-        fs(temp).delete(temp, false);
+        fs(temp).delete(temp, true);
       } catch (IOException ignored) {
         // Best effort: the run has already failed and its own error is the one to report.
       }

@@ -39,10 +39,14 @@ public final class FileSystems {
     return of(path, conf).makeQualified(p).toString();
   }
 
-  /** The length of an existing input file, or a clear error when it is missing. */
+  /** The length of an existing input file, or a clear error when it is missing or a folder. */
   public static long length(String path, Configuration conf) {
     try {
-      return of(path, conf).getFileStatus(new Path(path)).getLen();
+      org.apache.hadoop.fs.FileStatus status = of(path, conf).getFileStatus(new Path(path));
+      if (status.isDirectory()) {
+        throw BadInputException.inFile(path, "is a folder, not a file");
+      }
+      return status.getLen();
     } catch (java.io.FileNotFoundException e) {
       throw BadInputException.inFile(path, "file not found");
     } catch (IOException e) {
@@ -60,7 +64,11 @@ public final class FileSystems {
 
   public static InputStream open(String path, Configuration conf) {
     try {
-      InputStream in = of(path, conf).open(new Path(path));
+      FileSystem fs = of(path, conf);
+      if (fs.getFileStatus(new Path(path)).isDirectory()) {
+        throw BadInputException.inFile(path, "is a folder, not a file");
+      }
+      InputStream in = fs.open(new Path(path));
       return path.endsWith(".gz") || path.endsWith(".bgz") ? new GZIPInputStream(in, 1 << 16) : in;
     } catch (java.io.FileNotFoundException e) {
       throw BadInputException.inFile(path, "file not found");
@@ -69,8 +77,25 @@ public final class FileSystems {
     }
   }
 
-  /** A UTF-8 text reader; {@code .gz} files are decompressed. */
+  /**
+   * A UTF-8 text reader with bounded lines ({@link BoundedLineReader}); gzip data is decompressed
+   * whether or not the name ends in {@code .gz} (found by its magic bytes {@code 1f 8b}: a text table
+   * cannot start with them, and its compressed bytes would otherwise reach error messages).
+   */
   public static BufferedReader openText(String path, Configuration conf) {
-    return new BufferedReader(new InputStreamReader(open(path, conf), StandardCharsets.UTF_8), 1 << 16);
+    InputStream in = open(path, conf);
+    if (!(in instanceof GZIPInputStream)) {
+      java.io.BufferedInputStream peek = new java.io.BufferedInputStream(in, 1 << 16);
+      try {
+        peek.mark(2);
+        int b0 = peek.read();
+        int b1 = peek.read();
+        peek.reset();
+        in = b0 == 0x1f && b1 == 0x8b ? new GZIPInputStream(peek, 1 << 16) : peek;
+      } catch (IOException e) {
+        throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
+      }
+    }
+    return new BoundedLineReader(new InputStreamReader(in, StandardCharsets.UTF_8), path);
   }
 }

@@ -41,6 +41,7 @@ public final class GctaGrmFiles {
 
   /** Reads a whole GRM; the {@code .grm.N.bin} file is optional. */
   public static Grm read(String prefix, Configuration conf) {
+    OutputSet.requireComplete(prefix, conf);
     List<SampleId> ids = readIds(idPath(prefix), conf);
     long n = ids.size();
     long entries = n * (n + 1) / 2;
@@ -50,7 +51,32 @@ public final class GctaGrmFiles {
     float[] values = readFloats(binPath(prefix), (int) entries, conf);
     String countsFile = countsPath(prefix);
     float[] counts = FileSystems.exists(countsFile, conf) ? readFloats(countsFile, (int) entries, conf) : null;
+    checkEntries(binPath(prefix), ids, values, true);
+    if (counts != null) {
+      checkEntries(countsFile, ids, counts, false);
+    }
     return new Grm(ids, values, counts);
+  }
+
+  /**
+   * Every entry finite; a relationship's diagonal positive (a sample's relationship with itself is a
+   * variance), a count file's entries non-negative. A NaN entry (GCTA writes one for a pair with no
+   * variant called in both) would make every eigen-solver fail later; this names the pair instead.
+   */
+  static void checkEntries(String path, List<SampleId> ids, float[] packed, boolean relationship) {
+    int e = 0;
+    for (int j = 0; j < ids.size(); j++) {
+      for (int k = 0; k <= j; k++, e++) {
+        float v = packed[e];
+        boolean ok = Float.isFinite(v) && (relationship ? (k != j || v > 0) : v >= 0);
+        if (!ok) {
+          String where = k == j ? "diagonal entry of sample " + ids.get(j) : "entry of samples " + ids.get(j) + " and "
+              + ids.get(k);
+          throw BadInputException.inFile(path, where + " (row " + (j + 1) + ", column " + (k + 1) + ") is " + v
+              + (relationship ? "; relationships must be finite and diagonals positive" : "; counts must be finite and non-negative"));
+        }
+      }
+    }
   }
 
   public static List<SampleId> readIds(String path, Configuration conf) {

@@ -139,12 +139,12 @@ public final class PlinkFileset implements java.io.Serializable {
       try {
         cm = Double.parseDouble(f[2]);
       } catch (NumberFormatException e) {
-        throw BadInputException.atLine(path, lineNo, "genetic position (column 3) is not a number: '" + f[2] + "'");
+        throw BadInputException.atLine(path, lineNo, "genetic position (column 3) is not a number: '" + BadInputException.excerpt(f[2]) + "'");
       }
       try {
         bp = Long.parseLong(f[3]);
       } catch (NumberFormatException e) {
-        throw BadInputException.atLine(path, lineNo, "base-pair position (column 4) is not an integer: '" + f[3] + "'");
+        throw BadInputException.atLine(path, lineNo, "base-pair position (column 4) is not an integer: '" + BadInputException.excerpt(f[3]) + "'");
       }
       if (!ids.add(f[1]) && !".".equals(f[1])) {
         duplicates.add("'" + f[1] + "' at line " + lineNo);
@@ -180,6 +180,42 @@ public final class PlinkFileset implements java.io.Serializable {
     if (actual != expected) {
       throw BadInputException.inFile(path, "size " + actual + " bytes, expected " + expected + " = 3 + M·ceil(N/4) with M="
           + variants + " (.bim lines) and N=" + samples + " (.fam lines)");
+    }
+    checkPadding(path, samples, variants, conf);
+  }
+
+  /** Variants whose padding bits {@link #checkPadding} reads: evenly spaced, the first and last included. */
+  static final int PADDING_SAMPLE = 1024;
+
+  /**
+   * When N is not a multiple of 4 the last byte of each variant has {@code 2·(4 − N mod 4)} unused
+   * high bits, which PLINK writes as 0. A {@code .fam} one line short (or long) within the same byte
+   * count leaves the {@code .bed} size right but shifts every sample after the gap; the lost sample's
+   * calls then sit in those bits (non-zero unless it is homozygous for A1). Reading the last byte of
+   * up to {@value #PADDING_SAMPLE} variants costs as many small reads and finds such a shift with
+   * near certainty.
+   */
+  static void checkPadding(String path, int samples, int variants, Configuration conf) {
+    int used = samples % 4;
+    if (used == 0 || variants == 0) {
+      return;
+    }
+    int mask = 0xff & ~((1 << (2 * used)) - 1);
+    int bytes = bytesPerVariant(samples);
+    int checks = Math.min(variants, PADDING_SAMPLE);
+    byte[] one = new byte[1];
+    try (org.apache.hadoop.fs.FSDataInputStream in = FileSystems.of(path, conf).open(new org.apache.hadoop.fs.Path(path))) {
+      for (int c = 0; c < checks; c++) {
+        int v = checks == 1 ? 0 : (int) ((long) c * (variants - 1) / (checks - 1));
+        in.readFully(BED_MAGIC.length + (long) v * bytes + bytes - 1, one, 0, 1);
+        if ((one[0] & mask) != 0) {
+          throw BadInputException.inFile(path, String.format("variant %d (.bim line %d): the unused bits after sample %d "
+              + "of its last byte are not zero (byte 0x%02x): the .bed holds more samples than the %d lines of the "
+              + ".fam (a line missing?)", v + 1, v + 1, samples, one[0] & 0xff, samples));
+        }
+      }
+    } catch (IOException e) {
+      throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
     }
   }
 }

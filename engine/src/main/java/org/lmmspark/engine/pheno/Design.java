@@ -95,7 +95,8 @@ public final class Design {
     for (int j = 0; j < p; j++) {
       System.arraycopy(cols.get(j), 0, x, j * n, n);
     }
-    checkRank(x, n, p, names);
+    double[] q = checkRank(x, n, p, names);
+    checkResidualVariance(trait, y, q, n, p, names);
     return new Design(trait, y.clone(), x, names);
   }
 
@@ -120,7 +121,7 @@ public final class Design {
    * Modified Gram–Schmidt over the columns in order; the first column whose residual is (relatively)
    * zero is reported with the earlier columns that have a non-negligible coefficient in it.
    */
-  static void checkRank(double[] x, int n, int p, List<String> names) {
+  static double[] checkRank(double[] x, int n, int p, List<String> names) {
     double[] q = x.clone();
     double[] r = new double[p * p];
     for (int j = 0; j < p; j++) {
@@ -175,6 +176,45 @@ public final class Design {
       for (int i = 0; i < n; i++) {
         q[i + j * n] /= s;
       }
+    }
+    return q;
+  }
+
+  /**
+   * A trait the fixed effects explain exactly leaves REML nothing to partition (its likelihood has
+   * no maximum and the eigen-solvers fail): the residual {@code (I − QQᵀ) y} after the columns'
+   * orthonormal basis {@code q} (projected twice, for accuracy) must keep more than
+   * {@link #COLLINEAR_TOL} of the trait's own variance about its mean.
+   */
+  static void checkResidualVariance(String trait, double[] y, double[] q, int n, int p, List<String> names) {
+    double mean = 0;
+    for (double v : y) {
+      mean += v / n;
+    }
+    double total = 0;
+    for (double v : y) {
+      total += (v - mean) * (v - mean);
+    }
+    double[] r = y.clone();
+    for (int pass = 0; pass < 2; pass++) {
+      for (int j = 0; j < p; j++) {
+        double dot = 0;
+        for (int i = 0; i < n; i++) {
+          dot += q[i + j * n] * r[i];
+        }
+        for (int i = 0; i < n; i++) {
+          r[i] -= dot * q[i + j * n];
+        }
+      }
+    }
+    double residual = 0;
+    for (double v : r) {
+      residual += v * v;
+    }
+    if (!(residual > COLLINEAR_TOL * total)) {
+      throw new BadInputException("phenotype '" + trait + "' has no variance left after the fixed effects " + names
+          + " over the " + n + " analysed samples (residual sum of squares " + residual + " of " + total
+          + "): the covariates explain it exactly, there is nothing to partition");
     }
   }
 

@@ -380,7 +380,7 @@ public final class SampleTable {
         v[r] = Double.parseDouble(t);
       } catch (NumberFormatException e) {
         throw BadInputException.atLine(file, lineNumbers[r],
-            "column '" + columns.get(column) + "': '" + t + "' is not a number (missing values are NA or -9)");
+            "column '" + columns.get(column) + "': '" + BadInputException.excerpt(t) + "' is not a number (missing values are NA or -9)");
       }
       if (!Double.isFinite(v[r])) {
         throw BadInputException.atLine(file, lineNumbers[r],

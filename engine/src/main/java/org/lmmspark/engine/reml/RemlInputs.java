@@ -13,6 +13,7 @@ import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.pedigree.NumeratorRelationship;
 import org.lmmspark.engine.pedigree.Pedigree;
 import org.lmmspark.engine.pheno.Design;
+import org.lmmspark.engine.pheno.TraitMagnitudes;
 import org.lmmspark.engine.pheno.SampleMatch;
 import org.lmmspark.engine.pheno.SampleTable;
 
@@ -325,6 +326,7 @@ public final class RemlInputs {
       throw new BadInputException("only " + n + " " + (repeated ? "records" : "samples")
           + " have a phenotype and every covariate in all inputs (" + String.join("; ", notes) + ")");
     }
+    TraitMagnitudes.check(pheno, traitCol, recordRow);
     double[] y = new double[n];
     for (int i = 0; i < n; i++) {
       y[i] = traitValues[recordRow[i]];

@@ -7,6 +7,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.assoc.AssocResults;
 import org.lmmspark.engine.assoc.CalibratedModel;
 import org.lmmspark.engine.assoc.CalibratedTest;
@@ -103,13 +104,14 @@ public final class AssocJob {
       if (exact && test == Test.CALIBRATED) {
         throw new BadInputException("--exact (per-variant REML) cannot be combined with --test calibrated");
       }
-      if (calibrationVariants < 1 || calibrationEigenvectors < 0) {
-        throw new BadInputException("--calibration-variants must be ≥ 1 and --calibration-eigenvectors ≥ 0, got "
-            + calibrationVariants + " and " + calibrationEigenvectors);
-      }
-      if (matrixFreeAbove < 0 || (probes != 0 && probes < 2)) {
-        throw new BadInputException("--matrix-free-above must be ≥ 0 and --probes ≥ 2 (0: the default), got "
-            + matrixFreeAbove + " and " + probes);
+      NumericRange.MAF.check("--maf", maf);
+      NumericRange.atLeast("--calibration-variants", calibrationVariants, 1);
+      NumericRange.atLeast("--calibration-eigenvectors", calibrationEigenvectors, 0);
+      NumericRange.atLeast("--partitions", partitions, 0);
+      NumericRange.atLeast("--block-variants", blockVariants, 0);
+      NumericRange.atLeast("--matrix-free-above", matrixFreeAbove, 0);
+      if (probes != 0) { // 0: the REML default
+        NumericRange.atLeast("--probes", probes, 2);
       }
       if (solver == Solver.MATRIX_FREE) {
         if (grm != null) {
@@ -405,6 +407,11 @@ public final class AssocJob {
     } finally {
       include.destroy();
       hadoopConf.destroy();
+    }
+    if (all.size() == 0) {
+      // Before anything is written: an empty table would give λGC = NaN and a report of nothing.
+      throw new BadInputException(PlinkFileset.bedPath(o.bfile()) + ": no variant tested: " + counts
+          + "; lower --maf");
     }
     AssocTable table = AssocTable.of(all, fileset.variants(), o.exact());
     double lambda = table.lambdaGc();

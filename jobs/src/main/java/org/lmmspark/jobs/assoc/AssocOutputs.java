@@ -88,8 +88,6 @@ public final class AssocOutputs {
     Configuration conf = jsc.hadoopConfiguration();
     AssocTable t = r.table();
     String parquet = parquetPath(o.out());
-    Path parquetFinal = new Path(parquet);
-    Path parquetTemp = new Path(parquet + ".tmp-" + UUID.randomUUID().toString().substring(0, 8));
     try (AtomicOutputs files = new AtomicOutputs(conf)) {
       try (Writer w = new OutputStreamWriter(new GZIPOutputStream(files.create(tsvPath(o.out())), 1 << 16),
           StandardCharsets.UTF_8)) {
@@ -110,26 +108,10 @@ public final class AssocOutputs {
           w.write(hsq);
         }
       }
-      writeParquet(t, parquetTemp, conf);
+      writeParquet(t, new Path(files.reserve(parquet)), conf);
       files.commit();
-      FileSystem fs = FileSystems.of(parquet, conf);
-      if (fs.exists(parquetFinal)) {
-        fs.delete(parquetFinal, true);
-      }
-      if (!fs.rename(parquetTemp, parquetFinal)) {
-        throw new IOException("rename " + parquetTemp + " -> " + parquetFinal + " failed");
-      }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
-    } finally {
-      try {
-        FileSystem fs = FileSystems.of(parquet, conf);
-        if (fs.exists(parquetTemp)) {
-          fs.delete(parquetTemp, true);
-        }
-      } catch (IOException ignored) {
-        // Best effort after a failure that is already being reported.
-      }
     }
     List<String> written = new ArrayList<>(
         List.of(tsvPath(o.out()), parquet, reportPath(o.out()), manhattanPath(o.out()), qqPath(o.out())));

@@ -2,6 +2,7 @@ package org.lmmspark.jobs.cli;
 
 import java.util.concurrent.Callable;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.jobs.assoc.AssocJob;
 import org.lmmspark.jobs.assoc.AssocOutputs;
 import picocli.CommandLine.Command;
@@ -89,8 +90,7 @@ public final class AssocCommand implements Callable<Integer> {
   @Option(names = "--probes", defaultValue = "0", paramLabel = "R", description = "Matrix-free REML: random probe vectors for the traces (default 0: the REML default).")
   int probes;
 
-  @Option(names = "--out", required = true, paramLabel = "PREFIX", description = "Output prefix.")
-  String out;
+  @Mixin OutputOptions output;
 
   @Option(names = "--partitions", defaultValue = "0", paramLabel = "K", description = "Number of variant ranges, one Spark task each (default 0: two per core).")
   int partitions;
@@ -102,21 +102,22 @@ public final class AssocCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (maf < 0 || maf >= 0.5) {
-      throw new BadInputException("--maf must be in [0, 0.5), got " + maf);
-    }
-    if (partitions < 0 || blockVariants < 0) {
-      throw new BadInputException("--partitions and --block-variants must be ≥ 0");
-    }
     org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
-    AssocJob.Options options = new AssocJob.Options(bfile, trait.spec(), grm, out, loco, maf, exact, parseTest(test),
-        calibrationVariants, calibrationEigenvectors, partitions, blockVariants, parseSolver(solver), matrixFreeAbove,
-        probes, variants.selection(samples, conf));
+    AssocJob.Options options = new AssocJob.Options(bfile, trait.spec(), grm, output.out(), loco, maf, exact,
+        parseTest(test), calibrationVariants, calibrationEigenvectors, partitions, blockVariants, parseSolver(solver),
+        matrixFreeAbove, probes, variants.selection(samples, conf));
     AssocJob.checkInputs(options, conf);
     RunLog runLog = new RunLog(spec);
-    run(runLog, options, sparkOptions.master);
+    try (OutputSet set = output.open(OUTPUTS, conf, bfile, grm, trait.pheno, trait.covar, trait.qcovar)) {
+      run(runLog, options, sparkOptions.master);
+      set.commit();
+    }
     return 0;
   }
+
+  /** The files of one run (the GRM when computed here, per-chromosome parts besides). */
+  static final java.util.List<String> OUTPUTS = java.util.List.of(".assoc.tsv.gz", ".assoc.parquet", ".report.md",
+      ".manhattan.png", ".qq.png", ".log", ".hsq", ".grm.bin", ".grm.N.bin", ".grm.id");
 
   /** {@code exact}, {@code calibrated} or {@code auto} (any case). */
   public static AssocJob.Test parseTest(String value) {

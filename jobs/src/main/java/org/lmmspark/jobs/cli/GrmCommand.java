@@ -1,8 +1,11 @@
 package org.lmmspark.jobs.cli;
 
+import java.util.List;
 import java.util.concurrent.Callable;
-import org.lmmspark.engine.BadInputException;
+import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.io.GctaGrmFiles;
+import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.jobs.grm.GrmJob;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -25,8 +28,7 @@ public final class GrmCommand implements Callable<Integer> {
   @Option(names = "--bfile", required = true, paramLabel = "PREFIX", description = "PLINK 1 binary fileset PREFIX.bed/.bim/.fam (local path, file:, hdfs: or s3a:).")
   String bfile;
 
-  @Option(names = "--out", required = true, paramLabel = "PREFIX", description = "Output prefix.")
-  String out;
+  @Mixin OutputOptions output;
 
   @Option(names = "--maf", defaultValue = "0", paramLabel = "X", description = "Skip variants with minor allele frequency below X (default: ${DEFAULT-VALUE}).")
   double maf;
@@ -51,18 +53,20 @@ public final class GrmCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (maf < 0 || maf >= 0.5) {
-      throw new BadInputException("--maf must be in [0, 0.5), got " + maf);
-    }
-    if (tileSize < 1 || tileMemoryMb < 1) {
-      throw new BadInputException("--tile-size and --tile-memory must be positive");
-    }
+    // MiB, turned into bytes below: at most 2^30 MiB (1 PiB) so that the shift cannot overflow.
+    new NumericRange(1, true, 1L << 30, true).check("--tile-memory", tileMemoryMb);
     RunLog runLog = new RunLog(spec);
-    GrmJob.Result r = run(runLog, new GrmJob.Options(bfile, out, maf,
-        variants.selection(samples, new org.apache.hadoop.conf.Configuration()),
-        perChromosome, tileSize, tileMemoryMb << 20, partitions), sparkOptions.master);
-    return r == null ? 1 : 0;
+    GrmJob.Options options = new GrmJob.Options(bfile, output.out(), maf,
+        variants.selection(samples, new Configuration()), perChromosome, tileSize, tileMemoryMb << 20, partitions);
+    try (OutputSet set = output.open(OUTPUTS, new Configuration(), bfile)) {
+      run(runLog, options, sparkOptions.master);
+      set.commit();
+    }
+    return 0;
   }
+
+  /** The files of one run (per-chromosome parts besides): existing ones are refused without --overwrite. */
+  static final List<String> OUTPUTS = List.of(".grm.bin", ".grm.N.bin", ".grm.id", ".log");
 
   /** Runs the job in a session of its own ({@link SparkRun}) and reports it. */
   static GrmJob.Result run(RunLog runLog, GrmJob.Options options, String master) {

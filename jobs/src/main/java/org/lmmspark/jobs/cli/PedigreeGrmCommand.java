@@ -58,17 +58,29 @@ public final class PedigreeGrmCommand implements Callable<Integer> {
   @Option(names = "--pedigree", required = true, paramLabel = "FILE", description = "Pedigree file (see above).")
   String pedigree;
 
-  @Option(names = "--out", required = true, paramLabel = "PREFIX", description = "Output prefix.")
-  String out;
+  @picocli.CommandLine.Mixin OutputOptions output;
+
+  /** The files of one run. */
+  static final java.util.List<String> OUTPUTS = java.util.List.of(".grm.bin", ".grm.id", ".inbreeding.txt", ".Ainv.txt",
+      ".log");
 
   @Option(names = "--inverse", description = "Also write the sparse inverse A^-1 to PREFIX.Ainv.txt.")
   boolean inverse;
 
   @Override
   public Integer call() {
-    PrintWriter log = spec.commandLine().getOut();
-    run(pedigree, out, inverse, new Configuration(), log);
-    log.flush();
+    PrintWriter out = spec.commandLine().getOut();
+    RunLog runLog = new RunLog(spec);
+    Configuration conf = new Configuration();
+    try (org.lmmspark.engine.io.OutputSet set = output.open(OUTPUTS, conf, pedigree)) {
+      java.io.StringWriter text = new java.io.StringWriter();
+      run(pedigree, output.out(), inverse, conf, new PrintWriter(text));
+      out.print(text);
+      out.flush();
+      text.toString().lines().forEach(runLog::note);
+      runLog.write(output.out() + ".log", conf);
+      set.commit();
+    }
     return 0;
   }
 

@@ -7,6 +7,8 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.NumericRange;
+import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.pedigree.NumeratorRelationship;
 import org.lmmspark.engine.pedigree.Pedigree;
@@ -178,8 +180,10 @@ public final class RemlCommand implements Callable<Integer> {
       + "when REML does not converge.")
   boolean allowNonconvergence;
 
-  @Option(names = "--out", paramLabel = "PREFIX", required = true, description = "Output prefix.")
-  String out;
+  @Mixin OutputOptions output;
+
+  /** The files of one run. */
+  static final List<String> OUTPUTS = List.of(".hsq", ".json", ".log", ".blup.txt");
 
   /** Log lines about how the extra relationship matrices were built. */
   private final List<String> notes = new ArrayList<>();
@@ -212,10 +216,7 @@ public final class RemlCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (maxIterations < 1) {
-      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-          "--max-iterations must be at least 1");
-    }
+    NumericRange.atLeast("--max-iterations", maxIterations, 1);
     if (bfile != null && !grms.isEmpty()) {
       throw new BadInputException("give either --grm or --bfile, not both");
     }
@@ -237,37 +238,31 @@ public final class RemlCommand implements Callable<Integer> {
         throw new BadInputException((pedigree != null ? "--pedigree" : "--group") + " works with --grm only: with "
             + "--bfile the model has one genetic component from the genotypes");
       }
-      if (maf != null && (maf < 0 || maf >= 0.5)) {
-        throw new BadInputException("--maf must be in [0, 0.5), got " + maf);
-      }
-      if (probes != null && probes < 2) {
-        throw new BadInputException("--probes must be at least 2, got " + probes);
-      }
-      if (cgTol != null && !(cgTol > 0 && cgTol < 1)) {
-        throw new BadInputException("--cg-tol must be in (0, 1), got " + cgTol);
-      }
-      if (matrixFreeAbove != null && matrixFreeAbove < 0) {
-        throw new BadInputException("--matrix-free-above must be non-negative, got " + matrixFreeAbove);
-      }
     }
     Configuration conf = new Configuration();
     TraitTables.Spec traitSpec = trait.spec();
     SampleSelection sampleSelection = samples.selection(conf);
     RemlJob.Options o = new RemlJob.Options(grms, epistatic, bfile == null ? extraRelationships() : List.of(), groups,
-        traitSpec, sampleSelection, blup, solver, allowNonconvergence, maxIterations, out, RunLog.commandLine(spec),
-        repeatedRecords, permanentEnvironment, notes, KnownVariances.parse(fix, fixFile, conf));
+        traitSpec, sampleSelection, blup, solver, allowNonconvergence, maxIterations, output.out(),
+        RunLog.commandLine(spec), repeatedRecords, permanentEnvironment, notes, KnownVariances.parse(fix, fixFile, conf));
+    RemlJob.GenotypeInput g = bfile == null ? null : new RemlJob.GenotypeInput(bfile, maf == null ? 0 : maf,
+        variants.selection(conf), partitions == null ? 0 : partitions,
+        probes == null ? DEFAULT_PROBES : probes, seed == null ? DEFAULT_SEED : seed, cgTol == null ? 1e-6 : cgTol,
+        matrixFreeAbove == null ? RemlJob.DEFAULT_MATRIX_FREE_ABOVE : matrixFreeAbove);
+    List<String> inputs = new ArrayList<>(grms);
+    inputs.addAll(java.util.Arrays.asList(bfile, pedigree, trait.pheno, trait.covar, trait.qcovar));
     RemlJob.Result r;
-    if (bfile == null) {
-      r = RemlJob.run(o, conf);
-    } else {
-      RemlJob.GenotypeInput g = new RemlJob.GenotypeInput(bfile, maf == null ? 0 : maf,
-          variants.selection(conf), partitions == null ? 0 : partitions,
-          probes == null ? DEFAULT_PROBES : probes, seed == null ? DEFAULT_SEED : seed, cgTol == null ? 1e-6 : cgTol,
-          matrixFreeAbove == null ? RemlJob.DEFAULT_MATRIX_FREE_ABOVE : matrixFreeAbove);
-      // RemlJob writes OUT.log itself (with the fit's details): the template's log is not written.
-      r = SparkRun.run("reml", sparkOptions.master, new RunLog(spec), RemlJob.class, null,
-          (jsc, stages) -> RemlJob.runOnGenotypes(jsc, o, g));
+    try (OutputSet set = output.open(OUTPUTS, conf, inputs.toArray(String[]::new))) {
+      if (bfile == null) {
+        r = RemlJob.run(o, conf);
+      } else {
+        // RemlJob writes OUT.log itself (with the fit's details): the template's log is not written.
+        r = SparkRun.run("reml", sparkOptions.master, new RunLog(spec), RemlJob.class, null,
+            (jsc, stages) -> RemlJob.runOnGenotypes(jsc, o, g));
+      }
+      set.commit();
     }
+    String out = output.out();
     System.out.print(String.join("\n", r.logLines()) + "\n");
     System.out.print("\n" + RemlJob.hsq(r.summary()));
     boolean levels = blup && r.inputs() != null && r.fit().solver().equals("sparse-mme");

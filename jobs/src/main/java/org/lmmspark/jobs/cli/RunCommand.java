@@ -2,8 +2,10 @@ package org.lmmspark.jobs.cli;
 
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.jobs.assoc.AssocJob;
 import org.lmmspark.jobs.pipeline.Pipeline;
 import org.lmmspark.jobs.pipeline.PipelineConfig;
@@ -54,16 +56,26 @@ public final class RunCommand implements Callable<Integer> {
     if (resume && overwrite) {
       throw new BadInputException("--resume and --overwrite cannot be used together");
     }
-    PipelineConfig c = PipelineConfig.read(config);
-    if (outOverride != null) {
-      c = c.withOut(Paths.get(outOverride).toAbsolutePath().toString());
-    }
+    PipelineConfig c = PipelineConfig.read(config)
+        .withOutOverride(outOverride == null ? null : Paths.get(outOverride).toAbsolutePath().toString());
     run(c, resume, overwrite, sparkOptions.master, new RunLog(spec));
     return 0;
   }
 
   /** Runs the pipeline in a session of its own ({@link SparkRun}) and prints its summary; shared with {@code demo}. */
   static Pipeline.Result run(PipelineConfig c, boolean resume, boolean overwrite, String master, RunLog runLog) {
+    org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
+    // The whole run's set (run.log): its lock, taken before any work, keeps a second run out of the folder.
+    try (OutputSet runSet = OutputSet.open(Paths.get(c.out(), Pipeline.RUN_PREFIX).toString(), List.of(".log"), true,
+        List.of(), conf)) {
+      Pipeline.Result r = runInSession(c, resume, overwrite, master, runLog);
+      runSet.commit();
+      return r;
+    }
+  }
+
+  private static Pipeline.Result runInSession(PipelineConfig c, boolean resume, boolean overwrite, String master,
+      RunLog runLog) {
     return SparkRun.run("run", master, runLog, Pipeline.class, Paths.get(c.out(), "run.log").toString(), (jsc, stages) -> {
       runLog.say("lmmspark pipeline: " + c.bfile() + " -> " + c.out() + " (Spark " + jsc.version() + ", master "
           + jsc.master() + ", " + org.lmmspark.engine.linalg.Blas.describe() + ")");

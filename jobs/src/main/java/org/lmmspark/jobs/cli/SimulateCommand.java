@@ -53,8 +53,7 @@ public final class SimulateCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--out", required = true, paramLabel = "PREFIX", description = "Output prefix (folders are created).")
-  String out;
+  @picocli.CommandLine.Mixin OutputOptions output;
 
   @Option(names = "--samples", required = true, paramLabel = "N", description = "Number of samples.")
   int samples;
@@ -108,14 +107,23 @@ public final class SimulateCommand implements Callable<Integer> {
         ? (done, total) -> stdout.printf(Locale.ROOT, "simulate: %d/%d variants (%.0f%%)%n", done, total, 100.0 * done / total)
         : null;
     long start = System.nanoTime();
-    SimulationResult r = Simulator.run(config, out, new Configuration(), progress);
+    String out = output.out();
+    String summary;
+    try (org.lmmspark.engine.io.OutputSet set = output.open(OUTPUTS, new Configuration())) {
+      SimulationResult r = Simulator.run(config, out, new Configuration(), progress);
+      summary = summary(out, r);
+      writeLog(summary);
+      set.commit();
+    }
     double seconds = (System.nanoTime() - start) / 1e9;
-    String summary = summary(out, r);
-    writeLog(summary);
     stdout.print(summary);
     stdout.printf(Locale.ROOT, "  time %.1f s (%d threads)%n", seconds, config.threads());
     return 0;
   }
+
+  /** The files of one run. */
+  static final java.util.List<String> OUTPUTS = java.util.List.of(".bed", ".bim", ".fam", ".pheno", ".covar", ".qcovar",
+      ".ped", ".truth.tsv", ".truth.json", ".log");
 
   /** The engine's checks, reported as bad options (exit code 2). */
   SimulationConfig config() {
@@ -164,7 +172,7 @@ public final class SimulateCommand implements Callable<Integer> {
     log.append("lmmspark ").append(Lmmspark.versionString()).append('\n');
     log.append("command: ").append(RunLog.commandLine(spec)).append('\n').append(summary);
     try (AtomicOutputs outputs = new AtomicOutputs(new Configuration())) {
-      try (Writer w = new OutputStreamWriter(outputs.create(out + ".log"), StandardCharsets.UTF_8)) {
+      try (Writer w = new OutputStreamWriter(outputs.create(output.out() + ".log"), StandardCharsets.UTF_8)) {
         w.write(log.toString());
       }
       outputs.commit();

@@ -14,12 +14,15 @@ import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerStageCompleted;
 import org.apache.spark.scheduler.StageInfo;
 import org.apache.spark.util.CollectionAccumulator;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.genotype.GenotypeBlockReader;
 import org.lmmspark.engine.genotype.SampleSubset;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
 import org.lmmspark.engine.io.GctaGrmFiles;
+import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.kinship.GrmAssembler;
@@ -64,7 +67,14 @@ public final class GrmJob {
 
   /** What to compute. {@code partitions} ≤ 0 lets the job choose (one range per core and tile group). */
   public record Options(String bfile, String out, double minMaf, GenotypeSelection selection,
-      boolean perChromosome, int tileSize, long tileMemoryBytes, int partitions) {}
+      boolean perChromosome, int tileSize, long tileMemoryBytes, int partitions) {
+    public Options {
+      NumericRange.MAF.check("--maf", minMaf);
+      NumericRange.atLeast("--tile-size", tileSize, 1);
+      NumericRange.atLeast("--tile-memory (bytes)", tileMemoryBytes, 1);
+      NumericRange.atLeast("--partitions", partitions, 0);
+    }
+  }
 
   /** What was computed, for the summary and the log. */
   public record Result(int samples, long variantsUsed, VariantFilterCounts counts, double meanDiagonal,
@@ -87,17 +97,17 @@ public final class GrmJob {
         Iterator<Tuple2<Integer, Object>> it = t.reduced().toLocalIterator();
         for (String chromosome : t.chromosomes()) {
           String chrPrefix = o.out() + ".chr" + chromosome;
-          writeGrm(it, chrPrefix, t.samples(), t.tiling(), files);
+          writeGrm(it, chrPrefix, t.samples(), t.tiling(), files, PlinkFileset.bedPath(o.bfile()), " on chromosome " + chromosome);
           outputs.add(chrPrefix);
         }
         int slotsPerChromosome = t.slotsPerChromosome();
         JavaPairRDD<Integer, Object> totals = t.reduced()
             .mapToPair(kv -> new Tuple2<>(kv._1() % slotsPerChromosome, kv._2()))
             .reduceByKey(new SlotPartitioner(slotsPerChromosome), GrmJob::merge);
-        total = writeGrm(totals.toLocalIterator(), o.out(), t.samples(), t.tiling(), files);
+        total = writeGrm(totals.toLocalIterator(), o.out(), t.samples(), t.tiling(), files, PlinkFileset.bedPath(o.bfile()), "");
         t.reduced().unpersist(false);
       } else {
-        total = writeGrm(t.reduced().toLocalIterator(), o.out(), t.samples(), t.tiling(), files);
+        total = writeGrm(t.reduced().toLocalIterator(), o.out(), t.samples(), t.tiling(), files, PlinkFileset.bedPath(o.bfile()), "");
       }
       outputs.add(o.out());
       files.commit();
@@ -126,6 +136,7 @@ public final class GrmJob {
     try {
       Iterator<Tuple2<Integer, Object>> it = t.reduced().toLocalIterator();
       VariantFilterCounts counts = (VariantFilterCounts) it.next()._2();
+      counts.requireUsable(PlinkFileset.bedPath(bfile), t.samples(), "");
       // Tiles stream in index order; the assembler keeps one band of them at a time.
       Iterable<GrmTileSums> tiles = () -> new Iterator<>() {
         @Override
@@ -170,6 +181,10 @@ public final class GrmJob {
     List<SampleId> samples = genotypes.samples();
     SampleSubset subset = genotypes.subset();
     int n = samples.size();
+    if (n < 2) {
+      throw BadInputException.inFile(PlinkFileset.famPath(o.bfile()), "only " + n + " sample: a relationship matrix "
+          + "needs at least 2");
+    }
     GrmTiling tiling = new GrmTiling(n, o.tileSize());
     List<int[]> groups = tiling.groups(o.tileMemoryBytes());
     int target = o.partitions() > 0 ? o.partitions() : Math.max(1, (jsc.defaultParallelism() + groups.size() - 1) / groups.size());
@@ -223,8 +238,10 @@ public final class GrmJob {
 
   /** Reads one GRM's slots (its counts, then every tile in order) from {@code it} and writes its files. */
   private static Written writeGrm(Iterator<Tuple2<Integer, Object>> it, String prefix, List<SampleId> samples,
-      GrmTiling tiling, AtomicOutputs files) {
+      GrmTiling tiling, AtomicOutputs files, String bfile, String scope) {
     VariantFilterCounts counts = (VariantFilterCounts) it.next()._2();
+    // Before a byte is written: no variant left, or a sample without calls, would give 0/0 entries.
+    counts.requireUsable(bfile, samples, scope);
     GctaGrmFiles.Writer writer = new GctaGrmFiles.Writer(prefix, samples, true, files);
     GrmStatistics stats = new GrmStatistics(writer);
     GrmAssembler assembler = new GrmAssembler(tiling, counts, stats);

@@ -17,6 +17,7 @@ import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.assoc.Calibration;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
+import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.engine.select.SampleSelection;
@@ -83,8 +84,7 @@ public final class Pipeline {
           + "steps whose inputs are unchanged, or --overwrite to run every step again");
     }
     try {
-      Files.createDirectories(out.resolve(".steps"));
-      if (overwrite) {
+      if (overwrite && Files.isDirectory(out.resolve(".steps"))) {
         try (Stream<Path> stamps = Files.list(out.resolve(".steps"))) {
           for (Path s : (Iterable<Path>) stamps::iterator) {
             Files.delete(s);
@@ -183,15 +183,28 @@ public final class Pipeline {
         PlinkFileset.famPath(c.bfile())), c.selection().files().stream()).toArray(String[]::new);
   }
 
+  /**
+   * Runs one step into its own {@link OutputSet} ({@code OUT/NAME.*}): skipped with {@code resume} when
+   * its set is complete (marker present, no lock, files as the marker lists them), its outputs exist
+   * and its stamp matches. The stamp is written only after the set is committed: a step that failed,
+   * or was killed, is never taken for done.
+   */
   private Step step(String name, String stamp, List<String> outputs, java.util.function.Supplier<String> body) {
     Path stampFile = out.resolve(".steps").resolve(name + ".stamp");
-    if (resume && outputs.stream().allMatch(f -> Files.exists(Paths.get(f))) && stamp.equals(read(stampFile))) {
+    String prefix = out.resolve(name).toString();
+    if (resume && OutputSet.isComplete(prefix, conf) && outputs.stream().allMatch(f -> Files.exists(Paths.get(f)))
+        && stamp.equals(read(stampFile))) {
       log.say(String.format("[%s] skipped: finished before with the same inputs (--resume)", name));
       return new Step(name, true, 0, "unchanged");
     }
     log.say(String.format("[%s] running ...", name));
     long t0 = System.nanoTime();
-    String summary = body.get();
+    String summary;
+    deleteQuietly(stampFile);
+    try (OutputSet set = OutputSet.open(prefix, List.of(), true, List.of(), conf)) {
+      summary = body.get();
+      set.commit();
+    }
     double seconds = (System.nanoTime() - t0) / 1e9;
     write(stampFile, stamp);
     log.say(String.format("[%s] done in %.1f s: %s", name, seconds, summary));
@@ -244,11 +257,38 @@ public final class Pipeline {
     }
   }
 
+  /**
+   * Empty but for what a failed run leaves and the next cleans: an empty {@code .steps} folder, this
+   * run's own lock ({@code run.lock}) and temporary files ({@code *.tmp-*}, {@code *.old-*}).
+   */
   private static boolean isEmpty(Path dir) {
     try (Stream<Path> s = Files.list(dir)) {
-      return s.findAny().isEmpty();
+      return s.allMatch(p -> {
+        String n = p.getFileName().toString();
+        return n.equals(RUN_PREFIX + OutputSet.LOCK_SUFFIX) || n.contains(".tmp-") || n.contains(".old-")
+            || (n.equals(".steps") && isEmptyFolder(p));
+      });
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
+
+  private static boolean isEmptyFolder(Path p) {
+    try (Stream<Path> s = Files.list(p)) {
+      return s.findAny().isEmpty();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static void deleteQuietly(Path p) {
+    try {
+      Files.deleteIfExists(p);
+    } catch (IOException ignored) {
+      // A stale stamp that cannot be removed still never matches a step that has not committed.
+    }
+  }
+
+  /** The name of the whole run's output set in the folder: its lock keeps a second run out, its log is run.log. */
+  public static final String RUN_PREFIX = "run";
 }

@@ -13,6 +13,7 @@ import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.select.GenotypeSelection;
@@ -36,7 +37,7 @@ import org.lmmspark.jobs.assoc.AssocJob;
  * keep       = keep.txt                # --keep / --remove: sample lists (several files: space separated)
  * extract    = range regions.txt       # --extract / --exclude: variant IDs, or range|bed0|bed1 FILE
  * chr        = 1-22                    # --chr / --exclude-chr / from-bp / to-bp / allow-negative-bp
- * out        = ../out/pipeline         # output folder (required)
+ * out        = ../out/pipeline         # output folder (required unless --out is given)
  * maf        = 0.01                    # variants below this MAF are skipped in GRM and tests
  * loco       = true                    # leave-one-chromosome-out association
  * solver     = auto                    # auto, spectral (GRM) or matrix-free (no GRM; biobank scale)
@@ -81,6 +82,7 @@ public record PipelineConfig(String source, String bfile, TraitTables.Spec trait
     } catch (IOException e) {
       throw BadInputException.inFile(file.toString(), "cannot read: " + e.getMessage());
     }
+    rejectRepeatedKeys(file);
     Set<String> unknown = new TreeSet<>(p.stringPropertyNames());
     unknown.removeAll(KEYS);
     if (!unknown.isEmpty()) {
@@ -93,6 +95,12 @@ public record PipelineConfig(String source, String bfile, TraitTables.Spec trait
       maf = Double.parseDouble(value(p, "maf", "0").trim());
     } catch (NumberFormatException e) {
       throw BadInputException.inFile(src, "maf is not a number: '" + p.getProperty("maf") + "'");
+    }
+    // The same range as the --maf flag of the commands the steps run.
+    try {
+      NumericRange.MAF.check("maf", maf);
+    } catch (BadInputException e) {
+      throw BadInputException.inFile(src, e.getMessage());
     }
     boolean loco = bool(p, "loco", "true", src);
     String solver = value(p, "solver", "auto").trim();
@@ -118,8 +126,57 @@ public record PipelineConfig(String source, String bfile, TraitTables.Spec trait
         paths(base, p, "exclude"), optional(p, "chr"), optional(p, "exclude-chr"), fromBp, toBp,
         bool(p, "allow-negative-bp", "false", src));
     String bfile = path(base, required(p, "bfile", src));
-    return new PipelineConfig(src, bfile, trait.orFam(bfile + ".fam"), path(base, required(p, "out", src)), maf, loco, s,
+    return new PipelineConfig(src, bfile, trait.orFam(bfile + ".fam"), pathOrNull(base, optional(p, "out")), maf, loco, s,
         selection);
+  }
+
+  /**
+   * A key given twice is an error: {@link Properties} would silently keep the last one. Keys are
+   * found as {@link Properties#load} finds them (up to the first unescaped {@code =}, {@code :} or
+   * blank; {@code #}/{@code !} comments; a line ending in an odd number of backslashes continues).
+   */
+  private static void rejectRepeatedKeys(Path file) {
+    java.util.Map<String, Integer> first = new java.util.HashMap<>();
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw BadInputException.inFile(file.toString(), "cannot read: " + e.getMessage());
+    }
+    boolean continuation = false;
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i).stripLeading();
+      boolean wasContinuation = continuation;
+      int trailing = 0;
+      for (int j = line.length() - 1; j >= 0 && line.charAt(j) == '\\'; j--) {
+        trailing++;
+      }
+      continuation = trailing % 2 == 1 && !(line.startsWith("#") || line.startsWith("!"));
+      if (wasContinuation || line.isEmpty() || line.startsWith("#") || line.startsWith("!")) {
+        continue;
+      }
+      int end = 0;
+      while (end < line.length() && "=: \t\f".indexOf(line.charAt(end)) < 0) {
+        end += line.charAt(end) == '\\' ? 2 : 1;
+      }
+      String key = line.substring(0, Math.min(end, line.length()));
+      Integer before = first.putIfAbsent(key, i + 1);
+      if (before != null) {
+        throw BadInputException.atLine(file.toString(), i + 1, "key '" + key + "' given again (first at line " + before
+            + "); give each key once");
+      }
+    }
+  }
+
+  /** The output folder: {@code --out} when given, else the configuration's {@code out}; one of them is required. */
+  public PipelineConfig withOutOverride(String override) {
+    if (override != null) {
+      return withOut(override);
+    }
+    if (out == null) {
+      throw BadInputException.inFile(source, "missing required key 'out' (or give --out DIR)");
+    }
+    return this;
   }
 
   /** The same run writing to another folder (the demo uses its own). */

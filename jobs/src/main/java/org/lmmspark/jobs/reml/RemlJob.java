@@ -13,6 +13,7 @@ import java.util.function.Function;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.io.PlinkFileset;
@@ -128,7 +129,15 @@ public final class RemlJob {
    * @param matrixFreeAbove {@code --solver auto} is matrix-free when the analysed samples exceed this
    */
   public record GenotypeInput(String bfile, double minMaf, VariantSelection variants, int partitions,
-      int probes, long seed, double cgTolerance, int matrixFreeAbove) {}
+      int probes, long seed, double cgTolerance, int matrixFreeAbove) {
+    public GenotypeInput {
+      NumericRange.MAF.check("--maf", minMaf);
+      NumericRange.atLeast("--partitions", partitions, 0);
+      NumericRange.atLeast("--probes", probes, 2);
+      NumericRange.OPEN_UNIT.check("--cg-tol", cgTolerance);
+      NumericRange.atLeast("--matrix-free-above", matrixFreeAbove, 0);
+    }
+  }
 
   public static Result run(Options o, Configuration conf) {
     long t0 = System.nanoTime();
@@ -627,19 +636,15 @@ public final class RemlJob {
       Configuration conf) {
     if (!fit.converged() && !allowNonconvergence) {
       log.add("error: REML did not converge: " + fit.message());
-      writeLog(out, log, conf);
+      try (AtomicOutputs outs = new AtomicOutputs(conf)) {
+        write(outs, out + ".log", String.join("\n", log) + "\n");
+        outs.commitDiagnostic(); // stays although the run fails: it says why
+      }
       throw new BadInputException("REML did not converge: " + fit.message()
           + "; see " + out + ".log; --allow-nonconvergence writes the last iterate");
     }
     if (!fit.converged()) {
       log.add("warning: REML did not converge; results are the last iterate (--allow-nonconvergence)");
-    }
-  }
-
-  private static void writeLog(String out, List<String> log, Configuration conf) {
-    try (AtomicOutputs outs = new AtomicOutputs(conf)) {
-      write(outs, out + ".log", String.join("\n", log) + "\n");
-      outs.commit();
     }
   }
 

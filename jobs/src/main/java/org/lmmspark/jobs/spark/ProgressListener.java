@@ -15,6 +15,8 @@ public final class ProgressListener extends SparkListener {
   private final String what;
   private final AtomicInteger total = new AtomicInteger();
   private final AtomicInteger done = new AtomicInteger();
+  /** Task indices of the current stage that succeeded: a re-run task (lost executor, speculation) counts once. */
+  private final java.util.Set<Integer> succeeded = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile long start = System.nanoTime();
   private volatile long lastReport;
   private volatile int lastPercent = -1;
@@ -28,14 +30,18 @@ public final class ProgressListener extends SparkListener {
   public void onStageSubmitted(SparkListenerStageSubmitted event) {
     total.set(event.stageInfo().numTasks());
     done.set(0);
+    succeeded.clear();
     start = System.nanoTime();
     lastPercent = -1;
   }
 
   @Override
   public void onTaskEnd(SparkListenerTaskEnd event) {
-    int d = done.incrementAndGet();
+    if (!event.taskInfo().successful() || !succeeded.add(event.taskInfo().index())) {
+      return;
+    }
     int t = Math.max(1, total.get());
+    int d = Math.min(t, done.incrementAndGet());
     if (t == 1) {
       return; // single-task stages (fetching results) finish too fast to need progress
     }

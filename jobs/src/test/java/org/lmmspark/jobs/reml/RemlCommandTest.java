@@ -150,8 +150,10 @@ class RemlCommandTest {
     assertEquals(2, Lmmspark.run(args));
     assertFalse(Files.exists(Path.of(out + ".hsq")));
     assertTrue(Files.readString(Path.of(out + ".log")).contains("did not converge"));
-    String[] allowed = java.util.Arrays.copyOf(args, args.length + 1);
+    // The failed run left its log (it says why): replacing it takes --overwrite, as for any output.
+    String[] allowed = java.util.Arrays.copyOf(args, args.length + 2);
     allowed[args.length] = "--allow-nonconvergence";
+    allowed[args.length + 1] = "--overwrite";
     assertEquals(0, Lmmspark.run(allowed));
     assertTrue(Files.readString(Path.of(out + ".json")).contains("\"converged\": false"));
   }

@@ -6,6 +6,7 @@ import java.util.List;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.pheno.Design;
+import org.lmmspark.engine.pheno.TraitMagnitudes;
 import org.lmmspark.engine.pheno.SampleMatch;
 import org.lmmspark.engine.pheno.SampleTable;
 
@@ -84,6 +85,7 @@ public final class GenotypeRemlInputs {
     }
     int n = match.size();
     int[] prow = match.rowsIn(0);
+    TraitMagnitudes.check(pheno, traitCol, prow);
     double[] y = new double[n];
     for (int i = 0; i < n; i++) {
       y[i] = traitValues[prow[i]];
