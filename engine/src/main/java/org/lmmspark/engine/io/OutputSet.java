@@ -30,6 +30,8 @@ import org.lmmspark.engine.BadInputException;
  *       writable before any work) holding the process id, host and process start time. A second run
  *       into the prefix is refused while the owner lives; a lock whose process is gone (same host) is
  *       stale: its run is rolled back and the lock taken over.
+ *   <li><b>Marker.</b> {@code PREFIX.done} holds one line per file: its name after the prefix (e.g.
+ *       {@code .grm.bin}) and its size, so a set copied under another prefix keeps a valid marker.
  *   <li><b>Publication.</b> Files are written under temporary names by {@link AtomicOutputs}; when one
  *       is committed inside an open set, an older file of the same name is first renamed to a backup
  *       and both moves are recorded in the lock file (the journal). {@link #commit} writes
@@ -82,6 +84,7 @@ public final class OutputSet implements AutoCloseable {
       throw new BadInputException("--out '" + prefix + "' must name files (e.g. results/run1), not a folder");
     }
     FileSystem fs = FileSystems.of(prefix, conf);
+    fs.setWriteChecksum(false); // no .crc side files for the lock and the marker (as AtomicOutputs)
     Path q = fs.makeQualified(new Path(prefix));
     try {
       if (fs.getFileStatus(q).isDirectory()) {
@@ -178,7 +181,9 @@ public final class OutputSet implements AutoCloseable {
           .append(Instant.now()).append("\n");
       for (Path p : published.keySet()) {
         if (!p.equals(done)) {
-          sb.append(p.getName()).append('\t').append(fs.getContentSummary(p).getLength()).append('\n');
+          // By suffix (".grm.bin"), so that a set copied or moved under another prefix still matches its marker.
+          String suffix = p.toString().substring(qualified.toString().length());
+          sb.append(suffix).append('\t').append(fs.getContentSummary(p).getLength()).append('\n');
         }
       }
       Path temp = new Path(done + ".tmp-" + tag.substring(5));
@@ -251,11 +256,11 @@ public final class OutputSet implements AutoCloseable {
           if (line.startsWith("#") || f.length != 2) {
             continue;
           }
-          Path p = new Path(q.getParent(), f[0]);
+          Path p = new Path(q + f[0]);
           long size = fs.exists(p) ? fs.getContentSummary(p).getLength() : -1;
           if (size != Long.parseLong(f[1])) {
-            throw BadInputException.inFile(p.toString(), (size < 0 ? "missing" : "size " + size) + ", but "
-                + prefix + DONE_SUFFIX + " lists it with " + f[1] + " bytes: the set was changed after it was "
+            throw BadInputException.inFile(prefix + f[0], (size < 0 ? "missing" : "size " + size) + ", but "
+                + prefix + DONE_SUFFIX + " lists " + f[0] + " with " + f[1] + " bytes: the set was changed after it was "
                 + "written");
           }
         }

@@ -27,6 +27,25 @@ public final class PlinkFileset implements java.io.Serializable {
   private static final long serialVersionUID = 1L;
   public static final byte[] BED_MAGIC = {0x6c, 0x1b, 0x01};
 
+  /**
+   * Configuration key (boolean) that lets {@code .bim} chromosome codes outside PLINK's human set
+   * through, as PLINK's {@code --allow-extra-chr}: commands set it from that flag, the pipeline from
+   * its {@code allow-extra-chr} key. It travels in the Hadoop configuration every reader already gets.
+   */
+  public static final String ALLOW_EXTRA_CHR = "lmmspark.allow-extra-chr";
+
+  /** PLINK's human chromosome codes: 0 (unplaced), 1–26 (23 = X, 24 = Y, 25 = XY, 26 = MT), X, Y, XY, MT, M. */
+  static boolean isPlinkChromosome(String code) {
+    String c = code.regionMatches(true, 0, "chr", 0, 3) ? code.substring(3) : code;
+    if (c.matches("\\d{1,2}")) {
+      return Integer.parseInt(c) <= 26;
+    }
+    return switch (c.toUpperCase(java.util.Locale.ROOT)) {
+      case "X", "Y", "XY", "MT", "M" -> true;
+      default -> false;
+    };
+  }
+
   private final String prefix;
   private final List<SampleId> samples;
   private final List<Variant> variants;
@@ -43,7 +62,7 @@ public final class PlinkFileset implements java.io.Serializable {
   public static PlinkFileset open(String prefix, Configuration conf) {
     List<String> warnings = new ArrayList<>();
     List<SampleId> samples = readFam(famPath(prefix), conf);
-    List<Variant> variants = readBim(bimPath(prefix), conf, warnings);
+    List<Variant> variants = readBim(bimPath(prefix), conf, warnings, conf.getBoolean(ALLOW_EXTRA_CHR, false));
     checkBed(bedPath(prefix), samples.size(), variants.size(), conf);
     return new PlinkFileset(prefix, List.copyOf(samples), List.copyOf(variants), List.copyOf(warnings));
   }
@@ -126,13 +145,17 @@ public final class PlinkFileset implements java.io.Serializable {
     return samples;
   }
 
-  static List<Variant> readBim(String path, Configuration conf, List<String> warnings) {
+  static List<Variant> readBim(String path, Configuration conf, List<String> warnings, boolean allowExtraChr) {
     List<Variant> variants = new ArrayList<>();
     Set<String> ids = new HashSet<>();
     List<String> duplicates = new ArrayList<>();
     WhitespaceLines.read(path, conf, (lineNo, f) -> {
       if (f.length != 6) {
         throw BadInputException.atLine(path, lineNo, "expected 6 fields (chromosome id cM bp A1 A2), found " + f.length);
+      }
+      if (!allowExtraChr && !isPlinkChromosome(f[0])) {
+        throw BadInputException.atLine(path, lineNo, "unknown chromosome code '" + BadInputException.excerpt(f[0])
+            + "' (PLINK's are 1-26, X, Y, XY, MT, 0); --allow-extra-chr accepts others");
       }
       double cm;
       long bp;

@@ -100,16 +100,18 @@ public final class AssocCommand implements Callable<Integer> {
 
   @Mixin SparkOptions sparkOptions;
 
+  @Mixin ChromosomeCodeOptions chromosomeCodes;
+
   @Override
   public Integer call() {
-    org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
+    org.apache.hadoop.conf.Configuration conf = chromosomeCodes.apply(new org.apache.hadoop.conf.Configuration());
     AssocJob.Options options = new AssocJob.Options(bfile, trait.spec(), grm, output.out(), loco, maf, exact,
         parseTest(test), calibrationVariants, calibrationEigenvectors, partitions, blockVariants, parseSolver(solver),
         matrixFreeAbove, probes, variants.selection(samples, conf));
     AssocJob.checkInputs(options, conf);
     RunLog runLog = new RunLog(spec);
     try (OutputSet set = output.open(OUTPUTS, conf, bfile, grm, trait.pheno, trait.covar, trait.qcovar)) {
-      run(runLog, options, sparkOptions.master);
+      run(runLog, options, sparkOptions.master, chromosomeCodes);
       set.commit();
     }
     return 0;
@@ -141,8 +143,10 @@ public final class AssocCommand implements Callable<Integer> {
   }
 
   /** Runs the job in a session of its own ({@link SparkRun}) and reports it. */
-  public static AssocJob.Result run(RunLog runLog, AssocJob.Options options, String master) {
+  public static AssocJob.Result run(RunLog runLog, AssocJob.Options options, String master,
+      ChromosomeCodeOptions codes) {
     return SparkRun.run("assoc", master, runLog, AssocJob.class, options.out() + ".log", (jsc, stages) -> {
+      codes.apply(jsc.hadoopConfiguration());
       AssocJob.Result r = stages.time("association", () -> AssocJob.run(jsc, options));
       runLog.say(String.format("trait %s: N = %d samples, fixed effects %s", r.trait(), r.samples(), r.fixedEffects()));
       r.notes().forEach(runLog::note);

@@ -51,6 +51,8 @@ public final class GrmCommand implements Callable<Integer> {
 
   @Mixin SparkOptions sparkOptions;
 
+  @Mixin ChromosomeCodeOptions chromosomeCodes;
+
   @Override
   public Integer call() {
     // MiB, turned into bytes below: at most 2^30 MiB (1 PiB) so that the shift cannot overflow.
@@ -59,7 +61,7 @@ public final class GrmCommand implements Callable<Integer> {
     GrmJob.Options options = new GrmJob.Options(bfile, output.out(), maf,
         variants.selection(samples, new Configuration()), perChromosome, tileSize, tileMemoryMb << 20, partitions);
     try (OutputSet set = output.open(OUTPUTS, new Configuration(), bfile)) {
-      run(runLog, options, sparkOptions.master);
+      run(runLog, options, sparkOptions.master, chromosomeCodes);
       set.commit();
     }
     return 0;
@@ -69,8 +71,9 @@ public final class GrmCommand implements Callable<Integer> {
   static final List<String> OUTPUTS = List.of(".grm.bin", ".grm.N.bin", ".grm.id", ".log");
 
   /** Runs the job in a session of its own ({@link SparkRun}) and reports it. */
-  static GrmJob.Result run(RunLog runLog, GrmJob.Options options, String master) {
+  static GrmJob.Result run(RunLog runLog, GrmJob.Options options, String master, ChromosomeCodeOptions codes) {
     return SparkRun.run("grm", master, runLog, GrmJob.class, options.out() + ".log", (jsc, stages) -> {
+      codes.apply(jsc.hadoopConfiguration());
       GrmJob.Result r = stages.time("GRM", () -> GrmJob.run(jsc, options));
       runLog.say(String.format("GRM written to %s (with .grm.N.bin, .grm.id, .log)%s", GctaGrmFiles.binPath(options.out()),
           options.perChromosome() ? " and " + (r.outputs().size() - 1) + " per-chromosome GRMs" : ""));

@@ -39,13 +39,20 @@ public final class Lmmspark implements Callable<Integer> {
   /** Runs a command line and returns its exit code (tests call this instead of {@link #main}). */
   public static int run(String... args) {
     CommandLine cli = new CommandLine(new Lmmspark());
+    // A bad command line is bad input too: one line (where --help is), exit code 2, not the whole usage text.
+    cli.setParameterExceptionHandler((ex, args1) -> {
+      CommandLine where = ex.getCommandLine();
+      where.getErr().println("lmmspark: error: " + oneLine(ex.getMessage()) + " (see 'lmmspark "
+          + (where.getCommandName().equals("lmmspark") ? "" : where.getCommandName() + " ") + "--help')");
+      return 2;
+    });
     cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
       Throwable cause = ex;
       while (cause != null && !(cause instanceof BadInputException)) {
         cause = cause.getCause();
       }
       if (cause != null) {
-        commandLine.getErr().println("lmmspark: error: " + cause.getMessage());
+        commandLine.getErr().println("lmmspark: error: " + oneLine(cause.getMessage()));
         if (System.getenv("LMMSPARK_DEBUG") != null) {
           ex.printStackTrace(commandLine.getErr());
         }
@@ -56,6 +63,11 @@ public final class Lmmspark implements Callable<Integer> {
       return 1;
     });
     return cli.execute(args);
+  }
+
+  /** A message on one line: line breaks inside it (e.g. from a library) become spaces. */
+  static String oneLine(String message) {
+    return message == null ? "(no message)" : message.replaceAll("\\s*[\\r\\n]+\\s*", " ");
   }
 
   @Override

@@ -121,6 +121,8 @@ public final class RemlCommand implements Callable<Integer> {
 
   @Mixin SparkOptions sparkOptions;
 
+  @Mixin ChromosomeCodeOptions chromosomeCodes;
+
   static final int DEFAULT_PROBES = 40;
   static final long DEFAULT_SEED = 20250601L;
 
@@ -239,7 +241,7 @@ public final class RemlCommand implements Callable<Integer> {
             + "--bfile the model has one genetic component from the genotypes");
       }
     }
-    Configuration conf = new Configuration();
+    Configuration conf = chromosomeCodes.apply(new Configuration());
     TraitTables.Spec traitSpec = trait.spec();
     SampleSelection sampleSelection = samples.selection(conf);
     RemlJob.Options o = new RemlJob.Options(grms, epistatic, bfile == null ? extraRelationships() : List.of(), groups,
@@ -258,7 +260,10 @@ public final class RemlCommand implements Callable<Integer> {
       } else {
         // RemlJob writes OUT.log itself (with the fit's details): the template's log is not written.
         r = SparkRun.run("reml", sparkOptions.master, new RunLog(spec), RemlJob.class, null,
-            (jsc, stages) -> RemlJob.runOnGenotypes(jsc, o, g));
+            (jsc, stages) -> {
+              chromosomeCodes.apply(jsc.hadoopConfiguration());
+              return RemlJob.runOnGenotypes(jsc, o, g);
+            });
       }
       set.commit();
     }

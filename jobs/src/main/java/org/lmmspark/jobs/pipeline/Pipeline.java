@@ -68,6 +68,7 @@ public final class Pipeline {
     this.c = c;
     this.log = log;
     this.conf = jsc.hadoopConfiguration();
+    conf.setBoolean(PlinkFileset.ALLOW_EXTRA_CHR, c.allowExtraChr());
     this.out = Paths.get(c.out()).toAbsolutePath();
     this.resume = resume;
   }

@@ -40,15 +40,16 @@ import org.lmmspark.jobs.assoc.AssocJob;
  * out        = ../out/pipeline         # output folder (required unless --out is given)
  * maf        = 0.01                    # variants below this MAF are skipped in GRM and tests
  * loco       = true                    # leave-one-chromosome-out association
+ * allow-extra-chr = false               # chromosome codes outside PLINK's set accepted (--allow-extra-chr)
  * solver     = auto                    # auto, spectral (GRM) or matrix-free (no GRM; biobank scale)
  * </pre>
  */
 public record PipelineConfig(String source, String bfile, TraitTables.Spec trait, String out, double maf, boolean loco,
-    AssocJob.Solver solver, Selection selection) {
+    AssocJob.Solver solver, Selection selection, boolean allowExtraChr) {
 
   static final Set<String> KEYS = Set.of("bfile", "pheno", "pheno-name", "mpheno", "pheno-col", "covar", "covar-names",
       "qcovar", "qcovar-names", "iid-only", "keep", "remove", "extract", "exclude", "chr", "exclude-chr", "from-bp",
-      "to-bp", "allow-negative-bp", "out", "maf", "loco", "solver");
+      "to-bp", "allow-negative-bp", "out", "maf", "loco", "solver", "allow-extra-chr");
 
   /**
    * The sample and variant selection as written (paths resolved), read into a {@link GenotypeSelection}
@@ -103,6 +104,7 @@ public record PipelineConfig(String source, String bfile, TraitTables.Spec trait
       throw BadInputException.inFile(src, e.getMessage());
     }
     boolean loco = bool(p, "loco", "true", src);
+    boolean allowExtraChr = bool(p, "allow-extra-chr", "false", src);
     String solver = value(p, "solver", "auto").trim();
     AssocJob.Solver s = switch (solver) {
       case "auto" -> AssocJob.Solver.AUTO;
@@ -127,7 +129,7 @@ public record PipelineConfig(String source, String bfile, TraitTables.Spec trait
         bool(p, "allow-negative-bp", "false", src));
     String bfile = path(base, required(p, "bfile", src));
     return new PipelineConfig(src, bfile, trait.orFam(bfile + ".fam"), pathOrNull(base, optional(p, "out")), maf, loco, s,
-        selection);
+        selection, allowExtraChr);
   }
 
   /**
@@ -181,7 +183,7 @@ public record PipelineConfig(String source, String bfile, TraitTables.Spec trait
 
   /** The same run writing to another folder (the demo uses its own). */
   public PipelineConfig withOut(String folder) {
-    return new PipelineConfig(source, bfile, trait, folder, maf, loco, solver, selection);
+    return new PipelineConfig(source, bfile, trait, folder, maf, loco, solver, selection, allowExtraChr);
   }
 
   private static String value(Properties p, String key, String fallback) {
