@@ -129,6 +129,83 @@ class StandaloneClusterIT {
     System.out.printf("regenie-example: max |cluster - local| = %.3g, max |cluster - PLINK| = %.3g%n", toLocal, toPlink);
   }
 
+  /**
+   * An executor killed ({@code kill -9}) while the GRM job's tasks run: the worker starts a new
+   * executor, Spark re-runs the lost tasks, and the GRM equals the local run's to 1e-6 per entry
+   * (as above), counts exactly; no lock or temporary file is left. sample-data/sim, tiles of 200
+   * samples and 24 variant ranges (48 tasks), so that the kill lands while tasks run: it is made once
+   * the driver reports part of the GRM stage done. Our executor is told
+   * from any other on the machine by its working directory, under this IT's cluster folder.
+   */
+  @Test
+  void executorKilledMidJobGivesTheSameGrm(@TempDir Path dir) throws Exception {
+    String cluster = dir.resolve("cluster").toString();
+    String local = dir.resolve("local").toString();
+    String[] grm = {"grm", "--bfile", "sample-data/sim", "--tile-size", "200", "--partitions", "24"};
+    List<String> cmd = new ArrayList<>(List.of("scripts/spark-submit.sh", "--master", masterUrl,
+        "--properties-file", "conf/spark-defaults.conf", "--conf", "spark.ui.enabled=false"));
+    cmd.addAll(List.of(grm));
+    cmd.addAll(List.of("--out", cluster));
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(ROOT.toFile()).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("submit.out").toFile());
+    pb.environment().put("LMMSPARK_CLUSTER_DIR", CLUSTER_DIR.toString());
+    pb.environment().put("LMMSPARK_NO_BUILD", "1");
+    Process submit = pb.start();
+    long killed = -1;
+    long deadline = System.nanoTime() + SCRIPT_TIMEOUT_S * 1_000_000_000L;
+    while (killed < 0 && submit.isAlive() && System.nanoTime() < deadline) {
+      // The driver logs the GRM stage's progress ("GRM: d/t tasks"): some tasks done, others to go.
+      if (midStage(Files.readString(dir.resolve("submit.out")))) {
+        for (ProcessHandle executor : ourExecutors()) {
+          executor.destroyForcibly(); // SIGKILL
+          killed = executor.pid();
+        }
+      }
+      Thread.sleep(100);
+    }
+    assertTrue(killed > 0, "no executor of ours was seen running tasks:\n"
+        + tail(Files.readString(dir.resolve("submit.out")), 40));
+    assertTrue(submit.waitFor(SCRIPT_TIMEOUT_S, TimeUnit.SECONDS), "the job did not finish after the kill");
+    String output = Files.readString(dir.resolve("submit.out"));
+    assertEquals(0, submit.exitValue(), "the job failed after executor " + killed + " was killed:\n" + tail(output, 60));
+    System.out.printf("executor pid %d killed mid-job; the job finished%n", killed);
+    String[] localGrm = grm.clone();
+    localGrm[2] = ROOT.resolve("sample-data/sim").toString(); // this JVM runs in jobs/, not the project root
+    assertEquals(0, Lmmspark.run(concat(localGrm, "--out", local, "--master", "local[2]")), "local run");
+    assertTrue(!output.matches("(?s).*\\((1[0-9][1-9]|[2-9][0-9][0-9])%\\).*"), "progress above 100 %:\n"
+        + tail(output, 40));
+    double worst = compare(GctaGrmFiles.read(cluster, conf), GctaGrmFiles.read(local, conf), 1e-6, "after executor loss");
+    System.out.printf("executor loss: max |cluster - local| = %.3g%n", worst);
+    try (var files = Files.list(dir)) {
+      List<String> leftovers = files.map(p -> p.getFileName().toString())
+          .filter(n -> n.contains(".tmp-") || n.contains(".old-") || n.endsWith(".lock")).toList();
+      assertTrue(leftovers.isEmpty(), "left behind: " + leftovers);
+    }
+  }
+
+  /** Executor JVMs whose working directory is under this IT's cluster folder (not another cluster's). */
+  private static List<ProcessHandle> ourExecutors() {
+    return ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("")
+        .contains("CoarseGrainedExecutorBackend")).filter(p -> {
+          try {
+            return Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/cwd")).startsWith(CLUSTER_DIR);
+          } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return false;
+          }
+        }).toList();
+  }
+
+  /** Whether the driver's log shows the GRM stage part done: a progress line "GRM: d/t tasks" with d &lt; t. */
+  private static boolean midStage(String driverLog) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("GRM: (\\d+)/(\\d+) tasks").matcher(driverLog);
+    while (m.find()) {
+      if (Integer.parseInt(m.group(1)) < Integer.parseInt(m.group(2))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Submits {@code grm ... --out out} to the cluster; asserts exit 0. */
   private static void submit(Path dir, String out, String[] grm) throws Exception {
     long t0 = System.nanoTime();
