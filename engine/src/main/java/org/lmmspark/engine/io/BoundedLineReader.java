@@ -82,14 +82,35 @@ public final class BoundedLineReader extends BufferedReader {
     return sb.toString();
   }
 
+  /** Raw characters (for parsers that read a whole document, e.g. JSON): no line bounds apply. */
   @Override
   public int read() throws IOException {
-    throw new UnsupportedOperationException("read lines with readLine()");
+    if (pos == end && !fill()) {
+      return -1;
+    }
+    return buf[pos++];
   }
 
+  /** Raw characters (for parsers that read a whole document, e.g. JSON): no line bounds apply. */
   @Override
   public int read(char[] cbuf, int off, int len) throws IOException {
-    throw new UnsupportedOperationException("read lines with readLine()");
+    if (len == 0) {
+      return 0;
+    }
+    if (pos == end && !fill()) {
+      return -1;
+    }
+    int n = Math.min(len, end - pos);
+    System.arraycopy(buf, pos, cbuf, off, n);
+    pos += n;
+    return n;
+  }
+
+  private boolean fill() throws IOException {
+    int got = in.read(buf, 0, buf.length);
+    pos = 0;
+    end = Math.max(got, 0);
+    return got > 0;
   }
 
   @Override
