@@ -154,7 +154,7 @@ class StandaloneClusterIT {
     long killed = -1;
     long deadline = System.nanoTime() + SCRIPT_TIMEOUT_S * 1_000_000_000L;
     while (killed < 0 && submit.isAlive() && System.nanoTime() < deadline) {
-      // The driver logs the GRM stage's progress ("GRM: d/t tasks"): some tasks done, others to go.
+      // The driver logs the GRM stage's progress ("grm: d/t tasks"): some tasks done, others to go.
       if (midStage(Files.readString(dir.resolve("submit.out")))) {
         for (ProcessHandle executor : ourExecutors()) {
           executor.destroyForcibly(); // SIGKILL
@@ -195,9 +195,9 @@ class StandaloneClusterIT {
         }).toList();
   }
 
-  /** Whether the driver's log shows the GRM stage part done: a progress line "GRM: d/t tasks" with d &lt; t. */
+  /** Whether the driver's log shows the GRM stage part done: a progress line "grm: d/t tasks" with d &lt; t. */
   private static boolean midStage(String driverLog) {
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("GRM: (\\d+)/(\\d+) tasks").matcher(driverLog);
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:GRM|grm): (\\d+)/(\\d+) tasks").matcher(driverLog);
     while (m.find()) {
       if (Integer.parseInt(m.group(1)) < Integer.parseInt(m.group(2))) {
         return true;
