@@ -2,25 +2,33 @@ package org.lmmspark.engine.linalg;
 
 import dev.ludovic.netlib.blas.BLAS;
 import dev.ludovic.netlib.blas.JavaBLAS;
+import dev.ludovic.netlib.lapack.JavaLAPACK;
 import dev.ludovic.netlib.lapack.LAPACK;
 import org.netlib.util.intW;
 
 /**
  * The project's one door to BLAS and LAPACK, through {@code dev.ludovic.netlib} (what Spark uses).
  *
- * <p>Level 3 calls go to the native library when one loads (OpenBLAS via the system's
- * {@code libblas.so.3}; install Debian's {@code libopenblas0}) and to the vectorized Java fallback
- * otherwise; level 1 calls on short vectors always use the Java implementation, where the JNI
- * crossing would cost more than the work. Matrices are column-major {@code double[]}/{@code float[]}
+ * <p>Level 3 calls go to a native library: by default the OpenBLAS the build carries
+ * ({@code org.bytedeco:openblas}, extracted by JavaCPP at first use; see {@link BlasLibrary} for the
+ * choice and the {@code lmmspark.blas} switch), else the system's {@code libblas.so.3}, else the
+ * vectorized Java fallback. Level 1 calls on short vectors always use the Java implementation, where
+ * the JNI crossing would cost more than the work. Matrices are column-major {@code double[]}/{@code float[]}
  * with explicit dimensions, as in Fortran BLAS. Run one BLAS thread per Spark task
  * ({@code OPENBLAS_NUM_THREADS=1}): parallelism comes from tasks.
  */
 public final class Blas {
+  /**
+   * Chosen in the static initialiser, so in every JVM (driver, executors) before the first netlib
+   * call: netlib reads its library properties once, when it initialises.
+   */
+  private static final BlasLibrary LIBRARY = BlasLibrary.choose();
+
   private Blas() {}
 
   /** Level 3 and LAPACK-backed work: native when available. */
   public static BLAS level3() {
-    return BLAS.getInstance();
+    return LIBRARY.source == BlasLibrary.Source.JAVA ? JavaBLAS.getInstance() : BLAS.getInstance();
   }
 
   /** Level 1/2 work on short vectors: always the Java implementation. */
@@ -29,17 +37,35 @@ public final class Blas {
   }
 
   public static LAPACK lapack() {
-    return LAPACK.getInstance();
+    return LIBRARY.source == BlasLibrary.Source.JAVA ? JavaLAPACK.getInstance() : LAPACK.getInstance();
   }
 
-  /** A one-line description of the BLAS and LAPACK in use, for logs and summaries. */
+  /**
+   * A one-line description of the BLAS and LAPACK in use, for logs and summaries: the netlib
+   * implementations, and for native ones which library file (bundled OpenBLAS with its version and
+   * path, the system's {@code libblas.so.3}, or one named by the user) and the thread setting.
+   */
   public static String describe() {
+    String threads = System.getenv("OPENBLAS_NUM_THREADS");
+    String threadNote = threads == null ? "" : ", OPENBLAS_NUM_THREADS=" + threads;
     String blas = level3().getClass().getSimpleName();
     String lapack = lapack().getClass().getSimpleName();
-    boolean nativeBlas = isNative();
-    String threads = System.getenv("OPENBLAS_NUM_THREADS");
-    return "BLAS=" + blas + (nativeBlas ? " (native: the system's libblas.so.3" + (threads == null ? "" : ", OPENBLAS_NUM_THREADS=" + threads) + ")"
-        : " (Java fallback: install libopenblas0 for native speed)") + ", LAPACK=" + lapack;
+    String library;
+    if (isNative()) {
+      library = switch (LIBRARY.source) {
+        case BUNDLED -> "native: OpenBLAS " + BlasLibrary.bundledVersion() + " bundled (org.bytedeco:openblas) at " + LIBRARY.library;
+        case USER -> "native: " + LIBRARY.library + " as set by dev.ludovic.netlib.blas.nativeLib[Path]";
+        default -> "native: the system's libblas.so.3" + (LIBRARY.bundledUnavailable == null ? ""
+            : "; bundled OpenBLAS unavailable: " + LIBRARY.bundledUnavailable);
+      } + threadNote;
+    } else if (LIBRARY.source == BlasLibrary.Source.JAVA) {
+      library = "Java, as asked by " + BlasLibrary.PROPERTY + "=java";
+    } else {
+      library = "Java fallback: " + (LIBRARY.bundledUnavailable == null ? "" : "no bundled OpenBLAS for this platform ("
+          + LIBRARY.bundledUnavailable + ") and ") + "no loadable " + LIBRARY.library;
+    }
+    return "BLAS=" + blas + " (" + library + "), LAPACK=" + lapack
+        + (LIBRARY.settingProblem == null ? "" : " [" + LIBRARY.settingProblem + "]");
   }
 
   public static boolean isNative() {

@@ -1,7 +1,13 @@
 package org.lmmspark.jobs.spark;
 
+import java.util.List;
+import java.util.stream.IntStream;
 import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
+import org.lmmspark.engine.linalg.Blas;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one place a {@link SparkSession} is made. Under {@code spark-submit} the master and settings
@@ -9,6 +15,8 @@ import org.apache.spark.sql.SparkSession;
  * {@code local[*]} unless {@code --master} or {@code spark.master} says otherwise.
  */
 public final class SparkSessions {
+  private static final Logger log = LoggerFactory.getLogger(SparkSessions.class);
+
   private SparkSessions() {}
 
   public static SparkSession getOrCreate(String appName, String masterOverride) {
@@ -28,6 +36,24 @@ public final class SparkSessions {
     conf.setIfMissing("spark.ui.showConsoleProgress", "false");
     // Tile partial sums are single large arrays; the default 1g cap would reject big GRMs' results.
     conf.setIfMissing("spark.driver.maxResultSize", "0");
-    return SparkSession.builder().config(conf).getOrCreate();
+    SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+    if (!conf.get("spark.master").startsWith("local")) {
+      log.info("executors' BLAS: {}", String.join(" | ", executorBlas(spark)));
+    }
+    return spark;
+  }
+
+  /**
+   * {@link Blas#describe()} as the executors see it (distinct lines, each prefixed by its host), from
+   * one small job of {@code defaultParallelism} tasks: each executor JVM chooses its own native
+   * library when it first touches {@code Blas}, so the driver's line says nothing about theirs. Only
+   * the executors that ran one of these tasks are seen (all of them on a static allocation).
+   */
+  public static List<String> executorBlas(SparkSession spark) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    int tasks = jsc.defaultParallelism();
+    return jsc.parallelize(IntStream.range(0, tasks).boxed().toList(), tasks)
+        .map(i -> java.net.InetAddress.getLocalHost().getHostName() + ": " + Blas.describe())
+        .distinct().collect();
   }
 }

@@ -217,6 +217,11 @@ class StandaloneClusterIT {
     assertEquals(0, run.exit, "spark-submit to " + masterUrl + " failed:\n" + tail(run.output, 60));
     String log = Files.readString(Path.of(out + ".log"));
     assertTrue(log.contains("master " + masterUrl), "ran on the cluster (" + out + ".log):\n" + log);
+    // Executors load the OpenBLAS the thin jar carries, as this JVM does (no system BLAS needed).
+    if (org.lmmspark.engine.linalg.Blas.describe().contains("bundled")) {
+      assertTrue(run.output.matches("(?s).*executors' BLAS: [^\n]*native: OpenBLAS [^\n]*bundled.*"),
+          "executors use the bundled OpenBLAS:\n" + tail(run.output, 60));
+    }
     System.out.printf("submitted %s in %.1f s%n", String.join(" ", grm), (System.nanoTime() - t0) / 1e9);
   }
 
