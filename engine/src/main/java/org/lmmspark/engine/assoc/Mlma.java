@@ -21,7 +21,8 @@ import org.lmmspark.engine.stats.ChiSquared;
  * {@code xᵀPx = Σ w_i x̃_i² − (Gᵀx̃)ᵀC⁻¹(Gᵀx̃)} are {@code O(n p)} per variant. The genotypes are centered
  * before rotation, which leaves the statistic unchanged (X has an intercept, so {@code P1 = 0}) and
  * avoids losing digits to the mean. With {@code exact} each variant instead gets its own REML
- * estimate of {@code λ = σ²_g/σ²_e} and a Wald test ({@link ExactLmm}, GEMMA {@code -lmm 1}).
+ * estimate of {@code λ = σ²_g/σ²_e} and a Wald test ({@link ExactLmm}, GEMMA {@code -lmm 1}); the other
+ * statistics of {@link LmmTest} (F with λ fixed, LRT, score) come from {@link ExactLmm} too.
  */
 public final class Mlma {
   private Mlma() {}
@@ -39,11 +40,19 @@ public final class Mlma {
   public static AssocResults testRange(NullModel model, String bfile, int famSamples, int first, int end,
       boolean[] include, double minMaf, int blockVariants, boolean exact, Configuration conf,
       VariantFilterCounts counts) {
+    return testRange(model, bfile, famSamples, first, end, include, minMaf, blockVariants,
+        exact ? LmmTest.WALD : LmmTest.MLMA, conf, counts);
+  }
+
+  /** As above, with the per-variant statistic {@code test} ({@link LmmTest}). */
+  public static AssocResults testRange(NullModel model, String bfile, int famSamples, int first, int end,
+      boolean[] include, double minMaf, int blockVariants, LmmTest test, Configuration conf,
+      VariantFilterCounts counts) {
     AssocResults out = new AssocResults();
     float[] rotated = new float[model.n * blockVariants + model.n];
-    ExactLmm exactLmm = exact ? new ExactLmm(model) : null;
+    ExactLmm exactLmm = test == LmmTest.MLMA ? null : new ExactLmm(model);
     new DosageBlockReader(bfile, famSamples, model.famRows, minMaf, blockVariants).read(first, end, include, conf,
-        counts, block -> testBlock(model, block, rotated, exactLmm, out));
+        counts, block -> testBlock(model, block, rotated, exactLmm, test, out));
     return out;
   }
 
@@ -51,7 +60,8 @@ public final class Mlma {
    * Tests the variants of one block, appending to {@code out}. {@code rotated} is scratch space of at
    * least {@code n·block.m} floats; {@code exact} null for the fixed-null test.
    */
-  public static void testBlock(NullModel model, DosageBlock block, float[] rotated, ExactLmm exact, AssocResults out) {
+  public static void testBlock(NullModel model, DosageBlock block, float[] rotated, ExactLmm exact, LmmTest test,
+      AssocResults out) {
     int n = model.n;
     int m = block.m;
     if (m == 0) {
@@ -62,7 +72,7 @@ public final class Mlma {
     }
     // X̃ = Uᵀ X_block (n×m), one SGEMM.
     Blas.sgemm(true, false, n, m, n, 1f, model.u, 0, n, block.values, 0, n, 0f, rotated, 0, n);
-    testRotated(model, block, rotated, exact, out);
+    testRotated(model, block, rotated, exact, test, out);
   }
 
   /**
@@ -70,6 +80,12 @@ public final class Mlma {
    * the same eigenvectors may reuse one rotation, e.g. several traits over the same samples).
    */
   static void testRotated(NullModel model, DosageBlock block, float[] rotated, ExactLmm exact, AssocResults out) {
+    testRotated(model, block, rotated, exact, exact == null ? LmmTest.MLMA : LmmTest.WALD, out);
+  }
+
+  /** As above with the statistic {@code test}; {@code exact} (not null unless MLMA) computes the others. */
+  static void testRotated(NullModel model, DosageBlock block, float[] rotated, ExactLmm exact, LmmTest test,
+      AssocResults out) {
     int n = model.n;
     int m = block.m;
     double[] x = new double[n];
@@ -82,9 +98,9 @@ public final class Mlma {
       int v = block.variantIndex[c];
       double af = block.a1Frequency[c];
       int called = block.called[c];
-      if (exact != null) {
-        ExactLmm.Wald t = exact.test(x);
-        out.add(v, af, called, t.beta(), t.se(), t.f(), t.logP(), t.lambda());
+      if (test != LmmTest.MLMA) {
+        ExactLmm.Result t = exact.test(x, test);
+        out.add(v, af, called, t.beta(), t.se(), t.statistic(), t.logP(), t.lambda());
         continue;
       }
       double xPx = quadraticP(model, x, b);

@@ -3,7 +3,8 @@ package org.lmmspark.engine.genotype;
 /**
  * Decodes PLINK {@code .bed} variants (2 bits per call, 4 calls per byte, low bits first; codes
  * 00 = two copies of A1, 01 = missing, 10 = heterozygous, 11 = no copy of A1) into a standardized
- * {@link GenotypeBlock}, dropping variants that carry no information.
+ * {@link GenotypeBlock} (by default GCTA's standardization; any {@link GenotypeScaling}), dropping
+ * variants that carry no information.
  *
  * <p>Per variant: one pass counts the codes (a 256-entry table of per-byte counts), giving the
  * A1 frequency {@code p} over non-missing calls; then a second pass writes four standardized values
@@ -33,8 +34,10 @@ public final class BedDecoder {
   private final int n;
   private final int bytesPerVariant;
   private final double minMaf;
+  private final GenotypeScaling scaling;
   private final float[] table = new float[256 * 4];
   private final float[] codeValue = new float[4];
+  private final double[] codes = new double[4];
 
   /**
    * @param n samples per variant
@@ -42,9 +45,23 @@ public final class BedDecoder {
    *     polymorphic variants); monomorphic variants are always dropped
    */
   public BedDecoder(int n, double minMaf) {
+    this(n, minMaf, GenotypeScaling.GCTA);
+  }
+
+  /** As {@link #BedDecoder(int, double)}, with the GRM definition's scaling of each variant. */
+  public BedDecoder(int n, double minMaf, GenotypeScaling scaling) {
     this.n = n;
     this.bytesPerVariant = (n + 3) / 4;
     this.minMaf = minMaf;
+    this.scaling = scaling;
+  }
+
+  /**
+   * The values of codes 00, 01 (missing), 10, 11 for the variant last kept by {@link #decodeInto}
+   * (in double precision, before rounding to float); a view, overwritten by the next call.
+   */
+  public double[] lastCodeValues() {
+    return codes;
   }
 
   /**
@@ -88,11 +105,10 @@ public final class BedDecoder {
     if (maf < minMaf) {
       return BELOW_MAF;
     }
-    double scale = 1.0 / Math.sqrt(2 * p * (1 - p));
-    codeValue[0] = (float) ((2 - 2 * p) * scale);
-    codeValue[1] = 0f;
-    codeValue[2] = (float) ((1 - 2 * p) * scale);
-    codeValue[3] = (float) ((0 - 2 * p) * scale);
+    scaling.codeValues(c00, c10, c11, n, codes);
+    for (int c = 0; c < 4; c++) {
+      codeValue[c] = (float) codes[c];
+    }
     for (int b = 0; b < 256; b++) {
       for (int k = 0; k < 4; k++) {
         table[4 * b + k] = codeValue[(b >>> (2 * k)) & 3];

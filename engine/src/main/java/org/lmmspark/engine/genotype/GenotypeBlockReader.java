@@ -5,8 +5,8 @@ import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.io.BedReader;
 
 /**
- * Reads a contiguous variant range of a {@code .bed} file and hands it on as standardized
- * {@link GenotypeBlock}s of at most {@code blockVariants} kept variants, decoding each variant once.
+ * Reads a contiguous variant range of a {@code .bed} file and hands it on as standardized (by a
+ * {@link GenotypeScaling}) {@link GenotypeBlock}s of at most {@code blockVariants} kept variants, decoding each variant once.
  * One block buffer is reused, so memory is {@code 4·N·blockVariants} bytes plus the raw bytes.
  */
 public final class GenotypeBlockReader {
@@ -14,10 +14,16 @@ public final class GenotypeBlockReader {
   private final SampleSubset samples;
   private final double minMaf;
   private final int blockVariants;
+  private final GenotypeScaling scaling;
 
   /** Reads all {@code n} samples of the file. */
   public GenotypeBlockReader(String prefix, int n, double minMaf, int blockVariants) {
-    this(prefix, SampleSubset.all(n), minMaf, blockVariants);
+    this(prefix, SampleSubset.all(n), minMaf, blockVariants, GenotypeScaling.GCTA);
+  }
+
+  /** As above, each variant scaled by the {@code --kernel} definition {@code scaling}. */
+  public GenotypeBlockReader(String prefix, int n, double minMaf, int blockVariants, GenotypeScaling scaling) {
+    this(prefix, SampleSubset.all(n), minMaf, blockVariants, scaling);
   }
 
   /**
@@ -25,10 +31,17 @@ public final class GenotypeBlockReader {
    * frequencies (so standardization and the MAF filter) are over the kept samples.
    */
   public GenotypeBlockReader(String prefix, SampleSubset samples, double minMaf, int blockVariants) {
+    this(prefix, samples, minMaf, blockVariants, GenotypeScaling.GCTA);
+  }
+
+  /** As above, each variant scaled by {@code scaling} over the kept samples. */
+  public GenotypeBlockReader(String prefix, SampleSubset samples, double minMaf, int blockVariants,
+      GenotypeScaling scaling) {
     this.prefix = prefix;
     this.samples = samples;
     this.minMaf = minMaf;
     this.blockVariants = blockVariants;
+    this.scaling = scaling;
   }
 
   /**
@@ -48,7 +61,7 @@ public final class GenotypeBlockReader {
   public void read(int first, int end, boolean[] include, Configuration conf, VariantFilterCounts counts,
       Consumer<GenotypeBlock> sink) {
     int n = samples.size();
-    BedDecoder decoder = new BedDecoder(n, minMaf);
+    BedDecoder decoder = new BedDecoder(n, minMaf, scaling);
     GenotypeBlock block = new GenotypeBlock(n, blockVariants);
     BedReader.scan(prefix, samples.fileSamples(), first, end, include, samples, conf, (raw, offset, v) -> {
       counts.record(decoder.decodeInto(raw, offset, v, block));

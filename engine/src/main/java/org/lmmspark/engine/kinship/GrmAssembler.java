@@ -2,12 +2,15 @@ package org.lmmspark.engine.kinship;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.lmmspark.engine.genotype.GenotypeScaling;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 
 /**
  * Turns reduced tile sums, arriving in tile-index order (band by band), into GCTA GRM rows:
  * {@code A_jk = S_jk / M_jk} with {@code M_jk = M − miss_j − miss_k + both_jk}, the number of
- * variants called in both samples. A pair with no such variant gets NaN, as GCTA writes.
+ * variants called in both samples. A pair with no such variant gets NaN, as GCTA writes. For the
+ * definitions that divide by the number of variants ({@link GenotypeScaling#perPairCounts()} false:
+ * standardized, centered) {@code M_jk = M} for every pair.
  *
  * <p>Memory: the tiles of one band ({@link GrmTiling#BYTES_PER_ENTRY}{@code · tileSize · N} bytes)
  * and one output row; never the whole matrix.
@@ -20,15 +23,17 @@ public final class GrmAssembler {
 
   private final GrmTiling tiling;
   private final VariantFilterCounts counts;
+  private final boolean perPairCounts;
   private final RowSink sink;
   private final List<GrmTileSums> band = new ArrayList<>();
   private int nextTile;
   private final float[] rowValues;
   private final float[] rowCounts;
 
-  public GrmAssembler(GrmTiling tiling, VariantFilterCounts counts, RowSink sink) {
+  public GrmAssembler(GrmTiling tiling, VariantFilterCounts counts, GenotypeScaling scaling, RowSink sink) {
     this.tiling = tiling;
     this.counts = counts;
+    this.perPairCounts = scaling.perPairCounts();
     this.sink = sink;
     this.rowValues = new float[tiling.n()];
     this.rowCounts = new float[tiling.n()];
@@ -66,7 +71,7 @@ public final class GrmAssembler {
         for (int c = 0; c < width; c++, k++) {
           int e = r + c * t.rows;
           long both = t.bothMissing == null ? 0 : t.bothMissing[e];
-          long pairCount = m - miss[j] - miss[k] + both;
+          long pairCount = perPairCounts ? m - miss[j] - miss[k] + both : m;
           rowCounts[k] = pairCount;
           rowValues[k] = pairCount > 0 ? (float) (t.sums[e] / pairCount) : Float.NaN;
         }

@@ -6,6 +6,7 @@ import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.genotype.GenotypeBlockReader;
 import org.lmmspark.engine.genotype.SampleSubset;
+import org.lmmspark.engine.genotype.GenotypeScaling;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.SampleId;
 
@@ -14,7 +15,9 @@ import org.lmmspark.engine.io.SampleId;
  * {@code A_jk = (1/M_jk) Σ_i z_ij z_ik} over variants {@code i}, with {@code z} the standardized
  * genotype of {@link org.lmmspark.engine.genotype.GenotypeBlock}, the diagonal by the same formula,
  * missing calls contributing nothing and {@code M_jk} the number of variants called in both samples
- * (Yang et al. 2011, AJHG 88:76).
+ * (Yang et al. 2011, AJHG 88:76); or another definition of {@link GenotypeScaling} (standardized by
+ * the sample SD as FaST-LMM/GEMMA {@code -gk 2}, centered as GEMMA {@code -gk 1}), those dividing by
+ * the number of variants M for every pair.
  *
  * <p>The work is {@code Σ_b Z_b Z_bᵀ} over variant blocks {@code b}: {@code N²M} flops (counting
  * 2 per multiply-add over the lower triangle), done as one SSYRK/SGEMM per block and tile. A unit
@@ -37,16 +40,25 @@ public final class GrmKernel {
    */
   public static Partial accumulate(String prefix, GrmTiling tiling, int[] tiles, int first, int end, boolean[] include,
       double minMaf, int blockVariants, boolean countVariants, Configuration conf) {
+    return accumulate(prefix, tiling, tiles, first, end, include, minMaf, blockVariants, countVariants,
+        GenotypeScaling.GCTA, conf);
+  }
+
+  /** As above, each variant scaled by the {@code --kernel} definition {@code scaling}. */
+  public static Partial accumulate(String prefix, GrmTiling tiling, int[] tiles, int first, int end, boolean[] include,
+      double minMaf, int blockVariants, boolean countVariants, GenotypeScaling scaling, Configuration conf) {
     return accumulate(prefix, SampleSubset.all(tiling.n()), tiling, tiles, first, end, include, minMaf, blockVariants,
-        countVariants, conf);
+        countVariants, scaling, conf);
   }
 
   /**
    * As above over the kept samples of {@code samples} only ({@code tiling.n()} of them): their calls are
-   * compacted before decoding, so allele frequencies are over them, as GCTA's {@code --keep}.
+   * compacted before decoding, so allele frequencies (and the standardization of {@code scaling}) are
+   * over them, as GCTA's {@code --keep}.
    */
   public static Partial accumulate(String prefix, SampleSubset samples, GrmTiling tiling, int[] tiles, int first,
-      int end, boolean[] include, double minMaf, int blockVariants, boolean countVariants, Configuration conf) {
+      int end, boolean[] include, double minMaf, int blockVariants, boolean countVariants, GenotypeScaling scaling,
+      Configuration conf) {
     if (samples.size() != tiling.n()) {
       throw new IllegalArgumentException("tiling of " + tiling.n() + " samples for " + samples.size() + " kept samples");
     }
@@ -59,7 +71,7 @@ public final class GrmKernel {
     long start = System.nanoTime();
     long cpuStart = KernelTimes.threadCpuNanos();
     long[] inSink = {0};
-    new GenotypeBlockReader(prefix, samples, minMaf, blockVariants).read(first, end, include, conf, counts, block -> {
+    new GenotypeBlockReader(prefix, samples, minMaf, blockVariants, scaling).read(first, end, include, conf, counts, block -> {
       long sinkStart = System.nanoTime();
       float[] indicator = null;
       for (GrmTileSums s : sums) {
@@ -80,23 +92,29 @@ public final class GrmKernel {
   /** The whole GRM in this thread (tests, small data): one unit with every tile. */
   public static Grm computeLocal(String prefix, List<SampleId> samples, int variants, boolean[] include, double minMaf,
       int tileSize, int blockVariants, Configuration conf) {
+    return computeLocal(prefix, samples, variants, include, minMaf, tileSize, blockVariants, GenotypeScaling.GCTA, conf);
+  }
+
+  /** As above, with the GRM definition {@code scaling}. */
+  public static Grm computeLocal(String prefix, List<SampleId> samples, int variants, boolean[] include, double minMaf,
+      int tileSize, int blockVariants, GenotypeScaling scaling, Configuration conf) {
     GrmTiling tiling = new GrmTiling(samples.size(), tileSize);
     int[] all = new int[tiling.tileCount()];
     for (int t = 0; t < all.length; t++) {
       all[t] = t;
     }
-    Partial p = accumulate(prefix, tiling, all, 0, variants, include, minMaf, blockVariants, true, conf);
-    return assemble(samples, tiling, p.counts(), p.tiles());
+    Partial p = accumulate(prefix, tiling, all, 0, variants, include, minMaf, blockVariants, true, scaling, conf);
+    return assemble(samples, tiling, p.counts(), p.tiles(), scaling);
   }
 
   /** Assembles tiles (in index order) into an in-memory {@link Grm}. */
   public static Grm assemble(List<SampleId> samples, GrmTiling tiling, VariantFilterCounts counts,
-      Iterable<GrmTileSums> tilesInOrder) {
+      Iterable<GrmTileSums> tilesInOrder, GenotypeScaling scaling) {
     long n = samples.size();
     float[] values = new float[Math.toIntExact(n * (n + 1) / 2)];
     float[] pairCounts = new float[values.length];
     int[] pos = {0};
-    GrmAssembler assembler = new GrmAssembler(tiling, counts, (v, c, offset, length) -> {
+    GrmAssembler assembler = new GrmAssembler(tiling, counts, scaling, (v, c, offset, length) -> {
       System.arraycopy(v, offset, values, pos[0], length);
       System.arraycopy(c, offset, pairCounts, pos[0], length);
       pos[0] += length;

@@ -6,6 +6,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.genotype.BedDecoder;
 import org.lmmspark.engine.genotype.GenotypeBlock;
 import org.lmmspark.engine.genotype.SampleSubset;
+import org.lmmspark.engine.genotype.GenotypeScaling;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.BedReader;
 import org.lmmspark.engine.io.PlinkFileset;
@@ -21,12 +22,18 @@ public final class PackedGenotypeReader {
   private final SampleSubset samples;
   private final double minMaf;
   private final int blockVariants;
+  private final GenotypeScaling scaling;
 
   /**
    * @param blockVariants most variants per packed block (the unit of a Spark record and of caching)
    */
   public PackedGenotypeReader(String prefix, int n, double minMaf, int blockVariants) {
-    this(prefix, SampleSubset.all(n), minMaf, blockVariants);
+    this(prefix, SampleSubset.all(n), minMaf, blockVariants, GenotypeScaling.GCTA);
+  }
+
+  /** As above, each variant's code values by {@code scaling} (the {@code --kernel} definition). */
+  public PackedGenotypeReader(String prefix, int n, double minMaf, int blockVariants, GenotypeScaling scaling) {
+    this(prefix, SampleSubset.all(n), minMaf, blockVariants, scaling);
   }
 
   /**
@@ -34,6 +41,12 @@ public final class PackedGenotypeReader {
    * have {@code samples.size()} rows and allele frequencies are over the kept samples.
    */
   public PackedGenotypeReader(String prefix, SampleSubset samples, double minMaf, int blockVariants) {
+    this(prefix, samples, minMaf, blockVariants, GenotypeScaling.GCTA);
+  }
+
+  /** As above, each variant's code values by {@code scaling} over the kept samples. */
+  public PackedGenotypeReader(String prefix, SampleSubset samples, double minMaf, int blockVariants,
+      GenotypeScaling scaling) {
     if (blockVariants < 1) {
       throw new IllegalArgumentException("blockVariants must be positive");
     }
@@ -41,6 +54,7 @@ public final class PackedGenotypeReader {
     this.samples = samples;
     this.minMaf = minMaf;
     this.blockVariants = blockVariants;
+    this.scaling = scaling;
   }
 
   /**
@@ -51,7 +65,7 @@ public final class PackedGenotypeReader {
   public void read(int first, int end, boolean[] include, int[] chromosomeOf, Configuration conf,
       VariantFilterCounts counts, Consumer<PackedGenotypeBlock> sink) {
     int n = samples.size();
-    BedDecoder decoder = new BedDecoder(n, minMaf);
+    BedDecoder decoder = new BedDecoder(n, minMaf, scaling);
     GenotypeBlock probe = new GenotypeBlock(n, 1);
     Builder b = new Builder(PlinkFileset.bytesPerVariant(n));
     BedReader.scan(prefix, samples.fileSamples(), first, end, include, samples, conf, (raw, offset, v) -> {
@@ -65,20 +79,11 @@ public final class PackedGenotypeReader {
       if (b.m > 0 && (b.m == blockVariants || chr != b.chromosome)) {
         sink.accept(b.build(n));
       }
-      b.add(raw, offset, v, chr, probe.a1Frequency[0]);
+      b.add(raw, offset, v, chr, decoder.lastCodeValues());
     });
     if (b.m > 0) {
       sink.accept(b.build(n));
     }
-  }
-
-  /** The standardized values of codes 00 (two A1), 01 (missing), 10 (het), 11 (no A1) for A1 frequency p. */
-  static void codeValues(double p, double[] out, int offset) {
-    double scale = 1.0 / Math.sqrt(2 * p * (1 - p));
-    out[offset] = (2 - 2 * p) * scale;
-    out[offset + 1] = 0;
-    out[offset + 2] = (1 - 2 * p) * scale;
-    out[offset + 3] = (0 - 2 * p) * scale;
   }
 
   private final class Builder {
@@ -102,7 +107,7 @@ public final class PackedGenotypeReader {
       index = new int[cap];
     }
 
-    void add(byte[] raw, int offset, int variant, int chr, double p) {
+    void add(byte[] raw, int offset, int variant, int chr, double[] codeValues) {
       if (m == index.length) {
         int cap = Math.min(blockVariants, 2 * m);
         packed = Arrays.copyOf(packed, cap * bpv);
@@ -111,7 +116,7 @@ public final class PackedGenotypeReader {
       }
       chromosome = chr;
       System.arraycopy(raw, offset, packed, m * bpv, bpv);
-      codeValues(p, codes, 4 * m);
+      System.arraycopy(codeValues, 0, codes, 4 * m, 4);
       index[m] = variant;
       m++;
     }

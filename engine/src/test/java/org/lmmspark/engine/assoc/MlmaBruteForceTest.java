@@ -95,6 +95,123 @@ class MlmaBruteForceTest {
     assertTrue(checked >= 20, "variants checked away from the λ limits: " + checked);
   }
 
+  /**
+   * {@code --test f}, {@code lrt} and {@code score} against dense generalized least squares written
+   * plainly with {@code H = λK + I} (commons-math LU, independent of the spectral Cholesky trick):
+   * F: β̂ and {@code (X'ᵀH⁻¹X')⁻¹} with X' = [X x] at the null λ, {@code σ̂² = rᵀH⁻¹r/(n−p−1)};
+   * LRT: the Gaussian ML log-likelihood {@code −½(n log(2πσ̂²) + log|H| + n)} ({@code σ̂² = rᵀH⁻¹r/n})
+   * maximized over log λ by Brent in the test, with and without x; score:
+   * {@code n(xᵀPy)²/(yᵀPy·xᵀPx)} with the dense projection at the null ML λ̂₀. Tolerances: 1e-5 relative
+   * (float rotation of the genotypes), 1e-4 for the per-variant λ̂ (a flat optimum).
+   */
+  @Test
+  void fLrtAndScoreEqualDenseDefinitions(@TempDir Path dir) {
+    Setup s = new Setup(dir);
+    double sg = 0.6;
+    double se = 0.5;
+    NullModel model = NullModel.of(s.problem, SpectralReml.decompose(s.k), sg, se, s.rows, "test");
+    AssocResults f = Mlma.testRange(model, s.prefix, FAM, 0, M, null, 0, 16, LmmTest.F, new Configuration(),
+        new VariantFilterCounts(N));
+    AssocResults lrt = Mlma.testRange(model, s.prefix, FAM, 0, M, null, 0, 16, LmmTest.LRT, new Configuration(),
+        new VariantFilterCounts(N));
+    AssocResults score = Mlma.testRange(model, s.prefix, FAM, 0, M, null, 0, 16, LmmTest.SCORE, new Configuration(),
+        new VariantFilterCounts(N));
+    double[] kd = s.k.toDense();
+    double lambda0 = sg / se;
+    double[] null0 = maximizeMl(kd, s.x, P, s.y);
+    double df = N - P - 1;
+    int checkedLrt = 0;
+    for (int k = 0; k < f.size(); k++) {
+      int v = f.variant(k);
+      double[] xa = new double[N * (P + 1)];
+      System.arraycopy(s.x, 0, xa, 0, N * P);
+      System.arraycopy(s.dosage(v), 0, xa, N * P, N);
+      // F at the null ratio.
+      Gls g = Gls.fit(kd, lambda0, xa, P + 1, s.y);
+      double sigma2 = g.rHr / df;
+      double seX = Math.sqrt(sigma2 * g.cov[P][P]);
+      double fStat = g.beta[P] * g.beta[P] / (seX * seX);
+      assertClose(f.beta(k), g.beta[P], 1e-6, 1e-5, "F beta " + v);
+      assertClose(f.se(k), seX, 0, 1e-5, "F se " + v);
+      assertClose(f.statistic(k), fStat, 1e-7, 1e-5, "F " + v);
+      assertClose(Math.exp(f.logP(k)), 1 - new FDistribution(1, df).cumulativeProbability(fStat), 1e-8, 1e-5, "F p " + v);
+      // Score at the null ML ratio.
+      double[] pm = projection(kd, null0[0], 1, s.x, N, P);
+      double[] x = s.dosage(v);
+      double xPx = dot(x, mul(pm, x));
+      double xPy = dot(x, mul(pm, s.y));
+      double yPy = dot(s.y, mul(pm, s.y));
+      double sc = N * xPy * xPy / (yPy * xPx);
+      assertClose(score.statistic(k), sc, 1e-7, 1e-5, "score " + v);
+      assertClose(score.lambda(k), null0[0], 0, 1e-4, "score lambda " + v);
+      // LRT: both ML fits from scratch.
+      double[] alt = maximizeMl(kd, xa, P + 1, s.y);
+      if (alt[0] < 1e-4 || alt[0] > 1e4 || null0[0] < 1e-4) {
+        continue; // at GEMMA's λ range limits the two optimizers stop at different places
+      }
+      checkedLrt++;
+      double stat = Math.max(0, 2 * (alt[1] - null0[1]));
+      assertClose(lrt.statistic(k), stat, 1e-6, 1e-5, "LRT " + v);
+      assertClose(lrt.lambda(k), alt[0], 0, 1e-4, "ML lambda " + v);
+      assertClose(lrt.logP(k), ChiSquared.logUpperTail(stat, 1), 1e-6, 1e-5, "LRT log p " + v);
+    }
+    assertTrue(checkedLrt >= 20, "LRT variants checked away from the λ limits: " + checkedLrt);
+  }
+
+  /** {λ̂, ℓ_ML(λ̂)}: the Gaussian ML log-likelihood, β and σ² profiled out, maximized over log λ ∈ [log 1e-5, log 1e5]. */
+  static double[] maximizeMl(double[] kd, double[] xd, int p, double[] y) {
+    java.util.function.DoubleUnaryOperator ml = t -> {
+      Gls g = Gls.fit(kd, Math.exp(t), xd, p, y);
+      int n = y.length;
+      return -0.5 * (n * Math.log(2 * Math.PI * g.rHr / n) + g.logDetH + n);
+    };
+    double best = Double.NEGATIVE_INFINITY;
+    double bestT = 0;
+    for (int i = 0; i <= 100; i++) {
+      double t = Math.log(1e-5) + i * (Math.log(1e5) - Math.log(1e-5)) / 100;
+      double v = ml.applyAsDouble(t);
+      if (v > best) {
+        best = v;
+        bestT = t;
+      }
+    }
+    double step = (Math.log(1e5) - Math.log(1e-5)) / 100;
+    org.apache.commons.math3.optim.univariate.UnivariatePointValuePair opt =
+        new org.apache.commons.math3.optim.univariate.BrentOptimizer(1e-12, 1e-14).optimize(
+            new org.apache.commons.math3.optim.MaxEval(500), org.apache.commons.math3.optim.nonlinear.scalar.GoalType.MAXIMIZE,
+            new org.apache.commons.math3.optim.univariate.SearchInterval(Math.max(Math.log(1e-5), bestT - step),
+                Math.min(Math.log(1e5), bestT + step), bestT),
+            new org.apache.commons.math3.optim.univariate.UnivariateObjectiveFunction(ml::applyAsDouble));
+    return opt.getValue() > best ? new double[] {Math.exp(opt.getPoint()), opt.getValue()} : new double[] {Math.exp(bestT), best};
+  }
+
+  /** Generalized least squares with {@code H = λK + I}, in plain dense algebra (commons-math). */
+  record Gls(double[] beta, double[][] cov, double rHr, double logDetH) {
+    static Gls fit(double[] kd, double lambda, double[] xd, int p, double[] y) {
+      int n = y.length;
+      org.apache.commons.math3.linear.RealMatrix h = new org.apache.commons.math3.linear.Array2DRowRealMatrix(n, n);
+      for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n; j++) {
+          h.setEntry(i, j, lambda * kd[i + j * n] + (i == j ? 1 : 0));
+        }
+      }
+      org.apache.commons.math3.linear.LUDecomposition lu = new org.apache.commons.math3.linear.LUDecomposition(h);
+      org.apache.commons.math3.linear.RealMatrix hInv = lu.getSolver().getInverse();
+      org.apache.commons.math3.linear.RealMatrix x = new org.apache.commons.math3.linear.Array2DRowRealMatrix(n, p);
+      for (int j = 0; j < p; j++) {
+        for (int i = 0; i < n; i++) {
+          x.setEntry(i, j, xd[i + j * n]);
+        }
+      }
+      org.apache.commons.math3.linear.RealVector yv = new org.apache.commons.math3.linear.ArrayRealVector(y);
+      org.apache.commons.math3.linear.RealMatrix c = new org.apache.commons.math3.linear.LUDecomposition(
+          x.transpose().multiply(hInv).multiply(x)).getSolver().getInverse();
+      org.apache.commons.math3.linear.RealVector b = c.operate(x.transpose().operate(hInv.operate(yv)));
+      org.apache.commons.math3.linear.RealVector r = yv.subtract(x.operate(b));
+      return new Gls(b.toArray(), c.getData(), r.dotProduct(hInv.operate(r)), Math.log(lu.getDeterminant()));
+    }
+  }
+
   /** F tails in log space: equal to commons-math where it does not underflow, finite far beyond. */
   @Test
   void fisherFTail() {

@@ -16,6 +16,7 @@ import org.lmmspark.engine.assoc.GenotypeRows;
 import org.lmmspark.engine.assoc.LocoGrm;
 import org.lmmspark.engine.assoc.Mlma;
 import org.lmmspark.engine.assoc.NullModel;
+import org.lmmspark.engine.genotype.GenotypeScaling;
 import org.lmmspark.engine.genotype.DosageBlock;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.GctaGrmFiles;
@@ -96,10 +97,10 @@ public final class AssocJob {
   public record Options(String bfile, TraitTables.Spec trait, String grm,
       String out, boolean loco, double maf, boolean exact, Test test, int calibrationVariants,
       int calibrationEigenvectors, int partitions, int blockVariants, Solver solver, int matrixFreeAbove, int probes,
-      GenotypeSelection selection) implements Serializable {
+      GenotypeSelection selection, GenotypeScaling kernel) implements Serializable {
     public Options {
-      if (test == null || solver == null || trait == null || selection == null) {
-        throw new IllegalArgumentException("trait, selection, test and solver must be given (auto for the default)");
+      if (test == null || solver == null || trait == null || selection == null || kernel == null) {
+        throw new IllegalArgumentException("trait, selection, test, solver and kernel must be given (auto / GCTA for the default)");
       }
       if (exact && test == Test.CALIBRATED) {
         throw new BadInputException("--exact (per-variant REML) cannot be combined with --test calibrated");
@@ -132,6 +133,14 @@ public final class AssocJob {
       this(bfile, TraitTables.Spec.of(pheno, phenoName, covar, qcovar), grm, out, loco, maf, exact, test,
           calibrationVariants, calibrationEigenvectors, partitions, blockVariants, solver, matrixFreeAbove, probes,
           GenotypeSelection.all());
+    }
+
+    /** GCTA's GRM definition ({@code --kernel gcta}). */
+    public Options(String bfile, TraitTables.Spec trait, String grm, String out, boolean loco, double maf, boolean exact,
+        Test test, int calibrationVariants, int calibrationEigenvectors, int partitions, int blockVariants, Solver solver,
+        int matrixFreeAbove, int probes, GenotypeSelection selection) {
+      this(bfile, trait, grm, out, loco, maf, exact, test, calibrationVariants, calibrationEigenvectors, partitions,
+          blockVariants, solver, matrixFreeAbove, probes, selection, GenotypeScaling.GCTA);
     }
 
     /** The spectral solver's options as before the matrix-free route (solver auto, default threshold). */
@@ -295,9 +304,9 @@ public final class AssocJob {
       grmPrefix = o.out();
       // The GRM over the kept samples and selected variants, as the scan tests them.
       GrmJob.Result g = GrmJob.run(jsc, new GrmJob.Options(o.bfile(), grmPrefix, o.maf(), o.selection(),
-          o.loco(), 4096, 1L << 30, 0));
+          o.loco(), 4096, 1L << 30, 0, o.kernel()));
       grmSeconds = g.seconds();
-      notes.add(String.format("GRM computed from %s: %s; written to %s%s", o.bfile(), g.counts(),
+      notes.add(String.format("GRM (--kernel %s) computed from %s: %s; written to %s%s", o.kernel().option(), o.bfile(), g.counts(),
           GctaGrmFiles.binPath(grmPrefix), o.loco() ? " with per-chromosome parts" : ""));
     }
     long nullStart = System.nanoTime();

@@ -100,7 +100,7 @@ final class MatrixFreeAssocJob {
     AtomicInteger jobs = new AtomicInteger();
     long t = System.nanoTime();
     DistributedGenotypeProducts products = MatrixFreeRemlJob.countingJobs(jsc, jobs,
-        () -> DistributedGenotypeProducts.cache(jsc, genotypes, o.maf(), o.partitions()));
+        () -> DistributedGenotypeProducts.cache(jsc, genotypes, o.maf(), o.partitions(), o.kernel()));
     try {
       double cacheSeconds = (System.nanoTime() - t) / 1e9;
       stages.add(String.format(Locale.ROOT, "cache genotypes: %.1f s, %d Spark job(s), the only read of the .bed; %s",

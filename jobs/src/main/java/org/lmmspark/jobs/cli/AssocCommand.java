@@ -98,16 +98,21 @@ public final class AssocCommand implements Callable<Integer> {
   @Option(names = "--block-variants", defaultValue = "0", paramLabel = "B", description = "Variants per matrix multiply inside a task (default 0: chosen from N).")
   int blockVariants;
 
+  @Mixin KernelOptions kernel;
+
   @Mixin SparkOptions sparkOptions;
 
   @Mixin ChromosomeCodeOptions chromosomeCodes;
 
   @Override
   public Integer call() {
+    if (grm != null && spec.commandLine().getParseResult().hasMatchedOption("--kernel")) {
+      throw new BadInputException("--kernel chooses how the GRM is computed from --bfile; a --grm file already has its definition");
+    }
     org.apache.hadoop.conf.Configuration conf = chromosomeCodes.apply(new org.apache.hadoop.conf.Configuration());
     AssocJob.Options options = new AssocJob.Options(bfile, trait.spec(), grm, output.out(), loco, maf, exact,
         parseTest(test), calibrationVariants, calibrationEigenvectors, partitions, blockVariants, parseSolver(solver),
-        matrixFreeAbove, probes, variants.selection(samples, conf));
+        matrixFreeAbove, probes, variants.selection(samples, conf), kernel.scaling());
     AssocJob.checkInputs(options, conf);
     RunLog runLog = new RunLog(spec);
     try (OutputSet set = output.open(OUTPUTS, conf, bfile, grm, trait.pheno, trait.covar, trait.qcovar)) {

@@ -15,9 +15,10 @@ import picocli.CommandLine.Spec;
 /** {@code lmmspark grm}: the GCTA genomic relationship matrix from PLINK genotypes, on Spark. */
 @Command(name = "grm", mixinStandardHelpOptions = true,
     description = {
-      "Computes the genomic relationship matrix (GCTA's default definition, as gcta --make-grm and"
-          + " plink --make-grm-bin) from PLINK 1 binary genotypes, block-wise on Spark.",
-      "A_jk = (1/M_jk) sum_i z_ij z_ik with z = (x - 2p)/sqrt(2p(1-p)), x the count of the .bim A1 allele,"
+      "Computes the genomic relationship matrix (by default GCTA's definition, as gcta --make-grm and"
+          + " plink --make-grm-bin; --kernel standardized as GEMMA -gk 2 / FaST-LMM / Hail, --kernel centered as"
+          + " GEMMA -gk 1) from PLINK 1 binary genotypes, block-wise on Spark.",
+      "gcta: A_jk = (1/M_jk) sum_i z_ij z_ik with z = (x - 2p)/sqrt(2p(1-p)), x the count of the .bim A1 allele,"
           + " p its frequency over the kept samples; missing calls are skipped and M_jk counts the variants called"
           + " in both samples; monomorphic variants are skipped.",
       "Writes PREFIX.grm.bin, PREFIX.grm.N.bin, PREFIX.grm.id (GCTA binary format) and PREFIX.log;"
@@ -49,6 +50,8 @@ public final class GrmCommand implements Callable<Integer> {
   @Option(names = "--partitions", defaultValue = "0", paramLabel = "K", description = "Number of variant ranges (default 0: about one per core and tile group).")
   int partitions;
 
+  @Mixin KernelOptions kernel;
+
   @Mixin SparkOptions sparkOptions;
 
   @Mixin ChromosomeCodeOptions chromosomeCodes;
@@ -59,7 +62,8 @@ public final class GrmCommand implements Callable<Integer> {
     new NumericRange(1, true, 1L << 30, true).check("--tile-memory", tileMemoryMb);
     RunLog runLog = new RunLog(spec);
     GrmJob.Options options = new GrmJob.Options(bfile, output.out(), maf,
-        variants.selection(samples, new Configuration()), perChromosome, tileSize, tileMemoryMb << 20, partitions);
+        variants.selection(samples, new Configuration()), perChromosome, tileSize, tileMemoryMb << 20, partitions,
+        kernel.scaling());
     try (OutputSet set = output.open(OUTPUTS, new Configuration(), bfile)) {
       run(runLog, options, sparkOptions.master, chromosomeCodes);
       set.commit();
@@ -78,7 +82,7 @@ public final class GrmCommand implements Callable<Integer> {
       runLog.say(String.format("GRM written to %s (with .grm.N.bin, .grm.id, .log)%s", GctaGrmFiles.binPath(options.out()),
           options.perChromosome() ? " and " + (r.outputs().size() - 1) + " per-chromosome GRMs" : ""));
       r.notes().forEach(runLog::say);
-      runLog.say(String.format("N = %d samples, M = %s", r.samples(), r.counts()));
+      runLog.say(String.format("kernel %s; N = %d samples, M = %s", options.scaling().option(), r.samples(), r.counts()));
       runLog.say(String.format("mean diagonal %.6f, off-diagonal mean %.3g SD %.4g", r.meanDiagonal(), r.meanOffDiagonal(), r.sdOffDiagonal()));
       runLog.say(String.format("%d Spark task(s), %d tile(s), %.1f s, %s", r.tasks(), r.tiles(), r.seconds(),
           org.lmmspark.engine.linalg.Blas.describe()));

@@ -119,6 +119,8 @@ public final class RemlCommand implements Callable<Integer> {
       + "genotype cache (default: the job chooses).")
   Integer partitions;
 
+  @Mixin KernelOptions kernel;
+
   @Mixin SparkOptions sparkOptions;
 
   @Mixin ChromosomeCodeOptions chromosomeCodes;
@@ -241,6 +243,9 @@ public final class RemlCommand implements Callable<Integer> {
             + "--bfile the model has one genetic component from the genotypes");
       }
     }
+    if (bfile == null && spec.commandLine().getParseResult().hasMatchedOption("--kernel")) {
+      throw new BadInputException("--kernel chooses how the GRM is computed from --bfile; a --grm file already has its definition");
+    }
     Configuration conf = chromosomeCodes.apply(new Configuration());
     TraitTables.Spec traitSpec = trait.spec();
     SampleSelection sampleSelection = samples.selection(conf);
@@ -250,7 +255,7 @@ public final class RemlCommand implements Callable<Integer> {
     RemlJob.GenotypeInput g = bfile == null ? null : new RemlJob.GenotypeInput(bfile, maf == null ? 0 : maf,
         variants.selection(conf), partitions == null ? 0 : partitions,
         probes == null ? DEFAULT_PROBES : probes, seed == null ? DEFAULT_SEED : seed, cgTol == null ? 1e-6 : cgTol,
-        matrixFreeAbove == null ? RemlJob.DEFAULT_MATRIX_FREE_ABOVE : matrixFreeAbove);
+        matrixFreeAbove == null ? RemlJob.DEFAULT_MATRIX_FREE_ABOVE : matrixFreeAbove, kernel.scaling());
     List<String> inputs = new ArrayList<>(grms);
     inputs.addAll(java.util.Arrays.asList(bfile, pedigree, trait.pheno, trait.covar, trait.qcovar));
     RemlJob.Result r;

@@ -18,6 +18,7 @@ import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.genotype.GenotypeBlockReader;
 import org.lmmspark.engine.genotype.SampleSubset;
+import org.lmmspark.engine.genotype.GenotypeScaling;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
@@ -67,12 +68,18 @@ public final class GrmJob {
 
   /** What to compute. {@code partitions} ≤ 0 lets the job choose (one range per core and tile group). */
   public record Options(String bfile, String out, double minMaf, GenotypeSelection selection,
-      boolean perChromosome, int tileSize, long tileMemoryBytes, int partitions) {
+      boolean perChromosome, int tileSize, long tileMemoryBytes, int partitions, GenotypeScaling scaling) {
     public Options {
       NumericRange.MAF.check("--maf", minMaf);
       NumericRange.atLeast("--tile-size", tileSize, 1);
       NumericRange.atLeast("--tile-memory (bytes)", tileMemoryBytes, 1);
       NumericRange.atLeast("--partitions", partitions, 0);
+    }
+
+    /** GCTA's definition ({@code --kernel gcta}, the default). */
+    public Options(String bfile, String out, double minMaf, GenotypeSelection selection, boolean perChromosome,
+        int tileSize, long tileMemoryBytes, int partitions) {
+      this(bfile, out, minMaf, selection, perChromosome, tileSize, tileMemoryBytes, partitions, GenotypeScaling.GCTA);
     }
   }
 
@@ -97,17 +104,17 @@ public final class GrmJob {
         Iterator<Tuple2<Integer, Object>> it = t.reduced().toLocalIterator();
         for (String chromosome : t.chromosomes()) {
           String chrPrefix = o.out() + ".chr" + chromosome;
-          writeGrm(it, chrPrefix, t.samples(), t.tiling(), files, PlinkFileset.bedPath(o.bfile()), " on chromosome " + chromosome);
+          writeGrm(it, chrPrefix, t.samples(), t.tiling(), o.scaling(), files, PlinkFileset.bedPath(o.bfile()), " on chromosome " + chromosome);
           outputs.add(chrPrefix);
         }
         int slotsPerChromosome = t.slotsPerChromosome();
         JavaPairRDD<Integer, Object> totals = t.reduced()
             .mapToPair(kv -> new Tuple2<>(kv._1() % slotsPerChromosome, kv._2()))
             .reduceByKey(new SlotPartitioner(slotsPerChromosome), GrmJob::merge);
-        total = writeGrm(totals.toLocalIterator(), o.out(), t.samples(), t.tiling(), files, PlinkFileset.bedPath(o.bfile()), "");
+        total = writeGrm(totals.toLocalIterator(), o.out(), t.samples(), t.tiling(), o.scaling(), files, PlinkFileset.bedPath(o.bfile()), "");
         t.reduced().unpersist(false);
       } else {
-        total = writeGrm(t.reduced().toLocalIterator(), o.out(), t.samples(), t.tiling(), files, PlinkFileset.bedPath(o.bfile()), "");
+        total = writeGrm(t.reduced().toLocalIterator(), o.out(), t.samples(), t.tiling(), o.scaling(), files, PlinkFileset.bedPath(o.bfile()), "");
       }
       outputs.add(o.out());
       files.commit();
@@ -130,9 +137,9 @@ public final class GrmJob {
    * lower triangle and its pair counts as float, {@code 4·N²} bytes, plus one band of tiles.
    */
   public static InMemory computeInMemory(JavaSparkContext jsc, String bfile, double minMaf,
-      GenotypeSelection selection, int partitions) {
+      GenotypeSelection selection, int partitions, GenotypeScaling scaling) {
     long start = System.nanoTime();
-    Tiles t = tiles(jsc, new Options(bfile, null, minMaf, selection, false, 4096, 1L << 30, partitions));
+    Tiles t = tiles(jsc, new Options(bfile, null, minMaf, selection, false, 4096, 1L << 30, partitions, scaling));
     try {
       Iterator<Tuple2<Integer, Object>> it = t.reduced().toLocalIterator();
       VariantFilterCounts counts = (VariantFilterCounts) it.next()._2();
@@ -149,7 +156,7 @@ public final class GrmJob {
           return (GrmTileSums) it.next()._2();
         }
       };
-      Grm grm = GrmKernel.assemble(t.samples(), t.tiling(), counts, tiles);
+      Grm grm = GrmKernel.assemble(t.samples(), t.tiling(), counts, tiles, scaling);
       log.info("GRM of {} samples assembled in memory: {}", t.samples().size(), counts);
       return new InMemory(grm, counts, (System.nanoTime() - start) / 1e9, t.notes());
     } finally {
@@ -197,8 +204,8 @@ public final class GrmJob {
     }
     List<String> chromosomes = genotypes.chromosomes();
     int chromosomeSlots = o.perChromosome() ? chromosomes.size() : 1;
-    log.info("GRM of {} samples from {} variants ({}): {} tile(s) of up to {} samples in {} group(s), {} variant range(s), {} task(s); {}",
-        n, genotypes.selectedVariants(), o.bfile(), tiling.tileCount(), tiling.tileSize(), groups.size(),
+    log.info("GRM ({} kernel) of {} samples from {} variants ({}): {} tile(s) of up to {} samples in {} group(s), {} variant range(s), {} task(s); {}",
+        o.scaling().option(), n, genotypes.selectedVariants(), o.bfile(), tiling.tileCount(), tiling.tileSize(), groups.size(),
         ranges.size(), items.size(), Blas.describe());
 
     Broadcast<boolean[]> include = jsc.broadcast(genotypes.include());
@@ -206,6 +213,7 @@ public final class GrmJob {
     // Tasks run in the executors' working directories: give them the driver's absolute path.
     String prefix = FileSystems.qualify(o.bfile(), conf);
     double minMaf = o.minMaf();
+    GenotypeScaling scaling = o.scaling();
     int blockVariants = GenotypeBlockReader.blockVariantsFor(n, BLOCK_BYTES);
     int slotsPerChromosome = tiling.tileCount() + 1;
 
@@ -215,7 +223,7 @@ public final class GrmJob {
     JavaPairRDD<Integer, Object> partials = jsc.parallelize(items, items.size()).flatMapToPair(item -> {
       VariantRange r = item.range();
       GrmKernel.Partial p = GrmKernel.accumulate(prefix, subset, tiling, item.tiles(), r.first(), r.end(), include.value(),
-          minMaf, blockVariants, item.countVariants(), hadoopConf.value().get());
+          minMaf, blockVariants, item.countVariants(), scaling, hadoopConf.value().get());
       log.debug("GRM task for variants [{}, {}) and {} tile(s): {}", r.first(), r.end(), item.tiles().length, p.times());
       kernelTimes.add(p.times());
       List<Tuple2<Integer, Object>> out = new ArrayList<>();
@@ -238,13 +246,13 @@ public final class GrmJob {
 
   /** Reads one GRM's slots (its counts, then every tile in order) from {@code it} and writes its files. */
   private static Written writeGrm(Iterator<Tuple2<Integer, Object>> it, String prefix, List<SampleId> samples,
-      GrmTiling tiling, AtomicOutputs files, String bfile, String scope) {
+      GrmTiling tiling, GenotypeScaling scaling, AtomicOutputs files, String bfile, String scope) {
     VariantFilterCounts counts = (VariantFilterCounts) it.next()._2();
     // Before a byte is written: no variant left, or a sample without calls, would give 0/0 entries.
     counts.requireUsable(bfile, samples, scope);
     GctaGrmFiles.Writer writer = new GctaGrmFiles.Writer(prefix, samples, true, files);
     GrmStatistics stats = new GrmStatistics(writer);
-    GrmAssembler assembler = new GrmAssembler(tiling, counts, stats);
+    GrmAssembler assembler = new GrmAssembler(tiling, counts, scaling, stats);
     long waiting = 0;
     long assembling = System.nanoTime();
     for (int t = 0; t < tiling.tileCount(); t++) {

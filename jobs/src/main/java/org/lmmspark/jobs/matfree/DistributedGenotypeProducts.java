@@ -10,6 +10,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
+import org.lmmspark.engine.genotype.GenotypeScaling;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.matfree.GenotypeProductKernel;
 import org.lmmspark.engine.matfree.GenotypeProducts;
@@ -93,6 +94,12 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
    */
   public static DistributedGenotypeProducts cache(JavaSparkContext jsc, PartitionedGenotypes genotypes, double minMaf,
       int partitions) {
+    return cache(jsc, genotypes, minMaf, partitions, GenotypeScaling.GCTA);
+  }
+
+  /** As above, each variant scaled by the {@code --kernel} definition {@code scaling}. */
+  public static DistributedGenotypeProducts cache(JavaSparkContext jsc, PartitionedGenotypes genotypes, double minMaf,
+      int partitions, GenotypeScaling scaling) {
     int n = genotypes.samples().size();
     org.lmmspark.engine.genotype.SampleSubset subset = genotypes.subset();
     List<String> chromosomes = genotypes.chromosomes();
@@ -118,7 +125,7 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
     JavaRDD<CachedRange> cached = jsc.parallelize(ranges, ranges.size()).map(r -> {
       List<PackedGenotypeBlock> blocks = new ArrayList<>();
       VariantFilterCounts c = new VariantFilterCounts(0);
-      new PackedGenotypeReader(prefix, subset, minMaf, blockVariants).read(r.first(), r.end(), include.value(),
+      new PackedGenotypeReader(prefix, subset, minMaf, blockVariants, scaling).read(r.first(), r.end(), include.value(),
           chrOf.value(), conf.value().get(), c, blocks::add);
       return new CachedRange(blocks, c);
     }).persist(StorageLevel.MEMORY_AND_DISK());

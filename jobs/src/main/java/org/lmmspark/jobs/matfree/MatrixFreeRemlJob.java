@@ -8,6 +8,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.genotype.GenotypeScaling;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.linalg.Blas;
@@ -44,9 +45,15 @@ import org.slf4j.LoggerFactory;
 public final class MatrixFreeRemlJob {
   private static final Logger log = LoggerFactory.getLogger(MatrixFreeRemlJob.class);
 
-  /** What to fit; {@code partitions} ≤ 0: two per core. */
+  /** What to fit; {@code partitions} ≤ 0: two per core; {@code kernel} the GRM definition of K = ZZᵀ/M. */
   public record Options(String bfile, TraitTables.Spec trait, double minMaf, GenotypeSelection selection,
-      StochasticReml.Options reml, int partitions) {
+      StochasticReml.Options reml, int partitions, GenotypeScaling kernel) {
+
+    /** GCTA's scaling of each variant (the default {@code --kernel}). */
+    public Options(String bfile, TraitTables.Spec trait, double minMaf, GenotypeSelection selection,
+        StochasticReml.Options reml, int partitions) {
+      this(bfile, trait, minMaf, selection, reml, partitions, GenotypeScaling.GCTA);
+    }
 
     /** Whole tables, every sample, the variants of {@code chromosomes}. */
     public Options(String bfile, String pheno, String phenoName, String covar, String qcovar, double minMaf,
@@ -88,7 +95,8 @@ public final class MatrixFreeRemlJob {
     GenotypeRemlInputs.Assembled in = assemble(o.trait(), o.bfile(), genotypes, conf);
     List<String> notes = new ArrayList<>(genotypes.notes());
     notes.addAll(in.notes());
-    DistributedGenotypeProducts products = DistributedGenotypeProducts.cache(jsc, genotypes, o.minMaf(), o.partitions());
+    DistributedGenotypeProducts products = DistributedGenotypeProducts.cache(jsc, genotypes, o.minMaf(), o.partitions(),
+        o.kernel());
     try {
       double cacheSeconds = (System.nanoTime() - t0) / 1e9;
       notes.add(describeCache(products));

@@ -14,6 +14,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.NumericRange;
+import org.lmmspark.engine.genotype.GenotypeScaling;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.io.PlinkFileset;
@@ -129,13 +130,19 @@ public final class RemlJob {
    * @param matrixFreeAbove {@code --solver auto} is matrix-free when the analysed samples exceed this
    */
   public record GenotypeInput(String bfile, double minMaf, VariantSelection variants, int partitions,
-      int probes, long seed, double cgTolerance, int matrixFreeAbove) {
+      int probes, long seed, double cgTolerance, int matrixFreeAbove, GenotypeScaling kernel) {
     public GenotypeInput {
       NumericRange.MAF.check("--maf", minMaf);
       NumericRange.atLeast("--partitions", partitions, 0);
       NumericRange.atLeast("--probes", probes, 2);
       NumericRange.OPEN_UNIT.check("--cg-tol", cgTolerance);
       NumericRange.atLeast("--matrix-free-above", matrixFreeAbove, 0);
+    }
+
+    /** GCTA's GRM definition. */
+    public GenotypeInput(String bfile, double minMaf, VariantSelection variants, int partitions, int probes,
+        long seed, double cgTolerance, int matrixFreeAbove) {
+      this(bfile, minMaf, variants, partitions, probes, seed, cgTolerance, matrixFreeAbove, GenotypeScaling.GCTA);
     }
   }
 
@@ -297,12 +304,12 @@ public final class RemlJob {
                 : "GRM computed in memory, then the spectral solver")
         : "--solver " + solver;
     if (!matrixFree) {
-      GrmJob.InMemory grm = GrmJob.computeInMemory(jsc, g.bfile(), g.minMaf(), selection, g.partitions());
+      GrmJob.InMemory grm = GrmJob.computeInMemory(jsc, g.bfile(), g.minMaf(), selection, g.partitions(), g.kernel());
       List<String> notes = new ArrayList<>(o.notes());
       notes.add(why);
       notes.addAll(grm.notes());
-      notes.add(String.format(Locale.ROOT, "GRM of %d samples computed in memory from %s in %.1f s: %s",
-          grm.grm().size(), g.bfile(), grm.seconds(), grm.counts()));
+      notes.add(String.format(Locale.ROOT, "GRM (--kernel %s) of %d samples computed in memory from %s in %.1f s: %s",
+          g.kernel().option(), grm.grm().size(), g.bfile(), grm.seconds(), grm.counts()));
       // The GRM is over the kept samples already: no second selection.
       Options dense = new Options(List.of(), false, List.of(new RemlInputs.Relationship("G", g.bfile(), grm.grm(), true)),
           List.of(), o.trait().orFam(PlinkFileset.famPath(g.bfile())), SampleSelection.all(), false, solver, o.allowNonconvergence(), o.maxIterations(),
@@ -320,7 +327,7 @@ public final class RemlJob {
     StochasticReml.Options ro = new StochasticReml.Options(g.probes(), g.seed(), g.cgTolerance(), d.maxCgIterations(),
         o.maxIterations(), d.tolerance(), d.emSteps(), d.deflationRank(), d.logLikelihood());
     MatrixFreeRemlJob.Result r = MatrixFreeRemlJob.run(jsc, new MatrixFreeRemlJob.Options(g.bfile(), o.trait(),
-        g.minMaf(), selection, ro, g.partitions()));
+        g.minMaf(), selection, ro, g.partitions(), g.kernel()));
     if (!r.samples().equals(in.samples())) {
       throw new IllegalStateException("the matrix-free job analysed other samples than matched here");
     }
