@@ -18,5 +18,27 @@ package org.lmmspark.engine.assoc;
  * </ul>
  */
 public enum LmmTest {
-  MLMA, F, WALD, LRT, SCORE
+  MLMA("MLMA, variance components fixed at the REML null (GCTA --mlma): beta = x'Py/x'Px, chi2 on 1 df"),
+  F("F test with the variance ratio fixed at the REML null and the scale re-estimated per variant (EMMAX,"
+      + " FaST-LMM single_snp, Hail's fixed-h2 test): F on (1, n - p - 1) df"),
+  WALD("Wald test with the variance ratio re-estimated by REML per variant (GEMMA -lmm 1): F on (1, n - p - 1) df"),
+  LRT("likelihood-ratio test with the variance ratio re-estimated by ML with and without the variant (GEMMA -lmm 2):"
+      + " chi2 on 1 df; the chi2 column holds the LRT, lambda the per-variant ML ratio"),
+  SCORE("score test at the null ML variance ratio (GEMMA -lmm 3): F = n(x'Py)^2/(y'Py x'Px) on (1, n - p - 1) df");
+
+  private final String description;
+
+  LmmTest(String description) {
+    this.description = description;
+  }
+
+  /** One line naming the statistic and the peer it matches, for logs, reports and {@code --help}. */
+  public String description() {
+    return description;
+  }
+
+  /** The {@code --test} spelling. */
+  public String option() {
+    return name().toLowerCase(java.util.Locale.ROOT);
+  }
 }

@@ -43,9 +43,17 @@ public final class LocalGenotypeProducts implements GenotypeProducts {
   /** Reads and packs variants {@code [0, variants)} selected by {@code include} of a fileset of n samples. */
   public static LocalGenotypeProducts read(String prefix, int n, int variants, boolean[] include, int[] chromosomeOf,
       int chromosomes, double minMaf, int blockVariants, Configuration conf) {
+    return read(prefix, n, variants, include, chromosomeOf, chromosomes, minMaf, blockVariants,
+        org.lmmspark.engine.genotype.GenotypeScaling.GCTA, conf);
+  }
+
+  /** As above, each variant scaled by the {@code --kernel} definition {@code scaling}. */
+  public static LocalGenotypeProducts read(String prefix, int n, int variants, boolean[] include, int[] chromosomeOf,
+      int chromosomes, double minMaf, int blockVariants, org.lmmspark.engine.genotype.GenotypeScaling scaling,
+      Configuration conf) {
     List<PackedGenotypeBlock> blocks = new ArrayList<>();
     VariantFilterCounts counts = new VariantFilterCounts(n);
-    new PackedGenotypeReader(prefix, n, minMaf, blockVariants).read(0, variants, include, chromosomeOf, conf, counts,
+    new PackedGenotypeReader(prefix, n, minMaf, blockVariants, scaling).read(0, variants, include, chromosomeOf, conf, counts,
         blocks::add);
     return new LocalGenotypeProducts(n, chromosomes, blocks, counts);
   }

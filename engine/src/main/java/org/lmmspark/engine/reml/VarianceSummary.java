@@ -9,6 +9,11 @@ import org.lmmspark.engine.stats.ChiSquared;
  * with SE, {@code Vp = Σ θ}, each {@code σ²_k/Vp} (and their sum when K &gt; 1) with SE by the delta
  * method, and the likelihood-ratio test against the model without random components.
  *
+ * <p>Two SEs: the printed one ({@link Row#se}) from the inverse average information (GCTA's), and
+ * the observed-information one ({@link #observedRatioSe}, {@link #observedVarianceSe}) that GEMMA,
+ * FaST-LMM and Hail report; they agree asymptotically and differ in small samples (e.g. 0.149 vs
+ * 0.138 for h² on refdata/hail-fastlmm).
+ *
  * <p>Delta method with {@code Σ = cov(θ̂)}: {@code var(f(θ̂)) ≈ ∇fᵀ Σ ∇f}; for {@code h_k = θ_k/Vp},
  * {@code ∂h_k/∂θ_j = (δ_kj Vp − θ_k)/Vp²}. LRT {@code = 2(ℓ − ℓ0)} with {@code df = K}; its p-value
  * is {@code P(½χ²₀ + ½χ²₁ ≥ LRT)} for one component (the boundary mixture, Self &amp; Liang 1987) and
@@ -27,6 +32,7 @@ public final class VarianceSummary {
   private final double logP;
   private final int n;
   private final double[] observedSe;
+  private final double[] observedVarianceSe;
 
   public VarianceSummary(RemlFit fit, double logL0, int n) {
     int m = fit.parameters();
@@ -43,11 +49,18 @@ public final class VarianceSummary {
     }
     double[] ones = SmallMatrices.filled(m, 1.0);
     variances.add(new Row("Vp", vp, Math.sqrt(quad(ones, cov, m))));
+    double[] obs = fit.observedCovariance();
+    observedVarianceSe = new double[m + 1];
+    for (int i = 0; i < m; i++) {
+      double[] unit = new double[m];
+      unit[i] = 1;
+      observedVarianceSe[i] = observed(unit, obs, m);
+    }
+    observedVarianceSe[m] = observed(ones, obs, m);
     observedSe = new double[k + 1];
     for (int i = 0; i < k; i++) {
       ratios.add(ratio(fit, i));
-      observedSe[i] = fit.observedCovariance() == null ? Double.NaN
-          : Math.sqrt(quad(ratioGradient(t, vp, i), fit.observedCovariance(), m));
+      observedSe[i] = observed(ratioGradient(t, vp, i), obs, m);
     }
     if (k > 1) {
       double sum = 0;
@@ -59,6 +72,7 @@ public final class VarianceSummary {
         g[j] = ((j < k ? vp : 0) - sum) / (vp * vp);
       }
       ratios.add(new Row("Sum of V(G)/Vp", sum / vp, Math.sqrt(quad(g, cov, m))));
+      observedSe[k] = observed(g, obs, m);
     }
     this.logL = fit.logL();
     this.logL0 = logL0;
@@ -88,6 +102,11 @@ public final class VarianceSummary {
     return g;
   }
 
+  /** Delta-method SE {@code √(gᵀ Σ g)} from the observed-information covariance; NaN when there is none. */
+  private static double observed(double[] g, double[] observedCovariance, int m) {
+    return observedCovariance == null ? Double.NaN : Math.sqrt(quad(g, observedCovariance, m));
+  }
+
   static double quad(double[] g, double[] cov, int m) {
     double s = 0;
     for (int i = 0; i < m; i++) {
@@ -108,9 +127,18 @@ public final class VarianceSummary {
     return ratios;
   }
 
-  /** SE of each V(·)/Vp from the observed information instead of AI (NaN when unavailable). */
+  /**
+   * SE of each row of {@link #ratios()} (V(·)/Vp, and the sum when K &gt; 1) from the observed information
+   * {@code −∂²ℓ/∂θ∂θᵀ} instead of AI (GEMMA's {@code se(pve)}, FaST-LMM's and Hail's h² SE; NaN when
+   * unavailable, e.g. matrix-free fits).
+   */
   public double observedRatioSe(int k) {
     return observedSe[k];
+  }
+
+  /** SE of each row of {@link #variances()} (V(·), V(e), Vp) from the observed information (NaN when unavailable). */
+  public double observedVarianceSe(int i) {
+    return observedVarianceSe[i];
   }
 
   public double logL() {

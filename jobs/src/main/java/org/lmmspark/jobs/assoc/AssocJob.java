@@ -11,6 +11,7 @@ import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.assoc.AssocResults;
 import org.lmmspark.engine.assoc.CalibratedModel;
 import org.lmmspark.engine.assoc.CalibratedTest;
+import org.lmmspark.engine.assoc.LmmTest;
 import org.lmmspark.engine.assoc.Calibration;
 import org.lmmspark.engine.assoc.GenotypeRows;
 import org.lmmspark.engine.assoc.LocoGrm;
@@ -97,13 +98,24 @@ public final class AssocJob {
   public record Options(String bfile, TraitTables.Spec trait, String grm,
       String out, boolean loco, double maf, boolean exact, Test test, int calibrationVariants,
       int calibrationEigenvectors, int partitions, int blockVariants, Solver solver, int matrixFreeAbove, int probes,
-      GenotypeSelection selection, GenotypeScaling kernel) implements Serializable {
+      GenotypeSelection selection, GenotypeScaling kernel, LmmTest statistic) implements Serializable {
     public Options {
       if (test == null || solver == null || trait == null || selection == null || kernel == null) {
         throw new IllegalArgumentException("trait, selection, test, solver and kernel must be given (auto / GCTA for the default)");
       }
-      if (exact && test == Test.CALIBRATED) {
-        throw new BadInputException("--exact (per-variant REML) cannot be combined with --test calibrated");
+      // --exact is --test wald: one statistic, two spellings.
+      if (statistic == null || (exact && statistic == LmmTest.MLMA)) {
+        statistic = exact ? LmmTest.WALD : LmmTest.MLMA;
+      }
+      if (exact && statistic != LmmTest.WALD) {
+        throw new BadInputException("--exact is the Wald test (--test wald); it cannot be combined with --test "
+            + statistic.name().toLowerCase(java.util.Locale.ROOT));
+      }
+      exact = statistic == LmmTest.WALD;
+      if (statistic != LmmTest.MLMA && test == Test.CALIBRATED) {
+        throw new BadInputException((statistic == LmmTest.WALD ? "--exact (--test wald)" : "--test " + statistic.option())
+            + " cannot be combined with --test calibrated: it needs the exact spectral rotation of every variant, and the"
+            + " calibrated O(N) test computes the MLMA statistic only");
       }
       NumericRange.MAF.check("--maf", maf);
       NumericRange.atLeast("--calibration-variants", calibrationVariants, 1);
@@ -119,9 +131,9 @@ public final class AssocJob {
           throw new BadInputException("--solver matrix-free works from the genotypes (--bfile) and never reads a GRM: "
               + "drop --grm, or use --solver spectral");
         }
-        if (exact || test == Test.EXACT) {
-          throw new BadInputException("--solver matrix-free runs the calibrated O(N) test: --exact and --test exact need "
-              + "the spectral solver (a GRM and its eigendecomposition)");
+        if (statistic != LmmTest.MLMA || test == Test.EXACT) {
+          throw new BadInputException("--solver matrix-free runs the calibrated O(N) MLMA test: --exact, --test "
+              + "exact|wald|f|lrt|score need the spectral solver (a GRM and its eigendecomposition)");
         }
       }
     }
@@ -143,6 +155,14 @@ public final class AssocJob {
           blockVariants, solver, matrixFreeAbove, probes, selection, GenotypeScaling.GCTA);
     }
 
+    /** The statistic from {@code exact}: MLMA, or the Wald test when it is set. */
+    public Options(String bfile, TraitTables.Spec trait, String grm, String out, boolean loco, double maf, boolean exact,
+        Test test, int calibrationVariants, int calibrationEigenvectors, int partitions, int blockVariants, Solver solver,
+        int matrixFreeAbove, int probes, GenotypeSelection selection, GenotypeScaling kernel) {
+      this(bfile, trait, grm, out, loco, maf, exact, test, calibrationVariants, calibrationEigenvectors, partitions,
+          blockVariants, solver, matrixFreeAbove, probes, selection, kernel, null);
+    }
+
     /** The spectral solver's options as before the matrix-free route (solver auto, default threshold). */
     public Options(String bfile, String pheno, String phenoName, String covar, String qcovar, String grm, String out,
         boolean loco, double maf, boolean exact, Test test, int calibrationVariants, int calibrationEigenvectors,
@@ -160,7 +180,7 @@ public final class AssocJob {
 
     /** Whether the calibrated O(N) test runs for {@code n} analysed samples. */
     public boolean calibratedFor(int n) {
-      return !exact && (test == Test.CALIBRATED || (test == Test.AUTO && n >= AUTO_CALIBRATED_SAMPLES));
+      return statistic == LmmTest.MLMA && (test == Test.CALIBRATED || (test == Test.AUTO && n >= AUTO_CALIBRATED_SAMPLES));
     }
 
     /**
@@ -169,7 +189,8 @@ public final class AssocJob {
      */
     public boolean matrixFreeFor(int n) {
       return solver == Solver.MATRIX_FREE
-          || (solver == Solver.AUTO && grm == null && n > matrixFreeAbove && !exact && test != Test.EXACT);
+          || (solver == Solver.AUTO && grm == null && n > matrixFreeAbove && statistic == LmmTest.MLMA
+              && test != Test.EXACT);
     }
   }
 
@@ -337,7 +358,7 @@ public final class AssocJob {
         ? String.format("test: calibrated O(N) MLMA (--test %s; auto switches at N ≥ %d), γ from %d sampled variants "
             + "per null model (seed %d), %d leading eigenvectors of K exact", o.test().name().toLowerCase(),
             AUTO_CALIBRATED_SAMPLES, o.calibrationVariants(), CALIBRATION_SEED, o.calibrationEigenvectors())
-        : o.exact() ? "test: exact per-variant REML (--exact)"
+        : o.statistic() != LmmTest.MLMA ? "test: --test " + o.statistic().option() + ": " + o.statistic().description()
         : String.format("test: exact MLMA by spectral rotation (--test %s; auto switches to calibrated at N ≥ %d)",
             o.test().name().toLowerCase(), AUTO_CALIBRATED_SAMPLES));
     List<CalibratedModel> calibratedModels = new ArrayList<>();
@@ -422,7 +443,7 @@ public final class AssocJob {
       throw new BadInputException(PlinkFileset.bedPath(o.bfile()) + ": no variant tested: " + counts
           + "; lower --maf");
     }
-    AssocTable table = AssocTable.of(all, fileset.variants(), o.exact());
+    AssocTable table = AssocTable.of(all, fileset.variants(), o.statistic() != LmmTest.MLMA);
     double lambda = table.lambdaGc();
     log.info("{} variants tested ({}), λGC = {}", table.size(), counts, String.format("%.4f", lambda));
     Result partial = new Result(assembled.design().trait(), n, problem.fixedNames(), fits, table, counts, lambda, tasks,
@@ -591,13 +612,13 @@ public final class AssocJob {
     Broadcast<NullModel> nullModel = jsc.broadcast(model);
     String bfile = o.bfile();
     double maf = o.maf();
-    boolean exact = o.exact();
+    LmmTest statistic = o.statistic();
     int n = model.n();
     try {
       List<RangeResult> results = jsc.parallelize(ranges, ranges.size()).map(r -> {
         VariantFilterCounts c = new VariantFilterCounts(n);
         AssocResults res = Mlma.testRange(nullModel.value(), bfile, famSamples, r.first(), r.end(), include.value(),
-            maf, blockVariants, exact, hadoopConf.value().get(), c);
+            maf, blockVariants, statistic, hadoopConf.value().get(), c);
         return new RangeResult(r.index(), res, c);
       }).collect();
       for (RangeResult rr : results) {

@@ -93,7 +93,7 @@ public final class AssocOutputs {
           StandardCharsets.UTF_8)) {
         writeTsv(t, w);
       }
-      String title = r.trait() + (o.loco() ? ", LOCO" : "") + (o.exact() ? ", exact" : "");
+      String title = r.trait() + (o.loco() ? ", LOCO" : "") + (o.statistic() != org.lmmspark.engine.assoc.LmmTest.MLMA ? ", " + o.statistic().option() + " test" : "");
       try (OutputStream png = files.create(manhattanPath(o.out()))) {
         AssocPlots.manhattan(t, "Manhattan: " + title, png);
       }
@@ -204,8 +204,8 @@ public final class AssocOutputs {
     StringBuilder sb = new StringBuilder();
     AssocTable t = r.table();
     sb.append("# lmmspark assoc: ").append(r.trait()).append("\n\n");
-    sb.append("Test: ").append(o.exact()
-        ? "exact per-variant LMM (GEMMA -lmm 1 style): λ = σ²_g/σ²_e re-estimated by REML for each variant, Wald F test on (1, n − p − 1) df."
+    sb.append("Test: ").append(o.statistic() != org.lmmspark.engine.assoc.LmmTest.MLMA
+        ? "--test " + o.statistic().option() + ": " + o.statistic().description() + "."
         : r.solver() == AssocJob.Solver.MATRIX_FREE
         ? "calibrated MLMA, O(N) per variant, GRM-free (BOLT-LMM-inf / GRAMMAR-γ): β = xᵀr/(γ·x̃ᵀx̃), SE = 1/√(γ·x̃ᵀx̃), χ²₁,"
             + " where r = P_{−c}y from batched conjugate gradients with K = ZZᵀ/M applied from the cached genotypes, x̃ is x"
@@ -242,7 +242,7 @@ public final class AssocOutputs {
     for (String note : r.notes()) {
       sb.append("- ").append(note).append("\n");
     }
-    sb.append("\n## Null model(s)\n\n| scope | n | σ²_g | σ²_e | h² (SE) | REML logL | variants tested |\n|---|---|---|---|---|---|---|\n");
+    sb.append("\n## Null model(s)\n\n| scope | n | σ²_g | σ²_e | h² (SE from the average information, as GCTA) | REML logL | variants tested |\n|---|---|---|---|---|---|---|\n");
     for (AssocJob.NullFit f : r.nullFits()) {
       sb.append(String.format(Locale.ROOT, "| %s | %d | %.5g | %.5g | %.4f (%.4f)%s | %.3f | %d |%n", f.scope(), f.samples(),
           f.sigmaG(), f.sigmaE(), f.h2(), f.h2Se(), f.boundary() ? " boundary" : "", f.logL(), f.variantsTested()));
@@ -262,7 +262,7 @@ public final class AssocOutputs {
       }
     }
     sb.append(String.format(Locale.ROOT, "%n## Calibration%n%nλGC = %.4f (%s over %,d tested variants)%n", r.lambdaGc(),
-        o.exact() ? "χ²₁ quantile of the median p-value / 0.4549" : "median χ² / 0.4549", t.size()));
+        t.exact() ? "χ²₁ quantile of the median p-value / 0.4549" : "median χ² / 0.4549", t.size()));
     int gw = 0;
     for (int row = 0; row < t.size(); row++) {
       if (t.negLog10P(row) >= AssocPlots.GENOME_WIDE) {

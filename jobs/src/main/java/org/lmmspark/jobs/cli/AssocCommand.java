@@ -3,6 +3,7 @@ package org.lmmspark.jobs.cli;
 import java.util.concurrent.Callable;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.OutputSet;
+import org.lmmspark.engine.assoc.LmmTest;
 import org.lmmspark.jobs.assoc.AssocJob;
 import org.lmmspark.jobs.assoc.AssocOutputs;
 import picocli.CommandLine.Command;
@@ -14,11 +15,11 @@ import picocli.CommandLine.Spec;
 @Command(name = "assoc", mixinStandardHelpOptions = true,
     description = {
       "Tests every variant for association with a quantitative trait in a linear mixed model"
-          + " y = Xb + x*beta + g + e, g ~ N(0, s2g K), e ~ N(0, s2e I), K the GCTA GRM.",
+          + " y = Xb + x*beta + g + e, g ~ N(0, s2g K), e ~ N(0, s2e I), K the GRM (--grm, or computed with --kernel).",
       "Samples and variants as PLINK selects them (--keep/--remove, --extract/--exclude [range], --chr,"
           + " --from-bp/--to-bp): a GRM computed here, the null model and the tests all use the kept samples and"
           + " selected variants only. Tables in any layout (see --pheno).",
-      "Default: MLMA with the variance components fixed at the REML null (GCTA --mlma, EMMAX, P3D):"
+      "Default: MLMA with the variance components fixed at the REML null (GCTA --mlma, P3D):"
           + " beta = x'Py/x'Px, SE = 1/sqrt(x'Px), chi2 = beta^2/SE^2 on 1 df, p in log space (never 0)."
           + " --exact re-estimates s2g/s2e by REML for every variant and uses GEMMA's Wald F test (-lmm 1)."
           + " x counts the .bim A1 allele (the effect allele); missing genotypes are mean-imputed.",
@@ -27,13 +28,20 @@ import picocli.CommandLine.Spec;
           + " components for each chromosome (like GCTA --mlma-loco, unlike BOLT-LMM): with the spectral"
           + " solver that costs nothing beyond the eigendecomposition LOCO needs anyway, and each"
           + " chromosome's null then carries the variance its K_-c explains.",
-      "--test exact|calibrated|auto (default auto): exact = the MLMA statistic above, every variant block rotated"
-          + " by the eigenvectors of K (2 N^2 flops per variant, eigenvectors broadcast); calibrated = the O(N)"
-          + " calibrated test (BOLT-LMM-inf / GRAMMAR-gamma / fastGWA): chi2 = (x'Py)^2 / (gamma x'P~x), where P~"
-          + " treats the leading eigenvectors of K exactly and the rest as a constant, and gamma = mean of"
-          + " x'Px / x'P~x over a seeded random sample of variants computed exactly (reported with its SD and CV;"
-          + " one gamma and one residual vector per LOCO chromosome); auto = calibrated from N >= 5000 analysed"
-          + " samples, exact below. --exact implies the exact path.",
+      "--test (default auto) chooses the statistic and how it is computed; each matches a peer:"
+          + " auto = MLMA, exact below 5000 analysed samples and calibrated from there;"
+          + " mlma = the same as auto (GCTA --mlma);"
+          + " exact = MLMA with every variant block rotated by the eigenvectors of K (2 N^2 flops per variant);"
+          + " calibrated = the O(N) calibrated MLMA (BOLT-LMM-inf / GRAMMAR-gamma / fastGWA): chi2 = (x'Py)^2 /"
+          + " (gamma x'P~x), P~ treating the leading eigenvectors of K exactly and the rest as a constant, gamma the mean"
+          + " of x'Px / x'P~x over a seeded sample of variants computed exactly (reported with its SD and CV; one gamma"
+          + " and one residual vector per LOCO chromosome);"
+          + " f = variance ratio fixed at the REML null, scale re-estimated per variant, F(1, n-p-1) (EMMAX, FaST-LMM,"
+          + " Hail's fixed-h2 test);"
+          + " wald = ratio re-estimated by REML per variant, Wald F (GEMMA -lmm 1; same as --exact);"
+          + " lrt = ratio re-estimated by ML with and without the variant, chi2(1) (GEMMA -lmm 2);"
+          + " score = score test at the null ML ratio, F(1, n-p-1) (GEMMA -lmm 3)."
+          + " f, wald, lrt and score use the exact spectral rotation (spectral solver).",
       "--solver auto|spectral|matrix-free (default auto): spectral = the GRM (--grm, or computed first) and its"
           + " eigendecomposition, O(N^3); matrix-free = no GRM at all: the genotypes are read once and cached in 2-bit"
           + " form, REML is fitted from products with them (BOLT-REML style), the LOCO residuals P_-c y of all"
@@ -69,10 +77,10 @@ public final class AssocCommand implements Callable<Integer> {
   @Option(names = "--maf", defaultValue = "0", paramLabel = "X", description = "Skip variants with minor allele frequency below X among the analysed samples (default: ${DEFAULT-VALUE}); also used for a GRM computed here.")
   double maf;
 
-  @Option(names = "--exact", description = "Re-estimate the variance ratio for every variant (GEMMA -lmm 1 Wald test): exact but ~50x slower; for small studies.")
+  @Option(names = "--exact", description = "The same as --test wald: re-estimate the variance ratio for every variant (GEMMA -lmm 1 Wald test); ~50x slower than MLMA, for small studies.")
   boolean exact;
 
-  @Option(names = "--test", defaultValue = "auto", paramLabel = "T", description = "exact, calibrated or auto (default: ${DEFAULT-VALUE}: calibrated from N >= 5000 samples, exact below).")
+  @Option(names = "--test", defaultValue = "auto", paramLabel = "T", description = "auto, mlma, exact, calibrated (the MLMA statistic; auto = calibrated from N >= 5000 samples, exact below), f (EMMAX/FaST-LMM), wald (GEMMA -lmm 1), lrt (GEMMA -lmm 2) or score (GEMMA -lmm 3) (default: ${DEFAULT-VALUE}).")
   String test;
 
   @Option(names = "--calibration-variants", defaultValue = "100", paramLabel = "S", description = "Calibrated test: variants sampled (seeded) per null model to estimate gamma (default: ${DEFAULT-VALUE}).")
@@ -112,7 +120,7 @@ public final class AssocCommand implements Callable<Integer> {
     org.apache.hadoop.conf.Configuration conf = chromosomeCodes.apply(new org.apache.hadoop.conf.Configuration());
     AssocJob.Options options = new AssocJob.Options(bfile, trait.spec(), grm, output.out(), loco, maf, exact,
         parseTest(test), calibrationVariants, calibrationEigenvectors, partitions, blockVariants, parseSolver(solver),
-        matrixFreeAbove, probes, variants.selection(samples, conf), kernel.scaling());
+        matrixFreeAbove, probes, variants.selection(samples, conf), kernel.scaling(), parseStatistic(test));
     AssocJob.checkInputs(options, conf);
     RunLog runLog = new RunLog(spec);
     try (OutputSet set = output.open(OUTPUTS, conf, bfile, grm, trait.pheno, trait.covar, trait.qcovar)) {
@@ -126,14 +134,32 @@ public final class AssocCommand implements Callable<Integer> {
   static final java.util.List<String> OUTPUTS = java.util.List.of(".assoc.tsv.gz", ".assoc.parquet", ".report.md",
       ".manhattan.png", ".qq.png", ".log", ".hsq", ".grm.bin", ".grm.N.bin", ".grm.id");
 
-  /** {@code exact}, {@code calibrated} or {@code auto} (any case). */
+  /**
+   * How the variants are rotated, from a {@code --test} value (any case): {@code auto}/{@code mlma} auto,
+   * {@code calibrated}, and {@code exact} for {@code exact} and the per-variant likelihood tests.
+   */
   public static AssocJob.Test parseTest(String value) {
-    for (AssocJob.Test t : AssocJob.Test.values()) {
-      if (t.name().equalsIgnoreCase(value.trim())) {
-        return t;
-      }
-    }
-    throw new BadInputException("--test must be exact, calibrated or auto, got '" + value + "'");
+    String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+    return switch (v) {
+      case "auto", "mlma" -> AssocJob.Test.AUTO;
+      case "calibrated" -> AssocJob.Test.CALIBRATED;
+      case "exact", "f", "wald", "lrt", "score" -> AssocJob.Test.EXACT;
+      default -> throw new BadInputException(
+          "--test must be auto, mlma, exact, calibrated, f, wald, lrt or score, got '" + value + "'");
+    };
+  }
+
+  /** The per-variant statistic of a {@code --test} value: MLMA unless f, wald, lrt or score. */
+  public static LmmTest parseStatistic(String value) {
+    parseTest(value); // validates
+    String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+    return switch (v) {
+      case "f" -> LmmTest.F;
+      case "wald" -> LmmTest.WALD;
+      case "lrt" -> LmmTest.LRT;
+      case "score" -> LmmTest.SCORE;
+      default -> LmmTest.MLMA;
+    };
   }
 
   /** {@code auto}, {@code spectral} or {@code matrix-free} (any case). */
@@ -156,7 +182,7 @@ public final class AssocCommand implements Callable<Integer> {
       runLog.say(String.format("trait %s: N = %d samples, fixed effects %s", r.trait(), r.samples(), r.fixedEffects()));
       r.notes().forEach(runLog::note);
       for (AssocJob.NullFit f : r.nullFits()) {
-        runLog.say(String.format("null (%s): s2g = %.5g, s2e = %.5g, h2 = %.4f (SE %.4f)%s, %d variants tested%s", f.scope(),
+        runLog.say(String.format("null (%s): s2g = %.5g, s2e = %.5g, h2 = %.4f (AI SE %.4f)%s, %d variants tested%s", f.scope(),
             f.sigmaG(), f.sigmaE(), f.h2(), f.h2Se(), f.boundary() ? " [boundary]" : "", f.variantsTested(),
             f.gamma() == null ? "" : "; calibrated: " + f.gamma() + ", " + f.eigenvectors() + " eigenvectors exact"));
       }

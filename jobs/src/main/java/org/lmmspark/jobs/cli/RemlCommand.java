@@ -41,7 +41,12 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Variance components and heritability by REML (GCTA-GREML style): V = Σ σ²_k V_k + σ²_e I.",
-      "Writes OUT.hsq (GCTA layout), OUT.json, OUT.log and with --blup OUT.blup.txt.",
+      "Writes OUT.hsq (GCTA layout), OUT.json, OUT.log and with --blup OUT.blup.txt. Standard errors: the SE column is"
+          + " from the inverse average-information matrix (as GCTA prints); SE_observed_information (.hsq) and"
+          + " se_observed_information (.json) are from the inverse observed information -d2 logL, the SE GEMMA (se(pve)),"
+          + " FaST-LMM and Hail report; ratios by the delta method. NA where not computed (matrix-free).",
+      "--kernel (with --bfile): gcta (default), standardized (GEMMA -gk 2, FaST-LMM, Hail) or centered (GEMMA -gk 1);"
+          + " see lmmspark grm --help.",
       "Samples are those in every input with a phenotype and all covariates, kept by --keep/--remove (the log"
           + " counts the rest). Tables may have a header (FID IID ..., #FID IID ..., IID ...) or not (GCTA: FID IID"
           + " then values; pick the trait with --mpheno N), be comma, tab or space separated, and be keyed by IID"

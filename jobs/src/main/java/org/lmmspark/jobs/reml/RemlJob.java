@@ -251,7 +251,8 @@ public final class RemlJob {
    *       {@link GenotypeInput#matrixFreeAbove()}: {@link MatrixFreeRemlJob} (stochastic AI-REML by
    *       batched CG over the genotypes cached on the executors; no n×n matrix anywhere). Its K
    *       mean-imputes missing calls (BOLT-LMM), which differs from GCTA's per-pair scaling by the
-   *       missing rate.</li>
+   *       missing rate; with {@code --kernel standardized} or {@code centered} (which divide by M too)
+   *       it is the same K as the spectral route's.</li>
    *   <li>{@code spectral}, {@code dense}, or {@code auto} at or below the threshold: the GCTA GRM by
    *       {@link GrmJob#computeInMemory} (one Spark job, nothing written), then {@link #run}.</li>
    * </ul>
@@ -489,12 +490,19 @@ public final class RemlJob {
 
   /** GCTA's .hsq layout: Source, Variance, SE rows, then logL, logL0, LRT, df, Pval, n. */
   public static String hsq(VarianceSummary s) {
-    StringBuilder sb = new StringBuilder("Source\tVariance\tSE\n");
-    for (VarianceSummary.Row r : s.variances()) {
-      sb.append(r.source()).append('\t').append(num(r.value())).append('\t').append(num(r.se())).append('\n');
+    // GCTA's columns first (SE from the inverse average information, as GCTA prints), then the
+    // observed-information SE that GEMMA, FaST-LMM and Hail report, named so that readers of GCTA's
+    // three columns are unaffected.
+    StringBuilder sb = new StringBuilder("Source\tVariance\tSE\tSE_observed_information\n");
+    for (int i = 0; i < s.variances().size(); i++) {
+      VarianceSummary.Row r = s.variances().get(i);
+      sb.append(r.source()).append('\t').append(num(r.value())).append('\t').append(num(r.se())).append('\t')
+          .append(num(s.observedVarianceSe(i))).append('\n');
     }
-    for (VarianceSummary.Row r : s.ratios()) {
-      sb.append(r.source()).append('\t').append(num(r.value())).append('\t').append(num(r.se())).append('\n');
+    for (int i = 0; i < s.ratios().size(); i++) {
+      VarianceSummary.Row r = s.ratios().get(i);
+      sb.append(r.source()).append('\t').append(num(r.value())).append('\t').append(num(r.se())).append('\t')
+          .append(num(s.observedRatioSe(i))).append('\n');
     }
     sb.append("logL\t").append(String.format(Locale.ROOT, "%.3f", s.logL())).append('\n');
     sb.append("logL0\t").append(String.format(Locale.ROOT, "%.3f", s.logL0())).append('\n');
@@ -538,6 +546,7 @@ public final class RemlJob {
       r.put("name", c < k ? fit.componentNames().get(c) : "e");
       r.put("variance", fit.theta()[c]);
       r.put("se", fit.se(c));
+      r.put("se_observed_information", s.observedVarianceSe(c));
       r.put("boundary", fit.boundary()[c]);
       r.put("known", o.knownVariances().containsKey(c < k ? fit.componentNames().get(c) : "e"));
       r.put("score", fit.score()[c]);
@@ -551,10 +560,14 @@ public final class RemlJob {
     m.put("components", comps);
     m.put("vp", s.variances().get(k + 1).value());
     m.put("vp_se", s.variances().get(k + 1).se());
+    m.put("vp_se_observed_information", s.observedVarianceSe(k + 1));
+    m.put("se_method", "se: inverse average information (AI-REML, as GCTA's .hsq); se_observed_information: inverse"
+        + " observed information -d2 logL (GEMMA se(pve), FaST-LMM, Hail); both by the delta method for ratios");
     if (k > 1) {
       VarianceSummary.Row sum = s.ratios().get(k);
       m.put("sum_ratio_to_vp", sum.value());
       m.put("sum_ratio_se", sum.se());
+      m.put("sum_ratio_se_observed_information", s.observedRatioSe(k));
     }
     m.put("covariance_ai_inverse", fit.covariance());
     m.put("covariance_observed_information_inverse", fit.observedCovariance());

@@ -37,7 +37,7 @@ class RemlCommandTest {
   static Map<String, String[]> readHsq(Path p) throws Exception {
     Map<String, String[]> rows = new HashMap<>();
     List<String> lines = Files.readAllLines(p);
-    assertEquals("Source\tVariance\tSE", lines.get(0));
+    assertEquals("Source\tVariance\tSE\tSE_observed_information", lines.get(0));
     for (String l : lines.subList(1, lines.size())) {
       String[] f = l.split("\t");
       rows.put(f[0], f);
@@ -60,7 +60,20 @@ class RemlCommandTest {
     for (String row : List.of("Vp", "V(G)/Vp", "logL", "logL0", "LRT", "Pval")) {
       assertTrue(h.containsKey(row), row);
     }
+    // The observed-information SE column is GEMMA's se(pve) = 0.0971837 (same table) once GEMMA's pve
+    // scaling is undone: pve = cλ/(cλ + 1), h² = λ/(λ + 1), λ = V(G)/V(e), c = tr(K)/n, so by the delta
+    // method se(pve) = se(h²)·c(λ + 1)²/(cλ + 1)². 1e-3 relative (GEMMA's 6 digits, two optimizers).
+    double lambda = Double.parseDouble(h.get("V(G)")[1]) / Double.parseDouble(h.get("V(e)")[1]);
+    org.lmmspark.engine.kinship.Grm k = org.lmmspark.engine.io.GctaGrmFiles.read(grm, new Configuration());
+    double c = 0;
+    for (int i = 0; i < k.size(); i++) {
+      c += k.get(i, i) / k.size();
+    }
+    double seObs = Double.parseDouble(h.get("V(G)/Vp")[3]);
+    assertClose(seObs * c * (lambda + 1) * (lambda + 1) / ((c * lambda + 1) * (c * lambda + 1)), 0.0971837, 0, 1e-3,
+        "observed-information SE vs GEMMA se(pve)");
     String json = Files.readString(Path.of(out + ".json"));
+    assertTrue(json.contains("\"se_observed_information\"") && json.contains("\"se_method\""), json);
     assertTrue(json.contains("\"solver\": \"spectral\"") && json.contains("\"converged\": true"), json);
     assertTrue(json.contains("\"name\": \"V3\""), json);
     List<String> blup = Files.readAllLines(Path.of(out + ".blup.txt"));
