@@ -29,7 +29,10 @@ import org.lmmspark.engine.stats.FisherF;
  * ML log-likelihoods {@code ℓ_ML(λ) = c − ½log|H| − ½n·log(ỹᵀP_Hỹ)} with and without x
  * ({@code c = ½n(log n − log 2π − 1)}, GEMMA's {@code LogL_f}) cost the same. {@link LmmTest#F} fixes λ at
  * the REML null ({@code σ²_g/σ²_e} of the {@link NullModel}); {@link LmmTest#LRT} and {@link LmmTest#SCORE}
- * use the null ML fit λ̂₀ (maximized once per null model, as GEMMA's {@code l_mle_null}).
+ * use the null ML fit λ̂₀ (maximized once per null model, as GEMMA's {@code l_mle_null}). GEMMA
+ * centers K over the analysed samples before its eigendecomposition; the ML quantities depend on that
+ * (the REML ones do not), so to match it the null model is built from
+ * {@link org.lmmspark.engine.reml.DenseSymmetricMatrix#centered} K (as {@code assoc --test lrt|score} does).
  */
 public final class ExactLmm {
   static final double LOG_LAMBDA_MIN = Math.log(1e-5);

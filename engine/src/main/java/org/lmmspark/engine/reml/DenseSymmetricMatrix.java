@@ -20,6 +20,33 @@ public final class DenseSymmetricMatrix implements SymmetricOperator {
     this.a = a;
   }
 
+  /**
+   * {@code C K C} with {@code C = I − 11ᵀ/n}: K centered over its samples, as GEMMA centers the
+   * relatedness matrix before its eigendecomposition. REML quantities are unchanged by it when the
+   * fixed effects include an intercept (they depend on V only through {@code LᵀVL}, {@code Lᵀ1 = 0});
+   * ML ones (GEMMA's LRT and score tests) are not. {@code O(n²)} beyond the dense copy.
+   */
+  public static DenseSymmetricMatrix centered(SymmetricOperator k) {
+    int n = k.size();
+    double[] a = k.toDense();
+    double[] rowMean = new double[n];
+    double all = 0;
+    for (int j = 0; j < n; j++) {
+      for (int i = 0; i < n; i++) {
+        rowMean[i] += a[i + j * n] / n;
+      }
+    }
+    for (int i = 0; i < n; i++) {
+      all += rowMean[i] / n;
+    }
+    for (int j = 0; j < n; j++) {
+      for (int i = 0; i < n; i++) {
+        a[i + j * n] += all - rowMean[i] - rowMean[j];
+      }
+    }
+    return new DenseSymmetricMatrix(n, a);
+  }
+
   @Override
   public int size() {
     return n;

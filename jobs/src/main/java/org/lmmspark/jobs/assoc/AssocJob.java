@@ -26,6 +26,7 @@ import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.pheno.SampleTable;
 import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.Components;
+import org.lmmspark.engine.reml.DenseSymmetricMatrix;
 import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.RemlInputs;
 import org.lmmspark.engine.reml.RemlProblem;
@@ -383,7 +384,7 @@ public final class AssocJob {
           calibratedRanges.add(ranges);
           scanSeconds += (System.nanoTime() - t) / 1e9;
         } else {
-          NullModel model = fitNull(problem, k, famRows, "all chromosomes", fits);
+          NullModel model = fitNull(problem, k, famRows, "all chromosomes", fits, o.statistic());
           nullSeconds += (System.nanoTime() - t) / 1e9 + (t - nullStart) / 1e9;
           t = System.nanoTime();
           tasks += scan(jsc, model, ranges, include, hadoopConf, o, fileset.sampleCount(), blockVariants, all, counts);
@@ -415,7 +416,7 @@ public final class AssocJob {
             scanSeconds += (System.nanoTime() - t) / 1e9;
             continue;
           }
-          NullModel model = fitNull(problem, k, famRows, "LOCO chromosome " + chr, fits);
+          NullModel model = fitNull(problem, k, famRows, "LOCO chromosome " + chr, fits, o.statistic());
           nullSeconds += (System.nanoTime() - t) / 1e9;
           t = System.nanoTime();
           int before = all.size();
@@ -570,7 +571,12 @@ public final class AssocJob {
   }
 
   /** REML of the null model with one relationship matrix in its eigenbasis, then the broadcastable exact model. */
-  static NullModel fitNull(RemlProblem base, VarianceComponent k, int[] famRows, String scope, List<NullFit> fits) {
+  static NullModel fitNull(RemlProblem base, VarianceComponent k, int[] famRows, String scope, List<NullFit> fits,
+      LmmTest statistic) {
+    if (statistic == LmmTest.LRT || statistic == LmmTest.SCORE) {
+      // GEMMA centers K over the analysed samples; its ML-based tests depend on it, the REML fit does not.
+      k = new VarianceComponent(k.name(), DenseSymmetricMatrix.centered(k.covariance()));
+    }
     RemlProblem problem = new RemlProblem(base.y(), base.x(), base.fixedNames(), List.of(k));
     SpectralReml.Eigen eigen = SpectralReml.decompose(k.covariance());
     RemlFit fit = new SpectralReml().fit(problem, eigen);
