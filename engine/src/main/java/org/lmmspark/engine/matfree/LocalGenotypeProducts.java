@@ -59,6 +59,11 @@ public final class LocalGenotypeProducts implements GenotypeProducts {
     return (int) Math.max(16, Math.min(2048, targetBytes / (4L * Math.max(1, n))));
   }
 
+  /** The packed blocks, in fileset order (for passes other than products: loadings, projections). */
+  public List<PackedGenotypeBlock> blocks() {
+    return blocks;
+  }
+
   public VariantFilterCounts counts() {
     return counts;
   }
