@@ -93,6 +93,16 @@ public final class PackedGenotypeBlock implements Serializable {
   }
 
 
+  /**
+   * The A1 frequency p of variant {@code v} (among its non-missing calls), recovered from its code
+   * values: code 00 (two A1) is {@code (2 − 2p)·s} and code 11 (no A1) is {@code −2p·s}.
+   */
+  public double a1Frequency(int v) {
+    double two = codeValue[4 * v];
+    double none = codeValue[4 * v + 3];
+    return -none / (two - none);
+  }
+
   /** Adds {@code Σ_v z_iv²} over this block's variants to {@code acc[i]} (the diagonal of {@code Z Zᵀ}). */
   public void addSquares(double[] acc) {
     int bpv = (n + 3) / 4;
