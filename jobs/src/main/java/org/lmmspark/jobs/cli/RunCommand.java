@@ -20,11 +20,14 @@ import picocli.CommandLine.Spec;
     description = {
       "Runs the pipeline GRM -> REML -> association (LOCO) -> report from a configuration file, in one Spark session.",
       "The configuration is a properties file (key = value; see conf/example.conf): bfile, pheno, pheno-name, covar,"
-          + " qcovar, out (a folder), maf, loco, solver, and the options every command shares, as keys without"
+          + " qcovar, out (a folder), maf, loco, solver, pcs, and the options every command shares, as keys without"
           + " dashes: keep, remove, extract, exclude (e.g. 'extract = range regions.txt'; several files space"
           + " separated), chr, exclude-chr, from-bp, to-bp, allow-negative-bp, mpheno, pheno-col, covar-names,"
           + " qcovar-names, iid-only (see 'grm --help' and 'reml --help'). Relative paths are relative to the"
           + " configuration file.",
+      "pcs = K (default 0: none): a first step computes the top K principal components once (as 'pca --help':"
+          + " exact up to 5000 samples, randomized above; pca.eigenvec, pca.eigenval) and the REML and association"
+          + " steps take pca.qcovar, the qcovar table with PC1..PCK appended, as their quantitative covariates.",
       "solver = auto|spectral|matrix-free (default auto): spectral = the three steps above with a GRM;"
           + " matrix-free = no GRM at any size: one assoc step fits REML from the genotypes, the LOCO residuals and"
           + " the calibrated test on one cache of them (see 'assoc --help'); auto = matrix-free above "

@@ -42,14 +42,15 @@ import org.lmmspark.jobs.assoc.AssocJob;
  * loco       = true                    # leave-one-chromosome-out association
  * allow-extra-chr = false               # chromosome codes outside PLINK's set accepted (--allow-extra-chr)
  * solver     = auto                    # auto, spectral (GRM) or matrix-free (no GRM; biobank scale)
+ * pcs        = 10                      # principal components computed once, used as quantitative covariates
  * </pre>
  */
 public record PipelineConfig(String source, String bfile, TraitTables.Spec trait, String out, double maf, boolean loco,
-    AssocJob.Solver solver, Selection selection, boolean allowExtraChr) {
+    AssocJob.Solver solver, Selection selection, boolean allowExtraChr, int pcs) {
 
   static final Set<String> KEYS = Set.of("bfile", "pheno", "pheno-name", "mpheno", "pheno-col", "covar", "covar-names",
       "qcovar", "qcovar-names", "iid-only", "keep", "remove", "extract", "exclude", "chr", "exclude-chr", "from-bp",
-      "to-bp", "allow-negative-bp", "out", "maf", "loco", "solver", "allow-extra-chr");
+      "to-bp", "allow-negative-bp", "out", "maf", "loco", "solver", "allow-extra-chr", "pcs");
 
   /**
    * The sample and variant selection as written (paths resolved), read into a {@link GenotypeSelection}
@@ -127,9 +128,16 @@ public record PipelineConfig(String source, String bfile, TraitTables.Spec trait
     Selection selection = new Selection(paths(base, p, "keep"), paths(base, p, "remove"), paths(base, p, "extract"),
         paths(base, p, "exclude"), optional(p, "chr"), optional(p, "exclude-chr"), fromBp, toBp,
         bool(p, "allow-negative-bp", "false", src));
+    Integer pcs = integer(p, "pcs", src);
+    if (pcs != null && pcs < 0) {
+      throw BadInputException.inFile(src, "pcs must be 0 (none) or a positive number of principal components, got " + pcs);
+    }
+    if (pcs != null && pcs > 0 && trait.iidOnly()) {
+      throw BadInputException.inFile(src, "pcs is not supported with iid-only = true (the PC table is keyed FID IID)");
+    }
     String bfile = path(base, required(p, "bfile", src));
     return new PipelineConfig(src, bfile, trait.orFam(bfile + ".fam"), pathOrNull(base, optional(p, "out")), maf, loco, s,
-        selection, allowExtraChr);
+        selection, allowExtraChr, pcs == null ? 0 : pcs);
   }
 
   /**
@@ -183,7 +191,7 @@ public record PipelineConfig(String source, String bfile, TraitTables.Spec trait
 
   /** The same run writing to another folder (the demo uses its own). */
   public PipelineConfig withOut(String folder) {
-    return new PipelineConfig(source, bfile, trait, folder, maf, loco, solver, selection, allowExtraChr);
+    return new PipelineConfig(source, bfile, trait, folder, maf, loco, solver, selection, allowExtraChr, pcs);
   }
 
   private static String value(Properties p, String key, String fallback) {
