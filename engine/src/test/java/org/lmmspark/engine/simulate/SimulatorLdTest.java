@@ -11,6 +11,7 @@ import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lmmspark.engine.testing.Correlation;
 
 /**
  * The simulator's LD model ({@code ldRho > 0}, {@link LinkedHaplotypes}) against its own formula:
@@ -57,7 +58,7 @@ class SimulatorLdTest {
           continue; // a monomorphic variant made on purpose
         }
         double model = rho * (Math.min(p, q) - p * q) / Math.sqrt(p * (1 - p) * q * (1 - q));
-        double r = correlation(x[v], x[v + d]);
+        double r = Correlation.pearson(x[v], x[v + d]);
         sumDiff += r - model;
         sumDiff2 += (r - model) * (r - model);
         sumR2 += r * r;
@@ -126,19 +127,5 @@ class SimulatorLdTest {
       s += v;
     }
     return s / a.length;
-  }
-
-  private static double correlation(int[] a, int[] b) {
-    double ma = mean(a);
-    double mb = mean(b);
-    double sab = 0;
-    double saa = 0;
-    double sbb = 0;
-    for (int i = 0; i < a.length; i++) {
-      sab += (a[i] - ma) * (b[i] - mb);
-      saa += (a[i] - ma) * (a[i] - ma);
-      sbb += (b[i] - mb) * (b[i] - mb);
-    }
-    return sab / Math.sqrt(saa * sbb);
   }
 }

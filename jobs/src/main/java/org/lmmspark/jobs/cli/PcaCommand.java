@@ -35,8 +35,9 @@ import picocli.CommandLine.Spec;
           + " Randomized route (--approx, as plink2 --pca approx; default above): block Krylov iteration over"
           + " genotype passes on Spark, genotypes cached at 2 bits per call, missing calls mean-imputed; no N x N"
           + " and no M x M matrix.",
-      "Eigenvalues are those of K; eigenvectors have unit length, each turned so that its largest entry is"
-          + " positive. Writes PREFIX.eigenval, PREFIX.eigenvec (#FID IID PC1..PCK; usable as --qcovar),"
+      "Eigenvalues are those of K, M counting the variants used (as GCTA; plink2 also counts monomorphic"
+          + " variants, so its eigenvalues are smaller by M_used/M_all when there are some); eigenvectors have unit"
+          + " length, each turned so that its largest entry is positive. Writes PREFIX.eigenval, PREFIX.eigenvec (#FID IID PC1..PCK; usable as --qcovar),"
           + " PREFIX.log; with --pca-loadings PREFIX.eigenvec.var (#CHROM ID MAJ NONMAJ PC1..PCK, weights"
           + " w = Z'u/sqrt(lambda) for the major-allele count, as plink2 --pca biallelic-var-wts) and"
           + " PREFIX.afreq (A1 frequencies). A new sample with genotypes standardized by those frequencies"
