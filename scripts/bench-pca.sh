@@ -42,15 +42,8 @@ export OPENBLAS_NUM_THREADS=1
 lmmspark="$home/scripts/lmmspark"
 mkdir -p "$out"
 "$lmmspark" --version > /dev/null   # builds the jar first if sources changed, so no build is timed
-load() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?"; }
-
-# timed LOG CMD...: runs CMD with output to LOG; sets WALL and CPU (user+sys seconds of it and its children).
-timed() {
-  local log="$1"; shift
-  /usr/bin/time -f "%e %U %S" -o "$log.time" "$@" > "$log" 2>&1 || { echo "bench-pca: failed, see $log" >&2; return 1; }
-  read -r WALL user sys < "$log.time"
-  CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.1f", u + s }')
-}
+# shellcheck source=bench-timing.sh
+. "$home/scripts/bench-timing.sh"
 
 simulate() {
   local n="$1" m="$2" dir="$out/sim_${1}x${2}_ld${rho}"
