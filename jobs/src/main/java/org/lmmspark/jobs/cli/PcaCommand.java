@@ -1,14 +1,11 @@
 package org.lmmspark.jobs.cli;
 
 import java.util.concurrent.Callable;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.SparkSession;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.pca.BlockKrylovPca;
 import org.lmmspark.engine.pca.ExactPca;
 import org.lmmspark.engine.pca.PrincipalComponents;
 import org.lmmspark.jobs.pca.PcaJob;
-import org.lmmspark.jobs.spark.SparkSessions;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -111,11 +108,8 @@ public final class PcaCommand implements Callable<Integer> {
         variants.selection(samples, new org.apache.hadoop.conf.Configuration()),
         loadings, new BlockKrylovPca.Options(block, maxPasses, tol, seed), partitions);
     RunLog runLog = new RunLog(spec);
-    SparkSession spark = SparkSessions.getOrCreate("lmmspark pca", sparkOptions.master);
-    try {
-      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-      runLog.note("Spark " + spark.version() + ", master " + jsc.master() + ", default parallelism " + jsc.defaultParallelism());
-      PcaJob.Result res = PcaJob.run(jsc, o);
+    SparkRun.run("pca", sparkOptions.master, runLog, PcaJob.class, out + ".log", (jsc, stages) -> {
+      PcaJob.Result res = stages.time("PCA", () -> PcaJob.run(jsc, o));
       PrincipalComponents pcs = res.pcs();
       runLog.say(String.format("N = %d samples, M = %s", pcs.n(), res.counts()));
       runLog.say(res.exact() ? "route: exact (GRM on Spark, LAPACK dsyevr on the driver)"
@@ -127,11 +121,9 @@ public final class PcaCommand implements Callable<Integer> {
       }
       runLog.say("eigenvalues: " + values);
       runLog.say(String.format("written %s in %.1f s", String.join(", ", res.outputs()), res.seconds()));
-      runLog.write(out + ".log", jsc.hadoopConfiguration());
-      return 0;
-    } finally {
-      spark.stop();
-    }
+      return res;
+    });
+    return 0;
   }
 
   private static double max(double[] a) {
