@@ -17,6 +17,7 @@ import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.assoc.Calibration;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
+import org.lmmspark.engine.genotype.GenotypeSource;
 import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.select.GenotypeSelection;
@@ -102,8 +103,8 @@ public final class Pipeline {
     // Bad inputs (files, trait column, covariate tables, selection lists) fail here, before any step runs.
     selection = c.selection().read(conf);
     AssocJob.Options check = assocOptions(null, null, c.solver());
-    AssocJob.checkInputs(check, conf);
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(c.bfile(), selection, conf);
+    GenotypeSource source = AssocJob.checkInputs(check, conf);
+    PartitionedGenotypes genotypes = PartitionedGenotypes.of(source, selection, conf);
     genotypes.notes().forEach(log::say);
     List<Step> steps = AssocJob.takesMatrixFreeRoute(check, genotypes, conf) ? matrixFreeSteps() : grmSteps();
     genotypes.fileset().warnings().forEach(log::note);
@@ -136,7 +137,7 @@ public final class Pipeline {
     String grmStamp = fingerprint("grm", "maf=" + c.maf() + " per-chromosome=" + c.loco() + "\n"
         + c.selection().describe(), genotypeFiles());
     steps.add(step("grm", grmStamp, List.of(grmPrefix + ".grm.bin"), () -> {
-      GrmJob.Result r = GrmJob.run(jsc, new GrmJob.Options(c.bfile(), grmPrefix, c.maf(), selection, c.loco(), 4096,
+      GrmJob.Result r = GrmJob.run(jsc, new GrmJob.Options(c.genotypes(), grmPrefix, c.maf(), selection, c.loco(), 4096,
           1L << 30, 0));
       return String.format("N = %d, M = %d used; mean diagonal %.4f, off-diagonal mean %.2g SD %.3g",
           r.samples(), r.variantsUsed(), r.meanDiagonal(), r.meanOffDiagonal(), r.sdOffDiagonal());
@@ -175,13 +176,12 @@ public final class Pipeline {
   }
 
   private String[] tables() {
-    return c.trait().files(PlinkFileset.famPath(c.bfile())).toArray(String[]::new);
+    return c.trait().files(c.genotypes().fam()).toArray(String[]::new);
   }
 
-  /** The fileset and the selection lists: what the GRM and the genotype side of every step depend on. */
+  /** The genotype files and the selection lists: what the GRM and the genotype side of every step depend on. */
   private String[] genotypeFiles() {
-    return Stream.concat(Stream.of(PlinkFileset.bedPath(c.bfile()), PlinkFileset.bimPath(c.bfile()),
-        PlinkFileset.famPath(c.bfile())), c.selection().files().stream()).toArray(String[]::new);
+    return Stream.concat(c.genotypes().files(conf).stream(), c.selection().files().stream()).toArray(String[]::new);
   }
 
   /**
@@ -213,7 +213,7 @@ public final class Pipeline {
   }
 
   private AssocJob.Options assocOptions(String grm, String outPrefix, AssocJob.Solver solver) {
-    return new AssocJob.Options(c.bfile(), c.trait(), grm, outPrefix, c.loco(), c.maf(), false, AssocJob.Test.AUTO,
+    return new AssocJob.Options(c.genotypes(), c.trait(), grm, outPrefix, c.loco(), c.maf(), false, AssocJob.Test.AUTO,
         Calibration.DEFAULT_VARIANTS, AssocJob.DEFAULT_EIGENVECTORS, 0, 0, solver, AssocJob.DEFAULT_MATRIX_FREE_ABOVE, 0,
         selection);
   }

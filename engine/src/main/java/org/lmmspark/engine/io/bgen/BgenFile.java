@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.genotype.GenotypeReader;
+import org.lmmspark.engine.genotype.GenotypeSource;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.io.Variant;
 
@@ -21,7 +23,7 @@ import org.lmmspark.engine.io.Variant;
  * {@code --double-id}). Variants must be biallelic; the counted allele ({@link Variant#a1()}) is the
  * first allele, the second is {@link Variant#a2()} (see {@link BgenDosages}).
  */
-public final class BgenFile {
+public final class BgenFile implements GenotypeSource {
   private final BgenHeader header;
   private final String samplePath;
   private final List<SampleId> samples;
@@ -131,10 +133,55 @@ public final class BgenFile {
     return samplePath;
   }
 
+  @Override
+  public long position(int v) {
+    return offsets[v];
+  }
+
+  @Override
+  public GenotypeReader reader() {
+    return new BgenGenotypeReader(header);
+  }
+
+  @Override
+  public String variantsPath() {
+    return header.path();
+  }
+
+  @Override
+  public String samplesPath() {
+    return samplePath != null ? samplePath : header.path();
+  }
+
+  @Override
+  public List<String> files() {
+    List<String> out = new ArrayList<>(List.of(header.path()));
+    if (samplePath != null) {
+      out.add(samplePath);
+    }
+    if (indexed) {
+      out.add(indexPath(header.path()));
+    }
+    return out;
+  }
+
+  @Override
+  public String describe() {
+    return "BGEN " + header.path() + " (layout " + header.layout() + ", " + header.compressionName()
+        + (indexed ? ", indexed by .bgi" : "") + "; dosages of the first allele)";
+  }
+
+  @Override
+  public List<String> warnings() {
+    return List.of();
+  }
+
+  @Override
   public List<SampleId> samples() {
     return samples;
   }
 
+  @Override
   public List<Variant> variants() {
     return variants;
   }

@@ -87,6 +87,12 @@ public record BgenHeader(String path, long firstVariant, long variantCount, int 
     }
   }
 
+  /** The same header for the file at {@code other} (the same file named differently). */
+  public BgenHeader withPath(String other) {
+    return new BgenHeader(other, firstVariant, variantCount, sampleCount, compression, layout, hasSampleIds,
+        headerLength);
+  }
+
   public String compressionName() {
     return switch (compression) {
       case UNCOMPRESSED -> "uncompressed";

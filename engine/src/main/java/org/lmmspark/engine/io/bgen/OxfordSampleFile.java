@@ -1,12 +1,10 @@
 package org.lmmspark.engine.io.bgen;
 
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.SampleId;
+import org.lmmspark.engine.io.UniqueSamples;
 import org.lmmspark.engine.io.WhitespaceLines;
 
 /**
@@ -19,8 +17,7 @@ public final class OxfordSampleFile {
   private OxfordSampleFile() {}
 
   public static List<SampleId> read(String path, Configuration conf) {
-    List<SampleId> samples = new ArrayList<>();
-    Map<SampleId, Long> seen = new HashMap<>();
+    UniqueSamples samples = new UniqueSamples(path);
     boolean[] twoIds = {false};
     long[] headerLines = {0};
     WhitespaceLines.read(path, conf, (lineNo, f) -> {
@@ -44,16 +41,8 @@ public final class OxfordSampleFile {
       if (twoIds[0] && f.length < 2) {
         throw BadInputException.atLine(path, lineNo, "expected ID_1 and ID_2, found one field");
       }
-      SampleId id = twoIds[0] ? new SampleId(f[0], f[1]) : new SampleId(f[0], f[0]);
-      Long first = seen.putIfAbsent(id, lineNo);
-      if (first != null) {
-        throw BadInputException.atLine(path, lineNo, "duplicate sample '" + id + "' (first at line " + first + ")");
-      }
-      samples.add(id);
+      samples.add(twoIds[0] ? new SampleId(f[0], f[1]) : new SampleId(f[0], f[0]), lineNo);
     });
-    if (samples.isEmpty()) {
-      throw BadInputException.inFile(path, "no samples");
-    }
-    return samples;
+    return samples.list();
   }
 }
