@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.genotype.GenotypeSource;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 
 /**
@@ -40,13 +41,14 @@ public final class LocalGenotypeProducts implements GenotypeProducts {
     this.maxBlock = max;
   }
 
-  /** Reads and packs variants {@code [0, variants)} selected by {@code include} of a fileset of n samples. */
-  public static LocalGenotypeProducts read(String prefix, int n, int variants, boolean[] include, int[] chromosomeOf,
+  /** Reads and packs the variants selected by {@code include} (null: all) of a genotype source. */
+  public static LocalGenotypeProducts read(GenotypeSource source, boolean[] include, int[] chromosomeOf,
       int chromosomes, double minMaf, int blockVariants, Configuration conf) {
     List<PackedGenotypeBlock> blocks = new ArrayList<>();
+    int n = source.sampleCount();
     VariantFilterCounts counts = new VariantFilterCounts(n);
-    new PackedGenotypeReader(prefix, n, minMaf, blockVariants).read(0, variants, include, chromosomeOf, conf, counts,
-        blocks::add);
+    new PackedGenotypeReader(source.reader(), minMaf, blockVariants).read(0, source.variantCount(), source.position(0),
+        include, chromosomeOf, conf, counts, blocks::add);
     return new LocalGenotypeProducts(n, chromosomes, blocks, counts);
   }
 

@@ -19,7 +19,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "run", mixinStandardHelpOptions = true,
     description = {
       "Runs the pipeline GRM -> REML -> association (LOCO) -> report from a configuration file, in one Spark session.",
-      "The configuration is a properties file (key = value; see conf/example.conf): bfile, pheno, pheno-name, covar,"
+      "The configuration is a properties file (key = value; see conf/example.conf): bfile (or bgen and sample, or"
+          + " vcf), pheno, pheno-name, covar,"
           + " qcovar, out (a folder), maf, loco, solver, pcs, and the options every command shares, as keys without"
           + " dashes: keep, remove, extract, exclude (e.g. 'extract = range regions.txt'; several files space"
           + " separated), chr, exclude-chr, from-bp, to-bp, allow-negative-bp, mpheno, pheno-col, covar-names,"
@@ -80,7 +81,7 @@ public final class RunCommand implements Callable<Integer> {
   private static Pipeline.Result runInSession(PipelineConfig c, boolean resume, boolean overwrite, String master,
       RunLog runLog) {
     return SparkRun.run("run", master, runLog, Pipeline.class, Paths.get(c.out(), "run.log").toString(), (jsc, stages) -> {
-      runLog.say("lmmspark pipeline: " + c.bfile() + " -> " + c.out() + " (Spark " + jsc.version() + ", master "
+      runLog.say("lmmspark pipeline: " + c.genotypes().label() + " -> " + c.out() + " (Spark " + jsc.version() + ", master "
           + jsc.master() + ", " + org.lmmspark.engine.linalg.Blas.describe() + ")");
       Pipeline.Result r = Pipeline.run(jsc, c, resume, overwrite, runLog);
       runLog.say(String.format("pipeline finished in %.1f s; outputs in %s (summary: run.log, assoc.report.md)",

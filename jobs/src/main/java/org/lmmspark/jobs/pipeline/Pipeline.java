@@ -17,6 +17,7 @@ import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.assoc.Calibration;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
+import org.lmmspark.engine.genotype.GenotypeSource;
 import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.pca.BlockKrylovPca;
@@ -112,8 +113,8 @@ public final class Pipeline {
     // Bad inputs (files, trait column, covariate tables, selection lists) fail here, before any step runs.
     selection = c.selection().read(conf);
     AssocJob.Options check = assocOptions(null, null, c.solver());
-    AssocJob.checkInputs(check, conf);
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(c.bfile(), selection, conf);
+    GenotypeSource source = AssocJob.checkInputs(check, conf);
+    PartitionedGenotypes genotypes = PartitionedGenotypes.of(source, selection, conf);
     genotypes.notes().forEach(log::say);
     trait = c.trait();
     List<Step> steps = new ArrayList<>();
@@ -156,7 +157,7 @@ public final class Pipeline {
     String grmStamp = fingerprint("grm", "maf=" + c.maf() + " per-chromosome=" + c.loco() + "\n"
         + c.selection().describe(), genotypeFiles());
     steps.add(step("grm", grmStamp, List.of(grmPrefix + ".grm.bin"), () -> {
-      GrmJob.Result r = GrmJob.run(jsc, new GrmJob.Options(c.bfile(), grmPrefix, c.maf(), selection, c.loco(), 4096,
+      GrmJob.Result r = GrmJob.run(jsc, new GrmJob.Options(c.genotypes(), grmPrefix, c.maf(), selection, c.loco(), 4096,
           1L << 30, 0));
       return String.format("N = %d, M = %d used; mean diagonal %.4f, off-diagonal mean %.2g SD %.3g",
           r.samples(), r.variantsUsed(), r.meanDiagonal(), r.meanOffDiagonal(), r.sdOffDiagonal());
@@ -202,7 +203,7 @@ public final class Pipeline {
     String prefix = out.resolve("pca").toString();
     String table = prefix + ".qcovar";
     Step s = step("pca", stamp, List.of(prefix + ".eigenvec", prefix + ".eigenval", table), () -> {
-      PcaJob.Result r = PcaJob.run(jsc, new PcaJob.Options(c.bfile(), prefix, c.pcs(), PcaJob.Route.AUTO, c.maf(),
+      PcaJob.Result r = PcaJob.run(jsc, new PcaJob.Options(pcaBfile(), prefix, c.pcs(), PcaJob.Route.AUTO, c.maf(),
           selection, false, BlockKrylovPca.Options.defaults(1), 0));
       writeCovariatesWithPcs(table, r);
       StringBuilder values = new StringBuilder();
@@ -222,6 +223,15 @@ public final class Pipeline {
     trait = new TraitTables.Spec(t.pheno(), t.phenoName(), t.mpheno(), t.phenoCol(), t.covar(), t.covarNames(), table,
         names, t.iidOnly());
     return s;
+  }
+
+  /** The PLINK fileset the PCA step reads (it reads no BGEN or VCF yet). */
+  private String pcaBfile() {
+    if (c.genotypes().bfile() == null) {
+      throw BadInputException.inFile(c.source(), "pcs = " + c.pcs() + " needs the genotypes as a PLINK bfile (the PCA "
+          + "step does not read BGEN or VCF yet)");
+    }
+    return c.genotypes().bfile();
   }
 
   /** The configuration's quantitative covariates (if any) with PC1…PCK appended, one line per PCA sample. */
@@ -260,13 +270,12 @@ public final class Pipeline {
   }
 
   private String[] tables() {
-    return c.trait().files(PlinkFileset.famPath(c.bfile())).toArray(String[]::new);
+    return c.trait().files(c.genotypes().fam()).toArray(String[]::new);
   }
 
-  /** The fileset and the selection lists: what the GRM and the genotype side of every step depend on. */
+  /** The genotype files and the selection lists: what the GRM and the genotype side of every step depend on. */
   private String[] genotypeFiles() {
-    return Stream.concat(Stream.of(PlinkFileset.bedPath(c.bfile()), PlinkFileset.bimPath(c.bfile()),
-        PlinkFileset.famPath(c.bfile())), c.selection().files().stream()).toArray(String[]::new);
+    return Stream.concat(c.genotypes().files(conf).stream(), c.selection().files().stream()).toArray(String[]::new);
   }
 
   /**
@@ -298,7 +307,7 @@ public final class Pipeline {
   }
 
   private AssocJob.Options assocOptions(String grm, String outPrefix, AssocJob.Solver solver) {
-    return new AssocJob.Options(c.bfile(), trait == null ? c.trait() : trait, grm, outPrefix, c.loco(), c.maf(), false, AssocJob.Test.AUTO,
+    return new AssocJob.Options(c.genotypes(), trait == null ? c.trait() : trait, grm, outPrefix, c.loco(), c.maf(), false, AssocJob.Test.AUTO,
         Calibration.DEFAULT_VARIANTS, AssocJob.DEFAULT_EIGENVECTORS, 0, 0, solver, AssocJob.DEFAULT_MATRIX_FREE_ABOVE, 0,
         selection);
   }

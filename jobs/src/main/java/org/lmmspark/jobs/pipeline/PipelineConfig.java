@@ -19,6 +19,7 @@ import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.engine.select.SampleSelection;
 import org.lmmspark.engine.select.VariantSelection;
+import org.lmmspark.engine.genotype.GenotypeInput;
 import org.lmmspark.jobs.assoc.AssocJob;
 
 /**
@@ -28,7 +29,7 @@ import org.lmmspark.jobs.assoc.AssocJob;
  * are the commands' options without their dashes, with the same meaning:
  *
  * <pre>
- * bfile      = ../sample-data/sim      # PLINK fileset prefix (required)
+ * bfile      = ../sample-data/sim      # PLINK fileset prefix (or bgen = X.bgen with sample = X.sample, or vcf = X.vcf.gz)
  * pheno      = ../sample-data/sim.pheno  # phenotype table (required unless pheno-col reads the .fam)
  * pheno-name = y_quant                 # trait column (default: the first); or mpheno = N, or pheno-col = N
  * covar      = ../sample-data/sim.covar  # categorical covariates (optional); covar-names = A,B picks columns
@@ -45,10 +46,10 @@ import org.lmmspark.jobs.assoc.AssocJob;
  * pcs        = 10                      # principal components computed once, used as quantitative covariates
  * </pre>
  */
-public record PipelineConfig(String source, String bfile, TraitTables.Spec trait, String out, double maf, boolean loco,
-    AssocJob.Solver solver, Selection selection, boolean allowExtraChr, int pcs) {
+public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables.Spec trait, String out, double maf,
+    boolean loco, AssocJob.Solver solver, Selection selection, boolean allowExtraChr, int pcs) {
 
-  static final Set<String> KEYS = Set.of("bfile", "pheno", "pheno-name", "mpheno", "pheno-col", "covar", "covar-names",
+  static final Set<String> KEYS = Set.of("bfile", "bgen", "sample", "vcf", "pheno", "pheno-name", "mpheno", "pheno-col", "covar", "covar-names",
       "qcovar", "qcovar-names", "iid-only", "keep", "remove", "extract", "exclude", "chr", "exclude-chr", "from-bp",
       "to-bp", "allow-negative-bp", "out", "maf", "loco", "solver", "allow-extra-chr", "pcs");
 
@@ -135,9 +136,16 @@ public record PipelineConfig(String source, String bfile, TraitTables.Spec trait
     if (pcs != null && pcs > 0 && trait.iidOnly()) {
       throw BadInputException.inFile(src, "pcs is not supported with iid-only = true (the PC table is keyed FID IID)");
     }
-    String bfile = path(base, required(p, "bfile", src));
-    return new PipelineConfig(src, bfile, trait.orFam(bfile + ".fam"), pathOrNull(base, optional(p, "out")), maf, loco, s,
-        selection, allowExtraChr, pcs == null ? 0 : pcs);
+    GenotypeInput genotypes;
+    try {
+      genotypes = new GenotypeInput(pathOrNull(base, optional(p, "bfile")), pathOrNull(base, optional(p, "bgen")),
+          pathOrNull(base, optional(p, "sample")), pathOrNull(base, optional(p, "vcf")));
+    } catch (BadInputException e) {
+      throw BadInputException.inFile(src, "genotypes: " + e.getMessage().replace("--", "")
+          + " (keys bfile, bgen, sample, vcf)");
+    }
+    return new PipelineConfig(src, genotypes, trait.orFam(genotypes.fam()), pathOrNull(base, optional(p, "out")), maf,
+        loco, s, selection, allowExtraChr, pcs == null ? 0 : pcs);
   }
 
   /**
@@ -191,7 +199,7 @@ public record PipelineConfig(String source, String bfile, TraitTables.Spec trait
 
   /** The same run writing to another folder (the demo uses its own). */
   public PipelineConfig withOut(String folder) {
-    return new PipelineConfig(source, bfile, trait, folder, maf, loco, solver, selection, allowExtraChr, pcs);
+    return new PipelineConfig(source, genotypes, trait, folder, maf, loco, solver, selection, allowExtraChr, pcs);
   }
 
   private static String value(Properties p, String key, String fallback) {
