@@ -66,7 +66,7 @@ class PcaRefDataTest {
     }
 
     // Exact: the GRM kernel's matrix, its 10 leading eigenpairs by LAPACK.
-    double[] grm = GrmKernel.computeLocal(fs.prefix(), fs.samples(), fs.variantCount(), null, 0, 256, 512, CONF)
+    double[] grm = GrmKernel.computeLocal(fs, null, 0, 256, 512, CONF)
         .toDense();
     PrincipalComponents exact = ExactPca.of(grm, n, k);
     assertClose(exact.values(), expectedValues, 0, 1e-6, refCase + " exact eigenvalues");
@@ -95,8 +95,7 @@ class PcaRefDataTest {
 
     // Randomized: block Krylov on the operator over the 2-bit packed genotypes (no missing calls here,
     // so the mean-imputed operator is the same matrix).
-    LocalGenotypeProducts products = LocalGenotypeProducts.read(fs.prefix(), n, fs.variantCount(), null, null, 1, 0,
-        300, CONF);
+    LocalGenotypeProducts products = LocalGenotypeProducts.read(fs, null, null, 1, 0, 300, CONF);
     int[] rows = java.util.stream.IntStream.range(0, n).toArray();
     PrincipalComponents approx = BlockKrylovPca.compute(new GenomicRelationshipOperator(products, rows, -1), k,
         BlockKrylovPca.Options.defaults(1), line -> System.out.println(refCase + " randomized: " + line));

@@ -47,7 +47,7 @@ class VariantLoadingsTest {
         assertClose(ku, exact.values()[c] * exact.vector(i, c), 1e-10, 0, "K u = λ u, PC" + (c + 1) + "[" + i + "]");
       }
     }
-    LocalGenotypeProducts products = LocalGenotypeProducts.read(prefix, n, m, null, null, 1, 0, 128,
+    LocalGenotypeProducts products = LocalGenotypeProducts.read(org.lmmspark.engine.testing.BedFixture.source(prefix), null, null, 1, 0, 128,
         new Configuration());
     int[] rows = java.util.stream.IntStream.range(0, n).toArray();
     PrincipalComponents approx = BlockKrylovPca.compute(new GenomicRelationshipOperator(products, rows, -1), k,

@@ -6,6 +6,7 @@ import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.lmmspark.engine.genotype.GenotypeInput;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.AtomicOutputs;
@@ -81,7 +82,7 @@ public final class PcaJob {
   public static Result run(JavaSparkContext jsc, Options o) {
     long t0 = System.nanoTime();
     Configuration conf = jsc.hadoopConfiguration();
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.bfile(), o.selection(), conf);
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(GenotypeInput.bfile(o.bfile()), o.selection(), conf);
     genotypes.fileset().warnings().forEach(log::warn);
     genotypes.notes().forEach(log::info);
     List<SampleId> samples = genotypes.samples();
@@ -93,7 +94,7 @@ public final class PcaJob {
       PrincipalComponents pcs;
       VariantFilterCounts counts;
       if (exact) {
-        GrmJob.InMemory grm = GrmJob.computeInMemory(jsc, o.bfile(), o.minMaf(), o.selection(), o.partitions());
+        GrmJob.InMemory grm = GrmJob.computeInMemory(jsc, GenotypeInput.bfile(o.bfile()), o.minMaf(), o.selection(), o.partitions());
         counts = grm.counts();
         checkComponents(o.components(), n, counts.kept, o.bfile());
         log.info("PCA (exact): GRM of {} samples in {} s; {}; LAPACK dsyevr for the {} leading pairs", n,
