@@ -3,6 +3,7 @@ package org.lmmspark.engine.assoc;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.genotype.DosageBlock;
 import org.lmmspark.engine.genotype.DosageBlockReader;
+import org.lmmspark.engine.genotype.GenotypeReader;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.stats.ChiSquared;
@@ -35,11 +36,11 @@ public final class CalibratedTest {
   private CalibratedTest() {}
 
   /** Tests every selected variant of {@code [first, end)} block by block. Counts what decoding kept and dropped. */
-  public static AssocResults testRange(CalibratedModel model, String bfile, int famSamples, int first, int end,
-      boolean[] include, double minMaf, int blockVariants, Configuration conf, VariantFilterCounts counts) {
+  public static AssocResults testRange(CalibratedModel model, GenotypeReader reader, int first, int end,
+      long position, boolean[] include, double minMaf, int blockVariants, Configuration conf, VariantFilterCounts counts) {
     AssocResults out = new AssocResults();
     Kernel kernel = new Kernel(model, blockVariants);
-    new DosageBlockReader(bfile, famSamples, model.famRows, minMaf, blockVariants).read(first, end, include, conf,
+    new DosageBlockReader(reader, model.famRows, minMaf, blockVariants).read(first, end, position, include, conf,
         counts, block -> kernel.test(block, out));
     return out;
   }
@@ -115,12 +116,12 @@ public final class CalibratedTest {
       for (int c = 0; c < m; c++) {
         int v = block.variantIndex[c];
         if (Double.isNaN(xpx[c])) {
-          out.add(v, block.a1Frequency[c], block.called[c], Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+          out.add(v, block.a1Frequency[c], block.called[c], block.info[c], Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
           continue;
         }
         double d = gamma * xpx[c];
         double chi2 = xr[c] * xr[c] / d;
-        out.add(v, block.a1Frequency[c], block.called[c], xr[c] / d, 1 / Math.sqrt(d), chi2,
+        out.add(v, block.a1Frequency[c], block.called[c], block.info[c], xr[c] / d, 1 / Math.sqrt(d), chi2,
             ChiSquared.logUpperTail(chi2, 1), Double.NaN);
       }
     }

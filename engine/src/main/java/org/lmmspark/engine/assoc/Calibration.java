@@ -5,8 +5,10 @@ import java.util.SplittableRandom;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.genotype.DosageBlock;
 import org.lmmspark.engine.genotype.DosageDecoder;
-import org.lmmspark.engine.io.BedReader;
-import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.genotype.GenotypeReader;
+import org.lmmspark.engine.genotype.GenotypeSource;
+import org.lmmspark.engine.genotype.GenotypeVisitor;
+import org.lmmspark.engine.genotype.VariantDosages;
 import org.lmmspark.engine.linalg.BandReduction;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.reml.RemlFit;
@@ -116,19 +118,27 @@ public final class Calibration {
   /**
    * Decodes the first {@code count} variants of {@code order} that pass the decoder's filters
    * (polymorphic, some call, MAF ≥ {@code minMaf} among the analysed samples) into one block, reading
-   * each variant at its own {@code .bed} offset. Cost: {@code count} small reads, {@code O(n)} each.
+   * each variant at its own seek position. Cost: {@code count} small reads, {@code O(n)} each.
    */
-  public static DosageBlock readSample(String bfile, int famSamples, int[] famRows, int[] order, int count,
+  public static DosageBlock readSample(GenotypeSource source, int[] famRows, int[] order, int count,
       double minMaf, Configuration conf) {
-    int bpv = PlinkFileset.bytesPerVariant(famSamples);
-    byte[] raw = new byte[bpv];
     DosageDecoder decoder = new DosageDecoder(famRows, minMaf);
     DosageBlock block = new DosageBlock(famRows.length, Math.max(1, Math.min(count, order.length)));
-    try (BedReader bed = new BedReader(bfile, famSamples, conf)) {
-      for (int k = 0; k < order.length && block.m < block.capacity(); k++) {
-        bed.read(order[k], 1, raw);
-        decoder.decodeInto(raw, 0, order[k], block); // dropped variants (monomorphic, MAF) leave block.m as is
+    GenotypeReader reader = source.reader();
+    // Dropped variants (monomorphic, MAF) leave block.m as is; the block is the result, never flushed.
+    GenotypeVisitor visitor = new GenotypeVisitor() {
+      @Override
+      public void hardCalls(byte[] raw, int offset, int v) {
+        decoder.decodeInto(raw, offset, v, block);
       }
+
+      @Override
+      public void dosages(VariantDosages d, int v) {
+        decoder.decodeDosages(d, v, block);
+      }
+    };
+    for (int k = 0; k < order.length && block.m < block.capacity(); k++) {
+      reader.scan(order[k], order[k] + 1, source.position(order[k]), null, conf, visitor);
     }
     return block;
   }

@@ -3,6 +3,7 @@ package org.lmmspark.engine.assoc;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.genotype.DosageBlock;
 import org.lmmspark.engine.genotype.DosageBlockReader;
+import org.lmmspark.engine.genotype.GenotypeReader;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.stats.ChiSquared;
@@ -37,21 +38,21 @@ public final class Mlma {
    * Tests every selected variant of {@code [first, end)}: decodes blocks of {@code blockVariants},
    * rotates each with one SGEMM and computes the statistics. Counts what decoding kept and dropped.
    */
-  public static AssocResults testRange(NullModel model, String bfile, int famSamples, int first, int end,
+  public static AssocResults testRange(NullModel model, GenotypeReader reader, int first, int end, long position,
       boolean[] include, double minMaf, int blockVariants, boolean exact, Configuration conf,
       VariantFilterCounts counts) {
-    return testRange(model, bfile, famSamples, first, end, include, minMaf, blockVariants,
+    return testRange(model, reader, first, end, position, include, minMaf, blockVariants,
         exact ? LmmTest.WALD : LmmTest.MLMA, conf, counts);
   }
 
   /** As above, with the per-variant statistic {@code test} ({@link LmmTest}). */
-  public static AssocResults testRange(NullModel model, String bfile, int famSamples, int first, int end,
+  public static AssocResults testRange(NullModel model, GenotypeReader reader, int first, int end, long position,
       boolean[] include, double minMaf, int blockVariants, LmmTest test, Configuration conf,
       VariantFilterCounts counts) {
     AssocResults out = new AssocResults();
     float[] rotated = new float[model.n * blockVariants + model.n];
     ExactLmm exactLmm = test == LmmTest.MLMA ? null : new ExactLmm(model);
-    new DosageBlockReader(bfile, famSamples, model.famRows, minMaf, blockVariants).read(first, end, include, conf,
+    new DosageBlockReader(reader, model.famRows, minMaf, blockVariants).read(first, end, position, include, conf,
         counts, block -> testBlock(model, block, rotated, exactLmm, test, out));
     return out;
   }
@@ -98,9 +99,10 @@ public final class Mlma {
       int v = block.variantIndex[c];
       double af = block.a1Frequency[c];
       int called = block.called[c];
+      double info = block.info[c];
       if (test != LmmTest.MLMA) {
         ExactLmm.Result t = exact.test(x, test);
-        out.add(v, af, called, t.beta(), t.se(), t.statistic(), t.logP(), t.lambda());
+        out.add(v, af, called, info, t.beta(), t.se(), t.statistic(), t.logP(), t.lambda());
         continue;
       }
       double xPx = quadraticP(model, x, b);
@@ -109,11 +111,11 @@ public final class Mlma {
         xPy += model.r[i] * x[i];
       }
       if (Double.isNaN(xPx)) {
-        out.add(v, af, called, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+        out.add(v, af, called, info, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
         continue;
       }
       double chi2 = xPy * xPy / xPx;
-      out.add(v, af, called, xPy / xPx, 1 / Math.sqrt(xPx), chi2, ChiSquared.logUpperTail(chi2, 1), Double.NaN);
+      out.add(v, af, called, info, xPy / xPx, 1 / Math.sqrt(xPx), chi2, ChiSquared.logUpperTail(chi2, 1), Double.NaN);
     }
   }
 

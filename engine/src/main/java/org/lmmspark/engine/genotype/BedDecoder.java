@@ -58,10 +58,103 @@ public final class BedDecoder {
 
   /**
    * The values of codes 00, 01 (missing), 10, 11 for the variant last kept by {@link #decodeInto}
-   * (in double precision, before rounding to float); a view, overwritten by the next call.
+   * (in double precision, before rounding to float), or for {@link #decodeDosages} the scaled values of
+   * dosages 2, 1, 0 at [0], [2], [3] (the map is linear); a view, overwritten by the next call.
    */
   public double[] lastCodeValues() {
     return codes;
+  }
+
+  /**
+   * The one filter of every decoder, from the sum of counted-allele copies (or dosages) over the
+   * {@code called} samples: {@link #ALL_MISSING} without calls, {@link #MONOMORPHIC} when every call
+   * has 0 copies or every one 2 (sum 0 or {@code 2·called}), {@link #BELOW_MAF} when
+   * {@code min(p, 1 − p) < minMaf} with {@code p = sum/2·called}, else {@link #KEPT}.
+   */
+  public static int verdict(double alleleSum, int called, double minMaf) {
+    if (called == 0) {
+      return ALL_MISSING;
+    }
+    if (alleleSum <= 0 || alleleSum >= 2.0 * called) {
+      return MONOMORPHIC;
+    }
+    double p = alleleSum / (2.0 * called);
+    return Math.min(p, 1 - p) < minMaf ? BELOW_MAF : KEPT;
+  }
+
+  /**
+   * Scales a variant given as dosages (BGEN, VCF) and appends it to {@code block} when kept: the
+   * decoder's {@link GenotypeScaling} with {@code x} the expected count, {@code p = Σx/2n} over the
+   * non-missing samples (GCTA: {@code z = (x − 2p)/sqrt(2p(1 − p))}), a missing sample 0 (mean-imputed)
+   * and listed as missing. A
+   * variant whose non-missing dosages are all 0 or all 2 is monomorphic. Returns {@link #KEPT} or why it
+   * was dropped.
+   */
+  public int decodeDosages(VariantDosages d, int variantIndex, GenotypeBlock block) {
+    if (block.n != n || d.samples() != n) {
+      throw new IllegalArgumentException("block has " + block.n + " samples, dosages " + d.samples() + ", decoder " + n);
+    }
+    double[] x = d.dosage;
+    double sum = 0;
+    int called = 0;
+    for (int i = 0; i < n; i++) {
+      double v = x[i];
+      if (v == v) {
+        sum += v;
+        called++;
+      }
+    }
+    int verdict = verdict(sum, called, minMaf);
+    if (verdict != KEPT) {
+      return verdict;
+    }
+    double p = sum / (2.0 * called);
+    int col = block.m;
+    if (col >= block.capacity()) {
+      throw new IllegalStateException("block is full");
+    }
+    double mean = 2 * p;
+    double squaredDeviations = 0;
+    for (int i = 0; i < n; i++) {
+      double v = x[i];
+      if (v == v) {
+        squaredDeviations += (v - mean) * (v - mean);
+      }
+    }
+    double scale = scaling.scale(mean, squaredDeviations, n);
+    // The line x ↦ (x − mean)·scale at the hard-call values, as for a .bed variant.
+    codes[0] = (2 - mean) * scale;
+    codes[1] = 0;
+    codes[2] = (1 - mean) * scale;
+    codes[3] = (0 - mean) * scale;
+    float[] out = block.values;
+    int base = col * n;
+    int missing = n - called;
+    int start = block.missingStart[col];
+    if (missing > 0 && block.missingSamples.length < start + missing) {
+      block.missingSamples = java.util.Arrays.copyOf(block.missingSamples,
+          Math.max(2 * block.missingSamples.length, start + missing));
+    }
+    int w = start;
+    for (int i = 0; i < n; i++) {
+      double v = x[i];
+      if (v == v) {
+        out[base + i] = (float) ((v - mean) * scale);
+      } else {
+        out[base + i] = 0f;
+        block.missingSamples[w++] = i;
+      }
+    }
+    return keep(block, col, start + missing, variantIndex, p);
+  }
+
+  /** Records kept column {@code col} (its missing samples end at {@code missingEnd}); returns {@link #KEPT}. */
+  private static int keep(GenotypeBlock block, int col, int missingEnd, int variantIndex, double p) {
+    block.missingStart[col + 1] = missingEnd;
+    block.variantIndex[col] = variantIndex;
+    block.a1Frequency[col] = p;
+    block.m = col + 1;
+    return KEPT;
   }
 
   /**
@@ -94,17 +187,11 @@ public final class BedDecoder {
       }
     }
     int called = n - c01;
-    if (called == 0) {
-      return ALL_MISSING;
+    int verdict = verdict(2.0 * c00 + c10, called, minMaf);
+    if (verdict != KEPT) {
+      return verdict;
     }
     double p = (2.0 * c00 + c10) / (2.0 * called);
-    double maf = Math.min(p, 1 - p);
-    if (c00 == called || c11 == called) {
-      return MONOMORPHIC;
-    }
-    if (maf < minMaf) {
-      return BELOW_MAF;
-    }
     scaling.codeValues(c00, c10, c11, n, codes);
     for (int c = 0; c < 4; c++) {
       codeValue[c] = (float) codes[c];
@@ -153,10 +240,6 @@ public final class BedDecoder {
         }
       }
     }
-    block.missingStart[col + 1] = start + c01;
-    block.variantIndex[col] = variantIndex;
-    block.a1Frequency[col] = p;
-    block.m = col + 1;
-    return KEPT;
+    return keep(block, col, start + c01, variantIndex, p);
   }
 }

@@ -2,8 +2,8 @@ package org.lmmspark.engine.genotype;
 
 /**
  * A block of {@code m} variants over {@code n} analysed samples holding RAW allele counts for
- * association tests, centered: {@code x_ij − 2p_i}, with {@code x} the number of copies of the
- * {@code .bim} A1 allele (0, 1, 2) and {@code p_i} its frequency among the analysed samples' non-missing
+ * association tests, centered: {@code x_ij − 2p_i}, with {@code x} the number of copies (or,
+ * from BGEN/VCF, the expected number) of the counted allele A1 (0 to 2) and {@code p_i} its frequency among the analysed samples' non-missing
  * calls. A missing call is mean-imputed ({@code x = 2p_i}, centered value 0). Centering does not change
  * a test whose covariates include an intercept ({@code P1 = 0}) and avoids the cancellation of
  * {@code xᵀPx} for common A1 alleles; {@code 2p_i} is kept so callers can recover the raw count.
@@ -23,6 +23,11 @@ public final class DosageBlock {
   public final double[] a1Frequency;
   /** Number of analysed samples with a call (the others were mean-imputed). */
   public final int[] called;
+  /**
+   * IMPUTE2 INFO score among the analysed samples ({@link VariantDosages#info}); NaN for hard calls
+   * and for dosages without probabilities.
+   */
+  public final double[] info;
 
   public DosageBlock(int n, int capacity) {
     this.n = n;
@@ -30,6 +35,7 @@ public final class DosageBlock {
     this.variantIndex = new int[capacity];
     this.a1Frequency = new double[capacity];
     this.called = new int[capacity];
+    this.info = new double[capacity];
   }
 
   public int capacity() {

@@ -45,6 +45,38 @@ public final class DosageDecoder {
     this.identity = id;
   }
 
+  /**
+   * A visitor that decodes each variant it receives into {@code block}, records the outcome in
+   * {@code counts} and hands full blocks to {@code sink}: the one glue between a
+   * {@link GenotypeReader} and this decoder.
+   */
+  public GenotypeVisitor into(DosageBlock block, VariantFilterCounts counts, java.util.function.Consumer<DosageBlock> sink) {
+    return new GenotypeVisitor() {
+      @Override
+      public void hardCalls(byte[] raw, int offset, int v) {
+        counts.record(decodeInto(raw, offset, v, block));
+        block.flushTo(sink, false);
+      }
+
+      @Override
+      public void dosages(VariantDosages d, int v) {
+        counts.record(decodeDosages(d, v, block));
+        block.flushTo(sink, false);
+      }
+    };
+  }
+
+  /** The column the next kept variant goes to; checks the block fits this decoder and has room. */
+  private int nextColumn(DosageBlock block) {
+    if (block.n != rows.length) {
+      throw new IllegalArgumentException("block has " + block.n + " samples, decoder " + rows.length);
+    }
+    if (block.m >= block.capacity()) {
+      throw new IllegalStateException("block is full");
+    }
+    return block.m;
+  }
+
   public int samples() {
     return rows.length;
   }
@@ -52,13 +84,7 @@ public final class DosageDecoder {
   /** Decodes the variant at {@code packed[offset..]} into the next column of {@code block}; returns {@link BedDecoder#KEPT} or why it was dropped. */
   public int decodeInto(byte[] packed, int offset, int variantIndex, DosageBlock block) {
     int n = rows.length;
-    if (block.n != n) {
-      throw new IllegalArgumentException("block has " + block.n + " samples, decoder " + n);
-    }
-    int col = block.m;
-    if (col >= block.capacity()) {
-      throw new IllegalStateException("block is full");
-    }
+    int col = nextColumn(block);
     int[] c = counts;
     c[0] = c[1] = c[2] = c[3] = 0;
     int full = identity ? n >>> 2 : 0;
@@ -79,16 +105,11 @@ public final class DosageDecoder {
       c[(packed[offset + (r >>> 2)] >>> ((r & 3) << 1)) & 3]++;
     }
     int called = n - c[1];
-    if (called == 0) {
-      return BedDecoder.ALL_MISSING;
-    }
-    if (c[0] == called || c[3] == called) {
-      return BedDecoder.MONOMORPHIC;
+    int verdict = BedDecoder.verdict(2.0 * c[0] + c[2], called, minMaf);
+    if (verdict != BedDecoder.KEPT) {
+      return verdict;
     }
     double p = (2.0 * c[0] + c[2]) / (2.0 * called);
-    if (Math.min(p, 1 - p) < minMaf) {
-      return BedDecoder.BELOW_MAF;
-    }
     codeValue[0] = (float) (2 - 2 * p);
     codeValue[1] = 0f; // missing: mean-imputed
     codeValue[2] = (float) (1 - 2 * p);
@@ -111,6 +132,49 @@ public final class DosageDecoder {
     block.variantIndex[col] = variantIndex;
     block.a1Frequency[col] = p;
     block.called[col] = called;
+    block.info[col] = Double.NaN;
+    block.m = col + 1;
+    return BedDecoder.KEPT;
+  }
+
+  /**
+   * Decodes a variant given as dosages (BGEN, VCF: {@code d} over all samples of the source, NaN
+   * missing) into centered counts of the analysed samples, with the same filters as the 2-bit form
+   * (monomorphic: all non-missing dosages 0 or all 2) and the variant's INFO score among them.
+   */
+  public int decodeDosages(VariantDosages d, int variantIndex, DosageBlock block) {
+    int n = rows.length;
+    int col = nextColumn(block);
+    double[] x = d.dosage;
+    double[] var = d.variance;
+    double sum = 0;
+    double varSum = 0;
+    int called = 0;
+    for (int i = 0; i < n; i++) {
+      int r = rows[i];
+      double v = x[r];
+      if (v == v) {
+        sum += v;
+        varSum += var[r];
+        called++;
+      }
+    }
+    int verdict = BedDecoder.verdict(sum, called, minMaf);
+    if (verdict != BedDecoder.KEPT) {
+      return verdict;
+    }
+    double p = sum / (2.0 * called);
+    double mean = 2 * p;
+    float[] out = block.values;
+    int base = col * n;
+    for (int i = 0; i < n; i++) {
+      double v = x[rows[i]];
+      out[base + i] = v == v ? (float) (v - mean) : 0f; // missing: mean-imputed
+    }
+    block.variantIndex[col] = variantIndex;
+    block.a1Frequency[col] = p;
+    block.called[col] = called;
+    block.info[col] = VariantDosages.info(d.probabilitiesKnown, sum, varSum, called);
     block.m = col + 1;
     return BedDecoder.KEPT;
   }

@@ -52,22 +52,30 @@ public enum GenotypeScaling {
   public void codeValues(int c00, int c10, int c11, int n, double[] out) {
     int called = c00 + c10 + c11;
     double mean = (2.0 * c00 + c10) / called; // = 2p
-    double scale = switch (this) {
-      case GCTA -> {
-        double p = mean / 2;
-        yield 1.0 / Math.sqrt(2 * p * (1 - p));
-      }
-      case STANDARDIZED -> {
-        // Σ over called samples of (x − x̄)²; missing calls sit at x̄ and add 0; divisor N.
-        double ss = c00 * (2 - mean) * (2 - mean) + c10 * (1 - mean) * (1 - mean) + c11 * mean * mean;
-        yield 1.0 / Math.sqrt(ss / n);
-      }
-      case CENTERED -> 1.0;
-    };
+    // Σ over called samples of (x − x̄)²; missing calls sit at x̄ and add 0.
+    double ss = c00 * (2 - mean) * (2 - mean) + c10 * (1 - mean) * (1 - mean) + c11 * mean * mean;
+    double scale = scale(mean, ss, n);
     out[0] = (2 - mean) * scale;
     out[1] = 0;
     out[2] = (1 - mean) * scale;
     out[3] = (0 - mean) * scale;
+  }
+
+  /**
+   * The factor multiplying {@code x − x̄} for a variant with called mean {@code mean} (= 2p) and
+   * {@code squaredDeviations = Σ_called (x − x̄)²} over {@code n} analysed samples: the same for hard
+   * calls and dosages.
+   */
+  public double scale(double mean, double squaredDeviations, int n) {
+    return switch (this) {
+      case GCTA -> {
+        double p = mean / 2;
+        yield 1.0 / Math.sqrt(2 * p * (1 - p));
+      }
+      // Population variance (divisor N) of the mean-imputed column.
+      case STANDARDIZED -> 1.0 / Math.sqrt(squaredDeviations / n);
+      case CENTERED -> 1.0;
+    };
   }
 
   /** Parses a {@code --kernel} value: gcta, standardized or centered (any case). */

@@ -12,7 +12,8 @@ import java.util.Arrays;
  * bytes, so allele frequencies, standardization and products are over the kept samples only, as if the
  * fileset had been subset by {@code plink --keep --make-bed} first.
  *
- * <p>Cost O(kept) per variant (one shift and mask per call); nothing when all samples are kept.
+ * <p>Cost O(kept) per variant (one shift and mask per call); nothing when all samples are kept. Dosage
+ * sources (BGEN, VCF) are restricted the same way by {@link #restrict}.
  */
 public final class SampleSubset implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -89,6 +90,35 @@ public final class SampleSubset implements Serializable {
       }
       dst[whole] = (byte) last;
     }
+  }
+
+  /**
+   * {@code inner} seeing only the kept samples: 2-bit calls compacted ({@link #compact}), dosages copied
+   * for the kept rows; {@code inner} itself when all samples are kept. One per scan (holds buffers).
+   */
+  public GenotypeVisitor restrict(GenotypeVisitor inner) {
+    if (rows == null) {
+      return inner;
+    }
+    byte[] compacted = new byte[compactedBytes()];
+    VariantDosages kept = new VariantDosages(size());
+    return new GenotypeVisitor() {
+      @Override
+      public void hardCalls(byte[] raw, int offset, int v) {
+        compact(raw, offset, compacted);
+        inner.hardCalls(compacted, 0, v);
+      }
+
+      @Override
+      public void dosages(VariantDosages d, int v) {
+        for (int i = 0; i < rows.length; i++) {
+          kept.dosage[i] = d.dosage[rows[i]];
+          kept.variance[i] = d.variance[rows[i]];
+        }
+        kept.probabilitiesKnown = d.probabilitiesKnown;
+        inner.dosages(kept, v);
+      }
+    };
   }
 
   private static int call(byte[] src, int offset, int r) {

@@ -3,13 +3,13 @@ package org.lmmspark.engine.io;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.genotype.GenotypeReader;
+import org.lmmspark.engine.genotype.GenotypeSource;
 
 /**
  * A PLINK 1 binary fileset ({@code PREFIX.bed/.bim/.fam}), validated strictly when opened:
@@ -23,7 +23,7 @@ import org.lmmspark.engine.BadInputException;
  *
  * <p>The fileset is metadata only (O(N + M) memory); genotype bytes are read by {@link BedReader}.
  */
-public final class PlinkFileset implements java.io.Serializable {
+public final class PlinkFileset implements java.io.Serializable, GenotypeSource {
   private static final long serialVersionUID = 1L;
   public static final byte[] BED_MAGIC = {0x6c, 0x1b, 0x01};
 
@@ -83,18 +83,57 @@ public final class PlinkFileset implements java.io.Serializable {
     return prefix;
   }
 
+  @Override
+  public long position(int v) {
+    return byteOffset(v);
+  }
+
+  @Override
+  public GenotypeReader reader() {
+    return new BedGenotypeReader(prefix, samples.size());
+  }
+
+  @Override
+  public String variantsPath() {
+    return bimPath(prefix);
+  }
+
+  @Override
+  public String samplesPath() {
+    return famPath(prefix);
+  }
+
+  @Override
+  public String famPath() {
+    return famPath(prefix);
+  }
+
+  @Override
+  public List<String> files() {
+    return List.of(bedPath(prefix), bimPath(prefix), famPath(prefix));
+  }
+
+  @Override
+  public String describe() {
+    return "PLINK 1 binary " + bedPath(prefix) + " (hard calls; counted allele: .bim column 5, A1)";
+  }
+
+  @Override
   public List<SampleId> samples() {
     return samples;
   }
 
+  @Override
   public List<Variant> variants() {
     return variants;
   }
 
+  @Override
   public int sampleCount() {
     return samples.size();
   }
 
+  @Override
   public int variantCount() {
     return variants.size();
   }
@@ -114,13 +153,13 @@ public final class PlinkFileset implements java.io.Serializable {
   }
 
   /** Problems that are reported but do not stop the run (e.g. duplicate variant IDs). */
+  @Override
   public List<String> warnings() {
     return warnings;
   }
 
   static List<SampleId> readFam(String path, Configuration conf) {
-    List<SampleId> samples = new ArrayList<>();
-    Map<SampleId, Long> seen = new HashMap<>();
+    UniqueSamples samples = new UniqueSamples(path);
     int[] width = {0};
     WhitespaceLines.read(path, conf, (lineNo, f) -> {
       if (f.length < 6) {
@@ -132,17 +171,9 @@ public final class PlinkFileset implements java.io.Serializable {
             + f.length);
       }
       width[0] = f.length;
-      SampleId id = new SampleId(f[0], f[1]);
-      Long first = seen.putIfAbsent(id, lineNo);
-      if (first != null) {
-        throw BadInputException.atLine(path, lineNo, "duplicate sample '" + id + "' (first at line " + first + ")");
-      }
-      samples.add(id);
+      samples.add(new SampleId(f[0], f[1]), lineNo);
     });
-    if (samples.isEmpty()) {
-      throw BadInputException.inFile(path, "no samples");
-    }
-    return samples;
+    return samples.list();
   }
 
   static List<Variant> readBim(String path, Configuration conf, List<String> warnings, boolean allowExtraChr) {

@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.genotype.GenotypeBlockReader;
+import org.lmmspark.engine.genotype.GenotypeReader;
+import org.lmmspark.engine.genotype.GenotypeSource;
 import org.lmmspark.engine.genotype.SampleSubset;
 import org.lmmspark.engine.genotype.GenotypeScaling;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
@@ -33,31 +35,28 @@ public final class GrmKernel {
   public record Partial(List<GrmTileSums> tiles, VariantFilterCounts counts, KernelTimes times) implements Serializable {}
 
   /**
-   * Accumulates tiles {@code tiles} over variants {@code [first, end)} selected by {@code include}.
+   * Accumulates tiles {@code tiles} over variants {@code [first, end)} selected by {@code include} (the
+   * first at seek position {@code position}), over the kept samples of {@code samples} only
+   * ({@code tiling.n()} of them): their calls are restricted before decoding, so allele frequencies are
+   * over them, as GCTA's {@code --keep}.
    *
    * @param countVariants whether this unit reports variant and missing counts (exactly one unit per
    *     variant range should, so that the counts add up once)
    */
-  public static Partial accumulate(String prefix, GrmTiling tiling, int[] tiles, int first, int end, boolean[] include,
-      double minMaf, int blockVariants, boolean countVariants, Configuration conf) {
-    return accumulate(prefix, tiling, tiles, first, end, include, minMaf, blockVariants, countVariants,
-        GenotypeScaling.GCTA, conf);
-  }
-
-  /** As above, each variant scaled by the {@code --kernel} definition {@code scaling}. */
-  public static Partial accumulate(String prefix, GrmTiling tiling, int[] tiles, int first, int end, boolean[] include,
-      double minMaf, int blockVariants, boolean countVariants, GenotypeScaling scaling, Configuration conf) {
-    return accumulate(prefix, SampleSubset.all(tiling.n()), tiling, tiles, first, end, include, minMaf, blockVariants,
-        countVariants, scaling, conf);
+  public static Partial accumulate(GenotypeReader reader, SampleSubset samples, GrmTiling tiling, int[] tiles,
+      int first, int end, long position, boolean[] include, double minMaf, int blockVariants, boolean countVariants,
+      Configuration conf) {
+    return accumulate(reader, samples, tiling, tiles, first, end, position, include, minMaf, blockVariants,
+        countVariants, GenotypeScaling.GCTA, conf);
   }
 
   /**
-   * As above over the kept samples of {@code samples} only ({@code tiling.n()} of them): their calls are
-   * compacted before decoding, so allele frequencies (and the standardization of {@code scaling}) are
-   * over them, as GCTA's {@code --keep}.
+   * As above, each variant scaled by the {@code --kernel} definition {@code scaling} over the kept
+   * samples (hard calls and dosages alike).
    */
-  public static Partial accumulate(String prefix, SampleSubset samples, GrmTiling tiling, int[] tiles, int first,
-      int end, boolean[] include, double minMaf, int blockVariants, boolean countVariants, GenotypeScaling scaling,
+  public static Partial accumulate(GenotypeReader reader, SampleSubset samples, GrmTiling tiling, int[] tiles,
+      int first, int end, long position, boolean[] include, double minMaf, int blockVariants, boolean countVariants,
+      GenotypeScaling scaling,
       Configuration conf) {
     if (samples.size() != tiling.n()) {
       throw new IllegalArgumentException("tiling of " + tiling.n() + " samples for " + samples.size() + " kept samples");
@@ -71,7 +70,8 @@ public final class GrmKernel {
     long start = System.nanoTime();
     long cpuStart = KernelTimes.threadCpuNanos();
     long[] inSink = {0};
-    new GenotypeBlockReader(prefix, samples, minMaf, blockVariants, scaling).read(first, end, include, conf, counts, block -> {
+    new GenotypeBlockReader(reader, samples, minMaf, blockVariants, scaling).read(first, end, position, include, conf,
+        counts, block -> {
       long sinkStart = System.nanoTime();
       float[] indicator = null;
       for (GrmTileSums s : sums) {
@@ -90,20 +90,22 @@ public final class GrmKernel {
   }
 
   /** The whole GRM in this thread (tests, small data): one unit with every tile. */
-  public static Grm computeLocal(String prefix, List<SampleId> samples, int variants, boolean[] include, double minMaf,
-      int tileSize, int blockVariants, Configuration conf) {
-    return computeLocal(prefix, samples, variants, include, minMaf, tileSize, blockVariants, GenotypeScaling.GCTA, conf);
+  public static Grm computeLocal(GenotypeSource source, boolean[] include, double minMaf, int tileSize,
+      int blockVariants, Configuration conf) {
+    return computeLocal(source, include, minMaf, tileSize, blockVariants, GenotypeScaling.GCTA, conf);
   }
 
   /** As above, with the GRM definition {@code scaling}. */
-  public static Grm computeLocal(String prefix, List<SampleId> samples, int variants, boolean[] include, double minMaf,
-      int tileSize, int blockVariants, GenotypeScaling scaling, Configuration conf) {
+  public static Grm computeLocal(GenotypeSource source, boolean[] include, double minMaf, int tileSize,
+      int blockVariants, GenotypeScaling scaling, Configuration conf) {
+    List<SampleId> samples = source.samples();
     GrmTiling tiling = new GrmTiling(samples.size(), tileSize);
     int[] all = new int[tiling.tileCount()];
     for (int t = 0; t < all.length; t++) {
       all[t] = t;
     }
-    Partial p = accumulate(prefix, tiling, all, 0, variants, include, minMaf, blockVariants, true, scaling, conf);
+    Partial p = accumulate(source.reader(), SampleSubset.all(samples.size()), tiling, all, 0, source.variantCount(),
+        source.position(0), include, minMaf, blockVariants, true, scaling, conf);
     return assemble(samples, tiling, p.counts(), p.tiles(), scaling);
   }
 

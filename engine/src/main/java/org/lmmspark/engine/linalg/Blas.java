@@ -139,6 +139,40 @@ public final class Blas {
   }
 
   /**
+   * The {@code k} largest eigenpairs of a symmetric n×n column-major matrix by LAPACK {@code dsyevr}
+   * with {@code RANGE = 'I'} (MRRR on the tridiagonal form, only the wanted eigenvectors
+   * back-transformed; what plink2's {@code --pca} does): tridiagonalization ~{@code (4/3)n³} flops, then
+   * O(n·k) per pair. Only the lower triangle of {@code a} is read and {@code a} is destroyed. {@code w}
+   * (length n, as LAPACK requires) receives the k eigenvalues ascending in its first k entries and
+   * {@code z} (n×k) their orthonormal eigenvectors.
+   *
+   * @throws IllegalStateException when LAPACK reports a failure
+   */
+  public static void dsyevrTop(int n, int k, double[] a, double[] w, double[] z) {
+    if (k < 1 || k > n || a.length < (long) n * n || w.length < n || z.length < (long) n * k) {
+      throw new IllegalArgumentException("dsyevrTop: need 1 ≤ k ≤ n, a of n*n=" + (long) n * n + ", w of n=" + n
+          + " and z of n*k");
+    }
+    intW m = new intW(0);
+    intW info = new intW(0);
+    int[] isuppz = new int[2 * n]; // LAPACK needs 2·max(1, m); netlib-java checks against 2·n
+    double[] workQuery = new double[1];
+    int[] iworkQuery = new int[1];
+    lapack().dsyevr("V", "I", "L", n, a, n, 0, 0, n - k + 1, n, 0.0, m, w, z, n, isuppz, workQuery, -1, iworkQuery, -1,
+        info);
+    if (info.val != 0) {
+      throw new IllegalStateException("dsyevr workspace query failed, info=" + info.val);
+    }
+    double[] work = new double[(int) workQuery[0]];
+    int[] iwork = new int[iworkQuery[0]];
+    lapack().dsyevr("V", "I", "L", n, a, n, 0, 0, n - k + 1, n, 0.0, m, w, z, n, isuppz, work, work.length, iwork,
+        iwork.length, info);
+    if (info.val != 0 || m.val != k) {
+      throw new IllegalStateException("dsyevr failed: info=" + info.val + ", eigenvalues found " + m.val + " of " + k);
+    }
+  }
+
+  /**
    * Replaces the n×k ({@code k ≤ n}) column-major {@code a} by an orthonormal basis of its column
    * space: the Q of its Householder QR ({@code dgeqrf} + {@code dorgqr}), orthonormal to rounding
    * even when {@code a} is rank deficient (unlike Gram–Schmidt or Cholesky QR).

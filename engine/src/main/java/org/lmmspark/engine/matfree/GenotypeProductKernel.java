@@ -74,6 +74,36 @@ public final class GenotypeProductKernel {
   }
 
   /**
+   * {@code T(m_b×k) = Z_bᵀ V}: decodes the block into {@code ws} (where it stays for a following
+   * {@code Z_b T}) and sums over row chunks of at most {@value #ROW_CHUNK} samples, each one SGEMM
+   * added into a double T. Returns the workspace's T (valid until the workspace is used again):
+   * column j holds {@code Σ_i z_iv v_ij} for each variant v of the block (loadings, projections).
+   *
+   * @param v n×k column-major in single precision ({@link #toFloat})
+   */
+  public static double[] transposeProduct(PackedGenotypeBlock block, float[] v, int k, Workspace ws) {
+    int n = block.n;
+    int m = block.m;
+    if (v.length < (long) n * k) {
+      throw new IllegalArgumentException("transposeProduct: V must hold n×k = " + n + "×" + k + " values");
+    }
+    ws.ensure(n, m, k);
+    float[] z = ws.z;
+    float[] t = ws.t;
+    double[] tSum = ws.tSum;
+    block.decode(0, m, z);
+    java.util.Arrays.fill(tSum, 0, m * k, 0.0);
+    for (int r0 = 0; r0 < n; r0 += ROW_CHUNK) {
+      int rows = Math.min(ROW_CHUNK, n - r0);
+      Blas.sgemm(true, false, m, k, rows, 1f, z, r0, n, v, r0, n, 0f, t, 0, m);
+      for (int i = 0; i < m * k; i++) {
+        tSum[i] += t[i];
+      }
+    }
+    return tSum;
+  }
+
+  /**
    * {@code out(n×k) += Z_b · (Z_bᵀ V ∘ w)} (column-major; {@code columnWeight[j]} scales column j).
    *
    * @param v   n×k column-major in single precision ({@link #toFloat}), n = {@code block.n}
@@ -94,20 +124,9 @@ public final class GenotypeProductKernel {
     if (!any || m == 0) {
       return;
     }
-    ws.ensure(n, m, k);
+    double[] tSum = transposeProduct(block, v, k, ws);
     float[] z = ws.z;
     float[] t = ws.t;
-    double[] tSum = ws.tSum;
-    block.decode(0, m, z);
-    // T(m×k) = Z_bᵀ V, over row chunks, summed in double.
-    java.util.Arrays.fill(tSum, 0, m * k, 0.0);
-    for (int r0 = 0; r0 < n; r0 += ROW_CHUNK) {
-      int rows = Math.min(ROW_CHUNK, n - r0);
-      Blas.sgemm(true, false, m, k, rows, 1f, z, r0, n, v, r0, n, 0f, t, 0, m);
-      for (int i = 0; i < m * k; i++) {
-        tSum[i] += t[i];
-      }
-    }
     for (int j = 0; j < k; j++) {
       double w = columnWeight[j];
       int o = j * m;

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.genotype.GenotypeSource;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 
 /**
@@ -40,21 +41,22 @@ public final class LocalGenotypeProducts implements GenotypeProducts {
     this.maxBlock = max;
   }
 
-  /** Reads and packs variants {@code [0, variants)} selected by {@code include} of a fileset of n samples. */
-  public static LocalGenotypeProducts read(String prefix, int n, int variants, boolean[] include, int[] chromosomeOf,
+  /** Reads and packs the variants selected by {@code include} (null: all) of a genotype source. */
+  public static LocalGenotypeProducts read(GenotypeSource source, boolean[] include, int[] chromosomeOf,
       int chromosomes, double minMaf, int blockVariants, Configuration conf) {
-    return read(prefix, n, variants, include, chromosomeOf, chromosomes, minMaf, blockVariants,
+    return read(source, include, chromosomeOf, chromosomes, minMaf, blockVariants,
         org.lmmspark.engine.genotype.GenotypeScaling.GCTA, conf);
   }
 
   /** As above, each variant scaled by the {@code --kernel} definition {@code scaling}. */
-  public static LocalGenotypeProducts read(String prefix, int n, int variants, boolean[] include, int[] chromosomeOf,
+  public static LocalGenotypeProducts read(GenotypeSource source, boolean[] include, int[] chromosomeOf,
       int chromosomes, double minMaf, int blockVariants, org.lmmspark.engine.genotype.GenotypeScaling scaling,
       Configuration conf) {
     List<PackedGenotypeBlock> blocks = new ArrayList<>();
+    int n = source.sampleCount();
     VariantFilterCounts counts = new VariantFilterCounts(n);
-    new PackedGenotypeReader(prefix, n, minMaf, blockVariants, scaling).read(0, variants, include, chromosomeOf, conf, counts,
-        blocks::add);
+    new PackedGenotypeReader(source.reader(), minMaf, blockVariants, scaling).read(0, source.variantCount(),
+        source.position(0), include, chromosomeOf, conf, counts, blocks::add);
     return new LocalGenotypeProducts(n, chromosomes, blocks, counts);
   }
 
@@ -65,6 +67,11 @@ public final class LocalGenotypeProducts implements GenotypeProducts {
    */
   public static int blockVariantsFor(int n, long targetBytes) {
     return (int) Math.max(16, Math.min(2048, targetBytes / (4L * Math.max(1, n))));
+  }
+
+  /** The packed blocks, in fileset order (for passes other than products: loadings, projections). */
+  public List<PackedGenotypeBlock> blocks() {
+    return blocks;
   }
 
   public VariantFilterCounts counts() {

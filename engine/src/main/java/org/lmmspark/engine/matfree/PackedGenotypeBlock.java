@@ -1,21 +1,35 @@
 package org.lmmspark.engine.matfree;
 
 import java.io.Serializable;
+import java.util.Arrays;
 
 /**
- * A block of variants kept in PLINK's own 2-bit form, the compact cached form of the genotypes for
- * repeated products: {@code ceil(N/4)} bytes per variant (0.25 byte per genotype) plus 4 doubles per
- * variant holding the standardized value of each 2-bit code, so a variant is standardized on the fly
- * when it is decoded for a product: {@code z = (x − 2p)/sqrt(2p(1 − p))} with {@code p} the A1 frequency
- * among non-missing calls (as {@link org.lmmspark.engine.genotype.GenotypeBlock} and GCTA), and 0 for a
- * missing call (mean imputation).
+ * A block of variants in a compact cached form for repeated products, one of two:
+ * <ul>
+ *   <li><b>2-bit hard calls</b> (from a {@code .bed}): PLINK's own bytes, {@code ceil(N/4)} per variant
+ *       (0.25 byte per genotype), plus 4 doubles per variant holding the standardized value of each
+ *       2-bit code;
+ *   <li><b>8-bit dosages</b> (from BGEN/VCF, {@link #dosages}): one byte per genotype,
+ *       {@code q = round(127·x)} for a dosage {@code x ∈ [0, 2]} (steps of 1/127, so at most 0.0039 off:
+ *       the size of an 8-bit BGEN's own rounding of probabilities) and 255 for a missing sample; the
+ *       standardized value is {@code a·q + b} with per-variant {@code a = s/127}, {@code b = −2p·s},
+ *       {@code s = 1/sqrt(2p(1 − p))}, kept in the same 4-doubles-per-variant table. Exact for hard calls
+ *       given as dosages (0, 1, 2 are 0, 127, 254). Four times the 2-bit size.
+ * </ul>
+ * Either way a variant is standardized on the fly when it is decoded for a product:
+ * {@code z = (x − 2p)/sqrt(2p(1 − p))} with {@code p} the A1 frequency among non-missing calls (as
+ * {@link org.lmmspark.engine.genotype.GenotypeBlock} and GCTA), and 0 for a missing call (mean imputation).
  *
- * <p>Memory for N = 100,000 samples and M = 50,000 variants: 1.25 GB packed, against 20 GB as float.
- * All variants of a block lie on one chromosome ({@link #chromosome}, an index into the run's
- * chromosome list), so leave-one-chromosome-out products can drop whole blocks.
+ * <p>Memory for N = 100,000 samples and M = 50,000 variants: 1.25 GB packed in 2 bits (5 GB in 8 bits),
+ * against 20 GB as float. All variants of a block lie on one chromosome ({@link #chromosome}, an index
+ * into the run's chromosome list), so leave-one-chromosome-out products can drop whole blocks.
  */
 public final class PackedGenotypeBlock implements Serializable {
-  private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 2L;
+  /** The 8-bit code of a missing dosage. */
+  static final int MISSING_DOSAGE = 255;
+  /** Codes per dosage unit of the 8-bit form. */
+  static final double DOSAGE_STEPS = 127;
 
   /** Samples per variant (the whole fileset). */
   public final int n;
@@ -23,29 +37,78 @@ public final class PackedGenotypeBlock implements Serializable {
   public final int m;
   /** Chromosome index of every variant of the block. */
   public final int chromosome;
-  /** {@code m · ceil(n/4)} bytes, variant after variant, exactly as in the {@code .bed}. */
+  /** Whether the block holds 8-bit dosages (else 2-bit hard calls). */
+  public final boolean dosages;
+  /** {@code m · bytesPerVariant()} bytes, variant after variant ({@code .bed} bytes, or 8-bit dosages). */
   final byte[] packed;
-  /** {@code codeValue[4v + code]}: the standardized value of 2-bit code {@code code} for variant {@code v}. */
+  /**
+   * 2-bit form: {@code codeValue[4v + code]}, the standardized value of 2-bit code {@code code} for
+   * variant {@code v}. 8-bit form: {@code codeValue[4v] = a}, {@code codeValue[4v + 1] = b}.
+   */
   final double[] codeValue;
   /** Index of each variant in the fileset. */
   public final int[] variantIndex;
+  /** 8-bit form: each variant's INFO score over all samples of the source (NaN if unknown); null for 2-bit. */
+  final double[] info;
 
-  PackedGenotypeBlock(int n, int m, int chromosome, byte[] packed, double[] codeValue, int[] variantIndex) {
-    int bpv = (n + 3) / 4;
-    if (packed.length != (long) m * bpv || codeValue.length != 4L * m || variantIndex.length != m) {
+  PackedGenotypeBlock(int n, int m, int chromosome, boolean dosages, byte[] packed, double[] codeValue,
+      int[] variantIndex, double[] info) {
+    int bpv = bytesPerVariant(n, dosages);
+    if (packed.length != (long) m * bpv || codeValue.length != 4L * m || variantIndex.length != m
+        || (dosages && info.length != m)) {
       throw new IllegalArgumentException("packed block arrays do not match n=" + n + ", m=" + m);
     }
     this.n = n;
     this.m = m;
     this.chromosome = chromosome;
+    this.dosages = dosages;
     this.packed = packed;
     this.codeValue = codeValue;
     this.variantIndex = variantIndex;
+    this.info = info;
+  }
+
+  static int bytesPerVariant(int n, boolean dosages) {
+    return dosages ? n : (n + 3) / 4;
+  }
+
+  int bytesPerVariant() {
+    return bytesPerVariant(n, dosages);
   }
 
   /** Bytes held in memory by this block (packed calls, code tables and indices). */
   public long bytes() {
-    return packed.length + 8L * codeValue.length + 4L * variantIndex.length + 64;
+    return packed.length + 8L * codeValue.length + 4L * variantIndex.length + (info == null ? 0 : 8L * m) + 64;
+  }
+
+  /** Variant {@code v} alone, as a block of one (the calibration sample is fetched this way). */
+  public PackedGenotypeBlock slice(int v) {
+    if (v < 0 || v >= m) {
+      throw new IllegalArgumentException("variant " + v + " of a block of " + m);
+    }
+    int bpv = bytesPerVariant();
+    return new PackedGenotypeBlock(n, 1, chromosome, dosages, Arrays.copyOfRange(packed, v * bpv, (v + 1) * bpv),
+        Arrays.copyOfRange(codeValue, 4 * v, 4 * v + 4), new int[] {variantIndex[v]},
+        dosages ? new double[] {info[v]} : null);
+  }
+
+  /** Fills {@code table} with the standardized value of each byte's value(s) for variant {@code v}. */
+  private void fillTable(int v, float[] table) {
+    int t = 4 * v;
+    if (dosages) {
+      double a = codeValue[t];
+      double b = codeValue[t + 1];
+      for (int q = 0; q < 255; q++) {
+        table[q] = (float) (a * q + b);
+      }
+      table[MISSING_DOSAGE] = 0f;
+      return;
+    }
+    for (int b = 0; b < 256; b++) {
+      for (int k = 0; k < 4; k++) {
+        table[4 * b + k] = (float) codeValue[t + ((b >>> (2 * k)) & 3)];
+      }
+    }
   }
 
   /**
@@ -58,20 +121,21 @@ public final class PackedGenotypeBlock implements Serializable {
       throw new IllegalArgumentException("decode [" + from + ", " + (from + count) + ") of " + m
           + " variants into " + out.length + " values");
     }
-    int bpv = (n + 3) / 4;
+    int bpv = bytesPerVariant();
     int whole = n / 4;
-    // Per variant a 256-entry table of the four values a byte decodes to (as BedDecoder does): one
-    // look-up per byte and no branch per call, which random genotype codes would mispredict.
+    // Per variant a 256-entry table of the values a byte decodes to (as BedDecoder does): one look-up
+    // per byte and no branch per call, which random genotype codes would mispredict.
     float[] table = new float[256 * 4];
     for (int c = 0; c < count; c++) {
       int v = from + c;
       int in = v * bpv;
       int o = c * n;
-      int t = 4 * v;
-      for (int b = 0; b < 256; b++) {
-        for (int k = 0; k < 4; k++) {
-          table[4 * b + k] = (float) codeValue[t + ((b >>> (2 * k)) & 3)];
+      fillTable(v, table);
+      if (dosages) {
+        for (int i = 0; i < n; i++) {
+          out[o + i] = table[packed[in + i] & 0xff];
         }
+        continue;
       }
       for (int i = 0; i < whole; i++, o += 4) {
         int e = 4 * (packed[in + i] & 0xff);
@@ -81,25 +145,42 @@ public final class PackedGenotypeBlock implements Serializable {
         out[o + 3] = table[e + 3];
       }
       for (int j = 4 * whole; j < n; j++, o++) {
-        out[o] = (float) codeValue[t + ((packed[in + j / 4] >>> (2 * (j % 4))) & 3)];
+        out[o] = (float) codeValue[4 * v + ((packed[in + j / 4] >>> (2 * (j % 4))) & 3)];
       }
     }
   }
 
   /** The standardized value of sample {@code i} at variant {@code v} of this block, in double (tests, checks). */
   public double value(int v, int i) {
+    if (dosages) {
+      int q = packed[v * n + i] & 0xff;
+      return q == MISSING_DOSAGE ? 0 : codeValue[4 * v] * q + codeValue[4 * v + 1];
+    }
     int bpv = (n + 3) / 4;
     return codeValue[4 * v + ((packed[v * bpv + i / 4] >>> (2 * (i % 4))) & 3)];
   }
 
+  /** The dosage of sample {@code i} at variant {@code v} of an 8-bit block (NaN if missing). */
+  double dosage(int v, int i) {
+    int q = packed[v * n + i] & 0xff;
+    return q == MISSING_DOSAGE ? Double.NaN : q / DOSAGE_STEPS;
+  }
+
+  /**
+   * The A1 frequency p of variant {@code v} (among its non-missing calls), recovered from its code
+   * values: code 00 (two A1) is {@code (2 − 2p)·s} and code 11 (no A1) is {@code −2p·s}.
+   */
+  public double a1Frequency(int v) {
+    double two = codeValue[4 * v];
+    double none = codeValue[4 * v + 3];
+    return -none / (two - none);
+  }
 
   /** Adds {@code Σ_v z_iv²} over this block's variants to {@code acc[i]} (the diagonal of {@code Z Zᵀ}). */
   public void addSquares(double[] acc) {
-    int bpv = (n + 3) / 4;
     for (int v = 0; v < m; v++) {
-      int in = v * bpv;
       for (int j = 0; j < n; j++) {
-        double z = codeValue[4 * v + ((packed[in + j / 4] >>> (2 * (j % 4))) & 3)];
+        double z = value(v, j);
         acc[j] += z * z;
       }
     }

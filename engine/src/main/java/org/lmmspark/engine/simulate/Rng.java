@@ -17,6 +17,8 @@ final class Rng {
   static final long EFFECTS = 4;
   static final long NOISE = 5;
   static final long MISSING_PHENO = 6;
+  static final long LD = 7;
+  static final long CROSSOVER = 8;
 
   private Rng() {}
 
@@ -63,6 +65,20 @@ final class Rng {
         return d * v;
       }
     }
+  }
+
+  /** A Poisson(mean) draw by inversion (for small means: the crossovers of one meiosis on one chromosome). */
+  static int poisson(SplittableRandom r, double mean) {
+    double u = r.nextDouble();
+    double term = StrictMath.exp(-mean);
+    double cumulative = term;
+    int k = 0;
+    while (u > cumulative && k < 1000) {
+      k++;
+      term *= mean / k;
+      cumulative += term;
+    }
+    return k;
   }
 
   /** A Beta(a, b) draw as X/(X+Y) with X ~ Gamma(a), Y ~ Gamma(b). */

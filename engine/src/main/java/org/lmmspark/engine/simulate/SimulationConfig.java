@@ -18,6 +18,9 @@ package org.lmmspark.engine.simulate;
  * @param phenoMissingRate probability that a phenotype value is written as NA (each trait separately)
  * @param monomorphic number of variants made monomorphic on purpose (so downstream code meets them)
  * @param threads worker threads generating variants (the output does not depend on it)
+ * @param ldRho linkage disequilibrium between neighbouring variants: the probability ρ that a founder
+ *     haplotype keeps its latent uniform from one variant to the next (0: no LD, the variants are
+ *     independent; see {@link VariantGenerator} for the model and the r² it implies)
  */
 public record SimulationConfig(
     int samples,
@@ -32,9 +35,12 @@ public record SimulationConfig(
     double missingRate,
     double phenoMissingRate,
     int monomorphic,
-    int threads) {
+    int threads,
+    double ldRho) {
 
   public static final int CHROMOSOMES = 22;
+  /** Variants per LD segment: with {@code ldRho > 0} the haplotype chain restarts every this many variants. */
+  public static final int LD_SEGMENT = 1000;
   /** The largest family: two parents and three sibs. */
   public static final int MAX_FAMILY_SIZE = 5;
 
@@ -55,13 +61,14 @@ public record SimulationConfig(
     require(missingRate >= 0 && missingRate < 1, "missing rate must be in [0, 1), got " + missingRate);
     require(phenoMissingRate >= 0 && phenoMissingRate < 1, "phenotype missing rate must be in [0, 1), got " + phenoMissingRate);
     require(threads >= 1, "threads must be at least 1, got " + threads);
+    require(ldRho >= 0 && ldRho < 1, "ld-rho must be in [0, 1), got " + ldRho);
   }
 
   /** Defaults for N samples and M variants: 3 populations (Fst 0.05), N/20 families, h² 0.5, K 0.2. */
   public static SimulationConfig defaults(int samples, int variants) {
     int mono = defaultMonomorphic(variants);
     return new SimulationConfig(samples, variants, Math.min(100, variants - mono), 0.5, 0.2, 1L, 3,
-        samples / 20, 0.05, 0.005, 0.01, mono, 1);
+        samples / 20, 0.05, 0.005, 0.01, mono, 1, 0);
   }
 
   /** One monomorphic variant per 500, at least one. */
@@ -71,42 +78,48 @@ public record SimulationConfig(
 
   public SimulationConfig withCausal(int c) {
     return new SimulationConfig(samples, variants, c, h2, prevalence, seed, populations, families, fst, missingRate,
-        phenoMissingRate, monomorphic, threads);
+        phenoMissingRate, monomorphic, threads, ldRho);
   }
 
   public SimulationConfig withH2(double h) {
     return new SimulationConfig(samples, variants, causal, h, prevalence, seed, populations, families, fst, missingRate,
-        phenoMissingRate, monomorphic, threads);
+        phenoMissingRate, monomorphic, threads, ldRho);
   }
 
   public SimulationConfig withPrevalence(double k) {
     return new SimulationConfig(samples, variants, causal, h2, k, seed, populations, families, fst, missingRate,
-        phenoMissingRate, monomorphic, threads);
+        phenoMissingRate, monomorphic, threads, ldRho);
   }
 
   public SimulationConfig withSeed(long s) {
     return new SimulationConfig(samples, variants, causal, h2, prevalence, s, populations, families, fst, missingRate,
-        phenoMissingRate, monomorphic, threads);
+        phenoMissingRate, monomorphic, threads, ldRho);
   }
 
   public SimulationConfig withPopulations(int p, double f) {
     return new SimulationConfig(samples, variants, causal, h2, prevalence, seed, p, families, f, missingRate,
-        phenoMissingRate, monomorphic, threads);
+        phenoMissingRate, monomorphic, threads, ldRho);
   }
 
   public SimulationConfig withFamilies(int f) {
     return new SimulationConfig(samples, variants, causal, h2, prevalence, seed, populations, f, fst, missingRate,
-        phenoMissingRate, monomorphic, threads);
+        phenoMissingRate, monomorphic, threads, ldRho);
   }
 
   public SimulationConfig withMissingRates(double genotype, double phenotype) {
     return new SimulationConfig(samples, variants, causal, h2, prevalence, seed, populations, families, fst, genotype,
-        phenotype, monomorphic, threads);
+        phenotype, monomorphic, threads, ldRho);
   }
 
   public SimulationConfig withThreads(int t) {
     return new SimulationConfig(samples, variants, causal, h2, prevalence, seed, populations, families, fst, missingRate,
-        phenoMissingRate, monomorphic, t);
+        phenoMissingRate, monomorphic, t, ldRho);
+  }
+
+  /** The same with linkage disequilibrium ρ between neighbouring variants (0: none). */
+  public SimulationConfig withLdRho(double rho) {
+    return new SimulationConfig(samples, variants, causal, h2, prevalence, seed, populations, families, fst, missingRate,
+        phenoMissingRate, monomorphic, threads, rho);
   }
 
   private static void require(boolean ok, String message) {

@@ -36,7 +36,8 @@ import org.lmmspark.engine.io.SampleId;
  * <p><b>Genotypes</b> ({@link VariantGenerator}, {@link Genome}): M variants over the 22 autosomes,
  * founders in Hardy–Weinberg proportions at their population's frequency, children by Mendelian
  * transmission with free recombination between variants, a few monomorphic variants, calls missing
- * at random with a small rate. Generated and written variant by variant: memory is O(N) per variant
+ * at random with a small rate; optionally linkage disequilibrium ({@code ldRho > 0}: haplotypes
+ * correlated along the chromosome and crossovers in meioses, {@link LinkedHaplotypes}). Generated and written variant by variant: memory is O(N) per variant
  * in flight plus O(M) for the layout, never O(N·M); time is O(N·M).
  *
  * <p><b>Traits.</b> With C causal variants c, standardized true genotypes {@code z_c = (x_c −
@@ -119,9 +120,8 @@ public final class Simulator {
     for (int v : genome.causal) {
       isCausal[v] = true;
     }
-    // Chunks of ~4 MB of records keep the workers busy without holding much.
-    int chunkSize = Math.max(1, Math.min(1024, (4 << 20) / bpv));
-    int chunks = (m + chunkSize - 1) / chunkSize;
+    int[] starts = chunkStarts(c, genome, bpv);
+    int chunks = starts.length;
     SplittableRandom effects = Rng.stream(c.seed(), Rng.EFFECTS, 0);
     int nc = genome.causal.length;
     double[] rawEffect = new double[nc];
@@ -148,8 +148,8 @@ public final class Simulator {
       int submitted = 0;
       for (int done = 0; done < chunks; done++) {
         while (submitted < chunks && inFlight.size() < 2 * c.threads()) {
-          int first = submitted * chunkSize;
-          int count = Math.min(chunkSize, m - first);
+          int first = starts[submitted];
+          int count = (submitted + 1 < chunks ? starts[submitted + 1] : m) - first;
           inFlight.add(pool.submit(() -> generateChunk(c, cohort, genome, isCausal, first, count, bpv)));
           submitted++;
         }
@@ -193,6 +193,20 @@ public final class Simulator {
       pool.shutdownNow();
     }
     return new Genotypes(gRaw, rawEffect, freq, causalId, causalChr, causalBp, mono, missing);
+  }
+
+  /**
+   * First variant of each chunk of work. Without LD, chunks of ~4 MB of records keep the workers busy
+   * without holding much; with LD a chunk is one LD segment ({@link LinkedHaplotypes#SEGMENT} variants
+   * of one chromosome), generated in order by one worker.
+   */
+  private static int[] chunkStarts(SimulationConfig c, Genome genome, int bpv) {
+    int m = genome.m;
+    if (c.ldRho() > 0) {
+      return java.util.stream.IntStream.range(0, m).filter(v -> LinkedHaplotypes.startsSegment(genome, v)).toArray();
+    }
+    int chunkSize = Math.max(1, Math.min(1024, (4 << 20) / bpv));
+    return java.util.stream.IntStream.iterate(0, v -> v < m, v -> v + chunkSize).toArray();
   }
 
   private static Chunk generateChunk(SimulationConfig c, Cohort cohort, Genome genome, boolean[] isCausal, int first,
@@ -350,7 +364,14 @@ public final class Simulator {
         + " + g + e, e ~ N(0, 1-h2); g = sum_c effect_per_a1_c * (x_c - 2 freq_a1_c), var(g) = h2 exactly;"
         + " y_binary = [g + e_L > liability_threshold], e_L ~ N(0, 1-h2); y_null ~ N(0, 1);"
         + " genotypes: Balding-Nichols population frequencies, Hardy-Weinberg founders,"
-        + " Mendelian transmission with free recombination between variants\",\n");
+        + " Mendelian transmission with free recombination between variants"
+        + (c.ldRho() > 0 ? "; except LD: founder haplotypes keep a latent uniform U from one variant to the next with"
+            + " probability ld_rho (A1 when U < p), restarting every " + LinkedHaplotypes.SEGMENT + " variants of a"
+            + " chromosome, and children inherit parental haplotypes with Poisson crossovers (1 cM per Mb)" : "")
+        + "\",\n");
+    if (c.ldRho() > 0) {
+      j.append("  \"ld_rho\": ").append(num(c.ldRho())).append(",\n");
+    }
     j.append("  \"populations\": [");
     for (int p = 0; p < c.populations(); p++) {
       j.append(p == 0 ? "" : ", ").append("{\"name\": \"pop").append(p + 1).append("\", \"fst\": ").append(num(c.fst()))

@@ -15,7 +15,10 @@ import org.lmmspark.engine.io.PlinkWriter;
  * within the population); a child gets one allele from each parent, a heterozygous parent passing
  * A1 with probability 1/2 (Mendel). Transmissions at different variants are independent: free
  * recombination between all variants, so there is no LD within families beyond what the shared
- * parents imply. Calls are then written as missing independently with the configured rate
+ * parents imply. With {@code ldRho > 0} founders and children come instead from
+ * {@link LinkedHaplotypes} (haplotypes correlated along the chromosome, crossovers in meioses), with
+ * the same per-variant frequencies; variants must then be generated in order within each LD segment.
+ * Calls are then written as missing independently with the configured rate
  * (measurement missingness; the true genotype still drives the traits).
  */
 final class VariantGenerator {
@@ -30,6 +33,8 @@ final class VariantGenerator {
   final byte[] genotypes;
   private final long[] threshold;
   private final double logKeep;
+  /** The LD model's state, or null without LD (independent variants). */
+  private final LinkedHaplotypes linked;
 
   VariantGenerator(SimulationConfig config, Cohort cohort, Genome genome) {
     this.config = config;
@@ -39,6 +44,7 @@ final class VariantGenerator {
     this.genotypes = new byte[n];
     this.threshold = new long[config.populations()];
     this.logKeep = config.missingRate() > 0 ? StrictMath.log1p(-config.missingRate()) : 0;
+    this.linked = config.ldRho() > 0 ? new LinkedHaplotypes(config, cohort, genome) : null;
   }
 
   /** Result of one variant besides the packed record. */
@@ -60,6 +66,33 @@ final class VariantGenerator {
       // An allele is A1 when a uniform 32-bit integer falls below p_k·2^32.
       threshold[k] = (long) StrictMath.floor(pk * 4294967296.0);
     }
+    if (linked != null) {
+      linked.next(v, bp, threshold, genotypes);
+    } else {
+      independentGenotypes(r);
+    }
+    encode(packed);
+    int missing = 0;
+    if (config.missingRate() > 0) {
+      // Independent missingness with rate q: the gap before the next missing call is geometric,
+      // floor(log U / log(1−q)), so the cost is one draw per missing call, not per call.
+      long j = gap(r);
+      while (j < n) {
+        int s = 2 * (int) (j & 3);
+        int b = (int) (j >>> 2);
+        packed[b] = (byte) ((packed[b] & ~(3 << s)) | (PlinkWriter.CODE_MISSING << s));
+        missing++;
+        j += 1 + gap(r);
+      }
+    }
+    String id = "v" + (v + 1);
+    PlinkWriter.Variant variant =
+        new PlinkWriter.Variant(Integer.toString(genome.chr[v]), id, bp / 1e6, bp, BASES[a1], BASES[a2]);
+    return new Info(variant, missing);
+  }
+
+  /** Founders drawn independently at this variant, children by Mendel with free recombination. */
+  private void independentGenotypes(SplittableRandom r) {
     long bits = 0;
     int bitsLeft = 0;
     for (int j = 0; j < n; j++) {
@@ -80,24 +113,6 @@ final class VariantGenerator {
         genotypes[j] = (byte) (fromFather + fromMother);
       }
     }
-    encode(packed);
-    int missing = 0;
-    if (config.missingRate() > 0) {
-      // Independent missingness with rate q: the gap before the next missing call is geometric,
-      // floor(log U / log(1−q)), so the cost is one draw per missing call, not per call.
-      long j = gap(r);
-      while (j < n) {
-        int s = 2 * (int) (j & 3);
-        int b = (int) (j >>> 2);
-        packed[b] = (byte) ((packed[b] & ~(3 << s)) | (PlinkWriter.CODE_MISSING << s));
-        missing++;
-        j += 1 + gap(r);
-      }
-    }
-    String id = "v" + (v + 1);
-    PlinkWriter.Variant variant =
-        new PlinkWriter.Variant(Integer.toString(genome.chr[v]), id, bp / 1e6, bp, BASES[a1], BASES[a2]);
-    return new Info(variant, missing);
   }
 
   private static int transmit(byte parent, int coin) {

@@ -29,6 +29,7 @@ import org.lmmspark.engine.reml.VarianceComponent;
 import org.lmmspark.engine.simulate.SimulationConfig;
 import org.lmmspark.engine.simulate.SimulationResult;
 import org.lmmspark.engine.simulate.Simulator;
+import org.lmmspark.engine.testing.BedFixture;
 
 /** The calibrated O(n) test ({@link CalibratedTest}, {@link Calibration}) against plain definitions and the exact MLMA. */
 class CalibratedAssocTest {
@@ -48,7 +49,7 @@ class CalibratedAssocTest {
     int m = 600;
     SimulationResult truth = Simulator.run(SimulationConfig.defaults(n, m).withCausal(10).withSeed(3), prefix, conf, null);
     PlinkFileset fs = PlinkFileset.open(prefix, conf);
-    Grm grm = GrmKernel.computeLocal(prefix, fs.samples(), fs.variantCount(), null, 0, 256, 128, conf);
+    Grm grm = GrmKernel.computeLocal(BedFixture.source(prefix), null, 0, 256, 128, conf);
     int[] rows = new int[n];
     for (int i = 0; i < n; i++) {
       rows[i] = i;
@@ -86,7 +87,8 @@ class CalibratedAssocTest {
     for (int v = 0; v < m; v++) {
       candidates[v] = v;
     }
-    DosageBlock sample = Calibration.readSample(prefix, n, rows, Calibration.shuffled(candidates, 11), 40, 0, conf);
+    DosageBlock sample = Calibration.readSample(BedFixture.source(prefix), rows, Calibration.shuffled(candidates,
+        11), 40, 0, conf);
     assertEquals(40, sample.m);
     CalibratedModel model = Calibration.fromSpectral(exact, x, sample, 0);
     double[] ratios = new double[sample.m];
@@ -109,13 +111,15 @@ class CalibratedAssocTest {
 
     AssocResults got = new AssocResults();
     VariantFilterCounts counts = new VariantFilterCounts(n);
-    AssocResults calibrated = CalibratedTest.testRange(model, prefix, n, 0, m, null, 0, 100, conf, counts);
-    new DosageBlockReader(prefix, n, rows, 0, 100).read(0, m, null, conf, new VariantFilterCounts(n), block -> {
+    AssocResults calibrated = CalibratedTest.testRange(model, BedFixture.source(prefix).reader(), 0, m,
+        BedFixture.source(prefix).position(0), null, 0, 100, conf, counts);
+    new DosageBlockReader(BedFixture.source(prefix).reader(), rows, 0, 100).read(0, m,
+        BedFixture.source(prefix).position(0), null, conf, new VariantFilterCounts(n), block -> {
       for (int c = 0; c < block.m; c++) {
         double[] xv = column(block, c);
         double xPy = quad(pm, xv, y, n);
         double denom = gammaPlain * quad(h, xv, xv, n);
-        got.add(block.variantIndex[c], 0, 0, xPy / denom, 1 / Math.sqrt(denom), xPy * xPy / denom, 0, 0);
+        got.add(block.variantIndex[c], 0, 0, Double.NaN, xPy / denom, 1 / Math.sqrt(denom), xPy * xPy / denom, 0, 0);
       }
     });
     assertEquals(got.size(), calibrated.size());
@@ -141,7 +145,7 @@ class CalibratedAssocTest {
     int m = 300;
     SimulationResult truth = Simulator.run(SimulationConfig.defaults(n, m).withCausal(5).withSeed(5), prefix, conf, null);
     PlinkFileset fs = PlinkFileset.open(prefix, conf);
-    Grm grm = GrmKernel.computeLocal(prefix, fs.samples(), fs.variantCount(), null, 0, 256, 128, conf);
+    Grm grm = GrmKernel.computeLocal(BedFixture.source(prefix), null, 0, 256, 128, conf);
     int[] rows = new int[n];
     double[] y = new double[n];
     double[] ones = new double[n];
@@ -158,12 +162,14 @@ class CalibratedAssocTest {
       all[v] = v;
     }
     CalibratedModel model = Calibration.fromSpectral(exact, ones,
-        Calibration.readSample(prefix, n, rows, Calibration.shuffled(all, 1), 30, 0, conf), 0);
+        Calibration.readSample(BedFixture.source(prefix), rows, Calibration.shuffled(all, 1), 30, 0, conf), 0);
     // 1/σ²_e = 0.5; float rotation → 1e-5.
     assertClose(model.gamma().mean(), 0.5, 0, 1e-5, "γ of a least-squares null");
     assertTrue(model.gamma().cv() < 1e-5, "no spread: " + model.gamma());
-    AssocResults cal = CalibratedTest.testRange(model, prefix, n, 0, m, null, 0, 64, conf, new VariantFilterCounts(n));
-    AssocResults ex = Mlma.testRange(exact, prefix, n, 0, m, null, 0, 64, false, conf, new VariantFilterCounts(n));
+    AssocResults cal = CalibratedTest.testRange(model, BedFixture.source(prefix).reader(), 0, m,
+        BedFixture.source(prefix).position(0), null, 0, 64, conf, new VariantFilterCounts(n));
+    AssocResults ex = Mlma.testRange(exact, BedFixture.source(prefix).reader(), 0, m,
+        BedFixture.source(prefix).position(0), null, 0, 64, false, conf, new VariantFilterCounts(n));
     assertEquals(ex.size(), cal.size());
     for (int r = 0; r < ex.size(); r++) {
       assertClose(cal.statistic(r), ex.statistic(r), 1e-8, 1e-4, "χ² of variant " + ex.variant(r));
@@ -191,7 +197,7 @@ class CalibratedAssocTest {
     SimulationResult truth = Simulator.run(cfg, prefix, conf, null);
     PlinkFileset fs = PlinkFileset.open(prefix, conf);
     long t0 = System.nanoTime();
-    Grm grm = GrmKernel.computeLocal(prefix, fs.samples(), fs.variantCount(), null, 0, 1024, 512, conf);
+    Grm grm = GrmKernel.computeLocal(BedFixture.source(prefix), null, 0, 1024, 512, conf);
     int[] rows = new int[n];
     for (int i = 0; i < n; i++) {
       rows[i] = i;
@@ -226,7 +232,8 @@ class CalibratedAssocTest {
     for (int v = 0; v < m; v++) {
       all[v] = v;
     }
-    DosageBlock sample = Calibration.readSample(prefix, n, rows, Calibration.shuffled(all, 2024), 100, 0, conf);
+    DosageBlock sample = Calibration.readSample(BedFixture.source(prefix), rows, Calibration.shuffled(all, 2024),
+        100, 0, conf);
     Set<Integer> causal = new HashSet<>();
     truth.causal().forEach(c -> causal.add(c.index()));
     double lambdaSum = 0;
@@ -237,11 +244,14 @@ class CalibratedAssocTest {
       CalibratedModel plain = Calibration.fromSpectral(exact, ones, sample, 0);
       CalibratedModel cal = Calibration.fromSpectral(exact, ones, sample, 20);
       long t1 = System.nanoTime();
-      AssocResults ex = Mlma.testRange(exact, prefix, n, 0, m, null, 0, 512, false, conf, new VariantFilterCounts(n));
+      AssocResults ex = Mlma.testRange(exact, BedFixture.source(prefix).reader(), 0, m,
+          BedFixture.source(prefix).position(0), null, 0, 512, false, conf, new VariantFilterCounts(n));
       long t2 = System.nanoTime();
-      AssocResults ca = CalibratedTest.testRange(cal, prefix, n, 0, m, null, 0, 512, conf, new VariantFilterCounts(n));
+      AssocResults ca = CalibratedTest.testRange(cal, BedFixture.source(prefix).reader(), 0, m,
+          BedFixture.source(prefix).position(0), null, 0, 512, conf, new VariantFilterCounts(n));
       long t3 = System.nanoTime();
-      AssocResults pl = CalibratedTest.testRange(plain, prefix, n, 0, m, null, 0, 512, conf, new VariantFilterCounts(n));
+      AssocResults pl = CalibratedTest.testRange(plain, BedFixture.source(prefix).reader(), 0, m,
+          BedFixture.source(prefix).position(0), null, 0, 512, conf, new VariantFilterCounts(n));
       assertEquals(ex.size(), ca.size());
       double[] a = new double[ex.size()];
       double[] b = new double[ex.size()];
@@ -272,7 +282,8 @@ class CalibratedAssocTest {
       assertClose(fitBand.theta(), fit.theta(), 1e-8, 1e-5, "θ band vs eigenbasis");
       CalibratedModel calBand = Calibration.fromBand(problem, band, fitBand, rows, sample, 20, names.get(t));
       assertClose(calBand.gamma().mean(), cal.gamma().mean(), 0, 1e-5, "γ band vs eigenbasis");
-      AssocResults cb = CalibratedTest.testRange(calBand, prefix, n, 0, m, null, 0, 512, conf, new VariantFilterCounts(n));
+      AssocResults cb = CalibratedTest.testRange(calBand, BedFixture.source(prefix).reader(), 0, m,
+          BedFixture.source(prefix).position(0), null, 0, 512, conf, new VariantFilterCounts(n));
       assertEquals(ca.size(), cb.size());
       for (int r = 0; r < ca.size(); r++) {
         assertClose(cb.statistic(r), ca.statistic(r), 1e-6, 1e-4, "χ² band vs eigenbasis, variant " + ca.variant(r));
@@ -304,21 +315,7 @@ class CalibratedAssocTest {
   }
 
   static double correlation(double[] a, double[] b) {
-    double ma = 0;
-    double mb = 0;
-    for (int i = 0; i < a.length; i++) {
-      ma += a[i] / a.length;
-      mb += b[i] / a.length;
-    }
-    double sab = 0;
-    double saa = 0;
-    double sbb = 0;
-    for (int i = 0; i < a.length; i++) {
-      sab += (a[i] - ma) * (b[i] - mb);
-      saa += (a[i] - ma) * (a[i] - ma);
-      sbb += (b[i] - mb) * (b[i] - mb);
-    }
-    return sab / Math.sqrt(saa * sbb);
+    return org.lmmspark.engine.testing.Correlation.pearson(a, b);
   }
 
   static double[] column(DosageBlock block, int c) {

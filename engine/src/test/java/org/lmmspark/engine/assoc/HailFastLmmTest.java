@@ -51,7 +51,7 @@ class HailFastLmmTest {
     for (int v = 0; v < chr1.length; v++) {
       chr1[v] = fs.variants().get(v).chromosome().equals("1");
     }
-    k = GrmKernel.computeLocal(prefix, fs.samples(), fs.variantCount(), chr1, 0, 128, 300, GenotypeScaling.STANDARDIZED,
+    k = GrmKernel.computeLocal(org.lmmspark.engine.testing.BedFixture.source(prefix), chr1, 0, 128, 300, GenotypeScaling.STANDARDIZED,
         conf);
     int n = fs.samples().size();
     // Phenotype and covariate files: FID IID value, no header, in .fam order (checked).
@@ -127,7 +127,8 @@ class HailFastLmmTest {
   }
 
   static AssocResults firstFiveChr3(LmmTest test) {
-    AssocResults r = Mlma.testRange(model, prefix, 250, 1000, 1005, null, 0, 8, test, new Configuration(),
+    AssocResults r = Mlma.testRange(model, org.lmmspark.engine.testing.BedFixture.source(prefix).reader(), 1000, 1005,
+        org.lmmspark.engine.testing.BedFixture.source(prefix).position(1000), null, 0, 8, test, new Configuration(),
         new VariantFilterCounts(250));
     assertEquals(5, r.size());
     return r;

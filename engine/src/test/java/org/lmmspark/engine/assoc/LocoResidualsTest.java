@@ -82,14 +82,16 @@ class LocoResidualsTest {
     double sg = 0.6;
     double se = 0.5;
 
-    LocalGenotypeProducts prod = LocalGenotypeProducts.read(prefix, nFam, m, null, chrIndex, chromosomes, 0, 32, conf);
+    LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(prefix), null, chrIndex, chromosomes,
+        0, 32, conf);
     GenomicRelationshipOperator k = new GenomicRelationshipOperator(prod, rows, -1);
     int s = 25;
     List<LocoResiduals.Scope> scopes = new ArrayList<>();
     for (int c = 0; c < chromosomes; c++) {
       int cc = c;
       int[] candidates = java.util.stream.IntStream.range(0, m).filter(v -> chrIndex[v] == cc).toArray();
-      DosageBlock sample = Calibration.readSample(prefix, nFam, rows, Calibration.shuffled(candidates, 100 + c), s, 0,
+      DosageBlock sample = Calibration.readSample(BedFixture.source(prefix), rows, Calibration.shuffled(candidates,
+          100 + c), s, 0,
           conf);
       assertEquals(s, sample.m);
       scopes.add(new LocoResiduals.Scope(c, "LOCO chromosome " + (c + 1), sample));
@@ -170,11 +172,13 @@ class LocoResidualsTest {
       for (int v = 0; v < m; v++) {
         include[v] = chrIndex[v] == c;
       }
-      AssocResults cal = CalibratedTest.testRange(model, prefix, nFam, 0, m, include, 0, 64, conf,
+      AssocResults cal = CalibratedTest.testRange(model, BedFixture.source(prefix).reader(), 0, m,
+          BedFixture.source(prefix).position(0), include, 0, 64, conf,
           new VariantFilterCounts(n));
       List<Double> all = new ArrayList<>();
       List<Double> mine = new ArrayList<>();
-      new DosageBlockReader(prefix, nFam, rows, 0, 64).read(0, m, include, conf, new VariantFilterCounts(n), block -> {
+      new DosageBlockReader(BedFixture.source(prefix).reader(), rows, 0, 64).read(0, m,
+          BedFixture.source(prefix).position(0), include, conf, new VariantFilterCounts(n), block -> {
         for (int t = 0; t < block.m; t++) {
           double[] xv = CalibratedAssocTest.column(block, t);
           double xpy = CalibratedAssocTest.quad(pm, xv, y, n);
@@ -201,7 +205,8 @@ class LocoResidualsTest {
       for (double ratio : ratios) {
         pooledRatios.add(ratio);
       }
-      AssocResults pooledCal = CalibratedTest.testRange(split.models().get(c), prefix, nFam, 0, m, include, 0, 64, conf,
+      AssocResults pooledCal = CalibratedTest.testRange(split.models().get(c), BedFixture.source(prefix).reader(), 0, m,
+          BedFixture.source(prefix).position(0), include, 0, 64, conf,
           new VariantFilterCounts(n));
       for (int t = 0; t < pooledCal.size(); t++) {
         pooledChi2.add(pooledCal.statistic(t));
@@ -233,7 +238,8 @@ class LocoResidualsTest {
     String prefix = BedFixture.write(dir, "packed", g, chr);
     int[] rows = {4, 0, 44, 10, 11, 30, 31, 2, 3, 20};
     List<PackedGenotypeBlock> blocks = new ArrayList<>();
-    new PackedGenotypeReader(prefix, nFam, 0, 8).read(0, m, null, new int[m], conf, new VariantFilterCounts(0),
+    new PackedGenotypeReader(BedFixture.source(prefix).reader(), 0, 8).read(0, m,
+        BedFixture.source(prefix).position(0), null, new int[m], conf, new VariantFilterCounts(0),
         blocks::add);
     List<float[]> fromCache = new ArrayList<>();
     List<Integer> idsCache = new ArrayList<>();
@@ -247,7 +253,8 @@ class LocoResidualsTest {
     List<float[]> fromBed = new ArrayList<>();
     List<Integer> idsBed = new ArrayList<>();
     VariantFilterCounts bedCounts = new VariantFilterCounts(rows.length);
-    new DosageBlockReader(prefix, nFam, rows, 0.1, 16).read(0, m, null, conf, bedCounts, b -> {
+    new DosageBlockReader(BedFixture.source(prefix).reader(), rows, 0.1, 16).read(0, m,
+        BedFixture.source(prefix).position(0), null, conf, bedCounts, b -> {
       for (int t = 0; t < b.m; t++) {
         fromBed.add(java.util.Arrays.copyOfRange(b.values, t * b.n, (t + 1) * b.n));
         idsBed.add(b.variantIndex[t]);

@@ -40,7 +40,8 @@ class MlmaBruteForceTest {
     double se = 0.4;
     NullModel model = NullModel.of(s.problem, SpectralReml.decompose(s.k), sg, se, s.rows, "test");
     VariantFilterCounts counts = new VariantFilterCounts(N);
-    AssocResults r = Mlma.testRange(model, s.prefix, FAM, 0, M, null, 0, 8, false, new Configuration(), counts);
+    AssocResults r = Mlma.testRange(model, BedFixture.source(s.prefix).reader(), 0, M,
+        BedFixture.source(s.prefix).position(0), null, 0, 8, false, new Configuration(), counts);
     assertEquals(r.size(), counts.kept);
     assertTrue(counts.monomorphic >= 4, "monomorphic variants dropped: " + counts);
     double[] pm = projection(s.k.toDense(), sg, se, s.x, N, P);
@@ -69,7 +70,8 @@ class MlmaBruteForceTest {
     Setup s = new Setup(dir);
     SpectralReml.Eigen eigen = SpectralReml.decompose(s.k);
     NullModel model = NullModel.of(s.problem, eigen, 0.5, 0.5, s.rows, "test");
-    AssocResults r = Mlma.testRange(model, s.prefix, FAM, 0, M, null, 0, 16, true, new Configuration(),
+    AssocResults r = Mlma.testRange(model, BedFixture.source(s.prefix).reader(), 0, M,
+        BedFixture.source(s.prefix).position(0), null, 0, 16, true, new Configuration(),
         new VariantFilterCounts(N));
     int checked = 0;
     for (int k = 0; k < r.size(); k++) {
@@ -110,11 +112,14 @@ class MlmaBruteForceTest {
     double sg = 0.6;
     double se = 0.5;
     NullModel model = NullModel.of(s.problem, SpectralReml.decompose(s.k), sg, se, s.rows, "test");
-    AssocResults f = Mlma.testRange(model, s.prefix, FAM, 0, M, null, 0, 16, LmmTest.F, new Configuration(),
+    AssocResults f = Mlma.testRange(model, BedFixture.source(s.prefix).reader(), 0, M,
+        BedFixture.source(s.prefix).position(0), null, 0, 16, LmmTest.F, new Configuration(),
         new VariantFilterCounts(N));
-    AssocResults lrt = Mlma.testRange(model, s.prefix, FAM, 0, M, null, 0, 16, LmmTest.LRT, new Configuration(),
+    AssocResults lrt = Mlma.testRange(model, BedFixture.source(s.prefix).reader(), 0, M,
+        BedFixture.source(s.prefix).position(0), null, 0, 16, LmmTest.LRT, new Configuration(),
         new VariantFilterCounts(N));
-    AssocResults score = Mlma.testRange(model, s.prefix, FAM, 0, M, null, 0, 16, LmmTest.SCORE, new Configuration(),
+    AssocResults score = Mlma.testRange(model, BedFixture.source(s.prefix).reader(), 0, M,
+        BedFixture.source(s.prefix).position(0), null, 0, 16, LmmTest.SCORE, new Configuration(),
         new VariantFilterCounts(N));
     double[] kd = s.k.toDense();
     double lambda0 = sg / se;

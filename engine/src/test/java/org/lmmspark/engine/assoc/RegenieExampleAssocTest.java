@@ -18,6 +18,7 @@ import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.RemlInputs;
 import org.lmmspark.engine.reml.SpectralReml;
 import org.lmmspark.engine.stats.FisherF;
+import org.lmmspark.engine.testing.BedFixture;
 import org.lmmspark.engine.testing.RefData;
 
 /**
@@ -37,7 +38,7 @@ class RegenieExampleAssocTest {
     Configuration conf = new Configuration();
     prefix = dir.resolve("example").toString();
     PlinkFileset fs = PlinkFileset.open(prefix, conf);
-    Grm grm = GrmKernel.computeLocal(prefix, fs.samples(), fs.variantCount(), null, 0, 256, 256, conf);
+    Grm grm = GrmKernel.computeLocal(BedFixture.source(prefix), null, 0, 256, 256, conf);
     SampleTable pheno = SampleTable.read(dir.resolve("phenotype.txt").toString(), conf);
     SampleTable covars = SampleTable.read(dir.resolve("covariates.txt").toString(), conf);
     RemlInputs.Assembled a = RemlInputs.assemble(new RemlInputs.Spec(
@@ -54,7 +55,8 @@ class RegenieExampleAssocTest {
 
   static AssocResults run(LmmTest test) {
     VariantFilterCounts counts = new VariantFilterCounts(500);
-    AssocResults r = Mlma.testRange(model, prefix, 500, 0, 1000, null, 0, 96, test, new Configuration(), counts);
+    AssocResults r = Mlma.testRange(model, BedFixture.source(prefix).reader(), 0, 1000,
+        BedFixture.source(prefix).position(0), null, 0, 96, test, new Configuration(), counts);
     assertEquals(1000, counts.kept);
     assertEquals(1000, r.size());
     return r;

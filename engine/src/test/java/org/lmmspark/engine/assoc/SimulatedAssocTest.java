@@ -28,6 +28,7 @@ import org.lmmspark.engine.reml.VarianceComponent;
 import org.lmmspark.engine.simulate.SimulationConfig;
 import org.lmmspark.engine.simulate.SimulationResult;
 import org.lmmspark.engine.simulate.Simulator;
+import org.lmmspark.engine.testing.BedFixture;
 
 /**
  * Simulated truth (engine {@link Simulator}): N = 600 samples in 3 populations (Fst 0.1) with 30
@@ -56,7 +57,7 @@ class SimulatedAssocTest {
         .withFamilies(30).withSeed(7);
     SimulationResult truth = Simulator.run(cfg, prefix, conf, null);
     PlinkFileset fs = PlinkFileset.open(prefix, conf);
-    Grm grm = GrmKernel.computeLocal(prefix, fs.samples(), fs.variantCount(), null, 0, 1024, 512, conf);
+    Grm grm = GrmKernel.computeLocal(BedFixture.source(prefix), null, 0, 1024, 512, conf);
     int[] all = new int[N];
     for (int i = 0; i < N; i++) {
       all[i] = i;
@@ -104,7 +105,8 @@ class SimulatedAssocTest {
       results.add(new AssocResults());
     }
     float[] rotated = new float[N * 512 + N];
-    new DosageBlockReader(prefix, N, all, 0, 512).read(0, M, null, conf, new VariantFilterCounts(N), block -> {
+    new DosageBlockReader(BedFixture.source(prefix).reader(), all, 0, 512).read(0, M,
+        BedFixture.source(prefix).position(0), null, conf, new VariantFilterCounts(N), block -> {
       Blas.sgemm(true, false, N, block.m, N, 1f, lmm.get(0).u, 0, N, block.values, 0, N, 0f, rotated, 0, N);
       for (int t = 0; t < models.size(); t++) {
         Mlma.testRotated(models.get(t), block, rotated, null, results.get(t));

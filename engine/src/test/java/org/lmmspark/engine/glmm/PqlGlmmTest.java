@@ -103,7 +103,7 @@ class PqlGlmmTest {
     Configuration conf = new Configuration();
     String dir = RefData.dir("saige-family").toString();
     PlinkFileset fs = PlinkFileset.open(dir + "/plinkforGRM_1000samples_10kMarkers", conf);
-    Grm grm = GrmKernel.computeLocal(fs.prefix(), fs.samples(), fs.variantCount(), null, 0.0, 256, 500, conf);
+    Grm grm = GrmKernel.computeLocal(fs, null, 0.0, 256, 500, conf);
     DataTable table = DataTable.read(dir + "/pheno_both.txt", conf);
     MixedModel m = ModelFrame.build(table, Formula.parse("y_binary ~ x1 + x2 + (1 | IID:G)"),
         new ModelFrame.Options(Map.of(), Set.of(), null, null, Map.of("G", Relationship.of("G", grm))));

@@ -79,7 +79,7 @@ class GrmKernelTest {
     Arrays.fill(chr, 1);
     String prefix = BedFixture.write(dir, "t", g, chr);
     PlinkFileset fs = PlinkFileset.open(prefix, conf);
-    Grm grm = GrmKernel.computeLocal(prefix, fs.samples(), m, null, 0.0, tileSize, blockVariants, conf);
+    Grm grm = GrmKernel.computeLocal(BedFixture.source(prefix), null, 0.0, tileSize, blockVariants, conf);
     double[][][] expected = bruteForce(g, 0.0);
     for (int j = 0; j < n; j++) {
       for (int k = 0; k <= j; k++) {
@@ -106,7 +106,7 @@ class GrmKernelTest {
       }
     }
     PlinkFileset fs = PlinkFileset.open(prefix, conf);
-    Grm grm = GrmKernel.computeLocal(prefix, fs.samples(), m, include, 0.2, 16, 32, conf);
+    Grm grm = GrmKernel.computeLocal(BedFixture.source(prefix), include, 0.2, 16, 32, conf);
     double[][][] expected = bruteForce(selected, 0.2);
     for (int j = 0; j < n; j++) {
       for (int k = 0; k <= j; k++) {
@@ -154,7 +154,7 @@ class GrmKernelTest {
     Arrays.fill(chr, 1);
     String prefix = BedFixture.write(dir, "t", g, chr);
     PlinkFileset fs = PlinkFileset.open(prefix, conf);
-    Grm grm = GrmKernel.computeLocal(prefix, fs.samples(), m, null, 0.0, 16, 32, scaling, conf);
+    Grm grm = GrmKernel.computeLocal(org.lmmspark.engine.testing.BedFixture.source(prefix), null, 0.0, 16, 32, scaling, conf);
     double[] k = new double[n * n];
     int used = 0;
     for (int[] v : g) {

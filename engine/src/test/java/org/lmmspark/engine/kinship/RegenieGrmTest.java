@@ -7,6 +7,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.testing.BedFixture;
 import org.lmmspark.engine.testing.RefData;
 
 /**
@@ -23,7 +24,7 @@ class RegenieGrmTest {
     PlinkFileset fs = PlinkFileset.open(dir + "/example", conf);
     Grm expected = GctaGrmFiles.read(dir + "/expected/gcta_grm", conf);
     // Small tiles and blocks on purpose: several tiles and blocks must add up to the same matrix.
-    Grm actual = GrmKernel.computeLocal(fs.prefix(), fs.samples(), fs.variantCount(), null, 0.0, 128, 300, conf);
+    Grm actual = GrmKernel.computeLocal(BedFixture.source(fs.prefix()), null, 0.0, 128, 300, conf);
     assertEquals(expected.ids(), actual.ids());
     double diagSum = 0;
     double offSum = 0;

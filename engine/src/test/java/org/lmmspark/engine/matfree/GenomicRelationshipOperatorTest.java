@@ -41,7 +41,7 @@ class GenomicRelationshipOperatorTest {
       chrIndex[v] = chr[v] - 1;
     }
     // Blocks of 7 variants: many blocks, none spanning two chromosomes.
-    LocalGenotypeProducts prod = LocalGenotypeProducts.read(prefix, n, m, null, chrIndex, 3, 0, 7, conf);
+    LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(prefix), null, chrIndex, 3, 0, 7, conf);
     int[] rows = {3, 0, 56, 10, 11, 12, 40, 41, 2, 30, 31, 33, 50};
     int ns = rows.length;
     int k = 4;
@@ -83,9 +83,9 @@ class GenomicRelationshipOperatorTest {
     java.util.Arrays.fill(chr, 1);
     String prefix = BedFixture.write(dir, "u", g, chr);
     List<SampleId> samples = PlinkFileset.open(prefix, conf).samples();
-    Grm grm = GrmKernel.computeLocal(prefix, samples, m, null, 0, 32, 50, conf);
+    Grm grm = GrmKernel.computeLocal(BedFixture.source(prefix), null, 0, 32, 50, conf);
     double[] dense = grm.toDense();
-    LocalGenotypeProducts prod = LocalGenotypeProducts.read(prefix, n, m, null, null, 1, 0, 64, conf);
+    LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(prefix), null, null, 1, 0, 64, conf);
     int[] rows = new int[n];
     for (int i = 0; i < n; i++) {
       rows[i] = i;
@@ -130,8 +130,8 @@ class GenomicRelationshipOperatorTest {
     java.util.Arrays.fill(chr, 1);
     String prefix = BedFixture.write(dir, "s", g, chr);
     List<SampleId> samples = PlinkFileset.open(prefix, conf).samples();
-    double[] dense = GrmKernel.computeLocal(prefix, samples, m, null, 0, 32, 50, scaling, conf).toDense();
-    LocalGenotypeProducts prod = LocalGenotypeProducts.read(prefix, n, m, null, null, 1, 0, 64, scaling, conf);
+    double[] dense = GrmKernel.computeLocal(org.lmmspark.engine.testing.BedFixture.source(prefix), null, 0, 32, 50, scaling, conf).toDense();
+    LocalGenotypeProducts prod = LocalGenotypeProducts.read(org.lmmspark.engine.testing.BedFixture.source(prefix), null, null, 1, 0, 64, scaling, conf);
     int[] rows = new int[n];
     for (int i = 0; i < n; i++) {
       rows[i] = i;

@@ -34,7 +34,8 @@ class GenotypeProductKernelTest {
     java.util.Arrays.fill(chr, 1);
     String prefix = BedFixture.write(dir, "k", g, chr);
     List<PackedGenotypeBlock> blocks = new ArrayList<>();
-    new PackedGenotypeReader(prefix, n, 0, 300).read(0, m, null, null, new Configuration(), new VariantFilterCounts(0),
+    new PackedGenotypeReader(BedFixture.source(prefix).reader(), 0, 300).read(0, m,
+        BedFixture.source(prefix).position(0), null, null, new Configuration(), new VariantFilterCounts(0),
         blocks::add);
     assertEquals(3, blocks.size());
     int used = 0;

@@ -12,6 +12,7 @@ import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.kinship.GrmKernel;
 import org.lmmspark.engine.pheno.SampleTable;
+import org.lmmspark.engine.testing.BedFixture;
 import org.lmmspark.engine.testing.RefData;
 
 /**
@@ -38,7 +39,7 @@ class RegenieExampleRemlTest {
     dir = RefData.dir("regenie-example");
     Configuration conf = new Configuration();
     PlinkFileset genotypes = PlinkFileset.open(dir.resolve("example").toString(), conf);
-    grm = GrmKernel.computeLocal(genotypes.prefix(), genotypes.samples(), genotypes.variantCount(), null, 0.0, 4096, 1024, conf);
+    grm = GrmKernel.computeLocal(BedFixture.source(genotypes.prefix()), null, 0.0, 4096, 1024, conf);
     Grm plink = GctaGrmFiles.read(dir.resolve("expected/gcta_grm").toString(), conf);
     float[] ours = grm.packedValues();
     float[] theirs = plink.packedValues();

@@ -14,6 +14,11 @@ public final class BedFixture {
   private BedFixture() {}
 
   /** Writes {@code dir/name.bed/.bim/.fam}; variant v is on chromosome {@code chromosomes[v]}. Returns the prefix. */
+  /** The fileset at {@code prefix}, opened as a genotype source. */
+  public static org.lmmspark.engine.io.PlinkFileset source(String prefix) {
+    return org.lmmspark.engine.io.PlinkFileset.open(prefix, new org.apache.hadoop.conf.Configuration());
+  }
+
   public static String write(Path dir, String name, int[][] g, int[] chromosomes) {
     int m = g.length;
     int n = g[0].length;

@@ -17,11 +17,13 @@ import org.lmmspark.engine.assoc.GenotypeRows;
 import org.lmmspark.engine.assoc.LocoGrm;
 import org.lmmspark.engine.assoc.Mlma;
 import org.lmmspark.engine.assoc.NullModel;
+import org.lmmspark.engine.genotype.GenotypeInput;
+import org.lmmspark.engine.genotype.GenotypeReader;
 import org.lmmspark.engine.genotype.GenotypeScaling;
+import org.lmmspark.engine.genotype.GenotypeSource;
 import org.lmmspark.engine.genotype.DosageBlock;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.GctaGrmFiles;
-import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.pheno.SampleTable;
 import org.lmmspark.engine.pheno.TraitTables;
@@ -92,11 +94,11 @@ public final class AssocJob {
 
   /**
    * What to run. {@code trait}: the phenotype and covariate tables ({@link TraitTables}); {@code grm}
-   * null: computed from {@code bfile} first (written as {@code out.grm.*}); {@code partitions} ≤ 0: about
+   * null: computed from {@code genotypes} first (written as {@code out.grm.*}); {@code partitions} ≤ 0: about
    * two tasks per core; {@code blockVariants} ≤ 0: chosen from N; {@code selection}: the samples and
    * variants used (on both routes, and for a GRM computed here).
    */
-  public record Options(String bfile, TraitTables.Spec trait, String grm,
+  public record Options(GenotypeInput genotypes, TraitTables.Spec trait, String grm,
       String out, boolean loco, double maf, boolean exact, Test test, int calibrationVariants,
       int calibrationEigenvectors, int partitions, int blockVariants, Solver solver, int matrixFreeAbove, int probes,
       GenotypeSelection selection, GenotypeScaling kernel, LmmTest statistic) implements Serializable {
@@ -129,7 +131,7 @@ public final class AssocJob {
       }
       if (solver == Solver.MATRIX_FREE) {
         if (grm != null) {
-          throw new BadInputException("--solver matrix-free works from the genotypes (--bfile) and never reads a GRM: "
+          throw new BadInputException("--solver matrix-free works from the genotypes and never reads a GRM: "
               + "drop --grm, or use --solver spectral");
         }
         if (statistic != LmmTest.MLMA || test == Test.EXACT) {
@@ -140,42 +142,42 @@ public final class AssocJob {
     }
 
     /** Whole tables, every sample and variant. */
-    public Options(String bfile, String pheno, String phenoName, String covar, String qcovar, String grm, String out,
-        boolean loco, double maf, boolean exact, Test test, int calibrationVariants, int calibrationEigenvectors,
-        int partitions, int blockVariants, Solver solver, int matrixFreeAbove, int probes) {
-      this(bfile, TraitTables.Spec.of(pheno, phenoName, covar, qcovar), grm, out, loco, maf, exact, test,
+    public Options(GenotypeInput genotypes, String pheno, String phenoName, String covar, String qcovar, String grm,
+        String out, boolean loco, double maf, boolean exact, Test test, int calibrationVariants,
+        int calibrationEigenvectors, int partitions, int blockVariants, Solver solver, int matrixFreeAbove, int probes) {
+      this(genotypes, TraitTables.Spec.of(pheno, phenoName, covar, qcovar), grm, out, loco, maf, exact, test,
           calibrationVariants, calibrationEigenvectors, partitions, blockVariants, solver, matrixFreeAbove, probes,
           GenotypeSelection.all());
     }
 
     /** GCTA's GRM definition ({@code --kernel gcta}). */
-    public Options(String bfile, TraitTables.Spec trait, String grm, String out, boolean loco, double maf, boolean exact,
-        Test test, int calibrationVariants, int calibrationEigenvectors, int partitions, int blockVariants, Solver solver,
-        int matrixFreeAbove, int probes, GenotypeSelection selection) {
-      this(bfile, trait, grm, out, loco, maf, exact, test, calibrationVariants, calibrationEigenvectors, partitions,
+    public Options(GenotypeInput genotypes, TraitTables.Spec trait, String grm, String out, boolean loco, double maf,
+        boolean exact, Test test, int calibrationVariants, int calibrationEigenvectors, int partitions, int blockVariants,
+        Solver solver, int matrixFreeAbove, int probes, GenotypeSelection selection) {
+      this(genotypes, trait, grm, out, loco, maf, exact, test, calibrationVariants, calibrationEigenvectors, partitions,
           blockVariants, solver, matrixFreeAbove, probes, selection, GenotypeScaling.GCTA);
     }
 
     /** The statistic from {@code exact}: MLMA, or the Wald test when it is set. */
-    public Options(String bfile, TraitTables.Spec trait, String grm, String out, boolean loco, double maf, boolean exact,
-        Test test, int calibrationVariants, int calibrationEigenvectors, int partitions, int blockVariants, Solver solver,
-        int matrixFreeAbove, int probes, GenotypeSelection selection, GenotypeScaling kernel) {
-      this(bfile, trait, grm, out, loco, maf, exact, test, calibrationVariants, calibrationEigenvectors, partitions,
+    public Options(GenotypeInput genotypes, TraitTables.Spec trait, String grm, String out, boolean loco, double maf,
+        boolean exact, Test test, int calibrationVariants, int calibrationEigenvectors, int partitions, int blockVariants,
+        Solver solver, int matrixFreeAbove, int probes, GenotypeSelection selection, GenotypeScaling kernel) {
+      this(genotypes, trait, grm, out, loco, maf, exact, test, calibrationVariants, calibrationEigenvectors, partitions,
           blockVariants, solver, matrixFreeAbove, probes, selection, kernel, null);
     }
 
     /** The spectral solver's options as before the matrix-free route (solver auto, default threshold). */
-    public Options(String bfile, String pheno, String phenoName, String covar, String qcovar, String grm, String out,
-        boolean loco, double maf, boolean exact, Test test, int calibrationVariants, int calibrationEigenvectors,
-        int partitions, int blockVariants) {
-      this(bfile, pheno, phenoName, covar, qcovar, grm, out, loco, maf, exact, test, calibrationVariants,
+    public Options(GenotypeInput genotypes, String pheno, String phenoName, String covar, String qcovar, String grm,
+        String out, boolean loco, double maf, boolean exact, Test test, int calibrationVariants,
+        int calibrationEigenvectors, int partitions, int blockVariants) {
+      this(genotypes, pheno, phenoName, covar, qcovar, grm, out, loco, maf, exact, test, calibrationVariants,
           calibrationEigenvectors, partitions, blockVariants, Solver.AUTO, DEFAULT_MATRIX_FREE_ABOVE, 0);
     }
 
     /** The defaults for the calibration: {@link Calibration#DEFAULT_VARIANTS} variants, {@link #DEFAULT_EIGENVECTORS} eigenvectors. */
-    public Options(String bfile, String pheno, String phenoName, String covar, String qcovar, String grm, String out,
-        boolean loco, double maf, boolean exact, Test test, int partitions, int blockVariants) {
-      this(bfile, pheno, phenoName, covar, qcovar, grm, out, loco, maf, exact, test, Calibration.DEFAULT_VARIANTS,
+    public Options(GenotypeInput genotypes, String pheno, String phenoName, String covar, String qcovar, String grm,
+        String out, boolean loco, double maf, boolean exact, Test test, int partitions, int blockVariants) {
+      this(genotypes, pheno, phenoName, covar, qcovar, grm, out, loco, maf, exact, test, Calibration.DEFAULT_VARIANTS,
           DEFAULT_EIGENVECTORS, partitions, blockVariants);
     }
 
@@ -246,17 +248,16 @@ public final class AssocJob {
    * Checks the inputs without Spark (cheap: metadata, tables, file presence), so that a bad option fails
    * in a second rather than after a GRM computation: the fileset, the phenotype table and its trait
    * column, the covariate tables, and with {@code grm} its files (and with {@code loco} its
-   * per-chromosome parts for every chromosome of the {@code .bim}).
+   * per-chromosome parts for every chromosome of the genotypes). Returns the opened genotype source.
    */
-  public static void checkInputs(Options o, Configuration conf) {
-    PlinkFileset fileset = PlinkFileset.open(o.bfile(), conf);
-    TraitTables.read(o.trait(), PlinkFileset.famPath(o.bfile()), fileset.samples(), PlinkFileset.famPath(o.bfile()),
-        false, conf);
+  public static GenotypeSource checkInputs(Options o, Configuration conf) {
+    GenotypeSource fileset = o.genotypes().open(conf);
+    TraitTables.read(o.trait(), fileset.famPath(), fileset.samples(), fileset.samplesPath(), false, conf);
     if (o.grm() != null) {
       requireGrm(o.grm(), conf, "");
       if (o.loco()) {
         // The chromosomes the run tests: those of the selected variants.
-        boolean[] selected = o.selection().variants().mask(fileset.variants(), PlinkFileset.bimPath(o.bfile())).include();
+        boolean[] selected = o.selection().variants().mask(fileset.variants(), fileset.variantsPath()).include();
         java.util.LinkedHashSet<String> chromosomes = new java.util.LinkedHashSet<>();
         for (int v = 0; v < selected.length; v++) {
           if (selected[v]) {
@@ -269,13 +270,14 @@ public final class AssocJob {
         }
       }
     }
+    return fileset;
   }
 
   /**
    * Whether {@link #run} takes the matrix-free route: asked for, or {@code auto} with no GRM given and
    * more analysed samples (phenotype ∩ covariates ∩ .fam) than {@code matrixFreeAbove}.
    *
-   * @param fileset {@code o.bfile()}, already opened by the caller (opening reads the whole .bim)
+   * @param genotypes {@code o.genotypes()}, already opened by the caller (opening reads the variant list)
    */
   public static boolean takesMatrixFreeRoute(Options o, PartitionedGenotypes genotypes, Configuration conf) {
     if (o.solver() == Solver.SPECTRAL || o.grm() != null) {
@@ -288,7 +290,7 @@ public final class AssocJob {
   /** The analysed samples and design of the GRM-free model: what decides the route, as for --test auto. */
   private static GenotypeRemlInputs.Assembled genotypeInputs(Options o, PartitionedGenotypes genotypes,
       Configuration conf) {
-    return MatrixFreeRemlJob.assemble(o.trait(), o.bfile(), genotypes, conf);
+    return MatrixFreeRemlJob.assemble(o.trait(), genotypes, conf);
   }
 
   private static void requireGrm(String prefix, Configuration conf, String why) {
@@ -302,9 +304,8 @@ public final class AssocJob {
   public static Result run(JavaSparkContext jsc, Options o) {
     long start = System.nanoTime();
     Configuration conf = jsc.hadoopConfiguration();
-    checkInputs(o, conf);
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.bfile(), o.selection(), conf);
-    PlinkFileset fileset = genotypes.fileset();
+    PartitionedGenotypes genotypes = PartitionedGenotypes.of(checkInputs(o, conf), o.selection(), conf);
+    GenotypeSource fileset = genotypes.fileset();
     fileset.warnings().forEach(log::warn);
     List<String> notes = new ArrayList<>(genotypes.notes());
     if (o.solver() != Solver.SPECTRAL && o.grm() == null) {
@@ -325,17 +326,18 @@ public final class AssocJob {
     if (grmPrefix == null) {
       grmPrefix = o.out();
       // The GRM over the kept samples and selected variants, as the scan tests them.
-      GrmJob.Result g = GrmJob.run(jsc, new GrmJob.Options(o.bfile(), grmPrefix, o.maf(), o.selection(),
+      GrmJob.Result g = GrmJob.run(jsc, new GrmJob.Options(o.genotypes(), grmPrefix, o.maf(), o.selection(),
           o.loco(), 4096, 1L << 30, 0, o.kernel()));
       grmSeconds = g.seconds();
-      notes.add(String.format("GRM (--kernel %s) computed from %s: %s; written to %s%s", o.kernel().option(), o.bfile(), g.counts(),
+      notes.add(String.format("GRM (--kernel %s) computed from %s: %s; written to %s%s", o.kernel().option(),
+          o.genotypes().label(), g.counts(),
           GctaGrmFiles.binPath(grmPrefix), o.loco() ? " with per-chromosome parts" : ""));
     }
     long nullStart = System.nanoTime();
     Grm grm = GctaGrmFiles.read(grmPrefix, conf);
     Grm genotyped = restrictToFam(grm, genotypes, notes, grmPrefix);
-    String fam = PlinkFileset.famPath(o.bfile());
-    TraitTables.Tables tables = TraitTables.read(o.trait(), fam, genotypes.samples(), fam, false, conf);
+    TraitTables.Tables tables = TraitTables.read(o.trait(), fileset.famPath(), genotypes.samples(),
+        fileset.samplesPath(), false, conf);
     SampleTable covar = tables.covar();
     SampleTable qcovar = tables.qcovar();
     RemlInputs.Assembled assembled = RemlInputs.assemble(new RemlInputs.Spec(
@@ -387,7 +389,7 @@ public final class AssocJob {
           NullModel model = fitNull(problem, k, famRows, "all chromosomes", fits, o.statistic());
           nullSeconds += (System.nanoTime() - t) / 1e9 + (t - nullStart) / 1e9;
           t = System.nanoTime();
-          tasks += scan(jsc, model, ranges, include, hadoopConf, o, fileset.sampleCount(), blockVariants, all, counts);
+          tasks += scan(jsc, model, ranges, include, hadoopConf, o, genotypes.reader(), blockVariants, all, counts);
           scanSeconds += (System.nanoTime() - t) / 1e9;
           fits.set(0, withTested(fits.get(0), all.size()));
         }
@@ -420,7 +422,7 @@ public final class AssocJob {
           nullSeconds += (System.nanoTime() - t) / 1e9;
           t = System.nanoTime();
           int before = all.size();
-          tasks += scan(jsc, model, mine, include, hadoopConf, o, fileset.sampleCount(), blockVariants, all, counts);
+          tasks += scan(jsc, model, mine, include, hadoopConf, o, genotypes.reader(), blockVariants, all, counts);
           scanSeconds += (System.nanoTime() - t) / 1e9;
           fits.set(fits.size() - 1, withTested(fits.get(fits.size() - 1), all.size() - before));
         }
@@ -428,7 +430,7 @@ public final class AssocJob {
       if (calibrated) {
         long t = System.nanoTime();
         long[] tested = new long[calibratedModels.size()];
-        tasks += scanCalibrated(jsc, calibratedModels, calibratedRanges, include, hadoopConf, o, fileset.sampleCount(),
+        tasks += scanCalibrated(jsc, calibratedModels, calibratedRanges, include, hadoopConf, o, genotypes.reader(),
             blockVariants, all, counts, tested);
         scanSeconds += (System.nanoTime() - t) / 1e9;
         for (int c = 0; c < tested.length; c++) {
@@ -441,7 +443,7 @@ public final class AssocJob {
     }
     if (all.size() == 0) {
       // Before anything is written: an empty table would give λGC = NaN and a report of nothing.
-      throw new BadInputException(PlinkFileset.bedPath(o.bfile()) + ": no variant tested: " + counts
+      throw new BadInputException(fileset.variantsPath() + ": no variant tested: " + counts
           + "; lower --maf");
     }
     AssocTable table = AssocTable.of(all, fileset.variants(), o.statistic() != LmmTest.MLMA);
@@ -508,12 +510,12 @@ public final class AssocJob {
    * exactly ({@code 2N²} flops each), the residual {@code Py} and the leading eigenvectors of K
    * ({@link Calibration#fromBand}). Records γ in the fit.
    */
-  static CalibratedModel calibrate(BandNull bandNull, int[] famRows, Options o, PlinkFileset fileset,
+  static CalibratedModel calibrate(BandNull bandNull, int[] famRows, Options o, GenotypeSource fileset,
       boolean[] include, String chromosome, List<NullFit> fits, Configuration conf) {
-    DosageBlock sample = Calibration.readSample(o.bfile(), fileset.sampleCount(), famRows,
+    DosageBlock sample = Calibration.readSample(fileset, famRows,
         calibrationOrder(fileset.variants(), include, chromosome), o.calibrationVariants(), o.maf(), conf);
     if (sample.m == 0) {
-      throw new BadInputException(PlinkFileset.bimPath(fileset.prefix()) + ": no testable variant"
+      throw new BadInputException(fileset.variantsPath() + ": no testable variant"
           + (chromosome == null ? "" : " on chromosome " + chromosome) + " to calibrate the test with");
     }
     RemlProblem problem = bandNull.problem();
@@ -534,7 +536,7 @@ public final class AssocJob {
    */
   private static int scanCalibrated(JavaSparkContext jsc, List<CalibratedModel> models,
       List<List<VariantRange>> rangesPerModel, Broadcast<boolean[]> include, Broadcast<SerializableHadoopConf> hadoopConf,
-      Options o, int famSamples, int blockVariants, AssocResults all, VariantFilterCounts counts, long[] tested) {
+      Options o, GenotypeReader reader, int blockVariants, AssocResults all, VariantFilterCounts counts, long[] tested) {
     List<int[]> work = new ArrayList<>();
     List<VariantRange> ranges = new ArrayList<>();
     for (int mi = 0; mi < models.size(); mi++) {
@@ -547,7 +549,6 @@ public final class AssocJob {
       return 0;
     }
     Broadcast<ArrayList<CalibratedModel>> bc = jsc.broadcast(new ArrayList<>(models));
-    String bfile = o.bfile();
     double maf = o.maf();
     int n = models.get(0).n();
     List<VariantRange> rangeList = ranges;
@@ -555,7 +556,7 @@ public final class AssocJob {
       List<RangeResult> results = jsc.parallelize(work, work.size()).map(w -> {
         VariantRange r = rangeList.get(w[1]);
         VariantFilterCounts c = new VariantFilterCounts(n);
-        AssocResults res = CalibratedTest.testRange(bc.value().get(w[0]), bfile, famSamples, r.first(), r.end(),
+        AssocResults res = CalibratedTest.testRange(bc.value().get(w[0]), reader, r.first(), r.end(), r.position(),
             include.value(), maf, blockVariants, hadoopConf.value().get(), c);
         return new RangeResult(w[0], res, c);
       }).collect();
@@ -610,21 +611,20 @@ public final class AssocJob {
 
   /** One Spark job: the null model broadcast once, one task per variant range. Returns the number of tasks. */
   private static int scan(JavaSparkContext jsc, NullModel model, List<VariantRange> ranges,
-      Broadcast<boolean[]> include, Broadcast<SerializableHadoopConf> hadoopConf, Options o, int famSamples,
+      Broadcast<boolean[]> include, Broadcast<SerializableHadoopConf> hadoopConf, Options o, GenotypeReader reader,
       int blockVariants, AssocResults all, VariantFilterCounts counts) {
     if (ranges.isEmpty()) {
       return 0;
     }
     Broadcast<NullModel> nullModel = jsc.broadcast(model);
-    String bfile = o.bfile();
     double maf = o.maf();
     LmmTest statistic = o.statistic();
     int n = model.n();
     try {
       List<RangeResult> results = jsc.parallelize(ranges, ranges.size()).map(r -> {
         VariantFilterCounts c = new VariantFilterCounts(n);
-        AssocResults res = Mlma.testRange(nullModel.value(), bfile, famSamples, r.first(), r.end(), include.value(),
-            maf, blockVariants, statistic, hadoopConf.value().get(), c);
+        AssocResults res = Mlma.testRange(nullModel.value(), reader, r.first(), r.end(), r.position(),
+            include.value(), maf, blockVariants, statistic, hadoopConf.value().get(), c);
         return new RangeResult(r.index(), res, c);
       }).collect();
       for (RangeResult rr : results) {
@@ -645,7 +645,7 @@ public final class AssocJob {
    * more); the same matrix when all do.
    */
   static Grm restrictToFam(Grm grm, PartitionedGenotypes genotypes, List<String> notes, String source) {
-    PlinkFileset fileset = genotypes.fileset();
+    GenotypeSource fileset = genotypes.fileset();
     java.util.Set<org.lmmspark.engine.io.SampleId> fam = new java.util.HashSet<>(genotypes.samples());
     List<Integer> keep = new ArrayList<>();
     for (int i = 0; i < grm.size(); i++) {
@@ -658,7 +658,7 @@ public final class AssocJob {
     }
     if (keep.isEmpty()) {
       throw BadInputException.inFile(GctaGrmFiles.idPath(source), "none of its samples is in "
-          + PlinkFileset.famPath(fileset.prefix()) + " (do the FID/IID match?)");
+          + fileset.samplesPath() + " (do the FID/IID match?)");
     }
     notes.add(GctaGrmFiles.idPath(source) + ": " + (grm.size() - keep.size())
         + " GRM sample(s) without genotypes in the .fam (or not kept by --keep/--remove) are not analysed");

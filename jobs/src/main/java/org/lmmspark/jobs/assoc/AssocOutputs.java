@@ -38,7 +38,7 @@ import org.lmmspark.engine.stats.ChiSquared;
  * Parquet folder is written under a temporary name and renamed once everything else is complete.
  *
  * <p>Columns: {@code chromosome base_pair_location effect_allele other_allele beta standard_error
- * effect_allele_frequency p_value variant_id n chi2 neg_log10_p}. The effect allele is the {@code .bim}
+ * effect_allele_frequency p_value variant_id n chi2 neg_log10_p info}. The effect allele is the {@code .bim}
  * A1 (the counted allele), {@code n} the analysed samples called at the variant (missing calls are
  * mean-imputed), {@code chi2} is {@code β̂²/SE²} (χ²₁ for the fixed-null test, GEMMA's Wald F for
  * {@code --exact}). {@code p_value} is printed from its logarithm: below 1e-300 as e.g.
@@ -47,7 +47,7 @@ import org.lmmspark.engine.stats.ChiSquared;
  */
 public final class AssocOutputs {
   public static final String[] COLUMNS = {"chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
-      "standard_error", "effect_allele_frequency", "p_value", "variant_id", "n", "chi2", "neg_log10_p"};
+      "standard_error", "effect_allele_frequency", "p_value", "variant_id", "n", "chi2", "neg_log10_p", "info"};
   static final int TOP_HITS = 20;
 
   private AssocOutputs() {}
@@ -143,7 +143,7 @@ public final class AssocOutputs {
     Variant v = t.variant(r);
     return new String[] {v.chromosome(), Long.toString(v.bp()), v.a1(), v.a2(), num(t.beta(r)), num(t.se(r)),
         num(t.a1Frequency(r)), ChiSquared.formatLogP(t.logP(r)), v.id(), Integer.toString(t.n(r)), num(t.statistic(r)),
-        Double.isNaN(t.logP(r)) ? "NA" : String.format(Locale.ROOT, "%.4f", t.negLog10P(r))};
+        Double.isNaN(t.logP(r)) ? "NA" : String.format(Locale.ROOT, "%.4f", t.negLog10P(r)), num(t.info(r))};
   }
 
   static String num(double x) {
@@ -171,6 +171,7 @@ public final class AssocOutputs {
         .required(PrimitiveTypeName.INT32).named("n")
         .optional(PrimitiveTypeName.DOUBLE).named("chi2")
         .optional(PrimitiveTypeName.DOUBLE).named("neg_log10_p")
+        .optional(PrimitiveTypeName.DOUBLE).named("info")
         .named("assoc");
     SimpleGroupFactory rows = new SimpleGroupFactory(schema);
     OutputFile file = HadoopOutputFile.fromPath(new Path(folder, "part-00000.snappy.parquet"), conf);
@@ -189,6 +190,7 @@ public final class AssocOutputs {
         g.append("variant_id", v.id()).append("n", t.n(r));
         appendUnlessNaN(g, "chi2", t.statistic(r));
         appendUnlessNaN(g, "neg_log10_p", t.negLog10P(r));
+        appendUnlessNaN(g, "info", t.info(r));
         w.write(g);
       }
     }
@@ -221,15 +223,16 @@ public final class AssocOutputs {
         : "MLMA with variance components fixed at the null (GCTA --mlma / EMMAX / P3D): β = xᵀPy/xᵀPx, SE = 1/√(xᵀPx), χ²₁,"
             + " exact (spectral rotation of every variant; --test " + o.test().name().toLowerCase() + ").")
         .append("\n");
-    sb.append("Effect allele: the .bim A1 allele (x = copies of A1); missing genotypes mean-imputed (x = 2p).\n");
+    sb.append("Effect allele: the .bim A1 allele (x = copies of A1), for BGEN the first allele (x = its dosage; VCF: ALT);"
+        + " missing genotypes mean-imputed (x = 2p); info: the IMPUTE2 INFO score of dosage inputs (NA for hard calls).\n");
     sb.append(!o.loco() ? "One null model for all chromosomes (no LOCO).\n"
         : r.solver() == AssocJob.Solver.MATRIX_FREE
         ? "LOCO: each chromosome tested against K without that chromosome, variance components kept from the whole-genome"
             + " REML (as BOLT-LMM; re-estimating them would cost a matrix-free REML per chromosome).\n"
         : "LOCO: each chromosome tested against K without that chromosome, variance components re-estimated per chromosome.\n");
     sb.append("\n## Inputs\n\n");
-    sb.append("- genotypes: `").append(o.bfile()).append("`\n");
-    sb.append("- phenotype: `").append(o.trait().pheno() != null ? o.trait().pheno() : o.bfile() + ".fam")
+    sb.append("- genotypes: `").append(o.genotypes()).append("`\n");
+    sb.append("- phenotype: `").append(o.trait().pheno() != null ? o.trait().pheno() : o.genotypes().fam())
         .append("` column `").append(r.trait()).append("`\n");
     sb.append("- fixed effects: ").append(String.join(", ", r.fixedEffects())).append("\n");
     if (r.solver() == AssocJob.Solver.MATRIX_FREE) {

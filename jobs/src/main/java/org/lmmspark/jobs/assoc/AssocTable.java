@@ -88,6 +88,11 @@ public final class AssocTable {
     return results.called(order[row]);
   }
 
+  /** The variant's imputation INFO score among the analysed samples (NaN for hard calls). */
+  public double info(int row) {
+    return results.info(order[row]);
+  }
+
   public double statistic(int row) {
     return results.statistic(order[row]);
   }

@@ -19,7 +19,8 @@ import org.lmmspark.engine.assoc.Mlma;
 import org.lmmspark.engine.genotype.DosageBlock;
 import org.lmmspark.engine.genotype.DosageDecoder;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
-import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.genotype.GenotypeSource;
+import org.lmmspark.engine.genotype.VariantDosages;
 import org.lmmspark.engine.io.Variant;
 import org.lmmspark.engine.matfree.PackedDosages;
 import org.lmmspark.engine.matfree.PackedGenotypeBlock;
@@ -34,7 +35,6 @@ import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
 import org.lmmspark.jobs.reml.RemlJob;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import scala.Tuple2;
 
 /**
  * Genotype-only (GRM-free) mixed-model association, O(N·M) in all: {@code lmmspark assoc --bfile …}
@@ -47,7 +47,7 @@ import scala.Tuple2;
  *   <li>cache: one Spark job reads and packs the variants ({@code N·M/4} bytes in all);</li>
  *   <li>REML: σ²_g, σ²_e of {@code y = Xβ + g + e}, {@code g ~ N(0, σ²_g ZZᵀ/M)} by matrix-free AI-REML
  *       ({@link MatrixFreeRemlJob#fit}, {@link StochasticReml}); a few hundred genotype passes;</li>
- *   <li>calibration sample: one Spark job fetches the raw 2-bit calls of a seeded random sample of
+ *   <li>calibration sample: one Spark job fetches the cached calls of a seeded random sample of
  *       variants per chromosome from the cache (a few per chromosome, {@link #samplePerScope});</li>
  *   <li>LOCO residuals and γ: one batched CG solve over all chromosomes' columns
  *       ({@link LocoResiduals}), the variance components kept from the whole-genome fit (BOLT-LMM);
@@ -93,7 +93,7 @@ final class MatrixFreeAssocJob {
 
   static AssocJob.Result run(JavaSparkContext jsc, AssocJob.Options o, PartitionedGenotypes genotypes,
       GenotypeRemlInputs.Assembled in, long start, List<String> notes) {
-    PlinkFileset fileset = genotypes.fileset();
+    GenotypeSource fileset = genotypes.fileset();
     int n = in.samples().size();
     int p = in.design().p();
     List<String> stages = new ArrayList<>();
@@ -103,7 +103,7 @@ final class MatrixFreeAssocJob {
         () -> DistributedGenotypeProducts.cache(jsc, genotypes, o.maf(), o.partitions(), o.kernel()));
     try {
       double cacheSeconds = (System.nanoTime() - t) / 1e9;
-      stages.add(String.format(Locale.ROOT, "cache genotypes: %.1f s, %d Spark job(s), the only read of the .bed; %s",
+      stages.add(String.format(Locale.ROOT, "cache genotypes: %.1f s, %d Spark job(s), the only read of the genotypes; %s",
           cacheSeconds, jobs.get(), MatrixFreeRemlJob.describeCache(products)));
       log.info(stages.get(stages.size() - 1));
 
@@ -136,7 +136,7 @@ final class MatrixFreeAssocJob {
           }
         }
         if (withVariants < 2) {
-          throw new BadInputException(PlinkFileset.bimPath(fileset.prefix()) + ": --loco needs variants on at least two "
+          throw new BadInputException(fileset.variantsPath() + ": --loco needs variants on at least two "
               + "chromosomes, found " + withVariants);
         }
       } else {
@@ -152,7 +152,7 @@ final class MatrixFreeAssocJob {
         int c = scopeChromosome.get(s);
         String label = c < 0 ? "all chromosomes" : "LOCO chromosome " + chromosomes.get(c);
         if (samples.get(s).m == 0) {
-          throw new BadInputException(PlinkFileset.bimPath(fileset.prefix()) + ": no testable variant"
+          throw new BadInputException(fileset.variantsPath() + ": no testable variant"
               + (c < 0 ? "" : " on chromosome " + chromosomes.get(c)) + " to calibrate the test with");
         }
         scopes.add(new LocoResiduals.Scope(c, label, samples.get(s)));
@@ -244,10 +244,10 @@ final class MatrixFreeAssocJob {
   /**
    * The calibration sample of every scope from the cache, in one Spark job: a seeded random order of
    * each scope's variants ({@link Calibration#shuffled}, seed per chromosome as the spectral path),
-   * the raw 2-bit calls of its first {@code 4·count + 20} fetched from the cached blocks, then decoded
+   * the cached calls (2-bit or 8-bit) of its first {@code 4·count + 20} fetched from the cached blocks, then decoded
    * on the driver for the analysed samples in that order until {@code count} pass the filters.
    */
-  static List<DosageBlock> sampleFromCache(DistributedGenotypeProducts products, PlinkFileset fileset, boolean[] include,
+  static List<DosageBlock> sampleFromCache(DistributedGenotypeProducts products, GenotypeSource fileset, boolean[] include,
       List<Integer> scopeChromosome, int count, int[] famRows, double maf) {
     List<Variant> variants = fileset.variants();
     List<String> chromosomes = products.chromosomes();
@@ -263,36 +263,37 @@ final class MatrixFreeAssocJob {
     }
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(products.cachedRanges().context());
     Broadcast<boolean[]> want = jsc.broadcast(wanted);
-    List<Tuple2<Integer, byte[]>> raw;
+    List<PackedGenotypeBlock> raw;
     try {
       raw = products.cachedRanges().flatMap((CachedRange r) -> {
-        List<Tuple2<Integer, byte[]>> out = new ArrayList<>();
+        List<PackedGenotypeBlock> out = new ArrayList<>();
         boolean[] w = want.value();
         for (PackedGenotypeBlock b : r.blocks()) {
           for (int v = 0; v < b.m; v++) {
             if (w[b.variantIndex[v]]) {
-              out.add(new Tuple2<>(b.variantIndex[v], PackedDosages.raw(b, v)));
+              out.add(b.slice(v));
             }
           }
         }
-        Iterator<Tuple2<Integer, byte[]>> it = out.iterator();
+        Iterator<PackedGenotypeBlock> it = out.iterator();
         return it;
       }).collect();
     } finally {
       want.destroy();
     }
-    java.util.Map<Integer, byte[]> byVariant = new java.util.HashMap<>();
-    for (Tuple2<Integer, byte[]> x : raw) {
-      byVariant.put(x._1(), x._2());
+    java.util.Map<Integer, PackedGenotypeBlock> byVariant = new java.util.HashMap<>();
+    for (PackedGenotypeBlock x : raw) {
+      byVariant.put(x.variantIndex[0], x);
     }
     List<DosageBlock> out = new ArrayList<>();
     DosageDecoder decoder = new DosageDecoder(famRows, maf);
+    VariantDosages scratch = new VariantDosages(fileset.sampleCount());
     for (int[] order : orders) {
       DosageBlock block = new DosageBlock(famRows.length, Math.max(1, count));
       for (int k = 0; k < order.length && block.m < block.capacity(); k++) {
-        byte[] bytes = byVariant.get(order[k]);
-        if (bytes != null) {
-          decoder.decodeInto(bytes, 0, order[k], block); // dropped variants leave block.m as is
+        PackedGenotypeBlock one = byVariant.get(order[k]);
+        if (one != null) {
+          PackedDosages.decodeInto(one, 0, decoder, block, scratch); // dropped variants leave block.m as is
         }
       }
       out.add(block);

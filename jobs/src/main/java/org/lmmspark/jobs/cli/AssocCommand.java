@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
       "Default: MLMA with the variance components fixed at the REML null (GCTA --mlma, P3D):"
           + " beta = x'Py/x'Px, SE = 1/sqrt(x'Px), chi2 = beta^2/SE^2 on 1 df, p in log space (never 0)."
           + " --exact re-estimates s2g/s2e by REML for every variant and uses GEMMA's Wald F test (-lmm 1)."
-          + " x counts the .bim A1 allele (the effect allele); missing genotypes are mean-imputed.",
+          + " x counts the .bim A1 allele (the effect allele; --bgen: dosage of the first allele, --vcf: of ALT); missing"
+          + " genotypes are mean-imputed.",
       "--loco tests chromosome c against K without c, K_-c = (M K - M_c K_c)/(M - M_c), formed from the"
           + " per-chromosome GRM parts (never by re-reading genotypes), and RE-ESTIMATES the variance"
           + " components for each chromosome (like GCTA --mlma-loco, unlike BOLT-LMM): with the spectral"
@@ -53,14 +54,14 @@ import picocli.CommandLine.Spec;
           + " residual vector and a few eigenvectors for calibrated).",
       "Writes PREFIX.assoc.tsv.gz and PREFIX.assoc.parquet (GWAS-SSF columns: chromosome base_pair_location"
           + " effect_allele other_allele beta standard_error effect_allele_frequency p_value variant_id n chi2"
-          + " neg_log10_p; sorted by position), PREFIX.report.md (lambda GC, null model, top hits),"
+          + " neg_log10_p info; info = the IMPUTE2 INFO score of BGEN dosages among the analysed samples, NA for"
+          + " hard calls; sorted by position), PREFIX.report.md (lambda GC, null model, top hits),"
           + " PREFIX.manhattan.png, PREFIX.qq.png and PREFIX.log; with the spectral solver and no --grm also the GRM"
           + " PREFIX.grm.*; with the matrix-free solver the whole-genome REML PREFIX.hsq (GCTA layout)."})
 public final class AssocCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--bfile", required = true, paramLabel = "PREFIX", description = "PLINK 1 binary fileset PREFIX.bed/.bim/.fam.")
-  String bfile;
+  @Mixin GenotypeSourceOptions genotypes;
 
   @Mixin TraitOptions trait;
 
@@ -68,7 +69,7 @@ public final class AssocCommand implements Callable<Integer> {
 
   @Mixin VariantSelectionOptions variants;
 
-  @Option(names = "--grm", paramLabel = "PREFIX", description = "GCTA GRM PREFIX.grm.bin/.grm.N.bin/.grm.id (with --loco also PREFIX.chrC.grm.* from 'lmmspark grm --per-chromosome'). Default: computed from --bfile first.")
+  @Option(names = "--grm", paramLabel = "PREFIX", description = "GCTA GRM PREFIX.grm.bin/.grm.N.bin/.grm.id (with --loco also PREFIX.chrC.grm.* from 'lmmspark grm --per-chromosome'). Default: computed from the genotypes first.")
   String grm;
 
   @Option(names = "--loco", description = "Leave-one-chromosome-out: test each chromosome against a null model without it.")
@@ -115,15 +116,15 @@ public final class AssocCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     if (grm != null && spec.commandLine().getParseResult().hasMatchedOption("--kernel")) {
-      throw new BadInputException("--kernel chooses how the GRM is computed from --bfile; a --grm file already has its definition");
+      throw new BadInputException("--kernel chooses how the GRM is computed from genotypes; a --grm file already has its definition");
     }
     org.apache.hadoop.conf.Configuration conf = chromosomeCodes.apply(new org.apache.hadoop.conf.Configuration());
-    AssocJob.Options options = new AssocJob.Options(bfile, trait.spec(), grm, output.out(), loco, maf, exact,
+    AssocJob.Options options = new AssocJob.Options(genotypes.input(), trait.spec(), grm, output.out(), loco, maf, exact,
         parseTest(test), calibrationVariants, calibrationEigenvectors, partitions, blockVariants, parseSolver(solver),
         matrixFreeAbove, probes, variants.selection(samples, conf), kernel.scaling(), parseStatistic(test));
     AssocJob.checkInputs(options, conf);
     RunLog runLog = new RunLog(spec);
-    try (OutputSet set = output.open(OUTPUTS, conf, bfile, grm, trait.pheno, trait.covar, trait.qcovar)) {
+    try (OutputSet set = output.open(OUTPUTS, conf, genotypes.input().label(), grm, trait.pheno, trait.covar, trait.qcovar)) {
       run(runLog, options, sparkOptions.master, chromosomeCodes);
       set.commit();
     }

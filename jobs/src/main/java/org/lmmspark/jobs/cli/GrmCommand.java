@@ -12,13 +12,13 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code lmmspark grm}: the GCTA genomic relationship matrix from PLINK genotypes, on Spark. */
+/** {@code lmmspark grm}: the GCTA genomic relationship matrix from genotypes ({@code .bed}, BGEN), on Spark. */
 @Command(name = "grm", mixinStandardHelpOptions = true,
     description = {
       "Computes the genomic relationship matrix (by default GCTA's definition, as gcta --make-grm and"
           + " plink --make-grm-bin; --kernel standardized as GEMMA -gk 2 / FaST-LMM / Hail, --kernel centered as"
-          + " GEMMA -gk 1) from PLINK 1 binary genotypes, block-wise on Spark.",
-      "gcta: A_jk = (1/M_jk) sum_i z_ij z_ik with z = (x - 2p)/sqrt(2p(1-p)), x the count of the .bim A1 allele,"
+          + " GEMMA -gk 1) from genotypes (--bfile; --bgen or --vcf dosages), block-wise on Spark.",
+      "gcta: A_jk = (1/M_jk) sum_i z_ij z_ik with z = (x - 2p)/sqrt(2p(1-p)), x the count (BGEN/VCF: dosage) of the A1 allele,"
           + " p its frequency over the kept samples; missing calls are skipped and M_jk counts the variants called"
           + " in both samples; monomorphic variants are skipped.",
       "Writes PREFIX.grm.bin, PREFIX.grm.N.bin, PREFIX.grm.id (GCTA binary format) and PREFIX.log;"
@@ -26,8 +26,7 @@ import picocli.CommandLine.Spec;
 public final class GrmCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--bfile", required = true, paramLabel = "PREFIX", description = "PLINK 1 binary fileset PREFIX.bed/.bim/.fam (local path, file:, hdfs: or s3a:).")
-  String bfile;
+  @Mixin GenotypeSourceOptions genotypes;
 
   @Mixin OutputOptions output;
 
@@ -61,10 +60,10 @@ public final class GrmCommand implements Callable<Integer> {
     // MiB, turned into bytes below: at most 2^30 MiB (1 PiB) so that the shift cannot overflow.
     new NumericRange(1, true, 1L << 30, true).check("--tile-memory", tileMemoryMb);
     RunLog runLog = new RunLog(spec);
-    GrmJob.Options options = new GrmJob.Options(bfile, output.out(), maf,
+    GrmJob.Options options = new GrmJob.Options(genotypes.input(), output.out(), maf,
         variants.selection(samples, new Configuration()), perChromosome, tileSize, tileMemoryMb << 20, partitions,
         kernel.scaling());
-    try (OutputSet set = output.open(OUTPUTS, new Configuration(), bfile)) {
+    try (OutputSet set = output.open(OUTPUTS, new Configuration(), genotypes.input().label())) {
       run(runLog, options, sparkOptions.master, chromosomeCodes);
       set.commit();
     }

@@ -29,6 +29,7 @@ import picocli.CommandLine.Command;
       FitCommand.class, LrtCommand.class,
       BenchBlasCommand.class,
       LdScoreCommand.class, LdscCommand.class, MungeCommand.class,
+      PcaCommand.class,
     })
 public final class Lmmspark implements Callable<Integer> {
 

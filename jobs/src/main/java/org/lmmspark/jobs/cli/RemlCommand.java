@@ -45,17 +45,19 @@ import picocli.CommandLine.Spec;
           + " from the inverse average-information matrix (as GCTA prints); SE_observed_information (.hsq) and"
           + " se_observed_information (.json) are from the inverse observed information -d2 logL, the SE GEMMA (se(pve)),"
           + " FaST-LMM and Hail report; ratios by the delta method. NA where not computed (matrix-free).",
-      "--kernel (with --bfile): gcta (default), standardized (GEMMA -gk 2, FaST-LMM, Hail) or centered (GEMMA -gk 1);"
+      "--kernel (with genotypes): gcta (default), standardized (GEMMA -gk 2, FaST-LMM, Hail) or centered (GEMMA -gk 1);"
           + " see lmmspark grm --help.",
       "Samples are those in every input with a phenotype and all covariates, kept by --keep/--remove (the log"
           + " counts the rest). Tables may have a header (FID IID ..., #FID IID ..., IID ...) or not (GCTA: FID IID"
           + " then values; pick the trait with --mpheno N), be comma, tab or space separated, and be keyed by IID"
           + " alone (--iid-only); --pheno-col N takes the trait from a .fam-layout table.",
       "",
-      "Genotypes instead of a GRM: --bfile PREFIX (exclusive with --grm) fits one genetic component K = ZZ'/M."
+      "Genotypes instead of a GRM: --bfile PREFIX or --bgen FILE [--sample FILE] (exclusive with --grm) fits one"
+          + " genetic component K = ZZ'/M."
           + " Up to --matrix-free-above analysed samples (default " + RemlJob.DEFAULT_MATRIX_FREE_ABOVE + ") the GRM is"
           + " computed in memory on Spark and fitted by the spectral solver; above it, or with --solver matrix-free,"
-          + " REML is matrix-free (BOLT-REML style): genotypes cached at 2 bits per call, V^-1 by batched conjugate"
+          + " REML is matrix-free (BOLT-REML style): genotypes cached at 2 bits per call (BGEN dosages at 8 bits),"
+          + " V^-1 by batched conjugate"
           + " gradients, traces by --probes seeded Rademacher probes (their Monte Carlo SE is reported), AI updates"
           + " on the driver; no N x N matrix anywhere. Missing calls are mean-imputed there (BOLT-LMM), not"
           + " skipped per pair (GCTA).",
@@ -86,24 +88,25 @@ public final class RemlCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--grm", paramLabel = "PREFIX", description = "GCTA binary GRM (PREFIX.grm.bin/.grm.N.bin/.grm.id); "
-      + "repeat for several genetic components. Exclusive with --bfile.")
+      + "repeat for several genetic components. Exclusive with --bfile/--bgen.")
   List<String> grms = new ArrayList<>();
 
-  @Option(names = "--bfile", paramLabel = "PREFIX", description = "PLINK 1 binary genotypes instead of a GRM: one "
-      + "genetic component K = ZZ'/M. Below --matrix-free-above samples (or with --solver spectral|dense) the GRM is "
-      + "computed in memory on Spark and fitted as with --grm; above it (or with --solver matrix-free) REML is "
-      + "matrix-free: no N x N matrix anywhere.")
-  String bfile;
+  /**
+   * Genotypes instead of a GRM: one genetic component K = ZZ'/M. Below --matrix-free-above samples (or with
+   * --solver spectral|dense) the GRM is computed in memory on Spark and fitted as with --grm; above it (or
+   * with --solver matrix-free) REML is matrix-free: no N x N matrix anywhere.
+   */
+  @Mixin GenotypeSourceOptions genotypes;
 
-  @Option(names = "--maf", paramLabel = "X", description = "With --bfile: skip variants with MAF below X (default: 0).")
+  @Option(names = "--maf", paramLabel = "X", description = "With genotypes (--bfile/--bgen): skip variants with MAF below X (default: 0).")
   Double maf;
 
   @Mixin SampleSelectionOptions samples;
 
-  /** With --bfile only. */
+  /** With genotypes (--bfile/--bgen/--vcf) only. */
   @Mixin VariantSelectionOptions variants;
 
-  @Option(names = "--matrix-free-above", paramLabel = "N", description = "With --bfile and --solver auto: matrix-free "
+  @Option(names = "--matrix-free-above", paramLabel = "N", description = "With genotypes and --solver auto: matrix-free "
       + "REML when more than N samples are analysed (default: " + RemlJob.DEFAULT_MATRIX_FREE_ABOVE + "; the "
       + "GRM path needs ~24N^2 bytes and O(N^3) time on the driver, the matrix-free one O(N*M) per pass).")
   Integer matrixFreeAbove;
@@ -120,7 +123,7 @@ public final class RemlCommand implements Callable<Integer> {
       + "gradients stop (default: 1e-6).")
   Double cgTol;
 
-  @Option(names = "--partitions", paramLabel = "K", description = "With --bfile: variant ranges for the GRM job or the "
+  @Option(names = "--partitions", paramLabel = "K", description = "With genotypes (--bfile/--bgen): variant ranges for the GRM job or the "
       + "genotype cache (default: the job chooses).")
   Integer partitions;
 
@@ -166,9 +169,9 @@ public final class RemlCommand implements Callable<Integer> {
       description = "spectral: one reduction of K to band form, then O(N) per likelihood (one component only); dense: "
       + "AI-REML with Cholesky of V; sparse: AI-REML on Henderson's mixed-model equations by sparse Cholesky (AMD "
       + "ordering and symbolic analysis once; CSparseJ), for grouping factors, --permanent-environment and --pedigree "
-      + "(through A⁻¹ over the whole pedigree), not GRMs; matrix-free (--bfile only): stochastic AI-REML by conjugate "
+      + "(through A⁻¹ over the whole pedigree), not GRMs; matrix-free (genotypes only): stochastic AI-REML by conjugate "
       + "gradients over the genotypes; auto: sparse when every component is sparse, else spectral for one component, "
-      + "else dense; with --bfile matrix-free above --matrix-free-above samples (default: ${DEFAULT-VALUE}).")
+      + "else dense; with genotypes matrix-free above --matrix-free-above samples (default: ${DEFAULT-VALUE}).")
   String solver;
 
   @Option(names = "--fix", paramLabel = "NAME=VALUE", description = "Hold a variance at a known value instead of "
@@ -226,46 +229,49 @@ public final class RemlCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     NumericRange.atLeast("--max-iterations", maxIterations, 1);
-    if (bfile != null && !grms.isEmpty()) {
-      throw new BadInputException("give either --grm or --bfile, not both");
+    boolean onGenotypes = genotypes.given();
+    if (onGenotypes && !grms.isEmpty()) {
+      throw new BadInputException("give either --grm or genotypes (--bfile/--bgen/--vcf), not both");
     }
-    if (bfile == null) {
+    if (!onGenotypes) {
       List<String> bfileOnly = new ArrayList<>();
       for (String name : List.of("--maf", "--matrix-free-above", "--probes", "--seed", "--cg-tol", "--partitions",
-          "--master")) {
+          "--master", "--sample")) {
         if (spec.commandLine().getParseResult().hasMatchedOption(name)) {
           bfileOnly.add(name);
         }
       }
       bfileOnly.addAll(variants.given());
       if (!bfileOnly.isEmpty()) {
-        throw new BadInputException(String.join(", ", bfileOnly) + " apply only with --bfile (genotypes), not with a GRM");
+        throw new BadInputException(String.join(", ", bfileOnly) + " apply only with genotypes (--bfile/--bgen), not "
+            + "with a GRM");
       }
     }
-    if (bfile != null) {
+    if (onGenotypes) {
       if (pedigree != null || !groups.isEmpty()) {
         throw new BadInputException((pedigree != null ? "--pedigree" : "--group") + " works with --grm only: with "
-            + "--bfile the model has one genetic component from the genotypes");
+            + "genotypes the model has one genetic component from them");
       }
     }
-    if (bfile == null && spec.commandLine().getParseResult().hasMatchedOption("--kernel")) {
-      throw new BadInputException("--kernel chooses how the GRM is computed from --bfile; a --grm file already has its definition");
+    if (!onGenotypes && spec.commandLine().getParseResult().hasMatchedOption("--kernel")) {
+      throw new BadInputException("--kernel chooses how the GRM is computed from genotypes (--bfile/--bgen/--vcf); a --grm"
+          + " file already has its definition");
     }
     Configuration conf = chromosomeCodes.apply(new Configuration());
     TraitTables.Spec traitSpec = trait.spec();
     SampleSelection sampleSelection = samples.selection(conf);
-    RemlJob.Options o = new RemlJob.Options(grms, epistatic, bfile == null ? extraRelationships() : List.of(), groups,
+    RemlJob.Options o = new RemlJob.Options(grms, epistatic, !onGenotypes ? extraRelationships() : List.of(), groups,
         traitSpec, sampleSelection, blup, solver, allowNonconvergence, maxIterations, output.out(),
         RunLog.commandLine(spec), repeatedRecords, permanentEnvironment, notes, KnownVariances.parse(fix, fixFile, conf));
-    RemlJob.GenotypeInput g = bfile == null ? null : new RemlJob.GenotypeInput(bfile, maf == null ? 0 : maf,
+    RemlJob.GenotypeInput g = !onGenotypes ? null : new RemlJob.GenotypeInput(genotypes.input(), maf == null ? 0 : maf,
         variants.selection(conf), partitions == null ? 0 : partitions,
         probes == null ? DEFAULT_PROBES : probes, seed == null ? DEFAULT_SEED : seed, cgTol == null ? 1e-6 : cgTol,
         matrixFreeAbove == null ? RemlJob.DEFAULT_MATRIX_FREE_ABOVE : matrixFreeAbove, kernel.scaling());
     List<String> inputs = new ArrayList<>(grms);
-    inputs.addAll(java.util.Arrays.asList(bfile, pedigree, trait.pheno, trait.covar, trait.qcovar));
+    inputs.addAll(java.util.Arrays.asList(onGenotypes ? genotypes.input().label() : null, pedigree, trait.pheno, trait.covar, trait.qcovar));
     RemlJob.Result r;
     try (OutputSet set = output.open(OUTPUTS, conf, inputs.toArray(String[]::new))) {
-      if (bfile == null) {
+      if (!onGenotypes) {
         r = RemlJob.run(o, conf);
       } else {
         // RemlJob writes OUT.log itself (with the fit's details): the template's log is not written.

@@ -19,12 +19,16 @@ import picocli.CommandLine.Spec;
 @Command(name = "run", mixinStandardHelpOptions = true,
     description = {
       "Runs the pipeline GRM -> REML -> association (LOCO) -> report from a configuration file, in one Spark session.",
-      "The configuration is a properties file (key = value; see conf/example.conf): bfile, pheno, pheno-name, covar,"
-          + " qcovar, out (a folder), maf, loco, solver, and the options every command shares, as keys without"
+      "The configuration is a properties file (key = value; see conf/example.conf): bfile (or bgen and sample, or"
+          + " vcf), pheno, pheno-name, covar,"
+          + " qcovar, out (a folder), maf, loco, solver, pcs, and the options every command shares, as keys without"
           + " dashes: keep, remove, extract, exclude (e.g. 'extract = range regions.txt'; several files space"
           + " separated), chr, exclude-chr, from-bp, to-bp, allow-negative-bp, mpheno, pheno-col, covar-names,"
           + " qcovar-names, iid-only (see 'grm --help' and 'reml --help'). Relative paths are relative to the"
           + " configuration file.",
+      "pcs = K (default 0: none): a first step computes the top K principal components once (as 'pca --help':"
+          + " exact up to 5000 samples, randomized above; pca.eigenvec, pca.eigenval) and the REML and association"
+          + " steps take pca.qcovar, the qcovar table with PC1..PCK appended, as their quantitative covariates.",
       "solver = auto|spectral|matrix-free (default auto): spectral = the three steps above with a GRM;"
           + " matrix-free = no GRM at any size: one assoc step fits REML from the genotypes, the LOCO residuals and"
           + " the calibrated test on one cache of them (see 'assoc --help'); auto = matrix-free above "
@@ -77,7 +81,7 @@ public final class RunCommand implements Callable<Integer> {
   private static Pipeline.Result runInSession(PipelineConfig c, boolean resume, boolean overwrite, String master,
       RunLog runLog) {
     return SparkRun.run("run", master, runLog, Pipeline.class, Paths.get(c.out(), "run.log").toString(), (jsc, stages) -> {
-      runLog.say("lmmspark pipeline: " + c.bfile() + " -> " + c.out() + " (Spark " + jsc.version() + ", master "
+      runLog.say("lmmspark pipeline: " + c.genotypes().label() + " -> " + c.out() + " (Spark " + jsc.version() + ", master "
           + jsc.master() + ", " + org.lmmspark.engine.linalg.Blas.describe() + ")");
       Pipeline.Result r = Pipeline.run(jsc, c, resume, overwrite, runLog);
       runLog.say(String.format("pipeline finished in %.1f s; outputs in %s (summary: run.log, assoc.report.md)",

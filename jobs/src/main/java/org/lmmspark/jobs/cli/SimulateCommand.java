@@ -95,6 +95,13 @@ public final class SimulateCommand implements Callable<Integer> {
   @Option(names = "--monomorphic", paramLabel = "K", description = "Number of variants made monomorphic (default: M/500, at least 1).")
   Integer monomorphic;
 
+  @Option(names = "--ld-rho", paramLabel = "R", defaultValue = "0",
+      description = "Linkage disequilibrium: founder haplotypes keep a latent uniform from one variant to the next "
+          + "with probability R (AR(1) along the chromosome, restarting every 1000 variants), so neighbouring "
+          + "variants of equal frequency have r = R, d apart R^d; children inherit haplotypes with crossovers "
+          + "(1 cM per Mb). 0 (default): independent variants, free recombination.")
+  double ldRho;
+
   @Option(names = "--threads", paramLabel = "T", description = "Worker threads (default: available processors); the output does not depend on it.")
   Integer threads;
 
@@ -133,7 +140,7 @@ public final class SimulateCommand implements Callable<Integer> {
     int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
     try {
       return new SimulationConfig(samples, variants, c, h2, prevalence, seed, populations, f, fst, missingRate,
-          phenoMissingRate, mono, t);
+          phenoMissingRate, mono, t, ldRho);
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), "simulate: " + e.getMessage());
     }
@@ -155,11 +162,14 @@ public final class SimulateCommand implements Callable<Integer> {
             + "  samples %d: %d populations (%s, Fst %s), %d families (%d members, %d offspring), %d unrelated%n"
             + "  variants %d on 22 chromosomes: %d monomorphic, %d missing calls (%.2f%%)%n"
             + "  y_quant: h2 %s (realized %.3f), %d causal variants; y_binary: prevalence %s (%d cases, %.3f); y_null%n"
-            + "  seed %d%n",
+            + "%s  seed %d%n",
         prefix, n, c.populations(), pops, num(c.fst()), c.families(), r.familyMembers(), r.offspring(),
         n - r.familyMembers(), c.variants(), r.monomorphicIds().size(), r.missingCalls(),
         100.0 * r.missingCalls() / ((double) n * c.variants()), num(c.h2()), r.realizedH2(), r.causal().size(),
-        num(c.prevalence()), r.cases(), r.cases() / (double) n, c.seed());
+        num(c.prevalence()), r.cases(), r.cases() / (double) n,
+        c.ldRho() > 0 ? "  LD: rho " + num(c.ldRho()) + " between neighbouring variants (segments of "
+            + org.lmmspark.engine.simulate.SimulationConfig.LD_SEGMENT + " variants)" + System.lineSeparator() : "",
+        c.seed());
   }
 
   private static String num(double x) {

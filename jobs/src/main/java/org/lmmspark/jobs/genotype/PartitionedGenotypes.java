@@ -5,8 +5,10 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.genotype.GenotypeInput;
+import org.lmmspark.engine.genotype.GenotypeReader;
+import org.lmmspark.engine.genotype.GenotypeSource;
 import org.lmmspark.engine.genotype.SampleSubset;
-import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.io.Variant;
 import org.lmmspark.engine.select.GenotypeSelection;
@@ -14,32 +16,36 @@ import org.lmmspark.engine.select.SampleSelection;
 import org.lmmspark.engine.select.VariantSelection;
 
 /**
- * A PLINK fileset seen as Spark work: the selected variants cut into contiguous ranges, each read by
- * one task with positioned reads at exact byte offsets ({@code 3 + v·ceil(N/4)}) and decoded once per
- * block into standardized form on the executor ({@link org.lmmspark.engine.genotype.GenotypeBlockReader}).
- * The driver holds only the {@code .bim}/{@code .fam} metadata; executors receive ranges, never the
- * variant list.
+ * A genotype source ({@code .bed}, BGEN, VCF) seen as Spark work: the selected variants cut into
+ * contiguous ranges, each read by one task from its seek position (an exact {@code .bed} byte offset
+ * {@code 3 + v·ceil(N/4)}, a BGEN block offset, a BGZF virtual offset) and decoded once per block on the
+ * executor ({@link org.lmmspark.engine.genotype.GenotypeBlockReader}). The driver holds only the variant
+ * and sample lists; executors receive ranges and a small {@link GenotypeReader}, never the variant list.
  *
  * <p>The run's {@link GenotypeSelection} is applied here, once for every job: the variant mask
  * ({@code --extract/--exclude/--chr/--from-bp/--to-bp}, negative positions) and the kept samples
- * ({@code --keep/--remove}) as a {@link SampleSubset} that the block readers compact each variant's calls
+ * ({@code --keep/--remove}) as a {@link SampleSubset} that the block readers restrict each variant's calls
  * to, so GRM, REML and association all see the genotypes of the kept samples only.
  */
 public final class PartitionedGenotypes {
   /**
-   * Variants {@code [first, end)} of the fileset, all on chromosome {@code chromosomes.get(chromosome)}
-   * when ranges are split at chromosomes, else {@code chromosome} is 0.
+   * Variants {@code [first, end)} of the source, all on chromosome {@code chromosomes.get(chromosome)}
+   * when ranges are split at chromosomes, else {@code chromosome} is 0; {@code position} is the seek
+   * position of variant {@code first}.
    */
-  public record VariantRange(int index, int first, int end, int chromosome, long byteOffset) implements Serializable {}
+  public record VariantRange(int index, int first, int end, int chromosome, long position) implements Serializable {}
 
-  private final PlinkFileset fileset;
+  private final GenotypeSource fileset;
+  private final GenotypeReader reader;
   private final boolean[] include;
   private final int selected;
   private final SampleSelection.Applied samples;
   private final List<String> notes;
 
-  private PartitionedGenotypes(PlinkFileset fileset, VariantSelection.Mask variants, SampleSelection.Applied samples) {
+  private PartitionedGenotypes(GenotypeSource fileset, GenotypeReader reader, VariantSelection.Mask variants,
+      SampleSelection.Applied samples) {
     this.fileset = fileset;
+    this.reader = reader;
     this.include = variants.include();
     this.selected = variants.selected();
     this.samples = samples;
@@ -51,19 +57,24 @@ public final class PartitionedGenotypes {
     this.notes = List.copyOf(n);
   }
 
-  public static PartitionedGenotypes open(String bfile, ChromosomeSelection chromosomes, Configuration conf) {
-    return open(bfile, GenotypeSelection.of(chromosomes), conf);
+  public static PartitionedGenotypes open(GenotypeInput input, ChromosomeSelection chromosomes, Configuration conf) {
+    return open(input, GenotypeSelection.of(chromosomes), conf);
   }
 
-  /** Opens the fileset and applies the selection (an empty one is a {@link BadInputException}). */
-  public static PartitionedGenotypes open(String bfile, GenotypeSelection selection, Configuration conf) {
-    PlinkFileset fileset = PlinkFileset.open(bfile, conf);
-    VariantSelection.Mask variants = selection.variants().mask(fileset.variants(), PlinkFileset.bimPath(bfile));
-    SampleSelection.Applied samples = selection.samples().apply(fileset.samples(), PlinkFileset.famPath(bfile));
-    return new PartitionedGenotypes(fileset, variants, samples);
+  /** Opens the genotypes and applies the selection (an empty one is a {@link org.lmmspark.engine.BadInputException}). */
+  public static PartitionedGenotypes open(GenotypeInput input, GenotypeSelection selection, Configuration conf) {
+    return of(input.open(conf), selection, conf);
   }
 
-  public PlinkFileset fileset() {
+  /** The ranges of a source already opened, with the selection applied. */
+  public static PartitionedGenotypes of(GenotypeSource source, GenotypeSelection selection, Configuration conf) {
+    VariantSelection.Mask variants = selection.variants().mask(source.variants(), source.variantsPath());
+    SampleSelection.Applied samples = selection.samples().apply(source.samples(), source.samplesPath());
+    return new PartitionedGenotypes(source, source.reader().qualified(conf), variants, samples);
+  }
+
+  /** The source (driver side: samples, variants, positions). */
+  public GenotypeSource fileset() {
     return fileset;
   }
 
@@ -80,6 +91,11 @@ public final class PartitionedGenotypes {
   /** What the selection kept, one line each for variants and (when selected) samples. */
   public List<String> notes() {
     return notes;
+  }
+
+  /** What tasks read ranges with (paths qualified for executors). */
+  public GenotypeReader reader() {
+    return reader;
   }
 
   /** The inclusion mask over all variants of the fileset. */
@@ -126,7 +142,7 @@ public final class PartitionedGenotypes {
       }
       int c = splitAtChromosomes ? chromosomeIndex.get(variants.get(v).chromosome()) : 0;
       if (start >= 0 && (count >= perRange || c != chromosome)) {
-        out.add(new VariantRange(out.size(), start, last + 1, chromosome, fileset.byteOffset(start)));
+        out.add(new VariantRange(out.size(), start, last + 1, chromosome, fileset.position(start)));
         start = -1;
       }
       if (start < 0) {
@@ -138,7 +154,7 @@ public final class PartitionedGenotypes {
       last = v;
     }
     // Unselected variants inside a range (other chromosomes in between) are skipped by the mask.
-    out.add(new VariantRange(out.size(), start, last + 1, chromosome, fileset.byteOffset(start)));
+    out.add(new VariantRange(out.size(), start, last + 1, chromosome, fileset.position(start)));
     return out;
   }
 }

@@ -17,11 +17,12 @@ import org.apache.spark.util.CollectionAccumulator;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.genotype.GenotypeBlockReader;
+import org.lmmspark.engine.genotype.GenotypeInput;
+import org.lmmspark.engine.genotype.GenotypeReader;
 import org.lmmspark.engine.genotype.SampleSubset;
 import org.lmmspark.engine.genotype.GenotypeScaling;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.AtomicOutputs;
-import org.lmmspark.engine.io.FileSystems;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.io.SampleId;
@@ -44,8 +45,8 @@ import scala.Tuple2;
 /**
  * The GCTA genomic relationship matrix ({@link GrmKernel}) as a Spark job.
  *
- * <p>Work is cut two ways: the selected variants into contiguous ranges (exact {@code .bed} byte
- * offsets), and the lower triangle into tiles grouped so that one task's accumulators stay under
+ * <p>Work is cut two ways: the selected variants into contiguous ranges (each read from its seek
+ * position: a {@code .bed} byte offset, a BGEN block offset), and the lower triangle into tiles grouped so that one task's accumulators stay under
  * {@code tileMemoryBytes}. A task is one (range, tile group): it decodes its range once per block and
  * adds each block into its tiles with one SSYRK/SGEMM per tile. Partial tiles are summed by
  * {@code reduceByKey} into one partition per tile (per chromosome with {@code perChromosome}), and the
@@ -67,19 +68,19 @@ public final class GrmJob {
   static final long BLOCK_BYTES = 64L << 20;
 
   /** What to compute. {@code partitions} ≤ 0 lets the job choose (one range per core and tile group). */
-  public record Options(String bfile, String out, double minMaf, GenotypeSelection selection,
+  public record Options(GenotypeInput genotypes, String out, double minMaf, GenotypeSelection selection,
       boolean perChromosome, int tileSize, long tileMemoryBytes, int partitions, GenotypeScaling scaling) {
+    /** GCTA's definition ({@code --kernel gcta}, the default). */
+    public Options(GenotypeInput genotypes, String out, double minMaf, GenotypeSelection selection,
+        boolean perChromosome, int tileSize, long tileMemoryBytes, int partitions) {
+      this(genotypes, out, minMaf, selection, perChromosome, tileSize, tileMemoryBytes, partitions, GenotypeScaling.GCTA);
+    }
+
     public Options {
       NumericRange.MAF.check("--maf", minMaf);
       NumericRange.atLeast("--tile-size", tileSize, 1);
       NumericRange.atLeast("--tile-memory (bytes)", tileMemoryBytes, 1);
       NumericRange.atLeast("--partitions", partitions, 0);
-    }
-
-    /** GCTA's definition ({@code --kernel gcta}, the default). */
-    public Options(String bfile, String out, double minMaf, GenotypeSelection selection, boolean perChromosome,
-        int tileSize, long tileMemoryBytes, int partitions) {
-      this(bfile, out, minMaf, selection, perChromosome, tileSize, tileMemoryBytes, partitions, GenotypeScaling.GCTA);
     }
   }
 
@@ -104,17 +105,17 @@ public final class GrmJob {
         Iterator<Tuple2<Integer, Object>> it = t.reduced().toLocalIterator();
         for (String chromosome : t.chromosomes()) {
           String chrPrefix = o.out() + ".chr" + chromosome;
-          writeGrm(it, chrPrefix, t.samples(), t.tiling(), o.scaling(), files, PlinkFileset.bedPath(o.bfile()), " on chromosome " + chromosome);
+          writeGrm(it, chrPrefix, t.samples(), t.tiling(), o.scaling(), files, o.genotypes().label(), " on chromosome " + chromosome);
           outputs.add(chrPrefix);
         }
         int slotsPerChromosome = t.slotsPerChromosome();
         JavaPairRDD<Integer, Object> totals = t.reduced()
             .mapToPair(kv -> new Tuple2<>(kv._1() % slotsPerChromosome, kv._2()))
             .reduceByKey(new SlotPartitioner(slotsPerChromosome), GrmJob::merge);
-        total = writeGrm(totals.toLocalIterator(), o.out(), t.samples(), t.tiling(), o.scaling(), files, PlinkFileset.bedPath(o.bfile()), "");
+        total = writeGrm(totals.toLocalIterator(), o.out(), t.samples(), t.tiling(), o.scaling(), files, o.genotypes().label(), "");
         t.reduced().unpersist(false);
       } else {
-        total = writeGrm(t.reduced().toLocalIterator(), o.out(), t.samples(), t.tiling(), o.scaling(), files, PlinkFileset.bedPath(o.bfile()), "");
+        total = writeGrm(t.reduced().toLocalIterator(), o.out(), t.samples(), t.tiling(), o.scaling(), files, o.genotypes().label(), "");
       }
       outputs.add(o.out());
       files.commit();
@@ -136,14 +137,20 @@ public final class GrmJob {
    * threshold, which needs the matrix for an eigendecomposition anyway. Driver memory: the packed
    * lower triangle and its pair counts as float, {@code 4·N²} bytes, plus one band of tiles.
    */
-  public static InMemory computeInMemory(JavaSparkContext jsc, String bfile, double minMaf,
+  public static InMemory computeInMemory(JavaSparkContext jsc, GenotypeInput genotypes, double minMaf,
+      GenotypeSelection selection, int partitions) {
+    return computeInMemory(jsc, genotypes, minMaf, selection, partitions, GenotypeScaling.GCTA);
+  }
+
+  /** As above, with the GRM definition {@code scaling} ({@code --kernel}). */
+  public static InMemory computeInMemory(JavaSparkContext jsc, GenotypeInput genotypes, double minMaf,
       GenotypeSelection selection, int partitions, GenotypeScaling scaling) {
     long start = System.nanoTime();
-    Tiles t = tiles(jsc, new Options(bfile, null, minMaf, selection, false, 4096, 1L << 30, partitions, scaling));
+    Tiles t = tiles(jsc, new Options(genotypes, null, minMaf, selection, false, 4096, 1L << 30, partitions, scaling));
     try {
       Iterator<Tuple2<Integer, Object>> it = t.reduced().toLocalIterator();
       VariantFilterCounts counts = (VariantFilterCounts) it.next()._2();
-      counts.requireUsable(PlinkFileset.bedPath(bfile), t.samples(), "");
+      counts.requireUsable(genotypes.label(), t.samples(), "");
       // Tiles stream in index order; the assembler keeps one band of them at a time.
       Iterable<GrmTileSums> tiles = () -> new Iterator<>() {
         @Override
@@ -182,14 +189,14 @@ public final class GrmJob {
   private static Tiles tiles(JavaSparkContext jsc, Options o) {
     long start = System.nanoTime();
     Configuration conf = jsc.hadoopConfiguration();
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.bfile(), o.selection(), conf);
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.genotypes(), o.selection(), conf);
     genotypes.fileset().warnings().forEach(w -> log.warn(w));
     genotypes.notes().forEach(w -> log.info(w));
     List<SampleId> samples = genotypes.samples();
     SampleSubset subset = genotypes.subset();
     int n = samples.size();
     if (n < 2) {
-      throw BadInputException.inFile(PlinkFileset.famPath(o.bfile()), "only " + n + " sample: a relationship matrix "
+      throw BadInputException.inFile(genotypes.fileset().samplesPath(), "only " + n + " sample: a relationship matrix "
           + "needs at least 2");
     }
     GrmTiling tiling = new GrmTiling(n, o.tileSize());
@@ -205,13 +212,12 @@ public final class GrmJob {
     List<String> chromosomes = genotypes.chromosomes();
     int chromosomeSlots = o.perChromosome() ? chromosomes.size() : 1;
     log.info("GRM ({} kernel) of {} samples from {} variants ({}): {} tile(s) of up to {} samples in {} group(s), {} variant range(s), {} task(s); {}",
-        o.scaling().option(), n, genotypes.selectedVariants(), o.bfile(), tiling.tileCount(), tiling.tileSize(), groups.size(),
+        o.scaling().option(), n, genotypes.selectedVariants(), genotypes.fileset().describe(), tiling.tileCount(), tiling.tileSize(), groups.size(),
         ranges.size(), items.size(), Blas.describe());
 
     Broadcast<boolean[]> include = jsc.broadcast(genotypes.include());
     Broadcast<SerializableHadoopConf> hadoopConf = jsc.broadcast(new SerializableHadoopConf(conf));
-    // Tasks run in the executors' working directories: give them the driver's absolute path.
-    String prefix = FileSystems.qualify(o.bfile(), conf);
+    GenotypeReader reader = genotypes.reader();
     double minMaf = o.minMaf();
     GenotypeScaling scaling = o.scaling();
     int blockVariants = GenotypeBlockReader.blockVariantsFor(n, BLOCK_BYTES);
@@ -222,8 +228,8 @@ public final class GrmJob {
     CollectionAccumulator<KernelTimes> kernelTimes = jsc.sc().collectionAccumulator("GRM kernel times");
     JavaPairRDD<Integer, Object> partials = jsc.parallelize(items, items.size()).flatMapToPair(item -> {
       VariantRange r = item.range();
-      GrmKernel.Partial p = GrmKernel.accumulate(prefix, subset, tiling, item.tiles(), r.first(), r.end(), include.value(),
-          minMaf, blockVariants, item.countVariants(), scaling, hadoopConf.value().get());
+      GrmKernel.Partial p = GrmKernel.accumulate(reader, subset, tiling, item.tiles(), r.first(), r.end(),
+          r.position(), include.value(), minMaf, blockVariants, item.countVariants(), scaling, hadoopConf.value().get());
       log.debug("GRM task for variants [{}, {}) and {} tile(s): {}", r.first(), r.end(), item.tiles().length, p.times());
       kernelTimes.add(p.times());
       List<Tuple2<Integer, Object>> out = new ArrayList<>();
@@ -246,10 +252,10 @@ public final class GrmJob {
 
   /** Reads one GRM's slots (its counts, then every tile in order) from {@code it} and writes its files. */
   private static Written writeGrm(Iterator<Tuple2<Integer, Object>> it, String prefix, List<SampleId> samples,
-      GrmTiling tiling, GenotypeScaling scaling, AtomicOutputs files, String bfile, String scope) {
+      GrmTiling tiling, GenotypeScaling scaling, AtomicOutputs files, String genotypes, String scope) {
     VariantFilterCounts counts = (VariantFilterCounts) it.next()._2();
     // Before a byte is written: no variant left, or a sample without calls, would give 0/0 entries.
-    counts.requireUsable(bfile, samples, scope);
+    counts.requireUsable(genotypes, samples, scope);
     GctaGrmFiles.Writer writer = new GctaGrmFiles.Writer(prefix, samples, true, files);
     GrmStatistics stats = new GrmStatistics(writer);
     GrmAssembler assembler = new GrmAssembler(tiling, counts, scaling, stats);

@@ -16,6 +16,7 @@ import org.lmmspark.engine.matfree.GenotypeProductKernel;
 import org.lmmspark.engine.matfree.GenotypeProducts;
 import org.lmmspark.engine.matfree.LocalGenotypeProducts;
 import org.lmmspark.engine.matfree.PackedGenotypeBlock;
+import org.lmmspark.engine.genotype.GenotypeReader;
 import org.lmmspark.engine.matfree.PackedGenotypeReader;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes.VariantRange;
@@ -70,13 +71,15 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
   private final VariantFilterCounts counts;
   private final long cachedBytes;
   private final int partitions;
+  private final boolean dosages;
   private final List<Broadcast<?>> lineage;
   private long passes;
 
   private DistributedGenotypeProducts(JavaSparkContext jsc, JavaRDD<CachedRange> cached, int n, List<String> chromosomes,
       long[] perChromosome, double[][] squares, VariantFilterCounts counts, long cachedBytes, int partitions,
-      List<Broadcast<?>> lineage) {
+      boolean dosages, List<Broadcast<?>> lineage) {
     this.lineage = lineage;
+    this.dosages = dosages;
     this.jsc = jsc;
     this.cached = cached;
     this.n = n;
@@ -120,16 +123,17 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
     Broadcast<boolean[]> include = jsc.broadcast(genotypes.include());
     Broadcast<int[]> chrOf = jsc.broadcast(chromosomeOf);
     Broadcast<SerializableHadoopConf> conf = jsc.broadcast(new SerializableHadoopConf(jsc.hadoopConfiguration()));
-    String prefix = genotypes.fileset().prefix();
+    GenotypeReader reader = genotypes.reader();
+    boolean dosages = reader.dosages();
     int blockVariants = LocalGenotypeProducts.blockVariantsFor(n, (long) BLOCK_BYTES_MB << 20);
     JavaRDD<CachedRange> cached = jsc.parallelize(ranges, ranges.size()).map(r -> {
       List<PackedGenotypeBlock> blocks = new ArrayList<>();
       VariantFilterCounts c = new VariantFilterCounts(0);
-      new PackedGenotypeReader(prefix, subset, minMaf, blockVariants, scaling).read(r.first(), r.end(), include.value(),
-          chrOf.value(), conf.value().get(), c, blocks::add);
+      new PackedGenotypeReader(reader, subset, minMaf, blockVariants, scaling).read(r.first(), r.end(), r.position(),
+          include.value(), chrOf.value(), conf.value().get(), c, blocks::add);
       return new CachedRange(blocks, c);
     }).persist(StorageLevel.MEMORY_AND_DISK());
-    cached.setName("packed genotypes (2 bits per call)");
+    cached.setName(dosages ? "packed genotypes (8-bit dosages)" : "packed genotypes (2 bits per call)");
     int chromosomeCount = chromosomes.size();
     Map<Integer, Stats> stats = cached.flatMapToPair(r -> {
       Map<Integer, Stats> mine = new HashMap<>();
@@ -161,10 +165,10 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
     for (long m : perChromosome) {
       kept += m;
     }
-    long bytes = kept * ((n + 3) / 4 + 36L);
+    long bytes = kept * ((dosages ? n : (n + 3) / 4) + 36L);
     // The broadcasts stay alive while the RDD does: its lineage (and so every later task) refers to them.
     return new DistributedGenotypeProducts(jsc, cached, n, chromosomes, perChromosome, squares, counts, bytes,
-        ranges.size(), List.of(include, chrOf, conf));
+        ranges.size(), dosages, List.of(include, chrOf, conf));
   }
 
   public List<String> chromosomes() {
@@ -186,6 +190,11 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
   /** Approximate bytes of the cached packed genotypes over all executors. */
   public long cachedBytes() {
     return cachedBytes;
+  }
+
+  /** Whether the cache holds 8-bit dosages (BGEN, VCF) rather than 2-bit calls. */
+  public boolean dosages() {
+    return dosages;
   }
 
   public int partitions() {

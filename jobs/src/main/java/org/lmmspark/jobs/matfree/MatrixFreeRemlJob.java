@@ -8,12 +8,12 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.genotype.GenotypeInput;
 import org.lmmspark.engine.genotype.GenotypeScaling;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
-import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.RemlProblem;
@@ -46,20 +46,20 @@ public final class MatrixFreeRemlJob {
   private static final Logger log = LoggerFactory.getLogger(MatrixFreeRemlJob.class);
 
   /** What to fit; {@code partitions} ≤ 0: two per core; {@code kernel} the GRM definition of K = ZZᵀ/M. */
-  public record Options(String bfile, TraitTables.Spec trait, double minMaf, GenotypeSelection selection,
+  public record Options(GenotypeInput genotypes, TraitTables.Spec trait, double minMaf, GenotypeSelection selection,
       StochasticReml.Options reml, int partitions, GenotypeScaling kernel) {
 
     /** GCTA's scaling of each variant (the default {@code --kernel}). */
-    public Options(String bfile, TraitTables.Spec trait, double minMaf, GenotypeSelection selection,
+    public Options(GenotypeInput genotypes, TraitTables.Spec trait, double minMaf, GenotypeSelection selection,
         StochasticReml.Options reml, int partitions) {
-      this(bfile, trait, minMaf, selection, reml, partitions, GenotypeScaling.GCTA);
+      this(genotypes, trait, minMaf, selection, reml, partitions, GenotypeScaling.GCTA);
     }
 
     /** Whole tables, every sample, the variants of {@code chromosomes}. */
-    public Options(String bfile, String pheno, String phenoName, String covar, String qcovar, double minMaf,
+    public Options(GenotypeInput genotypes, String pheno, String phenoName, String covar, String qcovar, double minMaf,
         ChromosomeSelection chromosomes, StochasticReml.Options reml, int partitions) {
-      this(bfile, TraitTables.Spec.of(pheno, phenoName, covar, qcovar), minMaf, GenotypeSelection.of(chromosomes), reml,
-          partitions);
+      this(genotypes, TraitTables.Spec.of(pheno, phenoName, covar, qcovar), minMaf, GenotypeSelection.of(chromosomes),
+          reml, partitions);
     }
   }
 
@@ -90,9 +90,9 @@ public final class MatrixFreeRemlJob {
   public static Result run(JavaSparkContext jsc, Options o) {
     Configuration conf = jsc.hadoopConfiguration();
     long t0 = System.nanoTime();
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.bfile(), o.selection(), conf);
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.genotypes(), o.selection(), conf);
     genotypes.fileset().warnings().forEach(log::warn);
-    GenotypeRemlInputs.Assembled in = assemble(o.trait(), o.bfile(), genotypes, conf);
+    GenotypeRemlInputs.Assembled in = assemble(o.trait(), genotypes, conf);
     List<String> notes = new ArrayList<>(genotypes.notes());
     notes.addAll(in.notes());
     DistributedGenotypeProducts products = DistributedGenotypeProducts.cache(jsc, genotypes, o.minMaf(), o.partitions(),
@@ -113,16 +113,18 @@ public final class MatrixFreeRemlJob {
    * ({@link TraitTables}, IID-keyed ones keyed to the kept samples) and matched with them. The rows of
    * {@code famRows()} are rows of the kept samples, the rows of the cached (compacted) genotypes.
    */
-  public static GenotypeRemlInputs.Assembled assemble(TraitTables.Spec trait, String bfile,
-      PartitionedGenotypes genotypes, Configuration conf) {
-    String fam = PlinkFileset.famPath(bfile);
-    TraitTables.Tables t = TraitTables.read(trait, fam, genotypes.samples(), fam, false, conf);
-    return GenotypeRemlInputs.assemble(genotypes.samples(), fam, t.pheno(), t.trait(), t.covar(), t.qcovar());
+  public static GenotypeRemlInputs.Assembled assemble(TraitTables.Spec trait, PartitionedGenotypes genotypes,
+      Configuration conf) {
+    String samples = genotypes.fileset().samplesPath();
+    TraitTables.Tables t = TraitTables.read(trait, genotypes.fileset().famPath(), genotypes.samples(), samples, false,
+        conf);
+    return GenotypeRemlInputs.assemble(genotypes.samples(), samples, t.pheno(), t.trait(), t.covar(), t.qcovar());
   }
 
   /** One line on what was cached. */
   public static String describeCache(DistributedGenotypeProducts products) {
-    return "genotypes: " + products.counts() + ", cached as 2-bit blocks (" + (products.cachedBytes() >> 20)
+    return "genotypes: " + products.counts() + ", cached as " + (products.dosages() ? "8-bit dosage" : "2-bit")
+        + " blocks (" + (products.cachedBytes() >> 20)
         + " MiB) in " + products.partitions() + " partitions";
   }
 

@@ -17,8 +17,12 @@ import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.assoc.Calibration;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
+import org.lmmspark.engine.genotype.GenotypeSource;
 import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.io.PlinkFileset;
+import org.lmmspark.engine.pca.BlockKrylovPca;
+import org.lmmspark.engine.pheno.SampleTable;
+import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.engine.select.SampleSelection;
 import org.lmmspark.jobs.assoc.AssocJob;
@@ -26,11 +30,16 @@ import org.lmmspark.jobs.assoc.AssocOutputs;
 import org.lmmspark.jobs.cli.RunLog;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.grm.GrmJob;
+import org.lmmspark.jobs.pca.PcaJob;
 import org.lmmspark.jobs.reml.RemlJob;
 
 /**
- * The main batch job: GRM → REML → association → report, each step one of the project's jobs, in one
- * Spark session. With the matrix-free solver ({@code solver = matrix-free}, or {@code auto} above
+ * The main batch job: [PCA →] GRM → REML → association → report, each step one of the project's jobs,
+ * in one Spark session. With {@code pcs = K} a first step {@code pca} ({@link PcaJob}, exact up to
+ * {@link org.lmmspark.engine.pca.ExactPca#DEFAULT_MAX_SAMPLES} samples, randomized above, over the selected
+ * samples and variants) writes {@code OUT/pca.eigenvec}, {@code OUT/pca.eigenval} and {@code OUT/pca.qcovar}:
+ * the quantitative covariates of the run ({@code qcovar}, if any) with PC1…PCK appended (NA for samples
+ * without a row there), which the REML and association steps then take as their quantitative covariates. With the matrix-free solver ({@code solver = matrix-free}, or {@code auto} above
  * {@link AssocJob#DEFAULT_MATRIX_FREE_ABOVE} analysed samples) there is no GRM: a single {@code assoc}
  * step fits REML, the LOCO residuals and the test on one cache of the genotypes and writes the REML fit
  * as {@code OUT/assoc.hsq}. Otherwise:
@@ -62,6 +71,8 @@ public final class Pipeline {
   private final boolean resume;
   /** The samples and variants of every step, read from the lists once the run starts. */
   private GenotypeSelection selection;
+  /** The trait and covariate tables the REML and association steps use: the configuration's, or with PCs. */
+  private TraitTables.Spec trait;
 
   private Pipeline(JavaSparkContext jsc, PipelineConfig c, boolean resume, RunLog log) {
     this.jsc = jsc;
@@ -102,10 +113,20 @@ public final class Pipeline {
     // Bad inputs (files, trait column, covariate tables, selection lists) fail here, before any step runs.
     selection = c.selection().read(conf);
     AssocJob.Options check = assocOptions(null, null, c.solver());
-    AssocJob.checkInputs(check, conf);
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(c.bfile(), selection, conf);
+    GenotypeSource source = AssocJob.checkInputs(check, conf);
+    PartitionedGenotypes genotypes = PartitionedGenotypes.of(source, selection, conf);
     genotypes.notes().forEach(log::say);
-    List<Step> steps = AssocJob.takesMatrixFreeRoute(check, genotypes, conf) ? matrixFreeSteps() : grmSteps();
+    trait = c.trait();
+    List<Step> steps = new ArrayList<>();
+    String pcaStamp = "";
+    if (c.pcs() > 0) {
+      // The PCs depend on the genotypes and the selection; their table also on the covariates it extends.
+      String[] qcovarInput = c.trait().qcovar() == null ? new String[0] : new String[] {c.trait().qcovar()};
+      pcaStamp = fingerprint("pca", "pcs=" + c.pcs() + " maf=" + c.maf() + "\n" + c.selection().describe(),
+          concat(qcovarInput, genotypeFiles()));
+      steps.add(pcaStep(pcaStamp));
+    }
+    steps.addAll(AssocJob.takesMatrixFreeRoute(check, genotypes, conf) ? matrixFreeSteps(pcaStamp) : grmSteps(pcaStamp));
     genotypes.fileset().warnings().forEach(log::note);
     return new Result(steps, (System.nanoTime() - start) / 1e9);
   }
@@ -114,12 +135,12 @@ public final class Pipeline {
    * No GRM at any size: one step, {@link AssocJob}'s matrix-free route, fits REML, the LOCO residuals and
    * the test on one cache of the genotypes and writes the REML fit as {@code OUT/assoc.hsq}.
    */
-  private List<Step> matrixFreeSteps() {
+  private List<Step> matrixFreeSteps(String pcaStamp) {
     log.say(String.format("[grm] [reml] not run: solver %s takes the matrix-free route (no GRM; REML inside the "
         + "assoc step, written as assoc.hsq)", c.solver().name().toLowerCase().replace('_', '-')));
     String assocPrefix = out.resolve("assoc").toString();
     String stamp = fingerprint("assoc", c.trait().describe() + " maf=" + c.maf() + " loco=" + c.loco()
-        + " solver=matrix-free\n" + c.selection().describe(), concat(tables(), genotypeFiles()));
+        + " solver=matrix-free\n" + c.selection().describe() + "\n" + pcaStamp, concat(tables(), genotypeFiles()));
     return List.of(step("assoc", stamp, List.of(AssocOutputs.tsvPath(assocPrefix), AssocOutputs.reportPath(assocPrefix),
         AssocOutputs.hsqPath(assocPrefix)), () -> {
           AssocJob.Result r = AssocJob.run(jsc, assocOptions(null, assocPrefix, AssocJob.Solver.MATRIX_FREE));
@@ -130,25 +151,25 @@ public final class Pipeline {
   }
 
   /** GRM → REML → association against that GRM (the spectral solver). */
-  private List<Step> grmSteps() {
+  private List<Step> grmSteps(String pcaStamp) {
     List<Step> steps = new ArrayList<>();
     String grmPrefix = out.resolve("grm").toString();
     String grmStamp = fingerprint("grm", "maf=" + c.maf() + " per-chromosome=" + c.loco() + "\n"
         + c.selection().describe(), genotypeFiles());
     steps.add(step("grm", grmStamp, List.of(grmPrefix + ".grm.bin"), () -> {
-      GrmJob.Result r = GrmJob.run(jsc, new GrmJob.Options(c.bfile(), grmPrefix, c.maf(), selection, c.loco(), 4096,
+      GrmJob.Result r = GrmJob.run(jsc, new GrmJob.Options(c.genotypes(), grmPrefix, c.maf(), selection, c.loco(), 4096,
           1L << 30, 0));
       return String.format("N = %d, M = %d used; mean diagonal %.4f, off-diagonal mean %.2g SD %.3g",
           r.samples(), r.variantsUsed(), r.meanDiagonal(), r.meanOffDiagonal(), r.sdOffDiagonal());
     }));
 
-    String phenoInputs = c.trait().describe();
+    String phenoInputs = c.trait().describe() + "\n" + pcaStamp;
     String[] tables = tables();
     String remlPrefix = out.resolve("reml").toString();
     String remlStamp = fingerprint("reml", phenoInputs + "\n" + grmStamp, tables);
     steps.add(step("reml", remlStamp, List.of(remlPrefix + ".hsq"), () -> {
       // The GRM holds the kept samples only: no second sample selection.
-      RemlJob.Result r = RemlJob.run(new RemlJob.Options(List.of(grmPrefix), false, List.of(), List.of(), c.trait(),
+      RemlJob.Result r = RemlJob.run(new RemlJob.Options(List.of(grmPrefix), false, List.of(), List.of(), trait,
           SampleSelection.all(), false, "auto", false, 100, remlPrefix, "lmmspark run --config " + c.source(), false,
           false, List.of()), conf);
       var h2 = r.summary().ratios().get(0);
@@ -174,14 +195,87 @@ public final class Pipeline {
         r.table().size(), r.tasks(), r.lambdaGc(), best, AssocOutputs.reportPath(assocPrefix));
   }
 
-  private String[] tables() {
-    return c.trait().files(PlinkFileset.famPath(c.bfile())).toArray(String[]::new);
+  /**
+   * The principal components, computed once (the exact or randomized route by the number of samples), and
+   * the quantitative covariates with them appended; later steps take {@code OUT/pca.qcovar}.
+   */
+  private Step pcaStep(String stamp) {
+    String prefix = out.resolve("pca").toString();
+    String table = prefix + ".qcovar";
+    Step s = step("pca", stamp, List.of(prefix + ".eigenvec", prefix + ".eigenval", table), () -> {
+      PcaJob.Result r = PcaJob.run(jsc, new PcaJob.Options(pcaBfile(), prefix, c.pcs(), PcaJob.Route.AUTO, c.maf(),
+          selection, false, BlockKrylovPca.Options.defaults(1), 0));
+      writeCovariatesWithPcs(table, r);
+      StringBuilder values = new StringBuilder();
+      for (double v : r.pcs().values()) {
+        values.append(values.length() == 0 ? "" : " ").append(String.format("%.4g", v));
+      }
+      return String.format("%d PCs of %d samples (%s), eigenvalues %s; quantitative covariates with PCs: %s",
+          r.pcs().k(), r.pcs().n(), r.exact() ? "exact" : r.pcs().passes() + " randomized passes", values, table);
+    });
+    TraitTables.Spec t = c.trait();
+    List<String> names = new ArrayList<>(t.qcovarNames());
+    if (!names.isEmpty()) {
+      for (int k = 1; k <= c.pcs(); k++) {
+        names.add("PC" + k);
+      }
+    }
+    trait = new TraitTables.Spec(t.pheno(), t.phenoName(), t.mpheno(), t.phenoCol(), t.covar(), t.covarNames(), table,
+        names, t.iidOnly());
+    return s;
   }
 
-  /** The fileset and the selection lists: what the GRM and the genotype side of every step depend on. */
+  /** The PLINK fileset the PCA step reads (it reads no BGEN or VCF yet). */
+  private String pcaBfile() {
+    if (c.genotypes().bfile() == null) {
+      throw BadInputException.inFile(c.source(), "pcs = " + c.pcs() + " needs the genotypes as a PLINK bfile (the PCA "
+          + "step does not read BGEN or VCF yet)");
+    }
+    return c.genotypes().bfile();
+  }
+
+  /** The configuration's quantitative covariates (if any) with PC1…PCK appended, one line per PCA sample. */
+  private void writeCovariatesWithPcs(String path, PcaJob.Result r) {
+    SampleTable user = c.trait().qcovar() == null ? null : SampleTable.read(c.trait().qcovar(), conf);
+    List<String> columns = new ArrayList<>(user == null ? List.of() : user.columns());
+    for (int k = 1; k <= r.pcs().k(); k++) {
+      if (columns.contains("PC" + k)) {
+        throw BadInputException.inFile(c.trait().qcovar(), "has a column PC" + k + ", the name of a principal "
+            + "component of pcs = " + c.pcs() + "; rename it");
+      }
+      columns.add("PC" + k);
+    }
+    try (AtomicOutputs files = new AtomicOutputs(conf)) {
+      try (Writer w = new java.io.BufferedWriter(new OutputStreamWriter(files.create(path), StandardCharsets.UTF_8))) {
+        w.write("FID\tIID\t" + String.join("\t", columns) + "\n");
+        for (int i = 0; i < r.samples().size(); i++) {
+          var id = r.samples().get(i);
+          StringBuilder line = new StringBuilder(id.fid()).append('\t').append(id.iid());
+          if (user != null) {
+            int row = user.rowOf(id);
+            for (int col = 0; col < user.columns().size(); col++) {
+              line.append('\t').append(row < 0 ? "NA" : user.token(row, col));
+            }
+          }
+          for (int k = 0; k < r.pcs().k(); k++) {
+            line.append('\t').append(r.pcs().vector(i, k));
+          }
+          w.write(line.append('\n').toString());
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      files.commit();
+    }
+  }
+
+  private String[] tables() {
+    return c.trait().files(c.genotypes().fam()).toArray(String[]::new);
+  }
+
+  /** The genotype files and the selection lists: what the GRM and the genotype side of every step depend on. */
   private String[] genotypeFiles() {
-    return Stream.concat(Stream.of(PlinkFileset.bedPath(c.bfile()), PlinkFileset.bimPath(c.bfile()),
-        PlinkFileset.famPath(c.bfile())), c.selection().files().stream()).toArray(String[]::new);
+    return Stream.concat(c.genotypes().files(conf).stream(), c.selection().files().stream()).toArray(String[]::new);
   }
 
   /**
@@ -213,7 +307,7 @@ public final class Pipeline {
   }
 
   private AssocJob.Options assocOptions(String grm, String outPrefix, AssocJob.Solver solver) {
-    return new AssocJob.Options(c.bfile(), c.trait(), grm, outPrefix, c.loco(), c.maf(), false, AssocJob.Test.AUTO,
+    return new AssocJob.Options(c.genotypes(), trait == null ? c.trait() : trait, grm, outPrefix, c.loco(), c.maf(), false, AssocJob.Test.AUTO,
         Calibration.DEFAULT_VARIANTS, AssocJob.DEFAULT_EIGENVECTORS, 0, 0, solver, AssocJob.DEFAULT_MATRIX_FREE_ABOVE, 0,
         selection);
   }

@@ -19,6 +19,7 @@ import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.engine.select.SampleSelection;
 import org.lmmspark.engine.select.VariantSelection;
+import org.lmmspark.engine.genotype.GenotypeInput;
 import org.lmmspark.jobs.assoc.AssocJob;
 
 /**
@@ -28,7 +29,7 @@ import org.lmmspark.jobs.assoc.AssocJob;
  * are the commands' options without their dashes, with the same meaning:
  *
  * <pre>
- * bfile      = ../sample-data/sim      # PLINK fileset prefix (required)
+ * bfile      = ../sample-data/sim      # PLINK fileset prefix (or bgen = X.bgen with sample = X.sample, or vcf = X.vcf.gz)
  * pheno      = ../sample-data/sim.pheno  # phenotype table (required unless pheno-col reads the .fam)
  * pheno-name = y_quant                 # trait column (default: the first); or mpheno = N, or pheno-col = N
  * covar      = ../sample-data/sim.covar  # categorical covariates (optional); covar-names = A,B picks columns
@@ -42,14 +43,15 @@ import org.lmmspark.jobs.assoc.AssocJob;
  * loco       = true                    # leave-one-chromosome-out association
  * allow-extra-chr = false               # chromosome codes outside PLINK's set accepted (--allow-extra-chr)
  * solver     = auto                    # auto, spectral (GRM) or matrix-free (no GRM; biobank scale)
+ * pcs        = 10                      # principal components computed once, used as quantitative covariates
  * </pre>
  */
-public record PipelineConfig(String source, String bfile, TraitTables.Spec trait, String out, double maf, boolean loco,
-    AssocJob.Solver solver, Selection selection, boolean allowExtraChr) {
+public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables.Spec trait, String out, double maf,
+    boolean loco, AssocJob.Solver solver, Selection selection, boolean allowExtraChr, int pcs) {
 
-  static final Set<String> KEYS = Set.of("bfile", "pheno", "pheno-name", "mpheno", "pheno-col", "covar", "covar-names",
+  static final Set<String> KEYS = Set.of("bfile", "bgen", "sample", "vcf", "pheno", "pheno-name", "mpheno", "pheno-col", "covar", "covar-names",
       "qcovar", "qcovar-names", "iid-only", "keep", "remove", "extract", "exclude", "chr", "exclude-chr", "from-bp",
-      "to-bp", "allow-negative-bp", "out", "maf", "loco", "solver", "allow-extra-chr");
+      "to-bp", "allow-negative-bp", "out", "maf", "loco", "solver", "allow-extra-chr", "pcs");
 
   /**
    * The sample and variant selection as written (paths resolved), read into a {@link GenotypeSelection}
@@ -127,9 +129,23 @@ public record PipelineConfig(String source, String bfile, TraitTables.Spec trait
     Selection selection = new Selection(paths(base, p, "keep"), paths(base, p, "remove"), paths(base, p, "extract"),
         paths(base, p, "exclude"), optional(p, "chr"), optional(p, "exclude-chr"), fromBp, toBp,
         bool(p, "allow-negative-bp", "false", src));
-    String bfile = path(base, required(p, "bfile", src));
-    return new PipelineConfig(src, bfile, trait.orFam(bfile + ".fam"), pathOrNull(base, optional(p, "out")), maf, loco, s,
-        selection, allowExtraChr);
+    Integer pcs = integer(p, "pcs", src);
+    if (pcs != null && pcs < 0) {
+      throw BadInputException.inFile(src, "pcs must be 0 (none) or a positive number of principal components, got " + pcs);
+    }
+    if (pcs != null && pcs > 0 && trait.iidOnly()) {
+      throw BadInputException.inFile(src, "pcs is not supported with iid-only = true (the PC table is keyed FID IID)");
+    }
+    GenotypeInput genotypes;
+    try {
+      genotypes = new GenotypeInput(pathOrNull(base, optional(p, "bfile")), pathOrNull(base, optional(p, "bgen")),
+          pathOrNull(base, optional(p, "sample")), pathOrNull(base, optional(p, "vcf")));
+    } catch (BadInputException e) {
+      throw BadInputException.inFile(src, "genotypes: " + e.getMessage().replace("--", "")
+          + " (keys bfile, bgen, sample, vcf)");
+    }
+    return new PipelineConfig(src, genotypes, trait.orFam(genotypes.fam()), pathOrNull(base, optional(p, "out")), maf,
+        loco, s, selection, allowExtraChr, pcs == null ? 0 : pcs);
   }
 
   /**
@@ -183,7 +199,7 @@ public record PipelineConfig(String source, String bfile, TraitTables.Spec trait
 
   /** The same run writing to another folder (the demo uses its own). */
   public PipelineConfig withOut(String folder) {
-    return new PipelineConfig(source, bfile, trait, folder, maf, loco, solver, selection, allowExtraChr);
+    return new PipelineConfig(source, genotypes, trait, folder, maf, loco, solver, selection, allowExtraChr, pcs);
   }
 
   private static String value(Properties p, String key, String fallback) {

@@ -17,7 +17,6 @@ import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.genotype.GenotypeScaling;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.GctaGrmFiles;
-import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.pheno.SampleMatch;
@@ -121,15 +120,17 @@ public final class RemlJob {
   public static final int DEFAULT_MATRIX_FREE_ABOVE = 20_000;
 
   /**
-   * Where the genotypes of {@code reml --bfile} come from and how the matrix-free solver runs.
+   * Where the genotypes of {@code reml --bfile/--bgen} come from and how the matrix-free solver runs.
    *
+   * @param genotypes       the genotype files
    * @param partitions      variant ranges for the GRM job or the genotype cache (≤ 0: the job chooses)
    * @param probes          Rademacher probe vectors of the matrix-free trace estimates
    * @param seed            seed of the probes
    * @param cgTolerance     relative residual at which the matrix-free CG solves stop
    * @param matrixFreeAbove {@code --solver auto} is matrix-free when the analysed samples exceed this
    */
-  public record GenotypeInput(String bfile, double minMaf, VariantSelection variants, int partitions,
+  public record GenotypeInput(org.lmmspark.engine.genotype.GenotypeInput genotypes, double minMaf,
+      VariantSelection variants, int partitions,
       int probes, long seed, double cgTolerance, int matrixFreeAbove, GenotypeScaling kernel) {
     public GenotypeInput {
       NumericRange.MAF.check("--maf", minMaf);
@@ -140,9 +141,9 @@ public final class RemlJob {
     }
 
     /** GCTA's GRM definition. */
-    public GenotypeInput(String bfile, double minMaf, VariantSelection variants, int partitions, int probes,
-        long seed, double cgTolerance, int matrixFreeAbove) {
-      this(bfile, minMaf, variants, partitions, probes, seed, cgTolerance, matrixFreeAbove, GenotypeScaling.GCTA);
+    public GenotypeInput(org.lmmspark.engine.genotype.GenotypeInput genotypes, double minMaf, VariantSelection variants,
+        int partitions, int probes, long seed, double cgTolerance, int matrixFreeAbove) {
+      this(genotypes, minMaf, variants, partitions, probes, seed, cgTolerance, matrixFreeAbove, GenotypeScaling.GCTA);
     }
   }
 
@@ -244,7 +245,7 @@ public final class RemlJob {
   public static final String MATRIX_FREE = "matrix-free";
 
   /**
-   * {@code lmmspark reml --bfile PREFIX}: the same model with one genetic component {@code K = ZZᵀ/M}
+   * {@code lmmspark reml --bfile PREFIX} (or {@code --bgen FILE}): the same model with one genetic component {@code K = ZZᵀ/M}
    * taken from genotypes instead of a GRM file. {@code o.solver()} decides how:
    * <ul>
    *   <li>{@code matrix-free}, or {@code auto} with more analysed samples than
@@ -264,7 +265,7 @@ public final class RemlJob {
   public static Result runOnGenotypes(JavaSparkContext jsc, Options o, GenotypeInput g) {
     long t0 = System.nanoTime();
     if (!o.grmPrefixes().isEmpty()) {
-      throw new BadInputException("give either --grm or --bfile, not both");
+      throw new BadInputException("give either --grm or genotypes (" + g.genotypes() + "), not both");
     }
     List<String> refused = new ArrayList<>();
     if (!o.extraRelationships().isEmpty()) {
@@ -286,7 +287,7 @@ public final class RemlJob {
       refused.add("--fix/--fix-file");
     }
     if (!refused.isEmpty()) {
-      throw new BadInputException(String.join(", ", refused) + " need(s) --grm: with --bfile the model has one "
+      throw new BadInputException(String.join(", ", refused) + " need(s) --grm: with genotypes the model has one "
           + "genetic component from the genotypes");
     }
     String solver = o.solver() == null ? "auto" : o.solver();
@@ -295,8 +296,8 @@ public final class RemlJob {
     }
     Configuration conf = jsc.hadoopConfiguration();
     GenotypeSelection selection = new GenotypeSelection(o.samples(), g.variants());
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(g.bfile(), selection, conf);
-    GenotypeRemlInputs.Assembled in = MatrixFreeRemlJob.assemble(o.trait(), g.bfile(), genotypes, conf);
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(g.genotypes(), selection, conf);
+    GenotypeRemlInputs.Assembled in = MatrixFreeRemlJob.assemble(o.trait(), genotypes, conf);
     int n = in.samples().size();
     boolean matrixFree = solver.equals(MATRIX_FREE) || (solver.equals("auto") && n > g.matrixFreeAbove());
     String why = solver.equals("auto")
@@ -305,16 +306,17 @@ public final class RemlJob {
                 : "GRM computed in memory, then the spectral solver")
         : "--solver " + solver;
     if (!matrixFree) {
-      GrmJob.InMemory grm = GrmJob.computeInMemory(jsc, g.bfile(), g.minMaf(), selection, g.partitions(), g.kernel());
+      GrmJob.InMemory grm = GrmJob.computeInMemory(jsc, g.genotypes(), g.minMaf(), selection, g.partitions(), g.kernel());
       List<String> notes = new ArrayList<>(o.notes());
       notes.add(why);
       notes.addAll(grm.notes());
       notes.add(String.format(Locale.ROOT, "GRM (--kernel %s) of %d samples computed in memory from %s in %.1f s: %s",
-          g.kernel().option(), grm.grm().size(), g.bfile(), grm.seconds(), grm.counts()));
+          g.kernel().option(), grm.grm().size(), g.genotypes().label(), grm.seconds(), grm.counts()));
       // The GRM is over the kept samples already: no second selection.
-      Options dense = new Options(List.of(), false, List.of(new RemlInputs.Relationship("G", g.bfile(), grm.grm(), true)),
-          List.of(), o.trait().orFam(PlinkFileset.famPath(g.bfile())), SampleSelection.all(), false, solver, o.allowNonconvergence(), o.maxIterations(),
-          o.out(), o.commandLine(), false, false, notes);
+      Options dense = new Options(List.of(), false,
+          List.of(new RemlInputs.Relationship("G", g.genotypes().label(), grm.grm(), true)), List.of(),
+          o.trait().orFam(g.genotypes().fam()), SampleSelection.all(), false, solver, o.allowNonconvergence(),
+          o.maxIterations(), o.out(), o.commandLine(), false, false, notes);
       return run(dense, conf);
     }
 
@@ -327,7 +329,7 @@ public final class RemlJob {
     StochasticReml.Options d = StochasticReml.Options.defaults();
     StochasticReml.Options ro = new StochasticReml.Options(g.probes(), g.seed(), g.cgTolerance(), d.maxCgIterations(),
         o.maxIterations(), d.tolerance(), d.emSteps(), d.deflationRank(), d.logLikelihood());
-    MatrixFreeRemlJob.Result r = MatrixFreeRemlJob.run(jsc, new MatrixFreeRemlJob.Options(g.bfile(), o.trait(),
+    MatrixFreeRemlJob.Result r = MatrixFreeRemlJob.run(jsc, new MatrixFreeRemlJob.Options(g.genotypes(), o.trait(),
         g.minMaf(), selection, ro, g.partitions(), g.kernel()));
     if (!r.samples().equals(in.samples())) {
       throw new IllegalStateException("the matrix-free job analysed other samples than matched here");

@@ -21,6 +21,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lmmspark.engine.genotype.GenotypeInput;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.reml.AiReml;
 import org.lmmspark.engine.reml.DenseSymmetricMatrix;
@@ -49,7 +50,7 @@ class AssocJobTest {
     Path ref = RefData.dir("regenie-example");
     String bfile = ref.resolve("example_3chr").toString();
     String out = dir.resolve("loco").toString();
-    AssocJob.Result r = AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(bfile, ref.resolve("phenotype.txt").toString(),
+    AssocJob.Result r = AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(GenotypeInput.bfile(bfile), ref.resolve("phenotype.txt").toString(),
         "Y2", null, ref.resolve("covariates.txt").toString(), null, out, true, 0, false, AssocJob.Test.EXACT, 5, 32));
     assertEquals(500, r.samples());
     assertEquals(3, r.nullFits().size());
@@ -247,9 +248,9 @@ class AssocJobTest {
     String pheno = ref.resolve("phenotype.txt").toString();
     String covar = ref.resolve("covariates.txt").toString();
     String cal = dir.resolve("cal").toString();
-    AssocJob.Result c = AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(bfile, pheno, "Y2", null, covar, null, cal,
+    AssocJob.Result c = AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(GenotypeInput.bfile(bfile), pheno, "Y2", null, covar, null, cal,
         true, 0, false, AssocJob.Test.CALIBRATED, 50, 20, 3, 64));
-    AssocJob.Result e = AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(bfile, pheno, "Y2", null, covar, cal,
+    AssocJob.Result e = AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(GenotypeInput.bfile(bfile), pheno, "Y2", null, covar, cal,
         dir.resolve("exact").toString(), true, 0, false, AssocJob.Test.EXACT, 3, 64));
     assertTrue(c.calibrated() && !e.calibrated());
     assertEquals(3, c.nullFits().size());

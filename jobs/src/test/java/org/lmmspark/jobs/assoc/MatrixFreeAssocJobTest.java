@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lmmspark.engine.genotype.GenotypeInput;
 import org.lmmspark.engine.simulate.SimulationConfig;
 import org.lmmspark.engine.simulate.Simulator;
 import org.lmmspark.jobs.testing.SharedSpark;
@@ -30,9 +31,9 @@ class MatrixFreeAssocJobTest {
     String qcovar = prefix + ".qcovar";
     String mf = dir.resolve("mf").toString();
     // auto with a threshold of 100 samples and no --grm: the matrix-free route.
-    AssocJob.Result m = AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(prefix, pheno, "y_quant", null, qcovar, null,
+    AssocJob.Result m = AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(GenotypeInput.bfile(prefix), pheno, "y_quant", null, qcovar, null,
         mf, true, 0, false, AssocJob.Test.AUTO, 100, 20, 4, 0, AssocJob.Solver.AUTO, 100, 12));
-    AssocJob.Result e = AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(prefix, pheno, "y_quant", null, qcovar, null,
+    AssocJob.Result e = AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(GenotypeInput.bfile(prefix), pheno, "y_quant", null, qcovar, null,
         dir.resolve("exact").toString(), true, 0, false, AssocJob.Test.EXACT, 100, 20, 4, 0, AssocJob.Solver.AUTO, 100, 0));
     assertEquals(AssocJob.Solver.MATRIX_FREE, m.solver());
     assertEquals(AssocJob.Solver.SPECTRAL, e.solver());

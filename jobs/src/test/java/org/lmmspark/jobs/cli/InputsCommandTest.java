@@ -20,6 +20,7 @@ import java.util.zip.GZIPInputStream;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lmmspark.engine.genotype.GenotypeInput;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.io.PlinkWriter;
 import org.lmmspark.engine.io.SampleId;
@@ -165,7 +166,7 @@ class InputsCommandTest {
     run(0, concat(new String[] {"grm", "--bfile", full, "--out", a, "--master", "local[2]"}, select));
     Grm ga = GctaGrmFiles.read(a, conf);
     PlinkFileset subset = PlinkFileset.open(sub, conf);
-    Grm gb = GrmKernel.computeLocal(sub, subset.samples(), subset.variantCount(), null, 0, 4096, 4096, conf);
+    Grm gb = GrmKernel.computeLocal(subset, null, 0, 4096, 4096, conf);
     assertEquals(gb.ids(), ga.ids());
     assertEquals(55, ga.size());
     for (int j = 0; j < ga.size(); j++) {
@@ -203,8 +204,8 @@ class InputsCommandTest {
     TraitTables.Spec withFid = TraitTables.Spec.of(dir.resolve("pheno.txt").toString(), "y", null, null);
 
     // Matrix-free route: the cached genotypes of the selection are the subset's, product for product.
-    PartitionedGenotypes selectedFull = PartitionedGenotypes.open(full, new GenotypeSelection(keepRemove, variants), hc);
-    PartitionedGenotypes whole = PartitionedGenotypes.open(sub, GenotypeSelection.all(), hc);
+    PartitionedGenotypes selectedFull = PartitionedGenotypes.open(GenotypeInput.bfile(full), new GenotypeSelection(keepRemove, variants), hc);
+    PartitionedGenotypes whole = PartitionedGenotypes.open(GenotypeInput.bfile(sub), GenotypeSelection.all(), hc);
     double[] v = new double[2 * 55];
     for (int i = 0; i < v.length; i++) {
       v[i] = rng.nextGaussian();
@@ -223,15 +224,15 @@ class InputsCommandTest {
       assertClose(pa[i], pb[i], 1e-9, 1e-9, "Z Zᵀ v, entry " + i);
     }
     // ... and the analysed samples' rows there, with the phenotype keyed by IID.
-    assertEquals(MatrixFreeRemlJob.assemble(withFid, sub, whole, hc).samples(),
-        MatrixFreeRemlJob.assemble(csvByIid, full, selectedFull, hc).samples());
-    assertEquals(java.util.Arrays.toString(MatrixFreeRemlJob.assemble(withFid, sub, whole, hc).famRows()),
-        java.util.Arrays.toString(MatrixFreeRemlJob.assemble(csvByIid, full, selectedFull, hc).famRows()));
+    assertEquals(MatrixFreeRemlJob.assemble(withFid, whole, hc).samples(),
+        MatrixFreeRemlJob.assemble(csvByIid, selectedFull, hc).samples());
+    assertEquals(java.util.Arrays.toString(MatrixFreeRemlJob.assemble(withFid, whole, hc).famRows()),
+        java.util.Arrays.toString(MatrixFreeRemlJob.assemble(csvByIid, selectedFull, hc).famRows()));
 
     // Association, spectral route with the GRM computed inside.
-    AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(full, csvByIid, null, a + "as", false, 0, false,
+    AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(GenotypeInput.bfile(full), csvByIid, null, a + "as", false, 0, false,
         AssocJob.Test.EXACT, 100, 0, 0, 0, AssocJob.Solver.SPECTRAL, 0, 0, new GenotypeSelection(keepRemove, variants)));
-    AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(sub, withFid, null, b + "as", false, 0, false,
+    AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(GenotypeInput.bfile(sub), withFid, null, b + "as", false, 0, false,
         AssocJob.Test.EXACT, 100, 0, 0, 0, AssocJob.Solver.SPECTRAL, 0, 0, GenotypeSelection.all()));
     Map<String, double[]> sa = assoc(a + "as");
     Map<String, double[]> sb = assoc(b + "as");

@@ -15,6 +15,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.genotype.GenotypeInput;
 import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.io.PlinkFileset;
@@ -39,8 +40,8 @@ class GrmJobTest {
     Path ref = RefData.dir("regenie-example");
     String out = dir.resolve("g").toString();
     long budget = 4L * 128 * 128 * 12;
-    GrmJob.Result r = GrmJob.run(SharedSpark.jsc(), new GrmJob.Options(ref.resolve("example").toString(), out, 0,
-        GenotypeSelection.all(), false, 128, budget, 3));
+    GrmJob.Result r = GrmJob.run(SharedSpark.jsc(), new GrmJob.Options(GenotypeInput.bfile(ref.resolve("example").toString()),
+        out, 0, GenotypeSelection.all(), false, 128, budget, 3));
     assertEquals(500, r.samples());
     assertEquals(1000, r.variantsUsed());
     assertTrue(r.tasks() >= 6, "several tasks: " + r.tasks());
@@ -74,15 +75,16 @@ class GrmJobTest {
     }
     String prefix = BedFixture.write(dir, "three", g, chr);
     String out = dir.resolve("pc").toString();
-    GrmJob.run(SharedSpark.jsc(), new GrmJob.Options(prefix, out, 0, GenotypeSelection.all(), true, 32, 2L * 32 * 32 * 12, 0));
+    GrmJob.run(SharedSpark.jsc(), new GrmJob.Options(GenotypeInput.bfile(prefix), out, 0, GenotypeSelection.all(), true,
+        32, 2L * 32 * 32 * 12, 0));
     PlinkFileset fs = PlinkFileset.open(prefix, conf);
     Grm total = GctaGrmFiles.read(out, conf);
     for (int c = 1; c <= 3; c++) {
       Grm part = GctaGrmFiles.read(out + ".chr" + c, conf);
       boolean[] onC = ChromosomeSelection.of(Integer.toString(c), null).mask(fs.variants());
-      Grm local = GrmKernel.computeLocal(prefix, fs.samples(), m, onC, 0, 4096, 4096, conf);
+      Grm local = GrmKernel.computeLocal(BedFixture.source(prefix), onC, 0, 4096, 4096, conf);
       boolean[] offC = ChromosomeSelection.of(null, Integer.toString(c)).mask(fs.variants());
-      Grm loco = GrmKernel.computeLocal(prefix, fs.samples(), m, offC, 0, 4096, 4096, conf);
+      Grm loco = GrmKernel.computeLocal(BedFixture.source(prefix), offC, 0, 4096, 4096, conf);
       for (int j = 0; j < n; j++) {
         for (int k = 0; k <= j; k++) {
           assertClose(part.get(j, k), local.get(j, k), 2e-6, 2e-6, "chr" + c + " A(" + j + "," + k + ")");

@@ -13,6 +13,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.genotype.GenotypeInput;
 import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.kinship.Grm;
@@ -43,7 +44,7 @@ class MatrixFreeSparkTest {
       chr[v] = v < 100 ? 1 : v < 300 ? 2 : 3;
     }
     String prefix = BedFixture.write(dir, "d", g, chr);
-    PartitionedGenotypes pg = PartitionedGenotypes.open(prefix, ChromosomeSelection.all(), conf);
+    PartitionedGenotypes pg = PartitionedGenotypes.open(GenotypeInput.bfile(prefix), ChromosomeSelection.all(), conf);
     List<SampleId> samples = pg.fileset().samples();
     try (DistributedGenotypeProducts prod = DistributedGenotypeProducts.cache(SharedSpark.jsc(), pg, 0, 5)) {
       assertTrue(prod.partitions() >= 5, "several partitions: " + prod.partitions());
@@ -68,7 +69,7 @@ class MatrixFreeSparkTest {
         for (int x = 0; x < m; x++) {
           include[x] = chr[x] - 1 != c;
         }
-        Grm grm = GrmKernel.computeLocal(prefix, samples, m, include, 0, 64, 100, conf);
+        Grm grm = GrmKernel.computeLocal(BedFixture.source(prefix), include, 0, 64, 100, conf);
         double[] dense = grm.toDense();
         for (int a = 0; a < n; a++) {
           double s = 0;
@@ -130,7 +131,7 @@ class MatrixFreeSparkTest {
 
     StochasticReml.Options ro = new StochasticReml.Options(40, 7, 1e-6, 500, 30, 1e-5, 1,
         StochasticReml.DEFAULT_DEFLATION_RANK, true);
-    MatrixFreeRemlJob.Result r = MatrixFreeRemlJob.run(SharedSpark.jsc(), new MatrixFreeRemlJob.Options(prefix,
+    MatrixFreeRemlJob.Result r = MatrixFreeRemlJob.run(SharedSpark.jsc(), new MatrixFreeRemlJob.Options(GenotypeInput.bfile(prefix),
         dir.resolve("r.pheno").toString(), null, null, dir.resolve("r.qcovar").toString(), 0, ChromosomeSelection.all(),
         ro, 4));
     assertEquals(n - 1, r.samples().size());
@@ -138,7 +139,7 @@ class MatrixFreeSparkTest {
 
     // Reference: the same samples, dense GRM from the GRM kernel, spectral REML.
     List<SampleId> fam = PlinkFileset.open(prefix, conf).samples();
-    Grm grm = GrmKernel.computeLocal(prefix, fam, m, null, 0, 256, 200, conf);
+    Grm grm = GrmKernel.computeLocal(BedFixture.source(prefix), null, 0, 256, 200, conf);
     int[] rows = new int[n - 1];
     double[] yy = new double[n - 1];
     double[] x = new double[2 * (n - 1)];

@@ -82,6 +82,34 @@ class PipelineTest {
     assertTrue(bad.contains(config.toString()) && bad.contains("solver must be auto, spectral or matrix-free"), bad);
   }
 
+  /**
+   * {@code pcs = 3}: a pca step first (exact route at n = 500; its numbers are checked by PcaCommandTest
+   * against R and plink2), whose table extends the covariates with PC1–PC3 for every sample, which the
+   * REML step then fits as fixed effects; on {@code --resume} nothing is redone.
+   */
+  @Test
+  void principalComponentsBecomeCovariates(@TempDir Path dir) throws Exception {
+    Path ref = RefData.dir("regenie-example");
+    Path config = config(dir, "example", ref.resolve("phenotype.txt").toString(), "loco = false", "pcs = 3");
+    String log = run(0, "run", "--config", config.toString(), "--master", "local[2]");
+    assertTrue(log.contains("[pca] done") && log.contains("[reml] done") && log.contains("[assoc] done"), log);
+    Path out = dir.resolve("out");
+    java.util.List<String> table = Files.readAllLines(out.resolve("pca.qcovar"));
+    String covHeader = Files.readAllLines(ref.resolve("covariates.txt")).get(0).trim().replaceAll("\\s+", "\t");
+    assertEquals(covHeader + "\tPC1\tPC2\tPC3", table.get(0));
+    assertEquals(501, table.size());
+    java.util.List<String> eigenvec = Files.readAllLines(out.resolve("pca.eigenvec"));
+    assertClose(Double.parseDouble(table.get(1).split("\t")[table.get(0).split("\t").length - 1]),
+        Double.parseDouble(eigenvec.get(1).split("\t")[4]), 1e-9, 0, "PC3 of the first sample");
+    String reml = Files.readString(out.resolve("reml.json"));
+    assertTrue(reml.contains("PC3"), "REML fixed effects include the PCs: " + reml);
+    String again = run(0, "run", "--config", config.toString(), "--resume", "--master", "local[2]");
+    assertTrue(again.contains("[pca] skipped") && again.contains("[reml] skipped"), again);
+
+    Files.writeString(config, Files.readString(config).replace("pcs = 3", "pcs = three"));
+    assertTrue(run(2, "run", "--config", config.toString(), "--master", "local[2]").contains("pcs must be an integer"));
+  }
+
   /** {@code dir/run.conf}: trait Y2 of a regenie-example fileset with its covariates, out = out, then {@code more}. */
   private static Path config(Path dir, String fileset, String pheno, String... more) throws Exception {
     Path ref = RefData.dir("regenie-example");

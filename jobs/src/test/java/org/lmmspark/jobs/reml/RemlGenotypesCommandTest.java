@@ -84,7 +84,7 @@ class RemlGenotypesCommandTest {
     Files.writeString(Path.of(qcovar), qc);
 
     List<SampleId> fam = PlinkFileset.open(prefix, new Configuration()).samples();
-    Grm grm = GrmKernel.computeLocal(prefix, fam, M, null, 0, 256, 200, new Configuration());
+    Grm grm = GrmKernel.computeLocal(BedFixture.source(prefix), null, 0, 256, 200, new Configuration());
     double[] x = new double[2 * N];
     for (int i = 0; i < N; i++) {
       x[i] = 1;

@@ -2,6 +2,7 @@ package org.lmmspark.engine.reml.matfree;
 
 import java.util.SplittableRandom;
 import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.linalg.RayleighRitz;
 import org.lmmspark.engine.reml.SmallMatrices;
 import org.lmmspark.engine.reml.SymmetricOperator;
 
@@ -59,32 +60,14 @@ public record LeadingEigenspace(int n, int rank, double[] vectors, double[] valu
         Blas.orthonormalize(n, k, q);
       }
     }
-    // Rayleigh–Ritz on span(Q): H = QᵀAQ, with AQ = Y from the last pass.
-    double[] h = new double[k * k];
-    Blas.dgemm(true, false, k, k, n, 1.0, q, n, y, n, 0.0, h, k);
-    SmallMatrices.symmetrize(h, k);
-    double[] ascending = new double[k];
-    Blas.dsyevd(k, h, ascending);
-    // Descending order: reverse the eigenvector columns.
-    double[] w = new double[k * k];
-    double[] values = new double[k];
+    // Rayleigh–Ritz on span(Q): H = QᵀAQ, with AQ = Y from the last pass; Ritz values clamped at 0.
+    RayleighRitz ritz = RayleighRitz.of(n, k, q, y, k);
+    double[] values = ritz.values();
     for (int j = 0; j < k; j++) {
-      System.arraycopy(h, (k - 1 - j) * k, w, j * k, k);
-      values[j] = Math.max(0, ascending[k - 1 - j]);
+      values[j] = Math.max(0, values[j]);
     }
-    double[] u = new double[n * k];
-    Blas.dgemm(false, false, n, k, k, 1.0, q, n, w, k, 0.0, u, n);
-    double[] au = new double[n * k];
-    Blas.dgemm(false, false, n, k, k, 1.0, y, n, w, k, 0.0, au, n);
-    double[] residuals = new double[k];
-    for (int j = 0; j < k; j++) {
-      double s = 0;
-      for (int i = 0; i < n; i++) {
-        double d = au[i + j * n] - values[j] * u[i + j * n];
-        s += d * d;
-      }
-      residuals[j] = values[j] > 0 ? Math.sqrt(s) / values[j] : Double.POSITIVE_INFINITY;
-    }
+    double[] u = ritz.vectors();
+    double[] residuals = ritz.residuals();
     double rest = (a.trace() - SmallMatrices.sum(values)) / (n - k);
     return new LeadingEigenspace(n, k, u, values, Math.max(rest, 0), residuals, passes);
   }

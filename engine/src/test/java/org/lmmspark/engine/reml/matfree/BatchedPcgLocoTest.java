@@ -36,7 +36,7 @@ class BatchedPcgLocoTest {
       chrIndex[v] = chr[v] - 1;
     }
     String prefix = BedFixture.write(dir, "loco", g, chr);
-    LocalGenotypeProducts prod = LocalGenotypeProducts.read(prefix, n, m, null, chrIndex, 2, 0, 16, conf);
+    LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(prefix), null, chrIndex, 2, 0, 16, conf);
     int[] rows = new int[n - 5];
     for (int i = 0; i < rows.length; i++) {
       rows[i] = (i * 7) % n; // a permuted subset (n = 80, 7 coprime: distinct rows)

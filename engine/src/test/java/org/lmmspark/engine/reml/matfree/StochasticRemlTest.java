@@ -172,7 +172,8 @@ class StochasticRemlTest {
     String prefix = org.lmmspark.engine.testing.BedFixture.write(dir, "f", g, chr);
     java.util.List<org.lmmspark.engine.matfree.PackedGenotypeBlock> blocks = new java.util.ArrayList<>();
     org.lmmspark.engine.genotype.VariantFilterCounts counts = new org.lmmspark.engine.genotype.VariantFilterCounts(0);
-    new org.lmmspark.engine.matfree.PackedGenotypeReader(prefix, n, 0, 256).read(0, m, null, null,
+    org.lmmspark.engine.io.PlinkFileset fs = org.lmmspark.engine.testing.BedFixture.source(prefix);
+    new org.lmmspark.engine.matfree.PackedGenotypeReader(fs.reader(), 0, 256).read(0, m, fs.position(0), null, null,
         new org.apache.hadoop.conf.Configuration(), counts, blocks::add);
     org.lmmspark.engine.matfree.LocalGenotypeProducts prod =
         new org.lmmspark.engine.matfree.LocalGenotypeProducts(n, 1, blocks, counts);
