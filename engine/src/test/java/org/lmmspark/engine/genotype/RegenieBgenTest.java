@@ -11,6 +11,8 @@ import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.lmmspark.engine.assoc.AssocResults;
 import org.lmmspark.engine.assoc.GenotypeRows;
 import org.lmmspark.engine.assoc.Mlma;
@@ -121,14 +123,16 @@ class RegenieBgenTest {
   }
 
   /**
-   * GRM from the BGEN equals the GRM from the {@code .bed} (GCTA's definition, both through
-   * {@link GrmKernel#computeLocal}): the standardized values are the same floats, so entries agree to
-   * float precision (1e-6 absolute; both sum in double), pair counts exactly.
+   * GRM from the BGEN equals the GRM from the {@code .bed} under every {@code --kernel} definition (both
+   * through {@link GrmKernel#computeLocal}; the dosages are the hard calls, so the dosage path's scaling
+   * must give the code path's values): entries agree to float precision (1e-6 absolute; both sum in
+   * double), pair counts exactly.
    */
-  @Test
-  void grmFromBgenEqualsGrmFromBed() {
-    Grm a = GrmKernel.computeLocal(bgen, null, 0, 128, 300, CONF);
-    Grm b = GrmKernel.computeLocal(bed, null, 0, 128, 300, CONF);
+  @ParameterizedTest
+  @EnumSource(GenotypeScaling.class)
+  void grmFromBgenEqualsGrmFromBed(GenotypeScaling kernel) {
+    Grm a = GrmKernel.computeLocal(bgen, null, 0, 128, 300, kernel, CONF);
+    Grm b = GrmKernel.computeLocal(bed, null, 0, 128, 300, kernel, CONF);
     assertEquals(b.ids(), a.ids());
     for (int j = 0; j < a.size(); j++) {
       for (int k = 0; k <= j; k++) {
