@@ -129,9 +129,8 @@ class GenomicRelationshipOperatorTest {
     int[] chr = new int[m];
     java.util.Arrays.fill(chr, 1);
     String prefix = BedFixture.write(dir, "s", g, chr);
-    List<SampleId> samples = PlinkFileset.open(prefix, conf).samples();
-    double[] dense = GrmKernel.computeLocal(org.lmmspark.engine.testing.BedFixture.source(prefix), null, 0, 32, 50, scaling, conf).toDense();
-    LocalGenotypeProducts prod = LocalGenotypeProducts.read(org.lmmspark.engine.testing.BedFixture.source(prefix), null, null, 1, 0, 64, scaling, conf);
+    double[] dense = GrmKernel.computeLocal(BedFixture.source(prefix), null, 0, 32, 50, scaling, conf).toDense();
+    LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(prefix), null, null, 1, 0, 64, scaling, conf);
     int[] rows = new int[n];
     for (int i = 0; i < n; i++) {
       rows[i] = i;
