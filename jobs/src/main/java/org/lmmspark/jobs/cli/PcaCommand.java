@@ -94,7 +94,7 @@ public final class PcaCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (maf < 0 || maf >= 0.5) {
+    if (!(maf >= 0 && maf < 0.5)) { // NaN fails too
       throw new BadInputException("--maf must be in [0, 0.5), got " + maf);
     }
     if (components < 1) {

@@ -119,6 +119,8 @@ class PcaCommandTest {
     // No variant left: a chromosome the fileset does not have.
     assertEquals(2, Lmmspark.run("pca", "--bfile", bfile, "--chr", "22", "--out", out, "--master", "local[2]"));
     assertEquals(2, Lmmspark.run("pca", "--bfile", bfile, "--pcs", "0", "--out", out));
+    assertEquals(2, Lmmspark.run("pca", "--bfile", bfile, "--maf", "NaN", "--out", out));
+    assertEquals(2, Lmmspark.run("pca", "--bfile", bfile, "--tol", "NaN", "--out", out));
     assertEquals(2, Lmmspark.run("pca", "--bfile", bfile, "--exact", "--approx", "--out", out));
     assertTrue(!Files.exists(Path.of(out + ".eigenvec")));
   }
