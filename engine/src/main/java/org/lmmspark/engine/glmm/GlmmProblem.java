@@ -48,7 +48,7 @@ public record GlmmProblem(Family family, double[] y, double[] trials, double[] o
     for (int i = 0; i < n; i++) {
       String why = family.invalidResponse(y[i], trials == null ? 1 : trials[i]);
       if (why != null) {
-        throw new BadInputException("record " + (i + 1) + ": " + why + " (family " + family + ")");
+        throw new BadInputException("analysed record " + (i + 1) + ": " + why + " (family " + family + ")");
       }
     }
     terms = List.copyOf(terms);

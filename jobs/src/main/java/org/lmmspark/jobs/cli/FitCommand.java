@@ -222,8 +222,14 @@ public final class FitCommand implements Callable<Integer> {
     };
     List<String> why = new ArrayList<>();
     model = recodePlinkCaseControl(model, fam, log);
-    GlmmFit fit = GlmmFitter.fit(model, fam,
-        new GlmmFitter.Options(route, m, fixDispersion, GlmmFitter.Options.defaults().tolerance()), why);
+    GlmmFit fit;
+    try {
+      fit = GlmmFitter.fit(model, fam,
+          new GlmmFitter.Options(route, m, fixDispersion, GlmmFitter.Options.defaults().tolerance()), why);
+    } catch (BadInputException e) {
+      // The family's checks see the model's records, not the table: say which file they came from.
+      throw new BadInputException(data + ": " + e.getMessage(), e);
+    }
     double seconds = (System.nanoTime() - t0) / 1e9;
     model.notes().forEach(log::say);
     why.forEach(w -> log.say("route: " + w));
