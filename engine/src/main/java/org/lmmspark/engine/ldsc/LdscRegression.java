@@ -58,6 +58,57 @@ public final class LdscRegression {
   public final BlockJackknife jackknife;
 
   /**
+   * ldsc's {@code Enrichment_p} ({@code regressions.Hsq._overlap_output}, written with
+   * {@code --overlap-annot}): whether the per-variant h² inside category i differs from that outside
+   * it. With {@code O} the overlap matrix (variants, or annotation products, in both categories;
+   * {@code diag(M)} for disjoint categories), {@code d_i = Σ_j D_ij τ_j},
+   * {@code D_ij = O_ij/M_i − (M_j − O_ij)/(M_tot − M_i)}, its SE from the jackknife covariance of τ,
+   * {@code se_i² = (D Cov(τ) Dᵀ)_ii}, and {@code p_i = 2 P(T > |d_i/se_i|)} with T Student's t on as
+   * many degrees of freedom as jackknife blocks. NaN (ldsc's {@code NA}) where the SE is 0, as for a
+   * category that holds every variant.
+   *
+   * @param overlap {@code nAnnot × nAnnot} row-major
+   * @param m M per category
+   * @param mTot all variants
+   */
+  public double[] enrichmentP(double[] overlap, double[] m, double mTot) {
+    int a = nAnnot;
+    double[] d = new double[a * a];
+    for (int i = 0; i < a; i++) {
+      if (mTot != m[i]) {
+        for (int j = 0; j < a; j++) {
+          d[i * a + j] = overlap[i * a + j] / m[i] - (m[j] - overlap[i * a + j]) / (mTot - m[i]);
+        }
+      }
+    }
+    double[] p = new double[a];
+    for (int i = 0; i < a; i++) {
+      double est = 0;
+      double var = 0;
+      for (int j = 0; j < a; j++) {
+        est += d[i * a + j] * coef[j];
+        for (int k = 0; k < a; k++) {
+          var += d[i * a + j] * coefCov[j * a + k] * d[i * a + k];
+        }
+      }
+      double se = Math.sqrt(var);
+      // Two-sided t tail: P(|T_B| > t) = P(F(1, B) > t²).
+      p[i] = se == 0 ? Double.NaN
+          : Math.exp(org.lmmspark.engine.stats.FisherF.logUpperTail(est * est / var, 1, jackknife.blocks()));
+    }
+    return p;
+  }
+
+  /** {@code diag(m)}: the overlap matrix of disjoint categories, for {@link #enrichmentP}. */
+  public static double[] disjointOverlap(double[] m) {
+    double[] o = new double[m.length * m.length];
+    for (int i = 0; i < m.length; i++) {
+      o[i * m.length + i] = m[i];
+    }
+    return o;
+  }
+
+  /**
    * @param y response (χ² or z₁z₂), n
    * @param x LD scores, {@code n × nAnnot} row-major
    * @param wLd weight LD scores, n

@@ -20,6 +20,7 @@ import org.lmmspark.engine.glmm.GlmmFitter;
 import org.lmmspark.engine.glmm.GlmmReport;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.GctaGrmFiles;
+import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.io.WhitespaceLines;
 import org.lmmspark.engine.model.DataTable;
 import org.lmmspark.engine.model.FitReport;
@@ -141,11 +142,30 @@ public final class FitCommand implements Callable<Integer> {
       + "the fit does not converge.")
   boolean allowNonconvergence;
 
-  @Option(names = "--out", required = true, paramLabel = "PREFIX", description = "Output prefix.")
-  String out;
+  @picocli.CommandLine.Mixin OutputOptions output;
+
+  /** The output prefix ({@code --out}). */
+  private String out;
+
+  /** The files of one run: existing ones are refused without --overwrite. */
+  static final List<String> OUTPUTS = List.of(".json", ".summary.txt", ".ranef.tsv", ".log");
 
   @Override
   public Integer call() {
+    out = output.out();
+    List<String> inputs = new ArrayList<>(List.of(data));
+    inputs.addAll(pairs("--grm", grms).values());
+    inputs.add(pedigree);
+    inputs.add(fixFile);
+    try (OutputSet set = output.open(OUTPUTS, new Configuration(), inputs.toArray(String[]::new))) {
+      int rc = fitAndWrite();
+      set.commit();
+      return rc;
+    }
+  }
+
+  /** Everything after the output set is open: options, the table, the fit, its files. */
+  private int fitAndWrite() {
     RunLog log = new RunLog(spec);
     Configuration conf = new Configuration();
     MixedModelFitter.Method m = switch (method.toLowerCase(Locale.ROOT)) {
@@ -181,7 +201,7 @@ public final class FitCommand implements Callable<Integer> {
         m == MixedModelFitter.Method.REML ? "AI-REML" : "AI-ML", fit.message()));
     if (!fit.converged() && !allowNonconvergence) {
       log.say("error: the fit did not converge; no results written (--allow-nonconvergence writes the last iterate)");
-      log.write(out + ".log", conf);
+      log.writeDiagnostic(out + ".log", conf);
       throw new BadInputException("the fit did not converge: " + fit.message() + "; see " + out + ".log");
     }
     String summary = FitReport.text(fit, model, data);
@@ -199,7 +219,7 @@ public final class FitCommand implements Callable<Integer> {
   }
 
   /** The GLMM route: {@link GlmmFitter} on the same model frame; JSON, a glmer-like summary, the log. */
-  private Integer fitGlmm(MixedModel model, MixedModelFitter.Method m, Map<String, Double> fixedValues, RunLog log,
+  private int fitGlmm(MixedModel model, MixedModelFitter.Method m, Map<String, Double> fixedValues, RunLog log,
       Configuration conf, long t0) {
     Family fam = Family.of(family, link);
     if (!fixedValues.isEmpty()) {
@@ -236,7 +256,7 @@ public final class FitCommand implements Callable<Integer> {
     log.say(String.format(Locale.ROOT, "fitted in %.3f s: %s", seconds, fit.message()));
     if (!fit.converged() && !allowNonconvergence) {
       log.say("error: the fit did not converge; no results written (--allow-nonconvergence writes the last iterate)");
-      log.write(out + ".log", conf);
+      log.writeDiagnostic(out + ".log", conf);
       throw new BadInputException("the fit did not converge: " + fit.message() + "; see " + out + ".log");
     }
     double meanCount = 0;

@@ -1,9 +1,17 @@
 package org.lmmspark.jobs.cli;
 
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.io.OutputSet;
+import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.ldscore.LdScoreFiles;
 import org.lmmspark.engine.ldscore.WindowSpec;
+import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.jobs.ldscore.LdScoreJob;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -20,15 +28,17 @@ import picocli.CommandLine.Spec;
       "Windows are exact by default (pairs within the window width); --chunk-size 50 reproduces ldsc's"
           + " default widening of windows to chunk boundaries exactly. Each chromosome separately.",
       "Writes, per chromosome C, OUT.C.l2.ldscore.gz, OUT.C.l2.M and OUT.C.l2.M_5_50 (ldsc's layout,"
-          + " readable by ldsc and by lmmspark ldsc --ref-ld-chr OUT.), and OUT.log."})
+          + " readable by ldsc and by lmmspark ldsc --ref-ld-chr OUT.), and OUT.log.",
+      "The output set (lock, log, completion marker) is OUT, or OUT.C when the selected panel variants are on one"
+          + " chromosome C, so that one run per chromosome can share --out (OUT.C.log, OUT.C.done)."})
 public final class LdScoreCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--bfile", required = true, paramLabel = "PREFIX", description = "Reference panel PREFIX.bed/.bim/.fam (local path, file:, hdfs: or s3a:).")
   String bfile;
 
-  @Option(names = "--out", required = true, paramLabel = "PREFIX", description = "Output prefix: OUT.C.l2.ldscore.gz etc. per chromosome C.")
-  String out;
+  /** Output prefix: OUT.C.l2.ldscore.gz etc. per chromosome C. */
+  @Mixin OutputOptions output;
 
   @ArgGroup(exclusive = true, multiplicity = "1")
   Window window;
@@ -78,7 +88,7 @@ public final class LdScoreCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (maf < 0 || maf >= 0.5) {
+    if (!(maf >= 0 && maf < 0.5)) { // NaN fails too
       throw new BadInputException("--maf must be in [0, 0.5), got " + maf);
     }
     if (digits < 0 || digits > 15 || taskMemoryMb < 1) {
@@ -87,10 +97,38 @@ public final class LdScoreCommand implements Callable<Integer> {
     WindowSpec windowSpec = window.cm != null ? new WindowSpec(WindowSpec.Unit.CM, window.cm, chunkSize, yesReally)
         : window.kb != null ? new WindowSpec(WindowSpec.Unit.KB, window.kb, chunkSize, yesReally)
         : new WindowSpec(WindowSpec.Unit.SNPS, window.snps, chunkSize, yesReally);
+    Configuration conf = new Configuration();
+    String out = output.out();
+    GenotypeSelection selection = variants.selection(samples, conf);
+    // The set's prefix and files: OUT.C.* of the selected chromosomes (OUT.C itself for one chromosome).
+    PlinkFileset panel = PlinkFileset.open(bfile, conf);
+    boolean[] selected = selection.variants().mask(panel.variants(), PlinkFileset.bimPath(bfile)).include();
+    Set<String> chromosomes = new LinkedHashSet<>();
+    for (int v = 0; v < selected.length; v++) {
+      if (selected[v]) {
+        chromosomes.add(panel.variants().get(v).chromosome());
+      }
+    }
+    String setPrefix = chromosomes.size() == 1 ? out + "." + chromosomes.iterator().next() : out;
+    List<String> suffixes = new ArrayList<>(List.of(".log"));
+    for (String c : chromosomes) {
+      String at = setPrefix.equals(out) ? "." + c : "";
+      suffixes.addAll(List.of(at + ".l2.ldscore.gz", at + ".l2.M", at + ".l2.M_5_50"));
+    }
+    LdScoreJob.Options options = new LdScoreJob.Options(bfile, out, windowSpec, maf, selection, annot,
+        taskMemoryMb << 20, digits);
+    try (OutputSet set = output.openAt(setPrefix, suffixes, conf, bfile, annot)) {
+      run(options, setPrefix + ".log");
+      set.commit();
+    }
+    return 0;
+  }
+
+  private void run(LdScoreJob.Options options, String logPath) {
     RunLog runLog = new RunLog(spec);
-    LdScoreJob.Options options = new LdScoreJob.Options(bfile, out, windowSpec, maf,
-        variants.selection(samples, new org.apache.hadoop.conf.Configuration()), annot, taskMemoryMb << 20, digits);
-    return SparkRun.run("ldscore", sparkOptions.master, runLog, LdScoreJob.class, out + ".log", (jsc, stages) -> {
+    String out = options.out();
+    WindowSpec windowSpec = options.window();
+    SparkRun.run("ldscore", sparkOptions.master, runLog, LdScoreJob.class, logPath, (jsc, stages) -> {
       LdScoreJob.Result r = stages.time("LD scores", () -> LdScoreJob.run(jsc, options));
       r.notes().forEach(runLog::say);
       runLog.say(String.format("N = %d panel samples, window %s, chunk size %d, annotations: %s", r.samples(),

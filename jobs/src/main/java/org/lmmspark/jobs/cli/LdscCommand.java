@@ -14,6 +14,7 @@ import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.AtomicOutputs;
+import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.ldsc.Ldsc;
 import org.lmmspark.engine.ldsc.LdscAnalysis;
 import org.lmmspark.engine.ldsc.LdscRegression;
@@ -22,6 +23,7 @@ import org.lmmspark.engine.ldsc.Munge;
 import org.lmmspark.engine.ldsc.Sumstats;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -77,8 +79,14 @@ public final class LdscCommand implements Callable<Integer> {
     String whole;
   }
 
-  @Option(names = "--out", defaultValue = "ldsc", paramLabel = "PREFIX", description = "Output prefix (default ${DEFAULT-VALUE}).")
-  String out;
+  /** {@code --out} is required here (ldsc.py defaults it to {@code ldsc}): outputs are never placed implicitly. */
+  @Mixin OutputOptions output;
+
+  /** The output prefix. */
+  private String out;
+
+  /** The files of one run: existing ones are refused without --overwrite. */
+  static final List<String> OUTPUTS = List.of(".log", ".h2.tsv", ".rg.tsv", ".results");
 
   @Option(names = "--samp-prev", paramLabel = "P[,P]", description = "Sample prevalence per trait (with --pop-prev: liability scale).")
   String sampPrev;
@@ -116,6 +124,16 @@ public final class LdscCommand implements Callable<Integer> {
       throw new BadInputException("--n-blocks must be at least 2");
     }
     Configuration conf = new Configuration();
+    out = output.out();
+    List<String> inputs = new ArrayList<>(List.of((analysis.h2 != null ? analysis.h2 : analysis.rg).split(",")));
+    try (OutputSet set = output.open(OUTPUTS, conf, inputs.toArray(String[]::new))) {
+      int rc = analyse(conf);
+      set.commit();
+      return rc;
+    }
+  }
+
+  private int analyse(Configuration conf) {
     RunLog runLog = new RunLog(spec);
     LdScoreTable refLd = LdScoreTable.read(ref.chr != null ? ref.chr : ref.whole, ref.chr != null, notM550, conf);
     LdScoreTable wLd = LdScoreTable.read(w.chr != null ? w.chr : w.whole, w.chr != null, notM550, conf);
@@ -154,12 +172,15 @@ public final class LdscCommand implements Callable<Integer> {
       writeTsv(outputs, out + ".h2.tsv", tsv);
       if (f.nAnnot > 1) {
         List<String[]> results = new ArrayList<>();
+        // ldsc --overlap-annot --print-coefficients' layout; the categories are taken as disjoint (overlap diag(M)).
         results.add(new String[] {"Category", "Prop._SNPs", "Prop._h2", "Prop._h2_std_error", "Enrichment",
-            "Enrichment_std_error", "Coefficient", "Coefficient_std_error", "Coefficient_z-score"});
+            "Enrichment_std_error", "Enrichment_p", "Coefficient", "Coefficient_std_error", "Coefficient_z-score"});
+        double[] enrichmentP = f.enrichmentP(LdscRegression.disjointOverlap(d.m()), d.m(), sum(d.m()));
         for (int a = 0; a < f.nAnnot; a++) {
           double coefSe = Math.sqrt(f.coefCov[a * f.nAnnot + a]);
           results.add(new String[] {d.ldColumns().get(a), g(f.mProp[a]), g(f.prop[a]), g(f.propSe[a]),
-              g(f.prop[a] / f.mProp[a]), g(f.propSe[a] / f.mProp[a]), g(f.coef[a]), g(coefSe), g(f.coef[a] / coefSe)});
+              g(f.prop[a] / f.mProp[a]), g(f.propSe[a] / f.mProp[a]), g(enrichmentP[a]), g(f.coef[a]), g(coefSe),
+              g(f.coef[a] / coefSe)});
         }
         writeTsv(outputs, out + ".results", results);
         runLog.say("Results printed to " + out + ".results");

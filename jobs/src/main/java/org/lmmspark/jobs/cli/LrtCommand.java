@@ -3,17 +3,25 @@ package org.lmmspark.jobs.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
+import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.model.LikelihoodRatioTest;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code lmmspark lrt A.json B.json}: likelihood-ratio test between two fits written by
@@ -28,20 +36,48 @@ import picocli.CommandLine.Parameters;
           + " on the difference in estimated parameters, and when one variance is added the boundary p-value from"
           + " the 50:50 mixture of chi2(df-1) and chi2(df) (Self & Liang 1987). Both fits must use the same"
           + " method and records; REML fits also the same fixed effects.",
+      "Prints the test; with --out PREFIX also writes PREFIX.lrt.txt (the same lines) and PREFIX.log.",
     })
 public final class LrtCommand implements Callable<Integer> {
   @Parameters(arity = "2", paramLabel = "FIT.json", description = "The two fits (either order).")
   List<String> fits = new ArrayList<>();
 
+  @Mixin OutputOptions.IfGiven output;
+
+  @Spec CommandSpec spec;
+
+  /** The files of one run with --out. */
+  static final List<String> OUTPUTS = List.of(".lrt.txt", ".log");
+
   @Override
   public Integer call() {
     Configuration conf = new Configuration();
-    LikelihoodRatioTest t = LikelihoodRatioTest.compare(read(fits.get(0), conf), read(fits.get(1), conf));
-    System.out.printf(Locale.ROOT, "smaller: %s%nlarger:  %s%n", t.smaller(), t.larger());
-    System.out.printf(Locale.ROOT, "Chisq %.6f on %d df, p = %.6g (chi2_%d)%s%n", t.chiSquared(), t.df(), t.pValue(),
-        t.df(), Double.isNaN(t.boundaryPValue()) ? ""
-            : String.format(Locale.ROOT, "; boundary p = %.6g", t.boundaryPValue()));
-    System.out.println(t.note());
+    try (OutputSet set = output.open(OUTPUTS, conf, fits.toArray(String[]::new))) {
+      LikelihoodRatioTest t = LikelihoodRatioTest.compare(read(fits.get(0), conf), read(fits.get(1), conf));
+      List<String> lines = List.of(
+          String.format(Locale.ROOT, "smaller: %s", t.smaller()),
+          String.format(Locale.ROOT, "larger:  %s", t.larger()),
+          String.format(Locale.ROOT, "Chisq %.6f on %d df, p = %.6g (chi2_%d)%s", t.chiSquared(), t.df(), t.pValue(),
+              t.df(), Double.isNaN(t.boundaryPValue()) ? ""
+                  : String.format(Locale.ROOT, "; boundary p = %.6g", t.boundaryPValue())),
+          t.note());
+      if (set == null) {
+        lines.forEach(System.out::println);
+        return 0;
+      }
+      RunLog log = new RunLog(spec);
+      lines.forEach(log::say);
+      try (AtomicOutputs outs = new AtomicOutputs(conf)) {
+        try (OutputStream os = outs.create(output.out() + ".lrt.txt")) {
+          os.write((String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+        outs.commit();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      log.write(output.out() + ".log", conf);
+      set.commit();
+    }
     return 0;
   }
 

@@ -1,11 +1,14 @@
 package org.lmmspark.jobs.cli;
 
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.AtomicOutputs;
+import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.ldsc.Munge;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -24,8 +27,10 @@ public final class MungeCommand implements Callable<Integer> {
   @Option(names = "--sumstats", required = true, paramLabel = "FILE", description = "Input summary statistics (.gz is decompressed).")
   String sumstats;
 
-  @Option(names = "--out", required = true, paramLabel = "PREFIX", description = "Output prefix: OUT.sumstats.gz.")
-  String out;
+  @Mixin OutputOptions output;
+
+  /** The files of one run: existing ones are refused without --overwrite. */
+  static final List<String> OUTPUTS = List.of(".sumstats.gz", ".log");
 
   @Option(names = "--N", paramLabel = "N", description = "Sample size, when the file has no N column (it then overrides the column).")
   Double n;
@@ -72,15 +77,19 @@ public final class MungeCommand implements Callable<Integer> {
     }
     RunLog runLog = new RunLog(spec);
     Configuration conf = new Configuration();
-    Munge.Result r = Munge.munge(sumstats, new Munge.Options(n, nCas, nCon, infoMin, mafMin, nMin, signedCol, signedNull,
-        a1Inc, mergeAlleles), conf);
-    r.log().forEach(runLog::say);
-    try (AtomicOutputs outputs = new AtomicOutputs(conf)) {
-      String path = Munge.write(r.sumstats(), out, outputs);
-      outputs.commit();
-      runLog.say("Wrote " + r.sumstats().rows() + " SNPs to " + path);
+    String out = output.out();
+    try (OutputSet set = output.open(OUTPUTS, conf, sumstats, mergeAlleles)) {
+      Munge.Result r = Munge.munge(sumstats, new Munge.Options(n, nCas, nCon, infoMin, mafMin, nMin, signedCol,
+          signedNull, a1Inc, mergeAlleles), conf);
+      r.log().forEach(runLog::say);
+      try (AtomicOutputs outputs = new AtomicOutputs(conf)) {
+        String path = Munge.write(r.sumstats(), out, outputs);
+        outputs.commit();
+        runLog.say("Wrote " + r.sumstats().rows() + " SNPs to " + path);
+      }
+      runLog.write(out + ".log", conf);
+      set.commit();
     }
-    runLog.write(out + ".log", conf);
     return 0;
   }
 }

@@ -33,6 +33,37 @@ public final class OutputOptions {
    * {@code suffixes}; none of them may be one of {@code inputs} (files or prefixes; nulls ignored).
    */
   public OutputSet open(List<String> suffixes, Configuration conf, String... inputs) {
-    return OutputSet.open(out, suffixes, overwrite, Arrays.asList(inputs), conf);
+    return openAt(out, suffixes, conf, inputs);
+  }
+
+  /**
+   * As {@link #open}, for a set whose prefix extends {@code --out} (e.g. {@code PREFIX.22} for an
+   * {@code ldscore} run over one chromosome, so that one run per chromosome can share {@code --out}).
+   */
+  public OutputSet openAt(String prefix, List<String> suffixes, Configuration conf, String... inputs) {
+    return OutputSet.open(prefix, suffixes, overwrite, Arrays.asList(inputs), conf);
+  }
+
+  /**
+   * {@code --out} and {@code --overwrite} for a command whose files are optional (it prints its result,
+   * and writes files only when given {@code --out}).
+   */
+  public static final class IfGiven {
+    @Option(names = "--out", paramLabel = "PREFIX", description = "Also write the result to files PREFIX.* (with "
+        + "PREFIX.lock while running and PREFIX.done when complete).")
+    String out;
+
+    @Option(names = "--overwrite", description = "Replace existing outputs of this prefix (refused by default).")
+    boolean overwrite;
+
+    /** The output prefix, or null when the command only prints. */
+    public String out() {
+      return out;
+    }
+
+    /** The output set of {@code --out} as {@link OutputOptions#open}, or null without {@code --out}. */
+    public OutputSet open(List<String> suffixes, Configuration conf, String... inputs) {
+      return out == null ? null : OutputSet.open(out, suffixes, overwrite, Arrays.asList(inputs), conf);
+    }
   }
 }

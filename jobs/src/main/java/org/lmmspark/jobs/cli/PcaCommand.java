@@ -1,7 +1,10 @@
 package org.lmmspark.jobs.cli;
 
+import java.util.List;
 import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.pca.BlockKrylovPca;
 import org.lmmspark.engine.pca.ExactPca;
 import org.lmmspark.engine.pca.PrincipalComponents;
@@ -45,8 +48,10 @@ public final class PcaCommand implements Callable<Integer> {
   @Option(names = "--bfile", required = true, paramLabel = "PREFIX", description = "PLINK 1 binary fileset PREFIX.bed/.bim/.fam (local path, file:, hdfs: or s3a:).")
   String bfile;
 
-  @Option(names = "--out", required = true, paramLabel = "PREFIX", description = "Output prefix.")
-  String out;
+  @Mixin OutputOptions output;
+
+  /** The files of one run: existing ones are refused without --overwrite. */
+  static final List<String> OUTPUTS = List.of(".eigenval", ".eigenvec", ".eigenvec.var", ".afreq", ".log");
 
   @Option(names = "--pcs", defaultValue = "10", paramLabel = "K", description = "Number of components, at most min(N, M) - 1 (default: ${DEFAULT-VALUE}, as plink2).")
   int components;
@@ -104,9 +109,18 @@ public final class PcaCommand implements Callable<Integer> {
       throw new BadInputException("--max-passes must be at least 1, --tol positive and --block at least 0");
     }
     PcaJob.Route r = route == null ? PcaJob.Route.AUTO : route.exact ? PcaJob.Route.EXACT : PcaJob.Route.APPROX;
-    PcaJob.Options o = new PcaJob.Options(bfile, out, components, r, maf,
-        variants.selection(samples, new org.apache.hadoop.conf.Configuration()),
-        loadings, new BlockKrylovPca.Options(block, maxPasses, tol, seed), partitions);
+    String out = output.out();
+    Configuration conf = new Configuration();
+    try (OutputSet set = output.open(OUTPUTS, conf, bfile)) {
+      PcaJob.Options o = new PcaJob.Options(bfile, out, components, r, maf, variants.selection(samples, conf), loadings,
+          new BlockKrylovPca.Options(block, maxPasses, tol, seed), partitions);
+      run(o, out);
+      set.commit();
+    }
+    return 0;
+  }
+
+  private void run(PcaJob.Options o, String out) {
     RunLog runLog = new RunLog(spec);
     SparkRun.run("pca", sparkOptions.master, runLog, PcaJob.class, out + ".log", (jsc, stages) -> {
       PcaJob.Result res = stages.time("PCA", () -> PcaJob.run(jsc, o));
@@ -123,7 +137,6 @@ public final class PcaCommand implements Callable<Integer> {
       runLog.say(String.format("written %s in %.1f s", String.join(", ", res.outputs()), res.seconds()));
       return res;
     });
-    return 0;
   }
 
   private static double max(double[] a) {

@@ -54,6 +54,18 @@ public final class RunLog {
   }
 
   public void write(String path, Configuration conf) {
+    write(path, conf, false);
+  }
+
+  /**
+   * Writes the log of a run that is about to fail, saying why: inside an {@link
+   * org.lmmspark.engine.io.OutputSet} it stays when the set's other files are rolled back.
+   */
+  public void writeDiagnostic(String path, Configuration conf) {
+    write(path, conf, true);
+  }
+
+  private void write(String path, Configuration conf, boolean diagnostic) {
     lines.add("finished " + Instant.now());
     try (AtomicOutputs out = new AtomicOutputs(conf)) {
       try (Writer w = new OutputStreamWriter(out.create(path), StandardCharsets.UTF_8)) {
@@ -61,7 +73,11 @@ public final class RunLog {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-      out.commit();
+      if (diagnostic) {
+        out.commitDiagnostic();
+      } else {
+        out.commit();
+      }
     }
   }
 }
