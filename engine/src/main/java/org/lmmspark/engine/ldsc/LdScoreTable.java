@@ -1,7 +1,5 @@
 package org.lmmspark.engine.ldsc;
 
-import java.io.BufferedReader;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -10,6 +8,7 @@ import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.FileSystems;
+import org.lmmspark.engine.io.WhitespaceLines;
 
 /**
  * LD scores read as ldsc reads {@code --ref-ld-chr} / {@code --w-ld-chr} / {@code --ref-ld}: for
@@ -133,22 +132,16 @@ public record LdScoreTable(List<String> snps, List<String> columns, double[] val
   }
 
   private static List<String> readFile(String file, List<Row> rows, Configuration conf) {
-    try (BufferedReader r = FileSystems.openText(file, conf)) {
-      String header = r.readLine();
-      if (header == null) {
-        throw BadInputException.inFile(file, "empty LD score file");
-      }
-      String[] h = header.trim().split("\\s+");
-      int chrCol = -1;
-      int snpCol = -1;
-      int bpCol = -1;
-      List<Integer> ldCols = new ArrayList<>();
-      List<String> names = new ArrayList<>();
+    int[] cols = {-1, -1, -1}; // CHR SNP BP
+    List<Integer> ldCols = new ArrayList<>();
+    List<String> names = new ArrayList<>();
+    int[] order = {rows.size()};
+    WhitespaceLines.readTable(file, conf, "LD scores", (lineNo, h) -> {
       for (int i = 0; i < h.length; i++) {
         switch (h[i]) {
-          case "CHR" -> chrCol = i;
-          case "SNP" -> snpCol = i;
-          case "BP" -> bpCol = i;
+          case "CHR" -> cols[0] = i;
+          case "SNP" -> cols[1] = i;
+          case "BP" -> cols[2] = i;
           case "CM", "MAF" -> { }
           default -> {
             ldCols.add(i);
@@ -156,36 +149,27 @@ public record LdScoreTable(List<String> snps, List<String> columns, double[] val
           }
         }
       }
-      if (chrCol < 0 || snpCol < 0 || bpCol < 0 || ldCols.isEmpty()) {
-        throw BadInputException.atLine(file, 1, "an LD score file needs columns CHR SNP BP and at least one LD score, found "
-            + String.join(" ", h));
+      if (cols[0] < 0 || cols[1] < 0 || cols[2] < 0 || ldCols.isEmpty()) {
+        throw BadInputException.atLine(file, lineNo, "an LD score file needs columns CHR SNP BP and at least one LD "
+            + "score, found " + Sumstats.columns(h));
       }
-      String line;
-      long lineNo = 1;
-      int order = rows.size();
-      while ((line = r.readLine()) != null) {
-        lineNo++;
-        if (line.isBlank()) {
-          continue;
-        }
-        String[] f = line.trim().split("\\s+");
-        if (f.length != h.length) {
-          throw BadInputException.atLine(file, lineNo, f.length + " fields, the header has " + h.length);
-        }
-        double[] v = new double[ldCols.size()];
-        try {
-          for (int k = 0; k < v.length; k++) {
-            v[k] = Double.parseDouble(f[ldCols.get(k)]);
-          }
-          rows.add(new Row(Integer.parseInt(f[chrCol]), Long.parseLong(f[bpCol]), order++, f[snpCol], v));
-        } catch (NumberFormatException e) {
-          throw BadInputException.atLine(file, lineNo, "not a number: " + e.getMessage());
-        }
+    }, (lineNo, f) -> {
+      double[] v = new double[ldCols.size()];
+      for (int k = 0; k < v.length; k++) {
+        v[k] = WhitespaceLines.finite(f[ldCols.get(k)], file, lineNo, names.get(k));
       }
-      return names;
-    } catch (IOException e) {
-      throw BadInputException.inFile(file, "cannot read: " + e.getMessage());
-    }
+      int chr;
+      long bp;
+      try {
+        chr = Integer.parseInt(f[cols[0]]);
+        bp = Long.parseLong(f[cols[2]]);
+      } catch (NumberFormatException e) {
+        throw BadInputException.atLine(file, lineNo, "CHR and BP must be whole numbers, got '"
+            + BadInputException.excerpt(f[cols[0]]) + "' and '" + BadInputException.excerpt(f[cols[2]]) + "'");
+      }
+      rows.add(new Row(chr, bp, order[0]++, f[cols[1]], v));
+    });
+    return names;
   }
 
   private static double[] readM(String path, int columns, Configuration conf) {
@@ -193,13 +177,9 @@ public record LdScoreTable(List<String> snps, List<String> columns, double[] val
       throw BadInputException.inFile(path, "file not found (M for the LD scores beside it)");
     }
     List<Double> values = new ArrayList<>();
-    org.lmmspark.engine.io.WhitespaceLines.read(path, conf, (lineNo, f) -> {
+    WhitespaceLines.read(path, conf, (lineNo, f) -> {
       for (String s : f) {
-        try {
-          values.add(Double.parseDouble(s));
-        } catch (NumberFormatException e) {
-          throw BadInputException.atLine(path, lineNo, "not a number: '" + s + "'");
-        }
+        values.add(WhitespaceLines.finite(s, path, lineNo, "M"));
       }
     });
     if (values.size() != columns) {

@@ -1,6 +1,5 @@
 package org.lmmspark.engine.ldsc;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.OutputStreamWriter;
 import java.io.UncheckedIOException;
@@ -20,7 +19,7 @@ import org.apache.commons.math3.distribution.NormalDistribution;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.AtomicOutputs;
-import org.lmmspark.engine.io.FileSystems;
+import org.lmmspark.engine.io.WhitespaceLines;
 import org.lmmspark.engine.stats.ChiSquared;
 
 /**
@@ -109,7 +108,8 @@ public final class Munge {
           col.put(name, i);
           continue;
         }
-        throw BadInputException.atLine(path, 1, "columns " + header[col.get(name)] + " and " + header[i]
+        throw BadInputException.atLine(path, 1, "columns " + BadInputException.excerpt(header[col.get(name)]) + " and "
+            + BadInputException.excerpt(header[i])
             + " both mean " + name + "; remove one");
       }
       col.put(name, i);
@@ -117,14 +117,14 @@ public final class Munge {
     for (String need : List.of("SNP", "P", "A1", "A2")) {
       if (!col.containsKey(need)) {
         throw BadInputException.atLine(path, 1, "missing column " + need + " (no column munge_sumstats.py reads as "
-            + need + "; found: " + String.join(" ", header) + ")");
+            + need + "; found: " + Sumstats.columns(header) + ")");
       }
     }
     if (signedName == null && !o.a1Inc()) {
       List<String> signed = col.keySet().stream().filter(NULLS::containsKey).toList();
       if (signed.isEmpty()) {
         throw BadInputException.atLine(path, 1, "no signed summary statistic (Z, BETA, OR, LOG_ODDS; or give"
-            + " --signed-sumstats COLUMN,NULL); columns: " + String.join(" ", header));
+            + " --signed-sumstats COLUMN,NULL); columns: " + Sumstats.columns(header));
       }
       if (signed.size() > 1) {
         throw BadInputException.atLine(path, 1, "several signed summary statistics " + signed
@@ -151,89 +151,77 @@ public final class Munge {
     List<Double> signed = new ArrayList<>();
     List<Double> nList = new ArrayList<>();
     Map<Integer, Double> caseFraction = new HashMap<>();
-    int total = 0;
-    int na = 0;
-    int notMerge = 0;
-    int lowInfo = 0;
-    int lowMaf = 0;
-    int badP = 0;
-    int badAlleles = 0;
+    int[] counts = new int[7]; // total, missing, not in --merge-alleles, INFO, MAF, P, alleles
     Set<String> used = new HashSet<>(col.keySet());
     used.remove("INFO");
-    try (BufferedReader r = FileSystems.openText(path, conf)) {
-      r.readLine();
-      String line;
-      long lineNo = 1;
-      while ((line = r.readLine()) != null) {
-        lineNo++;
-        if (line.isBlank()) {
-          continue;
+    Set<String> mergeSnps0 = mergeSnps;
+    String signedCol = signedName;
+    WhitespaceLines.readTable(path, conf, "summary statistics", (lineNo, h) -> { }, (lineNo, f) -> {
+      counts[0]++;
+      for (String u : used) {
+        if (Sumstats.MISSING.contains(f[col.get(u)].toUpperCase(Locale.ROOT))) {
+          counts[1]++;
+          return;
         }
-        String[] f = line.trim().split("\\s+");
-        if (f.length != header.length) {
-          throw BadInputException.atLine(path, lineNo, f.length + " fields, the header has " + header.length);
-        }
-        total++;
-        boolean missing = false;
-        for (String u : used) {
-          if (Sumstats.MISSING.contains(f[col.get(u)].toUpperCase(Locale.ROOT))) {
-            missing = true;
-          }
-        }
-        if (missing) {
-          na++;
-          continue;
-        }
-        String id = f[col.get("SNP")];
-        if (mergeSnps != null && !mergeSnps.contains(id)) {
-          notMerge++;
-          continue;
-        }
-        if (col.containsKey("INFO")) {
-          double info = Sumstats.number(f[col.get("INFO")], path, lineNo, "INFO");
-          if (!(info >= o.infoMin())) {
-            lowInfo++;
-            continue;
-          }
-        }
-        if (col.containsKey("FRQ")) {
-          double frq = Sumstats.number(f[col.get("FRQ")], path, lineNo, "FRQ");
-          if (frq < 0 || frq > 1 || !(Math.min(frq, 1 - frq) > o.mafMin())) {
-            lowMaf++;
-            continue;
-          }
-        }
-        double pv = Sumstats.number(f[col.get("P")], path, lineNo, "P");
-        if (!(pv > 0 && pv <= 1)) {
-          badP++;
-          continue;
-        }
-        String x1 = f[col.get("A1")].toUpperCase(Locale.ROOT);
-        String x2 = f[col.get("A2")].toUpperCase(Locale.ROOT);
-        if (!Sumstats.validSnp(x1, x2)) {
-          badAlleles++;
-          continue;
-        }
-        snp.add(id);
-        a1.add(x1);
-        a2.add(x2);
-        p.add(pv);
-        signed.add(signedName == null ? 1.0 : Sumstats.number(f[col.get(signedName)], path, lineNo, signedName));
-        double nv;
-        if (col.containsKey("N")) {
-          nv = Sumstats.number(f[col.get("N")], path, lineNo, "N");
-        } else if (col.containsKey("N_CAS") && col.containsKey("N_CON")) {
-          double cases = Sumstats.number(f[col.get("N_CAS")], path, lineNo, "N_CAS");
-          nv = cases + Sumstats.number(f[col.get("N_CON")], path, lineNo, "N_CON");
-          caseFraction.put(nList.size(), cases / nv);
-        } else {
-          nv = o.n() != null ? o.n() : o.nCas() + o.nCon();
-        }
-        nList.add(o.n() != null ? o.n() : nv);
       }
-    } catch (IOException e) {
-      throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
-    }
+      String id = f[col.get("SNP")];
+      if (mergeSnps0 != null && !mergeSnps0.contains(id)) {
+        counts[2]++;
+        return;
+      }
+      if (col.containsKey("INFO")) {
+        double info = Sumstats.number(f[col.get("INFO")], path, lineNo, "INFO");
+        if (!(info >= o.infoMin())) {
+          counts[3]++;
+          return;
+        }
+      }
+      if (col.containsKey("FRQ")) {
+        double frq = Sumstats.number(f[col.get("FRQ")], path, lineNo, "FRQ");
+        if (frq < 0 || frq > 1 || !(Math.min(frq, 1 - frq) > o.mafMin())) {
+          counts[4]++;
+          return;
+        }
+      }
+      double pv = Sumstats.number(f[col.get("P")], path, lineNo, "P");
+      if (!(pv > 0 && pv <= 1)) {
+        counts[5]++;
+        return;
+      }
+      String x1 = f[col.get("A1")].toUpperCase(Locale.ROOT);
+      String x2 = f[col.get("A2")].toUpperCase(Locale.ROOT);
+      if (!Sumstats.validSnp(x1, x2)) {
+        counts[6]++;
+        return;
+      }
+      snp.add(id);
+      a1.add(x1);
+      a2.add(x2);
+      p.add(pv);
+      signed.add(signedCol == null ? 1.0 : Sumstats.number(f[col.get(signedCol)], path, lineNo, signedCol));
+      double nv;
+      if (col.containsKey("N")) {
+        nv = Sumstats.number(f[col.get("N")], path, lineNo, "N");
+      } else if (col.containsKey("N_CAS") && col.containsKey("N_CON")) {
+        double cases = Sumstats.number(f[col.get("N_CAS")], path, lineNo, "N_CAS");
+        nv = cases + Sumstats.number(f[col.get("N_CON")], path, lineNo, "N_CON");
+        caseFraction.put(nList.size(), cases / nv);
+      } else {
+        nv = o.n() != null ? o.n() : o.nCas() + o.nCon();
+      }
+      if (!(nv > 0)) {
+        throw BadInputException.atLine(path, lineNo, "sample size " + nv + " for SNP " + BadInputException.excerpt(id)
+            + ": N must be positive");
+      }
+      nList.add(o.n() != null ? o.n() : nv);
+    });
+    int total = counts[0];
+    int na = counts[1];
+    int notMerge = counts[2];
+    int lowInfo = counts[3];
+    int lowMaf = counts[4];
+    int badP = counts[5];
+    int badAlleles = counts[6];
     log.add("Read " + total + " SNPs from " + path + ".");
     if (mergeSnps != null) {
       log.add("Removed " + notMerge + " SNPs not in --merge-alleles.");
@@ -360,17 +348,15 @@ public final class Munge {
   static Map<String, String[]> readMergeAlleles(String path, Configuration conf) {
     Map<String, String[]> out = new HashMap<>();
     int[] cols = new int[3];
-    org.lmmspark.engine.io.WhitespaceLines.read(path, conf, (lineNo, f) -> {
-      if (lineNo == 1) {
-        List<String> h = Arrays.stream(f).map(Munge::clean).toList();
-        cols[0] = h.indexOf("SNP");
-        cols[1] = h.indexOf("A1");
-        cols[2] = h.indexOf("A2");
-        if (cols[0] < 0 || cols[1] < 0 || cols[2] < 0) {
-          throw BadInputException.atLine(path, 1, "--merge-alleles needs columns SNP A1 A2");
-        }
-        return;
+    WhitespaceLines.readTable(path, conf, "--merge-alleles SNPs", (lineNo, f) -> {
+      List<String> h = Arrays.stream(f).map(Munge::clean).toList();
+      cols[0] = h.indexOf("SNP");
+      cols[1] = h.indexOf("A1");
+      cols[2] = h.indexOf("A2");
+      if (cols[0] < 0 || cols[1] < 0 || cols[2] < 0) {
+        throw BadInputException.atLine(path, lineNo, "--merge-alleles needs columns SNP A1 A2");
       }
+    }, (lineNo, f) -> {
       out.putIfAbsent(f[cols[0]], new String[] {f[cols[1]].toUpperCase(Locale.ROOT), f[cols[2]].toUpperCase(Locale.ROOT)});
     });
     return out;

@@ -1,7 +1,5 @@
 package org.lmmspark.engine.ldsc;
 
-import java.io.BufferedReader;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -11,7 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
-import org.lmmspark.engine.io.FileSystems;
+import org.lmmspark.engine.io.WhitespaceLines;
 
 /**
  * Summary statistics in ldsc's {@code .sumstats} layout (what {@code munge_sumstats.py} writes):
@@ -30,20 +28,21 @@ public record Sumstats(List<String> snps, String[] a1, String[] a2, double[] n, 
 
   /** Whether the file's header names the columns of ldsc's layout ({@code SNP Z N}). */
   public static boolean isLdscLayout(String path, Configuration conf) {
-    Set<String> cols = Set.of(header(path, conf));
+    Set<String> cols = new HashSet<>(List.of(header(path, conf)));
     return cols.contains("SNP") && cols.contains("Z") && cols.contains("N");
   }
 
-  static String[] header(String path, Configuration conf) {
-    try (BufferedReader r = FileSystems.openText(path, conf)) {
-      String h = r.readLine();
-      if (h == null || h.isBlank()) {
-        throw BadInputException.inFile(path, "empty summary statistics file");
-      }
-      return h.trim().split("\\s+");
-    } catch (IOException e) {
-      throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
+  /** A header's column names for a message: at most 12, each a short excerpt. */
+  static String columns(String[] header) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < Math.min(12, header.length); i++) {
+      sb.append(i == 0 ? "" : " ").append(BadInputException.excerpt(header[i]));
     }
+    return header.length > 12 ? sb + " … (" + header.length + " columns)" : sb.toString();
+  }
+
+  static String[] header(String path, Configuration conf) {
+    return WhitespaceLines.header(path, conf, "summary statistics");
   }
 
   /**
@@ -59,57 +58,40 @@ public record Sumstats(List<String> snps, String[] a1, String[] a2, double[] n, 
     List<Double> n = new ArrayList<>();
     List<Double> z = new ArrayList<>();
     Set<String> seen = new HashSet<>();
-    try (BufferedReader r = FileSystems.openText(path, conf)) {
-      String h = r.readLine();
-      if (h == null || h.isBlank()) {
-        throw BadInputException.inFile(path, "empty summary statistics file");
-      }
-      String[] header = h.trim().split("\\s+");
-      for (int i = 0; i < header.length; i++) {
-        col.putIfAbsent(header[i], i);
+    WhitespaceLines.readTable(path, conf, "summary statistics", (lineNo, h) -> {
+      for (int i = 0; i < h.length; i++) {
+        col.putIfAbsent(h[i], i);
       }
       for (String c : need) {
         if (!col.containsKey(c)) {
-          throw BadInputException.atLine(path, 1, "missing column " + c + " (ldsc .sumstats needs " + String.join(" ", need)
-              + "; found " + String.join(" ", header) + "); other layouts go through lmmspark munge-sumstats"
+          throw BadInputException.atLine(path, lineNo, "missing column " + c + " (ldsc .sumstats needs "
+              + String.join(" ", need) + "; found " + columns(h) + "); other "
+              + "layouts go through lmmspark munge-sumstats"
               + (c.equals("N") ? ", which takes --N when the file has no sample size" : ""));
         }
       }
-      String line;
-      long lineNo = 1;
-      while ((line = r.readLine()) != null) {
-        lineNo++;
-        if (line.isBlank()) {
-          continue;
-        }
-        String[] f = line.trim().split("\\s+");
-        if (f.length != header.length) {
-          throw BadInputException.atLine(path, lineNo, f.length + " fields, the header has " + header.length);
-        }
-        String snp = f[col.get("SNP")];
-        double nv = number(f[col.get("N")], path, lineNo, "N");
-        double zv = number(f[col.get("Z")], path, lineNo, "Z");
-        String x1 = alleles ? f[col.get("A1")].toUpperCase(Locale.ROOT) : null;
-        String x2 = alleles ? f[col.get("A2")].toUpperCase(Locale.ROOT) : null;
-        boolean na = Double.isNaN(nv) || Double.isNaN(zv) || MISSING.contains(snp.toUpperCase(Locale.ROOT))
-            || (alleles && (MISSING.contains(x1) || MISSING.contains(x2)));
-        if (na && dropNa) {
-          continue;
-        }
-        if (!seen.add(snp)) {
-          continue;
-        }
-        snps.add(snp);
-        n.add(nv);
-        z.add(zv);
-        if (alleles) {
-          a1.add(x1);
-          a2.add(x2);
-        }
+    }, (lineNo, f) -> {
+      String snp = f[col.get("SNP")];
+      double nv = number(f[col.get("N")], path, lineNo, "N");
+      double zv = number(f[col.get("Z")], path, lineNo, "Z");
+      if (nv <= 0) {
+        throw BadInputException.atLine(path, lineNo, "N must be positive, got " + f[col.get("N")]);
       }
-    } catch (IOException e) {
-      throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
-    }
+      String x1 = alleles ? f[col.get("A1")].toUpperCase(Locale.ROOT) : null;
+      String x2 = alleles ? f[col.get("A2")].toUpperCase(Locale.ROOT) : null;
+      boolean na = Double.isNaN(nv) || Double.isNaN(zv) || MISSING.contains(snp.toUpperCase(Locale.ROOT))
+          || (alleles && (MISSING.contains(x1) || MISSING.contains(x2)));
+      if ((na && dropNa) || !seen.add(snp)) {
+        return;
+      }
+      snps.add(snp);
+      n.add(nv);
+      z.add(zv);
+      if (alleles) {
+        a1.add(x1);
+        a2.add(x2);
+      }
+    });
     if (snps.isEmpty()) {
       throw BadInputException.inFile(path, "no summary statistics left after dropping rows with missing values");
     }
@@ -118,15 +100,12 @@ public record Sumstats(List<String> snps, String[] a1, String[] a2, double[] n, 
         z.stream().mapToDouble(Double::doubleValue).toArray());
   }
 
+  /** A number of column {@code column}, NaN when missing; not a number, or infinite, is an error. */
   static double number(String s, String path, long lineNo, String column) {
     if (MISSING.contains(s.toUpperCase(Locale.ROOT))) {
       return Double.NaN;
     }
-    try {
-      return Double.parseDouble(s);
-    } catch (NumberFormatException e) {
-      throw BadInputException.atLine(path, lineNo, column + " is not a number: '" + s + "'");
-    }
+    return WhitespaceLines.finite(s, path, lineNo, column);
   }
 
   private static final Map<Character, Character> COMPLEMENT = Map.of('A', 'T', 'T', 'A', 'C', 'G', 'G', 'C');

@@ -1,13 +1,11 @@
 package org.lmmspark.engine.ldscore;
 
-import java.io.BufferedReader;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
-import org.lmmspark.engine.io.FileSystems;
+import org.lmmspark.engine.io.WhitespaceLines;
 import org.lmmspark.engine.io.Variant;
 
 /**
@@ -29,18 +27,15 @@ public record AnnotationFile(List<String> names, double[] values) {
 
   /** Reads {@code path} for the {@code .bim} variants {@code variants} (one chromosome, in order). */
   public static AnnotationFile read(String path, List<Variant> variants, Configuration conf) {
-    try (BufferedReader r = FileSystems.openText(path, conf)) {
-      String headerLine = r.readLine();
-      if (headerLine == null) {
-        throw BadInputException.inFile(path, "empty annotation file");
-      }
-      String[] header = headerLine.trim().split("\\s+");
-      List<String> names = new ArrayList<>();
-      List<Integer> annotCols = new ArrayList<>();
-      int snpCol = -1;
+    List<String> names = new ArrayList<>();
+    List<Integer> annotCols = new ArrayList<>();
+    int[] snpCol = {-1};
+    double[][] values = new double[1][];
+    int[] row = {0};
+    WhitespaceLines.readTable(path, conf, "an annotation table", (lineNo, header) -> {
       for (int c = 0; c < header.length; c++) {
         if (header[c].equals("SNP")) {
-          snpCol = c;
+          snpCol[0] = c;
         }
         if (!VARIANT_COLUMNS.contains(header[c])) {
           names.add(header[c]);
@@ -48,48 +43,31 @@ public record AnnotationFile(List<String> names, double[] values) {
         }
       }
       if (names.isEmpty()) {
-        throw BadInputException.atLine(path, 1, "no annotation column (only CHR, BP, SNP, CM)");
+        throw BadInputException.atLine(path, lineNo, "no annotation column (only CHR, BP, SNP, CM)");
       }
+      values[0] = new double[Math.multiplyExact(variants.size(), names.size())];
+    }, (lineNo, f) -> {
       int a = names.size();
-      double[] values = new double[Math.multiplyExact(variants.size(), a)];
-      String line;
-      long lineNo = 1;
-      int row = 0;
-      while ((line = r.readLine()) != null) {
-        lineNo++;
-        if (line.isBlank()) {
-          continue;
-        }
-        String[] f = line.trim().split("\\s+");
-        if (f.length != header.length) {
-          throw BadInputException.atLine(path, lineNo, f.length + " fields, the header has " + header.length);
-        }
-        if (row >= variants.size()) {
-          throw BadInputException.atLine(path, lineNo, "more rows than the panel's " + variants.size()
-              + " variants on this chromosome: the annotation does not match the panel");
-        }
-        if (snpCol >= 0 && !f[snpCol].equals(variants.get(row).id())) {
-          throw BadInputException.atLine(path, lineNo, "SNP '" + f[snpCol] + "' where the panel's .bim has '"
-              + variants.get(row).id() + "' (row " + (row + 1) + "): the annotation does not match the panel");
-        }
-        for (int k = 0; k < a; k++) {
-          String s = f[annotCols.get(k)];
-          try {
-            values[row * a + k] = Double.parseDouble(s);
-          } catch (NumberFormatException e) {
-            throw BadInputException.atLine(path, lineNo, "annotation " + names.get(k) + " is not a number: '" + s + "'");
-          }
-        }
-        row++;
-      }
-      if (row != variants.size()) {
-        throw BadInputException.inFile(path, row + " rows, the panel has " + variants.size()
+      int r = row[0];
+      if (r >= variants.size()) {
+        throw BadInputException.atLine(path, lineNo, "more rows than the panel's " + variants.size()
             + " variants on this chromosome: the annotation does not match the panel");
       }
-      return new AnnotationFile(List.copyOf(names), values);
-    } catch (IOException e) {
-      throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
+      if (snpCol[0] >= 0 && !f[snpCol[0]].equals(variants.get(r).id())) {
+        throw BadInputException.atLine(path, lineNo, "SNP '" + BadInputException.excerpt(f[snpCol[0]]) + "' where the "
+            + "panel's .bim has '" + variants.get(r).id() + "' (row " + (r + 1) + "): the annotation does not match the "
+            + "panel");
+      }
+      for (int k = 0; k < a; k++) {
+        values[0][r * a + k] = WhitespaceLines.finite(f[annotCols.get(k)], path, lineNo, "annotation " + names.get(k));
+      }
+      row[0]++;
+    });
+    if (row[0] != variants.size()) {
+      throw BadInputException.inFile(path, row[0] + " rows, the panel has " + variants.size()
+          + " variants on this chromosome: the annotation does not match the panel");
     }
+    return new AnnotationFile(List.copyOf(names), values[0]);
   }
 
   /** The rows of the given variants (indices into this file's rows), {@code keep.length × count()}. */
