@@ -4,23 +4,28 @@
 #   y = 10 + 2 t + a_s + b_s t + e,  (a, b) ~ N(0, [[4, 0.5], [0.5, 1]]),  e ~ N(0, 2),  t = 0..9,
 # fitted as `y ~ t + (t | s)` by REML.
 #
-#   scripts/bench-fit.sh [--sizes "5000:500 50000:5000"] [--dir bench-out/fit]
+#   scripts/bench-fit.sh [--sizes "5000:500 50000:5000"] [--dir bench-out/fit] [--solver auto|sparse|dense]
 #
 # For each RECORDS:SUBJECTS: simulate (seeded, python3), then time
 #   - `lmmspark fit` as a command (JVM start included) and its numerics alone, wall and CPU (the "fitted in" line
 #     of its log: model frame, optimizer, cAIC, BLUPs);
 #   - `Rscript` running lmer (R start and library(lme4) included) and lmer alone (system.time).
+# `fit --solver auto` takes the sparse mixed-model equations here (one grouping factor); `--solver dense`
+# times the blocks-of-V route instead. The load average is printed with each row: on a shared machine
+# wall times follow the load, CPU times less so.
 # Prints the wall times, the ratios (lmer / lmmspark: above 1 means faster than lmer) and the largest
 # relative difference between the two sets of estimates (β, Σ entries, σ², REML criterion).
 set -euo pipefail
 home=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 sizes="5000:500 50000:5000"
 dir="$home/bench-out/fit"
+solver=auto
 while [ $# -gt 0 ]; do
   case "$1" in
     --sizes) sizes="$2"; shift 2 ;;
     --dir) dir="$2"; shift 2 ;;
-    *) echo "usage: $0 [--sizes \"5000:500 50000:5000\"] [--dir DIR]" >&2; exit 2 ;;
+    --solver) solver="$2"; shift 2 ;;
+    *) echo "usage: $0 [--sizes \"5000:500 50000:5000\"] [--dir DIR] [--solver auto|sparse|dense]" >&2; exit 2 ;;
   esac
 done
 command -v Rscript >/dev/null || { echo "Rscript not found: apt-get install r-cran-lme4" >&2; exit 2; }
@@ -49,7 +54,9 @@ with open(path, "w") as f:
             f.write("S%d,%d,%.10g\n" % (s, t, 10 + 2 * t + a + b * t + rnd.gauss(0, math.sqrt(2))))
 EOF
   t0=$(now)
-  "$lmm" fit --data "$d/sim.csv" --formula 'y ~ t + (t | s)' --out "$d/ours" > "$d/ours.stdout" 2>&1
+  echo "load average before n = $n: $(cut -d' ' -f1-3 /proc/loadavg)"
+  "$lmm" fit --data "$d/sim.csv" --formula 'y ~ t + (t | s)' --solver "$solver" --out "$d/ours" > "$d/ours.stdout" 2>&1
+  grep -m1 'route:' "$d/ours.log" | sed 's/^/  /' || true
   t1=$(now)
   ours=$(echo "$t1 - $t0" | bc)
   ours_fit=$(grep -oE 'fitted in [0-9.]+ s' "$d/ours.log" | grep -oE '[0-9.]+')

@@ -81,9 +81,9 @@ public final class SparseCholesky {
     return upper.x;
   }
 
-  /** Number of stored entries of L (fill included). Valid after a successful {@link #factor()}. */
+  /** Number of stored entries of L (fill included), from the symbolic analysis. */
   public int factorEntries() {
-    return numeric.L.p[n];
+    return symbolic.lnz; // the column counts of the symbolic analysis: known before the first factorization
   }
 
   /** Numeric factorization of the current values; false when C is not positive definite. */

@@ -54,8 +54,8 @@ public final class FitReport {
     StringBuilder sb = new StringBuilder();
     boolean reml = f.method() == MixedModelFitter.Method.REML;
     sb.append("Linear mixed model fit by ").append(reml ? "REML" : "maximum likelihood").append(" (lmmspark fit, AI-")
-        .append(reml ? "REML" : "ML").append(", ").append(f.blocks()).append(" independent block")
-        .append(f.blocks() == 1 ? "" : "s").append(" of V, the largest ").append(f.largestBlock()).append(" records)\n");
+        .append(reml ? "REML" : "ML").append(")\n");
+    sb.append("  Route: ").append(f.route()).append('\n');
     sb.append("Formula: ").append(f.formula()).append('\n');
     sb.append("   Data: ").append(data).append('\n');
     sb.append('\n');
@@ -150,6 +150,7 @@ public final class FitReport {
     m.put("converged", f.converged());
     m.put("message", f.message());
     m.put("iterations", f.iterations());
+    m.put("route", f.route());
     List<Object> fixed = new ArrayList<>();
     for (int k = 0; k < f.p(); k++) {
       Map<String, Object> e = new LinkedHashMap<>();

@@ -9,15 +9,20 @@ import org.lmmspark.engine.reml.BlockedDenseLikelihood;
 import org.lmmspark.engine.reml.ParameterSpace;
 
 /**
- * A linear mixed model over a model frame, {@code y = Xβ + Σ_t Σ_a Z_ta u_ta + e} with
- * {@code Cov(u_t) = K_t ⊗ Σ_t} per random term (see {@link RandomEffectTerm}) and
- * {@code e_r ~ N(0, σ²_g(r)/w_r)} (a residual variance per level g of {@code --resid-by}, nlme's
- * {@code varIdent} and ASReml's {@code at(env)} residuals; known weights w as lme4's
- * {@code weights}). So
+ * A linear mixed model, {@code y = Xβ + Σ_t Σ_a Z_ta u_ta + e} with {@code Cov(u_t) = K_t ⊗ Σ_t}
+ * per random term (see {@link RandomEffectTerm}) and {@code e_r ~ N(0, σ²_g(r)/w_r)} (a residual
+ * variance per level g of {@code --resid-by}, nlme's {@code varIdent} and ASReml's {@code at(env)}
+ * residuals; known weights w as lme4's {@code weights}). So
  * <pre>  V(θ) = Σ_t Σ_{a≤b} Σ_t,ab (Z_a K Z_bᵀ + Z_b K Z_aᵀ)[a≠b] + Σ_g σ²_g diag(1{g(r)=g}/w_r),</pre>
  * linear in θ = (entries of each Σ_t, lower triangle column-major; then σ²_g), which is what the
  * AI-REML optimizer needs: {@code ∂V/∂θ_j} is a fixed matrix. Parameters of a correlated term form one
  * Cholesky block of the {@link ParameterSpace}.
+ *
+ * <p>The one model of every route: {@code fit} builds it from a formula ({@link ModelFrame}),
+ * {@code reml} from its inputs ({@link SparseModels}), the GLMMs change its response and weights
+ * ({@link #withResponse}). Its likelihood is evaluated over the independent blocks of V
+ * ({@link BlockedDenseLikelihood}, through {@link #fill} and {@link #blocks}) or through Henderson's
+ * sparse mixed-model equations ({@link MmeLikelihood}); {@link MixedModelFitter} chooses.
  */
 public final class MixedModel implements BlockedDenseLikelihood.Structure {
   private final String formula;
@@ -54,10 +59,11 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
     this.residualFactor = residualFactor;
     this.residualGroupNames = List.copyOf(residualGroupNames);
     this.residualGroup = residualGroup;
-    this.weights = weights;
+    this.weights = weights == null ? filled(y.length) : weights;
     this.notes = List.copyOf(notes);
     this.trials = trials;
     this.offset = offset;
+    check();
     List<int[]> params = new ArrayList<>();
     Map<String, Integer> seen = new HashMap<>();
     for (int t = 0; t < terms.size(); t++) {
@@ -86,6 +92,48 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
       paramA[j] = params.get(j)[1];
       paramB[j] = params.get(j)[2];
     }
+  }
+
+  /**
+   * A model not read from a formula (e.g. {@code reml}'s components): {@code formula} describes it
+   * for reports. {@code residualGroup} null means one residual variance, {@code weights} null all ones.
+   */
+  public static MixedModel of(String formula, String response, double[] y, double[] x, List<String> fixedNames,
+      List<RandomEffectTerm> terms, String residualFactor, List<String> residualGroupNames, int[] residualGroup,
+      double[] weights) {
+    List<String> groups = residualGroup == null ? List.of("residual") : residualGroupNames;
+    return new MixedModel(formula, response, y, x, fixedNames, terms, residualFactor, groups,
+        residualGroup == null ? new int[y.length] : residualGroup, weights, List.of(), null, null);
+  }
+
+  /** API-misuse checks (bad input is caught with its file and line by the frame builder). */
+  private void check() {
+    int n = y.length;
+    if (x.length != (long) n * fixedNames.size()) {
+      throw new IllegalArgumentException("X has " + x.length + " entries for n×p = " + n + "×" + fixedNames.size());
+    }
+    if (residualGroup.length != n || weights.length != n) {
+      throw new IllegalArgumentException("residual groups or weights are not given for all " + n + " records");
+    }
+    for (int i = 0; i < n; i++) {
+      if (residualGroup[i] < 0 || residualGroup[i] >= residualGroupNames.size()) {
+        throw new IllegalArgumentException("record " + i + " is in residual group " + residualGroup[i]);
+      }
+      if (!(weights[i] > 0)) {
+        throw new IllegalArgumentException("record " + i + " has weight " + weights[i]);
+      }
+    }
+    for (RandomEffectTerm t : terms) {
+      if (t.level().length != n) {
+        throw new IllegalArgumentException("term " + t.group() + " has " + t.level().length + " records, not " + n);
+      }
+    }
+  }
+
+  private static double[] filled(int n) {
+    double[] w = new double[n];
+    Arrays.fill(w, 1);
+    return w;
   }
 
   /**
@@ -156,6 +204,7 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
     return residualGroup;
   }
 
+  /** Known record weights (all ones when none were given; not a copy). */
   public double[] weights() {
     return weights;
   }
@@ -304,7 +353,7 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
           union(parent, first[l], r);
         }
       }
-      if (t.relationship() != null) {
+      if (t.relationship() != null) { // related levels are one block
         for (int l1 = 0; l1 < first.length; l1++) {
           for (int l2 = 0; l2 < l1; l2++) {
             if (first[l1] >= 0 && first[l2] >= 0 && t.relationship(l1, l2) != 0) {

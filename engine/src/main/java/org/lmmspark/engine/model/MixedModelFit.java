@@ -19,8 +19,7 @@ import java.util.Map;
  * @param aic            {@code −2 logLik + 2 df} (for REML, as lme4 prints it: compare only fits with the same X)
  * @param bic            {@code −2 logLik + log(n) df} (lme4)
  * @param bicNlme        nlme's BIC: REML with {@code log(n − p)}
- * @param blocks         number of independent blocks of V the likelihood was evaluated over
- * @param largestBlock   records in the largest one
+ * @param route          how the likelihood was evaluated and why (sparse equations or blocks of V)
  * @param groupLevels    levels of each grouping factor
  */
 public record MixedModelFit(
@@ -54,8 +53,7 @@ public record MixedModelFit(
     boolean converged,
     String message,
     List<String> notes,
-    int blocks,
-    int largestBlock,
+    String route,
     Map<String, Integer> groupLevels) {
 
   /**

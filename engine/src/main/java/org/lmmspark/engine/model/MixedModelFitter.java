@@ -10,21 +10,30 @@ import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.reml.AiReml;
 import org.lmmspark.engine.reml.BlockedDenseLikelihood;
 import org.lmmspark.engine.reml.ParameterSpace;
+import org.lmmspark.engine.reml.RemlLikelihood;
 import org.lmmspark.engine.reml.RemlProblem;
 import org.lmmspark.engine.reml.SmallMatrices;
 
 /**
- * Fits a {@link MixedModel} by REML or ML: the likelihood of {@link BlockedDenseLikelihood} over the
- * model's independent blocks, maximized by {@link AiReml#maximize} in the model's
- * {@link ParameterSpace} (Cholesky blocks for correlated terms), then the quantities users compare
- * models by: the log-likelihood with GCTA's and with R's constants, marginal AIC/BIC, the
- * conditional AIC ({@link ConditionalAic}), BLUPs of every level.
+ * Fits a {@link MixedModel} by REML or ML: a likelihood maximized by {@link AiReml#maximize} in the
+ * model's {@link ParameterSpace} (Cholesky blocks for correlated terms), then the quantities users
+ * compare models by: the log-likelihood with GCTA's and with R's constants, marginal AIC/BIC, the
+ * conditional AIC ({@link ConditionalAic}), BLUPs of every level with their prediction error variances.
  *
  * <p>This is lme4's {@code lmer()} split as lme4 splits it: {@link ModelFrame} ({@code lFormula}),
  * the likelihood ({@code mkLmerDevfun}), the optimizer ({@code optimizeLmer}), this class
- * ({@code mkMerMod}). Cost: see {@link BlockedDenseLikelihood}; a few thousand records in a few
- * hundred groups take well under a second; one relationship matrix over n individuals is the dense
- * {@code n³} route.
+ * ({@code mkMerMod}). One switch, {@link #route}, picks the likelihood:
+ * <ul>
+ *   <li><b>sparse</b> ({@link MmeLikelihood}): when every random term is a grouping factor, slopes on
+ *       one, or a pedigree through its sparse {@code A⁻¹} — Henderson's equations, never an n×n V; cost
+ *       per iteration about linear in records and levels for nested designs (lme4's route);</li>
+ *   <li><b>dense</b> ({@link BlockedDenseLikelihood}): otherwise (a GRM or {@code K∘K}), over the
+ *       independent blocks of V; {@code n³} for one relationship matrix over n individuals.</li>
+ * </ul>
+ * Both give the same log-likelihood, score and AI matrix (to 1e-8, {@code MmeLikelihoodTest}). The
+ * conditional AIC's correction needs {@code tr(PV_jPV_k)}, which the equations do not give cheaply: it
+ * is computed over the blocks of V at θ̂ (one evaluation) when they fit in memory, and left out
+ * (NaN, with a note) when they do not.
  */
 public final class MixedModelFitter {
   /** Residual variance floor relative to the OLS residual variance (V must stay invertible). */
@@ -33,14 +42,53 @@ public final class MixedModelFitter {
 
   public enum Method { REML, ML }
 
+  /** Which likelihood: {@code AUTO} takes the sparse equations where the model allows them. */
+  public enum Solver { AUTO, SPARSE, DENSE }
+
   private MixedModelFitter() {}
+
+  /** Fits the model by the route {@link Solver#AUTO} chooses. */
+  public static MixedModelFit fit(MixedModel model, Method method, Map<String, Double> fixed, int maxIterations) {
+    return fit(model, method, fixed, maxIterations, Solver.AUTO);
+  }
+
+  /**
+   * The chosen likelihood and why (for the log): exactly one of {@code sparse}, {@code dense} is set.
+   */
+  record Route(MmeLikelihood sparse, BlockedDenseLikelihood dense, String why) {
+    RemlLikelihood likelihood() {
+      return sparse != null ? sparse : dense;
+    }
+  }
+
+  /** The one switch of {@code fit}'s routes (see the class doc). */
+  static Route route(MixedModel model, Method method, Solver solver) {
+    String notSparse = MmeLikelihood.whyNotSparse(model);
+    if (solver == Solver.SPARSE && notSparse != null) {
+      throw new BadInputException("--solver sparse: " + notSparse + "; use --solver dense or auto");
+    }
+    if (solver != Solver.DENSE && notSparse == null) {
+      MmeLikelihood mme = new MmeLikelihood(model, method == Method.REML ? MmeLikelihood.Criterion.REML
+          : MmeLikelihood.Criterion.ML);
+      return new Route(mme, null, (solver == Solver.AUTO ? "auto: every random term is a grouping factor, slopes on "
+          + "one or a pedigree A⁻¹: " : "as asked: ") + "sparse mixed-model equations (" + mme.sparsity() + ")");
+    }
+    int[][] blocks = model.blocks();
+    checkMemory(blocks, model.parameters());
+    BlockedDenseLikelihood lik = new BlockedDenseLikelihood(model.y(), model.x(), model.p(), blocks, model,
+        method == Method.REML);
+    return new Route(null, lik, (solver == Solver.AUTO ? "auto: " + notSparse + ": " : "as asked: ")
+        + String.format(java.util.Locale.ROOT, "dense over %d independent block%s of V, the largest %d records",
+            lik.blockCount(), lik.blockCount() == 1 ? "" : "s", lik.largestBlock()));
+  }
 
   /**
    * Fits the model.
    *
    * @param fixed parameters held at given values ({@code --fix NAME=VALUE}), by parameter name
    */
-  public static MixedModelFit fit(MixedModel model, Method method, Map<String, Double> fixed, int maxIterations) {
+  public static MixedModelFit fit(MixedModel model, Method method, Map<String, Double> fixed, int maxIterations,
+      Solver solver) {
     int m = model.parameters();
     List<String> names = model.parameterNames();
     boolean[] fixedMask = new boolean[m];
@@ -65,14 +113,11 @@ public final class MixedModelFitter {
         throw new BadInputException("--fix " + names.get(j) + "=" + start[j] + ": a variance cannot be negative");
       }
     }
-    int[][] blocks = model.blocks();
-    checkMemory(blocks, m);
-    BlockedDenseLikelihood lik = new BlockedDenseLikelihood(model.y(), model.x(), model.p(), blocks, model,
-        method == Method.REML);
+    Route route = route(model, method, solver);
     AiReml optimizer = new AiReml(method == Method.REML ? "ai-reml" : "ai-ml", null, AiReml.DEFAULT_EM_STEPS,
         maxIterations);
-    AiReml.Optimum opt = optimizer.maximize(lik, space, start);
-    return summarize(model, method, lik, space, opt, fixedMask);
+    AiReml.Optimum opt = optimizer.maximize(route.likelihood(), space, start);
+    return summarize(model, method, route, space, opt, fixedMask);
   }
 
   /**
@@ -123,8 +168,8 @@ public final class MixedModelFitter {
     return s2[0];
   }
 
-  private static MixedModelFit summarize(MixedModel model, Method method, BlockedDenseLikelihood lik,
-      ParameterSpace space, AiReml.Optimum opt, boolean[] fixedMask) {
+  private static MixedModelFit summarize(MixedModel model, Method method, Route route, ParameterSpace space,
+      AiReml.Optimum opt, boolean[] fixedMask) {
     int m = model.parameters();
     int n = model.n();
     int p = model.p();
@@ -150,13 +195,26 @@ public final class MixedModelFitter {
       tValue[k] = beta[k] / betaSe[k];
       pValue[k] = 2 * normal.cumulativeProbability(-Math.abs(tValue[k]));
     }
-    double logLikR = lik.fullLogL(theta);
+    List<String> notes = new ArrayList<>(model.notes());
+    double logLikR;
+    List<MixedModelFit.TermBlups> blups;
+    ConditionalAic caic;
+    if (route.sparse() != null) {
+      MmeLikelihood.LogLikelihoods ll = route.sparse().logLikelihoods(theta);
+      logLikR = method == Method.REML ? ll.remlWithConstants() : ll.mlWithConstants();
+      blups = blups(route.sparse().solutions(theta));
+      caic = conditionalAicByBlocks(model, method, theta, fixedMask, opt.boundary(), notes);
+    } else {
+      BlockedDenseLikelihood lik = route.dense();
+      logLikR = lik.fullLogL(theta);
+      BlockedDenseLikelihood.State st = lik.state(theta);
+      caic = ConditionalAic.compute(model, lik, st, theta, fixedMask, opt.boundary());
+      blups = blups(model, st, theta);
+    }
     int df = p + est.length;
     double aic = -2 * logLikR + 2 * df;
     double bic = -2 * logLikR + Math.log(n) * df;
     double bicNlme = method == Method.REML ? -2 * logLikR + Math.log(n - p) * df : bic;
-    BlockedDenseLikelihood.State st = lik.state(theta);
-    ConditionalAic caic = ConditionalAic.compute(model, lik, st, theta, fixedMask, opt.boundary());
     List<String> singular = new ArrayList<>();
     List<Integer> correlatedTerms = new ArrayList<>();
     for (int t = 0; t < model.terms().size(); t++) {
@@ -175,9 +233,37 @@ public final class MixedModelFitter {
     }
     return new MixedModelFit(model.formula(), model.response(), method, n, p, model.parameterNames(), theta, se,
         fixedMask, opt.boundary(), singular, atZero, model.fixedNames(), beta, betaSe, tValue, pValue,
-        ev.betaCovariance(), ev.logL(), logLikR, df, aic, bic, bicNlme, caic, blups(model, st, theta),
-        opt.iterations(), opt.converged(), opt.message(), model.notes(), lik.blockCount(), lik.largestBlock(),
-        termLevels(model));
+        ev.betaCovariance(), ev.logL(), logLikR, df, aic, bic, bicNlme, caic, blups, opt.iterations(),
+        opt.converged(), opt.message(), notes, route.why(), termLevels(model));
+  }
+
+  /**
+   * cAIC after a sparse fit: one evaluation over the blocks of V at θ̂ (the correction's traces), when
+   * they fit in the heap; else NaN and a note saying why.
+   */
+  private static ConditionalAic conditionalAicByBlocks(MixedModel model, Method method, double[] theta,
+      boolean[] fixedMask, boolean[] boundary, List<String> notes) {
+    int[][] blocks = model.blocks();
+    try {
+      checkMemory(blocks, model.parameters());
+    } catch (BadInputException e) {
+      notes.add("cAIC not computed: its correction needs tr(PV_jPV_k) over the blocks of V, which do not fit ("
+          + e.getMessage() + ")");
+      return new ConditionalAic(Double.NaN, Double.NaN, Double.NaN);
+    }
+    BlockedDenseLikelihood lik = new BlockedDenseLikelihood(model.y(), model.x(), model.p(), blocks, model,
+        method == Method.REML);
+    return ConditionalAic.compute(model, lik, lik.state(theta), theta, fixedMask, boundary);
+  }
+
+  /** The BLUPs and PEVs of every level (all animals of a pedigree) from the mixed-model-equation solutions. */
+  static List<MixedModelFit.TermBlups> blups(MmeLikelihood.Solutions sol) {
+    List<MixedModelFit.TermBlups> out = new ArrayList<>();
+    for (MmeLikelihood.TermSolution t : sol.terms()) {
+      out.add(new MixedModelFit.TermBlups(t.term().name(), t.term().effectNames(), t.term().levelNames(), t.blup(),
+          t.pev()));
+    }
+    return out;
   }
 
   private static Map<String, Integer> termLevels(MixedModel model) {
@@ -228,9 +314,9 @@ public final class MixedModelFitter {
         kll = 1;
       } else {
         int id = allIds ? l : term.relIndex()[l];
-        kll = term.relationship().get(id, id);
+        kll = term.relationship().k().get(id, id);
         for (int l2 = 0; l2 < term.levelCount(); l2++) {
-          double k = allIds ? term.relationship().get(id, term.relIndex()[l2]) : term.relationship(l, l2);
+          double k = allIds ? term.relationship().k().get(id, term.relIndex()[l2]) : term.relationship(l, l2);
           if (k != 0) {
             for (int r : recordsOf.get(l2)) {
               rows.add(r);
@@ -277,7 +363,7 @@ public final class MixedModelFitter {
         }
       }
       List<String> levelNames = term.levelNames();
-      boolean allIds = term.relationship() != null && java.util.Arrays.stream(term.cross()).allMatch(c -> c == 0);
+      boolean allIds = term.coversRelationshipIds();
       if (allIds) {
         int nk = term.relationship().size();
         for (int b = 0; b < d; b++) {
@@ -285,14 +371,14 @@ public final class MixedModelFitter {
           for (int i = 0; i < nk; i++) {
             double v = 0;
             for (int l2 = 0; l2 < nl; l2++) {
-              v += term.relationship().get(i, term.relIndex()[l2]) * s[b][l2];
+              v += term.relationship().k().get(i, term.relIndex()[l2]) * s[b][l2];
             }
             ks[i] = v;
           }
           s[b] = ks;
         }
         nl = nk;
-        levelNames = term.relationshipIds();
+        levelNames = term.relationship().ids();
       } else if (term.relationship() != null) {
         for (int b = 0; b < d; b++) {
           double[] ks = new double[nl];

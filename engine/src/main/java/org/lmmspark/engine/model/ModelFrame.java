@@ -482,9 +482,7 @@ public final class ModelFrame {
       checkNlevels(group, levelNames.size(), n, rel != null, effects.size(), t.position());
       out.add(new RandomEffectTerm(group, effects, z.toArray(new double[0][]), level, levelNames,
           crossOf.stream().mapToInt(Integer::intValue).toArray(),
-          rel == null ? null : relOf.stream().mapToInt(Integer::intValue).toArray(),
-          rel == null ? null : rel.k(), rel == null ? null : rel.name(), rel == null ? null : rel.ids(),
-          t.correlated()));
+          rel == null ? null : relOf.stream().mapToInt(Integer::intValue).toArray(), rel, t.correlated()));
       notes.add(String.format(Locale.ROOT, "random term (%s | %s): %d levels%s", String.join(" + ", effects), group,
           levelNames.size(), rel == null ? "" : ", relationship " + rel.name()));
     }

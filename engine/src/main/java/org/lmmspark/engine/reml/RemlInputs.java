@@ -46,7 +46,7 @@ public final class RemlInputs {
    * A relationship matrix input: name used in outputs ("G", "G1", "A"), where it came from (for
    * messages), the matrix, and whether {@code --epistatic} adds its Hadamard square. A pedigree's A is
    * held as the pedigree instead ({@code matrix} null, {@code pedigree} and {@code pedigreeSamples}
-   * set): the mixed-model-equation route ({@code reml.mme}) uses its sparse inverse over every animal
+   * set): the mixed-model-equation route ({@code model.MmeLikelihood}) uses its sparse inverse over every animal
    * and never forms A; a dense route forms A over the analysed individuals only when it needs it
    * ({@link PedigreeRelationshipOperator}).
    *

@@ -5,7 +5,7 @@ package org.lmmspark.engine.reml;
  * {@code mkLmerDevfun} apart from its optimizers: at a point θ, the (RE)ML log-likelihood, its
  * gradient and the average information matrix. Implementations: {@link DenseRemlLikelihood} (Cholesky
  * of V), {@link BlockedDenseLikelihood} (the formula models of {@code fit}), the sparse mixed-model
- * equations ({@code reml.mme}), and the matrix-free one of
+ * equations ({@code model.MmeLikelihood}), and the matrix-free one of
  * {@link org.lmmspark.engine.reml.matfree.StochasticReml} (CG solves and stochastic traces, whose
  * evaluations carry warm-start state and whose log-likelihood is not available per evaluation: it
  * declares {@link Convergence.StepSize}).

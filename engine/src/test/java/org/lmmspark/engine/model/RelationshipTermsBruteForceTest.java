@@ -241,7 +241,7 @@ class RelationshipTermsBruteForceTest {
     System.out.println("reaction norm on G: brute force " + java.util.Arrays.toString(bf) + " logL " + bfLogL
         + "; AI-REML " + java.util.Arrays.toString(f.theta()) + " logL " + f.logL() + "; " + f.message());
     assertTrue(f.converged(), f.message());
-    assertTrue(f.blocks() == 1, "a GRM links every record: one dense block");
+    assertTrue(f.route().contains("dense over 1 independent block of V"), "a GRM links every record: " + f.route());
     assertClose(f.logL(), bfLogL, 1e-6, 0, "REML logL");
     assertTrue(f.logL() >= bfLogL - 1e-9, "AI-REML below the brute-force maximum");
     assertClose(f.theta(), bf, 0, 2e-3, "θ (Σ11, Σ21, Σ22, σ²e)");
@@ -306,12 +306,15 @@ class RelationshipTermsBruteForceTest {
     double bfLogL = logL.applyAsDouble(phi);
     MixedModel model = ModelFrame.build(t, Formula.parse("y ~ E + (1 | id)"),
         new ModelFrame.Options(Map.of(), Set.of(), "env", "w", Map.of()));
-    MixedModelFit f = MixedModelFitter.fit(model, Method.REML, Map.of(), 200);
-    System.out.println("weights + varIdent: brute force " + java.util.Arrays.toString(bf) + " logL " + bfLogL
-        + "; AI-REML " + java.util.Arrays.toString(f.theta()) + " logL " + f.logL());
-    assertTrue(f.converged(), f.message());
-    assertTrue(f.blocks() == IDS, "one block per individual");
-    assertClose(f.logL(), bfLogL, 1e-6, 0, "REML logL");
-    assertClose(f.theta(), bf, 0, 2e-3, "θ (σ²_id, σ²_a, σ²_b)");
+    for (MixedModelFitter.Solver solver : MixedModelFitter.Solver.values()) {
+      MixedModelFit f = MixedModelFitter.fit(model, Method.REML, Map.of(), 200, solver);
+      System.out.println("weights + varIdent, " + solver + ": brute force " + java.util.Arrays.toString(bf) + " logL "
+          + bfLogL + "; AI-REML " + java.util.Arrays.toString(f.theta()) + " logL " + f.logL() + "; " + f.route());
+      assertTrue(f.converged(), f.message());
+      assertTrue(f.route().contains(solver == MixedModelFitter.Solver.DENSE ? "dense over " + IDS + " independent"
+          : "sparse mixed-model equations"), f.route());
+      assertClose(f.logL(), bfLogL, 1e-6, 0, "REML logL");
+      assertClose(f.theta(), bf, 0, 2e-3, "θ (σ²_id, σ²_a, σ²_b)");
+    }
   }
 }

@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
 import org.lmmspark.engine.pedigree.NumeratorRelationship;
 import org.lmmspark.engine.pedigree.Pedigree;
 import org.lmmspark.engine.pheno.SampleTable;
-import org.lmmspark.engine.reml.mme.MmeLikelihood;
-import org.lmmspark.engine.reml.mme.SparseModels;
+import org.lmmspark.engine.model.MmeLikelihood;
+import org.lmmspark.engine.model.SparseModels;
 import org.lmmspark.engine.testing.RefData;
 
 /**

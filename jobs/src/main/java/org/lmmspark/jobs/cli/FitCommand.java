@@ -48,8 +48,10 @@ import picocli.CommandLine.Spec;
  * lmmspark fit --data bw.csv --formula 'weight ~ Time * Diet + (Time | Rat)' --factor Diet --resid-by Diet --out fits/bw
  * lmmspark fit --data trial.csv --formula 'y ~ env + (1 + env | id:G)' --grm G=data/grm --out fits/rn
  * </pre>
- * Memory: {@code 8 · (parameters + 2) · Σ_b n_b²} bytes over the independent blocks of V (one block of
- * n records with a relationship matrix).
+ * Memory: the sparse route (grouping factors, slopes, a pedigree) holds the Cholesky factor of the
+ * mixed-model equations (see the log's "entries in L"); the dense route (a GRM)
+ * {@code 8 · (parameters + 2) · Σ_b n_b²} bytes over the independent blocks of V (one block of n
+ * records with a relationship matrix).
  */
 @Command(
     name = "fit",
@@ -59,8 +61,9 @@ import picocli.CommandLine.Spec;
           + " (|) or diagonal (||) covariance, nested (g1/g2) and crossed factors, relationship matrices"
           + " ((1 | id:G) with --grm G=PREFIX, K o K as GxG, (1 | id:A) with --pedigree; (1 | env:id:G) is GCTA's"
           + " GxE component G o (Z_E Z_E')), a residual variance per group (--resid-by) and known weights.",
-      "Fitted by average-information REML or ML over the independent blocks of V (subjects, genotypes; one dense"
-          + " block when a relationship matrix links everyone). Writes OUT.json, OUT.summary.txt (like lme4's"
+      "Fitted by average-information REML or ML through the sparse mixed-model equations (grouping factors, slopes,"
+          + " pedigree; see --solver) or over the independent blocks of V (subjects, genotypes; one dense"
+          + " block when a GRM links everyone). Writes OUT.json, OUT.summary.txt (like lme4's"
           + " summary()), OUT.ranef.tsv (BLUPs and their prediction error variances for every level, and for every"
           + " id of a relationship matrix: ancestors without records included) and OUT.log.",
       "",
@@ -134,6 +137,12 @@ public final class FitCommand implements Callable<Integer> {
       + "(glmmPQL's default).")
   String dispersion;
 
+  @Option(names = "--solver", paramLabel = "auto|sparse|dense", defaultValue = "auto", description = "Likelihood "
+      + "route: sparse = Henderson's mixed-model equations by a sparse Cholesky (grouping factors, slopes on them, "
+      + "a pedigree through A^-1; as lme4), dense = the independent blocks of V (any term, a GRM included); auto "
+      + "(default) takes sparse where every random term allows it. The log says which and why.")
+  String solver;
+
   @Option(names = "--max-iterations", paramLabel = "N", defaultValue = "200", description = "Iteration limit "
       + "(default: ${DEFAULT-VALUE}).")
   int maxIterations;
@@ -193,10 +202,17 @@ public final class FitCommand implements Callable<Integer> {
       throw new BadInputException("--link, cbind(successes, failures) and offset() are for --family binomial or "
           + "poisson: a gaussian fit takes the response as it is");
     }
-    MixedModelFit fit = MixedModelFitter.fit(model, m, fixedValues, maxIterations);
+    MixedModelFitter.Solver route = switch (solver.toLowerCase(Locale.ROOT)) {
+      case "auto" -> MixedModelFitter.Solver.AUTO;
+      case "sparse" -> MixedModelFitter.Solver.SPARSE;
+      case "dense" -> MixedModelFitter.Solver.DENSE;
+      default -> throw new BadInputException("--solver must be auto, sparse or dense, got " + solver);
+    };
+    MixedModelFit fit = MixedModelFitter.fit(model, m, fixedValues, maxIterations, route);
     double seconds = (System.nanoTime() - t0) / 1e9;
     double cpu = (threads.getCurrentThreadCpuTime() - cpu0) / 1e9;
-    model.notes().forEach(log::say);
+    fit.notes().forEach(log::say);
+    log.say("route: " + fit.route());
     log.say(String.format(Locale.ROOT, "fitted in %.3f s (%.3f s CPU; model frame, %s, cAIC, BLUPs): %s", seconds, cpu,
         m == MixedModelFitter.Method.REML ? "AI-REML" : "AI-ML", fit.message()));
     if (!fit.converged() && !allowNonconvergence) {
@@ -347,7 +363,7 @@ public final class FitCommand implements Callable<Integer> {
     }
     if (pedigree != null) {
       Pedigree ped = Pedigree.read(pedigree, conf);
-      Relationship a = Relationship.of("A", NumeratorRelationship.of(ped).grm());
+      Relationship a = Relationship.ofPedigree("A", NumeratorRelationship.of(ped));
       out.put("A", a);
       log.say("relationship A: pedigree " + pedigree + ", " + ped.size() + " individuals");
     }

@@ -1,10 +1,11 @@
-package org.lmmspark.engine.reml.mme;
+package org.lmmspark.engine.model;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.lmmspark.engine.linalg.SparseCholesky;
 import org.lmmspark.engine.linalg.SparseSymmetric;
+import org.lmmspark.engine.pedigree.NumeratorRelationship;
 import org.lmmspark.engine.reml.RemlLikelihood;
 
 /**
@@ -64,8 +65,11 @@ public final class MmeLikelihood implements RemlLikelihood {
   private final int n;
   private final int p;
   private final int q;
+  private final List<SparseTerm> terms;
+  private final double[] weights;
   private final int[] offset;
-  private final int[] paramOffset;
+  /** θ index of entry (a, b) of term t's Σ: {@code param[t][a·d + b]}, symmetric. */
+  private final int[][] param;
   private final int[] colStart;
   private final int[] rowIndex;
   private final SparseCholesky chol;
@@ -93,16 +97,30 @@ public final class MmeLikelihood implements RemlLikelihood {
     this.criterion = criterion;
     this.n = model.n();
     this.p = model.p();
-    List<RandomTerm> terms = model.terms();
+    this.weights = model.weights();
+    String why = whyNotSparse(model);
+    if (why != null) {
+      throw new IllegalArgumentException("not a sparse model: " + why);
+    }
+    List<SparseTerm> sparse = new ArrayList<>();
+    for (RandomEffectTerm t : model.terms()) {
+      sparse.add(SparseTerm.of(t));
+    }
+    this.terms = List.copyOf(sparse);
     offset = new int[terms.size()];
-    paramOffset = new int[terms.size()];
+    param = new int[terms.size()][];
     int unknowns = p;
-    int params = 0;
     for (int t = 0; t < terms.size(); t++) {
       offset[t] = unknowns;
-      paramOffset[t] = params;
       unknowns += terms.get(t).dimension() * terms.get(t).levels();
-      params += terms.get(t).dimension() * (terms.get(t).dimension() + 1) / 2;
+      param[t] = new int[terms.get(t).dimension() * terms.get(t).dimension()];
+    }
+    for (int j = 0; j < model.firstResidualParameter(); j++) {
+      int t = model.parameterTerm(j);
+      int d = terms.get(t).dimension();
+      int[] ab = model.parameterEffects(j);
+      param[t][ab[0] * d + ab[1]] = j;
+      param[t][ab[1] * d + ab[0]] = j;
     }
     this.q = unknowns;
     // The pattern of C (upper triangle) from its structure alone, so that the ordering and the symbolic
@@ -124,7 +142,7 @@ public final class MmeLikelihood implements RemlLikelihood {
       }
     }
     for (int t = 0; t < terms.size(); t++) {
-      RandomTerm term = terms.get(t);
+      SparseTerm term = terms.get(t);
       int m = term.levels();
       int d = term.dimension();
       int off = offset[t];
@@ -158,6 +176,79 @@ public final class MmeLikelihood implements RemlLikelihood {
     chol = new SparseCholesky(q, colStart, rowIndex);
   }
 
+  /**
+   * Null when every term of the model has a sparse precision {@code K⁻¹} in the equations: a grouping
+   * factor or slopes on one ({@code K = I}), or a pedigree's A through Henderson's {@code A⁻¹} (not
+   * crossed with another factor); else the reason the model needs a dense route (a GRM or {@code K∘K}
+   * has an inverse as dense as itself).
+   */
+  public static String whyNotSparse(MixedModel model) {
+    for (RandomEffectTerm t : model.terms()) {
+      Relationship rel = t.relationship();
+      if (rel == null) {
+        continue;
+      }
+      if (rel.pedigree() == null) {
+        return "term (… | " + t.group() + ") has the dense relationship matrix " + rel.name() + " (a GRM or K∘K: its "
+            + "inverse is dense too)";
+      }
+      if (!t.coversRelationshipIds()) {
+        return "term (… | " + t.group() + ") crosses the pedigree " + rel.name() + " with another factor";
+      }
+    }
+    return null;
+  }
+
+  /**
+   * A {@link RandomEffectTerm} as the equations see it: {@code u ~ N(0, Σ ⊗ K)} ordered effect by
+   * effect ({@code u = (u_1ᵀ, …, u_dᵀ)ᵀ}, each over the m levels); effect {@code a} of record {@code i}
+   * enters {@code y_i} as {@code covariates[a][i] · u_a[levelOfRecord[i]]}. For a pedigree term the
+   * levels are <em>all</em> animals of the pedigree, ancestors without records included (their
+   * {@code A⁻¹} is sparse; A among the recorded animals alone is not).
+   *
+   * @param precision {@code K⁻¹} (m×m), or null for {@code K = I}
+   * @param logDetK   {@code log|K|} (0 for the identity)
+   * @param kDiagonal {@code diag(K)} (m values, for reliabilities), or null for all ones
+   */
+  public record SparseTerm(String name, List<String> levelNames, int[] levelOfRecord, List<String> effectNames,
+      double[][] covariates, SparseSymmetric precision, double logDetK, double[] kDiagonal) {
+
+    static SparseTerm of(RandomEffectTerm t) {
+      Relationship rel = t.relationship();
+      if (rel == null) {
+        return new SparseTerm(t.group(), t.levelNames(), t.level(), t.effects(), t.z(), null, 0, null);
+      }
+      NumeratorRelationship nr = rel.pedigree();
+      int[] animal = new int[t.level().length];
+      for (int i = 0; i < animal.length; i++) {
+        animal[i] = t.relIndex()[t.level()[i]];
+      }
+      double[] f = nr.inbreeding();
+      double[] diag = new double[f.length];
+      for (int k = 0; k < f.length; k++) {
+        diag[k] = 1 + f[k];
+      }
+      return new SparseTerm(t.group(), rel.ids(), animal, t.effects(), t.z(), nr.inverse(), nr.logDeterminant(), diag);
+    }
+
+    public int levels() {
+      return levelNames.size();
+    }
+
+    /** d, the number of correlated effects per level. */
+    public int dimension() {
+      return effectNames.size();
+    }
+
+    double covariate(int a, int i) {
+      return covariates[a][i];
+    }
+
+    double kDiagonal(int level) {
+      return kDiagonal == null ? 1.0 : kDiagonal[level];
+    }
+  }
+
   /** Key of the upper-triangle entry of the unordered pair (a, b): column in the high word. */
   private static long key(int a, int b) {
     int row = Math.min(a, b);
@@ -167,7 +258,7 @@ public final class MmeLikelihood implements RemlLikelihood {
 
   private int maxRowLength() {
     int s = p;
-    for (RandomTerm t : model.terms()) {
+    for (SparseTerm t : terms) {
       s += t.dimension();
     }
     return s;
@@ -179,9 +270,8 @@ public final class MmeLikelihood implements RemlLikelihood {
     for (int j = 0; j < p; j++) {
       cols[s++] = j;
     }
-    List<RandomTerm> terms = model.terms();
     for (int t = 0; t < terms.size(); t++) {
-      RandomTerm term = terms.get(t);
+      SparseTerm term = terms.get(t);
       int level = term.levelOfRecord()[i];
       if (level >= 0) {
         for (int b = 0; b < term.dimension(); b++) {
@@ -199,9 +289,8 @@ public final class MmeLikelihood implements RemlLikelihood {
     for (int j = 0; j < p; j++) {
       vals[s++] = x[j * n + i];
     }
-    List<RandomTerm> terms = model.terms();
     for (int t = 0; t < terms.size(); t++) {
-      RandomTerm term = terms.get(t);
+      SparseTerm term = terms.get(t);
       if (term.levelOfRecord()[i] >= 0) {
         int d = term.dimension();
         for (int b = 0; b < d; b++) {
@@ -292,18 +381,17 @@ public final class MmeLikelihood implements RemlLikelihood {
   private double[] awayFromBoundary(double[] theta) {
     double[] out = theta.clone();
     double scale = 0;
-    int k0 = model.parameters() - model.residualNames().size();
+    int k0 = model.firstResidualParameter();
     for (int g = k0; g < theta.length; g++) {
       scale = Math.max(scale, theta[g]);
     }
     double delta = BOUNDARY_DELTA * scale;
-    List<RandomTerm> terms = model.terms();
     for (int t = 0; t < terms.size(); t++) {
       int d = terms.get(t).dimension();
       double[] l = lowerFactor(sigma(theta, t), d);
       if (l == null || !isPd(l, d)) {
         for (int a = 0; a < d; a++) {
-          out[paramOffset[t] + a * (a + 1) / 2 + a] += delta;
+          out[param[t][a * d + a]] += delta;
         }
       }
     }
@@ -323,9 +411,8 @@ public final class MmeLikelihood implements RemlLikelihood {
       return null;
     }
     List<TermSolution> out = new ArrayList<>();
-    List<RandomTerm> terms = model.terms();
     for (int t = 0; t < terms.size(); t++) {
-      RandomTerm term = terms.get(t);
+      SparseTerm term = terms.get(t);
       int m = term.levels();
       int d = term.dimension();
       double[] lam = s.lambda[t];
@@ -369,7 +456,7 @@ public final class MmeLikelihood implements RemlLikelihood {
   public record Solutions(double[] beta, double[] betaCovariance, List<TermSolution> terms, double logL) {}
 
   /** Per effect {@code a} and level {@code l} of one term: BLUP, PEV and reliability ({@code [a][l]}). */
-  public record TermSolution(RandomTerm term, double[][] blup, double[][] pev, double[][] reliability) {}
+  public record TermSolution(SparseTerm term, double[][] blup, double[][] pev, double[][] reliability) {}
 
   @Override
   public double[] observedInformation(double[] theta) {
@@ -378,11 +465,11 @@ public final class MmeLikelihood implements RemlLikelihood {
 
   /** Σ_t (d×d, row-major, symmetric) from θ. */
   private double[] sigma(double[] theta, int t) {
-    int d = model.terms().get(t).dimension();
+    int d = terms.get(t).dimension();
     double[] s = new double[d * d];
     for (int a = 0; a < d; a++) {
       for (int b = 0; b <= a; b++) {
-        double v = theta[paramOffset[t] + a * (a + 1) / 2 + b];
+        double v = theta[param[t][a * d + b]];
         s[a * d + b] = v;
         s[b * d + a] = v;
       }
@@ -460,8 +547,7 @@ public final class MmeLikelihood implements RemlLikelihood {
     if (theta.length != model.parameters()) {
       throw new IllegalArgumentException("θ has " + theta.length + " entries, the model " + model.parameters());
     }
-    List<RandomTerm> terms = model.terms();
-    int k0 = model.parameters() - model.residualNames().size();
+    int k0 = model.firstResidualParameter();
     double[] r = new double[n];
     double logDetR = 0;
     for (int i = 0; i < n; i++) {
@@ -469,7 +555,7 @@ public final class MmeLikelihood implements RemlLikelihood {
       if (!(s2 > 0)) {
         return null;
       }
-      r[i] = s2 / model.weight(i);
+      r[i] = s2 / weights[i];
       logDetR += Math.log(r[i]);
     }
     double[][] lambda = new double[terms.size()][];
@@ -515,7 +601,7 @@ public final class MmeLikelihood implements RemlLikelihood {
       }
     }
     for (int t = 0; t < terms.size(); t++) {
-      RandomTerm term = terms.get(t);
+      SparseTerm term = terms.get(t);
       int m = term.levels();
       for (int a = 0; a < term.dimension(); a++) {
         int base = offset[t] + a * m;
@@ -611,7 +697,7 @@ public final class MmeLikelihood implements RemlLikelihood {
 
     /** {@code v̂_a} of term t (m values). */
     double[] vhat(int t, int a) {
-      int m = model.terms().get(t).levels();
+      int m = terms.get(t).levels();
       int base = offset[t] + a * m;
       return Arrays.copyOfRange(sol, base, base + m);
     }
@@ -633,9 +719,8 @@ public final class MmeLikelihood implements RemlLikelihood {
           chol.solve(sb[j]);
         }
       }
-      List<RandomTerm> terms = model.terms();
       for (int t = 0; t < terms.size(); t++) {
-        RandomTerm term = terms.get(t);
+        SparseTerm term = terms.get(t);
         int m = term.levels();
         int d = term.dimension();
         int off = offset[t];
@@ -698,7 +783,7 @@ public final class MmeLikelihood implements RemlLikelihood {
         int[] level = term.levelOfRecord();
         for (int a = 0; a < d; a++) {
           for (int b = 0; b <= a; b++) {
-            int k = paramOffset[t] + a * (a + 1) / 2 + b;
+            int k = param[t][a * d + b];
             double factor = a == b ? 1 : 2;
             score[k] = -0.5 * factor * (h[a * d + b] + (ml ? hx[a * d + b] : 0));
             yPVPy[k] = factor * hq[a * d + b];
@@ -713,11 +798,11 @@ public final class MmeLikelihood implements RemlLikelihood {
           }
         }
       }
-      int k0 = np - model.residualNames().size();
+      int k0 = model.firstResidualParameter();
       int[] cols = new int[maxRowLength()];
       double[] vals = new double[cols.length];
-      double[] trace = new double[model.residualNames().size()];
-      for (int g = 0; g < model.residualNames().size(); g++) {
+      double[] trace = new double[model.residualGroupNames().size()];
+      for (int g = 0; g < model.residualGroupNames().size(); g++) {
         f[k0 + g] = new double[n];
       }
       double[][] qRows = ml ? new double[n][] : null; // rows of V⁻¹X Cov(β̂) = R⁻¹W S
@@ -732,7 +817,7 @@ public final class MmeLikelihood implements RemlLikelihood {
             wq += 2 * vals[u] * vals[v] * (v < p ? covBeta[u + v * p] : inv.get(cols[u], cols[v]));
           }
         }
-        double w = model.weight(i);
+        double w = weights[i];
         trace[g] += (1.0 / r[i] - wq / (r[i] * r[i])) / w;
         if (ml) {
           double[] qi = new double[p];
@@ -803,7 +888,7 @@ public final class MmeLikelihood implements RemlLikelihood {
      * {@code C⁻¹[:, β]} for effect a; then {@code tr(V⁻¹V_kV⁻¹X Cov XᵀV⁻¹) = tr(E Λ⁻ᵀ g Λ⁻¹)}.
      */
     double[] fixedEffectTrace(int t, double[][] sb, double[] covInv) {
-      RandomTerm term = model.terms().get(t);
+      SparseTerm term = terms.get(t);
       int m = term.levels();
       int d = term.dimension();
       double[][][] block = new double[d][p][]; // S_a[:, j] (m values)

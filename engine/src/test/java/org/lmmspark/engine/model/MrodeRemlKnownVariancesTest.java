@@ -1,4 +1,4 @@
-package org.lmmspark.engine.reml.mme;
+package org.lmmspark.engine.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -27,7 +27,7 @@ import org.lmmspark.engine.testing.RefData;
  * (3 decimals; EXPECTED.md tolerance 1e-3). PEVs are checked against the textbook MME written densely
  * here: {@code C = [XᵀX XᵀZ; ZᵀX ZᵀZ + A⁻¹ α]}, α = σ²_e/σ²_a, {@code PEV = σ²_e (C⁻¹)_uu}.
  */
-class MrodeKnownVariancesTest {
+class MrodeRemlKnownVariancesTest {
 
   @Test
   void example31SolutionsWithKnownVariances() throws Exception {

@@ -1,4 +1,4 @@
-package org.lmmspark.engine.reml.mme;
+package org.lmmspark.engine.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -51,10 +51,11 @@ class SparseModelsTest {
     SparseModels.Conversion conv = SparseModels.of(List.of(rel), in);
     assertNotNull(conv.model(), conv.reason());
     MixedModel mm = conv.model();
-    assertEquals(List.of("A", "herd", "pe"), mm.terms().stream().map(RandomTerm::name).toList());
-    assertEquals(40, mm.terms().get(0).levels()); // every animal of the pedigree
+    assertEquals(List.of("A", "herd", "pe"), mm.terms().stream().map(RandomEffectTerm::group).toList());
     assertTrue(mm.terms().get(2).levelNames().get(0).startsWith("a"), "pe levels are named by individual");
     MmeLikelihood mme = new MmeLikelihood(mm);
+    // Every animal of the pedigree is a level of the equations: p + 40 animals + herds + individuals.
+    assertEquals(mm.p() + 40 + mm.terms().get(1).levelCount() + mm.terms().get(2).levelCount(), mme.unknowns());
     DenseRemlLikelihood dense = new DenseRemlLikelihood(in.problem());
     for (double[] theta : new double[][] {{0.3, 0.2, 0.1, 0.9}, {1.2, 0.05, 0.4, 0.5}}) {
       RemlLikelihood.Evaluation e1 = dense.evaluate(theta);

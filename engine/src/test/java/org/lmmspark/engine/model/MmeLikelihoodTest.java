@@ -1,4 +1,4 @@
-package org.lmmspark.engine.reml.mme;
+package org.lmmspark.engine.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -69,7 +69,7 @@ class MmeLikelihoodTest {
       cov[i] = rng.nextGaussian();
       y[i] = 1 + 0.5 * x[n + i] + rng.nextGaussian() * 1.3;
     }
-    List<RandomTerm> terms = new ArrayList<>();
+    List<RandomEffectTerm> terms = new ArrayList<>();
     List<double[]> vk = new ArrayList<>();
     // Grouping factor: 7 levels, identity K.
     int[] g1 = new int[n];
@@ -77,7 +77,7 @@ class MmeLikelihoodTest {
       g1[i] = rng.nextInt(7);
       y[i] += 0.8 * (g1[i] - 3);
     }
-    terms.add(RandomTerm.intercept("g1", names("h", 7), g1, null, 0, null));
+    terms.add(RandomEffectTerm.intercept("g1", "intercept", g1, names("h", 7), null, null));
     vk.add(zkz(g1, g1, null, null, null, 7, n));
     if (slopes) {
       int[] g2 = new int[n];
@@ -86,8 +86,8 @@ class MmeLikelihoodTest {
         y[i] += 0.3 * g2[i] * cov[i];
       }
       double[] one = filled(n, 1);
-      terms.add(new RandomTerm("g2", names("s", 5), g2, List.of("intercept", "z"), new double[][] {one, cov}, null, 0,
-          null));
+      terms.add(new RandomEffectTerm("g2", List.of("intercept", "z"), new double[][] {one, cov}, g2, names("s", 5),
+          new int[5], null, null, true));
       vk.add(zkz(g2, g2, one, one, null, 5, n));
       double[] v10 = zkz(g2, g2, cov, one, null, 5, n);
       double[] v01 = zkz(g2, g2, one, cov, null, 5, n);
@@ -97,21 +97,18 @@ class MmeLikelihoodTest {
       vk.add(v10);
       vk.add(zkz(g2, g2, cov, cov, null, 5, n));
     }
-    // Animal effect: 30 animals, records on 22 of them (some repeated), the rest ancestors without records.
+    // Animal effect: 30 animals, records on 22 of them (some repeated), the rest ancestors without records;
+    // the first 8 records have no animal effect (a zero in Z).
     Pedigree ped = pedigree(30, rng);
     NumeratorRelationship nr = NumeratorRelationship.of(ped);
     int m = ped.size();
     int[] animal = new int[n];
+    double[] za = new double[n];
     for (int i = 0; i < n; i++) {
       animal[i] = i < 8 ? -1 : 8 + rng.nextInt(m - 8);
+      za[i] = i < 8 ? 0 : 1;
     }
-    double[] f = nr.inbreeding();
-    double[] diag = new double[m];
-    for (int a = 0; a < m; a++) {
-      diag[a] = 1 + f[a];
-    }
-    terms.add(RandomTerm.intercept("A", ped.ids().stream().map(s -> s.iid()).toList(), animal, nr.inverse(),
-        nr.logDeterminant(), diag));
+    terms.add(animalTerm(ped, nr, animal, za));
     vk.add(zkz(animal, animal, null, null, nr.dense(), m, n));
     int groups = heteroscedastic ? 2 : 1;
     int[] rg = new int[n];
@@ -131,9 +128,32 @@ class MmeLikelihoodTest {
       }
       vk.add(v);
     }
-    MixedModel model = new MixedModel(y, x, List.of("intercept", "x"), terms, rg,
-        heteroscedastic ? List.of("e:0", "e:1") : List.of("e"), w);
+    MixedModel model = MixedModel.of("test", "y", y, x, List.of("intercept", "x"), terms, heteroscedastic ? "e" : null,
+        heteroscedastic ? List.of("e:0", "e:1") : null, heteroscedastic ? rg : null, w);
     return new Case(model, vk);
+  }
+
+  /**
+   * An animal term over every animal of the pedigree (levels = animals, relationship rows the same),
+   * {@code animal[i] = −1} meaning no effect on record i ({@code z = 0} there).
+   */
+  static RandomEffectTerm animalTerm(Pedigree ped, NumeratorRelationship nr, int[] animal, double[] z) {
+    int m = ped.size();
+    List<String> ids = ped.ids().stream().map(s -> s.iid()).toList();
+    int[] level = new int[animal.length];
+    for (int i = 0; i < animal.length; i++) {
+      level[i] = Math.max(animal[i], 0);
+    }
+    int[] rows = new int[m];
+    for (int k = 0; k < m; k++) {
+      rows[k] = k;
+    }
+    return new RandomEffectTerm("A", List.of("intercept"), new double[][] {z}, level, ids, new int[m], rows,
+        Relationship.ofPedigree("A", nr), true);
+  }
+
+  static MixedModel homoscedastic(MixedModel like, List<RandomEffectTerm> terms) {
+    return MixedModel.of("test", "y", like.y(), like.x(), like.fixedNames(), terms, null, null, null, null);
   }
 
   /** {@code Z_a K Z_bᵀ} with {@code (Z_a)_{i,level[i]} = ca[i]}; K null = identity; level −1 = no effect. */
@@ -256,7 +276,7 @@ class MmeLikelihoodTest {
   static double[] randomTheta(MixedModel mm, SplittableRandom rng) {
     double[] theta = new double[mm.parameters()];
     int k = 0;
-    for (RandomTerm t : mm.terms()) {
+    for (RandomEffectTerm t : mm.terms()) {
       int d = t.dimension();
       double[] sd = new double[d];
       for (int a = 0; a < d; a++) {
@@ -316,26 +336,26 @@ class MmeLikelihoodTest {
   void equalsDenseRemlLikelihood() {
     Case c = randomCase(11, false, false);
     MixedModel mm = c.model();
-    RandomTerm g1 = mm.terms().get(0);
-    RandomTerm a = mm.terms().get(1);
+    RandomEffectTerm g1 = mm.terms().get(0);
+    RandomEffectTerm a = mm.terms().get(1);
     // The dense route has every record on an animal: give the 8 records without one their own animal here.
-    int[] animal = a.levelOfRecord().clone();
+    int[] animal = a.level().clone();
     for (int i = 0; i < animal.length; i++) {
-      if (animal[i] < 0) {
+      if (a.z()[0][i] == 0) {
         animal[i] = i % 5; // founders
       }
     }
-    RandomTerm a2 = new RandomTerm("A", a.levelNames(), animal, a.effectNames(), null, a.precision(), a.logDetK(),
-        a.kDiagonal());
-    MixedModel full = MixedModel.homoscedastic(mm.y(), mm.x(), mm.fixedNames(), List.of(g1, a2));
+    MixedModel full = homoscedastic(mm, List.of(g1, RandomEffectTerm.intercept("A", "intercept", animal,
+        a.levelNames(), a.relIndex(), a.relationship())));
     String[] labels = new String[mm.n()];
     for (int i = 0; i < labels.length; i++) {
-      labels[i] = g1.levelNames().get(g1.levelOfRecord()[i]);
+      labels[i] = g1.levelNames().get(g1.level()[i]);
     }
-    double[] ad = a.precision() == null ? null : denseA(a);
+    // A densely by the tabular method (independent of the equations' A⁻¹ by Henderson's rules).
+    double[] ad = a.relationship().k().toDense();
     RemlProblem prob = new RemlProblem(mm.y(), mm.x(), mm.fixedNames(), List.of(
         new VarianceComponent("g1", new GroupingOperator(labels)),
-        new VarianceComponent("A", new IncidenceOperator(new DenseSymmetricMatrix(a.levels(), ad), animal))));
+        new VarianceComponent("A", new IncidenceOperator(new DenseSymmetricMatrix(a.levelCount(), ad), animal))));
     DenseRemlLikelihood dense = new DenseRemlLikelihood(prob);
     MmeLikelihood mme = new MmeLikelihood(full);
     for (double[] theta : new double[][] {{0.4, 0.9, 1.1}, {1.5, 0.2, 0.6}, {0.0, 0.7, 1.0}}) {
@@ -353,15 +373,6 @@ class MmeLikelihoodTest {
         assertClose(e2.score(), e1.score(), 1e-4 * norm(e1.score()), 0, what + " score at the boundary");
       }
     }
-  }
-
-  static double[] denseA(RandomTerm a) {
-    // A = (A⁻¹)⁻¹ densely, from the term's own sparse precision.
-    int m = a.levels();
-    double[] inv = a.precision().toDense();
-    assertTrue(Blas.dpotrfLower(m, inv));
-    Blas.dpotriLowerFull(m, inv);
-    return inv;
   }
 
   static double norm(double[] v) {
@@ -457,8 +468,9 @@ class MmeLikelihoodTest {
     }
     GroupingOperator op = new GroupingOperator(labels);
     RemlProblem prob = new RemlProblem(y, x, List.of("intercept"), List.of(new VarianceComponent("g", op)));
-    RandomTerm term = RandomTerm.intercept("g", op.levels(), op.levelOfSample(), null, 0, null);
-    MmeLikelihood mme = new MmeLikelihood(MixedModel.homoscedastic(y, x, List.of("intercept"), List.of(term)));
+    RandomEffectTerm term = RandomEffectTerm.intercept("g", "intercept", op.levelOfSample(), op.levels(), null, null);
+    MmeLikelihood mme = new MmeLikelihood(MixedModel.of("test", "y", y, x, List.of("intercept"), List.of(term), null,
+        null, null, null));
     RemlFit sparse = new AiReml("sparse-mme", p -> mme, AiReml.DEFAULT_EM_STEPS, 200).fit(prob);
     RemlFit dense = new AiReml().fit(prob);
     assertTrue(dense.boundary()[0], "the data were chosen to put V(g) on the boundary: " + dense.message());
