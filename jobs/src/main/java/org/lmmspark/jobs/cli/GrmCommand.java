@@ -6,6 +6,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.io.OutputSet;
+import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.grm.GrmJob;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -53,6 +54,11 @@ public final class GrmCommand implements Callable<Integer> {
 
   @Mixin SparkOptions sparkOptions;
 
+  @Option(names = "--spark", description = "Always start a Spark session. Without it a small input (N×M ≤ 1e9,"
+      + " N ≤ 20,000) on a local master runs in this JVM on the master's cores, without a session: the same"
+      + " kernel, work items and outputs, seconds sooner.")
+  boolean forceSpark;
+
   @Mixin ChromosomeCodeOptions chromosomeCodes;
 
   @Override
@@ -64,7 +70,7 @@ public final class GrmCommand implements Callable<Integer> {
         variants.selection(samples, new Configuration()), perChromosome, tileSize, tileMemoryMb << 20, partitions,
         kernel.scaling());
     try (OutputSet set = output.open(OUTPUTS, new Configuration(), genotypes.input().label())) {
-      run(runLog, options, sparkOptions.master, chromosomeCodes);
+      run(runLog, options, sparkOptions.master, forceSpark, chromosomeCodes);
       set.commit();
     }
     return 0;
@@ -73,19 +79,38 @@ public final class GrmCommand implements Callable<Integer> {
   /** The files of one run (per-chromosome parts besides): existing ones are refused without --overwrite. */
   static final List<String> OUTPUTS = List.of(".grm.bin", ".grm.N.bin", ".grm.id", ".log");
 
-  /** Runs the job in a session of its own ({@link SparkRun}) and reports it. */
-  static GrmJob.Result run(RunLog runLog, GrmJob.Options options, String master, ChromosomeCodeOptions codes) {
+  /**
+   * Runs the job in this JVM when the input is small and the master local ({@link SparkRun#inProcessThreads}),
+   * else in a session of its own ({@link SparkRun}), and reports it.
+   */
+  static GrmJob.Result run(RunLog runLog, GrmJob.Options options, String master, boolean forceSpark,
+      ChromosomeCodeOptions codes) {
+    Configuration conf = codes.apply(new Configuration());
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(options.genotypes(), options.selection(), conf);
+    int threads = SparkRun.inProcessThreads(master, forceSpark, genotypes.samples().size(), genotypes.selectedVariants(),
+        runLog);
+    if (threads > 0) {
+      return SparkRun.runInProcess(runLog, options.out() + ".log", conf, stages -> {
+        GrmJob.Result r = stages.time("GRM", () -> GrmJob.runInProcess(options, genotypes, threads, conf));
+        report(runLog, options, r, String.format("%d unit(s) in-process on %d thread(s)", r.tasks(), threads));
+        return r;
+      });
+    }
     return SparkRun.run("grm", master, runLog, GrmJob.class, options.out() + ".log", (jsc, stages) -> {
       codes.apply(jsc.hadoopConfiguration());
-      GrmJob.Result r = stages.time("GRM", () -> GrmJob.run(jsc, options));
-      runLog.say(String.format("GRM written to %s (with .grm.N.bin, .grm.id, .log)%s", GctaGrmFiles.binPath(options.out()),
-          options.perChromosome() ? " and " + (r.outputs().size() - 1) + " per-chromosome GRMs" : ""));
-      r.notes().forEach(runLog::say);
-      runLog.say(String.format("kernel %s; N = %d samples, M = %s", options.scaling().option(), r.samples(), r.counts()));
-      runLog.say(String.format("mean diagonal %.6f, off-diagonal mean %.3g SD %.4g", r.meanDiagonal(), r.meanOffDiagonal(), r.sdOffDiagonal()));
-      runLog.say(String.format("%d Spark task(s), %d tile(s), %.1f s, %s", r.tasks(), r.tiles(), r.seconds(),
-          org.lmmspark.engine.linalg.Blas.describe()));
+      GrmJob.Result r = stages.time("GRM", () -> GrmJob.run(jsc, options, genotypes));
+      report(runLog, options, r, r.tasks() + " Spark task(s)");
       return r;
     });
+  }
+
+  private static void report(RunLog runLog, GrmJob.Options options, GrmJob.Result r, String where) {
+    runLog.say(String.format("GRM written to %s (with .grm.N.bin, .grm.id, .log)%s", GctaGrmFiles.binPath(options.out()),
+        options.perChromosome() ? " and " + (r.outputs().size() - 1) + " per-chromosome GRMs" : ""));
+    r.notes().forEach(runLog::say);
+    runLog.say(String.format("kernel %s; N = %d samples, M = %s", options.scaling().option(), r.samples(), r.counts()));
+    runLog.say(String.format("mean diagonal %.6f, off-diagonal mean %.3g SD %.4g", r.meanDiagonal(), r.meanOffDiagonal(), r.sdOffDiagonal()));
+    runLog.say(String.format("%s, %d tile(s), %.1f s, %s", where, r.tiles(), r.seconds(),
+        org.lmmspark.engine.linalg.Blas.describe()));
   }
 }

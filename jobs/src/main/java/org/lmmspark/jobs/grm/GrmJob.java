@@ -95,37 +95,53 @@ public final class GrmJob {
   private GrmJob() {}
 
   public static Result run(JavaSparkContext jsc, Options o) {
-    long start = System.nanoTime();
-    Tiles t = tiles(jsc, o);
+    return run(jsc, o, PartitionedGenotypes.open(o.genotypes(), o.selection(), jsc.hadoopConfiguration()));
+  }
+
+  /** As above, over genotypes already opened with the selection applied (the command opens them to choose its route). */
+  public static Result run(JavaSparkContext jsc, Options o, PartitionedGenotypes genotypes) {
+    return write(o, sparkTiles(jsc, o, genotypes), jsc.hadoopConfiguration());
+  }
+
+  /**
+   * The same GRM as {@link #run}, bit for bit, computed in this JVM without a Spark session: the same
+   * work items ({@link #plan} with {@code threads} as the parallelism) run by the same {@link GrmKernel}
+   * on {@code threads} threads, their partial tiles merged in item order as {@code reduceByKey} merges
+   * them. For small inputs on a local master, where a session's start (seconds) would outweigh the work.
+   * Driver memory: every reduced tile at once, {@code 12·N²/2} bytes at most, besides one decoded block
+   * per thread.
+   */
+  public static Result runInProcess(Options o, PartitionedGenotypes genotypes, int threads, Configuration conf) {
+    return write(o, inProcessTiles(o, genotypes, threads, conf), conf);
+  }
+
+  private static Result write(Options o, Tiles t, Configuration conf) {
+    long start = t.start();
     List<String> outputs = new ArrayList<>();
     Written total;
-    try (AtomicOutputs files = new AtomicOutputs(jsc.hadoopConfiguration())) {
+    try (AtomicOutputs files = new AtomicOutputs(conf)) {
       if (o.perChromosome()) {
-        t.reduced().persist(StorageLevel.MEMORY_AND_DISK());
-        Iterator<Tuple2<Integer, Object>> it = t.reduced().toLocalIterator();
-        for (String chromosome : t.chromosomes()) {
+        Iterator<Tuple2<Integer, Object>> it = t.reduced().inOrder();
+        for (String chromosome : t.plan().chromosomes()) {
           String chrPrefix = o.out() + ".chr" + chromosome;
-          writeGrm(it, chrPrefix, t.samples(), t.tiling(), o.scaling(), files, o.genotypes().label(), " on chromosome " + chromosome);
+          writeGrm(it, chrPrefix, t.plan().samples(), t.plan().tiling(), o.scaling(), files, o.genotypes().label(), " on chromosome " + chromosome);
           outputs.add(chrPrefix);
         }
-        int slotsPerChromosome = t.slotsPerChromosome();
-        JavaPairRDD<Integer, Object> totals = t.reduced()
-            .mapToPair(kv -> new Tuple2<>(kv._1() % slotsPerChromosome, kv._2()))
-            .reduceByKey(new SlotPartitioner(slotsPerChromosome), GrmJob::merge);
-        total = writeGrm(totals.toLocalIterator(), o.out(), t.samples(), t.tiling(), o.scaling(), files, o.genotypes().label(), "");
-        t.reduced().unpersist(false);
+        total = writeGrm(t.reduced().totals(t.plan().slotsPerChromosome()), o.out(), t.plan().samples(), t.plan().tiling(),
+            o.scaling(), files, o.genotypes().label(), "");
       } else {
-        total = writeGrm(t.reduced().toLocalIterator(), o.out(), t.samples(), t.tiling(), o.scaling(), files, o.genotypes().label(), "");
+        total = writeGrm(t.reduced().inOrder(), o.out(), t.plan().samples(), t.plan().tiling(), o.scaling(), files,
+            o.genotypes().label(), "");
       }
       outputs.add(o.out());
       files.commit();
     } finally {
-      t.release(jsc);
+      t.release();
     }
     double seconds = (System.nanoTime() - start) / 1e9;
-    return new Result(t.samples().size(), total.counts().kept, total.counts(), total.stats().meanDiagonal(),
-        total.stats().meanOffDiagonal(), total.stats().sdOffDiagonal(), t.tasks(), t.tiling().tileCount(), outputs,
-        seconds, t.notes());
+    return new Result(t.plan().samples().size(), total.counts().kept, total.counts(), total.stats().meanDiagonal(),
+        total.stats().meanOffDiagonal(), total.stats().sdOffDiagonal(), t.plan().items().size(), t.plan().tiling().tileCount(),
+        outputs, seconds, t.plan().notes());
   }
 
   /** A GRM held in the driver's memory ({@link #computeInMemory}) and what went into it. */
@@ -146,11 +162,12 @@ public final class GrmJob {
   public static InMemory computeInMemory(JavaSparkContext jsc, GenotypeInput genotypes, double minMaf,
       GenotypeSelection selection, int partitions, GenotypeScaling scaling) {
     long start = System.nanoTime();
-    Tiles t = tiles(jsc, new Options(genotypes, null, minMaf, selection, false, 4096, 1L << 30, partitions, scaling));
+    Options o = new Options(genotypes, null, minMaf, selection, false, 4096, 1L << 30, partitions, scaling);
+    Tiles t = sparkTiles(jsc, o, PartitionedGenotypes.open(genotypes, selection, jsc.hadoopConfiguration()));
     try {
-      Iterator<Tuple2<Integer, Object>> it = t.reduced().toLocalIterator();
+      Iterator<Tuple2<Integer, Object>> it = t.reduced().inOrder();
       VariantFilterCounts counts = (VariantFilterCounts) it.next()._2();
-      counts.requireUsable(genotypes.label(), t.samples(), "");
+      counts.requireUsable(genotypes.label(), t.plan().samples(), "");
       // Tiles stream in index order; the assembler keeps one band of them at a time.
       Iterable<GrmTileSums> tiles = () -> new Iterator<>() {
         @Override
@@ -163,37 +180,28 @@ public final class GrmJob {
           return (GrmTileSums) it.next()._2();
         }
       };
-      Grm grm = GrmKernel.assemble(t.samples(), t.tiling(), counts, tiles, scaling);
-      log.info("GRM of {} samples assembled in memory: {}", t.samples().size(), counts);
-      return new InMemory(grm, counts, (System.nanoTime() - start) / 1e9, t.notes());
+      Grm grm = GrmKernel.assemble(t.plan().samples(), t.plan().tiling(), counts, tiles, scaling);
+      log.info("GRM of {} samples assembled in memory: {}", t.plan().samples().size(), counts);
+      return new InMemory(grm, counts, (System.nanoTime() - start) / 1e9, t.plan().notes());
     } finally {
-      t.release(jsc);
+      t.release();
     }
   }
 
-  /** The reduced tiles of a GRM job (not yet computed: an RDD), and what to release afterwards. */
-  private record Tiles(List<SampleId> samples, GrmTiling tiling, List<String> chromosomes, int slotsPerChromosome,
-      int tasks, JavaPairRDD<Integer, Object> reduced, List<Broadcast<?>> broadcasts, StageTimes stages,
-      CollectionAccumulator<KernelTimes> kernelTimes, int blockVariants, long start, List<String> notes) {
-    void release(JavaSparkContext jsc) {
-      broadcasts.forEach(b -> b.destroy());
-      KernelTimes times = new KernelTimes();
-      kernelTimes.value().forEach(times::merge);
-      log.info("GRM kernel, summed over tasks (blocks of up to {} variants): {}", blockVariants, times);
-      log.info("GRM job: {} s wall on {} core(s); Spark stages: {}", String.format("%.1f", (System.nanoTime() - start) / 1e9),
-          jsc.defaultParallelism(), stages.summary());
-      jsc.sc().removeSparkListener(stages);
-    }
-  }
+  /**
+   * The work of one GRM, the same whichever runs it: samples, tiling, and the work items, one per
+   * (variant range, tile group). Slot {@code c·slotsPerChromosome} holds chromosome part {@code c}'s
+   * variant counts and slot {@code c·slotsPerChromosome + 1 + t} its tile {@code t}.
+   */
+  private record Plan(List<SampleId> samples, SampleSubset subset, GrmTiling tiling, List<String> chromosomes,
+      int chromosomeSlots, int slotsPerChromosome, List<WorkItem> items, GenotypeReader reader, boolean[] include,
+      int blockVariants, List<String> notes) {}
 
-  private static Tiles tiles(JavaSparkContext jsc, Options o) {
-    long start = System.nanoTime();
-    Configuration conf = jsc.hadoopConfiguration();
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.genotypes(), o.selection(), conf);
+  /** Cuts the work for {@code parallelism} concurrent tasks (about one variant range per core and tile group). */
+  private static Plan plan(Options o, PartitionedGenotypes genotypes, int parallelism) {
     genotypes.fileset().warnings().forEach(w -> log.warn(w));
     genotypes.notes().forEach(w -> log.info(w));
     List<SampleId> samples = genotypes.samples();
-    SampleSubset subset = genotypes.subset();
     int n = samples.size();
     if (n < 2) {
       throw BadInputException.inFile(genotypes.fileset().samplesPath(), "only " + n + " sample: a relationship matrix "
@@ -201,7 +209,7 @@ public final class GrmJob {
     }
     GrmTiling tiling = new GrmTiling(n, o.tileSize());
     List<int[]> groups = tiling.groups(o.tileMemoryBytes());
-    int target = o.partitions() > 0 ? o.partitions() : Math.max(1, (jsc.defaultParallelism() + groups.size() - 1) / groups.size());
+    int target = o.partitions() > 0 ? o.partitions() : Math.max(1, (parallelism + groups.size() - 1) / groups.size());
     List<VariantRange> ranges = genotypes.ranges(target, o.perChromosome());
     List<WorkItem> items = new ArrayList<>();
     for (VariantRange r : ranges) {
@@ -210,42 +218,169 @@ public final class GrmJob {
       }
     }
     List<String> chromosomes = genotypes.chromosomes();
-    int chromosomeSlots = o.perChromosome() ? chromosomes.size() : 1;
     log.info("GRM ({} kernel) of {} samples from {} variants ({}): {} tile(s) of up to {} samples in {} group(s), {} variant range(s), {} task(s); {}",
         o.scaling().option(), n, genotypes.selectedVariants(), genotypes.fileset().describe(), tiling.tileCount(), tiling.tileSize(), groups.size(),
         ranges.size(), items.size(), Blas.describe());
+    return new Plan(samples, genotypes.subset(), tiling, chromosomes, o.perChromosome() ? chromosomes.size() : 1,
+        tiling.tileCount() + 1, items, genotypes.reader(), genotypes.include(),
+        GenotypeBlockReader.blockVariantsFor(n, BLOCK_BYTES), genotypes.notes());
+  }
 
-    Broadcast<boolean[]> include = jsc.broadcast(genotypes.include());
-    Broadcast<SerializableHadoopConf> hadoopConf = jsc.broadcast(new SerializableHadoopConf(conf));
-    GenotypeReader reader = genotypes.reader();
+  /** Runs one work item through the kernel: its partial sums keyed by slot, and its times. */
+  private static List<Tuple2<Integer, Object>> runItem(WorkItem item, GenotypeReader reader, SampleSubset subset,
+      GrmTiling tiling, boolean[] include, double minMaf, GenotypeScaling scaling, int blockVariants,
+      int slotsPerChromosome, Configuration conf, java.util.function.Consumer<KernelTimes> times) {
+    VariantRange r = item.range();
+    GrmKernel.Partial p = GrmKernel.accumulate(reader, subset, tiling, item.tiles(), r.first(), r.end(),
+        r.position(), include, minMaf, blockVariants, item.countVariants(), scaling, conf);
+    log.debug("GRM task for variants [{}, {}) and {} tile(s): {}", r.first(), r.end(), item.tiles().length, p.times());
+    times.accept(p.times());
+    List<Tuple2<Integer, Object>> out = new ArrayList<>();
+    int base = r.chromosome() * slotsPerChromosome;
+    if (p.counts() != null) {
+      out.add(new Tuple2<>(base, p.counts()));
+    }
+    for (GrmTileSums t : p.tiles()) {
+      out.add(new Tuple2<>(base + 1 + t.tile, t));
+    }
+    return out;
+  }
+
+  /** The reduced partial sums, slot by slot: as the Spark job's partitions, or as the in-process merge. */
+  private interface Reduced {
+    /** Every slot in order (per chromosome part when the plan has several). */
+    Iterator<Tuple2<Integer, Object>> inOrder();
+
+    /** The slots summed over chromosome parts: counts, then tiles of the whole GRM. */
+    Iterator<Tuple2<Integer, Object>> totals(int slotsPerChromosome);
+  }
+
+  /** A GRM's reduced tiles and what to log and release when they have been consumed. */
+  private record Tiles(Plan plan, Reduced reduced, Runnable onRelease, long start) {
+    void release() {
+      onRelease.run();
+    }
+  }
+
+  private static Tiles sparkTiles(JavaSparkContext jsc, Options o, PartitionedGenotypes genotypes) {
+    long start = System.nanoTime();
+    Plan plan = plan(o, genotypes, jsc.defaultParallelism());
+    Broadcast<boolean[]> include = jsc.broadcast(plan.include());
+    Broadcast<SerializableHadoopConf> hadoopConf = jsc.broadcast(new SerializableHadoopConf(jsc.hadoopConfiguration()));
+    GenotypeReader reader = plan.reader();
+    SampleSubset subset = plan.subset();
+    GrmTiling tiling = plan.tiling();
+    int blockVariants = plan.blockVariants();
+    int slotsPerChromosome = plan.slotsPerChromosome();
     double minMaf = o.minMaf();
     GenotypeScaling scaling = o.scaling();
-    int blockVariants = GenotypeBlockReader.blockVariantsFor(n, BLOCK_BYTES);
-    int slotsPerChromosome = tiling.tileCount() + 1;
 
     StageTimes stages = new StageTimes();
     jsc.sc().addSparkListener(stages);
     CollectionAccumulator<KernelTimes> kernelTimes = jsc.sc().collectionAccumulator("GRM kernel times");
-    JavaPairRDD<Integer, Object> partials = jsc.parallelize(items, items.size()).flatMapToPair(item -> {
-      VariantRange r = item.range();
-      GrmKernel.Partial p = GrmKernel.accumulate(reader, subset, tiling, item.tiles(), r.first(), r.end(),
-          r.position(), include.value(), minMaf, blockVariants, item.countVariants(), scaling, hadoopConf.value().get());
-      log.debug("GRM task for variants [{}, {}) and {} tile(s): {}", r.first(), r.end(), item.tiles().length, p.times());
-      kernelTimes.add(p.times());
-      List<Tuple2<Integer, Object>> out = new ArrayList<>();
-      int base = r.chromosome() * slotsPerChromosome;
-      if (p.counts() != null) {
-        out.add(new Tuple2<>(base, p.counts()));
-      }
-      for (GrmTileSums t : p.tiles()) {
-        out.add(new Tuple2<>(base + 1 + t.tile, t));
-      }
-      return out.iterator();
-    });
+    JavaPairRDD<Integer, Object> partials = jsc.parallelize(plan.items(), plan.items().size()).flatMapToPair(item ->
+        runItem(item, reader, subset, tiling, include.value(), minMaf, scaling, blockVariants, slotsPerChromosome, hadoopConf.value().get(),
+            kernelTimes::add).iterator());
     JavaPairRDD<Integer, Object> reduced = partials.reduceByKey(
-        new SlotPartitioner(chromosomeSlots * slotsPerChromosome), GrmJob::merge);
-    return new Tiles(samples, tiling, chromosomes, slotsPerChromosome, items.size(), reduced,
-        List.of(include, hadoopConf), stages, kernelTimes, blockVariants, start, genotypes.notes());
+        new SlotPartitioner(plan.chromosomeSlots() * slotsPerChromosome), GrmJob::merge);
+    if (o.perChromosome()) {
+      reduced.persist(StorageLevel.MEMORY_AND_DISK());
+    }
+    Reduced sums = new Reduced() {
+      @Override
+      public Iterator<Tuple2<Integer, Object>> inOrder() {
+        return reduced.toLocalIterator();
+      }
+
+      @Override
+      public Iterator<Tuple2<Integer, Object>> totals(int slots) {
+        return reduced.mapToPair(kv -> new Tuple2<>(kv._1() % slots, kv._2()))
+            .reduceByKey(new SlotPartitioner(slots), GrmJob::merge).toLocalIterator();
+      }
+    };
+    return new Tiles(plan, sums, () -> {
+      reduced.unpersist(false);
+      include.destroy();
+      hadoopConf.destroy();
+      KernelTimes times = new KernelTimes();
+      kernelTimes.value().forEach(times::merge);
+      log.info("GRM kernel, summed over tasks (blocks of up to {} variants): {}", blockVariants, times);
+      log.info("GRM job: {} s wall on {} core(s); Spark stages: {}", String.format("%.1f", (System.nanoTime() - start) / 1e9),
+          jsc.defaultParallelism(), stages.summary());
+      jsc.sc().removeSparkListener(stages);
+    }, start);
+  }
+
+  /**
+   * Runs the plan's items on {@code threads} threads of this JVM and merges their partial sums per slot
+   * in item order, the order in which each slot's partials come from the variant ranges.
+   */
+  private static Tiles inProcessTiles(Options o, PartitionedGenotypes genotypes, int threads, Configuration conf) {
+    long start = System.nanoTime();
+    Plan plan = plan(o, genotypes, threads);
+    KernelTimes times = new KernelTimes();
+    java.util.function.Consumer<KernelTimes> addTimes = t -> {
+      synchronized (times) {
+        times.merge(t);
+      }
+    };
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, "lmmspark-grm");
+      t.setDaemon(true);
+      return t;
+    });
+    java.util.TreeMap<Integer, Object> slots = new java.util.TreeMap<>();
+    try {
+      List<java.util.concurrent.Future<List<Tuple2<Integer, Object>>>> results = new ArrayList<>();
+      for (WorkItem item : plan.items()) {
+        results.add(pool.submit(() -> runItem(item, plan.reader(), plan.subset(), plan.tiling(), plan.include(),
+            o.minMaf(), o.scaling(), plan.blockVariants(), plan.slotsPerChromosome(), conf, addTimes)));
+      }
+      for (java.util.concurrent.Future<List<Tuple2<Integer, Object>>> f : results) {
+        for (Tuple2<Integer, Object> kv : join(f)) {
+          slots.merge(kv._1(), kv._2(), GrmJob::merge);
+        }
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    Reduced sums = new Reduced() {
+      @Override
+      public Iterator<Tuple2<Integer, Object>> inOrder() {
+        return slots.entrySet().stream().map(e -> new Tuple2<>(e.getKey(), e.getValue())).iterator();
+      }
+
+      @Override
+      public Iterator<Tuple2<Integer, Object>> totals(int slotsPerChromosome) {
+        java.util.TreeMap<Integer, Object> totals = new java.util.TreeMap<>();
+        // Chromosome parts are consumed (written) before the totals are asked for: merge into them in place.
+        slots.forEach((slot, sum) -> totals.merge(slot % slotsPerChromosome, sum, GrmJob::merge));
+        return totals.entrySet().stream().map(e -> new Tuple2<>(e.getKey(), e.getValue())).iterator();
+      }
+    };
+    return new Tiles(plan, sums, () -> {
+      log.info("GRM kernel, summed over units (blocks of up to {} variants): {}", plan.blockVariants(), times);
+      log.info("GRM in-process: {} s wall on {} thread(s)", String.format("%.1f", (System.nanoTime() - start) / 1e9),
+          threads);
+    }, start);
+  }
+
+  /** The result of a finished unit; its exceptions as they were thrown (bad input stays bad input). */
+  private static <T> T join(java.util.concurrent.Future<T> f) {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while computing the GRM", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      if (e.getCause() instanceof Error err) {
+        throw err;
+      }
+      throw new IllegalStateException(e.getCause());
+    }
   }
 
   private record Written(GrmStatistics stats, VariantFilterCounts counts) {}

@@ -1,5 +1,6 @@
 package org.lmmspark.jobs.grm;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,6 +25,7 @@ import org.lmmspark.engine.kinship.GrmKernel;
 import org.lmmspark.engine.testing.BedFixture;
 import org.lmmspark.engine.testing.RefData;
 import org.lmmspark.jobs.cli.Lmmspark;
+import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.testing.SharedSpark;
 
 /** The Spark GRM job: distributed equals the reference and the local kernel, with blocks and tiles smaller than the data. */
@@ -96,6 +98,78 @@ class GrmJobTest {
         }
       }
     }
+  }
+
+  /**
+   * The in-process route (no Spark session) writes the very bytes of the Spark job on sample-data/sim
+   * (800 samples × 8,000 variants): the same work items (2 variant ranges × 2 tile groups of 256-sample
+   * tiles) through the same kernel, and each slot's two partials added in either order give the same
+   * doubles. Per-chromosome parts too; the whole GRM of a per-chromosome run sums 22 parts, in an
+   * order Spark does not fix, so it is compared to float rounding (1e-6 relative).
+   */
+  @Test
+  void inProcessWritesTheSparkJobsBytes(@TempDir Path dir) throws Exception {
+    String sim = RefData.projectRoot().resolve("sample-data/sim").toString();
+    for (boolean perChromosome : new boolean[] {false, true}) {
+      GrmJob.Options spark = options(sim, dir.resolve("spark" + perChromosome).toString(), perChromosome);
+      GrmJob.Options local = options(sim, dir.resolve("local" + perChromosome).toString(), perChromosome);
+      GrmJob.Result s = GrmJob.run(SharedSpark.jsc(), spark);
+      GrmJob.Result l = GrmJob.runInProcess(local, PartitionedGenotypes.open(local.genotypes(), local.selection(), conf),
+          2, conf);
+      assertEquals(s.tasks(), l.tasks(), "same work items");
+      assertTrue(l.tiles() > 4 && l.tasks() == (perChromosome ? 44 : 4), "several tiles, tile groups and ranges: " + l.tiles() + ", " + l.tasks());
+      assertEquals(s.outputs().size(), l.outputs().size());
+      for (int i = 0; i < s.outputs().size(); i++) {
+        boolean whole = i == s.outputs().size() - 1;
+        for (String ext : new String[] {".grm.bin", ".grm.N.bin", ".grm.id"}) {
+          byte[] expected = Files.readAllBytes(Path.of(s.outputs().get(i) + ext));
+          byte[] actual = Files.readAllBytes(Path.of(l.outputs().get(i) + ext));
+          if (perChromosome && whole && !ext.equals(".grm.id")) {
+            float[] e = floats(expected);
+            float[] a = floats(actual);
+            for (int k = 0; k < e.length; k++) {
+              assertClose(a[k], e[k], 0, 1e-6, l.outputs().get(i) + ext + "[" + k + "]");
+            }
+          } else {
+            assertArrayEquals(expected, actual, l.outputs().get(i) + ext);
+          }
+        }
+      }
+    }
+  }
+
+  private static GrmJob.Options options(String bfile, String out, boolean perChromosome) {
+    return new GrmJob.Options(GenotypeInput.bfile(bfile), out, 0, GenotypeSelection.all(), perChromosome, 256,
+        6L * 256 * 256 * 12, 2);
+  }
+
+  private static float[] floats(byte[] bytes) {
+    float[] out = new float[bytes.length / 4];
+    java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
+    return out;
+  }
+
+  /**
+   * The command chooses the route by one rule and says so: sample-data/sim on local[2] runs in-process,
+   * {@code --spark} forces a session, and both write the same GRM bytes and a log through the output set.
+   */
+  @Test
+  void commandRunsSmallInputsInProcessUnlessSparkIsForced(@TempDir Path dir) throws Exception {
+    String sim = RefData.projectRoot().resolve("sample-data/sim").toString();
+    String local = dir.resolve("local").toString();
+    String spark = dir.resolve("spark").toString();
+    assertEquals(0, Lmmspark.run("grm", "--bfile", sim, "--out", local, "--master", "local[2]"));
+    assertEquals(0, Lmmspark.run("grm", "--bfile", sim, "--out", spark, "--master", "local[2]", "--spark"));
+    String localLog = Files.readString(Path.of(local + ".log"));
+    String sparkLog = Files.readString(Path.of(spark + ".log"));
+    assertTrue(localLog.contains("small input: running in-process without Spark on 2 thread(s) (N×M = 800 × 8,000"),
+        localLog);
+    assertTrue(sparkLog.contains("running on Spark (local[2]): --spark given") && sparkLog.contains("Spark task(s)"),
+        sparkLog);
+    for (String ext : new String[] {".grm.bin", ".grm.N.bin", ".grm.id"}) {
+      assertArrayEquals(Files.readAllBytes(Path.of(spark + ext)), Files.readAllBytes(Path.of(local + ext)), ext);
+    }
+    assertTrue(Files.exists(Path.of(local + ".done")), "the output set is committed");
   }
 
   /** Bad input: one line naming the file, exit code 2, and no output file left behind. */
