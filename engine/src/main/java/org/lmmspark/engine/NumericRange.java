@@ -17,6 +17,12 @@ public record NumericRange(double min, boolean minIncluded, double max, boolean 
   /** Minor allele frequency thresholds: [0, 0.5) (at 0.5 every variant would be dropped). */
   public static final NumericRange MAF = new NumericRange(0, true, 0.5, false);
 
+  /** A finite number above 0 (sample sizes, cutoffs). */
+  public static final NumericRange POSITIVE = new NumericRange(0, false, Double.MAX_VALUE, true);
+
+  /** Any finite number (NaN and the infinities excluded). */
+  public static final NumericRange FINITE = new NumericRange(-Double.MAX_VALUE, true, Double.MAX_VALUE, true);
+
   /** A fraction strictly between 0 and 1 (tolerances, proportions). */
   public static final NumericRange OPEN_UNIT = new NumericRange(0, false, 1, false);
 
@@ -48,10 +54,16 @@ public record NumericRange(double min, boolean minIncluded, double max, boolean 
 
   @Override
   public String toString() {
-    return String.format(Locale.ROOT, "%s%s, %s%s", minIncluded ? "[" : "(", num(min), num(max), maxIncluded ? "]" : ")");
+    // The finite extremes print as open infinite ends: (0, ∞) for POSITIVE, (-∞, ∞) for FINITE.
+    boolean lowOpen = !minIncluded || min == -Double.MAX_VALUE;
+    boolean highOpen = !maxIncluded || max == Double.MAX_VALUE;
+    return String.format(Locale.ROOT, "%s%s, %s%s", lowOpen ? "(" : "[", num(min), num(max), highOpen ? ")" : "]");
   }
 
   private static String num(double x) {
+    if (Math.abs(x) == Double.MAX_VALUE) {
+      return x > 0 ? "∞" : "-∞";
+    }
     return x == Math.rint(x) && Math.abs(x) < 1e15 ? Long.toString((long) x) : Double.toString(x);
   }
 }

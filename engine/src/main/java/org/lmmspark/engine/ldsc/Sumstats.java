@@ -20,16 +20,22 @@ import org.lmmspark.engine.io.WhitespaceLines;
  * @param a1 null when alleles were not read
  */
 public record Sumstats(List<String> snps, String[] a1, String[] a2, double[] n, double[] z) {
+  /** Largest |Z| accepted: far beyond any real association (p = 1e-300 is |Z| ≈ 37), small enough to square. */
+  static final double MAX_ABS_Z = 1e100;
+
   static final Set<String> MISSING = Set.of("", "NA", "NAN", ".", "N/A", "NULL", "-NAN", "NONE");
 
   public int rows() {
     return snps.size();
   }
 
-  /** Whether the file's header names the columns of ldsc's layout ({@code SNP Z N}). */
+  /**
+   * Whether the file's header names the columns of ldsc's layout: {@code SNP Z N}, or {@code SNP Z}
+   * without a p-value (ldsc's layout without N, which {@code --N} completes; munging needs P).
+   */
   public static boolean isLdscLayout(String path, Configuration conf) {
     Set<String> cols = new HashSet<>(List.of(header(path, conf)));
-    return cols.contains("SNP") && cols.contains("Z") && cols.contains("N");
+    return cols.contains("SNP") && cols.contains("Z") && (cols.contains("N") || !cols.contains("P"));
   }
 
   /** A header's column names for a message: at most 12, each a short excerpt. */
@@ -50,7 +56,15 @@ public record Sumstats(List<String> snps, String[] a1, String[] a2, double[] n, 
    * NaN), then duplicate SNP IDs after the first.
    */
   public static Sumstats read(String path, boolean alleles, boolean dropNa, Configuration conf) {
-    List<String> need = alleles ? List.of("SNP", "A1", "A2", "N", "Z") : List.of("SNP", "N", "Z");
+    return read(path, alleles, dropNa, null, conf);
+  }
+
+  /** As above; {@code n} (ldsc's {@code --N}) is every row's sample size when the file has no N column. */
+  public static Sumstats read(String path, boolean alleles, boolean dropNa, Double n0, Configuration conf) {
+    List<String> need = new ArrayList<>(alleles ? List.of("SNP", "A1", "A2", "N", "Z") : List.of("SNP", "N", "Z"));
+    if (n0 != null && !List.of(header(path, conf)).contains("N")) {
+      need.remove("N");
+    }
     Map<String, Integer> col = new HashMap<>();
     List<String> snps = new ArrayList<>();
     List<String> a1 = new ArrayList<>();
@@ -67,15 +81,19 @@ public record Sumstats(List<String> snps, String[] a1, String[] a2, double[] n, 
           throw BadInputException.atLine(path, lineNo, "missing column " + c + " (ldsc .sumstats needs "
               + String.join(" ", need) + "; found " + columns(h) + "); other "
               + "layouts go through lmmspark munge-sumstats"
-              + (c.equals("N") ? ", which takes --N when the file has no sample size" : ""));
+              + (c.equals("N") ? "; give --N when the file has no sample size" : ""));
         }
       }
     }, (lineNo, f) -> {
       String snp = f[col.get("SNP")];
-      double nv = number(f[col.get("N")], path, lineNo, "N");
+      double nv = col.containsKey("N") ? number(f[col.get("N")], path, lineNo, "N") : n0;
       double zv = number(f[col.get("Z")], path, lineNo, "Z");
       if (nv <= 0) {
-        throw BadInputException.atLine(path, lineNo, "N must be positive, got " + f[col.get("N")]);
+        throw BadInputException.atLine(path, lineNo, "N must be positive, got " + nv);
+      }
+      if (Math.abs(zv) > MAX_ABS_Z) {
+        throw BadInputException.atLine(path, lineNo, "Z = " + zv + " is beyond ±" + MAX_ABS_Z + " (its square would "
+            + "overflow in the regression; a p-value of 1e-300 is Z ≈ 37)");
       }
       String x1 = alleles ? f[col.get("A1")].toUpperCase(Locale.ROOT) : null;
       String x2 = alleles ? f[col.get("A2")].toUpperCase(Locale.ROOT) : null;

@@ -24,13 +24,17 @@ public final class DataTable {
   private final Map<String, Integer> index = new HashMap<>();
   private final String[][] cells;
   private final int rows;
+  /** The file line of each record (1-based), for messages. */
+  private final long[] lines;
 
-  private DataTable(String source, List<String> names, List<String[]> records) {
+  private DataTable(String source, List<String> names, List<String[]> records, long[] lines) {
     this.source = source;
+    this.lines = lines;
     this.names = List.copyOf(names);
     for (int j = 0; j < names.size(); j++) {
       if (index.put(names.get(j), j) != null) {
-        throw BadInputException.inFile(source, "column '" + names.get(j) + "' appears twice in the header");
+        throw BadInputException.inFile(source, "column '" + BadInputException.excerpt(names.get(j))
+            + "' appears twice in the header");
       }
     }
     this.rows = records.size();
@@ -62,9 +66,10 @@ public final class DataTable {
       boolean csv = header.contains(",");
       List<String> names = new ArrayList<>();
       for (String f : split(header, csv)) {
-        names.add(unquote(f));
+        names.add(bounded(unquote(f), path, lineNo));
       }
       List<String[]> records = new ArrayList<>();
+      List<Long> lines = new ArrayList<>();
       while ((line = r.readLine()) != null) {
         lineNo++;
         if (line.isBlank()) {
@@ -75,11 +80,12 @@ public final class DataTable {
           throw BadInputException.atLine(path, lineNo, f.length + " fields, the header names " + names.size());
         }
         for (int j = 0; j < f.length; j++) {
-          f[j] = unquote(f[j]);
+          f[j] = bounded(unquote(f[j]), path, lineNo);
         }
         records.add(f);
+        lines.add(lineNo);
       }
-      return new DataTable(path, names, records);
+      return new DataTable(path, names, records, lines.stream().mapToLong(Long::longValue).toArray());
     } catch (IOException e) {
       throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
     }
@@ -87,7 +93,34 @@ public final class DataTable {
 
   /** A table from columns held in memory (tests, simulations). */
   public static DataTable of(String source, List<String> names, List<String[]> records) {
-    return new DataTable(source, names, records);
+    long[] lines = new long[records.size()];
+    for (int i = 0; i < lines.length; i++) {
+      lines[i] = i + 2; // as if read from a file with a header line
+    }
+    return new DataTable(source, names, records, lines);
+  }
+
+  /** A field within {@link org.lmmspark.engine.io.WhitespaceLines#MAX_FIELD_CHARS}, or an error quoting an excerpt. */
+  private static String bounded(String field, String path, long lineNo) {
+    if (field.length() > org.lmmspark.engine.io.WhitespaceLines.MAX_FIELD_CHARS) {
+      throw BadInputException.atLine(path, lineNo, "a field is longer than "
+          + org.lmmspark.engine.io.WhitespaceLines.MAX_FIELD_CHARS + " characters: '" + BadInputException.excerpt(field) + "'");
+    }
+    return field;
+  }
+
+  /**
+   * Where a column first holds a value that is not a finite number, e.g. {@code line 7: 'NaN'}, for
+   * messages about a column that must be numeric; empty when there is none.
+   */
+  public String firstNonNumber(String column) {
+    String[] raw = raw(column);
+    for (int i = 0; i < rows; i++) {
+      if (raw[i] != null && parse(raw[i]) == null) {
+        return "line " + lines[i] + ": '" + BadInputException.excerpt(raw[i]) + "'";
+      }
+    }
+    return "";
   }
 
   private static String[] split(String line, boolean csv) {
@@ -153,8 +186,8 @@ public final class DataTable {
       Double d = parse(raw[i]);
       if (d == null) {
         // Data line numbers: the header is line 1 (blank lines aside).
-        throw new BadInputException(source + ": column '" + column + "' must be numeric, but record " + (i + 1)
-            + " has '" + raw[i] + "'");
+        throw BadInputException.atLine(source, lines[i], "column '" + column + "' must be numeric, but has '"
+            + BadInputException.excerpt(raw[i]) + "' (missing values are NA, . or empty; NaN and Inf are not accepted)");
       }
       out[i] = d;
     }

@@ -163,7 +163,7 @@ public final class ModelFrame {
     Formula.Variable v = formula.response();
     if (!table.isNumeric(v.column())) {
       throw new BadInputException("the response '" + v.column() + "' must be numeric: " + table.source()
-          + " has text in it");
+          + " has text in it (" + table.firstNonNumber(v.column()) + "; missing values are NA, . or empty)");
     }
     double[] y = numeric(v);
     double min = Double.POSITIVE_INFINITY;

@@ -49,7 +49,7 @@ public final class ExactPca {
   public static void checkComponents(int components, long samples, long variants) {
     long limit = Math.min(samples, variants) - 1;
     if (components < 1 || components > limit) {
-      throw new IllegalArgumentException("cannot compute " + components + " principal components from " + samples
+      throw new IllegalArgumentException("--pcs " + components + ": cannot compute " + components + " principal components from " + samples
           + " samples and " + (variants == Long.MAX_VALUE ? "their" : Long.toString(variants)) + " variants: need 1 ≤ K ≤ "
           + "min(N, M) − 1 = " + limit);
     }

@@ -129,8 +129,11 @@ public final class SampleMatch {
       if (!dropped.get(k).isEmpty()) {
         sb.append(" (");
         boolean first = true;
+        String here = " in " + inputs.get(k).name();
         for (Map.Entry<String, Integer> e : dropped.get(k).entrySet()) {
-          sb.append(first ? "" : "; ").append(e.getValue()).append(' ').append(e.getKey());
+          // "12 missing phenotype", not "... in phenotype FILE" on the line of that very file.
+          String why = e.getKey().endsWith(here) ? e.getKey().substring(0, e.getKey().length() - here.length()) : e.getKey();
+          sb.append(first ? "" : "; ").append(e.getValue()).append(' ').append(why);
           first = false;
         }
         sb.append(')');

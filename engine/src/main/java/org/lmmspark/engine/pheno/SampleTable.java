@@ -2,7 +2,6 @@ package org.lmmspark.engine.pheno;
 
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -101,7 +100,7 @@ public final class SampleTable {
     try (BufferedReader in = FileSystems.openText(path, conf)) {
       return parse(path, in, layout);
     } catch (IOException e) {
-      throw new UncheckedIOException("reading " + path, e);
+      throw BadInputException.inFile(path, "cannot read: " + e.getMessage()); // e.g. a truncated gzip stream
     }
   }
 
@@ -389,6 +388,33 @@ public final class SampleTable {
     }
     return v;
   }
+
+  /**
+   * How many values of {@code column} are written {@code NaN} (read as missing, like {@code NA} and
+   * {@code -9}, but worth a word: a NaN is often a failed computation upstream rather than a value
+   * nobody measured), as a log line naming the file and the first lines; null when there are none.
+   */
+  public String nanNote(int column, String what) {
+    List<Long> at = new ArrayList<>();
+    for (int r = 0; r < rows.size(); r++) {
+      if (rows.get(r)[column].equalsIgnoreCase("NaN")) {
+        at.add(lineNumbers[r]);
+      }
+    }
+    if (at.isEmpty()) {
+      return null;
+    }
+    StringBuilder lines = new StringBuilder();
+    for (int i = 0; i < Math.min(at.size(), NAN_LINES_LISTED); i++) {
+      lines.append(i == 0 ? "" : ", ").append(at.get(i));
+    }
+    return String.format(java.util.Locale.ROOT, "%s '%s': %d NaN value%s taken as missing (%s line%s %s%s)", what,
+        columns.get(column), at.size(), at.size() == 1 ? "" : "s", file, at.size() == 1 ? "" : "s", lines,
+        at.size() > NAN_LINES_LISTED ? ", ..." : "");
+  }
+
+  /** Lines listed by {@link #nanNote}. */
+  static final int NAN_LINES_LISTED = 5;
 
   /** A column as category labels, null where missing. */
   public String[] categorical(int column) {

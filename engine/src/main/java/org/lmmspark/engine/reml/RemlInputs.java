@@ -267,6 +267,7 @@ public final class RemlInputs {
     }
     SampleMatch match = SampleMatch.intersect(inputs);
     List<String> notes = new ArrayList<>(match.report());
+    java.util.Optional.ofNullable(pheno.nanNote(traitCol, "trait")).ifPresent(notes::add);
 
     // Records: every usable record of a kept individual, in file order; z[i] = its individual.
     int m = match.size();

@@ -122,4 +122,14 @@ class SampleTableLayoutsTest {
     assertTrue(e.getMessage().endsWith("x.fam:1: expected FID IID father mother sex and at least one phenotype column, "
         + "found 5 field(s)"), e.getMessage());
   }
+
+  /** NaN is missing, like NA and -9, but counted apart with its lines (file lines, blank lines counted). */
+  @Test
+  void nanValuesAreCountedApartFromOtherMissingCodes() throws Exception {
+    SampleTable t = parse("FID IID y x\nf1 a NaN 1\n\nf2 b NA nan\nf3 c -9 2\nf4 d nan 3\n");
+    assertArrayEquals(new double[] {Double.NaN, Double.NaN, Double.NaN, Double.NaN}, t.numeric(0));
+    assertEquals("trait 'y': 2 NaN values taken as missing (t.txt lines 2, 6)", t.nanNote(0, "trait"));
+    assertEquals("trait 'x': 1 NaN value taken as missing (t.txt line 4)", t.nanNote(1, "trait"));
+    assertEquals(null, parse("FID IID y\nf1 a NA\nf2 b 1\n").nanNote(0, "trait"));
+  }
 }

@@ -345,7 +345,7 @@ public final class FitCommand implements Callable<Integer> {
     Map<String, Double> out = new HashMap<>();
     raw.forEach((k, v) -> {
       try {
-        out.put(k, Double.parseDouble(v));
+        out.put(k, org.lmmspark.engine.NumericRange.FINITE.check("--fix " + k, Double.parseDouble(v)));
       } catch (NumberFormatException e) {
         throw new BadInputException("--fix " + k + "=" + v + ": not a number");
       }

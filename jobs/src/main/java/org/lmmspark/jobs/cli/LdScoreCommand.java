@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.ldscore.LdScoreFiles;
@@ -91,9 +92,11 @@ public final class LdScoreCommand implements Callable<Integer> {
     if (!(maf >= 0 && maf < 0.5)) { // NaN fails too
       throw new BadInputException("--maf must be in [0, 0.5), got " + maf);
     }
-    if (digits < 0 || digits > 15 || taskMemoryMb < 1) {
-      throw new BadInputException("--digits must be in 0..15 and --task-memory positive");
+    if (digits < 0 || digits > 15) {
+      throw new BadInputException("--digits must be in 0..15, got " + digits);
     }
+    // MiB, turned into bytes below: at most 2^30 MiB (1 PiB) so that the shift cannot overflow.
+    new NumericRange(1, true, 1L << 30, true).check("--task-memory", taskMemoryMb);
     WindowSpec windowSpec = window.cm != null ? new WindowSpec(WindowSpec.Unit.CM, window.cm, chunkSize, yesReally)
         : window.kb != null ? new WindowSpec(WindowSpec.Unit.KB, window.kb, chunkSize, yesReally)
         : new WindowSpec(WindowSpec.Unit.SNPS, window.snps, chunkSize, yesReally);
@@ -117,7 +120,9 @@ public final class LdScoreCommand implements Callable<Integer> {
     }
     LdScoreJob.Options options = new LdScoreJob.Options(bfile, out, windowSpec, maf, selection, annot,
         taskMemoryMb << 20, digits);
-    try (OutputSet set = output.openAt(setPrefix, suffixes, conf, bfile, annot)) {
+    // The panel's files, not its prefix: PREFIX.C.log beside a panel PREFIX.C.bed replaces nothing of it.
+    try (OutputSet set = output.openAt(setPrefix, suffixes, conf, PlinkFileset.bedPath(bfile),
+        PlinkFileset.bimPath(bfile), PlinkFileset.famPath(bfile))) {
       run(options, setPrefix + ".log");
       set.commit();
     }

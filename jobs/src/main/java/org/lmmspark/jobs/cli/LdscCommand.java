@@ -13,6 +13,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.ldsc.Ldsc;
@@ -115,13 +116,23 @@ public final class LdscCommand implements Callable<Integer> {
   @Option(names = "--not-M-5-50", description = "M from .l2.M (all SNPs) instead of .l2.M_5_50.")
   boolean notM550;
 
-  @Option(names = "--N", paramLabel = "N", description = "Sample size for summary statistics without an N column (munged in memory).")
+  @Option(names = "--N", paramLabel = "N", description = "Sample size for summary statistics without an N column (an ldsc .sumstats without N, or a file munged in memory).")
   Double n;
 
   @Override
   public Integer call() {
     if (nBlocks < 2) {
       throw new BadInputException("--n-blocks must be at least 2");
+    }
+    checkIfGiven("--two-step", twoStep, NumericRange.POSITIVE);
+    checkIfGiven("--chisq-max", chisqMax, NumericRange.POSITIVE);
+    checkIfGiven("--N", n, NumericRange.POSITIVE);
+    int traits = analysis.h2 != null ? 1 : analysis.rg.split(",").length;
+    for (Double p : list(sampPrev, traits, "--samp-prev")) {
+      checkIfGiven("--samp-prev", p, NumericRange.OPEN_UNIT);
+    }
+    for (Double k : list(popPrev, traits, "--pop-prev")) {
+      checkIfGiven("--pop-prev", k, NumericRange.OPEN_UNIT);
     }
     Configuration conf = new Configuration();
     out = output.out();
@@ -329,7 +340,7 @@ public final class LdscCommand implements Callable<Integer> {
   private Sumstats load(String path, boolean alleles, boolean dropNa, Configuration conf, RunLog runLog) {
     if (Sumstats.isLdscLayout(path, conf)) {
       runLog.say("Reading summary statistics from " + path + " ...");
-      return Sumstats.read(path, alleles, dropNa, conf);
+      return Sumstats.read(path, alleles, dropNa, n, conf);
     }
     runLog.say("Munging " + path + " in memory (not in ldsc's .sumstats layout) ...");
     Munge.Options d = Munge.Options.defaults();
@@ -339,7 +350,13 @@ public final class LdscCommand implements Callable<Integer> {
     return r.sumstats();
   }
 
-  /** A comma list of numbers per trait ({@code N} or {@code NA}: none), or all null when absent. */
+  private static void checkIfGiven(String option, Double value, NumericRange range) {
+    if (value != null) {
+      range.check(option, value);
+    }
+  }
+
+  /** A comma list of finite numbers per trait ({@code N} or {@code NA}: none), or all null when absent. */
   static Double[] list(String s, int count, String flag) {
     Double[] out = new Double[count];
     if (s == null) {
@@ -355,9 +372,9 @@ public final class LdscCommand implements Callable<Integer> {
         continue;
       }
       try {
-        out[i] = Double.parseDouble(v);
+        out[i] = NumericRange.FINITE.check(flag, Double.parseDouble(v));
       } catch (NumberFormatException e) {
-        throw new BadInputException(flag + ": not a number: " + v);
+        throw new BadInputException(flag + ": not a number: " + BadInputException.excerpt(v));
       }
     }
     return out;

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.ldsc.Munge;
@@ -74,6 +75,16 @@ public final class MungeCommand implements Callable<Integer> {
       } catch (NumberFormatException e) {
         throw new BadInputException("--signed-sumstats: null value is not a number: " + parts[1]);
       }
+    }
+    NumericRange.FINITE.check("--info-min", infoMin);
+    NumericRange.MAF.check("--maf-min", mafMin);
+    for (Object[] o : new Object[][] {{"--N", n}, {"--N-cas", nCas}, {"--N-con", nCon}, {"--n-min", nMin}}) {
+      if (o[1] != null) {
+        NumericRange.POSITIVE.check((String) o[0], (Double) o[1]);
+      }
+    }
+    if (signedNull != null) {
+      NumericRange.FINITE.check("--signed-sumstats", signedNull);
     }
     RunLog runLog = new RunLog(spec);
     Configuration conf = new Configuration();

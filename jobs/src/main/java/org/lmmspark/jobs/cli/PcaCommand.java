@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.pca.BlockKrylovPca;
 import org.lmmspark.engine.pca.ExactPca;
@@ -105,6 +106,7 @@ public final class PcaCommand implements Callable<Integer> {
     if (components < 1) {
       throw new BadInputException("--pcs must be at least 1, got " + components);
     }
+    NumericRange.atLeast("--partitions", partitions, 0);
     if (maxPasses < 1 || !(tol > 0) || block < 0) {
       throw new BadInputException("--max-passes must be at least 1, --tol positive and --block at least 0");
     }

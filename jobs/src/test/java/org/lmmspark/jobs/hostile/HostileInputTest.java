@@ -124,11 +124,30 @@ class HostileInputTest {
     String line = ours.get(0);
     assertTrue(line.startsWith("lmmspark: error: "), c.name() + ": " + line);
     assertTrue(line.length() < 600, c.name() + ": message of " + line.length() + " characters");
+    assertTrue(line.chars().noneMatch(ch -> Character.isISOControl(ch) || Character.getType(ch) == Character.FORMAT
+        || ch == 0xfffd), c.name() + ": invisible, control or undecodable characters in the message: " + line);
     assertTrue(text.lines().noneMatch(l -> l.startsWith("\tat ") || l.contains("internal error")),
         c.name() + ": stack trace or internal error: " + text);
     String expect = c.expect().apply(dir);
     assertTrue(line.contains(expect), c.name() + ": message should name '" + expect + "': " + line);
     assertEquals(before, listing(dir), c.name() + ": files written or left behind");
+  }
+
+  /**
+   * Not errors: a trait value written NaN is missing, and the log counts it apart from the other
+   * missing codes, naming the file and lines; a UTF-8 byte-order mark before the header is dropped
+   * (as PLINK ignores it), so the header is still recognised.
+   */
+  @org.junit.jupiter.api.Test
+  void nanTraitValuesAreCountedInTheLogAndABomIsTolerated() throws IOException {
+    Path d = root.resolve("nan-and-bom");
+    Files.createDirectories(d);
+    editPheno(d, (i, y) -> i == 3 ? "NaN" : i == 7 ? "nan" : y);
+    prepend(d.resolve("p.txt"), BOM);
+    String p = d.resolve("p.txt").toString();
+    assertEquals(0, quiet("reml", "--grm", g(), "--pheno", p, "--pheno-name", "y_quant", "--out", out(d)));
+    String log = Files.readString(Path.of(out(d) + ".log"));
+    assertTrue(log.contains("trait 'y_quant': 2 NaN values taken as missing (" + p + " lines 5, 9)"), log);
   }
 
   // ---- the corpus ----
@@ -359,7 +378,309 @@ class HostileInputTest {
     all.add(new Case("config trait column unknown", d -> Files.writeString(d.resolve("run.conf"), String.join("\n",
         "bfile = " + b(), "pheno = " + bp("pheno"), "pheno-name = nope", "out = o", "")), d -> args("run", "--config",
         d.resolve("run.conf").toString()), d -> "nope"));
+    all.addAll(encodingCases());
+    all.addAll(summaryStatisticsCases());
+    all.addAll(fitCases());
+    all.addAll(panelCases());
+    all.addAll(outputSetCases());
     return all;
+  }
+
+  // ---- NaN, byte-order marks, gzip ----
+
+  static final String BOM = "\uFEFF";
+
+  static List<Case> encodingCases() {
+    List<Case> all = new ArrayList<>();
+    all.add(reml("pheno every value NaN", d -> editPheno(d, (i, y) -> "NaN"), "NaN"));
+    all.add(grm("fam with a BOM and a duplicate sample", d -> {
+      editLine(d, "x.fam", 5, l -> famLine(d, 0));
+      prepend(d.resolve("x.fam"), BOM);
+    }, "x", "x.fam:6"));
+    all.add(reml("pheno with a BOM and a bad value", d -> {
+      setTrait(d, 3, "abc");
+      prepend(d.resolve("p.txt"), BOM);
+    }, "p.txt:5"));
+    all.add(reml("pheno with a BOM inside a value", d -> setTrait(d, 3, BOM + "1.5"), "p.txt:5"));
+    all.add(new Case("covar with a BOM, column asked for missing", d -> {
+      Files.writeString(d.resolve("c.txt"), BOM + Files.readString(base.resolve("base.covar")));
+    }, d -> args("reml", "--grm", g(), "--pheno", bp("pheno"), "--pheno-name", "y_quant", "--covar",
+        d.resolve("c.txt").toString(), "--covar-names", "nope", "--out", out(d)), d -> "nope"));
+    all.add(new Case("qcovar gzip with a short line", d -> {
+      List<String> q = new ArrayList<>(Files.readAllLines(base.resolve("base.qcovar")));
+      q.set(4, q.get(4).substring(0, q.get(4).lastIndexOf('\t')));
+      gzip(d.resolve("q.txt"), String.join("\n", q) + "\n");
+    }, d -> args("reml", "--grm", g(), "--pheno", bp("pheno"), "--pheno-name", "y_quant", "--qcovar",
+        d.resolve("q.txt").toString(), "--out", out(d)), d -> "q.txt:5"));
+    all.add(new Case("pheno gzip truncated", d -> {
+      gzip(d.resolve("p.txt.gz"), Files.readString(base.resolve("base.pheno")).repeat(50));
+      byte[] z = Files.readAllBytes(d.resolve("p.txt.gz"));
+      Files.write(d.resolve("p.txt.gz"), Arrays.copyOf(z, z.length / 2));
+    }, d -> args("reml", "--grm", g(), "--pheno", d.resolve("p.txt.gz").toString(), "--out", out(d)), d -> "p.txt.gz"));
+    return all;
+  }
+
+  // ---- summary statistics and LD scores (munge-sumstats, ldsc) ----
+
+  /** Variants of the corpus panel used as summary statistics: the first 150 of the .bim. */
+  static final int SUMSTATS_ROWS = 150;
+
+  static List<Case> summaryStatisticsCases() {
+    List<Case> all = new ArrayList<>();
+    all.add(munge("munge P column missing", d -> writeSumstats(d, "s.txt", "SNP A1 A2 BETA N", r -> r[0] + " " + r[1]
+        + " " + r[2] + " 0.1 1000"), "missing column P"));
+    all.add(munge("munge N absent", d -> writeSumstats(d, "s.txt", "SNP A1 A2 P BETA", r -> r[0] + " " + r[1] + " "
+        + r[2] + " 0.5 0.1"), "--N"));
+    all.add(munge("munge gzip with a bad P", d -> {
+      writeSumstats(d, "s.txt", "SNP A1 A2 P BETA N", r -> r[0] + " " + r[1] + " " + r[2] + " " + (r[3].equals("3")
+          ? "zero" : "0.5") + " 0.1 1000");
+      gzip(d.resolve("s.txt.gz"), Files.readString(d.resolve("s.txt")));
+      Files.delete(d.resolve("s.txt"));
+    }, "s.txt.gz:3", "s.txt.gz"));
+    all.add(munge("munge gzip truncated", d -> {
+      writeSumstats(d, "s.txt", "SNP A1 A2 P BETA N", r -> r[0] + " " + r[1] + " " + r[2] + " 0.5 0.1 1000");
+      gzip(d.resolve("s.txt.gz"), Files.readString(d.resolve("s.txt")).repeat(20));
+      byte[] z = Files.readAllBytes(d.resolve("s.txt.gz"));
+      Files.write(d.resolve("s.txt.gz"), Arrays.copyOf(z, z.length / 2));
+      Files.delete(d.resolve("s.txt"));
+    }, "s.txt.gz", "s.txt.gz"));
+    all.add(munge("munge N of zero", d -> writeSumstats(d, "s.txt", "SNP A1 A2 P BETA N", r -> r[0] + " " + r[1] + " "
+        + r[2] + " 0.5 0.1 " + (r[3].equals("5") ? "0" : "1000")), "s.txt:5"));
+    all.add(munge("munge field of 5000 characters", d -> writeSumstats(d, "s.txt", "SNP A1 A2 P BETA N", r -> r[0]
+        + " " + r[1] + " " + r[2] + " 0.5 0.1 " + (r[3].equals("7") ? "9".repeat(5000) : "1000")), "s.txt:7"));
+    all.add(ldsc("ldsc sumstats Z column missing", d -> writeSumstats(d, "s.sumstats", "SNP A1 A2 N ZZ", r -> r[0]
+        + " " + r[1] + " " + r[2] + " 1000 0.5"), "s.sumstats", "missing column P"));
+    all.add(ldsc("ldsc sumstats N absent", d -> writeSumstats(d, "s.sumstats", "SNP A1 A2 Z", r -> r[0] + " " + r[1]
+        + " " + r[2] + " 0.5"), "s.sumstats", "--N"));
+    all.add(ldsc("ldsc sumstats gzip with an infinite Z", d -> {
+      writeSumstats(d, "s.sumstats", "SNP A1 A2 N Z", r -> r[0] + " " + r[1] + " " + r[2] + " 1000 "
+          + (r[3].equals("9") ? "Infinity" : "0.5"));
+      gzip(d.resolve("s.sumstats.gz"), Files.readString(d.resolve("s.sumstats")));
+      Files.delete(d.resolve("s.sumstats"));
+    }, "s.sumstats.gz", "s.sumstats.gz:9"));
+    all.add(ldsc("ldsc sumstats row with a missing field", d -> writeSumstats(d, "s.sumstats", "SNP A1 A2 N Z",
+        r -> r[0] + " " + r[1] + " " + r[2] + (r[3].equals("4") ? " 1000" : " 1000 0.5")), "s.sumstats", "s.sumstats:4"));
+    all.add(ldsc("ldsc LD score NaN", d -> editLines(d.resolve("ld.1.l2.ldscore"), 2, l -> l.replaceFirst("\t[^\t]+$",
+        "\tNaN")), "s.sumstats", "ld.1.l2.ldscore:3"));
+    all.add(ldsc("ldsc LD scores missing", d -> Files.delete(d.resolve("ld.1.l2.ldscore")), "s.sumstats",
+        "no LD score file"));
+    all.add(ldsc("ldsc M file missing", d -> Files.delete(d.resolve("ld.1.l2.M_5_50")), "s.sumstats", "l2.M_5_50"));
+    all.add(ldsc("ldsc LD score header without SNP", d -> editLines(d.resolve("ld.1.l2.ldscore"), 0,
+        l -> l.replace("SNP", "RSID")), "s.sumstats", "ld.1.l2.ldscore:1"));
+    for (String[] o : new String[][] {{"--samp-prev", "1.5"}, {"--pop-prev", "NaN"}, {"--two-step", "NaN"},
+        {"--chisq-max", "-1"}, {"--N", "0"}, {"--intercept-h2", "Infinity"}}) {
+      all.add(new Case("ldsc " + o[0] + " " + o[1], d -> ldscInputs(d), d -> args("ldsc", "--h2",
+          d.resolve("s.sumstats").toString(), "--ref-ld-chr", d.resolve("ld.") + "", "--w-ld-chr", d.resolve("ld.") + "",
+          o[0], o[1], "--samp-prev".equals(o[0]) ? "--pop-prev" : "--samp-prev", "0.1", "--out", out(d)), d -> o[0]));
+    }
+    for (String[] o : new String[][] {{"--maf-min", "NaN"}, {"--info-min", "Infinity"}, {"--N", "-5"},
+        {"--n-min", "NaN"}, {"--signed-sumstats", "BETA,NaN"}}) {
+      all.add(new Case("munge " + o[0] + " " + o[1], d -> ldscInputs(d), d -> args("munge-sumstats", "--sumstats",
+          d.resolve("s.sumstats").toString(), o[0], o[1], "--out", out(d)), d -> o[0]));
+    }
+    all.add(new Case("ldsc --n-blocks 1", d -> ldscInputs(d), d -> args("ldsc", "--h2", d.resolve("s.sumstats").toString(),
+        "--ref-ld-chr", d.resolve("ld.") + "", "--w-ld-chr", d.resolve("ld.") + "", "--n-blocks", "1", "--out", out(d)),
+        d -> "--n-blocks"));
+    return all;
+  }
+
+  /** The corpus' first 150 variants as {@code SNP A1 A2 index} rows written through {@code row} under {@code header}. */
+  static void writeSumstats(Path d, String name, String header, Function<String[], String> row) throws IOException {
+    List<String> bim = Files.readAllLines(base.resolve("base.bim"));
+    List<String> lines = new ArrayList<>(List.of(header));
+    for (int i = 0; i < SUMSTATS_ROWS; i++) {
+      String[] f = bim.get(i).split("\t");
+      lines.add(row.apply(new String[] {f[1], f[4], f[5], String.valueOf(i + 2)})); // index: the file line
+    }
+    Files.write(d.resolve(name), lines);
+  }
+
+  /** LD scores of the first 150 variants ({@code ld.1.l2.ldscore}, M) and valid ldsc summary statistics. */
+  static void ldscInputs(Path d) throws IOException {
+    List<String> bim = Files.readAllLines(base.resolve("base.bim"));
+    List<String> ld = new ArrayList<>(List.of("CHR\tSNP\tBP\tL2"));
+    for (int i = 0; i < SUMSTATS_ROWS; i++) {
+      String[] f = bim.get(i).split("\t");
+      ld.add(f[0] + "\t" + f[1] + "\t" + f[3] + "\t" + (1 + i % 7));
+    }
+    Files.write(d.resolve("ld.1.l2.ldscore"), ld);
+    Files.writeString(d.resolve("ld.1.l2.M_5_50"), "150\n");
+    Files.writeString(d.resolve("ld.1.l2.M"), "150\n");
+    writeSumstats(d, "s.sumstats", "SNP A1 A2 N Z", r -> r[0] + " " + r[1] + " " + r[2] + " 1000 " + (Integer.parseInt(r[3])
+        % 5 - 2) * 0.7);
+  }
+
+  static Case munge(String name, Setup setup, String expect, String... file) {
+    String f = file.length > 0 ? file[0] : "s.txt";
+    return new Case(name, setup, d -> args("munge-sumstats", "--sumstats", d.resolve(f).toString(), "--out", out(d)),
+        d -> expect);
+  }
+
+  /** ldsc --h2 on the case's {@code sumstats} file (after {@link #ldscInputs} and {@code setup}) with its LD scores. */
+  static Case ldsc(String name, Setup setup, String sumstats, String expect) {
+    return new Case(name, d -> {
+      ldscInputs(d);
+      setup.in(d);
+    }, d -> args("ldsc", "--h2", d.resolve(sumstats).toString(), "--ref-ld-chr", d.resolve("ld.").toString(), "--w-ld-chr",
+        d.resolve("ld.").toString(), "--out", out(d)), d -> expect);
+  }
+
+  // ---- fit and lrt ----
+
+  static List<Case> fitCases() {
+    List<Case> all = new ArrayList<>();
+    all.add(fit("fit formula with a stray token", d -> fitData(d), "y ~ x + $ + (1 | g)", "$"));
+    all.add(fit("fit formula response unknown", d -> fitData(d), "nope ~ x + (1 | g)", "nope"));
+    all.add(fit("fit formula unbalanced parenthesis", d -> fitData(d), "y ~ x + (1 | g", "formula"));
+    all.add(fit("fit data with a short line", d -> {
+      fitData(d);
+      editLines(d.resolve("t.csv"), 5, l -> l.substring(0, l.lastIndexOf(',')));
+    }, "y ~ x + (1 | g)", "t.csv"));
+    all.add(fit("fit data value of 5000 characters", d -> {
+      fitData(d);
+      editLines(d.resolve("t.csv"), 5, l -> "9".repeat(5000) + l.substring(l.indexOf(',')));
+    }, "y ~ x + (1 | g)", "t.csv"));
+    all.add(fit("fit response NaN everywhere", d -> {
+      fitData(d);
+      List<String> t = new ArrayList<>(Files.readAllLines(d.resolve("t.csv")));
+      for (int i = 1; i < t.size(); i++) {
+        t.set(i, "NaN" + t.get(i).substring(t.get(i).indexOf(',')));
+      }
+      Files.write(d.resolve("t.csv"), t);
+    }, "y ~ x + (1 | g)", "y"));
+    all.add(new Case("fit --fix at NaN", d -> fitData(d), d -> args("fit", "--data", d.resolve("t.csv").toString(),
+        "--formula", "y ~ x + (1 | g)", "--fix", "g:(Intercept)=NaN", "--out", out(d)), d -> "--fix"));
+    all.add(new Case("fit --method bogus", d -> fitData(d), d -> args("fit", "--data", d.resolve("t.csv").toString(),
+        "--formula", "y ~ x + (1 | g)", "--method", "bogus", "--out", out(d)), d -> "--method"));
+    all.add(new Case("fit --out over its --data", d -> {
+      fitData(d);
+      Files.move(d.resolve("t.csv"), d.resolve("t.json"));
+    }, d -> args("fit", "--data", d.resolve("t.json").toString(), "--formula", "y ~ x + (1 | g)", "--out",
+        d.resolve("t").toString()), d -> "would write over"));
+    all.add(new Case("lrt on a JSON that is not a fit", d -> {
+      Files.writeString(d.resolve("a.json"), "{\"formula\": \"y ~ 1\"}\n");
+      Files.writeString(d.resolve("b.json"), "{\"formula\": \"y ~ 1\"}\n");
+    }, d -> args("lrt", d.resolve("a.json").toString(), d.resolve("b.json").toString()), d -> "a.json"));
+    all.add(new Case("lrt on binary garbage", d -> {
+      byte[] junk = new byte[2048];
+      new java.util.Random(3).nextBytes(junk);
+      Files.write(d.resolve("a.json"), junk);
+      Files.write(d.resolve("b.json"), junk);
+    }, d -> args("lrt", d.resolve("a.json").toString(), d.resolve("b.json").toString()), d -> "a.json"));
+    return all;
+  }
+
+  /** A small table for fit: y, x, g (6 groups of 8). */
+  static void fitData(Path d) throws IOException {
+    List<String> t = new ArrayList<>(List.of("y,x,g"));
+    java.util.SplittableRandom rng = new java.util.SplittableRandom(2);
+    for (int i = 0; i < 48; i++) {
+      t.add(String.format(java.util.Locale.ROOT, "%.4f,%.3f,g%d", rng.nextGaussian() + i % 6, rng.nextDouble(), i % 6));
+    }
+    Files.write(d.resolve("t.csv"), t);
+  }
+
+  static Case fit(String name, Setup setup, String formula, String expect) {
+    return new Case(name, setup, d -> args("fit", "--data", d.resolve("t.csv").toString(), "--formula", formula, "--out",
+        out(d)), d -> expect);
+  }
+
+  // ---- reference panels: ldscore and pca ----
+
+  static List<Case> panelCases() {
+    List<Case> all = new ArrayList<>();
+    all.add(new Case("ldscore window larger than the chromosome", d -> {}, d -> args("ldscore", "--bfile", b(),
+        "--ld-wind-snps", "5000", "--out", out(d), "--master", "local[2]"), d -> "larger than the chromosome"));
+    all.add(new Case("ldscore annotation not matching the panel", d -> {
+      List<String> bim = Files.readAllLines(base.resolve("base.bim"));
+      for (int c = 1; c <= 3; c++) {
+        List<String> a = new ArrayList<>(List.of("CHR\tBP\tSNP\tCM\tbase"));
+        for (String l : bim) {
+          String[] f = l.split("\t");
+          if (f[0].equals(String.valueOf(c))) {
+            a.add(f[0] + "\t" + f[3] + "\t" + (c == 2 && a.size() == 10 ? "rs_other" : f[1]) + "\t" + f[2] + "\t1");
+          }
+        }
+        Files.write(d.resolve("a." + c + ".annot"), a);
+      }
+    }, d -> args("ldscore", "--bfile", b(), "--ld-wind-snps", "20", "--annot", d.resolve("a.").toString(), "--out", out(d),
+        "--master", "local[2]"), d -> "a.2.annot:11"));
+    all.add(new Case("ldscore --maf NaN", d -> {}, d -> args("ldscore", "--bfile", b(), "--ld-wind-snps", "20", "--maf",
+        "NaN", "--out", out(d)), d -> "--maf"));
+    all.add(new Case("ldscore --ld-wind-cm -1", d -> {}, d -> args("ldscore", "--bfile", b(), "--ld-wind-cm", "-1",
+        "--out", out(d)), d -> "window"));
+    all.add(new Case("pca --pcs larger than the samples", d -> {}, d -> args("pca", "--bfile", b(), "--pcs", "60",
+        "--out", out(d), "--master", "local[2]"), d -> "--pcs"));
+    all.add(new Case("ldscore --task-memory beyond a petabyte", d -> {}, d -> args("ldscore", "--bfile", b(),
+        "--ld-wind-snps", "20", "--task-memory", "9000000000000", "--out", out(d)), d -> "--task-memory"));
+    all.add(new Case("pca --partitions -5", d -> {}, d -> args("pca", "--bfile", b(), "--partitions", "-5", "--out",
+        out(d)), d -> "--partitions"));
+    all.add(new Case("pca --tol NaN", d -> {}, d -> args("pca", "--bfile", b(), "--tol", "NaN", "--out", out(d)),
+        d -> "--tol"));
+    return all;
+  }
+
+  // ---- output sets of every command: existing outputs, unwritable locations ----
+
+  static List<Case> outputSetCases() {
+    List<Case> all = new ArrayList<>();
+    Function<Path, String[]> fitArgs = d -> args("fit", "--data", d.resolve("t.csv").toString(), "--formula",
+        "y ~ x + (1 | g)", "--out", out(d));
+    Function<Path, String[]> mungeArgs = d -> args("munge-sumstats", "--sumstats", d.resolve("s.sumstats").toString(),
+        "--out", out(d));
+    Function<Path, String[]> ldscArgs = d -> args("ldsc", "--h2", d.resolve("s.sumstats").toString(), "--ref-ld-chr",
+        d.resolve("ld.").toString(), "--w-ld-chr", d.resolve("ld.").toString(), "--out", out(d));
+    Function<Path, String[]> pcaArgs = d -> args("pca", "--bfile", b(), "--pcs", "2", "--out", out(d));
+    Function<Path, String[]> ldscoreArgs = d -> args("ldscore", "--bfile", b(), "--ld-wind-snps", "20", "--out", out(d));
+    Function<Path, String[]> lrtArgs = d -> args("lrt", d.resolve("a.json").toString(), d.resolve("a.json").toString(),
+        "--out", out(d));
+    Setup lrtInput = d -> Files.writeString(d.resolve("a.json"), "{}\n");
+    Object[][] commands = {
+      {"fit", (Setup) HostileInputTest::fitData, fitArgs, ".summary.txt"},
+      {"munge-sumstats", (Setup) HostileInputTest::ldscInputs, mungeArgs, ".sumstats.gz"},
+      {"ldsc", (Setup) HostileInputTest::ldscInputs, ldscArgs, ".h2.tsv"},
+      {"pca", (Setup) d -> {}, pcaArgs, ".eigenvec"},
+      {"ldscore", (Setup) d -> {}, ldscoreArgs, ".2.l2.ldscore.gz"},
+      {"lrt --out", lrtInput, lrtArgs, ".lrt.txt"},
+    };
+    for (Object[] c : commands) {
+      Setup setup = (Setup) c[1];
+      @SuppressWarnings("unchecked")
+      Function<Path, String[]> a = (Function<Path, String[]>) c[2];
+      String suffix = (String) c[3];
+      all.add(new Case(c[0] + ": existing output without --overwrite", d -> {
+        setup.in(d);
+        Files.createDirectories(d.resolve("out"));
+        Files.writeString(Path.of(out(d) + suffix), "an older result\n");
+      }, a, d -> "--overwrite"));
+      all.add(new Case(c[0] + ": a second run while the first holds the lock", d -> {
+        setup.in(d);
+        Files.createDirectories(d.resolve("out"));
+        Files.writeString(Path.of(out(d) + ".lock"), "pid 1 on host elsewhere, started 2020-01-01T00:00:00Z\n");
+      }, a, d -> "another run"));
+      all.add(new Case(c[0] + ": output folder not writable", d -> {
+        setup.in(d);
+        Files.writeString(d.resolve("out"), "a file where the output folder should be\n");
+      }, a, d -> "cannot write"));
+    }
+    return all;
+  }
+
+  static void prepend(Path file, String text) throws IOException {
+    Files.writeString(file, text + Files.readString(file));
+  }
+
+  static void gzip(Path file, String text) throws IOException {
+    try (OutputStream os = new GZIPOutputStream(Files.newOutputStream(file))) {
+      os.write(text.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  /** Line {@code index} (0-based) of {@code file} edited in place. */
+  static void editLines(Path file, int index, Function<String, String> edit) throws IOException {
+    List<String> lines = new ArrayList<>(Files.readAllLines(file));
+    lines.set(index, edit.apply(lines.get(index)));
+    Files.write(file, lines);
   }
 
   static final List<Process> SLEEPERS = new ArrayList<>();

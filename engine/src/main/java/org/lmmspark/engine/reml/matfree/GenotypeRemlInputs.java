@@ -76,6 +76,7 @@ public final class GenotypeRemlInputs {
     inputs.add(new SampleMatch.Input("genotypes " + famName, famIds, null, null));
     SampleMatch match = SampleMatch.intersect(inputs);
     List<String> notes = new ArrayList<>(match.report());
+    java.util.Optional.ofNullable(pheno.nanNote(traitCol, "trait")).ifPresent(notes::add);
     if (match.size() < 4) {
       int[] count = new int[1];
       List<SampleId> ex = match.absentFrom(famInput, 5, count);
