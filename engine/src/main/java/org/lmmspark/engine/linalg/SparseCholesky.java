@@ -95,11 +95,11 @@ public final class SparseCholesky {
   /** {@code log|C| = 2 Σ log L_jj}. */
   public double logDeterminant() {
     Dcs l = numeric.L;
-    double s = 0;
+    CompensatedSum s = new CompensatedSum();
     for (int j = 0; j < n; j++) {
-      s += Math.log(l.x[l.p[j]]); // the diagonal is the first entry of each column (up-looking order)
+      s.add(Math.log(l.x[l.p[j]])); // the diagonal is the first entry of each column (up-looking order)
     }
-    return 2 * s;
+    return 2 * s.value();
   }
 
   /** {@code b ← C⁻¹ b}. */

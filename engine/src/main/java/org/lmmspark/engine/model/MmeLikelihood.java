@@ -3,6 +3,7 @@ package org.lmmspark.engine.model;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.lmmspark.engine.linalg.CompensatedSum;
 import org.lmmspark.engine.linalg.SparseCholesky;
 import org.lmmspark.engine.linalg.SparseSymmetric;
 import org.lmmspark.engine.pedigree.NumeratorRelationship;
@@ -73,6 +74,9 @@ public final class MmeLikelihood implements RemlLikelihood {
   private final int[] colStart;
   private final int[] rowIndex;
   private final SparseCholesky chol;
+  /** Positions in C's values of record i's entries: {@code recordEntry[recordEntryStart[i] …]}. */
+  private final int[] recordEntryStart;
+  private final int[] recordEntry;
   private final Criterion criterion;
 
   /** Which likelihood {@link #evaluate} maximizes: REML (the default) or ML (for likelihood-ratio tests of fixed effects and AIC). */
@@ -174,6 +178,32 @@ public final class MmeLikelihood implements RemlLikelihood {
       colStart[j + 1] += colStart[j];
     }
     chol = new SparseCholesky(q, colStart, rowIndex);
+    // Where each record's products w_u w_v (u ≤ v, v past the fixed effects) go in C's values: the
+    // same for every θ, so found once here rather than searched for at every evaluation.
+    recordEntryStart = new int[n + 1];
+    int[] counts = new int[n];
+    long total = 0;
+    for (int i = 0; i < n; i++) {
+      int s = rowColumns(i, cols);
+      for (int v = p; v < s; v++) {
+        counts[i] += v + 1;
+      }
+      total += counts[i];
+    }
+    if (total > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("too many record entries for one array: " + total);
+    }
+    recordEntry = new int[(int) total];
+    for (int i = 0; i < n; i++) {
+      recordEntryStart[i + 1] = recordEntryStart[i] + counts[i];
+      int s = rowColumns(i, cols);
+      int e = recordEntryStart[i];
+      for (int v = p; v < s; v++) {
+        for (int u = 0; u <= v; u++) {
+          recordEntry[e++] = position(cols[u], cols[v]);
+        }
+      }
+    }
   }
 
   /**
@@ -549,15 +579,16 @@ public final class MmeLikelihood implements RemlLikelihood {
     }
     int k0 = model.firstResidualParameter();
     double[] r = new double[n];
-    double logDetR = 0;
+    CompensatedSum logDetRSum = new CompensatedSum();
     for (int i = 0; i < n; i++) {
       double s2 = theta[k0 + model.residualGroup()[i]];
       if (!(s2 > 0)) {
         return null;
       }
       r[i] = s2 / weights[i];
-      logDetR += Math.log(r[i]);
+      logDetRSum.add(Math.log(r[i]));
     }
+    double logDetR = logDetRSum.value();
     double[][] lambda = new double[terms.size()][];
     boolean allPd = true;
     double logDetK = 0;
@@ -581,6 +612,7 @@ public final class MmeLikelihood implements RemlLikelihood {
       int s = rowColumns(i, cols);
       rowValues(i, lambda, vals);
       double ri = 1.0 / r[i];
+      int e = recordEntryStart[i];
       for (int v = 0; v < s; v++) {
         double wv = vals[v] * ri;
         rhs[cols[v]] += wv * y[i];
@@ -590,7 +622,7 @@ public final class MmeLikelihood implements RemlLikelihood {
           }
         } else {
           for (int u = 0; u <= v; u++) {
-            c[position(cols[u], cols[v])] += wv * vals[u];
+            c[recordEntry[e++]] += wv * vals[u];
           }
         }
       }
@@ -619,8 +651,10 @@ public final class MmeLikelihood implements RemlLikelihood {
     }
     double[] sol = rhs.clone();
     chol.solve(sol);
+    // yᵀPy = yᵀR⁻¹ê = êᵀR⁻¹ê + Σ_t,a v̂_aᵀK⁻¹v̂_a (from C ŝ = WᵀR⁻¹y): sums of positive terms, where
+    // yᵀR⁻¹ê adds n terms of both signs much larger than the result (noise of 1e-6 at n = 50,000).
     double[] ehat = new double[n];
-    double yPy = 0;
+    CompensatedSum yPySum = new CompensatedSum();
     for (int i = 0; i < n; i++) {
       int s = rowColumns(i, cols);
       rowValues(i, lambda, vals);
@@ -629,8 +663,27 @@ public final class MmeLikelihood implements RemlLikelihood {
         fit += vals[v] * sol[cols[v]];
       }
       ehat[i] = y[i] - fit;
-      yPy += y[i] * ehat[i] / r[i];
+      yPySum.add(ehat[i] * ehat[i] / r[i]);
     }
+    for (int t = 0; t < terms.size(); t++) {
+      SparseTerm term = terms.get(t);
+      int m = term.levels();
+      for (int a = 0; a < term.dimension(); a++) {
+        int base = offset[t] + a * m;
+        if (term.precision() == null) {
+          for (int k = 0; k < m; k++) {
+            yPySum.add(sol[base + k] * sol[base + k]);
+          }
+        } else {
+          double[] va = Arrays.copyOfRange(sol, base, base + m);
+          double[] kv = term.precision().multiply(va);
+          for (int k = 0; k < m; k++) {
+            yPySum.add(va[k] * kv[k]);
+          }
+        }
+      }
+    }
+    double yPy = yPySum.value();
     SparseCholesky.SelectedInverse inv = chol.selectedInverse();
     double[] covBeta = new double[p * p];
     for (int a = 0; a < p; a++) {

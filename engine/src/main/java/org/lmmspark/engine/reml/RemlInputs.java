@@ -12,6 +12,7 @@ import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.pedigree.NumeratorRelationship;
 import org.lmmspark.engine.pedigree.Pedigree;
+import org.lmmspark.engine.pheno.CovariateFiles;
 import org.lmmspark.engine.pheno.Design;
 import org.lmmspark.engine.pheno.TraitMagnitudes;
 import org.lmmspark.engine.pheno.SampleMatch;
@@ -147,7 +148,7 @@ public final class RemlInputs {
     List<GroupSource> groupSources = new ArrayList<>();
     for (String g : groups) {
       if (spec.covar() != null && spec.covar().columns().contains(g)) {
-        groupSources.add(new GroupSource(g, false, spec.covar().column(g, "--group")));
+        groupSources.add(new GroupSource(g, false, -1));
       } else if (pheno.columns().contains(g)) {
         groupSources.add(new GroupSource(g, true, pheno.column(g, "--group")));
       } else {
@@ -164,23 +165,7 @@ public final class RemlInputs {
         phenoUsed.add(g.name());
       }
     }
-    int traitCol;
-    if (spec.phenoName() == null) {
-      traitCol = -1;
-      for (int c = 0; c < pheno.columns().size() && traitCol < 0; c++) {
-        if (!phenoUsed.contains(pheno.columns().get(c))) {
-          traitCol = c;
-        }
-      }
-      if (traitCol < 0) {
-        throw BadInputException.inFile(pheno.file(), "every column is used as a covariate or group; no trait column left");
-      }
-    } else {
-      traitCol = pheno.column(spec.phenoName(), "--pheno-name");
-      if (phenoUsed.contains(spec.phenoName())) {
-        throw new BadInputException("--pheno-name '" + spec.phenoName() + "' is also used as a covariate or group");
-      }
-    }
+    int traitCol = CovariateFiles.traitColumn(pheno, spec.phenoName(), phenoUsed);
     String trait = pheno.columns().get(traitCol);
     double[] traitValues = pheno.numeric(traitCol);
 
@@ -228,38 +213,8 @@ public final class RemlInputs {
     } else {
       inputs.add(new SampleMatch.Input("phenotype " + pheno.file(), pheno.ids(), okRecord, whyNot));
     }
-    List<Integer> catCols = new ArrayList<>();
-    List<String[]> catValues = new ArrayList<>();
-    if (spec.covar() != null) {
-      SampleTable c = spec.covar();
-      boolean[] ok = new boolean[c.size()];
-      java.util.Arrays.fill(ok, true);
-      for (int col = 0; col < c.columns().size(); col++) {
-        String[] v = c.categorical(col);
-        for (int i = 0; i < v.length; i++) {
-          ok[i] &= v[i] != null;
-        }
-        catValues.add(v);
-        if (!groups.contains(c.columns().get(col))) {
-          catCols.add(col);
-        }
-      }
-      inputs.add(new SampleMatch.Input("covariates " + c.file(), c.ids(), ok, "missing covariate value"));
-    }
-    List<double[]> qValues = new ArrayList<>();
-    if (spec.qcovar() != null) {
-      SampleTable q = spec.qcovar();
-      boolean[] ok = new boolean[q.size()];
-      java.util.Arrays.fill(ok, true);
-      for (int col = 0; col < q.columns().size(); col++) {
-        double[] v = q.numeric(col);
-        for (int i = 0; i < v.length; i++) {
-          ok[i] &= !Double.isNaN(v[i]);
-        }
-        qValues.add(v);
-      }
-      inputs.add(new SampleMatch.Input("quantitative covariates " + q.file(), q.ids(), ok, "missing covariate value"));
-    }
+    CovariateFiles covariates = new CovariateFiles(spec.covar(), spec.qcovar(), groups);
+    covariates.addInputs(inputs);
     int firstRel = inputs.size();
     for (Relationship r : spec.relationships()) {
       inputs.add(new SampleMatch.Input("relationship matrix " + r.name() + " (" + r.source() + ")", r.ids(),
@@ -302,10 +257,7 @@ public final class RemlInputs {
           whyNot, otherInput));
     } else {
       recordRow = match.rowsIn(0);
-      z = new int[m];
-      for (int j = 0; j < m; j++) {
-        z[j] = j;
-      }
+      z = CovariateFiles.oneRecordEach(m);
     }
     int n = recordRow.length;
     int minSamples = 1 + 1 + spec.relationships().size() + groups.size() + 2;
@@ -346,22 +298,10 @@ public final class RemlInputs {
         groupLabels.put(g.name(), pick(phenoGroupValues.get(g.name()), recordRow));
       }
     }
-    int next = 1;
-    if (spec.covar() != null) {
-      int[] rows = viaIndividual(match.rowsIn(next++), z);
-      for (int col : catCols) {
-        cats.add(new Design.Categorical(spec.covar().columns().get(col), pick(catValues.get(col), rows)));
-      }
-      for (GroupSource g : groupSources) {
-        if (!g.inPheno()) {
-          groupLabels.put(g.name(), pick(catValues.get(g.column()), rows));
-        }
-      }
-    }
-    if (spec.qcovar() != null) {
-      int[] rows = viaIndividual(match.rowsIn(next++), z);
-      for (int col = 0; col < qValues.size(); col++) {
-        quants.add(new Design.Quantitative(spec.qcovar().columns().get(col), pickRecords(qValues.get(col), rows)));
+    covariates.addColumns(match, z, cats, quants);
+    for (GroupSource g : groupSources) {
+      if (!g.inPheno()) {
+        groupLabels.put(g.name(), covariates.groupLabels(g.name(), match, z));
       }
     }
     Design design = Design.build(trait, y, quants, cats);
@@ -419,15 +359,6 @@ public final class RemlInputs {
       recordIds.add(pheno.ids().get(recordRow[i]));
     }
     return new Assembled(problem, design, recordIds, match.samples(), z, match, notes);
-  }
-
-  /** For each record, the row of its individual in an input: {@code rows[z[i]]}. */
-  private static int[] viaIndividual(int[] rowsOfIndividuals, int[] z) {
-    int[] out = new int[z.length];
-    for (int i = 0; i < z.length; i++) {
-      out[i] = rowsOfIndividuals[z[i]];
-    }
-    return out;
   }
 
   private static double[] pickRecords(double[] v, int[] rows) {

@@ -1,10 +1,11 @@
 package org.lmmspark.engine.reml.matfree;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.SampleId;
+import org.lmmspark.engine.pheno.CovariateFiles;
 import org.lmmspark.engine.pheno.Design;
 import org.lmmspark.engine.pheno.TraitMagnitudes;
 import org.lmmspark.engine.pheno.SampleMatch;
@@ -14,9 +15,9 @@ import org.lmmspark.engine.pheno.SampleTable;
  * The fixed-effect side of a REML run on genotypes instead of a GRM ({@code --bfile} with the
  * matrix-free solver): the samples with a phenotype, every covariate value and a row in the
  * {@code .fam}, in phenotype-file order, their response and design matrix ({@link Design}), and each
- * sample's row in the fileset, for the genomic operator. Covariate handling as in
- * {@link org.lmmspark.engine.reml.RemlInputs}: categorical columns ({@code --covar}) become indicator
- * columns, quantitative ones ({@code --qcovar}) one column each.
+ * sample's row in the fileset, for the genomic operator. The trait and covariate steps are
+ * {@link CovariateFiles}', shared with {@link org.lmmspark.engine.reml.RemlInputs}: categorical columns
+ * ({@code --covar}) become indicator columns, quantitative ones ({@code --qcovar}) one column each.
  */
 public final class GenotypeRemlInputs {
   private GenotypeRemlInputs() {}
@@ -35,7 +36,7 @@ public final class GenotypeRemlInputs {
    */
   public static Assembled assemble(List<SampleId> famIds, String famName, SampleTable pheno, String phenoName,
       SampleTable covar, SampleTable qcovar) {
-    int traitCol = phenoName == null ? 0 : pheno.column(phenoName, "--pheno-name");
+    int traitCol = CovariateFiles.traitColumn(pheno, phenoName, Set.of());
     String trait = pheno.columns().get(traitCol);
     double[] traitValues = pheno.numeric(traitCol);
     List<SampleMatch.Input> inputs = new ArrayList<>();
@@ -45,33 +46,8 @@ public final class GenotypeRemlInputs {
     }
     inputs.add(new SampleMatch.Input("phenotype " + pheno.file(), pheno.ids(), present,
         "missing phenotype '" + trait + "'"));
-    List<String[]> catValues = new ArrayList<>();
-    if (covar != null) {
-      boolean[] ok = new boolean[covar.size()];
-      Arrays.fill(ok, true);
-      for (int col = 0; col < covar.columns().size(); col++) {
-        String[] v = covar.categorical(col);
-        for (int i = 0; i < v.length; i++) {
-          ok[i] &= v[i] != null;
-        }
-        catValues.add(v);
-      }
-      inputs.add(new SampleMatch.Input("covariates " + covar.file(), covar.ids(), ok, "missing covariate value"));
-    }
-    List<double[]> qValues = new ArrayList<>();
-    if (qcovar != null) {
-      boolean[] ok = new boolean[qcovar.size()];
-      Arrays.fill(ok, true);
-      for (int col = 0; col < qcovar.columns().size(); col++) {
-        double[] v = qcovar.numeric(col);
-        for (int i = 0; i < v.length; i++) {
-          ok[i] &= !Double.isNaN(v[i]);
-        }
-        qValues.add(v);
-      }
-      inputs.add(new SampleMatch.Input("quantitative covariates " + qcovar.file(), qcovar.ids(), ok,
-          "missing covariate value"));
-    }
+    CovariateFiles covariates = new CovariateFiles(covar, qcovar, List.of());
+    covariates.addInputs(inputs);
     int famInput = inputs.size();
     inputs.add(new SampleMatch.Input("genotypes " + famName, famIds, null, null));
     SampleMatch match = SampleMatch.intersect(inputs);
@@ -91,29 +67,9 @@ public final class GenotypeRemlInputs {
     for (int i = 0; i < n; i++) {
       y[i] = traitValues[prow[i]];
     }
-    int next = 1;
     List<Design.Categorical> cats = new ArrayList<>();
-    if (covar != null) {
-      int[] rows = match.rowsIn(next++);
-      for (int col = 0; col < catValues.size(); col++) {
-        String[] v = new String[n];
-        for (int i = 0; i < n; i++) {
-          v[i] = catValues.get(col)[rows[i]];
-        }
-        cats.add(new Design.Categorical(covar.columns().get(col), v));
-      }
-    }
     List<Design.Quantitative> quants = new ArrayList<>();
-    if (qcovar != null) {
-      int[] rows = match.rowsIn(next++);
-      for (int col = 0; col < qValues.size(); col++) {
-        double[] v = new double[n];
-        for (int i = 0; i < n; i++) {
-          v[i] = qValues.get(col)[rows[i]];
-        }
-        quants.add(new Design.Quantitative(qcovar.columns().get(col), v));
-      }
-    }
+    covariates.addColumns(match, CovariateFiles.oneRecordEach(n), cats, quants);
     Design design = Design.build(trait, y, quants, cats);
     return new Assembled(design, match.samples(), match.rowsIn(famInput), notes, match);
   }
