@@ -3,11 +3,13 @@
 # plink1.9 / plink2 --make-grm-bin on the same simulated files. A benchmark, not a test: it prints figures.
 #
 #   scripts/bench-grm.sh [--sizes "2000x20000 10000x100000"] [--repeats R] [--threads T] [--no-plink]
-#                        [--install-plink] [--missing-rate Q] [--out DIR] [--blas-size N]
+#                        [--install-plink] [--missing-rate Q] [--out DIR] [--blas-size N] [--small]
 #
 # For each size NxM: simulates N samples x M variants with `lmmspark simulate` (seed 1) into
-# DIR/sim_NxM/ (reused when present), runs `lmmspark grm` R times, then plink1.9 and plink2 once each,
-# and prints wall and CPU times, GFLOP/s and the agreement of the GRMs. Flop convention: N^2*M flops
+# DIR/sim_NxM/ (reused when present), then R times: `lmmspark grm`, plink2 and plink1.9 one after the
+# other, printing wall and CPU times, GFLOP/s, the ratio lmmspark/plink of each repeat and their medians,
+# and the agreement of the GRMs. One untimed `lmmspark grm` first records the launcher's class-data
+# archive. --small: the fixed-cost case of issue 17 (2000x20000, 3 repeats, no BLAS peak run). Flop convention: N^2*M flops
 # for a whole GRM (one multiply-add = 2 flops, over the lower triangle: N(N+1)/2*M multiply-adds), with
 # M the variants used (monomorphic variants excluded) -- the convention of the issue's
 # "plink2 151 s ~ 66 GFLOP/s" at N=10,000, M=100,000. Peaks come from `lmmspark bench-blas` (SGEMM and
@@ -23,6 +25,7 @@ install_plink=0
 missing_rate=""
 out="$home/bench-out"
 blas_size=3000
+small=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --sizes) sizes="$2"; shift 2 ;;
@@ -33,7 +36,8 @@ while [ $# -gt 0 ]; do
     --missing-rate) missing_rate="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --blas-size) blas_size="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --small) small=1; sizes="2000x20000"; repeats=3; shift ;;
+    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-grm: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -54,15 +58,21 @@ fi
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"\
   "$(grep -o -w -m1 avx512f /proc/cpuinfo || grep -o -w -m1 avx2 /proc/cpuinfo || echo no-avx2); $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "== BLAS peak: lmmspark bench-blas --size $blas_size --threads 1,$threads (load $(load))"
-"$lmmspark" bench-blas --size "$blas_size" --threads "1,$threads" --routines SGEMM,DGEMM | tee "$out/bench-blas.txt"
+if [ $small = 1 ]; then
+  echo "== BLAS peak: not measured with --small (the fixed cost is what is measured)"
+else
+  echo "== BLAS peak: lmmspark bench-blas --size $blas_size --threads 1,$threads (load $(load))"
+  "$lmmspark" bench-blas --size "$blas_size" --threads "1,$threads" --routines SGEMM,DGEMM | tee "$out/bench-blas.txt"
+fi
 peak() { # routine threads field(wall|cpu)
   awk -v r="$1" -v t="$2 thread(s):" -v f="$3" '$2 == r && index($0, t) {
       split($0, a, "thread\\(s\\): *"); split(a[2], b, " "); print (f == "wall" ? b[1] : b[4]); exit }' "$out/bench-blas.txt"
 }
-dgemm_wall=$(peak DGEMM "$threads" wall); dgemm_cpu=$(peak DGEMM "$threads" cpu)
-sgemm_wall=$(peak SGEMM "$threads" wall); sgemm_cpu=$(peak SGEMM "$threads" cpu)
-echo "   peaks on $threads threads: DGEMM $dgemm_wall GFLOP/s wall ($dgemm_cpu per CPU time), SGEMM $sgemm_wall ($sgemm_cpu)"
+if [ $small = 0 ]; then
+  dgemm_wall=$(peak DGEMM "$threads" wall); dgemm_cpu=$(peak DGEMM "$threads" cpu)
+  sgemm_wall=$(peak SGEMM "$threads" wall); sgemm_cpu=$(peak SGEMM "$threads" cpu)
+  echo "   peaks on $threads threads: DGEMM $dgemm_wall GFLOP/s wall ($dgemm_cpu per CPU time), SGEMM $sgemm_wall ($sgemm_cpu)"
+fi
 
 # compare OURS THEIRS: max |ours - theirs| over .grm.bin, raw and with ours rescaled to their counts
 # (plink counts monomorphic variants in M_jk, lmmspark skips them as GCTA does).
@@ -97,40 +107,56 @@ for size in $sizes; do
   else
     echo "   reusing $dir/g.bed"
   fi
+  # Untimed: builds the jar if needed and records the launcher's class-data archive for grm.
+  "$lmmspark" grm --bfile "$dir/g" --out "$dir/ours" --overwrite > "$dir/warmup.log" 2>&1
+  ratios=""
   for r in $(seq 1 "$repeats"); do
     l=$(load)
-    timed "$dir/ours.$r.log" "$lmmspark" grm --bfile "$dir/g" --out "$dir/ours"
+    timed "$dir/ours.$r.log" "$lmmspark" grm --bfile "$dir/g" --out "$dir/ours" --overwrite
     log="$dir/ours.$r.log"
-    used=$(grep -m1 '^N = ' "$log" | sed -E 's/.*M = ([0-9]+) of.*/\1/')
-    job=$(grep -m1 'Spark task(s),' "$log" | sed -E 's/.*tile\(s\), ([0-9.]+) s,.*/\1/')
+    used=$(grep -m1 '^kernel .*N = ' "$log" | sed -E 's/.*M = ([0-9]+) of.*/\1/')
+    route=$(grep -m1 -E 'Spark task\(s\),|in-process on' "$log" | sed -E 's/, BLAS=.*//')
+    job=$(echo "$route" | sed -E 's/.*tile\(s\), ([0-9.]+) s.*/\1/')
     kernel=$(grep -m1 'GRM kernel, summed' "$log" | sed 's/.*variants): //')
-    stages=$(grep -m1 'GRM job:' "$log" | sed 's/.*Spark stages: //')
+    stages=$(grep -m1 -E 'GRM job:|GRM in-process:' "$log" | sed 's/.*GrmJob: //')
     driver=$(grep -m1 'driver waited' "$log" | sed 's/.*grm.bin: //')
     blas_thread=$(echo "$kernel" | sed -E 's/.*BLAS [0-9.]+ s \(([0-9.]+) GFLOP\/s per thread, ([0-9.]+) per CPU-s\).*/\1 \2/')
     flops=$(calc "%.6e" "$n*$n*$used")
-    echo "   lmmspark grm run $r (load before: $l): command $WALL s wall, $CPU s CPU; job $job s"
-    echo "     N^2*M = $flops flops (M=$used used): $(calc %.1f "$flops/$job/1e9") GFLOP/s over the job," \
-      "$(calc %.0f "100*$flops/$job/1e9/$dgemm_wall")% of DGEMM ${threads}-thread peak," \
-      "$(calc %.0f "100*$flops/$job/1e9/$sgemm_wall")% of SGEMM; over the whole command $(calc %.1f "$flops/$WALL/1e9") GFLOP/s"
+    echo "   repeat $r: lmmspark grm (load before: $l): command $WALL s wall, $CPU s CPU; job $job s ($route)"
     set -- $blas_thread
-    echo "     inside the block kernel: $1 GFLOP/s per thread wall, $2 per CPU-s;" \
-      "x$threads threads = $(calc %.0f "100*$threads*$1/$dgemm_wall")% of DGEMM peak (wall), $(calc %.0f "100*$threads*$2/$dgemm_cpu")% per CPU time;" \
-      "$(calc %.0f "100*$threads*$2/$sgemm_cpu")% of SGEMM per CPU time"
+    if [ $small = 1 ]; then
+      echo "     N^2*M = $flops flops (M=$used used): $(calc %.1f "$flops/$job/1e9") GFLOP/s over the job;" \
+        "inside the block kernel $1 GFLOP/s per thread wall, $2 per CPU-s"
+    else
+      echo "     N^2*M = $flops flops (M=$used used): $(calc %.1f "$flops/$job/1e9") GFLOP/s over the job," \
+        "$(calc %.0f "100*$flops/$job/1e9/$dgemm_wall")% of DGEMM ${threads}-thread peak," \
+        "$(calc %.0f "100*$flops/$job/1e9/$sgemm_wall")% of SGEMM; over the whole command $(calc %.1f "$flops/$WALL/1e9") GFLOP/s"
+      echo "     inside the block kernel: $1 GFLOP/s per thread wall, $2 per CPU-s;" \
+        "x$threads threads = $(calc %.0f "100*$threads*$1/$dgemm_wall")% of DGEMM peak (wall), $(calc %.0f "100*$threads*$2/$dgemm_cpu")% per CPU time;" \
+        "$(calc %.0f "100*$threads*$2/$sgemm_cpu")% of SGEMM per CPU time"
+    fi
     echo "     kernel: $kernel"
-    echo "     Spark stages: $stages; driver: $driver"
+    echo "     $stages${driver:+; driver: $driver}"
     ours_wall=$WALL; ours_cpu=$CPU; ours_job=$job
-  done
-  if [ $plink = 1 ]; then
+    [ $plink = 1 ] || continue
     mem=$(awk '/MemTotal/ { printf "%d", $2 / 1024 / 2 }' /proc/meminfo)
     for tool in plink2 plink1.9; do
-      command -v "$tool" >/dev/null || { echo "   $tool: not installed"; continue; }
+      command -v "$tool" >/dev/null || { echo "     $tool: not installed"; continue; }
       p="$dir/$tool"
       l=$(load)
       timed "$p.out" "$tool" --bfile "$dir/g" --make-grm-bin --nonfounders --threads "$threads" --memory "$mem" --out "$p"
-      echo "   $tool --make-grm-bin --nonfounders --threads $threads (load before: $l): $WALL s wall, $CPU s CPU;" \
+      echo "     $tool --make-grm-bin --nonfounders --threads $threads (load before: $l): $WALL s wall, $CPU s CPU;" \
         "$(calc %.1f "$flops/$WALL/1e9") GFLOP/s (same convention); lmmspark/$tool wall: job $(calc %.2f "$ours_job/$WALL")," \
         "command $(calc %.2f "$ours_wall/$WALL"); CPU $(calc %.2f "$ours_cpu/$CPU")"
-      echo "     agreement with lmmspark: $(compare "$dir/ours" "$p")"
+      ratios="$ratios $tool $(calc %.3f "$ours_wall/$WALL") $(calc %.3f "$ours_cpu/$CPU")"
+      [ "$r" = 1 ] && echo "     agreement with lmmspark: $(compare "$dir/ours" "$p")"
     done
+  done
+  if [ -n "$ratios" ]; then
+    echo "$ratios" | awk '{ for (i = 1; i <= NF; i += 3) { w[$i] = w[$i] " " $(i + 1); c[$i] = c[$i] " " $(i + 2) } }
+      function median(list,  a, k, i, j, x) { k = split(list, a, " ")
+        for (i = 2; i <= k; i++) { x = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+        return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
+      END { for (t in w) printf "   median over repeats, lmmspark/%s: wall %.2f, CPU %.2f (wall ratios:%s)\n", t, median(w[t]), median(c[t]), w[t] }'
   fi
 done

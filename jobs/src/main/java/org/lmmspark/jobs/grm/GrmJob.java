@@ -405,7 +405,7 @@ public final class GrmJob {
     assembler.finish();
     writer.commit();
     assembling = System.nanoTime() - assembling - waiting;
-    log.info("{}: driver waited {} s for reduced tiles (Spark jobs), assembled and wrote rows in {} s",
+    log.info("{}: driver waited {} s for reduced tiles, assembled and wrote rows in {} s",
         GctaGrmFiles.binPath(prefix), String.format("%.1f", waiting / 1e9), String.format("%.1f", assembling / 1e9));
     log.info("{}: {}; mean diagonal {}, off-diagonal mean {} SD {}", GctaGrmFiles.binPath(prefix), counts,
         String.format("%.6f", stats.meanDiagonal()), String.format("%.3g", stats.meanOffDiagonal()),
