@@ -69,6 +69,10 @@ if [ $vcf = 1 ] && [ ! -f "$sim.vcf.gz" ]; then
   # Sample names = IIDs (a VCF has no FID): its runs key the tables by IID (--iid-only).
   plink2 --bfile "$sim" --export vcf bgz id-paste=iid --threads "$threads" --out "$sim" > "$dir/export-vcf.log" 2>&1
 fi
+if [ $vcf = 1 ] && [ ! -f "$sim.vcf.gz.tbi" ]; then
+  # The tabix index plans the VCF's listing tasks; without it lmmspark lists the VCF in one task (and says so).
+  if command -v tabix >/dev/null; then tabix -p vcf "$sim.vcf.gz"; else echo "   (no tabix: the VCF is listed in one task; Debian: apt-get install -y tabix)"; fi
+fi
 files=("$sim.bed" "$sim.bgen"); [ $vcf = 1 ] && files+=("$sim.vcf.gz")
 ls -l "${files[@]}" | awk '{ printf "   %s %.1f MB\n", $9, $5 / 1e6 }'
 
@@ -84,7 +88,7 @@ declare -A grm_wall grm_cpu assoc_wall assoc_cpu
 for f in $formats; do
   echo "== lmmspark grm $(input "$f") (load $(load))"
   # shellcheck disable=SC2046
-  timed "$dir/grm-$f.log" "$lmmspark" grm $(input "$f") --out "$dir/grm-$f" --master "local[$threads]"
+  timed "$dir/run-grm-$f.txt" "$lmmspark" grm $(input "$f") --out "$dir/grm-$f" --master "local[$threads]"
   grm_wall[$f]=$WALL; grm_cpu[$f]=$CPU
   echo "   $WALL s wall, $CPU s CPU"
 done
@@ -93,13 +97,13 @@ for f in $formats; do
   [ "$f" = vcf ] && { grm="$dir/grm-vcf"; ids="--iid-only"; }
   echo "== lmmspark assoc $(input "$f") --grm $grm $ids (load $(load))"
   # shellcheck disable=SC2046,SC2086
-  timed "$dir/assoc-$f.log" "$lmmspark" assoc $(input "$f") --grm "$grm" $ids --pheno "$sim.pheno" \
+  timed "$dir/run-assoc-$f.txt" "$lmmspark" assoc $(input "$f") --grm "$grm" $ids --pheno "$sim.pheno" \
     --pheno-name y_quant --qcovar "$sim.qcovar" --out "$dir/assoc-$f" --master "local[$threads]"
   assoc_wall[$f]=$WALL; assoc_cpu[$f]=$CPU
   echo "   $WALL s wall, $CPU s CPU; $(grep -m1 -o 'scan[^,;]*' "$dir/assoc-$f.log" || true)"
 done
 echo "== plink2 --bgen $sim.bgen ref-first --sample $sim.sample --make-grm-bin --threads $threads (load $(load))"
-timed "$dir/plink2-grm.log" plink2 --bgen "$sim.bgen" ref-first --sample "$sim.sample" --make-grm-bin \
+timed "$dir/run-plink2-grm.txt" plink2 --bgen "$sim.bgen" ref-first --sample "$sim.sample" --make-grm-bin \
   --threads "$threads" --out "$dir/plink2-bgen"
 plink_wall=$WALL; plink_cpu=$CPU
 echo "   $WALL s wall, $CPU s CPU"

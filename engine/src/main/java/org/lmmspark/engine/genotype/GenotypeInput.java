@@ -38,7 +38,10 @@ public record GenotypeInput(String bfile, String bgen, String sample, String vcf
     return new GenotypeInput(null, null, null, path);
   }
 
-  /** Opens and validates the files (driver side: reads the variant and sample lists). */
+  /**
+   * Opens and validates the files (driver side: reads the variant and sample lists; a VCF's sites are
+   * listed in this thread when first asked for; the jobs layer lists them as Spark tasks instead).
+   */
   public GenotypeSource open(Configuration conf) {
     if (bfile != null) {
       return PlinkFileset.open(bfile, conf);
@@ -64,7 +67,8 @@ public record GenotypeInput(String bfile, String bgen, String sample, String vcf
       return List.of(PlinkFileset.bedPath(bfile), PlinkFileset.bimPath(bfile), PlinkFileset.famPath(bfile));
     }
     if (vcf != null) {
-      return List.of(vcf);
+      String index = VcfFile.indexPath(vcf, conf);
+      return index == null ? List.of(vcf) : List.of(vcf, index);
     }
     List<String> out = new ArrayList<>(List.of(bgen));
     if (sample != null) {

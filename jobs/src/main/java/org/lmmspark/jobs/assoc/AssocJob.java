@@ -251,7 +251,7 @@ public final class AssocJob {
    * per-chromosome parts for every chromosome of the genotypes). Returns the opened genotype source.
    */
   public static GenotypeSource checkInputs(Options o, Configuration conf) {
-    GenotypeSource fileset = o.genotypes().open(conf);
+    GenotypeSource fileset = org.lmmspark.jobs.genotype.GenotypeSources.open(o.genotypes(), conf);
     TraitTables.read(o.trait(), fileset.famPath(), fileset.samples(), fileset.samplesPath(), false, conf);
     if (o.grm() != null) {
       requireGrm(o.grm(), conf, "");

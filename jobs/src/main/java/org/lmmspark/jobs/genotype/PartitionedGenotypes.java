@@ -63,7 +63,7 @@ public final class PartitionedGenotypes {
 
   /** Opens the genotypes and applies the selection (an empty one is a {@link org.lmmspark.engine.BadInputException}). */
   public static PartitionedGenotypes open(GenotypeInput input, GenotypeSelection selection, Configuration conf) {
-    return of(input.open(conf), selection, conf);
+    return of(GenotypeSources.open(input, conf), selection, conf);
   }
 
   /** The ranges of a source already opened, with the selection applied. */

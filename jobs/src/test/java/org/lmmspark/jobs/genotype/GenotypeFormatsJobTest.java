@@ -126,6 +126,57 @@ class GenotypeFormatsJobTest {
     }
   }
 
+  /**
+   * An indexed VCF (the regenie example's {@code .bed} as GT calls, positions ×20,000, one BGZF block per
+   * record, tabix index by htsjdk): its sites are listed by several Spark tasks planned from the index,
+   * giving the same sites and virtual offsets as one pass; {@code lmmspark grm --vcf} on it equals PLINK
+   * 1.9's {@code --make-grm-bin} on the {@code .bed} (refdata/regenie-example EXPECTED.md §1; 1e-5 per
+   * entry, float32 output); and with {@code --from-bp/--to-bp} (positions scaled alike) it equals
+   * {@code grm --bfile} with the same selection, pair counts included.
+   */
+  @Test
+  void indexedVcfListedByTasksGivesPlinksGrm(@TempDir Path dir) {
+    Path ref = RefData.dir("regenie-example");
+    String bfile = ref.resolve("example").toString();
+    Path vcf = dir.resolve("example.vcf.gz");
+    VcfFixture.bgzipPerLine(vcf, VcfFixture.calls(PlinkFileset.open(bfile, conf), 20_000));
+    VcfFixture.tabix(vcf);
+    SharedSpark.jsc();
+    org.lmmspark.engine.io.vcf.VcfFile listed = (org.lmmspark.engine.io.vcf.VcfFile) GenotypeSources.open(
+        GenotypeInput.vcf(vcf.toString()), conf);
+    org.lmmspark.engine.io.vcf.VcfFile onePass = org.lmmspark.engine.io.vcf.VcfFile.open(vcf.toString(), conf);
+    assertTrue(listed.plan().chunks().size() > 1, listed.plan().describe());
+    assertEquals(onePass.variants(), listed.variants());
+    for (int v = 0; v < onePass.variantCount(); v++) {
+      assertEquals(onePass.position(v), listed.position(v));
+    }
+    String out = dir.resolve("g").toString();
+    assertEquals(0, Lmmspark.run("grm", "--vcf", vcf.toString(), "--out", out, "--partitions", "3", "--master", "local[2]"));
+    Grm expected = GctaGrmFiles.read(ref.resolve("expected/gcta_grm").toString(), conf);
+    Grm actual = GctaGrmFiles.read(out, conf);
+    for (int j = 0; j < 500; j++) {
+      assertEquals(expected.ids().get(j).iid(), actual.ids().get(j).iid());
+      for (int k = 0; k <= j; k++) {
+        assertClose(actual.get(j, k), expected.get(j, k), 1e-5, 0, "A(" + j + "," + k + ")");
+        assertEquals(expected.count(j, k), actual.count(j, k));
+      }
+    }
+    String sub = dir.resolve("sub").toString();
+    String bedSub = dir.resolve("bedsub").toString();
+    assertEquals(0, Lmmspark.run("grm", "--vcf", vcf.toString(), "--chr", "1", "--from-bp", "4000000", "--to-bp",
+        "12000000", "--out", sub, "--master", "local[2]"));
+    assertEquals(0, Lmmspark.run("grm", "--bfile", bfile, "--chr", "1", "--from-bp", "200", "--to-bp", "600", "--out",
+        bedSub, "--master", "local[2]"));
+    Grm a = GctaGrmFiles.read(sub, conf);
+    Grm b = GctaGrmFiles.read(bedSub, conf);
+    for (int j = 0; j < 500; j++) {
+      for (int k = 0; k <= j; k++) {
+        assertEquals(b.get(j, k), a.get(j, k), "selected A(" + j + "," + k + ")");
+        assertEquals(b.count(j, k), a.count(j, k));
+      }
+    }
+  }
+
   /** Genotype options are checked before anything runs: one line, exit code 2. */
   @Test
   void genotypeOptionsAreValidated(@TempDir Path dir) {

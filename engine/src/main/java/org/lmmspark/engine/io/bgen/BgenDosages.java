@@ -23,52 +23,19 @@ public final class BgenDosages {
    * {@code 1/(2^B − 1)} and sum to 1 by construction.
    */
   public static void layout2(byte[] data, int length, VariantDosages out, String where) {
+    if (diploid8or16(data, length, out, where)) {
+      return;
+    }
     BgenProbabilities.Layout2Header h;
     try {
       h = BgenProbabilities.Layout2Header.read(data, length);
     } catch (IllegalArgumentException e) {
       throw new BadInputException(where + ": " + e.getMessage());
     }
-    if (h.samples != out.samples()) {
-      throw new BadInputException(where + ": genotype block for " + h.samples + " samples, the file has "
-          + out.samples());
-    }
-    if (h.alleles != 2) {
-      throw new BadInputException(where + ": " + h.alleles + " alleles; only biallelic variants can be used "
-          + "(split multi-allelic variants first, e.g. bcftools norm -m- then qctool)");
-    }
+    checkSamplesAndAlleles(h.samples, h.alleles, out, where);
     out.probabilitiesKnown = true;
     double[] e = out.dosage;
     double[] v = out.variance;
-    boolean diploid = h.minPloidy == 2 && h.maxPloidy == 2 && !h.phased;
-    if (diploid && (h.bits == 8 || h.bits == 16)) {
-      int o = h.dataStart;
-      int step = h.bits / 8;
-      double scale = 1.0 / ((1 << h.bits) - 1);
-      if (length < o + 2 * step * h.samples) {
-        throw new BadInputException(where + ": probability block too short for " + h.samples + " samples");
-      }
-      for (int i = 0; i < h.samples; i++, o += 2 * step) {
-        double aa;
-        double ab;
-        if (step == 1) {
-          aa = (data[o] & 0xff) * scale;
-          ab = (data[o + 1] & 0xff) * scale;
-        } else {
-          aa = BgenProbabilities.u16(data, o) * scale;
-          ab = BgenProbabilities.u16(data, o + 2) * scale;
-        }
-        if (h.missing[i]) {
-          e[i] = Double.NaN;
-          v[i] = 0;
-        } else {
-          double d = 2 * aa + ab;
-          e[i] = d;
-          v[i] = 4 * aa + ab - d * d;
-        }
-      }
-      return;
-    }
     BgenProbabilities.BitReader bits = new BgenProbabilities.BitReader(data, h.dataStart, length);
     double scale = 1.0 / ((1L << h.bits) - 1);
     try {
@@ -96,6 +63,78 @@ public final class BgenDosages {
       }
     } catch (IllegalArgumentException ex) {
       throw new BadInputException(where + ": " + ex.getMessage());
+    }
+  }
+
+  /** {@code k / 255} for every 8-bit value k: the same doubles as {@code k * (1.0 / 255)}, looked up. */
+  private static final double[] EIGHT_BIT = new double[256];
+
+  static {
+    double scale = 1.0 / 255;
+    for (int k = 0; k < 256; k++) {
+      EIGHT_BIT[k] = k * scale;
+    }
+  }
+
+  /**
+   * The common case, diploid and unphased at 8 or 16 bits (UK Biobank's imputed data), read straight
+   * from the block: the missing flag from each ploidy byte, {@code P(AA), P(AB)} from the packed values,
+   * with no per-variant allocation. Returns false, having read nothing, for any other block.
+   */
+  private static boolean diploid8or16(byte[] data, int length, VariantDosages out, String where) {
+    if (length < 10) {
+      return false;
+    }
+    long n = BgenProbabilities.u32(data, 0);
+    if (n != out.samples() || (data[6] & 0xff) != 2 || (data[7] & 0xff) != 2 || length < 10 + n) {
+      return false;
+    }
+    int samples = (int) n;
+    int flags = 8 + samples;
+    int bits = data[flags + 1] & 0xff;
+    if (data[flags] != 0 || (bits != 8 && bits != 16)) {
+      return false;
+    }
+    checkSamplesAndAlleles(samples, BgenProbabilities.u16(data, 4), out, where);
+    int step = bits / 8;
+    int o = flags + 2;
+    if (length < o + 2 * step * samples) {
+      throw new BadInputException(where + ": probability block too short for " + samples + " samples");
+    }
+    out.probabilitiesKnown = true;
+    double[] e = out.dosage;
+    double[] v = out.variance;
+    double scale = 1.0 / ((1 << bits) - 1);
+    for (int i = 0; i < samples; i++, o += 2 * step) {
+      if (data[8 + i] < 0) { // ploidy byte with its top bit set: missing
+        e[i] = Double.NaN;
+        v[i] = 0;
+        continue;
+      }
+      double aa;
+      double ab;
+      if (step == 1) {
+        aa = EIGHT_BIT[data[o] & 0xff];
+        ab = EIGHT_BIT[data[o + 1] & 0xff];
+      } else {
+        aa = BgenProbabilities.u16(data, o) * scale;
+        ab = BgenProbabilities.u16(data, o + 2) * scale;
+      }
+      double d = 2 * aa + ab;
+      e[i] = d;
+      v[i] = 4 * aa + ab - d * d;
+    }
+    return true;
+  }
+
+  private static void checkSamplesAndAlleles(int samples, int alleles, VariantDosages out, String where) {
+    if (samples != out.samples()) {
+      throw new BadInputException(where + ": genotype block for " + samples + " samples, the file has "
+          + out.samples());
+    }
+    if (alleles != 2) {
+      throw new BadInputException(where + ": " + alleles + " alleles; only biallelic variants can be used "
+          + "(split multi-allelic variants first, e.g. bcftools norm -m- then qctool)");
     }
   }
 

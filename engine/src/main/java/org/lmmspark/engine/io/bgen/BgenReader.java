@@ -1,6 +1,7 @@
 package org.lmmspark.engine.io.bgen;
 
-import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdDecompressCtx;
+import com.github.luben.zstd.ZstdException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +25,12 @@ public final class BgenReader implements AutoCloseable {
   private final FSDataInputStream stream;
   private LittleEndianInput in;
   private final Inflater inflater = new Inflater();
+  /**
+   * One zstd context for all blocks: {@code Zstd.decompressByteArray} makes and frees a context per
+   * call, which cost more than the decompression itself for BGEN's small per-variant blocks (measured:
+   * 18 µs per 6 kB block on 2,000 samples).
+   */
+  private ZstdDecompressCtx zstd;
   private byte[] compressed = new byte[0];
   private byte[] data = new byte[0];
   private int dataLength;
@@ -214,10 +221,17 @@ public final class BgenReader implements AutoCloseable {
         throw bad("corrupt zlib block: " + e.getMessage());
       }
     } else {
-      long got = Zstd.decompressByteArray(data, 0, d, compressed, 0, c);
-      if (Zstd.isError(got) || got != d) {
-        throw bad(Zstd.isError(got) ? "corrupt zstd block: " + Zstd.getErrorName(got)
-            : "zstd block decompresses to " + got + " bytes, expected " + d);
+      if (zstd == null) {
+        zstd = new ZstdDecompressCtx();
+      }
+      int got;
+      try {
+        got = zstd.decompressByteArray(data, 0, d, compressed, 0, c);
+      } catch (ZstdException e) {
+        throw bad("corrupt zstd block: " + e.getMessage());
+      }
+      if (got != d) {
+        throw bad("zstd block decompresses to " + got + " bytes, expected " + d);
       }
     }
   }
@@ -225,6 +239,9 @@ public final class BgenReader implements AutoCloseable {
   @Override
   public void close() {
     inflater.end();
+    if (zstd != null) {
+      zstd.close();
+    }
     try {
       stream.close();
     } catch (IOException ignored) {

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.StringReader;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.io.FileSystems;
 
 /**
  * Lines of a bgzipped VCF with their BGZF virtual offsets ({@code compressed block start << 16 |
@@ -29,16 +30,24 @@ final class VcfRecords implements AutoCloseable {
     this.path = path;
     HadoopSeekableStream stream = new HadoopSeekableStream(path, conf);
     try {
-      if (!isBgzf(path, conf)) {
+      boolean bgzf = isBgzf(path, conf);
+      if (!bgzf) {
         stream.close();
+        if (startsWith(FileSystems.open(path, conf), "BCF")) {
+          throw notVcf(path);
+        }
         throw BadInputException.inFile(path, "not a bgzipped VCF (BGZF); compress it with 'bgzip' (htslib), not "
-            + "plain gzip, and index it with 'tabix -p vcf' or 'bcftools index'");
+            + "plain gzip, and index it with 'tabix -p vcf' or 'bcftools index -t'");
       }
       this.in = new BlockCompressedInputStream(stream);
       StringBuilder text = new StringBuilder();
       long offset = in.getFilePointer();
-      String line;
-      while ((line = in.readLine()) != null && line.startsWith("#")) {
+      String line = in.readLine();
+      if (line != null && line.startsWith("BCF")) {
+        in.close();
+        throw notVcf(path);
+      }
+      for (; line != null && line.startsWith("#"); line = in.readLine()) {
         text.append(line).append('\n');
         lineNo++;
         offset = in.getFilePointer();
@@ -58,6 +67,24 @@ final class VcfRecords implements AutoCloseable {
       }
     } catch (IOException e) {
       throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
+    }
+  }
+
+  /**
+   * A BCF is refused with the conversion to use: htsjdk 4.2's BCF2 codec reads BCF 2.1 only, and
+   * bcftools has written BCF 2.2 since version 1.0 (checked with bcftools 1.16: "BCF2Codec can only
+   * process BCF2 files with minor version = 1 but this file has minor version 2").
+   */
+  private static BadInputException notVcf(String path) {
+    return BadInputException.inFile(path, "a BCF file; BCF 2.2 (what bcftools writes) cannot be read here: convert "
+        + "it to a bgzipped, indexed VCF: bcftools view -Oz -o X.vcf.gz X.bcf && bcftools index -t X.vcf.gz");
+  }
+
+  /** Whether {@code in}'s first bytes are {@code magic} (closes {@code in}). */
+  private static boolean startsWith(java.io.InputStream in, String magic) throws IOException {
+    try (in) {
+      byte[] head = in.readNBytes(magic.length());
+      return new String(head, java.nio.charset.StandardCharsets.ISO_8859_1).equals(magic);
     }
   }
 
@@ -83,7 +110,7 @@ final class VcfRecords implements AutoCloseable {
   void seek(long virtualOffset) {
     try {
       in.seek(virtualOffset);
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) { // htsjdk reports a corrupt block as SAMFormatException
       throw BadInputException.inFile(path, "cannot seek to virtual offset " + virtualOffset + ": " + e.getMessage());
     }
   }
@@ -98,7 +125,7 @@ final class VcfRecords implements AutoCloseable {
     try {
       lineNo++;
       return in.readLine();
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) { // htsjdk reports a corrupt block as SAMFormatException
       throw BadInputException.inFile(path, "cannot read near record " + lineNo + ": " + e.getMessage());
     }
   }

@@ -199,6 +199,38 @@ class BgenExampleTest {
   }
 
   /**
+   * The diploid 8/16-bit fast path of {@link BgenDosages#layout2} (values read straight from the packed
+   * bytes, missing flags from the ploidy bytes, one zstd context reused) against the definition written
+   * plainly from the fully decoded probabilities, {@code e = 2P(AA) + P(AB)},
+   * {@code f − e² = 4P(AA) + P(AB) − e²}: bit for bit (the same doubles, so the same arithmetic), on the
+   * 8-bit, 16-bit and zstd files with their missing samples.
+   */
+  @Test
+  void fastDiploidDosagesEqualTheDefinition() {
+    String sample = dir().resolve("example.sample").toString();
+    for (String name : List.of("example.8bits.bgen", "example.16bits.bgen", "example.16bits.zstd.bgen")) {
+      BgenFile file = BgenFile.open(dir().resolve(name).toString(), sample, CONF);
+      org.lmmspark.engine.genotype.VariantDosages d = new org.lmmspark.engine.genotype.VariantDosages(500);
+      try (BgenReader fast = new BgenReader(file.header(), file.offset(0), CONF);
+          BgenReader plain = new BgenReader(file.header(), file.offset(0), CONF)) {
+        for (int v = 0; v < file.variantCount(); v++) {
+          fast.next();
+          fast.dosages(d);
+          plain.next();
+          BgenProbabilities p = plain.probabilities();
+          for (int i = 0; i < 500; i++) {
+            double[] q = p.probabilities[i];
+            double e = 2 * q[0] + q[1];
+            String at = name + " variant " + v + " sample " + i;
+            assertEquals(p.missing[i] ? Double.NaN : e, d.dosage[i], 0, at);
+            assertEquals(p.missing[i] ? 0 : 4 * q[0] + q[1] - e * e, d.variance[i], 0, at);
+          }
+        }
+      }
+    }
+  }
+
+  /**
    * {@code haplotypes.bgen} (phased, 1 bit per probability) against {@code haplotypes.haps}: each
    * haplotype's probability of the second allele is exactly its 0/1 haps entry.
    */

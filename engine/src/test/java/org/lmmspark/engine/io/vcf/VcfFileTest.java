@@ -7,6 +7,8 @@ import static org.lmmspark.engine.testing.Tolerance.assertClose;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
@@ -173,7 +175,121 @@ class VcfFileTest {
         + "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ts1\ts2\n"
         + "1\t10\trs1\tA\tG\t.\t.\t.\tGT\t0/1\t1/1\n"
         + "1\t20\trs2\tA\tG,T\t.\t.\t.\tGT\t0/1\t1/2\n");
-    BadInputException e = assertThrows(BadInputException.class, () -> VcfFile.open(multi.toString(), CONF));
+    BadInputException e = assertThrows(BadInputException.class, () -> VcfFile.open(multi.toString(), CONF).variants());
     assertTrue(e.getMessage().contains("alleles") && e.getMessage().contains("bcftools norm"), e.getMessage());
+    // A BCF (its magic, then anything), bgzipped or not: refused with the one-line conversion.
+    Path bcf = dir.resolve("x.bcf");
+    VcfFixture.bgzip(bcf, "BCF\u0002\u0002 header and records");
+    BadInputException b = assertThrows(BadInputException.class, () -> VcfFile.open(bcf.toString(), CONF));
+    assertTrue(b.getMessage().contains("x.bcf") && b.getMessage().contains("bcftools view -Oz"), b.getMessage());
+    Path plainBcf = dir.resolve("plain.bcf");
+    java.nio.file.Files.write(plainBcf, new byte[] {'B', 'C', 'F', 2, 2, 0, 0});
+    b = assertThrows(BadInputException.class, () -> VcfFile.open(plainBcf.toString(), CONF));
+    assertTrue(b.getMessage().contains("bcftools view -Oz"), b.getMessage());
+  }
+
+  /**
+   * An indexed VCF (example_3chr as GT calls, positions ×20,000 so that every site has its own 16 kb
+   * window, one BGZF block per record, tabix index by htsjdk's indexer) planned into several chunks:
+   * each chunk's listing starts where the previous one stopped, and together they give the same sites
+   * and virtual offsets as one pass over the file, and dosages equal to the {@code .bed}'s.
+   */
+  @Test
+  void tabixChunksJoinIntoTheOnePassList(@TempDir Path dir) {
+    Path ref = RefData.dir("regenie-example");
+    PlinkFileset bed = PlinkFileset.open(ref.resolve("example_3chr").toString(), CONF);
+    Path file = dir.resolve("calls.vcf.gz");
+    VcfFixture.bgzipPerLine(file, VcfFixture.calls(bed, 20_000));
+    VcfFixture.tabix(file);
+    VcfFile onePass = VcfFile.open(file.toString(), CONF);
+    VcfFile.Plan plan = VcfFile.plan(file.toString(), CONF, 7);
+    assertEquals(file + ".tbi", plan.index());
+    assertTrue(plan.chunks().size() >= 4 && plan.chunks().size() <= 7, plan.chunks().toString());
+    List<VcfFile.Sites> listed = new ArrayList<>();
+    for (VcfFile.Chunk c : plan.chunks()) {
+      listed.add(VcfFile.list(file.toString(), c, CONF));
+    }
+    assertTrue(listed.stream().allMatch(x -> !x.variants().isEmpty()), "no empty chunk");
+    java.util.Collections.reverse(listed); // tasks' results may come back in any order
+    VcfFile split = VcfFile.assemble(plan, listed, CONF);
+    assertEquals(onePass.variants(), split.variants());
+    for (int v = 0; v < bed.variantCount(); v++) {
+      assertEquals(onePass.position(v), split.position(v), "virtual offset of " + v);
+      assertEquals(bed.variants().get(v).id(), split.variants().get(v).id());
+      assertEquals(bed.variants().get(v).bp() * 20_000, split.variants().get(v).bp());
+    }
+    double[][] truth = dosages(bed, 0, bed.variantCount(), null);
+    int m = bed.variantCount();
+    for (VcfFile.Chunk c : plan.chunks()) { // each chunk's first variant read from its own offset
+      int first = split.variants().indexOf(listed.get(plan.chunks().size() - 1 - c.index()).variants().get(0));
+      double[][] got = dosages(split, first, m, null);
+      for (int i = 0; i < bed.sampleCount(); i++) {
+        assertClose(got[first][i], truth[first][i], 1e-6, 0, "chunk " + c.index() + " sample " + i);
+      }
+    }
+  }
+
+  /**
+   * A CSI index written by bcftools 1.16 ({@code bcftools index -c}; fixture in
+   * {@code src/test/resources/vcf}): chunks planned from it list the same sites as one pass, and the ALT
+   * counts read back equal the GT text counted here by hand.
+   */
+  @Test
+  void csiChunksFromBcftoolsJoinIntoTheOnePassList(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("three-contigs.vcf.gz");
+    for (String name : List.of("three-contigs.vcf.gz", "three-contigs.vcf.gz.csi")) {
+      try (java.io.InputStream in = VcfFileTest.class.getResourceAsStream("/vcf/" + name)) {
+        java.nio.file.Files.copy(in, dir.resolve(name));
+      }
+    }
+    VcfFile.Plan plan = VcfFile.plan(file.toString(), CONF, 3);
+    assertEquals(file + ".csi", plan.index());
+    assertEquals(3, plan.chunks().size(), plan.chunks().toString());
+    VcfFile split = VcfFile.assemble(plan, VcfFile.IN_TURN.list(plan, CONF), CONF);
+    VcfFile onePass = VcfFile.open(file.toString(), CONF);
+    assertEquals(30, split.variantCount());
+    assertEquals(onePass.variants(), split.variants());
+    double[][] got = dosages(split, 0, 30, null);
+    List<String> lines;
+    try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(
+        new java.util.zip.GZIPInputStream(java.nio.file.Files.newInputStream(file)), java.nio.charset.StandardCharsets.UTF_8))) {
+      lines = r.lines().filter(l -> !l.startsWith("#")).toList();
+    }
+    for (int v = 0; v < 30; v++) {
+      String[] f = lines.get(v).split("\t");
+      assertEquals(split.position(v), onePass.position(v));
+      for (int i = 0; i < 8; i++) {
+        String gt = f[9 + i];
+        if (!gt.equals("./.")) { // a missing call comes back mean-imputed
+          // 1e-6: the block holds float32 centered values, read back as value + 2p
+          assertClose(got[v][i], (gt.charAt(0) - '0') + (gt.charAt(2) - '0'), 1e-6, 0, "record " + v + " sample " + i);
+        }
+      }
+    }
+  }
+
+  /**
+   * Without an index the plan is one chunk, whatever the number of tasks asked for, and says so; an
+   * index that belongs to another file is refused by name when the chunks are listed.
+   */
+  @Test
+  void withoutIndexOneChunkAndAForeignIndexIsRefused(@TempDir Path dir) throws IOException {
+    Path ref = RefData.dir("regenie-example");
+    PlinkFileset bed = PlinkFileset.open(ref.resolve("example_3chr").toString(), CONF);
+    Path file = dir.resolve("calls.vcf.gz");
+    VcfFixture.bgzipPerLine(file, VcfFixture.calls(bed, 20_000));
+    VcfFile.Plan plan = VcfFile.plan(file.toString(), CONF, 8);
+    assertEquals(1, plan.chunks().size());
+    assertTrue(plan.describe().contains("no .tbi/.csi index") && plan.describe().contains("one task"), plan.describe());
+    VcfFile noIndex = VcfFile.open(file.toString(), CONF, 8, VcfFile.IN_TURN);
+    assertEquals(bed.variantCount(), noIndex.variantCount());
+    // The index of another file: its record starts are not this file's.
+    Path other = dir.resolve("other.vcf.gz");
+    VcfFixture.bgzipPerLine(other, VcfFixture.calls(bed, 10_000).replace("\tA\tC\t", "\tAT\tCG\t"));
+    VcfFixture.tabix(other);
+    java.nio.file.Files.move(Path.of(other + ".tbi"), Path.of(file + ".tbi"));
+    BadInputException e = assertThrows(BadInputException.class,
+        () -> VcfFile.open(file.toString(), CONF, 8, VcfFile.IN_TURN).variants());
+    assertTrue(e.getMessage().contains("re-index"), e.getMessage());
   }
 }
