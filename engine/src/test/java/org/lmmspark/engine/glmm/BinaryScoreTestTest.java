@@ -52,12 +52,13 @@ class BinaryScoreTestTest {
           z[v][i] = (z[v][i] - mean) / sd;
           u[i] += effect * z[v][i] / Math.sqrt(mGrm);
         }
-        for (int c = 0; c < n; c++) {
-          for (int r = 0; r < n; r++) {
-            k[r + c * n] += z[v][r] * z[v][c] / mGrm;
-          }
-        }
       }
+      // K = ZZᵀ/M (one DGEMM; the definition, GCTA's GRM without missing calls).
+      double[] zm = new double[n * mGrm];
+      for (int v = 0; v < mGrm; v++) {
+        System.arraycopy(z[v], 0, zm, v * n, n);
+      }
+      org.lmmspark.engine.linalg.Blas.dgemm(false, true, n, n, mGrm, 1.0 / mGrm, zm, n, zm, n, 0.0, k, n);
       x = new double[2 * n];
       double[] eta = new double[n];
       for (int i = 0; i < n; i++) {
