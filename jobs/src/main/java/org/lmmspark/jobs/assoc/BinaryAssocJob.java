@@ -107,11 +107,57 @@ public final class BinaryAssocJob {
 
   private BinaryAssocJob() {}
 
+  /**
+   * Checks without Spark, before anything is computed: {@link AssocJob#checkInputs}, then the trait column
+   * of the phenotype table as a case-control trait ({@link #checkTraitColumn}). Returns the genotype source.
+   */
+  public static GenotypeSource checkInputs(Options b, Configuration conf) {
+    AssocJob.Options o = b.assoc();
+    GenotypeSource fileset = AssocJob.checkInputs(o, conf);
+    TraitTables.Tables tables = TraitTables.read(o.trait(), fileset.famPath(), fileset.samples(),
+        fileset.samplesPath(), false, conf);
+    checkTraitColumn(tables.pheno(), tables.pheno().column(tables.trait(), "--pheno-name"), tables.trait());
+    return fileset;
+  }
+
+  /**
+   * The whole trait column (missing values aside) is 0/1 or PLINK's 1/2 and has cases and controls; the
+   * first value that is not names its file and line. (The analysed subset is checked again after matching.)
+   */
+  static void checkTraitColumn(org.lmmspark.engine.pheno.SampleTable pheno, int column, String trait) {
+    double[] v = pheno.numeric(column);
+    int[] first = {-1, -1, -1};
+    for (int r = 0; r < v.length; r++) {
+      if (Double.isNaN(v[r])) {
+        continue;
+      }
+      if (v[r] != 0 && v[r] != 1 && v[r] != 2) {
+        throw BadInputException.atLine(pheno.file(), pheno.line(r), "trait '" + trait + "' is " + AssocOutputs.num(v[r])
+            + ": --family binomial takes 0/1 (control/case) or PLINK's 1/2");
+      }
+      int k = (int) v[r];
+      if (first[k] < 0) {
+        first[k] = r;
+      }
+    }
+    if (first[0] >= 0 && first[2] >= 0) {
+      throw BadInputException.atLine(pheno.file(), pheno.line(first[2]), "trait '" + trait + "' is 2 where line "
+          + pheno.line(first[0]) + " has 0: --family binomial takes 0/1 or PLINK's 1/2 (in which a missing value is NA"
+          + " or -9), not a mix");
+    }
+    int distinct = (first[0] >= 0 ? 1 : 0) + (first[1] >= 0 ? 1 : 0) + (first[2] >= 0 ? 1 : 0);
+    if (distinct == 1) {
+      String what = first[0] >= 0 ? "no cases (all 0)" : first[2] >= 0 ? "all cases (all 2)" : "only the value 1 (all cases"
+          + " if 0/1, all controls if 1/2)";
+      throw BadInputException.inFile(pheno.file(), "trait '" + trait + "': " + what + "; a case-control test needs both");
+    }
+  }
+
   public static Result run(JavaSparkContext jsc, Options b) {
     AssocJob.Options o = b.assoc();
     long start = System.nanoTime();
     Configuration conf = jsc.hadoopConfiguration();
-    PartitionedGenotypes genotypes = PartitionedGenotypes.of(AssocJob.checkInputs(o, conf), o.selection(), conf);
+    PartitionedGenotypes genotypes = PartitionedGenotypes.of(checkInputs(b, conf), o.selection(), conf);
     GenotypeSource fileset = genotypes.fileset();
     fileset.warnings().forEach(log::warn);
     List<String> notes = new ArrayList<>(genotypes.notes());

@@ -144,6 +144,7 @@ public final class AssocCommand implements Callable<Integer> {
     RunLog runLog = new RunLog(spec);
     if (binary()) {
       BinaryAssocJob.Options b = new BinaryAssocJob.Options(options, firthBelow, parseVariance(scoreVariance));
+      BinaryAssocJob.checkInputs(b, conf);
       try (OutputSet set = output.open(OUTPUTS, conf, genotypes.input().label(), grm, trait.pheno, trait.covar, trait.qcovar)) {
         runBinary(runLog, b, sparkOptions.master, chromosomeCodes);
         set.commit();
