@@ -85,26 +85,34 @@ public final class AssocOutputs {
    *            per chromosome with LOCO) are in the report
    */
   static List<String> write(JavaSparkContext jsc, AssocJob.Options o, AssocJob.Result r, String hsq) {
-    Configuration conf = jsc.hadoopConfiguration();
-    AssocTable t = r.table();
-    String parquet = parquetPath(o.out());
+    String title = r.trait() + (o.loco() ? ", LOCO" : "") + (o.statistic() != org.lmmspark.engine.assoc.LmmTest.MLMA ? ", " + o.statistic().option() + " test" : "");
+    return write(jsc.hadoopConfiguration(), o.out(), r.table(), title, r.lambdaGc(), report(o, r), hsq);
+  }
+
+  /**
+   * Writes the table (TSV and Parquet, with its extra columns), the plots titled {@code title}, the
+   * report text and the optional {@code .hsq}, all or nothing. The one writer of the quantitative and
+   * binary-trait scans.
+   */
+  static List<String> write(Configuration conf, String out, AssocTable t, String title, double lambdaGc, String report,
+      String hsq) {
+    String parquet = parquetPath(out);
     try (AtomicOutputs files = new AtomicOutputs(conf)) {
-      try (Writer w = new OutputStreamWriter(new GZIPOutputStream(files.create(tsvPath(o.out())), 1 << 16),
+      try (Writer w = new OutputStreamWriter(new GZIPOutputStream(files.create(tsvPath(out)), 1 << 16),
           StandardCharsets.UTF_8)) {
         writeTsv(t, w);
       }
-      String title = r.trait() + (o.loco() ? ", LOCO" : "") + (o.statistic() != org.lmmspark.engine.assoc.LmmTest.MLMA ? ", " + o.statistic().option() + " test" : "");
-      try (OutputStream png = files.create(manhattanPath(o.out()))) {
+      try (OutputStream png = files.create(manhattanPath(out))) {
         AssocPlots.manhattan(t, "Manhattan: " + title, png);
       }
-      try (OutputStream png = files.create(qqPath(o.out()))) {
-        AssocPlots.qq(t, "QQ: " + title, r.lambdaGc(), png);
+      try (OutputStream png = files.create(qqPath(out))) {
+        AssocPlots.qq(t, "QQ: " + title, lambdaGc, png);
       }
-      try (Writer w = new OutputStreamWriter(files.create(reportPath(o.out())), StandardCharsets.UTF_8)) {
-        w.write(report(o, r));
+      try (Writer w = new OutputStreamWriter(files.create(reportPath(out)), StandardCharsets.UTF_8)) {
+        w.write(report);
       }
       if (hsq != null) {
-        try (Writer w = new OutputStreamWriter(files.create(hsqPath(o.out())), StandardCharsets.UTF_8)) {
+        try (Writer w = new OutputStreamWriter(files.create(hsqPath(out)), StandardCharsets.UTF_8)) {
           w.write(hsq);
         }
       }
@@ -114,15 +122,19 @@ public final class AssocOutputs {
       throw new UncheckedIOException(e);
     }
     List<String> written = new ArrayList<>(
-        List.of(tsvPath(o.out()), parquet, reportPath(o.out()), manhattanPath(o.out()), qqPath(o.out())));
+        List.of(tsvPath(out), parquet, reportPath(out), manhattanPath(out), qqPath(out)));
     if (hsq != null) {
-      written.add(hsqPath(o.out()));
+      written.add(hsqPath(out));
     }
     return written;
   }
 
   static void writeTsv(AssocTable t, Writer w) throws IOException {
     w.write(String.join("\t", COLUMNS));
+    for (AssocTable.ExtraColumn c : t.extras()) {
+      w.write('\t');
+      w.write(c.name());
+    }
     w.write('\n');
     StringBuilder sb = new StringBuilder(256);
     for (int r = 0; r < t.size(); r++) {
@@ -141,9 +153,17 @@ public final class AssocOutputs {
 
   static String[] fields(AssocTable t, int r) {
     Variant v = t.variant(r);
-    return new String[] {v.chromosome(), Long.toString(v.bp()), v.a1(), v.a2(), num(t.beta(r)), num(t.se(r)),
+    String[] common = {v.chromosome(), Long.toString(v.bp()), v.a1(), v.a2(), num(t.beta(r)), num(t.se(r)),
         num(t.a1Frequency(r)), ChiSquared.formatLogP(t.logP(r)), v.id(), Integer.toString(t.n(r)), num(t.statistic(r)),
         Double.isNaN(t.logP(r)) ? "NA" : String.format(Locale.ROOT, "%.4f", t.negLog10P(r)), num(t.info(r))};
+    if (t.extras().isEmpty()) {
+      return common;
+    }
+    String[] all = java.util.Arrays.copyOf(common, common.length + t.extras().size());
+    for (int c = 0; c < t.extras().size(); c++) {
+      all[common.length + c] = t.extraText(r, c);
+    }
+    return all;
   }
 
   static String num(double x) {
@@ -158,7 +178,8 @@ public final class AssocOutputs {
    * {@code spark.rpc.message.maxSize}, 128 MiB by default: a few million variants).
    */
   static void writeParquet(AssocTable t, Path folder, Configuration conf) throws IOException {
-    MessageType schema = Types.buildMessage()
+    Types.MessageTypeBuilder builder = Types.buildMessage();
+    builder
         .required(PrimitiveTypeName.BINARY).as(LogicalTypeAnnotation.stringType()).named("chromosome")
         .required(PrimitiveTypeName.INT64).named("base_pair_location")
         .required(PrimitiveTypeName.BINARY).as(LogicalTypeAnnotation.stringType()).named("effect_allele")
@@ -171,8 +192,15 @@ public final class AssocOutputs {
         .required(PrimitiveTypeName.INT32).named("n")
         .optional(PrimitiveTypeName.DOUBLE).named("chi2")
         .optional(PrimitiveTypeName.DOUBLE).named("neg_log10_p")
-        .optional(PrimitiveTypeName.DOUBLE).named("info")
-        .named("assoc");
+        .optional(PrimitiveTypeName.DOUBLE).named("info");
+    for (AssocTable.ExtraColumn c : t.extras()) {
+      if (c.text() != null) {
+        builder.optional(PrimitiveTypeName.BINARY).as(LogicalTypeAnnotation.stringType()).named(c.name());
+      } else {
+        builder.optional(PrimitiveTypeName.DOUBLE).named(c.name());
+      }
+    }
+    MessageType schema = builder.named("assoc");
     SimpleGroupFactory rows = new SimpleGroupFactory(schema);
     OutputFile file = HadoopOutputFile.fromPath(new Path(folder, "part-00000.snappy.parquet"), conf);
     try (ParquetWriter<Group> w = ExampleParquetWriter.builder(file).withType(schema).withConf(conf)
@@ -191,6 +219,17 @@ public final class AssocOutputs {
         appendUnlessNaN(g, "chi2", t.statistic(r));
         appendUnlessNaN(g, "neg_log10_p", t.negLog10P(r));
         appendUnlessNaN(g, "info", t.info(r));
+        for (int c = 0; c < t.extras().size(); c++) {
+          AssocTable.ExtraColumn col = t.extras().get(c);
+          if (col.text() != null) {
+            String text = t.extraText(r, c);
+            if (!"NA".equals(text)) {
+              g.append(col.name(), text);
+            }
+          } else {
+            appendUnlessNaN(g, col.name(), t.extraNumber(r, c));
+          }
+        }
         w.write(g);
       }
     }

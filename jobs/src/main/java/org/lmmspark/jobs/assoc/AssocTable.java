@@ -17,12 +17,43 @@ public final class AssocTable {
   private final List<Variant> variants;
   private final int[] order;
   private final boolean exact;
+  private final List<ExtraColumn> extras;
 
-  private AssocTable(AssocResults results, List<Variant> variants, int[] order, boolean exact) {
+  /**
+   * A column beyond the common ones (the binary-trait scan's case/control frequencies, p method): its
+   * name and its value for a result index (the row of {@link AssocResults}, before sorting), as text
+   * ({@code text} non-null) or as a number (NaN written as NA / null).
+   */
+  public record ExtraColumn(String name, java.util.function.IntFunction<String> text,
+      java.util.function.IntToDoubleFunction number) {}
+
+  private AssocTable(AssocResults results, List<Variant> variants, int[] order, boolean exact, List<ExtraColumn> extras) {
     this.results = results;
     this.variants = variants;
     this.order = order;
     this.exact = exact;
+    this.extras = List.copyOf(extras);
+  }
+
+  /** The same table with columns appended after the common ones. */
+  public AssocTable withExtras(List<ExtraColumn> columns) {
+    return new AssocTable(results, variants, order, exact, columns);
+  }
+
+  public List<ExtraColumn> extras() {
+    return extras;
+  }
+
+  /** Text of extra column {@code col} at {@code row} (numbers as {@link AssocOutputs#num}). */
+  public String extraText(int row, int col) {
+    ExtraColumn c = extras.get(col);
+    return c.text() != null ? c.text().apply(order[row]) : AssocOutputs.num(c.number().applyAsDouble(order[row]));
+  }
+
+  /** Numeric value of extra column {@code col} at {@code row} (NaN for text columns). */
+  public double extraNumber(int row, int col) {
+    ExtraColumn c = extras.get(col);
+    return c.number() == null ? Double.NaN : c.number().applyAsDouble(order[row]);
   }
 
   public static AssocTable of(AssocResults results, List<Variant> variants, boolean exact) {
@@ -36,7 +67,7 @@ public final class AssocTable {
         .thenComparingLong(k -> variants.get(results.variant(k)).bp())
         .thenComparingInt(results::variant);
     rows.sort(cmp);
-    return new AssocTable(results, variants, rows.stream().mapToInt(Integer::intValue).toArray(), exact);
+    return new AssocTable(results, variants, rows.stream().mapToInt(Integer::intValue).toArray(), exact, List.of());
   }
 
   /** Sort rank of a chromosome code: 1–22 by number, X 23, Y 24, XY 25, MT 26, others after. */

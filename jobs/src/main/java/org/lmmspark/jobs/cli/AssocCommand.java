@@ -6,6 +6,7 @@ import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.assoc.LmmTest;
 import org.lmmspark.jobs.assoc.AssocJob;
 import org.lmmspark.jobs.assoc.AssocOutputs;
+import org.lmmspark.jobs.assoc.BinaryAssocJob;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -57,7 +58,15 @@ import picocli.CommandLine.Spec;
           + " neg_log10_p info; info = the IMPUTE2 INFO score of BGEN dosages among the analysed samples, NA for"
           + " hard calls; sorted by position), PREFIX.report.md (lambda GC, null model, top hits),"
           + " PREFIX.manhattan.png, PREFIX.qq.png and PREFIX.log; with the spectral solver and no --grm also the GRM"
-          + " PREFIX.grm.*; with the matrix-free solver the whole-genome REML PREFIX.hsq (GCTA layout)."})
+          + " PREFIX.grm.*; with the matrix-free solver the whole-genome REML PREFIX.hsq (GCTA layout).",
+      "--family binomial: a 0/1 trait (PLINK's 1/2 accepted and recoded, as the log says) is tested as SAIGE does: a"
+          + " null logistic GLMM logit(mu) = Xb + g, g ~ N(0, tau K), fitted by PQL with AI-REML on the working model"
+          + " (dense, on the driver; with --loco one fit per chromosome on K_-c), then per variant the score"
+          + " T = x~'(y - mu), Var(T) exact (x'Px, --score-variance exact) or by SAIGE's variance ratio (ratio; auto ="
+          + " exact below 5000 samples), p by the normal approximation for |z| < 2 and the saddle-point approximation"
+          + " beyond, and Firth's penalized likelihood-ratio test (covariates re-estimated, the null's random prediction"
+          + " as offset) below --firth-below. Extra columns: n_case n_control effect_allele_frequency_cases"
+          + " effect_allele_frequency_controls p_method (NORMAL, SPA or FIRTH)."})
 public final class AssocCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -99,6 +108,15 @@ public final class AssocCommand implements Callable<Integer> {
   @Option(names = "--probes", defaultValue = "0", paramLabel = "R", description = "Matrix-free REML: random probe vectors for the traces (default 0: the REML default).")
   int probes;
 
+  @Option(names = "--family", defaultValue = "gaussian", paramLabel = "F", description = "gaussian (a quantitative trait, the LMM tests) or binomial (a 0/1 case-control trait: SAIGE's score test with SPA and Firth; see above) (default: ${DEFAULT-VALUE}).")
+  String family;
+
+  @Option(names = "--firth-below", defaultValue = "0.01", paramLabel = "P", description = "--family binomial: variants whose score-test p is below P are retested by Firth logistic regression (0: never) (default: ${DEFAULT-VALUE}).")
+  double firthBelow;
+
+  @Option(names = "--score-variance", defaultValue = "auto", paramLabel = "V", description = "--family binomial: exact (x'Px with the dense projection, 2N^2 flops per variant), ratio (SAIGE's variance ratio, O(N)) or auto (exact below 5000 samples) (default: ${DEFAULT-VALUE}).")
+  String scoreVariance;
+
   @Mixin OutputOptions output;
 
   @Option(names = "--partitions", defaultValue = "0", paramLabel = "K", description = "Number of variant ranges, one Spark task each (default 0: two per core).")
@@ -124,11 +142,65 @@ public final class AssocCommand implements Callable<Integer> {
         matrixFreeAbove, probes, variants.selection(samples, conf), kernel.scaling(), parseStatistic(test));
     AssocJob.checkInputs(options, conf);
     RunLog runLog = new RunLog(spec);
+    if (binary()) {
+      BinaryAssocJob.Options b = new BinaryAssocJob.Options(options, firthBelow, parseVariance(scoreVariance));
+      BinaryAssocJob.checkInputs(b, conf);
+      try (OutputSet set = output.open(OUTPUTS, conf, genotypes.input().label(), grm, trait.pheno, trait.covar, trait.qcovar)) {
+        runBinary(runLog, b, sparkOptions.master, chromosomeCodes);
+        set.commit();
+      }
+      return 0;
+    }
     try (OutputSet set = output.open(OUTPUTS, conf, genotypes.input().label(), grm, trait.pheno, trait.covar, trait.qcovar)) {
       run(runLog, options, sparkOptions.master, chromosomeCodes);
       set.commit();
     }
     return 0;
+  }
+
+  private boolean binary() {
+    String f = family.trim().toLowerCase(java.util.Locale.ROOT);
+    return switch (f) {
+      case "gaussian" -> false;
+      case "binomial" -> true;
+      default -> throw new BadInputException("--family must be gaussian or binomial (logit link), got '" + family + "'");
+    };
+  }
+
+  /** {@code auto}, {@code exact} or {@code ratio} (any case). */
+  public static BinaryAssocJob.Variance parseVariance(String value) {
+    return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "auto" -> BinaryAssocJob.Variance.AUTO;
+      case "exact" -> BinaryAssocJob.Variance.EXACT;
+      case "ratio" -> BinaryAssocJob.Variance.RATIO;
+      default -> throw new BadInputException("--score-variance must be auto, exact or ratio, got '" + value + "'");
+    };
+  }
+
+  /** Runs the binary-trait scan in a session of its own and reports it. */
+  public static BinaryAssocJob.Result runBinary(RunLog runLog, BinaryAssocJob.Options options, String master,
+      ChromosomeCodeOptions codes) {
+    String out = options.assoc().out();
+    return SparkRun.run("assoc", master, runLog, BinaryAssocJob.class, out + ".log", (jsc, stages) -> {
+      codes.apply(jsc.hadoopConfiguration());
+      BinaryAssocJob.Result r = stages.time("association", () -> BinaryAssocJob.run(jsc, options));
+      runLog.say(String.format("trait %s (binary): N = %d samples (%d cases, %d controls), fixed effects %s", r.trait(),
+          r.samples(), r.cases(), r.controls(), r.fixedEffects()));
+      r.notes().forEach(runLog::note);
+      for (BinaryAssocJob.NullFit f : r.nullFits()) {
+        runLog.say(String.format("null (%s): tau = %.5g, %s; variance %s, ratio %s; %d variants tested", f.scope(), f.tau(),
+            f.message(), f.exact() ? "exact" : "ratio", f.ratio(), f.variantsTested()));
+      }
+      runLog.say(String.format("%s", r.counts()));
+      long[] m = r.methodCounts();
+      runLog.say(String.format("lambda GC = %.4f over %d variants; p by normal %d, SPA %d, Firth %d, untestable %d",
+          r.lambdaGc(), r.table().size(), m[0], m[1], m[2], m[3]));
+      runLog.say(String.format("%d Spark task(s); GRM %.1f s, null model(s) %.1f s, scan %.1f s, total %.1f s", r.tasks(),
+          r.grmSeconds(), r.nullSeconds(), r.scanSeconds(), r.seconds()));
+      runLog.say("results: " + AssocOutputs.tsvPath(out) + ", " + AssocOutputs.parquetPath(out) + ", report "
+          + AssocOutputs.reportPath(out) + ", plots " + AssocOutputs.manhattanPath(out) + ", " + AssocOutputs.qqPath(out));
+      return r;
+    });
   }
 
   /** The files of one run (the GRM when computed here, per-chromosome parts besides). */

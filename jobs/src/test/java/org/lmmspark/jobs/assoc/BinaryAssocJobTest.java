@@ -1,0 +1,207 @@
+package org.lmmspark.jobs.assoc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.lmmspark.engine.testing.Tolerance.assertClose;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.GZIPInputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lmmspark.engine.genotype.GenotypeInput;
+import org.lmmspark.engine.glmm.BinaryAssocResults;
+import org.lmmspark.engine.glmm.GrmPql;
+import org.lmmspark.engine.testing.RefData;
+import org.lmmspark.jobs.testing.SharedSpark;
+
+/**
+ * The binary-trait Spark scan ({@code assoc --family binomial}) against a plain computation on the driver,
+ * its output columns, and its bad input.
+ */
+class BinaryAssocJobTest {
+
+  /**
+   * LOCO on refdata/regenie-example/example_3chr (500 samples; 50, 400, 50 variants on chromosomes 1–3),
+   * the 0/1 trait Y1 of phenotype_bin.txt (121 cases) with V1 V2 V3. Checked against a computation written
+   * here: genotypes decoded from the .bed bytes, K_{−c} = (1/M_{−c}) Σ z zᵀ over the OTHER chromosomes'
+   * variants, the PQL null on it ({@link GrmPql}, the engine's, its P tested against Gauss–Jordan in
+   * BinaryScoreTestTest), then for every variant of chromosome c T = Σ x_i (y_i − μ̂_i) and Var(T) = xᵀPx
+   * with x the raw allele counts (P1 = 0, so centering does not matter): β = T/Var(T) within 1e-4
+   * relative (the job's P and genotypes are float), and the case/control A1 frequencies exactly.
+   */
+  @Test
+  void locoScoresMatchThePlainComputation(@TempDir Path dir) throws Exception {
+    Path ref = RefData.dir("regenie-example");
+    String bfile = ref.resolve("example_3chr").toString();
+    String out = dir.resolve("bin").toString();
+    AssocJob.Options assoc = new AssocJob.Options(GenotypeInput.bfile(bfile), ref.resolve("phenotype_bin.txt").toString(),
+        "Y1", null, ref.resolve("covariates.txt").toString(), null, out, true, 0, false, AssocJob.Test.AUTO, 5, 32);
+    BinaryAssocJob.Result r = BinaryAssocJob.run(SharedSpark.jsc(), new BinaryAssocJob.Options(assoc, 0.01,
+        BinaryAssocJob.Variance.EXACT));
+    assertEquals(500, r.samples());
+    assertEquals(121, r.cases());
+    assertEquals(3, r.nullFits().size());
+    assertEquals(500, r.table().size());
+
+    int n = 500;
+    List<String> bim = Files.readAllLines(Path.of(bfile + ".bim"));
+    int m = bim.size();
+    byte[] bed = Files.readAllBytes(Path.of(bfile + ".bed"));
+    int bpv = (n + 3) / 4;
+    double[][] x = new double[m][n];
+    double[][] z = new double[m][n];
+    String[] chr = new String[m];
+    for (int v = 0; v < m; v++) {
+      chr[v] = bim.get(v).split("\\s+")[0];
+      double sum = 0;
+      for (int j = 0; j < n; j++) {
+        int code = (bed[3 + v * bpv + j / 4] >> (2 * (j % 4))) & 3;
+        x[v][j] = code == 0 ? 2 : code == 2 ? 1 : 0;
+        sum += x[v][j];
+      }
+      double p = sum / (2 * n);
+      for (int j = 0; j < n; j++) {
+        z[v][j] = (x[v][j] - 2 * p) / Math.sqrt(2 * p * (1 - p));
+      }
+    }
+    // Samples are in .fam order in both tables here (checked: same IIDs, same order).
+    List<String> pheno = Files.readAllLines(ref.resolve("phenotype_bin.txt"));
+    List<String> cov = Files.readAllLines(ref.resolve("covariates.txt"));
+    double[] y = new double[n];
+    double[] design = new double[4 * n];
+    for (int i = 0; i < n; i++) {
+      String[] pf = pheno.get(i + 1).trim().split("\\s+");
+      String[] cf = cov.get(i + 1).trim().split("\\s+");
+      assertEquals(pf[1], cf[1]);
+      y[i] = Double.parseDouble(pf[2]);
+      design[i] = 1;
+      for (int j = 0; j < 3; j++) {
+        design[i + (j + 1) * n] = Double.parseDouble(cf[2 + j]);
+      }
+    }
+    for (String c : List.of("1", "2", "3")) {
+      double[] k = new double[n * n];
+      int used = 0;
+      for (int v = 0; v < m; v++) {
+        if (chr[v].equals(c)) {
+          continue;
+        }
+        used++;
+        for (int a = 0; a < n; a++) {
+          for (int b = 0; b < n; b++) {
+            k[a + b * n] += z[v][a] * z[v][b];
+          }
+        }
+      }
+      for (int i = 0; i < k.length; i++) {
+        k[i] /= used;
+      }
+      GrmPql.Fit fit = GrmPql.fit("c" + c, y, design, List.of("intercept", "V1", "V2", "V3"), k, Double.NaN,
+          GrmPql.TOLERANCE);
+      BinaryAssocJob.NullFit jobFit = r.nullFits().stream().filter(f -> f.scope().equals("LOCO chromosome " + c))
+          .findFirst().orElseThrow();
+      assertClose(jobFit.tau(), fit.tau(), 1e-6, 1e-4, "tau, chromosome " + c);
+      double[] pmat = fit.projection();
+      int checked = 0;
+      for (int row = 0; row < r.table().size(); row++) {
+        int v = r.table().variantIndex(row);
+        if (!chr[v].equals(c)) {
+          continue;
+        }
+        double t = 0;
+        double var = 0;
+        double caseSum = 0;
+        double controlSum = 0;
+        for (int i = 0; i < n; i++) {
+          t += x[v][i] * (y[i] - fit.mu()[i]);
+          double px = 0;
+          for (int j = 0; j < n; j++) {
+            px += pmat[i + j * n] * x[v][j];
+          }
+          var += x[v][i] * px;
+          if (y[i] == 1) {
+            caseSum += x[v][i];
+          } else {
+            controlSum += x[v][i];
+          }
+        }
+        String method = r.table().extraText(row, 4);
+        if (!method.equals("FIRTH")) {
+          assertClose(r.table().beta(row), t / var, 1e-6, 1e-4, "beta of variant " + v);
+        }
+        if (method.equals("NORMAL")) {
+          assertClose(r.table().se(row), 1 / Math.sqrt(var), 0, 1e-4, "SE of variant " + v);
+        }
+        assertClose(r.table().extraNumber(row, 2), caseSum / 242, 1e-6, 0, "A1 frequency in cases, variant " + v);
+        assertClose(r.table().extraNumber(row, 3), controlSum / 758, 1e-6, 0, "A1 frequency in controls, variant " + v);
+        checked++;
+      }
+      assertEquals(c.equals("2") ? 400 : 50, checked);
+    }
+
+    // The table: the common columns, then the binary ones; every p_method is one of the three.
+    List<String> lines = new ArrayList<>();
+    try (BufferedReader br = new BufferedReader(new InputStreamReader(new GZIPInputStream(
+        Files.newInputStream(Path.of(AssocOutputs.tsvPath(out)))), StandardCharsets.UTF_8))) {
+      br.lines().forEach(lines::add);
+    }
+    assertEquals(501, lines.size());
+    assertTrue(lines.get(0).endsWith("info\tn_case\tn_control\teffect_allele_frequency_cases\t"
+        + "effect_allele_frequency_controls\tp_method"), lines.get(0));
+    long[] methods = r.methodCounts();
+    for (String line : lines.subList(1, lines.size())) {
+      String[] f = line.split("\t");
+      assertEquals("121", f[13]);
+      assertEquals("379", f[14]);
+      assertTrue(List.of("NORMAL", "SPA", "FIRTH").contains(f[17]), line);
+      assertTrue(!line.contains("NaN"), line);
+    }
+    assertEquals(500, methods[0] + methods[1] + methods[2]);
+    assertTrue(methods[1] > 0, "SPA used beyond |z| = 2");
+    assertTrue(Files.exists(Path.of(AssocOutputs.parquetPath(out))));
+    assertTrue(Files.readString(Path.of(AssocOutputs.reportPath(out))).contains("λGC"));
+  }
+
+  /** Values other than 0/1 (or 1/2), all cases, no cases: one line naming the file (and sample), exit 2. */
+  @Test
+  void badTraitsAreOneLineErrors(@TempDir Path dir) throws Exception {
+    Path ref = RefData.dir("regenie-example");
+    List<String> pheno = Files.readAllLines(ref.resolve("phenotype_bin.txt"));
+    List<String> three = new ArrayList<>(pheno);
+    three.set(5, three.get(5).replaceAll(" [01] ([01])$", " 3 $1"));
+    List<String> allCases = new ArrayList<>(List.of(pheno.get(0)));
+    List<String> oneTwo = new ArrayList<>(List.of(pheno.get(0)));
+    for (String l : pheno.subList(1, pheno.size())) {
+      String[] f = l.split(" ");
+      allCases.add(f[0] + " " + f[1] + " 1 1");
+      oneTwo.add(f[0] + " " + f[1] + " " + (Integer.parseInt(f[2]) + 1) + " 1");
+    }
+    Files.write(dir.resolve("three.txt"), three);
+    Files.write(dir.resolve("cases.txt"), allCases);
+    String grm = ref.resolve("expected/gcta_grm").toString();
+    String bfile = ref.resolve("example").toString();
+    String err = AssocJobTest.runCli("assoc", "--family", "binomial", "--bfile", bfile, "--pheno",
+        dir.resolve("three.txt").toString(), "--pheno-name", "Y1", "--grm", grm, "--out", dir.resolve("a").toString(),
+        "--master", "local[1]");
+    assertTrue(err.contains("three.txt:6:") && err.contains("is 3") && err.contains("0/1"), err);
+    // One line says it (the rest of stderr is Spark's log).
+    assertEquals(1, err.lines().filter(l -> l.contains("is 3")).count(), err);
+    err = AssocJobTest.runCli("assoc", "--family", "binomial", "--bfile", bfile, "--pheno",
+        dir.resolve("cases.txt").toString(), "--pheno-name", "Y1", "--grm", grm, "--out", dir.resolve("b").toString(),
+        "--master", "local[1]");
+    assertTrue(err.contains("cases.txt") && err.contains("all cases"), err);
+    assertTrue(!Files.exists(dir.resolve("a.assoc.tsv.gz")) && !Files.exists(dir.resolve("b.assoc.tsv.gz")));
+    // PLINK's 1/2 is accepted and said so.
+    List<String> notes = new ArrayList<>();
+    org.lmmspark.engine.reml.RemlInputs.Assembled none = null;
+    double[] recoded = BinaryAssocJob.caseControl(new double[] {1, 2, 2, 1}, none, "p.txt", "Y1", notes);
+    assertClose(recoded, new double[] {0, 1, 1, 0}, 0, 0, "recoded");
+    assertTrue(notes.get(0).contains("1/2"), notes.toString());
+  }
+}
