@@ -22,6 +22,9 @@ import java.util.Map;
  * @param blocks         number of independent blocks of V the likelihood was evaluated over
  * @param largestBlock   records in the largest one
  * @param groupLevels    levels of each grouping factor
+ * @param thetaCovariance sampling covariance of θ̂, the inverse average information over the estimated
+ *                       parameters (m×m column-major in {@link #parameterNames()} order; rows and columns of
+ *                       fixed parameters are 0; null when AI is singular)
  */
 public record MixedModelFit(
     String formula,
@@ -56,7 +59,8 @@ public record MixedModelFit(
     List<String> notes,
     int blocks,
     int largestBlock,
-    Map<String, Integer> groupLevels) {
+    Map<String, Integer> groupLevels,
+    double[] thetaCovariance) {
 
   /**
    * BLUPs of one term, {@code values[effect][level]}, and their prediction error variances

@@ -135,9 +135,14 @@ public final class MixedModelFitter {
     double[] se = new double[m];
     java.util.Arrays.fill(se, Double.NaN);
     double[] inv = SmallMatrices.invertSpd(SmallMatrices.select(ev.ai(), m, est), est.length);
+    double[] thetaCovariance = null;
     if (inv != null) {
+      thetaCovariance = new double[m * m];
       for (int i = 0; i < est.length; i++) {
         se[est[i]] = Math.sqrt(inv[i + i * est.length]);
+        for (int j = 0; j < est.length; j++) {
+          thetaCovariance[est[i] + est[j] * m] = inv[i + j * est.length];
+        }
       }
     }
     double[] beta = ev.beta();
@@ -177,7 +182,7 @@ public final class MixedModelFitter {
         fixedMask, opt.boundary(), singular, atZero, model.fixedNames(), beta, betaSe, tValue, pValue,
         ev.betaCovariance(), ev.logL(), logLikR, df, aic, bic, bicNlme, caic, blups(model, st, theta),
         opt.iterations(), opt.converged(), opt.message(), model.notes(), lik.blockCount(), lik.largestBlock(),
-        termLevels(model));
+        termLevels(model), thetaCovariance);
   }
 
   private static Map<String, Integer> termLevels(MixedModel model) {
