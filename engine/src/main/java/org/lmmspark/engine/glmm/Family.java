@@ -54,6 +54,23 @@ public enum Family {
         + "': supported are binomial (logit, probit) and poisson (log)");
   }
 
+  /**
+   * A 0/1 trait coded 1/2 (PLINK: 1 control, 2 case) recoded to 0/1; null when some value is neither 1 nor
+   * 2 (the response is then taken as it is).
+   */
+  public static double[] plinkCaseControlAsZeroOne(double[] y) {
+    for (double v : y) {
+      if (v != 1 && v != 2) {
+        return null;
+      }
+    }
+    double[] recoded = new double[y.length];
+    for (int i = 0; i < y.length; i++) {
+      recoded[i] = y[i] - 1;
+    }
+    return recoded;
+  }
+
   public String distribution() {
     return distribution;
   }

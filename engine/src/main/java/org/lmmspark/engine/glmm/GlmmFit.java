@@ -19,10 +19,20 @@ import java.util.List;
  * @param theta         relative standard deviations Λ's diagonal per term
  * @param fitted        μ at the modes
  * @param dispersion    the PQL working model's dispersion (1 when fixed), NaN for Laplace
+ * @param varianceCovariance sampling covariance of the variances (k×k column-major, k = {@code variances.length}):
+ *                      PQL's from the final working model's inverse average information (as GMMAT and SAIGE
+ *                      report SE(τ)); null where not computed (Laplace)
  */
 public record GlmmFit(String method, Family family, List<String> fixedNames, double[] beta, double[] betaSe,
     double[] betaSeConditional, List<String> termNames, double[] variances, boolean[] boundary, double logLik,
-    int n, double[] modes, double[] theta, double[] fitted, double dispersion, boolean converged, String message) {
+    int n, double[] modes, double[] theta, double[] fitted, double dispersion, boolean converged, String message,
+    double[] varianceCovariance) {
+
+  /** SE of variance k (NaN when not computed). */
+  public double varianceSe(int k) {
+    int m = variances.length;
+    return varianceCovariance == null ? Double.NaN : Math.sqrt(varianceCovariance[k + k * m]);
+  }
 
   /** Number of estimated parameters (fixed effects and variances) for AIC/BIC. */
   public int parameters() {

@@ -60,9 +60,20 @@ public final class GlmmFitter {
     int nv = model.firstResidualParameter();
     double[] values = Arrays.copyOf(f.working().theta(), nv);
     boolean[] boundary = Arrays.copyOf(f.working().boundary(), nv);
+    double[] all = f.working().thetaCovariance();
+    double[] cov = null;
+    if (all != null) {
+      int m = f.working().theta().length;
+      cov = new double[nv * nv];
+      for (int i = 0; i < nv; i++) {
+        for (int j = 0; j < nv; j++) {
+          cov[i + j * nv] = all[i + j * m];
+        }
+      }
+    }
     return new GlmmFit("pql", family, model.fixedNames(), f.beta(), f.betaSe(), null,
         new ArrayList<>(model.parameterNames().subList(0, nv)), values, boundary, Double.NaN, model.n(), null, null,
-        f.mu(), f.dispersion(), f.converged(), f.message());
+        f.mu(), f.dispersion(), f.converged(), f.message(), cov);
   }
 
   /** Why Laplace cannot take this model (null when it can). */

@@ -32,6 +32,53 @@ public final class GlmmReport {
     return out;
   }
 
+  /**
+   * SE of each latent share {@code h_k = σ²_k / T}, {@code T = Σ_s σ²_s + σ²_latent}, by the delta method
+   * over the variances' sampling covariance ({@link GlmmFit#varianceCovariance()}):
+   * {@code ∂h_k/∂σ²_j = (δ_kj T − σ²_k)/T²}; σ²_latent is a constant of the link (for the Poisson, of the
+   * observed mean count, taken as known). NaN where there is no covariance or for a covariance entry.
+   */
+  public static double[] latentProportionSe(GlmmFit fit, double meanCount) {
+    double[] out = new double[fit.variances().length];
+    for (int k = 0; k < out.length; k++) {
+      boolean[] pick = new boolean[out.length];
+      pick[k] = true;
+      out[k] = isVariance(fit.termNames().get(k)) ? latentSum(fit, meanCount, pick)[1] : Double.NaN;
+    }
+    return out;
+  }
+
+  /**
+   * {@code Σ_{k picked} σ²_k / T} and its delta-method SE ({@code ∂/∂σ²_j = (1{j picked} T − S)/T²}):
+   * one share, or the sum of several (GCTA's {@code Sum of V(G)/Vp}).
+   */
+  public static double[] latentSum(GlmmFit fit, double meanCount, boolean[] picked) {
+    double[] v = fit.variances();
+    int m = v.length;
+    double total = fit.family().latentResidualVariance(meanCount);
+    double sum = 0;
+    for (int k = 0; k < m; k++) {
+      if (isVariance(fit.termNames().get(k))) {
+        total += v[k];
+        sum += picked[k] ? v[k] : 0;
+      }
+    }
+    double se = Double.NaN;
+    double[] cov = fit.varianceCovariance();
+    if (cov != null) {
+      double var = 0;
+      for (int i = 0; i < m; i++) {
+        for (int j = 0; j < m; j++) {
+          double gi = isVariance(fit.termNames().get(i)) ? ((picked[i] ? total : 0) - sum) / (total * total) : 0;
+          double gj = isVariance(fit.termNames().get(j)) ? ((picked[j] ? total : 0) - sum) / (total * total) : 0;
+          var += gi * cov[i + j * m] * gj;
+        }
+      }
+      se = Math.sqrt(var);
+    }
+    return new double[] {sum / total, se};
+  }
+
   /** Covariance parameters are named {@code GROUP:EFFECT1,EFFECT2}. */
   static boolean isVariance(String name) {
     return !name.substring(name.lastIndexOf(':') + 1).contains(",");
@@ -122,7 +169,8 @@ public final class GlmmReport {
     return m;
   }
 
-  private static String latentName(Family f) {
+  /** How the latent residual variance is written in reports: π²/3, 1, log(1 + 1/mean count). */
+  public static String latentName(Family f) {
     return switch (f) {
       case BINOMIAL_LOGIT -> "π²/3";
       case BINOMIAL_PROBIT -> "1";

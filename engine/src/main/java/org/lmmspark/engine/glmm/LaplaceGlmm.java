@@ -103,7 +103,7 @@ public final class LaplaceGlmm {
       names.add(t.name());
     }
     return new GlmmFit("laplace", problem.family(), problem.fixedNames(), beta, seHessian, seConditional, names,
-        variances, boundary, -dev / 2, problem.n(), mode.u(), theta, mode.mu(), Double.NaN, converged, message);
+        variances, boundary, -dev / 2, problem.n(), mode.u(), theta, mode.mu(), Double.NaN, converged, message, null);
   }
 
   /**

@@ -21,6 +21,9 @@ import java.util.Map;
  * @param bicNlme        nlme's BIC: REML with {@code log(n − p)}
  * @param route          how the likelihood was evaluated and why (sparse equations or blocks of V)
  * @param groupLevels    levels of each grouping factor
+ * @param thetaCovariance sampling covariance of θ̂, the inverse average information over the estimated
+ *                       parameters (m×m column-major in {@link #parameterNames()} order; rows and columns of
+ *                       fixed parameters are 0; null when AI is singular)
  */
 public record MixedModelFit(
     String formula,
@@ -54,7 +57,8 @@ public record MixedModelFit(
     String message,
     List<String> notes,
     String route,
-    Map<String, Integer> groupLevels) {
+    Map<String, Integer> groupLevels,
+    double[] thetaCovariance) {
 
   /**
    * BLUPs of one term, {@code values[effect][level]}, and their prediction error variances

@@ -180,9 +180,14 @@ public final class MixedModelFitter {
     double[] se = new double[m];
     java.util.Arrays.fill(se, Double.NaN);
     double[] inv = SmallMatrices.invertSpd(SmallMatrices.select(ev.ai(), m, est), est.length);
+    double[] thetaCovariance = null;
     if (inv != null) {
+      thetaCovariance = new double[m * m];
       for (int i = 0; i < est.length; i++) {
         se[est[i]] = Math.sqrt(inv[i + i * est.length]);
+        for (int j = 0; j < est.length; j++) {
+          thetaCovariance[est[i] + est[j] * m] = inv[i + j * est.length];
+        }
       }
     }
     double[] beta = ev.beta();
@@ -234,7 +239,7 @@ public final class MixedModelFitter {
     return new MixedModelFit(model.formula(), model.response(), method, n, p, model.parameterNames(), theta, se,
         fixedMask, opt.boundary(), singular, atZero, model.fixedNames(), beta, betaSe, tValue, pValue,
         ev.betaCovariance(), ev.logL(), logLikR, df, aic, bic, bicNlme, caic, blups, opt.iterations(),
-        opt.converged(), opt.message(), notes, route.why(), termLevels(model));
+        opt.converged(), opt.message(), notes, route.why(), termLevels(model), thetaCovariance);
   }
 
   /**

@@ -63,6 +63,35 @@ public final class ModelFrame {
     return new ModelFrame(table, formula, options).build();
   }
 
+  /**
+   * The model {@code reml} fits, as a frame: {@code y = Xβ + Σ_k u_k + e}, {@code u_k ~ N(0, σ²_k C_k)}, each
+   * {@code C_k} (a GRM, {@code K∘K}, a pedigree's A, {@code Z K Zᵀ} of repeated records, a grouping factor's
+   * {@code Z Zᵀ}) already over the n records, so each is a term {@code (1 | record:NAME)} whose relationship
+   * is {@code C_k} itself; one residual variance, unit weights, X as given (intercept included). This is
+   * how a PQL working model over {@code reml}'s inputs reaches the one {@link MixedModelFitter}.
+   *
+   * @param covariances the n×n {@code C_k} by component name, in order
+   */
+  public static MixedModel ofCovariances(String response, double[] y, double[] x, List<String> fixedNames,
+      Map<String, org.lmmspark.engine.reml.DenseSymmetricMatrix> covariances) {
+    int n = y.length;
+    List<String> records = new ArrayList<>(n);
+    int[] index = new int[n];
+    for (int i = 0; i < n; i++) {
+      records.add(Integer.toString(i + 1));
+      index[i] = i;
+    }
+    List<RandomEffectTerm> terms = new ArrayList<>();
+    for (Map.Entry<String, org.lmmspark.engine.reml.DenseSymmetricMatrix> e : covariances.entrySet()) {
+      terms.add(RandomEffectTerm.intercept(e.getKey(), "(Intercept)", index, records, index,
+          new Relationship(e.getKey(), records, e.getValue())));
+    }
+    MixedModel model = MixedModel.of(response + " ~ X + " + String.join(" + ", covariances.keySet()), response, y, x,
+        fixedNames, terms, null, null, null, null);
+    checkParameterCount(model);
+    return model;
+  }
+
   private MixedModel build() {
     if (formula.randomTerms().isEmpty()) {
       throw new BadInputException("formula '" + formula.text() + "' has no random term such as (1 | group): "

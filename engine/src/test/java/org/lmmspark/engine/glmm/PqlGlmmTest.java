@@ -95,8 +95,12 @@ class PqlGlmmTest {
    * <p>Not checked: the table's "REML" row (τ 0.3525, glmmPQL with nlme's REML and σ fixed). Standard
    * REML on the converged working model — ours, and the same REML written out densely with
    * {@code DenseRemlLikelihood} on the W^½-scaled problem — has its maximum at τ = 0.2805 (score 0 there,
-   * −0.56 at 0.3525), so nlme's restricted likelihood with a fixed σ is not the textbook one; left for
-   * a look at nlme's source.
+   * −0.56 at 0.3525), so nlme's restricted likelihood with a fixed σ is not the textbook one. Confirmed on a
+   * plain LMM by {@code scripts/nlme-fixed-sigma-reml.R} (nlme 3.1-162): with σ fixed at 1 nlme's ML maximum is the
+   * textbook one (τ 0.6467811 both) but its REML maximum is not (0.7147 against 0.6989), and nlme's REML
+   * objective minus the textbook one changes with τ (−132.861 at τ 0.2, −132.481 at 2.5): nlme's R code adds
+   * {@code N log σ − exp(lRSS)/(2σ)} to its C value when σ is fixed; the C side is not readable here, so the
+   * criterion is not reproduced (GMMAT and SAIGE fit textbook REML by AI on the working model).
    */
   @Test
   void saigeFamilyLogisticWithGrmMatchesGlmmPql() {

@@ -35,6 +35,7 @@ import org.lmmspark.engine.pedigree.Pedigree;
 import org.lmmspark.jobs.reml.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -116,26 +117,7 @@ public final class FitCommand implements Callable<Integer> {
       + " its numerator relationship matrix is usable as (… | animal:A); levels matched by ID.")
   String pedigree;
 
-  @Option(names = "--family", paramLabel = "gaussian|binomial|poisson", defaultValue = "gaussian", description =
-      "Response distribution (default gaussian: a linear mixed model). binomial: 0/1 responses (PLINK's 1/2 coding"
-          + " is recoded to 0/1, and the log says so) or cbind(successes, failures) ~ ...; poisson: counts, offset(log(exposure))"
-          + " in the formula. Fitted as lme4::glmer (Laplace) or MASS::glmmPQL / GMMAT / SAIGE (PQL), see --glmm.")
-  String family;
-
-  @Option(names = "--link", paramLabel = "LINK", description = "Link function: logit (binomial default), probit "
-      + "(binomial), log (poisson default).")
-  String link;
-
-  @Option(names = "--glmm", paramLabel = "auto|laplace|pql", defaultValue = "auto", description = "GLMM fitting: "
-      + "laplace = the Laplace approximation to the likelihood (lme4 glmer's default; scalar grouping terms), pql = "
-      + "penalized quasi-likelihood (any random terms, relationship matrices included; AI-REML on the working "
-      + "model, --method reml as GMMAT/SAIGE or ml as glmmPQL); auto (default) takes Laplace where it applies.")
-  String glmm;
-
-  @Option(names = "--dispersion", paramLabel = "fixed|estimated", defaultValue = "fixed", description = "PQL: hold "
-      + "the working model's dispersion at 1 (default; the GLMM's own, as GMMAT and SAIGE) or estimate it "
-      + "(glmmPQL's default).")
-  String dispersion;
+  @Mixin GlmmOptions glmmOptions;
 
   @Option(names = "--solver", paramLabel = "auto|sparse|dense", defaultValue = "auto", description = "Likelihood "
       + "route: sparse = Henderson's mixed-model equations by a sparse Cholesky (grouping factors, slopes on them, "
@@ -195,10 +177,10 @@ public final class FitCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     long cpu0 = threads.getCurrentThreadCpuTime();
     MixedModel model = ModelFrame.build(table, f, options);
-    if (!family.equalsIgnoreCase("gaussian")) {
-      return fitGlmm(model, m, fixedValues, log, conf, t0);
+    if (glmmOptions.family() != null) {
+      return fitGlmm(model, m, fixedValues, log, conf, t0, cpu0);
     }
-    if (link != null || model.trials() != null || model.offset() != null) {
+    if (glmmOptions.linkGiven() || model.trials() != null || model.offset() != null) {
       throw new BadInputException("--link, cbind(successes, failures) and offset() are for --family binomial or "
           + "poisson: a gaussian fit takes the response as it is");
     }
@@ -236,8 +218,8 @@ public final class FitCommand implements Callable<Integer> {
 
   /** The GLMM route: {@link GlmmFitter} on the same model frame; JSON, a glmer-like summary, the log. */
   private int fitGlmm(MixedModel model, MixedModelFitter.Method m, Map<String, Double> fixedValues, RunLog log,
-      Configuration conf, long t0) {
-    Family fam = Family.of(family, link);
+      Configuration conf, long t0, long cpu0) {
+    Family fam = glmmOptions.family();
     if (!fixedValues.isEmpty()) {
       throw new BadInputException("--fix is for linear mixed models; a GLMM's variances are all estimated");
     }
@@ -245,31 +227,22 @@ public final class FitCommand implements Callable<Integer> {
       throw new BadInputException("--weights and --resid-by are for linear mixed models (a GLMM's residual variance "
           + "follows from its family)");
     }
-    GlmmFitter.Route route = switch (glmm.toLowerCase(Locale.ROOT)) {
-      case "auto" -> GlmmFitter.Route.AUTO;
-      case "laplace" -> GlmmFitter.Route.LAPLACE;
-      case "pql" -> GlmmFitter.Route.PQL;
-      default -> throw new BadInputException("--glmm must be auto, laplace or pql, got " + glmm);
-    };
-    boolean fixDispersion = switch (dispersion.toLowerCase(Locale.ROOT)) {
-      case "fixed" -> true;
-      case "estimated" -> false;
-      default -> throw new BadInputException("--dispersion must be fixed or estimated, got " + dispersion);
-    };
+    GlmmFitter.Options glmm = glmmOptions.options(m);
     List<String> why = new ArrayList<>();
     model = recodePlinkCaseControl(model, fam, log);
     GlmmFit fit;
     try {
-      fit = GlmmFitter.fit(model, fam,
-          new GlmmFitter.Options(route, m, fixDispersion, GlmmFitter.Options.defaults().tolerance()), why);
+      fit = GlmmFitter.fit(model, fam, glmm, why);
     } catch (BadInputException e) {
       // The family's checks see the model's records, not the table: say which file they came from.
       throw new BadInputException(data + ": " + e.getMessage(), e);
     }
     double seconds = (System.nanoTime() - t0) / 1e9;
+    double cpu = (java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - cpu0) / 1e9;
     model.notes().forEach(log::say);
     why.forEach(w -> log.say("route: " + w));
-    log.say(String.format(Locale.ROOT, "fitted in %.3f s: %s", seconds, fit.message()));
+    log.say(String.format(Locale.ROOT, "fitted in %.3f s (%.3f s CPU; model frame and %s): %s", seconds, cpu,
+        fit.method().equals("laplace") ? "Laplace fit" : "PQL fit", fit.message()));
     if (!fit.converged() && !allowNonconvergence) {
       log.say("error: the fit did not converge; no results written (--allow-nonconvergence writes the last iterate)");
       log.writeDiagnostic(out + ".log", conf);
@@ -297,15 +270,9 @@ public final class FitCommand implements Callable<Integer> {
     if (!fam.isBinomial() || model.trials() != null) {
       return model;
     }
-    double[] y = model.y();
-    for (double v : y) {
-      if (v != 1 && v != 2) {
-        return model;
-      }
-    }
-    double[] recoded = new double[y.length];
-    for (int i = 0; i < y.length; i++) {
-      recoded[i] = y[i] - 1;
+    double[] recoded = Family.plinkCaseControlAsZeroOne(model.y());
+    if (recoded == null) {
+      return model;
     }
     log.say("the response is coded 1/2 (PLINK: 1 control, 2 case): recoded to 0/1");
     return model.withResponse(recoded, model.weights());

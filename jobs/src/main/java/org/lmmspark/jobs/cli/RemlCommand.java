@@ -74,6 +74,13 @@ import picocli.CommandLine.Spec;
           + " the sparse inverse subset (Takahashi): no records x records V. A pedigree enters through A⁻¹ over all"
           + " of its animals, so --blup also gives BLUPs with PEV for ancestors without records.",
       "",
+      "Binary and count traits: --family binomial|poisson [--link logit|probit|log] fits the null GLMM"
+          + " g(E[y|u]) = Xb + sum u_k with the same components (GRMs, --epistatic, --pedigree, --group) by PQL with"
+          + " AI-REML on the working model (GMMAT, SAIGE; dispersion fixed at 1). OUT.hsq then holds V(.) on the link"
+          + " scale, V(e) = the latent residual variance (pi^2/3 logit, 1 probit, log(1 + 1/mean) Poisson) and V(.)/Vp"
+          + " on the latent scale with delta-method SEs; rows 'family', 'link', 'scale' say so. --prevalence K instead"
+          + " transforms a linear fit of a 0/1 trait to the liability scale (GCTA's V(G)/Vp_L).",
+      "",
       "Known variances: --fix NAME=VALUE (repeatable) or --fix-file FILE hold variances at given values; with all"
           + " of them known, no optimization: BLUEs with SEs and BLUPs with PEVs (Henderson's setting).",
       "",
@@ -194,6 +201,19 @@ public final class RemlCommand implements Callable<Integer> {
 
   @Mixin OutputOptions output;
 
+  /** {@code --family binomial|poisson}: the null GLMM with these components ({@link org.lmmspark.jobs.reml.GlmmRemlJob}). */
+  @Mixin GlmmOptions glmmOptions;
+
+  @Option(names = "--pql-working-model", paramLabel = "reml|ml", defaultValue = "reml", description = "With --family "
+      + "binomial|poisson: fit PQL's working linear model by REML (default; GMMAT, SAIGE) or ML (MASS::glmmPQL).")
+  String pqlWorkingModel;
+
+  @Option(names = "--prevalence", paramLabel = "K", description = "Linear fit of a 0/1 (or PLINK 1/2) trait: add "
+      + "GCTA's liability-scale rows V(G)/Vp_L to OUT.hsq (and liability_scale to OUT.json), h2_L = h2 K^2(1-K)^2 / "
+      + "(z^2 P(1-P)) with P the sample's case proportion and z the normal density at qnorm(1-K) (Lee et al. 2011), "
+      + "SEs scaled alike. Not with --family (a GLMM's V(G)/Vp is on the latent scale already).")
+  Double prevalence;
+
   /** The files of one run. */
   static final List<String> OUTPUTS = List.of(".hsq", ".json", ".log", ".blup.txt");
 
@@ -226,6 +246,25 @@ public final class RemlCommand implements Callable<Integer> {
   }
 
 
+  /** The linear model (with {@code --prevalence}) or the GLMM of {@code --family}. */
+  RemlJob.TraitScale traitScale() {
+    org.lmmspark.engine.glmm.Family family = glmmOptions.family();
+    if (family == null) {
+      for (String name : List.of("--link", "--glmm", "--dispersion", "--pql-working-model")) {
+        if (spec.commandLine().getParseResult().hasMatchedOption(name)) {
+          throw new BadInputException(name + " is for --family binomial|poisson (a GLMM)");
+        }
+      }
+      return new RemlJob.TraitScale(null, null, prevalence);
+    }
+    org.lmmspark.engine.model.MixedModelFitter.Method m = switch (pqlWorkingModel.toLowerCase(Locale.ROOT)) {
+      case "reml" -> org.lmmspark.engine.model.MixedModelFitter.Method.REML;
+      case "ml" -> org.lmmspark.engine.model.MixedModelFitter.Method.ML;
+      default -> throw new BadInputException("--pql-working-model must be reml or ml, got " + pqlWorkingModel);
+    };
+    return new RemlJob.TraitScale(family, glmmOptions.options(m), prevalence);
+  }
+
   @Override
   public Integer call() {
     NumericRange.atLeast("--max-iterations", maxIterations, 1);
@@ -257,6 +296,7 @@ public final class RemlCommand implements Callable<Integer> {
       throw new BadInputException("--kernel chooses how the GRM is computed from genotypes (--bfile/--bgen/--vcf); a --grm"
           + " file already has its definition");
     }
+    RemlJob.TraitScale scale = traitScale();
     Configuration conf = chromosomeCodes.apply(new Configuration());
     TraitTables.Spec traitSpec = trait.spec();
     SampleSelection sampleSelection = samples.selection(conf);
@@ -272,21 +312,21 @@ public final class RemlCommand implements Callable<Integer> {
     RemlJob.Result r;
     try (OutputSet set = output.open(OUTPUTS, conf, inputs.toArray(String[]::new))) {
       if (!onGenotypes) {
-        r = RemlJob.run(o, conf);
+        r = RemlJob.run(o, scale, conf);
       } else {
         // RemlJob writes OUT.log itself (with the fit's details): the template's log is not written.
         r = SparkRun.run("reml", sparkOptions.master, new RunLog(spec), RemlJob.class, null,
             (jsc, stages) -> {
               chromosomeCodes.apply(jsc.hadoopConfiguration());
-              return RemlJob.runOnGenotypes(jsc, o, g);
+              return RemlJob.runOnGenotypes(jsc, o, g, scale);
             });
       }
       set.commit();
     }
     String out = output.out();
     System.out.print(String.join("\n", r.logLines()) + "\n");
-    System.out.print("\n" + RemlJob.hsq(r.summary()));
-    boolean levels = blup && r.inputs() != null && r.fit().solver().equals("sparse-mme");
+    System.out.print("\n" + r.hsq());
+    boolean levels = blup && r.inputs() != null && r.fit() != null && r.fit().solver().equals("sparse-mme");
     System.out.println("written: " + out + ".hsq, " + out + ".json, " + out + ".log" + (blup ? ", " + out + ".blup.txt" : "")
         + (levels ? ", " + out + ".blup.levels.txt, " + out + ".blue.txt" : ""));
     return 0;

@@ -15,6 +15,9 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.genotype.GenotypeScaling;
+import org.lmmspark.engine.glmm.Family;
+import org.lmmspark.engine.glmm.GlmmFitter;
+import org.lmmspark.engine.glmm.LiabilityScale;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.io.SampleId;
@@ -103,10 +106,30 @@ public final class RemlJob {
 
   /**
    * The fit with everything written out. {@code inputs} is null after a matrix-free fit (no relationship
-   * matrix exists), {@code matrixFree} null after a dense or spectral one.
+   * matrix exists), {@code matrixFree} null after a dense or spectral one; after a GLMM ({@code --family})
+   * {@code fit} and {@code summary} are null and {@code glmm} holds the fit. {@code hsq} is OUT.hsq's text.
    */
   public record Result(RemlFit fit, VarianceSummary summary, RemlInputs.Assembled inputs, List<String> logLines,
-      MatrixFreeRemlJob.Result matrixFree) {}
+      MatrixFreeRemlJob.Result matrixFree, String hsq, org.lmmspark.engine.glmm.GlmmFit glmm) {}
+
+  /**
+   * How the trait is modelled: {@code family} null is the linear model (REML), else the GLMM of that family
+   * fitted by {@code glmm} ({@link GlmmRemlJob}). {@code prevalence} (GCTA's {@code --prevalence K}, linear
+   * model of a 0/1 trait only) adds the liability-scale {@code V(·)/Vp_L} rows ({@link LiabilityScale}).
+   */
+  public record TraitScale(Family family, GlmmFitter.Options glmm, Double prevalence) {
+    public static final TraitScale LINEAR = new TraitScale(null, null, null);
+
+    public TraitScale {
+      if (family != null && prevalence != null) {
+        throw new BadInputException("--prevalence transforms a linear fit of a 0/1 trait (GCTA); with --family "
+            + family.distribution() + " the .hsq already has the latent-scale V(G)/Vp");
+      }
+      if (prevalence != null && !(prevalence > 0 && prevalence < 1)) {
+        throw new BadInputException("--prevalence must be in (0, 1), got " + prevalence);
+      }
+    }
+  }
 
   /**
    * Samples above which {@code --solver auto} on genotypes ({@code --bfile}) goes matrix-free. The
@@ -148,6 +171,11 @@ public final class RemlJob {
   }
 
   public static Result run(Options o, Configuration conf) {
+    return run(o, TraitScale.LINEAR, conf);
+  }
+
+  /** {@link #run(Options, Configuration)} for a linear model with {@code --prevalence}, or a GLMM ({@code --family}). */
+  public static Result run(Options o, TraitScale scale, Configuration conf) {
     long t0 = System.nanoTime();
     List<String> log = new ArrayList<>();
     log.add("lmmspark reml");
@@ -196,6 +224,10 @@ public final class RemlJob {
     log.add((o.repeatedRecords() ? "analysed records: " + prob.n() + " of " + in.individuals().size() + " individuals"
         : "analysed samples: " + prob.n()) + "; variance components: "
         + prob.components().stream().map(c -> c.name()).toList() + " + residual");
+    if (scale.family() != null) {
+      return GlmmRemlJob.run(o, scale, in, log, t0, conf);
+    }
+    Liability liability = scale.prevalence() == null ? null : Liability.of(prob.y(), scale.prevalence(), log);
 
     long tFit = System.nanoTime();
     Route route = chooseRoute(o, rels, in);
@@ -217,9 +249,13 @@ public final class RemlJob {
     }
     checkConvergence(fit, o.out(), o.allowNonconvergence(), log, conf);
     log.add(String.format(Locale.ROOT, "total time %.3f s", (System.nanoTime() - t0) / 1e9));
+    String hsqText = hsq(summary, liability);
     try (AtomicOutputs outs = new AtomicOutputs(conf)) {
-      write(outs, o.out() + ".hsq", hsq(summary));
+      write(outs, o.out() + ".hsq", hsqText);
       Map<String, Object> doc = json(o, in, fit, summary, solver, fitSeconds);
+      if (liability != null) {
+        doc.put("liability_scale", liability.json(summary));
+      }
       if (route.mme() != null) {
         Map<String, Object> mme = new LinkedHashMap<>();
         mme.put("unknowns", route.mme().unknowns());
@@ -238,7 +274,62 @@ public final class RemlJob {
       write(outs, o.out() + ".log", String.join("\n", log) + "\n");
       outs.commit();
     }
-    return new Result(fit, summary, in, log, null);
+    return new Result(fit, summary, in, log, null, hsqText, null);
+  }
+
+  /**
+   * GCTA's {@code --prevalence K} for a linear fit of a 0/1 trait: the sample's case proportion P (cases
+   * coded 1 of 0/1 or 2 of PLINK's 1/2, as GCTA's {@code check_case_control}) and the factor
+   * {@link LiabilityScale#factor} that takes observed-scale h² and its SE to the liability scale.
+   */
+  public record Liability(double prevalence, double caseProportion, int cases, int n) {
+    public double factor() {
+      return LiabilityScale.factor(prevalence, caseProportion);
+    }
+
+    /** From the analysed trait values; a trait that is not 0/1 (or 1/2) is bad input. */
+    static Liability of(double[] y, double prevalence, List<String> log) {
+      double[] zeroOne = Family.plinkCaseControlAsZeroOne(y);
+      double[] v = zeroOne != null ? zeroOne : y;
+      int cases = 0;
+      for (int i = 0; i < v.length; i++) {
+        if (v[i] != 0 && v[i] != 1) {
+          throw new BadInputException("--prevalence is for a 0/1 (or PLINK 1/2) case-control trait; analysed sample "
+              + (i + 1) + " has " + y[i]);
+        }
+        cases += (int) v[i];
+      }
+      Liability l = new Liability(prevalence, (double) cases / v.length, cases, v.length);
+      l.factor(); // all cases or no cases: bad input here, before anything is written
+      log.add(String.format(Locale.ROOT, "--prevalence %s: %d cases and %d controls (P = %.6f)%s; observed-scale h² "
+          + "times %.6g = liability-scale h² (Lee et al. 2011 eq. 23, GCTA's V(G)/Vp_L)", prevalence, cases,
+          v.length - cases, l.caseProportion(), zeroOne != null ? ", coded 1/2" : "", l.factor()));
+      return l;
+    }
+
+    /** The JSON section: K, P, the factor and each liability-scale ratio with its SEs. */
+    Map<String, Object> json(VarianceSummary s) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("prevalence", prevalence);
+      m.put("case_proportion", caseProportion);
+      m.put("cases", cases);
+      m.put("controls", n - cases);
+      m.put("factor", factor());
+      List<Object> rows = new ArrayList<>();
+      for (int i = 0; i < s.ratios().size(); i++) {
+        VarianceSummary.Row r = s.ratios().get(i);
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("name", r.source().replace("/Vp", "/Vp_L"));
+        row.put("value", factor() * r.value());
+        row.put("se", factor() * r.se());
+        row.put("se_observed_information", factor() * s.observedRatioSe(i));
+        rows.add(row);
+      }
+      m.put("ratios", rows);
+      m.put("method", "Lee et al. (2011) eq. 23 as GCTA --prevalence: h2_L = h2_O K^2 (1-K)^2 / (z^2 P (1-P)), "
+          + "z the standard normal density at the threshold qnorm(1 - K); SEs scaled by the same factor");
+      return m;
+    }
   }
 
   /** The {@code --solver} value of the GRM-free solver. */
@@ -263,6 +354,11 @@ public final class RemlJob {
    * {@code auto} never changes which options work.
    */
   public static Result runOnGenotypes(JavaSparkContext jsc, Options o, GenotypeInput g) {
+    return runOnGenotypes(jsc, o, g, TraitScale.LINEAR);
+  }
+
+  /** {@link #runOnGenotypes(JavaSparkContext, Options, GenotypeInput)} with {@code --prevalence} or {@code --family}. */
+  public static Result runOnGenotypes(JavaSparkContext jsc, Options o, GenotypeInput g, TraitScale scale) {
     long t0 = System.nanoTime();
     if (!o.grmPrefixes().isEmpty()) {
       throw new BadInputException("give either --grm or genotypes (" + g.genotypes() + "), not both");
@@ -317,9 +413,14 @@ public final class RemlJob {
           List.of(new RemlInputs.Relationship("G", g.genotypes().label(), grm.grm(), true)), List.of(),
           o.trait().orFam(g.genotypes().fam()), SampleSelection.all(), false, solver, o.allowNonconvergence(),
           o.maxIterations(), o.out(), o.commandLine(), false, false, notes);
-      return run(dense, conf);
+      return run(dense, scale, conf);
     }
 
+    if (scale.family() != null) {
+      throw new BadInputException("--family " + scale.family().distribution() + " on genotypes needs the GRM route "
+          + "(--solver auto at or below --matrix-free-above samples, or spectral/dense): the matrix-free PQL is not "
+          + "available yet");
+    }
     List<String> log = new ArrayList<>();
     log.add("lmmspark reml");
     log.add("command: " + o.commandLine());
@@ -354,6 +455,8 @@ public final class RemlJob {
       log.add("note: V(G) is on the boundary of the parameter space (held at 0)");
     }
     checkConvergence(fit, o.out(), o.allowNonconvergence(), log, conf);
+    Liability liability = scale.prevalence() == null ? null : Liability.of(in.design().y(), scale.prevalence(), log);
+    String hsqText = hsq(summary, liability);
     log.add(String.format(Locale.ROOT, "total time %.3f s", (System.nanoTime() - t0) / 1e9));
     Map<String, Object> samples = new LinkedHashMap<>();
     samples.put("analysed", n);
@@ -375,13 +478,17 @@ public final class RemlJob {
     mf.put("cache_seconds", r.cacheSeconds());
     mf.put("reml_seconds", r.remlSeconds());
     try (AtomicOutputs outs = new AtomicOutputs(conf)) {
-      write(outs, o.out() + ".hsq", hsq(summary));
-      write(outs, o.out() + ".json", Json.write(json(o, in.design().trait(), in.design().columnNames(), fit, summary,
-          MATRIX_FREE, r.remlSeconds(), samples, mf)));
+      write(outs, o.out() + ".hsq", hsqText);
+      Map<String, Object> doc = json(o, in.design().trait(), in.design().columnNames(), fit, summary, MATRIX_FREE,
+          r.remlSeconds(), samples, mf);
+      if (liability != null) {
+        doc.put("liability_scale", liability.json(summary));
+      }
+      write(outs, o.out() + ".json", Json.write(doc));
       write(outs, o.out() + ".log", String.join("\n", log) + "\n");
       outs.commit();
     }
-    return new Result(fit, summary, null, log, r);
+    return new Result(fit, summary, null, log, r, hsqText, null);
   }
 
   /**
@@ -492,6 +599,15 @@ public final class RemlJob {
 
   /** GCTA's .hsq layout: Source, Variance, SE rows, then logL, logL0, LRT, df, Pval, n. */
   public static String hsq(VarianceSummary s) {
+    return hsq(s, null);
+  }
+
+  /**
+   * The GCTA {@code .hsq}; with {@code liability} (GCTA's {@code --prevalence}) also GCTA's two lines on the
+   * transformation and a {@code V(·)/Vp_L} row per component ({@code Sum of V(G)_L/Vp} for several), each
+   * value and SE times {@link LiabilityScale#factor}, after the observed-scale ratios, as GCTA writes them.
+   */
+  public static String hsq(VarianceSummary s, Liability liability) {
     // GCTA's columns first (SE from the inverse average information, as GCTA prints), then the
     // observed-information SE that GEMMA, FaST-LMM and Hail report, named so that readers of GCTA's
     // three columns are unaffected.
@@ -505,6 +621,20 @@ public final class RemlJob {
       VarianceSummary.Row r = s.ratios().get(i);
       sb.append(r.source()).append('\t').append(num(r.value())).append('\t').append(num(r.se())).append('\t')
           .append(num(s.observedRatioSe(i))).append('\n');
+    }
+    if (liability != null) {
+      double c = liability.factor();
+      sb.append("The estimate of variance explained on the observed scale is transformed to that on the underlying "
+          + "scale:\n");
+      sb.append(String.format(Locale.ROOT, "(Proportion of cases in the sample = %.6f; User-specified disease "
+          + "prevalence = %s)%n", liability.caseProportion(), liability.prevalence()));
+      int k = s.variances().size() - 2;
+      for (int i = 0; i < s.ratios().size(); i++) {
+        VarianceSummary.Row r = s.ratios().get(i);
+        String name = i < k ? r.source() + "_L" : "Sum of V(G)_L/Vp";
+        sb.append(name).append('\t').append(num(c * r.value())).append('\t').append(num(c * r.se())).append('\t')
+            .append(num(c * s.observedRatioSe(i))).append('\n');
+      }
     }
     sb.append("logL\t").append(String.format(Locale.ROOT, "%.3f", s.logL())).append('\n');
     sb.append("logL0\t").append(String.format(Locale.ROOT, "%.3f", s.logL0())).append('\n');
@@ -670,7 +800,7 @@ public final class RemlJob {
     }
   }
 
-  private static void write(AtomicOutputs outs, String path, String text) {
+  static void write(AtomicOutputs outs, String path, String text) {
     try (OutputStream os = outs.create(path)) {
       os.write(text.getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {

@@ -1,0 +1,190 @@
+package org.lmmspark.jobs.reml;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.glmm.Family;
+import org.lmmspark.engine.glmm.GlmmFit;
+import org.lmmspark.engine.glmm.GlmmFitter;
+import org.lmmspark.engine.glmm.GlmmReport;
+import org.lmmspark.engine.io.AtomicOutputs;
+import org.lmmspark.engine.model.MixedModel;
+import org.lmmspark.engine.model.ModelFrame;
+import org.lmmspark.engine.reml.DenseSymmetricMatrix;
+import org.lmmspark.engine.reml.RemlInputs;
+import org.lmmspark.engine.reml.RemlProblem;
+import org.lmmspark.engine.reml.SmallMatrices;
+import org.lmmspark.engine.reml.SymmetricOperator;
+import org.lmmspark.engine.reml.VarianceComponent;
+
+/**
+ * {@code lmmspark reml --family binomial|poisson}: the null GLMM of a 0/1 or count trait with {@code reml}'s
+ * components (GRMs, {@code K∘K}, a pedigree's A, grouping factors), as GMMAT's {@code glmmkin} and SAIGE's
+ * step 1 fit it:
+ * <pre>  g(E[y | u]) = Xβ + Σ_k u_k,   u_k ~ N(0, σ²_k C_k)</pre>
+ * by PQL with AI-REML on the working model ({@link GlmmFitter}, the {@code fit --family} engine; the
+ * dispersion fixed at 1 by default). Each component enters the working model as a term whose relationship
+ * is {@code C_k} over the analysed records ({@link ModelFrame#ofCovariances}), so the cost is the dense
+ * route's: O(n²) memory per component and O(n³) per working fit, 5–15 working fits.
+ *
+ * <p>Reported on the link scale, with the latent-scale share {@code σ²_k / (Σ_s σ²_s + σ²_latent)}
+ * (σ²_latent = π²/3 logit, 1 probit, {@code log(1 + 1/λ̄)} Poisson; {@link GlmmReport}) and its SE by the delta
+ * method from the final working model's inverse average information.
+ */
+public final class GlmmRemlJob {
+  private GlmmRemlJob() {}
+
+  /** Fits and writes OUT.hsq, OUT.json, OUT.log; {@code log} holds the input lines so far. */
+  static RemlJob.Result run(RemlJob.Options o, RemlJob.TraitScale scale, RemlInputs.Assembled in, List<String> log,
+      long t0, Configuration conf) {
+    refuseLinearOnlyOptions(o);
+    String solver = o.solver() == null ? "auto" : o.solver();
+    if (!solver.equals("auto") && !solver.equals("dense")) {
+      throw new BadInputException("--family " + scale.family().distribution() + " with --grm: the PQL working model is "
+          + "fitted by dense AI-REML (--solver auto or dense), not '" + solver + "'");
+    }
+    Family family = scale.family();
+    RemlProblem prob = in.problem();
+    double[] y = prob.y();
+    if (family.isBinomial()) {
+      double[] recoded = Family.plinkCaseControlAsZeroOne(y);
+      if (recoded != null) {
+        log.add("the trait is coded 1/2 (PLINK: 1 control, 2 case): recoded to 0/1");
+        y = recoded;
+      }
+    }
+    Map<String, DenseSymmetricMatrix> covariances = new LinkedHashMap<>();
+    for (VarianceComponent c : prob.components()) {
+      SymmetricOperator op = c.covariance();
+      covariances.put(c.name(), op instanceof DenseSymmetricMatrix d ? d : new DenseSymmetricMatrix(op.size(), op.toDense()));
+    }
+    MixedModel model = ModelFrame.ofCovariances(in.design().trait(), y, prob.x(), prob.fixedNames(), covariances);
+    List<String> why = new ArrayList<>();
+    long tFit = System.nanoTime();
+    GlmmFit fit;
+    try {
+      fit = GlmmFitter.fit(model, family, scale.glmm(), why);
+    } catch (BadInputException e) {
+      throw new BadInputException((o.trait().pheno() == null ? "" : o.trait().pheno() + ": ") + e.getMessage(), e);
+    }
+    double seconds = (System.nanoTime() - tFit) / 1e9;
+    why.forEach(w -> log.add("route: " + w));
+    log.add(String.format(Locale.ROOT, "GLMM %s/%s: %s (%.3f s)", family.distribution(), family.link(), fit.message(),
+        seconds));
+    if (!fit.converged()) {
+      if (!o.allowNonconvergence()) {
+        log.add("error: the GLMM did not converge: " + fit.message());
+        try (AtomicOutputs outs = new AtomicOutputs(conf)) {
+          RemlJob.write(outs, o.out() + ".log", String.join("\n", log) + "\n");
+          outs.commitDiagnostic();
+        }
+        throw new BadInputException("the GLMM did not converge: " + fit.message() + "; see " + o.out()
+            + ".log; --allow-nonconvergence writes the last iterate");
+      }
+      log.add("warning: the GLMM did not converge; results are the last iterate (--allow-nonconvergence)");
+    }
+    double meanCount = SmallMatrices.sum(y) / y.length;
+    List<String> componentNames = prob.components().stream().map(VarianceComponent::name).toList();
+    String hsq = hsq(fit, componentNames, meanCount);
+    log.add(String.format(Locale.ROOT, "total time %.3f s", (System.nanoTime() - t0) / 1e9));
+    Map<String, Object> doc = GlmmReport.toMap(fit, model.formula(), String.valueOf(o.trait().pheno()), meanCount);
+    doc.put("trait", in.design().trait());
+    doc.put("scale", "link: variances of the linear predictor; latent_share = variance / (sum of variances + "
+        + GlmmReport.latentName(family) + ")");
+    doc.put("components", componentNames);
+    double[] se = new double[fit.variances().length];
+    double[] latentSe = GlmmReport.latentProportionSe(fit, meanCount);
+    @SuppressWarnings("unchecked")
+    List<Map<String, Object>> random = (List<Map<String, Object>>) doc.get("random");
+    for (int k = 0; k < random.size(); k++) {
+      se[k] = fit.varianceSe(k);
+      random.get(k).put("name", componentNames.get(k));
+      random.get(k).put("se", se[k]);
+      random.get(k).put("latent_share_se", latentSe[k]);
+    }
+    if (componentNames.size() > 1) {
+      double[] sum = GlmmReport.latentSum(fit, meanCount, all(componentNames.size()));
+      doc.put("sum_latent_share", sum[0]);
+      doc.put("sum_latent_share_se", sum[1]);
+    }
+    doc.put("se_method", "variance SEs from the final PQL working model's inverse average information (GMMAT, SAIGE);"
+        + " latent shares by the delta method with the latent residual variance taken as known");
+    doc.put("command", o.commandLine());
+    doc.put("version", RemlJob.version());
+    try (AtomicOutputs outs = new AtomicOutputs(conf)) {
+      RemlJob.write(outs, o.out() + ".hsq", hsq);
+      RemlJob.write(outs, o.out() + ".json", Json.write(doc));
+      RemlJob.write(outs, o.out() + ".log", String.join("\n", log) + "\n");
+      outs.commit();
+    }
+    return new RemlJob.Result(null, null, in, log, null, hsq, fit);
+  }
+
+  /**
+   * GCTA's {@code .hsq} rows for a GLMM: {@code V(·)} of each component on the link scale with its SE,
+   * {@code V(e)} the latent residual variance (a constant of the link: SE 0), {@code Vp} their sum,
+   * {@code V(·)/Vp} the latent-scale shares (h² on the liability scale for a relationship component) with
+   * delta-method SEs, then which family, link and scale they are on, and n.
+   */
+  static String hsq(GlmmFit fit, List<String> names, double meanCount) {
+    StringBuilder sb = new StringBuilder("Source\tVariance\tSE\n");
+    int k = names.size();
+    double latent = fit.family().latentResidualVariance(meanCount);
+    double vp = latent;
+    for (int c = 0; c < k; c++) {
+      sb.append("V(").append(names.get(c)).append(")\t").append(num(fit.variances()[c])).append('\t')
+          .append(num(fit.varianceSe(c))).append('\n');
+      vp += fit.variances()[c];
+    }
+    sb.append("V(e)\t").append(num(latent)).append("\t0\n");
+    double[] cov = fit.varianceCovariance();
+    double vpSe = cov == null ? Double.NaN : Math.sqrt(SmallMatrices.sum(cov));
+    sb.append("Vp\t").append(num(vp)).append('\t').append(num(vpSe)).append('\n');
+    double[] share = GlmmReport.latentProportions(fit, meanCount);
+    double[] shareSe = GlmmReport.latentProportionSe(fit, meanCount);
+    for (int c = 0; c < k; c++) {
+      sb.append("V(").append(names.get(c)).append(")/Vp\t").append(num(share[c])).append('\t').append(num(shareSe[c]))
+          .append('\n');
+    }
+    if (k > 1) {
+      double[] sum = GlmmReport.latentSum(fit, meanCount, all(k));
+      sb.append("Sum of V(G)/Vp\t").append(num(sum[0])).append('\t').append(num(sum[1])).append('\n');
+    }
+    sb.append("family\t").append(fit.family().distribution()).append('\n');
+    sb.append("link\t").append(fit.family().link()).append('\n');
+    sb.append("method\t").append(fit.method().toUpperCase(Locale.ROOT)).append('\n');
+    sb.append("scale\tlink: V(.) on the linear predictor; V(e) = ").append(GlmmReport.latentName(fit.family()))
+        .append(" (latent residual); V(.)/Vp on the latent scale\n");
+    sb.append("n\t").append(fit.n()).append('\n');
+    return sb.toString();
+  }
+
+  /** Options of the linear model that a GLMM has no counterpart for. */
+  private static void refuseLinearOnlyOptions(RemlJob.Options o) {
+    List<String> refused = new ArrayList<>();
+    if (!o.knownVariances().isEmpty()) {
+      refused.add("--fix/--fix-file");
+    }
+    if (o.blup()) {
+      refused.add("--blup");
+    }
+    if (!refused.isEmpty()) {
+      throw new BadInputException(String.join(", ", refused) + " are for a linear model (--family gaussian): a GLMM's "
+          + "variances are all estimated and its BLUPs are not written yet");
+    }
+  }
+
+  private static boolean[] all(int k) {
+    boolean[] b = new boolean[k];
+    java.util.Arrays.fill(b, true);
+    return b;
+  }
+
+  private static String num(double v) {
+    return Double.isFinite(v) ? String.format(Locale.ROOT, "%.6g", v) : "NA";
+  }
+}
