@@ -83,15 +83,11 @@ public final class ModelFrame {
     }
     List<RandomEffectTerm> terms = new ArrayList<>();
     for (Map.Entry<String, org.lmmspark.engine.reml.DenseSymmetricMatrix> e : covariances.entrySet()) {
-      if (e.getValue().size() != n) {
-        throw new IllegalArgumentException("component " + e.getKey() + " is " + e.getValue().size() + "×"
-            + e.getValue().size() + " for n = " + n);
-      }
-      terms.add(new RandomEffectTerm(e.getKey(), List.of("(Intercept)"), new double[][] {filled(n)}, index, records,
-          new int[n], index, new Relationship(e.getKey(), records, e.getValue()), false));
+      terms.add(RandomEffectTerm.intercept(e.getKey(), "(Intercept)", index, records, index,
+          new Relationship(e.getKey(), records, e.getValue())));
     }
-    MixedModel model = new MixedModel(response + " ~ X + " + String.join(" + ", covariances.keySet()), response, y, x,
-        fixedNames, terms, null, List.of("residual"), new int[n], filled(n), List.of(), null, null);
+    MixedModel model = MixedModel.of(response + " ~ X + " + String.join(" + ", covariances.keySet()), response, y, x,
+        fixedNames, terms, null, null, null, null);
     checkParameterCount(model);
     return model;
   }
