@@ -24,7 +24,9 @@ public final class GenotypeSourceOptions {
   String sample;
 
   @Option(names = "--vcf", paramLabel = "FILE", description = "Bgzipped VCF (.vcf.gz, BGZF) read through htsjdk as "
-      + "dosages of the ALT allele: FORMAT DS, else GP, else GT; biallelic records; sample names are FID and IID.")
+      + "dosages of the ALT allele: FORMAT DS, else GP, else GT; biallelic records; sample names are FID and IID. "
+      + "With FILE.tbi or FILE.csi beside it its sites are listed by parallel tasks, else in one task. "
+      + "BCF: convert first (bcftools view -Oz -o X.vcf.gz X.bcf && bcftools index -t X.vcf.gz).")
   String vcf;
 
   /** Whether any genotype option was given. */
