@@ -27,6 +27,11 @@ public final class WhitespaceLines {
   public static final int MAX_FIELD_CHARS = 4096;
 
   public static void read(String path, Configuration conf, Visitor visitor) {
+    scan(path, conf, visitor, false);
+  }
+
+  /** Visits the non-blank lines of {@code path}, or only the first of them when {@code firstOnly}. */
+  private static void scan(String path, Configuration conf, Visitor visitor, boolean firstOnly) {
     try (BufferedReader r = FileSystems.openText(path, conf)) {
       String line;
       long lineNo = 0;
@@ -34,6 +39,9 @@ public final class WhitespaceLines {
         lineNo++;
         if (!line.isBlank()) {
           visitor.line(lineNo, fields(path, lineNo, line));
+          if (firstOnly) {
+            return;
+          }
         }
       }
     } catch (IOException e) {
@@ -65,19 +73,12 @@ public final class WhitespaceLines {
 
   /** The fields of the first non-blank line of a table (its header), without reading the rest. */
   public static String[] header(String path, Configuration conf, String what) {
-    try (BufferedReader r = FileSystems.openText(path, conf)) {
-      String line;
-      long lineNo = 0;
-      while ((line = r.readLine()) != null) {
-        lineNo++;
-        if (!line.isBlank()) {
-          return fields(path, lineNo, line);
-        }
-      }
-    } catch (IOException e) {
-      throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
+    String[][] header = new String[1][];
+    scan(path, conf, (lineNo, f) -> header[0] = f, true);
+    if (header[0] == null) {
+      throw BadInputException.inFile(path, "empty file (expected " + what + " with a header line)");
     }
-    throw BadInputException.inFile(path, "empty file (expected " + what + " with a header line)");
+    return header[0];
   }
 
   /**

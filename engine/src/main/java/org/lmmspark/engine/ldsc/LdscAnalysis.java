@@ -175,6 +175,13 @@ public final class LdscAnalysis {
         z2[k] = flip[k] ? -s2.z()[rows2.get(k)] : s2.z()[rows2.get(k)];
       }
     }
+    // Degenerate: the regression has c slopes and an intercept; with fewer than c + 3 SNPs a delete-a-block
+    // refit has no residual degree of freedom and every SE (and so every p-value) is meaningless.
+    if (n < c + 3) {
+      throw new BadInputException(name1 + (name2 == null ? "" : " and " + name2) + ": only " + n + " SNP(s) left after "
+          + "merging with the LD scores (" + String.join(" ", log) + "); LD score regression with " + c + " LD score "
+          + "column(s) needs at least " + (c + 3));
+    }
     if (n < 200_000) {
       log.add("WARNING: number of SNPs less than 200k; this is almost always bad.");
     }

@@ -139,6 +139,11 @@ public final class DataTable {
     return v.isEmpty() || v.equals("NA") || v.equals(".");
   }
 
+  /** The file line of record {@code i} (1-based). */
+  public long line(int i) {
+    return lines[i];
+  }
+
   public String source() {
     return source;
   }

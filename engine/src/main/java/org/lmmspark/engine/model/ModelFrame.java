@@ -204,7 +204,38 @@ public final class ModelFrame {
     if (min == max) {
       throw new BadInputException("the response '" + v.label() + "' is constant (" + min + "): nothing to model");
     }
+    checkMagnitudes(v, y);
     return y;
+  }
+
+  /**
+   * The response's values must be fit for double precision, as a trait's are
+   * ({@link org.lmmspark.engine.pheno.TraitMagnitudes}): |y| ≤ 1e100 (squares and their sums stay
+   * finite) and a spread not lost next to the magnitude (SD ≥ 1e-12·max|y|); either failure names the line.
+   */
+  private void checkMagnitudes(Formula.Variable v, double[] y) {
+    int largest = 0;
+    double mean = 0;
+    for (int i = 0; i < y.length; i++) {
+      largest = Math.abs(y[i]) > Math.abs(y[largest]) ? i : largest;
+      mean += y[i] / y.length;
+    }
+    double max = Math.abs(y[largest]);
+    if (max > org.lmmspark.engine.pheno.TraitMagnitudes.MAX_ABS) {
+      throw BadInputException.atLine(table.source(), table.line(rows[largest]), "the response '" + v.label() + "' is "
+          + y[largest] + ", beyond ±" + org.lmmspark.engine.pheno.TraitMagnitudes.MAX_ABS + " (its square would "
+          + "overflow in the fit); rescale the response");
+    }
+    double ss = 0;
+    for (double d : y) {
+      ss += (d - mean) * (d - mean);
+    }
+    double sd = Math.sqrt(ss / Math.max(1, y.length - 1));
+    if (sd < org.lmmspark.engine.pheno.TraitMagnitudes.MIN_RELATIVE_SD * max) {
+      throw BadInputException.atLine(table.source(), table.line(rows[largest]), "the response '" + v.label() + "' is "
+          + y[largest] + " with an SD of only " + sd + " over " + y.length + " records: the differences between "
+          + "records are lost to rounding; subtract a constant from the response");
+    }
   }
 
   /**

@@ -478,6 +478,10 @@ class HostileInputTest {
       all.add(new Case("munge " + o[0] + " " + o[1], d -> ldscInputs(d), d -> args("munge-sumstats", "--sumstats",
           d.resolve("s.sumstats").toString(), o[0], o[1], "--out", out(d)), d -> o[0]));
     }
+    all.add(ldsc("ldsc three SNPs left after the merge", d -> {
+      List<String> ss = Files.readAllLines(d.resolve("s.sumstats"));
+      Files.write(d.resolve("s.sumstats"), ss.subList(0, 4));
+    }, "s.sumstats", "only 3 SNP"));
     all.add(new Case("ldsc --n-blocks 1", d -> ldscInputs(d), d -> args("ldsc", "--h2", d.resolve("s.sumstats").toString(),
         "--ref-ld-chr", d.resolve("ld.") + "", "--w-ld-chr", d.resolve("ld.") + "", "--n-blocks", "1", "--out", out(d)),
         d -> "--n-blocks"));
@@ -548,6 +552,18 @@ class HostileInputTest {
       }
       Files.write(d.resolve("t.csv"), t);
     }, "y ~ x + (1 | g)", "y"));
+    all.add(fit("fit response 1e200", d -> {
+      fitData(d);
+      editLines(d.resolve("t.csv"), 7, l -> "1e200" + l.substring(l.indexOf(',')));
+    }, "y ~ x + (1 | g)", "t.csv:8"));
+    all.add(fit("fit response spread lost in its magnitude", d -> {
+      fitData(d);
+      List<String> t = new ArrayList<>(Files.readAllLines(d.resolve("t.csv")));
+      for (int i = 1; i < t.size(); i++) {
+        t.set(i, String.valueOf(1e17 + 16 * i) + t.get(i).substring(t.get(i).indexOf(',')));
+      }
+      Files.write(d.resolve("t.csv"), t);
+    }, "y ~ x + (1 | g)", "lost to rounding"));
     all.add(new Case("fit --fix at NaN", d -> fitData(d), d -> args("fit", "--data", d.resolve("t.csv").toString(),
         "--formula", "y ~ x + (1 | g)", "--fix", "g:(Intercept)=NaN", "--out", out(d)), d -> "--fix"));
     all.add(new Case("fit --method bogus", d -> fitData(d), d -> args("fit", "--data", d.resolve("t.csv").toString(),
