@@ -106,10 +106,24 @@ public final class RemlInputs {
    *                             relationship matrices then enter as {@code Z K Zᵀ}
    * @param permanentEnvironment add the permanent-environment component {@code Z Zᵀ} (named "pe"):
    *                             a random effect per individual not shared with relatives
+   * @param gxe                  environment columns (GCTA {@code --gxe}): each adds the component
+   *                             {@code K∘(Z_E Z_Eᵀ)} for each GRM K (K between samples in the same
+   *                             environment, 0 across), named "GxE" (one GRM, one column) or
+   *                             {@code GRMxCOLUMN}, and is a categorical fixed effect as well (as GCTA
+   *                             fits it); taken from {@code covar} when it has the column, else from the
+   *                             phenotype file
    */
   public record Spec(List<Relationship> relationships, boolean epistatic, SampleTable pheno, String phenoName,
       SampleTable covar, SampleTable qcovar, List<String> groups, List<String> phenoCovarNames,
-      List<String> phenoQcovarNames, boolean repeatedRecords, boolean permanentEnvironment) {
+      List<String> phenoQcovarNames, boolean repeatedRecords, boolean permanentEnvironment, List<String> gxe) {
+
+    /** Without GxE components. */
+    public Spec(List<Relationship> relationships, boolean epistatic, SampleTable pheno, String phenoName,
+        SampleTable covar, SampleTable qcovar, List<String> groups, List<String> phenoCovarNames,
+        List<String> phenoQcovarNames, boolean repeatedRecords, boolean permanentEnvironment) {
+      this(relationships, epistatic, pheno, phenoName, covar, qcovar, groups, phenoCovarNames, phenoQcovarNames,
+          repeatedRecords, permanentEnvironment, List.of());
+    }
 
     /** One record per sample, covariates from files only. */
     public Spec(List<Relationship> relationships, boolean epistatic, SampleTable pheno, String phenoName,
@@ -136,7 +150,9 @@ public final class RemlInputs {
   public static Assembled assemble(Spec spec) {
     SampleTable pheno = spec.pheno();
     List<String> groups = spec.groups() == null ? List.of() : spec.groups();
-    List<String> pCat = spec.phenoCovarNames() == null ? List.of() : spec.phenoCovarNames();
+    List<String> gxe = spec.gxe() == null ? List.of() : spec.gxe();
+    List<String> pCat = new ArrayList<>(spec.phenoCovarNames() == null ? List.of() : spec.phenoCovarNames());
+    checkGxe(spec, gxe, pCat);
     List<String> pQuant = spec.phenoQcovarNames() == null ? List.of() : spec.phenoQcovarNames();
     boolean repeated = spec.repeatedRecords();
     if (spec.permanentEnvironment() && !repeated) {
@@ -146,7 +162,9 @@ public final class RemlInputs {
 
     // Grouping columns: the categorical covariate file first (as before), else the phenotype file.
     List<GroupSource> groupSources = new ArrayList<>();
-    for (String g : groups) {
+    List<String> labelled = new ArrayList<>(groups);
+    labelled.addAll(gxe);
+    for (String g : labelled) {
       if (spec.covar() != null && spec.covar().columns().contains(g)) {
         groupSources.add(new GroupSource(g, false, -1));
       } else if (pheno.columns().contains(g)) {
@@ -260,7 +278,7 @@ public final class RemlInputs {
       z = CovariateFiles.oneRecordEach(m);
     }
     int n = recordRow.length;
-    int minSamples = 1 + 1 + spec.relationships().size() + groups.size() + 2;
+    int minSamples = 1 + 1 + spec.relationships().size() + groups.size() + gxe.size() + 2;
     for (int k = firstRel; k < inputs.size(); k++) {
       int[] count = new int[1];
       List<SampleId> ex = match.absentFrom(k, 5, count);
@@ -331,6 +349,7 @@ public final class RemlInputs {
       }
     }
     comps.addAll(epi);
+    comps.addAll(gxeComponents(spec, gxe, comps, groupLabels));
     for (String g : groups) {
       GroupingOperator op = Components.grouping(groupLabels.get(g));
       if (op.levelCount() == n) {
@@ -359,6 +378,67 @@ public final class RemlInputs {
       recordIds.add(pheno.ids().get(recordRow[i]));
     }
     return new Assembled(problem, design, recordIds, match.samples(), z, match, notes);
+  }
+
+  /**
+   * GCTA's {@code --gxe} needs one record per individual and a GRM; an environment column of the
+   * phenotype file becomes a categorical fixed effect there (one of the covariate file already is).
+   */
+  private static void checkGxe(Spec spec, List<String> gxe, List<String> pCat) {
+    if (gxe.isEmpty()) {
+      return;
+    }
+    if (spec.repeatedRecords()) {
+      throw new BadInputException("--gxe needs one record per individual (not --repeated-records): K∘(Z_E Z_Eᵀ) is "
+          + "between samples");
+    }
+    if (spec.relationships().stream().noneMatch(r -> r.matrix() != null && r.additive())) {
+      throw new BadInputException("--gxe needs a GRM (--grm): its component is K∘(Z_E Z_Eᵀ)");
+    }
+    for (String e : gxe) {
+      if (spec.groups() != null && spec.groups().contains(e)) {
+        throw new BadInputException("--gxe " + e + " is also a --group column: use it for one or the other");
+      }
+      boolean inCovar = spec.covar() != null && spec.covar().columns().contains(e);
+      if (!inCovar && !pCat.contains(e)) {
+        pCat.add(e);
+      }
+    }
+  }
+
+  /**
+   * {@code K∘(Z_E Z_Eᵀ)} for each environment column and each GRM among the components: K where two
+   * samples share the environment's level, 0 otherwise (GCTA {@code --gxe}, Yang et al. 2011 AJHG).
+   */
+  private static List<VarianceComponent> gxeComponents(Spec spec, List<String> gxe, List<VarianceComponent> comps,
+      Map<String, String[]> labels) {
+    List<VarianceComponent> out = new ArrayList<>();
+    List<VarianceComponent> grms = new ArrayList<>();
+    for (VarianceComponent c : comps) {
+      boolean additiveGrm = spec.relationships().stream().anyMatch(r -> r.name().equals(c.name()) && r.matrix() != null
+          && r.additive());
+      if (additiveGrm && c.covariance() instanceof DenseSymmetricMatrix) {
+        grms.add(c);
+      }
+    }
+    for (String e : gxe) {
+      String[] env = labels.get(e);
+      for (VarianceComponent g : grms) {
+        DenseSymmetricMatrix k = (DenseSymmetricMatrix) g.covariance();
+        int n = k.size();
+        double[] a = k.toDense();
+        for (int j = 0; j < n; j++) {
+          for (int i = 0; i < n; i++) {
+            if (!env[i].equals(env[j])) {
+              a[i + j * n] = 0;
+            }
+          }
+        }
+        String name = grms.size() == 1 && gxe.size() == 1 ? "GxE" : g.name() + "x" + e;
+        out.add(new VarianceComponent(name, new DenseSymmetricMatrix(n, a)));
+      }
+    }
+    return out;
   }
 
   private static double[] pickRecords(double[] v, int[] rows) {

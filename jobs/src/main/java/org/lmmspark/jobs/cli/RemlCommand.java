@@ -81,6 +81,10 @@ import picocli.CommandLine.Spec;
           + " on the latent scale with delta-method SEs; rows 'family', 'link', 'scale' say so. --prevalence K instead"
           + " transforms a linear fit of a 0/1 trait to the liability scale (GCTA's V(G)/Vp_L).",
       "",
+      "GxE: --gxe COLUMN is GCTA's --gxe: the component K o (Z_E Z_E') per GRM, reported as V(GxE) and V(GxE)/Vp,"
+          + " with the environment a fixed effect as GCTA fits it. A residual variance per environment is 'lmmspark"
+          + " fit --resid-by COLUMN' (with (1 | env:IID:G) for the GxE term).",
+      "",
       "Known variances: --fix NAME=VALUE (repeatable) or --fix-file FILE hold variances at given values; with all"
           + " of them known, no optimization: BLUEs with SEs and BLUPs with PEVs (Henderson's setting).",
       "",
@@ -150,6 +154,12 @@ public final class RemlCommand implements Callable<Integer> {
       + "(plot, batch, herd, litter): component Z Zᵀ; repeatable. Taken from the --covar file when it has the column "
       + "(then not a fixed effect), else from the --pheno file (per record).")
   List<String> groups = new ArrayList<>();
+
+  @Option(names = "--gxe", paramLabel = "COLUMN", description = "Genotype-by-environment component, as GCTA --gxe: "
+      + "K o (Z_E Z_E') for each --grm K (K between samples in the same level of COLUMN, 0 across), reported as "
+      + "V(GxE) and V(GxE)/Vp; the environment is a fixed effect too, as GCTA fits it. Repeatable. Taken from the "
+      + "--covar file when it has the column, else from the --pheno file; one record per sample.")
+  List<String> gxe = new ArrayList<>();
 
   @Option(names = "--pedigree", paramLabel = "FILE", description = "Pedigree (ID SIRE DAM, or with a header naming "
       + "id/sire/dam columns, or FID IID FATHER MOTHER; see 'lmmspark pedigree-grm --help'): adds the component A. "
@@ -287,9 +297,9 @@ public final class RemlCommand implements Callable<Integer> {
       }
     }
     if (onGenotypes) {
-      if (pedigree != null || !groups.isEmpty()) {
-        throw new BadInputException((pedigree != null ? "--pedigree" : "--group") + " works with --grm only: with "
-            + "genotypes the model has one genetic component from them");
+      if (pedigree != null || !groups.isEmpty() || !gxe.isEmpty()) {
+        throw new BadInputException((pedigree != null ? "--pedigree" : !groups.isEmpty() ? "--group" : "--gxe")
+            + " works with --grm only: with genotypes the model has one genetic component from them");
       }
     }
     if (!onGenotypes && spec.commandLine().getParseResult().hasMatchedOption("--kernel")) {
@@ -302,7 +312,8 @@ public final class RemlCommand implements Callable<Integer> {
     SampleSelection sampleSelection = samples.selection(conf);
     RemlJob.Options o = new RemlJob.Options(grms, epistatic, !onGenotypes ? extraRelationships() : List.of(), groups,
         traitSpec, sampleSelection, blup, solver, allowNonconvergence, maxIterations, output.out(),
-        RunLog.commandLine(spec), repeatedRecords, permanentEnvironment, notes, KnownVariances.parse(fix, fixFile, conf));
+        RunLog.commandLine(spec), repeatedRecords, permanentEnvironment, notes, KnownVariances.parse(fix, fixFile, conf),
+        gxe);
     RemlJob.GenotypeInput g = !onGenotypes ? null : new RemlJob.GenotypeInput(genotypes.input(), maf == null ? 0 : maf,
         variants.selection(conf), partitions == null ? 0 : partitions,
         probes == null ? DEFAULT_PROBES : probes, seed == null ? DEFAULT_SEED : seed, cgTol == null ? 1e-6 : cgTol,

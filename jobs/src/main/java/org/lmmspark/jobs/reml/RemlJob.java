@@ -83,7 +83,16 @@ public final class RemlJob {
   public record Options(List<String> grmPrefixes, boolean epistatic, List<RemlInputs.Relationship> extraRelationships,
       List<String> groups, TraitTables.Spec trait, SampleSelection samples, boolean blup, String solver,
       boolean allowNonconvergence, int maxIterations, String out, String commandLine, boolean repeatedRecords,
-      boolean permanentEnvironment, List<String> notes, Map<String, Double> knownVariances) {
+      boolean permanentEnvironment, List<String> notes, Map<String, Double> knownVariances, List<String> gxe) {
+
+    /** Without GxE components ({@code --gxe}). */
+    public Options(List<String> grmPrefixes, boolean epistatic, List<RemlInputs.Relationship> extraRelationships,
+        List<String> groups, TraitTables.Spec trait, SampleSelection samples, boolean blup, String solver,
+        boolean allowNonconvergence, int maxIterations, String out, String commandLine, boolean repeatedRecords,
+        boolean permanentEnvironment, List<String> notes, Map<String, Double> knownVariances) {
+      this(grmPrefixes, epistatic, extraRelationships, groups, trait, samples, blup, solver, allowNonconvergence,
+          maxIterations, out, commandLine, repeatedRecords, permanentEnvironment, notes, knownVariances, List.of());
+    }
 
     /** Every variance estimated. */
     public Options(List<String> grmPrefixes, boolean epistatic, List<RemlInputs.Relationship> extraRelationships,
@@ -210,11 +219,13 @@ public final class RemlJob {
     if (rels.isEmpty() && o.groups().isEmpty() && !o.permanentEnvironment()) {
       throw new BadInputException("no variance component: give --grm PREFIX, --bfile PREFIX, --pedigree FILE or --group COLUMN");
     }
+    List<String> labelled = new ArrayList<>(o.groups());
+    labelled.addAll(o.gxe());
     TraitTables.Tables t = TraitTables.read(o.trait(), null, rels.isEmpty() ? null : rels.get(0).ids(),
-        rels.isEmpty() ? null : rels.get(0).source(), o.repeatedRecords(), o.groups(), conf);
+        rels.isEmpty() ? null : rels.get(0).source(), o.repeatedRecords(), labelled, conf);
     RemlInputs.Assembled in = RemlInputs.assemble(new RemlInputs.Spec(rels, o.epistatic(), t.pheno(), t.trait(),
         t.covar(), t.qcovar(), o.groups(), t.phenoCovarNames(), t.phenoQcovarNames(), o.repeatedRecords(),
-        o.permanentEnvironment()));
+        o.permanentEnvironment(), o.gxe()));
     RemlProblem prob = in.problem();
     log.add("trait: " + in.design().trait() + "; fixed effects: " + prob.fixedNames());
     log.add("samples:");

@@ -83,6 +83,36 @@ class RemlCommandTest {
     assertTrue(log.contains("command: lmmspark reml --grm") && log.contains("500 used, 0 dropped"), log);
   }
 
+  /**
+   * {@code --gxe COLUMN} wired through the command (the likelihood is checked against a brute-force
+   * maximum and simulated truth in the engine's {@code RemlGxeTest}): GCTA's rows V(GxE) and
+   * V(GxE)/Vp, the environment a fixed effect, Vp the sum of the three variances.
+   */
+  @Test
+  void gxeAddsTheGctaComponentAndTheEnvironmentAsAFixedEffect() throws Exception {
+    List<String> lines = Files.readAllLines(dir.resolve("phenotype.txt"));
+    StringBuilder sb = new StringBuilder(lines.get(0).trim() + " env\n");
+    for (int i = 1; i < lines.size(); i++) {
+      sb.append(lines.get(i).trim()).append(i % 2 == 0 ? " a" : " b").append('\n');
+    }
+    Path pheno = tmp.resolve("pheno_env.txt");
+    Files.writeString(pheno, sb.toString());
+    String out = tmp.resolve("gxe").toString();
+    assertEquals(0, Lmmspark.run("reml", "--grm", grm, "--pheno", pheno.toString(), "--pheno-name", "Y1", "--gxe", "env",
+        "--out", out));
+    Map<String, String[]> h = readHsq(Path.of(out + ".hsq"));
+    double vg = Double.parseDouble(h.get("V(G)")[1]);
+    double vgxe = Double.parseDouble(h.get("V(GxE)")[1]);
+    double ve = Double.parseDouble(h.get("V(e)")[1]);
+    assertClose(Double.parseDouble(h.get("Vp")[1]), vg + vgxe + ve, 1e-5, 1e-5, "Vp");
+    assertClose(Double.parseDouble(h.get("V(GxE)/Vp")[1]), vgxe / (vg + vgxe + ve), 1e-5, 1e-4, "V(GxE)/Vp");
+    assertEquals("500", h.get("n")[1]);
+    String json = Files.readString(Path.of(out + ".json"));
+    assertTrue(json.contains("env=b"), "the environment is a fixed effect: " + json);
+    assertEquals(2, Lmmspark.run("reml", "--grm", grm, "--pheno", pheno.toString(), "--pheno-name", "Y1", "--gxe", "nope",
+        "--out", tmp.resolve("bad").toString()));
+  }
+
   @Test
   void blupsEqualThePlainFormula() {
     String out = tmp.resolve("b").toString();
