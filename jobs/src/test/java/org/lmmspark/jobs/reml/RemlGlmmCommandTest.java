@@ -123,6 +123,38 @@ class RemlGlmmCommandTest {
   }
 
   /**
+   * The same GLMM from genotypes ({@code --bfile}: the GRM computed in memory on Spark, then the same fit)
+   * equals the {@code --grm} route on the GRM file {@code lmmspark grm} writes for the same kept samples (with
+   * {@code --keep} both take allele frequencies over the 400 kept samples, unlike GLMM.md's K[keep, keep] of
+   * the 1,000-sample GRM, so τ is 0.1392 here, not 0.1382): τ and β to 1e-5 relative, the GRM file being
+   * float32 (GLMM.md: float32 against double moves τ by ~1e-6). {@code --solver matrix-free} is refused (no
+   * matrix-free PQL yet).
+   */
+  @Test
+  void bfileRouteMatchesGlmmPql() throws IOException {
+    String bfile = RefData.dir("saige-family").resolve("plinkforGRM_1000samples_10kMarkers").toString();
+    String out = dir.resolve("bfile").toString();
+    assertEquals(0, Lmmspark.run("reml", "--bfile", bfile, "--pheno", pheno.toString(), "--pheno-name", "y_binary",
+        "--qcovar", qcovar.toString(), "--keep", keep400.toString(), "--family", "binomial", "--glmm", "pql",
+        "--pql-working-model", "ml", "--master", "local[2]", "--out", out));
+    String grm400 = dir.resolve("grm400").toString();
+    assertEquals(0, Lmmspark.run("grm", "--bfile", bfile, "--keep", keep400.toString(), "--out", grm400));
+    String viaGrm = dir.resolve("viagrm").toString();
+    assertEquals(0, Lmmspark.run("reml", "--grm", grm400, "--pheno", pheno.toString(), "--pheno-name", "y_binary",
+        "--qcovar", qcovar.toString(), "--family", "binomial", "--glmm", "pql", "--pql-working-model", "ml", "--out",
+        viaGrm));
+    assertClose(value(hsqRows(out), "V(G)", 1), value(hsqRows(viaGrm), "V(G)", 1), 0, 1e-5, "tau: --bfile vs --grm");
+    JsonNode a = new ObjectMapper().readTree(Files.readString(Path.of(out + ".json")));
+    JsonNode b = new ObjectMapper().readTree(Files.readString(Path.of(viaGrm + ".json")));
+    for (int j = 0; j < 3; j++) {
+      assertClose(a.get("fixed").get(j).get("estimate").asDouble(), b.get("fixed").get(j).get("estimate").asDouble(),
+          0, 1e-5, "beta " + j + ": --bfile vs --grm");
+    }
+    assertEquals(2, Lmmspark.run("reml", "--bfile", bfile, "--pheno", pheno.toString(), "--pheno-name", "y_binary",
+        "--family", "binomial", "--solver", "matrix-free", "--master", "local[2]", "--out", dir.resolve("mf").toString()));
+  }
+
+  /**
    * {@code --prevalence K} adds GCTA's {@code V(G)/Vp_L}: GCTA's {@code transform_hsq_L(P, K, h2)}
    * ({@code est_hsq.cpp}: {@code t = qnorm(1 − K)}, {@code z = dnorm(t)},
    * {@code C = (K(1−K)/z²)(K(1−K)/(P(1−P)))}, value and SE both times C), P the sample's case proportion,
