@@ -43,12 +43,25 @@ public final class GenotypeProductKernel {
 
   private GenotypeProductKernel() {}
 
-  /** Reusable buffers of one task; grows as blocks and column counts need. */
+  /**
+   * Reusable buffers of one task; grows as blocks and column counts need. Also keeps where the task's
+   * products spent their time (a few clock reads per block, against GEMMs of {@code 2·N·m_b·k} flops):
+   * what {@code lmmspark bench-pass} reports.
+   */
   public static final class Workspace {
     float[] z = new float[0];
     float[] t = new float[0];
     double[] tSum = new double[0];
     float[] product = new float[0];
+    /** Nanoseconds decoding 2-bit (or 8-bit) codes into standardized floats. */
+    public long decodeNanos;
+    /** Nanoseconds in the SGEMMs {@code Z_bᵀV} (all row chunks) and {@code Z_b T}. */
+    public long transposeGemmNanos;
+    public long productGemmNanos;
+    /** Nanoseconds adding float results into the double sums (T over row chunks, the block into out). */
+    public long accumulateNanos;
+    /** Flops of the SGEMMs, {@code 2·N·m_b·k} each. */
+    public double flops;
 
     void ensure(int n, int m, int k) {
       if (z.length < (long) n * m) {
@@ -91,15 +104,24 @@ public final class GenotypeProductKernel {
     float[] z = ws.z;
     float[] t = ws.t;
     double[] tSum = ws.tSum;
+    long t0 = System.nanoTime();
     block.decode(0, m, z);
+    long t1 = System.nanoTime();
+    ws.decodeNanos += t1 - t0;
     java.util.Arrays.fill(tSum, 0, m * k, 0.0);
+    long adding = 0;
     for (int r0 = 0; r0 < n; r0 += ROW_CHUNK) {
       int rows = Math.min(ROW_CHUNK, n - r0);
       Blas.sgemm(true, false, m, k, rows, 1f, z, r0, n, v, r0, n, 0f, t, 0, m);
+      long a0 = System.nanoTime();
       for (int i = 0; i < m * k; i++) {
         tSum[i] += t[i];
       }
+      adding += System.nanoTime() - a0;
     }
+    ws.accumulateNanos += adding;
+    ws.transposeGemmNanos += System.nanoTime() - t1 - adding;
+    ws.flops += 2.0 * n * m * k;
     return tSum;
   }
 
@@ -136,9 +158,14 @@ public final class GenotypeProductKernel {
     }
     // out(n×k) += Z_b T: the block's m_b-term sums in float, added into the double accumulator.
     float[] p = ws.product;
+    long t0 = System.nanoTime();
     Blas.sgemm(false, false, n, k, m, 1f, z, 0, n, t, 0, m, 0f, p, 0, n);
+    long t1 = System.nanoTime();
     for (int i = 0; i < n * k; i++) {
       out[i] += p[i];
     }
+    ws.productGemmNanos += t1 - t0;
+    ws.accumulateNanos += System.nanoTime() - t1;
+    ws.flops += 2.0 * n * m * k;
   }
 }

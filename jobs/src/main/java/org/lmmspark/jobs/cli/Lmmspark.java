@@ -27,7 +27,7 @@ import picocli.CommandLine.Command;
       RemlCommand.class,
       AssocCommand.class,
       FitCommand.class, LrtCommand.class,
-      BenchBlasCommand.class,
+      BenchBlasCommand.class, BenchPassCommand.class,
       LdScoreCommand.class, LdscCommand.class, MungeCommand.class,
       PcaCommand.class,
     })

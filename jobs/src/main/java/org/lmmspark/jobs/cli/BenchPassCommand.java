@@ -1,0 +1,79 @@
+package org.lmmspark.jobs.cli;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.lmmspark.engine.NumericRange;
+import org.lmmspark.engine.genotype.GenotypeInput;
+import org.lmmspark.engine.genotype.GenotypeSource;
+import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.matfree.GenotypeProductKernel;
+import org.lmmspark.engine.matfree.LocalGenotypeProducts;
+import org.lmmspark.engine.matfree.PackedGenotypeBlock;
+import org.lmmspark.jobs.bench.BlasPeak;
+import org.lmmspark.jobs.bench.PassProfile;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code lmmspark bench-pass}: where the matrix-free genotype pass spends its time on one core
+ * ({@link PassProfile}), against SGEMM at the pass's own shapes. Hidden: a tool for benchmarks.
+ */
+@Command(name = "bench-pass", hidden = true, mixinStandardHelpOptions = true,
+    description = {
+      "Times the matrix-free pass kernel (what each Spark task of matrix-free REML runs per cached block) on one"
+          + " thread over the first --variants variants of a .bed: decode of 2-bit codes, the SGEMMs Z'V and Z T, and"
+          + " the float-into-double sums; prints the split, the pass's GFLOP/s (4*N*M*k flops) and SGEMM's rate at"
+          + " the same shapes. Run with OPENBLAS_NUM_THREADS=1 (scripts/lmmspark does)."})
+public final class BenchPassCommand implements Callable<Integer> {
+  @Option(names = "--bfile", required = true, paramLabel = "PREFIX", description = "PLINK 1 binary fileset (e.g. from lmmspark simulate).")
+  String bfile;
+
+  @Option(names = "--variants", defaultValue = "4096", paramLabel = "M", description = "Variants to pass over (default: ${DEFAULT-VALUE}).")
+  int variants;
+
+  @Option(names = "--columns", defaultValue = "41", paramLabel = "K",
+      description = "Columns of V per pass (default: ${DEFAULT-VALUE}: 40 probes and y, matrix-free REML's default).")
+  int columns;
+
+  @Option(names = "--block-variants", defaultValue = "0", paramLabel = "B",
+      description = "Variants per cached block (default 0: the Spark cache's own choice for this N).")
+  int blockVariants;
+
+  @Option(names = "--passes", defaultValue = "3", paramLabel = "R", description = "Timed passes after a warm-up (default: ${DEFAULT-VALUE}).")
+  int passes;
+
+  @Override
+  public Integer call() {
+    NumericRange.atLeast("--variants", variants, 1);
+    NumericRange.atLeast("--columns", columns, 1);
+    NumericRange.atLeast("--block-variants", blockVariants, 0);
+    NumericRange.atLeast("--passes", passes, 1);
+    Configuration conf = new Configuration();
+    GenotypeSource source = GenotypeInput.bfile(bfile).open(conf);
+    int n = source.samples().size();
+    int b = blockVariants > 0 ? blockVariants : LocalGenotypeProducts.blockVariantsFor(n, 256L << 20);
+    List<PackedGenotypeBlock> blocks = PassProfile.pack(source, variants, b, conf);
+    long m = blocks.stream().mapToLong(x -> x.m).sum();
+    System.out.println("bench-pass: " + Blas.describe());
+    System.out.printf(Locale.ROOT, "bench-pass: N = %d, M = %d in %d block(s) of up to %d variants, k = %d columns;"
+        + " best of %d passes after a warm-up, one thread%n", n, m, blocks.size(), b, columns, passes);
+    PassProfile.Pass pass = PassProfile.measure(blocks, columns, passes);
+    System.out.println("bench-pass: pass " + pass);
+    double[] decode = PassProfile.decodeOnly(blocks, passes);
+    System.out.printf(Locale.ROOT, "bench-pass: decode alone %.3f s wall (%.3f s CPU) per pass: %.2f Gvalues/s per CPU-s"
+        + " (%.0f MB/s of packed codes)%n", decode[0], decode[1], n * (double) m / decode[1] / 1e9,
+        m * ((n + 3) / 4) / decode[1] / 1e6);
+    // SGEMM at the pass's shapes, with fresh Gaussian matrices (no decode): the rate the pass could reach.
+    int rows = Math.min(n, GenotypeProductKernel.ROW_CHUNK);
+    BlasPeak.Measurement tShape = BlasPeak.measure(BlasPeak.Routine.SGEMM, b, columns, rows, 1, passes);
+    BlasPeak.Measurement pShape = BlasPeak.measure(BlasPeak.Routine.SGEMM, n, columns, b, 1, passes);
+    System.out.println("bench-pass: SGEMM at Z'V's shape: " + tShape);
+    System.out.println("bench-pass: SGEMM at Z T's shape:  " + pShape);
+    double ideal = pass.flops() / 2 / (tShape.gflops() * 1e9) + pass.flops() / 2 / (pShape.gflops() * 1e9);
+    System.out.printf(Locale.ROOT, "bench-pass: the pass at %.0f%% of SGEMM at its shapes (%.3f s of GEMM at those rates"
+        + " against %.3f s)%n", 100 * ideal / pass.seconds(), ideal, pass.seconds());
+    return 0;
+  }
+}
