@@ -86,9 +86,11 @@ public final class GrmCommand implements Callable<Integer> {
   static GrmJob.Result run(RunLog runLog, GrmJob.Options options, String master, boolean forceSpark,
       ChromosomeCodeOptions codes) {
     Configuration conf = codes.apply(new Configuration());
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(options.genotypes(), options.selection(), conf);
-    int threads = SparkRun.inProcessThreads(master, forceSpark, genotypes.samples().size(), genotypes.selectedVariants(),
-        runLog);
+    // A VCF's sites are listed by the run's tasks: bound for a cluster, it is opened inside the session.
+    PartitionedGenotypes genotypes = options.genotypes().vcf() != null && !SparkRun.localMaster(master) ? null
+        : PartitionedGenotypes.open(options.genotypes(), options.selection(), conf);
+    int threads = genotypes == null ? 0 : SparkRun.inProcessThreads(master, forceSpark, genotypes.samples().size(),
+        genotypes.selectedVariants(), runLog);
     if (threads > 0) {
       return SparkRun.runInProcess(runLog, options.out() + ".log", conf, stages -> {
         GrmJob.Result r = stages.time("GRM", () -> GrmJob.runInProcess(options, genotypes, threads, conf));
@@ -98,7 +100,8 @@ public final class GrmCommand implements Callable<Integer> {
     }
     return SparkRun.run("grm", master, runLog, GrmJob.class, options.out() + ".log", (jsc, stages) -> {
       codes.apply(jsc.hadoopConfiguration());
-      GrmJob.Result r = stages.time("GRM", () -> GrmJob.run(jsc, options, genotypes));
+      GrmJob.Result r = stages.time("GRM", () -> genotypes != null ? GrmJob.run(jsc, options, genotypes)
+          : GrmJob.run(jsc, options));
       report(runLog, options, r, r.tasks() + " Spark task(s)");
       return r;
     });

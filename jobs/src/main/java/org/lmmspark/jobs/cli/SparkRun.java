@@ -54,6 +54,15 @@ final class SparkRun {
 
   private static final Pattern LOCAL_MASTER = Pattern.compile("local(?:\\[(\\*|\\d+)(?:,\\d+)?\\])?");
 
+  private static String resolvedMaster(String master) {
+    return master != null ? master : System.getProperty("spark.master", "local[*]");
+  }
+
+  /** Whether the run's master is local (tasks are this JVM's threads), as {@link #inProcessThreads} reads it. */
+  static boolean localMaster(String master) {
+    return LOCAL_MASTER.matcher(resolvedMaster(master)).matches();
+  }
+
   /**
    * The one rule that chooses between a Spark session and this JVM's threads: in-process when the master
    * is local ({@code --master}, else spark-submit's {@code spark.master}, else the embedded
@@ -63,7 +72,7 @@ final class SparkRun {
    * @return threads to run on (the local master's cores), or 0 for a Spark session
    */
   static int inProcessThreads(String master, boolean forceSpark, long samples, long variants, RunLog runLog) {
-    String resolved = master != null ? master : System.getProperty("spark.master", "local[*]");
+    String resolved = resolvedMaster(master);
     Matcher local = LOCAL_MASTER.matcher(resolved);
     long cells = samples * variants;
     String size = String.format(Locale.ROOT, "N×M = %,d × %,d = %.3g", samples, variants, (double) cells);

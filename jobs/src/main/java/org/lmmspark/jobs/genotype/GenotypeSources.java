@@ -22,8 +22,10 @@ import org.lmmspark.jobs.spark.SerializableHadoopConf;
  * only the samples reads no records.
  *
  * <p>The Spark session is the one active on this thread (or the default one): every job runs inside
- * {@code SparkSessions.getOrCreate}. With none (checks made before Spark starts) a VCF's sites would be
- * listed in this thread, chunk after chunk, if they were asked for.
+ * {@code SparkSessions.getOrCreate}. With none (a local run choosing between Spark and in-process work,
+ * or checks made before Spark starts) the chunks are listed by this JVM's threads, which on a local
+ * master are where Spark's tasks would run too; a command bound for a cluster opens a VCF only inside
+ * its session ({@code GrmCommand}).
  */
 public final class GenotypeSources {
   /** Listing tasks per core: a few per core, so that chunks of uneven cost balance. */
@@ -40,11 +42,18 @@ public final class GenotypeSources {
       spark = SparkSession.getDefaultSession();
     }
     if (spark.isEmpty() || spark.get().sparkContext().isStopped()) {
-      return input.open(conf);
+      // No session (a local run deciding its route, or checks before Spark): this JVM's threads are the tasks.
+      int cores = Runtime.getRuntime().availableProcessors();
+      return VcfFile.open(input.vcf(), conf, LISTING_TASKS_PER_CORE * cores, GenotypeSources::listInThreads);
     }
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.get().sparkContext());
     return VcfFile.open(input.vcf(), conf, LISTING_TASKS_PER_CORE * jsc.defaultParallelism(),
         (plan, c) -> listInTasks(jsc, plan, c));
+  }
+
+  /** The chunks of the plan listed by this JVM's threads (the common fork-join pool). */
+  static List<VcfFile.Sites> listInThreads(VcfFile.Plan plan, Configuration conf) {
+    return plan.chunks().parallelStream().map(chunk -> VcfFile.list(plan.path(), chunk, conf)).toList();
   }
 
   /** One task per chunk of the plan; the sites come back in one collect. */
