@@ -468,8 +468,8 @@ class BinaryScoreTestTest {
    * λGC of null variants, exact variance, at 1 %, 10 % and 50 % cases, families of 4 (siblings) or none.
    * With M independent null tests, λGC = median χ²/0.4549 has sampling SD ≈ √(¼/M)/(f(0.4549)·0.4549) =
    * 2.33/√M (f the χ²₁ density at its median, 0.4712): 0.060 at M = 1500; the bound 0.18 is 3 SD.
-   * N = 1000, GRM from 2N markers, logit-scale τ = 0.5 (measured λGC 0.92–1.03 over the six cohorts; 1 %
-   * cases is 7–13 cases here). Not hidden: with a GRM of fewer markers than samples and τ = 1 the 50 %
+   * N = 700, GRM from 2N markers, logit-scale τ = 0.5 (measured λGC 0.92–1.13 over the six cohorts; 1 %
+   * cases is 7–10 cases here). Not hidden: with a GRM of fewer markers than samples and τ = 1 the 50 %
    * cohort gave 0.81 (PQL's working variance is then too large; SAIGE's GRMs have M ≫ N).
    */
   @Test
@@ -478,7 +478,7 @@ class BinaryScoreTestTest {
     double tol = 3 * 2.33 / Math.sqrt(m);
     for (boolean related : new boolean[] {false, true}) {
       for (double cases : new double[] {0.01, 0.10, 0.50}) {
-        Cohort co = new Cohort(1000, related, cases, related ? 11 : 12);
+        Cohort co = new Cohort(700, related, cases, related ? 11 : 12);
         GrmPql.Fit fit = GrmPql.fit("all", co.y, co.x, List.of("intercept", "c"), co.k, Double.NaN, GrmPql.TOLERANCE);
         DosageBlock block = co.block(m, 0.05);
         BinaryScoreTest.Model model = BinaryScoreTest.model(fit, co.y, co.x, 2, block, true, 0);

@@ -189,6 +189,13 @@ public final class BinaryAssocJob {
     for (double v : y) {
       cases += (int) v;
     }
+    if (n > o.matrixFreeAbove()) {
+      // The dense null holds several N×N matrices (about 40·N² bytes) and costs O(N³) per working-model step.
+      throw new BadInputException(String.format(Locale.ROOT, "--family binomial fits its null GLMM densely on the driver "
+          + "(about %.1f GB and O(N³) per iteration at N = %d), and N is above --matrix-free-above (%d), where the "
+          + "matrix-free route would take over but does not exist for binary traits yet: raise --matrix-free-above to "
+          + "run it densely anyway", 40.0 * n * n / 1e9, n, o.matrixFreeAbove()));
+    }
     int[] famRows = GenotypeRows.of(assembled.samples(), fileset);
     int relInput = 1 + (tables.covar() == null ? 0 : 1) + (tables.qcovar() == null ? 0 : 1);
     int[] grmRows = assembled.match().rowsIn(relInput);
