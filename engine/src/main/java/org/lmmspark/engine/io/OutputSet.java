@@ -80,22 +80,10 @@ public final class OutputSet implements AutoCloseable {
    */
   public static OutputSet open(String prefix, List<String> suffixes, boolean overwrite, List<String> inputs,
       Configuration conf) {
-    if (prefix.isEmpty() || prefix.endsWith("/") || prefix.endsWith(".")) {
-      throw new BadInputException("--out '" + prefix + "' must name files (e.g. results/run1), not a folder");
-    }
+    requireFilePrefix(prefix, conf);
     FileSystem fs = FileSystems.of(prefix, conf);
     fs.setWriteChecksum(false); // no .crc side files for the lock and the marker (as AtomicOutputs)
     Path q = fs.makeQualified(new Path(prefix));
-    try {
-      if (fs.getFileStatus(q).isDirectory()) {
-        throw new BadInputException(prefix + ": --out names an existing folder; give a file prefix inside it, e.g. "
-            + prefix + "/result");
-      }
-    } catch (FileNotFoundException expected) {
-      // The usual case: the prefix itself is not a file.
-    } catch (IOException e) {
-      throw new BadInputException(prefix + ": cannot reach the output location: " + e.getMessage(), e);
-    }
     for (String input : inputs) {
       if (input == null) {
         continue;
@@ -136,6 +124,28 @@ public final class OutputSet implements AutoCloseable {
     }
     OPEN.put(q.toString(), set);
     return set;
+  }
+
+  /**
+   * Refuses an output prefix that names a folder: empty, ending in {@code /} or {@code .} (files would
+   * be hidden, {@code DIR/.log}), or an existing folder. For commands that derive their set's prefix
+   * from {@code --out} ({@code ldscore}'s {@code OUT.C}), to be checked on {@code --out} itself.
+   */
+  public static void requireFilePrefix(String prefix, Configuration conf) {
+    if (prefix.isEmpty() || prefix.endsWith("/") || prefix.endsWith(".")) {
+      throw new BadInputException("--out '" + prefix + "' must name files (e.g. results/run1), not a folder");
+    }
+    FileSystem fs = FileSystems.of(prefix, conf);
+    try {
+      if (fs.getFileStatus(fs.makeQualified(new Path(prefix))).isDirectory()) {
+        throw new BadInputException(prefix + ": --out names an existing folder; give a file prefix inside it, e.g. "
+            + prefix + "/result");
+      }
+    } catch (FileNotFoundException expected) {
+      // The usual case: the prefix itself is not a file.
+    } catch (IOException e) {
+      throw new BadInputException(prefix + ": cannot reach the output location: " + e.getMessage(), e);
+    }
   }
 
   /** The open set whose prefix {@code file} falls under ({@code PREFIX.anything}), if any. */

@@ -102,6 +102,7 @@ public final class LdScoreCommand implements Callable<Integer> {
         : new WindowSpec(WindowSpec.Unit.SNPS, window.snps, chunkSize, yesReally);
     Configuration conf = new Configuration();
     String out = output.out();
+    OutputSet.requireFilePrefix(out, conf); // before OUT.C is derived from it
     GenotypeSelection selection = variants.selection(samples, conf);
     // The set's prefix and files: OUT.C.* of the selected chromosomes (OUT.C itself for one chromosome).
     PlinkFileset panel = PlinkFileset.open(bfile, conf);

@@ -621,6 +621,11 @@ class HostileInputTest {
       }
     }, d -> args("ldscore", "--bfile", b(), "--ld-wind-snps", "20", "--annot", d.resolve("a.").toString(), "--out", out(d),
         "--master", "local[2]"), d -> "a.2.annot:11"));
+    all.add(new Case("ldscore one chromosome, --out ends in a slash", d -> {}, d -> args("ldscore", "--bfile", b(),
+        "--chr", "2", "--ld-wind-snps", "20", "--out", d.resolve("o") + "/"), d -> "must name files"));
+    all.add(new Case("ldscore one chromosome, --out is a folder", d -> Files.createDirectory(d.resolve("o")),
+        d -> args("ldscore", "--bfile", b(), "--chr", "2", "--ld-wind-snps", "20", "--out", d.resolve("o").toString()),
+        d -> "folder"));
     all.add(new Case("ldscore --maf NaN", d -> {}, d -> args("ldscore", "--bfile", b(), "--ld-wind-snps", "20", "--maf",
         "NaN", "--out", out(d)), d -> "--maf"));
     all.add(new Case("ldscore --ld-wind-cm -1", d -> {}, d -> args("ldscore", "--bfile", b(), "--ld-wind-cm", "-1",
