@@ -219,10 +219,9 @@ class VcfFileTest {
       assertEquals(bed.variants().get(v).bp() * 20_000, split.variants().get(v).bp());
     }
     double[][] truth = dosages(bed, 0, bed.variantCount(), null);
-    int m = bed.variantCount();
     for (VcfFile.Chunk c : plan.chunks()) { // each chunk's first variant read from its own offset
       int first = split.variants().indexOf(listed.get(plan.chunks().size() - 1 - c.index()).variants().get(0));
-      double[][] got = dosages(split, first, m, null);
+      double[][] got = dosages(split, first, first + 1, null);
       for (int i = 0; i < bed.sampleCount(); i++) {
         assertClose(got[first][i], truth[first][i], 1e-6, 0, "chunk " + c.index() + " sample " + i);
       }
