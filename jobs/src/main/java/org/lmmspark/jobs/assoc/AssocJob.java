@@ -360,6 +360,8 @@ public final class AssocJob {
     int n = a.problem().n();
     boolean calibrated = o.calibratedFor(n);
     notes.add(describeTest(o, calibrated));
+    notes.add("null models on the driver with " + Blas.idleCores() + " BLAS thread(s) (the cores of "
+        + Runtime.getRuntime().availableProcessors() + " the load leaves idle)");
     int target = o.partitions() > 0 ? o.partitions() : Math.max(1, 2 * jsc.defaultParallelism());
     List<VariantRange> ranges = genotypes.ranges(target, o.loco());
     List<Scope> scopes = scopes(o, genotypes, ranges);
