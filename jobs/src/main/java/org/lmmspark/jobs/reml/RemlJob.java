@@ -365,6 +365,23 @@ public final class RemlJob {
   /** {@link #runOnGenotypes(JavaSparkContext, Options, GenotypeInput)} with {@code --prevalence} or {@code --family}. */
   public static Result runOnGenotypes(JavaSparkContext jsc, Options o, GenotypeInput g, TraitScale scale) {
     long t0 = System.nanoTime();
+    String solver = checkGenotypeOptions(o, g);
+    Configuration conf = jsc.hadoopConfiguration();
+    GenotypeSelection selection = new GenotypeSelection(o.samples(), g.variants());
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(g.genotypes(), selection, conf);
+    GenotypeRemlInputs.Assembled in = MatrixFreeRemlJob.assemble(o.trait(), genotypes, conf);
+    SolverRoute.Decision route = route(jsc, solver, genotypes, in, g, scale);
+    return route.route() == SolverRoute.Route.MATRIX_FREE
+        ? matrixFreeOnGenotypes(jsc, o, g, scale, selection, in, route.why() + ": matrix-free REML on the genotypes", t0)
+        : grmOnGenotypes(jsc, o, g, scale, selection, solver, route.why() + ": GRM computed in memory, then the "
+            + (solver.equals("dense") ? "dense" : "spectral") + " solver");
+  }
+
+  /**
+   * Refuses the options that need a GRM file (the genotype model has one genetic component) and a
+   * {@code --solver} the genotype routes do not have; returns the solver ("auto" when not given).
+   */
+  private static String checkGenotypeOptions(Options o, GenotypeInput g) {
     if (!o.grmPrefixes().isEmpty()) {
       throw new BadInputException("give either --grm or genotypes (" + g.genotypes() + "), not both");
     }
@@ -395,40 +412,49 @@ public final class RemlJob {
     if (!List.of("auto", "spectral", "dense", MATRIX_FREE).contains(solver)) {
       throw new BadInputException("--solver must be auto, spectral, dense or matrix-free, not '" + solver + "'");
     }
-    Configuration conf = jsc.hadoopConfiguration();
-    GenotypeSelection selection = new GenotypeSelection(o.samples(), g.variants());
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(g.genotypes(), selection, conf);
-    GenotypeRemlInputs.Assembled in = MatrixFreeRemlJob.assemble(o.trait(), genotypes, conf);
-    int n = in.samples().size();
+    return solver;
+  }
+
+  /** The route ({@link SolverRoute}, the one place that decides): {@code --solver} as asked, or auto's choice. */
+  private static SolverRoute.Decision route(JavaSparkContext jsc, String solver, PartitionedGenotypes genotypes,
+      GenotypeRemlInputs.Assembled in, GenotypeInput g, TraitScale scale) {
     long m = 0;
     for (boolean keep : genotypes.include()) {
       m += keep ? 1 : 0;
     }
-    // The one route switch (SolverRoute): --solver as asked, or auto's choice with its reason.
-    SolverRoute.Decision route = SolverRoute.choose(solver.equals("auto") ? null
+    return SolverRoute.choose(solver.equals("auto") ? null
         : solver.equals(MATRIX_FREE) ? SolverRoute.Route.MATRIX_FREE : SolverRoute.Route.SPECTRAL,
-        new SolverRoute.Request(n, m, genotypes.chromosomes().size(), in.design().p(), 1, false, false, false, false,
-            scale.family() != null ? "--family on genotypes needs the GRM route" : null,
+        new SolverRoute.Request(in.samples().size(), m, genotypes.chromosomes().size(), in.design().p(), 1, false,
+            false, false, false, scale.family() != null ? "--family on genotypes needs the GRM route" : null,
             Runtime.getRuntime().availableProcessors(), Math.max(1, jsc.defaultParallelism()),
             Runtime.getRuntime().maxMemory(), g.matrixFreeAbove()));
-    boolean matrixFree = route.route() == SolverRoute.Route.MATRIX_FREE;
-    String why = route.why() + (matrixFree ? ": matrix-free REML on the genotypes"
-        : ": GRM computed in memory, then the " + (solver.equals("dense") ? "dense" : "spectral") + " solver");
-    if (!matrixFree) {
-      GrmJob.InMemory grm = GrmJob.computeInMemory(jsc, g.genotypes(), g.minMaf(), selection, g.partitions(), g.kernel());
-      List<String> notes = new ArrayList<>(o.notes());
-      notes.add(why);
-      notes.addAll(grm.notes());
-      notes.add(String.format(Locale.ROOT, "GRM (--kernel %s) of %d samples computed in memory from %s in %.1f s: %s",
-          g.kernel().option(), grm.grm().size(), g.genotypes().label(), grm.seconds(), grm.counts()));
-      // The GRM is over the kept samples already: no second selection.
-      Options dense = new Options(List.of(), false,
-          List.of(new RemlInputs.Relationship("G", g.genotypes().label(), grm.grm(), true)), List.of(),
-          o.trait().orFam(g.genotypes().fam()), SampleSelection.all(), false, solver, o.allowNonconvergence(),
-          o.maxIterations(), o.out(), o.commandLine(), false, false, notes);
-      return run(dense, scale, conf);
-    }
+  }
 
+  /** The spectral (or dense) route: the GRM computed in memory by one Spark job, then {@link #run} on it. */
+  private static Result grmOnGenotypes(JavaSparkContext jsc, Options o, GenotypeInput g, TraitScale scale,
+      GenotypeSelection selection, String solver, String why) {
+    GrmJob.InMemory grm = GrmJob.computeInMemory(jsc, g.genotypes(), g.minMaf(), selection, g.partitions(), g.kernel());
+    List<String> notes = new ArrayList<>(o.notes());
+    notes.add(why);
+    notes.addAll(grm.notes());
+    notes.add(String.format(Locale.ROOT, "GRM (--kernel %s) of %d samples computed in memory from %s in %.1f s: %s",
+        g.kernel().option(), grm.grm().size(), g.genotypes().label(), grm.seconds(), grm.counts()));
+    // The GRM is over the kept samples already: no second selection.
+    Options dense = new Options(List.of(), false,
+        List.of(new RemlInputs.Relationship("G", g.genotypes().label(), grm.grm(), true)), List.of(),
+        o.trait().orFam(g.genotypes().fam()), SampleSelection.all(), false, solver, o.allowNonconvergence(),
+        o.maxIterations(), o.out(), o.commandLine(), false, false, notes);
+    return run(dense, scale, jsc.hadoopConfiguration());
+  }
+
+  /**
+   * The matrix-free route ({@link MatrixFreeRemlJob}: genotypes cached once, stochastic AI-REML over passes), then
+   * the log, {@code OUT.hsq} and {@code OUT.json} with the fit's Monte Carlo diagnostics.
+   */
+  private static Result matrixFreeOnGenotypes(JavaSparkContext jsc, Options o, GenotypeInput g, TraitScale scale,
+      GenotypeSelection selection, GenotypeRemlInputs.Assembled in, String why, long t0) {
+    Configuration conf = jsc.hadoopConfiguration();
+    int n = in.samples().size();
     if (scale.family() != null) {
       throw new BadInputException("--family " + scale.family().distribution() + " on genotypes needs the GRM route "
           + "(--solver auto at or below --matrix-free-above samples, or spectral/dense): the matrix-free PQL is not "
@@ -474,6 +500,24 @@ public final class RemlJob {
     Map<String, Object> samples = new LinkedHashMap<>();
     samples.put("analysed", n);
     samples.put("inputs", perInput(in.match()));
+    Map<String, Object> mf = matrixFreeDiagnostics(r, g);
+    try (AtomicOutputs outs = new AtomicOutputs(conf)) {
+      write(outs, o.out() + ".hsq", hsqText);
+      Map<String, Object> doc = json(o, in.design().trait(), in.design().columnNames(), fit, summary, MATRIX_FREE,
+          r.remlSeconds(), samples, mf);
+      if (liability != null) {
+        doc.put("liability_scale", liability.json(summary));
+      }
+      write(outs, o.out() + ".json", Json.write(doc));
+      write(outs, o.out() + ".log", String.join("\n", log) + "\n");
+      outs.commit();
+    }
+    return new Result(fit, summary, null, log, r, hsqText, null);
+  }
+
+  /** The {@code matrix_free} section of {@code OUT.json}: probes, Monte Carlo errors, passes, jobs, cache, times. */
+  private static Map<String, Object> matrixFreeDiagnostics(MatrixFreeRemlJob.Result r, GenotypeInput g) {
+    StochasticReml.Diagnostics dg = r.diagnostics();
     Map<String, Object> mf = new LinkedHashMap<>();
     mf.put("probes", dg.probes());
     mf.put("seed", g.seed());
@@ -490,18 +534,7 @@ public final class RemlJob {
     mf.put("cached_bytes", r.cachedBytes());
     mf.put("cache_seconds", r.cacheSeconds());
     mf.put("reml_seconds", r.remlSeconds());
-    try (AtomicOutputs outs = new AtomicOutputs(conf)) {
-      write(outs, o.out() + ".hsq", hsqText);
-      Map<String, Object> doc = json(o, in.design().trait(), in.design().columnNames(), fit, summary, MATRIX_FREE,
-          r.remlSeconds(), samples, mf);
-      if (liability != null) {
-        doc.put("liability_scale", liability.json(summary));
-      }
-      write(outs, o.out() + ".json", Json.write(doc));
-      write(outs, o.out() + ".log", String.join("\n", log) + "\n");
-      outs.commit();
-    }
-    return new Result(fit, summary, null, log, r, hsqText, null);
+    return mf;
   }
 
   /**
