@@ -7,6 +7,7 @@ import org.lmmspark.engine.genotype.GenotypeReader;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.stats.ChiSquared;
+import org.lmmspark.engine.stats.FisherF;
 
 /**
  * The calibrated mixed-model association test, O(n) per variant (BOLT-LMM-inf, Loh et al. 2015 Nat
@@ -56,7 +57,32 @@ public final class CalibratedTest {
     private final double[] row;
     private final double[] g;
 
+    /** {@link LmmTest#MLMA}, or {@link LmmTest#F} with {@link #yPy}. */
+    private final LmmTest statistic;
+    private final double yPy;
+
+    /** The calibrated MLMA. */
     public Kernel(CalibratedModel model, int blockVariants) {
+      this(model, blockVariants, LmmTest.MLMA, Double.NaN);
+    }
+
+    /**
+     * The calibrated MLMA, or ({@code statistic} {@link LmmTest#F}) the F test with the variance ratio fixed
+     * at the null and the scale re-estimated with the variant (EMMAX, FaST-LMM): with {@code yPy = yᵀPy} of
+     * the null model (P with both variances) and df = n − p − 1, the residual scale after adding x is
+     * {@code σ̂²/σ²_e = (yᵀPy − χ²)/df}, so {@code F = χ²·df/(yᵀPy − χ²)} on (1, df) and
+     * {@code SE_F = SE·√((yᵀPy − χ²)/df)}, β̂ unchanged ({@link ExactLmm}'s F at λ fixed, written in the MLMA χ²);
+     * here with the calibrated χ².
+     */
+    public Kernel(CalibratedModel model, int blockVariants, LmmTest statistic, double yPy) {
+      if (statistic != LmmTest.MLMA && statistic != LmmTest.F) {
+        throw new IllegalArgumentException("the calibrated test computes mlma and f only, not " + statistic.option());
+      }
+      if (statistic == LmmTest.F && !(yPy > 0)) {
+        throw new IllegalArgumentException("the F test needs y'Py > 0 of the null model, got " + yPy);
+      }
+      this.statistic = statistic;
+      this.yPy = yPy;
       this.model = model;
       this.g = new double[model.p];
       this.row = new double[model.width()];
@@ -121,6 +147,14 @@ public final class CalibratedTest {
         }
         double d = gamma * xpx[c];
         double chi2 = xr[c] * xr[c] / d;
+        if (statistic == LmmTest.F) {
+          double df = model.n - model.p - 1;
+          double rss = Math.max(yPy - chi2, Double.MIN_NORMAL); // yᵀP_x y ≥ 0; χ² ≤ yᵀPy up to the calibration's error
+          double f = chi2 * df / rss;
+          out.add(v, block.a1Frequency[c], block.called[c], block.info[c], xr[c] / d, Math.sqrt(rss / df / d), f,
+              FisherF.logUpperTail(f, 1, df), Double.NaN);
+          continue;
+        }
         out.add(v, block.a1Frequency[c], block.called[c], block.info[c], xr[c] / d, 1 / Math.sqrt(d), chi2,
             ChiSquared.logUpperTail(chi2, 1), Double.NaN);
       }

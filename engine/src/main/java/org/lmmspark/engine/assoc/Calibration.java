@@ -99,6 +99,35 @@ public final class Calibration {
   }
 
   /**
+   * γ across several null models (LOCO chromosomes): range, SD of the γ_c across models against the mean
+   * standard error of each γ_c (their sampling error), and the median CV of the per-variant ratio (the
+   * typical relative error of a χ²). Null with fewer than two models.
+   */
+  public static String spread(java.util.List<Gamma> g) {
+    if (g.size() < 2) {
+      return null;
+    }
+    double mean = 0;
+    double min = Double.POSITIVE_INFINITY;
+    double max = Double.NEGATIVE_INFINITY;
+    double se = 0;
+    for (Gamma x : g) {
+      mean += x.mean() / g.size();
+      min = Math.min(min, x.mean());
+      max = Math.max(max, x.mean());
+      se += (Double.isNaN(x.seOfMean()) ? 0 : x.seOfMean()) / g.size();
+    }
+    double ss = 0;
+    for (Gamma x : g) {
+      ss += (x.mean() - mean) * (x.mean() - mean);
+    }
+    double[] cvs = g.stream().mapToDouble(Gamma::cv).sorted().toArray();
+    return String.format(java.util.Locale.ROOT, "γ across %d null models: mean %.6g, range %.6g–%.6g, SD across models "
+        + "%.3g (mean standard error of one γ_c %.3g); median CV of the per-variant ratio %.4f", g.size(), mean, min, max,
+        Math.sqrt(ss / (g.size() - 1)), se, cvs[cvs.length / 2]);
+  }
+
+  /**
    * A seeded random order of {@code candidates} (Fisher–Yates over a copy): callers take variants from
    * the front until enough pass the filters, so the sample is reproducible and independent of how the
    * scan is partitioned.

@@ -51,6 +51,19 @@ public final class Grm {
     return new Grm(sub, v, c);
   }
 
+  /**
+   * The matrix over those of its samples that are in {@code keep}, in file order: a GRM given with
+   * {@code --grm} restricted to the samples with genotypes (and kept by {@code --keep/--remove}). The
+   * same matrix when all are kept; null when none is.
+   */
+  public Grm restrictTo(java.util.Set<SampleId> keep) {
+    int[] rows = java.util.stream.IntStream.range(0, ids.size()).filter(i -> keep.contains(ids.get(i))).toArray();
+    if (rows.length == ids.size()) {
+      return this;
+    }
+    return rows.length == 0 ? null : subset(rows);
+  }
+
   public static long packedIndex(int j, int k) {
     int row = Math.max(j, k);
     int col = Math.min(j, k);

@@ -25,6 +25,7 @@ import org.lmmspark.engine.genotype.DosageBlock;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.kinship.Grm;
+import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.pheno.SampleTable;
 import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.Components;
@@ -32,6 +33,7 @@ import org.lmmspark.engine.reml.DenseSymmetricMatrix;
 import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.RemlInputs;
 import org.lmmspark.engine.reml.RemlProblem;
+import org.lmmspark.engine.reml.SolverRoute;
 import org.lmmspark.engine.reml.SpectralReml;
 import org.lmmspark.engine.reml.VarianceComponent;
 import org.lmmspark.engine.reml.VarianceSummary;
@@ -42,6 +44,7 @@ import org.lmmspark.jobs.genotype.PartitionedGenotypes.VariantRange;
 import org.lmmspark.jobs.grm.GrmJob;
 import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
 import org.lmmspark.jobs.spark.SerializableHadoopConf;
+import org.lmmspark.jobs.spark.Stages;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -125,7 +128,9 @@ public final class AssocJob {
       NumericRange.atLeast("--calibration-eigenvectors", calibrationEigenvectors, 0);
       NumericRange.atLeast("--partitions", partitions, 0);
       NumericRange.atLeast("--block-variants", blockVariants, 0);
-      NumericRange.atLeast("--matrix-free-above", matrixFreeAbove, 0);
+      if (matrixFreeAbove != SolverRoute.COST_MODEL) {
+        NumericRange.atLeast("--matrix-free-above", matrixFreeAbove, 0);
+      }
       if (probes != 0) { // 0: the REML default
         NumericRange.atLeast("--probes", probes, 2);
       }
@@ -134,9 +139,10 @@ public final class AssocJob {
           throw new BadInputException("--solver matrix-free works from the genotypes and never reads a GRM: "
               + "drop --grm, or use --solver spectral");
         }
-        if (statistic != LmmTest.MLMA || test == Test.EXACT) {
-          throw new BadInputException("--solver matrix-free runs the calibrated O(N) MLMA test: --exact, --test "
-              + "exact|wald|f|lrt|score need the spectral solver (a GRM and its eigendecomposition)");
+        String spectralOnly = spectralOnly(statistic, test); // the fields are not assigned yet
+        if (spectralOnly != null) {
+          throw new BadInputException("--solver matrix-free runs the calibrated O(N) tests (mlma, f) only: "
+              + spectralOnly + "; use --solver spectral (or auto)");
         }
       }
     }
@@ -171,7 +177,7 @@ public final class AssocJob {
         String out, boolean loco, double maf, boolean exact, Test test, int calibrationVariants,
         int calibrationEigenvectors, int partitions, int blockVariants) {
       this(genotypes, pheno, phenoName, covar, qcovar, grm, out, loco, maf, exact, test, calibrationVariants,
-          calibrationEigenvectors, partitions, blockVariants, Solver.AUTO, DEFAULT_MATRIX_FREE_ABOVE, 0);
+          calibrationEigenvectors, partitions, blockVariants, Solver.AUTO, SolverRoute.COST_MODEL, 0);
     }
 
     /** The defaults for the calibration: {@link Calibration#DEFAULT_VARIANTS} variants, {@link #DEFAULT_EIGENVECTORS} eigenvectors. */
@@ -187,30 +193,33 @@ public final class AssocJob {
     }
 
     /**
-     * Whether the matrix-free route runs for {@code n} analysed samples: asked for, or {@code auto} with
-     * no GRM given, more than {@code matrixFreeAbove} samples and no exact test asked for.
+     * Why only the spectral route can compute the asked test (null: both can). The matrix-free route has no
+     * eigendecomposition: it runs the calibrated MLMA and, from the same χ², the F test with the ratio fixed
+     * (the scale re-estimated per variant: {@code F = χ²(n − p − 1)/(yᵀPy − χ²)}); the exact rotation and the
+     * tests that re-fit the variance ratio per variant (wald, lrt, score) need K's eigenvectors.
      */
-    public boolean matrixFreeFor(int n) {
-      return solver == Solver.MATRIX_FREE
-          || (solver == Solver.AUTO && grm == null && n > matrixFreeAbove && statistic == LmmTest.MLMA
-              && test != Test.EXACT);
+    public String spectralOnly() {
+      return spectralOnly(statistic, test);
+    }
+
+    private static String spectralOnly(LmmTest statistic, Test test) {
+      return switch (statistic) {
+        case WALD -> "--test wald (--exact) re-estimates the variance ratio by REML for every variant, which needs the "
+            + "eigenvectors of K (one re-fit costs O(N) in K's eigenbasis, a matrix-free one hundreds of passes)";
+        case LRT -> "--test lrt re-estimates the variance ratio by ML for every variant, which needs the eigenvectors of K";
+        case SCORE -> "--test score needs the null ML variance ratio and the exact x'Px in K's eigenbasis";
+        default -> test == Test.EXACT ? "--test exact rotates every variant by the eigenvectors of K" : null;
+      };
     }
   }
 
   /**
-   * How the null model is fitted: {@code SPECTRAL} a GRM (given or computed) and its eigendecomposition
-   * ({@code O(N³)}, exact and calibrated tests); {@code MATRIX_FREE} no GRM at all, REML and LOCO
-   * residuals from genotype passes ({@link MatrixFreeAssocJob}, calibrated test); {@code AUTO}
-   * matrix-free when no GRM is given and N is above the threshold.
+   * How the null model is fitted: {@code SPECTRAL} a GRM (given or computed) and its eigendecomposition or
+   * band form ({@code O(N³)} per null model; every test), {@code MATRIX_FREE} no GRM at all, REML and LOCO
+   * residuals from genotype passes ({@link MatrixFreeAssocJob}; the calibrated MLMA and F tests),
+   * {@code AUTO} decided by {@link SolverRoute}'s cost model (or {@code --matrix-free-above}).
    */
   public enum Solver { AUTO, SPECTRAL, MATRIX_FREE }
-
-  /**
-   * Default {@code --matrix-free-above}: above this many analysed samples (and with no {@code --grm})
-   * the matrix-free route is taken, as for {@code lmmspark reml}. At N = 20,000 the GRM is 1.6 GB of
-   * doubles on the driver and its eigendecomposition ~10 minutes on two cores (per LOCO chromosome).
-   */
-  public static final int DEFAULT_MATRIX_FREE_ABOVE = 20000;
 
   /**
    * Which fixed-null statistic: {@code EXACT} the MLMA by spectral rotation of every variant block
@@ -274,17 +283,35 @@ public final class AssocJob {
   }
 
   /**
-   * Whether {@link #run} takes the matrix-free route: asked for, or {@code auto} with no GRM given and
-   * more analysed samples (phenotype ∩ covariates ∩ .fam) than {@code matrixFreeAbove}.
-   *
-   * @param genotypes {@code o.genotypes()}, already opened by the caller (opening reads the variant list)
+   * The route of a run, decided by {@link SolverRoute} (the one place that decides, for {@code reml},
+   * {@code assoc} and {@code run}): {@code --solver spectral|matrix-free} as asked; {@code auto} by the cost
+   * model over N (analysed samples), M (selected variants), the LOCO chromosomes, the covariates, the driver's
+   * cores and heap and the cluster's cores ({@code clusterCores}, Spark's default parallelism), or by
+   * {@code --matrix-free-above} when given. {@code in}: the GRM-free model's samples and design (null with
+   * {@code --grm}, which only the spectral route reads).
    */
-  public static boolean takesMatrixFreeRoute(Options o, PartitionedGenotypes genotypes, Configuration conf) {
-    if (o.solver() == Solver.SPECTRAL || o.grm() != null) {
-      return false;
+  public static SolverRoute.Decision route(Options o, PartitionedGenotypes genotypes, GenotypeRemlInputs.Assembled in,
+      int clusterCores) {
+    int n = in != null ? in.samples().size() : genotypes.samples().size();
+    long m = 0;
+    for (boolean keep : genotypes.include()) {
+      m += keep ? 1 : 0;
     }
-    return o.solver() == Solver.MATRIX_FREE
-        || o.matrixFreeFor(genotypeInputs(o, genotypes, conf).samples().size());
+    SolverRoute.Request request = new SolverRoute.Request(n, m, genotypes.chromosomes().size(),
+        in != null ? in.design().p() : 1, 1, o.loco(), true, !o.calibratedFor(n), o.grm() != null, o.spectralOnly(),
+        Runtime.getRuntime().availableProcessors(), Math.max(1, clusterCores), Runtime.getRuntime().maxMemory(),
+        o.matrixFreeAbove());
+    return SolverRoute.choose(switch (o.solver()) {
+      case AUTO -> null;
+      case SPECTRAL -> SolverRoute.Route.SPECTRAL;
+      case MATRIX_FREE -> SolverRoute.Route.MATRIX_FREE;
+    }, request);
+  }
+
+  /** The route of {@link #run} for {@code o}, reading the tables it needs (the pipeline's choice of steps). */
+  public static SolverRoute.Decision route(Options o, PartitionedGenotypes genotypes, Configuration conf,
+      int clusterCores) {
+    return route(o, genotypes, o.grm() == null ? genotypeInputs(o, genotypes, conf) : null, clusterCores);
   }
 
   /** The analysed samples and design of the GRM-free model: what decides the route, as for --test auto. */
@@ -301,138 +328,73 @@ public final class AssocJob {
     }
   }
 
+  /**
+   * The association run as a sequence of named stages ({@link Stages}: each timed, its Spark jobs counted,
+   * one line each in the log and report): the route; on the matrix-free route {@link MatrixFreeAssocJob};
+   * else the GRM (given, or computed by {@link GrmJob}), the analysed samples and design, then per null
+   * model (all chromosomes, or each LOCO chromosome) its REML fit and — exact test — its scan, or —
+   * calibrated test — its calibration and then one scan for all; then the outputs.
+   */
   public static Result run(JavaSparkContext jsc, Options o) {
-    long start = System.nanoTime();
+    Stages stages = new Stages(jsc, log);
     Configuration conf = jsc.hadoopConfiguration();
     PartitionedGenotypes genotypes = PartitionedGenotypes.of(checkInputs(o, conf), o.selection(), conf);
-    GenotypeSource fileset = genotypes.fileset();
-    fileset.warnings().forEach(log::warn);
+    genotypes.fileset().warnings().forEach(log::warn);
     List<String> notes = new ArrayList<>(genotypes.notes());
-    if (o.solver() != Solver.SPECTRAL && o.grm() == null) {
-      GenotypeRemlInputs.Assembled in = genotypeInputs(o, genotypes, conf);
-      if (o.matrixFreeFor(in.samples().size())) {
-        notes.addAll(in.notes());
-        notes.add(String.format("solver: matrix-free (--solver %s; auto above %d analysed samples without --grm): no GRM, "
-            + "genotypes cached once for REML, LOCO solves and the test; calibrated test (k = 0), γ from %d sampled "
-            + "variant(s) %s (seed %d)", o.solver().name().toLowerCase().replace('_', '-'), o.matrixFreeAbove(),
-            o.calibrationVariants(), o.loco() ? "in all, at least " + MatrixFreeAssocJob.MIN_SAMPLE_PER_CHROMOSOME
-                + " per chromosome" : "", CALIBRATION_SEED));
-        return MatrixFreeAssocJob.run(jsc, o, genotypes, in, start, notes);
-      }
+    GenotypeRemlInputs.Assembled in = o.grm() == null ? genotypeInputs(o, genotypes, conf) : null;
+    SolverRoute.Decision route = route(o, genotypes, in, jsc.defaultParallelism());
+    notes.add(route.why());
+    log.info(route.why());
+    if (route.route() == SolverRoute.Route.MATRIX_FREE) {
+      notes.addAll(in.notes());
+      notes.add(String.format("matrix-free: no GRM, genotypes cached once for REML, LOCO solves and the test; calibrated "
+          + "test (k = 0)%s, γ from %d sampled variant(s) %s (seed %d)", o.statistic() == LmmTest.F
+              ? ", F with the ratio fixed and the scale re-estimated per variant" : "", o.calibrationVariants(),
+          o.loco() ? "in all, at least " + MatrixFreeAssocJob.MIN_SAMPLE_PER_CHROMOSOME + " per chromosome" : "",
+          CALIBRATION_SEED));
+      return MatrixFreeAssocJob.run(jsc, o, genotypes, in, stages, notes);
     }
-
-    String grmPrefix = o.grm();
-    double grmSeconds = 0;
-    if (grmPrefix == null) {
-      grmPrefix = o.out();
-      // The GRM over the kept samples and selected variants, as the scan tests them.
-      GrmJob.Result g = GrmJob.run(jsc, new GrmJob.Options(o.genotypes(), grmPrefix, o.maf(), o.selection(),
-          o.loco(), 4096, 1L << 30, 0, o.kernel()));
-      grmSeconds = g.seconds();
-      notes.add(String.format("GRM (--kernel %s) computed from %s: %s; written to %s%s", o.kernel().option(),
-          o.genotypes().label(), g.counts(),
-          GctaGrmFiles.binPath(grmPrefix), o.loco() ? " with per-chromosome parts" : ""));
-    }
-    long nullStart = System.nanoTime();
-    Grm grm = GctaGrmFiles.read(grmPrefix, conf);
-    Grm genotyped = restrictToFam(grm, genotypes, notes, grmPrefix);
-    TraitTables.Tables tables = TraitTables.read(o.trait(), fileset.famPath(), genotypes.samples(),
-        fileset.samplesPath(), false, conf);
-    SampleTable covar = tables.covar();
-    SampleTable qcovar = tables.qcovar();
-    RemlInputs.Assembled assembled = RemlInputs.assemble(new RemlInputs.Spec(
-        List.of(new RemlInputs.Relationship("G", grmPrefix, genotyped, true)), false, tables.pheno(), tables.trait(),
-        covar, qcovar, List.of()));
-    notes.addAll(assembled.notes());
-    RemlProblem problem = assembled.problem();
-    int[] famRows = GenotypeRows.of(assembled.samples(), fileset);
-    int relInput = 1 + (covar == null ? 0 : 1) + (qcovar == null ? 0 : 1);
-    int[] grmRows = assembled.match().rowsIn(relInput);
-    int n = problem.n();
-    log.info("{} samples analysed for '{}', fixed effects {}", n, assembled.design().trait(), problem.fixedNames());
-
+    String grmPrefix = o.grm() != null ? o.grm() : stages.run("GRM", () -> computeGrm(jsc, o, notes));
+    Analysed a = stages.run("null inputs", () -> analysed(o, genotypes, grmPrefix, notes, conf),
+        r -> r.problem().n() + " samples, fixed effects " + r.problem().fixedNames());
+    int n = a.problem().n();
+    boolean calibrated = o.calibratedFor(n);
+    notes.add(describeTest(o, calibrated));
+    notes.add("null models on the driver with " + Blas.idleCores() + " BLAS thread(s) (the cores of "
+        + Runtime.getRuntime().availableProcessors() + " the load leaves idle)");
     int target = o.partitions() > 0 ? o.partitions() : Math.max(1, 2 * jsc.defaultParallelism());
     List<VariantRange> ranges = genotypes.ranges(target, o.loco());
-    List<String> chromosomes = genotypes.chromosomes();
+    List<Scope> scopes = scopes(o, genotypes, ranges);
     int blockVariants = o.blockVariants() > 0 ? o.blockVariants() : Mlma.blockVariantsFor(n);
-
-    boolean calibrated = o.calibratedFor(n);
-    notes.add(calibrated
-        ? String.format("test: calibrated O(N) MLMA (--test %s; auto switches at N ≥ %d), γ from %d sampled variants "
-            + "per null model (seed %d), %d leading eigenvectors of K exact", o.test().name().toLowerCase(),
-            AUTO_CALIBRATED_SAMPLES, o.calibrationVariants(), CALIBRATION_SEED, o.calibrationEigenvectors())
-        : o.statistic() != LmmTest.MLMA ? "test: --test " + o.statistic().option() + ": " + o.statistic().description()
-        : String.format("test: exact MLMA by spectral rotation (--test %s; auto switches to calibrated at N ≥ %d)",
-            o.test().name().toLowerCase(), AUTO_CALIBRATED_SAMPLES));
-    List<CalibratedModel> calibratedModels = new ArrayList<>();
-    List<List<VariantRange>> calibratedRanges = new ArrayList<>();
     List<NullFit> fits = new ArrayList<>();
     AssocResults all = new AssocResults();
     VariantFilterCounts counts = new VariantFilterCounts(n);
-    double nullSeconds = 0;
-    double scanSeconds = 0;
     int tasks = 0;
     Broadcast<boolean[]> include = jsc.broadcast(genotypes.include());
     Broadcast<SerializableHadoopConf> hadoopConf = jsc.broadcast(new SerializableHadoopConf(conf));
     try {
-      if (!o.loco()) {
-        long t = System.nanoTime();
-        VarianceComponent k = problem.components().get(0);
+      List<CalibratedModel> calibratedModels = new ArrayList<>();
+      for (Scope s : scopes) {
         if (calibrated) {
-          BandNull bandNull = fitBandNull(problem, k, "all chromosomes", fits);
-          nullSeconds += (System.nanoTime() - t) / 1e9 + (t - nullStart) / 1e9;
-          t = System.nanoTime();
-          calibratedModels.add(calibrate(bandNull, famRows, o, fileset, genotypes.include(), null, fits, conf));
-          calibratedRanges.add(ranges);
-          scanSeconds += (System.nanoTime() - t) / 1e9;
+          // The driver's dense work (band reduction, inverse iteration) on every core: no task runs meanwhile.
+          BandNull bandNull = stages.run("null model (" + s.label() + ")", () -> Blas.onAllCores(
+              () -> fitBandNull(a.problem(), s.relationship(a, genotypes, grmPrefix, conf), s.label(), fits)));
+          calibratedModels.add(stages.run("calibration (" + s.label() + ")", () -> Blas.onAllCores(() -> calibrate(
+              bandNull, a.famRows(), o, genotypes.fileset(), genotypes.include(), s.chromosome(), fits, conf))));
         } else {
-          NullModel model = fitNull(problem, k, famRows, "all chromosomes", fits, o.statistic());
-          nullSeconds += (System.nanoTime() - t) / 1e9 + (t - nullStart) / 1e9;
-          t = System.nanoTime();
-          tasks += scan(jsc, model, ranges, include, hadoopConf, o, genotypes.reader(), blockVariants, all, counts);
-          scanSeconds += (System.nanoTime() - t) / 1e9;
-          fits.set(0, withTested(fits.get(0), all.size()));
-        }
-      } else {
-        nullSeconds += (System.nanoTime() - nullStart) / 1e9;
-        for (int c = 0; c < chromosomes.size(); c++) {
-          String chr = chromosomes.get(c);
-          int ci = c;
-          List<VariantRange> mine = ranges.stream().filter(r -> r.chromosome() == ci).toList();
-          long t = System.nanoTime();
-          String partPrefix = grmPrefix + ".chr" + chr;
-          if (!org.lmmspark.engine.io.FileSystems.exists(GctaGrmFiles.binPath(partPrefix), conf)) {
-            throw BadInputException.inFile(GctaGrmFiles.binPath(partPrefix), "missing: --loco needs the per-chromosome "
-                + "GRM parts written by 'lmmspark grm --per-chromosome' (or leave out --grm to compute them)");
-          }
-          Grm part = GctaGrmFiles.read(partPrefix, conf);
-          Grm loco = LocoGrm.leaveOut(genotyped, restrictToFam(part, genotypes, new ArrayList<>(), partPrefix),
-              GctaGrmFiles.binPath(partPrefix));
-          VarianceComponent k = new VarianceComponent("G-chr" + chr, Components.relationship(loco, grmRows));
-          if (calibrated) {
-            BandNull bandNull = fitBandNull(problem, k, "LOCO chromosome " + chr, fits);
-            nullSeconds += (System.nanoTime() - t) / 1e9;
-            t = System.nanoTime();
-            calibratedModels.add(calibrate(bandNull, famRows, o, fileset, genotypes.include(), chr, fits, conf));
-            calibratedRanges.add(mine);
-            scanSeconds += (System.nanoTime() - t) / 1e9;
-            continue;
-          }
-          NullModel model = fitNull(problem, k, famRows, "LOCO chromosome " + chr, fits, o.statistic());
-          nullSeconds += (System.nanoTime() - t) / 1e9;
-          t = System.nanoTime();
+          NullModel model = stages.run("null model (" + s.label() + ")", () -> Blas.onAllCores(() -> fitNull(
+              a.problem(), s.relationship(a, genotypes, grmPrefix, conf), a.famRows(), s.label(), fits, o.statistic())));
           int before = all.size();
-          tasks += scan(jsc, model, mine, include, hadoopConf, o, genotypes.reader(), blockVariants, all, counts);
-          scanSeconds += (System.nanoTime() - t) / 1e9;
+          tasks += stages.run("scan (" + s.label() + ")", () -> scan(jsc, model, s.ranges(), include, hadoopConf, o,
+              genotypes.reader(), blockVariants, all, counts));
           fits.set(fits.size() - 1, withTested(fits.get(fits.size() - 1), all.size() - before));
         }
       }
       if (calibrated) {
-        long t = System.nanoTime();
         long[] tested = new long[calibratedModels.size()];
-        tasks += scanCalibrated(jsc, calibratedModels, calibratedRanges, include, hadoopConf, o, genotypes.reader(),
-            blockVariants, all, counts, tested);
-        scanSeconds += (System.nanoTime() - t) / 1e9;
+        tasks += stages.run("scan", () -> scanCalibrated(jsc, calibratedModels,
+            scopes.stream().map(Scope::ranges).toList(), include, hadoopConf, o, genotypes.reader(), blockVariants, all,
+            counts, tested));
         for (int c = 0; c < tested.length; c++) {
           fits.set(c, withTested(fits.get(c), tested[c]));
         }
@@ -443,48 +405,118 @@ public final class AssocJob {
     }
     if (all.size() == 0) {
       // Before anything is written: an empty table would give λGC = NaN and a report of nothing.
-      throw new BadInputException(fileset.variantsPath() + ": no variant tested: " + counts
+      throw new BadInputException(genotypes.fileset().variantsPath() + ": no variant tested: " + counts
           + "; lower --maf");
     }
-    AssocTable table = AssocTable.of(all, fileset.variants(), o.statistic() != LmmTest.MLMA);
+    AssocTable table = AssocTable.of(all, genotypes.fileset().variants(), o.statistic() != LmmTest.MLMA);
     double lambda = table.lambdaGc();
     log.info("{} variants tested ({}), λGC = {}", table.size(), counts, String.format("%.4f", lambda));
-    Result partial = new Result(assembled.design().trait(), n, problem.fixedNames(), fits, table, counts, lambda, tasks,
-        grmSeconds, nullSeconds, scanSeconds, 0, notes, List.of(), calibrated, Solver.SPECTRAL, List.of());
-    List<String> outputs = AssocOutputs.write(jsc, o, partial, null);
-    double seconds = (System.nanoTime() - start) / 1e9;
-    return new Result(partial.trait(), n, problem.fixedNames(), fits, table, counts, lambda, tasks, grmSeconds,
-        nullSeconds, scanSeconds, seconds, notes, outputs, calibrated, Solver.SPECTRAL, List.of());
+    return finish(jsc, o, stages, a.trait(), n, a.problem().fixedNames(), fits, table, counts, tasks, notes, calibrated,
+        Solver.SPECTRAL, null);
   }
 
   /**
-   * γ across the null models (LOCO chromosomes): range, SD of the γ_c across models against the mean
-   * standard error of each γ_c (their sampling error), and the median CV of the per-variant ratio
-   * (the typical relative error of a χ²). Null with fewer than two calibrated models.
+   * The outputs written ({@link AssocOutputs}, as the stage "outputs") and the result: times per kind of
+   * stage (GRM; null models with their inputs and, matrix-free, the LOCO solve; scan with calibration)
+   * from {@code stages}. {@code hsq}: the whole-genome REML in GCTA's layout, or null.
    */
-  static String gammaSpread(List<NullFit> fits) {
-    List<Calibration.Gamma> g = fits.stream().map(NullFit::gamma).filter(x -> x != null).toList();
-    if (g.size() < 2) {
-      return null;
+  static Result finish(JavaSparkContext jsc, Options o, Stages stages, String trait, int n, List<String> fixedEffects,
+      List<NullFit> fits, AssocTable table, VariantFilterCounts counts, int tasks, List<String> notes,
+      boolean calibrated, Solver solver, String hsq) {
+    double lambda = table.lambdaGc();
+    double grmSeconds = stages.seconds("GRM");
+    double nullSeconds = stages.seconds("null") + stages.seconds("REML") + stages.seconds("LOCO");
+    double scanSeconds = stages.seconds("scan") + stages.seconds("calibration") + stages.seconds("test pass");
+    Result partial = new Result(trait, n, fixedEffects, fits, table, counts, lambda, tasks, grmSeconds, nullSeconds,
+        scanSeconds, 0, notes, List.of(), calibrated, solver, stages.lines());
+    List<String> outputs = stages.run("outputs", () -> AssocOutputs.write(jsc, o, partial, hsq));
+    return new Result(trait, n, fixedEffects, fits, table, counts, lambda, tasks, grmSeconds, nullSeconds, scanSeconds,
+        stages.elapsed(), notes, outputs, calibrated, solver, stages.lines());
+  }
+
+  /** The GRM over the kept samples and selected variants, as the scan tests them, written to {@code out.grm.*}. */
+  private static String computeGrm(JavaSparkContext jsc, Options o, List<String> notes) {
+    GrmJob.Result g = GrmJob.run(jsc, new GrmJob.Options(o.genotypes(), o.out(), o.maf(), o.selection(),
+        o.loco(), 4096, 1L << 30, 0, o.kernel()));
+    notes.add(String.format("GRM (--kernel %s) computed from %s: %s; written to %s%s", o.kernel().option(),
+        o.genotypes().label(), g.counts(), GctaGrmFiles.binPath(o.out()), o.loco() ? " with per-chromosome parts" : ""));
+    return o.out();
+  }
+
+  /**
+   * The spectral route's analysed samples: the GRM (restricted to the genotyped, kept samples) matched
+   * with the phenotype and covariates ({@link RemlInputs}), with the rows of each sample in the genotypes
+   * ({@code famRows}) and in the GRM ({@code grmRows}).
+   */
+  record Analysed(RemlProblem problem, String trait, Grm genotyped, int[] famRows, int[] grmRows) {}
+
+  private static Analysed analysed(Options o, PartitionedGenotypes genotypes, String grmPrefix, List<String> notes,
+      Configuration conf) {
+    GenotypeSource fileset = genotypes.fileset();
+    Grm genotyped = restrictToFam(GctaGrmFiles.read(grmPrefix, conf), genotypes, notes, grmPrefix);
+    TraitTables.Tables tables = TraitTables.read(o.trait(), fileset.famPath(), genotypes.samples(),
+        fileset.samplesPath(), false, conf);
+    SampleTable covar = tables.covar();
+    SampleTable qcovar = tables.qcovar();
+    RemlInputs.Assembled assembled = RemlInputs.assemble(new RemlInputs.Spec(
+        List.of(new RemlInputs.Relationship("G", grmPrefix, genotyped, true)), false, tables.pheno(), tables.trait(),
+        covar, qcovar, List.of()));
+    notes.addAll(assembled.notes());
+    int relInput = 1 + (covar == null ? 0 : 1) + (qcovar == null ? 0 : 1);
+    log.info("{} samples analysed for '{}', fixed effects {}", assembled.problem().n(), assembled.design().trait(),
+        assembled.problem().fixedNames());
+    return new Analysed(assembled.problem(), assembled.design().trait(), genotyped,
+        GenotypeRows.of(assembled.samples(), fileset), assembled.match().rowsIn(relInput));
+  }
+
+  /**
+   * One null model's scope: all chromosomes ({@code chromosome} null), or LOCO chromosome c, whose
+   * variants ({@code ranges}) are tested against {@code K_{−c}}.
+   */
+  record Scope(String label, String chromosome, List<VariantRange> ranges) {
+    /** K of this scope over the analysed samples: the GRM, or {@code K_{−c}} from the chromosome's GRM part. */
+    VarianceComponent relationship(Analysed a, PartitionedGenotypes genotypes, String grmPrefix, Configuration conf) {
+      if (chromosome == null) {
+        return a.problem().components().get(0);
+      }
+      String partPrefix = grmPrefix + ".chr" + chromosome;
+      if (!org.lmmspark.engine.io.FileSystems.exists(GctaGrmFiles.binPath(partPrefix), conf)) {
+        throw BadInputException.inFile(GctaGrmFiles.binPath(partPrefix), "missing: --loco needs the per-chromosome "
+            + "GRM parts written by 'lmmspark grm --per-chromosome' (or leave out --grm to compute them)");
+      }
+      Grm part = restrictToFam(GctaGrmFiles.read(partPrefix, conf), genotypes, new ArrayList<>(), partPrefix);
+      Grm loco = LocoGrm.leaveOut(a.genotyped(), part, GctaGrmFiles.binPath(partPrefix));
+      return new VarianceComponent("G-chr" + chromosome, Components.relationship(loco, a.grmRows()));
     }
-    double mean = 0;
-    double min = Double.POSITIVE_INFINITY;
-    double max = Double.NEGATIVE_INFINITY;
-    double se = 0;
-    for (Calibration.Gamma x : g) {
-      mean += x.mean() / g.size();
-      min = Math.min(min, x.mean());
-      max = Math.max(max, x.mean());
-      se += (Double.isNaN(x.seOfMean()) ? 0 : x.seOfMean()) / g.size();
+  }
+
+  private static List<Scope> scopes(Options o, PartitionedGenotypes genotypes, List<VariantRange> ranges) {
+    if (!o.loco()) {
+      return List.of(new Scope("all chromosomes", null, ranges));
     }
-    double ss = 0;
-    for (Calibration.Gamma x : g) {
-      ss += (x.mean() - mean) * (x.mean() - mean);
+    List<String> chromosomes = genotypes.chromosomes();
+    List<Scope> scopes = new ArrayList<>();
+    for (int c = 0; c < chromosomes.size(); c++) {
+      int ci = c;
+      scopes.add(new Scope("LOCO chromosome " + chromosomes.get(c), chromosomes.get(c),
+          ranges.stream().filter(r -> r.chromosome() == ci).toList()));
     }
-    double[] cvs = g.stream().mapToDouble(Calibration.Gamma::cv).sorted().toArray();
-    return String.format(java.util.Locale.ROOT, "γ across %d null models: mean %.6g, range %.6g–%.6g, SD across models "
-        + "%.3g (mean standard error of one γ_c %.3g); median CV of the per-variant ratio %.4f", g.size(), mean, min, max,
-        Math.sqrt(ss / (g.size() - 1)), se, cvs[cvs.length / 2]);
+    return scopes;
+  }
+
+  private static String describeTest(Options o, boolean calibrated) {
+    return calibrated
+        ? String.format("test: calibrated O(N) MLMA (--test %s; auto switches at N ≥ %d), γ from %d sampled variants "
+            + "per null model (seed %d), %d leading eigenvectors of K exact", o.test().name().toLowerCase(),
+            AUTO_CALIBRATED_SAMPLES, o.calibrationVariants(), CALIBRATION_SEED, o.calibrationEigenvectors())
+        : o.statistic() != LmmTest.MLMA ? "test: --test " + o.statistic().option() + ": " + o.statistic().description()
+        : String.format("test: exact MLMA by spectral rotation (--test %s; auto switches to calibrated at N ≥ %d)",
+            o.test().name().toLowerCase(), AUTO_CALIBRATED_SAMPLES);
+  }
+
+  /** The γ of the calibrated null models among {@code fits}. */
+  static List<Calibration.Gamma> gammas(List<NullFit> fits) {
+    return fits.stream().map(NullFit::gamma).filter(x -> x != null).toList();
   }
 
   private static NullFit withTested(NullFit f, long tested) {
@@ -645,23 +677,16 @@ public final class AssocJob {
    * more); the same matrix when all do.
    */
   static Grm restrictToFam(Grm grm, PartitionedGenotypes genotypes, List<String> notes, String source) {
-    GenotypeSource fileset = genotypes.fileset();
-    java.util.Set<org.lmmspark.engine.io.SampleId> fam = new java.util.HashSet<>(genotypes.samples());
-    List<Integer> keep = new ArrayList<>();
-    for (int i = 0; i < grm.size(); i++) {
-      if (fam.contains(grm.ids().get(i))) {
-        keep.add(i);
-      }
-    }
-    if (keep.size() == grm.size()) {
-      return grm;
-    }
-    if (keep.isEmpty()) {
+    Grm kept = grm.restrictTo(new java.util.HashSet<>(genotypes.samples()));
+    if (kept == null) {
       throw BadInputException.inFile(GctaGrmFiles.idPath(source), "none of its samples is in "
-          + fileset.samplesPath() + " (do the FID/IID match?)");
+          + genotypes.fileset().samplesPath() + " (do the FID/IID match?)");
     }
-    notes.add(GctaGrmFiles.idPath(source) + ": " + (grm.size() - keep.size())
-        + " GRM sample(s) without genotypes in the .fam (or not kept by --keep/--remove) are not analysed");
-    return grm.subset(keep.stream().mapToInt(Integer::intValue).toArray());
+    if (kept != grm) {
+      notes.add(GctaGrmFiles.idPath(source) + ": " + (grm.size() - kept.size())
+          + " GRM sample(s) without genotypes in the .fam (or not kept by --keep/--remove) are not analysed");
+    }
+    return kept;
   }
+
 }

@@ -80,7 +80,7 @@ public final class AssocOutputs {
   /**
    * Writes the outputs, each under a temporary name renamed when all are complete.
    *
-   * @param hsq the whole-genome REML in GCTA's layout ({@link org.lmmspark.jobs.reml.RemlJob#hsq}), written
+   * @param hsq the whole-genome REML in GCTA's layout ({@link org.lmmspark.engine.reml.HsqFile}), written
    *            as {@link #hsqPath}: the matrix-free route; null on the spectral route, whose null fits (one
    *            per chromosome with LOCO) are in the report
    */
@@ -298,7 +298,7 @@ public final class AssocOutputs {
               f.eigenvectors()));
         }
       }
-      String spread = AssocJob.gammaSpread(r.nullFits());
+      String spread = org.lmmspark.engine.assoc.Calibration.spread(AssocJob.gammas(r.nullFits()));
       if (spread != null) {
         sb.append("\n").append(spread).append("\n");
       }

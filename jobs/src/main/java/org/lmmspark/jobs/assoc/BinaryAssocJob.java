@@ -8,6 +8,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.reml.SolverRoute;
 import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.assoc.GenotypeRows;
 import org.lmmspark.engine.assoc.LocoGrm;
@@ -62,6 +63,12 @@ import org.slf4j.LoggerFactory;
  * exact variance ({@code O(Np)} with the ratio) plus {@code 8N·blockVariants} per task.
  */
 public final class BinaryAssocJob {
+  /**
+   * Default sample limit of the dense binary null (no {@code --matrix-free-above}): 20,000, where its ~40·N²
+   * bytes (16 GB) exceed a usual driver and the linear route's {@link SolverRoute} leaves the dense GRM.
+   */
+  static final int DENSE_BINARY_SAMPLES = 20_000;
+
   private static final Logger log = LoggerFactory.getLogger(BinaryAssocJob.class);
 
   /** Variants sampled for the ratio are drawn among those of at least this MAF (SAIGE: MAC ≥ 20). */
@@ -189,12 +196,14 @@ public final class BinaryAssocJob {
     for (double v : y) {
       cases += (int) v;
     }
-    if (n > o.matrixFreeAbove()) {
+    // Without --matrix-free-above, the sample count where the linear route's cost model leaves the dense GRM.
+    int limit = o.matrixFreeAbove() != SolverRoute.COST_MODEL ? o.matrixFreeAbove() : DENSE_BINARY_SAMPLES;
+    if (n > limit) {
       // The dense null holds several N×N matrices (about 40·N² bytes) and costs O(N³) per working-model step.
       throw new BadInputException(String.format(Locale.ROOT, "--family binomial fits its null GLMM densely on the driver "
           + "(about %.1f GB and O(N³) per iteration at N = %d), and N is above --matrix-free-above (%d), where the "
           + "matrix-free route would take over but does not exist for binary traits yet: raise --matrix-free-above to "
-          + "run it densely anyway", 40.0 * n * n / 1e9, n, o.matrixFreeAbove()));
+          + "run it densely anyway", 40.0 * n * n / 1e9, n, limit));
     }
     int[] famRows = GenotypeRows.of(assembled.samples(), fileset);
     int relInput = 1 + (tables.covar() == null ? 0 : 1) + (tables.qcovar() == null ? 0 : 1);

@@ -6,7 +6,6 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.lmmspark.engine.BadInputException;
@@ -14,6 +13,7 @@ import org.lmmspark.engine.assoc.AssocResults;
 import org.lmmspark.engine.assoc.CalibratedModel;
 import org.lmmspark.engine.assoc.CalibratedTest;
 import org.lmmspark.engine.assoc.Calibration;
+import org.lmmspark.engine.assoc.LmmTest;
 import org.lmmspark.engine.assoc.LocoResiduals;
 import org.lmmspark.engine.assoc.Mlma;
 import org.lmmspark.engine.genotype.DosageBlock;
@@ -24,6 +24,7 @@ import org.lmmspark.engine.genotype.VariantDosages;
 import org.lmmspark.engine.io.Variant;
 import org.lmmspark.engine.matfree.PackedDosages;
 import org.lmmspark.engine.matfree.PackedGenotypeBlock;
+import org.lmmspark.engine.reml.HsqFile;
 import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.VarianceSummary;
 import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
@@ -32,7 +33,7 @@ import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.matfree.DistributedGenotypeProducts;
 import org.lmmspark.jobs.matfree.DistributedGenotypeProducts.CachedRange;
 import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
-import org.lmmspark.jobs.reml.RemlJob;
+import org.lmmspark.jobs.spark.Stages;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,96 +92,53 @@ final class MatrixFreeAssocJob {
     return loco ? Math.max(MIN_SAMPLE_PER_CHROMOSOME, (total + scopes - 1) / scopes) : total;
   }
 
+  /**
+   * The GRM-free run as its stages (see the class doc), each timed with its Spark jobs by {@code stages}:
+   * cache, REML, calibration sample, LOCO residuals and γ, test pass; then the outputs.
+   */
   static AssocJob.Result run(JavaSparkContext jsc, AssocJob.Options o, PartitionedGenotypes genotypes,
-      GenotypeRemlInputs.Assembled in, long start, List<String> notes) {
+      GenotypeRemlInputs.Assembled in, Stages stages, List<String> notes) {
     GenotypeSource fileset = genotypes.fileset();
     int n = in.samples().size();
-    int p = in.design().p();
-    List<String> stages = new ArrayList<>();
-    AtomicInteger jobs = new AtomicInteger();
-    long t = System.nanoTime();
-    DistributedGenotypeProducts products = MatrixFreeRemlJob.countingJobs(jsc, jobs,
-        () -> DistributedGenotypeProducts.cache(jsc, genotypes, o.maf(), o.partitions(), o.kernel()));
+    DistributedGenotypeProducts products = stages.run("cache genotypes",
+        () -> DistributedGenotypeProducts.cache(jsc, genotypes, o.maf(), o.partitions(), o.kernel()),
+        p -> "the only read of the genotypes; " + MatrixFreeRemlJob.describeCache(p));
     try {
-      double cacheSeconds = (System.nanoTime() - t) / 1e9;
-      stages.add(String.format(Locale.ROOT, "cache genotypes: %.1f s, %d Spark job(s), the only read of the genotypes; %s",
-          cacheSeconds, jobs.get(), MatrixFreeRemlJob.describeCache(products)));
-      log.info(stages.get(stages.size() - 1));
-
-      // REML on the cache.
       StochasticReml.Options remlOptions = o.probes() > 0 ? StochasticReml.Options.defaults().withProbes(o.probes())
           : StochasticReml.Options.defaults();
-      MatrixFreeRemlJob.Fitted fitted = MatrixFreeRemlJob.fit(jsc, products, in, remlOptions);
+      MatrixFreeRemlJob.Fitted fitted = stages.run("REML (matrix-free)",
+          () -> MatrixFreeRemlJob.fit(jsc, products, in, remlOptions),
+          f -> f.passes() + " genotype passes; " + f.fit().message());
       RemlFit fit = fitted.fit();
       double sg = fit.theta()[0];
       double se = fit.theta()[1];
-      stages.add(String.format(Locale.ROOT, "REML (matrix-free): %.1f s, %d genotype passes, %d Spark jobs; %s",
-          fitted.seconds(), fitted.passes(), fitted.sparkJobs(), fit.message()));
-      double vp = sg + se;
-      double h2Se = VarianceSummary.ratio(fit, 0).se();
-      boolean boundary = fit.boundary()[0] || fit.boundary()[1];
       notes.add(String.format(Locale.ROOT, "whole-genome REML (matrix-free, %d probes): σ²_g = %.5g, σ²_e = %.5g, h² = "
-          + "%.4f (SE %.4f, Monte Carlo SE of σ²_g %.2g)%s", fitted.diagnostics().probes(), sg, se, sg / vp, h2Se,
-          fitted.diagnostics().monteCarloSe(0), o.loco() ? "; kept for every LOCO chromosome (BOLT-LMM)" : ""));
-
-      // Scopes: one null per chromosome with cached variants (LOCO), or one for all.
-      List<String> chromosomes = products.chromosomes();
-      long[] perChromosome = products.variantsPerChromosome();
-      List<Integer> scopeChromosome = new ArrayList<>();
-      if (o.loco()) {
-        int withVariants = 0;
-        for (int c = 0; c < chromosomes.size(); c++) {
-          if (perChromosome[c] > 0) {
-            scopeChromosome.add(c);
-            withVariants++;
-          }
-        }
-        if (withVariants < 2) {
-          throw new BadInputException(fileset.variantsPath() + ": --loco needs variants on at least two "
-              + "chromosomes, found " + withVariants);
-        }
-      } else {
-        scopeChromosome.add(-1);
-      }
+          + "%.4f (SE %.4f, Monte Carlo SE of σ²_g %.2g)%s", fitted.diagnostics().probes(), sg, se, sg / (sg + se),
+          VarianceSummary.ratio(fit, 0).se(), fitted.diagnostics().monteCarloSe(0),
+          o.loco() ? "; kept for every LOCO chromosome (BOLT-LMM)" : ""));
+      List<Integer> scopeChromosome = scopeChromosomes(o, products, fileset);
       int perScope = samplePerScope(o.calibrationVariants(), scopeChromosome.size(), o.loco());
-      t = System.nanoTime();
-      int jobs0 = jobs.get();
-      List<DosageBlock> samples = MatrixFreeRemlJob.countingJobs(jsc, jobs,
-          () -> sampleFromCache(products, fileset, genotypes.include(), scopeChromosome, perScope, in.famRows(), o.maf()));
-      List<LocoResiduals.Scope> scopes = new ArrayList<>();
-      for (int s = 0; s < scopeChromosome.size(); s++) {
-        int c = scopeChromosome.get(s);
-        String label = c < 0 ? "all chromosomes" : "LOCO chromosome " + chromosomes.get(c);
-        if (samples.get(s).m == 0) {
-          throw new BadInputException(fileset.variantsPath() + ": no testable variant"
-              + (c < 0 ? "" : " on chromosome " + chromosomes.get(c)) + " to calibrate the test with");
-        }
-        scopes.add(new LocoResiduals.Scope(c, label, samples.get(s)));
-      }
-      stages.add(String.format(Locale.ROOT, "calibration sample: %.1f s, %d Spark job(s), %d variant(s) per null model "
-          + "from the cache (seed %d)", (System.nanoTime() - t) / 1e9, jobs.get() - jobs0, perScope,
-          AssocJob.CALIBRATION_SEED));
-
-      // LOCO residuals and γ: one batched solve.
-      t = System.nanoTime();
-      jobs0 = jobs.get();
+      List<LocoResiduals.Scope> scopes = stages.run("calibration sample",
+          () -> calibrationScopes(products, fileset, genotypes.include(), scopeChromosome, perScope, in, o.maf()),
+          s -> String.format(Locale.ROOT, "%d variant(s) per null model from the cache (seed %d)", perScope,
+              AssocJob.CALIBRATION_SEED));
       int maxColumns = (int) Math.max(16, Math.min(4096, LOCO_SOLVE_BYTES / (80L * n)));
       LocoResiduals.Options lo = new LocoResiduals.Options(LOCO_CG_TOLERANCE, 1000, maxColumns, true);
-      LocoResiduals.Result loco = MatrixFreeRemlJob.countingJobs(jsc, jobs,
+      LocoResiduals.Result loco = stages.run(o.loco() ? "LOCO residuals and γ" : "null-model residuals and γ",
           () -> LocoResiduals.compute(fitted.k(), sg, se, fitted.diagnostics().eigenspace(), in.design().y(),
-              in.design().x(), p, in.famRows(), scopes, lo));
-      double locoSeconds = (System.nanoTime() - t) / 1e9;
-      stages.add(String.format(Locale.ROOT, "%s residuals and γ: %.1f s, one batched CG solve of %d columns in %d batch(es), "
-          + "%d genotype passes, %d Spark jobs, CG iterations per null %s (tolerance %.0e, largest final residual %.1e)",
-          o.loco() ? "LOCO" : "null-model", locoSeconds, loco.columns(), loco.batches(), loco.passes(), jobs.get() - jobs0,
-          Arrays.toString(loco.iterations()), lo.cgTolerance(), loco.maxRelResidual()));
+              in.design().x(), in.design().p(), in.famRows(), scopes, lo),
+          l -> String.format(Locale.ROOT, "one batched CG solve of %d columns in %d batch(es), %d genotype passes, CG "
+              + "iterations per null %s (tolerance %.0e, largest final residual %.1e)", l.columns(), l.batches(),
+              l.passes(), Arrays.toString(l.iterations()), lo.cgTolerance(), l.maxRelResidual()));
       List<AssocJob.NullFit> fits = new ArrayList<>();
+      boolean boundary = fit.boundary()[0] || fit.boundary()[1];
       for (int s = 0; s < scopes.size(); s++) {
         Calibration.Gamma own = loco.own().get(s);
-        fits.add(new AssocJob.NullFit(scopes.get(s).label(), n, sg, se, sg / vp, h2Se, fit.logL(), boundary, 0, own, 0));
+        fits.add(new AssocJob.NullFit(scopes.get(s).label(), n, sg, se, sg / (sg + se), VarianceSummary.ratio(fit, 0).se(),
+            fit.logL(), boundary, 0, own, 0));
         log.info("calibration ({}): {}", scopes.get(s).label(), own);
       }
-      String spread = AssocJob.gammaSpread(fits);
+      String spread = Calibration.spread(AssocJob.gammas(fits));
       if (spread != null) {
         notes.add(spread);
       }
@@ -188,10 +146,7 @@ final class MatrixFreeAssocJob {
           + "variant's ratio with its own chromosome's V_-c; BOLT-LMM likewise uses one calibration factor)" : ""));
       log.info(notes.get(notes.size() - 1));
 
-      // The test pass over the cache.
-      t = System.nanoTime();
-      jobs0 = jobs.get();
-      int[] modelOf = new int[chromosomes.size()];
+      int[] modelOf = new int[products.chromosomes().size()];
       Arrays.fill(modelOf, o.loco() ? -1 : 0);
       if (o.loco()) {
         for (int s = 0; s < scopeChromosome.size(); s++) {
@@ -202,15 +157,17 @@ final class MatrixFreeAssocJob {
       AssocResults all = new AssocResults();
       VariantFilterCounts counts = new VariantFilterCounts(0);
       long[] tested = new long[scopes.size()];
-      int[] tasks = new int[1];
-      MatrixFreeRemlJob.countingJobs(jsc, jobs, () -> {
-        tasks[0] = testPass(jsc, products, loco.models(), modelOf, in.famRows(), o.maf(), blockVariants, all, counts,
-            tested);
-        return null;
-      });
-      double scanSeconds = (System.nanoTime() - t) / 1e9;
-      stages.add(String.format(Locale.ROOT, "test pass: %.1f s, %d Spark job(s), %d task(s) over the cached genotypes, "
-          + "%d variants tested", scanSeconds, jobs.get() - jobs0, tasks[0], all.size()));
+      double[] yPy = new double[scopes.size()];
+      for (int s = 0; s < yPy.length; s++) {
+        double[] r = loco.models().get(s).residual();
+        double[] y = in.design().y();
+        for (int i = 0; i < r.length; i++) {
+          yPy[s] += y[i] * r[i];
+        }
+      }
+      int tasks = stages.run("test pass", () -> testPass(jsc, products, loco.models(), modelOf, in.famRows(), o.maf(),
+          blockVariants, o.statistic(), yPy, all, counts, tested), t -> t + " task(s) over the cached genotypes, "
+          + all.size() + " variants tested (" + o.statistic().option() + ")");
       for (int s = 0; s < fits.size(); s++) {
         AssocJob.NullFit f = fits.get(s);
         fits.set(s, new AssocJob.NullFit(f.scope(), f.samples(), f.sigmaG(), f.sigmaE(), f.h2(), f.h2Se(), f.logL(),
@@ -221,24 +178,55 @@ final class MatrixFreeAssocJob {
       counts.monomorphic += cached.monomorphic;
       counts.belowMaf += cached.belowMaf;
       counts.allMissing += cached.allMissing;
-      stages.add(String.format(Locale.ROOT, "in all: %d genotype passes, %d Spark jobs", products.passes(),
-          jobs.get() + fitted.sparkJobs()));
-      stages.forEach(log::info);
+      stages.note(String.format(Locale.ROOT, "in all: %d genotype passes, %d Spark jobs", products.passes(),
+          stages.sparkJobs()));
 
-      AssocTable table = AssocTable.of(all, fileset.variants(), false);
-      double lambda = table.lambdaGc();
-      log.info("{} variants tested ({}), λGC = {}", table.size(), counts, String.format("%.4f", lambda));
-      double nullSeconds = fitted.seconds() + locoSeconds;
-      AssocJob.Result partial = new AssocJob.Result(in.design().trait(), n, in.design().columnNames(), fits, table,
-          counts, lambda, tasks[0], 0, nullSeconds, scanSeconds, 0, notes, List.of(), true, AssocJob.Solver.MATRIX_FREE,
-          stages);
-      List<String> outputs = AssocOutputs.write(jsc, o, partial, RemlJob.hsq(fitted.summary()));
-      double seconds = (System.nanoTime() - start) / 1e9;
-      return new AssocJob.Result(partial.trait(), n, partial.fixedEffects(), fits, table, counts, lambda, tasks[0], 0,
-          nullSeconds, scanSeconds, seconds, notes, outputs, true, AssocJob.Solver.MATRIX_FREE, stages);
+      AssocTable table = AssocTable.of(all, fileset.variants(), o.statistic() != LmmTest.MLMA);
+      log.info("{} variants tested ({}), λGC = {}", table.size(), counts, String.format("%.4f", table.lambdaGc()));
+      return AssocJob.finish(jsc, o, stages, in.design().trait(), n, in.design().columnNames(), fits, table, counts,
+          tasks, notes, true, AssocJob.Solver.MATRIX_FREE, HsqFile.write(fitted.summary()));
     } finally {
       products.close();
     }
+  }
+
+  /** The null models' chromosomes: each with cached variants (LOCO; at least two), or −1 for one over all. */
+  private static List<Integer> scopeChromosomes(AssocJob.Options o, DistributedGenotypeProducts products,
+      GenotypeSource fileset) {
+    if (!o.loco()) {
+      return List.of(-1);
+    }
+    List<Integer> scopes = new ArrayList<>();
+    long[] perChromosome = products.variantsPerChromosome();
+    for (int c = 0; c < perChromosome.length; c++) {
+      if (perChromosome[c] > 0) {
+        scopes.add(c);
+      }
+    }
+    if (scopes.size() < 2) {
+      throw new BadInputException(fileset.variantsPath() + ": --loco needs variants on at least two "
+          + "chromosomes, found " + scopes.size());
+    }
+    return scopes;
+  }
+
+  /** Each null model's scope with its calibration sample ({@link #sampleFromCache}). */
+  private static List<LocoResiduals.Scope> calibrationScopes(DistributedGenotypeProducts products,
+      GenotypeSource fileset, boolean[] include, List<Integer> scopeChromosome, int perScope,
+      GenotypeRemlInputs.Assembled in, double maf) {
+    List<String> chromosomes = products.chromosomes();
+    List<DosageBlock> samples = sampleFromCache(products, fileset, include, scopeChromosome, perScope, in.famRows(), maf);
+    List<LocoResiduals.Scope> scopes = new ArrayList<>();
+    for (int s = 0; s < scopeChromosome.size(); s++) {
+      int c = scopeChromosome.get(s);
+      if (samples.get(s).m == 0) {
+        throw new BadInputException(fileset.variantsPath() + ": no testable variant"
+            + (c < 0 ? "" : " on chromosome " + chromosomes.get(c)) + " to calibrate the test with");
+      }
+      scopes.add(new LocoResiduals.Scope(c, c < 0 ? "all chromosomes" : "LOCO chromosome " + chromosomes.get(c),
+          samples.get(s)));
+    }
+    return scopes;
   }
 
   /**
@@ -303,11 +291,12 @@ final class MatrixFreeAssocJob {
 
   /**
    * One Spark job over the cached ranges: each decoded for the analysed samples and tested against the
-   * model of its chromosome ({@code modelOf[chromosome]}, −1: not tested). Returns the number of tasks.
+   * model of its chromosome ({@code modelOf[chromosome]}, −1: not tested) with {@code statistic} (MLMA, or F
+   * with {@code yPy[model]} = yᵀP_{−c}y). Returns the number of tasks.
    */
   static int testPass(JavaSparkContext jsc, DistributedGenotypeProducts products, List<CalibratedModel> models,
-      int[] modelOf, int[] famRows, double maf, int blockVariants, AssocResults all, VariantFilterCounts counts,
-      long[] tested) {
+      int[] modelOf, int[] famRows, double maf, int blockVariants, LmmTest statistic, double[] yPy, AssocResults all,
+      VariantFilterCounts counts, long[] tested) {
     Broadcast<ArrayList<CalibratedModel>> bc = jsc.broadcast(new ArrayList<>(models));
     Broadcast<int[]> rows = jsc.broadcast(famRows);
     try {
@@ -327,7 +316,8 @@ final class MatrixFreeAssocJob {
           }
           int mi = modelOf[chromosome];
           if (mi >= 0) {
-            CalibratedTest.Kernel kernel = new CalibratedTest.Kernel(bc.value().get(mi), blockVariants);
+            CalibratedTest.Kernel kernel = new CalibratedTest.Kernel(bc.value().get(mi), blockVariants, statistic,
+                statistic == LmmTest.F ? yPy[mi] : Double.NaN);
             int before = res.size();
             PackedDosages.read(blocks.subList(start, end), new DosageDecoder(rows.value(), maf), blockVariants, c,
                 block -> kernel.test(block, res));

@@ -2,6 +2,8 @@ package org.lmmspark.jobs.cli;
 
 import java.util.concurrent.Callable;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.NumericRange;
+import org.lmmspark.engine.reml.SolverRoute;
 import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.assoc.LmmTest;
 import org.lmmspark.jobs.assoc.AssocJob;
@@ -43,14 +45,19 @@ import picocli.CommandLine.Spec;
           + " wald = ratio re-estimated by REML per variant, Wald F (GEMMA -lmm 1; same as --exact);"
           + " lrt = ratio re-estimated by ML with and without the variant, chi2(1) (GEMMA -lmm 2);"
           + " score = score test at the null ML ratio, F(1, n-p-1) (GEMMA -lmm 3)."
-          + " f, wald, lrt and score use the exact spectral rotation (spectral solver).",
+          + " On the spectral route f, wald, lrt and score use the exact rotation; the matrix-free route runs mlma and"
+          + " f (F = chi2 (n-p-1)/(y'Py - chi2) from the calibrated chi2, y'Py per LOCO null) and refuses exact, wald,"
+          + " lrt and score, which need the eigenvectors of K (use --solver spectral).",
       "--solver auto|spectral|matrix-free (default auto): spectral = the GRM (--grm, or computed first) and its"
           + " eigendecomposition, O(N^3); matrix-free = no GRM at all: the genotypes are read once and cached in 2-bit"
           + " form, REML is fitted from products with them (BOLT-REML style), the LOCO residuals P_-c y of all"
           + " chromosomes and gamma_c come from ONE batched conjugate-gradient solve with the variance components of"
           + " the whole-genome fit (as BOLT-LMM), and the calibrated test (no eigenvectors exact) runs over the"
-          + " cached genotypes; O(N M) in all. auto = matrix-free when no --grm is given and more than"
-          + " --matrix-free-above analysed samples (default 20000), spectral otherwise.",
+          + " cached genotypes; O(N M) in all. auto = the route a cost model predicts cheaper, from N, M, LOCO (22"
+          + " band reductions on the spectral route), the covariates, the driver's cores and heap (spectral needs"
+          + " ~24 N^2 bytes there) and the cluster's cores; the log says why with both predictions (route: ...)."
+          + " --grm and the tests only the spectral route computes (exact, wald, lrt, score) take the spectral route;"
+          + " --matrix-free-above N replaces the cost model by a sample threshold. Model: docs/scaling.md.",
       "One Spark task per variant range; the null model is broadcast once (eigenvectors of K for exact, a"
           + " residual vector and a few eigenvectors for calibrated).",
       "Writes PREFIX.assoc.tsv.gz and PREFIX.assoc.parquet (GWAS-SSF columns: chromosome base_pair_location"
@@ -99,11 +106,11 @@ public final class AssocCommand implements Callable<Integer> {
   @Option(names = "--calibration-eigenvectors", defaultValue = "20", paramLabel = "K", description = "Calibrated test: leading eigenvectors of K treated exactly (population structure, close relatives); 0 gives the plain BOLT-LMM-inf calibration (default: ${DEFAULT-VALUE}).")
   int calibrationEigenvectors;
 
-  @Option(names = "--solver", defaultValue = "auto", paramLabel = "S", description = "auto, spectral or matrix-free (default: ${DEFAULT-VALUE}: matrix-free without --grm above --matrix-free-above samples).")
+  @Option(names = "--solver", defaultValue = "auto", paramLabel = "S", description = "auto, spectral or matrix-free (default: ${DEFAULT-VALUE}: the cheaper route by the cost model, see above).")
   String solver;
 
-  @Option(names = "--matrix-free-above", defaultValue = "" + AssocJob.DEFAULT_MATRIX_FREE_ABOVE, paramLabel = "N", description = "--solver auto: matrix-free when no --grm is given and more than N samples are analysed (default: ${DEFAULT-VALUE}).")
-  int matrixFreeAbove;
+  @Option(names = "--matrix-free-above", paramLabel = "N", description = "--solver auto: matrix-free when no --grm is given and more than N samples are analysed, instead of the cost model (default: the cost model).")
+  Integer matrixFreeAbove;
 
   @Option(names = "--probes", defaultValue = "0", paramLabel = "R", description = "Matrix-free REML: random probe vectors for the traces (default 0: the REML default).")
   int probes;
@@ -139,7 +146,8 @@ public final class AssocCommand implements Callable<Integer> {
     org.apache.hadoop.conf.Configuration conf = chromosomeCodes.apply(new org.apache.hadoop.conf.Configuration());
     AssocJob.Options options = new AssocJob.Options(genotypes.input(), trait.spec(), grm, output.out(), loco, maf, exact,
         parseTest(test), calibrationVariants, calibrationEigenvectors, partitions, blockVariants, parseSolver(solver),
-        matrixFreeAbove, probes, variants.selection(samples, conf), kernel.scaling(), parseStatistic(test));
+        matrixFreeAbove == null ? SolverRoute.COST_MODEL : NumericRange.atLeast("--matrix-free-above", matrixFreeAbove, 0),
+        probes, variants.selection(samples, conf), kernel.scaling(), parseStatistic(test));
     AssocJob.checkInputs(options, conf);
     RunLog runLog = new RunLog(spec);
     if (binary()) {
@@ -208,15 +216,16 @@ public final class AssocCommand implements Callable<Integer> {
       ".manhattan.png", ".qq.png", ".log", ".hsq", ".grm.bin", ".grm.N.bin", ".grm.id");
 
   /**
-   * How the variants are rotated, from a {@code --test} value (any case): {@code auto}/{@code mlma} auto,
-   * {@code calibrated}, and {@code exact} for {@code exact} and the per-variant likelihood tests.
+   * How the variants are rotated, from a {@code --test} value (any case): {@code auto}/{@code mlma}/{@code f} auto
+   * (f: exact on the spectral route, calibrated on the matrix-free one), {@code calibrated}, and {@code exact}
+   * for {@code exact} and the per-variant likelihood tests.
    */
   public static AssocJob.Test parseTest(String value) {
     String v = value.trim().toLowerCase(java.util.Locale.ROOT);
     return switch (v) {
-      case "auto", "mlma" -> AssocJob.Test.AUTO;
+      case "auto", "mlma", "f" -> AssocJob.Test.AUTO;
       case "calibrated" -> AssocJob.Test.CALIBRATED;
-      case "exact", "f", "wald", "lrt", "score" -> AssocJob.Test.EXACT;
+      case "exact", "wald", "lrt", "score" -> AssocJob.Test.EXACT;
       default -> throw new BadInputException(
           "--test must be auto, mlma, exact, calibrated, f, wald, lrt or score, got '" + value + "'");
     };

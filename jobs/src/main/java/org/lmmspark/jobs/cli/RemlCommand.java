@@ -17,6 +17,7 @@ import org.lmmspark.engine.reml.KnownVariances;
 import org.lmmspark.engine.reml.RemlInputs;
 import org.lmmspark.engine.select.SampleSelection;
 import org.lmmspark.jobs.reml.RemlJob;
+import org.lmmspark.engine.reml.SolverRoute;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -54,8 +55,10 @@ import picocli.CommandLine.Spec;
       "",
       "Genotypes instead of a GRM: --bfile PREFIX or --bgen FILE [--sample FILE] (exclusive with --grm) fits one"
           + " genetic component K = ZZ'/M."
-          + " Up to --matrix-free-above analysed samples (default " + RemlJob.DEFAULT_MATRIX_FREE_ABOVE + ") the GRM is"
-          + " computed in memory on Spark and fitted by the spectral solver; above it, or with --solver matrix-free,"
+          + " --solver auto picks the route by a cost model over N, M, the covariates, the driver's cores and heap and"
+          + " the cluster's cores, and logs why (route: ... with both predictions; docs/scaling.md): the GRM"
+          + " computed in memory on Spark and fitted by the spectral solver, or, when cheaper, when the GRM would not"
+          + " fit the driver, above --matrix-free-above N when given, or with --solver matrix-free,"
           + " REML is matrix-free (BOLT-REML style): genotypes cached at 2 bits per call (BGEN dosages at 8 bits),"
           + " V^-1 by batched conjugate"
           + " gradients, traces by --probes seeded Rademacher probes (their Monte Carlo SE is reported), AI updates"
@@ -118,7 +121,7 @@ public final class RemlCommand implements Callable<Integer> {
   @Mixin VariantSelectionOptions variants;
 
   @Option(names = "--matrix-free-above", paramLabel = "N", description = "With genotypes and --solver auto: matrix-free "
-      + "REML when more than N samples are analysed (default: " + RemlJob.DEFAULT_MATRIX_FREE_ABOVE + "; the "
+      + "REML when more than N samples are analysed, instead of the cost model (default: the cost model; the "
       + "GRM path needs ~24N^2 bytes and O(N^3) time on the driver, the matrix-free one O(N*M) per pass).")
   Integer matrixFreeAbove;
 
@@ -188,7 +191,7 @@ public final class RemlCommand implements Callable<Integer> {
       + "ordering and symbolic analysis once; CSparseJ), for grouping factors, --permanent-environment and --pedigree "
       + "(through A⁻¹ over the whole pedigree), not GRMs; matrix-free (genotypes only): stochastic AI-REML by conjugate "
       + "gradients over the genotypes; auto: sparse when every component is sparse, else spectral for one component, "
-      + "else dense; with genotypes matrix-free above --matrix-free-above samples (default: ${DEFAULT-VALUE}).")
+      + "else dense; with genotypes spectral or matrix-free by the cost model (see above) (default: ${DEFAULT-VALUE}).")
   String solver;
 
   @Option(names = "--fix", paramLabel = "NAME=VALUE", description = "Hold a variance at a known value instead of "
@@ -317,7 +320,7 @@ public final class RemlCommand implements Callable<Integer> {
     RemlJob.GenotypeInput g = !onGenotypes ? null : new RemlJob.GenotypeInput(genotypes.input(), maf == null ? 0 : maf,
         variants.selection(conf), partitions == null ? 0 : partitions,
         probes == null ? DEFAULT_PROBES : probes, seed == null ? DEFAULT_SEED : seed, cgTol == null ? 1e-6 : cgTol,
-        matrixFreeAbove == null ? RemlJob.DEFAULT_MATRIX_FREE_ABOVE : matrixFreeAbove, kernel.scaling());
+        matrixFreeAbove == null ? SolverRoute.COST_MODEL : NumericRange.atLeast("--matrix-free-above", matrixFreeAbove, 0), kernel.scaling());
     List<String> inputs = new ArrayList<>(grms);
     inputs.addAll(java.util.Arrays.asList(onGenotypes ? genotypes.input().label() : null, pedigree, trait.pheno, trait.covar, trait.qcovar));
     RemlJob.Result r;

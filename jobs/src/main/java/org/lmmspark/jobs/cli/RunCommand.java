@@ -21,7 +21,9 @@ import picocli.CommandLine.Spec;
       "Runs the pipeline GRM -> REML -> association (LOCO) -> report from a configuration file, in one Spark session.",
       "The configuration is a properties file (key = value; see conf/example.conf): bfile (or bgen and sample, or"
           + " vcf), pheno, pheno-name, covar,"
-          + " qcovar, out (a folder), maf, loco, solver, pcs, and the options every command shares, as keys without"
+          + " qcovar, out (a folder), maf, loco, solver, pcs, kernel (the GRM definition, as --kernel: gcta,"
+          + " standardized, centered), test (the association statistic, as assoc --test), and the options every"
+          + " command shares, as keys without"
           + " dashes: keep, remove, extract, exclude (e.g. 'extract = range regions.txt'; several files space"
           + " separated), chr, exclude-chr, from-bp, to-bp, allow-negative-bp, mpheno, pheno-col, covar-names,"
           + " qcovar-names, iid-only (see 'grm --help' and 'reml --help'). Relative paths are relative to the"
@@ -31,8 +33,8 @@ import picocli.CommandLine.Spec;
           + " steps take pca.qcovar, the qcovar table with PC1..PCK appended, as their quantitative covariates.",
       "solver = auto|spectral|matrix-free (default auto): spectral = the three steps above with a GRM;"
           + " matrix-free = no GRM at any size: one assoc step fits REML from the genotypes, the LOCO residuals and"
-          + " the calibrated test on one cache of them (see 'assoc --help'); auto = matrix-free above "
-          + AssocJob.DEFAULT_MATRIX_FREE_ABOVE + " analysed samples.",
+          + " the calibrated test on one cache of them (see 'assoc --help'); auto = the cheaper by the cost model of"
+          + " 'assoc --help' (N, M, LOCO, covariates, driver cores and heap), the reason in run.log.",
       "Outputs in the folder: grm.* (GCTA GRM, per-chromosome parts with loco) and reml.hsq/.json (spectral), or"
           + " assoc.hsq (matrix-free REML, GCTA layout); assoc.assoc.tsv.gz (GWAS-SSF), assoc.assoc.parquet,"
           + " assoc.report.md, assoc.manhattan.png, assoc.qq.png, run.log.",

@@ -27,11 +27,13 @@ import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.engine.select.SampleSelection;
 import org.lmmspark.jobs.assoc.AssocJob;
 import org.lmmspark.jobs.assoc.AssocOutputs;
+import org.lmmspark.jobs.cli.AssocCommand;
 import org.lmmspark.jobs.cli.RunLog;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.grm.GrmJob;
 import org.lmmspark.jobs.pca.PcaJob;
 import org.lmmspark.jobs.reml.RemlJob;
+import org.lmmspark.engine.reml.SolverRoute;
 
 /**
  * The main batch job: [PCA →] GRM → REML → association → report, each step one of the project's jobs,
@@ -39,8 +41,8 @@ import org.lmmspark.jobs.reml.RemlJob;
  * {@link org.lmmspark.engine.pca.ExactPca#DEFAULT_MAX_SAMPLES} samples, randomized above, over the selected
  * samples and variants) writes {@code OUT/pca.eigenvec}, {@code OUT/pca.eigenval} and {@code OUT/pca.qcovar}:
  * the quantitative covariates of the run ({@code qcovar}, if any) with PC1…PCK appended (NA for samples
- * without a row there), which the REML and association steps then take as their quantitative covariates. With the matrix-free solver ({@code solver = matrix-free}, or {@code auto} above
- * {@link AssocJob#DEFAULT_MATRIX_FREE_ABOVE} analysed samples) there is no GRM: a single {@code assoc}
+ * without a row there), which the REML and association steps then take as their quantitative covariates. With the matrix-free solver ({@code solver = matrix-free}, or {@code auto} when
+ * {@link SolverRoute}'s cost model finds it cheaper, the same decision as {@code assoc}'s) there is no GRM: a single {@code assoc}
  * step fits REML, the LOCO residuals and the test on one cache of the genotypes and writes the REML fit
  * as {@code OUT/assoc.hsq}. Otherwise:
  *
@@ -126,7 +128,9 @@ public final class Pipeline {
           concat(qcovarInput, genotypeFiles()));
       steps.add(pcaStep(pcaStamp));
     }
-    steps.addAll(AssocJob.takesMatrixFreeRoute(check, genotypes, conf) ? matrixFreeSteps(pcaStamp) : grmSteps(pcaStamp));
+    SolverRoute.Decision route = AssocJob.route(check, genotypes, conf, jsc.defaultParallelism());
+    log.say(route.why());
+    steps.addAll(route.route() == SolverRoute.Route.MATRIX_FREE ? matrixFreeSteps(pcaStamp) : grmSteps(pcaStamp));
     genotypes.fileset().warnings().forEach(log::note);
     return new Result(steps, (System.nanoTime() - start) / 1e9);
   }
@@ -140,7 +144,8 @@ public final class Pipeline {
         + "assoc step, written as assoc.hsq)", c.solver().name().toLowerCase().replace('_', '-')));
     String assocPrefix = out.resolve("assoc").toString();
     String stamp = fingerprint("assoc", c.trait().describe() + " maf=" + c.maf() + " loco=" + c.loco()
-        + " solver=matrix-free\n" + c.selection().describe() + "\n" + pcaStamp, concat(tables(), genotypeFiles()));
+        + " solver=matrix-free kernel=" + c.kernel().option() + " test=" + c.test() + "\n" + c.selection().describe()
+        + "\n" + pcaStamp, concat(tables(), genotypeFiles()));
     return List.of(step("assoc", stamp, List.of(AssocOutputs.tsvPath(assocPrefix), AssocOutputs.reportPath(assocPrefix),
         AssocOutputs.hsqPath(assocPrefix)), () -> {
           AssocJob.Result r = AssocJob.run(jsc, assocOptions(null, assocPrefix, AssocJob.Solver.MATRIX_FREE));
@@ -154,11 +159,12 @@ public final class Pipeline {
   private List<Step> grmSteps(String pcaStamp) {
     List<Step> steps = new ArrayList<>();
     String grmPrefix = out.resolve("grm").toString();
-    String grmStamp = fingerprint("grm", "maf=" + c.maf() + " per-chromosome=" + c.loco() + "\n"
+    String grmStamp = fingerprint("grm", "maf=" + c.maf() + " per-chromosome=" + c.loco() + " kernel="
+        + c.kernel().option() + "\n"
         + c.selection().describe(), genotypeFiles());
     steps.add(step("grm", grmStamp, List.of(grmPrefix + ".grm.bin"), () -> {
       GrmJob.Result r = GrmJob.run(jsc, new GrmJob.Options(c.genotypes(), grmPrefix, c.maf(), selection, c.loco(), 4096,
-          1L << 30, 0));
+          1L << 30, 0, c.kernel()));
       return String.format("N = %d, M = %d used; mean diagonal %.4f, off-diagonal mean %.2g SD %.3g",
           r.samples(), r.variantsUsed(), r.meanDiagonal(), r.meanOffDiagonal(), r.sdOffDiagonal());
     }));
@@ -178,7 +184,8 @@ public final class Pipeline {
     }));
 
     String assocPrefix = out.resolve("assoc").toString();
-    String assocStamp = fingerprint("assoc", phenoInputs + " maf=" + c.maf() + " loco=" + c.loco() + "\n" + grmStamp,
+    String assocStamp = fingerprint("assoc", phenoInputs + " maf=" + c.maf() + " loco=" + c.loco() + " test=" + c.test()
+        + "\n" + grmStamp,
         concat(tables, genotypeFiles()));
     steps.add(step("assoc", assocStamp, List.of(assocPrefix + ".assoc.tsv.gz", assocPrefix + ".report.md"), () -> {
       return summary(AssocJob.run(jsc, assocOptions(grmPrefix, assocPrefix, AssocJob.Solver.SPECTRAL)), assocPrefix);
@@ -307,9 +314,9 @@ public final class Pipeline {
   }
 
   private AssocJob.Options assocOptions(String grm, String outPrefix, AssocJob.Solver solver) {
-    return new AssocJob.Options(c.genotypes(), trait == null ? c.trait() : trait, grm, outPrefix, c.loco(), c.maf(), false, AssocJob.Test.AUTO,
-        Calibration.DEFAULT_VARIANTS, AssocJob.DEFAULT_EIGENVECTORS, 0, 0, solver, AssocJob.DEFAULT_MATRIX_FREE_ABOVE, 0,
-        selection);
+    return new AssocJob.Options(c.genotypes(), trait == null ? c.trait() : trait, grm, outPrefix, c.loco(), c.maf(), false,
+        AssocCommand.parseTest(c.test()), Calibration.DEFAULT_VARIANTS, AssocJob.DEFAULT_EIGENVECTORS, 0, 0, solver,
+        SolverRoute.COST_MODEL, 0, selection, c.kernel(), AssocCommand.parseStatistic(c.test()));
   }
 
   /** What a step is computed from: its name and options, and each input file's length and modification time. */

@@ -20,7 +20,9 @@ import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.engine.select.SampleSelection;
 import org.lmmspark.engine.select.VariantSelection;
 import org.lmmspark.engine.genotype.GenotypeInput;
+import org.lmmspark.engine.genotype.GenotypeScaling;
 import org.lmmspark.jobs.assoc.AssocJob;
+import org.lmmspark.jobs.cli.AssocCommand;
 
 /**
  * A batch run's configuration: a Java properties file ({@code key = value}, {@code #} comments).
@@ -44,14 +46,17 @@ import org.lmmspark.jobs.assoc.AssocJob;
  * allow-extra-chr = false               # chromosome codes outside PLINK's set accepted (--allow-extra-chr)
  * solver     = auto                    # auto, spectral (GRM) or matrix-free (no GRM; biobank scale)
  * pcs        = 10                      # principal components computed once, used as quantitative covariates
+ * kernel     = gcta                    # GRM definition: gcta, standardized or centered (as --kernel)
+ * test       = auto                    # association statistic: auto, mlma, exact, calibrated, f, wald, lrt, score (as --test)
  * </pre>
  */
 public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables.Spec trait, String out, double maf,
-    boolean loco, AssocJob.Solver solver, Selection selection, boolean allowExtraChr, int pcs) {
+    boolean loco, AssocJob.Solver solver, Selection selection, boolean allowExtraChr, int pcs, GenotypeScaling kernel,
+    String test) {
 
   static final Set<String> KEYS = Set.of("bfile", "bgen", "sample", "vcf", "pheno", "pheno-name", "mpheno", "pheno-col", "covar", "covar-names",
       "qcovar", "qcovar-names", "iid-only", "keep", "remove", "extract", "exclude", "chr", "exclude-chr", "from-bp",
-      "to-bp", "allow-negative-bp", "out", "maf", "loco", "solver", "allow-extra-chr", "pcs");
+      "to-bp", "allow-negative-bp", "out", "maf", "loco", "solver", "allow-extra-chr", "pcs", "kernel", "test");
 
   /**
    * The sample and variant selection as written (paths resolved), read into a {@link GenotypeSelection}
@@ -144,8 +149,17 @@ public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables
       throw BadInputException.inFile(src, "genotypes: " + e.getMessage().replace("--", "")
           + " (keys bfile, bgen, sample, vcf)");
     }
+    // kernel and test: the same values and checks as the --kernel and --test flags.
+    GenotypeScaling kernel;
+    String test = value(p, "test", "auto").trim();
+    try {
+      kernel = GenotypeScaling.parse(value(p, "kernel", "gcta").trim());
+      AssocCommand.parseStatistic(test);
+    } catch (IllegalArgumentException | BadInputException e) {
+      throw BadInputException.inFile(src, e.getMessage().replace("--test", "test").replace("--kernel", "kernel"));
+    }
     return new PipelineConfig(src, genotypes, trait.orFam(genotypes.fam()), pathOrNull(base, optional(p, "out")), maf,
-        loco, s, selection, allowExtraChr, pcs == null ? 0 : pcs);
+        loco, s, selection, allowExtraChr, pcs == null ? 0 : pcs, kernel, test);
   }
 
   /**
@@ -199,7 +213,8 @@ public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables
 
   /** The same run writing to another folder (the demo uses its own). */
   public PipelineConfig withOut(String folder) {
-    return new PipelineConfig(source, genotypes, trait, folder, maf, loco, solver, selection, allowExtraChr, pcs);
+    return new PipelineConfig(source, genotypes, trait, folder, maf, loco, solver, selection, allowExtraChr, pcs, kernel,
+        test);
   }
 
   private static String value(Properties p, String key, String fallback) {

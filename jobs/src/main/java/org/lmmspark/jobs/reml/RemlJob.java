@@ -31,7 +31,9 @@ import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.RemlInputs;
 import org.lmmspark.engine.reml.RemlLikelihood;
 import org.lmmspark.engine.reml.RemlProblem;
+import org.lmmspark.engine.reml.HsqFile;
 import org.lmmspark.engine.reml.RemlSolver;
+import org.lmmspark.engine.reml.SolverRoute;
 import org.lmmspark.engine.reml.SpectralReml;
 import org.lmmspark.engine.reml.VarianceSummary;
 import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
@@ -58,7 +60,7 @@ import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
  * component; one O(n³) reduction of K to band form, then O(n) per likelihood evaluation) or dense AI-REML
  * (O(n³) per iteration). Memory ≈ 8n² bytes per component plus 2–3 such matrices of work space
  * (n = 10,000: ~0.8 GB each). {@link #runOnGenotypes} ({@code --bfile}) takes genotypes instead:
- * a GRM computed in memory by Spark and the same solvers up to {@link #DEFAULT_MATRIX_FREE_ABOVE}
+ * a GRM computed in memory by Spark and the same solvers, or, as {@link SolverRoute} decides,
  * samples, the matrix-free solver ({@link MatrixFreeRemlJob}: O(n·M) per pass, O(n) driver memory)
  * above it or when asked for.
  *
@@ -141,17 +143,6 @@ public final class RemlJob {
   }
 
   /**
-   * Samples above which {@code --solver auto} on genotypes ({@code --bfile}) goes matrix-free. The
-   * dense/spectral path needs the GRM in the driver (float, 4N² bytes while assembling) and as an n×n
-   * double matrix plus work space (≈ 3·8n² bytes: 9.6 GB at n = 20,000), the GRM's n²M/2 flops and
-   * a band reduction of 4n³/3 flops (10¹³ at n = 20,000); above that, memory grows as n² and time as
-   * n³. The matrix-free fit costs ≈ 120 passes of 4·n·M·k flops (k ≈ 45 columns), linear in n: around
-   * n = M = 20,000 the two are of the same order on one machine, and on a cluster the matrix-free
-   * passes spread over executors while the dense work stays on the driver.
-   */
-  public static final int DEFAULT_MATRIX_FREE_ABOVE = 20_000;
-
-  /**
    * Where the genotypes of {@code reml --bfile/--bgen} come from and how the matrix-free solver runs.
    *
    * @param genotypes       the genotype files
@@ -169,7 +160,9 @@ public final class RemlJob {
       NumericRange.atLeast("--partitions", partitions, 0);
       NumericRange.atLeast("--probes", probes, 2);
       NumericRange.OPEN_UNIT.check("--cg-tol", cgTolerance);
-      NumericRange.atLeast("--matrix-free-above", matrixFreeAbove, 0);
+      if (matrixFreeAbove != SolverRoute.COST_MODEL) {
+        NumericRange.atLeast("--matrix-free-above", matrixFreeAbove, 0);
+      }
     }
 
     /** GCTA's GRM definition. */
@@ -244,7 +237,8 @@ public final class RemlJob {
     Route route = chooseRoute(o, rels, in);
     log.add(route.why());
     RemlSolver solver = route.solver();
-    RemlFit fit = solver.fit(prob);
+    // Dense work on the driver (no Spark task runs meanwhile): every idle core, whatever OPENBLAS_NUM_THREADS says.
+    RemlFit fit = Blas.onAllCores(() -> solver.fit(prob));
     double fitSeconds = (System.nanoTime() - tFit) / 1e9;
     log.add(String.format(Locale.ROOT, "solver %s: %s (%.3f s)", solver.name(), fit.message(), fitSeconds));
     if (route.mme() != null) {
@@ -371,6 +365,23 @@ public final class RemlJob {
   /** {@link #runOnGenotypes(JavaSparkContext, Options, GenotypeInput)} with {@code --prevalence} or {@code --family}. */
   public static Result runOnGenotypes(JavaSparkContext jsc, Options o, GenotypeInput g, TraitScale scale) {
     long t0 = System.nanoTime();
+    String solver = checkGenotypeOptions(o, g);
+    Configuration conf = jsc.hadoopConfiguration();
+    GenotypeSelection selection = new GenotypeSelection(o.samples(), g.variants());
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(g.genotypes(), selection, conf);
+    GenotypeRemlInputs.Assembled in = MatrixFreeRemlJob.assemble(o.trait(), genotypes, conf);
+    SolverRoute.Decision route = route(jsc, solver, genotypes, in, g, scale);
+    return route.route() == SolverRoute.Route.MATRIX_FREE
+        ? matrixFreeOnGenotypes(jsc, o, g, scale, selection, in, route.why() + ": matrix-free REML on the genotypes", t0)
+        : grmOnGenotypes(jsc, o, g, scale, selection, solver, route.why() + ": GRM computed in memory, then the "
+            + (solver.equals("dense") ? "dense" : "spectral") + " solver");
+  }
+
+  /**
+   * Refuses the options that need a GRM file (the genotype model has one genetic component) and a
+   * {@code --solver} the genotype routes do not have; returns the solver ("auto" when not given).
+   */
+  private static String checkGenotypeOptions(Options o, GenotypeInput g) {
     if (!o.grmPrefixes().isEmpty()) {
       throw new BadInputException("give either --grm or genotypes (" + g.genotypes() + "), not both");
     }
@@ -401,32 +412,49 @@ public final class RemlJob {
     if (!List.of("auto", "spectral", "dense", MATRIX_FREE).contains(solver)) {
       throw new BadInputException("--solver must be auto, spectral, dense or matrix-free, not '" + solver + "'");
     }
-    Configuration conf = jsc.hadoopConfiguration();
-    GenotypeSelection selection = new GenotypeSelection(o.samples(), g.variants());
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(g.genotypes(), selection, conf);
-    GenotypeRemlInputs.Assembled in = MatrixFreeRemlJob.assemble(o.trait(), genotypes, conf);
-    int n = in.samples().size();
-    boolean matrixFree = solver.equals(MATRIX_FREE) || (solver.equals("auto") && n > g.matrixFreeAbove());
-    String why = solver.equals("auto")
-        ? String.format(Locale.ROOT, "--solver auto: %d analysed samples %s %d (--matrix-free-above): %s", n,
-            matrixFree ? ">" : "<=", g.matrixFreeAbove(), matrixFree ? "matrix-free REML on the genotypes"
-                : "GRM computed in memory, then the spectral solver")
-        : "--solver " + solver;
-    if (!matrixFree) {
-      GrmJob.InMemory grm = GrmJob.computeInMemory(jsc, g.genotypes(), g.minMaf(), selection, g.partitions(), g.kernel());
-      List<String> notes = new ArrayList<>(o.notes());
-      notes.add(why);
-      notes.addAll(grm.notes());
-      notes.add(String.format(Locale.ROOT, "GRM (--kernel %s) of %d samples computed in memory from %s in %.1f s: %s",
-          g.kernel().option(), grm.grm().size(), g.genotypes().label(), grm.seconds(), grm.counts()));
-      // The GRM is over the kept samples already: no second selection.
-      Options dense = new Options(List.of(), false,
-          List.of(new RemlInputs.Relationship("G", g.genotypes().label(), grm.grm(), true)), List.of(),
-          o.trait().orFam(g.genotypes().fam()), SampleSelection.all(), false, solver, o.allowNonconvergence(),
-          o.maxIterations(), o.out(), o.commandLine(), false, false, notes);
-      return run(dense, scale, conf);
-    }
+    return solver;
+  }
 
+  /** The route ({@link SolverRoute}, the one place that decides): {@code --solver} as asked, or auto's choice. */
+  private static SolverRoute.Decision route(JavaSparkContext jsc, String solver, PartitionedGenotypes genotypes,
+      GenotypeRemlInputs.Assembled in, GenotypeInput g, TraitScale scale) {
+    long m = 0;
+    for (boolean keep : genotypes.include()) {
+      m += keep ? 1 : 0;
+    }
+    return SolverRoute.choose(solver.equals("auto") ? null
+        : solver.equals(MATRIX_FREE) ? SolverRoute.Route.MATRIX_FREE : SolverRoute.Route.SPECTRAL,
+        new SolverRoute.Request(in.samples().size(), m, genotypes.chromosomes().size(), in.design().p(), 1, false,
+            false, false, false, scale.family() != null ? "--family on genotypes needs the GRM route" : null,
+            Runtime.getRuntime().availableProcessors(), Math.max(1, jsc.defaultParallelism()),
+            Runtime.getRuntime().maxMemory(), g.matrixFreeAbove()));
+  }
+
+  /** The spectral (or dense) route: the GRM computed in memory by one Spark job, then {@link #run} on it. */
+  private static Result grmOnGenotypes(JavaSparkContext jsc, Options o, GenotypeInput g, TraitScale scale,
+      GenotypeSelection selection, String solver, String why) {
+    GrmJob.InMemory grm = GrmJob.computeInMemory(jsc, g.genotypes(), g.minMaf(), selection, g.partitions(), g.kernel());
+    List<String> notes = new ArrayList<>(o.notes());
+    notes.add(why);
+    notes.addAll(grm.notes());
+    notes.add(String.format(Locale.ROOT, "GRM (--kernel %s) of %d samples computed in memory from %s in %.1f s: %s",
+        g.kernel().option(), grm.grm().size(), g.genotypes().label(), grm.seconds(), grm.counts()));
+    // The GRM is over the kept samples already: no second selection.
+    Options dense = new Options(List.of(), false,
+        List.of(new RemlInputs.Relationship("G", g.genotypes().label(), grm.grm(), true)), List.of(),
+        o.trait().orFam(g.genotypes().fam()), SampleSelection.all(), false, solver, o.allowNonconvergence(),
+        o.maxIterations(), o.out(), o.commandLine(), false, false, notes);
+    return run(dense, scale, jsc.hadoopConfiguration());
+  }
+
+  /**
+   * The matrix-free route ({@link MatrixFreeRemlJob}: genotypes cached once, stochastic AI-REML over passes), then
+   * the log, {@code OUT.hsq} and {@code OUT.json} with the fit's Monte Carlo diagnostics.
+   */
+  private static Result matrixFreeOnGenotypes(JavaSparkContext jsc, Options o, GenotypeInput g, TraitScale scale,
+      GenotypeSelection selection, GenotypeRemlInputs.Assembled in, String why, long t0) {
+    Configuration conf = jsc.hadoopConfiguration();
+    int n = in.samples().size();
     if (scale.family() != null) {
       throw new BadInputException("--family " + scale.family().distribution() + " on genotypes needs the GRM route "
           + "(--solver auto at or below --matrix-free-above samples, or spectral/dense): the matrix-free PQL is not "
@@ -472,6 +500,24 @@ public final class RemlJob {
     Map<String, Object> samples = new LinkedHashMap<>();
     samples.put("analysed", n);
     samples.put("inputs", perInput(in.match()));
+    Map<String, Object> mf = matrixFreeDiagnostics(r, g);
+    try (AtomicOutputs outs = new AtomicOutputs(conf)) {
+      write(outs, o.out() + ".hsq", hsqText);
+      Map<String, Object> doc = json(o, in.design().trait(), in.design().columnNames(), fit, summary, MATRIX_FREE,
+          r.remlSeconds(), samples, mf);
+      if (liability != null) {
+        doc.put("liability_scale", liability.json(summary));
+      }
+      write(outs, o.out() + ".json", Json.write(doc));
+      write(outs, o.out() + ".log", String.join("\n", log) + "\n");
+      outs.commit();
+    }
+    return new Result(fit, summary, null, log, r, hsqText, null);
+  }
+
+  /** The {@code matrix_free} section of {@code OUT.json}: probes, Monte Carlo errors, passes, jobs, cache, times. */
+  private static Map<String, Object> matrixFreeDiagnostics(MatrixFreeRemlJob.Result r, GenotypeInput g) {
+    StochasticReml.Diagnostics dg = r.diagnostics();
     Map<String, Object> mf = new LinkedHashMap<>();
     mf.put("probes", dg.probes());
     mf.put("seed", g.seed());
@@ -488,18 +534,7 @@ public final class RemlJob {
     mf.put("cached_bytes", r.cachedBytes());
     mf.put("cache_seconds", r.cacheSeconds());
     mf.put("reml_seconds", r.remlSeconds());
-    try (AtomicOutputs outs = new AtomicOutputs(conf)) {
-      write(outs, o.out() + ".hsq", hsqText);
-      Map<String, Object> doc = json(o, in.design().trait(), in.design().columnNames(), fit, summary, MATRIX_FREE,
-          r.remlSeconds(), samples, mf);
-      if (liability != null) {
-        doc.put("liability_scale", liability.json(summary));
-      }
-      write(outs, o.out() + ".json", Json.write(doc));
-      write(outs, o.out() + ".log", String.join("\n", log) + "\n");
-      outs.commit();
-    }
-    return new Result(fit, summary, null, log, r, hsqText, null);
+    return mf;
   }
 
   /**
@@ -619,46 +654,24 @@ public final class RemlJob {
    * value and SE times {@link LiabilityScale#factor}, after the observed-scale ratios, as GCTA writes them.
    */
   public static String hsq(VarianceSummary s, Liability liability) {
-    // GCTA's columns first (SE from the inverse average information, as GCTA prints), then the
-    // observed-information SE that GEMMA, FaST-LMM and Hail report, named so that readers of GCTA's
-    // three columns are unaffected.
-    StringBuilder sb = new StringBuilder("Source\tVariance\tSE\tSE_observed_information\n");
-    for (int i = 0; i < s.variances().size(); i++) {
-      VarianceSummary.Row r = s.variances().get(i);
-      sb.append(r.source()).append('\t').append(num(r.value())).append('\t').append(num(r.se())).append('\t')
-          .append(num(s.observedVarianceSe(i))).append('\n');
-    }
-    for (int i = 0; i < s.ratios().size(); i++) {
-      VarianceSummary.Row r = s.ratios().get(i);
-      sb.append(r.source()).append('\t').append(num(r.value())).append('\t').append(num(r.se())).append('\t')
-          .append(num(s.observedRatioSe(i))).append('\n');
-    }
+    List<String> lines = new ArrayList<>();
     if (liability != null) {
       double c = liability.factor();
-      sb.append("The estimate of variance explained on the observed scale is transformed to that on the underlying "
-          + "scale:\n");
-      sb.append(String.format(Locale.ROOT, "(Proportion of cases in the sample = %.6f; User-specified disease "
-          + "prevalence = %s)%n", liability.caseProportion(), liability.prevalence()));
+      lines.add("The estimate of variance explained on the observed scale is transformed to that on the underlying "
+          + "scale:");
+      lines.add(String.format(Locale.ROOT, "(Proportion of cases in the sample = %.6f; User-specified disease "
+          + "prevalence = %s)", liability.caseProportion(), liability.prevalence()));
       int k = s.variances().size() - 2;
       for (int i = 0; i < s.ratios().size(); i++) {
         VarianceSummary.Row r = s.ratios().get(i);
         String name = i < k ? r.source() + "_L" : "Sum of V(G)_L/Vp";
-        sb.append(name).append('\t').append(num(c * r.value())).append('\t').append(num(c * r.se())).append('\t')
-            .append(num(c * s.observedRatioSe(i))).append('\n');
+        lines.add(name + "\t" + HsqFile.num(c * r.value()) + "\t" + HsqFile.num(c * r.se()) + "\t"
+            + HsqFile.num(c * s.observedRatioSe(i)));
       }
     }
-    sb.append("logL\t").append(String.format(Locale.ROOT, "%.3f", s.logL())).append('\n');
-    sb.append("logL0\t").append(String.format(Locale.ROOT, "%.3f", s.logL0())).append('\n');
-    sb.append("LRT\t").append(String.format(Locale.ROOT, "%.3f", s.lrt())).append('\n');
-    sb.append("df\t").append(s.df()).append('\n');
-    sb.append("Pval\t").append(ChiSquared.formatLogP(s.logP())).append('\n');
-    sb.append("n\t").append(s.n()).append('\n');
-    return sb.toString();
+    return HsqFile.write(s, lines);
   }
 
-  private static String num(double v) {
-    return Double.isFinite(v) ? String.format(Locale.ROOT, "%.6g", v) : "NA";
-  }
 
   static Map<String, Object> json(Options o, RemlInputs.Assembled in, RemlFit fit, VarianceSummary s, RemlSolver solver,
       double seconds) {

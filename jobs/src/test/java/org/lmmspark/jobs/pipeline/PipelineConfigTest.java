@@ -35,4 +35,24 @@ class PipelineConfigTest {
     BadInputException e = assertThrows(BadInputException.class, () -> PipelineConfig.read(config));
     assertTrue(e.getMessage().contains("at most one of --pheno-name, --mpheno and --pheno-col"), e.getMessage());
   }
+
+  @Test
+  void kernelAndTestAreKeysCheckedAsTheFlags(@TempDir Path dir) throws Exception {
+    Path config = dir.resolve("run.conf");
+    Files.writeString(config, "bfile = x\npheno = p\nout = o\n");
+    PipelineConfig c = PipelineConfig.read(config);
+    assertEquals(org.lmmspark.engine.genotype.GenotypeScaling.GCTA, c.kernel());
+    assertEquals("auto", c.test());
+    Files.writeString(config, "bfile = x\npheno = p\nout = o\nkernel = Standardized\ntest = f\n");
+    c = PipelineConfig.read(config);
+    assertEquals(org.lmmspark.engine.genotype.GenotypeScaling.STANDARDIZED, c.kernel());
+    assertEquals("f", c.test());
+    for (String bad : List.of("kernel = plink", "test = t")) {
+      Files.writeString(config, "bfile = x\npheno = p\nout = o\n" + bad + "\n");
+      BadInputException e = assertThrows(BadInputException.class, () -> PipelineConfig.read(config));
+      String key = bad.substring(0, bad.indexOf(' '));
+      assertTrue(e.getMessage().contains(config.toString()) && e.getMessage().contains(key + " must be"),
+          e.getMessage());
+    }
+  }
 }

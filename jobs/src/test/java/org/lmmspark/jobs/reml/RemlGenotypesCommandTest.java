@@ -134,7 +134,10 @@ class RemlGenotypesCommandTest {
     assertTrue(log.contains("command: lmmspark reml --bfile") && log.contains("passes over the genotypes"), log);
   }
 
-  /** Below the threshold, auto computes the GRM in memory and runs the spectral solver: the reference exactly. */
+  /**
+   * At N = 600 the cost model finds the GRM route cheaper (one band reduction against ~56 passes): auto computes
+   * the GRM in memory and runs the spectral solver, the reference exactly, and logs why.
+   */
   @Test
   void autoBelowThresholdIsSpectralOnTheGrmInMemory() throws Exception {
     String out = dir.resolve("auto").toString();
@@ -146,7 +149,8 @@ class RemlGenotypesCommandTest {
     // Same GRM (float, both from GrmKernel's tiles) and solver: rounding only.
     assertClose(Double.parseDouble(hsq(out).get("V(G)/Vp")[1]), h2(exact), 1e-5, 0, "h² auto (GRM in memory)");
     String log = Files.readString(Path.of(out + ".log"));
-    assertTrue(log.contains("--solver auto: 600 analysed samples <= 20000"), log);
+    assertTrue(log.contains("route: spectral (N=600, M=1,500;") && log.contains("--solver auto takes the cheaper")
+        && log.contains("GRM computed in memory, then the spectral solver"), log);
   }
 
   @Test
