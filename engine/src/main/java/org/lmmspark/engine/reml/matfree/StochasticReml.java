@@ -8,6 +8,7 @@ import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
+import org.lmmspark.engine.matfree.SharedGenotypePasses;
 import org.lmmspark.engine.reml.AiReml;
 import org.lmmspark.engine.reml.DenseSymmetricMatrix;
 import org.lmmspark.engine.reml.ParameterSpace;
@@ -164,6 +165,36 @@ public final class StochasticReml implements RemlSolver {
 
   public Outcome fitWithDiagnostics(RemlProblem problem) {
     return new Run(problem, options, progress).fit();
+  }
+
+  /**
+   * Several problems fitted in lock-step over shared genotype passes: the many-traits form of
+   * {@link #fitWithDiagnostics}. Each problem (one trait, its own analysed samples) keeps its own
+   * optimizer ({@link AiReml#maximize} unchanged: its EM and AI steps, its own convergence by step size),
+   * its own probes (drawn from {@code options.seed()} for its own n, so the same as in a run of that trait
+   * alone) and its own CG systems; its components must reach the genotypes through {@code passes} (a
+   * {@link GenomicRelationshipOperator} over {@code passes} and the trait's rows). Every operator product
+   * of every trait — the probes' {@code K z}, the deflation passes, each CG iteration, the final log|V| —
+   * waits for the others' next product and all are taken in one pass ({@link SharedGenotypePasses}); a
+   * trait that has converged stops adding columns. So the fits cost about as many passes as the slowest
+   * one alone, each pass carrying the columns of the traits still running; each result equals the
+   * trait's own run up to the rounding of products taken in a wider batch.
+   *
+   * @param progress one receiver of progress lines per problem
+   * @return the outcomes in the order of {@code problems}
+   */
+  public static List<Outcome> fitTogether(SharedGenotypePasses passes, List<RemlProblem> problems, Options options,
+      List<Consumer<String>> progress) {
+    if (progress.size() != problems.size()) {
+      throw new IllegalArgumentException(problems.size() + " problems but " + progress.size() + " progress receivers");
+    }
+    List<java.util.concurrent.Callable<Outcome>> fits = new ArrayList<>();
+    for (int t = 0; t < problems.size(); t++) {
+      RemlProblem problem = problems.get(t);
+      Consumer<String> lines = progress.get(t);
+      fits.add(() -> new StochasticReml(options, lines).fitWithDiagnostics(problem));
+    }
+    return passes.runAll(fits, "reml-trait");
   }
 
   /** V(θ) = Σ θ_k V_k + θ_e I as an operator; counts products. */

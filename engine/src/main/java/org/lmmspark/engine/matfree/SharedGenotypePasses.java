@@ -1,0 +1,243 @@
+package org.lmmspark.engine.matfree;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One genotype pass for several computations at once: the products that concurrent computations
+ * ({@link #runAll}) ask of the same genotypes are gathered and taken together as one
+ * {@link GenotypeProducts#multiply} of the underlying products over all their columns, so that, e.g.,
+ * twenty REML fits (one per trait) cost as many passes as the longest of them, not the sum.
+ *
+ * <p>Each computation sees the ordinary {@link GenotypeProducts} interface: {@code out_j = Σ_c w_cj
+ * Z_c Z_cᵀ v_j} over the N samples of the fileset. A computation over its own analysed samples (a
+ * trait with its own missing values) reaches it through a {@link GenomicRelationshipOperator} over its
+ * rows, which <i>masks</i> the input (zeros for the samples it does not analyse) and the output (reads
+ * back its rows) of the shared pass, so each computation's operator is exactly {@code K} restricted to
+ * its samples, with no imputation of anything; a column costs the same in a shared pass as alone
+ * ({@code 4·N·M} flops), what is shared is the pass itself (the decode of every genotype block, one
+ * Spark job and its scheduling, the broadcast and reduction rounds).
+ *
+ * <p>How: {@link #runAll} runs each computation on a thread of its own, but only one at a time holds
+ * the baton (a lock) and computes on the driver; a computation that asks for a product leaves its
+ * request and gives up the baton until the pass that serves it is done. When every live computation is
+ * waiting for a product (or has finished), the last one to arrive takes one pass for all requests, in
+ * the order they came. A computation that finishes stops adding columns; the others go on. The result
+ * of each computation is what it would be alone (the same operator, the same order of its own
+ * operations), up to the rounding of products taken in a wider batch. Coroutines in effect: the driver
+ * work of the computations never overlaps (so BLAS calls on the driver are never concurrent), and a
+ * computation blocked on a pass costs a parked thread, O(1).
+ *
+ * <p>Cost per pass: the underlying product over {@code Σ k_i} columns, plus copying each request's
+ * {@code N×k_i} block in and out ({@code O(N·Σk_i)}). Memory: the gathered {@code N×Σk_i} input and
+ * output on top of each request's own.
+ */
+public final class SharedGenotypePasses implements GenotypeProducts {
+  private final GenotypeProducts base;
+  private final ReentrantLock baton = new ReentrantLock();
+  private final Condition served = baton.newCondition();
+  private final List<Request> pending = new ArrayList<>();
+  private int live;
+  private long passes;
+  private long columns;
+  private int widest;
+
+  private static final class Request {
+    final double[] v;
+    final int k;
+    final double[] weights;
+    final double[] out;
+    boolean done;
+    RuntimeException failure;
+
+    Request(double[] v, int k, double[] weights, double[] out) {
+      this.v = v;
+      this.k = k;
+      this.weights = weights;
+      this.out = out;
+    }
+  }
+
+  public SharedGenotypePasses(GenotypeProducts base) {
+    this.base = base;
+  }
+
+  /**
+   * Runs the computations together, each on its own thread, their products gathered into shared passes
+   * as described above; returns their results in order. A computation that fails does not stop the
+   * others (it stops asking for products); after all have ended, the first failure is rethrown as it was
+   * (a {@link RuntimeException} or {@link Error}; a checked exception wrapped).
+   *
+   * @param name names the threads ({@code name-0}, {@code name-1}, …) for logs
+   */
+  public <T> List<T> runAll(List<? extends Callable<T>> computations, String name) {
+    baton.lock();
+    try {
+      if (live != 0) {
+        throw new IllegalStateException("runAll is already running on these passes");
+      }
+      live = computations.size();
+    } finally {
+      baton.unlock();
+    }
+    int count = computations.size();
+    List<T> results = new ArrayList<>(count);
+    Throwable[] failures = new Throwable[count];
+    Thread[] threads = new Thread[count];
+    for (int i = 0; i < count; i++) {
+      results.add(null);
+      int index = i;
+      Callable<T> c = computations.get(i);
+      threads[i] = new Thread(() -> {
+        baton.lock();
+        try {
+          results.set(index, c.call());
+        } catch (Throwable t) {
+          failures[index] = t;
+        } finally {
+          live--;
+          if (live > 0 && pending.size() == live) {
+            pass();
+          }
+          baton.unlock();
+        }
+      }, name + "-" + i);
+      threads[i].setDaemon(true);
+    }
+    for (Thread t : threads) {
+      t.start();
+    }
+    for (Thread t : threads) {
+      boolean interrupted = false;
+      while (t.isAlive()) {
+        try {
+          t.join();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    for (Throwable t : failures) {
+      if (t instanceof RuntimeException re) {
+        throw re;
+      }
+      if (t instanceof Error e) {
+        throw e;
+      }
+      if (t != null) {
+        throw new IllegalStateException("a computation failed", t);
+      }
+    }
+    return results;
+  }
+
+  /**
+   * From a computation of {@link #runAll}: waits for the shared pass that serves this request (taking it
+   * when this is the last live computation to ask). From any other thread: one pass of its own.
+   */
+  @Override
+  public void multiply(double[] v, int k, double[] weights, double[] out) {
+    if (!baton.isHeldByCurrentThread()) {
+      synchronized (this) {
+        base.multiply(v, k, weights, out);
+        passes++;
+        columns += k;
+        widest = Math.max(widest, k);
+      }
+      return;
+    }
+    Request r = new Request(v, k, weights, out);
+    pending.add(r);
+    if (pending.size() == live) {
+      pass();
+    } else {
+      while (!r.done) {
+        served.awaitUninterruptibly();
+      }
+    }
+    if (r.failure != null) {
+      throw r.failure;
+    }
+  }
+
+  /** One pass of the underlying products for every pending request; called holding the baton. */
+  private void pass() {
+    int n = base.samples();
+    int c = base.chromosomeCount();
+    int total = 0;
+    for (Request r : pending) {
+      total = Math.addExact(total, r.k);
+    }
+    try {
+      double[] v = new double[Math.multiplyExact(n, total)];
+      double[] w = new double[c * total];
+      int at = 0;
+      for (Request r : pending) {
+        System.arraycopy(r.v, 0, v, at * n, n * r.k);
+        System.arraycopy(r.weights, 0, w, at * c, c * r.k);
+        at += r.k;
+      }
+      double[] out = new double[v.length];
+      base.multiply(v, total, w, out);
+      at = 0;
+      for (Request r : pending) {
+        System.arraycopy(out, at * n, r.out, 0, n * r.k);
+        at += r.k;
+      }
+    } catch (RuntimeException e) {
+      for (Request r : pending) {
+        r.failure = e;
+      }
+    }
+    passes++;
+    columns += total;
+    widest = Math.max(widest, total);
+    for (Request r : pending) {
+      r.done = true;
+    }
+    pending.clear();
+    served.signalAll();
+  }
+
+  @Override
+  public int samples() {
+    return base.samples();
+  }
+
+  @Override
+  public int chromosomeCount() {
+    return base.chromosomeCount();
+  }
+
+  @Override
+  public long[] variantsPerChromosome() {
+    return base.variantsPerChromosome();
+  }
+
+  @Override
+  public double[][] squareSumsPerChromosome() {
+    return base.squareSumsPerChromosome();
+  }
+
+  /** Shared passes taken (each one pass of the underlying products). */
+  @Override
+  public long passes() {
+    return passes;
+  }
+
+  /** Columns multiplied in all, over every pass. */
+  public long columns() {
+    return columns;
+  }
+
+  /** Columns of the widest pass. */
+  public int widestPass() {
+    return widest;
+  }
+}

@@ -1,0 +1,119 @@
+package org.lmmspark.engine.matfree;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.lmmspark.engine.testing.Tolerance.assertClose;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lmmspark.engine.testing.BedFixture;
+import org.lmmspark.engine.testing.PlainKinship;
+
+/**
+ * Products of several computations gathered into shared passes: each computation's masked product
+ * {@code K_S v} (K restricted to its own samples S) equals the plain dense {@code K[S,S]·v} written from
+ * the genotypes here, and the passes taken are as many as the busiest computation asked for.
+ */
+class SharedGenotypePassesTest {
+
+  @Test
+  void maskedProductsOfConcurrentComputationsEqualDenseProductsInSharedPasses(@TempDir Path dir) {
+    int n = 90;
+    int m = 160;
+    int[][] g = BedFixture.random(n, m, 0.02, 13, 5);
+    int[] chr = new int[m];
+    int[] chrIndex = new int[m];
+    for (int v = 0; v < m; v++) {
+      chr[v] = v < 100 ? 1 : 2;
+      chrIndex[v] = chr[v] - 1;
+    }
+    String prefix = BedFixture.write(dir, "shared", g, chr);
+    LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(prefix), null, chrIndex, 2, 0, 32,
+        new Configuration());
+    double[] k = PlainKinship.k(g, chr, 0);
+    SharedGenotypePasses shared = new SharedGenotypePasses(prod);
+    Random rnd = new Random(8);
+    // Three computations with their own samples (every third dropped, a random half, all) and their own
+    // number of products (2, 5, 3) and columns (1, 3, 2).
+    int[][] rows = {subset(n, i -> i % 3 != 0), subset(n, i -> rnd.nextBoolean()), subset(n, i -> true)};
+    int[] productsAsked = {2, 5, 3};
+    int[] widths = {1, 3, 2};
+    List<Callable<Double>> work = new ArrayList<>();
+    for (int c = 0; c < 3; c++) {
+      int[] r = rows[c];
+      int times = productsAsked[c];
+      int w = widths[c];
+      long seed = 100 + c;
+      work.add(() -> {
+        GenomicRelationshipOperator op = new GenomicRelationshipOperator(shared, r, -1);
+        Random local = new Random(seed);
+        double worst = 0;
+        for (int t = 0; t < times; t++) {
+          double[] v = new double[r.length * w];
+          for (int i = 0; i < v.length; i++) {
+            v[i] = local.nextGaussian();
+          }
+          double[] out = new double[v.length];
+          op.apply(v, w, out);
+          for (int j = 0; j < w; j++) {
+            for (int a = 0; a < r.length; a++) {
+              double e = 0;
+              for (int b = 0; b < r.length; b++) {
+                e += k[r[a] + r[b] * n] * v[b + j * r.length];
+              }
+              assertClose(out[a + j * r.length], e, 1e-5 * (1 + Math.abs(e)), 0, "K_S v, sample " + a);
+              worst = Math.max(worst, Math.abs(out[a + j * r.length] - e));
+            }
+          }
+        }
+        return worst;
+      });
+    }
+    List<Double> worst = shared.runAll(work, "test");
+    System.out.println("largest |K_S v − dense| per computation: " + worst);
+    assertEquals(5, shared.passes(), "as many shared passes as the busiest computation's products");
+    assertEquals(5, prod.passes(), "one pass of the genotypes per shared pass");
+    assertEquals(2 * 1 + 5 * 3 + 3 * 2, shared.columns(), "every column of every request, once");
+    assertEquals(6, shared.widestPass(), "the first two passes carry all three computations' columns");
+  }
+
+  @Test
+  void aFailingComputationLetsTheOthersFinishAndIsRethrown(@TempDir Path dir) {
+    int n = 40;
+    int m = 60;
+    int[][] g = BedFixture.random(n, m, 0, 0, 9);
+    int[] chr = new int[m];
+    java.util.Arrays.fill(chr, 1);
+    LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(BedFixture.write(dir, "f", g, chr)), null,
+        new int[m], 1, 0, 16, new Configuration());
+    SharedGenotypePasses shared = new SharedGenotypePasses(prod);
+    IllegalArgumentException boom = new IllegalArgumentException("trait 1 failed");
+    int[] finished = new int[1];
+    List<Callable<Integer>> work = List.of(() -> {
+      GenomicRelationshipOperator op = new GenomicRelationshipOperator(shared, subset(n, i -> true), -1);
+      for (int t = 0; t < 4; t++) {
+        op.apply(new double[n], 1, new double[n]);
+      }
+      finished[0]++;
+      return 0;
+    }, () -> {
+      new GenomicRelationshipOperator(shared, subset(n, i -> true), -1).apply(new double[n], 1, new double[n]);
+      throw boom;
+    });
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> shared.runAll(work, "test"));
+    assertSame(boom, e);
+    assertEquals(1, finished[0], "the other computation ran to its end");
+    assertEquals(4, shared.passes());
+  }
+
+  static int[] subset(int n, java.util.function.IntPredicate keep) {
+    return java.util.stream.IntStream.range(0, n).filter(keep).toArray();
+  }
+}
