@@ -56,6 +56,11 @@ public final class TraitTables {
       }
     }
 
+    /** The same tables and covariates with column {@code name} as the trait. */
+    public Spec withPhenoName(String name) {
+      return new Spec(pheno, name, null, null, covar, covarNames, qcovar, qcovarNames, iidOnly);
+    }
+
     /** A phenotype table with a named (or the first) trait column and whole covariate tables. */
     public static Spec of(String pheno, String phenoName, String covar, String qcovar) {
       return new Spec(pheno, phenoName, null, null, covar, List.of(), qcovar, List.of(), false);
@@ -80,6 +85,82 @@ public final class TraitTables {
       return "trait=" + (phenoName != null ? phenoName : mpheno != null ? "mpheno " + mpheno
           : phenoCol != null ? "pheno-col " + phenoCol : "first") + " covar-names=" + covarNames + " qcovar-names="
           + qcovarNames + " iid-only=" + iidOnly;
+    }
+  }
+
+  /**
+   * Which traits a run analyses: one (the spec's), the named ones ({@code --pheno-name A,B,…}) or every
+   * value column of the phenotype table not used as a covariate ({@code --all-pheno}). Each trait is then
+   * read as the spec with that name ({@link #spec(String)}), so it keeps its own analysed samples (those
+   * with a value of that trait and every covariate): no missing value is filled in.
+   *
+   * @param spec  the tables and covariates (its {@code phenoName} is ignored when {@code names} is given)
+   * @param names the trait columns asked for by name, in order (empty: the spec's one trait, or all)
+   * @param all   every value column not used as a covariate
+   */
+  public record Traits(Spec spec, List<String> names, boolean all) implements Serializable {
+    public Traits {
+      names = names == null ? List.of() : List.copyOf(names);
+      if (all && !names.isEmpty()) {
+        throw new BadInputException("give --pheno-name A,B,... or --all-pheno, not both");
+      }
+      if ((all || names.size() > 1) && (spec.mpheno() != null || spec.phenoCol() != null)) {
+        throw new BadInputException("several traits (--pheno-name A,B,... or --all-pheno) are chosen by column name: "
+            + "--mpheno and --pheno-col choose one");
+      }
+      if (new java.util.HashSet<>(names).size() != names.size()) {
+        throw new BadInputException("--pheno-name lists a trait twice: " + names);
+      }
+      if (names.size() > 1) {
+        names.forEach(Traits::checkFileNamePart);
+      }
+    }
+
+    /** One trait: the spec's own choice. */
+    public static Traits one(Spec spec) {
+      return new Traits(spec, List.of(), false);
+    }
+
+    /** More than one trait may be analysed (several names, or every column). */
+    public boolean many() {
+      return all || names.size() > 1;
+    }
+
+    /** The spec of trait {@code name}: the same tables and covariates, that column as the trait. */
+    public Spec spec(String name) {
+      return spec.withPhenoName(name);
+    }
+
+    /**
+     * The trait names: those given, or with {@code all} the value columns of the phenotype table that no
+     * {@code --covar-names}/{@code --qcovar-names} takes from it (read from its header; refused when there
+     * is none left). Every name must be usable in a file name ({@code PREFIX.TRAIT.*}).
+     */
+    public List<String> resolve(Configuration conf) {
+      if (!all) {
+        return names.isEmpty() ? List.of() : names;
+      }
+      SampleTable pheno = SampleTable.read(spec.pheno(), conf, new SampleTable.Layout(false, spec.iidOnly()));
+      List<String> out = new ArrayList<>();
+      for (String c : pheno.columns()) {
+        boolean covariate = (spec.covar() == null && spec.covarNames().contains(c))
+            || (spec.qcovar() == null && spec.qcovarNames().contains(c));
+        if (!covariate) {
+          checkFileNamePart(c);
+          out.add(c);
+        }
+      }
+      if (out.isEmpty()) {
+        throw BadInputException.inFile(pheno.file(), "--all-pheno: every value column is used as a covariate; no trait left");
+      }
+      return out;
+    }
+
+    private static void checkFileNamePart(String name) {
+      if (name.isEmpty() || name.startsWith(".") || !name.matches("[\\p{L}\\p{N}._+-]+")) {
+        throw new BadInputException("trait name '" + name + "' cannot be part of an output file name (PREFIX."
+            + name + ".*): use letters, digits, '.', '_', '+', '-', not starting with '.'");
+      }
     }
   }
 

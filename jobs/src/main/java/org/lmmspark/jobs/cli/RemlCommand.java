@@ -16,8 +16,10 @@ import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.KnownVariances;
 import org.lmmspark.engine.reml.RemlInputs;
 import org.lmmspark.engine.select.SampleSelection;
+import org.lmmspark.jobs.reml.MultiTraitRemlJob;
 import org.lmmspark.jobs.reml.RemlJob;
 import org.lmmspark.engine.reml.SolverRoute;
+import org.lmmspark.jobs.reml.TraitSummary;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -245,7 +247,7 @@ public final class RemlCommand implements Callable<Integer> {
     Configuration conf = new Configuration();
     Pedigree ped = Pedigree.read(pedigree, conf);
     List<SampleId> wanted = new ArrayList<>(new LinkedHashSet<>(
-        TraitTables.read(trait.spec(), null, null, null, repeatedRecords, conf).pheno().ids()));
+        TraitTables.read(trait.traits().spec(), null, null, null, repeatedRecords, conf).pheno().ids()));
     RemlInputs.Relationship a = RemlInputs.Relationship.ofPedigree("A", pedigree, NumeratorRelationship.of(ped), wanted);
     int[] idx = new int[a.ids().size()];
     for (int i = 0; i < idx.length; i++) {
@@ -276,6 +278,33 @@ public final class RemlCommand implements Callable<Integer> {
       default -> throw new BadInputException("--pql-working-model must be reml or ml, got " + pqlWorkingModel);
     };
     return new RemlJob.TraitScale(family, glmmOptions.options(m), prevalence);
+  }
+
+  /** Several traits ({@code --pheno-name A,B,…}, {@code --all-pheno}): {@link MultiTraitRemlJob}. */
+  private Integer callMany(RemlJob.Options o, RemlJob.GenotypeInput g, RemlJob.TraitScale scale, boolean onGenotypes,
+      List<String> traitNames, Configuration conf, List<String> inputs) {
+    List<String> perTrait = new ArrayList<>(MultiTraitRemlJob.PER_TRAIT);
+    if (blup) {
+      perTrait.add(".blup.txt");
+    }
+    MultiTraitRemlJob.Result r;
+    try (OutputSet set = output.open(MultiTraitRemlJob.outputs(traitNames, perTrait), conf,
+        inputs.toArray(String[]::new))) {
+      if (!onGenotypes) {
+        r = MultiTraitRemlJob.run(o, scale, traitNames, conf);
+      } else {
+        r = SparkRun.run("reml", sparkOptions.master, new RunLog(spec), RemlJob.class, null,
+            (jsc, stages) -> {
+              chromosomeCodes.apply(jsc.hadoopConfiguration());
+              return MultiTraitRemlJob.runOnGenotypes(jsc, o, g, scale, traitNames);
+            });
+      }
+      set.commit();
+    }
+    System.out.print(String.join("\n", r.logLines()) + "\n\n" + TraitSummary.tsv(r.summary()));
+    System.out.println("written: " + output.out() + ".TRAIT.{hsq,json,log} for " + traitNames.size() + " traits, "
+        + output.out() + ".summary.tsv, " + output.out() + ".log");
+    return 0;
   }
 
   @Override
@@ -311,7 +340,9 @@ public final class RemlCommand implements Callable<Integer> {
     }
     RemlJob.TraitScale scale = traitScale();
     Configuration conf = chromosomeCodes.apply(new Configuration());
-    TraitTables.Spec traitSpec = trait.spec();
+    TraitTables.Traits traits = trait.traits();
+    List<String> traitNames = traits.many() ? traits.resolve(conf) : List.of();
+    TraitTables.Spec traitSpec = traits.spec();
     SampleSelection sampleSelection = samples.selection(conf);
     RemlJob.Options o = new RemlJob.Options(grms, epistatic, !onGenotypes ? extraRelationships() : List.of(), groups,
         traitSpec, sampleSelection, blup, solver, allowNonconvergence, maxIterations, output.out(),
@@ -323,6 +354,9 @@ public final class RemlCommand implements Callable<Integer> {
         matrixFreeAbove == null ? SolverRoute.COST_MODEL : NumericRange.atLeast("--matrix-free-above", matrixFreeAbove, 0), kernel.scaling());
     List<String> inputs = new ArrayList<>(grms);
     inputs.addAll(java.util.Arrays.asList(onGenotypes ? genotypes.input().label() : null, pedigree, trait.pheno, trait.covar, trait.qcovar));
+    if (traits.many()) {
+      return callMany(o, g, scale, onGenotypes, traitNames, conf, inputs);
+    }
     RemlJob.Result r;
     try (OutputSet set = output.open(OUTPUTS, conf, inputs.toArray(String[]::new))) {
       if (!onGenotypes) {

@@ -2,6 +2,7 @@ package org.lmmspark.jobs.cli;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.pheno.TraitTables;
 import picocli.CommandLine.Option;
 
@@ -19,9 +20,14 @@ public final class TraitOptions {
   @Option(names = "--pheno", paramLabel = "FILE", description = "Phenotypes." + LAYOUTS)
   String pheno;
 
-  @Option(names = "--pheno-name", paramLabel = "NAME", description = "Trait column by name (default: the first value "
-      + "column not used as a covariate).")
-  String phenoName;
+  @Option(names = "--pheno-name", paramLabel = "NAME", split = ",", description = "Trait column by name (default: the "
+      + "first value column not used as a covariate); several, comma separated (A,B,C), fit each trait on its own "
+      + "samples in one run: outputs PREFIX.TRAIT.* per trait and PREFIX.summary.tsv.")
+  List<String> phenoNames = new ArrayList<>();
+
+  @Option(names = "--all-pheno", description = "Every value column of --pheno not used as a covariate is a trait "
+      + "(as --pheno-name with all of them).")
+  boolean allPheno;
 
   @Option(names = "--mpheno", paramLabel = "N", description = "Trait column by position: the N-th value column after "
       + "the IDs (GCTA/PLINK --mpheno; for headerless tables).")
@@ -51,8 +57,23 @@ public final class TraitOptions {
       + "a header's FID column is ignored); rows are matched to the genotypes' or GRM's samples by IID.")
   boolean iidOnly;
 
-  /** The tables and columns as the engine reads them; inconsistent options are refused here. */
+  /**
+   * The tables and columns of the one trait as the engine reads them; inconsistent options, and several
+   * traits ({@link #traits()} is for commands that take them), are refused here.
+   */
   public TraitTables.Spec spec() {
-    return new TraitTables.Spec(pheno, phenoName, mpheno, phenoCol, covar, covarNames, qcovar, qcovarNames, iidOnly);
+    TraitTables.Traits t = traits();
+    if (t.many()) {
+      throw new BadInputException("this command fits one trait: give one --pheno-name (several traits and "
+          + "--all-pheno are for reml, assoc and run)");
+    }
+    return t.spec();
+  }
+
+  /** The trait or traits ({@code --pheno-name A,B,…}, {@code --all-pheno}) with their tables. */
+  public TraitTables.Traits traits() {
+    TraitTables.Spec base = new TraitTables.Spec(pheno, phenoNames.size() == 1 ? phenoNames.get(0) : null, mpheno,
+        phenoCol, covar, covarNames, qcovar, qcovarNames, iidOnly);
+    return new TraitTables.Traits(base, phenoNames.size() > 1 || allPheno ? phenoNames : List.of(), allPheno);
   }
 }

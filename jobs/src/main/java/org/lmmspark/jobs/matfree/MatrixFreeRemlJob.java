@@ -14,6 +14,7 @@ import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
+import org.lmmspark.engine.matfree.SharedGenotypePasses;
 import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.RemlProblem;
@@ -152,6 +153,49 @@ public final class MatrixFreeRemlJob {
     log.info("REML (matrix-free): {}; {} passes over the genotypes, {} Spark jobs, {} s", out.fit().message(), passes,
         jobs.get(), String.format("%.1f", remlSeconds));
     return new Fitted(out.fit(), summary, out.diagnostics(), problem, k, passes, jobs.get(), remlSeconds);
+  }
+
+  /**
+   * Several traits on genotypes already cached, each over its own analysed samples {@code ins.get(t).famRows()},
+   * fitted in lock-step ({@link StochasticReml#fitTogether}): every product of every trait rides in the same
+   * passes over the cache ({@link SharedGenotypePasses}, each trait's operator K restricted to its samples by
+   * masking the pass's input and output). {@code passes}, {@code sparkJobs} and {@code seconds} of each
+   * {@link Fitted} are those of the whole joint fit.
+   */
+  public static List<Fitted> fitTogether(JavaSparkContext jsc, DistributedGenotypeProducts products,
+      List<GenotypeRemlInputs.Assembled> ins, List<String> traits, StochasticReml.Options reml) {
+    log.info("REML (matrix-free) of {} traits together on {} variants; {}; {}", ins.size(), products.counts().kept,
+        describeCache(products), Blas.describe());
+    SharedGenotypePasses shared = new SharedGenotypePasses(products);
+    List<RemlProblem> problems = new ArrayList<>();
+    List<java.util.function.Consumer<String>> progress = new ArrayList<>();
+    for (int t = 0; t < ins.size(); t++) {
+      GenotypeRemlInputs.Assembled in = ins.get(t);
+      GenomicRelationshipOperator k = new GenomicRelationshipOperator(shared, in.famRows(), -1);
+      problems.add(new RemlProblem(in.design().y(), in.design().x(), in.design().columnNames(),
+          List.of(new VarianceComponent("G", k))));
+      String trait = traits.get(t);
+      progress.add(line -> log.info("REML (matrix-free) {}: {}", trait, line));
+    }
+    long t1 = System.nanoTime();
+    long passes0 = products.passes();
+    AtomicInteger jobs = new AtomicInteger();
+    List<StochasticReml.Outcome> outs = countingJobs(jsc, jobs,
+        () -> StochasticReml.fitTogether(shared, problems, reml, progress));
+    double seconds = (System.nanoTime() - t1) / 1e9;
+    long passes = products.passes() - passes0;
+    log.info("REML (matrix-free) of {} traits: {} shared passes over the genotypes ({} columns in all, the widest {}),"
+        + " {} Spark jobs, {} s", ins.size(), passes, shared.columns(), shared.widestPass(), jobs.get(),
+        String.format("%.1f", seconds));
+    List<Fitted> fitted = new ArrayList<>();
+    for (int t = 0; t < ins.size(); t++) {
+      RemlProblem problem = problems.get(t);
+      StochasticReml.Outcome out = outs.get(t);
+      VarianceSummary summary = new VarianceSummary(out.fit(), problem.nullLogL(null), problem.n());
+      fitted.add(new Fitted(out.fit(), summary, out.diagnostics(), problem,
+          (GenomicRelationshipOperator) problem.components().get(0).covariance(), passes, jobs.get(), seconds));
+    }
+    return fitted;
   }
 
   /** Runs {@code work} counting the Spark jobs it starts into {@code jobs}. */

@@ -105,6 +105,13 @@ public final class RemlJob {
           maxIterations, out, commandLine, repeatedRecords, permanentEnvironment, notes, Map.of());
     }
 
+    /** These options for one trait of several: its tables and columns, its output prefix. */
+    public Options forTrait(TraitTables.Spec trait, String out) {
+      return new Options(grmPrefixes, epistatic, extraRelationships, groups, trait, samples, blup, solver,
+          allowNonconvergence, maxIterations, out, commandLine, repeatedRecords, permanentEnvironment, notes,
+          knownVariances, gxe);
+    }
+
     /** One record per sample, every sample, covariates from whole files. */
     public Options(List<String> grmPrefixes, boolean epistatic, List<RemlInputs.Relationship> extraRelationships,
         List<String> groups, String pheno, String phenoName, String covar, String qcovar, boolean blup, String solver,
@@ -178,12 +185,42 @@ public final class RemlJob {
 
   /** {@link #run(Options, Configuration)} for a linear model with {@code --prevalence}, or a GLMM ({@code --family}). */
   public static Result run(Options o, TraitScale scale, Configuration conf) {
-    long t0 = System.nanoTime();
-    List<String> log = new ArrayList<>();
-    log.add("lmmspark reml");
-    log.add("command: " + o.commandLine());
-    log.add("versions: lmmspark " + version() + ", Java " + System.getProperty("java.version") + ", " + Blas.describe());
+    return run(o, scale, conf, null);
+  }
 
+  /**
+   * What the traits of one run share ({@link MultiTraitRemlJob}): the relationship matrices, read and
+   * subset by {@code --keep/--remove} once, the log lines that say so, and the band form of the one
+   * component ({@link SpectralReml#reduce}) for the last analysed sample set, so that consecutive traits
+   * with the same samples (the same K) reduce it once and get the very fit of a run of their own.
+   */
+  static final class Shared {
+    final List<RemlInputs.Relationship> rels;
+    final List<String> log;
+    private List<SampleId> bandSamples;
+    private SpectralReml.Band band;
+    int reductions;
+
+    Shared(List<RemlInputs.Relationship> rels, List<String> log) {
+      this.rels = rels;
+      this.log = log;
+    }
+
+    /** The band form of {@code prob}'s one component over {@code samples}: the last one when the samples are the same. */
+    SpectralReml.Band band(List<SampleId> samples, RemlProblem prob) {
+      if (!samples.equals(bandSamples)) {
+        band = null; // let the old one go before the new one is made
+        band = SpectralReml.reduce(prob.components().get(0).covariance());
+        bandSamples = List.copyOf(samples);
+        reductions++;
+      }
+      return band;
+    }
+  }
+
+  /** Reads the relationship matrices of {@code o} and applies its sample selection; the log says what was read. */
+  static Shared load(Options o, Configuration conf) {
+    List<String> log = new ArrayList<>();
     List<RemlInputs.Relationship> rels = new ArrayList<>();
     for (int g = 0; g < o.grmPrefixes().size(); g++) {
       String prefix = o.grmPrefixes().get(g);
@@ -208,17 +245,24 @@ public final class RemlJob {
         rels.set(k, r.subset(rows));
       }
     }
+    return new Shared(rels, log);
+  }
+
+  /** {@link #run(Options, TraitScale, Configuration)} with what several traits share ({@code shared}, or null to read it here). */
+  static Result run(Options o, TraitScale scale, Configuration conf, Shared shared) {
+    long t0 = System.nanoTime();
+    List<String> log = new ArrayList<>();
+    log.add("lmmspark reml");
+    log.add("command: " + o.commandLine());
+    log.add("versions: lmmspark " + version() + ", Java " + System.getProperty("java.version") + ", " + Blas.describe());
+    Shared loaded = shared != null ? shared : load(o, conf);
+    List<RemlInputs.Relationship> rels = loaded.rels;
+    log.addAll(loaded.log);
     log.addAll(o.notes());
     if (rels.isEmpty() && o.groups().isEmpty() && !o.permanentEnvironment()) {
       throw new BadInputException("no variance component: give --grm PREFIX, --bfile PREFIX, --pedigree FILE or --group COLUMN");
     }
-    List<String> labelled = new ArrayList<>(o.groups());
-    labelled.addAll(o.gxe());
-    TraitTables.Tables t = TraitTables.read(o.trait(), null, rels.isEmpty() ? null : rels.get(0).ids(),
-        rels.isEmpty() ? null : rels.get(0).source(), o.repeatedRecords(), labelled, conf);
-    RemlInputs.Assembled in = RemlInputs.assemble(new RemlInputs.Spec(rels, o.epistatic(), t.pheno(), t.trait(),
-        t.covar(), t.qcovar(), o.groups(), t.phenoCovarNames(), t.phenoQcovarNames(), o.repeatedRecords(),
-        o.permanentEnvironment(), o.gxe()));
+    RemlInputs.Assembled in = assemble(o, rels, conf);
     RemlProblem prob = in.problem();
     log.add("trait: " + in.design().trait() + "; fixed effects: " + prob.fixedNames());
     log.add("samples:");
@@ -238,7 +282,9 @@ public final class RemlJob {
     log.add(route.why());
     RemlSolver solver = route.solver();
     // Dense work on the driver (no Spark task runs meanwhile): every idle core, whatever OPENBLAS_NUM_THREADS says.
-    RemlFit fit = Blas.onAllCores(() -> solver.fit(prob));
+    // Traits of one run with the same samples share the band form of K (the fit is then the same as alone).
+    RemlFit fit = Blas.onAllCores(() -> shared != null && solver instanceof SpectralReml spectral
+        ? spectral.fit(prob, shared.band(in.samples(), prob)) : solver.fit(prob));
     double fitSeconds = (System.nanoTime() - tFit) / 1e9;
     log.add(String.format(Locale.ROOT, "solver %s: %s (%.3f s)", solver.name(), fit.message(), fitSeconds));
     if (route.mme() != null) {
@@ -337,6 +383,17 @@ public final class RemlJob {
     }
   }
 
+  /** The trait's tables read and matched with the relationship matrices: the model to fit. */
+  static RemlInputs.Assembled assemble(Options o, List<RemlInputs.Relationship> rels, Configuration conf) {
+    List<String> labelled = new ArrayList<>(o.groups());
+    labelled.addAll(o.gxe());
+    TraitTables.Tables t = TraitTables.read(o.trait(), null, rels.isEmpty() ? null : rels.get(0).ids(),
+        rels.isEmpty() ? null : rels.get(0).source(), o.repeatedRecords(), labelled, conf);
+    return RemlInputs.assemble(new RemlInputs.Spec(rels, o.epistatic(), t.pheno(), t.trait(), t.covar(), t.qcovar(),
+        o.groups(), t.phenoCovarNames(), t.phenoQcovarNames(), o.repeatedRecords(), o.permanentEnvironment(),
+        o.gxe()));
+  }
+
   /** The {@code --solver} value of the GRM-free solver. */
   public static final String MATRIX_FREE = "matrix-free";
 
@@ -381,7 +438,7 @@ public final class RemlJob {
    * Refuses the options that need a GRM file (the genotype model has one genetic component) and a
    * {@code --solver} the genotype routes do not have; returns the solver ("auto" when not given).
    */
-  private static String checkGenotypeOptions(Options o, GenotypeInput g) {
+  static String checkGenotypeOptions(Options o, GenotypeInput g) {
     if (!o.grmPrefixes().isEmpty()) {
       throw new BadInputException("give either --grm or genotypes (" + g.genotypes() + "), not both");
     }
@@ -416,7 +473,7 @@ public final class RemlJob {
   }
 
   /** The route ({@link SolverRoute}, the one place that decides): {@code --solver} as asked, or auto's choice. */
-  private static SolverRoute.Decision route(JavaSparkContext jsc, String solver, PartitionedGenotypes genotypes,
+  static SolverRoute.Decision route(JavaSparkContext jsc, String solver, PartitionedGenotypes genotypes,
       GenotypeRemlInputs.Assembled in, GenotypeInput g, TraitScale scale) {
     long m = 0;
     for (boolean keep : genotypes.include()) {
@@ -433,6 +490,12 @@ public final class RemlJob {
   /** The spectral (or dense) route: the GRM computed in memory by one Spark job, then {@link #run} on it. */
   private static Result grmOnGenotypes(JavaSparkContext jsc, Options o, GenotypeInput g, TraitScale scale,
       GenotypeSelection selection, String solver, String why) {
+    return run(inMemoryGrm(jsc, o, g, selection, solver, why), scale, jsc.hadoopConfiguration());
+  }
+
+  /** The GRM of the kept samples computed in memory on Spark ({@link GrmJob#computeInMemory}) and the options of {@link #run} over it. */
+  static Options inMemoryGrm(JavaSparkContext jsc, Options o, GenotypeInput g, GenotypeSelection selection,
+      String solver, String why) {
     GrmJob.InMemory grm = GrmJob.computeInMemory(jsc, g.genotypes(), g.minMaf(), selection, g.partitions(), g.kernel());
     List<String> notes = new ArrayList<>(o.notes());
     notes.add(why);
@@ -440,11 +503,10 @@ public final class RemlJob {
     notes.add(String.format(Locale.ROOT, "GRM (--kernel %s) of %d samples computed in memory from %s in %.1f s: %s",
         g.kernel().option(), grm.grm().size(), g.genotypes().label(), grm.seconds(), grm.counts()));
     // The GRM is over the kept samples already: no second selection.
-    Options dense = new Options(List.of(), false,
+    return new Options(List.of(), false,
         List.of(new RemlInputs.Relationship("G", g.genotypes().label(), grm.grm(), true)), List.of(),
         o.trait().orFam(g.genotypes().fam()), SampleSelection.all(), false, solver, o.allowNonconvergence(),
         o.maxIterations(), o.out(), o.commandLine(), false, false, notes);
-    return run(dense, scale, jsc.hadoopConfiguration());
   }
 
   /**
@@ -453,27 +515,45 @@ public final class RemlJob {
    */
   private static Result matrixFreeOnGenotypes(JavaSparkContext jsc, Options o, GenotypeInput g, TraitScale scale,
       GenotypeSelection selection, GenotypeRemlInputs.Assembled in, String why, long t0) {
-    Configuration conf = jsc.hadoopConfiguration();
-    int n = in.samples().size();
+    refuseMatrixFreeGlmm(scale);
+    MatrixFreeRemlJob.Result r = MatrixFreeRemlJob.run(jsc, new MatrixFreeRemlJob.Options(g.genotypes(), o.trait(),
+        g.minMaf(), selection, stochasticOptions(o, g), g.partitions(), g.kernel()));
+    if (!r.samples().equals(in.samples())) {
+      throw new IllegalStateException("the matrix-free job analysed other samples than matched here");
+    }
+    return writeMatrixFree(o, g, scale, in, r, why, t0, jsc.hadoopConfiguration());
+  }
+
+  /** {@code --family} has no matrix-free form yet. */
+  static void refuseMatrixFreeGlmm(TraitScale scale) {
     if (scale.family() != null) {
       throw new BadInputException("--family " + scale.family().distribution() + " on genotypes needs the GRM route "
           + "(--solver auto at or below --matrix-free-above samples, or spectral/dense): the matrix-free PQL is not "
           + "available yet");
     }
+  }
+
+  /** The stochastic solver's options from the command's. */
+  static StochasticReml.Options stochasticOptions(Options o, GenotypeInput g) {
+    StochasticReml.Options d = StochasticReml.Options.defaults();
+    return new StochasticReml.Options(g.probes(), g.seed(), g.cgTolerance(), d.maxCgIterations(), o.maxIterations(),
+        d.tolerance(), d.emSteps(), d.deflationRank(), d.logLikelihood());
+  }
+
+  /**
+   * Writes a matrix-free fit {@code r} of the samples {@code in} as {@code OUT.hsq}, {@code OUT.json} (with its
+   * {@code matrix_free} diagnostics) and {@code OUT.log}; a fit that did not converge is an error unless
+   * {@code --allow-nonconvergence}.
+   */
+  static Result writeMatrixFree(Options o, GenotypeInput g, TraitScale scale, GenotypeRemlInputs.Assembled in,
+      MatrixFreeRemlJob.Result r, String why, long t0, Configuration conf) {
+    int n = in.samples().size();
     List<String> log = new ArrayList<>();
     log.add("lmmspark reml");
     log.add("command: " + o.commandLine());
     log.add("versions: lmmspark " + version() + ", Java " + System.getProperty("java.version") + ", " + Blas.describe());
     log.add(why);
     log.addAll(o.notes());
-    StochasticReml.Options d = StochasticReml.Options.defaults();
-    StochasticReml.Options ro = new StochasticReml.Options(g.probes(), g.seed(), g.cgTolerance(), d.maxCgIterations(),
-        o.maxIterations(), d.tolerance(), d.emSteps(), d.deflationRank(), d.logLikelihood());
-    MatrixFreeRemlJob.Result r = MatrixFreeRemlJob.run(jsc, new MatrixFreeRemlJob.Options(g.genotypes(), o.trait(),
-        g.minMaf(), selection, ro, g.partitions(), g.kernel()));
-    if (!r.samples().equals(in.samples())) {
-      throw new IllegalStateException("the matrix-free job analysed other samples than matched here");
-    }
     RemlFit fit = r.fit();
     VarianceSummary summary = r.summary();
     log.add("trait: " + in.design().trait() + "; fixed effects: " + in.design().columnNames());
