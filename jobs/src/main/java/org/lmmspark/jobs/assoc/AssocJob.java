@@ -187,6 +187,13 @@ public final class AssocJob {
           DEFAULT_EIGENVECTORS, partitions, blockVariants);
     }
 
+    /** These options for one trait of several: its tables and columns, the GRM to read (or null), its output prefix. */
+    public Options forTrait(TraitTables.Spec trait, String grm, String out) {
+      return new Options(genotypes, trait, grm, out, loco, maf, exact, test, calibrationVariants,
+          calibrationEigenvectors, partitions, blockVariants, solver, matrixFreeAbove, probes, selection, kernel,
+          statistic);
+    }
+
     /** Whether the calibrated O(N) test runs for {@code n} analysed samples. */
     public boolean calibratedFor(int n) {
       return statistic == LmmTest.MLMA && (test == Test.CALIBRATED || (test == Test.AUTO && n >= AUTO_CALIBRATED_SAMPLES));

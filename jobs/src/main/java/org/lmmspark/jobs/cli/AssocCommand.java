@@ -1,5 +1,14 @@
 package org.lmmspark.jobs.cli;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.lmmspark.engine.pheno.TraitTables;
+import org.lmmspark.jobs.assoc.MultiTraitAssocJob;
+import org.lmmspark.jobs.reml.MultiTraitRemlJob;
+import org.lmmspark.jobs.reml.TraitSummary;
+
 import java.util.concurrent.Callable;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.NumericRange;
@@ -144,12 +153,43 @@ public final class AssocCommand implements Callable<Integer> {
       throw new BadInputException("--kernel chooses how the GRM is computed from genotypes; a --grm file already has its definition");
     }
     org.apache.hadoop.conf.Configuration conf = chromosomeCodes.apply(new org.apache.hadoop.conf.Configuration());
-    AssocJob.Options options = new AssocJob.Options(genotypes.input(), trait.spec(), grm, output.out(), loco, maf, exact,
+    TraitTables.Traits traits = trait.traits();
+    AssocJob.Options options = new AssocJob.Options(genotypes.input(), traits.spec(), grm, output.out(), loco, maf, exact,
         parseTest(test), calibrationVariants, calibrationEigenvectors, partitions, blockVariants, parseSolver(solver),
         matrixFreeAbove == null ? SolverRoute.COST_MODEL : NumericRange.atLeast("--matrix-free-above", matrixFreeAbove, 0),
         probes, variants.selection(samples, conf), kernel.scaling(), parseStatistic(test));
     AssocJob.checkInputs(options, conf);
     RunLog runLog = new RunLog(spec);
+    if (traits.many()) {
+      if (binary()) {
+        throw new BadInputException("several traits (--pheno-name A,B,... / --all-pheno) are tested as quantitative "
+            + "traits: run --family binomial one trait at a time");
+      }
+      List<String> names = traits.resolve(conf);
+      List<String> outputs = new ArrayList<>(MultiTraitRemlJob.outputs(names, MultiTraitAssocJob.PER_TRAIT));
+      outputs.addAll(List.of(".grm.bin", ".grm.N.bin", ".grm.id"));
+      try (OutputSet set = output.open(outputs, conf, genotypes.input().label(), grm, trait.pheno, trait.covar,
+          trait.qcovar)) {
+        MultiTraitAssocJob.Result r = SparkRun.run("assoc", sparkOptions.master, runLog, AssocJob.class,
+            options.out() + ".log", (jsc, stages) -> {
+              chromosomeCodes.apply(jsc.hadoopConfiguration());
+              MultiTraitAssocJob.Result m = stages.time("association of " + names.size() + " traits",
+                  () -> MultiTraitAssocJob.run(jsc, options, names));
+              m.notes().forEach(runLog::note);
+              for (Map.Entry<String, AssocJob.Result> e : m.traits().entrySet()) {
+                AssocJob.Result t = e.getValue();
+                runLog.say(String.format(Locale.ROOT, "trait %s: N = %d, %s route, lambda GC = %.4f over %d variants, "
+                    + "%.1f s; %s.*", e.getKey(), t.samples(), t.solver().name().toLowerCase(Locale.ROOT), t.lambdaGc(),
+                    t.table().size(), t.seconds(), MultiTraitRemlJob.prefix(options.out(), e.getKey())));
+              }
+              runLog.say("summary: " + options.out() + ".summary.tsv");
+              return m;
+            });
+        System.out.print(TraitSummary.tsv(r.summary()));
+        set.commit();
+      }
+      return 0;
+    }
     if (binary()) {
       BinaryAssocJob.Options b = new BinaryAssocJob.Options(options, firthBelow, parseVariance(scoreVariance));
       BinaryAssocJob.checkInputs(b, conf);

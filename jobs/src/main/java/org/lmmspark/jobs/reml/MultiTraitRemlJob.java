@@ -242,7 +242,7 @@ public final class MultiTraitRemlJob {
     return new Result(per, rows, log);
   }
 
-  static void write(AtomicOutputs outs, String path, String text) {
+  public static void write(AtomicOutputs outs, String path, String text) {
     try (OutputStream os = outs.create(path)) {
       os.write(text.getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {

@@ -20,13 +20,14 @@ import org.lmmspark.engine.testing.BedFixture;
 import org.lmmspark.jobs.cli.Lmmspark;
 
 /**
- * {@code lmmspark reml --pheno-name A,B,… / --all-pheno} through the real entry point, each trait against
- * a run of that trait alone ({@code --pheno-name X}): exactly the same {@code .hsq} on the spectral route,
- * within rounding (far inside the Monte Carlo error) on the matrix-free route with the same probes.
+ * {@code lmmspark reml|assoc --pheno-name A,B,… / --all-pheno} through the real entry point, each trait
+ * against a run of that trait alone ({@code --pheno-name X}): exactly the same {@code .hsq} (reml) and
+ * association table (assoc) on the spectral route, within rounding (far inside the Monte Carlo error) on the
+ * matrix-free route with the same probes; the summary table against the single runs' own outputs.
  * Simulated: n = 400 × M = 1,200 on 3 chromosomes, one covariate, four traits — A (h² 0.5) and C (h² 0.7)
  * observed on every sample, B (h² 0.3) missing on ~20% and D (h² 0.5) on ~35% of other samples.
  */
-class RemlManyTraitsCommandTest {
+class ManyTraitsCommandTest {
   static final int N = 400;
   static final int M = 1200;
   static final String[] TRAITS = {"A", "B", "C", "D"};
@@ -159,6 +160,55 @@ class RemlManyTraitsCommandTest {
     assertTrue(together < 0.75 * alonePasses, together + " shared passes vs " + alonePasses + " alone");
     String log = Files.readString(Path.of(many + ".log"));
     assertTrue(log.contains("REML of 2 traits together"), log);
+  }
+
+  /** assoc: each trait's table is the very table of its own run; the summary's λGC and top hit are its own run's. */
+  @Test
+  void assocOfNamedTraitsEqualsEachTraitAlone() throws Exception {
+    String many = dir.resolve("assoc_many").toString();
+    String[] common = {"assoc", "--bfile", prefix, "--pheno", pheno, "--qcovar", qcovar, "--master", "local[2]",
+        "--partitions", "2"};
+    List<String> a = new ArrayList<>(List.of(common));
+    a.addAll(List.of("--pheno-name", "D,B", "--out", many));
+    assertEquals(0, Lmmspark.run(a.toArray(String[]::new)));
+    List<String> summary = Files.readAllLines(Path.of(many + ".summary.tsv"));
+    assertEquals(3, summary.size(), String.join("\n", summary));
+    for (int t = 0; t < 2; t++) {
+      String trait = t == 0 ? "D" : "B";
+      String alone = dir.resolve("assoc_" + trait).toString();
+      List<String> b = new ArrayList<>(List.of(common));
+      b.addAll(List.of("--pheno-name", trait, "--out", alone));
+      assertEquals(0, Lmmspark.run(b.toArray(String[]::new)));
+      List<String> rowsAlone = gunzip(alone + ".assoc.tsv.gz");
+      assertEquals(rowsAlone, gunzip(many + "." + trait + ".assoc.tsv.gz"), trait + ": table of the joint run vs alone");
+      String[] row = summary.get(1 + t).split("\t");
+      assertEquals(trait, row[0]);
+      Matcher lambda = Pattern.compile("λGC = ([0-9.]+)").matcher(Files.readString(Path.of(alone + ".report.md")));
+      assertTrue(lambda.find());
+      assertClose(Double.parseDouble(row[4]), Double.parseDouble(lambda.group(1)), 5e-5, 0, trait + " λGC");
+      // The top hit: the row of the largest neg_log10_p in the single run's table.
+      List<String> header = List.of(rowsAlone.get(0).split("\t"));
+      int id = header.indexOf("variant_id");
+      int nl = header.indexOf("neg_log10_p");
+      String best = null;
+      double bestValue = -1;
+      for (String line : rowsAlone.subList(1, rowsAlone.size())) {
+        String[] f = line.split("\t");
+        if (Double.parseDouble(f[nl]) > bestValue) {
+          bestValue = Double.parseDouble(f[nl]);
+          best = f[id];
+        }
+      }
+      assertEquals(best, row[5], trait + " top hit");
+      assertClose(-Math.log10(Double.parseDouble(row[6])), bestValue, 1e-3 * bestValue, 0, trait + " top p");
+    }
+  }
+
+  static List<String> gunzip(String path) throws Exception {
+    try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(
+        new java.util.zip.GZIPInputStream(Files.newInputStream(Path.of(path))), java.nio.charset.StandardCharsets.UTF_8))) {
+      return r.lines().toList();
+    }
   }
 
   @Test
