@@ -32,6 +32,8 @@ import org.lmmspark.jobs.cli.RunLog;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.grm.GrmJob;
 import org.lmmspark.jobs.pca.PcaJob;
+import org.lmmspark.jobs.assoc.MultiTraitAssocJob;
+import org.lmmspark.jobs.reml.MultiTraitRemlJob;
 import org.lmmspark.jobs.reml.RemlJob;
 import org.lmmspark.engine.reml.SolverRoute;
 
@@ -75,6 +77,8 @@ public final class Pipeline {
   private GenotypeSelection selection;
   /** The trait and covariate tables the REML and association steps use: the configuration's, or with PCs. */
   private TraitTables.Spec trait;
+  /** Several traits (pheno-name = A,B,… or all-pheno): their names; empty for one trait. */
+  private List<String> traitNames = List.of();
 
   private Pipeline(JavaSparkContext jsc, PipelineConfig c, boolean resume, RunLog log) {
     this.jsc = jsc;
@@ -119,6 +123,11 @@ public final class Pipeline {
     PartitionedGenotypes genotypes = PartitionedGenotypes.of(source, selection, conf);
     genotypes.notes().forEach(log::say);
     trait = c.trait();
+    if (c.traits().many()) {
+      traitNames = c.traits().resolve(conf);
+      log.say(traitNames.size() + " traits, each on its own samples: " + String.join(", ", traitNames)
+          + "; outputs per trait (reml.TRAIT.*, assoc.TRAIT.*) and assoc.summary.tsv");
+    }
     List<Step> steps = new ArrayList<>();
     String pcaStamp = "";
     if (c.pcs() > 0) {
@@ -143,9 +152,13 @@ public final class Pipeline {
     log.say(String.format("[grm] [reml] not run: solver %s takes the matrix-free route (no GRM; REML inside the "
         + "assoc step, written as assoc.hsq)", c.solver().name().toLowerCase().replace('_', '-')));
     String assocPrefix = out.resolve("assoc").toString();
-    String stamp = fingerprint("assoc", c.trait().describe() + " maf=" + c.maf() + " loco=" + c.loco()
+    String stamp = fingerprint("assoc", c.trait().describe() + traitsStamp() + " maf=" + c.maf() + " loco=" + c.loco()
         + " solver=matrix-free kernel=" + c.kernel().option() + " test=" + c.test() + "\n" + c.selection().describe()
         + "\n" + pcaStamp, concat(tables(), genotypeFiles()));
+    if (!traitNames.isEmpty()) {
+      return List.of(step("assoc", stamp, List.of(assocPrefix + ".summary.tsv"),
+          () -> manyTraitsAssoc(null, assocPrefix, AssocJob.Solver.MATRIX_FREE)));
+    }
     return List.of(step("assoc", stamp, List.of(AssocOutputs.tsvPath(assocPrefix), AssocOutputs.reportPath(assocPrefix),
         AssocOutputs.hsqPath(assocPrefix)), () -> {
           AssocJob.Result r = AssocJob.run(jsc, assocOptions(null, assocPrefix, AssocJob.Solver.MATRIX_FREE));
@@ -169,15 +182,22 @@ public final class Pipeline {
           r.samples(), r.variantsUsed(), r.meanDiagonal(), r.meanOffDiagonal(), r.sdOffDiagonal());
     }));
 
-    String phenoInputs = c.trait().describe() + "\n" + pcaStamp;
+    String phenoInputs = c.trait().describe() + traitsStamp() + "\n" + pcaStamp;
     String[] tables = tables();
     String remlPrefix = out.resolve("reml").toString();
     String remlStamp = fingerprint("reml", phenoInputs + "\n" + grmStamp, tables);
-    steps.add(step("reml", remlStamp, List.of(remlPrefix + ".hsq"), () -> {
+    steps.add(step("reml", remlStamp, List.of(remlPrefix + (traitNames.isEmpty() ? ".hsq" : ".summary.tsv")), () -> {
       // The GRM holds the kept samples only: no second sample selection.
-      RemlJob.Result r = RemlJob.run(new RemlJob.Options(List.of(grmPrefix), false, List.of(), List.of(), trait,
+      RemlJob.Options ro = new RemlJob.Options(List.of(grmPrefix), false, List.of(), List.of(), trait,
           SampleSelection.all(), false, "auto", false, 100, remlPrefix, "lmmspark run --config " + c.source(), false,
-          false, List.of()), conf);
+          false, List.of());
+      if (!traitNames.isEmpty()) {
+        MultiTraitRemlJob.Result m = MultiTraitRemlJob.run(ro, traitNames, conf);
+        return traitNames.size() + " traits: " + m.summary().stream().map(row -> String.format("%s h2 = %.4f (SE %.4f, "
+            + "n = %d)", row.trait(), row.h2(), row.h2Se(), row.n())).collect(java.util.stream.Collectors.joining("; "))
+            + "; " + remlPrefix + ".summary.tsv";
+      }
+      RemlJob.Result r = RemlJob.run(ro, conf);
       var h2 = r.summary().ratios().get(0);
       return String.format("%s = %.4f (SE %.4f), n = %d, LRT p = %.3g", h2.source(), h2.value(), h2.se(),
           r.summary().n(), r.summary().p());
@@ -187,10 +207,29 @@ public final class Pipeline {
     String assocStamp = fingerprint("assoc", phenoInputs + " maf=" + c.maf() + " loco=" + c.loco() + " test=" + c.test()
         + "\n" + grmStamp,
         concat(tables, genotypeFiles()));
+    if (!traitNames.isEmpty()) {
+      steps.add(step("assoc", assocStamp, List.of(assocPrefix + ".summary.tsv"),
+          () -> manyTraitsAssoc(grmPrefix, assocPrefix, AssocJob.Solver.SPECTRAL)));
+      return steps;
+    }
     steps.add(step("assoc", assocStamp, List.of(assocPrefix + ".assoc.tsv.gz", assocPrefix + ".report.md"), () -> {
       return summary(AssocJob.run(jsc, assocOptions(grmPrefix, assocPrefix, AssocJob.Solver.SPECTRAL)), assocPrefix);
     }));
     return steps;
+  }
+
+  /** The traits named in a step's fingerprint (empty for one trait). */
+  private String traitsStamp() {
+    return traitNames.isEmpty() ? "" : " traits=" + traitNames;
+  }
+
+  /** The association step of several traits ({@link MultiTraitAssocJob}): per-trait tables and the summary table. */
+  private String manyTraitsAssoc(String grmPrefix, String assocPrefix, AssocJob.Solver solver) {
+    MultiTraitAssocJob.Result m = MultiTraitAssocJob.run(jsc, assocOptions(grmPrefix, assocPrefix, solver), traitNames);
+    m.notes().forEach(log::note);
+    return traitNames.size() + " traits: " + m.summary().stream().map(row -> String.format("%s lambda_GC = %.3f, top hit "
+        + "%s", row.trait(), row.lambdaGc(), row.topVariant())).collect(java.util.stream.Collectors.joining("; "))
+        + "; summary " + assocPrefix + ".summary.tsv";
   }
 
   private static String summary(AssocJob.Result r, String assocPrefix) {

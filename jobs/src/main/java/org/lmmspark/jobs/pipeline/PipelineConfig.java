@@ -33,7 +33,8 @@ import org.lmmspark.jobs.cli.AssocCommand;
  * <pre>
  * bfile      = ../sample-data/sim      # PLINK fileset prefix (or bgen = X.bgen with sample = X.sample, or vcf = X.vcf.gz)
  * pheno      = ../sample-data/sim.pheno  # phenotype table (required unless pheno-col reads the .fam)
- * pheno-name = y_quant                 # trait column (default: the first); or mpheno = N, or pheno-col = N
+ * pheno-name = y_quant                 # trait column (default: the first); or mpheno = N, or pheno-col = N;
+ *                                      # several (A,B,C) or all-pheno = true: each trait on its own samples
  * covar      = ../sample-data/sim.covar  # categorical covariates (optional); covar-names = A,B picks columns
  * qcovar     = ../sample-data/sim.qcovar # quantitative covariates (optional); qcovar-names = C,D
  * iid-only   = false                   # tables keyed by IID alone
@@ -52,11 +53,20 @@ import org.lmmspark.jobs.cli.AssocCommand;
  */
 public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables.Spec trait, String out, double maf,
     boolean loco, AssocJob.Solver solver, Selection selection, boolean allowExtraChr, int pcs, GenotypeScaling kernel,
-    String test) {
+    String test, List<String> phenoNames, boolean allPheno) {
+
+  /**
+   * The trait or traits: {@code pheno-name = A,B,C} (several: each on its own samples, outputs per trait and a
+   * summary table) or {@code all-pheno = true}, as {@code --pheno-name}/{@code --all-pheno}.
+   */
+  public TraitTables.Traits traits() {
+    return new TraitTables.Traits(trait, phenoNames, allPheno);
+  }
 
   static final Set<String> KEYS = Set.of("bfile", "bgen", "sample", "vcf", "pheno", "pheno-name", "mpheno", "pheno-col", "covar", "covar-names",
       "qcovar", "qcovar-names", "iid-only", "keep", "remove", "extract", "exclude", "chr", "exclude-chr", "from-bp",
-      "to-bp", "allow-negative-bp", "out", "maf", "loco", "solver", "allow-extra-chr", "pcs", "kernel", "test");
+      "to-bp", "allow-negative-bp", "out", "maf", "loco", "solver", "allow-extra-chr", "pcs", "kernel", "test",
+      "all-pheno");
 
   /**
    * The sample and variant selection as written (paths resolved), read into a {@link GenotypeSelection}
@@ -121,13 +131,20 @@ public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables
           + "'");
     };
     TraitTables.Spec trait;
+    List<String> phenoNames = names(p, "pheno-name");
+    boolean allPheno = bool(p, "all-pheno", "false", src);
     try {
-      trait = new TraitTables.Spec(pathOrNull(base, optional(p, "pheno")), optional(p, "pheno-name"),
+      trait = new TraitTables.Spec(pathOrNull(base, optional(p, "pheno")), phenoNames.size() == 1 ? phenoNames.get(0) : null,
           integer(p, "mpheno", src), integer(p, "pheno-col", src), pathOrNull(base, optional(p, "covar")),
           names(p, "covar-names"), pathOrNull(base, optional(p, "qcovar")), names(p, "qcovar-names"),
           bool(p, "iid-only", "false", src));
+      // Checks the choice of several traits (names, all-pheno) as the flags are checked.
+      new TraitTables.Traits(trait, phenoNames.size() > 1 || allPheno ? phenoNames : List.of(), allPheno);
     } catch (BadInputException e) {
       throw BadInputException.inFile(src, e.getMessage());
+    }
+    if (phenoNames.size() == 1 && !allPheno) {
+      phenoNames = List.of();
     }
     Long fromBp = integer(p, "from-bp", src) == null ? null : Long.parseLong(optional(p, "from-bp"));
     Long toBp = integer(p, "to-bp", src) == null ? null : Long.parseLong(optional(p, "to-bp"));
@@ -159,7 +176,7 @@ public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables
       throw BadInputException.inFile(src, e.getMessage().replace("--test", "test").replace("--kernel", "kernel"));
     }
     return new PipelineConfig(src, genotypes, trait.orFam(genotypes.fam()), pathOrNull(base, optional(p, "out")), maf,
-        loco, s, selection, allowExtraChr, pcs == null ? 0 : pcs, kernel, test);
+        loco, s, selection, allowExtraChr, pcs == null ? 0 : pcs, kernel, test, phenoNames, allPheno);
   }
 
   /**
@@ -214,7 +231,7 @@ public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables
   /** The same run writing to another folder (the demo uses its own). */
   public PipelineConfig withOut(String folder) {
     return new PipelineConfig(source, genotypes, trait, folder, maf, loco, solver, selection, allowExtraChr, pcs, kernel,
-        test);
+        test, phenoNames, allPheno);
   }
 
   private static String value(Properties p, String key, String fallback) {

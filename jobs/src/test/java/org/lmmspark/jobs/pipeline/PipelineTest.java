@@ -110,6 +110,42 @@ class PipelineTest {
     assertTrue(run(2, "run", "--config", config.toString(), "--master", "local[2]").contains("pcs must be an integer"));
   }
 
+  /**
+   * {@code pheno-name = Y1,Y2}: the reml and assoc steps run each trait, writing {@code reml.TRAIT.*},
+   * {@code assoc.TRAIT.*} and the summary tables. Reference: GEMMA 0.98.5 {@code -lmm 1} on the GCTA GRM with
+   * covariates V1 V2 V3 (EXPECTED.md §2): Y2 σ²_g 0.0278827, σ²_e 0.350056 (1e-3 relative, the case's
+   * tolerance), Y1 on the boundary (σ²_g 3.4e-06: 2e-3 absolute).
+   */
+  @Test
+  void severalTraitsRunEachWithOutputsPerTraitAndOneSummary(@TempDir Path dir) throws Exception {
+    Path ref = RefData.dir("regenie-example");
+    Path config = config(dir, "example", ref.resolve("phenotype.txt").toString(), "loco = false");
+    Files.writeString(config, Files.readString(config).replace("pheno-name = Y2", "pheno-name = Y1,Y2"));
+    String log = run(0, "run", "--config", config.toString(), "--master", "local[2]");
+    assertTrue(log.contains("2 traits, each on its own samples") && log.contains("[assoc] done"), log);
+    Path out = dir.resolve("out");
+    for (String f : new String[] {"reml.Y1.hsq", "reml.Y2.hsq", "reml.Y2.json", "reml.summary.tsv",
+        "assoc.Y1.assoc.tsv.gz", "assoc.Y2.assoc.tsv.gz", "assoc.Y2.report.md", "assoc.summary.tsv"}) {
+      assertTrue(Files.exists(out.resolve(f)), f);
+    }
+    assertClose(hsqValue(out.resolve("reml.Y2.hsq"), "V(G)"), 0.0278827, 0, 1e-3, "Y2 V(G) vs GEMMA");
+    assertClose(hsqValue(out.resolve("reml.Y2.hsq"), "V(e)"), 0.350056, 0, 1e-3, "Y2 V(e) vs GEMMA");
+    assertClose(hsqValue(out.resolve("reml.Y1.hsq"), "V(G)"), 3.4e-06, 2e-3, 0, "Y1 V(G) (boundary) vs GEMMA");
+    java.util.List<String> summary = Files.readAllLines(out.resolve("assoc.summary.tsv"));
+    assertEquals(org.lmmspark.jobs.reml.TraitSummary.HEADER, summary.get(0));
+    assertEquals(3, summary.size(), String.join("\n", summary));
+    for (String line : summary.subList(1, 3)) {
+      String[] f = line.split("\t");
+      assertEquals("500", f[1], line);
+      assertTrue(Double.isFinite(Double.parseDouble(f[4])) && !f[5].equals("NA"), "λGC and top hit: " + line);
+    }
+  }
+
+  private static double hsqValue(Path hsq, String row) throws Exception {
+    return Files.readAllLines(hsq).stream().filter(l -> l.startsWith(row + "\t"))
+        .mapToDouble(l -> Double.parseDouble(l.split("\t")[1])).findFirst().orElseThrow();
+  }
+
   /** {@code dir/run.conf}: trait Y2 of a regenie-example fileset with its covariates, out = out, then {@code more}. */
   private static Path config(Path dir, String fileset, String pheno, String... more) throws Exception {
     Path ref = RefData.dir("regenie-example");
