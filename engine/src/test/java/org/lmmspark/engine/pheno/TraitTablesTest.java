@@ -41,6 +41,37 @@ class TraitTablesTest {
     assertTrue(e.getMessage().contains("trait column 'age' is also used as a covariate"), e.getMessage());
   }
 
+  /** Several traits: every value column but the covariates taken from the table, each read as its own spec. */
+  @Test
+  void allPhenoIsEveryValueColumnButTheCovariatesAndNamesAreChecked(@TempDir Path dir) throws Exception {
+    Path p = dir.resolve("p.txt");
+    Files.writeString(p, "FID IID sex age y1 y.2\nf1 a M 30 1.5 NA\nf2 b F 40 2.5 3\n");
+    TraitTables.Spec base = new TraitTables.Spec(p.toString(), null, null, null, null, List.of("sex"), null,
+        List.of("age"), false);
+    TraitTables.Traits all = new TraitTables.Traits(base, List.of(), true);
+    assertTrue(all.many());
+    assertEquals(List.of("y1", "y.2"), all.resolve(conf));
+    TraitTables.Tables y2 = TraitTables.read(all.spec("y.2"), null, FAM, "x.fam", false, conf);
+    assertEquals("y.2", y2.trait());
+    assertEquals(List.of("sex"), y2.covar().columns());
+    assertTrue(Double.isNaN(y2.pheno().numeric(y2.pheno().column("y.2", "--pheno-name"))[0]), "missing stays missing");
+    assertEquals(List.of("y1", "y.2"), new TraitTables.Traits(base, List.of("y1", "y.2"), false).resolve(conf));
+    for (Runnable bad : List.<Runnable>of(
+        () -> new TraitTables.Traits(base, List.of("y1"), true),
+        () -> new TraitTables.Traits(base, List.of("y1", "y1"), false),
+        () -> new TraitTables.Traits(base, List.of("y1", "a/b"), false),
+        () -> new TraitTables.Traits(new TraitTables.Spec(p.toString(), null, 2, null, null, List.of(), null, List.of(),
+            false), List.of(), true))) {
+      assertThrows(BadInputException.class, bad::run);
+    }
+    Path covOnly = dir.resolve("c.txt");
+    Files.writeString(covOnly, "FID IID age\nf1 a 30\n");
+    BadInputException e = assertThrows(BadInputException.class, () -> new TraitTables.Traits(new TraitTables.Spec(
+        covOnly.toString(), null, null, null, null, List.of(), null, List.of("age"), false), List.of(), true)
+        .resolve(conf));
+    assertTrue(e.getMessage().contains("no trait left"), e.getMessage());
+  }
+
   @Test
   void traitFromTheFilesetFamAndByPosition(@TempDir Path dir) throws Exception {
     Path fam = dir.resolve("x.fam");

@@ -80,4 +80,31 @@ public final class BedFixture {
     }
     return g;
   }
+
+  /**
+   * Additive genetic values {@code Σ_v β_v z_v} of genotypes {@code g[variant][sample]} (no missing calls):
+   * {@code z = (x − 2p)/√(2p(1−p))} with p over the samples, {@code β_v ~ N(0, h²/M)} drawn from {@code rnd}
+   * once per polymorphic variant in order (monomorphic ones skipped), so the values have variance ≈ h².
+   */
+  public static double[] additiveValues(int[][] g, double h2, java.util.Random rnd) {
+    int m = g.length;
+    int n = g[0].length;
+    double[] y = new double[n];
+    for (int v = 0; v < m; v++) {
+      double s = 0;
+      for (int j = 0; j < n; j++) {
+        s += g[v][j];
+      }
+      double p = s / (2.0 * n);
+      if (p <= 0 || p >= 1) {
+        continue;
+      }
+      double beta = rnd.nextGaussian() * Math.sqrt(h2 / m);
+      double sd = Math.sqrt(2 * p * (1 - p));
+      for (int j = 0; j < n; j++) {
+        y[j] += beta * (g[v][j] - 2 * p) / sd;
+      }
+    }
+    return y;
+  }
 }

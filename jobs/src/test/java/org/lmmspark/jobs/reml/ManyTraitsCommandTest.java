@@ -54,22 +54,7 @@ class ManyTraitsCommandTest {
       c[j] = rnd.nextGaussian();
     }
     for (int t = 0; t < TRAITS.length; t++) {
-      double[] y = new double[N];
-      for (int v = 0; v < M; v++) {
-        double s = 0;
-        for (int j = 0; j < N; j++) {
-          s += g[v][j];
-        }
-        double p = s / (2.0 * N);
-        if (p <= 0 || p >= 1) {
-          continue;
-        }
-        double beta = rnd.nextGaussian() * Math.sqrt(h2[t] / M);
-        double sd = Math.sqrt(2 * p * (1 - p));
-        for (int j = 0; j < N; j++) {
-          y[j] += beta * (g[v][j] - 2 * p) / sd;
-        }
-      }
+      double[] y = BedFixture.additiveValues(g, h2[t], rnd);
       for (int j = 0; j < N; j++) {
         y[j] += 1 + 0.4 * c[j] + rnd.nextGaussian() * Math.sqrt(1 - h2[t]);
         values[t][j] = rnd.nextDouble() < missing[t] ? "NA" : Double.toString(y[j]);

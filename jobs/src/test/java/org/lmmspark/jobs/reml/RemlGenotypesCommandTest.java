@@ -53,22 +53,7 @@ class RemlGenotypesCommandTest {
     }
     prefix = BedFixture.write(dir, "g", g, chr);
     Random rnd = new Random(92);
-    double[] y = new double[N];
-    for (int v = 0; v < M; v++) {
-      double s = 0;
-      for (int j = 0; j < N; j++) {
-        s += g[v][j];
-      }
-      double p = s / (2.0 * N);
-      if (p <= 0 || p >= 1) {
-        continue;
-      }
-      double beta = rnd.nextGaussian() * Math.sqrt(0.5 / M);
-      double sd = Math.sqrt(2 * p * (1 - p));
-      for (int j = 0; j < N; j++) {
-        y[j] += beta * (g[v][j] - 2 * p) / sd;
-      }
-    }
+    double[] y = BedFixture.additiveValues(g, 0.5, rnd);
     double[] c = new double[N];
     StringBuilder ph = new StringBuilder("FID\tIID\ty\n");
     StringBuilder qc = new StringBuilder("FID\tIID\tc\n");
