@@ -28,6 +28,9 @@ import picocli.CommandLine.Spec;
     description = {
       "Tests every variant for association with a quantitative trait in a linear mixed model"
           + " y = Xb + x*beta + g + e, g ~ N(0, s2g K), e ~ N(0, s2e I), K the GRM (--grm, or computed with --kernel).",
+      "Several traits: --pheno-name A,B,C or --all-pheno test each trait on its own samples in one session:"
+          + " OUT.TRAIT.assoc.tsv.gz (and .parquet, .report.md, plots) per trait, OUT.summary.tsv (trait, n, h2, SE,"
+          + " lambda GC, top hit); without --grm the GRM is computed once for all traits.",
       "Samples and variants as PLINK selects them (--keep/--remove, --extract/--exclude [range], --chr,"
           + " --from-bp/--to-bp): a GRM computed here, the null model and the tests all use the kept samples and"
           + " selected variants only. Tables in any layout (see --pheno).",
