@@ -100,22 +100,7 @@ class MatrixFreeSparkTest {
     String prefix = BedFixture.write(dir, "r", g, chr);
     Random rnd = new Random(78);
     double h2 = 0.5;
-    double[] y = new double[n];
-    for (int v = 0; v < m; v++) {
-      double s = 0;
-      for (int j = 0; j < n; j++) {
-        s += g[v][j];
-      }
-      double p = s / (2.0 * n);
-      if (p <= 0 || p >= 1) {
-        continue;
-      }
-      double beta = rnd.nextGaussian() * Math.sqrt(h2 / m);
-      double sd = Math.sqrt(2 * p * (1 - p));
-      for (int j = 0; j < n; j++) {
-        y[j] += beta * (g[v][j] - 2 * p) / sd;
-      }
-    }
+    double[] y = BedFixture.additiveValues(g, h2, rnd);
     double[] c = new double[n];
     StringBuilder ph = new StringBuilder("FID\tIID\ty\n");
     StringBuilder qc = new StringBuilder("FID\tIID\tc\n");
