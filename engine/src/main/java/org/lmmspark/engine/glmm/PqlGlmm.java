@@ -55,49 +55,28 @@ public final class PqlGlmm {
       MixedModelFitter.Method method, boolean fixDispersion, double tolerance) {
     int n = frame.n();
     int p = frame.p();
-    double[] y = frame.y();
-    GlmmProblem glm = new GlmmProblem(family, y, trials, offset, frame.x(), frame.fixedNames(), List.of());
-    Pirls irls = new Pirls(glm);
-    double[] beta = irls.glmStart();
-    double[] eta = irls.linearPredictor(new double[0], beta, new double[0]);
+    GlmmProblem glm = new GlmmProblem(family, frame.y(), trials, offset, frame.x(), frame.fixedNames(), List.of());
     if (frame.parameterNames().size() != frame.firstResidualParameter() + 1) {
       throw new IllegalArgumentException("a GLMM's working model has one residual variance (the dispersion)");
     }
     String residual = frame.parameterNames().get(frame.firstResidualParameter());
     Map<String, Double> fixed = fixDispersion ? Map.of(residual, 1.0) : Map.of();
-    MixedModelFit fit = null;
-    boolean converged = false;
-    int it = 0;
-    double change = Double.NaN;
-    while (it < MAX_OUTER) {
-      it++;
-      double[] z = new double[n];
-      double[] w = new double[n];
-      for (int i = 0; i < n; i++) {
-        double mu = family.mean(eta[i]);
-        double d = family.meanDerivative(eta[i]);
-        double ni = glm.trials(i);
-        z[i] = eta[i] + (y[i] / ni - mu) / d - glm.offset(i);
-        w[i] = ni * d * d / family.variance(mu);
+    Outer<MixedModelFit> outer = iterate(glm, new WorkingModel<>() {
+      @Override
+      public MixedModelFit fit(double[] z, double[] w, int iteration) {
+        return MixedModelFitter.fit(frame.withResponse(z, w), method, fixed, MixedModelFitter.DEFAULT_MAX_ITERATIONS);
       }
-      fit = MixedModelFitter.fit(frame.withResponse(z, w), method, fixed, MixedModelFitter.DEFAULT_MAX_ITERATIONS);
-      double[] next = conditionalFitted(frame, fit);
-      for (int i = 0; i < n; i++) {
-        next[i] += glm.offset(i);
+
+      @Override
+      public double[] conditionalFitted(MixedModelFit fit) {
+        return PqlGlmm.conditionalFitted(frame, fit);
       }
-      double num = 0;
-      double den = 0;
-      for (int i = 0; i < n; i++) {
-        num += (next[i] - eta[i]) * (next[i] - eta[i]);
-        den += next[i] * next[i];
-      }
-      eta = next;
-      change = num / den;
-      if (change < tolerance) {
-        converged = true;
-        break;
-      }
-    }
+    }, tolerance);
+    MixedModelFit fit = outer.working();
+    double[] eta = outer.eta();
+    int it = outer.iterations();
+    boolean converged = outer.converged();
+    double change = outer.change();
     double[] mu = new double[n];
     for (int i = 0; i < n; i++) {
       mu[i] = family.mean(eta[i]);
@@ -115,6 +94,73 @@ public final class PqlGlmm {
       se[j] *= scale;
     }
     return new Fit(fit, family, se, dispersion, eta, mu, it, converged && fit.converged(), message);
+  }
+
+  /**
+   * The linear mixed model fitted at each outer iteration: {@code z ~ X + random terms} with residual
+   * variance {@code φ/w}. Dense ({@link MixedModelFitter} on the model frame, in {@link #fit}) or
+   * matrix-free ({@link MatrixFreePql}: stochastic AI-REML over a distributed K); the outer iteration
+   * ({@link #iterate}) is the same for both.
+   *
+   * @param <F> the working fit
+   */
+  public interface WorkingModel<F> {
+    /** Fits the working model to the working response {@code z} with weights {@code w} (outer {@code iteration}, from 1). */
+    F fit(double[] z, double[] w, int iteration);
+
+    /** {@code Xβ̂ + Zb̂} of a working fit (the offset excluded): the next linear predictor. */
+    double[] conditionalFitted(F fit);
+  }
+
+  /** Where the outer iteration ended: the last working fit, η there, and how it stopped. */
+  public record Outer<F>(F working, double[] eta, int iterations, boolean converged, double change) {}
+
+  /**
+   * The PQL outer iteration: from the GLM fit of {@code glm}, {@code z = η + (y/n − μ)/μ'(η) − o},
+   * {@code w = n μ'(η)²/V(μ)}, fit the working model, {@code η ← Xβ̂ + Zb̂ + o}, until
+   * {@code Σ(Δη)²/Ση² < tolerance} or {@link #MAX_OUTER} iterations.
+   */
+  public static <F> Outer<F> iterate(GlmmProblem glm, WorkingModel<F> working, double tolerance) {
+    int n = glm.n();
+    Family family = glm.family();
+    double[] y = glm.y();
+    Pirls irls = new Pirls(glm);
+    double[] beta = irls.glmStart();
+    double[] eta = irls.linearPredictor(new double[0], beta, new double[0]);
+    F fit = null;
+    boolean converged = false;
+    int it = 0;
+    double change = Double.NaN;
+    while (it < MAX_OUTER) {
+      it++;
+      double[] z = new double[n];
+      double[] w = new double[n];
+      for (int i = 0; i < n; i++) {
+        double mu = family.mean(eta[i]);
+        double d = family.meanDerivative(eta[i]);
+        double ni = glm.trials(i);
+        z[i] = eta[i] + (y[i] / ni - mu) / d - glm.offset(i);
+        w[i] = ni * d * d / family.variance(mu);
+      }
+      fit = working.fit(z, w, it);
+      double[] next = working.conditionalFitted(fit);
+      for (int i = 0; i < n; i++) {
+        next[i] += glm.offset(i);
+      }
+      double num = 0;
+      double den = 0;
+      for (int i = 0; i < n; i++) {
+        num += (next[i] - eta[i]) * (next[i] - eta[i]);
+        den += next[i] * next[i];
+      }
+      eta = next;
+      change = num / den;
+      if (change < tolerance) {
+        converged = true;
+        break;
+      }
+    }
+    return new Outer<>(fit, eta, it, converged, change);
   }
 
   /**

@@ -5,12 +5,22 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.glmm.Family;
 import org.lmmspark.engine.glmm.GlmmFit;
 import org.lmmspark.engine.glmm.GlmmFitter;
 import org.lmmspark.engine.glmm.GlmmReport;
+import org.lmmspark.engine.glmm.MatrixFreePql;
+import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
+import org.lmmspark.engine.model.MixedModelFitter;
+import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
+import org.lmmspark.engine.reml.matfree.StochasticReml;
+import org.lmmspark.jobs.genotype.PartitionedGenotypes;
+import org.lmmspark.jobs.matfree.DistributedGenotypeProducts;
+import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.model.MixedModel;
 import org.lmmspark.engine.model.ModelFrame;
@@ -36,6 +46,8 @@ import org.lmmspark.engine.reml.VarianceComponent;
  * method from the final working model's inverse average information.
  */
 public final class GlmmRemlJob {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(GlmmRemlJob.class);
+
   private GlmmRemlJob() {}
 
   /** Fits and writes OUT.hsq, OUT.json, OUT.log; {@code log} holds the input lines so far. */
@@ -75,6 +87,103 @@ public final class GlmmRemlJob {
     why.forEach(w -> log.add("route: " + w));
     log.add(String.format(Locale.ROOT, "GLMM %s/%s: %s (%.3f s)", family.distribution(), family.link(), fit.message(),
         seconds));
+    List<String> componentNames = prob.components().stream().map(VarianceComponent::name).toList();
+    return report(o, fit, model.formula(), in.design().trait(), componentNames, y, log, t0, conf, in, null);
+  }
+
+  /**
+   * {@code reml --bfile/--bgen --family … --solver matrix-free} (or {@code auto} above
+   * {@code --matrix-free-above}): the same GLMM with one genetic component K = ZZᵀ/M never formed, by
+   * {@link MatrixFreePql} (PQL whose REML working model is fitted by stochastic AI-REML over the
+   * distributed genotype operator, as SAIGE's step 1). The genotypes are cached once; every product with
+   * K is a pass over the cache; the driver holds O(n·(1 + p + R)) doubles. Writes what {@link #run} writes,
+   * plus a {@code matrix_free} section of diagnostics.
+   *
+   * @param log the log so far (command, versions, route)
+   */
+  static RemlJob.Result runMatrixFree(JavaSparkContext jsc, RemlJob.Options o, RemlJob.TraitScale scale,
+      RemlJob.GenotypeInput g, PartitionedGenotypes genotypes, GenotypeRemlInputs.Assembled in, List<String> log,
+      long t0) {
+    refuseLinearOnlyOptions(o);
+    GlmmFitter.Options glmm = scale.glmm();
+    if (glmm.route() == GlmmFitter.Route.LAPLACE) {
+      throw new BadInputException("--glmm laplace: a relationship matrix needs PQL (--glmm pql or auto)");
+    }
+    if (glmm.workingMethod() != MixedModelFitter.Method.REML || !glmm.fixDispersion()) {
+      throw new BadInputException("--solver matrix-free with --family fits PQL's working model by REML with the "
+          + "dispersion fixed at 1 (SAIGE, GMMAT): --pql-working-model ml and --dispersion estimated need the GRM route "
+          + "(--solver dense or spectral)");
+    }
+    Family family = scale.family();
+    double[] y = in.design().y();
+    if (family.isBinomial()) {
+      double[] recoded = Family.plinkCaseControlAsZeroOne(y);
+      if (recoded != null) {
+        log.add("the trait is coded 1/2 (PLINK: 1 control, 2 case): recoded to 0/1");
+        y = recoded;
+      }
+    }
+    Configuration conf = jsc.hadoopConfiguration();
+    log.add("trait: " + in.design().trait() + "; fixed effects: " + in.design().columnNames());
+    log.add("samples:");
+    List<String> notes = new ArrayList<>(genotypes.notes());
+    notes.addAll(in.notes());
+    notes.forEach(line -> log.add("  " + line));
+    long tCache = System.nanoTime();
+    DistributedGenotypeProducts products = DistributedGenotypeProducts.cache(jsc, genotypes, g.minMaf(), g.partitions(),
+        g.kernel());
+    try {
+      double cacheSeconds = (System.nanoTime() - tCache) / 1e9;
+      log.add(MatrixFreeRemlJob.describeCache(products));
+      GenomicRelationshipOperator k = new GenomicRelationshipOperator(products, in.famRows(), -1);
+      StochasticReml.Options ro = RemlJob.stochasticOptions(o, g);
+      long passes0 = products.passes();
+      AtomicInteger jobs = new AtomicInteger();
+      long tFit = System.nanoTime();
+      final double[] response = y;
+      MatrixFreePql.Fit f;
+      try {
+        f = MatrixFreeRemlJob.countingJobs(jsc, jobs, () -> MatrixFreePql.fit(k, "G", family, response,
+            in.design().x(), in.design().columnNames(), ro, glmm.tolerance(), line -> LOG.info("GLMM (matrix-free): {}",
+            line)));
+      } catch (BadInputException e) {
+        throw new BadInputException((o.trait().pheno() == null ? "" : o.trait().pheno() + ": ") + e.getMessage(), e);
+      }
+      double seconds = (System.nanoTime() - tFit) / 1e9;
+      long passes = products.passes() - passes0;
+      GlmmFit fit = f.glmm();
+      log.add("route: PQL with the working model fitted matrix-free (stochastic AI-REML over the genotype operator)");
+      log.add(String.format(Locale.ROOT, "GLMM %s/%s: %s (%.3f s)", family.distribution(), family.link(), fit.message(),
+          seconds));
+      StochasticReml.Diagnostics dg = f.working().diagnostics();
+      log.add(String.format(Locale.ROOT, "M = %d variants; genotypes cached in %.1f s (%d MiB packed, %d partitions); "
+          + "PQL %.1f s: %d outer iterations, %d passes over the genotypes, %d Spark jobs", products.counts().kept,
+          cacheSeconds, products.cachedBytes() >> 20, products.partitions(), seconds, f.outerIterations(), passes,
+          jobs.get()));
+      Map<String, Object> mf = new LinkedHashMap<>();
+      mf.put("probes", dg.probes());
+      mf.put("seed", g.seed());
+      mf.put("cg_tolerance", g.cgTolerance());
+      mf.put("monte_carlo_se", new double[] {dg.monteCarloSe(0)});
+      mf.put("outer_iterations", f.outerIterations());
+      mf.put("passes", passes);
+      mf.put("spark_jobs", jobs.get());
+      mf.put("variants", products.counts().kept);
+      mf.put("partitions", products.partitions());
+      mf.put("cached_bytes", products.cachedBytes());
+      mf.put("cache_seconds", cacheSeconds);
+      mf.put("pql_seconds", seconds);
+      return report(o, fit, in.design().trait() + " ~ X + G", in.design().trait(), List.of("G"), y, log, t0, conf, null,
+          mf);
+    } finally {
+      products.close();
+    }
+  }
+
+  /** Writes OUT.hsq, OUT.json (with {@code matrixFree} diagnostics when not null) and OUT.log of a GLMM fit. */
+  private static RemlJob.Result report(RemlJob.Options o, GlmmFit fit, String formula, String trait,
+      List<String> componentNames, double[] y, List<String> log, long t0, Configuration conf, RemlInputs.Assembled in,
+      Map<String, Object> matrixFree) {
     if (!fit.converged()) {
       if (!o.allowNonconvergence()) {
         log.add("error: the GLMM did not converge: " + fit.message());
@@ -88,13 +197,12 @@ public final class GlmmRemlJob {
       log.add("warning: the GLMM did not converge; results are the last iterate (--allow-nonconvergence)");
     }
     double meanCount = SmallMatrices.sum(y) / y.length;
-    List<String> componentNames = prob.components().stream().map(VarianceComponent::name).toList();
     String hsq = hsq(fit, componentNames, meanCount);
     log.add(String.format(Locale.ROOT, "total time %.3f s", (System.nanoTime() - t0) / 1e9));
-    Map<String, Object> doc = GlmmReport.toMap(fit, model.formula(), String.valueOf(o.trait().pheno()), meanCount);
-    doc.put("trait", in.design().trait());
+    Map<String, Object> doc = GlmmReport.toMap(fit, formula, String.valueOf(o.trait().pheno()), meanCount);
+    doc.put("trait", trait);
     doc.put("scale", "link: variances of the linear predictor; latent_share = variance / (sum of variances + "
-        + GlmmReport.latentName(family) + ")");
+        + GlmmReport.latentName(fit.family()) + ")");
     doc.put("components", componentNames);
     double[] se = new double[fit.variances().length];
     double[] latentSe = GlmmReport.latentProportionSe(fit, meanCount);
@@ -113,6 +221,9 @@ public final class GlmmRemlJob {
     }
     doc.put("se_method", "variance SEs from the final PQL working model's inverse average information (GMMAT, SAIGE);"
         + " latent shares by the delta method with the latent residual variance taken as known");
+    if (matrixFree != null) {
+      doc.put("matrix_free", matrixFree);
+    }
     doc.put("command", o.commandLine());
     doc.put("version", RemlJob.version());
     try (AtomicOutputs outs = new AtomicOutputs(conf)) {

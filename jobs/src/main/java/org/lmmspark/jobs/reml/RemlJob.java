@@ -429,7 +429,7 @@ public final class RemlJob {
     GenotypeRemlInputs.Assembled in = MatrixFreeRemlJob.assemble(o.trait(), genotypes, conf);
     SolverRoute.Decision route = route(jsc, solver, genotypes, in, g, scale);
     return route.route() == SolverRoute.Route.MATRIX_FREE
-        ? matrixFreeOnGenotypes(jsc, o, g, scale, selection, in, route.why() + ": matrix-free REML on the genotypes", t0)
+        ? matrixFreeOnGenotypes(jsc, o, g, scale, selection, genotypes, in, route.why() + ": matrix-free REML on the genotypes", t0)
         : grmOnGenotypes(jsc, o, g, scale, selection, solver, route.why() + ": GRM computed in memory, then the "
             + (solver.equals("dense") ? "dense" : "spectral") + " solver");
   }
@@ -482,7 +482,7 @@ public final class RemlJob {
     return SolverRoute.choose(solver.equals("auto") ? null
         : solver.equals(MATRIX_FREE) ? SolverRoute.Route.MATRIX_FREE : SolverRoute.Route.SPECTRAL,
         new SolverRoute.Request(in.samples().size(), m, genotypes.chromosomes().size(), in.design().p(), 1, false,
-            false, false, false, scale.family() != null ? "--family on genotypes needs the GRM route" : null,
+            false, false, false, null,
             Runtime.getRuntime().availableProcessors(), Math.max(1, jsc.defaultParallelism()),
             Runtime.getRuntime().maxMemory(), g.matrixFreeAbove()));
   }
@@ -514,8 +514,11 @@ public final class RemlJob {
    * the log, {@code OUT.hsq} and {@code OUT.json} with the fit's Monte Carlo diagnostics.
    */
   private static Result matrixFreeOnGenotypes(JavaSparkContext jsc, Options o, GenotypeInput g, TraitScale scale,
-      GenotypeSelection selection, GenotypeRemlInputs.Assembled in, String why, long t0) {
-    refuseMatrixFreeGlmm(scale);
+      GenotypeSelection selection, PartitionedGenotypes genotypes, GenotypeRemlInputs.Assembled in, String why,
+      long t0) {
+    if (scale.family() != null) {
+      return GlmmRemlJob.runMatrixFree(jsc, o, scale, g, genotypes, in, logHeader(o, why), t0);
+    }
     MatrixFreeRemlJob.Result r = MatrixFreeRemlJob.run(jsc, new MatrixFreeRemlJob.Options(g.genotypes(), o.trait(),
         g.minMaf(), selection, stochasticOptions(o, g), g.partitions(), g.kernel()));
     if (!r.samples().equals(in.samples())) {
@@ -524,12 +527,12 @@ public final class RemlJob {
     return writeMatrixFree(o, g, scale, in, r, why, t0, jsc.hadoopConfiguration());
   }
 
-  /** {@code --family} has no matrix-free form yet. */
+  /** Several traits with {@code --family}: the matrix-free PQL ({@link GlmmRemlJob#runMatrixFree}) fits one trait at a time. */
   static void refuseMatrixFreeGlmm(TraitScale scale) {
     if (scale.family() != null) {
-      throw new BadInputException("--family " + scale.family().distribution() + " on genotypes needs the GRM route "
-          + "(--solver auto at or below --matrix-free-above samples, or spectral/dense): the matrix-free PQL is not "
-          + "available yet");
+      throw new BadInputException("--family " + scale.family().distribution() + " with several traits on genotypes "
+          + "needs the GRM route (--solver auto at or below --matrix-free-above samples, or spectral/dense): the "
+          + "matrix-free PQL fits one trait at a time");
     }
   }
 
@@ -540,6 +543,17 @@ public final class RemlJob {
         d.tolerance(), d.emSteps(), d.deflationRank(), d.logLikelihood());
   }
 
+  /** The first lines of a genotype route's log: command, versions, why this route, the input notes. */
+  static List<String> logHeader(Options o, String why) {
+    List<String> log = new ArrayList<>();
+    log.add("lmmspark reml");
+    log.add("command: " + o.commandLine());
+    log.add("versions: lmmspark " + version() + ", Java " + System.getProperty("java.version") + ", " + Blas.describe());
+    log.add(why);
+    log.addAll(o.notes());
+    return log;
+  }
+
   /**
    * Writes a matrix-free fit {@code r} of the samples {@code in} as {@code OUT.hsq}, {@code OUT.json} (with its
    * {@code matrix_free} diagnostics) and {@code OUT.log}; a fit that did not converge is an error unless
@@ -548,12 +562,7 @@ public final class RemlJob {
   static Result writeMatrixFree(Options o, GenotypeInput g, TraitScale scale, GenotypeRemlInputs.Assembled in,
       MatrixFreeRemlJob.Result r, String why, long t0, Configuration conf) {
     int n = in.samples().size();
-    List<String> log = new ArrayList<>();
-    log.add("lmmspark reml");
-    log.add("command: " + o.commandLine());
-    log.add("versions: lmmspark " + version() + ", Java " + System.getProperty("java.version") + ", " + Blas.describe());
-    log.add(why);
-    log.addAll(o.notes());
+    List<String> log = logHeader(o, why);
     RemlFit fit = r.fit();
     VarianceSummary summary = r.summary();
     log.add("trait: " + in.design().trait() + "; fixed effects: " + in.design().columnNames());

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.apache.commons.math3.distribution.NormalDistribution;
 import org.apache.hadoop.conf.Configuration;
@@ -150,8 +151,66 @@ class RemlGlmmCommandTest {
       assertClose(a.get("fixed").get(j).get("estimate").asDouble(), b.get("fixed").get(j).get("estimate").asDouble(),
           0, 1e-5, "beta " + j + ": --bfile vs --grm");
     }
+    // The matrix-free working model is REML with the dispersion fixed (SAIGE): glmmPQL's ML one is refused there.
     assertEquals(2, Lmmspark.run("reml", "--bfile", bfile, "--pheno", pheno.toString(), "--pheno-name", "y_binary",
-        "--family", "binomial", "--solver", "matrix-free", "--master", "local[2]", "--out", dir.resolve("mf").toString()));
+        "--family", "binomial", "--pql-working-model", "ml", "--solver", "matrix-free", "--master", "local[2]", "--out",
+        dir.resolve("mf").toString()));
+  }
+
+  /**
+   * {@code reml --bfile --family binomial --solver matrix-free} (PQL whose REML working model is fitted by
+   * stochastic AI-REML over the distributed genotype operator, no n×n matrix) against the dense PQL
+   * ({@code --solver dense}: the GRM in memory, dense AI-REML per outer iteration) on the same 400 samples
+   * and the same K (no missing calls in these genotypes, so the matrix-free mean-imputed K is GCTA's).
+   * Tolerance on τ: 3 Monte Carlo SEs of τ̂ as the final working fit estimates them from the spread of its
+   * 60 probes, plus 1e-3·τ for CG (1e-6) and the float GRM: both fits see the same data, so the statistical
+   * SE (~0.1) is the wrong yardstick and the probes' error the right one (several seeds and their mean:
+   * the engine's {@code MatrixFreePqlTest}, without Spark). β moves with τ only (β̂ is the GLS estimate given τ): tolerance 3 MC SEs of τ times
+   * |∂β̂/∂τ|, bounded here by the dense fit's SE(β)/SE(τ) (the regression of β̂ on τ̂ across
+   * resamples), plus 1e-4 absolute.
+   */
+  @Test
+  void matrixFreePqlAgreesWithDensePqlWithinMonteCarloError() throws IOException {
+    String bfile = RefData.dir("saige-family").resolve("plinkforGRM_1000samples_10kMarkers").toString();
+    String dense = dir.resolve("pqldense").toString();
+    assertEquals(0, Lmmspark.run("reml", "--bfile", bfile, "--pheno", pheno.toString(), "--pheno-name", "y_binary",
+        "--qcovar", qcovar.toString(), "--keep", keep400.toString(), "--family", "binomial", "--solver", "dense",
+        "--master", "local[2]", "--out", dense));
+    double tauDense = value(hsqRows(dense), "V(G)", 1);
+    double tauSeDense = value(hsqRows(dense), "V(G)", 2);
+    JsonNode d = new ObjectMapper().readTree(Files.readString(Path.of(dense + ".json")));
+    for (String seed : List.of("7")) {
+      String mf = dir.resolve("pqlmf" + seed).toString();
+      long t0 = System.nanoTime();
+      assertEquals(0, Lmmspark.run("reml", "--bfile", bfile, "--pheno", pheno.toString(), "--pheno-name", "y_binary",
+          "--qcovar", qcovar.toString(), "--keep", keep400.toString(), "--family", "binomial", "--solver",
+          "matrix-free", "--probes", "60", "--seed", seed, "--partitions", "2", "--master", "local[2]", "--out", mf));
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      Map<String, String[]> rows = hsqRows(mf);
+      double tau = value(rows, "V(G)", 1);
+      JsonNode j = new ObjectMapper().readTree(Files.readString(Path.of(mf + ".json")));
+      double mcSe = j.get("matrix_free").get("monte_carlo_se").get(0).asDouble();
+      double tol = 3 * mcSe + 1e-3 * tauDense;
+      System.out.printf(Locale.ROOT, "PQL matrix-free (seed %s): tau %.5f vs dense %.5f (diff %.2e, MC SE %.2e, "
+          + "tolerance %.2e); SE %.4f vs %.4f; %d outer iterations, %d passes, %.1f s%n", seed, tau, tauDense,
+          tau - tauDense, mcSe, tol, value(rows, "V(G)", 2), tauSeDense,
+          j.get("matrix_free").get("outer_iterations").asInt(), j.get("matrix_free").get("passes").asLong(), seconds);
+      assertTrue(mcSe > 0 && mcSe < 0.2 * tauDense, "MC SE " + mcSe);
+      assertClose(tau, tauDense, tol, 0, "tau matrix-free vs dense PQL (seed " + seed + ")");
+      assertClose(value(rows, "V(G)", 2), tauSeDense, 0, 0.05, "SE(tau) matrix-free vs dense");
+      for (int k = 0; k < 3; k++) {
+        double b = j.get("fixed").get(k).get("estimate").asDouble();
+        double bDense = d.get("fixed").get(k).get("estimate").asDouble();
+        double bTol = 3 * mcSe * d.get("fixed").get(k).get("se").asDouble() / tauSeDense + 1e-4;
+        System.out.printf(Locale.ROOT, "  beta %d: %.6f vs dense %.6f (diff %.2e, tolerance %.2e)%n", k, b, bDense,
+            b - bDense, bTol);
+        assertClose(b, bDense, bTol, 0, "beta " + k + " matrix-free vs dense PQL");
+      }
+      assertTrue(j.get("converged").asBoolean(), "converged");
+      String log = Files.readString(Path.of(mf + ".log"));
+      assertTrue(log.contains("PQL (REML working model fitted matrix-free") && log.contains("passes over the genotypes"),
+          log);
+    }
   }
 
   /**

@@ -17,6 +17,7 @@ import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.RemlProblem;
 import org.lmmspark.engine.reml.SmallMatrices;
 import org.lmmspark.engine.reml.RemlSolver;
+import org.lmmspark.engine.reml.ScaledOperator;
 import org.lmmspark.engine.reml.SymmetricOperator;
 import org.lmmspark.engine.reml.VarianceComponent;
 
@@ -164,7 +165,16 @@ public final class StochasticReml implements RemlSolver {
   }
 
   public Outcome fitWithDiagnostics(RemlProblem problem) {
-    return new Run(problem, options, progress).fit();
+    return new Run(problem, options, progress).fit(null, false);
+  }
+
+  /**
+   * The fit from {@code start} (θ of the components and the residual), with the residual variance held
+   * at its start value when {@code residualFixed}: PQL's working model, whose dispersion is 1 on the
+   * {@code W^½}-scaled problem ({@code MatrixFreePql}), started at the previous outer iteration's θ.
+   */
+  public Outcome fitWithDiagnostics(RemlProblem problem, double[] start, boolean residualFixed) {
+    return new Run(problem, options, progress).fit(start, residualFixed);
   }
 
   /**
@@ -364,8 +374,8 @@ public final class StochasticReml implements RemlSolver {
     }
 
     static double[] diagonalOf(SymmetricOperator a, int n) {
-      if (a instanceof GenomicRelationshipOperator g) {
-        return g.diagonal();
+      if (a instanceof GenomicRelationshipOperator || a instanceof ScaledOperator) {
+        return a.diagonal();
       }
       double[] d = new double[n];
       if (a instanceof DenseSymmetricMatrix dm) {
@@ -510,7 +520,7 @@ public final class StochasticReml implements RemlSolver {
       return new Eval(theta.clone(), score, ai, py, beta, cinv, logDetC, scoreCov, sol, ks, u);
     }
 
-    Outcome fit() {
+    Outcome fit(double[] start, boolean residualFixed) {
       double[] s2 = new double[1];
       problem.nullLogL(s2);
       List<String> names = new ArrayList<>();
@@ -520,13 +530,23 @@ public final class StochasticReml implements RemlSolver {
       List<String> parameterNames = new ArrayList<>(names);
       parameterNames.add("e");
       ParameterSpace space = ParameterSpace.identity(parameterNames, n, RESIDUAL_FLOOR * s2[0]);
+      if (residualFixed) {
+        // The same space with the residual held at its start value.
+        ParameterSpace.Builder b = ParameterSpace.builder();
+        for (int k = 0; k < m; k++) {
+          b.add(parameterNames.get(k), space.kind(k), k == kk ? RESIDUAL_FLOOR * s2[0] : 0, n);
+        }
+        boolean[] fixed = new boolean[m];
+        fixed[kk] = true;
+        space = b.build(fixed);
+      }
       AiReml.Optimum opt = new AiReml("matrix-free", null, o.emSteps(), o.maxIterations())
-          .maximize(this, space, SmallMatrices.filled(m, s2[0] / m));
+          .maximize(this, space, start == null ? SmallMatrices.filled(m, s2[0] / m) : start.clone());
       Eval ev = (Eval) opt.evaluation().state();
       int it = opt.iterations();
       boolean converged = opt.converged();
       boolean[] boundary = opt.boundary();
-      double[] cov = ev.ai == null ? null : SmallMatrices.invertSpd(ev.ai, m);
+      double[] cov = ev.ai == null ? null : residualFixed ? freeInverse(ev.ai, m, kk) : SmallMatrices.invertSpd(ev.ai, m);
       if (cov == null) {
         cov = new double[m * m];
         Arrays.fill(cov, Double.NaN);
@@ -551,6 +571,30 @@ public final class StochasticReml implements RemlSolver {
           boundary, it, converged, message);
       int[] cg = cgIterations.stream().mapToInt(Integer::intValue).toArray();
       return new Outcome(fit, new Diagnostics(products, cg, mc, r, logDet[0], logDet[1], eigenspace));
+    }
+
+    /**
+     * The inverse of the AI matrix over the components alone (the residual held fixed: its row and
+     * column 0), as the dense fitter reports a fit with fixed parameters; null when not invertible.
+     */
+    static double[] freeInverse(double[] ai, int m, int free) {
+      double[] block = new double[free * free];
+      for (int i = 0; i < free; i++) {
+        for (int j = 0; j < free; j++) {
+          block[i + j * free] = ai[i + j * m];
+        }
+      }
+      double[] inv = SmallMatrices.invertSpd(block, free);
+      if (inv == null) {
+        return null;
+      }
+      double[] cov = new double[m * m];
+      for (int i = 0; i < free; i++) {
+        for (int j = 0; j < free; j++) {
+          cov[i + j * m] = inv[i + j * free];
+        }
+      }
+      return cov;
     }
 
     /**
