@@ -84,7 +84,10 @@ import picocli.CommandLine.Spec;
           + " AI-REML on the working model (GMMAT, SAIGE; dispersion fixed at 1). OUT.hsq then holds V(.) on the link"
           + " scale, V(e) = the latent residual variance (pi^2/3 logit, 1 probit, log(1 + 1/mean) Poisson) and V(.)/Vp"
           + " on the latent scale with delta-method SEs; rows 'family', 'link', 'scale' say so. --prevalence K instead"
-          + " transforms a linear fit of a 0/1 trait to the liability scale (GCTA's V(G)/Vp_L).",
+          + " transforms a linear fit of a 0/1 trait to the liability scale (GCTA's V(G)/Vp_L). With genotypes"
+          + " (--bfile/--bgen) and --solver matrix-free, or auto above --matrix-free-above samples, PQL's working model"
+          + " is fitted matrix-free as SAIGE's step 1 does (stochastic AI-REML by CG over the cached genotypes,"
+          + " --probes/--seed/--cg-tol; REML working model, dispersion fixed at 1; no N x N matrix).",
       "",
       "GxE: --gxe COLUMN is GCTA's --gxe: the component K o (Z_E Z_E') per GRM, reported as V(GxE) and V(GxE)/Vp,"
           + " with the environment a fixed effect as GCTA fits it. A residual variance per environment is 'lmmspark"
@@ -198,7 +201,8 @@ public final class RemlCommand implements Callable<Integer> {
       + "ordering and symbolic analysis once; CSparseJ), for grouping factors, --permanent-environment and --pedigree "
       + "(through A⁻¹ over the whole pedigree), not GRMs; matrix-free (genotypes only): stochastic AI-REML by conjugate "
       + "gradients over the genotypes; auto: sparse when every component is sparse, else spectral for one component, "
-      + "else dense; with genotypes spectral or matrix-free by the cost model (see above) (default: ${DEFAULT-VALUE}).")
+      + "else dense; with genotypes spectral or matrix-free by the cost model (see above) (default: ${DEFAULT-VALUE}). "
+      + "With --family on genotypes, matrix-free fits PQL's REML working model that way.")
   String solver;
 
   @Option(names = "--fix", paramLabel = "NAME=VALUE", description = "Hold a variance at a known value instead of "

@@ -158,7 +158,8 @@ class RemlGlmmCommandTest {
   }
 
   /**
-   * {@code reml --bfile --family binomial --solver matrix-free} (PQL whose REML working model is fitted by
+   * {@code reml --bfile --family binomial --solver auto} above {@code --matrix-free-above} (= {@code --solver
+   * matrix-free}: PQL whose REML working model is fitted by
    * stochastic AI-REML over the distributed genotype operator, no n×n matrix) against the dense PQL
    * ({@code --solver dense}: the GRM in memory, dense AI-REML per outer iteration) on the same 400 samples
    * and the same K (no missing calls in these genotypes, so the matrix-free mean-imputed K is GCTA's).
@@ -183,8 +184,8 @@ class RemlGlmmCommandTest {
       String mf = dir.resolve("pqlmf" + seed).toString();
       long t0 = System.nanoTime();
       assertEquals(0, Lmmspark.run("reml", "--bfile", bfile, "--pheno", pheno.toString(), "--pheno-name", "y_binary",
-          "--qcovar", qcovar.toString(), "--keep", keep400.toString(), "--family", "binomial", "--solver",
-          "matrix-free", "--probes", "60", "--seed", seed, "--partitions", "2", "--master", "local[2]", "--out", mf));
+          "--qcovar", qcovar.toString(), "--keep", keep400.toString(), "--family", "binomial",
+          "--matrix-free-above", "300", "--probes", "60", "--seed", seed, "--partitions", "2", "--master", "local[2]", "--out", mf));
       double seconds = (System.nanoTime() - t0) / 1e9;
       Map<String, String[]> rows = hsqRows(mf);
       double tau = value(rows, "V(G)", 1);
@@ -208,8 +209,8 @@ class RemlGlmmCommandTest {
       }
       assertTrue(j.get("converged").asBoolean(), "converged");
       String log = Files.readString(Path.of(mf + ".log"));
-      assertTrue(log.contains("PQL (REML working model fitted matrix-free") && log.contains("passes over the genotypes"),
-          log);
+      assertTrue(log.contains("--solver auto: 400 analysed samples > 300") && log.contains("PQL (REML working model "
+          + "fitted matrix-free") && log.contains("passes over the genotypes"), log);
     }
   }
 
