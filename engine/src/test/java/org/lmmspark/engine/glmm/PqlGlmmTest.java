@@ -16,6 +16,7 @@ import org.lmmspark.engine.model.MixedModel;
 import org.lmmspark.engine.model.MixedModelFitter;
 import org.lmmspark.engine.model.ModelFrame;
 import org.lmmspark.engine.model.Relationship;
+import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.testing.RefData;
 
 /**
@@ -116,5 +117,97 @@ class PqlGlmmTest {
     assertClose(f.working().theta()[0], 0.265334233732, 0, 1e-4, "tau");
     assertClose(f.beta(), new double[] {-2.97707238202, 0.750424347756, 0.915836341187}, 0, 1e-5, "beta");
     assertClose(f.betaSe(), new double[] {0.207004039216, 0.116090167191, 0.239990747508}, 0, 1e-4, "SE(beta)");
+  }
+  /**
+   * Probit PQL with a GRM on saige-family (1,000 samples, REML working model, dispersion 1): the plain outer
+   * update cycles there (τ̂ alternating 0.149 and 0 for 200 iterations: at η = Xβ̂ the working REML has its
+   * maximum at 0.149, at the η that τ̂ = 0.149 gives its profile falls from τ = 0), which the relaxed update
+   * of {@link PqlGlmm#iterate} settles. Checked against the PQL fixed-point equations (glmmPQL's, with
+   * REML) written out plainly here from the final η, with Φ and φ from commons-math rather than
+   * {@link Family}: {@code w = φ(η)²/(μ(1 − μ))}, {@code z = η + (y − μ)/φ(η)}, {@code V = τK + W⁻¹};
+   * β̂ the GLS estimate {@code (XᵀV⁻¹X)⁻¹XᵀV⁻¹z} (2e-5 and {@code η = Xβ̂ + τKPz} to 1e-4, absolute: the
+   * fit's β̂ is the working fit at the η before the last update, which the outer tolerance 1e-10 on
+   * Σ(Δη)²/Ση² lets differ from the final η by ~1e-5 relative), and the REML score {@code −½tr(PK) + ½zᵀPKPz = 0} at τ̂ (to 1e-4 of tr(PK)).
+   */
+  @Test
+  void probitWithGrmSettlesOnThePqlFixedPoint() {
+    Configuration conf = new Configuration();
+    String dir = RefData.dir("saige-family").toString();
+    PlinkFileset fs = PlinkFileset.open(dir + "/plinkforGRM_1000samples_10kMarkers", conf);
+    Grm grm = GrmKernel.computeLocal(fs, null, 0.0, 256, 500, conf);
+    DataTable table = DataTable.read(dir + "/pheno_both.txt", conf);
+    MixedModel m = ModelFrame.build(table, Formula.parse("y_binary ~ x1 + x2 + (1 | IID:G)"),
+        new ModelFrame.Options(Map.of(), Set.of(), null, null, Map.of("G", Relationship.of("G", grm))));
+    PqlGlmm.Fit f = PqlGlmm.fit(m, Family.BINOMIAL_PROBIT, null, null, MixedModelFitter.Method.REML, true, 1e-10);
+    assertTrue(f.converged(), f.message());
+    int n = m.n();
+    int p = m.p();
+    double tau = f.working().theta()[0];
+    org.lmmspark.engine.model.RandomEffectTerm term = m.terms().get(0);
+    double[] k = new double[n * n];
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < n; j++) {
+        k[i + j * n] = term.relationship().k().get(term.relIndex()[term.level()[i]], term.relIndex()[term.level()[j]]);
+      }
+    }
+    org.apache.commons.math3.distribution.NormalDistribution normal =
+        new org.apache.commons.math3.distribution.NormalDistribution(null, 0, 1);
+    double[] eta = f.eta();
+    double[] y = m.y();
+    double[] z = new double[n];
+    double[] v = new double[n * n];
+    for (int i = 0; i < n; i++) {
+      double mu = normal.cumulativeProbability(eta[i]);
+      double d = normal.density(eta[i]);
+      z[i] = eta[i] + (y[i] - mu) / d;
+      for (int j = 0; j < n; j++) {
+        v[i + j * n] = tau * k[i + j * n];
+      }
+      v[i + i * n] += mu * (1 - mu) / (d * d);
+    }
+    assertTrue(Blas.dpotrfLower(n, v));
+    Blas.dpotriLowerFull(n, v); // V⁻¹
+    double[] x = m.x();
+    double[] vx = new double[n * p];
+    Blas.dgemm(false, false, n, p, n, 1.0, v, n, x, n, 0.0, vx, n);
+    double[] c = new double[p * p];
+    Blas.dgemm(true, false, p, p, n, 1.0, x, n, vx, n, 0.0, c, p);
+    assertTrue(Blas.dpotrfLower(p, c));
+    Blas.dpotriLowerFull(p, c); // (XᵀV⁻¹X)⁻¹
+    // P = V⁻¹ − V⁻¹X C V⁻¹Xᵀ
+    double[] t = new double[n * p];
+    Blas.dgemm(false, false, n, p, p, 1.0, vx, n, c, p, 0.0, t, n);
+    double[] proj = v.clone();
+    Blas.dgemm(false, true, n, n, p, -1.0, t, n, vx, n, 1.0, proj, n);
+    double[] xtvz = new double[p];
+    Blas.dgemv(true, n, p, 1.0, vx, z, 0.0, xtvz);
+    double[] beta = new double[p];
+    Blas.dgemv(false, p, p, 1.0, c, xtvz, 0.0, beta);
+    assertClose(f.beta(), beta, 2e-5, 0, "beta: GLS on the working model");
+    double[] pz = new double[n];
+    Blas.dgemv(false, n, n, 1.0, proj, z, 0.0, pz);
+    double[] kpz = new double[n];
+    Blas.dgemv(false, n, n, 1.0, k, pz, 0.0, kpz);
+    double[] fitted = new double[n];
+    Blas.dgemv(false, n, p, 1.0, x, beta, 0.0, fitted);
+    for (int i = 0; i < n; i++) {
+      fitted[i] += tau * kpz[i];
+    }
+    assertClose(eta, fitted, 1e-4, 0, "eta = X beta + tau K P z");
+    double[] pk = new double[n * n];
+    Blas.dgemm(false, false, n, n, n, 1.0, proj, n, k, n, 0.0, pk, n);
+    double trPk = 0;
+    for (int i = 0; i < n; i++) {
+      trPk += pk[i + i * n];
+    }
+    double quad = 0;
+    for (int i = 0; i < n; i++) {
+      quad += pz[i] * kpz[i];
+    }
+    double score = -0.5 * trPk + 0.5 * quad;
+    System.out.printf(java.util.Locale.ROOT, "probit PQL: tau %.6f, beta %s, %d outer iterations; REML score %.2e "
+        + "(tr(PK) %.3f)%n", tau, java.util.Arrays.toString(f.beta()), f.outerIterations(), score, trPk);
+    assertTrue(tau > 0, "tau " + tau);
+    assertClose(score, 0, 1e-4 * trPk, 0, "REML score in tau at the fixed point");
   }
 }

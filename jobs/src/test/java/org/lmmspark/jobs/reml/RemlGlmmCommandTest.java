@@ -89,9 +89,9 @@ class RemlGlmmCommandTest {
    * latent h² and its SE are checked against their definitions written here: τ/(τ + π²/3) and, by the delta
    * method, SE(τ)·(π²/3)/(τ + π²/3)².
    *
-   * <p>Not here: the probit link on these data, whose PQL outer iteration does not settle (Σ(Δη)²/Ση² stays
-   * near 1e-3 after 200 iterations with either working model), and the REML working model, whose peer value
-   * (GLMM.md's "REML" row) is nlme's fixed-σ REML, not textbook REML (see PqlGlmmTest).
+   * <p>Not here: the probit link on these data (its outer iteration needs the relaxed update; checked against
+   * the plain fixed-point equations in PqlGlmmTest), and the REML working model, whose peer value (GLMM.md's
+   * "REML" row) is nlme's fixed-σ REML, not textbook REML (see PqlGlmmTest).
    */
   @Test
   void logisticGlmmWithGrmMatchesGlmmPql() throws IOException {
