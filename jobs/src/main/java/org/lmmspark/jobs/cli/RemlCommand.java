@@ -85,7 +85,7 @@ import picocli.CommandLine.Spec;
           + " scale, V(e) = the latent residual variance (pi^2/3 logit, 1 probit, log(1 + 1/mean) Poisson) and V(.)/Vp"
           + " on the latent scale with delta-method SEs; rows 'family', 'link', 'scale' say so. --prevalence K instead"
           + " transforms a linear fit of a 0/1 trait to the liability scale (GCTA's V(G)/Vp_L). With genotypes"
-          + " (--bfile/--bgen) and --solver matrix-free, or auto above --matrix-free-above samples, PQL's working model"
+          + " (--bfile/--bgen) and --solver matrix-free, or auto when it picks the matrix-free route, PQL's working model"
           + " is fitted matrix-free as SAIGE's step 1 does (stochastic AI-REML by CG over the cached genotypes,"
           + " --probes/--seed/--cg-tol; REML working model, dispersion fixed at 1; no N x N matrix).",
       "",
