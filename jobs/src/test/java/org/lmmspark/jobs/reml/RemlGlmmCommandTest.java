@@ -128,8 +128,8 @@ class RemlGlmmCommandTest {
    * equals the {@code --grm} route on the GRM file {@code lmmspark grm} writes for the same kept samples (with
    * {@code --keep} both take allele frequencies over the 400 kept samples, unlike GLMM.md's K[keep, keep] of
    * the 1,000-sample GRM, so τ is 0.1392 here, not 0.1382): τ and β to 1e-5 relative, the GRM file being
-   * float32 (GLMM.md: float32 against double moves τ by ~1e-6). {@code --solver matrix-free} is refused (no
-   * matrix-free PQL yet).
+   * float32 (GLMM.md: float32 against double moves τ by ~1e-6). {@code --solver matrix-free} with glmmPQL's ML working
+   * model is refused (the matrix-free working model is REML, dispersion 1).
    */
   @Test
   void bfileRouteMatchesGlmmPql() throws IOException {
@@ -209,7 +209,7 @@ class RemlGlmmCommandTest {
       }
       assertTrue(j.get("converged").asBoolean(), "converged");
       String log = Files.readString(Path.of(mf + ".log"));
-      assertTrue(log.contains("--solver auto: 400 analysed samples > 300") && log.contains("PQL (REML working model "
+      assertTrue(log.contains("route: matrix-free (--matrix-free-above 300") && log.contains("PQL (REML working model "
           + "fitted matrix-free") && log.contains("passes over the genotypes"), log);
     }
   }
