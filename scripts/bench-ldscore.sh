@@ -73,7 +73,7 @@ fi
 
 for r in $(seq 1 "$repeats"); do
   l=$(load)
-  timed "$dir/ldscore.$r.log" "$lmmspark" ldscore --bfile "$dir/g" --ld-wind-snps "$window" --out "$dir/ld"
+  timed "$dir/ldscore.$r.log" "$lmmspark" ldscore --bfile "$dir/g" --ld-wind-snps "$window" --out "$dir/ld" --overwrite
   job=$(grep -m1 'Spark task(s),' "$dir/ldscore.$r.log" | sed -E 's/.*task\(s\), ([0-9.]+) s,.*/\1/')
   kept=$(grep -m1 '^chromosome 1:' "$dir/ldscore.$r.log" | sed -E 's/chromosome 1: ([0-9]+) variants.*/\1/')
   # Pairs counted once: each variant with the (up to) W kept variants before it.
