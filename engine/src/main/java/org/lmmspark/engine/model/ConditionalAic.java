@@ -65,8 +65,8 @@ public record ConditionalAic(double caic, double df, double conditionalLogLik) {
     int q = params.size();
     if (q > 0) {
       boolean reml = lik.isReml();
-      double[] traces = st.traceProducts(reml);
-      int m = theta.length;
+      int[] estimated = params.stream().mapToInt(Integer::intValue).toArray();
+      double[] traces = st.traceProducts(reml, estimated);
       double[][] we = new double[q][];
       double[][] awe = new double[q][];
       double[] ewe = new double[q];
@@ -82,7 +82,7 @@ public record ConditionalAic(double caic, double df, double conditionalLogLik) {
       double[] b = new double[q * q];
       for (int i = 0; i < q; i++) {
         for (int k = 0; k < q; k++) {
-          double tr = sigma2 * sigma2 * traces[params.get(i) + params.get(k) * m];
+          double tr = sigma2 * sigma2 * traces[i + k * q];
           b[i + k * q] = -tye * tr / (2 * denom) - ewe[i] * ewe[k] / (2 * tye) + dot(we[k], awe[i]);
         }
       }
