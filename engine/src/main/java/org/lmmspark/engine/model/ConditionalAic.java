@@ -20,7 +20,8 @@ import org.lmmspark.engine.reml.SmallMatrices;
  * estimated residual variances (cAIC4's {@code sigma.penalty}, 1 by default). Parameters held fixed
  * or at a variance of zero are left out of the W_j, as cAIC4 drops zero components
  * ({@code deleteZeroComponents}). The conditional log-likelihood is
- * {@code Σ_r log φ(y_r; ŷ_r, σ²_r)} with {@code ŷ = Xβ̂ + Zû}. Cost: block-wise, over the blocks of V or, cheaper, in the space of the random effects ({@link LevelBlocks}).
+ * {@code Σ_r log φ(y_r; ŷ_r, σ²_r)} with {@code ŷ = Xβ̂ + Zû}. Cost: block-wise, over the blocks of V or,
+ * cheaper, in the space of the random effects ({@link LevelBlocks}).
  */
 public record ConditionalAic(double caic, double df, double conditionalLogLik) {
 
