@@ -13,7 +13,7 @@ import org.lmmspark.engine.reml.SmallMatrices;
  * {@code S_b = Z_bᵀR_b⁻¹Z_b}, Woodbury's identity in the form that holds for a singular {@code G_b}
  * (a variance or correlation on its boundary),
  * <pre>
- *   V_b⁻¹ = R_b⁻¹ − R_b⁻¹Z_b Q_b Z_bᵀR_b⁻¹,   Q_b = (I + G_bS_b)⁻¹G_b  (= (G_b⁻¹ + S_b)⁻¹ when G_b is invertible),
+ *   V_b⁻¹ = R_b⁻¹ − R_b⁻¹Z_b Q_b Z_bᵀR_b⁻¹,   Q_b = (I + G_bS_b)⁻¹G_b  (= (G_b⁻¹ + S_b)⁻¹ if G_b is invertible),
  *   M_b = Z_bᵀV_b⁻¹Z_b = S_b − S_bQ_bS_b,   H_b = Z_bᵀV_b⁻¹X_b = (I − S_bQ_b) Z_bᵀR_b⁻¹X_b,
  * </pre>
  * and, with {@code D_j = Z E_j Zᵀ} ({@code E_j = ∂G/∂θ_j}, one Σ entry repeated over the levels),
@@ -92,7 +92,6 @@ final class LevelBlocks implements ConditionalAic.Operators {
     hm = new double[nb][];
     e = new double[nb][m][];
     width = new int[nb];
-    double[] c = new double[p * p];
     double[] xvy = new double[p];
     vx = new double[n * p];
     double[] y = model.y();
@@ -218,15 +217,7 @@ final class LevelBlocks implements ConditionalAic.Operators {
         }
       }
     }
-    for (int k = 0; k < p; k++) {
-      for (int l = 0; l < p; l++) {
-        double sum = 0;
-        for (int r = 0; r < n; r++) {
-          sum += x[r + k * n] * vx[r + l * n];
-        }
-        c[k + l * p] = sum;
-      }
-    }
+    double[] c = multiplyTransposed(x, vx, n, p, p);
     SmallMatrices.symmetrize(c, p);
     cinv = SmallMatrices.invertSpd(c, p);
     if (cinv == null) {
