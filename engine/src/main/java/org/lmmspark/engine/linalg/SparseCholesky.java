@@ -173,6 +173,14 @@ public final class SparseCholesky {
      * does), else IllegalArgumentException.
      */
     public double get(int i, int j) {
+      return values[indexOf(i, j)];
+    }
+
+    /**
+     * Where {@code (C⁻¹)_ij} is stored, for {@link #at}: fixed by the symbolic analysis, so a caller that
+     * reads the same entries at every evaluation looks them up once.
+     */
+    public int indexOf(int i, int j) {
       int a = pinv[i];
       int b = pinv[j];
       int col = Math.min(a, b);
@@ -181,7 +189,12 @@ public final class SparseCholesky {
       if (p < 0) {
         throw new IllegalArgumentException("entry (" + i + ", " + j + ") is outside the factor's pattern");
       }
-      return values[p];
+      return p;
+    }
+
+    /** The entry stored at {@code index} (from {@link #indexOf}). */
+    public double at(int index) {
+      return values[index];
     }
   }
 }

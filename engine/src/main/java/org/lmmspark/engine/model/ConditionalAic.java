@@ -20,12 +20,71 @@ import org.lmmspark.engine.reml.SmallMatrices;
  * estimated residual variances (cAIC4's {@code sigma.penalty}, 1 by default). Parameters held fixed
  * or at a variance of zero are left out of the W_j, as cAIC4 drops zero components
  * ({@code deleteZeroComponents}). The conditional log-likelihood is
- * {@code Σ_r log φ(y_r; ŷ_r, σ²_r)} with {@code ŷ = Xβ̂ + Zû}. Cost: block-wise, as the likelihood.
+ * {@code Σ_r log φ(y_r; ŷ_r, σ²_r)} with {@code ŷ = Xβ̂ + Zû}. Cost: block-wise, over the blocks of V or,
+ * cheaper, in the space of the random effects ({@link LevelBlocks}).
  */
 public record ConditionalAic(double caic, double df, double conditionalLogLik) {
 
+  /**
+   * What the correction needs of V at θ̂: Py, Pu, D_ju, diag(P) and {@code tr(D_jMD_kM)} (M = P for REML,
+   * V⁻¹ for ML) over the estimated parameters. Given by the blocks of V ({@link #of}) or, cheaper when
+   * blocks have fewer random effects than records, by {@link LevelBlocks}.
+   */
+  interface Operators {
+    double[] py();
+
+    boolean isReml();
+
+    double[] applyP(double[] u);
+
+    double[] applyD(int j, double[] u);
+
+    double[] diagonalP();
+
+    double[] traceProducts(boolean project, int[] params);
+  }
+
+  /** The operators of the blocks of V. */
+  static Operators of(BlockedDenseLikelihood lik, BlockedDenseLikelihood.State st) {
+    return new Operators() {
+      @Override
+      public double[] py() {
+        return st.py();
+      }
+
+      @Override
+      public boolean isReml() {
+        return lik.isReml();
+      }
+
+      @Override
+      public double[] applyP(double[] u) {
+        return st.applyP(u);
+      }
+
+      @Override
+      public double[] applyD(int j, double[] u) {
+        return st.applyD(j, u);
+      }
+
+      @Override
+      public double[] diagonalP() {
+        return st.diagonalP();
+      }
+
+      @Override
+      public double[] traceProducts(boolean project, int[] params) {
+        return st.traceProducts(project, params);
+      }
+    };
+  }
+
   static ConditionalAic compute(MixedModel model, BlockedDenseLikelihood lik, BlockedDenseLikelihood.State st,
       double[] theta, boolean[] fixed, boolean[] boundary) {
+    return compute(model, of(lik, st), theta, fixed, boundary);
+  }
+
+  static ConditionalAic compute(MixedModel model, Operators st, double[] theta, boolean[] fixed, boolean[] boundary) {
     int n = model.n();
     int p = model.p();
     int firstResidual = model.firstResidualParameter();
@@ -64,9 +123,9 @@ public record ConditionalAic(double caic, double df, double conditionalLogLik) {
     }
     int q = params.size();
     if (q > 0) {
-      boolean reml = lik.isReml();
-      double[] traces = st.traceProducts(reml);
-      int m = theta.length;
+      boolean reml = st.isReml();
+      int[] estimated = params.stream().mapToInt(Integer::intValue).toArray();
+      double[] traces = st.traceProducts(reml, estimated);
       double[][] we = new double[q][];
       double[][] awe = new double[q][];
       double[] ewe = new double[q];
@@ -82,7 +141,7 @@ public record ConditionalAic(double caic, double df, double conditionalLogLik) {
       double[] b = new double[q * q];
       for (int i = 0; i < q; i++) {
         for (int k = 0; k < q; k++) {
-          double tr = sigma2 * sigma2 * traces[params.get(i) + params.get(k) * m];
+          double tr = sigma2 * sigma2 * traces[i + k * q];
           b[i + k * q] = -tye * tr / (2 * denom) - ewe[i] * ewe[k] / (2 * tye) + dot(we[k], awe[i]);
         }
       }

@@ -243,11 +243,17 @@ public final class MixedModelFitter {
   }
 
   /**
-   * cAIC after a sparse fit: one evaluation over the blocks of V at θ̂ (the correction's traces), when
-   * they fit in the heap; else NaN and a note saying why.
+   * cAIC after a sparse fit. Its correction needs {@code tr(PD_jPD_k)}, i.e. all of C⁻¹'s random-effect
+   * block, more than the sparse factor's inverse subset gives; so block by block: in the space of the
+   * random effects ({@link LevelBlocks}) when no term has a relationship matrix, else over the blocks
+   * of V when they fit in the heap; else NaN and a note saying why.
    */
-  private static ConditionalAic conditionalAicByBlocks(MixedModel model, Method method, double[] theta,
+  static ConditionalAic conditionalAicByBlocks(MixedModel model, Method method, double[] theta,
       boolean[] fixedMask, boolean[] boundary, List<String> notes) {
+    LevelBlocks inEffects = LevelBlocks.of(model, theta, method == Method.REML);
+    if (inEffects != null) {
+      return ConditionalAic.compute(model, inEffects, theta, fixedMask, boundary);
+    }
     int[][] blocks = model.blocks();
     try {
       checkMemory(blocks, model.parameters());

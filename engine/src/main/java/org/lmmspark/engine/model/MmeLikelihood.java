@@ -77,6 +77,8 @@ public final class MmeLikelihood implements RemlLikelihood {
   /** Positions in C's values of record i's entries: {@code recordEntry[recordEntryStart[i] …]}. */
   private final int[] recordEntryStart;
   private final int[] recordEntry;
+  /** The same entries' positions in the selected inverse (its pattern is L's, fixed): set at first use. */
+  private int[] recordInverseEntry;
   private final Criterion criterion;
 
   /** Which likelihood {@link #evaluate} maximizes: REML (the default) or ML (for likelihood-ratio tests of fixed effects and AIC). */
@@ -333,6 +335,25 @@ public final class MmeLikelihood implements RemlLikelihood {
       }
     }
     return s;
+  }
+
+  /** {@link #recordEntry}'s pairs located in the selected inverse, once (binary searches per evaluation otherwise). */
+  private int[] recordInverseEntries(SparseCholesky.SelectedInverse inv) {
+    if (recordInverseEntry == null) {
+      int[] out = new int[recordEntry.length];
+      int[] cols = new int[maxRowLength()];
+      for (int i = 0; i < n; i++) {
+        int s = rowColumns(i, cols);
+        int e = recordEntryStart[i];
+        for (int v = p; v < s; v++) {
+          for (int u = 0; u <= v; u++) {
+            out[e++] = inv.indexOf(cols[u], cols[v]);
+          }
+        }
+      }
+      recordInverseEntry = out;
+    }
+    return recordInverseEntry;
   }
 
   private int position(int a, int b) {
@@ -859,15 +880,22 @@ public final class MmeLikelihood implements RemlLikelihood {
         f[k0 + g] = new double[n];
       }
       double[][] qRows = ml ? new double[n][] : null; // rows of V⁻¹X Cov(β̂) = R⁻¹W S
+      int[] inverseEntry = recordInverseEntries(inv);
       for (int i = 0; i < n; i++) {
         int g = model.residualGroup()[i];
         int s = rowColumns(i, cols);
         rowValues(i, lambda, vals);
         double wq = 0; // w_iᵀC⁻¹w_i, the fixed-effect block from Cov(β̂) (dense), the rest from the inverse subset
-        for (int v = 0; v < s; v++) {
-          wq += vals[v] * vals[v] * (v < p ? covBeta[v + v * p] : inv.get(cols[v], cols[v]));
+        for (int v = 0; v < p; v++) {
+          wq += vals[v] * vals[v] * covBeta[v + v * p];
           for (int u = 0; u < v; u++) {
-            wq += 2 * vals[u] * vals[v] * (v < p ? covBeta[u + v * p] : inv.get(cols[u], cols[v]));
+            wq += 2 * vals[u] * vals[v] * covBeta[u + v * p];
+          }
+        }
+        int e = recordEntryStart[i];
+        for (int v = p; v < s; v++) {
+          for (int u = 0; u <= v; u++) {
+            wq += (u == v ? 1 : 2) * vals[u] * vals[v] * inv.at(inverseEntry[e++]);
           }
         }
         double w = weights[i];

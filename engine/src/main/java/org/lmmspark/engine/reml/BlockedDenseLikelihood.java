@@ -294,33 +294,49 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
     }
 
     /**
-     * {@code T_jk = tr(D_j M D_k M)} for all j, k (m×m), with {@code M = P} (REML) or {@code V⁻¹}:
+     * {@code T_jk = tr(D_{s_j} M D_{s_k} M)} for the parameters {@code s = params} (q×q), with
+     * {@code M = P} (REML) or {@code V⁻¹}:
      * {@code tr(D_jV⁻¹D_kV⁻¹) − 2tr(C⁻¹(D_jV⁻¹X)ᵀV⁻¹(D_kV⁻¹X)) + tr(C⁻¹G_jC⁻¹G_k)},
-     * {@code G_j = (V⁻¹X)ᵀD_j(V⁻¹X)}, all block by block.
+     * {@code G_j = (V⁻¹X)ᵀD_j(V⁻¹X)}, all block by block: {@code O(q n_b³ + q² n_b² p)} per block.
      */
-    public double[] traceProducts(boolean project) {
-      double[] t = new double[m * m];
-      double[][] g = new double[m][p * p];
-      double[][] h = new double[m * m][p * p];
+    public double[] traceProducts(boolean project, int[] params) {
+      int q = params.length;
+      double[] t = new double[q * q];
+      double[][] g = new double[q][p * p];
+      double[][] h = new double[q * q][p * p];
+      double[][] dv = new double[q][];
+      double[][] dvx = new double[q][];
+      double[] vdk = new double[0];
+      double[] blockProduct = new double[p * p];
       for (int b = 0; b < blocks.length; b++) {
         int nb = blocks[b].length;
-        double[][] dv = new double[m][];
-        double[][] dvx = new double[m][];
-        for (int j = 0; j < m; j++) {
-          if (d[b][j] == null) {
+        for (int j = 0; j < q; j++) {
+          double[] dj = d[b][params[j]];
+          if (dj == null) {
+            dv[j] = null;
             continue;
           }
           dv[j] = new double[nb * nb];
-          Small.dgemm(false, false, nb, nb, nb, 1.0, d[b][j], nb, vinv[b], nb, 0.0, dv[j], nb);
+          Small.dgemm(false, false, nb, nb, nb, 1.0, dj, nb, vinv[b], nb, 0.0, dv[j], nb);
           dvx[j] = new double[nb * p];
-          Small.dgemm(false, false, nb, p, nb, 1.0, d[b][j], nb, vx[b], nb, 0.0, dvx[j], nb);
-          double[] gj = new double[p * p];
-          Small.dgemm(true, false, p, p, nb, 1.0, vx[b], nb, dvx[j], nb, 0.0, gj, p);
-          add(g[j], gj);
+          Small.dgemm(false, false, nb, p, nb, 1.0, dj, nb, vx[b], nb, 0.0, dvx[j], nb);
+          if (project) {
+            Small.dgemm(true, false, p, p, nb, 1.0, vx[b], nb, dvx[j], nb, 0.0, blockProduct, p);
+            add(g[j], blockProduct);
+          }
         }
-        for (int j = 0; j < m; j++) {
-          for (int k = 0; k <= j; k++) {
-            if (dv[j] == null || dv[k] == null) {
+        if (vdk.length < nb * p) {
+          vdk = new double[nb * p];
+        }
+        for (int k = 0; k < q; k++) {
+          if (dv[k] == null) {
+            continue;
+          }
+          if (project) {
+            Small.dgemm(false, false, nb, p, nb, 1.0, vinv[b], nb, dvx[k], nb, 0.0, vdk, nb);
+          }
+          for (int j = k; j < q; j++) {
+            if (dv[j] == null) {
               continue;
             }
             double s = 0;
@@ -329,26 +345,23 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
                 s += dv[j][r + c * nb] * dv[k][c + r * nb];
               }
             }
-            t[j + k * m] += s;
+            t[j + k * q] += s;
             if (project) {
-              double[] vdk = new double[nb * p];
-              Small.dgemm(false, false, nb, p, nb, 1.0, vinv[b], nb, dvx[k], nb, 0.0, vdk, nb);
-              double[] hjk = new double[p * p];
-              Small.dgemm(true, false, p, p, nb, 1.0, dvx[j], nb, vdk, nb, 0.0, hjk, p);
-              add(h[j + k * m], hjk);
+              Small.dgemm(true, false, p, p, nb, 1.0, dvx[j], nb, vdk, nb, 0.0, blockProduct, p);
+              add(h[j + k * q], blockProduct);
             }
           }
         }
       }
-      for (int j = 0; j < m; j++) {
-        for (int k = 0; k <= j; k++) {
-          double v = t[j + k * m];
+      for (int k = 0; k < q; k++) {
+        for (int j = k; j < q; j++) {
+          double v = t[j + k * q];
           if (project) {
-            v += -2 * traceOfProduct(cinv, h[j + k * m], p)
+            v += -2 * traceOfProduct(cinv, h[j + k * q], p)
                 + traceOfProduct(mult(cinv, g[j], p), mult(cinv, g[k], p), p);
           }
-          t[j + k * m] = v;
-          t[k + j * m] = v;
+          t[j + k * q] = v;
+          t[k + j * q] = v;
         }
       }
       return t;
@@ -392,86 +405,31 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
     }
   }
 
-  /** The state of the last successful {@link #evaluate}, or of a fresh evaluation at θ. */
+  /** The state of the last successful {@link #evaluate}, or a fresh factorization at θ (no score, no AI). */
   public State state(double[] theta) {
     if (last != null && java.util.Arrays.equals(last.theta, theta)) {
       return last;
     }
-    Evaluation ev = evaluate(theta);
-    if (!ev.ok()) {
+    State st = factor(theta);
+    if (st == null) {
       throw new IllegalStateException("V is not positive definite at θ");
     }
-    return last;
+    last = st;
+    return st;
   }
 
   @Override
   public Evaluation evaluate(double[] theta) {
-    int nblocks = blocks.length;
-    double[][] vinv = new double[nblocks][];
-    double[][] vx = new double[nblocks][];
-    double[][] vy = new double[nblocks][];
-    double logDetV = 0;
-    double[] c = new double[p * p];
-    double[] xvy = new double[p];
-    for (int b = 0; b < nblocks; b++) {
-      int nb = blocks[b].length;
-      double[] v = new double[nb * nb];
-      for (int j = 0; j < m; j++) {
-        double[] dj = d[b][j];
-        if (dj != null && theta[j] != 0) {
-          double t = theta[j];
-          for (int i = 0; i < v.length; i++) {
-            v[i] += t * dj[i];
-          }
-        }
-      }
-      if (!Small.dpotrfLower(nb, v)) {
-        return Evaluation.notPositiveDefinite();
-      }
-      for (int i = 0; i < nb; i++) {
-        logDetV += 2 * Math.log(v[i + i * nb]);
-      }
-      Small.dpotriLowerFull(nb, v);
-      vinv[b] = v;
-      vx[b] = new double[nb * p];
-      Small.dgemm(false, false, nb, p, nb, 1.0, v, nb, xb[b], nb, 0.0, vx[b], nb);
-      vy[b] = new double[nb];
-      Small.dgemv(false, nb, nb, 1.0, v, yb[b], 0.0, vy[b]);
-      double[] cb = new double[p * p];
-      Small.dgemm(true, false, p, p, nb, 1.0, xb[b], nb, vx[b], nb, 0.0, cb, p);
-      add(c, cb);
-      double[] xvyb = new double[p];
-      Small.dgemv(true, nb, p, 1.0, xb[b], vy[b], 0.0, xvyb);
-      add(xvy, xvyb);
-    }
-    SmallMatrices.symmetrize(c, p);
-    double[] cl = c.clone();
-    if (!Small.dpotrfLower(p, cl)) {
+    State st = factor(theta);
+    if (st == null) {
       return Evaluation.notPositiveDefinite();
     }
-    double logDetC = 0;
-    for (int i = 0; i < p; i++) {
-      logDetC += 2 * Math.log(cl[i + i * p]);
-    }
-    double[] beta = xvy.clone();
-    Blas.dpotrsLower(p, 1, cl, beta);
-    double[] cinv = cl;
-    Small.dpotriLowerFull(p, cinv);
-    double[] py = new double[n];
-    for (int b = 0; b < nblocks; b++) {
-      int[] rows = blocks[b];
-      int nb = rows.length;
-      for (int i = 0; i < nb; i++) {
-        double s = vy[b][i];
-        for (int k = 0; k < p; k++) {
-          s -= vx[b][i + k * nb] * beta[k];
-        }
-        py[rows[i]] = s;
-      }
-    }
-    double yPy = DenseRemlLikelihood.dot(y, py);
-    State st = new State(theta.clone(), vinv, vx, cinv, beta, logDetV, logDetC, yPy, py);
-    double logL = reml ? -0.5 * (logDetV + logDetC + yPy) : -0.5 * (logDetV + yPy);
+    int nblocks = blocks.length;
+    double[][] vinv = st.vinv;
+    double[][] vx = st.vx;
+    double[] cinv = st.cinv;
+    double[] py = st.py;
+    double logL = reml ? -0.5 * (st.logDetV + st.logDetC + st.yPy) : -0.5 * (st.logDetV + st.yPy);
     double[] score = new double[m];
     double[] yPVPy = new double[m];
     double[][] u = new double[m][];
@@ -510,7 +468,79 @@ public final class BlockedDenseLikelihood implements RemlLikelihood {
       }
     }
     last = st;
-    return new Evaluation(true, logL, score, ai, yPVPy, py, beta, cinv.clone());
+    return new Evaluation(true, logL, score, ai, yPVPy, py, st.beta, cinv.clone());
+  }
+
+  /**
+   * The factorization at θ without the score and AI: V_b⁻¹ and V_b⁻¹X_b per block, C⁻¹ = (XᵀV⁻¹X)⁻¹,
+   * β̂ and Py. Null when a V_b or XᵀV⁻¹X is not positive definite.
+   */
+  private State factor(double[] theta) {
+    int nblocks = blocks.length;
+    double[][] vinv = new double[nblocks][];
+    double[][] vx = new double[nblocks][];
+    double[][] vy = new double[nblocks][];
+    double logDetV = 0;
+    double[] c = new double[p * p];
+    double[] xvy = new double[p];
+    for (int b = 0; b < nblocks; b++) {
+      int nb = blocks[b].length;
+      double[] v = new double[nb * nb];
+      for (int j = 0; j < m; j++) {
+        double[] dj = d[b][j];
+        if (dj != null && theta[j] != 0) {
+          double t = theta[j];
+          for (int i = 0; i < v.length; i++) {
+            v[i] += t * dj[i];
+          }
+        }
+      }
+      if (!Small.dpotrfLower(nb, v)) {
+        return null;
+      }
+      for (int i = 0; i < nb; i++) {
+        logDetV += 2 * Math.log(v[i + i * nb]);
+      }
+      Small.dpotriLowerFull(nb, v);
+      vinv[b] = v;
+      vx[b] = new double[nb * p];
+      Small.dgemm(false, false, nb, p, nb, 1.0, v, nb, xb[b], nb, 0.0, vx[b], nb);
+      vy[b] = new double[nb];
+      Small.dgemv(false, nb, nb, 1.0, v, yb[b], 0.0, vy[b]);
+      double[] cb = new double[p * p];
+      Small.dgemm(true, false, p, p, nb, 1.0, xb[b], nb, vx[b], nb, 0.0, cb, p);
+      add(c, cb);
+      double[] xvyb = new double[p];
+      Small.dgemv(true, nb, p, 1.0, xb[b], vy[b], 0.0, xvyb);
+      add(xvy, xvyb);
+    }
+    SmallMatrices.symmetrize(c, p);
+    double[] cl = c.clone();
+    if (!Small.dpotrfLower(p, cl)) {
+      return null;
+    }
+    double logDetC = 0;
+    for (int i = 0; i < p; i++) {
+      logDetC += 2 * Math.log(cl[i + i * p]);
+    }
+    double[] beta = xvy.clone();
+    Blas.dpotrsLower(p, 1, cl, beta);
+    double[] cinv = cl;
+    Small.dpotriLowerFull(p, cinv);
+    double[] py = new double[n];
+    for (int b = 0; b < nblocks; b++) {
+      int[] rows = blocks[b];
+      int nb = rows.length;
+      for (int i = 0; i < nb; i++) {
+        double s = vy[b][i];
+        for (int k = 0; k < p; k++) {
+          s -= vx[b][i + k * nb] * beta[k];
+        }
+        py[rows[i]] = s;
+      }
+    }
+    double yPy = DenseRemlLikelihood.dot(y, py);
+    return new State(theta.clone(), vinv, vx, cinv, beta, logDetV, logDetC, yPy, py);
   }
 
   @Override
