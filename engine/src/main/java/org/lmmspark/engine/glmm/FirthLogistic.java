@@ -15,7 +15,8 @@ import org.lmmspark.engine.stats.ChiSquared;
  * while ℓ* falls (logistf's safeguards); converged when the step and U* are below {@value #TOLERANCE}
  * (logistf stops at 1e-4/1e-5: its estimates are this one's to about that). The test of one coefficient is logistf's penalized likelihood-ratio test:
  * {@code 2(ℓ*(β̂) − ℓ*(β̂₀))} against χ²₁, β̂₀ the fit with that coefficient held at 0 and the penalty
- * still over the full design (profile penalized likelihood). Cost per Newton step: {@code O(n p²)}.
+ * still over the full design (profile penalized likelihood). Cost per Newton step: {@code O(n p³)} (the
+ * analytic Hessian; {@code O(n p²)} per step-halving trial).
  */
 public final class FirthLogistic {
   static final double MAX_STEP = 5;
@@ -48,8 +49,12 @@ public final class FirthLogistic {
     int it = 0;
     boolean converged = false;
     for (; it < MAX_ITERATIONS; it++) {
-      double[] score = s.modifiedScore();
-      double[] dir = newtonDirection(s, score, x, n, p, y, offset, held);
+      double[] inv = s.inverseInformation();
+      if (inv == null) {
+        break;
+      }
+      double[] score = s.modifiedScore(inv);
+      double[] dir = newtonDirection(s, score, s.negativeHessian(inv), held);
       if (dir == null) {
         dir = s.solveInformation(score, held);
       }
@@ -110,14 +115,26 @@ public final class FirthLogistic {
         full.converged() && restricted.converged());
   }
 
+  /** {@code U*(β)} (package-private for the test against differences of ℓ*). */
+  static double[] modifiedScore(double[] x, int n, int p, double[] y, double[] offset, double[] beta) {
+    State s = new State(x, n, p, y, offset, beta);
+    return s.modifiedScore(s.inverseInformation());
+  }
+
+  /** {@code −∂²ℓ*(β)} (package-private for the test against differences of U*). */
+  static double[] negativeHessian(double[] x, int n, int p, double[] y, double[] offset, double[] beta) {
+    State s = new State(x, n, p, y, offset, beta);
+    return s.negativeHessian(s.inverseInformation());
+  }
+
   /**
-   * The Newton direction {@code −H⁻¹U*} over the free coefficients, H the Hessian of ℓ* by central
-   * differences of its exact gradient U* (symmetrized); null when −H is not positive definite there.
-   * Fisher scoring ({@code (XᵀWX)⁻¹U*}, logistf's step) converges only linearly when the penalty's
-   * curvature dominates — under separation, where Firth matters — so the true Hessian is used.
+   * The Newton direction {@code −H⁻¹U*} over the free coefficients, H the analytic Hessian of ℓ*
+   * ({@link State#negativeHessian}); null when −H is not positive definite there. Fisher scoring
+   * ({@code (XᵀWX)⁻¹U*}, logistf's step) converges only linearly when the penalty's curvature dominates —
+   * under separation, where Firth matters — so the true Hessian is used, Fisher scoring only as fallback.
    */
-  private static double[] newtonDirection(State s, double[] score, double[] x, int n, int p, double[] y,
-      double[] offset, boolean[] held) {
+  private static double[] newtonDirection(State s, double[] score, double[] negH, boolean[] held) {
+    int p = s.p;
     int f = 0;
     int[] free = new int[p];
     for (int j = 0; j < p; j++) {
@@ -125,33 +142,15 @@ public final class FirthLogistic {
         free[f++] = j;
       }
     }
-    double[] negH = new double[f * f];
-    for (int b = 0; b < f; b++) {
-      double h = 1e-5 * Math.max(1, Math.abs(s.beta[free[b]]));
-      double[] up = s.beta.clone();
-      double[] down = s.beta.clone();
-      up[free[b]] += h;
-      down[free[b]] -= h;
-      State su = new State(x, n, p, y, offset, up);
-      State sd = new State(x, n, p, y, offset, down);
-      if (!su.ok || !sd.ok) {
-        return null;
-      }
-      double[] gu = su.modifiedScore();
-      double[] gd = sd.modifiedScore();
-      for (int a = 0; a < f; a++) {
-        negH[a + b * f] = -(gu[free[a]] - gd[free[a]]) / (2 * h);
-      }
-    }
-    SmallMatrices.symmetrize(negH, f);
+    double[] sub = SmallMatrices.select(negH, p, java.util.Arrays.copyOf(free, f));
     double[] rhs = new double[f];
     for (int a = 0; a < f; a++) {
       rhs[a] = score[free[a]];
     }
-    if (!Blas.dpotrfLower(f, negH)) {
+    if (!Blas.dpotrfLower(f, sub)) {
       return null;
     }
-    Blas.dpotrsLower(f, 1, negH, rhs);
+    Blas.dpotrsLower(f, 1, sub, rhs);
     double[] d = new double[p];
     for (int a = 0; a < f; a++) {
       d[free[a]] = rhs[a];
@@ -167,6 +166,8 @@ public final class FirthLogistic {
     final double[] y;
     final double[] beta;
     final double[] mu;
+    /** XᵀWX and its Cholesky factor (lower). */
+    final double[] info;
     final double[] chol;
     final boolean ok;
     final double penalizedLogLik;
@@ -192,8 +193,9 @@ public final class FirthLogistic {
           wx[i + j * n] = w * x[i + j * n];
         }
       }
-      chol = new double[p * p];
-      Blas.dgemm(true, false, p, p, n, 1.0, x, n, wx, n, 0.0, chol, p);
+      info = new double[p * p];
+      Blas.dgemm(true, false, p, p, n, 1.0, x, n, wx, n, 0.0, info, p);
+      chol = info.clone();
       ok = Blas.dpotrfLower(p, chol);
       double logDet = 0;
       for (int j = 0; j < p && ok; j++) {
@@ -202,31 +204,104 @@ public final class FirthLogistic {
       penalizedLogLik = ok ? ll + 0.5 * logDet : Double.NEGATIVE_INFINITY;
     }
 
-    /** {@code Xᵀ(y − μ + h ∘ (½ − μ))}. */
-    double[] modifiedScore() {
-      double[] inv = inverseInformation();
-      double[] score = new double[p];
+    /** {@code x_iᵀ(XᵀWX)⁻¹x_i} for every i (the hat diagonal divided by w_i), given the inverse. */
+    double[] leverages(double[] inv) {
+      double[] q = new double[n];
       double[] xi = new double[p];
       for (int i = 0; i < n; i++) {
-        double w = mu[i] * (1 - mu[i]);
         for (int j = 0; j < p; j++) {
           xi[j] = x[i + j * n];
         }
-        double h = 0;
+        double s = 0;
         for (int a = 0; a < p; a++) {
-          double s = 0;
+          double t = 0;
           for (int b = 0; b < p; b++) {
-            s += inv[a + b * p] * xi[b];
+            t += inv[a + b * p] * xi[b];
           }
-          h += xi[a] * s;
+          s += xi[a] * t;
         }
-        h *= w;
-        double r = y[i] - mu[i] + h * (0.5 - mu[i]);
-        for (int j = 0; j < p; j++) {
-          score[j] += xi[j] * r;
+        q[i] = s;
+      }
+      return q;
+    }
+
+    /** {@code U* = Xᵀ(y − μ + h ∘ (½ − μ))}, h_i = w_i q_i the hat diagonal; {@code inv = (XᵀWX)⁻¹}. */
+    double[] modifiedScore(double[] inv) {
+      double[] q = leverages(inv);
+      double[] r = new double[n];
+      for (int i = 0; i < n; i++) {
+        double w = mu[i] * (1 - mu[i]);
+        r[i] = y[i] - mu[i] + w * q[i] * (0.5 - mu[i]);
+      }
+      double[] score = new double[p];
+      Blas.dgemv(true, n, p, 1.0, x, r, 0.0, score);
+      return score;
+    }
+
+    /**
+     * {@code −∂²ℓ*(β)/∂β∂βᵀ} in closed form. With {@code I = XᵀWX}, {@code A = I⁻¹}, {@code q_i = x_iᵀAx_i},
+     * {@code w' = dw/dη = w(1 − 2μ)}, {@code w'' = d²w/dη² = w(1 − 6w)} and
+     * {@code I_a = ∂I/∂β_a = Xᵀ diag(w' ∘ x_a) X}:
+     * <pre>  −H_ab = I_ab − ½ Σ_i w''_i q_i x_ia x_ib + ½ tr(A I_a A I_b)</pre>
+     * (the last two terms are −∂²(½ log|I|): {@code ½ tr(A ∂²I/∂a∂b) − ½ tr(A I_a A I_b)}). Cost
+     * {@code O(n p³)} (p products {@code Xᵀ diag(·) X}), the same order as one modified score per coefficient
+     * and no extra evaluations; null when the information is singular.
+     */
+    double[] negativeHessian(double[] inv) {
+      if (inv == null) {
+        return null;
+      }
+      double[] q = leverages(inv);
+      double[] scaled = new double[n * p];
+      double[] d = new double[n];
+      for (int i = 0; i < n; i++) {
+        double w = mu[i] * (1 - mu[i]);
+        d[i] = w * (1 - 6 * w) * q[i];
+      }
+      double[] curvature = crossProduct(d, scaled);
+      double[] negH = new double[p * p];
+      for (int k = 0; k < p * p; k++) {
+        negH[k] = info[k] - 0.5 * curvature[k];
+      }
+      // M_a = A I_a for each a; then ½ tr(M_a M_b).
+      double[][] m = new double[p][];
+      for (int a = 0; a < p; a++) {
+        for (int i = 0; i < n; i++) {
+          double w = mu[i] * (1 - mu[i]);
+          d[i] = w * (1 - 2 * mu[i]) * x[i + a * n];
+        }
+        double[] ia = crossProduct(d, scaled);
+        m[a] = new double[p * p];
+        Blas.dgemm(false, false, p, p, p, 1.0, inv, p, ia, p, 0.0, m[a], p);
+      }
+      for (int a = 0; a < p; a++) {
+        for (int b = 0; b <= a; b++) {
+          double tr = 0;
+          for (int r = 0; r < p; r++) {
+            for (int c = 0; c < p; c++) {
+              tr += m[a][r + c * p] * m[b][c + r * p];
+            }
+          }
+          negH[a + b * p] += 0.5 * tr;
+          if (b != a) {
+            negH[b + a * p] += 0.5 * tr;
+          }
         }
       }
-      return score;
+      SmallMatrices.symmetrize(negH, p);
+      return negH;
+    }
+
+    /** {@code Xᵀ diag(d) X} (p×p), {@code scaled} an n×p scratch buffer. */
+    private double[] crossProduct(double[] d, double[] scaled) {
+      for (int j = 0; j < p; j++) {
+        for (int i = 0; i < n; i++) {
+          scaled[i + j * n] = d[i] * x[i + j * n];
+        }
+      }
+      double[] out = new double[p * p];
+      Blas.dgemm(true, false, p, p, n, 1.0, x, n, scaled, n, 0.0, out, p);
+      return out;
     }
 
     double[] inverseInformation() {
@@ -255,9 +330,6 @@ public final class FirthLogistic {
           free[f++] = j;
         }
       }
-      // The free block of XᵀWX = L Lᵀ, rebuilt from the factor.
-      double[] info = new double[p * p];
-      Blas.dgemm(false, true, p, p, p, 1.0, lowerOf(chol, p), p, lowerOf(chol, p), p, 0.0, info, p);
       double[] sub = new double[f * f];
       double[] rhs = new double[f];
       for (int b = 0; b < f; b++) {
@@ -276,15 +348,5 @@ public final class FirthLogistic {
       }
       return d;
     }
-  }
-
-  private static double[] lowerOf(double[] chol, int p) {
-    double[] l = new double[p * p];
-    for (int c = 0; c < p; c++) {
-      for (int r = c; r < p; r++) {
-        l[r + c * p] = chol[r + c * p];
-      }
-    }
-    return l;
   }
 }
