@@ -198,7 +198,7 @@ public enum Family {
     return null;
   }
 
-  private static double clampProbability(double mu) {
+  static double clampProbability(double mu) {
     return Math.min(Math.max(mu, MU_EPS), 1 - MU_EPS);
   }
 

@@ -53,8 +53,9 @@ public final class FirthLogistic {
       if (inv == null) {
         break;
       }
-      double[] score = s.modifiedScore(inv);
-      double[] dir = newtonDirection(s, score, s.negativeHessian(inv), held);
+      double[] q = s.leverages(inv);
+      double[] score = s.modifiedScore(q);
+      double[] dir = newtonDirection(s, score, s.negativeHessian(inv, q), held);
       if (dir == null) {
         dir = s.solveInformation(score, held);
       }
@@ -118,13 +119,14 @@ public final class FirthLogistic {
   /** {@code U*(β)} (package-private for the test against differences of ℓ*). */
   static double[] modifiedScore(double[] x, int n, int p, double[] y, double[] offset, double[] beta) {
     State s = new State(x, n, p, y, offset, beta);
-    return s.modifiedScore(s.inverseInformation());
+    return s.modifiedScore(s.leverages(s.inverseInformation()));
   }
 
   /** {@code −∂²ℓ*(β)} (package-private for the test against differences of U*). */
   static double[] negativeHessian(double[] x, int n, int p, double[] y, double[] offset, double[] beta) {
     State s = new State(x, n, p, y, offset, beta);
-    return s.negativeHessian(s.inverseInformation());
+    double[] inv = s.inverseInformation();
+    return s.negativeHessian(inv, s.leverages(inv));
   }
 
   /**
@@ -185,9 +187,11 @@ public final class FirthLogistic {
       double[] wx = new double[n * p];
       for (int i = 0; i < n; i++) {
         double e = eta[i] + (offset == null ? 0 : offset[i]);
-        mu[i] = Family.BINOMIAL_LOGIT.mean(e);
-        // log μ and log(1 − μ) from η directly: exact where μ rounds to 0 or 1.
-        ll += y[i] * -Math.log1p(Math.exp(-e)) + (1 - y[i]) * -Math.log1p(Math.exp(e));
+        // μ, log μ and log(1 − μ) from one exp and one log1p of −|η|: exact where μ rounds to 0 or 1.
+        double small = Math.exp(-Math.abs(e));
+        double log1p = Math.log1p(small);
+        mu[i] = Family.clampProbability(e >= 0 ? 1 / (1 + small) : small / (1 + small));
+        ll += e >= 0 ? -log1p - (1 - y[i]) * e : y[i] * e - log1p;
         double w = mu[i] * (1 - mu[i]);
         for (int j = 0; j < p; j++) {
           wx[i + j * n] = w * x[i + j * n];
@@ -225,9 +229,8 @@ public final class FirthLogistic {
       return q;
     }
 
-    /** {@code U* = Xᵀ(y − μ + h ∘ (½ − μ))}, h_i = w_i q_i the hat diagonal; {@code inv = (XᵀWX)⁻¹}. */
-    double[] modifiedScore(double[] inv) {
-      double[] q = leverages(inv);
+    /** {@code U* = Xᵀ(y − μ + h ∘ (½ − μ))}, h_i = w_i q_i the hat diagonal, q the {@link #leverages}. */
+    double[] modifiedScore(double[] q) {
       double[] r = new double[n];
       for (int i = 0; i < n; i++) {
         double w = mu[i] * (1 - mu[i]);
@@ -245,13 +248,9 @@ public final class FirthLogistic {
      * <pre>  −H_ab = I_ab − ½ Σ_i w''_i q_i x_ia x_ib + ½ tr(A I_a A I_b)</pre>
      * (the last two terms are −∂²(½ log|I|): {@code ½ tr(A ∂²I/∂a∂b) − ½ tr(A I_a A I_b)}). Cost
      * {@code O(n p³)} (p products {@code Xᵀ diag(·) X}), the same order as one modified score per coefficient
-     * and no extra evaluations; null when the information is singular.
+     * and no extra evaluations; {@code inv = (XᵀWX)⁻¹}, q the {@link #leverages}.
      */
-    double[] negativeHessian(double[] inv) {
-      if (inv == null) {
-        return null;
-      }
-      double[] q = leverages(inv);
+    double[] negativeHessian(double[] inv, double[] q) {
       double[] scaled = new double[n * p];
       double[] d = new double[n];
       for (int i = 0; i < n; i++) {

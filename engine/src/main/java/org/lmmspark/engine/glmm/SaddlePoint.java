@@ -113,29 +113,32 @@ public final class SaddlePoint {
     return new double[] {k0, k1, k2};
   }
 
-  /** The root of {@code K'(ζ) = q} by safeguarded Newton (K' is increasing), q attainable; NaN if not found. */
+  /**
+   * The root of {@code K'(ζ) = q} by safeguarded Newton (K' is increasing), q attainable; NaN if not found.
+   * Starts at the normal approximation's {@code q/K''(0)} (usually within a few Newton steps of ζ) and keeps
+   * a bracket {@code [lo, hi]}: a step leaving it bisects, or doubles while no upper end is known. Each step
+   * costs one exp per sample ({@link #slopeAndCurvature}: K' and K'', not K).
+   */
   static double root(double[] g, double[] mu, double q) {
+    double[] k = new double[2];
+    slopeAndCurvature(g, mu, 0, k);
     double lo = 0;
-    double hi = 1;
-    while (cumulants(g, mu, hi)[1] < q) {
-      lo = hi;
-      hi *= 2;
-      if (hi > 1e8) {
-        return Double.NaN;
-      }
-    }
-    double t = (lo + hi) / 2;
+    double hi = Double.POSITIVE_INFINITY;
+    double t = k[1] > 0 ? q / k[1] : 1;
     for (int it = 0; it < 200; it++) {
-      double[] k = cumulants(g, mu, t);
-      double f = k[1] - q;
+      slopeAndCurvature(g, mu, t, k);
+      double f = k[0] - q;
       if (f > 0) {
         hi = t;
       } else {
         lo = t;
       }
-      double next = k[2] > 0 ? t - f / k[2] : Double.NaN;
+      double next = k[1] > 0 ? t - f / k[1] : Double.NaN;
       if (!(next > lo && next < hi)) {
-        next = (lo + hi) / 2;
+        next = hi == Double.POSITIVE_INFINITY ? 2 * Math.max(lo, 0.5) : (lo + hi) / 2;
+      }
+      if (next > 1e8) {
+        return Double.NaN;
       }
       if (Math.abs(next - t) <= 1e-12 * Math.max(1, Math.abs(t))) {
         return next;
@@ -143,6 +146,27 @@ public final class SaddlePoint {
       t = next;
     }
     return t;
+  }
+
+  /** {@code K'(t)} and {@code K''(t)} into {@code out}: {@link #cumulants} without the log of K. */
+  static void slopeAndCurvature(double[] g, double[] mu, double t, double[] out) {
+    double k1 = 0;
+    double k2 = 0;
+    for (int i = 0; i < g.length; i++) {
+      double gt = g[i] * t;
+      double m = mu[i];
+      double pe;
+      if (gt > 0) {
+        pe = m / ((1 - m) * Math.exp(-gt) + m);
+      } else {
+        double e = Math.exp(gt);
+        pe = m * e / (1 - m + m * e);
+      }
+      k1 += g[i] * (pe - m);
+      k2 += g[i] * g[i] * pe * (1 - pe);
+    }
+    out[0] = k1;
+    out[1] = k2;
   }
 
   private static double logNormalUpper(double x) {
