@@ -226,8 +226,10 @@ public final class BinaryAssocJob {
     int[] modelOfRange = new int[ranges.size()];
     if (!o.loco()) {
       models.add(nullModel("all chromosomes", null, y, problem, problem.components().get(0).covariance().toDense(),
-          fileset, famRows, genotypes.include(), exact, b, conf, fits));
+          fileset, famRows, genotypes.include(), exact, b, conf, fits, new GrmPql.Fit[1]));
     } else {
+      // Each chromosome's refit starts from the previous one's (only the latest is kept: it holds an n×n P).
+      GrmPql.Fit[] previous = new GrmPql.Fit[1];
       for (int c = 0; c < chromosomes.size(); c++) {
         String chr = chromosomes.get(c);
         String partPrefix = grmPrefix + ".chr" + chr;
@@ -240,7 +242,7 @@ public final class BinaryAssocJob {
             GctaGrmFiles.binPath(partPrefix));
         double[] k = Components.relationship(loco, grmRows).toDense();
         models.add(nullModel("LOCO chromosome " + chr, chr, y, problem, k, fileset, famRows, genotypes.include(),
-            exact, b, conf, fits));
+            exact, b, conf, fits, previous));
       }
       for (int r = 0; r < ranges.size(); r++) {
         modelOfRange[r] = ranges.get(r).chromosome();
@@ -329,12 +331,18 @@ public final class BinaryAssocJob {
     return out;
   }
 
-  /** Fits one null model (whole genome or LOCO {@code chromosome}) and builds its broadcastable model. */
+  /**
+   * Fits one null model (whole genome or LOCO {@code chromosome}) and builds its broadcastable model; warm-started
+   * from {@code previous[0]} when set (the previous chromosome's fit), which is then replaced by this fit.
+   */
   private static BinaryScoreTest.Model nullModel(String scope, String chromosome, double[] y, RemlProblem problem,
       double[] k, GenotypeSource fileset, int[] famRows, boolean[] include, boolean exact, Options b, Configuration conf,
-      List<NullFit> fits) {
+      List<NullFit> fits, GrmPql.Fit[] previous) {
     AssocJob.Options o = b.assoc();
-    GrmPql.Fit fit = GrmPql.fit(scope, y, problem.x(), problem.fixedNames(), k, Double.NaN, GrmPql.TOLERANCE);
+    GrmPql.Fit fit = previous[0] == null
+        ? GrmPql.fit(scope, y, problem.x(), problem.fixedNames(), k, Double.NaN, GrmPql.TOLERANCE)
+        : GrmPql.fit(scope, y, problem.x(), problem.fixedNames(), k, previous[0], GrmPql.TOLERANCE);
+    previous[0] = fit;
     if (!fit.converged()) {
       log.warn("null model ({}): {}", scope, fit.message());
     }
