@@ -54,6 +54,11 @@ public final class BinaryScoreTest {
     public final Calibration.Gamma ratio;
     /** Dense P (float, n×n) for the exact variance, or null for the ratio. */
     final float[] projection;
+    /**
+     * The null's covariate coefficients, {@code β̂ = (XᵀWX)⁻¹XᵀW(logit μ̂ − b̂)} (exact at the fit, where
+     * {@code logit μ̂ = Xβ̂ + b̂}): the start of the Firth fits, one or two Newton steps from their optimum.
+     */
+    final double[] nullCoefficients;
     /** ln of the --firth-below threshold (−∞: never). */
     final double firthLogP;
     public final int cases;
@@ -93,6 +98,12 @@ public final class BinaryScoreTest {
       Blas.dpotriLowerFull(p, xwx);
       wxInv = new double[n * p];
       Blas.dgemm(false, false, n, p, p, 1.0, wx, n, xwx, p, 0.0, wxInv, n);
+      double[] fixedPart = new double[n];
+      for (int i = 0; i < n; i++) {
+        fixedPart[i] = Math.log(mu[i] / (1 - mu[i])) - (offset == null ? 0 : offset[i]);
+      }
+      nullCoefficients = new double[p];
+      Blas.dgemv(true, n, p, 1.0, wxInv, fixedPart, 0.0, nullCoefficients);
     }
 
     /** Whether the variance is exact (dense P) rather than the variance ratio times g̃ᵀWg̃. */
@@ -240,7 +251,8 @@ public final class BinaryScoreTest {
     double[] design = new double[n * (p + 1)];
     System.arraycopy(model.x, 0, design, 0, n * p);
     System.arraycopy(g, 0, design, n * p, n);
-    return FirthLogistic.test(design, n, p + 1, model.y, model.offset, p);
+    return FirthLogistic.test(design, n, p + 1, model.y, model.offset, p,
+        java.util.Arrays.copyOf(model.nullCoefficients, p + 1));
   }
 
   /** {@code g̃ = g − X(XᵀWX)⁻¹XᵀWg} for the m columns of {@code g} (n×m). */

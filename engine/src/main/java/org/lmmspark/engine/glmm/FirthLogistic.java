@@ -105,12 +105,17 @@ public final class FirthLogistic {
 
   /** logistf's penalized likelihood-ratio test of coefficient {@code j}. */
   public static Test test(double[] x, int n, int p, double[] y, double[] offset, int j) {
-    Fit full = fit(x, n, p, y, offset, null, null);
+    return test(x, n, p, y, offset, j, null);
+  }
+
+  /** As {@link #test(double[], int, int, double[], double[], int)}, the full fit started at {@code start}. */
+  public static Test test(double[] x, int n, int p, double[] y, double[] offset, int j, double[] start) {
+    Fit full = fit(x, n, p, y, offset, null, start);
     boolean[] held = new boolean[p];
     held[j] = true;
-    double[] start = full.beta().clone();
-    start[j] = 0;
-    Fit restricted = fit(x, n, p, y, offset, held, start);
+    double[] restrictedStart = full.beta().clone();
+    restrictedStart[j] = 0;
+    Fit restricted = fit(x, n, p, y, offset, held, restrictedStart);
     double chi2 = Math.max(0, 2 * (full.penalizedLogLik() - restricted.penalizedLogLik()));
     return new Test(full.beta()[j], full.se()[j], chi2, ChiSquared.logUpperTail(chi2, 1),
         full.converged() && restricted.converged());

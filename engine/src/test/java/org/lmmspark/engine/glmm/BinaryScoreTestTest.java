@@ -263,6 +263,8 @@ class BinaryScoreTestTest {
     }
     DosageBlock block = co.block(40, 0.05);
     BinaryScoreTest.Model exact = BinaryScoreTest.model(fit, co.y, co.x, 2, block, true, 0);
+    // The Firth fits' start recovers the null's β̂ from μ̂ and b̂ (logit μ̂ = Xβ̂ + b̂ at the fit; rounding only).
+    assertClose(exact.nullCoefficients, fit.beta(), 1e-8, 0, "β̂ from logit μ̂ − b̂");
     BinaryAssocResults out = new BinaryAssocResults();
     BinaryScoreTest.test(exact, block, out);
     int normal = 0;
