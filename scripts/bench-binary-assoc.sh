@@ -6,7 +6,8 @@
 #       and with --exact-scan also `--score-variance exact` (x'Px, 2N^2 flops per variant),
 #   (b) `plink2 --glm firth-fallback --1 --threads 2` (Debian plink2: logistic regression without a random effect,
 #       Firth where it separates: the fastest peer that runs here),
-# and prints wall times, the scan seconds our job logs, variants/second, ratios and the load average.
+# and prints wall times, CPU times (user + sys of the whole process tree, by /usr/bin/time: the machine may be
+# shared), the scan seconds our job logs, variants/second, ratios and the load average.
 #
 #   scripts/bench-binary-assoc.sh [--sizes 1000,10000] [--variants 100000] [--prevalence 0.1] [--work DIR] [--exact-scan]
 #
@@ -32,6 +33,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 command -v plink2 > /dev/null || { echo "plink2 not found (apt-get install plink2)" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "/usr/bin/time not found (apt-get install time)" >&2; exit 2; }
 master=${MASTER:-local[2]}
 export LMMSPARK_DRIVER_MEMORY=${LMMSPARK_DRIVER_MEMORY:-12g}
 export OPENBLAS_NUM_THREADS=1
@@ -43,6 +45,8 @@ now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 # Value of "scan X s" / "null model(s) X s" in a run log line.
+# user + sys seconds from a `/usr/bin/time -f '%U %S' -o FILE` record (its last line).
+cpu_of() { tail -1 "$1" | awk '{ printf "%.1f", $1 + $2 }'; }
 logged() { grep -oE "$1 [0-9.]+ s" "$2" | tail -1 | grep -oE '[0-9.]+' || echo NA; }
 
 for n in ${sizes//,/ }; do
@@ -67,28 +71,31 @@ for n in ${sizes//,/ }; do
     out="$work/ours-$n-$m-$prevalence-$route"
     l=$(load)
     t0=$(now)
-    "$home/scripts/lmmspark" assoc --family binomial --bfile "$prefix" --pheno "$prefix.pheno" --pheno-name y_binary \
+    /usr/bin/time -f '%U %S' -o "$out.cpu" "$home/scripts/lmmspark" assoc --family binomial --bfile "$prefix" --pheno "$prefix.pheno" --pheno-name y_binary \
       --grm "$grm" --score-variance "$route" --out "$out" --overwrite --master "$master" > "$out.out" 2>&1
     wall=$(secs "$t0" "$(now)")
+    cpu=$(cpu_of "$out.cpu")
     scan=$(logged scan "$out.out"); nullS=$(logged "null model\(s\)" "$out.out")
     tested=$(grep -oE 'over [0-9]+ variants' "$out.out" | tail -1 | grep -oE '[0-9]+')
     methods=$(grep -oE 'p by normal [0-9]+, SPA [0-9]+, Firth [0-9]+' "$out.out" | tail -1)
     lambda=$(grep -oE 'lambda GC = [0-9.]+' "$out.out" | tail -1)
-    printf '(a) ours, --score-variance %s: scan %s s (%s variants, %.0f variants/s), null fit %s s, JVM wall %.1f s; %s; %s; load %s\n' \
-      "$route" "$scan" "$tested" "$(echo "$tested / $scan" | bc -l)" "$nullS" "$wall" "$methods" "$lambda" "$l"
-    printf '%s\t%s\tours-%s\t%.1f\t%s\t%.0f\t%s\tnull %s s; %s; %s\n' "$n" "$m" "$route" "$wall" "$scan" \
-      "$(echo "$tested / $scan" | bc -l)" "$l" "$nullS" "$methods" "$lambda" >> "$results"
+    printf '(a) ours, --score-variance %s: scan %s s (%s variants, %.0f variants/s), null fit %s s, JVM wall %.1f s, CPU %s s; %s; %s; load %s\n' \
+      "$route" "$scan" "$tested" "$(echo "$tested / $scan" | bc -l)" "$nullS" "$wall" "$cpu" "$methods" "$lambda" "$l"
+    printf '%s\t%s\tours-%s\t%.1f\t%s\t%.0f\t%s\tnull %s s; CPU %s s; %s; %s\n' "$n" "$m" "$route" "$wall" "$scan" \
+      "$(echo "$tested / $scan" | bc -l)" "$l" "$nullS" "$cpu" "$methods" "$lambda" >> "$results"
     eval "ours_wall_$route=$wall; ours_scan_$route=$scan"
   done
 
   l=$(load)
   t0=$(now)
-  plink2 --bfile "$prefix" --pheno "$prefix.pheno" --pheno-name y_binary --1 --glm firth-fallback allow-no-covars \
+  /usr/bin/time -f '%U %S' -o "$work/plink2-$n-$m-$prevalence.cpu" plink2 --bfile "$prefix" --pheno "$prefix.pheno" --pheno-name y_binary --1 --glm firth-fallback allow-no-covars \
     --threads 2 --out "$work/plink2-$n-$m-$prevalence" > "$work/plink2-$n-$m-$prevalence.out" 2>&1
   p2=$(secs "$t0" "$(now)")
-  printf '(b) plink2 --glm firth-fallback --threads 2: %.1f s wall (%.0f variants/s); load %s\n' "$p2" \
-    "$(echo "$m / $p2" | bc -l)" "$l"
-  printf '%s\t%s\tplink2-glm-firth-fallback\t%.1f\t\t%.0f\t%s\t\n' "$n" "$m" "$p2" "$(echo "$m / $p2" | bc -l)" "$l" >> "$results"
+  p2cpu=$(cpu_of "$work/plink2-$n-$m-$prevalence.cpu")
+  printf '(b) plink2 --glm firth-fallback --threads 2: %.1f s wall (%.0f variants/s), CPU %s s; load %s\n' "$p2" \
+    "$(echo "$m / $p2" | bc -l)" "$p2cpu" "$l"
+  printf '%s\t%s\tplink2-glm-firth-fallback\t%.1f\t\t%.0f\t%s\tCPU %s s\n' "$n" "$m" "$p2" "$(echo "$m / $p2" | bc -l)" \
+    "$l" "$p2cpu" >> "$results"
   printf 'ratios (plink2 wall / ours; > 1: ours faster): scan %.2f, whole JVM run with the null fit %.2f\n' \
     "$(echo "$p2 / $ours_scan_ratio" | bc -l)" "$(echo "$p2 / $ours_wall_ratio" | bc -l)"
 done
