@@ -181,6 +181,12 @@ public final class BinaryScoreTest {
       Blas.sgemm(false, false, n, m, n, 1f, model.projection, 0, n, block.values, 0, n, 0f, pg, 0, n);
     }
     double[] col = new double[n];
+    double[] y = model.y;
+    double[] w = model.w;
+    double[] residual = new double[n];
+    for (int i = 0; i < n; i++) {
+      residual[i] = y[i] - model.mu[i];
+    }
     for (int c = 0; c < m; c++) {
       int v = block.variantIndex[c];
       int base = c * n;
@@ -190,19 +196,23 @@ public final class BinaryScoreTest {
       double exactVar = 0;
       double sumCase = 0;
       double sumControl = 0;
+      double sumAll = 0;
+      // One pass, no branch on the sample (y is 0/1: Σ_cases g = Σ y_i g_i; a branch on y mispredicts).
       for (int i = 0; i < n; i++) {
         double gi = gt[base + i];
-        t += gi * (model.y[i] - model.mu[i]);
-        indep += model.w[i] * gi * gi;
-        if (pg != null) {
+        double raw = g[base + i];
+        t += gi * residual[i];
+        indep += w[i] * gi * gi;
+        sumCase += y[i] * raw;
+        sumAll += raw;
+      }
+      if (pg != null) {
+        for (int i = 0; i < n; i++) {
           exactVar += g[base + i] * pg[base + i];
         }
-        if (model.y[i] == 1) {
-          sumCase += g[base + i] + twoP;
-        } else {
-          sumControl += g[base + i] + twoP;
-        }
       }
+      sumControl = sumAll - sumCase + twoP * model.controls;
+      sumCase += twoP * model.cases;
       double afCase = model.cases == 0 ? Double.NaN : sumCase / (2.0 * model.cases);
       double afControl = model.controls == 0 ? Double.NaN : sumControl / (2.0 * model.controls);
       double var = pg != null ? exactVar : model.ratio.mean() * indep;

@@ -244,6 +244,37 @@ class BinaryScoreTestTest {
         cold.outerIterations(), warm.tau(), cold.tau());
   }
 
+  /** A1 frequency among cases and controls: the plain means of the raw counts over each group (exact but rounding). */
+  @Test
+  void caseAndControlFrequenciesAreThePlainGroupMeans() {
+    Cohort co = new Cohort(120, false, 0.3, 2);
+    int n = co.n;
+    GrmPql.Fit fit = GrmPql.fit("all", co.y, co.x, List.of("intercept", "c"), co.k, Double.NaN, GrmPql.TOLERANCE);
+    DosageBlock block = co.block(20, 0.05);
+    BinaryScoreTest.Model model = BinaryScoreTest.model(fit, co.y, co.x, 2, null, false, 0);
+    BinaryAssocResults out = new BinaryAssocResults();
+    BinaryScoreTest.test(model, block, out);
+    assertEquals(block.m, out.size());
+    for (int c = 0; c < block.m; c++) {
+      double cases = 0;
+      double controls = 0;
+      double sumCases = 0;
+      double sumControls = 0;
+      for (int i = 0; i < n; i++) {
+        double raw = block.values[i + c * n] + 2 * block.a1Frequency[c];
+        if (co.y[i] == 1) {
+          cases++;
+          sumCases += raw;
+        } else {
+          controls++;
+          sumControls += raw;
+        }
+      }
+      assertClose(out.a1FrequencyCases(c), sumCases / (2 * cases), 1e-6, 0, "cases' A1 frequency, variant " + c);
+      assertClose(out.a1FrequencyControls(c), sumControls / (2 * controls), 1e-6, 0, "controls' A1 frequency " + c);
+    }
+  }
+
   @Test
   void scoreAndVarianceEqualTheDenseDefinition() {
     Cohort co = new Cohort(160, true, 0.3, 1);
