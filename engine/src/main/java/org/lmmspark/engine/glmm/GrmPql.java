@@ -18,9 +18,8 @@ import org.lmmspark.engine.reml.VarianceComponent;
  * from the logistic regression without random effects, repeat
  * <pre>  w = μ(1 − μ),  z = η + (y − μ)/w
  *   REML fit of z ~ X with V = τK + W⁻¹ (dispersion 1), by AI-REML started at the previous τ
- *     (to convergence the first time, at most {@value #WORKING_AI_STEPS} AI steps after)
  *   η ← Xβ̂ + b̂,  b̂ = τK P z</pre>
- * until {@code Σ(Δη)²/Ση² <} the tolerance and that working fit converged within its steps. The working model is fitted on the {@code W^½}-scaled problem
+ * until {@code Σ(Δη)²/Ση² <} the tolerance. The working model is fitted on the {@code W^½}-scaled problem
  * ({@code W^½z}, {@code W^½X}, {@code W^½KW^½}, residual variance held at 1), whose REML likelihood differs
  * from the weighted one by the constant {@code log|W|}, so {@link DenseRemlLikelihood} and the one
  * AI-REML optimizer serve unchanged. At the fixed point {@code y − μ̂ = Pz}, so the score of a variant
@@ -34,13 +33,6 @@ public final class GrmPql {
   /** Outer stopping constant on {@code Σ(Δη)²/Ση²} (glmmPQL uses 1e-6; the score needs the fixed point). */
   public static final double TOLERANCE = 1e-8;
   static final int MAX_OUTER = 100;
-  /**
-   * AI-REML steps per working fit after the first: τ need not be converged for a working model that the
-   * next outer iteration replaces (SAIGE takes one AI step per outer iteration), so each outer iteration is
-   * capped, and the outer loop stops only once η has settled and a working fit converged within the cap.
-   * The fixed point is the same; the {@code O(n³)} evaluations are about half as many.
-   */
-  static final int WORKING_AI_STEPS = 2;
   /** Where τ starts when no earlier fit gives a start (SAIGE starts its binary fits at τ = 0.5·… ; any small positive value works). */
   public static final double DEFAULT_TAU_START = 0.1;
 
@@ -145,9 +137,8 @@ public final class GrmPql {
       ParameterSpace.Builder space = ParameterSpace.builder();
       space.add("G", ParameterSpace.Kind.VARIANCE, 0, n);
       space.add("e", ParameterSpace.Kind.RESIDUAL, 0, n);
-      boolean cold = it == 1 && warm == null;
-      AiReml.Optimum opt = new AiReml("pql-working", q -> lik, cold ? AiReml.DEFAULT_EM_STEPS : 0,
-          cold ? AiReml.DEFAULT_MAX_ITERATIONS : WORKING_AI_STEPS).maximize(lik, space.build(new boolean[] {false, true}), new double[] {tau, 1});
+      AiReml.Optimum opt = new AiReml("pql-working", q -> lik, it == 1 && warm == null ? AiReml.DEFAULT_EM_STEPS : 0,
+          AiReml.DEFAULT_MAX_ITERATIONS).maximize(lik, space.build(new boolean[] {false, true}), new double[] {tau, 1});
       workingConverged = opt.converged();
       tau = opt.theta()[0];
       RemlLikelihood.Evaluation ev = opt.evaluation();
@@ -169,7 +160,7 @@ public final class GrmPql {
       }
       eta = next;
       change = num / den;
-      if (change < tolerance && workingConverged) {
+      if (change < tolerance) {
         converged = true;
         break;
       }
