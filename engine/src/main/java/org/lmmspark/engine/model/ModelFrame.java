@@ -74,6 +74,17 @@ public final class ModelFrame {
    */
   public static MixedModel ofCovariances(String response, double[] y, double[] x, List<String> fixedNames,
       Map<String, org.lmmspark.engine.reml.DenseSymmetricMatrix> covariances) {
+    return ofCovariances(response, y, x, fixedNames, covariances, null, null, null);
+  }
+
+  /**
+   * As above with a residual variance per level of {@code residualFactor} ({@code reml --resid-by}):
+   * record i's residual is {@code N(0, σ²_{g(i)})}, {@code g = residualGroup[i]} indexing
+   * {@code residualGroupNames}; all three null for one residual variance.
+   */
+  public static MixedModel ofCovariances(String response, double[] y, double[] x, List<String> fixedNames,
+      Map<String, org.lmmspark.engine.reml.DenseSymmetricMatrix> covariances, String residualFactor,
+      List<String> residualGroupNames, int[] residualGroup) {
     int n = y.length;
     List<String> records = new ArrayList<>(n);
     int[] index = new int[n];
@@ -87,7 +98,7 @@ public final class ModelFrame {
           new Relationship(e.getKey(), records, e.getValue())));
     }
     MixedModel model = MixedModel.of(response + " ~ X + " + String.join(" + ", covariances.keySet()), response, y, x,
-        fixedNames, terms, null, null, null, null);
+        fixedNames, terms, residualFactor, residualGroupNames, residualGroup, null);
     checkParameterCount(model);
     return model;
   }

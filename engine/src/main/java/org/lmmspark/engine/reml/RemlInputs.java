@@ -112,10 +112,23 @@ public final class RemlInputs {
    *                             {@code GRMxCOLUMN}, and is a categorical fixed effect as well (as GCTA
    *                             fits it); taken from {@code covar} when it has the column, else from the
    *                             phenotype file
+   * @param residBy              a column whose levels get a residual variance each ({@code --resid-by}; null
+   *                             for one): its per-record labels are {@link Assembled#residualLabels}, and it is
+   *                             a categorical fixed effect as well (a file's {@code --covar} column already is;
+   *                             from the phenotype file it is added, as for {@code --gxe})
    */
   public record Spec(List<Relationship> relationships, boolean epistatic, SampleTable pheno, String phenoName,
       SampleTable covar, SampleTable qcovar, List<String> groups, List<String> phenoCovarNames,
-      List<String> phenoQcovarNames, boolean repeatedRecords, boolean permanentEnvironment, List<String> gxe) {
+      List<String> phenoQcovarNames, boolean repeatedRecords, boolean permanentEnvironment, List<String> gxe,
+      String residBy) {
+
+    /** One residual variance. */
+    public Spec(List<Relationship> relationships, boolean epistatic, SampleTable pheno, String phenoName,
+        SampleTable covar, SampleTable qcovar, List<String> groups, List<String> phenoCovarNames,
+        List<String> phenoQcovarNames, boolean repeatedRecords, boolean permanentEnvironment, List<String> gxe) {
+      this(relationships, epistatic, pheno, phenoName, covar, qcovar, groups, phenoCovarNames, phenoQcovarNames,
+          repeatedRecords, permanentEnvironment, gxe, null);
+    }
 
     /** Without GxE components. */
     public Spec(List<Relationship> relationships, boolean epistatic, SampleTable pheno, String phenoName,
@@ -140,9 +153,10 @@ public final class RemlInputs {
    * @param individuals        the analysed individuals (m), rows and columns of every relationship matrix
    * @param individualOfRecord for each record, its position in {@code individuals} (Z as an index array)
    * @param match              the matching of individuals across inputs (drop report)
+   * @param residualLabels     per record, its level of {@link Spec#residBy} (null without it)
    */
   public record Assembled(RemlProblem problem, Design design, List<SampleId> samples, List<SampleId> individuals,
-      int[] individualOfRecord, SampleMatch match, List<String> notes) {}
+      int[] individualOfRecord, SampleMatch match, List<String> notes, String[] residualLabels) {}
 
   /** Where a grouping column comes from. */
   private record GroupSource(String name, boolean inPheno, int column) {}
@@ -153,6 +167,15 @@ public final class RemlInputs {
     List<String> gxe = spec.gxe() == null ? List.of() : spec.gxe();
     List<String> pCat = new ArrayList<>(spec.phenoCovarNames() == null ? List.of() : spec.phenoCovarNames());
     checkGxe(spec, gxe, pCat);
+    String residBy = spec.residBy();
+    if (residBy != null) {
+      if (groups.contains(residBy) || gxe.contains(residBy)) {
+        throw new BadInputException("--resid-by " + residBy + " is also a --group or --gxe column: use it for one");
+      }
+      if (!(spec.covar() != null && spec.covar().columns().contains(residBy)) && !pCat.contains(residBy)) {
+        pCat.add(residBy); // its mean per level too, as 'fit' with 'y ~ env' and --resid-by env
+      }
+    }
     List<String> pQuant = spec.phenoQcovarNames() == null ? List.of() : spec.phenoQcovarNames();
     boolean repeated = spec.repeatedRecords();
     if (spec.permanentEnvironment() && !repeated) {
@@ -164,13 +187,17 @@ public final class RemlInputs {
     List<GroupSource> groupSources = new ArrayList<>();
     List<String> labelled = new ArrayList<>(groups);
     labelled.addAll(gxe);
+    if (residBy != null) {
+      labelled.add(residBy);
+    }
     for (String g : labelled) {
       if (spec.covar() != null && spec.covar().columns().contains(g)) {
         groupSources.add(new GroupSource(g, false, -1));
       } else if (pheno.columns().contains(g)) {
         groupSources.add(new GroupSource(g, true, pheno.column(g, "--group")));
       } else {
-        throw new BadInputException("--group column '" + g + "' is neither in the phenotype file " + pheno.file()
+        String option = groups.contains(g) ? "--group" : gxe.contains(g) ? "--gxe" : "--resid-by";
+        throw new BadInputException(option + " column '" + g + "' is neither in the phenotype file " + pheno.file()
             + " " + pheno.columns() + (spec.covar() == null ? "" : " nor in the --covar file " + spec.covar().file()
             + " " + spec.covar().columns()));
       }
@@ -377,7 +404,8 @@ public final class RemlInputs {
     for (int i = 0; i < n; i++) {
       recordIds.add(pheno.ids().get(recordRow[i]));
     }
-    return new Assembled(problem, design, recordIds, match.samples(), z, match, notes);
+    return new Assembled(problem, design, recordIds, match.samples(), z, match, notes,
+        residBy == null ? null : groupLabels.get(residBy));
   }
 
   /**

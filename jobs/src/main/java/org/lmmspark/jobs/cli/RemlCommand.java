@@ -91,7 +91,8 @@ import picocli.CommandLine.Spec;
       "",
       "GxE: --gxe COLUMN is GCTA's --gxe: the component K o (Z_E Z_E') per GRM, reported as V(GxE) and V(GxE)/Vp,"
           + " with the environment a fixed effect as GCTA fits it. A residual variance per environment is 'lmmspark"
-          + " fit --resid-by COLUMN' (with (1 | env:IID:G) for the GxE term).",
+          + " fit --resid-by COLUMN' (with (1 | env:IID:G) for the GxE term) or --resid-by COLUMN here: V(e_LEVEL) per"
+          + " level of COLUMN, with Vp_LEVEL and V(.)/Vp_LEVEL per level (dense AI-REML; see --resid-by).",
       "",
       "Several traits: --pheno-name A,B,C or --all-pheno fit each trait on its own samples (no missing value"
           + " filled in) in one run: OUT.TRAIT.hsq/.json/.log per trait, OUT.summary.tsv (trait, n, h2, SE, ...) and"
@@ -173,6 +174,13 @@ public final class RemlCommand implements Callable<Integer> {
       + "V(GxE) and V(GxE)/Vp; the environment is a fixed effect too, as GCTA fits it. Repeatable. Taken from the "
       + "--covar file when it has the column, else from the --pheno file; one record per sample.")
   List<String> gxe = new ArrayList<>();
+
+  @Option(names = "--resid-by", paramLabel = "COLUMN", description = "A residual variance per level of this column "
+      + "(nlme varIdent, ASReml at(env)), fitted by dense AI-REML over the relationship matrices; OUT.hsq then has "
+      + "V(e_LEVEL), Vp_LEVEL = sum of the V(.) + V(e_LEVEL) and V(.)/Vp_LEVEL per level (delta-method SEs), logL and "
+      + "n_LEVEL, no logL0/LRT. Taken from the --covar file when it has the column, else from the --pheno file (per "
+      + "record); a fixed effect too. Not with --family, --fix e, --blup, --prevalence or the matrix-free route.")
+  String residBy;
 
   @Option(names = "--pedigree", paramLabel = "FILE", description = "Pedigree (ID SIRE DAM, or with a header naming "
       + "id/sire/dam columns, or FID IID FATHER MOTHER; see 'lmmspark pedigree-grm --help'): adds the component A. "
@@ -348,6 +356,13 @@ public final class RemlCommand implements Callable<Integer> {
           + " file already has its definition");
     }
     RemlJob.TraitScale scale = traitScale();
+    if (residBy != null && scale.family() != null) {
+      throw new BadInputException("--resid-by is for a linear model: a GLMM (--family) has no residual variance to split");
+    }
+    if (residBy != null && onGenotypes && RemlJob.MATRIX_FREE.equals(solver)) {
+      throw new BadInputException("--resid-by " + residBy + " needs a relationship matrix: the matrix-free route fits one "
+          + "residual variance; use --grm, or --solver spectral/dense to compute the GRM in memory");
+    }
     Configuration conf = chromosomeCodes.apply(new Configuration());
     TraitTables.Traits traits = trait.traits();
     List<String> traitNames = traits.many() ? traits.resolve(conf) : List.of();
@@ -356,7 +371,7 @@ public final class RemlCommand implements Callable<Integer> {
     RemlJob.Options o = new RemlJob.Options(grms, epistatic, !onGenotypes ? extraRelationships() : List.of(), groups,
         traitSpec, sampleSelection, blup, solver, allowNonconvergence, maxIterations, output.out(),
         RunLog.commandLine(spec), repeatedRecords, permanentEnvironment, notes, KnownVariances.parse(fix, fixFile, conf),
-        gxe);
+        gxe, residBy);
     RemlJob.GenotypeInput g = !onGenotypes ? null : new RemlJob.GenotypeInput(genotypes.input(), maf == null ? 0 : maf,
         variants.selection(conf), partitions == null ? 0 : partitions,
         probes == null ? DEFAULT_PROBES : probes, seed == null ? DEFAULT_SEED : seed, cgTol == null ? 1e-6 : cgTol,

@@ -81,11 +81,22 @@ public final class RemlJob {
    * @param repeatedRecords  the phenotype file may hold several records per individual ({@link RemlInputs})
    * @param permanentEnvironment add the permanent-environment component "pe" ({@code Z Zᵀ})
    * @param notes            lines for the log about how the extra relationships were built
+   * @param residBy          {@code --resid-by COLUMN}: a residual variance per level ({@link ResidByRemlJob}); null for one
    */
   public record Options(List<String> grmPrefixes, boolean epistatic, List<RemlInputs.Relationship> extraRelationships,
       List<String> groups, TraitTables.Spec trait, SampleSelection samples, boolean blup, String solver,
       boolean allowNonconvergence, int maxIterations, String out, String commandLine, boolean repeatedRecords,
-      boolean permanentEnvironment, List<String> notes, Map<String, Double> knownVariances, List<String> gxe) {
+      boolean permanentEnvironment, List<String> notes, Map<String, Double> knownVariances, List<String> gxe,
+      String residBy) {
+
+    /** One residual variance. */
+    public Options(List<String> grmPrefixes, boolean epistatic, List<RemlInputs.Relationship> extraRelationships,
+        List<String> groups, TraitTables.Spec trait, SampleSelection samples, boolean blup, String solver,
+        boolean allowNonconvergence, int maxIterations, String out, String commandLine, boolean repeatedRecords,
+        boolean permanentEnvironment, List<String> notes, Map<String, Double> knownVariances, List<String> gxe) {
+      this(grmPrefixes, epistatic, extraRelationships, groups, trait, samples, blup, solver, allowNonconvergence,
+          maxIterations, out, commandLine, repeatedRecords, permanentEnvironment, notes, knownVariances, gxe, null);
+    }
 
     /** Without GxE components ({@code --gxe}). */
     public Options(List<String> grmPrefixes, boolean epistatic, List<RemlInputs.Relationship> extraRelationships,
@@ -109,7 +120,7 @@ public final class RemlJob {
     public Options forTrait(TraitTables.Spec trait, String out) {
       return new Options(grmPrefixes, epistatic, extraRelationships, groups, trait, samples, blup, solver,
           allowNonconvergence, maxIterations, out, commandLine, repeatedRecords, permanentEnvironment, notes,
-          knownVariances, gxe);
+          knownVariances, gxe, residBy);
     }
 
     /** One record per sample, every sample, covariates from whole files. */
@@ -275,6 +286,9 @@ public final class RemlJob {
     if (scale.family() != null) {
       return GlmmRemlJob.run(o, scale, in, log, t0, conf);
     }
+    if (o.residBy() != null) {
+      return ResidByRemlJob.run(o, scale, in, log, t0, conf);
+    }
     Liability liability = scale.prevalence() == null ? null : Liability.of(prob.y(), scale.prevalence(), log);
 
     long tFit = System.nanoTime();
@@ -387,11 +401,14 @@ public final class RemlJob {
   static RemlInputs.Assembled assemble(Options o, List<RemlInputs.Relationship> rels, Configuration conf) {
     List<String> labelled = new ArrayList<>(o.groups());
     labelled.addAll(o.gxe());
+    if (o.residBy() != null) {
+      labelled.add(o.residBy());
+    }
     TraitTables.Tables t = TraitTables.read(o.trait(), null, rels.isEmpty() ? null : rels.get(0).ids(),
         rels.isEmpty() ? null : rels.get(0).source(), o.repeatedRecords(), labelled, conf);
     return RemlInputs.assemble(new RemlInputs.Spec(rels, o.epistatic(), t.pheno(), t.trait(), t.covar(), t.qcovar(),
         o.groups(), t.phenoCovarNames(), t.phenoQcovarNames(), o.repeatedRecords(), o.permanentEnvironment(),
-        o.gxe()));
+        o.gxe(), o.residBy()));
   }
 
   /** The {@code --solver} value of the GRM-free solver. */
@@ -506,7 +523,7 @@ public final class RemlJob {
     return new Options(List.of(), false,
         List.of(new RemlInputs.Relationship("G", g.genotypes().label(), grm.grm(), true)), List.of(),
         o.trait().orFam(g.genotypes().fam()), SampleSelection.all(), false, solver, o.allowNonconvergence(),
-        o.maxIterations(), o.out(), o.commandLine(), false, false, notes);
+        o.maxIterations(), o.out(), o.commandLine(), false, false, notes, Map.of(), List.of(), o.residBy());
   }
 
   /**
@@ -516,6 +533,11 @@ public final class RemlJob {
   private static Result matrixFreeOnGenotypes(JavaSparkContext jsc, Options o, GenotypeInput g, TraitScale scale,
       GenotypeSelection selection, PartitionedGenotypes genotypes, GenotypeRemlInputs.Assembled in, String why,
       long t0) {
+    if (o.residBy() != null) {
+      throw new BadInputException("--resid-by " + o.residBy() + " needs a relationship matrix (" + why + "): the "
+          + "matrix-free route fits one residual variance; use --grm, or --solver spectral/dense to compute the GRM "
+          + "in memory");
+    }
     if (scale.family() != null) {
       return GlmmRemlJob.runMatrixFree(jsc, o, scale, g, genotypes, in, logHeader(o, why), t0);
     }
