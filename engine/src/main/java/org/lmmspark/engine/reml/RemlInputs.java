@@ -169,8 +169,9 @@ public final class RemlInputs {
     checkGxe(spec, gxe, pCat);
     String residBy = spec.residBy();
     if (residBy != null) {
-      if (groups.contains(residBy) || gxe.contains(residBy)) {
-        throw new BadInputException("--resid-by " + residBy + " is also a --group or --gxe column: use it for one");
+      if (groups.contains(residBy)) {
+        throw new BadInputException("--resid-by " + residBy + " is also a --group column: a random intercept per level "
+            + "and the level's mean as a fixed effect cannot both be fitted");
       }
       if (!(spec.covar() != null && spec.covar().columns().contains(residBy)) && !pCat.contains(residBy)) {
         pCat.add(residBy); // its mean per level too, as 'fit' with 'y ~ env' and --resid-by env
@@ -187,7 +188,7 @@ public final class RemlInputs {
     List<GroupSource> groupSources = new ArrayList<>();
     List<String> labelled = new ArrayList<>(groups);
     labelled.addAll(gxe);
-    if (residBy != null) {
+    if (residBy != null && !labelled.contains(residBy)) {
       labelled.add(residBy);
     }
     for (String g : labelled) {

@@ -401,7 +401,7 @@ public final class RemlJob {
   static RemlInputs.Assembled assemble(Options o, List<RemlInputs.Relationship> rels, Configuration conf) {
     List<String> labelled = new ArrayList<>(o.groups());
     labelled.addAll(o.gxe());
-    if (o.residBy() != null) {
+    if (o.residBy() != null && !labelled.contains(o.residBy())) {
       labelled.add(o.residBy());
     }
     TraitTables.Tables t = TraitTables.read(o.trait(), null, rels.isEmpty() ? null : rels.get(0).ids(),

@@ -48,6 +48,20 @@ class RemlResidByTest {
    * for reml, a table IID y env for fit.
    */
   private Path[] data() throws Exception {
+    if (records == null) {
+      records = simulate();
+    }
+    Path p = tmp.resolve("pheno_env.txt");
+    Path t = tmp.resolve("table.txt");
+    Files.writeString(p, records[0]);
+    Files.writeString(t, records[1]);
+    return new Path[] {p, t};
+  }
+
+  /** The two files' text, simulated once for the class (the eigendecomposition of K takes a second). */
+  private static String[] records;
+
+  private static String[] simulate() throws Exception {
     Grm k = GctaGrmFiles.read(grm, new Configuration());
     int n = k.size();
     RealMatrix km = new Array2DRowRealMatrix(n, n);
@@ -72,11 +86,7 @@ class RemlResidByTest {
       pheno.append(id.fid()).append(' ').append(id.iid()).append(' ').append(y).append(' ').append(env).append('\n');
       table.append(id.iid()).append(' ').append(y).append(' ').append(env).append('\n');
     }
-    Path p = tmp.resolve("pheno_env.txt");
-    Path t = tmp.resolve("table.txt");
-    Files.writeString(p, pheno.toString());
-    Files.writeString(t, table.toString());
-    return new Path[] {p, t};
+    return new String[] {pheno.toString(), table.toString()};
   }
 
   private static double number(String json, String regex) {
@@ -126,6 +136,26 @@ class RemlResidByTest {
     assertEquals(500.0, rows.get("n"));
     assertEquals(500.0, rows.get("n_harsh") + rows.get("n_mild"));
     assertTrue(reml.contains("\"name\": \"env=mild\"") || reml.contains("env=mild"), "env is a fixed effect: " + reml);
+  }
+
+  /** GCTA's GxE component with per-environment residuals: {@code fit}'s {@code (1 | env:IID:G)} and --resid-by env. */
+  @Test
+  void gxeWithResidualsPerEnvironmentEqualsFit() throws Exception {
+    Path[] d = data();
+    String out = tmp.resolve("gxe").toString();
+    assertEquals(0, Lmmspark.run("reml", "--grm", grm, "--pheno", d[0].toString(), "--pheno-name", "y", "--gxe", "env",
+        "--resid-by", "env", "--out", out));
+    String fitOut = tmp.resolve("fitgxe").toString();
+    assertEquals(0, Lmmspark.run("fit", "--data", d[1].toString(), "--formula", "y ~ env + (1 | IID:G) + (1 | env:IID:G)",
+        "--grm", "G=" + grm, "--resid-by", "env", "--out", fitOut));
+    String reml = Files.readString(Path.of(out + ".json"));
+    String fit = Files.readString(Path.of(fitOut + ".json"));
+    assertClose(number(reml, "\"logLik\":"), number(fit, "\"logLik\":"), 1e-6, 1e-6, "logLik");
+    for (String level : List.of("harsh", "mild")) {
+      assertClose(number(reml, "\"name\": \"V\\(e_" + level + "\\)\",\\s*\"value\":"),
+          number(fit, "\"name\": \"residual:env=" + level + "\",\\s*\"estimate\":"), 1e-6, 1e-6, "V(e_" + level + ")");
+    }
+    assertTrue(reml.contains("\"name\": \"V(GxE)/Vp_harsh\""), reml);
   }
 
   private static String[] row(List<String> hsq, String name) {
