@@ -69,12 +69,8 @@ public final class GlmmRemlJob {
         y = recoded;
       }
     }
-    Map<String, DenseSymmetricMatrix> covariances = new LinkedHashMap<>();
-    for (VarianceComponent c : prob.components()) {
-      SymmetricOperator op = c.covariance();
-      covariances.put(c.name(), op instanceof DenseSymmetricMatrix d ? d : new DenseSymmetricMatrix(op.size(), op.toDense()));
-    }
-    MixedModel model = ModelFrame.ofCovariances(in.design().trait(), y, prob.x(), prob.fixedNames(), covariances);
+    MixedModel model = ModelFrame.ofCovariances(in.design().trait(), y, prob.x(), prob.fixedNames(),
+        denseCovariances(prob));
     List<String> why = new ArrayList<>();
     long tFit = System.nanoTime();
     GlmmFit fit;
@@ -178,6 +174,16 @@ public final class GlmmRemlJob {
     } finally {
       products.close();
     }
+  }
+
+  /** Each component's covariance over the analysed records as a dense matrix, by name in order (for {@link ModelFrame#ofCovariances}). */
+  static Map<String, DenseSymmetricMatrix> denseCovariances(RemlProblem prob) {
+    Map<String, DenseSymmetricMatrix> covariances = new LinkedHashMap<>();
+    for (VarianceComponent c : prob.components()) {
+      SymmetricOperator op = c.covariance();
+      covariances.put(c.name(), op instanceof DenseSymmetricMatrix d ? d : new DenseSymmetricMatrix(op.size(), op.toDense()));
+    }
+    return covariances;
   }
 
   /** Writes OUT.hsq, OUT.json (with {@code matrixFree} diagnostics when not null) and OUT.log of a GLMM fit. */

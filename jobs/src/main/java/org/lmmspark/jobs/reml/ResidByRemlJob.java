@@ -17,8 +17,6 @@ import org.lmmspark.engine.reml.DenseSymmetricMatrix;
 import org.lmmspark.engine.reml.HsqFile;
 import org.lmmspark.engine.reml.RemlInputs;
 import org.lmmspark.engine.reml.RemlProblem;
-import org.lmmspark.engine.reml.SymmetricOperator;
-import org.lmmspark.engine.reml.VarianceComponent;
 
 /**
  * {@code lmmspark reml --resid-by COLUMN}: {@code reml}'s components (GRMs, {@code K∘K}, a pedigree's A,
@@ -63,11 +61,7 @@ final class ResidByRemlJob {
       count[group[i]]++;
     }
     RemlProblem prob = in.problem();
-    Map<String, DenseSymmetricMatrix> covariances = new LinkedHashMap<>();
-    for (VarianceComponent c : prob.components()) {
-      SymmetricOperator op = c.covariance();
-      covariances.put(c.name(), op instanceof DenseSymmetricMatrix d ? d : new DenseSymmetricMatrix(op.size(), op.toDense()));
-    }
+    Map<String, DenseSymmetricMatrix> covariances = GlmmRemlJob.denseCovariances(prob);
     MixedModel model = ModelFrame.ofCovariances(in.design().trait(), prob.y(), prob.x(), prob.fixedNames(),
         covariances, column, levels, group);
     List<String> names = new ArrayList<>(covariances.keySet());

@@ -170,6 +170,11 @@ class RemlResidByTest {
     // --fix of the residual: there is one per level.
     assertEquals(2, Lmmspark.run("reml", "--grm", grm, "--pheno", pheno, "--pheno-name", "y", "--resid-by", "env",
         "--fix", "e=1", "--out", out));
+    // A component's variance may be held (here at its simulated value), the residuals estimated.
+    String fixed = tmp.resolve("fixed").toString();
+    assertEquals(0, Lmmspark.run("reml", "--grm", grm, "--pheno", pheno, "--pheno-name", "y", "--resid-by", "env",
+        "--fix", "G=1", "--out", fixed));
+    assertEquals(1.0, Double.parseDouble(row(Files.readAllLines(Path.of(fixed + ".hsq")), "V(G)")[1]));
     // A GLMM has no residual variance to split.
     assertEquals(2, Lmmspark.run("reml", "--grm", grm, "--pheno", pheno, "--pheno-name", "y", "--resid-by", "env",
         "--family", "poisson", "--out", out));
