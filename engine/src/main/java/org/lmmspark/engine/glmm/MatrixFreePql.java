@@ -31,8 +31,11 @@ import org.lmmspark.engine.reml.matfree.StochasticReml;
 public final class MatrixFreePql {
   private MatrixFreePql() {}
 
-  /** The fit and the last working model's stochastic REML outcome (its Monte Carlo error, work counts). */
-  public record Fit(GlmmFit glmm, StochasticReml.Outcome working, int outerIterations) {}
+  /**
+   * The fit, the last working model's stochastic REML outcome (its Monte Carlo error, work counts) and the
+   * final linear predictor {@code η = Xβ̂ + b̂} (n).
+   */
+  public record Fit(GlmmFit glmm, StochasticReml.Outcome working, int outerIterations, double[] eta) {}
 
   /** One working fit and the scaling it was fitted with. */
   private record Step(StochasticReml.Outcome outcome, double[] scale) {}
@@ -116,6 +119,6 @@ public final class MatrixFreePql {
     GlmmFit glmmFit = new GlmmFit("pql", family, fixedNames, f.beta(), betaSe, null, List.of(name),
         new double[] {f.theta()[0]}, new boolean[] {f.boundary()[0]}, Double.NaN, n, null, null, mu, 1.0,
         outer.converged() && f.converged(), message, Double.isFinite(cov[0]) ? cov : null);
-    return new Fit(glmmFit, outer.working().outcome(), outer.iterations());
+    return new Fit(glmmFit, outer.working().outcome(), outer.iterations(), outer.eta());
   }
 }

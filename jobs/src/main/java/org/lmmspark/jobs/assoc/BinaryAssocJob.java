@@ -20,7 +20,15 @@ import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.glmm.BinaryAssocResults;
 import org.lmmspark.engine.glmm.BinaryNull;
 import org.lmmspark.engine.glmm.BinaryScoreTest;
+import org.lmmspark.engine.glmm.Family;
 import org.lmmspark.engine.glmm.GrmPql;
+import org.lmmspark.engine.glmm.MatrixFreeBinaryNull;
+import org.lmmspark.engine.glmm.MatrixFreePql;
+import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
+import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
+import org.lmmspark.engine.reml.matfree.StochasticReml;
+import org.lmmspark.jobs.matfree.DistributedGenotypeProducts;
+import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.assoc.Calibration;
@@ -55,7 +63,8 @@ import org.slf4j.LoggerFactory;
  * {@link AssocJob#AUTO_CALIBRATED_SAMPLES} analysed samples, as the quantitative test switches.
  *
  * <p>The null fit is dense ({@code O(N³)} per working-model evaluation on the driver, N of a few
- * thousand); a matrix-free fit plugs in through {@link BinaryNull} (then the variance is the ratio).
+ * thousand), or with {@code --solver matrix-free} (no GRM, no LOCO yet) {@link MatrixFreePql} over the cached
+ * genotypes and {@link MatrixFreeBinaryNull} (then the variance is the ratio, its {@code gᵀPg} by CG).
  *
  * <p>Cluster use: {@code spark-submit --class org.lmmspark.jobs.cli.Lmmspark lmmspark.jar assoc --family
  * binomial --bfile hdfs:///d/c --pheno hdfs:///d/p.txt --pheno-name t2d --grm hdfs:///d/c --loco --out
@@ -86,9 +95,13 @@ public final class BinaryAssocJob {
       if (!(firthBelow >= 0 && firthBelow <= 1)) {
         throw new BadInputException("--firth-below must be a p-value in [0, 1], got " + firthBelow);
       }
-      if (assoc.solver() == AssocJob.Solver.MATRIX_FREE) {
-        throw new BadInputException("--family binomial fits its null model densely for now: --solver matrix-free is "
-            + "not available for it (use --solver auto or spectral)");
+      if (assoc.solver() == AssocJob.Solver.MATRIX_FREE && assoc.loco()) {
+        throw new BadInputException("--family binomial --solver matrix-free fits one null model for all chromosomes: "
+            + "--loco is not available with it yet (drop --loco, or use --solver auto/spectral for the dense LOCO fits)");
+      }
+      if (assoc.solver() == AssocJob.Solver.MATRIX_FREE && variance == Variance.EXACT) {
+        throw new BadInputException("--family binomial --solver matrix-free has no dense P: --score-variance exact is "
+            + "not available with it (use ratio or auto)");
       }
       if (assoc.statistic() != org.lmmspark.engine.assoc.LmmTest.MLMA || assoc.exact()) {
         throw new BadInputException("--family binomial runs the SAIGE score test: --test/--exact choose quantitative-"
@@ -98,6 +111,9 @@ public final class BinaryAssocJob {
     }
 
     public boolean exactFor(int n) {
+      if (assoc.solver() == AssocJob.Solver.MATRIX_FREE) {
+        return false;
+      }
       return variance == Variance.EXACT || (variance == Variance.AUTO && n < AssocJob.AUTO_CALIBRATED_SAMPLES);
     }
   }
@@ -168,6 +184,9 @@ public final class BinaryAssocJob {
     GenotypeSource fileset = genotypes.fileset();
     fileset.warnings().forEach(log::warn);
     List<String> notes = new ArrayList<>(genotypes.notes());
+    if (o.solver() == AssocJob.Solver.MATRIX_FREE) {
+      return runMatrixFree(jsc, b, genotypes, notes, start);
+    }
 
     String grmPrefix = o.grm();
     double grmSeconds = 0;
@@ -202,7 +221,7 @@ public final class BinaryAssocJob {
       // The dense null holds several N×N matrices (about 40·N² bytes) and costs O(N³) per working-model step.
       throw new BadInputException(String.format(Locale.ROOT, "--family binomial fits its null GLMM densely on the driver "
           + "(about %.1f GB and O(N³) per iteration at N = %d), and N is above --matrix-free-above (%d), where the "
-          + "matrix-free route would take over but does not exist for binary traits yet: raise --matrix-free-above to "
+          + "matrix-free route takes over: use --solver matrix-free (no LOCO yet), or raise --matrix-free-above to "
           + "run it densely anyway", 40.0 * n * n / 1e9, n, limit));
     }
     int[] famRows = GenotypeRows.of(assembled.samples(), fileset);
@@ -249,7 +268,84 @@ public final class BinaryAssocJob {
       }
     }
     double nullSeconds = (System.nanoTime() - nullStart) / 1e9;
+    return scanAndWrite(jsc, b, genotypes, assembled.design().trait(), y, cases, problem.fixedNames(), famRows, models,
+        fits, ranges, modelOfRange, grmSeconds, nullSeconds, notes, start);
+  }
 
+  /**
+   * The matrix-free route ({@code --solver matrix-free}, no GRM): the genotypes cached once as 2-bit blocks
+   * ({@link DistributedGenotypeProducts}), the null GLMM by {@link MatrixFreePql} over the genotype operator,
+   * SAIGE's variance ratio from {@code gᵀPg} of the seeded calibration variants with P applied by batched
+   * preconditioned CG ({@link MatrixFreeBinaryNull}), then the same scan as the dense route.
+   */
+  private static Result runMatrixFree(JavaSparkContext jsc, Options b, PartitionedGenotypes genotypes, List<String> notes,
+      long start) {
+    AssocJob.Options o = b.assoc();
+    Configuration conf = jsc.hadoopConfiguration();
+    GenotypeSource fileset = genotypes.fileset();
+    long nullStart = System.nanoTime();
+    GenotypeRemlInputs.Assembled in = MatrixFreeRemlJob.assemble(o.trait(), genotypes, conf);
+    notes.addAll(in.notes());
+    String phenoFile = o.trait().pheno() != null ? o.trait().pheno() : fileset.famPath();
+    double[] y = caseControl(in.design().y(), in.samples(), phenoFile, in.design().trait(), notes);
+    int n = y.length;
+    int cases = 0;
+    for (double v : y) {
+      cases += (int) v;
+    }
+    StochasticReml.Options ro = o.probes() > 0 ? StochasticReml.Options.defaults().withProbes(o.probes())
+        : StochasticReml.Options.defaults();
+    DistributedGenotypeProducts products = DistributedGenotypeProducts.cache(jsc, genotypes, o.maf(), o.partitions(),
+        o.kernel());
+    List<BinaryScoreTest.Model> models = new ArrayList<>();
+    List<NullFit> fits = new ArrayList<>();
+    try {
+      notes.add("matrix-free: no GRM; " + MatrixFreeRemlJob.describeCache(products));
+      GenomicRelationshipOperator k = new GenomicRelationshipOperator(products, in.famRows(), -1);
+      long passes0 = products.passes();
+      MatrixFreePql.Fit f = MatrixFreePql.fit(k, "G", Family.BINOMIAL_LOGIT, y, in.design().x(),
+          in.design().columnNames(), ro, GrmPql.TOLERANCE, line -> log.info("null GLMM (matrix-free): {}", line));
+      long fitPasses = products.passes() - passes0;
+      MatrixFreeBinaryNull fit = new MatrixFreeBinaryNull("all chromosomes", f, k, in.design().x(), ro);
+      DosageBlock sample = Calibration.readSample(fileset, in.famRows(),
+          AssocJob.calibrationOrder(fileset.variants(), genotypes.include(), null), o.calibrationVariants(),
+          Math.max(o.maf(), RATIO_MIN_MAF), conf);
+      long ratio0 = products.passes();
+      BinaryScoreTest.Model model = BinaryScoreTest.model(fit, y, in.design().x(), in.design().p(), sample, false,
+          b.firthBelow());
+      notes.add(String.format(Locale.ROOT, "null GLMM fitted matrix-free (PQL, stochastic AI-REML working model over the "
+          + "genotype operator, %d probes, τ Monte Carlo SE %.2g): %d genotype passes; variance ratio from %d variant(s), "
+          + "P·g by one batched preconditioned CG (%d iterations, %d passes)", f.working().diagnostics().probes(),
+          f.working().diagnostics().monteCarloSe(0), fitPasses, sample.m, fit.cgIterations(),
+          products.passes() - ratio0));
+      log.info("null model (matrix-free): τ = {}, {}; variance ratio {}", String.format("%.5g", fit.tau()),
+          fit.message(), model.ratio);
+      models.add(model);
+      fits.add(new NullFit(fit.scope(), n, model.cases, fit.tau(), fit.beta(), f.outerIterations(), fit.converged(),
+          fit.message(), model.ratio, false, 0));
+    } finally {
+      products.close();
+    }
+    notes.add(String.format(Locale.ROOT, "test: SAIGE score test from the null logistic GLMM (PQL, matrix-free); Var(T) by "
+        + "SAIGE's variance ratio r·g̃ᵀWg̃; SPA beyond |z| = %.0f; Firth %s",
+        org.lmmspark.engine.glmm.SaddlePoint.NORMAL_CUTOFF, b.firthBelow() > 0 ? "below p = " + b.firthBelow()
+        + " (covariates re-estimated, the null's random prediction as offset)" : "off (--firth-below 0)"));
+    double nullSeconds = (System.nanoTime() - nullStart) / 1e9;
+    int target = o.partitions() > 0 ? o.partitions() : Math.max(1, 2 * jsc.defaultParallelism());
+    List<VariantRange> ranges = genotypes.ranges(target, false);
+    return scanAndWrite(jsc, b, genotypes, in.design().trait(), y, cases, in.design().columnNames(), in.famRows(), models,
+        fits, ranges, new int[ranges.size()], 0, nullSeconds, notes, start);
+  }
+
+  /** The one scan over every range against its null model, then the table and outputs. */
+  private static Result scanAndWrite(JavaSparkContext jsc, Options b, PartitionedGenotypes genotypes, String trait,
+      double[] y, int cases, List<String> fixedNames, int[] famRows, List<BinaryScoreTest.Model> models,
+      List<NullFit> fits, List<VariantRange> ranges, int[] modelOfRange, double grmSeconds, double nullSeconds,
+      List<String> notes, long start) {
+    AssocJob.Options o = b.assoc();
+    Configuration conf = jsc.hadoopConfiguration();
+    GenotypeSource fileset = genotypes.fileset();
+    int n = y.length;
     long t = System.nanoTime();
     BinaryAssocResults all = new BinaryAssocResults();
     VariantFilterCounts counts = new VariantFilterCounts(n);
@@ -279,11 +375,11 @@ public final class BinaryAssocJob {
         new AssocTable.ExtraColumn("p_method", k -> all.method(k).label(), null)));
     double lambda = table.lambdaGc();
     log.info("{} variants tested ({}), λGC = {}", table.size(), counts, String.format("%.4f", lambda));
-    Result partial = new Result(assembled.design().trait(), n, cases, n - cases, problem.fixedNames(), fits, table, all,
+    Result partial = new Result(trait, n, cases, n - cases, fixedNames, fits, table, all,
         counts, lambda, methods, ranges.size(), grmSeconds, nullSeconds, scanSeconds, 0, notes, List.of());
     String title = partial.trait() + " (binary" + (o.loco() ? ", LOCO" : "") + ")";
     List<String> outputs = AssocOutputs.write(conf, o.out(), table, title, lambda, report(b, partial), null);
-    return new Result(partial.trait(), n, cases, n - cases, problem.fixedNames(), fits, table, all, counts, lambda,
+    return new Result(partial.trait(), n, cases, n - cases, fixedNames, fits, table, all, counts, lambda,
         methods, ranges.size(), grmSeconds, nullSeconds, scanSeconds, (System.nanoTime() - start) / 1e9, notes, outputs);
   }
 
@@ -292,6 +388,12 @@ public final class BinaryAssocJob {
    * no cases are bad input naming the file and the first offending sample.
    */
   static double[] caseControl(double[] y, RemlInputs.Assembled assembled, String file, String trait,
+      List<String> notes) {
+    return caseControl(y, assembled.samples(), file, trait, notes);
+  }
+
+  /** As above for the analysed samples {@code samples} (in the order of y). */
+  static double[] caseControl(double[] y, List<org.lmmspark.engine.io.SampleId> samples, String file, String trait,
       List<String> notes) {
     boolean zeroOne = true;
     boolean oneTwo = true;
@@ -308,7 +410,7 @@ public final class BinaryAssocJob {
       for (int i = 0; i < y.length && bad < 0; i++) {
         bad = y[i] == 2 ? i : -1;
       }
-      throw BadInputException.inFile(file, "sample " + assembled.samples().get(bad) + ": trait '" + trait + "' is "
+      throw BadInputException.inFile(file, "sample " + samples.get(bad) + ": trait '" + trait + "' is "
           + AssocOutputs.num(y[bad]) + "; --family binomial takes 0/1 (control/case) or PLINK's 1/2, not other values"
           + " or a mix");
     }
@@ -414,7 +516,8 @@ public final class BinaryAssocJob {
     sb.append("- phenotype: `").append(o.trait().pheno() != null ? o.trait().pheno() : o.genotypes().fam())
         .append("` column `").append(r.trait()).append("`\n");
     sb.append("- fixed effects: ").append(String.join(", ", r.fixedEffects())).append("\n");
-    sb.append("- GRM: `").append(o.grm() == null ? o.out() + " (computed)" : o.grm()).append("`\n");
+    sb.append("- GRM: ").append(o.solver() == AssocJob.Solver.MATRIX_FREE ? "none (matrix-free: products with the cached"
+        + " genotypes)" : "`" + (o.grm() == null ? o.out() + " (computed)" : o.grm()) + "`").append("\n");
     sb.append(String.format(Locale.ROOT, "- samples analysed: %d (%d cases, %d controls)%n", r.samples(), r.cases(),
         r.controls()));
     sb.append("- variants: ").append(r.counts()).append(o.maf() > 0 ? ", MAF ≥ " + o.maf() : "").append("\n");
