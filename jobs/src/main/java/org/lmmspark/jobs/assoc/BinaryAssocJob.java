@@ -389,7 +389,7 @@ public final class BinaryAssocJob {
    */
   static double[] caseControl(double[] y, RemlInputs.Assembled assembled, String file, String trait,
       List<String> notes) {
-    return caseControl(y, assembled.samples(), file, trait, notes);
+    return caseControl(y, assembled == null ? null : assembled.samples(), file, trait, notes);
   }
 
   /** As above for the analysed samples {@code samples} (in the order of y). */

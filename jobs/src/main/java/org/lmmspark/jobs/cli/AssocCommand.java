@@ -80,7 +80,9 @@ import picocli.CommandLine.Spec;
           + " PREFIX.grm.*; with the matrix-free solver the whole-genome REML PREFIX.hsq (GCTA layout).",
       "--family binomial: a 0/1 trait (PLINK's 1/2 accepted and recoded, as the log says) is tested as SAIGE does: a"
           + " null logistic GLMM logit(mu) = Xb + g, g ~ N(0, tau K), fitted by PQL with AI-REML on the working model"
-          + " (dense, on the driver; with --loco one fit per chromosome on K_-c), then per variant the score"
+          + " (dense, on the driver; with --loco one fit per chromosome on K_-c; with --solver matrix-free no GRM: the"
+          + " working model fitted by stochastic AI-REML over the cached genotypes as SAIGE's step 1, no --loco, the"
+          + " variance by the ratio with x'Px of the calibration variants by preconditioned CG), then per variant the score"
           + " T = x~'(y - mu), Var(T) exact (x'Px, --score-variance exact) or by SAIGE's variance ratio (ratio; auto ="
           + " exact below 5000 samples), p by the normal approximation for |z| < 2 and the saddle-point approximation"
           + " beyond, and Firth's penalized likelihood-ratio test (covariates re-estimated, the null's random prediction"
@@ -133,7 +135,7 @@ public final class AssocCommand implements Callable<Integer> {
   @Option(names = "--firth-below", defaultValue = "0.01", paramLabel = "P", description = "--family binomial: variants whose score-test p is below P are retested by Firth logistic regression (0: never) (default: ${DEFAULT-VALUE}).")
   double firthBelow;
 
-  @Option(names = "--score-variance", defaultValue = "auto", paramLabel = "V", description = "--family binomial: exact (x'Px with the dense projection, 2N^2 flops per variant), ratio (SAIGE's variance ratio, O(N)) or auto (exact below 5000 samples) (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--score-variance", defaultValue = "auto", paramLabel = "V", description = "--family binomial: exact (x'Px with the dense projection, 2N^2 flops per variant), ratio (SAIGE's variance ratio, O(N)) or auto (exact below 5000 samples; always the ratio with --solver matrix-free) (default: ${DEFAULT-VALUE}).")
   String scoreVariance;
 
   @Mixin OutputOptions output;

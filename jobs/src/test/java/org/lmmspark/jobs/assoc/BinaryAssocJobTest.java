@@ -254,6 +254,15 @@ class BinaryAssocJobTest {
     assertTrue(rChi > 0.999 && rBeta > 0.999 && rSe > 0.999, "correlations " + rChi + ", " + rBeta + ", " + rSe);
     assertTrue(maxRel < 0.02, "max relative χ² difference " + maxRel);
     assertClose(free.lambdaGc(), dense.lambdaGc(), 0.02, 0, "λGC");
+    assertTrue(Files.readString(Path.of(AssocOutputs.reportPath(dir.resolve("s1").toString())))
+        .contains("none (matrix-free"));
+    // No LOCO and no dense P on this route: refused before anything runs, saying so.
+    AssocJob.Options loco = new AssocJob.Options(GenotypeInput.bfile(bfile), phenoFile.toString(), "Y", null, null, null,
+        dir.resolve("l").toString(), true, 0, false, AssocJob.Test.AUTO, 100, 5, 0, 32, AssocJob.Solver.MATRIX_FREE,
+        org.lmmspark.engine.reml.SolverRoute.COST_MODEL, 0);
+    String msg = org.junit.jupiter.api.Assertions.assertThrows(org.lmmspark.engine.BadInputException.class,
+        () -> new BinaryAssocJob.Options(loco, 0, BinaryAssocJob.Variance.AUTO)).getMessage();
+    assertTrue(msg.contains("--loco") && msg.contains("matrix-free"), msg);
   }
 
   /** Copies of A1 per variant (m×n) decoded from the .bed bytes (SNP-major; no missing calls in these files). */
