@@ -45,7 +45,7 @@ public final class LdScoreFiles {
     String[] cols = scoreColumns(annotationNames);
     int a = cols.length;
     String fmt = "%." + digits + "f";
-    try (Writer w = new OutputStreamWriter(new GZIPOutputStream(outputs.create(ldscorePath(out, chromosome)), 1 << 16),
+    try (Writer w = new OutputStreamWriter(new FastGzip(outputs.create(ldscorePath(out, chromosome))),
         StandardCharsets.UTF_8)) {
       StringBuilder sb = new StringBuilder("CHR\tSNP\tBP");
       for (String c : cols) {
@@ -57,7 +57,8 @@ public final class LdScoreFiles {
         sb.setLength(0);
         sb.append(v.chromosome()).append('\t').append(v.id()).append('\t').append(v.bp());
         for (int j = 0; j < a; j++) {
-          sb.append('\t').append(String.format(Locale.ROOT, fmt, l2[k * a + j]));
+          sb.append('\t');
+          appendFixed(sb, l2[k * a + j], digits, fmt);
         }
         w.write(sb.append('\n').toString());
       }
@@ -65,6 +66,56 @@ public final class LdScoreFiles {
       writeLine(outputs, out + "." + chromosome + ".l2.M_5_50", m550);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Appends {@code String.format(Locale.ROOT, "%.<digits>f", x)}, character for character. The JDK
+   * formatter (about a microsecond a value, most of the writing time at 10⁵ variants) is called only
+   * where a quick rounding could differ from it: the JDK rounds half-up the shortest decimal form of
+   * {@code x}, which lies within one ulp of {@code x}; so when {@code |x|·10^digits < 10⁸} (an ulp
+   * there is below 2·10⁻⁸) and its fractional part is farther than 10⁻⁶ from one half, rounding
+   * {@code |x|·10^digits} to the nearest integer gives the same digits. Ties, large values, a negative
+   * value that rounds to zero ({@code -0.000}), NaN and infinities go to the JDK.
+   */
+  static void appendFixed(StringBuilder sb, double x, int digits, String fmt) {
+    if (digits >= 1 && digits <= 8 && Double.isFinite(x)) {
+      long scale = POWERS_OF_TEN[digits];
+      double y = Math.abs(x) * scale;
+      if (y < 1e8) {
+        long whole = (long) y;
+        double frac = y - whole;
+        if (Math.abs(frac - 0.5) > 1e-6) {
+          long rounded = frac > 0.5 ? whole + 1 : whole;
+          boolean negative = Double.doubleToRawLongBits(x) < 0;
+          if (!negative || rounded != 0) {
+            if (negative) {
+              sb.append('-');
+            }
+            sb.append(rounded / scale).append('.');
+            String f = Long.toString(rounded % scale);
+            for (int p = f.length(); p < digits; p++) {
+              sb.append('0');
+            }
+            sb.append(f);
+            return;
+          }
+        }
+      }
+    }
+    sb.append(String.format(Locale.ROOT, fmt, x));
+  }
+
+  private static final long[] POWERS_OF_TEN = {1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000};
+
+  /**
+   * gzip at deflate level 1: the scores file is written once and read once by ldsc, and level 1 takes
+   * a fraction of the default level's time for a slightly larger file; any gzip reader reads it.
+   */
+  private static final class FastGzip extends GZIPOutputStream {
+    FastGzip(java.io.OutputStream out) throws IOException {
+      super(out, 1 << 16);
+      def.setLevel(java.util.zip.Deflater.BEST_SPEED);
     }
   }
 
