@@ -161,6 +161,15 @@ public final class LdScoreJob {
       }
       work.add(new ChromosomeWork(keptFile, first, annot));
       int[] starts = LdScoreRange.ranges(first, n, o.taskBytes(), maxTargets);
+      // Whole waves: a multiple of the cores as many ranges, of equal size, so that no core idles
+      // while the last range runs alone (a range takes seconds at 5,000 samples).
+      int parallelism = jsc.defaultParallelism();
+      int count = starts.length - 1;
+      if (count > 1 && count % parallelism != 0) {
+        int waves = (count + parallelism - 1) / parallelism * parallelism;
+        int even = Math.max(LdScoreKernel.COLUMN_GROUP, (keptFile.length + waves - 1) / waves);
+        starts = LdScoreRange.ranges(first, n, o.taskBytes(), Math.min(maxTargets, even));
+      }
       for (int r = 0; r + 1 < starts.length; r++) {
         targets.add(new Target(c, starts[r], starts[r + 1]));
       }
