@@ -190,18 +190,8 @@ public final class GlmmRemlJob {
   private static RemlJob.Result report(RemlJob.Options o, GlmmFit fit, String formula, String trait,
       List<String> componentNames, double[] y, List<String> log, long t0, Configuration conf, RemlInputs.Assembled in,
       Map<String, Object> matrixFree) {
-    if (!fit.converged()) {
-      if (!o.allowNonconvergence()) {
-        log.add("error: the GLMM did not converge: " + fit.message());
-        try (AtomicOutputs outs = new AtomicOutputs(conf)) {
-          RemlJob.write(outs, o.out() + ".log", String.join("\n", log) + "\n");
-          outs.commitDiagnostic();
-        }
-        throw new BadInputException("the GLMM did not converge: " + fit.message() + "; see " + o.out()
-            + ".log; --allow-nonconvergence writes the last iterate");
-      }
-      log.add("warning: the GLMM did not converge; results are the last iterate (--allow-nonconvergence)");
-    }
+    RemlJob.checkConvergence("the GLMM", fit.converged(), fit.message(), o.out(), o.allowNonconvergence(), log,
+        conf);
     double meanCount = SmallMatrices.sum(y) / y.length;
     String hsq = hsq(fit, componentNames, meanCount);
     log.add(String.format(Locale.ROOT, "total time %.3f s", (System.nanoTime() - t0) / 1e9));

@@ -921,17 +921,26 @@ public final class RemlJob {
   /** A fit that did not converge is an error (log written, nothing else) unless the last iterate is asked for. */
   private static void checkConvergence(RemlFit fit, String out, boolean allowNonconvergence, List<String> log,
       Configuration conf) {
-    if (!fit.converged() && !allowNonconvergence) {
-      log.add("error: REML did not converge: " + fit.message());
+    checkConvergence("REML", fit.converged(), fit.message(), out, allowNonconvergence, log, conf);
+  }
+
+  /**
+   * {@link #checkConvergence(RemlFit, String, boolean, List, Configuration)} for any fit: {@code what} names it in
+   * the messages ("REML", "the GLMM").
+   */
+  static void checkConvergence(String what, boolean converged, String message, String out,
+      boolean allowNonconvergence, List<String> log, Configuration conf) {
+    if (!converged && !allowNonconvergence) {
+      log.add("error: " + what + " did not converge: " + message);
       try (AtomicOutputs outs = new AtomicOutputs(conf)) {
         write(outs, out + ".log", String.join("\n", log) + "\n");
         outs.commitDiagnostic(); // stays although the run fails: it says why
       }
-      throw new BadInputException("REML did not converge: " + fit.message()
+      throw new BadInputException(what + " did not converge: " + message
           + "; see " + out + ".log; --allow-nonconvergence writes the last iterate");
     }
-    if (!fit.converged()) {
-      log.add("warning: REML did not converge; results are the last iterate (--allow-nonconvergence)");
+    if (!converged) {
+      log.add("warning: " + what + " did not converge; results are the last iterate (--allow-nonconvergence)");
     }
   }
 

@@ -80,18 +80,8 @@ final class ResidByRemlJob {
     log.add("--resid-by " + column + ": a residual variance per level; records per level: " + perLevel(levels, count));
     log.add("route: " + fit.route());
     log.add(String.format(Locale.ROOT, "REML (dense, residual per level): %s (%.3f s)", fit.message(), seconds));
-    if (!fit.converged()) {
-      if (!o.allowNonconvergence()) {
-        log.add("error: REML did not converge: " + fit.message());
-        try (AtomicOutputs outs = new AtomicOutputs(conf)) {
-          RemlJob.write(outs, o.out() + ".log", String.join("\n", log) + "\n");
-          outs.commitDiagnostic();
-        }
-        throw new BadInputException("REML did not converge: " + fit.message() + "; see " + o.out()
-            + ".log; --allow-nonconvergence writes the last iterate");
-      }
-      log.add("warning: REML did not converge; results are the last iterate (--allow-nonconvergence)");
-    }
+    RemlJob.checkConvergence("REML", fit.converged(), fit.message(), o.out(), o.allowNonconvergence(), log,
+        conf);
     List<Row> rows = rows(fit, names, levels);
     String hsq = hsq(rows, fit, levels, count);
     log.add(String.format(Locale.ROOT, "total time %.3f s", (System.nanoTime() - t0) / 1e9));

@@ -1,5 +1,6 @@
 package org.lmmspark.jobs.assoc;
 
+import org.lmmspark.engine.testing.Correlation;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.lmmspark.engine.testing.Tolerance.assertClose;
@@ -243,9 +244,9 @@ class BinaryAssocJobTest {
     for (int v = 0; v < 500; v++) {
       maxRel = Math.max(maxRel, Math.abs(chiF[v] - chiD[v]) / Math.max(chiD[v], 1));
     }
-    double rChi = correlation(chiD, chiF);
-    double rBeta = correlation(betaD, betaF);
-    double rSe = correlation(seD, seF);
+    double rChi = Correlation.pearson(chiD, chiF);
+    double rBeta = Correlation.pearson(betaD, betaF);
+    double rSe = Correlation.pearson(seD, seF);
     System.out.printf(java.util.Locale.ROOT, "binary matrix-free vs dense: tau %.5g vs %.5g (MC SE in the notes: %s); "
         + "ratio %.5g vs %.5g; corr chi2 %.8f beta %.8f SE %.8f; max chi2 diff (relative above 1) %.4f; lambdaGC %.4f vs %.4f%n",
         f.tau(), d.tau(), free.notes().stream().filter(l -> l.contains("Monte Carlo")).findFirst().orElse("-"),
@@ -277,24 +278,6 @@ class BinaryAssocJobTest {
       }
     }
     return x;
-  }
-
-  private static double correlation(double[] a, double[] b) {
-    double ma = 0;
-    double mb = 0;
-    for (int i = 0; i < a.length; i++) {
-      ma += a[i] / a.length;
-      mb += b[i] / b.length;
-    }
-    double sab = 0;
-    double saa = 0;
-    double sbb = 0;
-    for (int i = 0; i < a.length; i++) {
-      sab += (a[i] - ma) * (b[i] - mb);
-      saa += (a[i] - ma) * (a[i] - ma);
-      sbb += (b[i] - mb) * (b[i] - mb);
-    }
-    return sab / Math.sqrt(saa * sbb);
   }
 
   /** Values other than 0/1 (or 1/2), all cases, no cases: one line naming the file (and sample), exit 2. */
