@@ -39,7 +39,7 @@ if [ ! -f "$prefix.bed" ]; then
   "$home/scripts/lmmspark" simulate --out "$prefix" --samples "$n" --variants "$m" --seed 7 --threads 2 > /dev/null
 fi
 common=(--bfile "$prefix" --pheno "$prefix.pheno" --pheno-name y_quant --qcovar "$prefix.qcovar" --loco
-  --master "$master")
+  --master "$master" --overwrite)
 
 t0=$(now)
 LMMSPARK_DRIVER_MEMORY=${MF_DRIVER_MEMORY:-4g} "$home/scripts/lmmspark" assoc "${common[@]}" --solver matrix-free \
@@ -55,7 +55,7 @@ exact_wall=$(secs "$t0" "$(now)")
 echo "(exact) spectral exact LOCO MLMA: $(printf '%.1f' "$exact_wall") s wall"
 
 "$home/scripts/lmmspark" reml --grm "$prefix.exact" --pheno "$prefix.pheno" --pheno-name y_quant \
-  --qcovar "$prefix.qcovar" --solver spectral --out "$prefix.reml" > "$prefix.reml.out" 2>&1
+  --qcovar "$prefix.qcovar" --solver spectral --out "$prefix.reml" --overwrite > "$prefix.reml.out" 2>&1
 
 "$home/scripts/chi2-agreement.py" "$prefix.exact.assoc.tsv.gz" "$prefix.mf.assoc.tsv.gz" \
   --names exact-MLMA matrix-free

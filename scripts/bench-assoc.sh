@@ -51,14 +51,14 @@ for n in ${sizes//,/ }; do
   # The GRM once (for (a)); its time is part of (b), which recomputes it.
   if [ ! -f "$prefix.grm.bin" ]; then
     t0=$(now)
-    "$home/scripts/lmmspark" grm --bfile "$prefix" --out "$prefix" --master "$master" > "$prefix.grm.out" 2>&1
+    "$home/scripts/lmmspark" grm --bfile "$prefix" --out "$prefix" --master "$master" --overwrite > "$prefix.grm.out" 2>&1
     printf 'GRM: %.1f s\n' "$(secs "$t0" "$(now)")"
   fi
 
   # (a) association pass, null model given (GRM precomputed): calibrated.
   t0=$(now)
   "$home/scripts/lmmspark" assoc --bfile "$prefix" --pheno "$prefix.pheno" --pheno-name y_quant --grm "$prefix" \
-    --test calibrated --out "$prefix.cal" --master "$master" > "$prefix.cal.out" 2>&1
+    --test calibrated --out "$prefix.cal" --master "$master" --overwrite > "$prefix.cal.out" 2>&1
   wall=$(secs "$t0" "$(now)")
   scan=$(logged scan "$prefix.cal.out"); nullS=$(logged "null model\(s\)" "$prefix.cal.out")
   tested=$(grep -oE 'over [0-9]+ variants' "$prefix.cal.out" | tail -1 | grep -oE '[0-9]+')
@@ -71,7 +71,7 @@ for n in ${sizes//,/ }; do
   if [ "$exact_scan" = 1 ]; then
     t0=$(now)
     "$home/scripts/lmmspark" assoc --bfile "$prefix" --pheno "$prefix.pheno" --pheno-name y_quant --grm "$prefix" \
-      --test exact --out "$prefix.exact" --master "$master" > "$prefix.exact.out" 2>&1
+      --test exact --out "$prefix.exact" --master "$master" --overwrite > "$prefix.exact.out" 2>&1
     wall=$(secs "$t0" "$(now)")
     escan=$(logged scan "$prefix.exact.out")
     printf '(a) exact MLMA scan (null given): scan %s s (%.0f variants/s); JVM wall %.1f s\n' "$escan" \
@@ -84,7 +84,7 @@ for n in ${sizes//,/ }; do
   # (b) whole run from genotypes: GRM + null + calibration + scan.
   t0=$(now)
   "$home/scripts/lmmspark" assoc --bfile "$prefix" --pheno "$prefix.pheno" --pheno-name y_quant --test calibrated \
-    --out "$prefix.whole" --master "$master" > "$prefix.whole.out" 2>&1
+    --out "$prefix.whole" --master "$master" --overwrite > "$prefix.whole.out" 2>&1
   whole=$(secs "$t0" "$(now)")
   printf '(b) whole run (GRM %s s, null %s s, scan %s s): %.1f s wall (%.0f variants/s)\n' "$(logged GRM "$prefix.whole.out")" \
     "$(logged "null model\(s\)" "$prefix.whole.out")" "$(logged scan "$prefix.whole.out")" "$whole" "$(echo "$tested / $whole" | bc -l)"

@@ -88,7 +88,7 @@ declare -A grm_wall grm_cpu grm_decode assoc_wall assoc_cpu assoc_scan
 for f in $formats; do
   echo "== lmmspark grm $(input "$f") (load $(load))"
   # shellcheck disable=SC2046
-  timed "$dir/run-grm-$f.txt" "$lmmspark" grm $(input "$f") --out "$dir/grm-$f" --master "local[$threads]"
+  timed "$dir/run-grm-$f.txt" "$lmmspark" grm $(input "$f") --out "$dir/grm-$f" --master "local[$threads]" --overwrite
   grm_wall[$f]=$WALL; grm_cpu[$f]=$CPU
   # The kernel's own split (summed over tasks): decoding vs BLAS, without JVM and Spark start-up.
   grm_decode[$f]=$(grep -m1 -o 'decode [0-9.]* s' "$dir/run-grm-$f.txt" | awk '{ print $2 }' || true)
@@ -100,7 +100,7 @@ for f in $formats; do
   echo "== lmmspark assoc $(input "$f") --grm $grm $ids (load $(load))"
   # shellcheck disable=SC2046,SC2086
   timed "$dir/run-assoc-$f.txt" "$lmmspark" assoc $(input "$f") --grm "$grm" $ids --pheno "$sim.pheno" \
-    --pheno-name y_quant --qcovar "$sim.qcovar" --out "$dir/assoc-$f" --master "local[$threads]"
+    --pheno-name y_quant --qcovar "$sim.qcovar" --out "$dir/assoc-$f" --master "local[$threads]" --overwrite
   assoc_wall[$f]=$WALL; assoc_cpu[$f]=$CPU
   assoc_scan[$f]=$(grep -m1 -o 'scan [0-9.]* s' "$dir/assoc-$f.log" | awk '{ print $2 }' || true)
   echo "   $WALL s wall, $CPU s CPU; test pass (scan) ${assoc_scan[$f]} s wall"

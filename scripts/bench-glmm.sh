@@ -74,7 +74,7 @@ EOF
   for method in pql laplace; do
     t0=$(now)
     "$lmm" fit --data "$d/sim.csv" --formula 'y ~ x + s + (1 | g)' --family binomial --glmm "$method" \
-      --out "$d/$method" > "$d/$method.stdout" 2>&1
+      --out "$d/$method" --overwrite > "$d/$method.stdout" 2>&1
     t1=$(now)
     ours=$(echo "$t1 - $t0" | bc)
     ours_fit=$(grep -oE 'fitted in [0-9.]+ s' "$d/$method.log" | grep -oE '[0-9.]+')

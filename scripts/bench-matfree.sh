@@ -30,7 +30,7 @@ fi
 t1=$(date +%s.%N)
 
 /usr/bin/time -v "$home/scripts/lmmspark" reml --bfile "$prefix" --pheno "$prefix.pheno" --pheno-name y_quant \
-  --qcovar "$prefix.qcovar" --out "$prefix.mf" --master "$master" --solver matrix-free \
+  --qcovar "$prefix.qcovar" --out "$prefix.mf" --master "$master" --overwrite --solver matrix-free \
   --probes "${PROBES:-40}" --cg-tol "${CG_TOL:-1e-6}" > "$prefix.mf.out" 2> "$prefix.mf.err" || true
 t2=$(date +%s.%N)
 
@@ -53,7 +53,7 @@ fi
 if [ "$agreement" = 1 ]; then
   t3=$(date +%s.%N)
   LMMSPARK_DRIVER_MEMORY=12g "$home/scripts/lmmspark" reml --bfile "$prefix" --pheno "$prefix.pheno" \
-    --pheno-name y_quant --qcovar "$prefix.qcovar" --out "$prefix.spectral" --master "$master" --solver spectral \
+    --pheno-name y_quant --qcovar "$prefix.qcovar" --out "$prefix.spectral" --master "$master" --overwrite --solver spectral \
     > "$prefix.spectral.out" 2> "$prefix.spectral.err" || { tail -5 "$prefix.spectral.err"; exit 1; }
   t4=$(date +%s.%N)
   printf '== exact fit on the same data: reml --bfile --solver spectral (GRM in memory), %.1f s\n' "$(echo "$t4 - $t3" | bc)"

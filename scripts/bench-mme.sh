@@ -35,7 +35,7 @@ for route in $routes; do
   out="$dir/$route"
   /usr/bin/time -f '%e %U' -o "$out.time" "$home/scripts/lmmspark" reml --pedigree "$milk/pedCowsR.csv" \
       --pheno "$dir/milk.txt" --pheno-name sdMilk --repeated-records --qcovar-names lact,logdim --group herd \
-      --solver "$route" --out "$out" > "$out.stdout" 2>&1
+      --solver "$route" --out "$out" --overwrite > "$out.stdout" 2>&1
   fit=$(grep -oE '^solver [a-z-]+: .*\(([0-9.]+) s\)$' "$out.log" | grep -oE '[0-9.]+ s\)$' | tr -d ' s)')
   read -r wall user < "$out.time"
   printf '%-7s %10s %10s %10s %10s %10s %10s %11s\n' "$route" "$fit" "$wall" "$user" \

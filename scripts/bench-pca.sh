@@ -81,7 +81,7 @@ run_pair() {
   dir=$(dirname "$prefix")
   echo "== $label: $(basename "$dir") =="
   echo "  load before: $(load)"
-  timed "$dir/lmmspark_pca_$label.log" "$lmmspark" pca --bfile "$prefix" --pcs "$pcs" $ourflag --out "$dir/lmmspark_$label"
+  timed "$dir/lmmspark_pca_$label.log" "$lmmspark" pca --bfile "$prefix" --pcs "$pcs" $ourflag --out "$dir/lmmspark_$label" --overwrite
   echo "  lmmspark pca $ourflag: wall ${WALL} s, CPU ${CPU} s (load after: $(load))"
   grep -E "route:|eigenvalues" "$dir/lmmspark_$label.log" | sed 's/^/    /'
   timed "$dir/plink2_pca_$label.log" plink2 --bfile "$prefix" --pca "$pcs" $plinkmod --nonfounders --threads "$threads" \

@@ -31,9 +31,9 @@ for n in $sizes; do
   mkdir -p "$d"
   [ -f "$d/sim.bed" ] || "$lmm" simulate --out "$d/sim" --samples "$n" --variants "$variants" --seed 11 \
       --families $((n / 25)) >/dev/null
-  [ -f "$d/grm.grm.bin" ] || "$lmm" grm --bfile "$d/sim" --out "$d/grm" >/dev/null 2>&1
+  [ -f "$d/grm.grm.bin" ] || "$lmm" grm --bfile "$d/sim" --out "$d/grm" --overwrite >/dev/null 2>&1
   t0=$(now)
-  "$lmm" reml --grm "$d/grm" --pheno "$d/sim.pheno" --pheno-name y_quant --solver spectral --out "$d/reml" > "$d/reml.stdout" 2>&1
+  "$lmm" reml --grm "$d/grm" --pheno "$d/sim.pheno" --pheno-name y_quant --solver spectral --out "$d/reml" --overwrite > "$d/reml.stdout" 2>&1
   t1=$(now)
   ours=$(echo "$t1 - $t0" | bc)
   solver=$(grep -oE 'solver spectral.*\(([0-9.]+) s\)' "$d/reml.stdout" | grep -oE '[0-9.]+ s\)$' | tr -d ' s)')

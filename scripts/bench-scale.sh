@@ -39,7 +39,7 @@ if [ ! -f "$prefix.bed" ]; then
     --causal $(( m / 10 )) --families $(( n / 50 )) --missing-rate 0.002 > /dev/null
   printf 'simulate (streamed to disk): %.1f s\n' "$(secs "$t0" "$(now)")"
 fi
-assoc_args=(assoc --bfile "$prefix" --pheno "$prefix.pheno" --pheno-name y_quant --loco --solver matrix-free)
+assoc_args=(assoc --bfile "$prefix" --pheno "$prefix.pheno" --pheno-name y_quant --loco --solver matrix-free --overwrite)
 
 # Peak RSS (MiB) of the processes whose command line matches $1, sampled every 2 s until $2 exits.
 peak_rss() {
