@@ -42,14 +42,6 @@ import org.lmmspark.engine.testing.VcfFixture;
 class BcfFileTest {
   private static final Configuration CONF = new Configuration();
 
-  private static Path resource(String name) {
-    try {
-      return Path.of(BcfFileTest.class.getResource("/bcf/" + name).toURI());
-    } catch (java.net.URISyntaxException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
   /** The raw dosages of every variant (copies, NaN missing), and per variant whether probabilities are known. */
   private static double[][] dosages(GenotypeSource s, boolean[] probabilities) {
     int m = s.variantCount();
@@ -73,7 +65,7 @@ class BcfFileTest {
   /** The source VCF text bgzipped (the VCF route's input). */
   private static Path vcf(Path dir, String name) throws IOException {
     Path out = dir.resolve(name + ".vcf.gz");
-    VcfFixture.bgzip(out, Files.readString(resource(name + ".vcf")));
+    VcfFixture.bgzip(out, Files.readString(VcfFixture.bcfResource(name + ".vcf", dir)));
     return out;
   }
 
@@ -94,7 +86,7 @@ class BcfFileTest {
   @Test
   void bcfGivesTheSitesAndDosagesOfItsVcf(@TempDir Path dir) throws IOException {
     VcfFile text = VcfFile.open(vcf(dir, "mixed").toString(), CONF);
-    VcfFile bcf = VcfFile.open(resource("mixed.bcf").toString(), CONF);
+    VcfFile bcf = VcfFile.open(VcfFixture.bcfResource("mixed.bcf", dir).toString(), CONF);
     assertEquals("BCF 2.2", bcf.plan().format());
     assertTrue(bcf.describe().startsWith("BCF 2.2 "), bcf.describe());
     assertEquals(42, bcf.variantCount());
@@ -116,7 +108,7 @@ class BcfFileTest {
    */
   @Test
   void csiChunksJoinIntoTheOnePassListing(@TempDir Path dir) throws IOException {
-    String path = resource("mixed-blocks.bcf").toString();
+    String path = VcfFixture.bcfResource("mixed-blocks.bcf", dir).toString();
     VcfFile.Plan plan = VcfFile.plan(path, CONF, 6);
     assertEquals(path + ".csi", plan.index());
     assertTrue(plan.chunks().size() >= 3, plan.chunks().toString());
@@ -202,12 +194,12 @@ class BcfFileTest {
 
   @Test
   void badBcfsAreRefusedNamingFileAndRecord(@TempDir Path dir) throws IOException {
-    byte[] raw = inflate(resource("mixed.bcf"));
+    byte[] raw = inflate(VcfFixture.bcfResource("mixed.bcf", dir));
     // Cut inside the last record, with a valid BGZF layer: the BCF ends inside a record.
     assertSays(refused(bgzip(dir.resolve("cut.bcf"), Arrays.copyOf(raw, raw.length - 10))), "cut.bcf", "truncated",
         "record 42");
     // Cut inside a compressed block: BGZF itself is truncated.
-    byte[] compressed = Files.readAllBytes(resource("mixed.bcf"));
+    byte[] compressed = Files.readAllBytes(VcfFixture.bcfResource("mixed.bcf", dir));
     Path cutBlock = Files.write(dir.resolve("cutblock.bcf"), Arrays.copyOf(compressed, compressed.length - 400));
     assertSays(refused(cutBlock), "cutblock.bcf");
     // Uncompressed BCF (bcftools view -Ou): the command that compresses it.
@@ -223,9 +215,9 @@ class BcfFileTest {
     badContig[5 + 4 + text + 8] = 9;
     assertSays(refused(bgzip(dir.resolve("contig.bcf"), badContig)), "contig.bcf", "record 1", "CHROM index 9");
     // A multi-allelic record (bcftools-written): its position and the command that splits it.
-    assertSays(refused(resource("multiallelic.bcf")), "multiallelic.bcf", "1:20", "3 alleles", "bcftools norm -m-");
+    assertSays(refused(VcfFixture.bcfResource("multiallelic.bcf", dir)), "multiallelic.bcf", "1:20", "3 alleles", "bcftools norm -m-");
     // A record with neither GT nor DS/GP (only DP), as for its VCF.
-    assertSays(refused(resource("no-genotypes.bcf")), "no-genotypes.bcf", "record 2 (1:20)", "no genotypes");
+    assertSays(refused(VcfFixture.bcfResource("no-genotypes.bcf", dir)), "no-genotypes.bcf", "record 2 (1:20)", "no genotypes");
     assertSays(refused(vcf(dir, "no-genotypes")), "no-genotypes.vcf.gz", "record 2 (1:20)", "no genotypes");
   }
 
