@@ -12,7 +12,7 @@ import org.lmmspark.engine.io.vcf.VcfFile;
 /**
  * Which genotype files a run reads: exactly one of a PLINK 1 fileset prefix ({@code --bfile}), a
  * BGEN file ({@code --bgen}, with its {@code .sample} file {@code --sample} unless the BGEN stores
- * sample IDs) or a bgzipped VCF ({@code --vcf}). Paths only; {@link #open} reads and validates them.
+ * sample IDs) or a bgzipped VCF or a BCF ({@code --vcf}). Paths only; {@link #open} reads and validates them.
  */
 public record GenotypeInput(String bfile, String bgen, String sample, String vcf) implements Serializable {
   public GenotypeInput {

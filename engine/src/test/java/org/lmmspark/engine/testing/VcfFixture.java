@@ -46,6 +46,26 @@ public final class VcfFixture {
     }
   }
 
+  /**
+   * Copies the test resource {@code /bcf/NAME} (bcftools-made fixtures, README there) and its
+   * {@code NAME.csi} when there is one into {@code dir}; through the class loader, so that it works from
+   * the engine's test jar too.
+   */
+  public static Path bcfResource(String name, Path dir) {
+    for (String file : new String[] {name, name + ".csi"}) {
+      try (java.io.InputStream in = VcfFixture.class.getResourceAsStream("/bcf/" + file)) {
+        if (in != null) {
+          java.nio.file.Files.copy(in, dir.resolve(file), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } else if (file.equals(name)) {
+          throw new IllegalStateException("no test resource /bcf/" + name);
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return dir.resolve(name);
+  }
+
   /** Writes {@code vcfGz + ".tbi"}, the tabix index htsjdk's indexer makes (what {@code tabix -p vcf} writes). */
   public static void tabix(Path vcfGz) {
     try {

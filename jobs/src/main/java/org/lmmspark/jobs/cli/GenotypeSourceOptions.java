@@ -6,7 +6,7 @@ import picocli.CommandLine.Option;
 
 /**
  * Where the genotypes come from, the same options for every command that reads them: a PLINK 1 fileset
- * ({@code --bfile}), a BGEN file ({@code --bgen} with {@code --sample}) or a bgzipped VCF ({@code --vcf}).
+ * ({@code --bfile}), a BGEN file ({@code --bgen} with {@code --sample}) or a bgzipped VCF or a BCF ({@code --vcf}).
  * Validates itself
  * ({@link #input}): exactly one source when required, {@code --sample} only with {@code --bgen}.
  */
@@ -23,10 +23,10 @@ public final class GenotypeSourceOptions {
       + "ID_2 = IID). Without it the IDs stored in the BGEN are used as FID and IID.")
   String sample;
 
-  @Option(names = "--vcf", paramLabel = "FILE", description = "Bgzipped VCF (.vcf.gz, BGZF) read through htsjdk as "
-      + "dosages of the ALT allele: FORMAT DS, else GP, else GT; biallelic records; sample names are FID and IID. "
-      + "With FILE.tbi or FILE.csi beside it its sites are listed by parallel tasks, else in one task. "
-      + "BCF: convert first (bcftools view -Oz -o X.vcf.gz X.bcf && bcftools index -t X.vcf.gz).")
+  @Option(names = "--vcf", paramLabel = "FILE", description = "Bgzipped VCF (.vcf.gz, BGZF) or BCF (.bcf, BCF 2.2 "
+      + "as bcftools writes it, or 2.1), told apart by content, read as dosages of the ALT allele: FORMAT DS, else GP, "
+      + "else GT; biallelic records; sample names are FID and IID. With FILE.tbi or FILE.csi beside it (tabix -p vcf; "
+      + "bcftools index) its sites are listed by parallel tasks, else in one task.")
   String vcf;
 
   /** Whether any genotype option was given. */

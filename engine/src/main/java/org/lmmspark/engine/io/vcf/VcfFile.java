@@ -1,6 +1,5 @@
 package org.lmmspark.engine.io.vcf;
 
-import htsjdk.variant.variantcontext.VariantContext;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,8 +16,9 @@ import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.io.Variant;
 
 /**
- * A bgzipped VCF ({@code .vcf.gz}, BGZF as written by {@code bgzip}/{@code bcftools}) as a genotype
- * source: samples from the header (each name used as FID and IID, PLINK's {@code --double-id}), and for
+ * A bgzipped VCF ({@code .vcf.gz}, BGZF as written by {@code bgzip}/{@code bcftools}) or a BCF
+ * ({@code .bcf}, {@link BcfRecords}; told apart by their first bytes, {@link VariantRecords#open}) as a
+ * genotype source: samples from the header (each name used as FID and IID, PLINK's {@code --double-id}), and for
  * every record its site (chromosome, position, ID, REF, ALT) and BGZF virtual offset, the seek position
  * of a variant range. Records must be biallelic; the counted allele ({@link Variant#a1()}) is ALT,
  * {@link Variant#a2()} REF (PLINK's import; {@code DS} is the ALT dosage). A record without an ID is
@@ -27,7 +27,8 @@ import org.lmmspark.engine.io.Variant;
  * <p>Opening is in two steps, so that the file is never read whole in one place. {@link #plan} reads
  * only the header and the tabix/CSI index ({@link VcfIndex}) and cuts the records into chunks of about
  * equal compressed size, each from one record-start virtual offset to the next; {@link #list} reads one
- * chunk's sites (the 8 site columns parsed by htsjdk, genotype columns left unparsed) and is what a
+ * chunk's sites (a VCF's 8 site columns parsed by htsjdk, genotype columns left unparsed; a BCF's
+ * shared part) and is what a
  * listing task runs; {@link #assemble} joins the chunks' lists, checking that each chunk stopped exactly
  * where the next began. A {@link SiteLister} runs the listing: one chunk after another here
  * ({@link #open(String, Configuration)}), or as Spark tasks (the jobs layer). The listing is done when
@@ -45,12 +46,13 @@ public final class VcfFile implements GenotypeSource {
    * What is known without reading records: the samples (header), the chunks (from {@code index}, the
    * {@code .tbi}/{@code .csi} used, or one chunk when null).
    */
-  public record Plan(String path, List<SampleId> samples, List<Chunk> chunks, String index, List<String> warnings)
-      implements Serializable {
+  public record Plan(String path, String format, List<SampleId> samples, List<Chunk> chunks, String index,
+      List<String> warnings) implements Serializable {
     /** How the sites are listed, for the run log. */
     public String describe() {
       return index == null ? "no .tbi/.csi index beside " + path + ": its sites are listed in one pass (one task); "
-          + "index it (tabix -p vcf, or bcftools index -t) to list them in parallel"
+          + "index it (" + (format.startsWith("BCF") ? "bcftools index" : "tabix -p vcf, or bcftools index -t")
+          + ") to list them in parallel"
           : "sites listed in " + chunks.size() + " task(s), from record starts of " + index;
     }
   }
@@ -104,9 +106,11 @@ public final class VcfFile implements GenotypeSource {
   public static Plan plan(String path, Configuration conf, int tasks) {
     List<SampleId> samples;
     long firstRecord;
-    try (VcfRecords records = new VcfRecords(path, conf)) {
-      samples = samples(path, records.header().getGenotypeSamples());
+    String format;
+    try (VariantRecords records = VariantRecords.open(path, conf)) {
+      samples = samples(path, records.sampleNames());
       firstRecord = records.firstRecord();
+      format = records.format();
     }
     String index = VcfIndex.find(path, conf);
     List<Chunk> chunks = new ArrayList<>();
@@ -129,7 +133,7 @@ public final class VcfFile implements GenotypeSource {
       }
     }
     chunks.add(new Chunk(chunks.size(), from, Long.MAX_VALUE));
-    return new Plan(path, samples, List.copyOf(chunks), index, List.copyOf(warnings));
+    return new Plan(path, format, samples, List.copyOf(chunks), index, List.copyOf(warnings));
   }
 
   private static List<SampleId> samples(String path, List<String> names) {
@@ -151,44 +155,24 @@ public final class VcfFile implements GenotypeSource {
   public static Sites list(String path, Chunk chunk, Configuration conf) {
     List<Variant> variants = new ArrayList<>();
     long[] offsets = new long[256];
-    try (VcfRecords records = new VcfRecords(path, conf)) {
+    try (VariantRecords records = VariantRecords.open(path, conf)) {
       records.seek(chunk.start());
       long start = records.position();
       long at = start;
-      String line;
-      while (at < chunk.end() && (line = records.nextLine()) != null) {
-        if (!line.isEmpty()) {
-          if (variants.size() == offsets.length) {
-            offsets = Arrays.copyOf(offsets, 2 * offsets.length);
-          }
-          offsets[variants.size()] = at;
-          variants.add(site(path, records, line, chunk, variants.size()));
+      while (at < chunk.end() && records.next()) {
+        if (variants.size() == offsets.length) {
+          offsets = Arrays.copyOf(offsets, 2 * offsets.length);
         }
+        offsets[variants.size()] = at;
+        variants.add(records.site(where(chunk, variants.size())));
         at = records.position();
       }
       return new Sites(chunk.index(), start, at, variants, Arrays.copyOf(offsets, variants.size()));
     } catch (BadInputException e) {
       // A chunk after the first starts where the index says a record starts.
       throw chunk.index() == 0 ? e : new BadInputException(e.getMessage() + " (reading from a record start given by "
-          + "the index: if the VCF changed after it was indexed, re-index it: tabix -f -p vcf, or bcftools index -f)");
+          + "the index: if the file changed after it was indexed, re-index it: tabix -f -p vcf, or bcftools index -f)");
     }
-  }
-
-  private static Variant site(String path, VcfRecords records, String line, Chunk chunk, int inChunk) {
-    VariantContext vc;
-    try {
-      vc = records.codec().decode(line);
-    } catch (RuntimeException e) {
-      throw BadInputException.inFile(path, where(chunk, inChunk) + ": " + e.getMessage());
-    }
-    if (vc.getNAlleles() != 2) {
-      throw BadInputException.inFile(path, "record at " + vc.getContig() + ":" + vc.getStart() + " has "
-          + vc.getNAlleles() + " alleles; only biallelic records can be used (split them first: bcftools norm -m-)");
-    }
-    String ref = vc.getReference().getBaseString();
-    String alt = vc.getAlternateAllele(0).getDisplayString();
-    String id = vc.hasID() ? vc.getID() : vc.getContig() + ":" + vc.getStart() + ":" + ref + ":" + alt;
-    return new Variant(vc.getContig(), id, 0, vc.getStart(), alt, ref);
   }
 
   /** A record by its number: in the file for the first chunk (which starts at the first record), else in its chunk. */
@@ -218,7 +202,7 @@ public final class VcfFile implements GenotypeSource {
       Sites s = sorted.get(i);
       if (i > 0 && s.start() != sorted.get(i - 1).stop()) {
         throw BadInputException.inFile(plan.index(), "does not match " + plan.path() + ": a chunk it lists starts "
-            + "inside a record (compressed byte " + (plan.chunks().get(i).start() >>> 16) + "); re-index the VCF "
+            + "inside a record (compressed byte " + (plan.chunks().get(i).start() >>> 16) + "); re-index the file "
             + "(tabix -f -p vcf, or bcftools index -f)");
       }
       m += s.variants().size();
@@ -236,7 +220,7 @@ public final class VcfFile implements GenotypeSource {
     this.offsets = at;
   }
 
-  /** The {@code .tbi} or {@code .csi} index beside {@code vcf}, null when there is none. */
+  /** The {@code .tbi} or {@code .csi} index beside {@code vcf} (a VCF or BCF), null when there is none. */
   public static String indexPath(String vcf, Configuration conf) {
     return VcfIndex.find(vcf, conf);
   }
@@ -291,7 +275,7 @@ public final class VcfFile implements GenotypeSource {
 
   @Override
   public String describe() {
-    return "VCF " + plan.path() + " (BGZF; dosages of the ALT allele from DS, else GP, else GT; " + plan.describe() + ")";
+    return plan.format() + " " + plan.path() + " (BGZF; dosages of the ALT allele from DS, else GP, else GT; " + plan.describe() + ")";
   }
 
   @Override

@@ -1,6 +1,5 @@
 package org.lmmspark.engine.io.vcf;
 
-import htsjdk.variant.variantcontext.VariantContext;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.genotype.GenotypeReader;
@@ -9,9 +8,9 @@ import org.lmmspark.engine.genotype.VariantDosages;
 import org.lmmspark.engine.io.FileSystems;
 
 /**
- * The {@link GenotypeReader} of a bgzipped VCF: parses the header (to build htsjdk's codec), seeks to
- * the range's first record by its BGZF virtual offset and decodes the selected records into ALT dosages
- * ({@link VcfDosages}); unselected records are skipped as text, never parsed.
+ * The {@link GenotypeReader} of a bgzipped VCF or a BCF: parses the header (htsjdk's codec for a VCF,
+ * the dictionaries for a BCF), seeks to the range's first record by its BGZF virtual offset and decodes
+ * the selected records into ALT dosages ({@link VcfDosages}); unselected records are skipped unparsed.
  */
 public record VcfGenotypeReader(String path, int sampleCount) implements GenotypeReader {
   @Override
@@ -27,23 +26,16 @@ public record VcfGenotypeReader(String path, int sampleCount) implements Genotyp
   @Override
   public void scan(int first, int end, long position, boolean[] include, Configuration conf, GenotypeVisitor visitor) {
     VariantDosages d = new VariantDosages(sampleCount);
-    try (VcfRecords records = new VcfRecords(path, conf)) {
+    try (VariantRecords records = VariantRecords.open(path, conf)) {
       records.seek(position);
       for (int v = first; v < end; v++) {
-        String line = records.nextLine();
-        if (line == null) {
+        if (!records.next()) {
           throw BadInputException.inFile(path, "ends before record " + (v + 1) + " (the file changed since it was opened?)");
         }
         if (include != null && !include[v]) {
           continue;
         }
-        VariantContext vc;
-        try {
-          vc = records.codec().decode(line);
-        } catch (RuntimeException e) {
-          throw BadInputException.inFile(path, "record " + (v + 1) + ": " + e.getMessage());
-        }
-        VcfDosages.fill(vc, d, path + ": record " + (v + 1) + " (" + vc.getContig() + ":" + vc.getStart() + ")");
+        records.dosages(d, v + 1);
         visitor.dosages(d, v);
       }
     }

@@ -3,21 +3,22 @@ package org.lmmspark.engine.io.vcf;
 import htsjdk.samtools.util.BlockCompressedInputStream;
 import htsjdk.tribble.readers.LineIteratorImpl;
 import htsjdk.tribble.readers.SynchronousLineReader;
+import htsjdk.variant.variantcontext.VariantContext;
 import htsjdk.variant.vcf.VCFCodec;
 import htsjdk.variant.vcf.VCFHeader;
 import java.io.IOException;
 import java.io.StringReader;
-import org.apache.hadoop.conf.Configuration;
+import java.util.List;
 import org.lmmspark.engine.BadInputException;
-import org.lmmspark.engine.io.FileSystems;
+import org.lmmspark.engine.genotype.VariantDosages;
+import org.lmmspark.engine.io.Variant;
 
 /**
- * Lines of a bgzipped VCF with their BGZF virtual offsets ({@code compressed block start << 16 |
- * offset in the block}), read through htsjdk: the header parsed by {@link VCFCodec} (whose
- * {@link VCFCodec#decode} then parses records), records read line by line from any virtual offset.
- * Not thread-safe; one per task.
+ * Lines of a bgzipped VCF with their BGZF virtual offsets, read through htsjdk: the header parsed by
+ * {@link VCFCodec} (whose {@link VCFCodec#decode} then parses records), records read line by line from
+ * any virtual offset; empty lines are skipped. Not thread-safe; one per task.
  */
-final class VcfRecords implements AutoCloseable {
+final class VcfRecords implements VariantRecords {
   private final String path;
   private final BlockCompressedInputStream in;
   private final VCFCodec codec = new VCFCodec();
@@ -25,89 +26,51 @@ final class VcfRecords implements AutoCloseable {
   /** Virtual offset of the first record (just after the header). */
   private final long firstRecord;
   private long lineNo;
+  private String line;
 
-  VcfRecords(String path, Configuration conf) {
+  /** Reads the header of {@code in}, a BGZF stream at its start. */
+  VcfRecords(String path, BlockCompressedInputStream in) throws IOException {
     this.path = path;
-    HadoopSeekableStream stream = new HadoopSeekableStream(path, conf);
+    this.in = in;
+    StringBuilder text = new StringBuilder();
+    long offset = in.getFilePointer();
+    for (String l = in.readLine(); l != null && l.startsWith("#"); l = in.readLine()) {
+      text.append(l).append('\n');
+      lineNo++;
+      offset = in.getFilePointer();
+      if (l.startsWith("#CHROM")) {
+        break;
+      }
+    }
+    if (text.indexOf("#CHROM") < 0) {
+      throw BadInputException.inFile(path, "no '#CHROM' header line: not a VCF");
+    }
+    this.firstRecord = offset;
     try {
-      boolean bgzf = isBgzf(path, conf);
-      if (!bgzf) {
-        stream.close();
-        if (startsWith(FileSystems.open(path, conf), "BCF")) {
-          throw notVcf(path);
-        }
-        throw BadInputException.inFile(path, "not a bgzipped VCF (BGZF); compress it with 'bgzip' (htslib), not "
-            + "plain gzip, and index it with 'tabix -p vcf' or 'bcftools index -t'");
-      }
-      this.in = new BlockCompressedInputStream(stream);
-      StringBuilder text = new StringBuilder();
-      long offset = in.getFilePointer();
-      String line = in.readLine();
-      if (line != null && line.startsWith("BCF")) {
-        in.close();
-        throw notVcf(path);
-      }
-      for (; line != null && line.startsWith("#"); line = in.readLine()) {
-        text.append(line).append('\n');
-        lineNo++;
-        offset = in.getFilePointer();
-        if (line.startsWith("#CHROM")) {
-          break;
-        }
-      }
-      if (text.indexOf("#CHROM") < 0) {
-        throw BadInputException.inFile(path, "no '#CHROM' header line: not a VCF");
-      }
-      this.firstRecord = offset;
-      try {
-        this.header = (VCFHeader) codec.readActualHeader(new LineIteratorImpl(new SynchronousLineReader(
-            new StringReader(text.toString()))));
-      } catch (RuntimeException e) {
-        throw BadInputException.inFile(path, "malformed VCF header: " + e.getMessage());
-      }
-    } catch (IOException e) {
-      throw BadInputException.inFile(path, "cannot read: " + e.getMessage());
+      this.header = (VCFHeader) codec.readActualHeader(new LineIteratorImpl(new SynchronousLineReader(
+          new StringReader(text.toString()))));
+    } catch (RuntimeException e) {
+      throw BadInputException.inFile(path, "malformed VCF header: " + e.getMessage());
     }
   }
 
-  /**
-   * A BCF is refused with the conversion to use: htsjdk 4.2's BCF2 codec reads BCF 2.1 only, and
-   * bcftools has written BCF 2.2 since version 1.0 (checked with bcftools 1.16: "BCF2Codec can only
-   * process BCF2 files with minor version = 1 but this file has minor version 2").
-   */
-  private static BadInputException notVcf(String path) {
-    return BadInputException.inFile(path, "a BCF file; BCF 2.2 (what bcftools writes) cannot be read here: convert "
-        + "it to a bgzipped, indexed VCF: bcftools view -Oz -o X.vcf.gz X.bcf && bcftools index -t X.vcf.gz");
+  @Override
+  public String format() {
+    return "VCF";
   }
 
-  /** Whether {@code in}'s first bytes are {@code magic} (closes {@code in}). */
-  private static boolean startsWith(java.io.InputStream in, String magic) throws IOException {
-    try (in) {
-      byte[] head = in.readNBytes(magic.length());
-      return new String(head, java.nio.charset.StandardCharsets.ISO_8859_1).equals(magic);
-    }
+  @Override
+  public List<String> sampleNames() {
+    return header.getGenotypeSamples();
   }
 
-  private static boolean isBgzf(String path, Configuration conf) throws IOException {
-    try (java.io.InputStream raw = new java.io.BufferedInputStream(
-        org.lmmspark.engine.io.FileSystems.of(path, conf).open(new org.apache.hadoop.fs.Path(path)), 64)) {
-      return BlockCompressedInputStream.isValidFile(raw);
-    }
-  }
-
-  VCFHeader header() {
-    return header;
-  }
-
-  VCFCodec codec() {
-    return codec;
-  }
-
-  long firstRecord() {
+  @Override
+  public long firstRecord() {
     return firstRecord;
   }
 
-  void seek(long virtualOffset) {
+  @Override
+  public void seek(long virtualOffset) {
     try {
       in.seek(virtualOffset);
     } catch (IOException | RuntimeException e) { // htsjdk reports a corrupt block as SAMFormatException
@@ -115,23 +78,43 @@ final class VcfRecords implements AutoCloseable {
     }
   }
 
-  /** The virtual offset of the next line. */
-  long position() {
+  @Override
+  public long position() {
     return in.getFilePointer();
   }
 
-  /** The next line (null at the end); line numbers count from the header when reading from the start. */
-  String nextLine() {
+  @Override
+  public boolean next() {
     try {
-      lineNo++;
-      return in.readLine();
+      do {
+        lineNo++;
+        line = in.readLine();
+      } while (line != null && line.isEmpty());
+      return line != null;
     } catch (IOException | RuntimeException e) { // htsjdk reports a corrupt block as SAMFormatException
       throw BadInputException.inFile(path, "cannot read near record " + lineNo + ": " + e.getMessage());
     }
   }
 
-  String path() {
-    return path;
+  private VariantContext decode(String where) {
+    try {
+      return codec.decode(line);
+    } catch (RuntimeException e) {
+      throw BadInputException.inFile(path, where + ": " + e.getMessage());
+    }
+  }
+
+  @Override
+  public Variant site(String where) {
+    VariantContext vc = decode(where);
+    return VariantRecords.site(path, vc.getContig(), vc.getStart(), vc.hasID() ? vc.getID() : null, vc.getNAlleles(),
+        vc.getReference().getBaseString(), vc.getNAlleles() < 2 ? null : vc.getAlternateAllele(0).getDisplayString());
+  }
+
+  @Override
+  public void dosages(VariantDosages out, int record) {
+    VariantContext vc = decode("record " + record);
+    VcfDosages.fill(vc, out, path + ": record " + record + " (" + vc.getContig() + ":" + vc.getStart() + ")");
   }
 
   @Override

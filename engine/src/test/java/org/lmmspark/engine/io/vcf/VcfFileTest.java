@@ -163,7 +163,7 @@ class VcfFileTest {
     }
   }
 
-  /** A plain-text VCF (not BGZF) and a multi-allelic record are refused, naming the file and the fix. */
+  /** A plain-text VCF (not BGZF), a multi-allelic record and broken BCFs are refused, naming the file and the fix. */
   @Test
   void unsupportedInputsAreRefused(@TempDir Path dir) throws IOException {
     Path ref = RefData.dir("bgen-example");
@@ -177,15 +177,16 @@ class VcfFileTest {
         + "1\t20\trs2\tA\tG,T\t.\t.\t.\tGT\t0/1\t1/2\n");
     BadInputException e = assertThrows(BadInputException.class, () -> VcfFile.open(multi.toString(), CONF).variants());
     assertTrue(e.getMessage().contains("alleles") && e.getMessage().contains("bcftools norm"), e.getMessage());
-    // A BCF (its magic, then anything), bgzipped or not: refused with the one-line conversion.
+    // A BCF's magic then text (read as BCF since BCF is read too: BcfFileTest), bgzipped or not: refused, naming the file.
     Path bcf = dir.resolve("x.bcf");
     VcfFixture.bgzip(bcf, "BCF\u0002\u0002 header and records");
     BadInputException b = assertThrows(BadInputException.class, () -> VcfFile.open(bcf.toString(), CONF));
-    assertTrue(b.getMessage().contains("x.bcf") && b.getMessage().contains("bcftools view -Oz"), b.getMessage());
+    assertTrue(b.getMessage().contains("x.bcf") && b.getMessage().contains("truncated BCF header"), b.getMessage());
     Path plainBcf = dir.resolve("plain.bcf");
     java.nio.file.Files.write(plainBcf, new byte[] {'B', 'C', 'F', 2, 2, 0, 0});
     b = assertThrows(BadInputException.class, () -> VcfFile.open(plainBcf.toString(), CONF));
-    assertTrue(b.getMessage().contains("bcftools view -Oz"), b.getMessage());
+    assertTrue(b.getMessage().contains("uncompressed BCF") && b.getMessage().contains("bcftools view -Ob"),
+        b.getMessage());
   }
 
   /**
