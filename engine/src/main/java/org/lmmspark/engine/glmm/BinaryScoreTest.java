@@ -106,6 +106,11 @@ public final class BinaryScoreTest {
       Blas.dgemv(true, n, p, 1.0, wxInv, fixedPart, 0.0, nullCoefficients);
     }
 
+    /** The same null with the variance ratio {@code r} (and dense P {@code projection}, or null). */
+    public Model withRatio(Calibration.Gamma r, float[] projection) {
+      return new Model(scope, y, mu, x, p, offset, r, projection, firthLogP);
+    }
+
     /** Whether the variance is exact (dense P) rather than the variance ratio times g̃ᵀWg̃. */
     public boolean exact() {
       return projection != null;
@@ -138,20 +143,32 @@ public final class BinaryScoreTest {
       double[] g = toDouble(sample, m);
       double[] pg = new double[n * m];
       fit.applyProjection(g, m, pg);
-      double[] gt = adjusted(noRatio, g, m);
-      double[] ratios = new double[m];
-      for (int c = 0; c < m; c++) {
-        double gpg = 0;
-        double indep = 0;
-        for (int i = 0; i < n; i++) {
-          gpg += g[i + c * n] * pg[i + c * n];
-          indep += noRatio.w[i] * gt[i + c * n] * gt[i + c * n];
-        }
-        ratios[c] = indep > 1e-12 * n ? gpg / indep : Double.NaN;
-      }
-      ratio = Calibration.summarize(ratios, m);
+      ratio = Calibration.summarize(varianceRatios(noRatio, sample, pg), m);
     }
-    return new Model(fit.scope(), y, fit.mu(), x, p, fit.randomPrediction(), ratio, proj, noRatio.firthLogP);
+    return noRatio.withRatio(ratio, proj);
+  }
+
+  /**
+   * SAIGE's ratio {@code gᵀPg / g̃ᵀWg̃} of each sampled variant (NaN for one in the span of the covariates), given
+   * {@code pg = P g} (n×m) from the model's null; {@link #model} averages them, a LOCO scan pools them over all
+   * chromosomes (each with its own null).
+   */
+  public static double[] varianceRatios(Model model, DosageBlock sample, double[] pg) {
+    int n = model.n;
+    int m = sample.m;
+    double[] g = toDouble(sample, m);
+    double[] gt = adjusted(model, g, m);
+    double[] ratios = new double[m];
+    for (int c = 0; c < m; c++) {
+      double gpg = 0;
+      double indep = 0;
+      for (int i = 0; i < n; i++) {
+        gpg += g[i + c * n] * pg[i + c * n];
+        indep += model.w[i] * gt[i + c * n] * gt[i + c * n];
+      }
+      ratios[c] = indep > 1e-12 * n ? gpg / indep : Double.NaN;
+    }
+    return ratios;
   }
 
   /** Tests the variants {@code [first, end)} of a genotype source (one Spark task's range). */

@@ -17,7 +17,7 @@ import org.lmmspark.engine.testing.RefData;
 
 /**
  * {@code lmmspark fit --family} end to end: the Laplace and PQL fits of {@code mass-bacteria-binary}
- * (values from its EXPECTED.md: glmer A and glmmPQL D), a Poisson fit with an offset written two ways
+ * (values from its EXPECTED.md: glmer A and glmmPQL D; and the probit Laplace fit against glmer's), a Poisson fit with an offset written two ways
  * (a cbind() binomial and its bad inputs), each bad input exit 2 with nothing written.
  */
 class FitGlmmCommandTest {
@@ -65,6 +65,19 @@ class FitGlmmCommandTest {
     assertClose(p.get("fixed").get(0).get("estimate").asDouble(), 3.4122688293, 0, 1e-5, "PQL intercept");
     assertClose(p.get("random").get(0).get("value").asDouble(), 1.99099156249, 0, 1e-4, "PQL var ID");
     assertClose(p.get("dispersion").asDouble(), 0.608475456064, 0, 1e-4, "PQL dispersion");
+
+    // --link probit end to end against glmer(family = binomial(link = "probit")) (the R command and all values in
+    // engine's ProbitGlmmTest): logLik −96.4721083574, var ID 0.462598253635, latent share with the probit's 1.
+    String probit = tmp.resolve("probit").toString();
+    assertEquals(0, Lmmspark.run("fit", "--data", data, "--formula", "y ~ trt + week_gt2 + (1 | ID)", "--family",
+        "binomial", "--link", "probit", "--ref-level", "trt=placebo", "--out", probit));
+    JsonNode pr = new ObjectMapper().readTree(Files.readString(Path.of(probit + ".json")));
+    assertEquals("laplace", pr.get("method").asText());
+    assertClose(pr.get("logLik").asDouble(), -96.4721083574, 1e-6, 0, "probit logLik");
+    assertClose(pr.get("fixed").get(0).get("estimate").asDouble(), 2.02984320477, 0, 1e-5, "probit intercept");
+    double vp = 0.462598253635;
+    assertClose(pr.get("random").get(0).get("value").asDouble(), vp, 0, 1e-5, "probit var ID");
+    assertClose(pr.get("random").get(0).get("latent_share").asDouble(), vp / (vp + 1), 0, 1e-5, "probit latent share");
   }
 
   @Test
