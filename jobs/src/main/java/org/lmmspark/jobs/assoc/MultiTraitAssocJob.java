@@ -10,9 +10,12 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.GctaGrmFiles;
+import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.SolverRoute;
+import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.grm.GrmJob;
+import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
 import org.lmmspark.jobs.reml.MultiTraitRemlJob;
 import org.lmmspark.jobs.reml.TraitSummary;
 
@@ -46,6 +49,7 @@ public final class MultiTraitAssocJob {
     Map<String, AssocJob.Result> results = new LinkedHashMap<>();
     Map<String, String> errors = new LinkedHashMap<>();
     List<String> notes = new ArrayList<>();
+    checkTraits(o.trait(), traits, genotypes, conf);
     String grm = o.grm();
     for (String trait : traits) {
       String out = MultiTraitRemlJob.prefix(o.out(), trait);
@@ -81,6 +85,27 @@ public final class MultiTraitAssocJob {
       outs.commit();
     }
     return new Result(results, rows, notes);
+  }
+
+  /**
+   * Every trait's inputs over the genotyped, kept samples, checked before any GRM or fit: its column, its
+   * analysed samples (a value of the trait and of every covariate) against the fixed effects, a constant
+   * trait, collinear covariates. Returns them in the order of {@code traits}; refuses the run naming each
+   * trait that fails ({@link MultiTraitRemlJob#refuseBeforeFitting}).
+   */
+  public static List<GenotypeRemlInputs.Assembled> checkTraits(TraitTables.Spec spec, List<String> traits,
+      PartitionedGenotypes genotypes, Configuration conf) {
+    Map<String, String> errors = new LinkedHashMap<>();
+    List<GenotypeRemlInputs.Assembled> ins = new ArrayList<>();
+    for (String trait : traits) {
+      try {
+        ins.add(MatrixFreeRemlJob.assemble(spec.withPhenoName(trait), genotypes, conf));
+      } catch (BadInputException e) {
+        errors.put(trait, e.getMessage());
+      }
+    }
+    MultiTraitRemlJob.refuseBeforeFitting(errors, traits.size());
+    return ins;
   }
 
   /**

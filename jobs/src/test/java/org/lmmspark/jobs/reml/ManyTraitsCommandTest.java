@@ -209,6 +209,58 @@ class ManyTraitsCommandTest {
     assertFalse(Files.exists(Path.of(out + ".summary.tsv")));
   }
 
+  /**
+   * A bad trait among several stops reml, assoc and run before anything is fitted, with one message naming
+   * it: a column not in the table (the message names the file), a trait with values on 3 samples only.
+   */
+  @Test
+  void aBadTraitStopsTheRunBeforeAnyFit() throws Exception {
+    List<String> lines = Files.readAllLines(Path.of(pheno));
+    StringBuilder few = new StringBuilder(lines.get(0) + "\tE\n");
+    for (int j = 1; j < lines.size(); j++) {
+      few.append(lines.get(j)).append('\t').append(j <= 3 ? "1." + j : "NA").append('\n');
+    }
+    String fewPheno = dir.resolve("few.pheno").toString();
+    Files.writeString(Path.of(fewPheno), few);
+    for (String command : List.of("reml", "assoc")) {
+      String out = dir.resolve("bad_" + command).toString();
+      String[] common = {command, "--bfile", prefix, "--qcovar", qcovar, "--master", "local[2]", "--out", out,
+          "--solver", "matrix-free", "--probes", "4"};
+      String err = runCapturingStderr(2, concat(common, "--pheno", pheno, "--pheno-name", "A,nosuch"));
+      assertTrue(err.contains(pheno) && err.contains("--pheno-name column 'nosuch' not found"), err);
+      err = runCapturingStderr(2, concat(common, "--pheno", fewPheno, "--pheno-name", "A,E"));
+      assertTrue(err.contains("trait cannot be analysed (nothing was fitted): E: only 3 samples"), err);
+      assertFalse(Files.exists(Path.of(out + ".A.hsq")) || Files.exists(Path.of(out + ".A.assoc.tsv.gz")));
+    }
+    Path config = dir.resolve("bad.conf");
+    Files.writeString(config, "bfile = " + prefix + "\npheno = " + fewPheno + "\nqcovar = " + qcovar
+        + "\npheno-name = A,E\nout = " + dir.resolve("bad_run") + "\n");
+    String err = runCapturingStderr(2, "run", "--config", config.toString(), "--master", "local[2]");
+    assertTrue(err.contains("trait cannot be analysed (nothing was fitted): E: only 3 samples"), err);
+    assertFalse(Files.exists(dir.resolve("bad_run").resolve("grm.grm.bin")), "no step ran");
+  }
+
+  static String[] concat(String[] a, String... b) {
+    List<String> all = new ArrayList<>(List.of(a));
+    all.addAll(List.of(b));
+    return all.toArray(String[]::new);
+  }
+
+  static String runCapturingStderr(int expected, String... args) {
+    java.io.PrintStream old = System.err;
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+    int exit;
+    try {
+      exit = Lmmspark.run(args);
+    } finally {
+      System.setErr(old);
+    }
+    String text = err.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(expected, exit, text);
+    return text;
+  }
+
   static double monteCarloSe(String json) {
     Matcher m = Pattern.compile("\"monte_carlo_se\": \\[([^,]+),").matcher(json);
     assertTrue(m.find(), json);
