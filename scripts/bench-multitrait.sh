@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Benchmark of many traits together (issue 17, point 1): T traits, each with its own missing values, fitted by
-# `lmmspark reml --pheno-name T1,…,TT --solver matrix-free` in one run (lock-step REML over shared genotype passes)
-# against one trait alone (`--pheno-name T1`), on the same simulated genotypes with the embedded Spark. Prints both
-# wall times (JVM start to exit) and REML times, passes over the genotypes and columns per pass, and the ratio
-# (target: T = 20 at N = 20,000 x M = 20,000 costs at most 3x one trait).
+# `lmmspark reml --pheno-name T1,…,TT --solver matrix-free` in one run (lock-step REML over shared genotype passes),
+# or with CMD=assoc tested by `lmmspark assoc --pheno-name T1,…,TT --solver matrix-free --loco` (one cache, lock-step
+# REML, shared LOCO solves, one test pass), against one trait alone (`--pheno-name T1`), on the same simulated
+# genotypes with the embedded Spark. Prints wall and CPU times (JVM start to exit), the load average, passes or
+# stages, and the ratios (target: T = 20 at N = 20,000 x M = 20,000 costs at most 3x one trait).
 #
 #   scripts/bench-multitrait.sh [N] [M] [T] [WORKDIR]     default 20000 20000 20 /tmp/lmmspark-bench-multitrait
 #
 # Traits: T_t = y_quant + noise of variance 0.1·t (so each is heritable, less so as t grows), missing on a random
 # 2% + t% of the samples (awk's seeded rand(): a different subset per trait). Environment: MASTER (default local[*]),
-# PROBES (default 40), LMMSPARK_DRIVER_MEMORY (default 6g). Run large sizes only on an idle machine.
+# PROBES (default 40), LMMSPARK_DRIVER_MEMORY (default 6g), CMD (reml or assoc, default reml). Run large sizes only on an idle machine.
 set -euo pipefail
 home=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 n=${1:-20000}
@@ -39,33 +40,39 @@ awk -v T="$traits" 'BEGIN { srand(17); OFS = "\t" }
     print "" }' "$prefix.pheno" > "$pheno"
 names=$(seq -s, 1 "$traits" | sed 's/\([0-9]\+\)/T\1/g')
 
-run() { # label, out, pheno-name
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$home/scripts/lmmspark" reml --bfile "$prefix" --pheno "$pheno" --pheno-name "$3" --qcovar "$prefix.qcovar" \
-    --out "$2" --overwrite --master "$master" --solver matrix-free --probes "$probes" > "$2.out" 2> "$2.err" \
-    || { tail -5 "$2.err"; exit 1; }
-  t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc
+command=${CMD:-reml}
+extra=()
+[ "$command" = assoc ] && extra=(--loco)
+run() { # out, pheno-name; prints "wall cpu" (seconds; cpu = user + sys of the JVM and its children)
+  /usr/bin/time -f '%e %U %S' -o "$1.time" "$home/scripts/lmmspark" "$command" --bfile "$prefix" --pheno "$pheno" \
+    --pheno-name "$2" --qcovar "$prefix.qcovar" --out "$1" --overwrite --master "$master" --solver matrix-free \
+    --probes "$probes" "${extra[@]}" > "$1.out" 2> "$1.err" || { tail -5 "$1.err"; exit 1; }
+  awk '{ printf "%.1f %.1f", $1, $2 + $3 }' "$1.time"
 }
 
-one=$(run one "$prefix.one" T1)
-many=$(run many "$prefix.many" "$names")
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+read -r one one_cpu <<< "$(run "$prefix.$command.one" T1)"
+read -r many many_cpu <<< "$(run "$prefix.$command.many" "$names")"
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
-echo "== $traits traits together vs one trait: N=$n M=$m, matrix-free REML, $probes probes, master=$master"
-echo "(the 2-core machine was shared with other builds: wall times are inflated and noisy)"
-printf 'one trait (T1), JVM start to exit: %.1f s\n' "$one"
-grep -E 'passes over the genotypes' "$prefix.one.out" | head -1
-printf '%d traits together, JVM start to exit: %.1f s\n' "$traits" "$many"
-grep -E 'REML of [0-9]+ traits together' "$prefix.many.out" | head -1
-grep -E 'shared passes over the genotypes \(' "$prefix.many.err" | sed 's/.*INFO MatrixFreeRemlJob: //' | head -1
-printf 'ratio (wall, %d traits / one): %.2f (target <= 3 at N = M = 20,000, T = 20)\n' "$traits" "$(echo "$many / $one" | bc -l)"
-rs_one=$(grep -E 'REML [0-9.]+ s:' "$prefix.one.out" | sed -E 's/.*REML ([0-9.]+) s:.*/\1/' | head -1)
-rs_many=$(grep -E 'REML of [0-9]+ traits together' "$prefix.many.out" | sed -E 's/.*, ([0-9.]+) s$/\1/' | head -1)
-if [ -n "$rs_one" ] && [ -n "$rs_many" ]; then
-  printf 'ratio (REML only, after caching): %.1f s / %.1f s = %.2f\n' "$rs_many" "$rs_one" "$(echo "$rs_many / $rs_one" | bc -l)"
+echo "== $traits traits together vs one trait: lmmspark $command, N=$n M=$m, matrix-free, $probes probes, master=$master"
+echo "(the 2-core machine was shared with other builds: load average $load0 before, $load1 after; times are inflated and noisy)"
+printf 'one trait (T1), JVM start to exit: %.1f s wall, %.1f s CPU\n' "$one" "$one_cpu"
+printf '%d traits together, JVM start to exit: %.1f s wall, %.1f s CPU\n' "$traits" "$many" "$many_cpu"
+printf 'ratio %d traits / one: wall %.2f, CPU %.2f (target <= 3 at N = M = 20,000, T = 20)\n' "$traits" \
+  "$(echo "$many / $one" | bc -l)" "$(echo "$many_cpu / $one_cpu" | bc -l)"
+if [ "$command" = reml ]; then
+  grep -E 'passes over the genotypes' "$prefix.reml.one.out" | head -1
+  grep -E 'REML of [0-9]+ traits together' "$prefix.reml.many.out" | head -1
+  grep -E 'shared passes over the genotypes \(' "$prefix.reml.many.err" | sed 's/.*INFO MatrixFreeRemlJob: //' | head -1
+  t1h2=$(grep -P '^V\(G\)/Vp\t' "$prefix.reml.one.hsq" | cut -f2)
+else
+  echo "-- stages, one trait:"
+  grep -E 'stage ' "$prefix.assoc.one.out" | sed 's/^/   /'
+  echo "-- stages, $traits traits together:"
+  grep -E 'matrix-free, [0-9]+ traits together' "$prefix.assoc.many.out" | sed 's/; /\n   /g' | head -20
+  t1h2=$(grep -P '^V\(G\)/Vp\t' "$prefix.assoc.one.hsq" | cut -f2)
 fi
 echo "-- per trait (summary table):"
-column -t -s $'\t' "$prefix.many.summary.tsv" | cut -c1-110
-t1h2=$(grep -P '^V\(G\)/Vp\t' "$prefix.one.hsq" | cut -f2)
+column -t -s $'\t' "$prefix.$command.many.summary.tsv" | cut -c1-110
 echo "T1 alone: h2 $t1h2 (the joint run's T1 row above should equal it up to rounding)"

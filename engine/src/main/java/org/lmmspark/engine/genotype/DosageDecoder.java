@@ -138,6 +138,61 @@ public final class DosageDecoder {
   }
 
   /**
+   * The 2-bit codes of the first {@code n} samples of the variant at {@code packed[offset..]}, one byte per
+   * sample into {@code codes}: what several decoders over different samples ({@link #decodeCodes}) read
+   * so that the packed bytes of a variant are unpacked once, whatever the number of sample sets.
+   */
+  public static void unpackCodes(byte[] packed, int offset, int n, byte[] codes) {
+    int full = n >>> 2;
+    for (int j = 0; j < full; j++) {
+      int v = packed[offset + j];
+      int o = 4 * j;
+      codes[o] = (byte) (v & 3);
+      codes[o + 1] = (byte) ((v >>> 2) & 3);
+      codes[o + 2] = (byte) ((v >>> 4) & 3);
+      codes[o + 3] = (byte) ((v >>> 6) & 3);
+    }
+    for (int i = 4 * full; i < n; i++) {
+      codes[i] = (byte) ((packed[offset + (i >>> 2)] >>> ((i & 3) << 1)) & 3);
+    }
+  }
+
+  /**
+   * As {@link #decodeInto} from codes already unpacked ({@link #unpackCodes}, one per sample of the file):
+   * the same counts, filters and float values, gathered at this decoder's rows.
+   */
+  public int decodeCodes(byte[] codes, int variantIndex, DosageBlock block) {
+    int n = rows.length;
+    int col = nextColumn(block);
+    int[] c = counts;
+    c[0] = c[1] = c[2] = c[3] = 0;
+    for (int i = 0; i < n; i++) {
+      c[codes[rows[i]]]++;
+    }
+    int called = n - c[1];
+    int verdict = BedDecoder.verdict(2.0 * c[0] + c[2], called, minMaf);
+    if (verdict != BedDecoder.KEPT) {
+      return verdict;
+    }
+    double p = (2.0 * c[0] + c[2]) / (2.0 * called);
+    codeValue[0] = (float) (2 - 2 * p);
+    codeValue[1] = 0f; // missing: mean-imputed
+    codeValue[2] = (float) (1 - 2 * p);
+    codeValue[3] = (float) (-2 * p);
+    float[] out = block.values;
+    int base = col * n;
+    for (int i = 0; i < n; i++) {
+      out[base + i] = codeValue[codes[rows[i]]];
+    }
+    block.variantIndex[col] = variantIndex;
+    block.a1Frequency[col] = p;
+    block.called[col] = called;
+    block.info[col] = Double.NaN;
+    block.m = col + 1;
+    return BedDecoder.KEPT;
+  }
+
+  /**
    * Decodes a variant given as dosages (BGEN, VCF: {@code d} over all samples of the source, NaN
    * missing) into centered counts of the analysed samples, with the same filters as the 2-bit form
    * (monomorphic: all non-missing dosages 0 or all 2) and the variant's INFO score among them.

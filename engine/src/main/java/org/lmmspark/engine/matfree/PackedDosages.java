@@ -41,6 +41,62 @@ public final class PackedDosages {
   }
 
   /**
+   * {@link #read} for several sample sets at once (the traits of one run, each over its own analysed samples):
+   * each variant's cached bytes are unpacked once (2-bit codes, {@link DosageDecoder#unpackCodes}, or 8-bit
+   * dosages) and then gathered at each set's rows by its decoder ({@link DosageDecoder#decodeCodes},
+   * {@link DosageDecoder#decodeDosages}), each set's kept variants batched into its own blocks of at most
+   * {@code blockVariants} and handed to its sink, with its own filter counts. Each set sees exactly the blocks,
+   * values and counts that {@link #read} with its decoder alone gives. Cost per variant: {@code O(N)} to
+   * unpack plus {@code O(n_s)} per set.
+   */
+  public static void readTogether(Iterable<PackedGenotypeBlock> blocks, java.util.List<DosageDecoder> decoders,
+      int blockVariants, java.util.List<VariantFilterCounts> counts, java.util.List<Consumer<DosageBlock>> sinks) {
+    int sets = decoders.size();
+    if (counts.size() != sets || sinks.size() != sets) {
+      throw new IllegalArgumentException(sets + " decoders, " + counts.size() + " counts, " + sinks.size() + " sinks");
+    }
+    DosageBlock[] out = new DosageBlock[sets];
+    for (int s = 0; s < sets; s++) {
+      out[s] = new DosageBlock(decoders.get(s).samples(), Math.max(1, blockVariants));
+    }
+    byte[] codes = null;
+    VariantDosages scratch = null;
+    for (PackedGenotypeBlock b : blocks) {
+      if (b.dosages && scratch == null) {
+        scratch = new VariantDosages(b.n);
+      }
+      if (!b.dosages && (codes == null || codes.length < b.n)) {
+        codes = new byte[b.n];
+      }
+      int bpv = b.bytesPerVariant();
+      for (int v = 0; v < b.m; v++) {
+        if (b.dosages) {
+          for (int i = 0; i < b.n; i++) {
+            scratch.dosage[i] = b.dosage(v, i);
+          }
+          scratch.probabilitiesKnown = false;
+        } else {
+          DosageDecoder.unpackCodes(b.packed, v * bpv, b.n, codes);
+        }
+        for (int s = 0; s < sets; s++) {
+          DosageBlock block = out[s];
+          int col = block.m;
+          int verdict = b.dosages ? decoders.get(s).decodeDosages(scratch, b.variantIndex[v], block)
+              : decoders.get(s).decodeCodes(codes, b.variantIndex[v], block);
+          if (b.dosages && block.m > col) {
+            block.info[col] = b.info[v];
+          }
+          counts.get(s).record(verdict);
+          block.flushTo(sinks.get(s), false);
+        }
+      }
+    }
+    for (int s = 0; s < sets; s++) {
+      out[s].flushTo(sinks.get(s), true);
+    }
+  }
+
+  /**
    * Decodes variant {@code v} of {@code b} into the next column of {@code block} when the decoder keeps
    * it; returns the decoder's verdict. {@code scratch}: dosages of {@code b.n} samples (8-bit blocks only).
    */

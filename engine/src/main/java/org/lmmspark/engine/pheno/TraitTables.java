@@ -134,18 +134,28 @@ public final class TraitTables {
     /**
      * The trait names: those given, or with {@code all} the value columns of the phenotype table that no
      * {@code --covar-names}/{@code --qcovar-names} takes from it (read from its header; refused when there
-     * is none left). Every name must be usable in a file name ({@code PREFIX.TRAIT.*}).
+     * is none left). Every name must be usable in a file name ({@code PREFIX.TRAIT.*}), and every name given
+     * must be a column of the phenotype table that is not also a covariate: checked here, once for all
+     * traits, so that a run of several traits fails on a bad name before it fits any trait.
      */
     public List<String> resolve(Configuration conf) {
-      if (!all) {
-        return names.isEmpty() ? List.of() : names;
+      if (!all && names.isEmpty()) {
+        return List.of();
       }
       SampleTable pheno = SampleTable.read(spec.pheno(), conf, new SampleTable.Layout(false, spec.iidOnly()));
+      if (!all) {
+        for (String name : names) {
+          pheno.column(name, "--pheno-name"); // fails naming the file and the columns there are
+          if (isCovariate(name)) {
+            throw BadInputException.inFile(pheno.file(), "--pheno-name " + name + ": column '" + name
+                + "' is also used as a covariate");
+          }
+        }
+        return names;
+      }
       List<String> out = new ArrayList<>();
       for (String c : pheno.columns()) {
-        boolean covariate = (spec.covar() == null && spec.covarNames().contains(c))
-            || (spec.qcovar() == null && spec.qcovarNames().contains(c));
-        if (!covariate) {
+        if (!isCovariate(c)) {
           checkFileNamePart(c);
           out.add(c);
         }
@@ -154,6 +164,12 @@ public final class TraitTables {
         throw BadInputException.inFile(pheno.file(), "--all-pheno: every value column is used as a covariate; no trait left");
       }
       return out;
+    }
+
+    /** Whether the phenotype-table column {@code c} is taken as a covariate ({@code --covar-names}/{@code --qcovar-names}). */
+    private boolean isCovariate(String c) {
+      return (spec.covar() == null && spec.covarNames().contains(c))
+          || (spec.qcovar() == null && spec.qcovarNames().contains(c));
     }
 
     private static void checkFileNamePart(String name) {

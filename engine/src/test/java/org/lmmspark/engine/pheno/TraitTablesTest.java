@@ -64,6 +64,14 @@ class TraitTablesTest {
             false), List.of(), true))) {
       assertThrows(BadInputException.class, bad::run);
     }
+    // A named trait that is no column, or a covariate, fails here, naming the file: before any trait is fitted.
+    BadInputException missing = assertThrows(BadInputException.class,
+        () -> new TraitTables.Traits(base, List.of("y1", "nope"), false).resolve(conf));
+    assertTrue(missing.getMessage().contains(p.toString()) && missing.getMessage().contains("'nope' not found"),
+        missing.getMessage());
+    BadInputException covariate = assertThrows(BadInputException.class,
+        () -> new TraitTables.Traits(base, List.of("y1", "age"), false).resolve(conf));
+    assertTrue(covariate.getMessage().contains("'age' is also used as a covariate"), covariate.getMessage());
     Path covOnly = dir.resolve("c.txt");
     Files.writeString(covOnly, "FID IID age\nf1 a 30\n");
     BadInputException e = assertThrows(BadInputException.class, () -> new TraitTables.Traits(new TraitTables.Spec(

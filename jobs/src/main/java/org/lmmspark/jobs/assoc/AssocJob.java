@@ -354,11 +354,7 @@ public final class AssocJob {
     log.info(route.why());
     if (route.route() == SolverRoute.Route.MATRIX_FREE) {
       notes.addAll(in.notes());
-      notes.add(String.format("matrix-free: no GRM, genotypes cached once for REML, LOCO solves and the test; calibrated "
-          + "test (k = 0)%s, γ from %d sampled variant(s) %s (seed %d)", o.statistic() == LmmTest.F
-              ? ", F with the ratio fixed and the scale re-estimated per variant" : "", o.calibrationVariants(),
-          o.loco() ? "in all, at least " + MatrixFreeAssocJob.MIN_SAMPLE_PER_CHROMOSOME + " per chromosome" : "",
-          CALIBRATION_SEED));
+      notes.add(describeMatrixFree(o));
       return MatrixFreeAssocJob.run(jsc, o, genotypes, in, stages, notes);
     }
     String grmPrefix = o.grm() != null ? o.grm() : stages.run("GRM", () -> computeGrm(jsc, o, notes));
@@ -420,6 +416,15 @@ public final class AssocJob {
     log.info("{} variants tested ({}), λGC = {}", table.size(), counts, String.format("%.4f", lambda));
     return finish(jsc, o, stages, a.trait(), n, a.problem().fixedNames(), fits, table, counts, tasks, notes, calibrated,
         Solver.SPECTRAL, null);
+  }
+
+  /** The matrix-free route's line in the log and report: what is cached, which test, how γ is sampled. */
+  static String describeMatrixFree(Options o) {
+    return String.format("matrix-free: no GRM, genotypes cached once for REML, LOCO solves and the test; calibrated "
+        + "test (k = 0)%s, γ from %d sampled variant(s) %s (seed %d)", o.statistic() == LmmTest.F
+            ? ", F with the ratio fixed and the scale re-estimated per variant" : "", o.calibrationVariants(),
+        o.loco() ? "in all, at least " + MatrixFreeAssocJob.MIN_SAMPLE_PER_CHROMOSOME + " per chromosome" : "",
+        CALIBRATION_SEED);
   }
 
   /**

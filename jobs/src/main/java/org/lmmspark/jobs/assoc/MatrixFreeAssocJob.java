@@ -24,6 +24,7 @@ import org.lmmspark.engine.genotype.VariantDosages;
 import org.lmmspark.engine.io.Variant;
 import org.lmmspark.engine.matfree.PackedDosages;
 import org.lmmspark.engine.matfree.PackedGenotypeBlock;
+import org.lmmspark.engine.matfree.SharedGenotypePasses;
 import org.lmmspark.engine.reml.HsqFile;
 import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.VarianceSummary;
@@ -92,59 +93,74 @@ final class MatrixFreeAssocJob {
     return loco ? Math.max(MIN_SAMPLE_PER_CHROMOSOME, (total + scopes - 1) / scopes) : total;
   }
 
+  /** One trait of a run: its options (its trait column and output prefix), its analysed samples and design, its notes. */
+  record Trait(AssocJob.Options options, GenotypeRemlInputs.Assembled in, List<String> notes) {}
+
   /**
-   * The GRM-free run as its stages (see the class doc), each timed with its Spark jobs by {@code stages}:
-   * cache, REML, calibration sample, LOCO residuals and γ, test pass; then the outputs.
+   * The GRM-free run of one trait as its stages (see the class doc), each timed with its Spark jobs by
+   * {@code stages}: cache, REML, calibration sample, LOCO residuals and γ, test pass; then the outputs.
    */
   static AssocJob.Result run(JavaSparkContext jsc, AssocJob.Options o, PartitionedGenotypes genotypes,
       GenotypeRemlInputs.Assembled in, Stages stages, List<String> notes) {
+    return run(jsc, genotypes, List.of(new Trait(o, in, notes)), stages).get(0);
+  }
+
+  /**
+   * The GRM-free run of several traits together, each on its own analysed samples, over ONE cache of the
+   * genotypes: their REML fits in lock-step ({@link MatrixFreeRemlJob#fitTogether}: every trait's CG columns
+   * and probes in the same passes, each trait's K masked to its samples), one Spark job fetching every
+   * trait's calibration sample, the LOCO (or whole-genome) residual solves of all traits in shared passes
+   * ({@link SharedGenotypePasses#runAll} over {@link LocoResiduals#compute}), and ONE test pass in which each
+   * cached variant is unpacked once and gathered for each distinct sample set ({@link PackedDosages#readTogether})
+   * and tested against each trait's model. Options other than the trait and output prefix are those of the
+   * first trait. Each trait's result is written as its own run's; the stage lines (and times) are the joint run's.
+   */
+  static List<AssocJob.Result> run(JavaSparkContext jsc, PartitionedGenotypes genotypes, List<Trait> traits,
+      Stages stages) {
+    AssocJob.Options o = traits.get(0).options();
     GenotypeSource fileset = genotypes.fileset();
-    int n = in.samples().size();
+    int count = traits.size();
+    List<GenotypeRemlInputs.Assembled> ins = traits.stream().map(Trait::in).toList();
     DistributedGenotypeProducts products = stages.run("cache genotypes",
         () -> DistributedGenotypeProducts.cache(jsc, genotypes, o.maf(), o.partitions(), o.kernel()),
         p -> "the only read of the genotypes; " + MatrixFreeRemlJob.describeCache(p));
     try {
       StochasticReml.Options remlOptions = o.probes() > 0 ? StochasticReml.Options.defaults().withProbes(o.probes())
           : StochasticReml.Options.defaults();
-      MatrixFreeRemlJob.Fitted fitted = stages.run("REML (matrix-free)",
-          () -> MatrixFreeRemlJob.fit(jsc, products, in, remlOptions),
-          f -> f.passes() + " genotype passes; " + f.fit().message());
-      RemlFit fit = fitted.fit();
-      double sg = fit.theta()[0];
-      double se = fit.theta()[1];
-      notes.add(String.format(Locale.ROOT, "whole-genome REML (matrix-free, %d probes): σ²_g = %.5g, σ²_e = %.5g, h² = "
-          + "%.4f (SE %.4f, Monte Carlo SE of σ²_g %.2g)%s", fitted.diagnostics().probes(), sg, se, sg / (sg + se),
-          VarianceSummary.ratio(fit, 0).se(), fitted.diagnostics().monteCarloSe(0),
-          o.loco() ? "; kept for every LOCO chromosome (BOLT-LMM)" : ""));
+      List<MatrixFreeRemlJob.Fitted> fitted = count == 1
+          ? List.of(stages.run("REML (matrix-free)", () -> MatrixFreeRemlJob.fit(jsc, products, ins.get(0), remlOptions),
+              f -> f.passes() + " genotype passes; " + f.fit().message()))
+          : stages.run("REML (matrix-free) of " + count + " traits in lock-step", () -> MatrixFreeRemlJob.fitTogether(
+              jsc, products, ins, traits.stream().map(t -> t.in().design().trait()).toList(), remlOptions),
+              f -> f.get(0).passes() + " shared genotype passes");
+      for (int t = 0; t < count; t++) {
+        MatrixFreeRemlJob.Fitted f = fitted.get(t);
+        double sg = f.fit().theta()[0];
+        double se = f.fit().theta()[1];
+        traits.get(t).notes().add(String.format(Locale.ROOT, "whole-genome REML (matrix-free, %d probes%s): σ²_g = "
+            + "%.5g, σ²_e = %.5g, h² = %.4f (SE %.4f, Monte Carlo SE of σ²_g %.2g); %s%s", f.diagnostics().probes(),
+            count > 1 ? ", in lock-step with " + (count - 1) + " other trait(s) over shared passes" : "", sg, se,
+            sg / (sg + se), VarianceSummary.ratio(f.fit(), 0).se(), f.diagnostics().monteCarloSe(0), f.fit().message(),
+            o.loco() ? "; kept for every LOCO chromosome (BOLT-LMM)" : ""));
+      }
       List<Integer> scopeChromosome = scopeChromosomes(o, products, fileset);
       int perScope = samplePerScope(o.calibrationVariants(), scopeChromosome.size(), o.loco());
-      List<LocoResiduals.Scope> scopes = stages.run("calibration sample",
-          () -> calibrationScopes(products, fileset, genotypes.include(), scopeChromosome, perScope, in, o.maf()),
-          s -> String.format(Locale.ROOT, "%d variant(s) per null model from the cache (seed %d)", perScope,
-              AssocJob.CALIBRATION_SEED));
-      int maxColumns = (int) Math.max(16, Math.min(4096, LOCO_SOLVE_BYTES / (80L * n)));
+      List<List<LocoResiduals.Scope>> scopes = stages.run("calibration sample",
+          () -> calibrationScopes(products, fileset, genotypes.include(), scopeChromosome, perScope,
+              ins.stream().map(GenotypeRemlInputs.Assembled::famRows).toList(), o.maf()),
+          s -> String.format(Locale.ROOT, "%d variant(s) per null model from the cache (seed %d)%s", perScope,
+              AssocJob.CALIBRATION_SEED, count > 1 ? ", one fetch decoded for each of " + count + " traits" : ""));
+      int maxColumns = (int) Math.max(16, Math.min(4096,
+          LOCO_SOLVE_BYTES / (80L * ins.stream().mapToInt(in -> in.samples().size()).sum())));
       LocoResiduals.Options lo = new LocoResiduals.Options(LOCO_CG_TOLERANCE, 1000, maxColumns, true);
-      LocoResiduals.Result loco = stages.run(o.loco() ? "LOCO residuals and γ" : "null-model residuals and γ",
-          () -> LocoResiduals.compute(fitted.k(), sg, se, fitted.diagnostics().eigenspace(), in.design().y(),
-              in.design().x(), in.design().p(), in.famRows(), scopes, lo),
-          l -> String.format(Locale.ROOT, "one batched CG solve of %d columns in %d batch(es), %d genotype passes, CG "
-              + "iterations per null %s (tolerance %.0e, largest final residual %.1e)", l.columns(), l.batches(),
-              l.passes(), Arrays.toString(l.iterations()), lo.cgTolerance(), l.maxRelResidual()));
-      List<AssocJob.NullFit> fits = new ArrayList<>();
-      boolean boundary = fit.boundary()[0] || fit.boundary()[1];
-      for (int s = 0; s < scopes.size(); s++) {
-        Calibration.Gamma own = loco.own().get(s);
-        fits.add(new AssocJob.NullFit(scopes.get(s).label(), n, sg, se, sg / (sg + se), VarianceSummary.ratio(fit, 0).se(),
-            fit.logL(), boundary, 0, own, 0));
-        log.info("calibration ({}): {}", scopes.get(s).label(), own);
-      }
-      String spread = Calibration.spread(AssocJob.gammas(fits));
-      if (spread != null) {
-        notes.add(spread);
-      }
-      notes.add("the test uses the pooled " + loco.pooled() + (scopes.size() > 1 ? " over all null models (each "
-          + "variant's ratio with its own chromosome's V_-c; BOLT-LMM likewise uses one calibration factor)" : ""));
-      log.info(notes.get(notes.size() - 1));
+      long passesBefore = products.passes();
+      List<LocoResiduals.Result> locos = stages.run(o.loco() ? "LOCO residuals and γ" : "null-model residuals and γ",
+          () -> residuals(fitted, ins, scopes, lo),
+          l -> String.format(Locale.ROOT, "%sone batched CG solve of %d columns%s in %d batch(es), %d genotype passes, CG "
+              + "iterations per null %s (tolerance %.0e, largest final residual %.1e)", count > 1 ? "per trait, "
+              + "in shared passes: " : "", l.get(0).columns(), count > 1 ? " (first trait)" : "", l.get(0).batches(),
+              products.passes() - passesBefore, Arrays.toString(l.get(0).iterations()),
+              lo.cgTolerance(), l.stream().mapToDouble(LocoResiduals.Result::maxRelResidual).max().orElse(0)));
 
       int[] modelOf = new int[products.chromosomes().size()];
       Arrays.fill(modelOf, o.loco() ? -1 : 0);
@@ -153,41 +169,115 @@ final class MatrixFreeAssocJob {
           modelOf[scopeChromosome.get(s)] = s;
         }
       }
-      int blockVariants = o.blockVariants() > 0 ? o.blockVariants() : Mlma.blockVariantsFor(n);
-      AssocResults all = new AssocResults();
-      VariantFilterCounts counts = new VariantFilterCounts(0);
-      long[] tested = new long[scopes.size()];
-      double[] yPy = new double[scopes.size()];
-      for (int s = 0; s < yPy.length; s++) {
-        double[] r = loco.models().get(s).residual();
-        double[] y = in.design().y();
-        for (int i = 0; i < r.length; i++) {
-          yPy[s] += y[i] * r[i];
+      List<List<CalibratedModel>> models = new ArrayList<>();
+      List<double[]> yPys = new ArrayList<>();
+      for (int t = 0; t < count; t++) {
+        LocoResiduals.Result loco = locos.get(t);
+        models.add(loco.models());
+        double[] yPy = new double[scopes.get(t).size()];
+        double[] y = ins.get(t).design().y();
+        for (int s = 0; s < yPy.length; s++) {
+          double[] r = loco.models().get(s).residual();
+          for (int i = 0; i < r.length; i++) {
+            yPy[s] += y[i] * r[i];
+          }
         }
+        yPys.add(yPy);
       }
-      int tasks = stages.run("test pass", () -> testPass(jsc, products, loco.models(), modelOf, in.famRows(), o.maf(),
-          blockVariants, o.statistic(), yPy, all, counts, tested), t -> t + " task(s) over the cached genotypes, "
-          + all.size() + " variants tested (" + o.statistic().option() + ")");
-      for (int s = 0; s < fits.size(); s++) {
-        AssocJob.NullFit f = fits.get(s);
-        fits.set(s, new AssocJob.NullFit(f.scope(), f.samples(), f.sigmaG(), f.sigmaE(), f.h2(), f.h2Se(), f.logL(),
-            f.boundary(), tested[s], f.gamma(), 0));
+      int blockVariants = o.blockVariants() > 0 ? o.blockVariants()
+          : Mlma.blockVariantsFor(ins.stream().mapToInt(in -> in.samples().size()).max().getAsInt());
+      List<TraitScan> scans = new ArrayList<>();
+      for (int t = 0; t < count; t++) {
+        scans.add(new TraitScan(new AssocResults(), new VariantFilterCounts(0), new long[scopes.get(t).size()]));
       }
-      // What the cache dropped (all-sample filters) plus what the test's decoder dropped.
-      VariantFilterCounts cached = products.counts();
-      counts.monomorphic += cached.monomorphic;
-      counts.belowMaf += cached.belowMaf;
-      counts.allMissing += cached.allMissing;
+      int tasks = stages.run("test pass", () -> testPass(jsc, products, models, modelOf,
+          ins.stream().map(GenotypeRemlInputs.Assembled::famRows).toList(), o.maf(), blockVariants, o.statistic(), yPys,
+          scans), t -> t + " task(s) over the cached genotypes, " + scans.stream().mapToInt(x -> x.results().size()).sum()
+          + " tests (" + o.statistic().option() + (count > 1 ? ", " + count + " traits, each variant unpacked once" : "")
+          + ")");
       stages.note(String.format(Locale.ROOT, "in all: %d genotype passes, %d Spark jobs", products.passes(),
           stages.sparkJobs()));
 
-      AssocTable table = AssocTable.of(all, fileset.variants(), o.statistic() != LmmTest.MLMA);
-      log.info("{} variants tested ({}), λGC = {}", table.size(), counts, String.format("%.4f", table.lambdaGc()));
-      return AssocJob.finish(jsc, o, stages, in.design().trait(), n, in.design().columnNames(), fits, table, counts,
-          tasks, notes, true, AssocJob.Solver.MATRIX_FREE, HsqFile.write(fitted.summary()));
+      List<AssocJob.Result> results = new ArrayList<>();
+      for (int t = 0; t < count; t++) {
+        results.add(finishTrait(jsc, traits.get(t), fitted.get(t), scopes.get(t), locos.get(t), scans.get(t), products,
+            fileset, tasks, stages));
+      }
+      return results;
     } finally {
       products.close();
     }
+  }
+
+  /** What the test pass found for one trait: its results, its decoder's filter counts, the variants tested per null. */
+  record TraitScan(AssocResults results, VariantFilterCounts counts, long[] tested) implements Serializable {}
+
+  /**
+   * Each trait's LOCO (or whole-genome) residuals and γ ({@link LocoResiduals#compute}): alone for one trait;
+   * for several, all traits' batched CG solves at once over the lock-step fit's shared passes
+   * ({@link SharedGenotypePasses#runAll}: each CG iteration of every trait in the same genotype pass).
+   */
+  private static List<LocoResiduals.Result> residuals(List<MatrixFreeRemlJob.Fitted> fitted,
+      List<GenotypeRemlInputs.Assembled> ins, List<List<LocoResiduals.Scope>> scopes, LocoResiduals.Options lo) {
+    List<java.util.concurrent.Callable<LocoResiduals.Result>> solves = new ArrayList<>();
+    for (int t = 0; t < fitted.size(); t++) {
+      MatrixFreeRemlJob.Fitted f = fitted.get(t);
+      GenotypeRemlInputs.Assembled in = ins.get(t);
+      List<LocoResiduals.Scope> sc = scopes.get(t);
+      solves.add(() -> LocoResiduals.compute(f.k(), f.fit().theta()[0], f.fit().theta()[1], f.diagnostics().eigenspace(),
+          in.design().y(), in.design().x(), in.design().p(), in.famRows(), sc, lo));
+    }
+    if (solves.size() == 1) {
+      try {
+        return List.of(solves.get(0).call());
+      } catch (RuntimeException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    // The lock-step fit built every trait's operator on the same shared passes.
+    SharedGenotypePasses shared = (SharedGenotypePasses) fitted.get(0).k().products();
+    return shared.runAll(solves, "loco-trait");
+  }
+
+  /** One trait's null fits, table and outputs after the shared stages. */
+  private static AssocJob.Result finishTrait(JavaSparkContext jsc, Trait trait, MatrixFreeRemlJob.Fitted fitted,
+      List<LocoResiduals.Scope> scopes, LocoResiduals.Result loco, TraitScan scan, DistributedGenotypeProducts products,
+      GenotypeSource fileset, int tasks, Stages stages) {
+    AssocJob.Options o = trait.options();
+    GenotypeRemlInputs.Assembled in = trait.in();
+    List<String> notes = trait.notes();
+    int n = in.samples().size();
+    RemlFit fit = fitted.fit();
+    double sg = fit.theta()[0];
+    double se = fit.theta()[1];
+    boolean boundary = fit.boundary()[0] || fit.boundary()[1];
+    List<AssocJob.NullFit> fits = new ArrayList<>();
+    for (int s = 0; s < scopes.size(); s++) {
+      Calibration.Gamma own = loco.own().get(s);
+      fits.add(new AssocJob.NullFit(scopes.get(s).label(), n, sg, se, sg / (sg + se), VarianceSummary.ratio(fit, 0).se(),
+          fit.logL(), boundary, scan.tested()[s], own, 0));
+      log.info("calibration ({}, {}): {}", in.design().trait(), scopes.get(s).label(), own);
+    }
+    String spread = Calibration.spread(AssocJob.gammas(fits));
+    if (spread != null) {
+      notes.add(spread);
+    }
+    notes.add("the test uses the pooled " + loco.pooled() + (scopes.size() > 1 ? " over all null models (each "
+        + "variant's ratio with its own chromosome's V_-c; BOLT-LMM likewise uses one calibration factor)" : ""));
+    log.info(notes.get(notes.size() - 1));
+    // What the cache dropped (all-sample filters) plus what the test's decoder dropped.
+    VariantFilterCounts counts = scan.counts();
+    VariantFilterCounts cached = products.counts();
+    counts.monomorphic += cached.monomorphic;
+    counts.belowMaf += cached.belowMaf;
+    counts.allMissing += cached.allMissing;
+    AssocTable table = AssocTable.of(scan.results(), fileset.variants(), o.statistic() != LmmTest.MLMA);
+    log.info("{}: {} variants tested ({}), λGC = {}", in.design().trait(), table.size(), counts,
+        String.format("%.4f", table.lambdaGc()));
+    return AssocJob.finish(jsc, o, stages, in.design().trait(), n, in.design().columnNames(), fits, table, counts,
+        tasks, notes, true, AssocJob.Solver.MATRIX_FREE, HsqFile.write(fitted.summary()));
   }
 
   /** The null models' chromosomes: each with cached variants (LOCO; at least two), or −1 for one over all. */
@@ -210,33 +300,38 @@ final class MatrixFreeAssocJob {
     return scopes;
   }
 
-  /** Each null model's scope with its calibration sample ({@link #sampleFromCache}). */
-  private static List<LocoResiduals.Scope> calibrationScopes(DistributedGenotypeProducts products,
-      GenotypeSource fileset, boolean[] include, List<Integer> scopeChromosome, int perScope,
-      GenotypeRemlInputs.Assembled in, double maf) {
+  /** Per trait, each null model's scope with its calibration sample ({@link #sampleFromCache}). */
+  private static List<List<LocoResiduals.Scope>> calibrationScopes(DistributedGenotypeProducts products,
+      GenotypeSource fileset, boolean[] include, List<Integer> scopeChromosome, int perScope, List<int[]> famRows,
+      double maf) {
     List<String> chromosomes = products.chromosomes();
-    List<DosageBlock> samples = sampleFromCache(products, fileset, include, scopeChromosome, perScope, in.famRows(), maf);
-    List<LocoResiduals.Scope> scopes = new ArrayList<>();
-    for (int s = 0; s < scopeChromosome.size(); s++) {
-      int c = scopeChromosome.get(s);
-      if (samples.get(s).m == 0) {
-        throw new BadInputException(fileset.variantsPath() + ": no testable variant"
-            + (c < 0 ? "" : " on chromosome " + chromosomes.get(c)) + " to calibrate the test with");
+    List<List<DosageBlock>> samples = sampleFromCache(products, fileset, include, scopeChromosome, perScope, famRows, maf);
+    List<List<LocoResiduals.Scope>> perTrait = new ArrayList<>();
+    for (List<DosageBlock> traitSamples : samples) {
+      List<LocoResiduals.Scope> scopes = new ArrayList<>();
+      for (int s = 0; s < scopeChromosome.size(); s++) {
+        int c = scopeChromosome.get(s);
+        if (traitSamples.get(s).m == 0) {
+          throw new BadInputException(fileset.variantsPath() + ": no testable variant"
+              + (c < 0 ? "" : " on chromosome " + chromosomes.get(c)) + " to calibrate the test with");
+        }
+        scopes.add(new LocoResiduals.Scope(c, c < 0 ? "all chromosomes" : "LOCO chromosome " + chromosomes.get(c),
+            traitSamples.get(s)));
       }
-      scopes.add(new LocoResiduals.Scope(c, c < 0 ? "all chromosomes" : "LOCO chromosome " + chromosomes.get(c),
-          samples.get(s)));
+      perTrait.add(scopes);
     }
-    return scopes;
+    return perTrait;
   }
 
   /**
-   * The calibration sample of every scope from the cache, in one Spark job: a seeded random order of
-   * each scope's variants ({@link Calibration#shuffled}, seed per chromosome as the spectral path),
-   * the cached calls (2-bit or 8-bit) of its first {@code 4·count + 20} fetched from the cached blocks, then decoded
-   * on the driver for the analysed samples in that order until {@code count} pass the filters.
+   * The calibration sample of every scope from the cache, in one Spark job for all traits: a seeded random
+   * order of each scope's variants ({@link Calibration#shuffled}, seed per chromosome as the spectral path),
+   * the cached calls (2-bit or 8-bit) of its first {@code 4·count + 20} fetched from the cached blocks, then
+   * decoded on the driver for each trait's analysed samples ({@code famRows.get(t)}) in that order until
+   * {@code count} pass the filters. Returns per trait, per scope, the sample.
    */
-  static List<DosageBlock> sampleFromCache(DistributedGenotypeProducts products, GenotypeSource fileset, boolean[] include,
-      List<Integer> scopeChromosome, int count, int[] famRows, double maf) {
+  static List<List<DosageBlock>> sampleFromCache(DistributedGenotypeProducts products, GenotypeSource fileset,
+      boolean[] include, List<Integer> scopeChromosome, int count, List<int[]> famRows, double maf) {
     List<Variant> variants = fileset.variants();
     List<String> chromosomes = products.chromosomes();
     List<int[]> orders = new ArrayList<>();
@@ -273,40 +368,71 @@ final class MatrixFreeAssocJob {
     for (PackedGenotypeBlock x : raw) {
       byVariant.put(x.variantIndex[0], x);
     }
-    List<DosageBlock> out = new ArrayList<>();
-    DosageDecoder decoder = new DosageDecoder(famRows, maf);
     VariantDosages scratch = new VariantDosages(fileset.sampleCount());
-    for (int[] order : orders) {
-      DosageBlock block = new DosageBlock(famRows.length, Math.max(1, count));
-      for (int k = 0; k < order.length && block.m < block.capacity(); k++) {
-        PackedGenotypeBlock one = byVariant.get(order[k]);
-        if (one != null) {
-          PackedDosages.decodeInto(one, 0, decoder, block, scratch); // dropped variants leave block.m as is
+    List<List<DosageBlock>> perTrait = new ArrayList<>();
+    for (int[] rows : famRows) {
+      List<DosageBlock> out = new ArrayList<>();
+      DosageDecoder decoder = new DosageDecoder(rows, maf);
+      for (int[] order : orders) {
+        DosageBlock block = new DosageBlock(rows.length, Math.max(1, count));
+        for (int k = 0; k < order.length && block.m < block.capacity(); k++) {
+          PackedGenotypeBlock one = byVariant.get(order[k]);
+          if (one != null) {
+            PackedDosages.decodeInto(one, 0, decoder, block, scratch); // dropped variants leave block.m as is
+          }
         }
+        out.add(block);
       }
-      out.add(block);
+      perTrait.add(out);
     }
-    return out;
+    return perTrait;
   }
 
   /**
-   * One Spark job over the cached ranges: each decoded for the analysed samples and tested against the
-   * model of its chromosome ({@code modelOf[chromosome]}, −1: not tested) with {@code statistic} (MLMA, or F
-   * with {@code yPy[model]} = yᵀP_{−c}y). Returns the number of tasks.
+   * One Spark job over the cached ranges for every trait: each range's variants unpacked once and gathered
+   * for each distinct analysed sample set among the traits ({@link PackedDosages#readTogether}), each block of
+   * a set tested against the model of its chromosome of every trait on that set ({@code modelOf[chromosome]},
+   * −1: not tested) with {@code statistic} (MLMA, or F with {@code yPy.get(t)[model]} = yᵀP_{−c}y). Fills
+   * each trait's {@link TraitScan}; returns the number of tasks.
    */
-  static int testPass(JavaSparkContext jsc, DistributedGenotypeProducts products, List<CalibratedModel> models,
-      int[] modelOf, int[] famRows, double maf, int blockVariants, LmmTest statistic, double[] yPy, AssocResults all,
-      VariantFilterCounts counts, long[] tested) {
-    Broadcast<ArrayList<CalibratedModel>> bc = jsc.broadcast(new ArrayList<>(models));
-    Broadcast<int[]> rows = jsc.broadcast(famRows);
+  static int testPass(JavaSparkContext jsc, DistributedGenotypeProducts products, List<List<CalibratedModel>> models,
+      int[] modelOf, List<int[]> famRows, double maf, int blockVariants, LmmTest statistic, List<double[]> yPy,
+      List<TraitScan> scans) {
+    // Traits on the same samples share one decoded block.
+    List<int[]> sets = new ArrayList<>();
+    int[] setOf = new int[famRows.size()];
+    for (int t = 0; t < setOf.length; t++) {
+      int found = -1;
+      for (int s = 0; s < sets.size() && found < 0; s++) {
+        found = Arrays.equals(sets.get(s), famRows.get(t)) ? s : -1;
+      }
+      if (found < 0) {
+        found = sets.size();
+        sets.add(famRows.get(t));
+      }
+      setOf[t] = found;
+    }
+    ArrayList<ArrayList<CalibratedModel>> all = new ArrayList<>();
+    for (List<CalibratedModel> m : models) {
+      all.add(new ArrayList<>(m));
+    }
+    Broadcast<ArrayList<ArrayList<CalibratedModel>>> bc = jsc.broadcast(all);
+    Broadcast<ArrayList<int[]>> rows = jsc.broadcast(new ArrayList<>(sets));
     try {
-      int modelCount = models.size();
-      List<RangeResult> results = products.cachedRanges().map((CachedRange r) -> {
+      int traits = models.size();
+      ArrayList<double[]> yPys = new ArrayList<>(yPy);
+      List<ArrayList<TraitScan>> results = products.cachedRanges().map((CachedRange r) -> {
+        ArrayList<TraitScan> out = new ArrayList<>();
+        for (int t = 0; t < traits; t++) {
+          out.add(new TraitScan(new AssocResults(), new VariantFilterCounts(0), new long[bc.value().get(t).size()]));
+        }
+        List<int[]> setRows = rows.value();
+        List<VariantFilterCounts> setCounts = new ArrayList<>();
+        for (int s = 0; s < setRows.size(); s++) {
+          setCounts.add(new VariantFilterCounts(0));
+        }
         // A range may span chromosomes; its blocks do not: each run of blocks of one chromosome is
-        // tested against that chromosome's model.
-        VariantFilterCounts c = new VariantFilterCounts(0);
-        AssocResults res = new AssocResults();
-        long[] perModel = new long[modelCount];
+        // tested against that chromosome's models.
         List<PackedGenotypeBlock> blocks = r.blocks();
         for (int start = 0; start < blocks.size(); ) {
           int chromosome = blocks.get(start).chromosome;
@@ -316,22 +442,46 @@ final class MatrixFreeAssocJob {
           }
           int mi = modelOf[chromosome];
           if (mi >= 0) {
-            CalibratedTest.Kernel kernel = new CalibratedTest.Kernel(bc.value().get(mi), blockVariants, statistic,
-                statistic == LmmTest.F ? yPy[mi] : Double.NaN);
-            int before = res.size();
-            PackedDosages.read(blocks.subList(start, end), new DosageDecoder(rows.value(), maf), blockVariants, c,
-                block -> kernel.test(block, res));
-            perModel[mi] += res.size() - before;
+            List<DosageDecoder> decoders = new ArrayList<>();
+            List<java.util.function.Consumer<DosageBlock>> sinks = new ArrayList<>();
+            for (int s = 0; s < setRows.size(); s++) {
+              decoders.add(new DosageDecoder(setRows.get(s), maf));
+              List<Integer> on = new ArrayList<>();
+              List<CalibratedTest.Kernel> kernels = new ArrayList<>();
+              for (int t = 0; t < traits; t++) {
+                if (setOf[t] == s) {
+                  on.add(t);
+                  kernels.add(new CalibratedTest.Kernel(bc.value().get(t).get(mi), blockVariants, statistic,
+                      statistic == LmmTest.F ? yPys.get(t)[mi] : Double.NaN));
+                }
+              }
+              sinks.add(block -> {
+                for (int j = 0; j < on.size(); j++) {
+                  TraitScan scan = out.get(on.get(j));
+                  int before = scan.results().size();
+                  kernels.get(j).test(block, scan.results());
+                  scan.tested()[mi] += scan.results().size() - before;
+                }
+              });
+            }
+            PackedDosages.readTogether(blocks.subList(start, end), decoders, blockVariants, setCounts, sinks);
           }
           start = end;
         }
-        return new RangeResult(perModel, res, c);
+        for (int t = 0; t < traits; t++) {
+          out.get(t).counts().merge(setCounts.get(setOf[t]));
+        }
+        return out;
       }).collect();
-      for (RangeResult rr : results) {
-        all.addAll(rr.results());
-        counts.merge(rr.counts());
-        for (int mi = 0; mi < tested.length; mi++) {
-          tested[mi] += rr.testedPerModel()[mi];
+      for (ArrayList<TraitScan> range : results) {
+        for (int t = 0; t < traits; t++) {
+          TraitScan mine = scans.get(t);
+          TraitScan part = range.get(t);
+          mine.results().addAll(part.results());
+          mine.counts().merge(part.counts());
+          for (int mi = 0; mi < mine.tested().length; mi++) {
+            mine.tested()[mi] += part.tested()[mi];
+          }
         }
       }
       return products.partitions();
@@ -340,6 +490,4 @@ final class MatrixFreeAssocJob {
       rows.destroy();
     }
   }
-
-  record RangeResult(long[] testedPerModel, AssocResults results, VariantFilterCounts counts) implements Serializable {}
 }

@@ -10,11 +10,17 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.GctaGrmFiles;
+import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.SolverRoute;
+import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.grm.GrmJob;
+import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
 import org.lmmspark.jobs.reml.MultiTraitRemlJob;
 import org.lmmspark.jobs.reml.TraitSummary;
+import org.lmmspark.jobs.spark.Stages;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code lmmspark assoc --pheno-name A,B,… | --all-pheno}: the association scan of several traits in one
@@ -32,6 +38,8 @@ import org.lmmspark.jobs.reml.TraitSummary;
  * {@code reml} uses). Cost: T single-trait runs minus (T − 1) GRMs and Spark session starts.
  */
 public final class MultiTraitAssocJob {
+  private static final Logger log = LoggerFactory.getLogger(MultiTraitAssocJob.class);
+
   private MultiTraitAssocJob() {}
 
   /** Files per trait, after {@code PREFIX.TRAIT}. */
@@ -43,38 +51,42 @@ public final class MultiTraitAssocJob {
   public static Result run(JavaSparkContext jsc, AssocJob.Options o, List<String> traits) {
     Configuration conf = jsc.hadoopConfiguration();
     PartitionedGenotypes genotypes = PartitionedGenotypes.of(AssocJob.checkInputs(o, conf), o.selection(), conf);
-    Map<String, AssocJob.Result> results = new LinkedHashMap<>();
-    Map<String, String> errors = new LinkedHashMap<>();
+    genotypes.fileset().warnings().forEach(log::warn);
+    List<GenotypeRemlInputs.Assembled> ins = checkTraits(o.trait(), traits, genotypes, conf);
+    GenotypeRemlInputs.Assembled largest = ins.get(0);
+    for (GenotypeRemlInputs.Assembled in : ins) {
+      largest = in.samples().size() > largest.samples().size() ? in : largest;
+    }
+    // One route for all traits, as for one trait on the largest trait's samples (SolverRoute decides).
+    SolverRoute.Decision route = AssocJob.route(o, genotypes, o.grm() == null ? largest : null, jsc.defaultParallelism());
+    String why = route.why() + " (the largest trait's samples)";
+    log.info(why);
     List<String> notes = new ArrayList<>();
-    String grm = o.grm();
-    for (String trait : traits) {
-      String out = MultiTraitRemlJob.prefix(o.out(), trait);
-      try {
-        AssocJob.Options mine = o.forTrait(o.trait().withPhenoName(trait), grm, out);
-        if (grm == null && AssocJob.route(mine, genotypes, conf, jsc.defaultParallelism()).route()
-            != SolverRoute.Route.MATRIX_FREE) {
-          // The first trait on the spectral route computes the GRM that every other one reads.
-          grm = o.out();
-          GrmJob.Result g = GrmJob.run(jsc, new GrmJob.Options(o.genotypes(), grm, o.maf(), o.selection(), o.loco(),
-              4096, 1L << 30, 0, o.kernel()));
-          notes.add(String.format(Locale.ROOT, "GRM (--kernel %s) computed once for all traits from %s: %s; written to "
-              + "%s%s (%.1f s)", o.kernel().option(), o.genotypes().label(), g.counts(), GctaGrmFiles.binPath(grm),
-              o.loco() ? " with per-chromosome parts" : "", g.seconds()));
-          mine = o.forTrait(o.trait().withPhenoName(trait), grm, out);
-        }
-        results.put(trait, AssocJob.run(jsc, mine));
-      } catch (BadInputException e) {
-        errors.put(trait, e.getMessage());
+    notes.add(why);
+    Map<String, AssocJob.Result> results = new LinkedHashMap<>();
+    if (route.route() == SolverRoute.Route.MATRIX_FREE) {
+      List<MatrixFreeAssocJob.Trait> together = new ArrayList<>();
+      for (int t = 0; t < traits.size(); t++) {
+        List<String> mine = new ArrayList<>(genotypes.notes());
+        mine.add(why);
+        mine.addAll(ins.get(t).notes());
+        mine.add(AssocJob.describeMatrixFree(o));
+        together.add(new MatrixFreeAssocJob.Trait(o.forTrait(o.trait().withPhenoName(traits.get(t)), null,
+            MultiTraitRemlJob.prefix(o.out(), traits.get(t))), ins.get(t), mine));
       }
+      Stages stages = new Stages(jsc, log);
+      List<AssocJob.Result> r = MatrixFreeAssocJob.run(jsc, genotypes, together, stages);
+      for (int t = 0; t < traits.size(); t++) {
+        results.put(traits.get(t), r.get(t));
+      }
+      notes.add("matrix-free, " + traits.size() + " traits together over one genotype cache: " + String.join("; ",
+          stages.lines()));
+    } else {
+      spectral(jsc, o, traits, genotypes, results, notes);
     }
     List<TraitSummary.Row> rows = new ArrayList<>();
     for (String trait : traits) {
-      AssocJob.Result r = results.get(trait);
-      rows.add(r == null ? TraitSummary.Row.failed(trait, errors.get(trait)) : row(trait, r));
-    }
-    if (!errors.isEmpty()) {
-      throw new BadInputException(errors.size() + " of " + traits.size() + " traits have no result: "
-          + String.join("; ", errors.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue()).toList()));
+      rows.add(row(trait, results.get(trait)));
     }
     try (AtomicOutputs outs = new AtomicOutputs(conf)) {
       MultiTraitRemlJob.write(outs, o.out() + ".summary.tsv", TraitSummary.tsv(rows));
@@ -83,15 +95,56 @@ public final class MultiTraitAssocJob {
     return new Result(results, rows, notes);
   }
 
+  /** The spectral route: the GRM computed once (when no --grm is given), then each trait's run reading it. */
+  private static void spectral(JavaSparkContext jsc, AssocJob.Options o, List<String> traits,
+      PartitionedGenotypes genotypes, Map<String, AssocJob.Result> results, List<String> notes) {
+    String grm = o.grm();
+    if (grm == null) {
+      grm = o.out();
+      GrmJob.Result g = GrmJob.run(jsc, new GrmJob.Options(o.genotypes(), grm, o.maf(), o.selection(), o.loco(),
+          4096, 1L << 30, 0, o.kernel()));
+      notes.add(String.format(Locale.ROOT, "GRM (--kernel %s) computed once for all traits from %s: %s; written to "
+          + "%s%s (%.1f s)", o.kernel().option(), o.genotypes().label(), g.counts(), GctaGrmFiles.binPath(grm),
+          o.loco() ? " with per-chromosome parts" : "", g.seconds()));
+    }
+    for (String trait : traits) {
+      results.put(trait, AssocJob.run(jsc, o.forTrait(o.trait().withPhenoName(trait), grm,
+          MultiTraitRemlJob.prefix(o.out(), trait))));
+    }
+  }
+
+  /**
+   * Every trait's inputs over the genotyped, kept samples, checked before any GRM or fit: its column, its
+   * analysed samples (a value of the trait and of every covariate) against the fixed effects, a constant
+   * trait, collinear covariates. Returns them in the order of {@code traits}; refuses the run naming each
+   * trait that fails ({@link MultiTraitRemlJob#refuseBeforeFitting}).
+   */
+  public static List<GenotypeRemlInputs.Assembled> checkTraits(TraitTables.Spec spec, List<String> traits,
+      PartitionedGenotypes genotypes, Configuration conf) {
+    Map<String, String> errors = new LinkedHashMap<>();
+    List<GenotypeRemlInputs.Assembled> ins = new ArrayList<>();
+    for (String trait : traits) {
+      try {
+        ins.add(MatrixFreeRemlJob.assemble(spec.withPhenoName(trait), genotypes, conf));
+      } catch (BadInputException e) {
+        errors.put(trait, e.getMessage());
+      }
+    }
+    MultiTraitRemlJob.refuseBeforeFitting(errors, traits.size());
+    return ins;
+  }
+
   /**
    * The summary row of one trait: h² and SE of its whole-genome null fit (with {@code --loco} on the
-   * spectral route, where each chromosome has its own, their mean and no SE), λGC and the top hit.
+   * spectral route, where each chromosome has its own, their mean and no SE; the matrix-free route keeps the
+   * whole-genome fit for every chromosome), λGC and the top hit.
    */
   static TraitSummary.Row row(String trait, AssocJob.Result r) {
     List<AssocJob.NullFit> fits = r.nullFits();
     double h2;
     double se;
-    if (fits.size() == 1) {
+    if (fits.stream().allMatch(f -> f.h2() == fits.get(0).h2() && f.h2Se() == fits.get(0).h2Se())) {
+      // One fit (the matrix-free route keeps the whole-genome fit for every LOCO chromosome).
       h2 = fits.get(0).h2();
       se = fits.get(0).h2Se();
     } else {

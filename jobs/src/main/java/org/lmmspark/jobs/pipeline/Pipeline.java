@@ -125,6 +125,7 @@ public final class Pipeline {
     trait = c.trait();
     if (c.traits().many()) {
       traitNames = c.traits().resolve(conf);
+      MultiTraitAssocJob.checkTraits(c.trait(), traitNames, genotypes, conf); // before any step runs
       log.say(traitNames.size() + " traits, each on its own samples: " + String.join(", ", traitNames)
           + "; outputs per trait (reml.TRAIT.*, assoc.TRAIT.*) and assoc.summary.tsv");
     }

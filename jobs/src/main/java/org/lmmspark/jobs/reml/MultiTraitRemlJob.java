@@ -44,9 +44,11 @@ import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
  *       {@code 4NM} flops per column; so T traits cost about as many passes as the slowest one alone and T
  *       times its flops.</li>
  * </ul>
- * A trait that cannot be fitted (too few samples, no convergence without {@code --allow-nonconvergence})
- * does not stop the others; the run then fails (exit 2) naming each such trait and why, after all were
- * tried, and as any failed run publishes nothing.
+ * Every trait's inputs are checked before any is fitted (its column, its analysed samples against the
+ * fixed effects, a constant trait): a trait that fails them stops the run at once, naming it and why. A
+ * trait whose fit fails (no convergence without {@code --allow-nonconvergence}) does not stop the others;
+ * the run then fails (exit 2) naming each such trait and why, after all were tried, and as any failed run
+ * publishes nothing.
  */
 public final class MultiTraitRemlJob {
   private MultiTraitRemlJob() {}
@@ -99,6 +101,7 @@ public final class MultiTraitRemlJob {
         errors.put(trait, e.getMessage());
       }
     }
+    refuseBeforeFitting(errors, traits.size());
     log.add(String.format(Locale.ROOT, "%d traits, %d distinct analysed sample sets", traits.size(), bySamples.size()));
     Map<String, RemlJob.Result> results = new LinkedHashMap<>();
     for (List<String> group : bySamples.values()) {
@@ -140,10 +143,7 @@ public final class MultiTraitRemlJob {
         errors.put(trait, e.getMessage());
       }
     }
-    if (largest == null) {
-      throw new BadInputException("no trait can be analysed: " + String.join("; ",
-          errors.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue()).toList()));
-    }
+    refuseBeforeFitting(errors, traits.size());
     // The route as for one trait, decided on the largest trait's samples (SolverRoute, the one place that decides).
     SolverRoute.Decision route = RemlJob.route(jsc, solver, genotypes, largest, g, scale);
     boolean matrixFree = route.route() == SolverRoute.Route.MATRIX_FREE;
@@ -190,6 +190,19 @@ public final class MultiTraitRemlJob {
       }
     }
     return finish(o, traits, results, errors, log, t0, conf);
+  }
+
+  /**
+   * Refuses the run, before any trait is fitted, when a trait cannot be analysed (its column missing, too
+   * few samples with its value and every covariate, a constant trait, collinear covariates over its samples):
+   * one message naming each such trait and why (the cause names the file).
+   */
+  public static void refuseBeforeFitting(Map<String, String> errors, int traits) {
+    if (!errors.isEmpty()) {
+      throw new BadInputException((errors.size() == 1 ? "trait " : errors.size() + " of " + traits + " traits ")
+          + "cannot be analysed (nothing was fitted): " + String.join("; ",
+          errors.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue()).toList()));
+    }
   }
 
   private static RemlJob.Options forTrait(RemlJob.Options o, String trait) {
