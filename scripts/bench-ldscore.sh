@@ -74,11 +74,13 @@ fi
 for r in $(seq 1 "$repeats"); do
   l=$(load)
   timed "$dir/ldscore.$r.log" "$lmmspark" ldscore --bfile "$dir/g" --ld-wind-snps "$window" --out "$dir/ld" --overwrite
-  job=$(grep -m1 'Spark task(s),' "$dir/ldscore.$r.log" | sed -E 's/.*task\(s\), ([0-9.]+) s,.*/\1/')
+  job=$(grep -m1 -E 'task\(s\)[^,]*, [0-9.]+ s,' "$dir/ldscore.$r.log" | sed -E 's/.*task\(s\)[^,]*, ([0-9.]+) s,.*/\1/')
   kept=$(grep -m1 '^chromosome 1:' "$dir/ldscore.$r.log" | sed -E 's/chromosome 1: ([0-9]+) variants.*/\1/')
   # Pairs counted once: each variant with the (up to) W kept variants before it.
   pairs=$(awk -v m="$kept" -v w="$window" 'BEGIN { printf "%.0f", (m > w ? w * (m - w) + w * (w - 1) / 2 : m * (m - 1) / 2) }')
   echo "== lmmspark ldscore run $r (load before: $l): command $WALL s wall, $CPU s CPU; LD-score job $job s"
+  grep -m1 -E '^(small input|running on Spark)' "$dir/ldscore.$r.log" | sed 's/^/   /' || true
+  grep -m1 '^times:' "$dir/ldscore.$r.log" | sed 's/^/   /' || true
   echo "   $kept variants kept, $pairs pairs within --ld-wind-snps $window:" \
     "$(awk -v p="$pairs" -v n="$n" -v t="$job" 'BEGIN { printf "%.1f", 2 * n * p / t / 1e9 }') GFLOP/s over the job" \
     "(2·N·pairs = $(awk -v p="$pairs" -v n="$n" 'BEGIN { printf "%.2e", 2 * n * p }') flops)"

@@ -20,7 +20,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code lmmspark ldscore}: LD scores of a reference panel as ldsc {@code --l2} computes them, on Spark. */
+/**
+ * {@code lmmspark ldscore}: LD scores of a reference panel as ldsc {@code --l2} computes them, on Spark, or
+ * in this JVM's threads for a small input on a local master.
+ */
 @Command(name = "ldscore", mixinStandardHelpOptions = true,
     description = {
       "LD scores from a PLINK 1 reference panel, as ldsc --l2 defines them: for each variant j the sum over"
@@ -87,6 +90,11 @@ public final class LdScoreCommand implements Callable<Integer> {
 
   @Mixin SparkOptions sparkOptions;
 
+  @Option(names = "--spark", description = "Always start a Spark session. Without it a small input (N×M ≤ 1e9,"
+      + " N ≤ 20,000) on a local master runs in this JVM on the master's cores, without a session: the same"
+      + " tasks and outputs, seconds sooner.")
+  boolean forceSpark;
+
   @Override
   public Integer call() {
     if (!(maf >= 0 && maf < 0.5)) { // NaN fails too
@@ -121,33 +129,50 @@ public final class LdScoreCommand implements Callable<Integer> {
     }
     LdScoreJob.Options options = new LdScoreJob.Options(bfile, out, windowSpec, maf, selection, annot,
         taskMemoryMb << 20, digits);
+    long selectedVariants = 0;
+    for (boolean s : selected) {
+      selectedVariants += s ? 1 : 0;
+    }
+    int selectedSamples = selection.samples().apply(panel.samples(), PlinkFileset.famPath(bfile)).subset().size();
     // The panel's files, not its prefix: PREFIX.C.log beside a panel PREFIX.C.bed replaces nothing of it.
     try (OutputSet set = output.openAt(setPrefix, suffixes, conf, PlinkFileset.bedPath(bfile),
         PlinkFileset.bimPath(bfile), PlinkFileset.famPath(bfile))) {
-      run(options, setPrefix + ".log");
+      run(options, setPrefix + ".log", selectedSamples, selectedVariants, conf);
       set.commit();
     }
     return 0;
   }
 
-  private void run(LdScoreJob.Options options, String logPath) {
+  /**
+   * Runs the job in this JVM when the input is small and the master local ({@link SparkRun#inProcessThreads},
+   * the rule {@code grm} follows), else in a session of its own ({@link SparkRun}), and reports it.
+   */
+  private void run(LdScoreJob.Options options, String logPath, int samples, long variants, Configuration conf) {
     RunLog runLog = new RunLog(spec);
-    String out = options.out();
-    WindowSpec windowSpec = options.window();
+    int threads = SparkRun.inProcessThreads(sparkOptions.master, forceSpark, samples, variants, runLog);
+    if (threads > 0) {
+      SparkRun.runInProcess(runLog, logPath, conf, stages -> {
+        report(runLog, options, stages.time("LD scores", () -> LdScoreJob.runInProcess(options, threads, conf)));
+        return 0;
+      });
+      return;
+    }
     SparkRun.run("ldscore", sparkOptions.master, runLog, LdScoreJob.class, logPath, (jsc, stages) -> {
-      LdScoreJob.Result r = stages.time("LD scores", () -> LdScoreJob.run(jsc, options));
-      r.notes().forEach(runLog::say);
-      runLog.say(String.format("N = %d panel samples, window %s, chunk size %d, annotations: %s", r.samples(),
-          windowSpec.describe(), chunkSize, String.join(" ", r.annotations())));
-      for (LdScoreJob.ChromosomeResult c : r.chromosomes()) {
-        runLog.say(String.format("chromosome %s: %d variants, M = %s, M_5_50 = %s, L2 mean %.4f min %.4f max %.4f -> %s",
-            c.chromosome(), c.variants(), fmt(c.m()), fmt(c.m550()), c.meanL2(), c.minL2(), c.maxL2(),
-            LdScoreFiles.ldscorePath(out, c.chromosome())));
-      }
-      runLog.say(String.format("%d Spark task(s), %.1f s, %s", r.tasks(), r.seconds(),
-          org.lmmspark.engine.linalg.Blas.describe()));
+      report(runLog, options, stages.time("LD scores", () -> LdScoreJob.run(jsc, options)));
       return 0;
     });
+  }
+
+  private void report(RunLog runLog, LdScoreJob.Options options, LdScoreJob.Result r) {
+    r.notes().forEach(runLog::say);
+    runLog.say(String.format("N = %d panel samples, window %s, chunk size %d, annotations: %s", r.samples(),
+        options.window().describe(), chunkSize, String.join(" ", r.annotations())));
+    for (LdScoreJob.ChromosomeResult c : r.chromosomes()) {
+      runLog.say(String.format("chromosome %s: %d variants, M = %s, M_5_50 = %s, L2 mean %.4f min %.4f max %.4f -> %s",
+          c.chromosome(), c.variants(), fmt(c.m()), fmt(c.m550()), c.meanL2(), c.minL2(), c.maxL2(),
+          LdScoreFiles.ldscorePath(options.out(), c.chromosome())));
+    }
+    runLog.say(String.format("%s, %.1f s, %s", r.tasks(), r.seconds(), org.lmmspark.engine.linalg.Blas.describe()));
   }
 
   private static String fmt(double[] xs) {

@@ -25,6 +25,7 @@ import org.lmmspark.engine.ldscore.WindowSpec;
 import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.engine.select.SampleSelection;
 import org.lmmspark.engine.select.VariantSelection;
+import org.lmmspark.jobs.spark.LocalTasks;
 import org.lmmspark.jobs.spark.SerializableHadoopConf;
 import scala.Tuple2;
 
@@ -40,6 +41,9 @@ import scala.Tuple2;
  * than its range (memory about {@code taskBytes}, times 3 when missing calls force the double route).
  * Partial scores come back to the driver (8 bytes per variant and annotation, plus the overlaps),
  * are added, and written per chromosome in ldsc's layout ({@link LdScoreFiles}).
+ *
+ * <p>The same tasks run on this JVM's threads without a Spark session ({@link #runInProcess}) when the
+ * command decides so for a small input on a local master.
  *
  * <p>Cluster use: {@code spark-submit --class org.lmmspark.jobs.cli.Lmmspark lmmspark.jar ldscore
  * --bfile hdfs:///ref/1000G.EUR --ld-wind-cm 1 --out hdfs:///ldscores/eur}; one BLAS thread per task
@@ -63,7 +67,8 @@ public final class LdScoreJob {
   public record ChromosomeResult(String chromosome, int variants, double[] m, double[] m550, double meanL2,
       double minL2, double maxL2) {}
 
-  public record Result(int samples, List<String> annotations, List<ChromosomeResult> chromosomes, int tasks,
+  /** @param tasks how many tasks ran, and where */
+  public record Result(int samples, List<String> annotations, List<ChromosomeResult> chromosomes, String tasks,
       double seconds, List<String> notes) {}
 
   /** One task of pass 2: target range {@code [t0, t1)} of chromosome {@code chromosome}. */
@@ -72,9 +77,81 @@ public final class LdScoreJob {
   /** What the tasks of pass 2 need of one chromosome. */
   record ChromosomeWork(int[] keptFile, int[] first, double[] annot) implements Serializable {}
 
+  /** Where the work of the two passes runs: Spark tasks, or this JVM's threads for a small local input. */
+  interface Tasks {
+    int parallelism();
+
+    /**
+     * {@code task(shared, item, conf)} for every item, one task each, results in item order; a non-null
+     * {@code shared} is broadcast once on Spark rather than shipped with every task.
+     */
+    <S, T, R> List<R> map(List<T> items, S shared, Task<S, T, R> task);
+
+    /** What a task is told: done in one Spark task or on one thread. */
+    String describe(int count);
+  }
+
+  @FunctionalInterface
+  interface Task<S, T, R> extends Serializable {
+    R run(S shared, T item, Configuration conf);
+  }
+
+  /** The Spark job: one task per item on {@code jsc}'s executors. */
   public static Result run(JavaSparkContext jsc, Options o) {
+    SerializableHadoopConf hconf = new SerializableHadoopConf(jsc.hadoopConfiguration());
+    return run(new Tasks() {
+      @Override
+      public int parallelism() {
+        return jsc.defaultParallelism();
+      }
+
+      @Override
+      public <S, T, R> List<R> map(List<T> items, S shared, Task<S, T, R> task) {
+        SerializableHadoopConf taskConf = hconf;
+        if (shared == null) {
+          return jsc.parallelize(items, items.size()).map(t -> task.run(null, t, taskConf.get())).collect();
+        }
+        Broadcast<S> b = jsc.broadcast(shared);
+        try {
+          return jsc.parallelize(items, items.size()).map(t -> task.run(b.value(), t, taskConf.get())).collect();
+        } finally {
+          b.destroy();
+        }
+      }
+
+      @Override
+      public String describe(int count) {
+        return count + " Spark task(s)";
+      }
+    }, o, jsc.hadoopConfiguration());
+  }
+
+  /**
+   * The same work items, kernel and outputs as {@link #run(JavaSparkContext, Options)}, bit for bit, on
+   * {@code threads} threads of this JVM without a Spark session: for small inputs on a local master, where a
+   * session's start (seconds of CPU) is a large part of the run. Memory: one range's block per thread.
+   */
+  public static Result runInProcess(Options o, int threads, Configuration conf) {
+    return run(new Tasks() {
+      @Override
+      public int parallelism() {
+        return threads;
+      }
+
+      @Override
+      public <S, T, R> List<R> map(List<T> items, S shared, Task<S, T, R> task) {
+        return LocalTasks.map(items, threads, "lmmspark-ldscore", t -> task.run(shared, t, conf));
+      }
+
+      @Override
+      public String describe(int count) {
+        return count + " task(s) in-process on " + threads + " thread(s)";
+      }
+    }, o, conf);
+  }
+
+  private static Result run(Tasks tasks, Options o, Configuration conf) {
     long start = System.nanoTime();
-    Configuration conf = jsc.hadoopConfiguration();
     List<String> notes = new ArrayList<>();
     PlinkFileset fs = PlinkFileset.open(o.bfile(), conf);
     notes.addAll(fs.warnings());
@@ -95,11 +172,10 @@ public final class LdScoreJob {
     notes.add(selected.report());
     boolean[] include = selected.include();
     String bfile = FileSystems.qualify(o.bfile(), conf);
-    SerializableHadoopConf hconf = new SerializableHadoopConf(conf);
 
     // Pass 1: which variants ldsc keeps, and their MAF.
     int m = fs.variantCount();
-    int pieces = Math.max(jsc.defaultParallelism(), (int) Math.min(10_000, (long) m * fs.bytesPerVariant() / (64 << 20) + 1));
+    int pieces = Math.max(tasks.parallelism(), (int) Math.min(10_000, (long) m * fs.bytesPerVariant() / (64 << 20) + 1));
     List<int[]> scanRanges = new ArrayList<>();
     for (int p = 0; p < pieces; p++) {
       int a = (int) ((long) m * p / pieces);
@@ -109,12 +185,12 @@ public final class LdScoreJob {
       }
     }
     double minMaf = o.maf();
-    List<Tuple2<Integer, double[]>> scanned = jsc.parallelize(scanRanges, scanRanges.size()).map(r -> {
+    List<Tuple2<Integer, double[]>> scanned = tasks.map(scanRanges, null, (none, r, taskConf) -> {
       double[] maf = new double[r[1] - r[0]];
-      PanelBlock.scanKept(bfile, fileSamples, rows, minMaf, r[0], r[1], hconf.get(),
+      PanelBlock.scanKept(bfile, fileSamples, rows, minMaf, r[0], r[1], taskConf,
           (v, kept, f) -> maf[v - r[0]] = kept ? f : -1);
       return new Tuple2<>(r[0], maf);
-    }).collect();
+    });
     double[] maf = new double[m];
     for (Tuple2<Integer, double[]> t : scanned) {
       System.arraycopy(t._2(), 0, maf, t._1(), t._2().length);
@@ -140,7 +216,7 @@ public final class LdScoreJob {
     List<String> chromosomes = new ArrayList<>(byChromosome.keySet());
     long totalKept = byChromosome.values().stream().mapToLong(List::size).sum();
     // About three ranges per core, so that every core has work and stragglers are short.
-    int maxTargets = (int) Math.max(2L * LdScoreKernel.COLUMN_GROUP, totalKept / (3L * jsc.defaultParallelism()) + 1);
+    int maxTargets = (int) Math.max(2L * LdScoreKernel.COLUMN_GROUP, totalKept / (3L * tasks.parallelism()) + 1);
     double pass1Seconds = (System.nanoTime() - start) / 1e9;
     List<ChromosomeWork> work = new ArrayList<>();
     List<String> annotNames = null;
@@ -163,7 +239,7 @@ public final class LdScoreJob {
       int[] starts = LdScoreRange.ranges(first, n, o.taskBytes(), maxTargets);
       // Whole waves: a multiple of the cores as many ranges, of equal size, so that no core idles
       // while the last range runs alone (a range takes seconds at 5,000 samples).
-      int parallelism = jsc.defaultParallelism();
+      int parallelism = tasks.parallelism();
       int count = starts.length - 1;
       if (count > 1 && count % parallelism != 0) {
         int waves = (count + parallelism - 1) / parallelism * parallelism;
@@ -178,13 +254,11 @@ public final class LdScoreJob {
     int nAnnot = names.size();
 
     // Pass 2: partial scores per target range.
-    Broadcast<List<ChromosomeWork>> bw = jsc.broadcast(work);
-    List<Tuple2<Target, double[]>> partials = jsc.parallelize(targets, targets.size()).map(t -> {
-      ChromosomeWork w = bw.value().get(t.chromosome());
+    List<Tuple2<Target, double[]>> partials = tasks.map(targets, new ArrayList<>(work), (shared, t, taskConf) -> {
+      ChromosomeWork w = shared.get(t.chromosome());
       return new Tuple2<>(t, LdScoreRange.scores(bfile, fileSamples, rows, w.keptFile(), w.first(), t.t0(), t.t1(),
-          w.annot(), nAnnot, hconf.get()));
-    }).collect();
-    bw.destroy();
+          w.annot(), nAnnot, taskConf));
+    });
     double pass2Seconds = (System.nanoTime() - start) / 1e9 - pass1Seconds;
 
     List<double[]> l2 = new ArrayList<>();
@@ -236,7 +310,7 @@ public final class LdScoreJob {
     double seconds = (System.nanoTime() - start) / 1e9;
     notes.add(String.format("times: kept-variant pass %.1f s, windows and LD scores (%d ranges) %.1f s, writing %.1f s",
         pass1Seconds, targets.size(), pass2Seconds, seconds - pass1Seconds - pass2Seconds));
-    return new Result(n, names, results, scanRanges.size() + targets.size(), seconds, notes);
+    return new Result(n, names, results, tasks.describe(scanRanges.size() + targets.size()), seconds, notes);
   }
 
   /** Indices, among the chromosome's {@code .bim} rows, of its kept variants (annotation rows follow the .bim). */

@@ -81,8 +81,8 @@ class LdScoreCommandTest {
   }
 
   /**
-   * Partitioned LD scores with two annotations (all ones; a random half): the Spark job (tasks of a
-   * few hundred variants) equals {@link LdScoreRange#chromosome} run in one range; M is the column sums.
+   * Partitioned LD scores with two annotations (all ones; a random half): the Spark job ({@code --spark};
+   * tasks of a few hundred variants) equals {@link LdScoreRange#chromosome} run in one range; M is the column sums.
    * With {@code --extract} of every third variant and {@code --keep} of 300 of the 400 samples, the
    * windows sit on the selected variants and the annotation rows follow them.
    */
@@ -120,7 +120,8 @@ class LdScoreCommandTest {
     SharedSpark.jsc();
     assertEquals(0, Lmmspark.run("ldscore", "--bfile", panel, "--ld-wind-snps", "100", "--annot",
         tmp.resolve("a.").toString(), "--extract", tmp.resolve("extract.txt").toString(), "--keep",
-        tmp.resolve("keep.txt").toString(), "--task-memory", "1", "--digits", "10", "--out", out, "--master", "local[2]"));
+        tmp.resolve("keep.txt").toString(), "--task-memory", "1", "--digits", "10", "--out", out, "--master", "local[2]",
+        "--spark"));
     List<String[]> ours = rows(out + ".2.l2.ldscore.gz");
     assertEquals("CHR SNP BP baseL2 halfL2", String.join(" ", ours.get(0)));
     // Every selected variant stays polymorphic in these 300 samples (checked: the files list them all).
@@ -143,6 +144,37 @@ class LdScoreCommandTest {
       }
     }
     assertEquals(keptFile.length + "\t" + (long) halfKept, Files.readString(Path.of(out + ".2.l2.M")).trim());
+  }
+
+  /**
+   * The route without a session (a small input on a local master) writes the same files as the Spark job,
+   * character for character once decompressed: the same tasks, kernel and writer.
+   */
+  @Test
+  void inProcessEqualsSparkJob() throws IOException {
+    Path ref = RefData.dir("ldsc-sim");
+    String panel = ref.resolve("panel/sim.1").toString();
+    SharedSpark.jsc();
+    String local = tmp.resolve("local").toString();
+    String spark = tmp.resolve("spark").toString();
+    for (String[] route : new String[][] {{local}, {spark, "--spark"}}) {
+      List<String> args = new ArrayList<>(List.of("ldscore", "--bfile", panel, "--ld-wind-kb", "300", "--task-memory", "1",
+          "--digits", "12", "--master", "local[2]", "--out", route[0]));
+      args.addAll(List.of(route).subList(1, route.length));
+      assertEquals(0, Lmmspark.run(args.toArray(String[]::new)));
+    }
+    assertTrue(Files.readString(Path.of(local + ".1.log")).contains("in-process on 2 thread(s)"), "ran without a session");
+    assertTrue(Files.readString(Path.of(spark + ".1.log")).contains("Spark task(s)"), "ran on Spark");
+    List<String[]> a = rows(local + ".1.l2.ldscore.gz");
+    List<String[]> b = rows(spark + ".1.l2.ldscore.gz");
+    assertEquals(4001, a.size());
+    assertEquals(b.size(), a.size());
+    for (int k = 0; k < a.size(); k++) {
+      assertEquals(String.join("\t", b.get(k)), String.join("\t", a.get(k)), "line " + k);
+    }
+    for (String suffix : new String[] {".l2.M", ".l2.M_5_50"}) {
+      assertEquals(Files.readString(Path.of(spark + ".1" + suffix)), Files.readString(Path.of(local + ".1" + suffix)), suffix);
+    }
   }
 
   @Test
