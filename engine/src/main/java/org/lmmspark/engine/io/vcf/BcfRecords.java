@@ -202,15 +202,18 @@ final class BcfRecords implements VariantRecords {
     int pos = bytes.getInt(4) + 1;
     int alleles = bytes.getInt(16) >>> 16;
     at = 24;
+    String id;
+    String ref;
+    String alt;
     try {
-      String id = string();
-      String ref = alleles > 0 ? allele(string()) : null;
-      String alt = alleles > 1 ? allele(string()) : null;
-      return VariantRecords.site(path, contig, pos, id.isEmpty() || id.equals(".") ? null : id, alleles, ref, alt);
+      id = string();
+      ref = alleles > 0 ? allele(string()) : null;
+      alt = alleles > 1 ? allele(string()) : null;
     } catch (IndexOutOfBoundsException | BadInputException e) {
       throw BadInputException.inFile(path, where + " (" + contig + ":" + pos + "): corrupt BCF: "
           + (e instanceof BadInputException ? e.getMessage() : "a value runs past the record's end"));
     }
+    return VariantRecords.site(path, contig, pos, id.isEmpty() || id.equals(".") ? null : id, alleles, ref, alt);
   }
 
   /** An allele as htsjdk's VCF parsing gives it: bases in upper case, symbolic and breakend alleles as written. */

@@ -98,7 +98,7 @@ interface VariantRecords extends AutoCloseable {
       if (e instanceof BadInputException b) {
         throw b;
       }
-      throw BadInputException.inFile(path, "cannot read the header: " + e.getMessage());
+      throw BadInputException.inFile(path, "cannot read the header (truncated or corrupt?): " + e.getMessage());
     }
   }
 
