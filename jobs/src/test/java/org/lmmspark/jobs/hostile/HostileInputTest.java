@@ -239,6 +239,18 @@ class HostileInputTest {
         d.resolve("x").toString(), "--pheno", bp("pheno"), "--pheno-name", "y_quant", "--out", out(d), "--master",
         "local[2]"), d -> "no usable variant"));
 
+    // BCF through --vcf (bcftools-made fixtures, engine test resources /bcf): broken or unusable files.
+    all.add(new Case("grm --vcf truncated BCF", d -> {
+      byte[] whole = Files.readAllBytes(org.lmmspark.engine.testing.VcfFixture.bcfResource("mixed.bcf", d));
+      Files.delete(d.resolve("mixed.bcf.csi"));
+      Files.write(d.resolve("mixed.bcf"), Arrays.copyOf(whole, whole.length - 400));
+    }, d -> args("grm", "--vcf", d.resolve("mixed.bcf").toString(), "--out", out(d)), d -> "mixed.bcf"));
+    all.add(new Case("assoc --vcf multi-allelic BCF record", d -> org.lmmspark.engine.testing.VcfFixture.bcfResource(
+        "multiallelic.bcf", d), d -> args("assoc", "--vcf", d.resolve("multiallelic.bcf").toString(), "--pheno",
+        bp("pheno"), "--pheno-name", "y_quant", "--out", out(d)), d -> "multiallelic.bcf"));
+    all.add(new Case("grm --vcf BCF record without GT, DS or GP", d -> org.lmmspark.engine.testing.VcfFixture
+        .bcfResource("no-genotypes.bcf", d), d -> args("grm", "--vcf", d.resolve("no-genotypes.bcf").toString(),
+        "--out", out(d)), d -> "no-genotypes.bcf: record 2 (1:20)"));
     // Phenotypes: format, magnitudes, degenerate traits.
     all.add(new Case("pheno unknown trait", d -> {}, d -> args("reml", "--grm", g(), "--pheno", bp("pheno"),
         "--pheno-name", "nope", "--out", out(d)), d -> "nope"));

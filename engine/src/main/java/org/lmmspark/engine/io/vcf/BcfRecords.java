@@ -1,12 +1,9 @@
 package org.lmmspark.engine.io.vcf;
 
 import htsjdk.samtools.util.BlockCompressedInputStream;
-import htsjdk.tribble.readers.LineIteratorImpl;
-import htsjdk.tribble.readers.SynchronousLineReader;
 import htsjdk.variant.vcf.VCFCodec;
 import htsjdk.variant.vcf.VCFHeader;
 import java.io.IOException;
-import java.io.StringReader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -50,7 +47,7 @@ import org.lmmspark.engine.io.Variant;
  *
  * <p>Cost per record: one pass over its bytes; no per-sample objects. Not thread-safe; one per task.
  */
-final class BcfRecords implements VariantRecords {
+final class BcfRecords extends VariantRecords {
   static final String MAGIC = "BCF";
   private static final int INT8 = 1;
   private static final int INT16 = 2;
@@ -62,13 +59,9 @@ final class BcfRecords implements VariantRecords {
   /** Larger records are taken for corruption rather than read into memory. */
   private static final long MAX_RECORD_BYTES = Integer.MAX_VALUE - 64;
 
-  private final String path;
-  private final BlockCompressedInputStream in;
   private final int minor;
-  private final VCFHeader header;
   private final String[] strings;
   private final String[] contigs;
-  private final long firstRecord;
   private final FloatDecimals decimals = new FloatDecimals();
   private final byte[] lengths = new byte[8];
   private byte[] record = new byte[1 << 16];
@@ -80,15 +73,20 @@ final class BcfRecords implements VariantRecords {
   /** Read position in {@link #record}. */
   private int at;
 
+  private BcfRecords(String path, BlockCompressedInputStream in, int minor, VCFHeader header, Dictionaries d) {
+    super(path, in, header.getGenotypeSamples(), in.getFilePointer());
+    this.minor = minor;
+    this.strings = d.strings;
+    this.contigs = d.contigs;
+  }
+
   /** Reads the header of {@code in}, positioned just after the magic {@code BCF}. */
-  BcfRecords(String path, BlockCompressedInputStream in) throws IOException {
-    this.path = path;
-    this.in = in;
+  static BcfRecords read(String path, BlockCompressedInputStream in) throws IOException {
     byte[] version = in.readNBytes(6);
     if (version.length < 6) {
       throw BadInputException.inFile(path, "truncated BCF header");
     }
-    this.minor = version[1];
+    int minor = version[1];
     if (version[0] != 2 || (minor != 1 && minor != 2)) {
       throw BadInputException.inFile(path, "BCF version " + version[0] + "." + minor + "; versions 2.1 and 2.2 are read");
     }
@@ -105,50 +103,22 @@ final class BcfRecords implements VariantRecords {
       end--;
     }
     String text = new String(textBytes, 0, end, StandardCharsets.UTF_8);
-    try {
-      this.header = (VCFHeader) new VCFCodec().readActualHeader(new LineIteratorImpl(new SynchronousLineReader(
-          new StringReader(text))));
-    } catch (RuntimeException e) {
-      throw BadInputException.inFile(path, "malformed VCF header in the BCF: " + e.getMessage());
-    }
-    Dictionaries d = Dictionaries.of(path, text);
-    this.strings = d.strings;
-    this.contigs = d.contigs;
-    this.firstRecord = in.getFilePointer();
+    return new BcfRecords(path, in, minor, header(path, new VCFCodec(), text), Dictionaries.of(path, text));
   }
 
   @Override
-  public String format() {
+  String format() {
     return "BCF 2." + minor;
   }
 
   @Override
-  public List<String> sampleNames() {
-    return header.getGenotypeSamples();
+  void seek(long virtualOffset) {
+    super.seek(virtualOffset);
+    read = 0;
   }
 
   @Override
-  public long firstRecord() {
-    return firstRecord;
-  }
-
-  @Override
-  public void seek(long virtualOffset) {
-    try {
-      in.seek(virtualOffset);
-      read = 0;
-    } catch (IOException | RuntimeException e) { // htsjdk reports a corrupt block as SAMFormatException
-      throw BadInputException.inFile(path, "cannot seek to virtual offset " + virtualOffset + ": " + e.getMessage());
-    }
-  }
-
-  @Override
-  public long position() {
-    return in.getFilePointer();
-  }
-
-  @Override
-  public boolean next() {
+  boolean next() {
     try {
       int n = in.readNBytes(lengths, 0, 8);
       if (n == 0) {
@@ -197,20 +167,23 @@ final class BcfRecords implements VariantRecords {
   }
 
   @Override
-  public Variant site(String where) {
+  Variant site(String where) {
     String contig = contig(where);
     int pos = bytes.getInt(4) + 1;
     int alleles = bytes.getInt(16) >>> 16;
     at = 24;
+    String id;
+    String ref;
+    String alt;
     try {
-      String id = string();
-      String ref = alleles > 0 ? allele(string()) : null;
-      String alt = alleles > 1 ? allele(string()) : null;
-      return VariantRecords.site(path, contig, pos, id.isEmpty() || id.equals(".") ? null : id, alleles, ref, alt);
+      id = string();
+      ref = alleles > 0 ? allele(string()) : null;
+      alt = alleles > 1 ? allele(string()) : null;
     } catch (IndexOutOfBoundsException | BadInputException e) {
       throw BadInputException.inFile(path, where + " (" + contig + ":" + pos + "): corrupt BCF: "
           + (e instanceof BadInputException ? e.getMessage() : "a value runs past the record's end"));
     }
+    return VariantRecords.site(path, contig, pos, id.isEmpty() || id.equals(".") ? null : id, alleles, ref, alt);
   }
 
   /** An allele as htsjdk's VCF parsing gives it: bases in upper case, symbolic and breakend alleles as written. */
@@ -280,7 +253,7 @@ final class BcfRecords implements VariantRecords {
   private record FormatField(int offset, int type, int length) {}
 
   @Override
-  public void dosages(VariantDosages out, int record) {
+  void dosages(VariantDosages out, int record) {
     String contig = contig("record " + record);
     String where = path + ": record " + record + " (" + contig + ":" + (bytes.getInt(4) + 1) + ")";
     int alleles = bytes.getInt(16) >>> 16;
@@ -459,15 +432,6 @@ final class BcfRecords implements VariantRecords {
   private double number(FormatField f, int i, int j) {
     int b = bits(f, i, j);
     return f.type == FLOAT ? decimals.of(b) : b;
-  }
-
-  @Override
-  public void close() {
-    try {
-      in.close();
-    } catch (IOException ignored) {
-      // Read-only stream: nothing to lose.
-    }
   }
 
   /**

@@ -1,8 +1,13 @@
 package org.lmmspark.engine.io.vcf;
 
 import htsjdk.samtools.util.BlockCompressedInputStream;
+import htsjdk.tribble.readers.LineIteratorImpl;
+import htsjdk.tribble.readers.SynchronousLineReader;
+import htsjdk.variant.vcf.VCFCodec;
+import htsjdk.variant.vcf.VCFHeader;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
@@ -19,35 +24,74 @@ import org.lmmspark.engine.io.Variant;
  * for the same data, so {@link VcfFile} and {@link VcfGenotypeReader} serve both. Not thread-safe; one
  * per task.
  */
-interface VariantRecords extends AutoCloseable {
-  /** The format, for the run log: {@code VCF} or {@code BCF 2.x}. */
-  String format();
+abstract class VariantRecords implements AutoCloseable {
+  final String path;
+  final BlockCompressedInputStream in;
+  private final List<String> sampleNames;
+  private final long firstRecord;
 
-  List<String> sampleNames();
+  VariantRecords(String path, BlockCompressedInputStream in, List<String> sampleNames, long firstRecord) {
+    this.path = path;
+    this.in = in;
+    this.sampleNames = sampleNames;
+    this.firstRecord = firstRecord;
+  }
+
+  /** The format, for the run log: {@code VCF} or {@code BCF 2.x}. */
+  abstract String format();
+
+  final List<String> sampleNames() {
+    return sampleNames;
+  }
 
   /** Virtual offset of the first record (just after the header). */
-  long firstRecord();
+  final long firstRecord() {
+    return firstRecord;
+  }
 
-  void seek(long virtualOffset);
+  void seek(long virtualOffset) {
+    try {
+      in.seek(virtualOffset);
+    } catch (IOException | RuntimeException e) { // htsjdk reports a corrupt block as SAMFormatException
+      throw BadInputException.inFile(path, "cannot seek to virtual offset " + virtualOffset + ": " + e.getMessage());
+    }
+  }
 
   /** The virtual offset of the next record. */
-  long position();
+  final long position() {
+    return in.getFilePointer();
+  }
 
   /** Moves to the next record; false at the end of the file. */
-  boolean next();
+  abstract boolean next();
 
   /**
    * The current record's site; a record that is not biallelic is refused.
    *
    * @param where the record, as the caller can name it ("record 12", "record 3 after compressed byte …")
    */
-  Variant site(String where);
+  abstract Variant site(String where);
 
   /** The current record's ALT dosages ({@link VcfDosages}'s rules); {@code record} is its number in the source. */
-  void dosages(VariantDosages out, int record);
+  abstract void dosages(VariantDosages out, int record);
 
   @Override
-  void close();
+  public final void close() {
+    try {
+      in.close();
+    } catch (IOException ignored) {
+      // Read-only stream: nothing to lose.
+    }
+  }
+
+  /** The VCF header {@code text} parsed by htsjdk's {@code codec} (which then knows the header for decoding). */
+  static VCFHeader header(String path, VCFCodec codec, String text) {
+    try {
+      return (VCFHeader) codec.readActualHeader(new LineIteratorImpl(new SynchronousLineReader(new StringReader(text))));
+    } catch (RuntimeException e) {
+      throw BadInputException.inFile(path, "malformed VCF header: " + e.getMessage());
+    }
+  }
 
   /**
    * A biallelic record's site: ALT is the counted allele ({@link Variant#a1()}), REF {@link Variant#a2()}
@@ -85,10 +129,10 @@ interface VariantRecords extends AutoCloseable {
     BlockCompressedInputStream in = new BlockCompressedInputStream(new HadoopSeekableStream(path, conf));
     try {
       if (startsWith(in, BcfRecords.MAGIC)) {
-        return new BcfRecords(path, in);
+        return BcfRecords.read(path, in);
       }
       in.seek(0);
-      return new VcfRecords(path, in);
+      return VcfRecords.read(path, in);
     } catch (IOException | RuntimeException e) {
       try {
         in.close();
@@ -98,7 +142,7 @@ interface VariantRecords extends AutoCloseable {
       if (e instanceof BadInputException b) {
         throw b;
       }
-      throw BadInputException.inFile(path, "cannot read the header: " + e.getMessage());
+      throw BadInputException.inFile(path, "cannot read the header (truncated or corrupt?): " + e.getMessage());
     }
   }
 
