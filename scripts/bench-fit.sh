@@ -53,6 +53,7 @@ with open(path, "w") as f:
             t = k % 10
             f.write("S%d,%d,%.10g\n" % (s, t, 10 + 2 * t + a + b * t + rnd.gauss(0, math.sqrt(2))))
 EOF
+  rm -f "$d"/ours.*   # a rerun replaces the previous outputs (fit refuses to overwrite without --overwrite)
   t0=$(now)
   echo "load average before n = $n: $(cut -d' ' -f1-3 /proc/loadavg)"
   "$lmm" fit --data "$d/sim.csv" --formula 'y ~ t + (t | s)' --solver "$solver" --out "$d/ours" > "$d/ours.stdout" 2>&1

@@ -114,7 +114,7 @@ public final class AtomicOutputs implements AutoCloseable {
   }
 
   private FileSystem fs(Path p) throws IOException {
-    FileSystem fs = p.getFileSystem(conf);
+    FileSystem fs = FileSystems.of(p, conf);
     // No .crc side files next to outputs on the local file system: other tools do not expect them.
     fs.setWriteChecksum(false);
     return fs;

@@ -9,6 +9,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.zip.GZIPInputStream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocalFileSystem;
+import org.apache.hadoop.fs.RawLocalFileSystem;
+import org.apache.hadoop.fs.permission.FsPermission;
 import org.apache.hadoop.fs.Path;
 import org.lmmspark.engine.BadInputException;
 
@@ -22,9 +25,59 @@ public final class FileSystems {
 
   public static FileSystem of(String path, Configuration conf) {
     try {
-      return new Path(path).getFileSystem(conf);
+      return of(new Path(path), conf);
     } catch (IOException e) {
       throw new BadInputException(path + ": cannot reach its file system: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The file system of {@code path}. A local path ({@code file:}, or no scheme while the default file
+   * system is local, and no {@code fs.file.impl} set) gets {@link #local}, made once per JVM; others
+   * Hadoop's {@code FileSystem.get} (cached per scheme and user).
+   */
+  public static FileSystem of(Path path, Configuration conf) throws IOException {
+    String scheme = path.toUri().getScheme();
+    if (scheme == null) {
+      scheme = FileSystem.getDefaultUri(conf).getScheme();
+    }
+    if ("file".equals(scheme) && conf.get("fs.file.impl") == null) {
+      return local(conf);
+    }
+    return path.getFileSystem(conf);
+  }
+
+  private static LocalFileSystem local;
+
+  /**
+   * Hadoop's {@link LocalFileSystem} made directly rather than through {@code FileSystem.get}: that path
+   * logs the user in ({@code UserGroupInformation}, JAAS) and instantiates every file system the
+   * class path declares, and the local file system then sets each new file's and folder's permissions
+   * by starting {@code chmod} (after a {@code setsid} probe) when Hadoop's native library is absent, as
+   * here — about half a CPU-second and a dozen processes for a short command such as {@code fit}. Here
+   * permissions are set through {@code java.nio} instead ({@link NioPermissions}); files, checksums and
+   * paths are Hadoop's as before.
+   */
+  static synchronized LocalFileSystem local(Configuration conf) throws IOException {
+    if (local == null) {
+      LocalFileSystem fs = new LocalFileSystem(new NioPermissions());
+      fs.initialize(java.net.URI.create("file:///"), conf);
+      local = fs;
+    }
+    return local;
+  }
+
+  /** The raw local file system with {@code setPermission} by {@code java.nio} (no {@code chmod} process). */
+  static final class NioPermissions extends RawLocalFileSystem {
+    @Override
+    public void setPermission(Path p, FsPermission permission) throws IOException {
+      java.nio.file.Path file = pathToFile(p).toPath();
+      try {
+        java.nio.file.Files.setPosixFilePermissions(file,
+            java.nio.file.attribute.PosixFilePermissions.fromString(permission.toString()));
+      } catch (UnsupportedOperationException e) {
+        super.setPermission(p, permission); // not a POSIX file system: Hadoop's own way
+      }
     }
   }
 

@@ -153,7 +153,7 @@ public final class OutputSet implements AutoCloseable {
     if (OPEN.isEmpty()) {
       return Optional.empty();
     }
-    String f = file.getFileSystem(conf).makeQualified(file).toString();
+    String f = FileSystems.of(file, conf).makeQualified(file).toString();
     for (Map.Entry<String, OutputSet> e : OPEN.entrySet()) {
       if (f.startsWith(e.getKey() + ".")) {
         return Optional.of(e.getValue());

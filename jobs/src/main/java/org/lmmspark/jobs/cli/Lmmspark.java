@@ -39,7 +39,7 @@ public final class Lmmspark implements Callable<Integer> {
 
   /** Runs a command line and returns its exit code (tests call this instead of {@link #main}). */
   public static int run(String... args) {
-    CommandLine cli = new CommandLine(new Lmmspark());
+    CommandLine cli = commandLine(args);
     // A bad command line is bad input too: one line (where --help is), exit code 2, not the whole usage text.
     cli.setParameterExceptionHandler((ex, args1) -> {
       CommandLine where = ex.getCommandLine();
@@ -65,6 +65,29 @@ public final class Lmmspark implements Callable<Integer> {
     });
     return cli.execute(args);
   }
+
+  /**
+   * The command tree for {@code args}. When they start with a subcommand's name, only that subcommand is
+   * built (under a bare {@code lmmspark} parent, so usage lines and messages read the same): picocli reads
+   * every option of every command it is given by reflection, which cost half a CPU-second of each run for
+   * all the subcommands (their option classes pull in Spark's and the jobs' classes). Otherwise (no
+   * command, {@code --help}, {@code help CMD}, a misspelt name) the whole tree, so help lists everything.
+   */
+  static CommandLine commandLine(String... args) {
+    if (args.length > 0 && !args[0].equals("help")) {
+      for (Class<?> c : Lmmspark.class.getAnnotation(Command.class).subcommands()) {
+        Command sub = c.getAnnotation(Command.class);
+        if (sub != null && (sub.name().equals(args[0]) || java.util.Arrays.asList(sub.aliases()).contains(args[0]))) {
+          return new CommandLine(new Parent()).addSubcommand(new CommandLine(c));
+        }
+      }
+    }
+    return new CommandLine(new Lmmspark());
+  }
+
+  /** The top level when only one subcommand is built ({@link #commandLine}): its name and standard options. */
+  @Command(name = "lmmspark", mixinStandardHelpOptions = true, versionProvider = Lmmspark.Version.class)
+  static final class Parent {}
 
   /** A message on one line: line breaks inside it (e.g. from a library) become spaces. */
   static String oneLine(String message) {
