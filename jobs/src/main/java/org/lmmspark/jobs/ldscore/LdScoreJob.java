@@ -152,6 +152,7 @@ public final class LdScoreJob {
 
   private static Result run(Tasks tasks, Options o, Configuration conf) {
     long start = System.nanoTime();
+    double cpu0 = processCpuSeconds();
     List<String> notes = new ArrayList<>();
     PlinkFileset fs = PlinkFileset.open(o.bfile(), conf);
     notes.addAll(fs.warnings());
@@ -218,6 +219,7 @@ public final class LdScoreJob {
     // About three ranges per core, so that every core has work and stragglers are short.
     int maxTargets = (int) Math.max(2L * LdScoreKernel.COLUMN_GROUP, totalKept / (3L * tasks.parallelism()) + 1);
     double pass1Seconds = (System.nanoTime() - start) / 1e9;
+    double pass1Cpu = processCpuSeconds() - cpu0;
     List<ChromosomeWork> work = new ArrayList<>();
     List<String> annotNames = null;
     List<Target> targets = new ArrayList<>();
@@ -260,6 +262,7 @@ public final class LdScoreJob {
           w.annot(), nAnnot, taskConf));
     });
     double pass2Seconds = (System.nanoTime() - start) / 1e9 - pass1Seconds;
+    double pass2Cpu = processCpuSeconds() - cpu0 - pass1Cpu;
 
     List<double[]> l2 = new ArrayList<>();
     for (ChromosomeWork w : work) {
@@ -308,9 +311,21 @@ public final class LdScoreJob {
       outputs.commit();
     }
     double seconds = (System.nanoTime() - start) / 1e9;
-    notes.add(String.format("times: kept-variant pass %.1f s, windows and LD scores (%d ranges) %.1f s, writing %.1f s",
-        pass1Seconds, targets.size(), pass2Seconds, seconds - pass1Seconds - pass2Seconds));
+    double cpu = processCpuSeconds() - cpu0;
+    // CPU of this JVM (with local tasks, theirs too): on a shared machine the steadier figure.
+    notes.add(String.format("times: kept-variant pass %.1f s (%.1f CPU-s), windows and LD scores (%d ranges) %.1f s"
+        + " (%.1f CPU-s), writing %.1f s (%.1f CPU-s)", pass1Seconds, pass1Cpu, targets.size(), pass2Seconds, pass2Cpu,
+        seconds - pass1Seconds - pass2Seconds, cpu - pass1Cpu - pass2Cpu));
     return new Result(n, names, results, tasks.describe(scanRanges.size() + targets.size()), seconds, notes);
+  }
+
+  /** CPU time of this JVM so far (every thread), or NaN where the platform does not say. */
+  private static double processCpuSeconds() {
+    if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.OperatingSystemMXBean os) {
+      return os.getProcessCpuTime() / 1e9;
+    }
+    return Double.NaN;
   }
 
   /** Indices, among the chromosome's {@code .bim} rows, of its kept variants (annotation rows follow the .bim). */
