@@ -46,6 +46,12 @@ public final class BinaryScoreTest {
     final double[] y;
     final double[] mu;
     final double[] w;
+    /** {@code logit μ̂}, for the saddle-point Newton steps ({@link SaddlePoint#logits}). */
+    final double[] logitMu;
+    /** {@code y − μ̂}: the block's scores are one product {@code g̃ᵀ(y − μ̂)}. */
+    final double[] residual;
+    /** {@code [y 1]}, n×2: the block's case and all-sample genotype sums are one product {@code gᵀ[y 1]}. */
+    final double[] caseAndAll;
     final double[] x;
     /** {@code WX(XᵀWX)⁻¹}, n×p: g̃ = g − X (thisᵀ g). */
     final double[] wxInv;
@@ -84,6 +90,14 @@ public final class BinaryScoreTest {
       }
       this.cases = c;
       this.controls = n - c;
+      this.logitMu = SaddlePoint.logits(mu);
+      this.residual = new double[n];
+      this.caseAndAll = new double[2 * n];
+      for (int i = 0; i < n; i++) {
+        residual[i] = y[i] - mu[i];
+        caseAndAll[i] = y[i];
+        caseAndAll[n + i] = 1;
+      }
       double[] wx = new double[n * p];
       for (int j = 0; j < p; j++) {
         for (int i = 0; i < n; i++) {
@@ -118,7 +132,7 @@ public final class BinaryScoreTest {
 
     /** Approximate broadcast size in bytes. */
     public long approximateBytes() {
-      return 8L * n * (5 + 2L * p) + (projection == null ? 0 : 4L * projection.length);
+      return 8L * n * (10 + 2L * p) + (projection == null ? 0 : 4L * projection.length);
     }
   }
 
@@ -180,62 +194,91 @@ public final class BinaryScoreTest {
     return out;
   }
 
-  /** Tests the variants of one block, appending to {@code out}. */
+  /**
+   * Variants per BLAS product in {@link #test}: 32 columns of n doubles (2.5 MB at n = 10,000 for g and as
+   * much for g̃) stay in cache between the products and the per-variant passes, where a whole block (up to
+   * 1,024 columns) would be streamed from memory three times.
+   */
+  static final int CHUNK_VARIANTS = 32;
+
+  /**
+   * Tests the variants of one block, appending to {@code out}. The work shared by the variants is done
+   * {@link #CHUNK_VARIANTS} at a time by BLAS: the covariate adjustment ({@link #adjusted}, two products
+   * with n×p), the scores {@code g̃ᵀ(y − μ̂)} and the case and all-sample sums {@code gᵀ[y 1]} (with the
+   * exact variance, the product {@code P·g}); per variant there remain {@code g̃ᵀWg̃} (one pass) and, for
+   * the few beyond the SPA cutoff or below the Firth threshold, their root finding and fits.
+   */
   public static void test(Model model, DosageBlock block, BinaryAssocResults out) {
     int n = model.n;
     int m = block.m;
     if (block.n != n) {
       throw new IllegalArgumentException("block of " + block.n + " samples for a model of " + n);
     }
-    if (m == 0) {
-      return;
+    Chunk chunk = new Chunk(n, Math.min(m, CHUNK_VARIANTS), model.projection != null);
+    for (int first = 0; first < m; first += CHUNK_VARIANTS) {
+      test(model, block, first, Math.min(m, first + CHUNK_VARIANTS), chunk, out);
     }
-    double[] g = toDouble(block, m);
-    double[] gt = adjusted(model, g, m);
-    float[] pg = null;
-    if (model.projection != null) {
-      pg = new float[n * m];
-      Blas.sgemm(false, false, n, m, n, 1f, model.projection, 0, n, block.values, 0, n, 0f, pg, 0, n);
+  }
+
+  /** The buffers of one chunk of variants, reused from chunk to chunk. */
+  private static final class Chunk {
+    final double[] g;
+    final double[] gt;
+    final double[] scores;
+    final double[] sums;
+    final float[] pg;
+    final double[] col;
+
+    Chunk(int n, int k, boolean exact) {
+      g = new double[n * k];
+      gt = new double[n * k];
+      scores = new double[k];
+      sums = new double[2 * k];
+      pg = exact ? new float[n * k] : null;
+      col = new double[n];
     }
-    double[] col = new double[n];
-    double[] y = model.y;
+  }
+
+  /** The variants {@code [first, end)} of {@code block}. */
+  private static void test(Model model, DosageBlock block, int first, int end, Chunk ch, BinaryAssocResults out) {
+    int n = model.n;
+    int m = end - first;
+    double[] g = ch.g;
+    double[] gt = ch.gt;
+    for (int i = 0, o = first * n; i < n * m; i++) {
+      g[i] = block.values[o + i];
+    }
+    adjusted(model, g, m, gt);
+    double[] scores = ch.scores;
+    Blas.dgemv(true, n, m, 1.0, gt, model.residual, 0.0, scores);
+    // sums[c] = Σ_cases g_ic, sums[m + c] = Σ_i g_ic (y is 0/1).
+    double[] sums = ch.sums;
+    Blas.dgemm(true, false, m, 2, n, 1.0, g, n, model.caseAndAll, n, 0.0, sums, m);
+    float[] pg = ch.pg;
+    if (pg != null) {
+      Blas.sgemm(false, false, n, m, n, 1f, model.projection, 0, n, block.values, first * n, n, 0f, pg, 0, n);
+    }
+    double[] col = ch.col;
     double[] w = model.w;
-    double[] residual = new double[n];
-    for (int i = 0; i < n; i++) {
-      residual[i] = y[i] - model.mu[i];
-    }
     for (int c = 0; c < m; c++) {
-      int v = block.variantIndex[c];
+      int v = block.variantIndex[first + c];
       int base = c * n;
-      double twoP = 2 * block.a1Frequency[c];
-      double t = 0;
-      double indep = 0;
-      double exactVar = 0;
-      double sumCase = 0;
-      double sumControl = 0;
-      double sumAll = 0;
-      // One pass, no branch on the sample (y is 0/1: Σ_cases g = Σ y_i g_i; a branch on y mispredicts).
-      for (int i = 0; i < n; i++) {
-        double gi = gt[base + i];
-        double raw = g[base + i];
-        t += gi * residual[i];
-        indep += w[i] * gi * gi;
-        sumCase += y[i] * raw;
-        sumAll += raw;
-      }
-      if (pg != null) {
-        for (int i = 0; i < n; i++) {
-          exactVar += g[base + i] * pg[base + i];
-        }
-      }
-      sumControl = sumAll - sumCase + twoP * model.controls;
-      sumCase += twoP * model.cases;
+      double af = block.a1Frequency[first + c];
+      int called = block.called[first + c];
+      double info = block.info[first + c];
+      double twoP = 2 * af;
+      double t = scores[c];
+      double indep = weightedSquares(w, gt, base, n);
+      double exactVar = pg == null ? 0 : dot(g, pg, base, n);
+      // The block holds g − 2p: add 2p back per sample for the raw A1 counts of each group.
+      double sumControl = sums[m + c] - sums[c] + twoP * model.controls;
+      double sumCase = sums[c] + twoP * model.cases;
       double afCase = model.cases == 0 ? Double.NaN : sumCase / (2.0 * model.cases);
       double afControl = model.controls == 0 ? Double.NaN : sumControl / (2.0 * model.controls);
       double var = pg != null ? exactVar : model.ratio.mean() * indep;
       if (!(indep > 1e-10 * n) || !(var > 0)) {
-        out.add(v, block.a1Frequency[c], block.called[c], block.info[c], Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-            afCase, afControl, BinaryAssocResults.Method.NONE);
+        out.add(v, af, called, info, Double.NaN, Double.NaN, Double.NaN, Double.NaN, afCase, afControl,
+            BinaryAssocResults.Method.NONE);
         continue;
       }
       double z = t / Math.sqrt(var);
@@ -249,7 +292,7 @@ public final class BinaryScoreTest {
         how = BinaryAssocResults.Method.NORMAL;
       } else {
         System.arraycopy(gt, base, col, 0, n);
-        logP = SaddlePoint.logPValue(col, model.mu, t, var / indep);
+        logP = SaddlePoint.logPValue(col, model.mu, model.logitMu, t, var / indep, indep);
         chi2 = chiSquaredOf(logP);
         how = BinaryAssocResults.Method.SPA;
       }
@@ -267,8 +310,43 @@ public final class BinaryScoreTest {
           how = BinaryAssocResults.Method.FIRTH;
         }
       }
-      out.add(v, block.a1Frequency[c], block.called[c], block.info[c], beta, se, chi2, logP, afCase, afControl, how);
+      out.add(v, af, called, info, beta, se, chi2, logP, afCase, afControl, how);
     }
+  }
+
+  /**
+   * {@code Σ_i w_i a_{base+i}²}: four partial sums, so that the multiply-adds of consecutive samples do not
+   * wait on one another (a single running sum is one dependent chain).
+   */
+  static double weightedSquares(double[] w, double[] a, int base, int n) {
+    double s0 = 0;
+    double s1 = 0;
+    double s2 = 0;
+    double s3 = 0;
+    int i = 0;
+    for (; i + 3 < n; i += 4) {
+      double a0 = a[base + i];
+      double a1 = a[base + i + 1];
+      double a2 = a[base + i + 2];
+      double a3 = a[base + i + 3];
+      s0 += w[i] * a0 * a0;
+      s1 += w[i + 1] * a1 * a1;
+      s2 += w[i + 2] * a2 * a2;
+      s3 += w[i + 3] * a3 * a3;
+    }
+    for (; i < n; i++) {
+      s0 += w[i] * a[base + i] * a[base + i];
+    }
+    return (s0 + s1) + (s2 + s3);
+  }
+
+  /** {@code Σ_i a_{base+i} b_{base+i}} (the exact variance gᵀ(Pg) of one column). */
+  private static double dot(double[] a, float[] b, int base, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+      s += a[base + i] * b[base + i];
+    }
+    return s;
   }
 
   /** Firth's penalized LRT of {@code y ~ X + g} with the null model's random prediction as offset. */
@@ -284,13 +362,19 @@ public final class BinaryScoreTest {
 
   /** {@code g̃ = g − X(XᵀWX)⁻¹XᵀWg} for the m columns of {@code g} (n×m). */
   static double[] adjusted(Model model, double[] g, int m) {
+    double[] gt = new double[model.n * m];
+    adjusted(model, g, m, gt);
+    return gt;
+  }
+
+  /** {@link #adjusted(Model, double[], int)} into {@code gt} (n×m, its first n·m entries overwritten). */
+  static void adjusted(Model model, double[] g, int m, double[] gt) {
     int n = model.n;
     int p = model.p;
     double[] coef = new double[p * m];
     Blas.dgemm(true, false, p, m, n, 1.0, model.wxInv, n, g, n, 0.0, coef, p);
-    double[] gt = g.clone();
+    System.arraycopy(g, 0, gt, 0, n * m);
     Blas.dgemm(false, false, n, m, p, -1.0, model.x, n, coef, p, 1.0, gt, n);
-    return gt;
   }
 
   static double[] toDouble(DosageBlock block, int m) {

@@ -213,23 +213,19 @@ public final class FirthLogistic {
       penalizedLogLik = ok ? ll + 0.5 * logDet : Double.NEGATIVE_INFINITY;
     }
 
-    /** {@code x_iᵀ(XᵀWX)⁻¹x_i} for every i (the hat diagonal divided by w_i), given the inverse. */
+    /**
+     * {@code x_iᵀ(XᵀWX)⁻¹x_i} for every i (the hat diagonal divided by w_i), given the inverse: {@code B = XA}
+     * by one product, then {@code q_i = Σ_j x_ij b_ij} column by column (loops over i that vectorize).
+     */
     double[] leverages(double[] inv) {
+      double[] xa = new double[n * p];
+      Blas.dgemm(false, false, n, p, p, 1.0, x, n, inv, p, 0.0, xa, n);
       double[] q = new double[n];
-      double[] xi = new double[p];
-      for (int i = 0; i < n; i++) {
-        for (int j = 0; j < p; j++) {
-          xi[j] = x[i + j * n];
+      for (int j = 0; j < p; j++) {
+        int o = j * n;
+        for (int i = 0; i < n; i++) {
+          q[i] += x[o + i] * xa[o + i];
         }
-        double s = 0;
-        for (int a = 0; a < p; a++) {
-          double t = 0;
-          for (int b = 0; b < p; b++) {
-            t += inv[a + b * p] * xi[b];
-          }
-          s += xi[a] * t;
-        }
-        q[i] = s;
       }
       return q;
     }

@@ -39,6 +39,26 @@ public final class SaddlePoint {
     for (int i = 0; i < g.length; i++) {
       var += g[i] * g[i] * mu[i] * (1 - mu[i]);
     }
+    return logPValue(g, mu, logits(mu), score, varianceRatio, var);
+  }
+
+  /** {@code logit μ_i}, the form of the null probabilities the Newton steps use ({@link #slopeAndCurvature}). */
+  public static double[] logits(double[] mu) {
+    double[] a = new double[mu.length];
+    for (int i = 0; i < mu.length; i++) {
+      a[i] = Math.log(mu[i] / (1 - mu[i]));
+    }
+    return a;
+  }
+
+  /**
+   * As {@link #logPValue(double[], double[], double, double)} with what a scan already has per model and
+   * per variant: {@code logitMu} ({@link #logits}) and {@code independentVariance = Σ g_i² μ_i(1 − μ_i)}
+   * (= K''(0), the start of both roots). No allocation: the scan's SPA path.
+   */
+  public static double logPValue(double[] g, double[] mu, double[] logitMu, double score, double varianceRatio,
+      double independentVariance) {
+    double var = independentVariance;
     if (!(var > 0)) {
       return 0;
     }
@@ -47,8 +67,17 @@ public final class SaddlePoint {
     if (Math.abs(z) < NORMAL_CUTOFF) {
       return ChiSquared.logUpperTail(z * z, 1);
     }
-    double upper = logUpperTail(g, mu, Math.abs(q));
-    double lower = logUpperTail(negate(g), mu, Math.abs(q));
+    // The largest attainable score of each tail: Σ_{g>0} g_i(1 − μ_i) − Σ_{g<0} g_i μ_i for T, the same for −T.
+    double maxUpper = 0;
+    double maxLower = 0;
+    for (int i = 0; i < g.length; i++) {
+      double pos = Math.max(g[i], 0);
+      double neg = Math.max(-g[i], 0);
+      maxUpper += pos * (1 - mu[i]) + neg * mu[i];
+      maxLower += neg * (1 - mu[i]) + pos * mu[i];
+    }
+    double upper = logUpperTail(g, 1, mu, logitMu, Math.abs(q), var, maxUpper);
+    double lower = logUpperTail(g, -1, mu, logitMu, Math.abs(q), var, maxLower);
     if (Double.isNaN(upper) || Double.isNaN(lower)) {
       // The saddle-point equation failed numerically: the normal approximation rather than nothing.
       return ChiSquared.logUpperTail(z * z, 1);
@@ -61,22 +90,20 @@ public final class SaddlePoint {
   }
 
   /**
-   * {@code log P(T ≥ q)} for q &gt; 0 by the saddle point: −∞ when q is beyond the largest score the data
-   * allow ({@code Σ_{g>0} g_i(1 − μ_i) − Σ_{g<0} g_i μ_i}), NaN when the equation fails numerically.
+   * {@code log P(sign·T ≥ q)} for q &gt; 0 by the saddle point, {@code sign = ±1} (the lower tail of T is the
+   * upper tail of the score of {@code −g}): −∞ when q is at or beyond {@code max}, the largest score the data
+   * allow, NaN when the equation fails numerically. {@code k2AtZero = K''(0) = Σ g_i² μ_i(1 − μ_i)}.
    */
-  static double logUpperTail(double[] g, double[] mu, double q) {
-    double max = 0;
-    for (int i = 0; i < g.length; i++) {
-      max += g[i] > 0 ? g[i] * (1 - mu[i]) : -g[i] * mu[i];
-    }
+  static double logUpperTail(double[] g, double sign, double[] mu, double[] logitMu, double q, double k2AtZero,
+      double max) {
     if (!(q < max)) {
       return Double.NEGATIVE_INFINITY;
     }
-    double zeta = root(g, mu, q);
+    double zeta = root(g, sign, mu, logitMu, q, k2AtZero);
     if (Double.isNaN(zeta)) {
       return Double.NaN;
     }
-    double[] k = cumulants(g, mu, zeta);
+    double[] k = cumulants(g, sign, mu, zeta);
     double w = Math.signum(zeta) * Math.sqrt(Math.max(0, 2 * (zeta * q - k[0])));
     double v = zeta * Math.sqrt(k[2]);
     if (w == 0 || v <= 0) {
@@ -86,13 +113,14 @@ public final class SaddlePoint {
     return logNormalUpper(x);
   }
 
-  /** K(t), K'(t), K''(t). */
-  static double[] cumulants(double[] g, double[] mu, double t) {
+  /** K(t), K'(t), K''(t) of the score of {@code sign·g}. */
+  static double[] cumulants(double[] g, double sign, double[] mu, double t) {
     double k0 = 0;
     double k1 = 0;
     double k2 = 0;
     for (int i = 0; i < g.length; i++) {
-      double gt = g[i] * t;
+      double gi = sign * g[i];
+      double gt = gi * t;
       double m = mu[i];
       // log(1 − μ + μe^{gt}) computed stably for large |gt|.
       double log;
@@ -106,27 +134,26 @@ public final class SaddlePoint {
         log = Math.log1p(m * (e - 1));
         pe = m * e / (1 - m + m * e);
       }
-      k0 += log - g[i] * m * t;
-      k1 += g[i] * (pe - m);
-      k2 += g[i] * g[i] * pe * (1 - pe);
+      k0 += log - gi * m * t;
+      k1 += gi * (pe - m);
+      k2 += gi * gi * pe * (1 - pe);
     }
     return new double[] {k0, k1, k2};
   }
 
   /**
-   * The root of {@code K'(ζ) = q} by safeguarded Newton (K' is increasing), q attainable; NaN if not found.
-   * Starts at the normal approximation's {@code q/K''(0)} (usually within a few Newton steps of ζ) and keeps
-   * a bracket {@code [lo, hi]}: a step leaving it bisects, or doubles while no upper end is known. Each step
-   * costs one exp per sample ({@link #slopeAndCurvature}: K' and K'', not K).
+   * The root of {@code K'(ζ) = q} (score of {@code sign·g}) by safeguarded Newton (K' is increasing), q
+   * attainable; NaN if not found. Starts at the normal approximation's {@code q/K''(0)} (usually within a few
+   * Newton steps of ζ) and keeps a bracket {@code [lo, hi]}: a step leaving it bisects, or doubles while no
+   * upper end is known. Each step is one pass over the samples ({@link #slopeAndCurvature}).
    */
-  static double root(double[] g, double[] mu, double q) {
+  static double root(double[] g, double sign, double[] mu, double[] logitMu, double q, double k2AtZero) {
     double[] k = new double[2];
-    slopeAndCurvature(g, mu, 0, k);
     double lo = 0;
     double hi = Double.POSITIVE_INFINITY;
-    double t = k[1] > 0 ? q / k[1] : 1;
+    double t = k2AtZero > 0 ? q / k2AtZero : 1;
     for (int it = 0; it < 200; it++) {
-      slopeAndCurvature(g, mu, t, k);
+      slopeAndCurvature(g, sign, mu, logitMu, t, k);
       double f = k[0] - q;
       if (f > 0) {
         hi = t;
@@ -148,41 +175,37 @@ public final class SaddlePoint {
     return t;
   }
 
-  /** {@code K'(t)} and {@code K''(t)} into {@code out}: {@link #cumulants} without the log of K. */
-  static void slopeAndCurvature(double[] g, double[] mu, double t, double[] out) {
+  /**
+   * {@code K'(t)} and {@code K''(t)} of the score of {@code sign·g} into {@code out}: {@link #cumulants}
+   * without the log of K, and without a branch on the sample: with {@code u = logit μ_i + g_i t} the tilted
+   * probability is {@code μ_i e^{g_i t}/(1 − μ_i + μ_i e^{g_i t}) = 1/(1 + e^{−u})} and its complement
+   * {@code e^{−u}/(1 + e^{−u})}, one exp per sample (the exponent capped at 700, where the probability is 0
+   * to double precision, so that e^{−u}·p stays finite). The scan's hot loop: the sign of g_i is random over
+   * samples, and a branch on it mispredicts.
+   */
+  static void slopeAndCurvature(double[] g, double sign, double[] mu, double[] logitMu, double t, double[] out) {
     double k1 = 0;
     double k2 = 0;
+    double st = sign * t;
     for (int i = 0; i < g.length; i++) {
-      double gt = g[i] * t;
-      double m = mu[i];
-      double pe;
-      if (gt > 0) {
-        pe = m / ((1 - m) * Math.exp(-gt) + m);
-      } else {
-        double e = Math.exp(gt);
-        pe = m * e / (1 - m + m * e);
-      }
-      k1 += g[i] * (pe - m);
-      k2 += g[i] * g[i] * pe * (1 - pe);
+      double gi = g[i];
+      double e = Math.exp(Math.min(-(logitMu[i] + gi * st), 700));
+      double pe = 1 / (1 + e);
+      // sign² = 1: K' of sign·g is sign·Σ g_i(p_i − μ_i), K'' is Σ g_i² p_i(1 − p_i).
+      k1 += gi * (pe - mu[i]);
+      k2 += gi * gi * pe * (e * pe);
     }
-    out[0] = k1;
+    out[0] = sign * k1;
     out[1] = k2;
   }
 
   private static double logNormalUpper(double x) {
-    if (x < 5) {
+    if (x < 37) {
+      // erfc-based, relative accuracy kept far into the tail (the series below is off by ~105/x⁸: 2e-5 at x = 7).
       return Math.log(NORMAL.cumulativeProbability(-x));
     }
-    // Mills-ratio series for the far tail, where 1 − Φ(x) underflows: φ(x)/x · (1 − 1/x² + 3/x⁴ − 15/x⁶).
+    // Mills-ratio series where 1 − Φ(x) underflows (x ≳ 38): φ(x)/x · (1 − 1/x² + 3/x⁴ − 15/x⁶), off by &lt; 1e-10.
     double x2 = x * x;
     return -0.5 * x2 - Math.log(x) - 0.5 * Math.log(2 * Math.PI) + Math.log1p(-1 / x2 + 3 / (x2 * x2) - 15 / (x2 * x2 * x2));
-  }
-
-  private static double[] negate(double[] g) {
-    double[] n = new double[g.length];
-    for (int i = 0; i < g.length; i++) {
-      n[i] = -g[i];
-    }
-    return n;
   }
 }
