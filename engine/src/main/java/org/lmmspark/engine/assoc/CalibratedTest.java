@@ -39,10 +39,33 @@ public final class CalibratedTest {
   /** Tests every selected variant of {@code [first, end)} block by block. Counts what decoding kept and dropped. */
   public static AssocResults testRange(CalibratedModel model, GenotypeReader reader, int first, int end,
       long position, boolean[] include, double minMaf, int blockVariants, Configuration conf, VariantFilterCounts counts) {
-    AssocResults out = new AssocResults();
-    Kernel kernel = new Kernel(model, blockVariants);
-    new DosageBlockReader(reader, model.famRows, minMaf, blockVariants).read(first, end, position, include, conf,
-        counts, block -> kernel.test(block, out));
+    return testRange(java.util.List.of(model), reader, first, end, position, include, minMaf, blockVariants, conf,
+        counts).get(0);
+  }
+
+  /**
+   * Several traits' models over the same analysed samples: each block decoded once and tested against every
+   * model, each trait's results exactly those of its model alone; in the order of {@code models}.
+   */
+  public static java.util.List<AssocResults> testRange(java.util.List<CalibratedModel> models, GenotypeReader reader,
+      int first, int end, long position, boolean[] include, double minMaf, int blockVariants, Configuration conf,
+      VariantFilterCounts counts) {
+    int[] rows = models.get(0).famRows;
+    java.util.List<AssocResults> out = new java.util.ArrayList<>();
+    java.util.List<Kernel> kernels = new java.util.ArrayList<>();
+    for (CalibratedModel m : models) {
+      if (!java.util.Arrays.equals(m.famRows, rows)) {
+        throw new IllegalArgumentException("models tested together must share their samples");
+      }
+      out.add(new AssocResults());
+      kernels.add(new Kernel(m, blockVariants));
+    }
+    new DosageBlockReader(reader, rows, minMaf, blockVariants).read(first, end, position, include, conf, counts,
+        block -> {
+          for (int t = 0; t < kernels.size(); t++) {
+            kernels.get(t).test(block, out.get(t));
+          }
+        });
     return out;
   }
 

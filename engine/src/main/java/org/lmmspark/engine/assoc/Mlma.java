@@ -49,11 +49,41 @@ public final class Mlma {
   public static AssocResults testRange(NullModel model, GenotypeReader reader, int first, int end, long position,
       boolean[] include, double minMaf, int blockVariants, LmmTest test, Configuration conf,
       VariantFilterCounts counts) {
-    AssocResults out = new AssocResults();
+    return testRange(java.util.List.of(model), reader, first, end, position, include, minMaf, blockVariants, test, conf,
+        counts).get(0);
+  }
+
+  /**
+   * Several traits over the same analysed samples, whose null models share the eigenvectors of K
+   * ({@link NullModel#of(RemlProblem, SpectralReml.Eigen, double, double, int[], String, NullModel)}): each block
+   * is decoded once and rotated once ({@code X̃ = Uᵀ X_block}, one SGEMM), then tested against every model
+   * ({@code O(n·p)} per variant and trait). Each trait's results are exactly those of {@link #testRange} with its
+   * model alone. Returns them in the order of {@code models}; {@code counts} is the samples' decoding, shared.
+   */
+  public static java.util.List<AssocResults> testRange(java.util.List<NullModel> models, GenotypeReader reader,
+      int first, int end, long position, boolean[] include, double minMaf, int blockVariants, LmmTest test,
+      Configuration conf, VariantFilterCounts counts) {
+    NullModel model = models.get(0);
+    java.util.List<AssocResults> out = new java.util.ArrayList<>();
+    java.util.List<ExactLmm> exact = new java.util.ArrayList<>();
+    for (NullModel m : models) {
+      if (m.u != model.u || !java.util.Arrays.equals(m.famRows, model.famRows)) {
+        throw new IllegalArgumentException("null models tested together must share the samples and eigenvectors");
+      }
+      out.add(new AssocResults());
+      exact.add(test == LmmTest.MLMA ? null : new ExactLmm(m));
+    }
     float[] rotated = new float[model.n * blockVariants + model.n];
-    ExactLmm exactLmm = test == LmmTest.MLMA ? null : new ExactLmm(model);
     new DosageBlockReader(reader, model.famRows, minMaf, blockVariants).read(first, end, position, include, conf,
-        counts, block -> testBlock(model, block, rotated, exactLmm, test, out));
+        counts, block -> {
+          if (block.m == 0) {
+            return;
+          }
+          testBlock(model, block, rotated, exact.get(0), test, out.get(0));
+          for (int t = 1; t < models.size(); t++) {
+            testRotated(models.get(t), block, rotated, exact.get(t), test, out.get(t));
+          }
+        });
     return out;
   }
 

@@ -70,6 +70,18 @@ public final class NullModel implements Serializable {
    */
   public static NullModel of(RemlProblem problem, SpectralReml.Eigen eigen, double sigmaG, double sigmaE, int[] famRows,
       String label) {
+    return of(problem, eigen, sigmaG, sigmaE, famRows, label, null);
+  }
+
+  /**
+   * As above; with {@code sameEigen} (a model built from the same {@code eigen}, e.g. another trait over the same
+   * samples) its float eigenvectors are shared rather than copied, so the models of several traits broadcast
+   * U once and a scan rotates each block once for all of them ({@link Mlma#testRange(java.util.List,
+   * org.lmmspark.engine.genotype.GenotypeReader, int, int, long, boolean[], double, int, LmmTest,
+   * org.apache.hadoop.conf.Configuration, org.lmmspark.engine.genotype.VariantFilterCounts)}).
+   */
+  public static NullModel of(RemlProblem problem, SpectralReml.Eigen eigen, double sigmaG, double sigmaE, int[] famRows,
+      String label, NullModel sameEigen) {
     int n = problem.n();
     int p = problem.p();
     if (eigen.n() != n || famRows.length != n) {
@@ -112,10 +124,18 @@ public final class NullModel implements Serializable {
     }
     Blas.dpotriLowerFull(p, c);
     double[] r = applyP(w, g, c, yRot, n, p);
-    double[] vectors = eigen.vectors();
-    float[] u = new float[n * n + n];
-    for (int i = 0; i < n * n; i++) {
-      u[i] = (float) vectors[i];
+    float[] u;
+    if (sameEigen != null) {
+      if (sameEigen.n != n) {
+        throw new IllegalArgumentException("eigenvectors of n = " + sameEigen.n + " shared with a model of n = " + n);
+      }
+      u = sameEigen.u;
+    } else {
+      double[] vectors = eigen.vectors();
+      u = new float[n * n + n];
+      for (int i = 0; i < n * n; i++) {
+        u[i] = (float) vectors[i];
+      }
     }
     return new NullModel(n, p, u, d, sigmaG, sigmaE, w, yRot, xRot, g, c, r, famRows.clone(), label);
   }

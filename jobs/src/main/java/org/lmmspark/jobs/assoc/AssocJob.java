@@ -360,62 +360,112 @@ public final class AssocJob {
     String grmPrefix = o.grm() != null ? o.grm() : stages.run("GRM", () -> computeGrm(jsc, o, notes));
     Analysed a = stages.run("null inputs", () -> analysed(o, genotypes, grmPrefix, notes, conf),
         r -> r.problem().n() + " samples, fixed effects " + r.problem().fixedNames());
+    return spectral(jsc, genotypes, grmPrefix, List.of(o), List.of(a), stages, List.of(notes)).get(0);
+  }
+
+  /**
+   * The spectral route for traits over the SAME analysed samples (one trait for a single run), given their
+   * options ({@code os}: alike but for the trait and the output prefix), inputs and notes: per null model (all
+   * chromosomes, or each LOCO chromosome) K is eigendecomposed (exact test) or reduced to band form
+   * (calibrated) ONCE and every trait's REML fitted in it; the exact scan decodes and rotates each block once
+   * for all traits ({@link Mlma#testRange(List, GenotypeReader, int, int, long, boolean[], double, int, LmmTest,
+   * Configuration, VariantFilterCounts)}, U broadcast once), the calibrated one decodes each block once
+   * ({@link CalibratedTest#testRange(List, GenotypeReader, int, int, long, boolean[], double, int, Configuration,
+   * VariantFilterCounts)}); then each trait's outputs. Each trait's results are exactly those of its own run:
+   * the same decomposition, and after it the same arithmetic per trait.
+   */
+  static List<Result> spectral(JavaSparkContext jsc, PartitionedGenotypes genotypes, String grmPrefix,
+      List<Options> os, List<Analysed> as, Stages stages, List<List<String>> notes) {
+    Options o = os.get(0);
+    Analysed a = as.get(0);
+    Configuration conf = jsc.hadoopConfiguration();
+    int traits = os.size();
     int n = a.problem().n();
     boolean calibrated = o.calibratedFor(n);
-    notes.add(describeTest(o, calibrated));
-    notes.add("null models on the driver with " + Blas.idleCores() + " BLAS thread(s) (the cores of "
-        + Runtime.getRuntime().availableProcessors() + " the load leaves idle)");
+    for (List<String> mine : notes) {
+      mine.add(describeTest(o, calibrated));
+      mine.add("null models on the driver with " + Blas.idleCores() + " BLAS thread(s) (the cores of "
+          + Runtime.getRuntime().availableProcessors() + " the load leaves idle)");
+      if (traits > 1) {
+        mine.add(traits + " traits over these same samples share each null model's " + (calibrated
+            ? "band reduction of K" : "eigendecomposition of K and the rotation of every genotype block in the scan"));
+      }
+    }
     int target = o.partitions() > 0 ? o.partitions() : Math.max(1, 2 * jsc.defaultParallelism());
     List<VariantRange> ranges = genotypes.ranges(target, o.loco());
     List<Scope> scopes = scopes(o, genotypes, ranges);
     int blockVariants = o.blockVariants() > 0 ? o.blockVariants() : Mlma.blockVariantsFor(n);
-    List<NullFit> fits = new ArrayList<>();
-    AssocResults all = new AssocResults();
+    List<List<NullFit>> fits = new ArrayList<>();
+    List<AssocResults> all = new ArrayList<>();
+    List<RemlProblem> problems = new ArrayList<>();
+    for (Analysed x : as) {
+      fits.add(new ArrayList<>());
+      all.add(new AssocResults());
+      problems.add(x.problem());
+    }
     VariantFilterCounts counts = new VariantFilterCounts(n);
     int tasks = 0;
+    String of = traits == 1 ? "" : " of " + traits + " traits";
     Broadcast<boolean[]> include = jsc.broadcast(genotypes.include());
     Broadcast<SerializableHadoopConf> hadoopConf = jsc.broadcast(new SerializableHadoopConf(conf));
     try {
-      List<CalibratedModel> calibratedModels = new ArrayList<>();
+      List<List<CalibratedModel>> calibratedModels = new ArrayList<>();
+      for (int t = 0; t < traits; t++) {
+        calibratedModels.add(new ArrayList<>());
+      }
       for (Scope s : scopes) {
         if (calibrated) {
           // The driver's dense work (band reduction, inverse iteration) on every core: no task runs meanwhile.
-          BandNull bandNull = stages.run("null model (" + s.label() + ")", () -> Blas.onAllCores(
-              () -> fitBandNull(a.problem(), s.relationship(a, genotypes, grmPrefix, conf), s.label(), fits)));
-          calibratedModels.add(stages.run("calibration (" + s.label() + ")", () -> Blas.onAllCores(() -> calibrate(
-              bandNull, a.famRows(), o, genotypes.fileset(), genotypes.include(), s.chromosome(), fits, conf))));
+          List<BandNull> bandNulls = stages.run("null model" + of + " (" + s.label() + ")", () -> Blas.onAllCores(
+              () -> fitBandNulls(problems, s.relationship(a, genotypes, grmPrefix, conf), s.label(), fits)));
+          for (int t = 0; t < traits; t++) {
+            int ti = t;
+            calibratedModels.get(t).add(stages.run("calibration (" + s.label() + (traits == 1 ? "" : ", "
+                + as.get(t).trait()) + ")", () -> Blas.onAllCores(() -> calibrate(bandNulls.get(ti), a.famRows(),
+                os.get(ti), genotypes.fileset(), genotypes.include(), s.chromosome(), fits.get(ti), conf))));
+          }
         } else {
-          NullModel model = stages.run("null model (" + s.label() + ")", () -> Blas.onAllCores(() -> fitNull(
-              a.problem(), s.relationship(a, genotypes, grmPrefix, conf), a.famRows(), s.label(), fits, o.statistic())));
-          int before = all.size();
-          tasks += stages.run("scan (" + s.label() + ")", () -> scan(jsc, model, s.ranges(), include, hadoopConf, o,
+          List<NullModel> models = stages.run("null model" + of + " (" + s.label() + ")", () -> Blas.onAllCores(
+              () -> fitNulls(problems, s.relationship(a, genotypes, grmPrefix, conf), a.famRows(), s.label(), fits,
+                  o.statistic())));
+          int[] before = all.stream().mapToInt(AssocResults::size).toArray();
+          tasks += stages.run("scan (" + s.label() + ")", () -> scan(jsc, models, s.ranges(), include, hadoopConf, o,
               genotypes.reader(), blockVariants, all, counts));
-          fits.set(fits.size() - 1, withTested(fits.get(fits.size() - 1), all.size() - before));
+          for (int t = 0; t < traits; t++) {
+            List<NullFit> f = fits.get(t);
+            f.set(f.size() - 1, withTested(f.get(f.size() - 1), all.get(t).size() - before[t]));
+          }
         }
       }
       if (calibrated) {
-        long[] tested = new long[calibratedModels.size()];
+        long[][] tested = new long[traits][scopes.size()];
         tasks += stages.run("scan", () -> scanCalibrated(jsc, calibratedModels,
             scopes.stream().map(Scope::ranges).toList(), include, hadoopConf, o, genotypes.reader(), blockVariants, all,
             counts, tested));
-        for (int c = 0; c < tested.length; c++) {
-          fits.set(c, withTested(fits.get(c), tested[c]));
+        for (int t = 0; t < traits; t++) {
+          for (int c = 0; c < scopes.size(); c++) {
+            fits.get(t).set(c, withTested(fits.get(t).get(c), tested[t][c]));
+          }
         }
       }
     } finally {
       include.destroy();
       hadoopConf.destroy();
     }
-    if (all.size() == 0) {
+    if (all.get(0).size() == 0) {
       // Before anything is written: an empty table would give λGC = NaN and a report of nothing.
       throw new BadInputException(genotypes.fileset().variantsPath() + ": no variant tested: " + counts
           + "; lower --maf");
     }
-    AssocTable table = AssocTable.of(all, genotypes.fileset().variants(), o.statistic() != LmmTest.MLMA);
-    double lambda = table.lambdaGc();
-    log.info("{} variants tested ({}), λGC = {}", table.size(), counts, String.format("%.4f", lambda));
-    return finish(jsc, o, stages, a.trait(), n, a.problem().fixedNames(), fits, table, counts, tasks, notes, calibrated,
-        Solver.SPECTRAL, null);
+    List<Result> results = new ArrayList<>();
+    for (int t = 0; t < traits; t++) {
+      AssocTable table = AssocTable.of(all.get(t), genotypes.fileset().variants(), o.statistic() != LmmTest.MLMA);
+      log.info("{}: {} variants tested ({}), λGC = {}", as.get(t).trait(), table.size(), counts,
+          String.format("%.4f", table.lambdaGc()));
+      results.add(finish(jsc, os.get(t), stages, as.get(t).trait(), n, as.get(t).problem().fixedNames(), fits.get(t),
+          table, counts, tasks, notes.get(t), calibrated, Solver.SPECTRAL, null));
+    }
+    return results;
   }
 
   /** The matrix-free route's line in the log and report: what is cached, which test, how γ is sampled. */
@@ -464,8 +514,14 @@ public final class AssocJob {
 
   private static Analysed analysed(Options o, PartitionedGenotypes genotypes, String grmPrefix, List<String> notes,
       Configuration conf) {
+    return analysed(o, genotypes, restrictToFam(GctaGrmFiles.read(grmPrefix, conf), genotypes, notes, grmPrefix),
+        grmPrefix, notes, conf);
+  }
+
+  /** As above with the GRM already read and restricted to the genotyped, kept samples ({@code genotyped}). */
+  static Analysed analysed(Options o, PartitionedGenotypes genotypes, Grm genotyped, String grmPrefix,
+      List<String> notes, Configuration conf) {
     GenotypeSource fileset = genotypes.fileset();
-    Grm genotyped = restrictToFam(GctaGrmFiles.read(grmPrefix, conf), genotypes, notes, grmPrefix);
     TraitTables.Tables tables = TraitTables.read(o.trait(), fileset.famPath(), genotypes.samples(),
         fileset.samplesPath(), false, conf);
     SampleTable covar = tables.covar();
@@ -575,15 +631,17 @@ public final class AssocJob {
   }
 
   /**
-   * One Spark job for all calibrated null models: the models ({@code O(N·(1 + k + p))} each) broadcast
-   * once, one task per variant range, each range tested against the model of its chromosome.
+   * One Spark job for all calibrated null models of all traits (over the same samples): the models
+   * ({@code O(N·(1 + k + p))} each) broadcast once, one task per variant range, each range decoded once and
+   * tested against the model of its chromosome of every trait ({@code models.get(trait).get(scope)}).
    */
-  private static int scanCalibrated(JavaSparkContext jsc, List<CalibratedModel> models,
+  private static int scanCalibrated(JavaSparkContext jsc, List<List<CalibratedModel>> models,
       List<List<VariantRange>> rangesPerModel, Broadcast<boolean[]> include, Broadcast<SerializableHadoopConf> hadoopConf,
-      Options o, GenotypeReader reader, int blockVariants, AssocResults all, VariantFilterCounts counts, long[] tested) {
+      Options o, GenotypeReader reader, int blockVariants, List<AssocResults> all, VariantFilterCounts counts,
+      long[][] tested) {
     List<int[]> work = new ArrayList<>();
     List<VariantRange> ranges = new ArrayList<>();
-    for (int mi = 0; mi < models.size(); mi++) {
+    for (int mi = 0; mi < rangesPerModel.size(); mi++) {
       for (VariantRange r : rangesPerModel.get(mi)) {
         work.add(new int[] {mi, ranges.size()});
         ranges.add(r);
@@ -592,22 +650,32 @@ public final class AssocJob {
     if (ranges.isEmpty()) {
       return 0;
     }
-    Broadcast<ArrayList<CalibratedModel>> bc = jsc.broadcast(new ArrayList<>(models));
+    ArrayList<ArrayList<CalibratedModel>> perScope = new ArrayList<>();
+    for (int mi = 0; mi < rangesPerModel.size(); mi++) {
+      ArrayList<CalibratedModel> scope = new ArrayList<>();
+      for (List<CalibratedModel> trait : models) {
+        scope.add(trait.get(mi));
+      }
+      perScope.add(scope);
+    }
+    Broadcast<ArrayList<ArrayList<CalibratedModel>>> bc = jsc.broadcast(perScope);
     double maf = o.maf();
-    int n = models.get(0).n();
+    int n = models.get(0).get(0).n();
     List<VariantRange> rangeList = ranges;
     try {
       List<RangeResult> results = jsc.parallelize(work, work.size()).map(w -> {
         VariantRange r = rangeList.get(w[1]);
         VariantFilterCounts c = new VariantFilterCounts(n);
-        AssocResults res = CalibratedTest.testRange(bc.value().get(w[0]), reader, r.first(), r.end(), r.position(),
-            include.value(), maf, blockVariants, hadoopConf.value().get(), c);
-        return new RangeResult(w[0], res, c);
+        List<AssocResults> res = CalibratedTest.testRange(bc.value().get(w[0]), reader, r.first(), r.end(),
+            r.position(), include.value(), maf, blockVariants, hadoopConf.value().get(), c);
+        return new RangeResult(w[0], new ArrayList<>(res), c);
       }).collect();
       for (RangeResult rr : results) {
-        all.addAll(rr.results());
         counts.merge(rr.counts());
-        tested[rr.range()] += rr.results().size();
+        for (int t = 0; t < all.size(); t++) {
+          all.get(t).addAll(rr.results().get(t));
+          tested[t][rr.range()] += rr.results().get(t).size();
+        }
       }
       return ranges.size();
     } finally {
@@ -615,31 +683,47 @@ public final class AssocJob {
     }
   }
 
-  /** REML of the null model with one relationship matrix in its eigenbasis, then the broadcastable exact model. */
-  static NullModel fitNull(RemlProblem base, VarianceComponent k, int[] famRows, String scope, List<NullFit> fits,
-      LmmTest statistic) {
+  /**
+   * REML of the null model of every trait (over the same samples) with one relationship matrix in its
+   * eigenbasis, K decomposed once ({@code O(N³)}), then each trait's broadcastable exact model, all sharing
+   * the float eigenvectors; each trait's fit appended to its list of {@code fits}.
+   */
+  static List<NullModel> fitNulls(List<RemlProblem> bases, VarianceComponent k, int[] famRows, String scope,
+      List<List<NullFit>> fits, LmmTest statistic) {
     if (statistic == LmmTest.LRT || statistic == LmmTest.SCORE) {
       // GEMMA centers K over the analysed samples; its ML-based tests depend on it, the REML fit does not.
       k = new VarianceComponent(k.name(), DenseSymmetricMatrix.centered(k.covariance()));
     }
-    RemlProblem problem = new RemlProblem(base.y(), base.x(), base.fixedNames(), List.of(k));
     SpectralReml.Eigen eigen = SpectralReml.decompose(k.covariance());
-    RemlFit fit = new SpectralReml().fit(problem, eigen);
-    record(problem, fit, scope, fits);
-    return NullModel.of(problem, eigen, fit.theta()[0], fit.theta()[1], famRows, scope);
+    List<NullModel> models = new ArrayList<>();
+    for (int t = 0; t < bases.size(); t++) {
+      RemlProblem base = bases.get(t);
+      RemlProblem problem = new RemlProblem(base.y(), base.x(), base.fixedNames(), List.of(k));
+      RemlFit fit = new SpectralReml().fit(problem, eigen);
+      record(problem, fit, scope, fits.get(t));
+      models.add(NullModel.of(problem, eigen, fit.theta()[0], fit.theta()[1], famRows, scope,
+          models.isEmpty() ? null : models.get(0)));
+    }
+    return models;
+  }
+
+  /** REML of every trait's null model (over the same samples) in K's band form, K reduced once. */
+  static List<BandNull> fitBandNulls(List<RemlProblem> bases, VarianceComponent k, String scope,
+      List<List<NullFit>> fits) {
+    SpectralReml.Band band = SpectralReml.reduce(k.covariance());
+    List<BandNull> out = new ArrayList<>();
+    for (int t = 0; t < bases.size(); t++) {
+      RemlProblem base = bases.get(t);
+      RemlProblem problem = new RemlProblem(base.y(), base.x(), base.fixedNames(), List.of(k));
+      RemlFit fit = new SpectralReml().fit(problem, band);
+      record(problem, fit, scope, fits.get(t));
+      out.add(new BandNull(problem, band, fit));
+    }
+    return out;
   }
 
   /** A null fitted in K's band form (no eigendecomposition), what the calibrated model is built from. */
   record BandNull(RemlProblem problem, SpectralReml.Band band, RemlFit fit) {}
-
-  /** REML of the null model with one relationship matrix in band form ({@link SpectralReml#reduce}). */
-  static BandNull fitBandNull(RemlProblem base, VarianceComponent k, String scope, List<NullFit> fits) {
-    RemlProblem problem = new RemlProblem(base.y(), base.x(), base.fixedNames(), List.of(k));
-    SpectralReml.Band band = SpectralReml.reduce(k.covariance());
-    RemlFit fit = new SpectralReml().fit(problem, band);
-    record(problem, fit, scope, fits);
-    return new BandNull(problem, band, fit);
-  }
 
   private static void record(RemlProblem problem, RemlFit fit, String scope, List<NullFit> fits) {
     double sg = fit.theta()[0];
@@ -653,35 +737,41 @@ public final class AssocJob {
         String.format("%.5g", se), String.format("%.4f", h2), String.format("%.4f", h2Se), fit.message());
   }
 
-  /** One Spark job: the null model broadcast once, one task per variant range. Returns the number of tasks. */
-  private static int scan(JavaSparkContext jsc, NullModel model, List<VariantRange> ranges,
+  /**
+   * One Spark job: the null models of the traits (sharing U) broadcast once, one task per variant range, each
+   * block decoded and rotated once for all of them. Returns the number of tasks.
+   */
+  private static int scan(JavaSparkContext jsc, List<NullModel> models, List<VariantRange> ranges,
       Broadcast<boolean[]> include, Broadcast<SerializableHadoopConf> hadoopConf, Options o, GenotypeReader reader,
-      int blockVariants, AssocResults all, VariantFilterCounts counts) {
+      int blockVariants, List<AssocResults> all, VariantFilterCounts counts) {
     if (ranges.isEmpty()) {
       return 0;
     }
-    Broadcast<NullModel> nullModel = jsc.broadcast(model);
+    Broadcast<ArrayList<NullModel>> nullModels = jsc.broadcast(new ArrayList<>(models));
     double maf = o.maf();
     LmmTest statistic = o.statistic();
-    int n = model.n();
+    int n = models.get(0).n();
     try {
       List<RangeResult> results = jsc.parallelize(ranges, ranges.size()).map(r -> {
         VariantFilterCounts c = new VariantFilterCounts(n);
-        AssocResults res = Mlma.testRange(nullModel.value(), reader, r.first(), r.end(), r.position(),
+        List<AssocResults> res = Mlma.testRange(nullModels.value(), reader, r.first(), r.end(), r.position(),
             include.value(), maf, blockVariants, statistic, hadoopConf.value().get(), c);
-        return new RangeResult(r.index(), res, c);
+        return new RangeResult(r.index(), new ArrayList<>(res), c);
       }).collect();
       for (RangeResult rr : results) {
-        all.addAll(rr.results());
         counts.merge(rr.counts());
+        for (int t = 0; t < all.size(); t++) {
+          all.get(t).addAll(rr.results().get(t));
+        }
       }
       return ranges.size();
     } finally {
-      nullModel.destroy();
+      nullModels.destroy();
     }
   }
 
-  record RangeResult(int range, AssocResults results, VariantFilterCounts counts) implements Serializable {}
+  /** One range's results, per trait. */
+  record RangeResult(int range, ArrayList<AssocResults> results, VariantFilterCounts counts) implements Serializable {}
 
   /**
    * The GRM restricted to the samples that have genotypes in the {@code .fam} and are kept by

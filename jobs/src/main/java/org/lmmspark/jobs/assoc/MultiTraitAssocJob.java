@@ -10,6 +10,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.GctaGrmFiles;
+import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.SolverRoute;
 import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
@@ -82,7 +83,7 @@ public final class MultiTraitAssocJob {
       notes.add("matrix-free, " + traits.size() + " traits together over one genotype cache: " + String.join("; ",
           stages.lines()));
     } else {
-      spectral(jsc, o, traits, genotypes, results, notes);
+      spectral(jsc, o, traits, genotypes, why, results, notes);
     }
     List<TraitSummary.Row> rows = new ArrayList<>();
     for (String trait : traits) {
@@ -95,21 +96,53 @@ public final class MultiTraitAssocJob {
     return new Result(results, rows, notes);
   }
 
-  /** The spectral route: the GRM computed once (when no --grm is given), then each trait's run reading it. */
+  /**
+   * The spectral route: the GRM computed once (when no --grm is given) and read once; the traits grouped by
+   * analysed sample set, and each group run together ({@link AssocJob#spectral}: one eigendecomposition or band
+   * reduction of K per null model for the group, one rotation of each genotype block for all its traits).
+   */
   private static void spectral(JavaSparkContext jsc, AssocJob.Options o, List<String> traits,
-      PartitionedGenotypes genotypes, Map<String, AssocJob.Result> results, List<String> notes) {
+      PartitionedGenotypes genotypes, String why, Map<String, AssocJob.Result> results, List<String> notes) {
+    Configuration conf = jsc.hadoopConfiguration();
     String grm = o.grm();
+    List<String> shared = new ArrayList<>(genotypes.notes());
+    shared.add(why);
     if (grm == null) {
       grm = o.out();
       GrmJob.Result g = GrmJob.run(jsc, new GrmJob.Options(o.genotypes(), grm, o.maf(), o.selection(), o.loco(),
           4096, 1L << 30, 0, o.kernel()));
-      notes.add(String.format(Locale.ROOT, "GRM (--kernel %s) computed once for all traits from %s: %s; written to "
+      String line = String.format(Locale.ROOT, "GRM (--kernel %s) computed once for all traits from %s: %s; written to "
           + "%s%s (%.1f s)", o.kernel().option(), o.genotypes().label(), g.counts(), GctaGrmFiles.binPath(grm),
-          o.loco() ? " with per-chromosome parts" : "", g.seconds()));
+          o.loco() ? " with per-chromosome parts" : "", g.seconds());
+      notes.add(line);
+      shared.add(line);
     }
-    for (String trait : traits) {
-      results.put(trait, AssocJob.run(jsc, o.forTrait(o.trait().withPhenoName(trait), grm,
-          MultiTraitRemlJob.prefix(o.out(), trait))));
+    Grm genotyped = AssocJob.restrictToFam(GctaGrmFiles.read(grm, conf), genotypes, shared, grm);
+    // Traits grouped by analysed samples (same samples in the same order: the same K and X).
+    Map<List<Integer>, List<Integer>> groups = new LinkedHashMap<>();
+    List<AssocJob.Options> options = new ArrayList<>();
+    List<AssocJob.Analysed> analysed = new ArrayList<>();
+    List<List<String>> traitNotes = new ArrayList<>();
+    for (int t = 0; t < traits.size(); t++) {
+      AssocJob.Options mine = o.forTrait(o.trait().withPhenoName(traits.get(t)), grm,
+          MultiTraitRemlJob.prefix(o.out(), traits.get(t)));
+      List<String> own = new ArrayList<>(shared);
+      AssocJob.Analysed a = AssocJob.analysed(mine, genotypes, genotyped, grm, own, conf);
+      options.add(mine);
+      analysed.add(a);
+      traitNotes.add(own);
+      groups.computeIfAbsent(java.util.Arrays.stream(a.famRows()).boxed().toList(), k -> new ArrayList<>()).add(t);
+    }
+    notes.add(String.format(Locale.ROOT, "%d traits in %d distinct analysed sample set(s): one %s of K per set and "
+        + "null model", traits.size(), groups.size(), o.calibratedFor(analysed.get(0).problem().n())
+        ? "band reduction" : "eigendecomposition"));
+    for (List<Integer> group : groups.values()) {
+      Stages stages = new Stages(jsc, log);
+      List<AssocJob.Result> r = AssocJob.spectral(jsc, genotypes, grm, group.stream().map(options::get).toList(),
+          group.stream().map(analysed::get).toList(), stages, group.stream().map(traitNotes::get).toList());
+      for (int j = 0; j < group.size(); j++) {
+        results.put(traits.get(group.get(j)), r.get(j));
+      }
     }
   }
 

@@ -147,21 +147,28 @@ class ManyTraitsCommandTest {
     assertTrue(log.contains("REML of 2 traits together"), log);
   }
 
-  /** assoc: each trait's table is the very table of its own run; the summary's λGC and top hit are its own run's. */
+  /**
+   * assoc on the spectral route: each trait's table is, byte for byte, the table of its own run — D on its own
+   * samples, C sharing A's samples and so A's eigendecomposition of K and the rotation of every block; the
+   * summary's λGC and top hit are its own run's.
+   */
   @Test
   void assocOfNamedTraitsEqualsEachTraitAlone() throws Exception {
     String many = dir.resolve("assoc_many").toString();
     String[] common = {"assoc", "--bfile", prefix, "--pheno", pheno, "--qcovar", qcovar, "--master", "local[2]",
         "--partitions", "2"};
     List<String> a = new ArrayList<>(List.of(common));
-    a.addAll(List.of("--pheno-name", "D,B", "--out", many));
+    a.addAll(List.of("--pheno-name", "D,A,C", "--out", many));
     assertEquals(0, Lmmspark.run(a.toArray(String[]::new)));
     List<String> summary = Files.readAllLines(Path.of(many + ".summary.tsv"));
-    assertEquals(3, summary.size(), String.join("\n", summary));
-    assertEquals("B", summary.get(2).split("\t")[0]);
-    // Against the run of D alone (one trait keeps the test short; B's table comes from the same code path).
-    for (int t = 0; t < 1; t++) {
-      String trait = "D";
+    assertEquals(4, summary.size(), String.join("\n", summary));
+    assertEquals("C", summary.get(3).split("\t")[0]);
+    String log = Files.readString(Path.of(many + ".log"));
+    assertTrue(log.contains("3 traits in 2 distinct analysed sample set(s): one eigendecomposition of K per set"), log);
+    assertTrue(Files.readString(Path.of(many + ".C.report.md")).contains("2 traits over these same samples share"));
+    // Against the runs of D and C alone (A's table comes from the same code path as C's).
+    for (int t : new int[] {0, 2}) {
+      String trait = List.of("D", "A", "C").get(t);
       String alone = dir.resolve("assoc_" + trait).toString();
       List<String> b = new ArrayList<>(List.of(common));
       b.addAll(List.of("--pheno-name", trait, "--out", alone));
