@@ -1,22 +1,19 @@
 package org.lmmspark.engine.reml;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.pedigree.NumeratorRelationship;
 import org.lmmspark.engine.pedigree.Pedigree;
-import org.lmmspark.engine.pheno.CovariateFiles;
 import org.lmmspark.engine.pheno.Design;
-import org.lmmspark.engine.pheno.TraitMagnitudes;
+import org.lmmspark.engine.pheno.SampleFrame;
 import org.lmmspark.engine.pheno.SampleMatch;
 import org.lmmspark.engine.pheno.SampleTable;
+import org.lmmspark.engine.pheno.TraitTables;
 
 /**
  * Assembles a {@link RemlProblem} from loaded inputs: relationship matrices (GRMs from files, a
@@ -146,23 +143,63 @@ public final class RemlInputs {
   }
 
   /**
-   * The assembled problem.
+   * The assembled problem: the components over the analysed records and the model frame they were built on
+   * ({@link SampleFrame}: design, records, individuals, rows in each relationship, the drop report).
    *
-   * @param samples            the sample of each analysed record (n entries; one per sample without
-   *                           repeated records)
-   * @param individuals        the analysed individuals (m), rows and columns of every relationship matrix
-   * @param individualOfRecord for each record, its position in {@code individuals} (Z as an index array)
-   * @param match              the matching of individuals across inputs (drop report)
-   * @param residualLabels     per record, its level of {@link Spec#residBy} (null without it)
+   * @param notes   the frame's notes and those of the components (e.g. a group confounded with the residual)
+   * @param residBy {@link Spec#residBy}, or null
    */
-  public record Assembled(RemlProblem problem, Design design, List<SampleId> samples, List<SampleId> individuals,
-      int[] individualOfRecord, SampleMatch match, List<String> notes, String[] residualLabels) {}
+  public record Assembled(RemlProblem problem, SampleFrame frame, List<String> notes, String residBy) {
+    public Design design() {
+      return frame.design();
+    }
 
-  /** Where a grouping column comes from. */
-  private record GroupSource(String name, boolean inPheno, int column) {}
+    /** The sample of each analysed record (n entries; one per sample without repeated records). */
+    public List<SampleId> samples() {
+      return frame.records();
+    }
 
+    /** The analysed individuals (m), rows and columns of every relationship matrix. */
+    public List<SampleId> individuals() {
+      return frame.individuals();
+    }
+
+    /** For each record, its position in {@link #individuals()} (Z as an index array). */
+    public int[] individualOfRecord() {
+      return frame.individualOfRecord();
+    }
+
+    /** The matching of individuals across inputs (drop report). */
+    public SampleMatch match() {
+      return frame.match();
+    }
+
+    /** Per record, its level of {@link Spec#residBy} (null without it). */
+    public String[] residualLabels() {
+      return residBy == null ? null : frame.labels(residBy);
+    }
+
+    /** Each individual's row in relationship {@code r} of {@link Spec#relationships}. */
+    public int[] relationshipRows(int r) {
+      return frame.sourceRows(r);
+    }
+  }
+
+  /**
+   * One GRM named "G" with the tables read by {@link TraitTables#read} (one record per sample, no labels):
+   * the model of {@code assoc}'s GRM routes.
+   */
+  public static Assembled withGrm(TraitTables.Tables tables, String source, Grm grm) {
+    return assemble(new Spec(List.of(new Relationship("G", source, grm, true)), false, tables.pheno(), tables.trait(),
+        tables.covar(), tables.qcovar(), List.of()));
+  }
+
+  /**
+   * The model frame over the phenotype, covariates and relationships ({@link SampleFrame}), then one
+   * variance component per relationship (and its {@code K∘K} with {@code --epistatic}), per GxE
+   * environment and GRM, per grouping column, and the permanent environment.
+   */
   public static Assembled assemble(Spec spec) {
-    SampleTable pheno = spec.pheno();
     List<String> groups = spec.groups() == null ? List.of() : spec.groups();
     List<String> gxe = spec.gxe() == null ? List.of() : spec.gxe();
     List<String> pCat = new ArrayList<>(spec.phenoCovarNames() == null ? List.of() : spec.phenoCovarNames());
@@ -177,189 +214,21 @@ public final class RemlInputs {
         pCat.add(residBy); // its mean per level too, as 'fit' with 'y ~ env' and --resid-by env
       }
     }
-    List<String> pQuant = spec.phenoQcovarNames() == null ? List.of() : spec.phenoQcovarNames();
-    boolean repeated = spec.repeatedRecords();
-    if (spec.permanentEnvironment() && !repeated) {
+    if (spec.permanentEnvironment() && !spec.repeatedRecords()) {
       throw new BadInputException("--permanent-environment needs --repeated-records: with one record per "
           + "individual the permanent-environment effect cannot be told apart from the residual");
     }
-
-    // Grouping columns: the categorical covariate file first (as before), else the phenotype file.
-    List<GroupSource> groupSources = new ArrayList<>();
-    List<String> labelled = new ArrayList<>(groups);
-    labelled.addAll(gxe);
-    if (residBy != null && !labelled.contains(residBy)) {
-      labelled.add(residBy);
-    }
-    for (String g : labelled) {
-      if (spec.covar() != null && spec.covar().columns().contains(g)) {
-        groupSources.add(new GroupSource(g, false, -1));
-      } else if (pheno.columns().contains(g)) {
-        groupSources.add(new GroupSource(g, true, pheno.column(g, "--group")));
-      } else {
-        String option = groups.contains(g) ? "--group" : gxe.contains(g) ? "--gxe" : "--resid-by";
-        throw new BadInputException(option + " column '" + g + "' is neither in the phenotype file " + pheno.file()
-            + " " + pheno.columns() + (spec.covar() == null ? "" : " nor in the --covar file " + spec.covar().file()
-            + " " + spec.covar().columns()));
-      }
-    }
-    Set<String> phenoUsed = new LinkedHashSet<>();
-    phenoUsed.addAll(pCat);
-    phenoUsed.addAll(pQuant);
-    for (GroupSource g : groupSources) {
-      if (g.inPheno()) {
-        phenoUsed.add(g.name());
-      }
-    }
-    int traitCol = CovariateFiles.traitColumn(pheno, spec.phenoName(), phenoUsed);
-    String trait = pheno.columns().get(traitCol);
-    double[] traitValues = pheno.numeric(traitCol);
-
-    // Per-record values from the phenotype file, and which records have them all.
-    boolean[] okRecord = present(traitValues);
-    List<String[]> pCatValues = new ArrayList<>();
-    for (String name : pCat) {
-      String[] v = pheno.categorical(pheno.column(name, "--covar-names"));
-      pCatValues.add(v);
-      for (int i = 0; i < v.length; i++) {
-        okRecord[i] &= v[i] != null;
-      }
-    }
-    List<double[]> pQuantValues = new ArrayList<>();
-    for (String name : pQuant) {
-      double[] v = pheno.numeric(pheno.column(name, "--qcovar-names"));
-      pQuantValues.add(v);
-      for (int i = 0; i < v.length; i++) {
-        okRecord[i] &= !Double.isNaN(v[i]);
-      }
-    }
-    Map<String, String[]> phenoGroupValues = new HashMap<>();
-    for (GroupSource g : groupSources) {
-      if (g.inPheno()) {
-        String[] v = pheno.categorical(g.column());
-        phenoGroupValues.put(g.name(), v);
-        for (int i = 0; i < v.length; i++) {
-          okRecord[i] &= v[i] != null;
-        }
-      }
-    }
-    String whyNot = phenoUsed.isEmpty() ? "missing phenotype '" + trait + "'"
-        : "missing phenotype '" + trait + "' or covariate/group value";
-
-    List<SampleMatch.Input> inputs = new ArrayList<>();
-    if (repeated) {
-      // Individuals with at least one usable record, in order of first appearance.
-      Set<SampleId> withRecord = new LinkedHashSet<>();
-      for (int r = 0; r < pheno.size(); r++) {
-        if (okRecord[r]) {
-          withRecord.add(pheno.ids().get(r));
-        }
-      }
-      inputs.add(new SampleMatch.Input("phenotype " + pheno.file(), new ArrayList<>(withRecord), null, null));
-    } else {
-      inputs.add(new SampleMatch.Input("phenotype " + pheno.file(), pheno.ids(), okRecord, whyNot));
-    }
-    CovariateFiles covariates = new CovariateFiles(spec.covar(), spec.qcovar(), groups);
-    covariates.addInputs(inputs);
-    int firstRel = inputs.size();
-    for (Relationship r : spec.relationships()) {
-      inputs.add(new SampleMatch.Input("relationship matrix " + r.name() + " (" + r.source() + ")", r.ids(),
-          null, null));
-    }
-    SampleMatch match = SampleMatch.intersect(inputs);
-    List<String> notes = new ArrayList<>(match.report());
-    java.util.Optional.ofNullable(pheno.nanNote(traitCol, "trait")).ifPresent(notes::add);
-
-    // Records: every usable record of a kept individual, in file order; z[i] = its individual.
-    int m = match.size();
-    int[] recordRow;
-    int[] z;
-    if (repeated) {
-      Map<SampleId, Integer> pos = new HashMap<>(2 * m);
-      for (int j = 0; j < m; j++) {
-        pos.put(match.samples().get(j), j);
-      }
-      int[] rows = new int[pheno.size()];
-      int[] zz = new int[pheno.size()];
-      int kept = 0;
-      int missing = 0;
-      int otherInput = 0;
-      for (int r = 0; r < pheno.size(); r++) {
-        Integer j = pos.get(pheno.ids().get(r));
-        if (!okRecord[r]) {
-          missing++;
-        } else if (j == null) {
-          otherInput++;
-        } else {
-          rows[kept] = r;
-          zz[kept++] = j;
-        }
-      }
-      recordRow = java.util.Arrays.copyOf(rows, kept);
-      z = java.util.Arrays.copyOf(zz, kept);
-      notes.add(0, String.format(java.util.Locale.ROOT, "phenotype %s: %d records of %d individuals; %d records of %d "
-          + "individuals used, %d dropped (%d %s; %d of individuals dropped from the analysis, see below)",
-          pheno.file(), pheno.size(), new LinkedHashSet<>(pheno.ids()).size(), kept, m, pheno.size() - kept, missing,
-          whyNot, otherInput));
-    } else {
-      recordRow = match.rowsIn(0);
-      z = CovariateFiles.oneRecordEach(m);
-    }
-    int n = recordRow.length;
-    int minSamples = 1 + 1 + spec.relationships().size() + groups.size() + gxe.size() + 2;
-    for (int k = firstRel; k < inputs.size(); k++) {
-      int[] count = new int[1];
-      List<SampleId> ex = match.absentFrom(k, 5, count);
-      if (count[0] > 0) {
-        String what = inputs.get(k).name() + " lacks " + count[0] + " of the phenotyped samples, e.g. "
-            + ex.stream().map(s -> s.fid() + " " + s.iid()).collect(Collectors.joining(", "));
-        if (n < minSamples) {
-          throw new BadInputException(what + "; only " + n
-              + " samples are left in common: the relationship matrix does not cover the phenotyped samples "
-              + "(do the FID/IID match?)");
-        }
-        notes.add(what);
-      }
-    }
-    if (n < minSamples) {
-      throw new BadInputException("only " + n + " " + (repeated ? "records" : "samples")
-          + " have a phenotype and every covariate in all inputs (" + String.join("; ", notes) + ")");
-    }
-    TraitMagnitudes.check(pheno, traitCol, recordRow);
-    double[] y = new double[n];
-    for (int i = 0; i < n; i++) {
-      y[i] = traitValues[recordRow[i]];
-    }
-    List<Design.Quantitative> quants = new ArrayList<>();
-    for (int c = 0; c < pQuant.size(); c++) {
-      quants.add(new Design.Quantitative(pQuant.get(c), pickRecords(pQuantValues.get(c), recordRow)));
-    }
-    List<Design.Categorical> cats = new ArrayList<>();
-    for (int c = 0; c < pCat.size(); c++) {
-      cats.add(new Design.Categorical(pCat.get(c), pick(pCatValues.get(c), recordRow)));
-    }
-    Map<String, String[]> groupLabels = new HashMap<>();
-    for (GroupSource g : groupSources) {
-      if (g.inPheno()) {
-        groupLabels.put(g.name(), pick(phenoGroupValues.get(g.name()), recordRow));
-      }
-    }
-    covariates.addColumns(match, z, cats, quants);
-    for (GroupSource g : groupSources) {
-      if (!g.inPheno()) {
-        groupLabels.put(g.name(), covariates.groupLabels(g.name(), match, z));
-      }
-    }
-    Design design = Design.build(trait, y, quants, cats);
-    boolean identity = n == m;
-    for (int i = 0; identity && i < n; i++) {
-      identity = z[i] == i;
-    }
+    SampleFrame frame = SampleFrame.build(frameSpec(spec, groups, gxe, pCat));
+    List<String> notes = new ArrayList<>(frame.notes());
+    int n = frame.n();
+    int m = frame.individuals().size();
+    int[] z = frame.individualOfRecord();
+    boolean identity = frame.oneRecordEach();
     List<VarianceComponent> comps = new ArrayList<>();
     List<VarianceComponent> epi = new ArrayList<>();
     for (int r = 0; r < spec.relationships().size(); r++) {
       Relationship rel = spec.relationships().get(r);
-      int[] rows = match.rowsIn(firstRel + r);
+      int[] rows = frame.sourceRows(r);
       if (rel.pedigree() != null) {
         int[] animals = new int[rows.length];
         for (int j = 0; j < rows.length; j++) {
@@ -377,9 +246,9 @@ public final class RemlInputs {
       }
     }
     comps.addAll(epi);
-    comps.addAll(gxeComponents(spec, gxe, comps, groupLabels));
+    comps.addAll(gxeComponents(spec, gxe, comps, frame));
     for (String g : groups) {
-      GroupingOperator op = Components.grouping(groupLabels.get(g));
+      GroupingOperator op = Components.grouping(frame.labels(g));
       if (op.levelCount() == n) {
         notes.add("--group " + g + ": every record is its own level, so this component is confounded "
             + "with the residual");
@@ -400,13 +269,31 @@ public final class RemlInputs {
     if (spec.epistatic() && epi.isEmpty()) {
       throw new BadInputException("--epistatic needs a GRM (--grm) to square");
     }
+    Design design = frame.design();
     RemlProblem problem = new RemlProblem(design.y(), design.x(), design.columnNames(), comps);
-    List<SampleId> recordIds = new ArrayList<>(n);
-    for (int i = 0; i < n; i++) {
-      recordIds.add(pheno.ids().get(recordRow[i]));
+    return new Assembled(problem, frame, List.copyOf(notes), residBy);
+  }
+
+  /**
+   * The frame of {@code spec}: labelled columns {@code --group} (random levels, so not a fixed effect of
+   * the covariate file), {@code --gxe} and {@code --resid-by} (fixed effects as well); each relationship a
+   * source; at least 1 + 1 + one per component + 2 records (two degrees of freedom beyond the parameters).
+   */
+  private static SampleFrame.Spec frameSpec(Spec spec, List<String> groups, List<String> gxe, List<String> pCat) {
+    List<SampleFrame.Label> labels = new ArrayList<>();
+    groups.forEach(g -> labels.add(new SampleFrame.Label(g, "--group", false)));
+    gxe.forEach(e -> labels.add(new SampleFrame.Label(e, "--gxe", true)));
+    if (spec.residBy() != null && !groups.contains(spec.residBy()) && !gxe.contains(spec.residBy())) {
+      labels.add(new SampleFrame.Label(spec.residBy(), "--resid-by", true));
     }
-    return new Assembled(problem, design, recordIds, match.samples(), z, match, notes,
-        residBy == null ? null : groupLabels.get(residBy));
+    List<SampleFrame.Source> sources = new ArrayList<>();
+    for (Relationship r : spec.relationships()) {
+      sources.add(new SampleFrame.Source("relationship matrix " + r.name() + " (" + r.source() + ")", r.ids(),
+          "relationship matrix"));
+    }
+    int minSamples = 1 + 1 + spec.relationships().size() + groups.size() + gxe.size() + 2;
+    return new SampleFrame.Spec(spec.pheno(), spec.phenoName(), spec.covar(), spec.qcovar(), pCat,
+        spec.phenoQcovarNames(), labels, spec.repeatedRecords(), sources, minSamples);
   }
 
   /**
@@ -440,7 +327,7 @@ public final class RemlInputs {
    * samples share the environment's level, 0 otherwise (GCTA {@code --gxe}, Yang et al. 2011 AJHG).
    */
   private static List<VarianceComponent> gxeComponents(Spec spec, List<String> gxe, List<VarianceComponent> comps,
-      Map<String, String[]> labels) {
+      SampleFrame frame) {
     List<VarianceComponent> out = new ArrayList<>();
     List<VarianceComponent> grms = new ArrayList<>();
     for (VarianceComponent c : comps) {
@@ -451,7 +338,7 @@ public final class RemlInputs {
       }
     }
     for (String e : gxe) {
-      String[] env = labels.get(e);
+      String[] env = frame.labels(e);
       for (VarianceComponent g : grms) {
         DenseSymmetricMatrix k = (DenseSymmetricMatrix) g.covariance();
         int n = k.size();
@@ -466,30 +353,6 @@ public final class RemlInputs {
         String name = grms.size() == 1 && gxe.size() == 1 ? "GxE" : g.name() + "x" + e;
         out.add(new VarianceComponent(name, new DenseSymmetricMatrix(n, a)));
       }
-    }
-    return out;
-  }
-
-  private static double[] pickRecords(double[] v, int[] rows) {
-    double[] out = new double[rows.length];
-    for (int i = 0; i < rows.length; i++) {
-      out[i] = v[rows[i]];
-    }
-    return out;
-  }
-
-  private static boolean[] present(double[] v) {
-    boolean[] ok = new boolean[v.length];
-    for (int i = 0; i < v.length; i++) {
-      ok[i] = !Double.isNaN(v[i]);
-    }
-    return ok;
-  }
-
-  private static String[] pick(String[] v, int[] rows) {
-    String[] out = new String[rows.length];
-    for (int i = 0; i < rows.length; i++) {
-      out[i] = v[rows[i]];
     }
     return out;
   }

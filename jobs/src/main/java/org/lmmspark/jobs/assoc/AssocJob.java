@@ -26,7 +26,6 @@ import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.linalg.Blas;
-import org.lmmspark.engine.pheno.SampleTable;
 import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.Components;
 import org.lmmspark.engine.reml.DenseSymmetricMatrix;
@@ -524,17 +523,12 @@ public final class AssocJob {
     GenotypeSource fileset = genotypes.fileset();
     TraitTables.Tables tables = TraitTables.read(o.trait(), fileset.famPath(), genotypes.samples(),
         fileset.samplesPath(), false, conf);
-    SampleTable covar = tables.covar();
-    SampleTable qcovar = tables.qcovar();
-    RemlInputs.Assembled assembled = RemlInputs.assemble(new RemlInputs.Spec(
-        List.of(new RemlInputs.Relationship("G", grmPrefix, genotyped, true)), false, tables.pheno(), tables.trait(),
-        covar, qcovar, List.of()));
+    RemlInputs.Assembled assembled = RemlInputs.withGrm(tables, grmPrefix, genotyped);
     notes.addAll(assembled.notes());
-    int relInput = 1 + (covar == null ? 0 : 1) + (qcovar == null ? 0 : 1);
     log.info("{} samples analysed for '{}', fixed effects {}", assembled.problem().n(), assembled.design().trait(),
         assembled.problem().fixedNames());
     return new Analysed(assembled.problem(), assembled.design().trait(), genotyped,
-        GenotypeRows.of(assembled.samples(), fileset), assembled.match().rowsIn(relInput));
+        GenotypeRows.of(assembled.samples(), fileset), assembled.relationshipRows(0));
   }
 
   /**

@@ -203,9 +203,7 @@ public final class BinaryAssocJob {
     Grm genotyped = AssocJob.restrictToFam(grm, genotypes, notes, grmPrefix);
     TraitTables.Tables tables = TraitTables.read(o.trait(), fileset.famPath(), genotypes.samples(),
         fileset.samplesPath(), false, conf);
-    RemlInputs.Assembled assembled = RemlInputs.assemble(new RemlInputs.Spec(
-        List.of(new RemlInputs.Relationship("G", grmPrefix, genotyped, true)), false, tables.pheno(), tables.trait(),
-        tables.covar(), tables.qcovar(), List.of()));
+    RemlInputs.Assembled assembled = RemlInputs.withGrm(tables, grmPrefix, genotyped);
     notes.addAll(assembled.notes());
     RemlProblem problem = assembled.problem();
     String phenoFile = o.trait().pheno() != null ? o.trait().pheno() : fileset.famPath();
@@ -225,8 +223,7 @@ public final class BinaryAssocJob {
           + "run it densely anyway", 40.0 * n * n / 1e9, n, limit));
     }
     int[] famRows = GenotypeRows.of(assembled.samples(), fileset);
-    int relInput = 1 + (tables.covar() == null ? 0 : 1) + (tables.qcovar() == null ? 0 : 1);
-    int[] grmRows = assembled.match().rowsIn(relInput);
+    int[] grmRows = assembled.relationshipRows(0);
     boolean exact = b.exactFor(n);
     notes.add(String.format(Locale.ROOT, "test: SAIGE score test from the null logistic GLMM (PQL, AI-REML working model); "
         + "Var(T) %s (--score-variance %s; auto: exact below %d samples); SPA beyond |z| = %.0f; Firth %s", exact

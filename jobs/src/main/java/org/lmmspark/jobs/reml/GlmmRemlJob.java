@@ -24,6 +24,7 @@ import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.model.MixedModel;
 import org.lmmspark.engine.model.ModelFrame;
+import org.lmmspark.engine.pheno.SampleFrame;
 import org.lmmspark.engine.reml.DenseSymmetricMatrix;
 import org.lmmspark.engine.reml.RemlInputs;
 import org.lmmspark.engine.reml.RemlProblem;
@@ -61,14 +62,7 @@ public final class GlmmRemlJob {
     }
     Family family = scale.family();
     RemlProblem prob = in.problem();
-    double[] y = prob.y();
-    if (family.isBinomial()) {
-      double[] recoded = Family.plinkCaseControlAsZeroOne(y);
-      if (recoded != null) {
-        log.add("the trait is coded 1/2 (PLINK: 1 control, 2 case): recoded to 0/1");
-        y = recoded;
-      }
-    }
+    double[] y = response(in.frame(), family, log);
     MixedModel model = ModelFrame.ofCovariances(in.design().trait(), y, prob.x(), prob.fixedNames(),
         denseCovariances(prob));
     List<String> why = new ArrayList<>();
@@ -111,14 +105,7 @@ public final class GlmmRemlJob {
           + "(--solver dense or spectral)");
     }
     Family family = scale.family();
-    double[] y = in.design().y();
-    if (family.isBinomial()) {
-      double[] recoded = Family.plinkCaseControlAsZeroOne(y);
-      if (recoded != null) {
-        log.add("the trait is coded 1/2 (PLINK: 1 control, 2 case): recoded to 0/1");
-        y = recoded;
-      }
-    }
+    double[] y = response(in.frame(), family, log);
     Configuration conf = jsc.hadoopConfiguration();
     log.add("trait: " + in.design().trait() + "; fixed effects: " + in.design().columnNames());
     log.add("samples:");
@@ -174,6 +161,26 @@ public final class GlmmRemlJob {
     } finally {
       products.close();
     }
+  }
+
+  /**
+   * The GLMM's response: the analysed trait values, PLINK's 1/2 recoded to 0/1 for a binomial trait (said in
+   * the log); a value the family cannot model is refused naming the phenotype file, its line and sample.
+   */
+  static double[] response(SampleFrame frame, Family family, List<String> log) {
+    double[] y = frame.design().y();
+    if (family.isBinomial()) {
+      double[] recoded = Family.plinkCaseControlAsZeroOne(y);
+      if (recoded != null) {
+        log.add("the trait is coded 1/2 (PLINK: 1 control, 2 case): recoded to 0/1");
+        y = recoded;
+      }
+    }
+    double[] response = y;
+    frame.checkTrait(i -> family.invalidResponse(response[i], 1) == null ? null : family.isBinomial()
+        ? "--family binomial takes 0/1 (control/case) or PLINK's 1/2, not other values or a mix"
+        : "--family " + family.distribution() + ": " + family.invalidResponse(response[i], 1));
+    return y;
   }
 
   /** Each component's covariance over the analysed records as a dense matrix, by name in order (for {@link ModelFrame#ofCovariances}). */

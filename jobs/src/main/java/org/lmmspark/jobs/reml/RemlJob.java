@@ -23,6 +23,7 @@ import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.pheno.SampleMatch;
+import org.lmmspark.engine.pheno.SampleFrame;
 import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.AiReml;
 import org.lmmspark.engine.reml.DenseRemlLikelihood;
@@ -289,7 +290,7 @@ public final class RemlJob {
     if (o.residBy() != null) {
       return ResidByRemlJob.run(o, scale, in, log, t0, conf);
     }
-    Liability liability = scale.prevalence() == null ? null : Liability.of(prob.y(), scale.prevalence(), log);
+    Liability liability = scale.prevalence() == null ? null : Liability.of(in.frame(), scale.prevalence(), log);
 
     long tFit = System.nanoTime();
     Route route = chooseRoute(o, rels, in);
@@ -353,16 +354,14 @@ public final class RemlJob {
     }
 
     /** From the analysed trait values; a trait that is not 0/1 (or 1/2) is bad input. */
-    static Liability of(double[] y, double prevalence, List<String> log) {
+    static Liability of(SampleFrame frame, double prevalence, List<String> log) {
+      double[] y = frame.design().y();
       double[] zeroOne = Family.plinkCaseControlAsZeroOne(y);
       double[] v = zeroOne != null ? zeroOne : y;
+      frame.checkTrait(i -> v[i] != 0 && v[i] != 1 ? "--prevalence is for a 0/1 (or PLINK 1/2) case-control trait" : null);
       int cases = 0;
-      for (int i = 0; i < v.length; i++) {
-        if (v[i] != 0 && v[i] != 1) {
-          throw new BadInputException("--prevalence is for a 0/1 (or PLINK 1/2) case-control trait; analysed sample "
-              + (i + 1) + " has " + y[i]);
-        }
-        cases += (int) v[i];
+      for (double c : v) {
+        cases += (int) c;
       }
       Liability l = new Liability(prevalence, (double) cases / v.length, cases, v.length);
       l.factor(); // all cases or no cases: bad input here, before anything is written
@@ -541,6 +540,9 @@ public final class RemlJob {
     if (scale.family() != null) {
       return GlmmRemlJob.runMatrixFree(jsc, o, scale, g, genotypes, in, logHeader(o, why), t0);
     }
+    if (scale.prevalence() != null) {
+      Liability.of(in.frame(), scale.prevalence(), new ArrayList<>()); // a trait that is not 0/1: before the fit
+    }
     MatrixFreeRemlJob.Result r = MatrixFreeRemlJob.run(jsc, new MatrixFreeRemlJob.Options(g.genotypes(), o.trait(),
         g.minMaf(), selection, stochasticOptions(o, g), g.partitions(), g.kernel()));
     if (!r.samples().equals(in.samples())) {
@@ -605,7 +607,7 @@ public final class RemlJob {
       log.add("note: V(G) is on the boundary of the parameter space (held at 0)");
     }
     checkConvergence(fit, o.out(), o.allowNonconvergence(), log, conf);
-    Liability liability = scale.prevalence() == null ? null : Liability.of(in.design().y(), scale.prevalence(), log);
+    Liability liability = scale.prevalence() == null ? null : Liability.of(in.frame(), scale.prevalence(), log);
     String hsqText = hsq(summary, liability);
     log.add(String.format(Locale.ROOT, "total time %.3f s", (System.nanoTime() - t0) / 1e9));
     Map<String, Object> samples = new LinkedHashMap<>();

@@ -269,6 +269,24 @@ class HostileInputTest {
     all.add(reml("pheno spread lost in the magnitude", d -> editPheno(d, (i, y) -> String.valueOf(1e17 + i * 16)), "p.txt"));
     all.add(reml("pheno wrong field count", d -> editLine(d, "p.txt", 6, l -> l + "\t9.9"), "p.txt:7"));
     all.add(reml("pheno constant", d -> editPheno(d, (i, y) -> "2.5"), "constant"));
+    // A trait value the family or --prevalence cannot take: the phenotype file's line and the sample, on every route.
+    for (String[] o : new String[][] {{"--family", "binomial"}, {"--prevalence", "0.1"}}) {
+      for (String input : List.of("--grm", "--bfile")) {
+        all.add(new Case("reml " + o[0] + " trait value 3 " + input, d -> {
+          editLine(d, "p.txt", 5, l -> {
+            String[] f = l.split("\t");
+            f[3] = "3";
+            return String.join("\t", f);
+          });
+          copyBase(d);
+        }, d -> input.equals("--grm")
+            ? args("reml", "--grm", g(), "--solver", "dense", "--pheno", d.resolve("p.txt").toString(), "--pheno-name",
+                "y_binary", o[0], o[1], "--out", out(d))
+            : args("reml", "--bfile", d.resolve("x").toString(), "--solver", "matrix-free", "--pheno",
+                d.resolve("p.txt").toString(), "--pheno-name", "y_binary", o[0], o[1], "--out", out(d), "--master",
+                "local[2]"), d -> "p.txt:6: sample fam0001 fam0001_c3: trait 'y_binary' value 3: "));
+      }
+    }
     all.add(reml("pheno one analysed sample", d -> editPheno(d, (i, y) -> i == 0 ? y : "NA"), "only"));
     all.add(reml("pheno matches no sample", d -> editPheno(d, null), "only"));
     all.add(new Case("trait explained by covariates", d -> {
