@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.FileSystems;
@@ -33,6 +34,11 @@ import org.lmmspark.engine.io.SampleId;
  *       header's FID column is ignored), keys them by IID alone; {@link #keyedTo} then gives each row
  *       the (FID, IID) of the genotype or GRM sample with that IID (an IID in two families there is an
  *       error).
+ *   <li><b>A named ID column</b> ({@link Layout#idColumn()}, {@code --pheno-id-col NAME}, SAIGE's
+ *       {@code --sampleIDColinphenoFile}): the first line is the header, the column so named (anywhere
+ *       in it) holds the IID, samples are keyed by IID alone as above, and every other column except one
+ *       named {@code FID} is a value column. SAIGE's example table
+ *       {@code y_quantitative y_binary x1 x2 IID a1 …} reads this way.
  *   <li><b>Missing values</b>: {@code NA}, {@code -9}, {@code NaN} (and an empty CSV field).
  * </ul>
  *
@@ -71,10 +77,18 @@ public final class SampleTable {
 
   /**
    * How to read a table: {@code repeatedRecords} lets a sample have several lines; {@code iidOnly} keys
-   * samples by IID alone (a headerless file then starts with the IID column).
+   * samples by IID alone (a headerless file then starts with the IID column); {@code idColumn} (null for
+   * the usual layouts) names the header column that holds the IID wherever it stands (SAIGE's
+   * {@code --sampleIDColinphenoFile}): the first line is then the header, samples are keyed by that IID
+   * alone, and every other column but a {@code FID} one is a value column.
    */
-  public record Layout(boolean repeatedRecords, boolean iidOnly) {
+  public record Layout(boolean repeatedRecords, boolean iidOnly, String idColumn) {
     public static final Layout DEFAULT = new Layout(false, false);
+
+    /** The usual layouts (ID columns first). */
+    public Layout(boolean repeatedRecords, boolean iidOnly) {
+      this(repeatedRecords, iidOnly, null);
+    }
   }
 
   /** The FID given to rows keyed by IID alone until {@link #keyedTo} gives them their sample's. */
@@ -139,25 +153,31 @@ public final class SampleTable {
     String lead = first[0].startsWith("#") ? first[0].substring(1) : first[0];
     boolean fidHeader = lead.equalsIgnoreCase("FID") && first.length > 1 && first[1].equalsIgnoreCase("IID");
     boolean iidHeader = lead.equalsIgnoreCase("IID");
-    if (first[0].startsWith("#") && !fidHeader && !iidHeader) {
+    if (first[0].startsWith("#") && !fidHeader && !iidHeader && layout.idColumn() == null) {
       throw BadInputException.atLine(file, numbers.get(0), "a header line must start with '#FID IID' or '#IID', found '"
           + String.join(" ", first) + "'");
     }
-    boolean hasHeader = fidHeader || iidHeader;
+    boolean hasHeader = fidHeader || iidHeader || layout.idColumn() != null;
     // Columns holding the sample ID in the file, and whether samples are keyed by IID alone.
     int idColumns = iidHeader || (!hasHeader && layout.iidOnly()) ? 1 : 2;
-    boolean byIid = iidHeader || layout.iidOnly();
-    if (first.length <= idColumns) {
+    boolean byIid = iidHeader || layout.iidOnly() || layout.idColumn() != null;
+    // The IID's column when keyed by IID alone, and the value columns.
+    int iidColumn = layout.idColumn() != null ? namedIdColumn(file, numbers.get(0), first, layout.idColumn())
+        : idColumns - 1;
+    int[] valueColumns = layout.idColumn() == null ? IntStream.range(idColumns, first.length).toArray()
+        : IntStream.range(0, first.length).filter(c -> c != iidColumn
+            && !(first[c].startsWith("#") ? first[c].substring(1) : first[c]).equalsIgnoreCase("FID")).toArray();
+    if (valueColumns.length == 0) {
       throw BadInputException.atLine(file, numbers.get(0), "expected the sample ID column(s) ("
-          + (idColumns == 2 ? "FID IID" : "IID") + ") and at least one value column, found " + first.length
-          + " field(s): '" + String.join(" ", first) + "'");
+          + (layout.idColumn() != null ? layout.idColumn() : idColumns == 2 ? "FID IID" : "IID")
+          + ") and at least one value column, found " + first.length + " field(s): '" + String.join(" ", first) + "'");
     }
     if (!hasHeader && lines.size() > 1) {
       refuseUnnamedHeader(file, lines, numbers, idColumns);
     }
     List<String> columns = new ArrayList<>();
-    for (int c = idColumns; c < first.length; c++) {
-      columns.add(hasHeader ? first[c] : "V" + (c - idColumns + 1));
+    for (int k = 0; k < valueColumns.length; k++) {
+      columns.add(hasHeader ? first[valueColumns[k]] : "V" + (k + 1));
     }
     Map<String, Integer> seenColumn = new HashMap<>();
     for (int c = 0; c < columns.size(); c++) {
@@ -176,7 +196,7 @@ public final class SampleTable {
         throw BadInputException.atLine(file, no, "expected " + first.length + " fields like "
             + (hasHeader ? "the header" : "line " + numbers.get(0)) + ", found " + f.length);
       }
-      SampleId id = byIid ? new SampleId(NO_FID, f[idColumns - 1]) : new SampleId(f[0], f[1]);
+      SampleId id = byIid ? new SampleId(NO_FID, f[iidColumn]) : new SampleId(f[0], f[1]);
       Long before = seen.putIfAbsent(id, no);
       if (before != null && !layout.repeatedRecords()) {
         throw BadInputException.atLine(file, no, "sample " + (byIid ? "IID " + id.iid() : f[0] + " " + f[1])
@@ -184,9 +204,25 @@ public final class SampleTable {
       }
       ln[ids.size()] = no;
       ids.add(id);
-      rows.add(Arrays.copyOfRange(f, idColumns, f.length));
+      String[] values = new String[valueColumns.length];
+      for (int c = 0; c < values.length; c++) {
+        values[c] = f[valueColumns[c]];
+      }
+      rows.add(values);
     }
     return new SampleTable(file, columns, ids, rows, ln, byIid, hasHeader);
+  }
+
+  /** The position of the ID column named {@code name} in the header {@code first} (a leading '#' ignored). */
+  private static int namedIdColumn(String file, long line, String[] first, String name) {
+    for (int c = 0; c < first.length; c++) {
+      if ((c == 0 && first[c].startsWith("#") ? first[c].substring(1) : first[c]).equals(name)) {
+        return c;
+      }
+    }
+    throw BadInputException.atLine(file, line, "--pheno-id-col " + name + ": the header has no column '" + name
+        + "'; its columns are " + Arrays.toString(first) + " (every table read, --covar and --qcovar too, is keyed by "
+        + "this column)");
   }
 
   /**
@@ -208,7 +244,8 @@ public final class SampleTable {
       throw BadInputException.atLine(file, numbers.get(0), "this line looks like a header (its value columns "
           + Arrays.toString(Arrays.copyOfRange(first, idColumns, first.length)) + " are names where line "
           + numbers.get(1) + " has numbers) but does not start with the ID columns 'FID IID', '#FID IID' or 'IID'; "
-          + "rename its first column(s) so, or remove the line for a headerless table");
+          + "rename its first column(s) so, name the IID column with --pheno-id-col NAME, or remove the line for a "
+          + "headerless table");
     }
   }
 

@@ -22,8 +22,10 @@ import org.lmmspark.engine.io.SampleId;
  *       {@code --covar-names}/{@code --qcovar-names}, only the named columns, taken from the {@code --covar}
  *       (resp. {@code --qcovar}) table when one is given, else from the phenotype table (BOLT's
  *       {@code --covarFile} = {@code --phenoFile} habit: one wide table serves all).</li>
- *   <li>Every table in any layout {@link SampleTable} reads; with {@code iidOnly} keyed by IID, then keyed
- *       to the samples of the run's genotypes or GRM ({@link SampleTable#keyedTo}).</li>
+ *   <li>Every table in any layout {@link SampleTable} reads; with {@code iidOnly} keyed by IID, with
+ *       {@code idColumn} keyed by the IID in that header column wherever it stands (SAIGE's
+ *       {@code --sampleIDColinphenoFile}), then keyed to the samples of the run's genotypes or GRM
+ *       ({@link SampleTable#keyedTo}).</li>
  * </ul>
  */
 public final class TraitTables {
@@ -38,10 +40,26 @@ public final class TraitTables {
    * @param covarNames  categorical covariate columns (empty: every column of {@code covar})
    * @param qcovarNames quantitative covariate columns (empty: every column of {@code qcovar})
    * @param iidOnly     tables are keyed by IID alone
+   * @param idColumn    the header column holding the IID in every table ({@code --pheno-id-col}), or null
    */
   public record Spec(String pheno, String phenoName, Integer mpheno, Integer phenoCol, String covar,
-      List<String> covarNames, String qcovar, List<String> qcovarNames, boolean iidOnly) implements Serializable {
+      List<String> covarNames, String qcovar, List<String> qcovarNames, boolean iidOnly, String idColumn)
+      implements Serializable {
+
+    /** Tables with their ID columns first. */
+    public Spec(String pheno, String phenoName, Integer mpheno, Integer phenoCol, String covar, List<String> covarNames,
+        String qcovar, List<String> qcovarNames, boolean iidOnly) {
+      this(pheno, phenoName, mpheno, phenoCol, covar, covarNames, qcovar, qcovarNames, iidOnly, null);
+    }
+
     public Spec {
+      if (idColumn != null && phenoCol != null) {
+        throw new BadInputException("--pheno-id-col names a header column; --pheno-col reads a .fam-layout table, "
+            + "which has none: give one or the other");
+      }
+      if (idColumn != null && idColumn.isBlank()) {
+        throw new BadInputException("--pheno-id-col needs a column name");
+      }
       covarNames = covarNames == null ? List.of() : List.copyOf(covarNames);
       qcovarNames = qcovarNames == null ? List.of() : List.copyOf(qcovarNames);
       int chosen = (phenoName != null ? 1 : 0) + (mpheno != null ? 1 : 0) + (phenoCol != null ? 1 : 0);
@@ -58,7 +76,7 @@ public final class TraitTables {
 
     /** The same tables and covariates with column {@code name} as the trait. */
     public Spec withPhenoName(String name) {
-      return new Spec(pheno, name, null, null, covar, covarNames, qcovar, qcovarNames, iidOnly);
+      return new Spec(pheno, name, null, null, covar, covarNames, qcovar, qcovarNames, iidOnly, idColumn);
     }
 
     /** A phenotype table with a named (or the first) trait column and whole covariate tables. */
@@ -72,7 +90,8 @@ public final class TraitTables {
      */
     public Spec orFam(String fam) {
       return pheno == null && phenoCol != null && fam != null
-          ? new Spec(fam, phenoName, mpheno, phenoCol, covar, covarNames, qcovar, qcovarNames, iidOnly) : this;
+          ? new Spec(fam, phenoName, mpheno, phenoCol, covar, covarNames, qcovar, qcovarNames, iidOnly, idColumn)
+          : this;
     }
 
     /** The files this spec reads (for fingerprints of pipeline steps); {@code fam} is read with --pheno-col alone. */
@@ -84,7 +103,12 @@ public final class TraitTables {
     public String describe() {
       return "trait=" + (phenoName != null ? phenoName : mpheno != null ? "mpheno " + mpheno
           : phenoCol != null ? "pheno-col " + phenoCol : "first") + " covar-names=" + covarNames + " qcovar-names="
-          + qcovarNames + " iid-only=" + iidOnly;
+          + qcovarNames + " iid-only=" + iidOnly + (idColumn == null ? "" : " pheno-id-col=" + idColumn);
+    }
+
+    /** How every table of this spec is read. */
+    public SampleTable.Layout layout(boolean repeatedRecords) {
+      return new SampleTable.Layout(repeatedRecords, iidOnly, idColumn);
     }
   }
 
@@ -142,7 +166,7 @@ public final class TraitTables {
       if (!all && names.isEmpty()) {
         return List.of();
       }
-      SampleTable pheno = SampleTable.read(spec.pheno(), conf, new SampleTable.Layout(false, spec.iidOnly()));
+      SampleTable pheno = SampleTable.read(spec.pheno(), conf, spec.layout(false));
       if (!all) {
         for (String name : names) {
           pheno.column(name, "--pheno-name"); // fails naming the file and the columns there are
@@ -204,7 +228,7 @@ public final class TraitTables {
   /** As above; {@code otherUsed} are phenotype-table columns used otherwise (grouping factors), never the default trait. */
   public static Tables read(Spec s, String fam, List<SampleId> reference, String referenceName,
       boolean repeatedRecords, List<String> otherUsed, Configuration conf) {
-    SampleTable.Layout layout = new SampleTable.Layout(repeatedRecords, s.iidOnly());
+    SampleTable.Layout layout = s.layout(repeatedRecords);
     SampleTable pheno;
     if (s.phenoCol() != null) {
       String file = s.pheno() != null ? s.pheno() : fam;
@@ -216,7 +240,7 @@ public final class TraitTables {
       pheno = SampleTable.read(s.pheno(), conf, layout);
     }
     pheno = keyed(pheno, reference, referenceName);
-    SampleTable.Layout single = new SampleTable.Layout(false, s.iidOnly());
+    SampleTable.Layout single = s.layout(false);
     List<String> phenoCovar = new ArrayList<>();
     List<String> phenoQcovar = new ArrayList<>();
     SampleTable covar = covariates(s.covar(), s.covarNames(), "--covar-names", pheno, phenoCovar, single, reference,

@@ -132,4 +132,40 @@ class SampleTableLayoutsTest {
     assertEquals("trait 'x': 1 NaN value taken as missing (t.txt line 4)", t.nanNote(1, "trait"));
     assertEquals(null, parse("FID IID y\nf1 a NA\nf2 b 1\n").nanNote(0, "trait"));
   }
+
+  /**
+   * A header naming the IID column anywhere ({@code --pheno-id-col}, SAIGE's {@code --sampleIDColinphenoFile}):
+   * keyed by IID alone, a FID column dropped, every other column a value; a header without the column is an
+   * error naming it and the columns there are. Without the option such a table is refused as an ambiguous header.
+   */
+  @Test
+  void namedIdColumnAnywhereInTheHeader() throws Exception {
+    SampleTable.Layout byIid = new SampleTable.Layout(false, false, "IID");
+    assertSameTable(parse("y IID x\n1.5 a 10\nNA b 20\n3 c 30\n", byIid).keyedTo(FAM, "t.fam"), true);
+    assertSameTable(parse("FID,y,x,IID\nzz,1.5,10,a\nzz,,20,b\nzz,3,30,c\n", byIid).keyedTo(FAM, "t.fam"), true);
+    BadInputException e = assertThrows(BadInputException.class, () -> parse("y sample x\n1.5 a 10\n", byIid));
+    assertEquals("t.txt:1: --pheno-id-col IID: the header has no column 'IID'; its columns are [y, sample, x] (every "
+        + "table read, --covar and --qcovar too, is keyed by this column)", e.getMessage());
+    e = assertThrows(BadInputException.class, () -> parse("y IID x\n1.5 a 10\n2 b 20\n"));
+    assertTrue(e.getMessage().contains("looks like a header") && e.getMessage().contains("--pheno-id-col"),
+        e.getMessage());
+  }
+
+  /**
+   * SAIGE's own example table ({@code saige-family/pheno_both.txt}: {@code y_quantitative y_binary x1 x2 IID a1 …
+   * a10}, 1,000 samples) reads with {@code --pheno-id-col IID}; its first data line is
+   * {@code 2.0046544617651 0 1.51178116845085 1 1a1 0 0 0 0 0 0 0 0 1 0}.
+   */
+  @Test
+  void saigeExamplePhenotypeTable() {
+    Path file = org.lmmspark.engine.testing.RefData.dir("saige-family").resolve("pheno_both.txt");
+    SampleTable t = SampleTable.read(file.toString(), new Configuration(), new SampleTable.Layout(false, false, "IID"));
+    assertEquals(1000, t.size());
+    assertEquals(List.of("y_quantitative", "y_binary", "x1", "x2", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9",
+        "a10"), t.columns());
+    assertEquals(new SampleId(SampleTable.NO_FID, "1a1"), t.ids().get(0));
+    assertEquals(2.0046544617651, t.numeric(0)[0]);
+    assertEquals(1.51178116845085, t.numeric(2)[0]);
+    assertEquals(2, t.line(0));
+  }
 }

@@ -53,7 +53,8 @@ import picocli.CommandLine.Spec;
       "Samples are those in every input with a phenotype and all covariates, kept by --keep/--remove (the log"
           + " counts the rest). Tables may have a header (FID IID ..., #FID IID ..., IID ...) or not (GCTA: FID IID"
           + " then values; pick the trait with --mpheno N), be comma, tab or space separated, and be keyed by IID"
-          + " alone (--iid-only); --pheno-col N takes the trait from a .fam-layout table.",
+          + " alone (--iid-only) or by a named IID column anywhere in the header (--pheno-id-col NAME, SAIGE's"
+          + " tables); --pheno-col N takes the trait from a .fam-layout table.",
       "",
       "Genotypes instead of a GRM: --bfile PREFIX or --bgen FILE [--sample FILE] (exclusive with --grm) fits one"
           + " genetic component K = ZZ'/M."

@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
           + " command shares, as keys without"
           + " dashes: keep, remove, extract, exclude (e.g. 'extract = range regions.txt'; several files space"
           + " separated), chr, exclude-chr, from-bp, to-bp, allow-negative-bp, mpheno, pheno-col, covar-names,"
-          + " qcovar-names, iid-only (see 'grm --help' and 'reml --help'). Relative paths are relative to the"
+          + " qcovar-names, iid-only, pheno-id-col (see 'grm --help' and 'reml --help'). Relative paths are relative to the"
           + " configuration file.",
       "pcs = K (default 0: none): a first step computes the top K principal components once (as 'pca --help':"
           + " exact up to 5000 samples, randomized above; pca.eigenvec, pca.eigenval) and the REML and association"

@@ -57,6 +57,12 @@ public final class TraitOptions {
       + "a header's FID column is ignored); rows are matched to the genotypes' or GRM's samples by IID.")
   boolean iidOnly;
 
+  @Option(names = "--pheno-id-col", paramLabel = "NAME", description = "Tables whose header names the IID column "
+      + "NAME, wherever it stands (SAIGE's --sampleIDColinphenoFile; e.g. SAIGE's pheno_both.txt with IID): every "
+      + "table read (--pheno, --covar, --qcovar) is keyed by that IID alone and matched by IID as with --iid-only; "
+      + "its other columns except a FID one are values.")
+  String phenoIdCol;
+
   /**
    * The tables and columns of the one trait as the engine reads them; inconsistent options, and several
    * traits ({@link #traits()} is for commands that take them), are refused here.
@@ -73,7 +79,7 @@ public final class TraitOptions {
   /** The trait or traits ({@code --pheno-name A,B,…}, {@code --all-pheno}) with their tables. */
   public TraitTables.Traits traits() {
     TraitTables.Spec base = new TraitTables.Spec(pheno, phenoNames.size() == 1 ? phenoNames.get(0) : null, mpheno,
-        phenoCol, covar, covarNames, qcovar, qcovarNames, iidOnly);
+        phenoCol, covar, covarNames, qcovar, qcovarNames, iidOnly, phenoIdCol);
     return new TraitTables.Traits(base, phenoNames.size() > 1 || allPheno ? phenoNames : List.of(), allPheno);
   }
 }

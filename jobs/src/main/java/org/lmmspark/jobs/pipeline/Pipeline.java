@@ -268,7 +268,7 @@ public final class Pipeline {
       }
     }
     trait = new TraitTables.Spec(t.pheno(), t.phenoName(), t.mpheno(), t.phenoCol(), t.covar(), t.covarNames(), table,
-        names, t.iidOnly());
+        names, t.iidOnly(), t.idColumn());
     return s;
   }
 

@@ -38,6 +38,7 @@ import org.lmmspark.jobs.cli.AssocCommand;
  * covar      = ../sample-data/sim.covar  # categorical covariates (optional); covar-names = A,B picks columns
  * qcovar     = ../sample-data/sim.qcovar # quantitative covariates (optional); qcovar-names = C,D
  * iid-only   = false                   # tables keyed by IID alone
+ * pheno-id-col = IID                    # optional: the header column holding the IID (SAIGE's tables)
  * keep       = keep.txt                # --keep / --remove: sample lists (several files: space separated)
  * extract    = range regions.txt       # --extract / --exclude: variant IDs, or range|bed0|bed1 FILE
  * chr        = 1-22                    # --chr / --exclude-chr / from-bp / to-bp / allow-negative-bp
@@ -64,7 +65,7 @@ public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables
   }
 
   static final Set<String> KEYS = Set.of("bfile", "bgen", "sample", "vcf", "pheno", "pheno-name", "mpheno", "pheno-col", "covar", "covar-names",
-      "qcovar", "qcovar-names", "iid-only", "keep", "remove", "extract", "exclude", "chr", "exclude-chr", "from-bp",
+      "qcovar", "qcovar-names", "iid-only", "pheno-id-col", "keep", "remove", "extract", "exclude", "chr", "exclude-chr", "from-bp",
       "to-bp", "allow-negative-bp", "out", "maf", "loco", "solver", "allow-extra-chr", "pcs", "kernel", "test",
       "all-pheno");
 
@@ -137,7 +138,7 @@ public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables
       trait = new TraitTables.Spec(pathOrNull(base, optional(p, "pheno")), phenoNames.size() == 1 ? phenoNames.get(0) : null,
           integer(p, "mpheno", src), integer(p, "pheno-col", src), pathOrNull(base, optional(p, "covar")),
           names(p, "covar-names"), pathOrNull(base, optional(p, "qcovar")), names(p, "qcovar-names"),
-          bool(p, "iid-only", "false", src));
+          bool(p, "iid-only", "false", src), optional(p, "pheno-id-col"));
       // Checks the choice of several traits (names, all-pheno) as the flags are checked.
       new TraitTables.Traits(trait, phenoNames.size() > 1 || allPheno ? phenoNames : List.of(), allPheno);
     } catch (BadInputException e) {
@@ -155,8 +156,9 @@ public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables
     if (pcs != null && pcs < 0) {
       throw BadInputException.inFile(src, "pcs must be 0 (none) or a positive number of principal components, got " + pcs);
     }
-    if (pcs != null && pcs > 0 && trait.iidOnly()) {
-      throw BadInputException.inFile(src, "pcs is not supported with iid-only = true (the PC table is keyed FID IID)");
+    if (pcs != null && pcs > 0 && (trait.iidOnly() || trait.idColumn() != null)) {
+      throw BadInputException.inFile(src, "pcs is not supported with iid-only = true or pheno-id-col (the PC table is "
+          + "keyed FID IID)");
     }
     GenotypeInput genotypes;
     try {

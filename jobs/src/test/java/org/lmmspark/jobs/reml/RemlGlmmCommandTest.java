@@ -265,4 +265,26 @@ class RemlGlmmCommandTest {
         "--glmm", "pql", "--out", bad));
     assertFalse(Files.exists(Path.of(bad + ".hsq")));
   }
+
+  /**
+   * SAIGE's own table, as SAIGE reads it ({@code --sampleIDColinphenoFile=IID}): {@code --pheno-id-col IID}
+   * reads {@code pheno_both.txt} (IID in its 5th column, covariates x1, x2 beside the traits) to the same
+   * samples, trait and covariates as the FID/IID tables written from it above, so the fit is the same to
+   * the last printed digit.
+   */
+  @Test
+  void saigeTableKeyedByItsIidColumnFitsAsTheRewrittenTables() throws IOException {
+    Path ref = RefData.dir("saige-family");
+    String rewritten = dir.resolve("rewritten").toString();
+    assertEquals(0, Lmmspark.run("reml", "--grm", grm, "--pheno", pheno.toString(), "--pheno-name", "y_quantitative",
+        "--qcovar", qcovar.toString(), "--keep", keep400.toString(), "--out", rewritten));
+    String saige = dir.resolve("saige").toString();
+    assertEquals(0, Lmmspark.run("reml", "--grm", grm, "--pheno", ref.resolve("pheno_both.txt").toString(),
+        "--pheno-id-col", "IID", "--pheno-name", "y_quantitative", "--qcovar-names", "x1,x2", "--keep",
+        keep400.toString(), "--out", saige));
+    assertEquals(Files.readString(Path.of(rewritten + ".hsq")), Files.readString(Path.of(saige + ".hsq")));
+    // Without the option the table is refused as an ambiguous header, with the option named.
+    assertEquals(2, Lmmspark.run("reml", "--grm", grm, "--pheno", ref.resolve("pheno_both.txt").toString(),
+        "--pheno-name", "y_quantitative", "--out", dir.resolve("refused").toString()));
+  }
 }
