@@ -11,11 +11,13 @@ import org.lmmspark.engine.linalg.Blas;
  * {@code i ≥ first[j]}.
  *
  * <p>Each pair is computed once. Columns are taken in groups of {@link #COLUMN_GROUP}; a group
- * {@code [j0, j1)} needs the rows {@code [first[j0], j1)}, and their correlations come from one
- * matrix product {@code Xᵀ_rows X_group} over the samples; each counted pair then adds to both
- * variants' scores. Cost: {@code 2·n·(w + g)} flops per variant for a window of {@code w} variants and
- * groups of {@code g}, so {@code ≈ 2·n·M·w} for the chromosome; memory is the block plus one
- * {@code (w + g) × g} product.
+ * {@code [j0, j1)} needs the rows {@code [first[j0], j1)}, and their correlations come from the
+ * matrix products {@code Xᵀ_rows X_group} over the samples, taken only where pairs count: one GEMM for
+ * the rows every column of the group needs, SYRK for the group's own triangle, and slices of
+ * {@link #SLICE} columns for the staircase of rows that only some columns need. Each counted pair
+ * then adds to both variants' scores. Cost: {@code 2·n·(w + s/2)} flops per variant for a window of
+ * {@code w} variants and slices of {@code s} (against {@code 2·n·(w + g)} for one product per group),
+ * so {@code ≈ 2·n·M·w} for the chromosome; memory is the block plus one {@code (w + g) × g} product.
  *
  * <p>Two routes, both exact to double rounding:
  * <ul>
@@ -28,8 +30,10 @@ import org.lmmspark.engine.linalg.Blas;
  * </ul>
  */
 public final class LdScoreKernel {
-  /** Columns per matrix product: large enough for BLAS efficiency, small against a typical window. */
-  public static final int COLUMN_GROUP = 128;
+  /** Columns per group of products: large enough for BLAS efficiency, small against a typical window. */
+  public static final int COLUMN_GROUP = 256;
+  /** Columns per product of a group's staircase rows: the rows multiplied in vain are about SLICE/2 per column. */
+  static final int SLICE = 64;
   /** Largest panel for which integer products are exact in single precision: {@code 4n < 2²⁴}. */
   static final int MAX_EXACT_FLOAT_SAMPLES = (1 << 24) / 4 - 1;
 
@@ -65,8 +69,9 @@ public final class LdScoreKernel {
       maxRows = Math.max(maxRows, j1 - first[j0]);
     }
     int group = Math.min(COLUMN_GROUP, jTo - jFrom);
-    float[] gf = integerRoute ? new float[maxRows * group] : null;
-    double[] gd = integerRoute ? null : new double[maxRows * group];
+    // Slack of one buffer row: netlib's bounds check takes C as ldc × n from its offset.
+    float[] gf = integerRoute ? new float[maxRows * (group + 1)] : null;
+    double[] gd = integerRoute ? null : new double[maxRows * (group + 1)];
     double[] r = new double[maxRows];
     double[] invSd = null;
     double[] nMean = null;
@@ -78,15 +83,43 @@ public final class LdScoreKernel {
         nMean[c] = n * block.mean[c];
       }
     }
+    float[] x = block.counts;
     for (int j0 = jFrom; j0 < jTo; j0 += COLUMN_GROUP) {
       int j1 = Math.min(jTo, j0 + COLUMN_GROUP);
       int lo = first[j0];
       int rows = j1 - lo;
       int cols = j1 - j0;
+      // The group's products Xᵀ_rows X_group (buffer column c holds rows lo..j1−1 of column j0 + c), only
+      // where a pair counts: rows [mid, j0) are in every column's window (one product); the group's own
+      // rows [j0, j1) form a triangle (SYRK, each pair once); rows [lo, mid) are a staircase (column j
+      // needs rows from first[j]), covered by slices of SLICE columns each from its first column's
+      // first partner. Multiplied: about w + SLICE/2 rows per column instead of w + COLUMN_GROUP.
+      int mid = Math.min(first[j1 - 1], j0);
       if (integerRoute) {
-        Blas.sgemm(true, false, rows, cols, n, 1f, block.counts, lo * n, n, block.counts, j0 * n, n, 0f, gf, 0, rows);
+        if (j0 > mid) {
+          Blas.sgemm(true, false, j0 - mid, cols, n, 1f, x, mid * n, n, x, j0 * n, n, 0f, gf, mid - lo, rows);
+        }
+        Blas.ssyrkUpperTransposed(cols, n, 1f, x, j0 * n, n, 0f, gf, j0 - lo, rows);
       } else {
-        Blas.dgemm(true, false, rows, cols, n, 1.0 / n, z, (lo - base) * n, n, z, (j0 - base) * n, n, 0.0, gd, 0, rows);
+        if (j0 > mid) {
+          Blas.dgemm(true, false, j0 - mid, cols, n, 1.0 / n, z, (mid - base) * n, n, z, (j0 - base) * n, n, 0.0, gd,
+              mid - lo, rows);
+        }
+        Blas.dsyrkUpperTransposed(cols, n, 1.0 / n, z, (j0 - base) * n, n, 0.0, gd, j0 - lo, rows);
+      }
+      for (int s0 = j0; s0 < j1; s0 += SLICE) {
+        int s1 = Math.min(j1, s0 + SLICE);
+        int top = first[s0];
+        if (top >= mid) {
+          break; // first[] is non-decreasing: no later slice has staircase rows either
+        }
+        int out = (s0 - j0) * rows + top - lo;
+        if (integerRoute) {
+          Blas.sgemm(true, false, mid - top, s1 - s0, n, 1f, x, top * n, n, x, s0 * n, n, 0f, gf, out, rows);
+        } else {
+          Blas.dgemm(true, false, mid - top, s1 - s0, n, 1.0 / n, z, (top - base) * n, n, z, (s0 - base) * n, n, 0.0,
+              gd, out, rows);
+        }
       }
       for (int c = 0; c < cols; c++) {
         int j = j0 + c;

@@ -158,6 +158,22 @@ public final class Blas {
   }
 
   /**
+   * {@code C(n×n) = alpha · Aᵀ·A + beta · C} on the upper triangle (the strict lower triangle of {@code C}
+   * is not touched), single precision; {@code A} is {@code k×n} column-major at {@code offA} with leading
+   * dimension {@code lda}: the Gram matrix of {@code n} columns, each pair once.
+   */
+  public static void ssyrkUpperTransposed(int n, int k, float alpha, float[] a, int offA, int lda, float beta, float[] c,
+      int offC, int ldc) {
+    level3().ssyrk("U", "T", n, k, alpha, a, offA, lda, beta, c, offC, ldc);
+  }
+
+  /** {@link #ssyrkUpperTransposed} in double precision. */
+  public static void dsyrkUpperTransposed(int n, int k, double alpha, double[] a, int offA, int lda, double beta,
+      double[] c, int offC, int ldc) {
+    level3().dsyrk("U", "T", n, k, alpha, a, offA, lda, beta, c, offC, ldc);
+  }
+
+  /**
    * {@code C(m×n) = alpha · op(A) · op(B) + beta · C}, double precision, column-major; each matrix
    * starts at its offset in its array, with its leading dimension (row stride).
    */

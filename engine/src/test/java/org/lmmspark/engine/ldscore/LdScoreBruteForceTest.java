@@ -33,73 +33,97 @@ class LdScoreBruteForceTest {
     for (int trial = 0; trial < 6; trial++) {
       int n = 20 + rng.nextInt(60);
       int m = 150 + rng.nextInt(250);
-      boolean withMissing = trial % 2 == 0;
-      int[][] g = new int[m][n];
-      // Correlated neighbours: each variant copies its predecessor's calls with probability 0.7.
-      for (int v = 0; v < m; v++) {
-        double p = 0.05 + 0.45 * rng.nextDouble();
-        for (int s = 0; s < n; s++) {
-          if (v > 0 && rng.nextDouble() < 0.7 && g[v - 1][s] >= 0) {
-            g[v][s] = g[v - 1][s];
-          } else {
-            g[v][s] = (rng.nextDouble() < p ? 1 : 0) + (rng.nextDouble() < p ? 1 : 0);
-          }
-          if (withMissing && rng.nextDouble() < 0.03) {
-            g[v][s] = -1;
-          }
-        }
-      }
-      g[5] = new int[n]; // monomorphic: dropped
-      java.util.Arrays.fill(g[9], 1); // every call heterozygous: dropped
-      int[] chr = new int[m];
-      java.util.Arrays.fill(chr, 1);
-      String prefix = BedFixture.write(tmp, "t" + trial, g, chr);
+      checkAgainstPlainDefinition(rng, "trial " + trial, n, m, trial % 2 == 0, 5, 30, LdScoreKernel.COLUMN_GROUP + 60);
+    }
+  }
 
-      List<Integer> kept = new ArrayList<>();
-      PanelBlock.scanKept(prefix, n, null, 0, 0, m, CONF, (v, keep, maf) -> {
-        if (keep) {
-          kept.add(v);
+  /**
+   * Windows wider than a column group ({@link LdScoreKernel#COLUMN_GROUP}): every part of a group's
+   * products (the rows all its columns need, its own triangle, the staircase slices) is taken, on both
+   * routes, with exact and chunked windows.
+   */
+  @Test
+  void windowsWiderThanAGroupEqualPlainDefinition() {
+    SplittableRandom rng = new SplittableRandom(41);
+    int g = LdScoreKernel.COLUMN_GROUP;
+    for (int trial = 0; trial < 2; trial++) {
+      checkAgainstPlainDefinition(rng, "wide trial " + trial, 24 + rng.nextInt(20), 3 * g + 400 + rng.nextInt(100),
+          trial == 0, g + 40, 100, 3 * g + 400);
+    }
+  }
+
+  /**
+   * One random panel of {@code n × m} (variant 5 monomorphic, 9 all heterozygous), two annotations, a
+   * window of {@code minWidth + U[0, spread)} variants, chunk sizes 1, 7 and 50, ranges whose blocks hold
+   * about {@code rangeVariants} variants: the kernel against the definition.
+   */
+  private void checkAgainstPlainDefinition(SplittableRandom rng, String label, int n, int m, boolean withMissing,
+      int minWidth, int spread, int rangeVariants) {
+    int[][] g = new int[m][n];
+    // Correlated neighbours: each variant copies its predecessor's calls with probability 0.7.
+    for (int v = 0; v < m; v++) {
+      double p = 0.05 + 0.45 * rng.nextDouble();
+      for (int s = 0; s < n; s++) {
+        if (v > 0 && rng.nextDouble() < 0.7 && g[v - 1][s] >= 0) {
+          g[v][s] = g[v - 1][s];
+        } else {
+          g[v][s] = (rng.nextDouble() < p ? 1 : 0) + (rng.nextDouble() < p ? 1 : 0);
         }
-      });
-      assertEquals(m - 2, kept.size(), "monomorphic and all-het variants dropped");
-      int[] keptFile = kept.stream().mapToInt(Integer::intValue).toArray();
-      int mk = keptFile.length;
-      double[][] z = new double[mk][];
-      for (int k = 0; k < mk; k++) {
-        z[k] = standardize(g[keptFile[k]]);
+        if (withMissing && rng.nextDouble() < 0.03) {
+          g[v][s] = -1;
+        }
       }
-      double[] annot = new double[mk * 2];
-      for (int k = 0; k < mk; k++) {
-        annot[2 * k] = 1;
-        annot[2 * k + 1] = rng.nextDouble() < 0.3 ? 1 : 0;
+    }
+    g[5] = new int[n]; // monomorphic: dropped
+    java.util.Arrays.fill(g[9], 1); // every call heterozygous: dropped
+    int[] chr = new int[m];
+    java.util.Arrays.fill(chr, 1);
+    String prefix = BedFixture.write(tmp, label.replace(' ', '_'), g, chr);
+
+    List<Integer> kept = new ArrayList<>();
+    PanelBlock.scanKept(prefix, n, null, 0, 0, m, CONF, (v, keep, maf) -> {
+      if (keep) {
+        kept.add(v);
       }
-      double width = 5 + rng.nextInt(30);
-      double[] coords = new double[mk];
-      for (int k = 0; k < mk; k++) {
-        coords[k] = k;
-      }
-      for (int chunk : new int[] {1, 7, 50}) {
-        int[] bl = plainBlockLefts(coords, width);
-        double[] expected = new double[mk * 2];
-        for (int j = 0; j < mk; j++) {
-          for (int i = 0; i <= j; i++) {
-            if (!countedByChunkRule(i, j, bl, chunk)) {
-              continue;
-            }
-            double f = i == j ? 1 : unbiased(dot(z[i], z[j]) / n, n);
-            for (int a = 0; a < 2; a++) {
-              expected[2 * j + a] += f * annot[2 * i + a];
-              if (i != j) {
-                expected[2 * i + a] += f * annot[2 * j + a];
-              }
+    });
+    assertEquals(m - 2, kept.size(), "monomorphic and all-het variants dropped");
+    int[] keptFile = kept.stream().mapToInt(Integer::intValue).toArray();
+    int mk = keptFile.length;
+    double[][] z = new double[mk][];
+    for (int k = 0; k < mk; k++) {
+      z[k] = standardize(g[keptFile[k]]);
+    }
+    double[] annot = new double[mk * 2];
+    for (int k = 0; k < mk; k++) {
+      annot[2 * k] = 1;
+      annot[2 * k + 1] = rng.nextDouble() < 0.3 ? 1 : 0;
+    }
+    double width = minWidth + rng.nextInt(spread);
+    double[] coords = new double[mk];
+    for (int k = 0; k < mk; k++) {
+      coords[k] = k;
+    }
+    for (int chunk : new int[] {1, 7, 50}) {
+      int[] bl = plainBlockLefts(coords, width);
+      double[] expected = new double[mk * 2];
+      for (int j = 0; j < mk; j++) {
+        for (int i = 0; i <= j; i++) {
+          if (!countedByChunkRule(i, j, bl, chunk)) {
+            continue;
+          }
+          double f = i == j ? 1 : unbiased(dot(z[i], z[j]) / n, n);
+          for (int a = 0; a < 2; a++) {
+            expected[2 * j + a] += f * annot[2 * i + a];
+            if (i != j) {
+              expected[2 * i + a] += f * annot[2 * j + a];
             }
           }
         }
-        int[] first = LdWindow.firstPartners(LdWindow.blockLefts(coords, width), chunk);
-        int[] starts = LdScoreRange.ranges(first, n, 4L * n * (LdScoreKernel.COLUMN_GROUP + 60), Integer.MAX_VALUE);
-        double[] got = LdScoreRange.chromosome(prefix, n, null, keptFile, first, starts, annot, 2, CONF);
-        Tolerance.assertClose(got, expected, 1e-12, 1e-10, "trial " + trial + " chunk " + chunk);
       }
+      int[] first = LdWindow.firstPartners(LdWindow.blockLefts(coords, width), chunk);
+      int[] starts = LdScoreRange.ranges(first, n, 4L * n * rangeVariants, Integer.MAX_VALUE);
+      double[] got = LdScoreRange.chromosome(prefix, n, null, keptFile, first, starts, annot, 2, CONF);
+      Tolerance.assertClose(got, expected, 1e-12, 1e-10, label + " chunk " + chunk);
     }
   }
 
