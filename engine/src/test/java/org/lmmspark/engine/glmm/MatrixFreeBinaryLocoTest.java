@@ -37,7 +37,7 @@ import org.lmmspark.engine.testing.PlainKinship;
  * its exact variance {@code gᵀP_{−c}g}, within 1e-3 relative of the brute-force ones. Also: the LOCO μ̂ differ from the
  * whole-genome μ̂ (the test would pass trivially otherwise).
  */
-class MatrixFreeBinaryLocoTest {
+public class MatrixFreeBinaryLocoTest {
 
   @Test
   void locoNullsMatchTheDensePqlAtTheWholeGenomeTau(@TempDir Path dir) {
@@ -183,8 +183,8 @@ class MatrixFreeBinaryLocoTest {
     }
   }
 
-  /** {@code T = g̃ᵀ(y − μ)} with {@code g̃ = g − X(XᵀWX)⁻¹XᵀWg}, written plainly. */
-  static double adjustedScore(double[] g, double[] x, int p, double[] w, double[] y, double[] mu) {
+  /** {@code T = g̃ᵀ(y − μ)} with {@code g̃ = g − X(XᵀWX)⁻¹XᵀWg}, written plainly (also for the Spark scan's test). */
+  public static double adjustedScore(double[] g, double[] x, int p, double[] w, double[] y, double[] mu) {
     int n = g.length;
     double[] xwx = new double[p * p];
     double[] xwg = new double[p];
@@ -210,9 +210,9 @@ class MatrixFreeBinaryLocoTest {
     return t;
   }
 
-  /** The dense LOCO null at a fixed τ, written out: η, β and P at the PQL fixed point. */
-  record Plain(double[] eta, double[] beta, double[] projection, int steps) {
-    static Plain pql(double[] k, double tau, double[] x, int p, double[] y, double[] eta0) {
+  /** The dense LOCO null at a fixed τ, written out: η, β and P at the PQL fixed point (also for the Spark scan's test). */
+  public record Plain(double[] eta, double[] beta, double[] projection, int steps) {
+    public static Plain pql(double[] k, double tau, double[] x, int p, double[] y, double[] eta0) {
       int n = y.length;
       double[] eta = eta0.clone();
       for (int step = 1; step <= 200; step++) {

@@ -116,11 +116,14 @@ class ProbitGlmmTest {
     double dev = 0;
     for (int s = 0; s < subjects; s++) {
       double u = 0;
-      double info = 1;
+      double logDensity = 0;
+      double sumW = 0;
       for (int it = 0; it < 200; it++) {
-        // Fisher scoring on u ↦ Σ log f(y | μ(u)) − u²/2: score θ Σ (y − μ)φ/(μ(1 − μ)) − u, information θ²Σw + 1.
+        // Fisher scoring on u ↦ Σ log f(y | μ(u)) − u²/2: score θ Σ (y − μ)φ/(μ(1 − μ)) − u, information θ²Σw + 1;
+        // the log-density and Σw are those at the u where the step vanishes.
         double score = -u;
-        info = 1;
+        logDensity = 0;
+        sumW = 0;
         for (int i = 0; i < n; i++) {
           if (subject[i] != s) {
             continue;
@@ -129,25 +132,14 @@ class ProbitGlmmTest {
           double mu = NORMAL.cumulativeProbability(eta);
           double phi = NORMAL.density(eta);
           score += theta * (y[i] - mu) * phi / (mu * (1 - mu));
-          info += theta * theta * phi * phi / (mu * (1 - mu));
+          sumW += phi * phi / (mu * (1 - mu));
+          logDensity += y[i] == 1 ? Math.log(mu) : Math.log(1 - mu);
         }
-        double step = score / info;
-        u += step;
+        double step = score / (theta * theta * sumW + 1);
         if (Math.abs(step) < 1e-14) {
           break;
         }
-      }
-      double logDensity = 0;
-      double sumW = 0;
-      for (int i = 0; i < n; i++) {
-        if (subject[i] != s) {
-          continue;
-        }
-        double eta = fixed[i] + theta * u;
-        double mu = NORMAL.cumulativeProbability(eta);
-        double phi = NORMAL.density(eta);
-        logDensity += y[i] == 1 ? Math.log(mu) : Math.log(1 - mu);
-        sumW += phi * phi / (mu * (1 - mu));
+        u += step;
       }
       dev += -2 * logDensity + u * u + Math.log(1 + theta * theta * sumW);
     }

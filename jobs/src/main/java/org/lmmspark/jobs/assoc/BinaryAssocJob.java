@@ -22,6 +22,7 @@ import org.lmmspark.engine.glmm.BinaryNull;
 import org.lmmspark.engine.glmm.BinaryScoreTest;
 import org.lmmspark.engine.glmm.Family;
 import org.lmmspark.engine.glmm.GrmPql;
+import org.lmmspark.engine.glmm.MatrixFreeBinaryLoco;
 import org.lmmspark.engine.glmm.MatrixFreeBinaryNull;
 import org.lmmspark.engine.glmm.MatrixFreePql;
 import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
@@ -63,8 +64,11 @@ import org.slf4j.LoggerFactory;
  * {@link AssocJob#AUTO_CALIBRATED_SAMPLES} analysed samples, as the quantitative test switches.
  *
  * <p>The null fit is dense ({@code O(N³)} per working-model evaluation on the driver, N of a few
- * thousand), or with {@code --solver matrix-free} (no GRM, no LOCO yet) {@link MatrixFreePql} over the cached
- * genotypes and {@link MatrixFreeBinaryNull} (then the variance is the ratio, its {@code gᵀPg} by CG).
+ * thousand), or with {@code --solver matrix-free} (no GRM) {@link MatrixFreePql} over the cached
+ * genotypes and {@link MatrixFreeBinaryNull} (then the variance is the ratio, its {@code gᵀPg} by CG); with
+ * {@code --loco} there, {@link MatrixFreeBinaryLoco}: τ kept from the whole-genome fit, β and b̂ re-fitted on
+ * {@code K_{−c}} for all chromosomes in one batched CG per PQL step, and one variance ratio pooled over all
+ * chromosomes' sampled variants (SAIGE's LOCO), instead of the dense route's refit of τ per chromosome.
  *
  * <p>Cluster use: {@code spark-submit --class org.lmmspark.jobs.cli.Lmmspark lmmspark.jar assoc --family
  * binomial --bfile hdfs:///d/c --pheno hdfs:///d/p.txt --pheno-name t2d --grm hdfs:///d/c --loco --out
@@ -94,10 +98,6 @@ public final class BinaryAssocJob {
     public Options {
       if (!(firthBelow >= 0 && firthBelow <= 1)) {
         throw new BadInputException("--firth-below must be a p-value in [0, 1], got " + firthBelow);
-      }
-      if (assoc.solver() == AssocJob.Solver.MATRIX_FREE && assoc.loco()) {
-        throw new BadInputException("--family binomial --solver matrix-free fits one null model for all chromosomes: "
-            + "--loco is not available with it yet (drop --loco, or use --solver auto/spectral for the dense LOCO fits)");
       }
       if (assoc.solver() == AssocJob.Solver.MATRIX_FREE && variance == Variance.EXACT) {
         throw new BadInputException("--family binomial --solver matrix-free has no dense P: --score-variance exact is "
@@ -219,7 +219,7 @@ public final class BinaryAssocJob {
       // The dense null holds several N×N matrices (about 40·N² bytes) and costs O(N³) per working-model step.
       throw new BadInputException(String.format(Locale.ROOT, "--family binomial fits its null GLMM densely on the driver "
           + "(about %.1f GB and O(N³) per iteration at N = %d), and N is above --matrix-free-above (%d), where the "
-          + "matrix-free route takes over: use --solver matrix-free (no LOCO yet), or raise --matrix-free-above to "
+          + "matrix-free route takes over: use --solver matrix-free, or raise --matrix-free-above to "
           + "run it densely anyway", 40.0 * n * n / 1e9, n, limit));
     }
     int[] famRows = GenotypeRows.of(assembled.samples(), fileset);
@@ -304,34 +304,125 @@ public final class BinaryAssocJob {
           in.design().columnNames(), ro, GrmPql.TOLERANCE, line -> log.info("null GLMM (matrix-free): {}", line));
       long fitPasses = products.passes() - passes0;
       MatrixFreeBinaryNull fit = new MatrixFreeBinaryNull("all chromosomes", f, k, in.design().x(), ro);
-      DosageBlock sample = Calibration.readSample(fileset, in.famRows(),
-          AssocJob.calibrationOrder(fileset.variants(), genotypes.include(), null), o.calibrationVariants(),
-          Math.max(o.maf(), RATIO_MIN_MAF), conf);
-      long ratio0 = products.passes();
-      BinaryScoreTest.Model model = BinaryScoreTest.model(fit, y, in.design().x(), in.design().p(), sample, false,
-          b.firthBelow());
-      notes.add(String.format(Locale.ROOT, "null GLMM fitted matrix-free (PQL, stochastic AI-REML working model over the "
-          + "genotype operator, %d probes, τ Monte Carlo SE %.2g): %d genotype passes; variance ratio from %d variant(s), "
-          + "P·g by one batched preconditioned CG (%d iterations, %d passes)", f.working().diagnostics().probes(),
-          f.working().diagnostics().monteCarloSe(0), fitPasses, sample.m, fit.cgIterations(),
-          products.passes() - ratio0));
-      log.info("null model (matrix-free): τ = {}, {}; variance ratio {}", String.format("%.5g", fit.tau()),
-          fit.message(), model.ratio);
-      models.add(model);
-      fits.add(new NullFit(fit.scope(), n, model.cases, fit.tau(), fit.beta(), f.outerIterations(), fit.converged(),
-          fit.message(), model.ratio, false, 0));
+      if (o.loco()) {
+        locoNulls(b, genotypes, in, y, f, fit, k, products, fitPasses, models, fits, notes, conf);
+      } else {
+        DosageBlock sample = Calibration.readSample(fileset, in.famRows(),
+            AssocJob.calibrationOrder(fileset.variants(), genotypes.include(), null), o.calibrationVariants(),
+            Math.max(o.maf(), RATIO_MIN_MAF), conf);
+        long ratio0 = products.passes();
+        BinaryScoreTest.Model model = BinaryScoreTest.model(fit, y, in.design().x(), in.design().p(), sample, false,
+            b.firthBelow());
+        notes.add(String.format(Locale.ROOT, "null GLMM fitted matrix-free (PQL, stochastic AI-REML working model over the "
+            + "genotype operator, %d probes, τ Monte Carlo SE %.2g): %d genotype passes; variance ratio from %d variant(s), "
+            + "P·g by one batched preconditioned CG (%d iterations, %d passes)", f.working().diagnostics().probes(),
+            f.working().diagnostics().monteCarloSe(0), fitPasses, sample.m, fit.cgIterations(),
+            products.passes() - ratio0));
+        log.info("null model (matrix-free): τ = {}, {}; variance ratio {}", String.format("%.5g", fit.tau()),
+            fit.message(), model.ratio);
+        models.add(model);
+        fits.add(new NullFit(fit.scope(), n, model.cases, fit.tau(), fit.beta(), f.outerIterations(), fit.converged(),
+            fit.message(), model.ratio, false, 0));
+      }
     } finally {
       products.close();
     }
     notes.add(String.format(Locale.ROOT, "test: SAIGE score test from the null logistic GLMM (PQL, matrix-free); Var(T) by "
         + "SAIGE's variance ratio r·g̃ᵀWg̃; SPA beyond |z| = %.0f; Firth %s",
         org.lmmspark.engine.glmm.SaddlePoint.NORMAL_CUTOFF, b.firthBelow() > 0 ? "below p = " + b.firthBelow()
-        + " (covariates re-estimated, the null's random prediction as offset)" : "off (--firth-below 0)"));
+        + " (covariates re-estimated, the null's " + (o.loco() ? "LOCO " : "") + "random prediction as offset)"
+        : "off (--firth-below 0)"));
     double nullSeconds = (System.nanoTime() - nullStart) / 1e9;
     int target = o.partitions() > 0 ? o.partitions() : Math.max(1, 2 * jsc.defaultParallelism());
-    List<VariantRange> ranges = genotypes.ranges(target, false);
+    List<VariantRange> ranges = genotypes.ranges(target, o.loco());
+    int[] modelOfRange = new int[ranges.size()];
+    for (int r = 0; o.loco() && r < ranges.size(); r++) {
+      modelOfRange[r] = ranges.get(r).chromosome(); // one LOCO model per chromosome, in genotypes.chromosomes() order
+    }
     return scanAndWrite(jsc, b, genotypes, in.design().trait(), y, cases, in.design().columnNames(), in.famRows(), models,
-        fits, ranges, new int[ranges.size()], 0, nullSeconds, notes, start);
+        fits, ranges, modelOfRange, 0, nullSeconds, notes, start);
+  }
+
+  /**
+   * The LOCO null models of the matrix-free route ({@link MatrixFreeBinaryLoco}, SAIGE's {@code LOCO = TRUE}): τ kept
+   * from the whole-genome fit, β and b re-fitted on {@code K_{−c}} for every chromosome, all chromosomes batched in
+   * each CG; then ONE variance ratio pooled over the sampled variants of all chromosomes, each variant's
+   * {@code gᵀP_{−c}g} from its own chromosome's null (one more batched solve), as SAIGE's step 1 writes one ratio
+   * for its LOCO models. Adds one model per chromosome of {@code genotypes.chromosomes()}, in that order.
+   */
+  private static void locoNulls(Options b, PartitionedGenotypes genotypes, GenotypeRemlInputs.Assembled in, double[] y,
+      MatrixFreePql.Fit f, MatrixFreeBinaryNull whole, GenomicRelationshipOperator k,
+      DistributedGenotypeProducts products, long fitPasses, List<BinaryScoreTest.Model> models, List<NullFit> fits,
+      List<String> notes, Configuration conf) {
+    AssocJob.Options o = b.assoc();
+    GenotypeSource fileset = genotypes.fileset();
+    List<String> chromosomes = genotypes.chromosomes();
+    long[] perChromosome = products.variantsPerChromosome();
+    long withVariants = java.util.Arrays.stream(perChromosome).filter(c -> c > 0).count();
+    if (withVariants < 2) {
+      throw new BadInputException(fileset.variantsPath() + ": --loco needs variants on at least two chromosomes, found "
+          + withVariants);
+    }
+    List<MatrixFreeBinaryLoco.Scope> scopes = new ArrayList<>();
+    for (int c = 0; c < chromosomes.size(); c++) {
+      scopes.add(new MatrixFreeBinaryLoco.Scope(c, "LOCO chromosome " + chromosomes.get(c)));
+    }
+    long passes0 = products.passes();
+    MatrixFreeBinaryLoco loco = MatrixFreeBinaryLoco.fit(whole, k, Family.BINOMIAL_LOGIT, y, scopes, GrmPql.TOLERANCE);
+    long locoPasses = products.passes() - passes0;
+    log.info("LOCO null models (matrix-free): {}", loco.describe());
+    // The ratio's sample: max(5, ⌈S/C⌉) variants per chromosome (as the quantitative matrix-free LOCO), pooled.
+    int perScope = MatrixFreeAssocJob.samplePerScope(o.calibrationVariants(), scopes.size(), true);
+    int n = y.length;
+    int p = in.design().p();
+    double[] x = in.design().x();
+    List<BinaryNull> nulls = loco.nulls();
+    DosageBlock[] samples = new DosageBlock[scopes.size()];
+    double[][] g = new double[scopes.size()][];
+    int[] cols = new int[scopes.size()];
+    for (int c = 0; c < scopes.size(); c++) {
+      samples[c] = Calibration.readSample(fileset, in.famRows(), AssocJob.calibrationOrder(fileset.variants(),
+          genotypes.include(), chromosomes.get(c)), perScope, Math.max(o.maf(), RATIO_MIN_MAF),
+          conf);
+      cols[c] = samples[c].m;
+      g[c] = new double[n * cols[c]];
+      for (int i = 0; i < g[c].length; i++) {
+        g[c][i] = samples[c].values[i];
+      }
+    }
+    long ratio0 = products.passes();
+    double[][] pg = loco.projectSamples(g, cols);
+    List<BinaryScoreTest.Model> unpooled = new ArrayList<>();
+    double[] ratios = new double[java.util.Arrays.stream(cols).sum()];
+    int at = 0;
+    for (int c = 0; c < scopes.size(); c++) {
+      BinaryScoreTest.Model m = BinaryScoreTest.model(nulls.get(c), y, x, p, null, false, b.firthBelow());
+      unpooled.add(m);
+      if (cols[c] > 0) {
+        double[] r = BinaryScoreTest.varianceRatios(m, samples[c], pg[c]);
+        System.arraycopy(r, 0, ratios, at, r.length);
+        at += r.length;
+      }
+    }
+    Calibration.Gamma pooled = Calibration.summarize(ratios, ratios.length);
+    for (int c = 0; c < scopes.size(); c++) {
+      BinaryNull nul = nulls.get(c);
+      BinaryScoreTest.Model m = unpooled.get(c).withRatio(pooled, null);
+      models.add(m);
+      fits.add(new NullFit(nul.scope(), n, m.cases, nul.tau(), nul.beta(), loco.steps(), nul.converged(), nul.message(),
+          pooled, false, 0));
+      if (!nul.converged()) {
+        log.warn("null model ({}): {}", nul.scope(), nul.message());
+      }
+    }
+    notes.add(String.format(Locale.ROOT, "null GLMM fitted matrix-free (PQL, stochastic AI-REML working model over the "
+        + "genotype operator, %d probes, τ = %.5g, Monte Carlo SE %.2g): %d genotype passes; LOCO: τ kept, β and the "
+        + "random prediction re-fitted on K_−c for all %d chromosomes together (SAIGE's LOCO): %d batched PQL step(s), %d"
+        + " passes; one variance ratio pooled over %d variant(s) (%d per chromosome at most), each with its own "
+        + "chromosome's P_−c (SAIGE), one batched solve of %d passes", f.working().diagnostics().probes(), whole.tau(),
+        f.working().diagnostics().monteCarloSe(0), fitPasses, scopes.size(), loco.steps(), locoPasses, ratios.length,
+        perScope, products.passes() - ratio0));
+    log.info("LOCO null models (matrix-free): pooled variance ratio {}", pooled);
   }
 
   /** The one scan over every range against its null model, then the table and outputs. */
@@ -506,7 +597,10 @@ public final class BinaryAssocJob {
         + " with χ² the χ²₁ quantile of p (column chi2).\n");
     sb.append("Effect allele: the .bim A1 allele (x = copies of A1), missing genotypes mean-imputed (also in the case and"
         + " control frequencies). n_case/n_control: analysed cases and controls.\n");
-    sb.append(o.loco() ? "LOCO: one null fit per chromosome on K without it (τ, β and the random prediction re-estimated).\n"
+    sb.append(o.loco() && o.solver() == AssocJob.Solver.MATRIX_FREE ? "LOCO: one null model per chromosome on K without it,"
+        + " τ kept from the whole-genome fit, β and the random prediction re-fitted (SAIGE's LOCO); one variance ratio"
+        + " pooled over all chromosomes.\n"
+        : o.loco() ? "LOCO: one null fit per chromosome on K without it (τ, β and the random prediction re-estimated).\n"
         : "One null model for all chromosomes (no LOCO).\n");
     sb.append("\n## Inputs\n\n");
     sb.append("- genotypes: `").append(o.genotypes()).append("`\n");
