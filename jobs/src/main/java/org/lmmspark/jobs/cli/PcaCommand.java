@@ -23,18 +23,19 @@ import picocli.CommandLine.Spec;
  * <pre>
  * lmmspark pca --bfile data/cohort --pcs 10 --out results/cohort
  * lmmspark pca --bfile data/ukb --pcs 20 --approx --pca-loadings --out results/ukb
+ * lmmspark pca --vcf data/cohort.bcf --pcs 10 --out results/cohort
  * </pre>
  */
 @Command(name = "pca", mixinStandardHelpOptions = true, sortOptions = false,
     description = {
       "Top K principal components of the genotypes, as plink2 --pca: the leading eigenpairs of the"
           + " variance-standardized relationship matrix K = ZZ'/M, z = (x - 2p)/sqrt(2p(1-p)), x the count of the"
-          + " .bim A1 allele, p its frequency over the kept samples (plink2 uses founders only when the .fam lists"
+          + " .bim A1 allele (BGEN, VCF, BCF: its dosage, as in grm), p its frequency over the kept samples (plink2 uses founders only when the .fam lists"
           + " parents; --nonfounders there gives ours), monomorphic variants skipped.",
       "Exact route (default up to " + ExactPca.DEFAULT_MAX_SAMPLES + " samples, or --exact): the GRM on Spark"
           + " (GCTA's, per-pair counts under missing calls, as plink2 --pca) and LAPACK on the driver."
           + " Randomized route (--approx, as plink2 --pca approx; default above): block Krylov iteration over"
-          + " genotype passes on Spark, genotypes cached at 2 bits per call, missing calls mean-imputed; no N x N"
+          + " genotype passes on Spark, genotypes cached at 2 bits per call (dosages at 8 bits), missing calls mean-imputed; no N x N"
           + " and no M x M matrix.",
       "Eigenvalues are those of K, M counting the variants used (as GCTA; plink2 also counts monomorphic"
           + " variants, so its eigenvalues are smaller by M_used/M_all when there are some); eigenvectors have unit"
@@ -46,8 +47,7 @@ import picocli.CommandLine.Spec;
 public final class PcaCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--bfile", required = true, paramLabel = "PREFIX", description = "PLINK 1 binary fileset PREFIX.bed/.bim/.fam (local path, file:, hdfs: or s3a:).")
-  String bfile;
+  @Mixin GenotypeSourceOptions genotypes;
 
   @Mixin OutputOptions output;
 
@@ -113,8 +113,8 @@ public final class PcaCommand implements Callable<Integer> {
     PcaJob.Route r = route == null ? PcaJob.Route.AUTO : route.exact ? PcaJob.Route.EXACT : PcaJob.Route.APPROX;
     String out = output.out();
     Configuration conf = new Configuration();
-    try (OutputSet set = output.open(OUTPUTS, conf, bfile)) {
-      PcaJob.Options o = new PcaJob.Options(bfile, out, components, r, maf, variants.selection(samples, conf), loadings,
+    try (OutputSet set = output.open(OUTPUTS, conf, genotypes.input().label())) {
+      PcaJob.Options o = new PcaJob.Options(genotypes.input(), out, components, r, maf, variants.selection(samples, conf), loadings,
           new BlockKrylovPca.Options(block, maxPasses, tol, seed), partitions);
       run(o, out);
       set.commit();

@@ -59,7 +59,7 @@ public final class PcaJob {
    * @param out        output prefix, or null for no files (the pipeline reads the result)
    * @param partitions variant ranges (≤ 0: two per core)
    */
-  public record Options(String bfile, String out, int components, Route route, double minMaf,
+  public record Options(GenotypeInput genotypes, String out, int components, Route route, double minMaf,
       GenotypeSelection selection, boolean loadings, BlockKrylovPca.Options krylov, int partitions) {}
 
   /**
@@ -82,28 +82,28 @@ public final class PcaJob {
   public static Result run(JavaSparkContext jsc, Options o) {
     long t0 = System.nanoTime();
     Configuration conf = jsc.hadoopConfiguration();
-    PartitionedGenotypes genotypes = PartitionedGenotypes.open(GenotypeInput.bfile(o.bfile()), o.selection(), conf);
+    PartitionedGenotypes genotypes = PartitionedGenotypes.open(o.genotypes(), o.selection(), conf);
     genotypes.fileset().warnings().forEach(log::warn);
     genotypes.notes().forEach(log::info);
     List<SampleId> samples = genotypes.samples();
     int n = samples.size();
-    checkComponents(o.components(), n, genotypes.selectedVariants(), o.bfile());
+    checkComponents(o.components(), n, genotypes.selectedVariants(), o.genotypes());
     boolean exact = exactRoute(o.route(), n);
     DistributedGenotypeProducts products = null;
     try {
       PrincipalComponents pcs;
       VariantFilterCounts counts;
       if (exact) {
-        GrmJob.InMemory grm = GrmJob.computeInMemory(jsc, GenotypeInput.bfile(o.bfile()), o.minMaf(), o.selection(), o.partitions());
+        GrmJob.InMemory grm = GrmJob.computeInMemory(jsc, o.genotypes(), o.minMaf(), o.selection(), o.partitions());
         counts = grm.counts();
-        checkComponents(o.components(), n, counts.kept, o.bfile());
+        checkComponents(o.components(), n, counts.kept, o.genotypes());
         log.info("PCA (exact): GRM of {} samples in {} s; {}; LAPACK dsyevr for the {} leading pairs", n,
             String.format("%.1f", grm.seconds()), counts, o.components());
         pcs = ExactPca.of(grm.grm().toDense(), n, o.components());
       } else {
         products = DistributedGenotypeProducts.cache(jsc, genotypes, o.minMaf(), o.partitions());
         counts = products.counts();
-        checkComponents(o.components(), n, counts.kept, o.bfile());
+        checkComponents(o.components(), n, counts.kept, o.genotypes());
         log.info("PCA (randomized block Krylov): {} samples, {}; {}", n, counts, Blas.describe());
         int[] rows = java.util.stream.IntStream.range(0, n).toArray();
         pcs = BlockKrylovPca.compute(new GenomicRelationshipOperator(products, rows, -1), o.components(), o.krylov(),
@@ -129,15 +129,16 @@ public final class PcaJob {
    * K must be in [1, min(N, M) − 1] (the standardized genotypes have rank at most min(N − 1, M)), and
    * some variant must be left after the filters: bad input otherwise.
    */
-  static void checkComponents(int components, int samples, long variants, String bfile) {
+  static void checkComponents(int components, int samples, long variants, GenotypeInput genotypes) {
+    String bfile = genotypes.bfile();
     if (variants == 0) {
-      throw BadInputException.inFile(bfile + ".bim", "no usable variants for PCA (every selected variant is "
+      throw BadInputException.inFile(bfile != null ? bfile + ".bim" : genotypes.label(), "no usable variants for PCA (every selected variant is "
           + "monomorphic, below the MAF threshold or missing in all samples, or no chromosome is selected)");
     }
     try {
       ExactPca.checkComponents(components, samples, variants);
     } catch (IllegalArgumentException e) {
-      throw BadInputException.inFile(bfile + ".bed", e.getMessage());
+      throw BadInputException.inFile(bfile != null ? bfile + ".bed" : genotypes.label(), e.getMessage());
     }
   }
 

@@ -250,7 +250,7 @@ public final class Pipeline {
     String prefix = out.resolve("pca").toString();
     String table = prefix + ".qcovar";
     Step s = step("pca", stamp, List.of(prefix + ".eigenvec", prefix + ".eigenval", table), () -> {
-      PcaJob.Result r = PcaJob.run(jsc, new PcaJob.Options(pcaBfile(), prefix, c.pcs(), PcaJob.Route.AUTO, c.maf(),
+      PcaJob.Result r = PcaJob.run(jsc, new PcaJob.Options(c.genotypes(), prefix, c.pcs(), PcaJob.Route.AUTO, c.maf(),
           selection, false, BlockKrylovPca.Options.defaults(1), 0));
       writeCovariatesWithPcs(table, r);
       StringBuilder values = new StringBuilder();
@@ -270,15 +270,6 @@ public final class Pipeline {
     trait = new TraitTables.Spec(t.pheno(), t.phenoName(), t.mpheno(), t.phenoCol(), t.covar(), t.covarNames(), table,
         names, t.iidOnly(), t.idColumn());
     return s;
-  }
-
-  /** The PLINK fileset the PCA step reads (it reads no BGEN or VCF yet). */
-  private String pcaBfile() {
-    if (c.genotypes().bfile() == null) {
-      throw BadInputException.inFile(c.source(), "pcs = " + c.pcs() + " needs the genotypes as a PLINK bfile (the PCA "
-          + "step does not read BGEN or VCF yet)");
-    }
-    return c.genotypes().bfile();
   }
 
   /** The configuration's quantitative covariates (if any) with PC1…PCK appended, one line per PCA sample. */

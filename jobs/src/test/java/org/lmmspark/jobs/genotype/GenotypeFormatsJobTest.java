@@ -181,10 +181,11 @@ class GenotypeFormatsJobTest {
    * A BCF written by bcftools (the CSI-indexed fixture of {@code BcfFileTest}, one BGZF block per record)
    * read by Spark: its sites listed by several tasks planned from the CSI give the one-pass list, and
    * {@code lmmspark grm --vcf X.bcf --spark} equals {@code grm} on the VCF it was made from entry for entry,
-   * pair counts included (the same dosages, BcfFileTest, through the same kernels and partitions).
+   * pair counts included (the same dosages, BcfFileTest, through the same kernels and partitions); so does
+   * {@code pca}.
    */
   @Test
-  void grmOnBcfEqualsGrmOnItsVcf(@TempDir Path dir) throws Exception {
+  void grmAndPcaOnBcfEqualThoseOnItsVcf(@TempDir Path dir) throws Exception {
     Path bcf = VcfFixture.bcfResource("mixed-blocks.bcf", dir);
     Path vcf = dir.resolve("mixed.vcf.gz");
     VcfFixture.bgzip(vcf, Files.readString(VcfFixture.bcfResource("mixed.vcf", dir)));
@@ -208,6 +209,14 @@ class GenotypeFormatsJobTest {
         assertEquals(b.get(j, k), a.get(j, k), "A(" + j + "," + k + ")");
         assertEquals(b.count(j, k), a.count(j, k));
       }
+    }
+    // pca takes the same option: the same eigenvalues and eigenvectors, to the printed digit.
+    String pcaBcf = dir.resolve("pca-bcf").toString();
+    String pcaVcf = dir.resolve("pca-vcf").toString();
+    assertEquals(0, Lmmspark.run("pca", "--vcf", bcf.toString(), "--pcs", "3", "--out", pcaBcf, "--master", "local[2]"));
+    assertEquals(0, Lmmspark.run("pca", "--vcf", vcf.toString(), "--pcs", "3", "--out", pcaVcf, "--master", "local[2]"));
+    for (String ext : List.of(".eigenval", ".eigenvec")) {
+      assertEquals(Files.readAllLines(Path.of(pcaVcf + ext)), Files.readAllLines(Path.of(pcaBcf + ext)), ext);
     }
   }
 
