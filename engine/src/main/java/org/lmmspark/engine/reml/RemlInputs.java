@@ -22,9 +22,11 @@ import org.lmmspark.engine.pheno.TraitTables;
  * covariate table and then not used as fixed effects), and the epistatic flag (adds {@code K∘K} of
  * every relationship matrix marked additive).
  *
- * <p>Samples: those with a phenotype value, every used covariate value and a row in every relationship
- * matrix, in phenotype-file order ({@link SampleMatch}). A relationship matrix that leaves too few
- * samples is an error naming how many phenotyped samples it lacks and a few of them.
+ * <p>Samples, response and design: the model frame ({@link SampleFrame}, the steps every route shares),
+ * with each relationship matrix as a sample source: those with a phenotype value, every used covariate
+ * value and a row in every relationship matrix, in phenotype-file order. A relationship matrix that leaves
+ * too few samples is an error naming how many phenotyped samples it lacks and a few of them. Then
+ * {@link #assemble} is three steps: the options' own checks, the frame, the variance components.
  *
  * <p><b>Repeated records</b> ({@link Spec#repeatedRecords()}): the phenotype file may list an
  * individual on several lines, one record each. Individuals (those with a usable record) are matched
@@ -202,6 +204,21 @@ public final class RemlInputs {
   public static Assembled assemble(Spec spec) {
     List<String> groups = spec.groups() == null ? List.of() : spec.groups();
     List<String> gxe = spec.gxe() == null ? List.of() : spec.gxe();
+    List<String> pCat = checkOptions(spec, groups, gxe);
+    SampleFrame frame = SampleFrame.build(frameSpec(spec, groups, gxe, pCat));
+    List<String> notes = new ArrayList<>(frame.notes());
+    List<VarianceComponent> comps = components(spec, frame, groups, gxe, notes);
+    Design design = frame.design();
+    RemlProblem problem = new RemlProblem(design.y(), design.x(), design.columnNames(), comps);
+    return new Assembled(problem, frame, List.copyOf(notes), spec.residBy());
+  }
+
+  /**
+   * The options' own checks (GxE, {@code --resid-by}, the permanent environment); returns the categorical
+   * covariates taken from the phenotype file, with a GxE environment or {@code --resid-by} column of that
+   * file added (each is a fixed effect too).
+   */
+  private static List<String> checkOptions(Spec spec, List<String> groups, List<String> gxe) {
     List<String> pCat = new ArrayList<>(spec.phenoCovarNames() == null ? List.of() : spec.phenoCovarNames());
     checkGxe(spec, gxe, pCat);
     String residBy = spec.residBy();
@@ -218,8 +235,16 @@ public final class RemlInputs {
       throw new BadInputException("--permanent-environment needs --repeated-records: with one record per "
           + "individual the permanent-environment effect cannot be told apart from the residual");
     }
-    SampleFrame frame = SampleFrame.build(frameSpec(spec, groups, gxe, pCat));
-    List<String> notes = new ArrayList<>(frame.notes());
+    return pCat;
+  }
+
+  /**
+   * The variance components over the frame's records, in this order: each relationship ({@code Z K Zᵀ} with
+   * repeated records), the {@code K∘K} of each additive one with {@code --epistatic}, the GxE components,
+   * each grouping column, the permanent environment; notes on components confounded with the residual.
+   */
+  private static List<VarianceComponent> components(Spec spec, SampleFrame frame, List<String> groups,
+      List<String> gxe, List<String> notes) {
     int n = frame.n();
     int m = frame.individuals().size();
     int[] z = frame.individualOfRecord();
@@ -269,9 +294,7 @@ public final class RemlInputs {
     if (spec.epistatic() && epi.isEmpty()) {
       throw new BadInputException("--epistatic needs a GRM (--grm) to square");
     }
-    Design design = frame.design();
-    RemlProblem problem = new RemlProblem(design.y(), design.x(), design.columnNames(), comps);
-    return new Assembled(problem, frame, List.copyOf(notes), residBy);
+    return comps;
   }
 
   /**
