@@ -4,12 +4,14 @@
 #   y = 10 + 2 t + a_s + b_s t + e,  (a, b) ~ N(0, [[4, 0.5], [0.5, 1]]),  e ~ N(0, 2),  t = 0..9,
 # fitted as `y ~ t + (t | s)` by REML.
 #
-#   scripts/bench-fit.sh [--sizes "5000:500 50000:5000"] [--dir bench-out/fit] [--solver auto|sparse|dense]
+#   scripts/bench-fit.sh [--sizes "5000:500 50000:5000"] [--dir bench-out/fit] [--solver auto|sparse|dense] [--drop F]
 #
 # For each RECORDS:SUBJECTS: simulate (seeded, python3), then time
 #   - `lmmspark fit` as a command (JVM start included) and its numerics alone, wall and CPU (the "fitted in" line
 #     of its log: model frame, optimizer, cAIC, BLUPs);
 #   - `Rscript` running lmer (R start and library(lme4) included) and lmer alone (system.time).
+# --drop F leaves out each record with probability F (seeded): unbalanced data, subjects with different days,
+# where fit's start (per-subject least squares) is no longer the optimum as it is on the balanced default.
 # `fit --solver auto` takes the sparse mixed-model equations here (one grouping factor); `--solver dense`
 # times the blocks-of-V route instead. The load average is printed with each row: on a shared machine
 # wall times follow the load, CPU times less so.
@@ -20,12 +22,14 @@ home=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 sizes="5000:500 50000:5000"
 dir="$home/bench-out/fit"
 solver=auto
+drop=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --sizes) sizes="$2"; shift 2 ;;
     --dir) dir="$2"; shift 2 ;;
     --solver) solver="$2"; shift 2 ;;
-    *) echo "usage: $0 [--sizes \"5000:500 50000:5000\"] [--dir DIR] [--solver auto|sparse|dense]" >&2; exit 2 ;;
+    --drop) drop="$2"; shift 2 ;;
+    *) echo "usage: $0 [--sizes \"5000:500 50000:5000\"] [--dir DIR] [--solver auto|sparse|dense] [--drop F]" >&2; exit 2 ;;
   esac
 done
 command -v Rscript >/dev/null || { echo "Rscript not found: apt-get install r-cran-lme4" >&2; exit 2; }
@@ -38,11 +42,13 @@ for size in $sizes; do
   n=${size%%:*}
   subjects=${size##*:}
   d="$dir/n$n"
+  [ "$drop" = 0 ] || d="$d-drop$drop"
   mkdir -p "$d"
-  python3 - "$n" "$subjects" "$d/sim.csv" <<'EOF'
+  python3 - "$n" "$subjects" "$d/sim.csv" "$drop" <<'EOF'
 import math, random, sys
-n, subjects, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+n, subjects, path, drop = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 rnd = random.Random(12)
+keep = random.Random(13)
 per = n // subjects
 with open(path, "w") as f:
     f.write("s,t,y\n")
@@ -51,7 +57,10 @@ with open(path, "w") as f:
         b = 0.25 * a + math.sqrt(1 - 0.0625 * 4) * rnd.gauss(0, 1)
         for k in range(per):
             t = k % 10
-            f.write("S%d,%d,%.10g\n" % (s, t, 10 + 2 * t + a + b * t + rnd.gauss(0, math.sqrt(2))))
+            y = 10 + 2 * t + a + b * t + rnd.gauss(0, math.sqrt(2))
+            if keep.random() < drop:
+                continue
+            f.write("S%d,%d,%.10g\n" % (s, t, y))
 EOF
   rm -f "$d"/ours.*   # a rerun replaces the previous outputs (fit refuses to overwrite without --overwrite)
   t0=$(now)

@@ -1,8 +1,6 @@
 package org.lmmspark.engine.model;
 
-import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.List;
 import org.lmmspark.engine.reml.SmallMatrices;
 
 /**
@@ -60,20 +58,61 @@ final class LevelBlocks implements ConditionalAic.Operators {
       }
     }
     int[][] blocks = model.blocks();
-    for (int[] rows : blocks) {
-      int q = 0;
-      for (RandomEffectTerm t : model.terms()) {
-        q += t.dimension() * (int) Arrays.stream(rows).map(r -> t.level()[r]).distinct().count();
-      }
-      if (q > rows.length || q > MAX_EFFECTS_PER_BLOCK) {
+    LevelSlots slots = new LevelSlots(model.terms());
+    for (int b = 0; b < blocks.length; b++) {
+      int q = slots.number(blocks[b], b + 1);
+      if (q > blocks[b].length || q > MAX_EFFECTS_PER_BLOCK) {
         return null; // the blocks of V are as cheap, or neither is
       }
     }
-    LevelBlocks lb = new LevelBlocks(model, blocks, theta, reml);
+    LevelBlocks lb = new LevelBlocks(model, blocks, theta, reml, slots);
     return lb.cinv == null ? null : lb;
   }
 
-  private LevelBlocks(MixedModel model, int[][] blocks, double[] theta, boolean reml) {
+  /**
+   * The random effects a block reaches, numbered: per term, the first slot of each level's d effects
+   * ({@code first[t][level]}, valid while {@code stamp[t][level]} is the block's stamp). Arrays over the
+   * levels reused from block to block rather than a map per block: this runs at every fit.
+   */
+  private static final class LevelSlots {
+    private final List<RandomEffectTerm> terms;
+    private final int[][] first;
+    private final int[][] stamp;
+
+    LevelSlots(List<RandomEffectTerm> terms) {
+      this.terms = terms;
+      first = new int[terms.size()][];
+      stamp = new int[terms.size()][];
+      for (int t = 0; t < terms.size(); t++) {
+        first[t] = new int[terms.get(t).levelCount()];
+        stamp[t] = new int[terms.get(t).levelCount()];
+      }
+    }
+
+    /** Numbers the effects of {@code rows} (term by term, levels in order of first record) under a new stamp > 0; returns q_b. */
+    int number(int[] rows, int blockStamp) {
+      int q = 0;
+      for (int t = 0; t < terms.size(); t++) {
+        int[] level = terms.get(t).level();
+        int d = terms.get(t).dimension();
+        for (int r : rows) {
+          int l = level[r];
+          if (stamp[t][l] != blockStamp) {
+            stamp[t][l] = blockStamp;
+            first[t][l] = q;
+            q += d;
+          }
+        }
+      }
+      return q;
+    }
+
+    int first(int t, int level) {
+      return first[t][level];
+    }
+  }
+
+  private LevelBlocks(MixedModel model, int[][] blocks, double[] theta, boolean reml, LevelSlots slots) {
     this.n = model.n();
     this.p = model.p();
     this.m = model.parameters();
@@ -99,29 +138,18 @@ final class LevelBlocks implements ConditionalAic.Operators {
       int[] rows = blocks[b];
       int nr = rows.length;
       // The block's effects: (term, effect, level) for each level its records reach.
-      Map<Long, Integer> index = new HashMap<>();
-      int[] termOf = new int[8];
-      int[] effectOf = new int[8];
-      int[] levelOf = new int[8];
-      int q = 0;
+      int q = slots.number(rows, blocks.length + 1 + b); // stamps past those LevelBlocks.of used
+      int[] termOf = new int[q];
+      int[] effectOf = new int[q];
+      int[] levelOf = new int[q];
       for (int t = 0; t < model.terms().size(); t++) {
         RandomEffectTerm term = model.terms().get(t);
         for (int r : rows) {
-          long key = ((long) t << 32) | term.level()[r];
-          if (!index.containsKey(key)) {
-            index.put(key, q);
-            int d = term.dimension();
-            if (q + d > termOf.length) {
-              termOf = Arrays.copyOf(termOf, 2 * (q + d));
-              effectOf = Arrays.copyOf(effectOf, 2 * (q + d));
-              levelOf = Arrays.copyOf(levelOf, 2 * (q + d));
-            }
-            for (int a = 0; a < d; a++) {
-              termOf[q + a] = t;
-              effectOf[q + a] = a;
-              levelOf[q + a] = term.level()[r];
-            }
-            q += d;
+          int first = slots.first(t, term.level()[r]);
+          for (int a = 0; a < term.dimension(); a++) {
+            termOf[first + a] = t;
+            effectOf[first + a] = a;
+            levelOf[first + a] = term.level()[r];
           }
         }
       }
@@ -131,7 +159,7 @@ final class LevelBlocks implements ConditionalAic.Operators {
         RandomEffectTerm term = model.terms().get(t);
         for (int i = 0; i < nr; i++) {
           int r = rows[i];
-          int first = index.get(((long) t << 32) | term.level()[r]);
+          int first = slots.first(t, term.level()[r]);
           for (int a = 0; a < term.dimension(); a++) {
             zb[i + (first + a) * nr] = term.z()[a][r];
           }

@@ -363,14 +363,28 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
         }
       }
     }
-    Map<Integer, List<Integer>> groups = new java.util.LinkedHashMap<>();
+    // Blocks numbered in order of their first record, records ascending within each: by counting, not
+    // boxed lists (this runs at every fit, in the interpreter for short ones).
+    int[] blockOfRoot = new int[n];
+    Arrays.fill(blockOfRoot, -1);
+    int[] blockOf = new int[n];
+    int[] size = new int[n];
+    int count = 0;
     for (int r = 0; r < n; r++) {
-      groups.computeIfAbsent(find(parent, r), k -> new ArrayList<>()).add(r);
+      int root = find(parent, r);
+      if (blockOfRoot[root] < 0) {
+        blockOfRoot[root] = count++;
+      }
+      blockOf[r] = blockOfRoot[root];
+      size[blockOf[r]]++;
     }
-    int[][] out = new int[groups.size()][];
-    int b = 0;
-    for (List<Integer> g : groups.values()) {
-      out[b++] = g.stream().mapToInt(Integer::intValue).toArray();
+    int[][] out = new int[count][];
+    for (int b = 0; b < count; b++) {
+      out[b] = new int[size[b]];
+    }
+    int[] filled = new int[count];
+    for (int r = 0; r < n; r++) {
+      out[blockOf[r]][filled[blockOf[r]]++] = r;
     }
     return out;
   }

@@ -89,11 +89,24 @@ public final class MixedModelFitter {
    */
   public static MixedModelFit fit(MixedModel model, Method method, Map<String, Double> fixed, int maxIterations,
       Solver solver) {
+    return fit(model, method, fixed, maxIterations, solver, true);
+  }
+
+  /** As {@link #fit}; {@code momentStart} false always takes the default start with EM steps (tests compare). */
+  static MixedModelFit fit(MixedModel model, Method method, Map<String, Double> fixed, int maxIterations,
+      Solver solver, boolean momentStart) {
     int m = model.parameters();
     List<String> names = model.parameterNames();
     boolean[] fixedMask = new boolean[m];
     double s2 = olsResidualVariance(model);
     double[] start = model.start(s2);
+    // One grouping factor: start at the per-level least-squares moments and go straight to AI steps
+    // (the EM steps are there to move a poor start into Newton's region; this one is already there).
+    double[] moments = momentStart ? MomentStart.of(model, start) : null;
+    int emSteps = moments == null ? AiReml.DEFAULT_EM_STEPS : 0;
+    if (moments != null) {
+      start = moments;
+    }
     Map<String, Double> unknown = new LinkedHashMap<>(fixed);
     for (int j = 0; j < m; j++) {
       Double v = unknown.remove(names.get(j));
@@ -114,8 +127,7 @@ public final class MixedModelFitter {
       }
     }
     Route route = route(model, method, solver);
-    AiReml optimizer = new AiReml(method == Method.REML ? "ai-reml" : "ai-ml", null, AiReml.DEFAULT_EM_STEPS,
-        maxIterations);
+    AiReml optimizer = new AiReml(method == Method.REML ? "ai-reml" : "ai-ml", null, emSteps, maxIterations);
     AiReml.Optimum opt = optimizer.maximize(route.likelihood(), space, start);
     return summarize(model, method, route, space, opt, fixedMask);
   }

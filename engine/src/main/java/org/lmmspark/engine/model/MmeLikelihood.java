@@ -593,8 +593,23 @@ public final class MmeLikelihood implements RemlLikelihood {
     return inv;
   }
 
-  /** Factorizes C at θ and solves the equations; null when θ is outside the parameter space or C is not PD. */
+  /**
+   * The latest pass: the fitter asks again at θ̂ (log-likelihoods with R's constants, BLUPs and PEVs) right
+   * after the optimizer's last evaluation there. Only the latest, so that C's factor, which a pass's
+   * derivatives solve with, is always that pass's.
+   */
+  private Pass latest;
+
+  /** {@link #compute} at θ, or the latest pass when it was at the same θ. */
   private Pass pass(double[] theta) {
+    if (latest == null || !Arrays.equals(latest.theta, theta)) {
+      latest = compute(theta);
+    }
+    return latest;
+  }
+
+  /** Factorizes C at θ and solves the equations; null when θ is outside the parameter space or C is not PD. */
+  private Pass compute(double[] theta) {
     if (theta.length != model.parameters()) {
       throw new IllegalArgumentException("θ has " + theta.length + " entries, the model " + model.parameters());
     }
