@@ -37,7 +37,8 @@ public final class PlinkFileset implements java.io.Serializable, GenotypeSource 
   /** PLINK's human chromosome codes: 0 (unplaced), 1–26 (23 = X, 24 = Y, 25 = XY, 26 = MT), X, Y, XY, MT, M. */
   static boolean isPlinkChromosome(String code) {
     String c = code.regionMatches(true, 0, "chr", 0, 3) ? code.substring(3) : code;
-    if (c.matches("\\d{1,2}")) {
+    // One or two ASCII digits (checked by hand: this runs once per .bim line).
+    if (!c.isEmpty() && c.length() <= 2 && c.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
       return Integer.parseInt(c) <= 26;
     }
     return switch (c.toUpperCase(java.util.Locale.ROOT)) {

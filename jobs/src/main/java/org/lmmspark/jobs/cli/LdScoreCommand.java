@@ -137,7 +137,7 @@ public final class LdScoreCommand implements Callable<Integer> {
     // The panel's files, not its prefix: PREFIX.C.log beside a panel PREFIX.C.bed replaces nothing of it.
     try (OutputSet set = output.openAt(setPrefix, suffixes, conf, PlinkFileset.bedPath(bfile),
         PlinkFileset.bimPath(bfile), PlinkFileset.famPath(bfile))) {
-      run(options, setPrefix + ".log", selectedSamples, selectedVariants, conf);
+      run(options, panel, setPrefix + ".log", selectedSamples, selectedVariants, conf);
       set.commit();
     }
     return 0;
@@ -147,18 +147,19 @@ public final class LdScoreCommand implements Callable<Integer> {
    * Runs the job in this JVM when the input is small and the master local ({@link SparkRun#inProcessThreads},
    * the rule {@code grm} follows), else in a session of its own ({@link SparkRun}), and reports it.
    */
-  private void run(LdScoreJob.Options options, String logPath, int samples, long variants, Configuration conf) {
+  private void run(LdScoreJob.Options options, PlinkFileset panel, String logPath, int samples, long variants,
+      Configuration conf) {
     RunLog runLog = new RunLog(spec);
     int threads = SparkRun.inProcessThreads(sparkOptions.master, forceSpark, samples, variants, runLog);
     if (threads > 0) {
       SparkRun.runInProcess(runLog, logPath, conf, stages -> {
-        report(runLog, options, stages.time("LD scores", () -> LdScoreJob.runInProcess(options, threads, conf)));
+        report(runLog, options, stages.time("LD scores", () -> LdScoreJob.runInProcess(options, panel, threads, conf)));
         return 0;
       });
       return;
     }
     SparkRun.run("ldscore", sparkOptions.master, runLog, LdScoreJob.class, logPath, (jsc, stages) -> {
-      report(runLog, options, stages.time("LD scores", () -> LdScoreJob.run(jsc, options)));
+      report(runLog, options, stages.time("LD scores", () -> LdScoreJob.run(jsc, options, panel)));
       return 0;
     });
   }

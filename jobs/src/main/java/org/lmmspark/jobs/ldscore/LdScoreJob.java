@@ -96,8 +96,12 @@ public final class LdScoreJob {
     R run(S shared, T item, Configuration conf);
   }
 
-  /** The Spark job: one task per item on {@code jsc}'s executors. */
-  public static Result run(JavaSparkContext jsc, Options o) {
+  /**
+   * The Spark job: one task per item on {@code jsc}'s executors.
+   *
+   * @param fs the panel {@code o.bfile()}, opened by the caller (its {@code .bim} is read once)
+   */
+  public static Result run(JavaSparkContext jsc, Options o, PlinkFileset fs) {
     SerializableHadoopConf hconf = new SerializableHadoopConf(jsc.hadoopConfiguration());
     return run(new Tasks() {
       @Override
@@ -123,7 +127,7 @@ public final class LdScoreJob {
       public String describe(int count) {
         return count + " Spark task(s)";
       }
-    }, o, jsc.hadoopConfiguration());
+    }, o, fs, jsc.hadoopConfiguration());
   }
 
   /**
@@ -131,7 +135,7 @@ public final class LdScoreJob {
    * {@code threads} threads of this JVM without a Spark session: for small inputs on a local master, where a
    * session's start (seconds of CPU) is a large part of the run. Memory: one range's block per thread.
    */
-  public static Result runInProcess(Options o, int threads, Configuration conf) {
+  public static Result runInProcess(Options o, PlinkFileset fs, int threads, Configuration conf) {
     return run(new Tasks() {
       @Override
       public int parallelism() {
@@ -147,14 +151,13 @@ public final class LdScoreJob {
       public String describe(int count) {
         return count + " task(s) in-process on " + threads + " thread(s)";
       }
-    }, o, conf);
+    }, o, fs, conf);
   }
 
-  private static Result run(Tasks tasks, Options o, Configuration conf) {
+  private static Result run(Tasks tasks, Options o, PlinkFileset fs, Configuration conf) {
     long start = System.nanoTime();
     double cpu0 = processCpuSeconds();
     List<String> notes = new ArrayList<>();
-    PlinkFileset fs = PlinkFileset.open(o.bfile(), conf);
     notes.addAll(fs.warnings());
     int fileSamples = fs.sampleCount();
     SampleSelection.Applied panel = o.selection().samples().apply(fs.samples(), PlinkFileset.famPath(o.bfile()));
@@ -174,24 +177,34 @@ public final class LdScoreJob {
     boolean[] include = selected.include();
     String bfile = FileSystems.qualify(o.bfile(), conf);
 
-    // Pass 1: which variants ldsc keeps, and their MAF.
+    // Pass 1: which variants ldsc keeps, and their MAF, over the span of the selected variants.
     int m = fs.variantCount();
-    int pieces = Math.max(tasks.parallelism(), (int) Math.min(10_000, (long) m * fs.bytesPerVariant() / (64 << 20) + 1));
+    int spanFrom = 0;
+    while (spanFrom < m && !include[spanFrom]) {
+      spanFrom++;
+    }
+    int spanTo = m;
+    while (spanTo > spanFrom && !include[spanTo - 1]) {
+      spanTo--;
+    }
+    int span = spanTo - spanFrom;
+    int pieces = Math.max(tasks.parallelism(), (int) Math.min(10_000, (long) span * fs.bytesPerVariant() / (64 << 20) + 1));
     List<int[]> scanRanges = new ArrayList<>();
     for (int p = 0; p < pieces; p++) {
-      int a = (int) ((long) m * p / pieces);
-      int b = (int) ((long) m * (p + 1) / pieces);
+      int a = spanFrom + (int) ((long) span * p / pieces);
+      int b = spanFrom + (int) ((long) span * (p + 1) / pieces);
       if (a < b) {
         scanRanges.add(new int[] {a, b});
       }
     }
     double minMaf = o.maf();
-    List<Tuple2<Integer, double[]>> scanned = tasks.map(scanRanges, null, (none, r, taskConf) -> {
-      double[] maf = new double[r[1] - r[0]];
-      PanelBlock.scanKept(bfile, fileSamples, rows, minMaf, r[0], r[1], taskConf,
-          (v, kept, f) -> maf[v - r[0]] = kept ? f : -1);
-      return new Tuple2<>(r[0], maf);
-    });
+    List<Tuple2<Integer, double[]>> scanned = scanRanges.isEmpty() ? List.of()
+        : tasks.map(scanRanges, null, (none, r, taskConf) -> {
+          double[] maf = new double[r[1] - r[0]];
+          PanelBlock.scanKept(bfile, fileSamples, rows, minMaf, r[0], r[1], taskConf,
+              (v, kept, f) -> maf[v - r[0]] = kept ? f : -1);
+          return new Tuple2<>(r[0], maf);
+        });
     double[] maf = new double[m];
     for (Tuple2<Integer, double[]> t : scanned) {
       System.arraycopy(t._2(), 0, maf, t._1(), t._2().length);
