@@ -38,9 +38,11 @@ import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
  * {@code varRatio}); leaving out one chromosome changes the ratio by far less than the sampling error of the few
  * variants one chromosome would get (as {@code LocoResiduals} pools γ).
  *
- * <p>Cost: (PQL steps, typically 3–5 from the whole-genome η) × (CG iterations) genotype passes with
- * {@code C·(1 + p)} columns, then one solve of {@code Σ_c (s_c + p)} columns for the ratio; O(n·C·(p + s)) memory on the
- * driver, no n×n matrix.
+ * <p>Cost: (PQL steps, 2–3 measured from the whole-genome η) × (CG iterations) genotype passes with
+ * {@code C·(1 + p)} columns, then one solve of {@code Σ_c (s_c + p)} columns for the ratio; no n×n matrix. Driver
+ * memory about 80 bytes per sample and column, at most {@link MatrixFreeBinaryNull#SOLVE_BYTES} per solve: columns
+ * beyond {@link MatrixFreeBinaryNull#maxColumns} (e.g. 26 at n = 500,000) go in further solves, whole chromosomes each,
+ * for more passes (as the quantitative LOCO solve bounds its memory).
  */
 public final class MatrixFreeBinaryLoco {
   /** PQL steps at most per chromosome (from the whole-genome fixed point a handful suffice). */
@@ -181,6 +183,11 @@ public final class MatrixFreeBinaryLoco {
    * Returns per scope its n×cols block.
    */
   public double[][] projectSamples(double[][] v, int[] cols) {
+    return projectSamples(v, cols, MatrixFreeBinaryNull.maxColumns(whole.n()));
+  }
+
+  /** {@link #projectSamples} with at most {@code cap} columns per batched solve. */
+  double[][] projectSamples(double[][] v, int[] cols, int cap) {
     int sc = nulls.size();
     if (v.length != sc || cols.length != sc) {
       throw new IllegalArgumentException(v.length + " blocks for " + sc + " scopes");
@@ -193,7 +200,7 @@ public final class MatrixFreeBinaryLoco {
     }
     MatrixFreeBinaryNull.Projected pr = MatrixFreeBinaryNull.project(k::applyLoco, whole.tau(), whole.covariates(),
         whole.covariates().length / whole.n(), scale, leftOut, v, cols, whole.preconditioner(), whole.options(),
-        "LOCO variance ratio");
+        "LOCO variance ratio", cap);
     passes += pr.passes();
     return pr.pv();
   }

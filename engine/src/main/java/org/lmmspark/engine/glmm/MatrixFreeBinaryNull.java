@@ -1,5 +1,7 @@
 package org.lmmspark.engine.glmm;
 
+import java.util.Arrays;
+
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.reml.ScaledOperator;
 import org.lmmspark.engine.reml.SmallMatrices;
@@ -143,9 +145,55 @@ public final class MatrixFreeBinaryNull implements BinaryNull {
    * {@code C_g = X̃_gᵀṼ_g⁻¹X̃_g}, {@code X̃_g = S_g X}. Every group's {@code [S_g v | S_g X]} is a set of columns of ONE
    * batched preconditioned CG, each iteration one product pass ({@code k}) in which every column leaves out its own
    * chromosome — as {@code LocoResiduals} solves the linear LOCO systems. Then per group, in O(n·p·(p + cols)),
-   * the projection. Throws when a column's CG does not reach the tolerance.
+   * the projection. Columns beyond {@link #maxColumns} go in further solves (whole groups each). Throws when a
+   * column's CG does not reach the tolerance.
    */
   static Projected project(LocoProducts k, double tau, double[] x, int p, double[][] scale, int[] leftOut,
+      double[][] v, int[] cols, BatchedPcg.Preconditioner pre, StochasticReml.Options options, String what) {
+    return project(k, tau, x, p, scale, leftOut, v, cols, pre, options, what, maxColumns(scale[0].length));
+  }
+
+  /** {@link #project} with at most {@code cap} columns per batched solve. */
+  static Projected project(LocoProducts k, double tau, double[] x, int p, double[][] scale, int[] leftOut,
+      double[][] v, int[] cols, BatchedPcg.Preconditioner pre, StochasticReml.Options options, String what, int cap) {
+    int groups = scale.length;
+    double[][] pv = new double[groups][];
+    double[][] coefficients = new double[groups][];
+    int iterations = 0;
+    int passes = 0;
+    // Consecutive groups while their columns fit the cap (a group is never split: its P needs its X̃ columns).
+    for (int first = 0; first < groups; ) {
+      int end = first + 1;
+      int width = cols[first] + p;
+      while (end < groups && width + cols[end] + p <= cap) {
+        width += cols[end] + p;
+        end++;
+      }
+      Projected part = projectBatch(k, tau, x, p, Arrays.copyOfRange(scale, first, end),
+          Arrays.copyOfRange(leftOut, first, end), Arrays.copyOfRange(v, first, end), Arrays.copyOfRange(cols, first, end),
+          pre, options, what);
+      System.arraycopy(part.pv(), 0, pv, first, end - first);
+      System.arraycopy(part.coefficients(), 0, coefficients, first, end - first);
+      iterations = Math.max(iterations, part.iterations());
+      passes += part.passes();
+      first = end;
+    }
+    return new Projected(pv, coefficients, iterations, passes);
+  }
+
+  /**
+   * Driver memory one batched solve may take (BatchedPcg's ~10 n-vectors per column, 80 bytes per sample and column),
+   * as the quantitative LOCO solve bounds its own: columns beyond it go in further solves (more passes).
+   */
+  static final long SOLVE_BYTES = 1L << 30;
+
+  /** Columns solved together at most for n samples: {@link #SOLVE_BYTES} / (80 n), within [16, 4096]. */
+  static int maxColumns(int n) {
+    return (int) Math.max(16, Math.min(4096, SOLVE_BYTES / (80L * n)));
+  }
+
+  /** One batched solve of {@link #project} (all groups' columns together). */
+  private static Projected projectBatch(LocoProducts k, double tau, double[] x, int p, double[][] scale, int[] leftOut,
       double[][] v, int[] cols, BatchedPcg.Preconditioner pre, StochasticReml.Options options, String what) {
     int groups = scale.length;
     int n = scale[0].length;

@@ -86,19 +86,27 @@ public class MatrixFreeBinaryLocoTest {
     System.out.println(loco.describe() + "; passes " + (products.passes() - passes0));
     assertEquals(loco.passes(), products.passes() - passes0, "one genotype pass per CG iteration for all chromosomes");
     List<BinaryNull> nulls = loco.nulls();
+    int passesAfterFit = loco.passes();
     assertEquals(chromosomes, nulls.size());
 
-    // Columns to project: 3 genotype-like ones per chromosome, all in one batched call.
+    // Columns to project: 8 genotype-like ones per chromosome in one call; with each chromosome's 2 covariate columns
+    // that is 30 columns: in one solve (the cap at this n is 4,096), and again with at most 16 columns per solve,
+    // one solve per chromosome (the batching of a large n).
+    int q = 8;
+    assertEquals(4096, MatrixFreeBinaryNull.maxColumns(n));
     double[][] v = new double[chromosomes][];
     int[] cols = new int[chromosomes];
     for (int c = 0; c < chromosomes; c++) {
-      cols[c] = 3;
-      v[c] = new double[n * 3];
+      cols[c] = q;
+      v[c] = new double[n * q];
       for (int i = 0; i < v[c].length; i++) {
         v[c][i] = rnd.nextInt(3);
       }
     }
+    long before = products.passes();
     double[][] batched = loco.projectSamples(v, cols);
+    double[][] capped = loco.projectSamples(v, cols, 16);
+    assertEquals(loco.passes() - passesAfterFit, products.passes() - before, "passes counted over the solves");
 
     for (int c = 0; c < chromosomes; c++) {
       BinaryNull nul = nulls.get(c);
@@ -126,11 +134,11 @@ public class MatrixFreeBinaryLocoTest {
       assertClose(eta, plain.eta, 1e-5, 0, "LOCO η, chromosome " + (c + 1));
       assertClose(nul.beta(), plain.beta, 1e-5, 0, "LOCO β, chromosome " + (c + 1));
 
-      double[] expected = new double[n * 3];
-      Blas.dgemm(false, false, n, 3, n, 1.0, plain.projection, n, v[c], n, 0.0, expected, n);
-      double[] own = new double[n * 3];
-      nul.applyProjection(v[c], 3, own);
-      for (int col = 0; col < 3; col++) {
+      double[] expected = new double[n * q];
+      Blas.dgemm(false, false, n, q, n, 1.0, plain.projection, n, v[c], n, 0.0, expected, n);
+      double[] own = new double[n * q];
+      nul.applyProjection(v[c], q, own);
+      for (int col = 0; col < q; col++) {
         double norm = 0;
         for (int i = 0; i < n; i++) {
           norm = Math.max(norm, Math.abs(expected[i + col * n]));
@@ -138,6 +146,8 @@ public class MatrixFreeBinaryLocoTest {
         for (int i = 0; i < n; i++) {
           assertClose(batched[c][i + col * n], expected[i + col * n], 1e-4 * norm, 0, "batched P_−c v, chromosome "
               + (c + 1) + ", column " + col + ", row " + i);
+          assertClose(capped[c][i + col * n], expected[i + col * n], 1e-4 * norm, 0, "P_−c v, 16 columns per solve, "
+              + "chromosome " + (c + 1) + ", column " + col + ", row " + i);
           assertClose(own[i + col * n], expected[i + col * n], 1e-4 * norm, 0, "P_−c v, chromosome " + (c + 1)
               + ", column " + col + ", row " + i);
         }
