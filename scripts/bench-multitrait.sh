@@ -50,6 +50,10 @@ run() { # out, pheno-name; prints "wall cpu" (seconds; cpu = user + sys of the J
   awk '{ printf "%.1f %.1f", $1, $2 + $3 }' "$1.time"
 }
 
+if [ ! -f "$home/jobs/target/cds/$command.jsa" ]; then
+  # The first run after a build records the class-data sharing archive (scripts/lmmspark): not timed.
+  run "$prefix.$command.warmup" T1 > /dev/null
+fi
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 read -r one one_cpu <<< "$(run "$prefix.$command.one" T1)"
 read -r many many_cpu <<< "$(run "$prefix.$command.many" "$names")"
@@ -70,7 +74,8 @@ else
   echo "-- stages, one trait:"
   grep -E 'stage ' "$prefix.assoc.one.out" | sed 's/^/   /'
   echo "-- stages, $traits traits together:"
-  grep -E 'matrix-free, [0-9]+ traits together' "$prefix.assoc.many.out" | sed 's/; /\n   /g' | head -20
+  grep -E 'matrix-free, [0-9]+ traits together' "$prefix.assoc.many.log" | sed 's/; /\n   /g' | grep -v ': outputs:'
+  grep -E '^    *outputs: ' "$prefix.assoc.many.log" | head -0
   t1h2=$(grep -P '^V\(G\)/Vp\t' "$prefix.assoc.one.hsq" | cut -f2)
 fi
 echo "-- per trait (summary table):"

@@ -15,6 +15,8 @@ public final class DosageDecoder {
   private final double minMaf;
   private final int[] counts = new int[4];
   private final float[] codeValue = new float[4];
+  /** A1 frequency of the variant last kept by {@link #judgeCounts}. */
+  private double frequency;
   /** Whether {@code rows[i] == i} for all i (all .fam samples in order): then bytes are decoded whole. */
   private final boolean identity;
 
@@ -81,6 +83,37 @@ public final class DosageDecoder {
     return rows.length;
   }
 
+  /**
+   * The verdict on a variant from its code counts ({@link #counts} over the {@code n} analysed samples); when
+   * kept, its A1 frequency p into {@link #frequency} and the centered value of each 2-bit code into
+   * {@link #codeValue}: 2 − 2p, missing 0 (mean-imputed), 1 − 2p, −2p.
+   */
+  private int judgeCounts(int n) {
+    int[] c = counts;
+    int called = n - c[1];
+    int verdict = BedDecoder.verdict(2.0 * c[0] + c[2], called, minMaf);
+    if (verdict != BedDecoder.KEPT) {
+      return verdict;
+    }
+    double p = (2.0 * c[0] + c[2]) / (2.0 * called);
+    frequency = p;
+    codeValue[0] = (float) (2 - 2 * p);
+    codeValue[1] = 0f;
+    codeValue[2] = (float) (1 - 2 * p);
+    codeValue[3] = (float) (-2 * p);
+    return verdict;
+  }
+
+  /** Records the variant decoded into column {@code col} of {@code block}. */
+  private static int kept(DosageBlock block, int col, int variantIndex, double p, int called, double info) {
+    block.variantIndex[col] = variantIndex;
+    block.a1Frequency[col] = p;
+    block.called[col] = called;
+    block.info[col] = info;
+    block.m = col + 1;
+    return BedDecoder.KEPT;
+  }
+
   /** Decodes the variant at {@code packed[offset..]} into the next column of {@code block}; returns {@link BedDecoder#KEPT} or why it was dropped. */
   public int decodeInto(byte[] packed, int offset, int variantIndex, DosageBlock block) {
     int n = rows.length;
@@ -104,16 +137,10 @@ public final class DosageDecoder {
       int r = rows[i];
       c[(packed[offset + (r >>> 2)] >>> ((r & 3) << 1)) & 3]++;
     }
-    int called = n - c[1];
-    int verdict = BedDecoder.verdict(2.0 * c[0] + c[2], called, minMaf);
+    int verdict = judgeCounts(n);
     if (verdict != BedDecoder.KEPT) {
       return verdict;
     }
-    double p = (2.0 * c[0] + c[2]) / (2.0 * called);
-    codeValue[0] = (float) (2 - 2 * p);
-    codeValue[1] = 0f; // missing: mean-imputed
-    codeValue[2] = (float) (1 - 2 * p);
-    codeValue[3] = (float) (-2 * p);
     float[] out = block.values;
     int base = col * n;
     float[] cv = codeValue;
@@ -129,12 +156,7 @@ public final class DosageDecoder {
       int r = rows[i];
       out[base + i] = codeValue[(packed[offset + (r >>> 2)] >>> ((r & 3) << 1)) & 3];
     }
-    block.variantIndex[col] = variantIndex;
-    block.a1Frequency[col] = p;
-    block.called[col] = called;
-    block.info[col] = Double.NaN;
-    block.m = col + 1;
-    return BedDecoder.KEPT;
+    return kept(block, col, variantIndex, frequency, n - c[1], Double.NaN);
   }
 
   /**
@@ -169,27 +191,16 @@ public final class DosageDecoder {
     for (int i = 0; i < n; i++) {
       c[codes[rows[i]]]++;
     }
-    int called = n - c[1];
-    int verdict = BedDecoder.verdict(2.0 * c[0] + c[2], called, minMaf);
+    int verdict = judgeCounts(n);
     if (verdict != BedDecoder.KEPT) {
       return verdict;
     }
-    double p = (2.0 * c[0] + c[2]) / (2.0 * called);
-    codeValue[0] = (float) (2 - 2 * p);
-    codeValue[1] = 0f; // missing: mean-imputed
-    codeValue[2] = (float) (1 - 2 * p);
-    codeValue[3] = (float) (-2 * p);
     float[] out = block.values;
     int base = col * n;
     for (int i = 0; i < n; i++) {
       out[base + i] = codeValue[codes[rows[i]]];
     }
-    block.variantIndex[col] = variantIndex;
-    block.a1Frequency[col] = p;
-    block.called[col] = called;
-    block.info[col] = Double.NaN;
-    block.m = col + 1;
-    return BedDecoder.KEPT;
+    return kept(block, col, variantIndex, frequency, n - c[1], Double.NaN);
   }
 
   /**
@@ -226,11 +237,6 @@ public final class DosageDecoder {
       double v = x[rows[i]];
       out[base + i] = v == v ? (float) (v - mean) : 0f; // missing: mean-imputed
     }
-    block.variantIndex[col] = variantIndex;
-    block.a1Frequency[col] = p;
-    block.called[col] = called;
-    block.info[col] = VariantDosages.info(d.probabilitiesKnown, sum, varSum, called);
-    block.m = col + 1;
-    return BedDecoder.KEPT;
+    return kept(block, col, variantIndex, p, called, VariantDosages.info(d.probabilitiesKnown, sum, varSum, called));
   }
 }

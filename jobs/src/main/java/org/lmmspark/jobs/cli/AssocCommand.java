@@ -30,7 +30,10 @@ import picocli.CommandLine.Spec;
           + " y = Xb + x*beta + g + e, g ~ N(0, s2g K), e ~ N(0, s2e I), K the GRM (--grm, or computed with --kernel).",
       "Several traits: --pheno-name A,B,C or --all-pheno test each trait on its own samples in one session:"
           + " OUT.TRAIT.assoc.tsv.gz (and .parquet, .report.md, plots) per trait, OUT.summary.tsv (trait, n, h2, SE,"
-          + " lambda GC, top hit); without --grm the GRM is computed once for all traits.",
+          + " lambda GC, top hit); every trait's column and samples are checked before anything is fitted."
+          + " Spectral route: the GRM computed once, traits with the same samples share each eigendecomposition of K"
+          + " and the rotation of every genotype block (results identical to single runs). Matrix-free route: one"
+          + " genotype cache, the traits' REML in lock-step, their LOCO solves and ONE test pass shared.",
       "Samples and variants as PLINK selects them (--keep/--remove, --extract/--exclude [range], --chr,"
           + " --from-bp/--to-bp): a GRM computed here, the null model and the tests all use the kept samples and"
           + " selected variants only. Tables in any layout (see --pheno).",
