@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Genotype formats benchmark (issue 13 point 7): lmmspark grm and assoc on the same genotypes as .bed,
-# as BGEN (8-bit, zstd: plink2 --export bgen-1.3 bits=8) and as bgzipped VCF (plink2 --export vcf bgz),
-# and plink2 --make-grm-bin reading the same BGEN. A benchmark, not a test: it prints figures.
+# as BGEN (8-bit, zstd: plink2 --export bgen-1.3 bits=8), as bgzipped VCF (plink2 --export vcf bgz) and,
+# when bcftools is installed, as BCF 2.2 (bcftools view -Ob of that VCF, bcftools index), and plink2 --make-grm-bin reading the same BGEN. A benchmark, not a test: it prints figures.
 #
 #   scripts/bench-formats.sh [--n N] [--m M] [--threads T] [--out DIR] [--skip-vcf]
 #
 # Defaults N = 5000, M = 100000 (the issue's size). Simulates N x M with `lmmspark simulate` (seed 1)
 # into DIR/sim_NxM/ (reused when present), writes the BGEN and VCF copies with plink2, then times
-#   lmmspark grm   --bfile | --bgen --sample | --vcf          (the whole GRM, GCTA definition)
+#   lmmspark grm   --bfile | --bgen --sample | --vcf X.vcf.gz | --vcf X.bcf   (the whole GRM, GCTA definition)
 #   lmmspark assoc --bfile | --bgen --sample | --vcf --grm G  (the test pass over the genotypes; the null
 #                                                             model from the .bed GRM G -- for the VCF its own
 #                                                             GRM, whose sample IDs are the VCF's, with
@@ -73,15 +73,24 @@ if [ $vcf = 1 ] && [ ! -f "$sim.vcf.gz.tbi" ]; then
   # The tabix index plans the VCF's listing tasks; without it lmmspark lists the VCF in one task (and says so).
   if command -v tabix >/dev/null; then tabix -p vcf "$sim.vcf.gz"; else echo "   (no tabix: the VCF is listed in one task; Debian: apt-get install -y tabix)"; fi
 fi
-files=("$sim.bed" "$sim.bgen"); [ $vcf = 1 ] && files+=("$sim.vcf.gz")
+bcf=0
+if [ $vcf = 1 ] && command -v bcftools >/dev/null; then
+  bcf=1
+  if [ ! -f "$sim.bcf.csi" ]; then
+    echo "== bcftools view -Ob (BCF 2.2) and bcftools index"
+    bcftools view --threads "$threads" -Ob -o "$sim.bcf" "$sim.vcf.gz" && bcftools index -f "$sim.bcf"
+  fi
+fi
+files=("$sim.bed" "$sim.bgen"); [ $vcf = 1 ] && files+=("$sim.vcf.gz"); [ $bcf = 1 ] && files+=("$sim.bcf")
 ls -l "${files[@]}" | awk '{ printf "   %s %.1f MB\n", $9, $5 / 1e6 }'
 
-formats="bed bgen"; [ $vcf = 1 ] && formats="bed bgen vcf"
+formats="bed bgen"; [ $vcf = 1 ] && formats="bed bgen vcf"; [ $bcf = 1 ] && formats="$formats bcf"
 input() {
   case "$1" in
     bed) echo "--bfile $sim" ;;
     bgen) echo "--bgen $sim.bgen --sample $sim.sample" ;;
     vcf) echo "--vcf $sim.vcf.gz" ;;
+    bcf) echo "--vcf $sim.bcf" ;;
   esac
 }
 declare -A grm_wall grm_cpu grm_decode assoc_wall assoc_cpu assoc_scan
@@ -96,7 +105,7 @@ for f in $formats; do
 done
 for f in $formats; do
   grm="$dir/grm-bed"; ids=""
-  [ "$f" = vcf ] && { grm="$dir/grm-vcf"; ids="--iid-only"; }
+  [ "$f" = vcf ] || [ "$f" = bcf ] && { grm="$dir/grm-vcf"; ids="--iid-only"; }
   echo "== lmmspark assoc $(input "$f") --grm $grm $ids (load $(load))"
   # shellcheck disable=SC2046,SC2086
   timed "$dir/run-assoc-$f.txt" "$lmmspark" assoc $(input "$f") --grm "$grm" $ids --pheno "$sim.pheno" \

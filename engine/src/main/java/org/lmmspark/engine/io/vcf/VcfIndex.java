@@ -51,7 +51,8 @@ final class VcfIndex {
     try {
       long vcfTime = FileSystems.of(vcf, conf).getFileStatus(new Path(vcf)).getModificationTime();
       long indexTime = FileSystems.of(index, conf).getFileStatus(new Path(index)).getModificationTime();
-      return indexTime < vcfTime ? index + " is older than " + vcf + " (re-index if the VCF changed: tabix -f -p vcf)"
+      return indexTime < vcfTime ? index + " is older than " + vcf
+          + " (re-index if the file changed: tabix -f -p vcf, or bcftools index -f)"
           : null;
     } catch (IOException e) {
       throw BadInputException.inFile(index, "cannot read: " + e.getMessage());
