@@ -93,6 +93,11 @@ class BcfFileTest {
     assertEquals(List.of("1", "2", "X"), bcf.variants().stream().map(Variant::chromosome).distinct().toList());
     assertEquals("1:80615:A:G", bcf.variants().get(3).id(), "a record without ID is named chr:pos:REF:ALT");
     assertSameSource(text, bcf);
+    // Without its .csi a BCF is listed in one chunk, and the plan says which command indexes it.
+    Path bare = Files.copy(VcfFixture.bcfResource("mixed.bcf", dir), dir.resolve("bare.bcf"));
+    VcfFile.Plan unindexed = VcfFile.plan(bare.toString(), CONF, 4);
+    assertEquals(1, unindexed.chunks().size());
+    assertTrue(unindexed.describe().contains("index it (bcftools index)"), unindexed.describe());
     // Which field gave the dosages: DS (no probabilities) on the GT:DS and DS records, GP or GT otherwise.
     boolean[] p = new boolean[bcf.variantCount()];
     dosages(bcf, p);
