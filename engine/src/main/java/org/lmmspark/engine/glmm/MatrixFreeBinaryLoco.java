@@ -233,8 +233,8 @@ public final class MatrixFreeBinaryLoco {
       this.b = eta.clone();
       Blas.dgemv(false, n, p, -1.0, x, beta, 1.0, b);
       this.converged = converged;
-      this.message = String.format(Locale.ROOT, "LOCO PQL at the whole-genome τ = %.5g on K without chromosome %d %s "
-          + "(Σ(Δη)²/Ση² = %.2e, tolerance %.0e)", tau, scope.leftOut(), converged ? "converged" : "did not converge",
+      this.message = String.format(Locale.ROOT, "LOCO PQL at the whole-genome τ = %.5g on K without the left-out chromosome %s "
+          + "(Σ(Δη)²/Ση² = %.2e, tolerance %.0e)", tau, converged ? "converged" : "did not converge",
           change, tolerance);
     }
 
