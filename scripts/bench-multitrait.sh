@@ -74,8 +74,9 @@ else
   echo "-- stages, one trait:"
   grep -E 'stage ' "$prefix.assoc.one.out" | sed 's/^/   /'
   echo "-- stages, $traits traits together:"
-  grep -E 'matrix-free, [0-9]+ traits together' "$prefix.assoc.many.log" | sed 's/; /\n   /g' | grep -v ': outputs:'
-  grep -E '^    *outputs: ' "$prefix.assoc.many.log" | head -0
+  grep -E 'matrix-free, [0-9]+ traits together' "$prefix.assoc.many.log" | sed 's/; /\n   /g' | grep -v '^ *outputs:'
+  printf '   outputs of all traits: %.1f s\n' "$(grep -E 'matrix-free, [0-9]+ traits together' "$prefix.assoc.many.log" \
+    | sed 's/; /\n/g' | awk '$1 == "outputs:" { s += $2 } END { print s + 0 }')"
   t1h2=$(grep -P '^V\(G\)/Vp\t' "$prefix.assoc.one.hsq" | cut -f2)
 fi
 echo "-- per trait (summary table):"
