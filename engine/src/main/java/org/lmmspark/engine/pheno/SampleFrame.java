@@ -133,14 +133,14 @@ public final class SampleFrame {
     List<String> notes = new ArrayList<>(match.report());
     java.util.Optional.ofNullable(pheno.nanNote(traitCol, "trait")).ifPresent(notes::add);
 
-    int[][] rz = records(spec, match, columns.usable(), whyNot, notes);
-    int[] phenoRows = rz[0];
-    int[] z = rz[1];
+    Records records = records(spec, match, columns.usable(), whyNot, notes);
+    int[] phenoRows = records.phenoRows();
+    int[] z = records.individualOfRecord();
     checkCoverage(spec, match, firstSource, phenoRows.length, notes);
     checkCount(spec, phenoRows.length, notes);
     TraitMagnitudes.check(pheno, traitCol, phenoRows);
     Map<String, String[]> labels = new HashMap<>();
-    Design design = buildDesign(spec, trait, traitCol, columns, covariates, match, phenoRows, z, labelInPheno, labels);
+    Design design = buildDesign(spec, trait, columns, covariates, match, phenoRows, z, labelInPheno, labels);
     return new SampleFrame(spec, traitCol, match, firstSource, phenoRows, z, notes, design, labels);
   }
 
@@ -148,7 +148,7 @@ public final class SampleFrame {
    * Step 1: for each labelled column, whether it comes from the phenotype file (true) or the categorical
    * covariate file (false, preferred when both have it); in the order given.
    */
-  static Map<String, Boolean> labelSources(Spec spec) {
+  private static Map<String, Boolean> labelSources(Spec spec) {
     Map<String, Boolean> inPheno = new java.util.LinkedHashMap<>();
     SampleTable pheno = spec.pheno();
     for (Label l : spec.labels()) {
@@ -170,7 +170,7 @@ public final class SampleFrame {
       List<double[]> quantitative, Map<String, String[]> labels) {}
 
   /** Step 3: the trait and per-record columns of the phenotype file; a record is usable with every value. */
-  static PhenoColumns usableRecords(Spec spec, int traitCol, Map<String, Boolean> labelInPheno) {
+  private static PhenoColumns usableRecords(Spec spec, int traitCol, Map<String, Boolean> labelInPheno) {
     SampleTable pheno = spec.pheno();
     double[] trait = pheno.numeric(traitCol);
     boolean[] ok = new boolean[trait.length];
@@ -199,7 +199,8 @@ public final class SampleFrame {
   }
 
   /** Step 4: the inputs to intersect: the phenotype file, the covariate files, the route's sources. */
-  static List<SampleMatch.Input> sampleInputs(Spec spec, boolean[] usable, String whyNot, CovariateFiles covariates) {
+  private static List<SampleMatch.Input> sampleInputs(Spec spec, boolean[] usable, String whyNot,
+      CovariateFiles covariates) {
     SampleTable pheno = spec.pheno();
     List<SampleMatch.Input> inputs = new ArrayList<>();
     if (spec.repeatedRecords()) {
@@ -221,15 +222,17 @@ public final class SampleFrame {
     return inputs;
   }
 
+  /** The analysed records: each one's row in the phenotype table and its individual's position. */
+  private record Records(int[] phenoRows, int[] individualOfRecord) {}
+
   /**
-   * Step 5: the analysed records as {rows in the phenotype table, individual of each record}: with
-   * repeated records every usable record of a kept individual in file order (and a note first on how
-   * many records were used), else one record per kept sample.
+   * Step 5: the analysed records: with repeated records every usable record of a kept individual in file
+   * order (and a note first on how many records were used), else one record per kept sample.
    */
-  static int[][] records(Spec spec, SampleMatch match, boolean[] usable, String whyNot, List<String> notes) {
+  private static Records records(Spec spec, SampleMatch match, boolean[] usable, String whyNot, List<String> notes) {
     int m = match.size();
     if (!spec.repeatedRecords()) {
-      return new int[][] {match.rowsIn(0), CovariateFiles.oneRecordEach(m)};
+      return new Records(match.rowsIn(0), CovariateFiles.oneRecordEach(m));
     }
     SampleTable pheno = spec.pheno();
     Map<SampleId, Integer> pos = new HashMap<>(2 * m);
@@ -256,7 +259,7 @@ public final class SampleFrame {
         + "individuals used, %d dropped (%d %s; %d of individuals dropped from the analysis, see below)",
         pheno.file(), pheno.size(), new LinkedHashSet<>(pheno.ids()).size(), kept, m, pheno.size() - kept, missing,
         whyNot, otherInput));
-    return new int[][] {Arrays.copyOf(rows, kept), Arrays.copyOf(z, kept)};
+    return new Records(Arrays.copyOf(rows, kept), Arrays.copyOf(z, kept));
   }
 
   /**
@@ -264,7 +267,7 @@ public final class SampleFrame {
    * records are left, the first such source is the error, since it is the likely cause (IDs that do not
    * match).
    */
-  static void checkCoverage(Spec spec, SampleMatch match, int firstSource, int n, List<String> notes) {
+  private static void checkCoverage(Spec spec, SampleMatch match, int firstSource, int n, List<String> notes) {
     for (int s = 0; s < spec.sources().size(); s++) {
       int[] count = new int[1];
       List<SampleId> ex = match.absentFrom(firstSource + s, 5, count);
@@ -281,7 +284,7 @@ public final class SampleFrame {
   }
 
   /** Step 6b: at least {@link Spec#minSamples} analysed records. */
-  static void checkCount(Spec spec, int n, List<String> notes) {
+  private static void checkCount(Spec spec, int n, List<String> notes) {
     if (n < spec.minSamples()) {
       throw new BadInputException("only " + n + " " + (spec.repeatedRecords() ? "records" : "samples")
           + " have a phenotype and every covariate in all inputs (" + String.join("; ", notes) + ")");
@@ -293,7 +296,7 @@ public final class SampleFrame {
    * columns, then the covariate files'; {@link Design#build}), and each labelled column per record into
    * {@code labelsOut}.
    */
-  static Design buildDesign(Spec spec, String trait, int traitCol, PhenoColumns columns, CovariateFiles covariates,
+  private static Design buildDesign(Spec spec, String trait, PhenoColumns columns, CovariateFiles covariates,
       SampleMatch match, int[] phenoRows, int[] z, Map<String, Boolean> labelInPheno, Map<String, String[]> labelsOut) {
     double[] y = CovariateFiles.pick(columns.trait(), phenoRows);
     List<Design.Quantitative> quants = new ArrayList<>();

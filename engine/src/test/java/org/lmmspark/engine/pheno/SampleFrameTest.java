@@ -48,7 +48,8 @@ class SampleFrameTest {
 
     // A value the route cannot model: the phenotype file, its line, the sample and the value as written.
     double[] y = f.design().y();
-    BadInputException e = assertThrows(BadInputException.class, () -> f.checkTrait(i -> y[i] > 1 ? "takes 0/1" : null));
+    BadInputException e = assertThrows(BadInputException.class,
+        () -> f.checkTrait(i -> y[i] > 1 ? "takes 0/1" : null));
     assertEquals("p.txt:5: sample f4 d: trait 'y' value 3: takes 0/1", e.getMessage());
   }
 
