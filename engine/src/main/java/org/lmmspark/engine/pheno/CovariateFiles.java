@@ -7,8 +7,9 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The sample-keyed inputs of a model frame and the steps every table-driven route ({@code reml} on
- * GRMs or a pedigree, {@code reml}/{@code assoc} on genotypes) takes with them, each a named method:
+ * The covariate files of a model frame and the steps {@link SampleFrame} takes with them (for every
+ * table-driven route: {@code reml} on GRMs or a pedigree, {@code reml}/{@code assoc} on genotypes), each a
+ * named method:
  * <ol>
  *   <li>{@link #traitColumn}: the trait, {@code --pheno-name} or the first phenotype column no
  *       covariate or group uses;</li>
@@ -67,7 +68,7 @@ public final class CovariateFiles {
   }
 
   /**
-   * Step 1: the trait column of {@code pheno}, {@code phenoName} or (null) the first column not in
+   * The trait column of {@code pheno}, {@code phenoName} or (null) the first column not in
    * {@code used} (covariates and groups taken from the phenotype file).
    */
   public static int traitColumn(SampleTable pheno, String phenoName, Set<String> used) {
@@ -88,7 +89,7 @@ public final class CovariateFiles {
         "every column is used as a covariate or group; no trait column left");
   }
 
-  /** Step 3: appends one input per file to {@code inputs}, remembering their positions. */
+  /** Appends one input per file to {@code inputs}, remembering their positions. */
   public void addInputs(List<SampleMatch.Input> inputs) {
     if (covar != null) {
       covarInput = inputs.size();
@@ -102,7 +103,7 @@ public final class CovariateFiles {
   }
 
   /**
-   * Step 4: appends the covariates' values at each record to {@code cats} and {@code quants}, in file
+   * Appends the covariates' values at each record to {@code cats} and {@code quants}, in file
    * column order; {@code individualOfRecord[i]} is record i's position among {@code match}'s samples.
    */
   public void addColumns(SampleMatch match, int[] individualOfRecord, List<Design.Categorical> cats,
