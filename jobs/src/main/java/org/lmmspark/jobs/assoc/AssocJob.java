@@ -193,6 +193,13 @@ public final class AssocJob {
           statistic);
     }
 
+    /** These options with the route decided ({@code --solver auto} resolved), so outputs describe the route taken. */
+    public Options withSolver(Solver route) {
+      return new Options(genotypes, trait, grm, out, loco, maf, exact, test, calibrationVariants,
+          calibrationEigenvectors, partitions, blockVariants, route, matrixFreeAbove, probes, selection, kernel,
+          statistic);
+    }
+
     /** Whether the calibrated O(N) test runs for {@code n} analysed samples. */
     public boolean calibratedFor(int n) {
       return statistic == LmmTest.MLMA && (test == Test.CALIBRATED || (test == Test.AUTO && n >= AUTO_CALIBRATED_SAMPLES));

@@ -187,6 +187,20 @@ public final class BinaryAssocJob {
     if (o.solver() == AssocJob.Solver.MATRIX_FREE) {
       return runMatrixFree(jsc, b, genotypes, notes, start);
     }
+    if (o.solver() == AssocJob.Solver.AUTO && o.grm() == null && b.variance() != Variance.EXACT) {
+      // Decided before any GRM is computed: above the dense null's limit the GRM alone would take hours.
+      int n = MatrixFreeRemlJob.assemble(o.trait(), genotypes, conf).samples().size();
+      int limit = denseLimit(o);
+      if (n > limit) {
+        String why = String.format(Locale.ROOT, "route: matrix-free (--solver auto: %d analysed samples, above the dense "
+            + "null GLMM's limit of %d%s)", n, limit, o.matrixFreeAbove() != SolverRoute.COST_MODEL
+            ? " set by --matrix-free-above" : "; --matrix-free-above sets it");
+        log.info(why);
+        notes.add(why);
+        return runMatrixFree(jsc, new Options(o.withSolver(AssocJob.Solver.MATRIX_FREE), b.firthBelow(), b.variance()),
+            genotypes, notes, start);
+      }
+    }
 
     String grmPrefix = o.grm();
     double grmSeconds = 0;
@@ -213,8 +227,7 @@ public final class BinaryAssocJob {
     for (double v : y) {
       cases += (int) v;
     }
-    // Without --matrix-free-above, the sample count where the linear route's cost model leaves the dense GRM.
-    int limit = o.matrixFreeAbove() != SolverRoute.COST_MODEL ? o.matrixFreeAbove() : DENSE_BINARY_SAMPLES;
+    int limit = denseLimit(o);
     if (n > limit) {
       // The dense null holds several N×N matrices (about 40·N² bytes) and costs O(N³) per working-model step.
       throw new BadInputException(String.format(Locale.ROOT, "--family binomial fits its null GLMM densely on the driver "
@@ -267,6 +280,11 @@ public final class BinaryAssocJob {
     double nullSeconds = (System.nanoTime() - nullStart) / 1e9;
     return scanAndWrite(jsc, b, genotypes, assembled.design().trait(), y, cases, problem.fixedNames(), famRows, models,
         fits, ranges, modelOfRange, grmSeconds, nullSeconds, notes, start);
+  }
+
+  /** The most samples the dense null takes: {@code --matrix-free-above}, else {@link #DENSE_BINARY_SAMPLES}. */
+  private static int denseLimit(AssocJob.Options o) {
+    return o.matrixFreeAbove() != SolverRoute.COST_MODEL ? o.matrixFreeAbove() : DENSE_BINARY_SAMPLES;
   }
 
   /**

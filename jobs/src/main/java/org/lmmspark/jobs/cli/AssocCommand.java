@@ -129,7 +129,7 @@ public final class AssocCommand implements Callable<Integer> {
   @Option(names = "--solver", defaultValue = "auto", paramLabel = "S", description = "auto, spectral or matrix-free (default: ${DEFAULT-VALUE}: the cheaper route by the cost model, see above).")
   String solver;
 
-  @Option(names = "--matrix-free-above", paramLabel = "N", description = "--solver auto: matrix-free when no --grm is given and more than N samples are analysed, instead of the cost model (default: the cost model).")
+  @Option(names = "--matrix-free-above", paramLabel = "N", description = "--solver auto: matrix-free when no --grm is given and more than N samples are analysed, instead of the cost model (default: the cost model; for --family binomial, 20,000 samples, the dense null GLMM's limit).")
   Integer matrixFreeAbove;
 
   @Option(names = "--probes", defaultValue = "0", paramLabel = "R", description = "Matrix-free REML: random probe vectors for the traces (default 0: the REML default).")

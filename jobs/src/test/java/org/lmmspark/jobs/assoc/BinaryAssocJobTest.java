@@ -209,10 +209,12 @@ class BinaryAssocJobTest {
     Path phenoFile = dir.resolve("sim.txt");
     Files.write(phenoFile, pheno);
     BinaryAssocJob.Result[] runs = new BinaryAssocJob.Result[2];
-    AssocJob.Solver[] solvers = {AssocJob.Solver.AUTO, AssocJob.Solver.MATRIX_FREE};
+    // Both --solver auto: the second with --matrix-free-above 100, so its 500 samples take the matrix-free route
+    // (decided before any GRM is computed), the first the dense null.
+    int[] matrixFreeAbove = {org.lmmspark.engine.reml.SolverRoute.COST_MODEL, 100};
     for (int s = 0; s < 2; s++) {
       AssocJob.Options assoc = new AssocJob.Options(GenotypeInput.bfile(bfile), phenoFile.toString(), "Y", null, ref.resolve("covariates.txt").toString(), null, dir.resolve("s" + s).toString(), false,
-          0, false, AssocJob.Test.AUTO, 100, 5, 0, 32, solvers[s], org.lmmspark.engine.reml.SolverRoute.COST_MODEL, 0);
+          0, false, AssocJob.Test.AUTO, 100, 5, 0, 32, AssocJob.Solver.AUTO, matrixFreeAbove[s], 0);
       runs[s] = BinaryAssocJob.run(SharedSpark.jsc(), new BinaryAssocJob.Options(assoc, 0, BinaryAssocJob.Variance.RATIO));
     }
     BinaryAssocJob.Result dense = runs[0];
@@ -220,7 +222,10 @@ class BinaryAssocJobTest {
     assertEquals(500, free.samples());
     assertEquals(simulatedCases, free.cases());
     assertEquals(500, free.table().size());
-    assertTrue(free.notes().stream().anyMatch(l -> l.contains("matrix-free")), String.valueOf(free.notes()));
+    assertTrue(free.notes().stream().anyMatch(l -> l.startsWith("route: matrix-free (--solver auto: 500 analysed samples, "
+        + "above the dense null GLMM's limit of 100 set by --matrix-free-above")), String.valueOf(free.notes()));
+    assertTrue(dense.notes().stream().noneMatch(l -> l.startsWith("route: matrix-free")), String.valueOf(dense.notes()));
+    assertTrue(dense.grmSeconds() > 0 && free.grmSeconds() == 0, "the matrix-free run computed no GRM");
     BinaryAssocJob.NullFit d = dense.nullFits().get(0);
     BinaryAssocJob.NullFit f = free.nullFits().get(0);
     assertTrue(!f.exact() && !d.exact());
