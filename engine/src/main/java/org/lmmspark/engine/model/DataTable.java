@@ -169,34 +169,56 @@ public final class DataTable {
     return cells[j];
   }
 
-  /** Whether every present value of the column parses as a finite number. */
-  public boolean isNumeric(String column) {
-    for (String v : raw(column)) {
-      if (v != null && parse(v) == null) {
-        return false;
-      }
-    }
-    return true;
-  }
+  /**
+   * Each column parsed once: its numbers (NaN where missing), or the index of its first present value
+   * that is not a finite number. A model frame asks a column whether it is numeric and for its numbers
+   * several times (response, fixed effect, slope); parsing is most of a short fit's frame.
+   */
+  private record Parsed(double[] values, int firstBad) {}
 
-  /** The column as numbers (NaN where missing); bad input when a present value is not a number. */
-  double[] numeric(String column) {
+  private final Map<String, Parsed> parsed = new HashMap<>();
+
+  private Parsed parsed(String column) {
+    Parsed known = parsed.get(column);
+    if (known != null) {
+      return known;
+    }
     String[] raw = raw(column);
     double[] out = new double[rows];
-    for (int i = 0; i < rows; i++) {
+    int bad = -1;
+    for (int i = 0; i < rows && bad < 0; i++) {
       if (raw[i] == null) {
         out[i] = Double.NaN;
         continue;
       }
       Double d = parse(raw[i]);
       if (d == null) {
-        // Data line numbers: the header is line 1 (blank lines aside).
-        throw BadInputException.atLine(source, lines[i], "column '" + column + "' must be numeric, but has '"
-            + BadInputException.excerpt(raw[i]) + "' (missing values are NA, . or empty; NaN and Inf are not accepted)");
+        bad = i;
+      } else {
+        out[i] = d;
       }
-      out[i] = d;
     }
-    return out;
+    Parsed p = new Parsed(bad < 0 ? out : null, bad);
+    parsed.put(column, p);
+    return p;
+  }
+
+  /** Whether every present value of the column parses as a finite number. */
+  public boolean isNumeric(String column) {
+    return parsed(column).values() != null;
+  }
+
+  /** The column as numbers (NaN where missing; a copy); bad input when a present value is not a number. */
+  double[] numeric(String column) {
+    Parsed p = parsed(column);
+    if (p.values() == null) {
+      String[] raw = raw(column);
+      int i = p.firstBad();
+      // Data line numbers: the header is line 1 (blank lines aside).
+      throw BadInputException.atLine(source, lines[i], "column '" + column + "' must be numeric, but has '"
+          + BadInputException.excerpt(raw[i]) + "' (missing values are NA, . or empty; NaN and Inf are not accepted)");
+    }
+    return p.values().clone();
   }
 
   private static Double parse(String v) {

@@ -5,7 +5,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.commons.math3.distribution.NormalDistribution;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.reml.AiReml;
 import org.lmmspark.engine.reml.BlockedDenseLikelihood;
@@ -13,6 +12,7 @@ import org.lmmspark.engine.reml.ParameterSpace;
 import org.lmmspark.engine.reml.RemlLikelihood;
 import org.lmmspark.engine.reml.RemlProblem;
 import org.lmmspark.engine.reml.SmallMatrices;
+import org.lmmspark.engine.stats.Normal;
 
 /**
  * Fits a {@link MixedModel} by REML or ML: a likelihood maximized by {@link AiReml#maximize} in the
@@ -206,11 +206,10 @@ public final class MixedModelFitter {
     double[] betaSe = new double[p];
     double[] tValue = new double[p];
     double[] pValue = new double[p];
-    NormalDistribution normal = new NormalDistribution(null, 0, 1);
     for (int k = 0; k < p; k++) {
       betaSe[k] = Math.sqrt(ev.betaCovariance()[k + k * p]);
       tValue[k] = beta[k] / betaSe[k];
-      pValue[k] = 2 * normal.cumulativeProbability(-Math.abs(tValue[k]));
+      pValue[k] = Normal.twoSidedP(tValue[k]);
     }
     List<String> notes = new ArrayList<>(model.notes());
     double logLikR;

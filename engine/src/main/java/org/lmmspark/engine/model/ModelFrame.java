@@ -178,24 +178,29 @@ public final class ModelFrame {
 
   /** Step 1b: records complete in every used column. */
   int[] completeRecords(List<String> cols) {
-    List<Integer> keep = new ArrayList<>();
+    String[][] raw = new String[cols.size()][];
+    for (int c = 0; c < raw.length; c++) {
+      raw[c] = table.raw(cols.get(c));
+    }
+    int[] keep = new int[table.rows()];
+    int kept = 0;
     for (int i = 0; i < table.rows(); i++) {
       boolean ok = true;
-      for (String c : cols) {
-        ok &= table.raw(c)[i] != null;
+      for (String[] column : raw) {
+        ok &= column[i] != null;
       }
       if (ok) {
-        keep.add(i);
+        keep[kept++] = i;
       }
     }
-    int dropped = table.rows() - keep.size();
-    notes.add(String.format(Locale.ROOT, "%s: %d records, %d used%s", table.source(), table.rows(), keep.size(),
+    int dropped = table.rows() - kept;
+    notes.add(String.format(Locale.ROOT, "%s: %d records, %d used%s", table.source(), table.rows(), kept,
         dropped > 0 ? " (" + dropped + " with a missing value in a model column dropped)" : ""));
-    if (keep.isEmpty()) {
+    if (kept == 0) {
       throw new BadInputException(table.source() + ": no record has a value in every model column ("
           + String.join(", ", new TreeSet<>(cols)) + ")");
     }
-    return keep.stream().mapToInt(Integer::intValue).toArray();
+    return java.util.Arrays.copyOf(keep, kept);
   }
 
   /** Step 2: the response. */

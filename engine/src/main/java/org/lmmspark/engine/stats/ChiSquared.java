@@ -62,6 +62,14 @@ public final class ChiSquared {
       double p = Gamma.regularizedGammaP(a, x, EPS, MAX_ITER);
       return Math.log1p(-p);
     }
+    return -x + a * Math.log(x) - Gamma.logGamma(a) + logContinuedFraction(a, x);
+  }
+
+  /**
+   * {@code log CF(a, x)}, the continued fraction of {@code Q(a, x) = e^{−x} x^a CF / Γ(a)} for {@code x ≥ a + 1},
+   * by the modified Lentz method (also {@link Normal}'s tail, at a = ½).
+   */
+  static double logContinuedFraction(double a, double x) {
     // Modified Lentz evaluation of CF = 1/(x+1−a− 1·(1−a)/(x+3−a− 2·(2−a)/(x+5−a− ...))).
     double tiny = 1e-300;
     double b = x + 1 - a;
@@ -83,7 +91,7 @@ public final class ChiSquared {
       double delta = d * c;
       h *= delta;
       if (Math.abs(delta - 1) < EPS) {
-        return -x + a * Math.log(x) - Gamma.logGamma(a) + Math.log(h);
+        return Math.log(h);
       }
     }
     throw new IllegalStateException("incomplete gamma continued fraction did not converge for a=" + a + ", x=" + x);
