@@ -246,7 +246,8 @@ public final class LdScoreJob {
     if (byChromosome.isEmpty()) {
       throw BadInputException.inFile(fs.variantsPath(), "no variant left after selection and filtering");
     }
-    notes.add(dropped + " selected variant(s) dropped (monomorphic, all heterozygous or missing, or MAF <= " + o.maf() + ")");
+    notes.add(dropped + " selected variant(s) dropped (monomorphic, all heterozygous or missing"
+        + (dosagePanel != null ? " (for dosages: all called dosages equal)" : "") + ", or MAF <= " + o.maf() + ")");
     List<String> chromosomes = new ArrayList<>(byChromosome.keySet());
     long totalKept = byChromosome.values().stream().mapToLong(List::size).sum();
     // About three ranges per core, so that every core has work and stragglers are short.
