@@ -24,6 +24,23 @@ public final class LdScoreRange {
       double[] annot, int nAnnot, Configuration conf) {
     int lo = first[t0];
     PanelBlock block = PanelBlock.read(prefix, fileSamples, rows, Arrays.copyOfRange(keptFile, lo, t1), conf);
+    return scores(block, first, t0, t1, annot, nAnnot);
+  }
+
+  /**
+   * The same from a dosage panel (BGEN, VCF/BCF): {@code keptPosition[k]} is the seek position of kept
+   * variant {@code k}, where the range's read starts.
+   */
+  public static double[] scores(DosagePanel panel, int[] keptFile, long[] keptPosition, int[] first, int t0, int t1,
+      double[] annot, int nAnnot, Configuration conf) {
+    int lo = first[t0];
+    PanelBlock block = panel.read(Arrays.copyOfRange(keptFile, lo, t1), keptPosition[lo], conf);
+    return scores(block, first, t0, t1, annot, nAnnot);
+  }
+
+  /** Partial scores of a range whose block holds kept variants {@code [first[t0], t1)}. */
+  private static double[] scores(PanelBlock block, int[] first, int t0, int t1, double[] annot, int nAnnot) {
+    int lo = first[t0];
     int[] localFirst = new int[t1 - lo];
     for (int j = t0; j < t1; j++) {
       localFirst[j - lo] = first[j] - lo;

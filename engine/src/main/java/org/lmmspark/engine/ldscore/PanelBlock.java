@@ -16,6 +16,11 @@ public final class PanelBlock {
   public final double[] mean;
   public final double[] sd;
   public final int[] missing;
+  /**
+   * Whether the values are dosages ({@link DosagePanel}) rather than integer allele counts: never exact
+   * in the kernel's single-precision integer route.
+   */
+  public boolean fractional;
 
   public PanelBlock(int n, int m) {
     this.n = n;
@@ -26,8 +31,14 @@ public final class PanelBlock {
     this.missing = new int[m];
   }
 
-  /** Whether any call of columns {@code [from, to)} is missing. */
+  /**
+   * Whether any call of columns {@code [from, to)} is missing, or the block holds dosages: either way the
+   * values are not all exact integers.
+   */
   public boolean anyMissing(int from, int to) {
+    if (fractional) {
+      return true;
+    }
     for (int c = from; c < to; c++) {
       if (missing[c] > 0) {
         return true;

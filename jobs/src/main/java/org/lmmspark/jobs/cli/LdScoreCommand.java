@@ -8,11 +8,13 @@ import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.NumericRange;
+import org.lmmspark.engine.genotype.GenotypeInput;
+import org.lmmspark.engine.genotype.GenotypeSource;
 import org.lmmspark.engine.io.OutputSet;
-import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.ldscore.LdScoreFiles;
 import org.lmmspark.engine.ldscore.WindowSpec;
 import org.lmmspark.engine.select.GenotypeSelection;
+import org.lmmspark.jobs.genotype.GenotypeSources;
 import org.lmmspark.jobs.ldscore.LdScoreJob;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -26,9 +28,12 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "ldscore", mixinStandardHelpOptions = true,
     description = {
-      "LD scores from a PLINK 1 reference panel, as ldsc --l2 defines them: for each variant j the sum over"
-          + " the variants k of its window of r2_jk - (1 - r2_jk)/(n - 2) (unbiased r2 from n panel samples;"
-          + " missing calls mean-imputed), per annotation with --annot (partitioned LD scores).",
+      "LD scores from a reference panel (--bfile, --bgen or --vcf, incl. BCF), as ldsc --l2 defines them: for each"
+          + " variant j the sum over the variants k of its window of r2_jk - (1 - r2_jk)/(n - 2) (unbiased r2 from n"
+          + " panel samples; missing calls mean-imputed), per annotation with --annot (partitioned LD scores).",
+      "A BGEN or VCF panel is read as dosages (expected counts of the counted allele), standardized like hard"
+          + " calls; a variant is dropped when its MAF <= --maf or all its called dosages are equal (ldsc's"
+          + " monomorphic and all-heterozygous drops). BGEN and VCF carry no cM: use --ld-wind-kb or --ld-wind-snps.",
       "Windows are exact by default (pairs within the window width); --chunk-size 50 reproduces ldsc's"
           + " default widening of windows to chunk boundaries exactly. Each chromosome separately.",
       "Writes, per chromosome C, OUT.C.l2.ldscore.gz, OUT.C.l2.M and OUT.C.l2.M_5_50 (ldsc's layout,"
@@ -38,8 +43,8 @@ import picocli.CommandLine.Spec;
 public final class LdScoreCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--bfile", required = true, paramLabel = "PREFIX", description = "Reference panel PREFIX.bed/.bim/.fam (local path, file:, hdfs: or s3a:).")
-  String bfile;
+  /** The reference panel: {@code --bfile}, {@code --bgen [--sample]} or {@code --vcf}, as every command takes it. */
+  @Mixin GenotypeSourceOptions genotypes;
 
   /** Output prefix: OUT.C.l2.ldscore.gz etc. per chromosome C. */
   @Mixin OutputOptions output;
@@ -48,10 +53,10 @@ public final class LdScoreCommand implements Callable<Integer> {
   Window window;
 
   static final class Window {
-    @Option(names = "--ld-wind-cm", paramLabel = "CM", description = "Window in centiMorgans (.bim column 3), e.g. 1.")
+    @Option(names = "--ld-wind-cm", paramLabel = "CM", description = "Window in centiMorgans (.bim column 3), e.g. 1; --bfile panels only.")
     Double cm;
 
-    @Option(names = "--ld-wind-kb", paramLabel = "KB", description = "Window in kilobases (.bim column 4).")
+    @Option(names = "--ld-wind-kb", paramLabel = "KB", description = "Window in kilobases (.bim column 4, BGEN/VCF position).")
     Double kb;
 
     @Option(names = "--ld-wind-snps", paramLabel = "N", description = "Window in number of (kept) variants.")
@@ -66,7 +71,7 @@ public final class LdScoreCommand implements Callable<Integer> {
   boolean yesReally;
 
   @Option(names = "--annot", paramLabel = "PREFIX",
-      description = "ldsc annotation files: PREFIX.C.annot[.gz] per chromosome C (or PREFIX.annot[.gz] for a one-chromosome panel), rows in .bim order; one LD score column per annotation.")
+      description = "ldsc annotation files: PREFIX.C.annot[.gz] per chromosome C (or PREFIX.annot[.gz] for a one-chromosome panel), rows in panel variant order; one LD score column per annotation.")
   String annot;
 
   @Option(names = "--maf", defaultValue = "0", paramLabel = "X", description = "Use only variants with MAF > X in the panel (default ${DEFAULT-VALUE}: polymorphic variants).")
@@ -113,8 +118,9 @@ public final class LdScoreCommand implements Callable<Integer> {
     OutputSet.requireFilePrefix(out, conf); // before OUT.C is derived from it
     GenotypeSelection selection = variants.selection(samples, conf);
     // The set's prefix and files: OUT.C.* of the selected chromosomes (OUT.C itself for one chromosome).
-    PlinkFileset panel = PlinkFileset.open(bfile, conf);
-    boolean[] selected = selection.variants().mask(panel.variants(), PlinkFileset.bimPath(bfile)).include();
+    GenotypeInput input = genotypes.input();
+    GenotypeSource panel = GenotypeSources.open(input, conf);
+    boolean[] selected = selection.variants().mask(panel.variants(), panel.variantsPath()).include();
     Set<String> chromosomes = new LinkedHashSet<>();
     for (int v = 0; v < selected.length; v++) {
       if (selected[v]) {
@@ -127,16 +133,15 @@ public final class LdScoreCommand implements Callable<Integer> {
       String at = setPrefix.equals(out) ? "." + c : "";
       suffixes.addAll(List.of(at + ".l2.ldscore.gz", at + ".l2.M", at + ".l2.M_5_50"));
     }
-    LdScoreJob.Options options = new LdScoreJob.Options(bfile, out, windowSpec, maf, selection, annot,
+    LdScoreJob.Options options = new LdScoreJob.Options(input, out, windowSpec, maf, selection, annot,
         taskMemoryMb << 20, digits);
     long selectedVariants = 0;
     for (boolean s : selected) {
       selectedVariants += s ? 1 : 0;
     }
-    int selectedSamples = selection.samples().apply(panel.samples(), PlinkFileset.famPath(bfile)).subset().size();
+    int selectedSamples = selection.samples().apply(panel.samples(), panel.samplesPath()).subset().size();
     // The panel's files, not its prefix: PREFIX.C.log beside a panel PREFIX.C.bed replaces nothing of it.
-    try (OutputSet set = output.openAt(setPrefix, suffixes, conf, PlinkFileset.bedPath(bfile),
-        PlinkFileset.bimPath(bfile), PlinkFileset.famPath(bfile))) {
+    try (OutputSet set = output.openAt(setPrefix, suffixes, conf, input.files(conf).toArray(new String[0]))) {
       run(options, panel, setPrefix + ".log", selectedSamples, selectedVariants, conf);
       set.commit();
     }
@@ -147,7 +152,7 @@ public final class LdScoreCommand implements Callable<Integer> {
    * Runs the job in this JVM when the input is small and the master local ({@link SparkRun#inProcessThreads},
    * the rule {@code grm} follows), else in a session of its own ({@link SparkRun}), and reports it.
    */
-  private void run(LdScoreJob.Options options, PlinkFileset panel, String logPath, int samples, long variants,
+  private void run(LdScoreJob.Options options, GenotypeSource panel, String logPath, int samples, long variants,
       Configuration conf) {
     RunLog runLog = new RunLog(spec);
     int threads = SparkRun.inProcessThreads(sparkOptions.master, forceSpark, samples, variants, runLog);

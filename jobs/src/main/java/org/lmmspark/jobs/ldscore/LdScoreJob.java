@@ -9,6 +9,8 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.genotype.GenotypeInput;
+import org.lmmspark.engine.genotype.GenotypeSource;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
 import org.lmmspark.engine.io.PlinkFileset;
@@ -17,6 +19,7 @@ import org.lmmspark.engine.select.SampleSelection;
 import org.lmmspark.engine.select.VariantSelection;
 import org.lmmspark.engine.io.Variant;
 import org.lmmspark.engine.ldscore.AnnotationFile;
+import org.lmmspark.engine.ldscore.DosagePanel;
 import org.lmmspark.engine.ldscore.LdScoreFiles;
 import org.lmmspark.engine.ldscore.LdScoreKernel;
 import org.lmmspark.engine.ldscore.LdScoreRange;
@@ -30,9 +33,11 @@ import org.lmmspark.jobs.spark.SerializableHadoopConf;
 import scala.Tuple2;
 
 /**
- * LD scores of a PLINK reference panel ({@link LdScoreKernel}, ldsc's {@code --l2}) as a Spark job.
+ * LD scores of a reference panel ({@link LdScoreKernel}, ldsc's {@code --l2}) as a Spark job: a PLINK
+ * {@code .bed} (hard calls, {@link PanelBlock}) or a BGEN or VCF/BCF read as dosages ({@link DosagePanel},
+ * each task from its range's own seek position: a BGEN block offset, a BGZF virtual offset).
  *
- * <p>Two passes over the {@code .bed}. Pass 1: contiguous variant ranges, one task each, find the
+ * <p>Two passes over the genotypes. Pass 1: contiguous variant ranges, one task each, find the
  * variants ldsc keeps (polymorphic, not all heterozygous or missing, MAF above {@code --maf}) and their
  * MAF; the driver then places the windows on the kept variants of each chromosome. Pass 2: each
  * chromosome's kept variants are cut into target ranges ({@link LdScoreRange}); a task reads its
@@ -60,7 +65,7 @@ public final class LdScoreJob {
    * @param taskBytes target size of one task's decoded block
    * @param digits decimals of the written scores (ldsc: 3)
    */
-  public record Options(String bfile, String out, WindowSpec window, double maf, GenotypeSelection selection,
+  public record Options(GenotypeInput input, String out, WindowSpec window, double maf, GenotypeSelection selection,
       String annot, long taskBytes, int digits) implements Serializable {}
 
   /** What was written for one chromosome. */
@@ -75,7 +80,7 @@ public final class LdScoreJob {
   record Target(int chromosome, int t0, int t1) implements Serializable {}
 
   /** What the tasks of pass 2 need of one chromosome. */
-  record ChromosomeWork(int[] keptFile, int[] first, double[] annot) implements Serializable {}
+  record ChromosomeWork(int[] keptFile, int[] first, double[] annot, long[] keptPosition) implements Serializable {}
 
   /** Where the work of the two passes runs: Spark tasks, or this JVM's threads for a small local input. */
   interface Tasks {
@@ -99,9 +104,9 @@ public final class LdScoreJob {
   /**
    * The Spark job: one task per item on {@code jsc}'s executors.
    *
-   * @param fs the panel {@code o.bfile()}, opened by the caller (its {@code .bim} is read once)
+   * @param fs the panel {@code o.input()}, opened by the caller (its variant list is read once)
    */
-  public static Result run(JavaSparkContext jsc, Options o, PlinkFileset fs) {
+  public static Result run(JavaSparkContext jsc, Options o, GenotypeSource fs) {
     SerializableHadoopConf hconf = new SerializableHadoopConf(jsc.hadoopConfiguration());
     return run(new Tasks() {
       @Override
@@ -135,7 +140,7 @@ public final class LdScoreJob {
    * {@code threads} threads of this JVM without a Spark session: for small inputs on a local master, where a
    * session's start (seconds of CPU) is a large part of the run. Memory: one range's block per thread.
    */
-  public static Result runInProcess(Options o, PlinkFileset fs, int threads, Configuration conf) {
+  public static Result runInProcess(Options o, GenotypeSource fs, int threads, Configuration conf) {
     return run(new Tasks() {
       @Override
       public int parallelism() {
@@ -154,13 +159,13 @@ public final class LdScoreJob {
     }, o, fs, conf);
   }
 
-  private static Result run(Tasks tasks, Options o, PlinkFileset fs, Configuration conf) {
+  private static Result run(Tasks tasks, Options o, GenotypeSource fs, Configuration conf) {
     long start = System.nanoTime();
     double cpu0 = processCpuSeconds();
     List<String> notes = new ArrayList<>();
     notes.addAll(fs.warnings());
     int fileSamples = fs.sampleCount();
-    SampleSelection.Applied panel = o.selection().samples().apply(fs.samples(), PlinkFileset.famPath(o.bfile()));
+    SampleSelection.Applied panel = o.selection().samples().apply(fs.samples(), fs.samplesPath());
     if (panel.report() != null) {
       notes.add(panel.report());
     }
@@ -170,12 +175,18 @@ public final class LdScoreJob {
     }
     int n = rows == null ? fileSamples : rows.length;
     if (n < 3) {
-      throw new BadInputException(o.bfile() + ": " + n + " sample(s) selected; LD scores need at least 3");
+      throw new BadInputException(o.input().label() + ": " + n + " sample(s) selected; LD scores need at least 3");
     }
-    VariantSelection.Mask selected = o.selection().variants().mask(fs.variants(), PlinkFileset.bimPath(o.bfile()));
+    VariantSelection.Mask selected = o.selection().variants().mask(fs.variants(), fs.variantsPath());
     notes.add(selected.report());
     boolean[] include = selected.include();
-    String bfile = FileSystems.qualify(o.bfile(), conf);
+    // A .bed keeps its own decoder (PanelDecoder, exact integer products); other sources are dosages.
+    String bfile = o.input().bfile() == null ? null : FileSystems.qualify(o.input().bfile(), conf);
+    DosagePanel dosagePanel = bfile != null ? null : new DosagePanel(fs.reader().qualified(conf), rows);
+    if (dosagePanel != null && o.window().unit() == WindowSpec.Unit.CM) {
+      throw new BadInputException(fs.variantsPath() + ": --ld-wind-cm needs genetic positions (cM), which BGEN and"
+          + " VCF do not carry; give --ld-wind-kb (or --ld-wind-snps), or a PLINK panel whose .bim has them");
+    }
 
     // Pass 1: which variants ldsc keeps, and their MAF, over the span of the selected variants.
     int m = fs.variantCount();
@@ -188,22 +199,31 @@ public final class LdScoreJob {
       spanTo--;
     }
     int span = spanTo - spanFrom;
-    int pieces = Math.max(tasks.parallelism(), (int) Math.min(10_000, (long) span * fs.bytesPerVariant() / (64 << 20) + 1));
-    List<int[]> scanRanges = new ArrayList<>();
+    // Bytes a variant takes in the file: a .bed row, or about 2 per sample for compressed dosages.
+    long bytesPerVariant = fs instanceof PlinkFileset p ? p.bytesPerVariant() : 2L * fileSamples;
+    int pieces = Math.max(tasks.parallelism(), (int) Math.min(10_000, span * bytesPerVariant / (64 << 20) + 1));
+    // Each range {a, b, seek position of a}: tasks start their read there, never at the file's start.
+    List<long[]> scanRanges = new ArrayList<>();
     for (int p = 0; p < pieces; p++) {
       int a = spanFrom + (int) ((long) span * p / pieces);
       int b = spanFrom + (int) ((long) span * (p + 1) / pieces);
       if (a < b) {
-        scanRanges.add(new int[] {a, b});
+        scanRanges.add(new long[] {a, b, fs.position(a)});
       }
     }
     double minMaf = o.maf();
     List<Tuple2<Integer, double[]>> scanned = scanRanges.isEmpty() ? List.of()
         : tasks.map(scanRanges, null, (none, r, taskConf) -> {
-          double[] maf = new double[r[1] - r[0]];
-          PanelBlock.scanKept(bfile, fileSamples, rows, minMaf, r[0], r[1], taskConf,
-              (v, kept, f) -> maf[v - r[0]] = kept ? f : -1);
-          return new Tuple2<>(r[0], maf);
+          int a = (int) r[0];
+          int b = (int) r[1];
+          double[] maf = new double[b - a];
+          PanelBlock.KeptVisitor visitor = (v, kept, f) -> maf[v - a] = kept ? f : -1;
+          if (dosagePanel == null) {
+            PanelBlock.scanKept(bfile, fileSamples, rows, minMaf, a, b, taskConf, visitor);
+          } else {
+            dosagePanel.scanKept(minMaf, a, b, r[2], taskConf, visitor);
+          }
+          return new Tuple2<>(a, maf);
         });
     double[] maf = new double[m];
     for (Tuple2<Integer, double[]> t : scanned) {
@@ -224,9 +244,10 @@ public final class LdScoreJob {
       byChromosome.computeIfAbsent(fs.variants().get(v).chromosome(), c -> new ArrayList<>()).add(v);
     }
     if (byChromosome.isEmpty()) {
-      throw BadInputException.inFile(PlinkFileset.bimPath(o.bfile()), "no variant left after selection and filtering");
+      throw BadInputException.inFile(fs.variantsPath(), "no variant left after selection and filtering");
     }
-    notes.add(dropped + " selected variant(s) dropped (monomorphic, all heterozygous or missing, or MAF <= " + o.maf() + ")");
+    notes.add(dropped + " selected variant(s) dropped (monomorphic, all heterozygous or missing"
+        + (dosagePanel != null ? " (for dosages: all called dosages equal)" : "") + ", or MAF <= " + o.maf() + ")");
     List<String> chromosomes = new ArrayList<>(byChromosome.keySet());
     long totalKept = byChromosome.values().stream().mapToLong(List::size).sum();
     // About three ranges per core, so that every core has work and stragglers are short.
@@ -250,7 +271,14 @@ public final class LdScoreJob {
         annotNames = af.names();
         annot = af.rows(localRows(keptFile, fs, chr));
       }
-      work.add(new ChromosomeWork(keptFile, first, annot));
+      long[] keptPosition = null;
+      if (dosagePanel != null) {
+        keptPosition = new long[keptFile.length];
+        for (int k = 0; k < keptFile.length; k++) {
+          keptPosition[k] = fs.position(keptFile[k]);
+        }
+      }
+      work.add(new ChromosomeWork(keptFile, first, annot, keptPosition));
       int[] starts = LdScoreRange.ranges(first, n, o.taskBytes(), maxTargets);
       // Whole waves: a multiple of the cores as many ranges, of equal size, so that no core idles
       // while the last range runs alone (a range takes seconds at 5,000 samples).
@@ -271,6 +299,10 @@ public final class LdScoreJob {
     // Pass 2: partial scores per target range.
     List<Tuple2<Target, double[]>> partials = tasks.map(targets, new ArrayList<>(work), (shared, t, taskConf) -> {
       ChromosomeWork w = shared.get(t.chromosome());
+      if (dosagePanel != null) {
+        return new Tuple2<>(t, LdScoreRange.scores(dosagePanel, w.keptFile(), w.keptPosition(), w.first(), t.t0(),
+            t.t1(), w.annot(), nAnnot, taskConf));
+      }
       return new Tuple2<>(t, LdScoreRange.scores(bfile, fileSamples, rows, w.keptFile(), w.first(), t.t0(), t.t1(),
           w.annot(), nAnnot, taskConf));
     });
@@ -342,7 +374,7 @@ public final class LdScoreJob {
   }
 
   /** Indices, among the chromosome's {@code .bim} rows, of its kept variants (annotation rows follow the .bim). */
-  private static int[] localRows(int[] keptFile, PlinkFileset fs, String chr) {
+  private static int[] localRows(int[] keptFile, GenotypeSource fs, String chr) {
     Map<Integer, Integer> rowOf = new HashMap<>();
     int row = 0;
     for (int v = 0; v < fs.variantCount(); v++) {
@@ -358,7 +390,7 @@ public final class LdScoreJob {
   }
 
   /** {@code PREFIX.C.annot[.gz]} for chromosome C, else {@code PREFIX.annot[.gz]} when the panel has one chromosome. */
-  static AnnotationFile readAnnotation(String prefix, String chr, PlinkFileset fs, Configuration conf) {
+  static AnnotationFile readAnnotation(String prefix, String chr, GenotypeSource fs, Configuration conf) {
     List<Variant> onChromosome = fs.variants().stream().filter(v -> v.chromosome().equals(chr)).toList();
     for (String candidate : new String[] {prefix + chr + ".annot.gz", prefix + chr + ".annot",
         prefix + "." + chr + ".annot.gz", prefix + "." + chr + ".annot"}) {
