@@ -10,6 +10,7 @@
 # shared), the scan seconds our job logs, variants/second, ratios and the load average.
 #
 #   scripts/bench-binary-assoc.sh [--sizes 1000,10000] [--variants 100000] [--prevalence 0.1] [--work DIR] [--exact-scan]
+#                                 [--null dense|matrix-free]
 #
 # The issue's target size is N = 10,000 x M = 100,000 (the defaults); on a shared 2-core machine run it small,
 # e.g. --sizes 1000 --variants 10000. Environment: MASTER (default local[2]), LMMSPARK_DRIVER_MEMORY (default 12g).
@@ -21,6 +22,7 @@ m=100000
 prevalence=0.1
 work=/tmp/lmmspark-bench-binary-assoc
 exact_scan=0
+null_route=dense
 while [ $# -gt 0 ]; do
   case "$1" in
     --sizes) sizes=$2; shift 2 ;;
@@ -28,7 +30,8 @@ while [ $# -gt 0 ]; do
     --prevalence) prevalence=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --exact-scan) exact_scan=1; shift ;;
-    -h|--help) sed -n 2,15p "$0"; exit 0 ;;
+    --null) null_route=$2; shift 2 ;;
+    -h|--help) sed -n 2,18p "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -59,7 +62,7 @@ for n in ${sizes//,/ }; do
     printf 'simulate: %.1f s\n' "$(secs "$t0" "$(now)")"
   fi
   grm="$work/grm-$n-$m-$prevalence"
-  if [ ! -f "$grm.grm.bin" ]; then
+  if [ "$null_route" = dense ] && [ ! -f "$grm.grm.bin" ]; then
     t0=$(now)
     "$home/scripts/lmmspark" grm --bfile "$prefix" --out "$grm" --master "$master" > "$grm.out" 2>&1
     printf 'GRM (once, not counted below): %.1f s\n' "$(secs "$t0" "$(now)")"
@@ -67,12 +70,14 @@ for n in ${sizes//,/ }; do
 
   routes=ratio
   [ "$exact_scan" = 1 ] && routes="ratio exact"
+  null_args=(--grm "$grm")
+  [ "$null_route" = matrix-free ] && null_args=(--solver matrix-free)
   for route in $routes; do
-    out="$work/ours-$n-$m-$prevalence-$route"
+    out="$work/ours-$n-$m-$prevalence-$route-$null_route"
     l=$(load)
     t0=$(now)
     /usr/bin/time -f '%U %S' -o "$out.cpu" "$home/scripts/lmmspark" assoc --family binomial --bfile "$prefix" --pheno "$prefix.pheno" --pheno-name y_binary \
-      --grm "$grm" --score-variance "$route" --out "$out" --overwrite --master "$master" > "$out.out" 2>&1
+      "${null_args[@]}" --score-variance "$route" --out "$out" --overwrite --master "$master" > "$out.out" 2>&1
     wall=$(secs "$t0" "$(now)")
     cpu=$(cpu_of "$out.cpu")
     scan=$(logged scan "$out.out"); nullS=$(logged "null model\(s\)" "$out.out")

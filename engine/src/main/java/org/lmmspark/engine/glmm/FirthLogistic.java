@@ -165,6 +165,16 @@ public final class FirthLogistic {
     return d;
   }
 
+  /**
+   * {@code log(1 + s)} for {@code 0 ≤ s ≤ 1}, to within ~2e-16 absolute: the series to s⁴ below 1e-3 (remainder
+   * &lt; s⁵/5), else {@code log(1 + s)}, whose rounding of 1 + s costs ≤ 1.1e-16 absolute, 1e-13 relative. A
+   * per-sample term of ℓ*, evaluated per Newton trial: {@link Math#log1p} is a native call that is not
+   * intrinsified (a quarter of the Firth fits' time in a scan profile), {@link Math#log} is.
+   */
+  static double log1pOfSmall(double s) {
+    return s < 1e-3 ? s * (1 - s * (0.5 - s * (1.0 / 3 - s * 0.25))) : Math.log(1 + s);
+  }
+
   /** μ, W and the Cholesky factor of XᵀWX at β, with ℓ*. */
   private static final class State {
     final double[] x;
@@ -194,7 +204,7 @@ public final class FirthLogistic {
         double e = eta[i] + (offset == null ? 0 : offset[i]);
         // μ, log μ and log(1 − μ) from one exp and one log1p of −|η|: exact where μ rounds to 0 or 1.
         double small = Math.exp(-Math.abs(e));
-        double log1p = Math.log1p(small);
+        double log1p = log1pOfSmall(small);
         mu[i] = Family.clampProbability(e >= 0 ? 1 / (1 + small) : small / (1 + small));
         ll += e >= 0 ? -log1p - (1 - y[i]) * e : y[i] * e - log1p;
         double w = mu[i] * (1 - mu[i]);

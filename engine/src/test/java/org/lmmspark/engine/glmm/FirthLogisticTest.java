@@ -159,4 +159,14 @@ class FirthLogisticTest {
     return ll + 0.5 * Math.log(new org.apache.commons.math3.linear.LUDecomposition(
         new org.apache.commons.math3.linear.Array2DRowRealMatrix(info)).getDeterminant());
   }
+
+  /** The log(1 + s) of ℓ*'s per-sample terms against {@link Math#log1p} over s from 1e-300 to 1. */
+  @Test
+  void logOnePlusSmallEqualsLog1p() {
+    for (double s = 1e-300; s <= 1; s *= 1.37) {
+      assertClose(FirthLogistic.log1pOfSmall(s), Math.log1p(s), 3e-16, 1e-12, "log1p(" + s + ")");
+    }
+    assertClose(FirthLogistic.log1pOfSmall(1), Math.log1p(1), 3e-16, 0, "log1p(1)");
+    assertClose(FirthLogistic.log1pOfSmall(0), 0, 0, 0, "log1p(0)");
+  }
 }
