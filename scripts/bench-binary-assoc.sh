@@ -14,7 +14,8 @@
 #
 # The issue's target size is N = 10,000 x M = 100,000 (the defaults); on a shared 2-core machine run it small,
 # e.g. --sizes 1000 --variants 10000. Environment: MASTER (default local[2]), LMMSPARK_DRIVER_MEMORY (default 12g).
-# Results are appended to WORK/results.tsv (one row per size and tool).
+# Results are appended to WORK/results.tsv (one row per size and tool). The scan kernel alone (no null fit, no Spark;
+# the null without random effect plink2 fits): scripts/BinaryScanKernel.java (see its header).
 set -euo pipefail
 home=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 sizes=10000
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
     --work) work=$2; shift 2 ;;
     --exact-scan) exact_scan=1; shift ;;
     --null) null_route=$2; shift 2 ;;
-    -h|--help) sed -n 2,18p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,20p "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
