@@ -58,7 +58,8 @@ public record MixedModelFit(
     List<String> notes,
     String route,
     Map<String, Integer> groupLevels,
-    double[] thetaCovariance) {
+    double[] thetaCovariance,
+    double caicCpuSeconds) {
 
   /**
    * BLUPs of one term, {@code values[effect][level]}, and their prediction error variances

@@ -195,8 +195,9 @@ public final class FitCommand implements Callable<Integer> {
     double cpu = (threads.getCurrentThreadCpuTime() - cpu0) / 1e9;
     fit.notes().forEach(log::say);
     log.say("route: " + fit.route());
-    log.say(String.format(Locale.ROOT, "fitted in %.3f s (%.3f s CPU; model frame, %s, cAIC, BLUPs): %s", seconds, cpu,
-        m == MixedModelFitter.Method.REML ? "AI-REML" : "AI-ML", fit.message()));
+    log.say(String.format(Locale.ROOT, "fitted in %.3f s (%.3f s CPU; model frame, %s, cAIC, BLUPs; of which cAIC "
+        + "%.3f s CPU): %s", seconds, cpu, m == MixedModelFitter.Method.REML ? "AI-REML" : "AI-ML",
+        fit.caicCpuSeconds(), fit.message()));
     if (!fit.converged() && !allowNonconvergence) {
       log.say("error: the fit did not converge; no results written (--allow-nonconvergence writes the last iterate)");
       log.writeDiagnostic(out + ".log", conf);
