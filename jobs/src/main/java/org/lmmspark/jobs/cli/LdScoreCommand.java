@@ -117,8 +117,31 @@ public final class LdScoreCommand implements Callable<Integer> {
     String out = output.out();
     OutputSet.requireFilePrefix(out, conf); // before OUT.C is derived from it
     GenotypeSelection selection = variants.selection(samples, conf);
-    // The set's prefix and files: OUT.C.* of the selected chromosomes (OUT.C itself for one chromosome).
     GenotypeInput input = genotypes.input();
+    if (input.vcf() != null && !SparkRun.localMaster(sparkOptions.master)) {
+      // A VCF's sites are listed by Spark tasks only inside a session (GenotypeSources.open): on a cluster the
+      // session comes first, so that the driver never reads the whole file, then the set as below.
+      RunLog runLog = new RunLog(spec);
+      return SparkRun.run("ldscore", sparkOptions.master, runLog, LdScoreJob.class, null, (jsc, stages) ->
+          runOn(input, windowSpec, out, selection, conf, (options, panel, logPath, n, m) -> {
+            report(runLog, options, stages.time("LD scores", () -> LdScoreJob.run(jsc, options, panel)));
+            runLog.write(logPath, jsc.hadoopConfiguration());
+          }));
+    }
+    return runOn(input, windowSpec, out, selection, conf, (options, panel, logPath, n, m) ->
+        run(options, panel, logPath, n, m, conf));
+  }
+
+  /** How the job runs once the panel is open and the output set is held. */
+  @FunctionalInterface
+  private interface Runner {
+    void run(LdScoreJob.Options options, GenotypeSource panel, String logPath, int samples, long variants);
+  }
+
+  /** Opens the panel, derives the output set from its selected chromosomes, holds it while {@code runner} runs. */
+  private int runOn(GenotypeInput input, WindowSpec windowSpec, String out, GenotypeSelection selection,
+      Configuration conf, Runner runner) {
+    // The set's prefix and files: OUT.C.* of the selected chromosomes (OUT.C itself for one chromosome).
     GenotypeSource panel = GenotypeSources.open(input, conf);
     boolean[] selected = selection.variants().mask(panel.variants(), panel.variantsPath()).include();
     Set<String> chromosomes = new LinkedHashSet<>();
@@ -142,7 +165,7 @@ public final class LdScoreCommand implements Callable<Integer> {
     int selectedSamples = selection.samples().apply(panel.samples(), panel.samplesPath()).subset().size();
     // The panel's files, not its prefix: PREFIX.C.log beside a panel PREFIX.C.bed replaces nothing of it.
     try (OutputSet set = output.openAt(setPrefix, suffixes, conf, input.files(conf).toArray(new String[0]))) {
-      run(options, panel, setPrefix + ".log", selectedSamples, selectedVariants, conf);
+      runner.run(options, panel, setPrefix + ".log", selectedSamples, selectedVariants);
       set.commit();
     }
     return 0;
