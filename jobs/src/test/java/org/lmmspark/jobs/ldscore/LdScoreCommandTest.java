@@ -204,7 +204,8 @@ class LdScoreCommandTest {
     assertTrue(err.toString().contains(expected), err.toString());
   }
 
-  private static List<String[]> rows(String path) throws IOException {
+  /** The tab-separated rows of a (gzipped) text output. */
+  static List<String[]> rows(String path) throws IOException {
     List<String[]> out = new ArrayList<>();
     try (BufferedReader r = FileSystems.openText(path, CONF)) {
       String line;

@@ -3,7 +3,6 @@ package org.lmmspark.jobs.ldscore;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -14,7 +13,6 @@ import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.lmmspark.engine.io.FileSystems;
 import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.testing.RefData;
 import org.lmmspark.engine.testing.VcfFixture;
@@ -62,11 +60,11 @@ class LdScoreSourcesTest {
       }
       for (String chr : new String[] {"1", "2", "3"}) {
         String bed = tmp.resolve("bed" + window[0]) + "." + chr;
-        List<String[]> expected = rows(bed + ".l2.ldscore.gz");
+        List<String[]> expected = LdScoreCommandTest.rows(bed + ".l2.ldscore.gz");
         assertTrue(expected.size() > 40, "chromosome " + chr + " has its variants");
         for (String other : new String[] {"bgen", "vcf"}) {
           String prefix = tmp.resolve(other + window[0]) + "." + chr;
-          List<String[]> got = rows(prefix + ".l2.ldscore.gz");
+          List<String[]> got = LdScoreCommandTest.rows(prefix + ".l2.ldscore.gz");
           String label = other + " " + window[0] + " chromosome " + chr;
           assertEquals(expected.size(), got.size(), label + ": kept variants");
           double maxDiff = 0;
@@ -111,8 +109,8 @@ class LdScoreSourcesTest {
       assertEquals(0, Lmmspark.run("ldscore", source[1], source[2], "--ld-wind-snps", "25", "--digits", "12",
           "--master", "local[2]", "--out", tmp.resolve("m" + source[0]).toString()));
     }
-    List<String[]> expected = rows(tmp.resolve("mbed") + ".1.l2.ldscore.gz");
-    List<String[]> got = rows(tmp.resolve("mvcf") + ".1.l2.ldscore.gz");
+    List<String[]> expected = LdScoreCommandTest.rows(tmp.resolve("mbed") + ".1.l2.ldscore.gz");
+    List<String[]> got = LdScoreCommandTest.rows(tmp.resolve("mvcf") + ".1.l2.ldscore.gz");
     assertTrue(expected.size() < m, "dropped variants: " + (m + 1 - expected.size()));
     assertEquals(expected.size(), got.size(), "kept variants");
     for (int k = 1; k < got.size(); k++) {
@@ -143,16 +141,5 @@ class LdScoreSourcesTest {
     assertEquals(2, code, err.toString());
     assertTrue(err.toString().contains("--ld-wind-kb"), err.toString());
     assertTrue(!Files.exists(tmp.resolve("cm.1.l2.ldscore.gz")), "no output after bad input");
-  }
-
-  private static List<String[]> rows(String path) throws IOException {
-    List<String[]> out = new ArrayList<>();
-    try (BufferedReader r = FileSystems.openText(path, CONF)) {
-      String line;
-      while ((line = r.readLine()) != null) {
-        out.add(line.split("\t"));
-      }
-    }
-    return out;
   }
 }
