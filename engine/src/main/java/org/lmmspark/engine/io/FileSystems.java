@@ -75,8 +75,9 @@ public final class FileSystems {
       try {
         java.nio.file.Files.setPosixFilePermissions(file,
             java.nio.file.attribute.PosixFilePermissions.fromString(permission.toString()));
-      } catch (UnsupportedOperationException e) {
-        super.setPermission(p, permission); // not a POSIX file system: Hadoop's own way
+      } catch (UnsupportedOperationException | IllegalArgumentException e) {
+        // Not a POSIX file system, or bits java.nio cannot spell (sticky, setuid): Hadoop's own way.
+        super.setPermission(p, permission);
       }
     }
   }
