@@ -119,8 +119,21 @@ public final class LdscCommand implements Callable<Integer> {
   @Option(names = "--N", paramLabel = "N", description = "Sample size for summary statistics without an N column (an ldsc .sumstats without N, or a file munged in memory).")
   Double n;
 
+  @Option(names = "--overlap-annot", hidden = true, description = "ldsc's flag for overlapping categories: refused (not read here).")
+  boolean overlapAnnot;
+
+  @Option(names = {"--frqfile-chr", "--frqfile"}, hidden = true, paramLabel = "PREFIX",
+      description = "ldsc's frequency files for --overlap-annot: refused (not read here).")
+  String frqfile;
+
   @Override
   public Integer call() {
+    if (overlapAnnot || frqfile != null) {
+      // Named rather than "unknown option": an ldsc user's command line carries them, and the reason matters.
+      throw new BadInputException("--overlap-annot/--frqfile-chr (ldsc's overlap matrix of overlapping categories) "
+          + "are not supported: several LD score columns are taken as disjoint categories, as ldsc does without "
+          + "--overlap-annot; drop the flags for that analysis");
+    }
     if (nBlocks < 2) {
       throw new BadInputException("--n-blocks must be at least 2");
     }

@@ -76,6 +76,11 @@ class LdscCommandTest {
     String err = run(2, "ldsc", "--rg", ref.resolve("sumstats/trait1.sumstats.gz") + "," + bad, "--ref-ld-chr", ld,
         "--w-ld-chr", ld, "--out", tmp.resolve("y").toString());
     assertTrue(err.contains("no SNP whose alleles match"), err);
+    // ldsc's --overlap-annot is named and refused, not an unknown option.
+    err = run(2, "ldsc", "--h2", ref.resolve("sumstats/trait1.sumstats.gz").toString(), "--ref-ld-chr", ld,
+        "--w-ld-chr", ld, "--overlap-annot", "--frqfile-chr", ld, "--out", tmp.resolve("z").toString());
+    assertTrue(err.contains("--overlap-annot/--frqfile-chr") && err.contains("disjoint"), err);
+    assertTrue(!Files.exists(tmp.resolve("z.log")), "nothing written");
   }
 
   /** Runs a command line, checks its exit code, returns stdout and stderr together. */
