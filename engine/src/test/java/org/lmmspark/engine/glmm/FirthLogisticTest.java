@@ -22,34 +22,11 @@ import org.junit.jupiter.api.Test;
  */
 class FirthLogisticTest {
 
+  /** Firth's ℓ* = ℓ + ½ log det I(β), written plainly: {@link #withOffset} with no offset. */
   static double penalizedLogLik(double[] x, int n, int p, double[] y, double[] beta) {
-    double ll = 0;
-    double[][] info = new double[p][p];
-    for (int i = 0; i < n; i++) {
-      double eta = 0;
-      for (int j = 0; j < p; j++) {
-        eta += x[i + j * n] * beta[j];
-      }
-      double mu = 1 / (1 + Math.exp(-eta));
-      ll += y[i] == 1 ? Math.log(mu) : Math.log(1 - mu);
-      for (int a = 0; a < p; a++) {
-        for (int b = 0; b < p; b++) {
-          info[a][b] += mu * (1 - mu) * x[i + a * n] * x[i + b * n];
-        }
-      }
-    }
-    double det = 1;
-    for (int c = 0; c < p; c++) {
-      det *= info[c][c];
-      for (int r = c + 1; r < p; r++) {
-        double f = info[r][c] / info[c][c];
-        for (int k = c; k < p; k++) {
-          info[r][k] -= f * info[c][k];
-        }
-      }
-    }
-    return ll + 0.5 * Math.log(det);
+    return withOffset(x, n, p, y, new double[n], beta);
   }
+
 
   static double[] bruteForce(double[] x, int n, int p, double[] y, int heldAtZero) {
     int dim = heldAtZero < 0 ? p : p - 1;

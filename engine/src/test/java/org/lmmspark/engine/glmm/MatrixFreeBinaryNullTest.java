@@ -24,15 +24,7 @@ class MatrixFreeBinaryNullTest {
     int n = 200;
     int m = 400;
     Random rnd = new Random(7);
-    double[] z = new double[n * m];
-    for (int j = 0; j < m; j++) {
-      double f = 0.05 + 0.45 * rnd.nextDouble();
-      double sd = Math.sqrt(2 * f * (1 - f));
-      for (int i = 0; i < n; i++) {
-        int g = (rnd.nextDouble() < f ? 1 : 0) + (rnd.nextDouble() < f ? 1 : 0);
-        z[i + j * n] = (g - 2 * f) / sd;
-      }
-    }
+    double[] z = org.lmmspark.engine.testing.PlainKinship.standardizedGenotypes(n, m, rnd);
     double[] k = new double[n * n];
     Blas.dgemm(false, true, n, n, m, 1.0 / m, z, n, z, n, 0.0, k, n);
     double[] x = new double[2 * n];

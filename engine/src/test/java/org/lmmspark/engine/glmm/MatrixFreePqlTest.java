@@ -31,15 +31,7 @@ class MatrixFreePqlTest {
     int n = 400;
     int m = 1000;
     Random rnd = new Random(11);
-    double[] z = new double[n * m];
-    for (int j = 0; j < m; j++) {
-      double f = 0.05 + 0.45 * rnd.nextDouble();
-      double sd = Math.sqrt(2 * f * (1 - f));
-      for (int i = 0; i < n; i++) {
-        int g = (rnd.nextDouble() < f ? 1 : 0) + (rnd.nextDouble() < f ? 1 : 0);
-        z[i + j * n] = (g - 2 * f) / sd;
-      }
-    }
+    double[] z = org.lmmspark.engine.testing.PlainKinship.standardizedGenotypes(n, m, rnd);
     double[] k = new double[n * n];
     for (int a = 0; a < n; a++) {
       for (int b = 0; b <= a; b++) {

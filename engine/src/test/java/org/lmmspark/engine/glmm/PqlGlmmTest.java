@@ -103,15 +103,20 @@ class PqlGlmmTest {
    * {@code N log σ − exp(lRSS)/(2σ)} to its C value when σ is fixed; the C side is not readable here, so the
    * criterion is not reproduced (GMMAT and SAIGE fit textbook REML by AI on the working model).
    */
-  @Test
-  void saigeFamilyLogisticWithGrmMatchesGlmmPql() {
+  /** saige-family's {@code y_binary ~ x1 + x2 + (1 | IID:G)}, G its GRM (GCTA's, computed here from the fileset). */
+  private static MixedModel saigeFamilyBinary() {
     Configuration conf = new Configuration();
     String dir = RefData.dir("saige-family").toString();
     PlinkFileset fs = PlinkFileset.open(dir + "/plinkforGRM_1000samples_10kMarkers", conf);
     Grm grm = GrmKernel.computeLocal(fs, null, 0.0, 256, 500, conf);
     DataTable table = DataTable.read(dir + "/pheno_both.txt", conf);
-    MixedModel m = ModelFrame.build(table, Formula.parse("y_binary ~ x1 + x2 + (1 | IID:G)"),
+    return ModelFrame.build(table, Formula.parse("y_binary ~ x1 + x2 + (1 | IID:G)"),
         new ModelFrame.Options(Map.of(), Set.of(), null, null, Map.of("G", Relationship.of("G", grm))));
+  }
+
+  @Test
+  void saigeFamilyLogisticWithGrmMatchesGlmmPql() {
+    MixedModel m = saigeFamilyBinary();
     PqlGlmm.Fit f = PqlGlmm.fit(m, Family.BINOMIAL_LOGIT, null, null, MixedModelFitter.Method.ML, true, 1e-15);
     assertTrue(f.converged(), f.message());
     assertClose(f.working().theta()[0], 0.265334233732, 0, 1e-4, "tau");
@@ -131,13 +136,7 @@ class PqlGlmmTest {
    */
   @Test
   void probitWithGrmSettlesOnThePqlFixedPoint() {
-    Configuration conf = new Configuration();
-    String dir = RefData.dir("saige-family").toString();
-    PlinkFileset fs = PlinkFileset.open(dir + "/plinkforGRM_1000samples_10kMarkers", conf);
-    Grm grm = GrmKernel.computeLocal(fs, null, 0.0, 256, 500, conf);
-    DataTable table = DataTable.read(dir + "/pheno_both.txt", conf);
-    MixedModel m = ModelFrame.build(table, Formula.parse("y_binary ~ x1 + x2 + (1 | IID:G)"),
-        new ModelFrame.Options(Map.of(), Set.of(), null, null, Map.of("G", Relationship.of("G", grm))));
+    MixedModel m = saigeFamilyBinary();
     PqlGlmm.Fit f = PqlGlmm.fit(m, Family.BINOMIAL_PROBIT, null, null, MixedModelFitter.Method.REML, true, 1e-10);
     assertTrue(f.converged(), f.message());
     int n = m.n();

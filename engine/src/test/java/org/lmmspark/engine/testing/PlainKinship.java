@@ -5,6 +5,23 @@ public final class PlainKinship {
   private PlainKinship() {}
 
   /**
+   * Standardized genotypes z = (g − 2f)/√(2f(1−f)), n×m column-major: each variant's allele frequency f
+   * drawn from U(0.05, 0.5) and its counts g from Hardy–Weinberg at f, standardized by the true f.
+   */
+  public static double[] standardizedGenotypes(int n, int m, java.util.Random rnd) {
+    double[] z = new double[n * m];
+    for (int j = 0; j < m; j++) {
+      double f = 0.05 + 0.45 * rnd.nextDouble();
+      double sd = Math.sqrt(2 * f * (1 - f));
+      for (int i = 0; i < n; i++) {
+        int g = (rnd.nextDouble() < f ? 1 : 0) + (rnd.nextDouble() < f ? 1 : 0);
+        z[i + j * n] = (g - 2 * f) / sd;
+      }
+    }
+    return z;
+  }
+
+  /**
    * z = (x − 2p)/sqrt(2p(1−p)) with p over non-missing calls, missing z = 0, over the variants that are
    * polymorphic and not on chromosome {@code leftOut} (a {@code .bim} chromosome number; 0 or less: none
    * left out); K = Σ z zᵀ / (their number), n×n column-major over all samples of {@code g[variant][sample]}

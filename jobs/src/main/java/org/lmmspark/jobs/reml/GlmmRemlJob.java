@@ -21,7 +21,6 @@ import org.lmmspark.engine.reml.matfree.StochasticReml;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.matfree.DistributedGenotypeProducts;
 import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
-import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.model.MixedModel;
 import org.lmmspark.engine.model.ModelFrame;
 import org.lmmspark.engine.pheno.SampleFrame;
@@ -229,12 +228,7 @@ public final class GlmmRemlJob {
     }
     doc.put("command", o.commandLine());
     doc.put("version", RemlJob.version());
-    try (AtomicOutputs outs = new AtomicOutputs(conf)) {
-      RemlJob.write(outs, o.out() + ".hsq", hsq);
-      RemlJob.write(outs, o.out() + ".json", Json.write(doc));
-      RemlJob.write(outs, o.out() + ".log", String.join("\n", log) + "\n");
-      outs.commit();
-    }
+    RemlJob.writeFit(conf, o.out(), hsq, doc, log);
     return new RemlJob.Result(null, null, in, log, null, hsq, fit);
   }
 

@@ -614,17 +614,12 @@ public final class RemlJob {
     samples.put("analysed", n);
     samples.put("inputs", perInput(in.match()));
     Map<String, Object> mf = matrixFreeDiagnostics(r, g);
-    try (AtomicOutputs outs = new AtomicOutputs(conf)) {
-      write(outs, o.out() + ".hsq", hsqText);
-      Map<String, Object> doc = json(o, in.design().trait(), in.design().columnNames(), fit, summary, MATRIX_FREE,
-          r.remlSeconds(), samples, mf);
-      if (liability != null) {
-        doc.put("liability_scale", liability.json(summary));
-      }
-      write(outs, o.out() + ".json", Json.write(doc));
-      write(outs, o.out() + ".log", String.join("\n", log) + "\n");
-      outs.commit();
+    Map<String, Object> doc = json(o, in.design().trait(), in.design().columnNames(), fit, summary, MATRIX_FREE,
+        r.remlSeconds(), samples, mf);
+    if (liability != null) {
+      doc.put("liability_scale", liability.json(summary));
     }
+    writeFit(conf, o.out(), hsqText, doc, log);
     return new Result(fit, summary, null, log, r, hsqText, null);
   }
 
@@ -943,6 +938,16 @@ public final class RemlJob {
     }
     if (!converged) {
       log.add("warning: " + what + " did not converge; results are the last iterate (--allow-nonconvergence)");
+    }
+  }
+
+  /** A fit's three files, published together: {@code OUT.hsq}, {@code OUT.json} and {@code OUT.log}. */
+  static void writeFit(Configuration conf, String out, String hsq, Map<String, Object> doc, List<String> log) {
+    try (AtomicOutputs outs = new AtomicOutputs(conf)) {
+      write(outs, out + ".hsq", hsq);
+      write(outs, out + ".json", Json.write(doc));
+      write(outs, out + ".log", String.join("\n", log) + "\n");
+      outs.commit();
     }
   }
 

@@ -8,7 +8,6 @@ import java.util.Map;
 import java.util.TreeSet;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
-import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.model.MixedModel;
 import org.lmmspark.engine.model.MixedModelFit;
 import org.lmmspark.engine.model.MixedModelFitter;
@@ -113,12 +112,7 @@ final class ResidByRemlJob {
     doc.put("logLik", fit.logLik());
     doc.put("command", o.commandLine());
     doc.put("version", RemlJob.version());
-    try (AtomicOutputs outs = new AtomicOutputs(conf)) {
-      RemlJob.write(outs, o.out() + ".hsq", hsq);
-      RemlJob.write(outs, o.out() + ".json", Json.write(doc));
-      RemlJob.write(outs, o.out() + ".log", String.join("\n", log) + "\n");
-      outs.commit();
-    }
+    RemlJob.writeFit(conf, o.out(), hsq, doc, log);
     return new RemlJob.Result(null, null, in, log, null, hsq, null);
   }
 
