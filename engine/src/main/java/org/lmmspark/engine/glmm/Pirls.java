@@ -103,7 +103,7 @@ final class Pirls {
       for (int j = 0; j < k; j++) {
         delta[j] = sol[j] - (j < off ? b[j] : u[j - off]);
       }
-      double dec = quadraticForm(system, delta, k);
+      double dec = org.lmmspark.engine.reml.SmallMatrices.quadraticForm(system, delta, k);
       if (dec < DECREMENT_TOL * Math.max(1, Math.abs(pdev))) {
         converged = true;
         break;
@@ -390,17 +390,5 @@ final class Pirls {
       a[j + j * k] += 1;
     }
     return a;
-  }
-
-  private static double quadraticForm(double[] a, double[] v, int k) {
-    double s = 0;
-    for (int c = 0; c < k; c++) {
-      double col = 0;
-      for (int r = 0; r < k; r++) {
-        col += a[r + c * k] * v[r];
-      }
-      s += v[c] * col;
-    }
-    return s;
   }
 }

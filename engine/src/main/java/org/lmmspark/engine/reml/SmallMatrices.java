@@ -6,6 +6,19 @@ import org.lmmspark.engine.linalg.Blas;
 public final class SmallMatrices {
   private SmallMatrices() {}
 
+  /** {@code vᵀ A v} for A m×m column-major. */
+  public static double quadraticForm(double[] a, double[] v, int m) {
+    double s = 0;
+    for (int c = 0; c < m; c++) {
+      double col = 0;
+      for (int r = 0; r < m; r++) {
+        col += a[r + c * m] * v[r];
+      }
+      s += v[c] * col;
+    }
+    return s;
+  }
+
   /** The inverse of a symmetric positive definite m×m matrix (column-major), or null when it is not PD. */
   public static double[] invertSpd(double[] a, int m) {
     double[] l = a.clone();

@@ -12,6 +12,7 @@ import org.lmmspark.engine.model.MixedModel;
 import org.lmmspark.engine.model.MixedModelFit;
 import org.lmmspark.engine.model.MixedModelFitter;
 import org.lmmspark.engine.model.ModelFrame;
+import org.lmmspark.engine.model.ResidualLevelShares;
 import org.lmmspark.engine.reml.DenseSymmetricMatrix;
 import org.lmmspark.engine.reml.HsqFile;
 import org.lmmspark.engine.reml.RemlInputs;
@@ -81,7 +82,7 @@ final class ResidByRemlJob {
     log.add(String.format(Locale.ROOT, "REML (dense, residual per level): %s (%.3f s)", fit.message(), seconds));
     RemlJob.checkConvergence("REML", fit.converged(), fit.message(), o.out(), o.allowNonconvergence(), log,
         conf);
-    List<Row> rows = rows(fit, names, levels);
+    List<ResidualLevelShares.Row> rows = ResidualLevelShares.rows(fit, names, levels);
     String hsq = hsq(rows, fit, levels, count);
     log.add(String.format(Locale.ROOT, "total time %.3f s", (System.nanoTime() - t0) / 1e9));
     Map<String, Object> doc = new LinkedHashMap<>();
@@ -96,7 +97,7 @@ final class ResidByRemlJob {
     doc.put("resid_by", column);
     doc.put("records_per_level", perLevel(levels, count));
     List<Object> list = new ArrayList<>();
-    for (Row r : rows) {
+    for (ResidualLevelShares.Row r : rows) {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("name", r.source());
       m.put("value", r.value());
@@ -120,61 +121,9 @@ final class ResidByRemlJob {
       + "+ V(e_L); V(k)/Vp_L = V(k) / Vp_L (per-level heritability, as ASReml reports per environment); SEs from the "
       + "inverse average information, ratios and sums by the delta method";
 
-  /** One {@code .hsq} row. */
-  record Row(String source, double value, double se) {}
-
-  /** The rows: {@code V(k)}, {@code V(e_L)}, then per level {@code Vp_L} and {@code V(k)/Vp_L}. */
-  static List<Row> rows(MixedModelFit fit, List<String> names, List<String> levels) {
-    int k = names.size();
-    int m = fit.theta().length;
-    double[] cov = fit.thetaCovariance();
-    List<Row> rows = new ArrayList<>();
-    for (int c = 0; c < k; c++) {
-      rows.add(new Row("V(" + names.get(c) + ")", fit.theta()[c], fit.se()[c]));
-    }
-    for (int l = 0; l < levels.size(); l++) {
-      rows.add(new Row("V(e_" + levels.get(l) + ")", fit.theta()[k + l], fit.se()[k + l]));
-    }
-    for (int l = 0; l < levels.size(); l++) {
-      double[] g = new double[m];
-      double vp = fit.theta()[k + l];
-      g[k + l] = 1;
-      for (int c = 0; c < k; c++) {
-        vp += fit.theta()[c];
-        g[c] = 1;
-      }
-      rows.add(new Row("Vp_" + levels.get(l), vp, deltaSe(cov, g)));
-      for (int c = 0; c < k; c++) {
-        double r = fit.theta()[c] / vp;
-        double[] d = new double[m];
-        for (int j = 0; j < m; j++) {
-          d[j] = g[j] * (-r / vp);
-        }
-        d[c] += 1 / vp;
-        rows.add(new Row("V(" + names.get(c) + ")/Vp_" + levels.get(l), r, deltaSe(cov, d)));
-      }
-    }
-    return rows;
-  }
-
-  /** {@code sqrt(gᵀ C g)} for C m×m column-major; NaN when C is not available. */
-  private static double deltaSe(double[] cov, double[] g) {
-    if (cov == null) {
-      return Double.NaN;
-    }
-    int m = g.length;
-    double v = 0;
-    for (int a = 0; a < m; a++) {
-      for (int b = 0; b < m; b++) {
-        v += g[a] * cov[a + b * m] * g[b];
-      }
-    }
-    return Math.sqrt(v);
-  }
-
-  static String hsq(List<Row> rows, MixedModelFit fit, List<String> levels, int[] count) {
+  static String hsq(List<ResidualLevelShares.Row> rows, MixedModelFit fit, List<String> levels, int[] count) {
     StringBuilder sb = new StringBuilder("Source\tVariance\tSE\n");
-    for (Row r : rows) {
+    for (ResidualLevelShares.Row r : rows) {
       sb.append(r.source()).append('\t').append(HsqFile.num(r.value())).append('\t').append(HsqFile.num(r.se()))
           .append('\n');
     }
