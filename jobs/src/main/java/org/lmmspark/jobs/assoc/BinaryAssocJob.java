@@ -185,11 +185,12 @@ public final class BinaryAssocJob {
     fileset.warnings().forEach(log::warn);
     List<String> notes = new ArrayList<>(genotypes.notes());
     if (o.solver() == AssocJob.Solver.MATRIX_FREE) {
-      return runMatrixFree(jsc, b, genotypes, notes, start);
+      return runMatrixFree(jsc, b, genotypes, MatrixFreeRemlJob.assemble(o.trait(), genotypes, conf), notes, start);
     }
     if (o.solver() == AssocJob.Solver.AUTO && o.grm() == null && b.variance() != Variance.EXACT) {
       // Decided before any GRM is computed: above the dense null's limit the GRM alone would take hours.
-      int n = MatrixFreeRemlJob.assemble(o.trait(), genotypes, conf).samples().size();
+      GenotypeRemlInputs.Assembled in = MatrixFreeRemlJob.assemble(o.trait(), genotypes, conf);
+      int n = in.samples().size();
       int limit = denseLimit(o);
       if (n > limit) {
         String why = String.format(Locale.ROOT, "route: matrix-free (--solver auto: %d analysed samples, above the dense "
@@ -198,7 +199,7 @@ public final class BinaryAssocJob {
         log.info(why);
         notes.add(why);
         return runMatrixFree(jsc, new Options(o.withSolver(AssocJob.Solver.MATRIX_FREE), b.firthBelow(), b.variance()),
-            genotypes, notes, start);
+            genotypes, in, notes, start);
       }
     }
 
@@ -291,15 +292,15 @@ public final class BinaryAssocJob {
    * The matrix-free route ({@code --solver matrix-free}, no GRM): the genotypes cached once as 2-bit blocks
    * ({@link DistributedGenotypeProducts}), the null GLMM by {@link MatrixFreePql} over the genotype operator,
    * SAIGE's variance ratio from {@code gᵀPg} of the seeded calibration variants with P applied by batched
-   * preconditioned CG ({@link MatrixFreeBinaryNull}), then the same scan as the dense route.
+   * preconditioned CG ({@link MatrixFreeBinaryNull}), then the same scan as the dense route. {@code in}: the
+   * analysed samples and design, assembled once by the caller (the route decision counts them).
    */
-  private static Result runMatrixFree(JavaSparkContext jsc, Options b, PartitionedGenotypes genotypes, List<String> notes,
-      long start) {
+  private static Result runMatrixFree(JavaSparkContext jsc, Options b, PartitionedGenotypes genotypes,
+      GenotypeRemlInputs.Assembled in, List<String> notes, long start) {
     AssocJob.Options o = b.assoc();
     Configuration conf = jsc.hadoopConfiguration();
     GenotypeSource fileset = genotypes.fileset();
     long nullStart = System.nanoTime();
-    GenotypeRemlInputs.Assembled in = MatrixFreeRemlJob.assemble(o.trait(), genotypes, conf);
     notes.addAll(in.notes());
     String phenoFile = o.trait().pheno() != null ? o.trait().pheno() : fileset.famPath();
     double[] y = caseControl(in.design().y(), in.samples(), phenoFile, in.design().trait(), notes);
