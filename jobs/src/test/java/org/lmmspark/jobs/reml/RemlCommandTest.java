@@ -14,26 +14,12 @@ import org.apache.commons.math3.linear.Array2DRowRealMatrix;
 import org.apache.commons.math3.linear.LUDecomposition;
 import org.apache.commons.math3.linear.RealMatrix;
 import org.apache.hadoop.conf.Configuration;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.lmmspark.engine.reml.RemlProblem;
-import org.lmmspark.engine.testing.RefData;
 import org.lmmspark.jobs.cli.Lmmspark;
 
 /** The real entry point on ../shared/refdata/regenie-example (GEMMA values from its EXPECTED.md §2). */
-class RemlCommandTest {
-  static Path dir;
-  static String grm;
-  @TempDir
-  Path tmp;
-
-  @BeforeAll
-  static void find() {
-    dir = RefData.dir("regenie-example");
-    grm = dir.resolve("expected/gcta_grm").toString();
-  }
-
+class RemlCommandTest extends RegenieExampleGrmFixture {
   static Map<String, String[]> readHsq(Path p) throws Exception {
     Map<String, String[]> rows = new HashMap<>();
     List<String> lines = Files.readAllLines(p);

@@ -14,13 +14,10 @@ import org.apache.commons.math3.linear.Array2DRowRealMatrix;
 import org.apache.commons.math3.linear.EigenDecomposition;
 import org.apache.commons.math3.linear.RealMatrix;
 import org.apache.hadoop.conf.Configuration;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.kinship.Grm;
-import org.lmmspark.engine.testing.RefData;
 import org.lmmspark.jobs.cli.Lmmspark;
 
 /**
@@ -29,18 +26,7 @@ import org.lmmspark.jobs.cli.Lmmspark;
  * {@code nlme-bodyweight-varident}): same REML logLik and variances to 1e-6, on regenie-example's GRM
  * (500 samples) with a trait simulated from that GRM and two residual variances (see {@link #data}).
  */
-class RemlResidByTest {
-  static Path dir;
-  static String grm;
-  @TempDir
-  Path tmp;
-
-  @BeforeAll
-  static void find() {
-    dir = RefData.dir("regenie-example");
-    grm = dir.resolve("expected/gcta_grm").toString();
-  }
-
+class RemlResidByTest extends RegenieExampleGrmFixture {
   /**
    * Simulated from the GRM K itself so that V(G) is well inside the parameter space: y = g + e with
    * g ~ N(0, 1.0·K) (through K's eigendecomposition, negative eigenvalues clipped) and e ~ N(0, 0.5) in
