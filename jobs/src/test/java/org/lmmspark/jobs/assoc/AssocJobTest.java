@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.lmmspark.engine.testing.Tolerance.assertClose;
 
 import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStreamReader;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,7 +27,7 @@ import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.RemlProblem;
 import org.lmmspark.engine.reml.VarianceComponent;
 import org.lmmspark.engine.testing.RefData;
-import org.lmmspark.jobs.cli.Lmmspark;
+import org.lmmspark.jobs.testing.LmmsparkCli;
 import org.lmmspark.jobs.testing.SharedSpark;
 
 /** The Spark association job: LOCO against a brute-force dense computation, outputs, bad input. */
@@ -301,17 +299,6 @@ class AssocJobTest {
 
   /** Runs the CLI expecting exit code 2 and returns stderr. */
   static String runCli(String... args) {
-    PrintStream saved = System.err;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));
-    int code;
-    try {
-      code = Lmmspark.run(args);
-    } finally {
-      System.setErr(saved);
-    }
-    String err = buf.toString(StandardCharsets.UTF_8);
-    assertEquals(2, code, err);
-    return err;
+    return LmmsparkCli.run(2, args);
   }
 }

@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.lmmspark.engine.testing.Tolerance.assertClose;
 
 import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStreamReader;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,24 +18,25 @@ import java.util.zip.GZIPInputStream;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.genotype.GenotypeInput;
 import org.lmmspark.engine.io.GctaGrmFiles;
+import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.io.PlinkWriter;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.kinship.Grm;
-import org.lmmspark.engine.testing.BedFixture;
-import org.lmmspark.engine.testing.RefData;
-import org.lmmspark.engine.genotype.ChromosomeSelection;
+import org.lmmspark.engine.kinship.GrmKernel;
 import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.engine.select.SampleSelection;
 import org.lmmspark.engine.select.VariantSelection;
+import org.lmmspark.engine.testing.BedFixture;
+import org.lmmspark.engine.testing.RefData;
 import org.lmmspark.jobs.assoc.AssocJob;
-import org.lmmspark.engine.io.PlinkFileset;
-import org.lmmspark.engine.kinship.GrmKernel;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.matfree.DistributedGenotypeProducts;
 import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
+import org.lmmspark.jobs.testing.LmmsparkCli;
 import org.lmmspark.jobs.testing.SharedSpark;
 
 /**
@@ -49,20 +48,6 @@ import org.lmmspark.jobs.testing.SharedSpark;
  */
 class InputsCommandTest {
   private final Configuration conf = new Configuration();
-
-  static String run(int expected, String... args) {
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    System.setErr(new PrintStream(err, true));
-    int exit;
-    try {
-      exit = Lmmspark.run(args);
-    } finally {
-      System.setErr(oldErr);
-    }
-    assertEquals(expected, exit, err.toString());
-    return err.toString();
-  }
 
   static Map<String, Double> hsq(String prefix) throws Exception {
     Map<String, Double> rows = new HashMap<>();
@@ -163,7 +148,7 @@ class InputsCommandTest {
     // GRM.
     String a = dir.resolve("a").toString();
     String b = dir.resolve("b").toString();
-    run(0, concat(new String[] {"grm", "--bfile", full, "--out", a, "--master", "local[2]"}, select));
+    LmmsparkCli.run(0, concat(new String[] {"grm", "--bfile", full, "--out", a, "--master", "local[2]"}, select));
     Grm ga = GctaGrmFiles.read(a, conf);
     PlinkFileset subset = PlinkFileset.open(sub, conf);
     Grm gb = GrmKernel.computeLocal(subset, null, 0, 4096, 4096, conf);
@@ -261,7 +246,7 @@ class InputsCommandTest {
     Path pheno = dir.resolve("pheno.csv");
     Files.writeString(pheno, csv);
     String out = dir.resolve("y2").toString();
-    run(0, "reml", "--grm", ref.resolve("expected/gcta_grm").toString(), "--pheno", pheno.toString(), "--mpheno", "2",
+    LmmsparkCli.run(0, "reml", "--grm", ref.resolve("expected/gcta_grm").toString(), "--pheno", pheno.toString(), "--mpheno", "2",
         "--iid-only", "--qcovar", ref.resolve("covariates.txt").toString(), "--out", out);
     Map<String, Double> h = hsq(out);
     System.out.printf("regenie-example Y2, headerless CSV by IID: vg %.6g (GEMMA 0.0278827), ve %.6g (GEMMA 0.350056)%n",
@@ -274,14 +259,14 @@ class InputsCommandTest {
       keep.append(l.trim().split("\\s+")[1]).append('\n');
     }
     Files.writeString(dir.resolve("keep.txt"), keep);
-    run(0, "reml", "--grm", ref.resolve("expected/gcta_grm").toString(), "--pheno", pheno.toString(), "--mpheno", "2",
+    LmmsparkCli.run(0, "reml", "--grm", ref.resolve("expected/gcta_grm").toString(), "--pheno", pheno.toString(), "--mpheno", "2",
         "--iid-only", "--keep", dir.resolve("keep.txt").toString(), "--out", out + "k");
     assertEquals(300, Integer.parseInt(Files.readAllLines(Path.of(out + "k.hsq")).stream()
         .filter(l -> l.startsWith("n\t")).findFirst().orElseThrow().split("\t")[1]));
     assertTrue(Files.readString(Path.of(out + "k.log")).contains("300 of 500 samples kept"));
     // The same file without --iid-only is read as FID IID then one value: refused as a table keyed by FID IID
     // whose samples are not in the GRM (none left), never silently.
-    String err = run(2, "reml", "--grm", ref.resolve("expected/gcta_grm").toString(), "--pheno", pheno.toString(),
+    String err = LmmsparkCli.run(2, "reml", "--grm", ref.resolve("expected/gcta_grm").toString(), "--pheno", pheno.toString(),
         "--out", dir.resolve("z").toString());
     assertTrue(err.contains("lmmspark: error:"), err);
   }
@@ -326,7 +311,7 @@ class InputsCommandTest {
     Files.writeString(dir.resolve("bxd.fam"), fam);
     Files.writeString(dir.resolve("cov.csv"), covCsv);
     String out = dir.resolve("r").toString();
-    run(0, "reml", "--grm", grm, "--pheno", dir.resolve("bxd.fam").toString(), "--pheno-col", "2", "--qcovar",
+    LmmsparkCli.run(0, "reml", "--grm", grm, "--pheno", dir.resolve("bxd.fam").toString(), "--pheno-col", "2", "--qcovar",
         dir.resolve("cov.csv").toString(), "--iid-only", "--out", out);
     Map<String, Double> h = hsq(out);
     System.out.printf("gemma-bxd via --pheno-col: ve %.6g (GEMMA 0.222324), vg %.6g (GEMMA 0.000921085)%n",

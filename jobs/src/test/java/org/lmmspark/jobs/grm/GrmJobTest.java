@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.lmmspark.engine.testing.Tolerance.assertClose;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -17,15 +15,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.genotype.GenotypeInput;
-import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.kinship.GrmKernel;
+import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.engine.testing.BedFixture;
 import org.lmmspark.engine.testing.RefData;
 import org.lmmspark.jobs.cli.Lmmspark;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
+import org.lmmspark.jobs.testing.LmmsparkCli;
 import org.lmmspark.jobs.testing.SharedSpark;
 
 /** The Spark GRM job: distributed equals the reference and the local kernel, with blocks and tiles smaller than the data. */
@@ -182,14 +181,14 @@ class GrmJobTest {
     byte[] bed = Files.readAllBytes(Path.of(prefix + ".bed"));
     Files.write(Path.of(prefix + ".bed"), Arrays.copyOf(bed, bed.length - 1));
     Path out = dir.resolve("outdir");
-    String err = runExpectingExit(2, "grm", "--bfile", prefix, "--out", out.resolve("x").toString(), "--master", "local[2]");
+    String err = LmmsparkCli.run(2, "grm", "--bfile", prefix, "--out", out.resolve("x").toString(), "--master", "local[2]");
     assertTrue(err.contains(prefix + ".bed") && err.contains("size 62 bytes, expected 63 = 3 + M"), err);
     assertFalse(Files.exists(out) && listFiles(out) > 0, "no outputs after a failure");
 
-    String missing = runExpectingExit(2, "grm", "--bfile", dir.resolve("nope").toString(), "--out", out.resolve("y").toString());
+    String missing = LmmsparkCli.run(2, "grm", "--bfile", dir.resolve("nope").toString(), "--out", out.resolve("y").toString());
     assertTrue(missing.contains("nope.fam: file not found"), missing);
 
-    String option = runExpectingExit(2, "grm", "--bfile", prefix, "--out", out.resolve("z").toString(), "--maf", "0.7");
+    String option = LmmsparkCli.run(2, "grm", "--bfile", prefix, "--out", out.resolve("z").toString(), "--maf", "0.7");
     assertTrue(option.contains("--maf"), option);
   }
 
@@ -197,20 +196,5 @@ class GrmJobTest {
     try (Stream<Path> s = Files.list(dir)) {
       return s.count();
     }
-  }
-
-  static String runExpectingExit(int code, String... args) {
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    System.setErr(new PrintStream(err, true));
-    int exit;
-    try {
-      exit = Lmmspark.run(args);
-    } finally {
-      System.setErr(oldErr);
-    }
-    String text = err.toString();
-    assertEquals(code, exit, text);
-    return text;
   }
 }

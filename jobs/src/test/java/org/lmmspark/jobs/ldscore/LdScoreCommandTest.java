@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,6 +20,7 @@ import org.lmmspark.engine.ldscore.WindowSpec;
 import org.lmmspark.engine.testing.RefData;
 import org.lmmspark.engine.testing.Tolerance;
 import org.lmmspark.jobs.cli.Lmmspark;
+import org.lmmspark.jobs.testing.LmmsparkCli;
 import org.lmmspark.jobs.testing.SharedSpark;
 
 /**
@@ -190,18 +189,9 @@ class LdScoreCommandTest {
   }
 
   private static void assertBad(String expected, String... args) {
-    PrintStream old = System.err;
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    System.setErr(new PrintStream(err, true));
-    int code;
-    try {
-      SharedSpark.jsc();
-      code = Lmmspark.run(args);
-    } finally {
-      System.setErr(old);
-    }
-    assertEquals(2, code, err.toString());
-    assertTrue(err.toString().contains(expected), err.toString());
+    SharedSpark.jsc();
+    String err = LmmsparkCli.run(2, args);
+    assertTrue(err.contains(expected), err);
   }
 
   /** The tab-separated rows of a (gzipped) text output. */

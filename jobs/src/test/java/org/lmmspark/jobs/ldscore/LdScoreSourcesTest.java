@@ -3,9 +3,7 @@ package org.lmmspark.jobs.ldscore;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,6 +15,7 @@ import org.lmmspark.engine.io.PlinkFileset;
 import org.lmmspark.engine.testing.RefData;
 import org.lmmspark.engine.testing.VcfFixture;
 import org.lmmspark.jobs.cli.Lmmspark;
+import org.lmmspark.jobs.testing.LmmsparkCli;
 import org.lmmspark.jobs.testing.SharedSpark;
 
 /**
@@ -127,19 +126,10 @@ class LdScoreSourcesTest {
   @Test
   void centimorganWindowIsRefusedForDosagePanels() {
     Path ref = RefData.dir("regenie-example");
-    PrintStream old = System.err;
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    System.setErr(new PrintStream(err, true));
-    int code;
-    try {
-      code = Lmmspark.run("ldscore", "--bgen", ref.resolve("example_3chr.bgen").toString(), "--sample",
-          ref.resolve("example_3chr.sample").toString(), "--ld-wind-cm", "1", "--master", "local[2]", "--out",
-          tmp.resolve("cm").toString());
-    } finally {
-      System.setErr(old);
-    }
-    assertEquals(2, code, err.toString());
-    assertTrue(err.toString().contains("--ld-wind-kb"), err.toString());
+    String err = LmmsparkCli.run(2, "ldscore", "--bgen", ref.resolve("example_3chr.bgen").toString(), "--sample",
+        ref.resolve("example_3chr.sample").toString(), "--ld-wind-cm", "1", "--master", "local[2]", "--out",
+        tmp.resolve("cm").toString());
+    assertTrue(err.contains("--ld-wind-kb"), err);
     assertTrue(!Files.exists(tmp.resolve("cm.1.l2.ldscore.gz")), "no output after bad input");
   }
 }

@@ -4,9 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.lmmspark.engine.testing.Tolerance.assertClose;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
@@ -19,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lmmspark.engine.testing.RefData;
 import org.lmmspark.jobs.cli.Lmmspark;
+import org.lmmspark.jobs.testing.LmmsparkCli;
 
 /**
  * {@code lmmspark reml --pedigree} end to end on Mrode's Example 3.1 (../shared/refdata/mrode-pedigree:
@@ -132,22 +130,10 @@ class RemlPedigreeCommandTest {
     assertEquals(5, (int) jsonNumber(Files.readString(Path.of(out + ".json")), "analysed"));
   }
 
-  static String stderrOf(String... args) {
-    PrintStream old = System.err;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));
-    try {
-      assertEquals(2, Lmmspark.run(args));
-    } finally {
-      System.setErr(old);
-    }
-    return buf.toString(StandardCharsets.UTF_8);
-  }
-
   @Test
   void repeatedIndividualWithoutTheFlagIsAnErrorNamingFileAndLine() throws Exception {
     String pheno = phenoFile("herdA 5 3.0 F\n").toString();
-    String err = stderrOf("reml", "--pedigree", dir.resolve("example3_1.txt").toString(), "--pheno", pheno,
+    String err = LmmsparkCli.run(2, "reml", "--pedigree", dir.resolve("example3_1.txt").toString(), "--pheno", pheno,
         "--pheno-name", "wwg", "--covar-names", "sex", "--out", tmp.resolve("dup").toString());
     assertTrue(err.contains(pheno + ":7") && err.contains("listed twice (first at line 3)")
         && err.contains("--repeated-records"), err);
@@ -155,7 +141,7 @@ class RemlPedigreeCommandTest {
 
   @Test
   void permanentEnvironmentNeedsRepeatedRecords() throws Exception {
-    String err = stderrOf("reml", "--pedigree", dir.resolve("example3_1.txt").toString(), "--pheno",
+    String err = LmmsparkCli.run(2, "reml", "--pedigree", dir.resolve("example3_1.txt").toString(), "--pheno",
         phenoFile("").toString(), "--pheno-name", "wwg", "--permanent-environment", "--out",
         tmp.resolve("pe").toString());
     assertTrue(err.contains("--permanent-environment needs --repeated-records"), err);
@@ -232,7 +218,7 @@ class RemlPedigreeCommandTest {
 
   @Test
   void unknownFixNameIsAnError() throws Exception {
-    String err = stderrOf("reml", "--pedigree", dir.resolve("example3_1.txt").toString(), "--pheno",
+    String err = LmmsparkCli.run(2, "reml", "--pedigree", dir.resolve("example3_1.txt").toString(), "--pheno",
         phenoFile("").toString(), "--pheno-name", "wwg", "--fix", "Q=1", "--out", tmp.resolve("q").toString());
     assertTrue(err.contains("--fix Q: the model has no variance of that name; its variances are [A, e]"), err);
   }
@@ -245,7 +231,7 @@ class RemlPedigreeCommandTest {
   void keepSubsetsAPedigreeRelationship() throws Exception {
     Path keep = tmp.resolve("keep.txt");
     Files.writeString(keep, "herdA 4\nherdA 5\nherdA 6\nherdA 7\n");
-    String err = stderrOf("reml", "--pedigree", dir.resolve("example3_1.txt").toString(), "--pheno",
+    String err = LmmsparkCli.run(2, "reml", "--pedigree", dir.resolve("example3_1.txt").toString(), "--pheno",
         phenoFile("").toString(), "--pheno-name", "wwg", "--keep", keep.toString(), "--fix", "A=20", "--fix", "e=40",
         "--out", tmp.resolve("kept").toString());
     assertTrue(err.contains("lacks 1 of the phenotyped samples, e.g. herdA 8"), err);
