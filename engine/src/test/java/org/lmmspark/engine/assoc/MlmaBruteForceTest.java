@@ -2,6 +2,9 @@ package org.lmmspark.engine.assoc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.lmmspark.engine.testing.PlainGls.dot;
+import static org.lmmspark.engine.testing.PlainGls.projection;
+import static org.lmmspark.engine.testing.PlainGls.times;
 import static org.lmmspark.engine.testing.Tolerance.assertClose;
 
 import java.nio.file.Path;
@@ -45,11 +48,11 @@ class MlmaBruteForceTest {
     assertEquals(r.size(), counts.kept);
     assertTrue(counts.monomorphic >= 4, "monomorphic variants dropped: " + counts);
     double[] pm = projection(s.k.toDense(), sg, se, s.x, N, P);
-    double[] py = mul(pm, s.y);
+    double[] py = times(pm, s.y);
     for (int k = 0; k < r.size(); k++) {
       int v = r.variant(k);
       double[] x = s.dosage(v);
-      double[] px = mul(pm, x);
+      double[] px = times(pm, x);
       double xPx = dot(x, px);
       double xPy = dot(x, py);
       assertClose(r.beta(k), xPy / xPx, 1e-6, 1e-5, "beta " + v);
@@ -143,9 +146,9 @@ class MlmaBruteForceTest {
       // Score at the null ML ratio.
       double[] pm = projection(kd, null0[0], 1, s.x, N, P);
       double[] x = s.dosage(v);
-      double xPx = dot(x, mul(pm, x));
-      double xPy = dot(x, mul(pm, s.y));
-      double yPy = dot(s.y, mul(pm, s.y));
+      double xPx = dot(x, times(pm, x));
+      double xPy = dot(x, times(pm, s.y));
+      double yPy = dot(s.y, times(pm, s.y));
       double sc = N * xPy * xPy / (yPy * xPx);
       assertClose(score.statistic(k), sc, 1e-7, 1e-5, "score " + v);
       assertClose(score.lambda(k), null0[0], 0, 1e-4, "score lambda " + v);
@@ -305,46 +308,5 @@ class MlmaBruteForceTest {
       }
       return c;
     }
-  }
-
-  static double[] projection(double[] kd, double sg, double se, double[] xd, int n, int p) {
-    double[] v = new double[n * n];
-    for (int e = 0; e < v.length; e++) {
-      v[e] = sg * kd[e];
-    }
-    for (int i = 0; i < n; i++) {
-      v[i + i * n] += se;
-    }
-    assertTrue(Blas.dpotrfLower(n, v));
-    Blas.dpotriLowerFull(n, v);
-    double[] vx = new double[n * p];
-    Blas.dgemm(false, false, n, p, n, 1.0, v, n, xd, n, 0.0, vx, n);
-    double[] c = new double[p * p];
-    Blas.dgemm(true, false, p, p, n, 1.0, xd, n, vx, n, 0.0, c, p);
-    assertTrue(Blas.dpotrfLower(p, c));
-    Blas.dpotriLowerFull(p, c);
-    double[] t = new double[n * p];
-    Blas.dgemm(false, false, n, p, p, 1.0, vx, n, c, p, 0.0, t, n);
-    Blas.dgemm(false, true, n, n, p, -1.0, t, n, vx, n, 1.0, v, n);
-    return v;
-  }
-
-  static double[] mul(double[] a, double[] x) {
-    int n = x.length;
-    double[] out = new double[n];
-    for (int j = 0; j < n; j++) {
-      for (int i = 0; i < n; i++) {
-        out[i] += a[i + j * n] * x[j];
-      }
-    }
-    return out;
-  }
-
-  static double dot(double[] a, double[] b) {
-    double s = 0;
-    for (int i = 0; i < a.length; i++) {
-      s += a[i] * b[i];
-    }
-    return s;
   }
 }

@@ -17,6 +17,7 @@ import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
 import org.lmmspark.engine.matfree.LocalGenotypeProducts;
 import org.lmmspark.engine.reml.matfree.StochasticReml;
 import org.lmmspark.engine.testing.BedFixture;
+import org.lmmspark.engine.testing.PlainGls;
 import org.lmmspark.engine.testing.PlainKinship;
 
 /**
@@ -272,17 +273,7 @@ public class MatrixFreeBinaryLocoTest {
             }
             sig[i + i * n] += 1 / (mu * (1 - mu));
           }
-          assertTrue(Blas.dpotrfLower(n, sig));
-          Blas.dpotriLowerFull(n, sig);
-          double[] sx2 = new double[n * p];
-          Blas.dgemm(false, false, n, p, n, 1.0, sig, n, x, n, 0.0, sx2, n);
-          double[] c2 = new double[p * p];
-          Blas.dgemm(true, false, p, p, n, 1.0, x, n, sx2, n, 0.0, c2, p);
-          double[] c2Inv = org.lmmspark.engine.reml.SmallMatrices.invertSpd(c2, p);
-          double[] t = new double[n * p];
-          Blas.dgemm(false, false, n, p, p, 1.0, sx2, n, c2Inv, p, 0.0, t, n);
-          Blas.dgemm(false, true, n, n, p, -1.0, t, n, sx2, n, 1.0, sig, n);
-          return new Plain(eta, beta, sig, step);
+          return new Plain(eta, beta, PlainGls.projection(sig, x, n, p), step);
         }
       }
       throw new AssertionError("the dense LOCO PQL did not settle");

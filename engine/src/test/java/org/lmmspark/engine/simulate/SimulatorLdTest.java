@@ -11,13 +11,14 @@ import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lmmspark.engine.testing.BedFixture;
 import org.lmmspark.engine.testing.Correlation;
 
 /**
  * The simulator's LD model ({@code ldRho > 0}, {@link LinkedHaplotypes}) against its own formula:
  * for founders of one population, variants d apart with frequencies p, p' have
  * {@code r = ρ^d (min(p, p') − p p') / √(p(1−p) p'(1−p'))}. The files are decoded plainly
- * ({@link SimulatorTest#decodeBed}) and r̂ is the sample correlation of the A1 counts.
+ * ({@link BedFixture#read}) and r̂ is the sample correlation of the A1 counts.
  */
 class SimulatorLdTest {
   private static final Configuration CONF = new Configuration();
@@ -38,7 +39,7 @@ class SimulatorLdTest {
         .withMissingRates(0, 0.01).withCausal(10).withLdRho(RHO).withSeed(11);
     String prefix = dir.resolve("ld").toString();
     Simulator.run(c, prefix, CONF, null);
-    int[][] x = SimulatorTest.decodeBed(prefix, n, m);
+    int[][] x = BedFixture.read(prefix, n, m);
     List<String[]> bim = Files.readAllLines(Path.of(prefix + ".bim")).stream().map(l -> l.split("\t")).toList();
     for (int d = 1; d <= 2; d++) {
       double rho = Math.pow(RHO, d);
@@ -103,7 +104,7 @@ class SimulatorLdTest {
     assertTrue(Files.readString(Path.of(a + ".truth.json")).contains("\"ld_rho\": 0.9"));
     assertTrue(!Files.readString(Path.of(none + ".truth.json")).contains("ld_rho"));
     assertTrue(!java.util.Arrays.equals(Files.readAllBytes(Path.of(a + ".bed")), Files.readAllBytes(Path.of(none + ".bed"))));
-    int[][] x = SimulatorTest.decodeBed(a, n, m);
+    int[][] x = BedFixture.read(a, n, m);
     int children = 0;
     for (int j = 0; j < n; j++) {
       int fa = r.father()[j];

@@ -23,6 +23,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lmmspark.engine.testing.BedFixture;
 import org.lmmspark.engine.testing.Tolerance;
 
 /**
@@ -51,28 +52,10 @@ class SimulatorTest {
     SimulationConfig c = SimulationConfig.defaults(N, M).withSeed(7).withFamilies(FAMILIES).withCausal(200);
     prefix = dir.resolve("sim").toString();
     result = Simulator.run(c, prefix, CONF, null);
-    calls = decodeBed(prefix, N, M);
+    calls = BedFixture.read(prefix, N, M);
     fullPrefix = dir.resolve("full").toString();
     full = Simulator.run(c.withMissingRates(0, 0.01).withThreads(2), fullPrefix, CONF, null);
-    fullCalls = decodeBed(fullPrefix, N, M);
-  }
-
-  /** Plain decoding: A1 counts, -1 missing (codes 00 → 2, 01 → missing, 10 → 1, 11 → 0). */
-  static int[][] decodeBed(String prefix, int n, int m) throws IOException {
-    byte[] bed = Files.readAllBytes(Path.of(prefix + ".bed"));
-    int bpv = (n + 3) / 4;
-    assertEquals(3 + (long) m * bpv, bed.length);
-    assertEquals(0x6c, bed[0]);
-    assertEquals(0x1b, bed[1]);
-    assertEquals(0x01, bed[2]);
-    int[][] x = new int[m][n];
-    for (int v = 0; v < m; v++) {
-      for (int j = 0; j < n; j++) {
-        int code = (bed[3 + v * bpv + j / 4] >> (2 * (j % 4))) & 3;
-        x[v][j] = code == 0 ? 2 : code == 1 ? -1 : code == 2 ? 1 : 0;
-      }
-    }
-    return x;
+    fullCalls = BedFixture.read(fullPrefix, N, M);
   }
 
   static List<String[]> table(String path) throws IOException {

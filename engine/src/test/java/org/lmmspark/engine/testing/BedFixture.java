@@ -1,5 +1,7 @@
 package org.lmmspark.engine.testing;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -13,12 +15,44 @@ import java.util.SplittableRandom;
 public final class BedFixture {
   private BedFixture() {}
 
-  /** Writes {@code dir/name.bed/.bim/.fam}; variant v is on chromosome {@code chromosomes[v]}. Returns the prefix. */
   /** The fileset at {@code prefix}, opened as a genotype source. */
   public static org.lmmspark.engine.io.PlinkFileset source(String prefix) {
     return org.lmmspark.engine.io.PlinkFileset.open(prefix, new org.apache.hadoop.conf.Configuration());
   }
 
+  /**
+   * The calls of {@code prefix.bed} (SNP-major, {@code n} samples, {@code m} variants) decoded plainly here:
+   * {@code g[variant][sample]} copies of A1, codes 00 → 2, 01 → missing (−1), 10 → 1, 11 → 0.
+   */
+  public static int[][] read(String prefix, int n, int m) {
+    byte[] bed;
+    try {
+      bed = Files.readAllBytes(Path.of(prefix + ".bed"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    int bpv = (n + 3) / 4;
+    assertEquals(3 + (long) m * bpv, bed.length, "size of " + prefix + ".bed for " + n + " samples, " + m + " variants");
+    assertEquals(0x6c, bed[0]);
+    assertEquals(0x1b, bed[1]);
+    assertEquals(0x01, bed[2], "SNP-major");
+    int[][] g = new int[m][n];
+    for (int v = 0; v < m; v++) {
+      for (int j = 0; j < n; j++) {
+        int code = (bed[3 + v * bpv + j / 4] >> (2 * (j % 4))) & 3;
+        g[v][j] = code == 0 ? 2 : code == 1 ? -1 : code == 2 ? 1 : 0;
+      }
+    }
+    return g;
+  }
+
+  /** The calls {@code g[variant][sample]} as numbers (−1 stays −1), for the dense products of plain computations. */
+  public static double[][] asDoubles(int[][] g) {
+    return java.util.Arrays.stream(g).map(v -> java.util.Arrays.stream(v).asDoubleStream().toArray())
+        .toArray(double[][]::new);
+  }
+
+  /** Writes {@code dir/name.bed/.bim/.fam}; variant v is on chromosome {@code chromosomes[v]}. Returns the prefix. */
   public static String write(Path dir, String name, int[][] g, int[] chromosomes) {
     int m = g.length;
     int n = g[0].length;

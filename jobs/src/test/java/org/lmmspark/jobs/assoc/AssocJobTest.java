@@ -2,6 +2,9 @@ package org.lmmspark.jobs.assoc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.lmmspark.engine.testing.PlainGls.dot;
+import static org.lmmspark.engine.testing.PlainGls.projection;
+import static org.lmmspark.engine.testing.PlainGls.times;
 import static org.lmmspark.engine.testing.Tolerance.assertClose;
 
 import java.io.BufferedReader;
@@ -10,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,12 +24,13 @@ import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lmmspark.engine.genotype.GenotypeInput;
-import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.reml.AiReml;
 import org.lmmspark.engine.reml.DenseSymmetricMatrix;
 import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.RemlProblem;
 import org.lmmspark.engine.reml.VarianceComponent;
+import org.lmmspark.engine.testing.BedFixture;
+import org.lmmspark.engine.testing.PlainKinship;
 import org.lmmspark.engine.testing.RefData;
 import org.lmmspark.jobs.testing.LmmsparkCli;
 import org.lmmspark.jobs.testing.SharedSpark;
@@ -58,24 +63,12 @@ class AssocJobTest {
     int n = 500;
     List<String> bim = Files.readAllLines(Path.of(bfile + ".bim"));
     int m = bim.size();
-    byte[] bed = Files.readAllBytes(Path.of(bfile + ".bed"));
-    int bpv = (n + 3) / 4;
-    double[][] x = new double[m][n];
-    double[][] z = new double[m][n];
-    String[] chr = new String[m];
+    int[][] g = BedFixture.read(bfile, n, m);
+    double[][] x = BedFixture.asDoubles(g);
+    int[] chr = new int[m];
     for (int v = 0; v < m; v++) {
-      chr[v] = bim.get(v).split("\\s+")[0];
-      double sum = 0;
-      for (int j = 0; j < n; j++) {
-        int code = (bed[3 + v * bpv + j / 4] >> (2 * (j % 4))) & 3;
-        assertTrue(code != 1, "this case has no missing calls");
-        x[v][j] = code == 0 ? 2 : code == 2 ? 1 : 0;
-        sum += x[v][j];
-      }
-      double p = sum / (2 * n);
-      for (int j = 0; j < n; j++) {
-        z[v][j] = (x[v][j] - 2 * p) / Math.sqrt(2 * p * (1 - p));
-      }
+      chr[v] = Integer.parseInt(bim.get(v).split("\\s+")[0]);
+      assertTrue(Arrays.stream(g[v]).allMatch(call -> call >= 0), "this case has no missing calls");
     }
     double[] y = column(ref.resolve("phenotype.txt"), 3);
     double[] design = new double[n * 4];
@@ -90,23 +83,7 @@ class AssocJobTest {
       rowOf.put(r.table().variant(row).id(), row);
     }
     for (String c : List.of("1", "2", "3")) {
-      double[] k = new double[n * n];
-      int mOther = 0;
-      for (int v = 0; v < m; v++) {
-        if (chr[v].equals(c)) {
-          continue;
-        }
-        mOther++;
-        for (int a = 0; a < n; a++) {
-          double za = z[v][a];
-          for (int b = 0; b < n; b++) {
-            k[a + b * n] += za * z[v][b];
-          }
-        }
-      }
-      for (int e = 0; e < k.length; e++) {
-        k[e] /= mOther;
-      }
+      double[] k = PlainKinship.k(g, chr, Integer.parseInt(c));
       RemlProblem problem = new RemlProblem(y.clone(), design.clone(), List.of("intercept", "V1", "V2", "V3"),
           List.of(new VarianceComponent("K-" + c, new DenseSymmetricMatrix(n, k.clone()))));
       RemlFit fit = new AiReml().fit(problem);
@@ -117,12 +94,12 @@ class AssocJobTest {
       assertClose(jobFit.sigmaG(), sg, 0, 1e-4, "sigma2_g LOCO " + c);
       assertClose(jobFit.sigmaE(), se, 0, 1e-4, "sigma2_e LOCO " + c);
       double[] p = projection(k, sg, se, design, n, 4);
-      double[] py = mul(p, y, n);
+      double[] py = times(p, y);
       for (int v = 0; v < m; v++) {
-        if (!chr[v].equals(c)) {
+        if (chr[v] != Integer.parseInt(c)) {
           continue;
         }
-        double[] px = mul(p, x[v], n);
+        double[] px = times(p, x[v]);
         double xPx = dot(x[v], px);
         double xPy = dot(x[v], py);
         String id = bim.get(v).split("\\s+")[1];
@@ -177,47 +154,6 @@ class AssocJobTest {
     try (var files = Files.list(Path.of(out).getParent())) {
       assertTrue(files.noneMatch(p -> p.getFileName().toString().contains(".tmp-")), "no temporary files left");
     }
-  }
-
-  /** P = V⁻¹ − V⁻¹X(XᵀV⁻¹X)⁻¹XᵀV⁻¹ with V = sg·K + se·I, densely. */
-  static double[] projection(double[] k, double sg, double se, double[] xd, int n, int p) {
-    double[] v = new double[n * n];
-    for (int e = 0; e < v.length; e++) {
-      v[e] = sg * k[e];
-    }
-    for (int i = 0; i < n; i++) {
-      v[i + i * n] += se;
-    }
-    assertTrue(Blas.dpotrfLower(n, v));
-    Blas.dpotriLowerFull(n, v);
-    double[] vx = new double[n * p];
-    Blas.dgemm(false, false, n, p, n, 1.0, v, n, xd, n, 0.0, vx, n);
-    double[] c = new double[p * p];
-    Blas.dgemm(true, false, p, p, n, 1.0, xd, n, vx, n, 0.0, c, p);
-    assertTrue(Blas.dpotrfLower(p, c));
-    Blas.dpotriLowerFull(p, c);
-    double[] t = new double[n * p];
-    Blas.dgemm(false, false, n, p, p, 1.0, vx, n, c, p, 0.0, t, n);
-    Blas.dgemm(false, true, n, n, p, -1.0, t, n, vx, n, 1.0, v, n);
-    return v;
-  }
-
-  static double[] mul(double[] a, double[] x, int n) {
-    double[] out = new double[n];
-    for (int j = 0; j < n; j++) {
-      for (int i = 0; i < n; i++) {
-        out[i] += a[i + j * n] * x[j];
-      }
-    }
-    return out;
-  }
-
-  static double dot(double[] a, double[] b) {
-    double s = 0;
-    for (int i = 0; i < a.length; i++) {
-      s += a[i] * b[i];
-    }
-    return s;
   }
 
   /** Column {@code col} (0-based, FID IID first) of a whitespace table with a header, as numbers. */

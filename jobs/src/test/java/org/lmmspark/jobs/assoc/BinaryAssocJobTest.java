@@ -1,6 +1,5 @@
 package org.lmmspark.jobs.assoc;
 
-import org.lmmspark.engine.testing.Correlation;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.lmmspark.engine.testing.Tolerance.assertClose;
@@ -11,13 +10,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lmmspark.engine.genotype.GenotypeInput;
-import org.lmmspark.engine.glmm.BinaryAssocResults;
 import org.lmmspark.engine.glmm.GrmPql;
+import org.lmmspark.engine.testing.BedFixture;
+import org.lmmspark.engine.testing.Correlation;
+import org.lmmspark.engine.testing.PlainKinship;
 import org.lmmspark.engine.testing.RefData;
 import org.lmmspark.jobs.testing.SharedSpark;
 
@@ -53,19 +55,11 @@ class BinaryAssocJobTest {
     int n = 500;
     List<String> bim = Files.readAllLines(Path.of(bfile + ".bim"));
     int m = bim.size();
-    double[][] x = alleleCounts(bfile, n, m);
-    double[][] z = new double[m][n];
-    String[] chr = new String[m];
+    int[][] g = BedFixture.read(bfile, n, m);
+    double[][] x = BedFixture.asDoubles(g);
+    int[] chr = new int[m];
     for (int v = 0; v < m; v++) {
-      chr[v] = bim.get(v).split("\\s+")[0];
-      double sum = 0;
-      for (int j = 0; j < n; j++) {
-        sum += x[v][j];
-      }
-      double p = sum / (2 * n);
-      for (int j = 0; j < n; j++) {
-        z[v][j] = (x[v][j] - 2 * p) / Math.sqrt(2 * p * (1 - p));
-      }
+      chr[v] = Integer.parseInt(bim.get(v).split("\\s+")[0]);
     }
     // Samples are in .fam order in both tables here (checked: same IIDs, same order).
     List<String> pheno = Files.readAllLines(ref.resolve("phenotype_bin.txt"));
@@ -83,22 +77,7 @@ class BinaryAssocJobTest {
       }
     }
     for (String c : List.of("1", "2", "3")) {
-      double[] k = new double[n * n];
-      int used = 0;
-      for (int v = 0; v < m; v++) {
-        if (chr[v].equals(c)) {
-          continue;
-        }
-        used++;
-        for (int a = 0; a < n; a++) {
-          for (int b = 0; b < n; b++) {
-            k[a + b * n] += z[v][a] * z[v][b];
-          }
-        }
-      }
-      for (int i = 0; i < k.length; i++) {
-        k[i] /= used;
-      }
+      double[] k = PlainKinship.k(g, chr, Integer.parseInt(c));
       GrmPql.Fit fit = GrmPql.fit("c" + c, y, design, List.of("intercept", "V1", "V2", "V3"), k, Double.NaN,
           GrmPql.TOLERANCE);
       BinaryAssocJob.NullFit jobFit = r.nullFits().stream().filter(f -> f.scope().equals("LOCO chromosome " + c))
@@ -108,7 +87,7 @@ class BinaryAssocJobTest {
       int checked = 0;
       for (int row = 0; row < r.table().size(); row++) {
         int v = r.table().variantIndex(row);
-        if (!chr[v].equals(c)) {
+        if (chr[v] != Integer.parseInt(c)) {
           continue;
         }
         double t = 0;
@@ -183,7 +162,7 @@ class BinaryAssocJobTest {
     // instead, logit P(case) = −1 + Σ_v z_v β_v, β_v ~ N(0, 2/M) (τ = 2 on the logit scale), seeded.
     int n = 500;
     int m = 500;
-    double[][] x = alleleCounts(bfile, n, m);
+    double[][] x = BedFixture.asDoubles(BedFixture.read(bfile, n, m));
     double[] eta = new double[n];
     java.util.Random rnd = new java.util.Random(15);
     for (int v = 0; v < m; v++) {
@@ -297,14 +276,14 @@ class BinaryAssocJobTest {
     int n = 500;
     int m = 1200;
     int chromosomes = 6;
-    int[][] g = org.lmmspark.engine.testing.BedFixture.random(n, m, 0, 0, 77);
+    int[][] g = BedFixture.random(n, m, 0, 0, 77);
     int[] chr = new int[m];
     for (int v = 0; v < m; v++) {
       chr[v] = v / (m / chromosomes) + 1;
     }
-    String bfile = org.lmmspark.engine.testing.BedFixture.write(dir, "sim", g, chr);
+    String bfile = BedFixture.write(dir, "sim", g, chr);
     java.util.Random rnd = new java.util.Random(9);
-    double[] genetic = org.lmmspark.engine.testing.BedFixture.additiveValues(g, 1.5, rnd);
+    double[] genetic = BedFixture.additiveValues(g, 1.5, rnd);
     double[] y = new double[n];
     double[] design = new double[2 * n];
     List<String> pheno = new ArrayList<>(List.of("FID IID Y"));
@@ -344,9 +323,9 @@ class BinaryAssocJobTest {
     BinaryAssocJob.NullFit f3 = free.nullFits().stream().filter(f -> f.scope().equals("LOCO chromosome 3")).findFirst()
         .orElseThrow();
     double ratio = f3.ratio().mean();
-    double[] k3 = org.lmmspark.engine.testing.PlainKinship.k(g, chr, 3);
+    double[] k3 = PlainKinship.k(g, chr, 3);
     double[] eta0 = new double[n]; // from the GLM-like start η = logit(mean y): the fixed point does not depend on it
-    java.util.Arrays.fill(eta0, Math.log(free.cases() / (double) (n - free.cases())));
+    Arrays.fill(eta0, Math.log(free.cases() / (double) (n - free.cases())));
     org.lmmspark.engine.glmm.MatrixFreeBinaryLocoTest.Plain plain =
         org.lmmspark.engine.glmm.MatrixFreeBinaryLocoTest.Plain.pql(k3, tau, design, 2, y, eta0);
     assertClose(f3.beta(), plain.beta(), 1e-4, 0, "β of the LOCO null, chromosome 3");
@@ -453,19 +432,6 @@ class BinaryAssocJobTest {
   }
 
   /** Copies of A1 per variant (m×n) decoded from the .bed bytes (SNP-major; no missing calls in these files). */
-  static double[][] alleleCounts(String bfile, int n, int m) throws java.io.IOException {
-    byte[] bed = Files.readAllBytes(Path.of(bfile + ".bed"));
-    int bpv = (n + 3) / 4;
-    double[][] x = new double[m][n];
-    for (int v = 0; v < m; v++) {
-      for (int j = 0; j < n; j++) {
-        int code = (bed[3 + v * bpv + j / 4] >> (2 * (j % 4))) & 3;
-        x[v][j] = code == 0 ? 2 : code == 2 ? 1 : 0;
-      }
-    }
-    return x;
-  }
-
   /** Values other than 0/1 (or 1/2), all cases, no cases: one line naming the file (and sample), exit 2. */
   @Test
   void badTraitsAreOneLineErrors(@TempDir Path dir) throws Exception {
