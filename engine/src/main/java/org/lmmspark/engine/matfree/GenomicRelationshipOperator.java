@@ -128,15 +128,6 @@ public final class GenomicRelationshipOperator implements SymmetricOperator {
     return d;
   }
 
-  @Override
-  public double trace() {
-    double t = 0;
-    for (double d : diagonal()) {
-      t += d;
-    }
-    return t;
-  }
-
   /** Refused: the point of this operator is that the N×N matrix is never formed. */
   @Override
   public double[] toDense() {

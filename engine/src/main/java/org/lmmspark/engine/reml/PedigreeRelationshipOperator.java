@@ -39,15 +39,6 @@ public final class PedigreeRelationshipOperator implements SymmetricOperator {
   }
 
   @Override
-  public double trace() {
-    double t = 0;
-    for (double d : diagonal()) {
-      t += d;
-    }
-    return t;
-  }
-
-  @Override
   public double[] diagonal() {
     double[] f = pedigree.inbreeding();
     double[] d = new double[animals.length];

@@ -50,13 +50,4 @@ public final class ScaledOperator implements SymmetricOperator {
     }
     return d;
   }
-
-  @Override
-  public double trace() {
-    double t = 0;
-    for (double v : diagonal()) {
-      t += v;
-    }
-    return t;
-  }
 }

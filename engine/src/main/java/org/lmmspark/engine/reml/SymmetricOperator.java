@@ -22,8 +22,14 @@ public interface SymmetricOperator {
    */
   void apply(double[] in, int k, double[] out);
 
-  /** {@code tr(A)}. */
-  double trace();
+  /** {@code tr(A)}; the default sums {@link #diagonal()}. */
+  default double trace() {
+    double t = 0;
+    for (double d : diagonal()) {
+      t += d;
+    }
+    return t;
+  }
 
   /**
    * The diagonal {@code A_ii} (n values). The default reads it off {@link #toDense()} (O(n²) memory);
