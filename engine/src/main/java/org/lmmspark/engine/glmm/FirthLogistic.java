@@ -141,7 +141,15 @@ public final class FirthLogistic {
    * under separation, where Firth matters — so the true Hessian is used, Fisher scoring only as fallback.
    */
   private static double[] newtonDirection(State s, double[] score, double[] negH, boolean[] held) {
-    int p = s.p;
+    return solveOnFree(negH, s.p, score, held);
+  }
+
+  /**
+   * {@code d_f = A_ff⁻¹ score_f} over the coefficients f not {@code held} (all when {@code held} is null),
+   * {@code d = 0} for the held ones, by Cholesky of the free block of the p×p {@code a} (not modified);
+   * null when that block is not positive definite.
+   */
+  private static double[] solveOnFree(double[] a, int p, double[] score, boolean[] held) {
     int f = 0;
     int[] free = new int[p];
     for (int j = 0; j < p; j++) {
@@ -149,18 +157,19 @@ public final class FirthLogistic {
         free[f++] = j;
       }
     }
-    double[] sub = SmallMatrices.select(negH, p, java.util.Arrays.copyOf(free, f));
+    free = java.util.Arrays.copyOf(free, f);
+    double[] sub = SmallMatrices.select(a, p, free);
     double[] rhs = new double[f];
-    for (int a = 0; a < f; a++) {
-      rhs[a] = score[free[a]];
+    for (int b = 0; b < f; b++) {
+      rhs[b] = score[free[b]];
     }
     if (!Blas.dpotrfLower(f, sub)) {
       return null;
     }
     Blas.dpotrsLower(f, 1, sub, rhs);
     double[] d = new double[p];
-    for (int a = 0; a < f; a++) {
-      d[free[a]] = rhs[a];
+    for (int b = 0; b < f; b++) {
+      d[free[b]] = rhs[b];
     }
     return d;
   }
@@ -333,30 +342,7 @@ public final class FirthLogistic {
         Blas.dpotrsLower(p, 1, chol, d);
         return d;
       }
-      int f = 0;
-      int[] free = new int[p];
-      for (int j = 0; j < p; j++) {
-        if (!held[j]) {
-          free[f++] = j;
-        }
-      }
-      double[] sub = new double[f * f];
-      double[] rhs = new double[f];
-      for (int b = 0; b < f; b++) {
-        rhs[b] = score[free[b]];
-        for (int a = 0; a < f; a++) {
-          sub[a + b * f] = info[free[a] + free[b] * p];
-        }
-      }
-      if (!Blas.dpotrfLower(f, sub)) {
-        return null;
-      }
-      Blas.dpotrsLower(f, 1, sub, rhs);
-      double[] d = new double[p];
-      for (int a = 0; a < f; a++) {
-        d[free[a]] = rhs[a];
-      }
-      return d;
+      return solveOnFree(info, p, score, held);
     }
   }
 }
