@@ -1,7 +1,9 @@
 package org.lmmspark.engine.reml;
 
+import java.util.Arrays;
 import java.util.Random;
 import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.testing.PlainKinship;
 
 /** Test data: genotypes, a plainly computed GCTA-style GRM, and draws from N(0, σ²K). */
 final class Simulated {
@@ -73,37 +75,19 @@ final class Simulated {
     }
   }
 
-  /** GCTA GRM written plainly: z = (x − 2p)/sqrt(2p(1−p)), A = Z Zᵀ/M over polymorphic variants. */
+  /** GCTA GRM written plainly ({@link PlainKinship#k}: A = Z Zᵀ/M over polymorphic variants) of {@code g[sample][variant]}. */
   static double[] grm(int[][] g) {
     int n = g.length;
     int m = g[0].length;
-    double[] k = new double[n * n];
-    int used = 0;
-    double[] z = new double[n];
-    for (int j = 0; j < m; j++) {
-      double s = 0;
-      for (int i = 0; i < n; i++) {
-        s += g[i][j];
-      }
-      double p = s / (2 * n);
-      if (p <= 0 || p >= 1) {
-        continue;
-      }
-      used++;
-      double sd = Math.sqrt(2 * p * (1 - p));
-      for (int i = 0; i < n; i++) {
-        z[i] = (g[i][j] - 2 * p) / sd;
-      }
-      for (int b = 0; b < n; b++) {
-        for (int a = 0; a < n; a++) {
-          k[a + b * n] += z[a] * z[b];
-        }
+    int[][] byVariant = new int[m][n];
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < m; j++) {
+        byVariant[j][i] = g[i][j];
       }
     }
-    for (int i = 0; i < k.length; i++) {
-      k[i] /= used;
-    }
-    return k;
+    int[] oneChromosome = new int[m];
+    Arrays.fill(oneChromosome, 1);
+    return PlainKinship.k(byVariant, oneChromosome, 0);
   }
 
   /** A draw from N(0, σ² K): U diag(sqrt(max(d, 0))) ξ. */
