@@ -85,17 +85,29 @@ public final class Blas {
     if (LIBRARY.source != BlasLibrary.Source.BUNDLED || !isNative()) {
       return work.get();
     }
-    // JavaCPP remembers the last count it set (−1 before any); before that, OpenBLAS has what it read at load.
-    int before = org.bytedeco.openblas.presets.openblas_nolapack.blas_get_num_threads();
-    if (before < 1) {
-      before = threadsAtLoad();
-    }
+    int before = threads();
     org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
     try {
       return work.get();
     } finally {
       org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(before);
     }
+  }
+
+  /**
+   * The BLAS threads level-3 calls use now: the count {@link #withThreads} set on the bundled OpenBLAS, else
+   * what it read at load ({@code OPENBLAS_NUM_THREADS}, else every core); 1 for the Java fallback.
+   */
+  public static int threads() {
+    if (!isNative()) {
+      return 1;
+    }
+    if (LIBRARY.source != BlasLibrary.Source.BUNDLED) {
+      return threadsAtLoad();
+    }
+    // JavaCPP remembers the last count it set (−1 before any); before that, OpenBLAS has what it read at load.
+    int set = org.bytedeco.openblas.presets.openblas_nolapack.blas_get_num_threads();
+    return set >= 1 ? set : threadsAtLoad();
   }
 
   /** The thread count OpenBLAS takes when it loads: {@code OPENBLAS_NUM_THREADS}, else every core. */
