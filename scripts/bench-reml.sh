@@ -25,20 +25,28 @@ done
 lmm="$home/scripts/lmmspark"
 mkdir -p "$dir"
 now() { date +%s.%N; }
-printf '%-7s %-9s %12s %12s %12s %8s %9s %9s\n' N threads lmmspark_s solver_s gemma_s ratio h2_ours pve_gemma
+# CPU seconds (user + system) of a command's children, and the one-minute load average when it starts:
+# the machine may be shared, and wall times then say more about the others than about us.
+TIMEFORMAT='%U %S'
+cpu_of() { { time "$@" ; } 2>&1 >/dev/null | tail -1 | awk '{printf "%.1f", $1 + $2}'; }
+load() { cut -d' ' -f1 /proc/loadavg; }
+printf '%-7s %-9s %12s %9s %12s %12s %9s %8s %9s %9s %6s\n' N threads lmmspark_s cpu_s solver_s gemma_s cpu_s ratio \
+  h2_ours pve_gemma load
 for n in $sizes; do
   d="$dir/n$n"
   mkdir -p "$d"
   [ -f "$d/sim.bed" ] || "$lmm" simulate --out "$d/sim" --samples "$n" --variants "$variants" --seed 11 \
       --families $((n / 25)) >/dev/null
   [ -f "$d/grm.grm.bin" ] || "$lmm" grm --bfile "$d/sim" --out "$d/grm" --overwrite >/dev/null 2>&1
+  load0=$(load)
   t0=$(now)
-  "$lmm" reml --grm "$d/grm" --pheno "$d/sim.pheno" --pheno-name y_quant --solver spectral --out "$d/reml" --overwrite > "$d/reml.stdout" 2>&1
+  ours_cpu=$(cpu_of bash -c '"$@" > "$0" 2>&1' "$d/reml.stdout" "$lmm" reml --grm "$d/grm" --pheno "$d/sim.pheno" \
+    --pheno-name y_quant --solver spectral --out "$d/reml" --overwrite)
   t1=$(now)
   ours=$(echo "$t1 - $t0" | bc)
   solver=$(grep -oE 'solver spectral.*\(([0-9.]+) s\)' "$d/reml.stdout" | grep -oE '[0-9.]+ s\)$' | tr -d ' s)')
   h2=$(awk '$1=="V(G)/Vp"{print $2}' "$d/reml.hsq")
-  gemma_s=NA; pve=NA; ratio=NA
+  gemma_s=NA; gemma_cpu=NA; pve=NA; ratio=NA
   if command -v gemma >/dev/null && command -v python3 >/dev/null && python3 -c 'import numpy' 2>/dev/null; then
     if [ ! -f "$d/K.txt" ]; then
       python3 - "$d/grm" "$d/K.txt" "$n" <<'PY'
@@ -48,19 +56,24 @@ tri = np.fromfile(prefix + ".grm.bin", dtype="<f4")
 k = np.zeros((n, n)); k[np.tril_indices(n)] = tri; k = k + np.tril(k, -1).T
 np.savetxt(out, k, fmt="%.7g", delimiter="\t")
 PY
+    fi
+    if [ ! -f "$d/ten.fam" ]; then
       # GEMMA takes the phenotype from .fam column 6: copy y_quant there (NA where missing).
       head -11 "$d/sim.bim" | awk '{print $2}' > "$d/ten.txt"
-      plink1.9 --bfile "$d/sim" --extract "$d/ten.txt" --make-bed --out "$d/ten" >/dev/null
+      plink=$(command -v plink1.9 || command -v plink2)
+      "$plink" --bfile "$d/sim" --extract "$d/ten.txt" --make-bed --out "$d/ten" >/dev/null
       awk 'NR==FNR{if(FNR>1)y[$1" "$2]=$3;next}{v=y[$1" "$2]; if(v==""||v=="NA")v="NA"; $6=v; print}' \
         "$d/sim.pheno" "$d/ten.fam" > "$d/ten.fam.new" && mv "$d/ten.fam.new" "$d/ten.fam"
     fi
     t0=$(now)
-    (cd "$d" && gemma -bfile ten -k K.txt -lmm 1 -o gemma > gemma.stdout 2>&1)
+    gemma_cpu=$(cd "$d" && cpu_of bash -c 'gemma -bfile ten -k K.txt -lmm 1 -o gemma > gemma.stdout 2>&1')
     t1=$(now)
     gemma_s=$(echo "$t1 - $t0" | bc)
     pve=$(grep -m1 'pve estimate in the null model' "$d/output/gemma.log.txt" | awk '{print $NF}')
     ratio=$(echo "scale=2; $gemma_s / $ours" | bc)
   fi
-  printf '%-7s %-9s %12.1f %12s %12s %8s %9s %9s\n' "$n" "$(nproc)" "$ours" "${solver:-?}" "$gemma_s" "${ratio}x" "$h2" "$pve"
+  printf '%-7s %-9s %12.1f %9s %12s %12s %9s %8s %9s %9s %6s\n' "$n" "$(nproc)" "$ours" "$ours_cpu" "${solver:-?}" \
+    "$gemma_s" "$gemma_cpu" "${ratio}x" "$h2" "$pve" "$load0"
 done
-echo "ratio = GEMMA time / lmmspark time (>1: lmmspark faster). h2_ours = V(G)/Vp; GEMMA's pve scales vg by tr(K)/n."
+echo "ratio = GEMMA time / lmmspark time (>1: lmmspark faster); cpu_s = user + system CPU seconds; load = one-minute"
+echo "load average when our run started. h2_ours = V(G)/Vp; GEMMA's pve scales vg by tr(K)/n."

@@ -97,15 +97,25 @@ public final class Grm {
     return counts;
   }
 
-  /** The full symmetric matrix as a column-major {@code double[N·N]}, restricted to {@code rows}. */
+  /**
+   * The full symmetric matrix as a column-major {@code double[N·N]}, restricted to {@code rows}. Filled in 64×64
+   * tiles: each entry goes to both triangles, and one of the two writes strides by N; within a tile those
+   * strided lines stay in cache (at N = 10,000 the column-by-column fill took ~3 CPU-s, most of it cache misses).
+   */
   public double[] toDense(int[] rows) {
     int n = rows.length;
     double[] dense = new double[n * n];
-    for (int c = 0; c < n; c++) {
-      for (int r = c; r < n; r++) {
-        double v = get(rows[r], rows[c]);
-        dense[r + c * n] = v;
-        dense[c + r * n] = v;
+    int tile = 64;
+    for (int c0 = 0; c0 < n; c0 += tile) {
+      for (int r0 = c0; r0 < n; r0 += tile) {
+        for (int r = r0; r < Math.min(n, r0 + tile); r++) {
+          int row = rows[r];
+          for (int c = c0; c < Math.min(r + 1, c0 + tile); c++) {
+            double v = get(row, rows[c]);
+            dense[r + c * n] = v;
+            dense[c + r * n] = v;
+          }
+        }
       }
     }
     return dense;

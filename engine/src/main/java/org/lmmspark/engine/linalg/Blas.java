@@ -85,17 +85,29 @@ public final class Blas {
     if (LIBRARY.source != BlasLibrary.Source.BUNDLED || !isNative()) {
       return work.get();
     }
-    // JavaCPP remembers the last count it set (−1 before any); before that, OpenBLAS has what it read at load.
-    int before = org.bytedeco.openblas.presets.openblas_nolapack.blas_get_num_threads();
-    if (before < 1) {
-      before = threadsAtLoad();
-    }
+    int before = threads();
     org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
     try {
       return work.get();
     } finally {
       org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(before);
     }
+  }
+
+  /**
+   * The BLAS threads level-3 calls use now: the count {@link #withThreads} set on the bundled OpenBLAS, else
+   * what it read at load ({@code OPENBLAS_NUM_THREADS}, else every core); 1 for the Java fallback.
+   */
+  public static int threads() {
+    if (!isNative()) {
+      return 1;
+    }
+    if (LIBRARY.source != BlasLibrary.Source.BUNDLED) {
+      return threadsAtLoad();
+    }
+    // JavaCPP remembers the last count it set (−1 before any); before that, OpenBLAS has what it read at load.
+    int set = org.bytedeco.openblas.presets.openblas_nolapack.blas_get_num_threads();
+    return set >= 1 ? set : threadsAtLoad();
   }
 
   /** The thread count OpenBLAS takes when it loads: {@code OPENBLAS_NUM_THREADS}, else every core. */
@@ -123,16 +135,65 @@ public final class Blas {
   }
 
   /**
-   * The cores this work may use: all the JVM sees, less the load average beyond this thread (the one-minute
-   * run-queue length from the OS, which includes the caller), at least 1; all when the OS reports no load.
+   * The cores this work may use: all the JVM sees, less the demand of OTHER processes, at least 1. Their demand
+   * is the one-minute load average (the run-queue length from the OS, an exponential average with a one-minute
+   * time constant) less this process's own part in it, estimated from its CPU time over the last minute or so
+   * ({@link #ownLoadShare}): without that, a command's own start (JIT, GC, reading its input) and its own Spark
+   * tasks just before (the genotype pass of {@code assoc} before its null fit) counted as load, and the driver's
+   * O(N³) work ran on one thread on an otherwise idle machine. Rounded to the nearest core, so background noise
+   * below half a core does not cost one. All cores when the OS reports no load.
    */
   public static int idleCores() {
     int cores = Runtime.getRuntime().availableProcessors();
     double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+    return idleCores(cores, load, ownLoadShare());
+  }
+
+  /** {@link #idleCores()} from its inputs: {@code cores − (load − own)} rounded, within {@code [1, cores]}; all for no load. */
+  static int idleCores(int cores, double load, double own) {
     if (load < 0) {
       return cores;
     }
-    return (int) Math.max(1, Math.min(cores, Math.floor(cores - Math.max(0, load - 1) + 1e-9)));
+    double others = Math.max(0, load - Math.max(0, own));
+    return (int) Math.max(1, Math.min(cores, Math.round(cores - others)));
+  }
+
+  /** (System.nanoTime, process CPU ns) samples of this JVM, oldest first; the first is the JVM's start. */
+  private static final java.util.List<long[]> CPU_SAMPLES = new java.util.ArrayList<>();
+
+  /**
+   * This process's estimated part of the one-minute load average: its mean CPU rate r (cores busy) over a
+   * window of w seconds ending now, from the newest sample at least a minute old (or the JVM's start), weighted
+   * as the kernel's average weighs it, {@code r·(1 − e^{−w/60})} — a process that started 5 s ago has put only
+   * 8 % of its rate into the average yet. 0 when the process CPU time is not available.
+   */
+  static synchronized double ownLoadShare() {
+    java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    if (!(os instanceof com.sun.management.OperatingSystemMXBean sun)) {
+      return 0;
+    }
+    long now = System.nanoTime();
+    long cpu = sun.getProcessCpuTime();
+    if (cpu < 0) {
+      return 0;
+    }
+    if (CPU_SAMPLES.isEmpty()) {
+      long uptime = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
+      CPU_SAMPLES.add(new long[] {now - uptime * 1_000_000L, 0});
+    }
+    long minute = 60_000_000_000L;
+    // Keep one sample at least a minute old (the window's start) and those after it.
+    while (CPU_SAMPLES.size() > 1 && now - CPU_SAMPLES.get(1)[0] >= minute) {
+      CPU_SAMPLES.remove(0);
+    }
+    long[] from = CPU_SAMPLES.get(0);
+    CPU_SAMPLES.add(new long[] {now, cpu});
+    double seconds = (now - from[0]) / 1e9;
+    if (seconds <= 0) {
+      return 0;
+    }
+    double rate = (cpu - from[1]) / 1e9 / seconds;
+    return rate * (1 - Math.exp(-seconds / 60));
   }
 
   public static boolean isNative() {

@@ -92,6 +92,11 @@ public final class DenseSymmetricMatrix implements SymmetricOperator {
     return a[i + j * n];
   }
 
+  /** A copy of the column-major entries in an array of {@code length ≥ n²} (zeros after them). */
+  double[] copyOf(int length) {
+    return java.util.Arrays.copyOf(a, length);
+  }
+
   /** The backing array (not a copy): read-only by contract. */
   double[] values() {
     return a;

@@ -67,20 +67,31 @@ public final class SpectralReml implements RemlSolver {
 
   /**
    * K in band form, {@code K = Q B Qᵀ} ({@link BandReduction}), with K's eigenvalues (ascending), for
-   * callers that need more than the fit in the same basis (the calibrated association null).
+   * callers that need more than the fit in the same basis (the calibrated association null); {@code timing} says
+   * for the log how long the reduction (and with how many BLAS threads) and the eigenvalues took.
    */
-  public record Band(BandReduction reduction, double[] eigenvalues) {
+  public record Band(BandReduction reduction, double[] eigenvalues, String timing) {
     public int n() {
       return reduction.size();
     }
   }
 
-  /** One reduction of the component's dense matrix to band form and B's eigenvalues: {@code 4n³/3} level-3 flops + {@code O(n²·kd)}. */
+  /**
+   * One reduction of the component's dense matrix to band form and B's eigenvalues: {@code 4n³/3} level-3 flops +
+   * {@code O(n²·kd)}. The reduction overwrites one copy of K, made straight into its padded array for a dense K
+   * (at n = 10,000 a second 800 MB copy cost ~2 CPU-s and as much memory).
+   */
   public static Band reduce(SymmetricOperator k) {
     int n = k.size();
-    double[] a = java.util.Arrays.copyOf(k.toDense(), BandReduction.paddedLength(n));
+    double[] a = k instanceof DenseSymmetricMatrix dense ? dense.copyOf(BandReduction.paddedLength(n))
+        : java.util.Arrays.copyOf(k.toDense(), BandReduction.paddedLength(n));
+    long t0 = System.nanoTime();
     BandReduction reduction = BandReduction.reduce(n, a, Math.max(1, Math.min(BANDWIDTH, n - 1)));
-    return new Band(reduction, reduction.eigenvalues());
+    long t1 = System.nanoTime();
+    double[] eigenvalues = reduction.eigenvalues();
+    long t2 = System.nanoTime();
+    return new Band(reduction, eigenvalues, String.format(Locale.ROOT, "reduction %.1f s with %d BLAS thread(s), eigenvalues %.1f s",
+        (t1 - t0) / 1e9, Blas.threads(), (t2 - t1) / 1e9));
   }
 
   @Override
@@ -106,7 +117,7 @@ public final class SpectralReml implements RemlSolver {
       double[] py = pyRot.clone();
       reduction.applyQ(py, 1);
       return py;
-    }, "band form (half-bandwidth " + reduction.bandwidth() + ")");
+    }, "band form (half-bandwidth " + reduction.bandwidth() + "; " + band.timing() + ")");
   }
 
   /** Fits with a precomputed eigendecomposition of the single component (the association null model's basis). */

@@ -1,5 +1,6 @@
 package org.lmmspark.engine.linalg;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.lmmspark.engine.testing.Tolerance.assertClose;
@@ -42,6 +43,19 @@ class BlasThreadsTest {
   void idleCoresWithinTheMachine() {
     int c = Blas.idleCores();
     assertTrue(c >= 1 && c <= Runtime.getRuntime().availableProcessors(), "idle cores " + c);
+    double own = Blas.ownLoadShare();
+    assertTrue(own >= 0 && own <= Runtime.getRuntime().availableProcessors() + 0.5, "own load share " + own);
+  }
+
+  /** Cores = all less what OTHER processes load, rounded; this process's own load does not count. */
+  @Test
+  void idleCoresDiscountTheProcessOwnLoad() {
+    assertEquals(2, Blas.idleCores(2, -1, 0), "no load average from the OS: every core");
+    assertEquals(2, Blas.idleCores(2, 0.3, 0), "background noise below half a core");
+    assertEquals(1, Blas.idleCores(2, 1.0, 0), "another process keeps one core busy");
+    assertEquals(2, Blas.idleCores(2, 1.8, 1.6), "the load is this process's own Spark tasks");
+    assertEquals(1, Blas.idleCores(2, 30, 0.5), "a crowded machine: one thread, never 0");
+    assertEquals(8, Blas.idleCores(8, 2.5, 3), "own share above the load: all cores");
   }
 
   private static double[] product(double[] a, int n) {
