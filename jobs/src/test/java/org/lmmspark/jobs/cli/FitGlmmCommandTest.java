@@ -130,6 +130,54 @@ class FitGlmmCommandTest {
     }
   }
 
+  /**
+   * A response the family cannot take is named by the table's file line, on both routes and for both
+   * families: the data's third record has no x (dropped), so the bad value's file line is not its record
+   * number among the analysed ones.
+   */
+  @Test
+  void badResponseNamesTheFileLine(@TempDir Path tmp) throws IOException {
+    Path data = tmp.resolve("resp.csv");
+    StringBuilder sb = new StringBuilder("g,x,y,count\n");
+    for (int i = 0; i < 40; i++) {
+      String x = i == 2 ? "NA" : Double.toString((i % 7) - 3.0);
+      String y = i == 10 ? "2" : Integer.toString((i * 7 / 3) % 2);
+      String count = i == 20 ? "-4" : Integer.toString(i % 5);
+      sb.append("g").append(i % 8).append(',').append(x).append(',').append(y).append(',').append(count).append('\n');
+    }
+    Files.writeString(data, sb.toString());
+    String out = tmp.resolve("r").toString();
+    // Record i of the file is on line i + 2 (the header is line 1).
+    for (List<String> args : List.of(
+        List.of("--formula", "y ~ x + (1 | g)", "--family", "binomial", "--glmm", "laplace"),
+        List.of("--formula", "y ~ x + (1 | g)", "--family", "binomial", "--glmm", "pql"))) {
+      String message = errorOf(data, out, args);
+      assertTrue(message.startsWith("lmmspark: error: " + data + ":12: successes 2.0 exceed the trials 1.0"), message);
+    }
+    String message = errorOf(data, out, List.of("--formula", "count ~ x + (1 | g)", "--family", "poisson"));
+    assertTrue(message.startsWith("lmmspark: error: " + data + ":22: response -4.0 is not a non-negative integer"),
+        message);
+    assertFalse(Files.exists(Path.of(out + ".json")));
+  }
+
+  /** The one error line of a {@code fit} that must fail with exit code 2. */
+  private static String errorOf(Path data, String out, List<String> args) {
+    List<String> all = new java.util.ArrayList<>(List.of("fit", "--data", data.toString(), "--out", out));
+    all.addAll(args);
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream old = System.err;
+    System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+    int rc;
+    try {
+      rc = Lmmspark.run(all.toArray(new String[0]));
+    } finally {
+      System.setErr(old);
+    }
+    String text = err.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(2, rc, String.join(" ", args) + ": " + text);
+    return text.lines().filter(l -> l.startsWith("lmmspark:")).findFirst().orElse(text);
+  }
+
   @Test
   void completeSeparationIsAClearError(@TempDir Path tmp) throws IOException {
     Path data = tmp.resolve("sep.csv");
