@@ -544,23 +544,16 @@ public final class ModelFrame {
       for (int f = 0; f < factors.size(); f++) {
         raw[f] = table.raw(factors.get(f));
       }
+      // The crossed factors' key leaves out the factor a relationship indexes.
+      int crossed = rel == null ? raw.length : raw.length - 1;
       for (int i = 0; i < n; i++) {
-        StringBuilder name = new StringBuilder();
-        StringBuilder cross = new StringBuilder();
-        for (int f = 0; f < factors.size(); f++) {
-          String v = raw[f][rows[i]];
-          name.append(f == 0 ? "" : ":").append(v);
-          if (rel == null || f < factors.size() - 1) {
-            cross.append(f == 0 ? "" : ":").append(v);
-          }
-        }
-        String key = name.toString();
+        String key = levelKey(raw, rows[i], raw.length);
         Integer l = levelIndex.get(key);
         if (l == null) {
           l = levelNames.size();
           levelIndex.put(key, l);
           levelNames.add(key);
-          crossOf.add(crossIndex.computeIfAbsent(cross.toString(), k -> crossIndex.size()));
+          crossOf.add(crossIndex.computeIfAbsent(levelKey(raw, rows[i], crossed), k -> crossIndex.size()));
           if (rel != null) {
             String id = raw[factors.size() - 1][rows[i]];
             Integer row = relRow.get(id);
@@ -583,6 +576,21 @@ public final class ModelFrame {
           levelNames.size(), rel == null ? "" : ", relationship " + rel.name()));
     }
     return out;
+  }
+
+  /**
+   * A record's level of the first {@code count} factors, their values joined by ':' ("" for none): the
+   * value itself for one factor, without building a string per record (most terms have one factor).
+   */
+  private static String levelKey(String[][] raw, int row, int count) {
+    if (count == 1) {
+      return raw[0][row];
+    }
+    StringBuilder key = new StringBuilder();
+    for (int f = 0; f < count; f++) {
+      key.append(f == 0 ? "" : ":").append(raw[f][row]);
+    }
+    return key.toString();
   }
 
   /** lme4's checkNlevels and nobs-vs-nRE checks. */
