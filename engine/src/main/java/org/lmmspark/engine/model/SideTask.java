@@ -31,12 +31,19 @@ final class SideTask<T> {
     return new LongAdder();
   }
 
+  /** System property overriding {@link #secondCoreFree}: 1 (one thread) or 2 (side tasks whatever the load). */
+  static final String THREADS_PROPERTY = "lmmspark.fit.threads";
+
   /**
    * Whether a second core is likely free: at least two, and a one-minute load average (which counts this
    * process) below their number. On a busy machine a second thread only competes with this one and with
    * the JIT compiler for a core, adding CPU without saving time, so the work then stays on one thread.
    */
   static boolean secondCoreFree() {
+    String forced = System.getProperty(THREADS_PROPERTY); // "1" or "2": to time either way on any machine
+    if (forced != null) {
+      return forced.trim().equals("2");
+    }
     int cores = Runtime.getRuntime().availableProcessors();
     double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     return cores >= 2 && load < cores; // negative (unknown) counts as free
