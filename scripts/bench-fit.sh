@@ -14,7 +14,9 @@
 # where fit's start (per-subject least squares) is no longer the optimum as it is on the balanced default.
 # `fit --solver auto` takes the sparse mixed-model equations here (one grouping factor); `--solver dense`
 # times the blocks-of-V route instead. The load average is printed with each row: on a shared machine
-# wall times follow the load, CPU times less so.
+# wall times follow the load, CPU times less so. fit puts independent work on a second thread when the
+# one-minute load average leaves a core free (its CPU is in ours_cpu); to time one way or the other whatever
+# the load: LMMSPARK_JAVA_OPTS=-Dlmmspark.fit.threads=1 (or =2) scripts/bench-fit.sh.
 # Prints the wall times, the ratios (lmer / lmmspark: above 1 means faster than lmer) and the largest
 # relative difference between the two sets of estimates (β, Σ entries, σ², REML criterion).
 set -euo pipefail

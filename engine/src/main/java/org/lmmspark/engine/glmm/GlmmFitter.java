@@ -51,6 +51,7 @@ public final class GlmmFitter {
   }
 
   public static GlmmFit fit(MixedModel model, Family family, Options options, List<String> log) {
+    checkResponses(model, family);
     Route r = route(model, options.route(), log);
     if (r == Route.LAPLACE) {
       return LaplaceGlmm.fit(toProblem(model, family));
@@ -74,6 +75,21 @@ public final class GlmmFitter {
     return new GlmmFit("pql", family, model.fixedNames(), f.beta(), f.betaSe(), null,
         new ArrayList<>(model.parameterNames().subList(0, nv)), values, boundary, Double.NaN, model.n(), null, null,
         f.mu(), f.dispersion(), f.converged(), f.message(), cov);
+  }
+
+  /**
+   * Every record's response (and binomial trials) valid for the family, on either route; a bad one is
+   * named by the model's record origin (the table's file and line for {@code fit}).
+   */
+  static void checkResponses(MixedModel model, Family family) {
+    double[] y = model.y();
+    double[] trials = model.trials();
+    for (int i = 0; i < y.length; i++) {
+      String why = family.invalidResponse(y[i], trials == null ? 1 : trials[i]);
+      if (why != null) {
+        throw model.recordError(i, why + " (family " + family + ")");
+      }
+    }
   }
 
   /** Why Laplace cannot take this model (null when it can). */

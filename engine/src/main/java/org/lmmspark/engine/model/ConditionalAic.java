@@ -85,9 +85,33 @@ public record ConditionalAic(double caic, double df, double conditionalLogLik) {
   }
 
   static ConditionalAic compute(MixedModel model, Operators st, double[] theta, boolean[] fixed, boolean[] boundary) {
+    return compute(model, st, theta, fixed, boundary, null);
+  }
+
+  /**
+   * As above; with a ledger, {@code diag(P)} and the trace products (read-only on operators that allow it,
+   * as {@link LevelBlocks}') are worked out on a second thread ({@link SideTask}) while this one applies
+   * the D_j and P to e. The same operations on the same values: the result is the same to the last bit.
+   */
+  static ConditionalAic compute(MixedModel model, Operators st, double[] theta, boolean[] fixed, boolean[] boundary,
+      java.util.concurrent.atomic.LongAdder sideCpu) {
     int n = model.n();
     int p = model.p();
     int firstResidual = model.firstResidualParameter();
+    List<Integer> params = new ArrayList<>();
+    for (int j = 0; j < firstResidual; j++) {
+      boolean zeroVariance = boundary[j] && theta[j] <= 0;
+      if (!fixed[j] && !zeroVariance) {
+        params.add(j);
+      }
+    }
+    int q = params.size();
+    boolean reml = st.isReml();
+    int[] estimated = params.stream().mapToInt(Integer::intValue).toArray();
+    java.util.function.Supplier<double[][]> diagonalAndTraces = () -> new double[][] {st.diagonalP(),
+        q > 0 ? st.traceProducts(reml, estimated) : null};
+    SideTask<double[][]> side = sideCpu == null ? null
+        : SideTask.start("cAIC-traces", sideCpu, diagonalAndTraces::get);
     double sigma2 = theta[firstResidual];
     double[] rAbs = new double[n];
     int[] group = model.residualGroup();
@@ -109,34 +133,25 @@ public record ConditionalAic(double caic, double df, double conditionalLogLik) {
     for (int j = firstResidual; j < theta.length; j++) {
       residualEstimated += fixed[j] ? 0 : 1;
     }
-    List<Integer> params = new ArrayList<>();
-    for (int j = 0; j < firstResidual; j++) {
-      boolean zeroVariance = boundary[j] && theta[j] <= 0;
-      if (!fixed[j] && !zeroVariance) {
-        params.add(j);
+    double[][] we = new double[q][];
+    double[][] awe = new double[q][];
+    double[] ewe = new double[q];
+    for (int i = 0; i < q; i++) {
+      we[i] = st.applyD(params.get(i), e);
+      awe[i] = st.applyP(we[i]);
+      for (int r = 0; r < n; r++) {
+        awe[i][r] *= sigma2;
       }
+      ewe[i] = dot(e, we[i]);
     }
-    double[] diagP = st.diagonalP();
+    double[][] dt = side != null ? side.join() : diagonalAndTraces.get();
+    double[] diagP = dt[0];
     double df = n;
     for (int r = 0; r < n; r++) {
       df -= rAbs[r] * diagP[r];
     }
-    int q = params.size();
     if (q > 0) {
-      boolean reml = st.isReml();
-      int[] estimated = params.stream().mapToInt(Integer::intValue).toArray();
-      double[] traces = st.traceProducts(reml, estimated);
-      double[][] we = new double[q][];
-      double[][] awe = new double[q][];
-      double[] ewe = new double[q];
-      for (int i = 0; i < q; i++) {
-        we[i] = st.applyD(params.get(i), e);
-        awe[i] = st.applyP(we[i]);
-        for (int r = 0; r < n; r++) {
-          awe[i][r] *= sigma2;
-        }
-        ewe[i] = dot(e, we[i]);
-      }
+      double[] traces = dt[1];
       double denom = reml ? n - p : n;
       double[] b = new double[q * q];
       for (int i = 0; i < q; i++) {

@@ -176,13 +176,19 @@ public final class DataTable {
    */
   private record Parsed(double[] values, int firstBad) {}
 
-  private final Map<String, Parsed> parsed = new HashMap<>();
+  /** Concurrent: a model frame may build Z on a second thread while it builds X, both asking for a slope. */
+  private final Map<String, Parsed> parsed = new java.util.concurrent.ConcurrentHashMap<>();
 
   private Parsed parsed(String column) {
     Parsed known = parsed.get(column);
     if (known != null) {
       return known;
     }
+    raw(column); // an unknown column fails here, outside the map's computation
+    return parsed.computeIfAbsent(column, this::parseColumn);
+  }
+
+  private Parsed parseColumn(String column) {
     String[] raw = raw(column);
     double[] out = new double[rows];
     int bad = -1;
@@ -198,9 +204,7 @@ public final class DataTable {
         out[i] = d;
       }
     }
-    Parsed p = new Parsed(bad < 0 ? out : null, bad);
-    parsed.put(column, p);
-    return p;
+    return new Parsed(bad < 0 ? out : null, bad);
   }
 
   /** Whether every present value of the column parses as a finite number. */

@@ -52,6 +52,15 @@ final class LevelBlocks implements ConditionalAic.Operators {
    * blocks of V are then as cheap) or more than {@value #MAX_EFFECTS_PER_BLOCK}, or when C is singular.
    */
   static LevelBlocks of(MixedModel model, double[] theta, boolean reml) {
+    return of(model, theta, reml, null);
+  }
+
+  /**
+   * As {@link #of(MixedModel, double[], boolean)}; with a ledger, the second half of the blocks is worked
+   * out on a second thread ({@link SideTask}, its CPU added to the ledger): the blocks share nothing but
+   * read-only model arrays (each level belongs to one block, so the level slots they number are disjoint).
+   */
+  static LevelBlocks of(MixedModel model, double[] theta, boolean reml, java.util.concurrent.atomic.LongAdder sideCpu) {
     for (RandomEffectTerm t : model.terms()) {
       if (t.relationship() != null) {
         return null;
@@ -65,7 +74,7 @@ final class LevelBlocks implements ConditionalAic.Operators {
         return null; // the blocks of V are as cheap, or neither is
       }
     }
-    LevelBlocks lb = new LevelBlocks(model, blocks, theta, reml, slots);
+    LevelBlocks lb = new LevelBlocks(model, blocks, theta, reml, slots, sideCpu);
     return lb.cinv == null ? null : lb;
   }
 
@@ -112,7 +121,11 @@ final class LevelBlocks implements ConditionalAic.Operators {
     }
   }
 
-  private LevelBlocks(MixedModel model, int[][] blocks, double[] theta, boolean reml, LevelSlots slots) {
+  /** Below this many blocks one thread does them all (a thread costs more than it saves). */
+  static final int MIN_BLOCKS_TO_SHARE = 64;
+
+  private LevelBlocks(MixedModel model, int[][] blocks, double[] theta, boolean reml, LevelSlots slots,
+      java.util.concurrent.atomic.LongAdder sideCpu) {
     this.n = model.n();
     this.p = model.p();
     this.m = model.parameters();
@@ -131,10 +144,53 @@ final class LevelBlocks implements ConditionalAic.Operators {
     hm = new double[nb][];
     e = new double[nb][m][];
     width = new int[nb];
-    double[] xvy = new double[p];
     vx = new double[n * p];
     double[] y = model.y();
-    for (int b = 0; b < nb; b++) {
+    // Each record's term of XᵀV⁻¹y, summed below in record order within blocks as one thread would.
+    double[] xvyTerms = new double[n * p];
+    if (sideCpu != null && nb >= MIN_BLOCKS_TO_SHARE) {
+      SideTask<Void> secondHalf = SideTask.start("cAIC-blocks", sideCpu, () -> {
+        fillBlocks(model, theta, slots, nb / 2, nb, xvyTerms);
+        return null;
+      });
+      fillBlocks(model, theta, slots, 0, nb / 2, xvyTerms);
+      secondHalf.join();
+    } else {
+      fillBlocks(model, theta, slots, 0, nb, xvyTerms);
+    }
+    double[] xvy = new double[p];
+    for (int[] rows : blocks) {
+      for (int k = 0; k < p; k++) {
+        for (int r : rows) {
+          xvy[k] += xvyTerms[r + k * n];
+        }
+      }
+    }
+    double[] c = multiplyTransposed(x, vx, n, p, p);
+    SmallMatrices.symmetrize(c, p);
+    cinv = SmallMatrices.invertSpd(c, p);
+    if (cinv == null) {
+      py = null;
+      return;
+    }
+    double[] beta = multiply(cinv, xvy, p, p, 1);
+    double[] res = y.clone();
+    for (int r = 0; r < n; r++) {
+      for (int k = 0; k < p; k++) {
+        res[r] -= x[r + k * n] * beta[k];
+      }
+    }
+    py = applyVinv(res);
+  }
+
+  /**
+   * Blocks {@code [from, to)}: Z_b, G_b and the E_j, Q_b, M_b, H_b, the block's rows of V⁻¹X and its records'
+   * terms of XᵀV⁻¹y ({@code xvyTerms}, record-major per column).
+   */
+  private void fillBlocks(MixedModel model, double[] theta, LevelSlots slots, int from, int to, double[] xvyTerms) {
+    int k0 = model.firstResidualParameter();
+    double[] y = model.y();
+    for (int b = from; b < to; b++) {
       int[] rows = blocks[b];
       int nr = rows.length;
       // The block's effects: (term, effect, level) for each level its records reach.
@@ -241,25 +297,10 @@ final class LevelBlocks implements ConditionalAic.Operators {
           for (int u = 0; u < q; u++) {
             zq += zb[i + u * nr] * quy[u];
           }
-          xvy[k] += x[r + k * n] * rInv[r] * (y[r] - zq);
+          xvyTerms[r + k * n] = x[r + k * n] * rInv[r] * (y[r] - zq);
         }
       }
     }
-    double[] c = multiplyTransposed(x, vx, n, p, p);
-    SmallMatrices.symmetrize(c, p);
-    cinv = SmallMatrices.invertSpd(c, p);
-    if (cinv == null) {
-      py = null;
-      return;
-    }
-    double[] beta = multiply(cinv, xvy, p, p, 1);
-    double[] res = y.clone();
-    for (int r = 0; r < n; r++) {
-      for (int k = 0; k < p; k++) {
-        res[r] -= x[r + k * n] * beta[k];
-      }
-    }
-    py = applyVinv(res);
   }
 
   @Override

@@ -1,10 +1,12 @@
 package org.lmmspark.engine.model;
 
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.reml.BlockedDenseLikelihood;
 import org.lmmspark.engine.reml.ParameterSpace;
 
@@ -40,6 +42,9 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
   private final double[] trials;
   /** The formula's offset (sum of {@code offset()} terms), or null. */
   private final double[] offset;
+  /** Where the records came from, for errors about a record's values: the table, its line per record (or null). */
+  private final String recordSource;
+  private final long[] recordLines;
 
   /** Per θ: the term (−1 for a residual group), effect indices a ≥ b, or the residual group. */
   private final int[] paramTerm;
@@ -49,7 +54,8 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
 
   MixedModel(String formula, String response, double[] y, double[] x, List<String> fixedNames,
       List<RandomEffectTerm> terms, String residualFactor, List<String> residualGroupNames, int[] residualGroup,
-      double[] weights, List<String> notes, double[] trials, double[] offset) {
+      double[] weights, List<String> notes, double[] trials, double[] offset, String recordSource,
+      long[] recordLines) {
     this.formula = formula;
     this.response = response;
     this.y = y;
@@ -63,6 +69,8 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
     this.notes = List.copyOf(notes);
     this.trials = trials;
     this.offset = offset;
+    this.recordSource = recordSource;
+    this.recordLines = recordLines;
     check();
     List<int[]> params = new ArrayList<>();
     Map<String, Integer> seen = new HashMap<>();
@@ -103,7 +111,7 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
       double[] weights) {
     List<String> groups = residualGroup == null ? List.of("residual") : residualGroupNames;
     return new MixedModel(formula, response, y, x, fixedNames, terms, residualFactor, groups,
-        residualGroup == null ? new int[y.length] : residualGroup, weights, List.of(), null, null);
+        residualGroup == null ? new int[y.length] : residualGroup, weights, List.of(), null, null, null, null);
   }
 
   /** API-misuse checks (bad input is caught with its file and line by the frame builder). */
@@ -145,7 +153,19 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
       throw new IllegalArgumentException("response and weights must have n = " + y.length + " entries");
     }
     return new MixedModel(formula, response, newY, x, fixedNames, terms, residualFactor, residualGroupNames,
-        residualGroup, newWeights, notes, trials, offset);
+        residualGroup, newWeights, notes, trials, offset, recordSource, recordLines);
+  }
+
+  /**
+   * Bad input about record i's values ({@code what}), naming where it came from: the table's file and line
+   * for a model read from a table ({@code file:line: what}, as the frame's own checks say it), else its
+   * position among the analysed records.
+   */
+  public BadInputException recordError(int i, String what) {
+    if (recordLines != null) {
+      return BadInputException.atLine(recordSource, recordLines[i], what);
+    }
+    return new BadInputException("analysed record " + (i + 1) + ": " + what);
   }
 
   /** Binomial trials per record from {@code cbind(successes, failures)}, or null (one trial, or not binomial). */

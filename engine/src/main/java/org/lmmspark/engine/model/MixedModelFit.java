@@ -24,6 +24,9 @@ import java.util.Map;
  * @param thetaCovariance sampling covariance of θ̂, the inverse average information over the estimated
  *                       parameters (m×m column-major in {@link #parameterNames()} order; rows and columns of
  *                       fixed parameters are 0; null when AI is singular)
+ * @param caicCpuSeconds CPU time of the conditional AIC, over every thread that worked on it (for the log)
+ * @param sideCpuSeconds CPU time the fit spent on threads other than the caller's (the sparse set-up, half of
+ *                       the cAIC's blocks), which the caller adds to its own thread's to report the fit's CPU
  */
 public record MixedModelFit(
     String formula,
@@ -59,7 +62,8 @@ public record MixedModelFit(
     String route,
     Map<String, Integer> groupLevels,
     double[] thetaCovariance,
-    double caicCpuSeconds) {
+    double caicCpuSeconds,
+    double sideCpuSeconds) {
 
   /**
    * BLUPs of one term, {@code values[effect][level]}, and their prediction error variances

@@ -169,16 +169,9 @@ public final class MmeLikelihood implements RemlLikelihood {
     for (int j = 0; j < q; j++) {
       keys.add(key(j, j));
     }
-    long[] sorted = keys.sortedDistinct();
-    colStart = new int[q + 1];
-    rowIndex = new int[sorted.length];
-    for (int e = 0; e < sorted.length; e++) {
-      colStart[(int) (sorted[e] >>> 32) + 1]++;
-      rowIndex[e] = (int) sorted[e];
-    }
-    for (int j = 0; j < q; j++) {
-      colStart[j + 1] += colStart[j];
-    }
+    int[][] pattern = keys.columnPattern(q);
+    colStart = pattern[0];
+    rowIndex = pattern[1];
     chol = new SparseCholesky(q, colStart, rowIndex);
     // Where each record's products w_u w_v (u ≤ v, v past the fixed effects) go in C's values: the
     // same for every θ, so found once here rather than searched for at every evaluation.
@@ -1066,16 +1059,38 @@ public final class MmeLikelihood implements RemlLikelihood {
       a[size++] = v;
     }
 
-    long[] sortedDistinct() {
-      long[] s = Arrays.copyOf(a, size);
-      Arrays.sort(s);
+    /**
+     * The distinct keys as a compressed-column pattern of {@code q} columns, {colStart, rowIndex}, rows
+     * ascending within a column: bucketed by column (counting), then each short column sorted and its
+     * repeats dropped — one pass over the keys where sorting them all as longs cost more (tens of
+     * thousands of keys, once per fit).
+     */
+    int[][] columnPattern(int q) {
+      int[] start = new int[q + 1];
+      for (int e = 0; e < size; e++) {
+        start[(int) (a[e] >>> 32) + 1]++;
+      }
+      for (int j = 0; j < q; j++) {
+        start[j + 1] += start[j];
+      }
+      int[] rows = new int[size];
+      int[] next = Arrays.copyOf(start, q);
+      for (int e = 0; e < size; e++) {
+        rows[next[(int) (a[e] >>> 32)]++] = (int) a[e];
+      }
+      int[] colStart = new int[q + 1];
       int k = 0;
-      for (int e = 0; e < s.length; e++) {
-        if (k == 0 || s[e] != s[k - 1]) {
-          s[k++] = s[e];
+      for (int j = 0; j < q; j++) {
+        Arrays.sort(rows, start[j], start[j + 1]);
+        colStart[j] = k;
+        for (int e = start[j]; e < start[j + 1]; e++) {
+          if (k == colStart[j] || rows[k - 1] != rows[e]) {
+            rows[k++] = rows[e];
+          }
         }
       }
-      return Arrays.copyOf(s, k);
+      colStart[q] = k;
+      return new int[][] {colStart, Arrays.copyOf(rows, k)};
     }
   }
 }

@@ -60,7 +60,23 @@ public final class ModelFrame {
   }
 
   public static MixedModel build(DataTable table, Formula formula, Options options) {
-    return new ModelFrame(table, formula, options).build();
+    return new ModelFrame(table, formula, options).build(null);
+  }
+
+  /**
+   * As {@link #build(DataTable, Formula, Options)}; with a ledger, and a second core free, step 4 (Z and the
+   * levels) runs on a second thread while this one does steps 2 and 3, its CPU time added to the ledger.
+   * Errors come in the same order as from one thread (the response's, then X's, then Z's).
+   */
+  public static MixedModel build(DataTable table, Formula formula, Options options,
+      java.util.concurrent.atomic.LongAdder sideCpu) {
+    return new ModelFrame(table, formula, options).build(SideTask.secondCoreFree() ? sideCpu : null);
+  }
+
+  /** Step 4 on a second thread whatever the load (tests: the frame is the same either way). */
+  static MixedModel buildOnTwoThreads(DataTable table, Formula formula, Options options,
+      java.util.concurrent.atomic.LongAdder sideCpu) {
+    return new ModelFrame(table, formula, options).build(sideCpu);
   }
 
   /**
@@ -103,7 +119,7 @@ public final class ModelFrame {
     return model;
   }
 
-  private MixedModel build() {
+  private MixedModel build(java.util.concurrent.atomic.LongAdder sideCpu) {
     if (formula.randomTerms().isEmpty()) {
       throw new BadInputException("formula '" + formula.text() + "' has no random term such as (1 | group): "
           + "fit a linear model without random effects elsewhere");
@@ -119,15 +135,19 @@ public final class ModelFrame {
       }
     }
     rows = completeRecords(usedColumns());
+    List<String> termNotes = new ArrayList<>();
+    SideTask<List<RandomEffectTerm>> side = sideCpu != null
+        ? SideTask.start("model-frame-Z", sideCpu, () -> randomTerms(termNotes)) : null;
     double[] y = response();
     List<String> fixedNames = new ArrayList<>();
     double[] x = fixedDesign(fixedNames);
-    List<RandomEffectTerm> terms = randomTerms();
+    List<RandomEffectTerm> terms = side != null ? side.join() : randomTerms(termNotes);
+    notes.addAll(termNotes);
     List<String> groupNames = new ArrayList<>();
     int[] group = new int[rows.length];
     double[] w = residualStructure(groupNames, group);
     MixedModel model = new MixedModel(formula.text(), formula.response().label(), y, x, fixedNames, terms,
-        options.residBy(), groupNames, group, w, notes, trials(y), offset());
+        options.residBy(), groupNames, group, w, notes, trials(y), offset(), table.source(), recordLines());
     checkParameterCount(model);
     return model;
   }
@@ -481,8 +501,8 @@ public final class ModelFrame {
     }
   }
 
-  /** Step 4: the random terms. */
-  List<RandomEffectTerm> randomTerms() {
+  /** Step 4: the random terms; a note per term goes to {@code termNotes}. */
+  List<RandomEffectTerm> randomTerms(List<String> termNotes) {
     int n = rows.length;
     List<RandomEffectTerm> out = new ArrayList<>();
     for (Formula.RandomTerm t : formula.randomTerms()) {
@@ -524,23 +544,16 @@ public final class ModelFrame {
       for (int f = 0; f < factors.size(); f++) {
         raw[f] = table.raw(factors.get(f));
       }
+      // The crossed factors' key leaves out the factor a relationship indexes.
+      int crossed = rel == null ? raw.length : raw.length - 1;
       for (int i = 0; i < n; i++) {
-        StringBuilder name = new StringBuilder();
-        StringBuilder cross = new StringBuilder();
-        for (int f = 0; f < factors.size(); f++) {
-          String v = raw[f][rows[i]];
-          name.append(f == 0 ? "" : ":").append(v);
-          if (rel == null || f < factors.size() - 1) {
-            cross.append(f == 0 ? "" : ":").append(v);
-          }
-        }
-        String key = name.toString();
+        String key = levelKey(raw, rows[i], raw.length);
         Integer l = levelIndex.get(key);
         if (l == null) {
           l = levelNames.size();
           levelIndex.put(key, l);
           levelNames.add(key);
-          crossOf.add(crossIndex.computeIfAbsent(cross.toString(), k -> crossIndex.size()));
+          crossOf.add(crossIndex.computeIfAbsent(levelKey(raw, rows[i], crossed), k -> crossIndex.size()));
           if (rel != null) {
             String id = raw[factors.size() - 1][rows[i]];
             Integer row = relRow.get(id);
@@ -559,10 +572,25 @@ public final class ModelFrame {
       out.add(new RandomEffectTerm(group, effects, z.toArray(new double[0][]), level, levelNames,
           crossOf.stream().mapToInt(Integer::intValue).toArray(),
           rel == null ? null : relOf.stream().mapToInt(Integer::intValue).toArray(), rel, t.correlated()));
-      notes.add(String.format(Locale.ROOT, "random term (%s | %s): %d levels%s", String.join(" + ", effects), group,
+      termNotes.add(String.format(Locale.ROOT, "random term (%s | %s): %d levels%s", String.join(" + ", effects), group,
           levelNames.size(), rel == null ? "" : ", relationship " + rel.name()));
     }
     return out;
+  }
+
+  /**
+   * A record's level of the first {@code count} factors, their values joined by ':' ("" for none): the
+   * value itself for one factor, without building a string per record (most terms have one factor).
+   */
+  private static String levelKey(String[][] raw, int row, int count) {
+    if (count == 1) {
+      return raw[0][row];
+    }
+    StringBuilder key = new StringBuilder();
+    for (int f = 0; f < count; f++) {
+      key.append(f == 0 ? "" : ":").append(raw[f][row]);
+    }
+    return key.toString();
   }
 
   /** lme4's checkNlevels and nobs-vs-nRE checks. */
@@ -610,6 +638,15 @@ public final class ModelFrame {
       }
     }
     return w;
+  }
+
+  /** The table's file line of each used record, for errors about a record's values found after the frame. */
+  private long[] recordLines() {
+    long[] lines = new long[rows.length];
+    for (int i = 0; i < rows.length; i++) {
+      lines[i] = table.line(rows[i]);
+    }
+    return lines;
   }
 
   /** Step 6: more records than parameters. */

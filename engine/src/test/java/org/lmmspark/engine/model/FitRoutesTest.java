@@ -31,9 +31,14 @@ class FitRoutesTest {
 
   /** y = 1 + 0.5 t + u_subject(1, t) + v_site + a_animal + e, e's variance by env, weights known. */
   static DataTable simulate(long seed) {
+    return simulate(seed, 40);
+  }
+
+  /** As {@link #simulate(long)} with this many subjects (6 records each). */
+  static DataTable simulate(long seed, int subjects) {
     SplittableRandom rng = new SplittableRandom(seed);
     List<String[]> rows = new ArrayList<>();
-    for (int s = 0; s < 40; s++) {
+    for (int s = 0; s < subjects; s++) {
       double u0 = rng.nextGaussian();
       double u1 = 0.4 * u0 + 0.3 * rng.nextGaussian();
       int animal = 10 + rng.nextInt(50);

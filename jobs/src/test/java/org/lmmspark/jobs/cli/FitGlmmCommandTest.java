@@ -14,6 +14,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lmmspark.engine.testing.RefData;
+import org.lmmspark.jobs.testing.LmmsparkCli;
 
 /**
  * {@code lmmspark fit --family} end to end: the Laplace and PQL fits of {@code mass-bacteria-binary}
@@ -128,6 +129,44 @@ class FitGlmmCommandTest {
       assertEquals(2, Lmmspark.run(all.toArray(new String[0])), String.join(" ", args));
       assertFalse(Files.exists(Path.of(bad + ".json")), String.join(" ", args));
     }
+  }
+
+  /**
+   * A response the family cannot take is named by the table's file line, on both routes and for both
+   * families: the data's third record has no x (dropped), so the bad value's file line is not its record
+   * number among the analysed ones.
+   */
+  @Test
+  void badResponseNamesTheFileLine(@TempDir Path tmp) throws IOException {
+    Path data = tmp.resolve("resp.csv");
+    StringBuilder sb = new StringBuilder("g,x,y,count\n");
+    for (int i = 0; i < 40; i++) {
+      String x = i == 2 ? "NA" : Double.toString((i % 7) - 3.0);
+      String y = i == 10 ? "2" : Integer.toString((i * 7 / 3) % 2);
+      String count = i == 20 ? "-4" : Integer.toString(i % 5);
+      sb.append("g").append(i % 8).append(',').append(x).append(',').append(y).append(',').append(count).append('\n');
+    }
+    Files.writeString(data, sb.toString());
+    String out = tmp.resolve("r").toString();
+    // Record i of the file is on line i + 2 (the header is line 1).
+    for (List<String> args : List.of(
+        List.of("--formula", "y ~ x + (1 | g)", "--family", "binomial", "--glmm", "laplace"),
+        List.of("--formula", "y ~ x + (1 | g)", "--family", "binomial", "--glmm", "pql"))) {
+      String message = errorOf(data, out, args);
+      assertTrue(message.startsWith("lmmspark: error: " + data + ":12: successes 2.0 exceed the trials 1.0"), message);
+    }
+    String message = errorOf(data, out, List.of("--formula", "count ~ x + (1 | g)", "--family", "poisson"));
+    assertTrue(message.startsWith("lmmspark: error: " + data + ":22: response -4.0 is not a non-negative integer"),
+        message);
+    assertFalse(Files.exists(Path.of(out + ".json")));
+  }
+
+  /** The one error line of a {@code fit} that must fail with exit code 2. */
+  private static String errorOf(Path data, String out, List<String> args) {
+    List<String> all = new java.util.ArrayList<>(List.of("fit", "--data", data.toString(), "--out", out));
+    all.addAll(args);
+    String err = LmmsparkCli.run(2, all.toArray(new String[0]));
+    return err.lines().filter(l -> l.startsWith("lmmspark:")).findFirst().orElse(err);
   }
 
   @Test
