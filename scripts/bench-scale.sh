@@ -4,16 +4,20 @@
 # (driver and executor in separate JVMs, so the driver's memory is seen on its own), and BOLT-LMM-inf on the
 # same files.
 #
-#   scripts/bench-scale.sh [--n N] [--m M] [--work DIR] [--executors E] [embedded] [cluster] [bolt]
-#                                                                                        (default: all three)
+#   scripts/bench-scale.sh [--n N] [--m M] [--work DIR] [--executors E] [embedded] [cluster] [bolt] [pass]
+#                                                                      (default: embedded cluster bolt)
 #
 # Each run prints wall time, the per-stage times, passes over the genotypes and Spark jobs that AssocJob logs,
 # and peak memory: the process RSS (embedded: driver and executor are one JVM) or, on the cluster, the driver
 # JVM and each executor JVM separately (sampled every 2 s), with the CPU seconds of each (the fair measure on
 # a shared machine) and the load average over the run. Defaults: N = 100,000, M = 50,000, DIR = bench-out/scale.
-# --executors E (cluster only, default 1): E standalone workers (scripts/local-cluster.sh start --workers E),
-# so E executor JVMs of (machine cores / E) cores each (--executor-cores says so: conf/spark-defaults.conf asks
-# for 2, which a 1-core worker cannot host); E = 1 is one executor with every core.
+# `pass` times single genotype passes instead of the whole run (`lmmspark bench-spark-pass`: the cache, then
+# LMMSPARK_PASSES (default 3) passes of 44 columns after a warm-up, each with the executors' task run and CPU
+# seconds) on the standalone cluster with E executors: the pass-time model of docs/scaling.md, checked by
+# running it with --executors 1 and 2.
+# --executors E (cluster and pass, default 1): E standalone workers (scripts/local-cluster.sh start --workers E),
+# so E executor JVMs of (machine cores / E) cores each (LMMSPARK_CLUSTER_CORES overrides; passed as
+# --executor-cores, since conf/spark-defaults.conf asks for 2, which a 1-core worker cannot host).
 # Environment: LMMSPARK_DRIVER_MEMORY (embedded: 12g), LMMSPARK_CLUSTER_DRIVER_MEMORY (cluster driver: 4g),
 # LMMSPARK_CLUSTER_MEMORY (per executor; default 16g for one executor, 6g each for more: an executor holds
 # its 1/E of the N·M/4-byte cache plus, per task, a decoded block and the N×k arrays, ~2 GB at 100k).
@@ -31,8 +35,8 @@ while [ $# -gt 0 ]; do
     --m) m=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --executors) executors=$2; shift 2 ;;
-    embedded|cluster|bolt) modes+=("$1"); shift ;;
-    -h|--help) sed -n 2,19p "$0"; exit 0 ;;
+    embedded|cluster|bolt|pass) modes+=("$1"); shift ;;
+    -h|--help) sed -n 2,23p "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -97,29 +101,36 @@ for mode in "${modes[@]}"; do
         "$(( $(grep 'Maximum resident' "$prefix.embedded.err" | awk '{print $NF}') / 1024 ))"
       summary "$prefix.embedded.out"
       ;;
-    cluster)
+    cluster|pass)
       if [ "$executors" -eq 1 ]; then
         export LMMSPARK_CLUSTER_MEMORY=${LMMSPARK_CLUSTER_MEMORY:-16g}
       else
         export LMMSPARK_CLUSTER_MEMORY=${LMMSPARK_CLUSTER_MEMORY:-6g}
       fi
       cluster_dir=${LMMSPARK_CLUSTER_DIR:-$home/.cluster}
-      cores=$(( $(nproc) / executors > 0 ? $(nproc) / executors : 1 ))
-      master=$("$home/scripts/local-cluster.sh" start --workers "$executors" 2> "$work/cluster.start.log")
+      cores=${LMMSPARK_CLUSTER_CORES:-$(( $(nproc) / executors > 0 ? $(nproc) / executors : 1 ))}
+      tag=$mode
+      [ "$executors" -eq 1 ] || tag=$mode-$executors
+      master=$("$home/scripts/local-cluster.sh" start --workers "$executors" 2> "$work/$tag.start.log")
       trap '"$home/scripts/local-cluster.sh" stop > /dev/null 2>&1 || true' EXIT
-      tag=cluster
-      [ "$executors" -eq 1 ] || tag=cluster-$executors
+      if [ "$mode" = pass ]; then
+        command=(bench-spark-pass --bfile "$prefix" --passes "${LMMSPARK_PASSES:-3}")
+        driver_pattern="org.apache.spark.deploy.SparkSubmit .*bench-spark-pass --bfile $prefix "
+      else
+        command=("${assoc_args[@]}" --out "$prefix.$tag")
+        driver_pattern="org.apache.spark.deploy.SparkSubmit .*$prefix.$tag"
+      fi
       : > "$work/$tag.load"
       t0=$(now)
       LMMSPARK_DRIVER_MEMORY=${LMMSPARK_CLUSTER_DRIVER_MEMORY:-4g} "$home/scripts/spark-submit.sh" \
         --master "$master" --executor-memory "$LMMSPARK_CLUSTER_MEMORY" --executor-cores "$cores" \
-        --conf spark.executorEnv.OPENBLAS_NUM_THREADS=1 "${assoc_args[@]}" --out "$prefix.$tag" \
+        --conf spark.executorEnv.OPENBLAS_NUM_THREADS=1 "${command[@]}" \
         > "$prefix.$tag.out" 2> "$prefix.$tag.err" &
       pid=$!
       # Only this cluster's executors (their classpath is under its SPARK_HOME) and this run's driver.
       sample_procs "$cluster_dir/spark-home/.*CoarseGrainedExecutorBackend" "$pid" > "$work/$tag.executors" &
       sampler=$!
-      sample_procs "org.apache.spark.deploy.SparkSubmit .*$prefix.$tag" "$pid" "$work/$tag.load" > "$work/$tag.driver"
+      sample_procs "$driver_pattern" "$pid" "$work/$tag.load" > "$work/$tag.driver"
       wait "$pid" || { tail "$prefix.$tag.err"; exit 1; }
       wait "$sampler" || true
       printf 'standalone cluster (%d executor(s) of %s core(s), %s each): %.1f s wall, load %s\n' "$executors" \
@@ -128,7 +139,11 @@ for mode in "${modes[@]}"; do
       awk -v lim="${LMMSPARK_CLUSTER_DRIVER_MEMORY:-4g}" '{printf "  driver: peak RSS %s MiB (heap limit %s), %s CPU-s\n", $2, lim, $3}' \
         "$work/$tag.driver"
       awk '{printf "  executor (pid %s): peak RSS %s MiB, %s CPU-s\n", $1, $2, $3}' "$work/$tag.executors"
-      summary "$prefix.$tag.out"
+      if [ "$mode" = pass ]; then
+        grep '^bench-spark-pass' "$prefix.$tag.out" | sed 's/^bench-spark-pass: /  /'
+      else
+        summary "$prefix.$tag.out"
+      fi
       "$home/scripts/local-cluster.sh" stop > /dev/null 2>&1 || true
       trap - EXIT
       ;;
