@@ -22,12 +22,16 @@ import org.lmmspark.jobs.matfree.DistributedGenotypeProducts;
  * {@code t = a + W / (E·c)}: W the kernel's work (here the executors' summed task time), E·c the cores
  * running tasks, and {@code a} what does not shrink with executors (scheduling, the broadcast, shipping
  * and summing the partials on the driver), which this measures as the wall time beyond the busiest
- * executor's task time per core.
+ * executor's task time per core, with the driver JVM's CPU seconds over the pass beside it.
  *
  * <p>Task metrics, not process CPU: the figures hold on a machine shared with other jobs (a task's CPU
  * seconds do not grow when the core is shared; its run time does).
  */
 public final class SparkPassProfile {
+  /** The driver JVM's CPU time, all threads (results are deserialized off the calling thread). */
+  private static final com.sun.management.OperatingSystemMXBean DRIVER =
+      (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+
   private SparkPassProfile() {}
 
   /** Sums task run time and task CPU time per executor, from task-end events; cores from executor-added events. */
@@ -88,10 +92,10 @@ public final class SparkPassProfile {
   }
 
   /**
-   * One pass: driver wall seconds, per executor {run s, CPU s, tasks, cores}, and the part of the wall
+   * One pass: driver wall and CPU seconds, per executor {run s, CPU s, tasks, cores}, and the part of the wall
    * time beyond the busiest executor's task seconds per core ({@code a} of the cost model).
    */
-  public record Pass(double wall, Map<String, double[]> executors, double flops) {
+  public record Pass(double wall, double driverCpu, Map<String, double[]> executors, double flops) {
     public double busiest() {
       return executors.values().stream().mapToDouble(t -> t[0] / t[3]).max().orElse(0);
     }
@@ -107,9 +111,9 @@ public final class SparkPassProfile {
     @Override
     public String toString() {
       StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
-          "%.2f s wall; tasks %.2f s run, %.2f s CPU in all (%.1f GFLOP/s per task CPU-s); beyond the busiest"
-              + " executor's task time per core %.2f s;", wall, runTime(), cpu(), flops / cpu() / 1e9,
-          wall - busiest()));
+          "%.2f s wall, driver %.2f CPU-s; tasks %.2f s run, %.2f s CPU in all (%.1f GFLOP/s per task CPU-s);"
+              + " beyond the busiest executor's task time per core %.2f s;", wall, driverCpu, runTime(), cpu(),
+          flops / cpu() / 1e9, wall - busiest()));
       executors.forEach((e, t) -> s.append(String.format(Locale.ROOT, " executor %s (%d core(s)): %d task(s), %.2f s run,"
           + " %.2f s CPU;", e, (int) t[3], (int) t[2], t[0], t[1])));
       return s.substring(0, s.length() - 1);
@@ -139,14 +143,16 @@ public final class SparkPassProfile {
     List<Pass> measured = new ArrayList<>();
     for (int p = 0; p <= passes; p++) {
       times.drain();
+      long cpu0 = DRIVER.getProcessCpuTime();
       long t0 = System.nanoTime();
       products.multiply(v, k, weights, out);
       double wall = (System.nanoTime() - t0) / 1e9;
+      double driverCpu = (DRIVER.getProcessCpuTime() - cpu0) / 1e9;
       times.awaitTasks(products.partitions());
       Map<String, double[]> byExecutor = new TreeMap<>();
       times.drain().forEach((e, t) -> byExecutor.put(e, new double[] {t[0], t[1], t[2], times.cores(e)}));
       if (p > 0) {
-        measured.add(new Pass(wall, byExecutor, flops));
+        measured.add(new Pass(wall, driverCpu, byExecutor, flops));
       }
     }
     return measured;
