@@ -13,7 +13,7 @@
 # a shared machine) and the load average over the run. Defaults: N = 100,000, M = 50,000, DIR = bench-out/scale.
 # `pass` times single genotype passes instead of the whole run (`lmmspark bench-spark-pass`: the cache, then
 # LMMSPARK_PASSES (default 3) passes of 44 columns after a warm-up, each with the executors' task run and CPU
-# seconds) on the standalone cluster with E executors: the pass-time model of docs/scaling.md, checked by
+# seconds and the driver's CPU seconds; LMMSPARK_PARTITIONS cached partitions, default two per core) on the standalone cluster with E executors: the pass-time model of docs/scaling.md, checked by
 # running it with --executors 1 and 2.
 # --executors E (cluster and pass, default 1): E standalone workers (scripts/local-cluster.sh start --workers E),
 # so E executor JVMs of (machine cores / E) cores each (LMMSPARK_CLUSTER_CORES overrides; passed as
@@ -114,7 +114,7 @@ for mode in "${modes[@]}"; do
       master=$("$home/scripts/local-cluster.sh" start --workers "$executors" 2> "$work/$tag.start.log")
       trap '"$home/scripts/local-cluster.sh" stop > /dev/null 2>&1 || true' EXIT
       if [ "$mode" = pass ]; then
-        command=(bench-spark-pass --bfile "$prefix" --passes "${LMMSPARK_PASSES:-3}")
+        command=(bench-spark-pass --bfile "$prefix" --passes "${LMMSPARK_PASSES:-3}" --partitions "${LMMSPARK_PARTITIONS:-0}")
         driver_pattern="org.apache.spark.deploy.SparkSubmit .*bench-spark-pass --bfile $prefix "
       else
         command=("${assoc_args[@]}" --out "$prefix.$tag")
