@@ -4,30 +4,44 @@
 # (driver and executor in separate JVMs, so the driver's memory is seen on its own), and BOLT-LMM-inf on the
 # same files.
 #
-#   scripts/bench-scale.sh [--n N] [--m M] [--work DIR] [embedded] [cluster] [bolt]     (default: all three)
+#   scripts/bench-scale.sh [--n N] [--m M] [--work DIR] [--executors E] [embedded] [cluster] [bolt] [pass]
+#                                                                      (default: embedded cluster bolt)
 #
 # Each run prints wall time, the per-stage times, passes over the genotypes and Spark jobs that AssocJob logs,
 # and peak memory: the process RSS (embedded: driver and executor are one JVM) or, on the cluster, the driver
-# JVM and the executor JVM separately (sampled every 2 s). Defaults: N = 100,000, M = 50,000, DIR = bench-out/scale.
-# Environment: LMMSPARK_DRIVER_MEMORY (embedded: 12g, cluster driver: 4g), LMMSPARK_CLUSTER_MEMORY (executor,
-# default 16g). Do not run it next to other heavy jobs: the machine has two cores.
+# JVM and each executor JVM separately (sampled every 2 s), with the CPU seconds of each (the fair measure on
+# a shared machine) and the load average over the run. Defaults: N = 100,000, M = 50,000, DIR = bench-out/scale.
+# `pass` times single genotype passes instead of the whole run (`lmmspark bench-spark-pass`: the cache, then
+# LMMSPARK_PASSES (default 3) passes of 44 columns after a warm-up, each with the executors' task run and CPU
+# seconds and the driver's CPU seconds; LMMSPARK_PARTITIONS cached partitions, default two per core) on the
+# standalone cluster with E executors: the pass-time model of docs/scaling.md, checked with --executors 1 and 2.
+# --executors E (cluster and pass, default 1): E standalone workers (scripts/local-cluster.sh start --workers E),
+# so E executor JVMs of (machine cores / E) cores each (LMMSPARK_CLUSTER_CORES overrides; passed as
+# --executor-cores, since conf/spark-defaults.conf asks for 2, which a 1-core worker cannot host).
+# Environment: LMMSPARK_DRIVER_MEMORY (embedded: 12g), LMMSPARK_CLUSTER_DRIVER_MEMORY (cluster driver: 4g),
+# LMMSPARK_CLUSTER_MEMORY (per executor; default 16g for one executor, 6g each for more: an executor holds
+# its 1/E of the N·M/4-byte cache plus, per task, a decoded block and the N×k arrays, ~2 GB at 100k).
+# Do not run it next to other heavy jobs: the machine has two cores.
 set -euo pipefail
 home=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 n=100000
 m=50000
 work="$home/bench-out/scale"
+executors=1
 modes=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --n) n=$2; shift 2 ;;
     --m) m=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
-    embedded|cluster|bolt) modes+=("$1"); shift ;;
-    -h|--help) sed -n 2,13p "$0"; exit 0 ;;
+    --executors) executors=$2; shift 2 ;;
+    embedded|cluster|bolt|pass) modes+=("$1"); shift ;;
+    -h|--help) sed -n 2,23p "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
 [ ${#modes[@]} -gt 0 ] || modes=(embedded cluster bolt)
+[[ $executors =~ ^[1-9][0-9]*$ ]] || { echo "--executors must be a positive integer" >&2; exit 2; }
 mkdir -p "$work"
 prefix="$work/sim-$n-$m"
 now() { date +%s.%N; }
@@ -41,17 +55,34 @@ if [ ! -f "$prefix.bed" ]; then
 fi
 assoc_args=(assoc --bfile "$prefix" --pheno "$prefix.pheno" --pheno-name y_quant --loco --solver matrix-free --overwrite)
 
-# Peak RSS (MiB) of the processes whose command line matches $1, sampled every 2 s until $2 exits.
-peak_rss() {
-  local pattern=$1 pid=$2 peak=0 rss
+# Samples every 2 s, until process $2 exits, each process whose command line matches the regex $1: prints
+# one line per process "PID peak-RSS-MiB CPU-seconds" (CPU: user + system at the last sample, i.e. within
+# 2 s of its end). The load average is sampled alongside when $3 names a file (one 1-min figure a line).
+sample_procs() {
+  local pattern=$1 pid=$2 loadfile=${3:-} tick
+  local -A peak=() cpu=()
+  local p rss t
+  tick=$(getconf CLK_TCK)
   while kill -0 "$pid" 2>/dev/null; do
-    # The process may exit between pgrep and ps: never let that end the sampler (set -e, pipefail).
-    rss=$(pgrep -f "$pattern" | xargs -r ps -o rss= -p 2>/dev/null | awk '{s+=$1} END {print s+0}' || true)
-    rss=${rss:-0}
-    [ "$rss" -gt "$peak" ] && peak=$rss
+    # A process may exit between pgrep and reading /proc: never let that end the sampler (set -e).
+    for p in $(pgrep -f "$pattern" || true); do
+      rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+      t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true)
+      [ -n "$rss" ] && [ -n "$t" ] || continue
+      [ "$rss" -gt "${peak[$p]:-0}" ] && peak[$p]=$rss
+      cpu[$p]=$t
+    done
+    [ -n "$loadfile" ] && cut -d' ' -f1 /proc/loadavg >> "$loadfile"
     sleep 2
   done
-  echo $(( peak / 1024 ))
+  for p in "${!peak[@]}"; do
+    echo "$p $(( peak[$p] / 1024 )) $(echo "scale=1; ${cpu[$p]} / $tick" | bc)"
+  done
+}
+
+# "min–max (mean m)" of the numbers in file $1, one a line.
+load_range() {
+  awk 'NR == 1 || $1 < lo {lo = $1} NR == 1 || $1 > hi {hi = $1} {s += $1} END {if (NR) printf "%.1f–%.1f (mean %.1f)", lo, hi, s / NR}' "$1"
 }
 
 summary() {
@@ -70,24 +101,49 @@ for mode in "${modes[@]}"; do
         "$(( $(grep 'Maximum resident' "$prefix.embedded.err" | awk '{print $NF}') / 1024 ))"
       summary "$prefix.embedded.out"
       ;;
-    cluster)
-      export LMMSPARK_CLUSTER_MEMORY=${LMMSPARK_CLUSTER_MEMORY:-16g}
-      master=$("$home/scripts/local-cluster.sh" start 2> "$work/cluster.start.log")
+    cluster|pass)
+      if [ "$executors" -eq 1 ]; then
+        export LMMSPARK_CLUSTER_MEMORY=${LMMSPARK_CLUSTER_MEMORY:-16g}
+      else
+        export LMMSPARK_CLUSTER_MEMORY=${LMMSPARK_CLUSTER_MEMORY:-6g}
+      fi
+      cluster_dir=${LMMSPARK_CLUSTER_DIR:-$home/.cluster}
+      cores=${LMMSPARK_CLUSTER_CORES:-$(( $(nproc) / executors > 0 ? $(nproc) / executors : 1 ))}
+      tag=$mode
+      [ "$executors" -eq 1 ] || tag=$mode-$executors
+      master=$("$home/scripts/local-cluster.sh" start --workers "$executors" 2> "$work/$tag.start.log")
       trap '"$home/scripts/local-cluster.sh" stop > /dev/null 2>&1 || true' EXIT
+      if [ "$mode" = pass ]; then
+        command=(bench-spark-pass --bfile "$prefix" --passes "${LMMSPARK_PASSES:-3}" --partitions "${LMMSPARK_PARTITIONS:-0}")
+        driver_pattern="org.apache.spark.deploy.SparkSubmit .*bench-spark-pass --bfile $prefix "
+      else
+        command=("${assoc_args[@]}" --out "$prefix.$tag")
+        driver_pattern="org.apache.spark.deploy.SparkSubmit .*$prefix.$tag"
+      fi
+      : > "$work/$tag.load"
       t0=$(now)
       LMMSPARK_DRIVER_MEMORY=${LMMSPARK_CLUSTER_DRIVER_MEMORY:-4g} "$home/scripts/spark-submit.sh" \
-        --master "$master" --executor-memory "$LMMSPARK_CLUSTER_MEMORY" \
-        --conf spark.executorEnv.OPENBLAS_NUM_THREADS=1 "${assoc_args[@]}" --out "$prefix.cluster" \
-        > "$prefix.cluster.out" 2> "$prefix.cluster.err" &
+        --master "$master" --executor-memory "$LMMSPARK_CLUSTER_MEMORY" --executor-cores "$cores" \
+        --conf spark.executorEnv.OPENBLAS_NUM_THREADS=1 "${command[@]}" \
+        > "$prefix.$tag.out" 2> "$prefix.$tag.err" &
       pid=$!
-      peak_rss CoarseGrainedExecutorBackend "$pid" > "$work/executor.peak" &
+      # Only this cluster's executors (their classpath is under its SPARK_HOME) and this run's driver.
+      sample_procs "$cluster_dir/spark-home/.*CoarseGrainedExecutorBackend" "$pid" > "$work/$tag.executors" &
       sampler=$!
-      driver_peak=$(peak_rss 'org.apache.spark.deploy.SparkSubmit' "$pid")
-      wait "$pid" || { tail "$prefix.cluster.err"; exit 1; }
+      sample_procs "$driver_pattern" "$pid" "$work/$tag.load" > "$work/$tag.driver"
+      wait "$pid" || { tail "$prefix.$tag.err"; exit 1; }
       wait "$sampler" || true
-      printf 'standalone cluster (1 worker, 2 cores): %.1f s wall, peak RSS driver %s MiB (heap limit %s), executor %s MiB\n' \
-        "$(secs "$t0" "$(now)")" "$driver_peak" "${LMMSPARK_CLUSTER_DRIVER_MEMORY:-4g}" "$(cat "$work/executor.peak")"
-      summary "$prefix.cluster.out"
+      printf 'standalone cluster (%d executor(s) of %s core(s), %s each): %.1f s wall, load %s\n' "$executors" \
+        "$cores" "$LMMSPARK_CLUSTER_MEMORY" "$(secs "$t0" "$(now)")" \
+        "$(load_range "$work/$tag.load")"
+      awk -v lim="${LMMSPARK_CLUSTER_DRIVER_MEMORY:-4g}" '{printf "  driver: peak RSS %s MiB (heap limit %s), %s CPU-s\n", $2, lim, $3}' \
+        "$work/$tag.driver"
+      awk '{printf "  executor (pid %s): peak RSS %s MiB, %s CPU-s\n", $1, $2, $3}' "$work/$tag.executors"
+      if [ "$mode" = pass ]; then
+        grep '^bench-spark-pass' "$prefix.$tag.out" | sed 's/^bench-spark-pass: /  /'
+      else
+        summary "$prefix.$tag.out"
+      fi
       "$home/scripts/local-cluster.sh" stop > /dev/null 2>&1 || true
       trap - EXIT
       ;;

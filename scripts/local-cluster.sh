@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# A real Spark standalone cluster on this machine: one master and one worker, each its own JVM, run
-# from the Spark jars of the Maven build (no Spark distribution needed), bound to 127.0.0.1 only.
+# A real Spark standalone cluster on this machine: one master and one or more workers, each its own JVM,
+# run from the Spark jars of the Maven build (no Spark distribution needed), bound to 127.0.0.1 only.
 #
-#   scripts/local-cluster.sh start     start master + worker, wait until the worker is registered,
-#                                      print the master URL (spark://127.0.0.1:PORT) on stdout
+#   scripts/local-cluster.sh start [--workers W]
+#                                      start master + W workers (default 1), wait until every worker is
+#                                      registered, print the master URL (spark://127.0.0.1:PORT) on stdout
 #   scripts/local-cluster.sh status    print the master URL and the alive workers; exit 1 if not running
 #   scripts/local-cluster.sh stop      stop exactly the processes `start` started (and their executors)
+#
+# A standalone worker runs one executor per application (spark.executor.cores unset), so W workers give an
+# application W executors, each a JVM of its own: `start --workers 2` on a 2-core machine is two 1-core
+# executors, the smallest real scale-out (the pass's partials then cross JVMs, as between nodes).
 #
 # Then submit with scripts/spark-submit.sh --master "$(cat .cluster/master-url)" grm ...
 #
@@ -13,8 +18,9 @@
 # logs: .cluster/work/app-*/*/stderr) and a throw-away SPARK_HOME whose jars/ links the build's
 # Spark jars (the worker builds executor command lines from $SPARK_HOME/jars/*).
 #
-# Environment: LMMSPARK_CLUSTER_DIR (default <project>/.cluster), LMMSPARK_CLUSTER_CORES (worker
-# cores, default 2), LMMSPARK_CLUSTER_MEMORY (worker memory for executors, default 4g),
+# Environment: LMMSPARK_CLUSTER_DIR (default <project>/.cluster), LMMSPARK_CLUSTER_WORKERS (W, default 1;
+# --workers overrides), LMMSPARK_CLUSTER_CORES (cores per worker, default the machine's cores / W, at
+# least 1), LMMSPARK_CLUSTER_MEMORY (memory per worker for its executor, default 4g),
 # LMMSPARK_CLUSTER_PORT / _UI_PORT / _WORKER_UI_PORT (default 0: a free port chosen by the JVM),
 # LMMSPARK_CLUSTER_TIMEOUT (seconds to wait for each start-up step, default 120; a JVM start takes
 # 5-10 s on an idle 2-core machine, much longer on a busy one).
@@ -77,8 +83,20 @@ stop_one() {
   rm -f "$dir/$name.pid"
 }
 
+# Pid-file names of the workers `start` recorded: worker (the first), worker-2, worker-3, ...
+worker_names() {
+  local f
+  for f in "$dir"/worker.pid "$dir"/worker-*.pid; do
+    [ -f "$f" ] && basename "$f" .pid
+  done
+  return 0
+}
+
 stop() {
-  stop_one worker "$worker_main"
+  local w
+  for w in $(worker_names); do
+    stop_one "$w" "$worker_main"
+  done
   stop_one master "$master_main"
   rm -f "$dir/master-url" "$dir/master-ui-url"
 }
@@ -89,12 +107,17 @@ status() {
   url=$(cat "$dir/master-url")
   echo "$url"
   say "master pid $mpid at $url, UI $(cat "$dir/master-ui-url" 2>/dev/null)"
-  if wpid=$(live_pid worker "$worker_main"); then
-    say "worker pid $wpid"
-  else
-    say "worker not running"
-    return 1
-  fi
+  local w names
+  names=$(worker_names)
+  [ -n "$names" ] || { say "no worker started"; return 1; }
+  for w in $names; do
+    if wpid=$(live_pid "$w" "$worker_main"); then
+      say "$w pid $wpid"
+    else
+      say "$w not running"
+      return 1
+    fi
+  done
   if command -v curl > /dev/null && [ -f "$dir/master-ui-url" ]; then
     say "master UI reports $(curl -s --max-time 5 "$(cat "$dir/master-ui-url")/json/" \
       | grep -o '"aliveworkers" *: *[0-9]*' | tr -d '" ')"
@@ -102,9 +125,23 @@ status() {
 }
 
 start() {
-  if live_pid master "$master_main" > /dev/null || live_pid worker "$worker_main" > /dev/null; then
+  local workers=${LMMSPARK_CLUSTER_WORKERS:-1} w
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --workers) [ $# -ge 2 ] || die "--workers needs a value"; workers=$2; shift 2 ;;
+      *) die "unknown start option $1 (start [--workers W])" ;;
+    esac
+  done
+  [[ $workers =~ ^[1-9][0-9]*$ ]] || die "--workers must be a positive integer, got '$workers'"
+  local cores=${LMMSPARK_CLUSTER_CORES:-$(( $(nproc) / workers > 0 ? $(nproc) / workers : 1 ))}
+  local memory=${LMMSPARK_CLUSTER_MEMORY:-4g}
+  if live_pid master "$master_main" > /dev/null; then
     die "already running (scripts/local-cluster.sh status / stop)"
   fi
+  for w in $(worker_names); do
+    live_pid "$w" "$worker_main" > /dev/null && die "already running (scripts/local-cluster.sh status / stop)"
+    rm -f "$dir/$w.pid"
+  done
   if [ ! -f "$jar" ] || [ ! -f "$classpath_file" ]; then
     say "building (mvn -q -B -DskipTests package) ..."
     (cd "$home" && mvn -q -B -DskipTests package) >&2
@@ -163,22 +200,29 @@ EOF
   echo "$ui" > "$dir/master-ui-url"
   say "master $url (pid $mpid, UI $ui)"
 
-  : > "$dir/logs/worker.log"
-  setsid "${jvm[@]}" -cp "$cp" "$worker_main" "$url" --host 127.0.0.1 \
-    --cores "${LMMSPARK_CLUSTER_CORES:-2}" --memory "${LMMSPARK_CLUSTER_MEMORY:-4g}" \
-    --webui-port "${LMMSPARK_CLUSTER_WORKER_UI_PORT:-0}" --work-dir "$dir/work" \
-    > "$dir/logs/worker.log" 2>&1 < /dev/null &
-  echo $! > "$dir/worker.pid"
-  local wpid=$!
-  wait_for_log "$dir/logs/worker.log" 'Successfully registered with master' "$wpid" worker > /dev/null || { stop; exit 1; }
+  # Each worker its own JVM and log; they share the work directory (executor ids are unique per application).
+  local i name wpid
+  for i in $(seq 1 "$workers"); do
+    name=worker
+    [ "$i" -eq 1 ] || name=worker-$i
+    : > "$dir/logs/$name.log"
+    setsid "${jvm[@]}" -cp "$cp" "$worker_main" "$url" --host 127.0.0.1 \
+      --cores "$cores" --memory "$memory" \
+      --webui-port "${LMMSPARK_CLUSTER_WORKER_UI_PORT:-0}" --work-dir "$dir/work" \
+      > "$dir/logs/$name.log" 2>&1 < /dev/null &
+    echo $! > "$dir/$name.pid"
+    wpid=$!
+    wait_for_log "$dir/logs/$name.log" 'Successfully registered with master' "$wpid" "$name" > /dev/null || { stop; exit 1; }
+    say "$name registered (pid $wpid, $cores core(s), $memory)"
+  done
   wait_for_log "$dir/logs/master.log" 'Registering worker' "$mpid" "worker registration" > /dev/null || { stop; exit 1; }
-  say "worker registered (pid $wpid, ${LMMSPARK_CLUSTER_CORES:-2} cores, ${LMMSPARK_CLUSTER_MEMORY:-4g}); logs in $dir/logs"
+  say "$workers worker(s) registered; logs in $dir/logs"
   echo "$url"
 }
 
 case "${1:-}" in
-  start) start ;;
+  start) shift; start "$@" ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--workers W]|stop|status" >&2; exit 2 ;;
 esac

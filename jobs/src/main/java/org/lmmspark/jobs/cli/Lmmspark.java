@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
       AssocCommand.class,
       FitCommand.class, LrtCommand.class,
       BenchBlasCommand.class, BenchPassCommand.class,
+      BenchSparkPassCommand.class,
       LdScoreCommand.class, LdscCommand.class, MungeCommand.class,
       PcaCommand.class,
     })
