@@ -38,11 +38,14 @@ import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
  *   <li>From genotypes ({@link #runOnGenotypes}): at or below {@code --matrix-free-above} analysed
  *       samples (the largest trait's), one GRM computed in memory and the above; above it, the genotypes
  *       cached once on the executors and every trait's matrix-free REML run in lock-step over the same
- *       passes ({@link MatrixFreeRemlJob#fitTogether}): each pass carries the CG columns and probes of the
- *       traits not yet converged, each trait's operator K restricted to its samples by masking the pass.
- *       A pass costs the decode of every genotype and one Spark job whatever the number of columns, plus
- *       {@code 4NM} flops per column; so T traits cost about as many passes as the slowest one alone and T
- *       times its flops.</li>
+ *       passes ({@link MatrixFreeRemlJob#fitTogether}): each pass carries the columns of the traits not yet
+ *       converged, each trait's operator K restricted to its samples by masking the pass. A pass costs the
+ *       decode of every genotype and one Spark job whatever the number of columns, plus {@code 4NM} flops per
+ *       column; so T traits cost about as many passes as the slowest one alone, and T times the columns of
+ *       one trait in the lock-step form, which has about a third of a run alone's: each trait's probes are
+ *       Lanczos runs on its K kept for the whole fit (traces and log|V| at every θ by quadrature) instead of
+ *       R more columns in every CG iteration, and its deflation preconditioner is refined in one pass from
+ *       the union's leading Ritz vectors ({@link org.lmmspark.engine.reml.matfree.StochasticReml#fitTogether}).</li>
  * </ul>
  * Every trait's inputs are checked before any is fitted (its column, its analysed samples against the
  * fixed effects, a constant trait): a trait that fails them stops the run at once, naming it and why. A

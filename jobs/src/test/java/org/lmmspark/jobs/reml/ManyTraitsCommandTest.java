@@ -26,6 +26,13 @@ import org.lmmspark.jobs.cli.Lmmspark;
  * matrix-free route with the same probes; the summary table against the single runs' own outputs.
  * Simulated: n = 400 × M = 1,200 on 3 chromosomes, one covariate, four traits — A (h² 0.5) and C (h² 0.7)
  * observed on every sample, B (h² 0.3) missing on ~20% and D (h² 0.5) on ~35% of other samples.
+ *
+ * <p>Kept to seconds of CI: every command run starts a Spark context of its own, so the runs are few and
+ * shared. The spectral REML runs read one GRM computed once ({@code reml --grm}: no Spark), the genotype route
+ * checked once against them; the spectral assoc runs read the same GRM; the matrix-free runs of D and B alone
+ * ({@code assoc --solver matrix-free --loco}, {@link #aloneMatrixFree}) serve both the assoc tables and, through
+ * their {@code .hsq}, the {@code reml} REML fits (the same StochasticReml fit with the same probes, seed and
+ * cache partitions).
  */
 class ManyTraitsCommandTest {
   static final int N = 400;
@@ -36,6 +43,10 @@ class ManyTraitsCommandTest {
   static String prefix;
   static String pheno;
   static String qcovar;
+  static String grm;
+  /** Matrix-free options shared by the reml and assoc runs, so one run alone serves both. */
+  static final String[] MATRIX_FREE = {"--solver", "matrix-free", "--probes", "10", "--partitions", "2"};
+  static final Map<String, String> ALONE_MATRIX_FREE = new java.util.HashMap<>();
 
   @BeforeAll
   static void simulate() throws Exception {
@@ -74,6 +85,23 @@ class ManyTraitsCommandTest {
     qcovar = dir.resolve("g.qcovar").toString();
     Files.writeString(Path.of(pheno), ph);
     Files.writeString(Path.of(qcovar), qc);
+    grm = dir.resolve("g_grm").toString();
+    assertEquals(0, Lmmspark.run("grm", "--bfile", prefix, "--out", grm, "--master", "local[2]"));
+  }
+
+  /**
+   * {@code assoc --solver matrix-free --probes 10 --loco --pheno-name TRAIT} alone, run once per trait for the
+   * class: its table, report and {@code .hsq} (the whole-genome REML fit, as {@code reml --solver matrix-free
+   * --probes 10} fits it: same defaults, probes, seed and partitions).
+   */
+  static synchronized String aloneMatrixFree(String trait) {
+    return ALONE_MATRIX_FREE.computeIfAbsent(trait, t -> {
+      String alone = dir.resolve("mfassoc_" + t).toString();
+      String[] common = {"assoc", "--bfile", prefix, "--pheno", pheno, "--qcovar", qcovar, "--master", "local[2]",
+          "--loco"};
+      assertEquals(0, Lmmspark.run(concat(concat(common, MATRIX_FREE), "--pheno-name", t, "--out", alone)));
+      return alone;
+    });
   }
 
   static String[] args(String out, String... more) {
@@ -87,17 +115,26 @@ class ManyTraitsCommandTest {
     return RemlCommandTest.readHsq(Path.of(out + ".hsq"));
   }
 
-  /** Spectral route (GRM in memory): each trait's .hsq is the very file of its own run; A and C share one reduction. */
+  static String[] grmArgs(String out, String... more) {
+    List<String> a = new ArrayList<>(List.of("reml", "--grm", grm, "--pheno", pheno, "--qcovar", qcovar, "--out", out));
+    a.addAll(List.of(more));
+    return a.toArray(String[]::new);
+  }
+
+  /**
+   * Spectral route (from the GRM): each trait's .hsq is the very file of its own run; A and C share one
+   * reduction. The genotype route (GRM computed in memory, then the same) agrees to the GRM file's float32.
+   */
   @Test
   void allPhenoOnTheSpectralRouteEqualsEachTraitAlone() throws Exception {
     String many = dir.resolve("many").toString();
-    assertEquals(0, Lmmspark.run(args(many, "--all-pheno")));
+    assertEquals(0, Lmmspark.run(grmArgs(many, "--all-pheno")));
     List<String> summary = Files.readAllLines(Path.of(many + ".summary.tsv"));
     assertEquals(TraitSummary.HEADER, summary.get(0));
     assertEquals(1 + TRAITS.length, summary.size(), String.join("\n", summary));
     for (int t = 0; t < TRAITS.length; t++) {
       String alone = dir.resolve("alone_" + TRAITS[t]).toString();
-      assertEquals(0, Lmmspark.run(args(alone, "--pheno-name", TRAITS[t])));
+      assertEquals(0, Lmmspark.run(grmArgs(alone, "--pheno-name", TRAITS[t])));
       assertEquals(Files.readString(Path.of(alone + ".hsq")), Files.readString(Path.of(many + "." + TRAITS[t] + ".hsq")),
           "trait " + TRAITS[t] + ": .hsq of the joint run vs its own run");
       Map<String, String[]> h = hsq(alone);
@@ -112,39 +149,53 @@ class ManyTraitsCommandTest {
     assertTrue(log.contains("4 traits, 3 distinct analysed sample sets") && log.contains("band reductions of K "
         + "(spectral route): 3"), log);
     assertTrue(Files.readString(Path.of(many + ".done")).contains(".D.json"));
+    // On genotypes (the GRM in double precision in memory): the same fits up to the file's float32 rounding of K.
+    String onGenotypes = dir.resolve("many_bfile").toString();
+    assertEquals(0, Lmmspark.run(args(onGenotypes, "--pheno-name", "C,D")));
+    for (String trait : List.of("C", "D")) {
+      assertClose(Double.parseDouble(hsq(onGenotypes + "." + trait).get("V(G)/Vp")[1]),
+          Double.parseDouble(hsq(many + "." + trait).get("V(G)/Vp")[1]), 1e-5, 0, trait + ": h² on genotypes vs GRM");
+    }
+    String genotypeLog = Files.readString(Path.of(onGenotypes + ".log"));
+    assertTrue(genotypeLog.contains("band reductions of K (spectral route): 2"), genotypeLog);
   }
 
-  /** Matrix-free route: the same probes and seed, the traits in lock-step over shared passes. */
+  /**
+   * Matrix-free route: the same probes and seed, the traits in lock-step over shared passes, against each
+   * trait's fit alone (the {@code .hsq} of its matrix-free assoc run alone: the same REML fit).
+   */
   @Test
   void namedTraitsMatrixFreeEqualEachTraitAloneInFewerPasses() throws Exception {
     String many = dir.resolve("mf").toString();
-    String[] mf = {"--solver", "matrix-free", "--probes", "10", "--seed", "5", "--partitions", "2"};
-    List<String> a = new ArrayList<>(List.of(mf));
-    a.addAll(List.of("--pheno-name", "D,B"));
-    assertEquals(0, Lmmspark.run(args(many, a.toArray(String[]::new))));
+    assertEquals(0, Lmmspark.run(args(many, concat(MATRIX_FREE, "--pheno-name", "D,B"))));
     long alonePasses = 0;
     for (String trait : List.of("D", "B")) {
-      String alone = dir.resolve("mf_" + trait).toString();
-      List<String> b = new ArrayList<>(List.of(mf));
-      b.addAll(List.of("--pheno-name", trait));
-      assertEquals(0, Lmmspark.run(args(alone, b.toArray(String[]::new))));
+      String alone = aloneMatrixFree(trait);
       Map<String, String[]> x = hsq(alone);
       Map<String, String[]> y = hsq(many + "." + trait);
       assertEquals(x.get("n")[1], y.get("n")[1], trait + " analysed on its own samples");
-      double mcSe = monteCarloSe(Files.readString(Path.of(alone + ".json")));
+      double mcSe = monteCarloSe(Files.readString(Path.of(many + "." + trait + ".json")));
       double h2 = Double.parseDouble(x.get("V(G)/Vp")[1]);
       double h2Together = Double.parseDouble(y.get("V(G)/Vp")[1]);
       System.out.printf("trait %s: h2 %.7f alone, %.7f together (MC SE of V(G) %.4f, 10 probes)%n", trait, h2, h2Together, mcSe);
-      // Same operator and probes: only the float products' rounding in wider batches differs (~1e-7 of
-      // Vp in the engine test); 1e-5 is far inside the Monte Carlo error (~1e-2).
+      // Same operator and probes; alone the probes are solved at each evaluation, together their traces come from
+      // Lanczos runs (to 1e-8 relative) and the products are taken in wider float batches: measured ≤ 1e-6 of h²;
+      // 1e-5 is far inside the Monte Carlo error (~1e-2).
       assertClose(h2Together, h2, 1e-5, 0, "h² of " + trait + " together vs alone");
-      alonePasses += passes(Files.readString(Path.of(alone + ".json")));
+      alonePasses += remlPasses(alone + ".report.md");
     }
     long together = passes(Files.readString(Path.of(many + ".B.json")));
-    System.out.printf("passes over the genotypes: %d together, %d for the two runs alone%n", together, alonePasses);
+    System.out.printf("passes over the genotypes: %d together, %d for the two fits alone%n", together, alonePasses);
     assertTrue(together < 0.75 * alonePasses, together + " shared passes vs " + alonePasses + " alone");
     String log = Files.readString(Path.of(many + ".log"));
     assertTrue(log.contains("REML of 2 traits together"), log);
+  }
+
+  /** The REML stage's genotype passes in an assoc report. */
+  static long remlPasses(String report) throws Exception {
+    Matcher m = Pattern.compile("REML \\(matrix-free\\)[^\\n]*?(\\d+) genotype passes").matcher(Files.readString(Path.of(report)));
+    assertTrue(m.find(), report);
+    return Long.parseLong(m.group(1));
   }
 
   /**
@@ -155,8 +206,8 @@ class ManyTraitsCommandTest {
   @Test
   void assocOfNamedTraitsEqualsEachTraitAlone() throws Exception {
     String many = dir.resolve("assoc_many").toString();
-    String[] common = {"assoc", "--bfile", prefix, "--pheno", pheno, "--qcovar", qcovar, "--master", "local[2]",
-        "--partitions", "2"};
+    String[] common = {"assoc", "--bfile", prefix, "--grm", grm, "--pheno", pheno, "--qcovar", qcovar, "--master",
+        "local[2]", "--partitions", "2"};
     List<String> a = new ArrayList<>(List.of(common));
     a.addAll(List.of("--pheno-name", "D,A,C", "--out", many));
     assertEquals(0, Lmmspark.run(a.toArray(String[]::new)));
@@ -207,14 +258,13 @@ class ManyTraitsCommandTest {
   void assocMatrixFreeOfNamedTraitsMatchesEachTraitAlone() throws Exception {
     String many = dir.resolve("mfassoc_many").toString();
     String[] common = {"assoc", "--bfile", prefix, "--pheno", pheno, "--qcovar", qcovar, "--master", "local[2]",
-        "--partitions", "2", "--solver", "matrix-free", "--probes", "10", "--loco"};
-    assertEquals(0, Lmmspark.run(concat(common, "--pheno-name", "D,B", "--out", many)));
+        "--loco"};
+    assertEquals(0, Lmmspark.run(concat(concat(common, MATRIX_FREE), "--pheno-name", "D,B", "--out", many)));
     List<String> summary = Files.readAllLines(Path.of(many + ".summary.tsv"));
     assertEquals(3, summary.size(), String.join("\n", summary));
     long alonePasses = 0;
     for (String trait : List.of("D", "B")) {
-      String alone = dir.resolve("mfassoc_" + trait).toString();
-      assertEquals(0, Lmmspark.run(concat(common, "--pheno-name", trait, "--out", alone)));
+      String alone = aloneMatrixFree(trait);
       Map<String, double[]> a = table(alone + ".assoc.tsv.gz");
       Map<String, double[]> t = table(many + "." + trait + ".assoc.tsv.gz");
       assertEquals(a.keySet(), t.keySet(), trait + ": the same variants tested");

@@ -139,11 +139,33 @@ public final class StochasticReml implements RemlSolver {
 
   private final Options options;
   private final Consumer<String> progress;
+  private final boolean lanczosTraces;
 
   /** @param progress receives one line per likelihood evaluation (θ, CG iterations, products so far) */
   public StochasticReml(Options options, Consumer<String> progress) {
+    this(options, progress, false);
+  }
+
+  /**
+   * @param lanczosTraces with one component ({@code V = θ_g K + θ_e I}), the probes' traces and log|V| by
+   *                      Lanczos quadrature over runs kept for the whole fit ({@link ProbeLanczos}) instead of
+   *                      solving the probes at every evaluation: the same probes and the same estimates (the
+   *                      quadrature to {@link #lanczosTolerance} of CG's residual), the probes leave every CG
+   *                      batch ({@code R} of its {@code 1 + p + R + 2} columns); ignored with several components
+   */
+  public StochasticReml(Options options, Consumer<String> progress, boolean lanczosTraces) {
     this.options = options;
     this.progress = progress;
+    this.lanczosTraces = lanczosTraces;
+  }
+
+  /**
+   * Relative residual (of CG on V from a probe) to which the probes' Lanczos runs are extended at each θ: the
+   * quadratic form's error is its square, {@code sqrt(cgTolerance)/10} gives ≤ 1e-8 relative for the default
+   * 1e-6, below the probe solves' own and far below the probes' Monte Carlo error (~1e-3).
+   */
+  static double lanczosTolerance(Options o) {
+    return Math.max(o.cgTolerance(), Math.sqrt(o.cgTolerance()) / 10);
   }
 
   public StochasticReml(Options options) {
@@ -165,7 +187,7 @@ public final class StochasticReml implements RemlSolver {
   }
 
   public Outcome fitWithDiagnostics(RemlProblem problem) {
-    return new Run(problem, options, progress).fit(null, false);
+    return new Run(problem, options, progress, lanczosTraces, null).fit(null, false);
   }
 
   /**
@@ -174,7 +196,7 @@ public final class StochasticReml implements RemlSolver {
    * {@code W^½}-scaled problem ({@code MatrixFreePql}), started at the previous outer iteration's θ.
    */
   public Outcome fitWithDiagnostics(RemlProblem problem, double[] start, boolean residualFixed) {
-    return new Run(problem, options, progress).fit(start, residualFixed);
+    return new Run(problem, options, progress, lanczosTraces, null).fit(start, residualFixed);
   }
 
   /**
@@ -187,8 +209,15 @@ public final class StochasticReml implements RemlSolver {
    * of every trait — the probes' {@code K z}, the deflation passes, each CG iteration, the final log|V| —
    * waits for the others' next product and all are taken in one pass ({@link SharedGenotypePasses}); a
    * trait that has converged stops adding columns. So the fits cost about as many passes as the slowest
-   * one alone, each pass carrying the columns of the traits still running; each result equals the
-   * trait's own run up to the rounding of products taken in a wider batch.
+   * one alone, each pass carrying the columns of the traits still running.
+   *
+   * <p>Two things make each trait's columns fewer than alone, without changing its estimates beyond the
+   * solves' tolerance: its probes' traces and log|V| come from Lanczos runs kept for the whole fit
+   * ({@link ProbeLanczos}: the probes leave every CG batch), and its deflation preconditioner starts from the
+   * leading Ritz vectors of K over the union of the traits' samples, computed once ({@link #DEFLATION_PASSES}
+   * passes) and restricted to its rows, so one pass of its own refines them instead of four. Each θ̂ equals
+   * the trait's own run to ~1e-6 of Vp (the same probes, traces to 1e-8); log|V| within its Monte Carlo error
+   * (alone it is estimated on V whitened by the preconditioner, here on V itself).
    *
    * @param progress one receiver of progress lines per problem
    * @return the outcomes in the order of {@code problems}
@@ -198,13 +227,61 @@ public final class StochasticReml implements RemlSolver {
     if (progress.size() != problems.size()) {
       throw new IllegalArgumentException(problems.size() + " problems but " + progress.size() + " progress receivers");
     }
+    List<double[]> starts = sharedDeflationStarts(passes, problems, options);
     List<java.util.concurrent.Callable<Outcome>> fits = new ArrayList<>();
     for (int t = 0; t < problems.size(); t++) {
       RemlProblem problem = problems.get(t);
       Consumer<String> lines = progress.get(t);
-      fits.add(() -> new StochasticReml(options, lines).fitWithDiagnostics(problem));
+      double[] start = starts.get(t);
+      fits.add(() -> new Run(problem, options, lines, true, start).fit(null, false));
     }
     return passes.runAll(fits, "reml-trait");
+  }
+
+  /**
+   * Per problem, the start block of its deflation preconditioner's subspace iteration: the leading Ritz vectors
+   * of K over the union of all problems' samples ({@link LeadingEigenspace#compute}, {@link #DEFLATION_PASSES}
+   * passes of {@code passes}, taken once before the lock-step fits), restricted to the problem's rows. Nulls
+   * (each computes its own) unless every problem's first component is K over {@code passes}.
+   */
+  static List<double[]> sharedDeflationStarts(SharedGenotypePasses passes, List<RemlProblem> problems, Options o) {
+    List<double[]> none = new ArrayList<>();
+    java.util.TreeSet<Integer> union = new java.util.TreeSet<>();
+    for (RemlProblem problem : problems) {
+      none.add(null);
+      if (problem.components().isEmpty()
+          || !(problem.components().get(0).covariance() instanceof GenomicRelationshipOperator k)
+          || k.products() != passes || k.excluded() >= 0) {
+        return none;
+      }
+      for (int row : k.rows()) {
+        union.add(row);
+      }
+    }
+    int[] rows = union.stream().mapToInt(Integer::intValue).toArray();
+    int rank = Math.min(o.deflationRank(), rows.length / 4);
+    if (rank < 1 || problems.size() < 2) {
+      return none;
+    }
+    LeadingEigenspace shared = LeadingEigenspace.compute(new GenomicRelationshipOperator(passes, rows, -1), rank,
+        DEFLATION_PASSES, o.seed() + 1);
+    int[] position = new int[passes.samples()];
+    for (int i = 0; i < rows.length; i++) {
+      position[rows[i]] = i;
+    }
+    List<double[]> starts = new ArrayList<>();
+    for (RemlProblem problem : problems) {
+      int[] mine = ((GenomicRelationshipOperator) problem.components().get(0).covariance()).rows();
+      int k = Math.min(o.deflationRank(), mine.length / 4);
+      double[] start = new double[mine.length * k];
+      for (int j = 0; j < k; j++) {
+        for (int i = 0; i < mine.length; i++) {
+          start[i + j * mine.length] = shared.vectors()[position[mine[i]] + j * rows.length];
+        }
+      }
+      starts.add(k >= 1 ? start : null);
+    }
+    return starts;
   }
 
   /** V(θ) = Σ θ_k V_k + θ_e I as an operator; counts products. */
@@ -274,8 +351,14 @@ public final class StochasticReml implements RemlSolver {
     final List<Integer> cgIterations = new ArrayList<>();
     final Consumer<String> progress;
     final LeadingEigenspace eigenspace;
+    /** The probes' Lanczos runs on the component (one component, {@code lanczosTraces}); null: probes solved per evaluation. */
+    final ProbeLanczos lanczos;
 
-    Run(RemlProblem problem, Options o, Consumer<String> progress) {
+    /**
+     * @param deflationStart n×rank start block of the preconditioner's subspace iteration (one pass refines it),
+     *                       or null: random signs and {@link #DEFLATION_PASSES} passes
+     */
+    Run(RemlProblem problem, Options o, Consumer<String> progress, boolean lanczosTraces, double[] deflationStart) {
       this.problem = problem;
       this.o = o;
       this.progress = progress;
@@ -298,15 +381,25 @@ public final class StochasticReml implements RemlSolver {
       for (int i = 0; i < z.length; i++) {
         z[i] = rnd.nextBoolean() ? 1 : -1;
       }
-      // V_k z_r once: the probes never change.
-      vkz = new double[kk][n * r];
-      for (int k = 0; k < kk; k++) {
-        parts.get(k).apply(z, r, vkz[k]);
-        products++;
+      // V_k z_r once: the probes never change (with Lanczos traces, the runs' first step).
+      vkz = new double[kk][];
+      if (lanczosTraces && kk == 1) {
+        lanczos = new ProbeLanczos(parts.get(0), z, r);
+        vkz[0] = lanczos.kz();
+        products += lanczos.products();
+      } else {
+        lanczos = null;
+        for (int k = 0; k < kk; k++) {
+          vkz[k] = new double[n * r];
+          parts.get(k).apply(z, r, vkz[k]);
+          products++;
+        }
       }
       int rank = Math.min(o.deflationRank(), n / 4);
       if (rank > 0 && kk > 0) {
-        eigenspace = LeadingEigenspace.compute(parts.get(0), rank, DEFLATION_PASSES, o.seed() + 1);
+        eigenspace = deflationStart != null && deflationStart.length == (long) n * rank
+            ? LeadingEigenspace.fromStart(parts.get(0), rank, 1, deflationStart)
+            : LeadingEigenspace.compute(parts.get(0), rank, DEFLATION_PASSES, o.seed() + 1);
         products += eigenspace.passes();
         progress.accept("preconditioner: " + problem.components().get(0).name() + ": " + eigenspace.describe());
       } else {
@@ -398,12 +491,15 @@ public final class StochasticReml implements RemlSolver {
       double[] lagged = previous == null ? null : previous.u;
       CovarianceOperator v = new CovarianceOperator(parts, theta, n);
       BatchedPcg.Preconditioner pre = preconditioner(theta);
-      int q0 = 1 + p + r;
+      // The probes ride in the batch unless their traces come from the Lanczos runs.
+      int q0 = 1 + p + (lanczos == null ? r : 0);
       int q = q0 + (lagged == null ? 0 : m);
       double[] b = new double[n * q];
       System.arraycopy(y, 0, b, 0, n);
       System.arraycopy(x, 0, b, n, n * p);
-      System.arraycopy(z, 0, b, n * (1 + p), n * r);
+      if (lanczos == null) {
+        System.arraycopy(z, 0, b, n * (1 + p), n * r);
+      }
       if (lagged != null) {
         System.arraycopy(lagged, 0, b, n * q0, n * m);
       }
@@ -446,13 +542,22 @@ public final class StochasticReml implements RemlSolver {
       Projector proj = new Projector(n, p, vx, cinv);
       double[] py = proj.apply(y, Arrays.copyOfRange(sol, 0, n), 1);
       double[] beta = proj.lastCoefficients;
-      double[] pz = proj.apply(z, Arrays.copyOfRange(sol, n * (1 + p), n * q0), r);
       // Per-probe trace estimates t[k][r] = (P z_r)ᵀ (V_k z_r); the residual's from tr(PV) = n − p.
       double[][] t = new double[m][r];
+      if (lanczos == null) {
+        double[] pz = proj.apply(z, Arrays.copyOfRange(sol, n * (1 + p), n * q0), r);
+        for (int j = 0; j < r; j++) {
+          for (int k = 0; k < kk; k++) {
+            t[k][j] = dot(pz, j * n, vkz[k], j * n, n);
+          }
+        }
+      } else if (!lanczosTraces(theta, vx, cinv, t[0])) {
+        products += v.products;
+        return null;
+      }
       for (int j = 0; j < r; j++) {
         double rest = n - p;
         for (int k = 0; k < kk; k++) {
-          t[k][j] = dot(pz, j * n, vkz[k], j * n, n);
           rest -= theta[k] * t[k][j];
         }
         t[kk][j] = rest / theta[kk];
@@ -520,6 +625,37 @@ public final class StochasticReml implements RemlSolver {
       return new Eval(theta.clone(), score, ai, py, beta, cinv, logDetC, scoreCov, sol, ks, u);
     }
 
+    /**
+     * {@code t_r = z_rᵀ P K z_r} for every probe from the Lanczos runs (extended as far as θ needs):
+     * {@code z_rᵀ V⁻¹K z_r} by the quadrature of {@code λ/(θ_gλ + θ_e)}, less the fixed effects' part
+     * {@code (XᵀV⁻¹z_r)ᵀ C⁻¹ (XᵀV⁻¹K z_r)} from the solve's {@code V⁻¹X} and the stored {@code K z_r}. False when
+     * the runs would need more than {@code maxCgIterations} steps.
+     */
+    boolean lanczosTraces(double[] theta, double[] vx, double[] cinv, double[] out) {
+      double tg = theta[0];
+      double te = theta[1];
+      int before = lanczos.products();
+      boolean reached = !(tg > 0) || lanczos.extendUntil(te / tg, lanczosTolerance(o), o.maxCgIterations());
+      products += lanczos.products() - before;
+      if (!reached) {
+        return false;
+      }
+      double[] g = new double[p * r];
+      double[] h = new double[p * r];
+      Blas.dgemm(true, false, p, r, n, 1.0, vx, n, z, n, 0.0, g, p);
+      Blas.dgemm(true, false, p, r, n, 1.0, vx, n, vkz[0], n, 0.0, h, p);
+      double[] ch = new double[p * r];
+      Blas.dgemm(false, false, p, r, p, 1.0, cinv, p, h, p, 0.0, ch, p);
+      for (int j = 0; j < r; j++) {
+        double fixed = 0;
+        for (int a = 0; a < p; a++) {
+          fixed += g[a + j * p] * ch[a + j * p];
+        }
+        out[j] = lanczos.quadratic(j, lambda -> lambda / (tg * lambda + te)) - fixed;
+      }
+      return true;
+    }
+
     Outcome fit(double[] start, boolean residualFixed) {
       double[] s2 = new double[1];
       problem.nullLogL(s2);
@@ -565,8 +701,9 @@ public final class StochasticReml implements RemlSolver {
         logDet = logDetV(ev.theta);
         logL = -0.5 * (logDet[0] + ev.logDetC + BatchedPcg.dot(y, ev.py, 0, n));
       }
-      String message = opt.message() + String.format(Locale.ROOT, "; %d probes (seed %d), CG to %.0e relative residual, "
-          + "%d operator products in all", r, o.seed(), o.cgTolerance(), products);
+      String message = opt.message() + String.format(Locale.ROOT, "; %d probes (seed %d)%s, CG to %.0e relative residual, "
+          + "%d operator products in all", r, o.seed(), lanczos == null ? "" : ", traces by Lanczos quadrature ("
+          + lanczos.maxSteps() + " steps)", o.cgTolerance(), products);
       RemlFit fit = new RemlFit("matrix-free", names, ev.theta, cov, null, logL, ev.score, ev.beta, ev.cinv, ev.py,
           boundary, it, converged, message);
       int[] cg = cgIterations.stream().mapToInt(Integer::intValue).toArray();
@@ -626,6 +763,9 @@ public final class StochasticReml implements RemlSolver {
      * Monte Carlo error of the probe average, for about half the passes.
      */
     double[] logDetV(double[] theta) {
+      if (lanczos != null) {
+        return lanczosLogDet(theta);
+      }
       CovarianceOperator v = new CovarianceOperator(parts, theta, n);
       SymmetricOperator a = v;
       double logDetM = 0;
@@ -638,17 +778,47 @@ public final class StochasticReml implements RemlSolver {
       products += v.products;
       cgIterations.add(s.maxIterations());
       double[] q = new double[r];
-      double mean = 0;
       for (int j = 0; j < r; j++) {
         q[j] = LanczosQuadrature.logQuadratic(s.alphas()[j], s.betas()[j], n);
-        mean += q[j];
+      }
+      return probeMean(q, logDetM);
+    }
+
+    /**
+     * log|V| at θ from the probes' Lanczos runs on K ({@link ProbeLanczos}): the quadrature of
+     * {@code log(θ_gλ + θ_e)}, the runs extended to the traces' accuracy at θ (the same Gauss quadrature,
+     * whose error for log decays at the rate of CG on V); NaN when they would need more than
+     * {@code maxCgIterations} steps.
+     */
+    double[] lanczosLogDet(double[] theta) {
+      double tg = theta[0];
+      double te = theta[1];
+      int before = lanczos.products();
+      boolean reached = !(tg > 0) || lanczos.extendUntil(te / tg, lanczosTolerance(o), o.maxCgIterations());
+      products += lanczos.products() - before;
+      cgIterations.add(lanczos.maxSteps());
+      if (!reached) {
+        return new double[] {Double.NaN, Double.NaN};
+      }
+      double[] q = new double[r];
+      for (int j = 0; j < r; j++) {
+        q[j] = lanczos.quadratic(j, lambda -> Math.log(tg * lambda + te));
+      }
+      return probeMean(q, 0);
+    }
+
+    /** {@code shift} + the mean of the per-probe estimates, and its Monte Carlo SE. */
+    double[] probeMean(double[] q, double shift) {
+      double mean = 0;
+      for (double v : q) {
+        mean += v;
       }
       mean /= r;
       double var = 0;
-      for (double v2 : q) {
-        var += (v2 - mean) * (v2 - mean);
+      for (double v : q) {
+        var += (v - mean) * (v - mean);
       }
-      return new double[] {logDetM + mean, Math.sqrt(var / (r - 1) / r)};
+      return new double[] {shift + mean, Math.sqrt(var / (r - 1) / r)};
     }
   }
 

@@ -26,9 +26,10 @@ import org.lmmspark.engine.testing.BedFixture;
  * ({@link StochasticReml#fitTogether}) against each trait fitted alone with the same probes and seed.
  * Simulated: n = 400 samples × 600 variants (1% missing calls, two chromosomes), three traits
  * {@code y_t = 2 + Zβ_t + e_t} with h² = 0.3, 0.5, 0.7 analysed on all samples, 85% and 70% of them
- * (different random subsets). The operators are the same (K restricted to each trait's samples), so
- * the fits differ only by the rounding of single-precision products taken in wider batches: at most
- * 1e-6 of Vp, where the probes' own Monte Carlo SE is ~1e-2 of Vp.
+ * (different random subsets). The operators and probes are the same (K restricted to each trait's
+ * samples); together the probes' traces come from Lanczos quadrature and the preconditioner from shared Ritz
+ * vectors, so the fits differ by the solves' tolerance: θ̂ within 1e-5 of Vp (the optimizer's stopping rule),
+ * where the probes' own Monte Carlo SE is ~1e-2 of Vp; log|V| within its Monte Carlo error.
  */
 class LockStepStochasticRemlTest {
 
@@ -88,9 +89,12 @@ class LockStepStochasticRemlTest {
     List<StochasticReml.Outcome> alone = new ArrayList<>();
     long alonePasses = 0;
     long longest = 0;
+    // Outside runAll the shared passes are plain passes that count their columns.
+    SharedGenotypePasses counted = new SharedGenotypePasses(prod);
     for (int t = 0; t < traits; t++) {
       long before = prod.passes();
-      alone.add(new StochasticReml(opts).fitWithDiagnostics(problem(ys[t], new GenomicRelationshipOperator(prod, rows[t], -1))));
+      alone.add(new StochasticReml(opts).fitWithDiagnostics(problem(ys[t], new GenomicRelationshipOperator(counted,
+          rows[t], -1))));
       alonePasses += prod.passes() - before;
       longest = Math.max(longest, prod.passes() - before);
     }
@@ -115,14 +119,28 @@ class LockStepStochasticRemlTest {
           + "%d vs %d iterations%n", t, rows[t].length, a.fit().theta()[0], b.fit().theta()[0],
           a.diagnostics().monteCarloSe(0), a.fit().theta()[1], b.fit().theta()[1], a.fit().iterations(),
           b.fit().iterations());
-      assertClose(b.fit().theta()[0], a.fit().theta()[0], 1e-6 * vp, 0, "trait " + t + " σ²_g together vs alone");
-      assertClose(b.fit().theta()[1], a.fit().theta()[1], 1e-6 * vp, 0, "trait " + t + " σ²_e together vs alone");
+      // Together, the traces come from Lanczos runs (to 1e-8) and the preconditioner from the union's Ritz vectors
+      // refined in one pass: the CG solves stop (at 1e-6) at other iterates. θ̂ then differs by far less than the
+      // optimizer's own stopping rule (an AI step ≤ 1e-5 of Σθ; measured ≤ 1.5e-6 of Vp) and than the Monte Carlo
+      // SE (~2e-2 of Vp).
+      assertClose(b.fit().theta()[0], a.fit().theta()[0], 1e-5 * vp, 0, "trait " + t + " σ²_g together vs alone");
+      assertClose(b.fit().theta()[1], a.fit().theta()[1], 1e-5 * vp, 0, "trait " + t + " σ²_e together vs alone");
       assertClose(b.fit().se(0), a.fit().se(0), 1e-4 * a.fit().se(0), 0, "trait " + t + " SE(σ²_g)");
-      assertClose(b.fit().logL(), a.fit().logL(), 1e-6 * Math.abs(a.fit().logL()), 0, "trait " + t + " logL");
+      // log|V|: alone, the probes estimate tr log of V whitened by the deflation preconditioner (log|M| exact);
+      // together, tr log V itself by the Lanczos runs (ProbeLanczos). Two unbiased estimators over the same
+      // probes: they agree within their Monte Carlo error, not to rounding.
+      double logDetSe = Math.hypot(a.diagnostics().logDetVMonteCarloSe(), b.diagnostics().logDetVMonteCarloSe());
+      System.out.printf("trait %d: logL %.5f alone, %.5f together; MC SE of log|V| %.4f alone, %.4f together%n", t,
+          a.fit().logL(), b.fit().logL(), a.diagnostics().logDetVMonteCarloSe(), b.diagnostics().logDetVMonteCarloSe());
+      assertClose(b.fit().logL(), a.fit().logL(), 3 * 0.5 * logDetSe, 0, "trait " + t + " logL");
       assertEquals(rows[t].length, b.fit().py().length, "trait " + t + " analysed on its own samples");
     }
-    System.out.printf("passes: %d together; %d alone in all, the longest %d%n", togetherPasses, alonePasses, longest);
-    assertTrue(togetherPasses <= longest + 2, "together: " + togetherPasses + " passes, the longest alone " + longest);
+    System.out.printf("passes: %d together; %d alone in all, the longest %d; columns %d together, %d alone%n",
+        togetherPasses, alonePasses, longest, shared.columns(), counted.columns());
+    // Together, the probes' traces come from Lanczos runs kept for the whole fit instead of riding in every
+    // CG batch: the runs' steps add passes to the longest fit's, and cut the columns (the flops) of each trait.
+    assertTrue(togetherPasses <= 1.5 * longest, "together: " + togetherPasses + " passes, the longest alone " + longest);
+    assertTrue(shared.columns() < 0.5 * counted.columns(), shared.columns() + " columns vs " + counted.columns());
     assertEquals(togetherPasses, shared.passes());
   }
 

@@ -1,0 +1,104 @@
+package org.lmmspark.engine.reml.matfree;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.lmmspark.engine.testing.Tolerance.assertClose;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.reml.DenseSymmetricMatrix;
+
+/**
+ * {@link ProbeLanczos} against the definition written plainly: {@code zᵀ f(K) z = Σ_i (u_iᵀz)² f(λ_i)} from the
+ * dense eigendecomposition of a GRM-like {@code K = WWᵀ/m} (n = 120, m = 80, so K is singular, as a GRM with
+ * fewer variants than samples), for the REML trace function {@code λ/(θ_gλ + θ_e)} and log(θ_gλ + θ_e) at
+ * several θ from one set of runs; and the residual bound against CG's own residual.
+ */
+class ProbeLanczosTest {
+  static final int N = 120;
+  static final int M = 80;
+
+  static double[] grm(Random rnd) {
+    double[] w = new double[N * M];
+    for (int i = 0; i < w.length; i++) {
+      w[i] = rnd.nextGaussian();
+    }
+    double[] k = new double[N * N];
+    Blas.dgemm(false, true, N, N, M, 1.0 / M, w, N, w, N, 0.0, k, N);
+    return k;
+  }
+
+  @Test
+  void quadratureAtAnyShiftEqualsTheDenseQuadraticForm() {
+    Random rnd = new Random(11);
+    double[] k = grm(rnd);
+    int r = 3;
+    double[] z = new double[N * r];
+    for (int i = 0; i < z.length; i++) {
+      z[i] = rnd.nextBoolean() ? 1 : -1;
+    }
+    double[] lambda = new double[N];
+    double[] u = new double[N * N];
+    Blas.dsyevr(N, k.clone(), lambda, u);
+    ProbeLanczos lanczos = new ProbeLanczos(new DenseSymmetricMatrix(N, k.clone()), z, r);
+    // K z from the first step.
+    double[] kz = new double[N * r];
+    Blas.dgemm(false, false, N, r, N, 1.0, k, N, z, N, 0.0, kz, N);
+    assertClose(lanczos.kz(), kz, 1e-12, 1e-12, "K z");
+    double[][] thetas = {{0.5, 0.5}, {0.1, 0.9}, {0.9, 0.1}, {2.0, 0.05}};
+    for (double[] th : thetas) {
+      double tg = th[0];
+      double te = th[1];
+      assertTrue(lanczos.extendUntil(te / tg, 1e-7, N), "converged at θ " + tg + ", " + te);
+      for (int j = 0; j < r; j++) {
+        double trace = 0;
+        double log = 0;
+        for (int i = 0; i < N; i++) {
+          double c = 0;
+          for (int a = 0; a < N; a++) {
+            c += u[a + i * N] * z[a + j * N];
+          }
+          double l = Math.max(0, lambda[i]);
+          trace += c * c * l / (tg * l + te);
+          log += c * c * Math.log(tg * l + te);
+        }
+        // The quadratic form's error is about the square of the residual (1e-7): 1e-9 relative is loose.
+        assertClose(lanczos.quadratic(j, l -> l / (tg * l + te)), trace, 0, 1e-9, "zᵀV⁻¹Kz, θ " + tg + ", " + te);
+        assertClose(lanczos.quadratic(j, l -> Math.log(tg * l + te)), log, 0, 1e-9, "zᵀ log V z, θ " + tg + ", " + te);
+      }
+    }
+    System.out.printf("Lanczos steps for residual 1e-7 at θ_g/θ_e up to 40 (n = %d): %d%n", N, lanczos.maxSteps());
+  }
+
+  /** The residual bound is CG's residual on K + σI from z: it falls as steps are added and reaches the tolerance. */
+  @Test
+  void residualBoundIsCgsResidual() {
+    Random rnd = new Random(12);
+    double[] k = grm(rnd);
+    double[] z = new double[N];
+    for (int i = 0; i < N; i++) {
+      z[i] = rnd.nextBoolean() ? 1 : -1;
+    }
+    double sigma = 0.3;
+    ProbeLanczos lanczos = new ProbeLanczos(new DenseSymmetricMatrix(N, k.clone()), z, 1);
+    double[] shifted = k.clone();
+    for (int i = 0; i < N; i++) {
+      shifted[i + i * N] += sigma;
+    }
+    for (int steps = 2; steps <= 8; steps += 3) {
+      // Extend to `steps` steps by asking for an unreachable residual with a step cap.
+      assertFalse(lanczos.extendUntil(sigma, 1e-300, steps));
+      BatchedPcg.Result cg = BatchedPcg.solve(new DenseSymmetricMatrix(N, shifted.clone()), z, 1, null, null, 1e-300,
+          steps, true);
+      double[] res = new double[N];
+      Blas.dgemm(false, false, N, 1, N, 1.0, shifted, N, cg.x(), N, 0.0, res, N);
+      double norm = 0;
+      for (int i = 0; i < N; i++) {
+        norm += (z[i] - res[i]) * (z[i] - res[i]);
+      }
+      double cgResidual = Math.sqrt(norm / N);
+      assertClose(lanczos.relativeResidual(0, sigma), cgResidual, 0, 1e-6, "residual after " + steps + " steps");
+    }
+  }
+}
