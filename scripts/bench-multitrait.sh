@@ -46,7 +46,7 @@ extra=()
 run() { # out, pheno-name; prints "wall cpu" (seconds; cpu = user + sys of the JVM and its children)
   /usr/bin/time -f '%e %U %S' -o "$1.time" "$home/scripts/lmmspark" "$command" --bfile "$prefix" --pheno "$pheno" \
     --pheno-name "$2" --qcovar "$prefix.qcovar" --out "$1" --overwrite --master "$master" --solver matrix-free \
-    --probes "$probes" "${extra[@]}" > "$1.out" 2> "$1.err" || { tail -5 "$1.err"; exit 1; }
+    --probes "$probes" "${extra[@]}" > "$1.out" 2> "$1.err" || { echo "$command $2 failed:" >&2; tail -5 "$1.err" >&2; exit 1; }
   awk '{ printf "%.1f %.1f", $1, $2 + $3 }' "$1.time"
 }
 
@@ -55,8 +55,10 @@ if [ ! -f "$home/jobs/target/cds/$command.jsa" ]; then
   run "$prefix.$command.warmup" T1 > /dev/null
 fi
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
-read -r one one_cpu <<< "$(run "$prefix.$command.one" T1)"
-read -r many many_cpu <<< "$(run "$prefix.$command.many" "$names")"
+times=$(run "$prefix.$command.one" T1) || exit 1
+read -r one one_cpu <<< "$times"
+times=$(run "$prefix.$command.many" "$names") || exit 1
+read -r many many_cpu <<< "$times"
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo "== $traits traits together vs one trait: lmmspark $command, N=$n M=$m, matrix-free, $probes probes, master=$master"

@@ -57,16 +57,6 @@ public final class GenomicRelationshipOperator implements SymmetricOperator {
     return new GenomicRelationshipOperator(products, rows, c);
   }
 
-  /** The analysed samples as fileset rows (a copy). */
-  public int[] rows() {
-    return rows.clone();
-  }
-
-  /** The chromosome index left out, or −1. */
-  public int excluded() {
-    return excluded;
-  }
-
   /** M, or {@code M − M_c} when chromosome c is left out. */
   public long variantsWithout(int c) {
     return c < 0 ? total : total - perChromosome[c];

@@ -42,8 +42,8 @@ import org.slf4j.LoggerFactory;
  *       model. A pass costs one decode of the genotypes and one Spark job whatever the number of traits, plus
  *       {@code 4NM} flops per column: T traits cost about the passes of the slowest trait and T times the
  *       columns of one trait's lock-step fit and LOCO solve. Each trait's table equals its own run's within
- *       the solves' tolerance and the rounding of float products taken in wider batches (same probes; tested
- *       to 1e-4 relative, measured ~1e-5).</li>
+ *       the solves' tolerance and the rounding of float products taken in wider batches (same probes and the
+ *       same preconditioner; tested to 1e-4 relative, measured ~1e-5).</li>
  *   <li><b>Spectral</b> ({@link AssocJob#spectral}): the GRM (and its per-chromosome parts for
  *       {@code --loco}) computed once when no {@code --grm} is given, and read once; the traits grouped by
  *       analysed sample set, and per group and null model K eigendecomposed ({@code O(N³)}) or reduced to

@@ -42,10 +42,9 @@ import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
  *       converged, each trait's operator K restricted to its samples by masking the pass. A pass costs the
  *       decode of every genotype and one Spark job whatever the number of columns, plus {@code 4NM} flops per
  *       column; so T traits cost about as many passes as the slowest one alone, and T times the columns of
- *       one trait in the lock-step form, which has about a third of a run alone's: each trait's probes are
- *       Lanczos runs on its K kept for the whole fit (traces and log|V| at every θ by quadrature) instead of
- *       R more columns in every CG iteration, and its deflation preconditioner is refined in one pass from
- *       the union's leading Ritz vectors ({@link org.lmmspark.engine.reml.matfree.StochasticReml#fitTogether}).</li>
+ *       one trait in the lock-step form, about a third of a run alone's: each trait's probes are Lanczos runs
+ *       on its K kept for the whole fit (traces and log|V| at every θ by quadrature) instead of R more columns
+ *       in every CG iteration ({@link org.lmmspark.engine.reml.matfree.StochasticReml#fitTogether}).</li>
  * </ul>
  * Every trait's inputs are checked before any is fitted (its column, its analysed samples against the
  * fixed effects, a constant trait): a trait that fails them stops the run at once, naming it and why. A

@@ -187,7 +187,7 @@ public final class StochasticReml implements RemlSolver {
   }
 
   public Outcome fitWithDiagnostics(RemlProblem problem) {
-    return new Run(problem, options, progress, lanczosTraces, null).fit(null, false);
+    return new Run(problem, options, progress, lanczosTraces).fit(null, false);
   }
 
   /**
@@ -196,7 +196,7 @@ public final class StochasticReml implements RemlSolver {
    * {@code W^½}-scaled problem ({@code MatrixFreePql}), started at the previous outer iteration's θ.
    */
   public Outcome fitWithDiagnostics(RemlProblem problem, double[] start, boolean residualFixed) {
-    return new Run(problem, options, progress, lanczosTraces, null).fit(start, residualFixed);
+    return new Run(problem, options, progress, lanczosTraces).fit(start, residualFixed);
   }
 
   /**
@@ -206,18 +206,17 @@ public final class StochasticReml implements RemlSolver {
    * its own probes (drawn from {@code options.seed()} for its own n, so the same as in a run of that trait
    * alone) and its own CG systems; its components must reach the genotypes through {@code passes} (a
    * {@link GenomicRelationshipOperator} over {@code passes} and the trait's rows). Every operator product
-   * of every trait — the probes' {@code K z}, the deflation passes, each CG iteration, the final log|V| —
-   * waits for the others' next product and all are taken in one pass ({@link SharedGenotypePasses}); a
-   * trait that has converged stops adding columns. So the fits cost about as many passes as the slowest
-   * one alone, each pass carrying the columns of the traits still running.
+   * of every trait — the probes' Lanczos steps, the deflation passes, each CG iteration — waits for the
+   * others' next product and all are taken in one pass ({@link SharedGenotypePasses}); a trait that has
+   * converged stops adding columns. So the fits cost about as many passes as the slowest one alone, each
+   * pass carrying the columns of the traits still running.
    *
-   * <p>Two things make each trait's columns fewer than alone, without changing its estimates beyond the
-   * solves' tolerance: its probes' traces and log|V| come from Lanczos runs kept for the whole fit
-   * ({@link ProbeLanczos}: the probes leave every CG batch), and its deflation preconditioner starts from the
-   * leading Ritz vectors of K over the union of the traits' samples, computed once ({@link #DEFLATION_PASSES}
-   * passes) and restricted to its rows, so one pass of its own refines them instead of four. Each θ̂ equals
-   * the trait's own run to ~1e-6 of Vp (the same probes, traces to 1e-8); log|V| within its Monte Carlo error
-   * (alone it is estimated on V whitened by the preconditioner, here on V itself).
+   * <p>Each trait's probes are Lanczos runs on its K kept for the whole fit ({@link ProbeLanczos},
+   * {@code lanczosTraces}): its traces and log|V| at every θ by quadrature, so the probes leave its CG
+   * batches (R of its {@code 1 + p + R + 2} columns) and cost R columns for as many steps as the θ visited
+   * need, once (~17 at N = 5,000 against ~70 CG iterations of the probes alone). θ̂ equals the trait's run
+   * alone up to the solves' tolerance (the same probes, traces to ~1e-8; ≤ 3e-7 of Vp measured), log|V| within
+   * its Monte Carlo error (alone it is estimated on V whitened by the preconditioner, here on V itself).
    *
    * @param progress one receiver of progress lines per problem
    * @return the outcomes in the order of {@code problems}
@@ -227,61 +226,13 @@ public final class StochasticReml implements RemlSolver {
     if (progress.size() != problems.size()) {
       throw new IllegalArgumentException(problems.size() + " problems but " + progress.size() + " progress receivers");
     }
-    List<double[]> starts = sharedDeflationStarts(passes, problems, options);
     List<java.util.concurrent.Callable<Outcome>> fits = new ArrayList<>();
     for (int t = 0; t < problems.size(); t++) {
       RemlProblem problem = problems.get(t);
       Consumer<String> lines = progress.get(t);
-      double[] start = starts.get(t);
-      fits.add(() -> new Run(problem, options, lines, true, start).fit(null, false));
+      fits.add(() -> new StochasticReml(options, lines, true).fitWithDiagnostics(problem));
     }
     return passes.runAll(fits, "reml-trait");
-  }
-
-  /**
-   * Per problem, the start block of its deflation preconditioner's subspace iteration: the leading Ritz vectors
-   * of K over the union of all problems' samples ({@link LeadingEigenspace#compute}, {@link #DEFLATION_PASSES}
-   * passes of {@code passes}, taken once before the lock-step fits), restricted to the problem's rows. Nulls
-   * (each computes its own) unless every problem's first component is K over {@code passes}.
-   */
-  static List<double[]> sharedDeflationStarts(SharedGenotypePasses passes, List<RemlProblem> problems, Options o) {
-    List<double[]> none = new ArrayList<>();
-    java.util.TreeSet<Integer> union = new java.util.TreeSet<>();
-    for (RemlProblem problem : problems) {
-      none.add(null);
-      if (problem.components().isEmpty()
-          || !(problem.components().get(0).covariance() instanceof GenomicRelationshipOperator k)
-          || k.products() != passes || k.excluded() >= 0) {
-        return none;
-      }
-      for (int row : k.rows()) {
-        union.add(row);
-      }
-    }
-    int[] rows = union.stream().mapToInt(Integer::intValue).toArray();
-    int rank = Math.min(o.deflationRank(), rows.length / 4);
-    if (rank < 1 || problems.size() < 2) {
-      return none;
-    }
-    LeadingEigenspace shared = LeadingEigenspace.compute(new GenomicRelationshipOperator(passes, rows, -1), rank,
-        DEFLATION_PASSES, o.seed() + 1);
-    int[] position = new int[passes.samples()];
-    for (int i = 0; i < rows.length; i++) {
-      position[rows[i]] = i;
-    }
-    List<double[]> starts = new ArrayList<>();
-    for (RemlProblem problem : problems) {
-      int[] mine = ((GenomicRelationshipOperator) problem.components().get(0).covariance()).rows();
-      int k = Math.min(o.deflationRank(), mine.length / 4);
-      double[] start = new double[mine.length * k];
-      for (int j = 0; j < k; j++) {
-        for (int i = 0; i < mine.length; i++) {
-          start[i + j * mine.length] = shared.vectors()[position[mine[i]] + j * rows.length];
-        }
-      }
-      starts.add(k >= 1 ? start : null);
-    }
-    return starts;
   }
 
   /** V(θ) = Σ θ_k V_k + θ_e I as an operator; counts products. */
@@ -354,11 +305,7 @@ public final class StochasticReml implements RemlSolver {
     /** The probes' Lanczos runs on the component (one component, {@code lanczosTraces}); null: probes solved per evaluation. */
     final ProbeLanczos lanczos;
 
-    /**
-     * @param deflationStart n×rank start block of the preconditioner's subspace iteration (one pass refines it),
-     *                       or null: random signs and {@link #DEFLATION_PASSES} passes
-     */
-    Run(RemlProblem problem, Options o, Consumer<String> progress, boolean lanczosTraces, double[] deflationStart) {
+    Run(RemlProblem problem, Options o, Consumer<String> progress, boolean lanczosTraces) {
       this.problem = problem;
       this.o = o;
       this.progress = progress;
@@ -397,9 +344,7 @@ public final class StochasticReml implements RemlSolver {
       }
       int rank = Math.min(o.deflationRank(), n / 4);
       if (rank > 0 && kk > 0) {
-        eigenspace = deflationStart != null && deflationStart.length == (long) n * rank
-            ? LeadingEigenspace.fromStart(parts.get(0), rank, 1, deflationStart)
-            : LeadingEigenspace.compute(parts.get(0), rank, DEFLATION_PASSES, o.seed() + 1);
+        eigenspace = LeadingEigenspace.compute(parts.get(0), rank, DEFLATION_PASSES, o.seed() + 1);
         products += eigenspace.passes();
         progress.accept("preconditioner: " + problem.components().get(0).name() + ": " + eigenspace.describe());
       } else {
