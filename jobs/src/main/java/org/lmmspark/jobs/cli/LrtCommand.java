@@ -81,25 +81,63 @@ public final class LrtCommand implements Callable<Integer> {
     return 0;
   }
 
+  /**
+   * The fields of a fit's JSON that the test needs, each checked for its type: a file that is not a fit written
+   * by {@code lmmspark fit} (a field missing, a string where a number belongs, an array of something else) is
+   * refused naming the file and the field, never read as 0 or an empty list.
+   */
   static LikelihoodRatioTest.Model read(String path, Configuration conf) {
+    JsonNode root;
     try (Reader r = FileSystems.openText(path, conf)) {
-      JsonNode root = new ObjectMapper().readTree(r);
-      for (String field : List.of("formula", "method", "n", "logLik", "fixed_effects", "estimated_parameters")) {
-        if (!root.has(field)) {
-          throw BadInputException.inFile(path, "no '" + field + "': not a fit written by 'lmmspark fit'");
-        }
-      }
-      List<String> fixed = new ArrayList<>();
-      root.get("fixed_effects").forEach(e -> fixed.add(e.get("name").asText()));
-      List<String> est = new ArrayList<>();
-      root.get("estimated_parameters").forEach(e -> est.add(e.asText()));
-      if (!root.get("converged").asBoolean()) {
-        throw BadInputException.inFile(path, "the fit did not converge: its logLik is not a maximum");
-      }
-      return new LikelihoodRatioTest.Model(root.get("formula").asText(), root.get("method").asText(),
-          root.get("n").asInt(), root.get("logLik").asDouble(), fixed, est);
+      root = new ObjectMapper().readTree(r);
     } catch (IOException e) {
       throw BadInputException.inFile(path, "cannot read as JSON: " + e.getMessage());
     }
+    for (String field : List.of("formula", "method", "n", "logLik", "fixed_effects", "estimated_parameters",
+        "converged")) {
+      if (root == null || !root.has(field)) {
+        throw BadInputException.inFile(path, "no '" + field + "': not a fit written by 'lmmspark fit'");
+      }
+    }
+    if (!field(root, path, "converged", JsonNode::isBoolean, "true or false").asBoolean()) {
+      throw BadInputException.inFile(path, "the fit did not converge: its logLik is not a maximum");
+    }
+    List<String> fixed = new ArrayList<>();
+    for (JsonNode e : field(root, path, "fixed_effects", JsonNode::isArray, "a list")) {
+      if (!e.path("name").isTextual()) {
+        throw BadInputException.inFile(path, "'fixed_effects' has an entry without a 'name': not a fit written by"
+            + " 'lmmspark fit'");
+      }
+      fixed.add(e.get("name").asText());
+    }
+    List<String> est = new ArrayList<>();
+    for (JsonNode e : field(root, path, "estimated_parameters", JsonNode::isArray, "a list")) {
+      if (!e.isTextual()) {
+        throw BadInputException.inFile(path, "'estimated_parameters' holds " + BadInputException.excerpt(e.toString())
+            + ", not a parameter name");
+      }
+      est.add(e.asText());
+    }
+    double logLik = field(root, path, "logLik", JsonNode::isNumber, "a number").asDouble();
+    if (!Double.isFinite(logLik)) {
+      throw BadInputException.inFile(path, "'logLik' is " + logLik + ", not a finite number");
+    }
+    int n = field(root, path, "n", v -> v.isIntegralNumber() && v.canConvertToInt(), "a whole number").asInt();
+    if (n < 1) {
+      throw BadInputException.inFile(path, "'n' is " + n + ", not a number of records");
+    }
+    return new LikelihoodRatioTest.Model(field(root, path, "formula", JsonNode::isTextual, "text").asText(),
+        field(root, path, "method", JsonNode::isTextual, "text").asText(), n, logLik, fixed, est);
+  }
+
+  /** {@code root.get(name)}, refused naming the file and the field unless {@code is} holds ({@code what} says what it must be). */
+  private static JsonNode field(JsonNode root, String path, String name, java.util.function.Predicate<JsonNode> is,
+      String what) {
+    JsonNode v = root.get(name);
+    if (!is.test(v)) {
+      throw BadInputException.inFile(path, "'" + name + "' is " + BadInputException.excerpt(v.toString()) + ", not "
+          + what);
+    }
+    return v;
   }
 }

@@ -607,6 +607,23 @@ class HostileInputTest {
       Files.writeString(d.resolve("a.json"), "{\"formula\": \"y ~ 1\"}\n");
       Files.writeString(d.resolve("b.json"), "{\"formula\": \"y ~ 1\"}\n");
     }, d -> args("lrt", d.resolve("a.json").toString(), d.resolve("b.json").toString()), d -> "a.json"));
+    // A fit's JSON edited by hand: a field missing, of the wrong type, or an entry without its name.
+    String fitJson = "{\"formula\": \"y ~ x + (1 | g)\", \"method\": \"REML\", \"n\": 48, \"logLik\": -70.5, "
+        + "\"fixed_effects\": [{\"name\": \"(Intercept)\"}, {\"name\": \"x\"}], "
+        + "\"estimated_parameters\": [\"g:(Intercept)\", \"residual\"], \"converged\": true}\n";
+    for (String[] edit : new String[][] {
+        {"without converged", ", \"converged\": true", "", "no 'converged'"},
+        {"fixed effect without a name", "{\"name\": \"x\"}", "{\"estimate\": 0.5}", "'fixed_effects' has an entry"},
+        {"logLik as text", "-70.5", "\"high\"", "'logLik' is \"high\", not a number"},
+        {"n as text", "48", "\"many\"", "'n' is \"many\", not a whole number"},
+        {"estimated_parameters not a list", "[\"g:(Intercept)\", \"residual\"]", "\"residual\"",
+            "'estimated_parameters' is \"residual\", not a list"}}) {
+      all.add(new Case("lrt fit JSON " + edit[0], d -> {
+        Files.writeString(d.resolve("a.json"), fitJson.replace(edit[1], edit[2]));
+        Files.writeString(d.resolve("b.json"), fitJson);
+      }, d -> args("lrt", d.resolve("a.json").toString(), d.resolve("b.json").toString()),
+          d -> d.resolve("a.json") + ": " + edit[3]));
+    }
     all.add(new Case("lrt on binary garbage", d -> {
       byte[] junk = new byte[2048];
       new java.util.Random(3).nextBytes(junk);
