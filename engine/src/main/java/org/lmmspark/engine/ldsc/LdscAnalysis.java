@@ -83,6 +83,13 @@ public final class LdscAnalysis {
     return new LdScoreTable(ref.snps(), cols, values, m);
   }
 
+  /** ldsc's log line for the rows of {@code s} dropped as repeats of an earlier SNP ID, when there are any. */
+  private static void dropped(List<String> log, Sumstats s, String name) {
+    if (s.duplicatesDropped() > 0) {
+      log.add("Dropped " + s.duplicatesDropped() + " SNPs with duplicated rs numbers from " + name + ".");
+    }
+  }
+
   /** Merges one trait (and optionally a second, aligned to the first) with reference and weight LD scores. */
   public static Merged merge(Sumstats s1, Sumstats s2, LdScoreTable refIn, LdScoreTable w, String name1, String name2) {
     List<String> log = new ArrayList<>();
@@ -112,6 +119,10 @@ public final class LdscAnalysis {
       wRows.add(kw);
     }
     log.add("Read summary statistics for " + s1.rows() + " SNPs from " + name1 + "; LD scores for " + ref.rows() + " SNPs.");
+    dropped(log, s1, name1);
+    if (s2 != null) {
+      dropped(log, s2, name2);
+    }
     log.add("After merging with reference panel LD, " + afterRef + " SNPs remain.");
     log.add("After merging with regression SNP LD, " + refRows.size() + " SNPs remain.");
     if (refRows.isEmpty()) {

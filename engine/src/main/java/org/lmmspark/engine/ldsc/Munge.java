@@ -317,7 +317,8 @@ public final class Munge {
     }
     log.add("Writing summary statistics for " + outSnp.size() + " SNPs.");
     Sumstats s = new Sumstats(List.copyOf(outSnp), outA1.toArray(String[]::new), outA2.toArray(String[]::new),
-        outN.stream().mapToDouble(Double::doubleValue).toArray(), outZ.stream().mapToDouble(Double::doubleValue).toArray());
+        outN.stream().mapToDouble(Double::doubleValue).toArray(), outZ.stream().mapToDouble(Double::doubleValue).toArray(),
+        0); // duplicates were removed above, and logged
     return new Result(s, log);
   }
 

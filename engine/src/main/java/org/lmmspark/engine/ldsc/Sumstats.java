@@ -15,11 +15,13 @@ import org.lmmspark.engine.io.WhitespaceLines;
  * Summary statistics in ldsc's {@code .sumstats} layout (what {@code munge_sumstats.py} writes):
  * whitespace-separated with a header naming {@code SNP}, {@code Z} (for allele A1), {@code N} and, for
  * {@code --rg}, {@code A1 A2}; {@code .gz} is decompressed. Missing values ({@code NA}, {@code .}, empty,
- * {@code nan}) are NaN. Duplicate SNP IDs keep their first row, as ldsc.
+ * {@code nan}) are NaN. Duplicate SNP IDs keep their first row, as ldsc, and are counted.
  *
- * @param a1 null when alleles were not read
+ * @param a1                null when alleles were not read
+ * @param duplicatesDropped rows dropped because their SNP ID came earlier in the file (ldsc's "Dropped M SNPs with
+ *                          duplicated rs numbers")
  */
-public record Sumstats(List<String> snps, String[] a1, String[] a2, double[] n, double[] z) {
+public record Sumstats(List<String> snps, String[] a1, String[] a2, double[] n, double[] z, int duplicatesDropped) {
   /** Largest |Z| accepted: far beyond any real association (p = 1e-300 is |Z| ≈ 37), small enough to square. */
   static final double MAX_ABS_Z = 1e100;
 
@@ -72,6 +74,7 @@ public record Sumstats(List<String> snps, String[] a1, String[] a2, double[] n, 
     List<Double> n = new ArrayList<>();
     List<Double> z = new ArrayList<>();
     Set<String> seen = new HashSet<>();
+    int[] duplicates = new int[1];
     WhitespaceLines.readTable(path, conf, "summary statistics", (lineNo, h) -> {
       for (int i = 0; i < h.length; i++) {
         col.putIfAbsent(h[i], i);
@@ -99,7 +102,11 @@ public record Sumstats(List<String> snps, String[] a1, String[] a2, double[] n, 
       String x2 = alleles ? f[col.get("A2")].toUpperCase(Locale.ROOT) : null;
       boolean na = Double.isNaN(nv) || Double.isNaN(zv) || MISSING.contains(snp.toUpperCase(Locale.ROOT))
           || (alleles && (MISSING.contains(x1) || MISSING.contains(x2)));
-      if ((na && dropNa) || !seen.add(snp)) {
+      if (na && dropNa) {
+        return;
+      }
+      if (!seen.add(snp)) {
+        duplicates[0]++;
         return;
       }
       snps.add(snp);
@@ -115,7 +122,7 @@ public record Sumstats(List<String> snps, String[] a1, String[] a2, double[] n, 
     }
     return new Sumstats(List.copyOf(snps), alleles ? a1.toArray(String[]::new) : null,
         alleles ? a2.toArray(String[]::new) : null, n.stream().mapToDouble(Double::doubleValue).toArray(),
-        z.stream().mapToDouble(Double::doubleValue).toArray());
+        z.stream().mapToDouble(Double::doubleValue).toArray(), duplicates[0]);
   }
 
   /** A number of column {@code column}, NaN when missing; not a number, or infinite, is an error. */

@@ -46,6 +46,37 @@ class LdscRefDataTest {
         0.0603872469285, 2.43794254405, 2.01423583951);
   }
 
+  /**
+   * trait1 with its first 50 rows written again at the end, Z changed: ldsc's {@code _read_sumstats} keeps the
+   * first row of a SNP ({@code drop_duplicates(subset='SNP')}) and logs "Dropped 50 SNPs with duplicated rs
+   * numbers.", so the fit is ldsc's h2Trait1 above (same values, same tolerance) and the log counts the 50.
+   */
+  @Test
+  void duplicatedSnpsKeepTheirFirstRowAndAreCounted(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+    Path dir = RefData.dir("ldsc-sim");
+    java.util.List<String> lines = new java.util.ArrayList<>();
+    try (java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(
+        new java.util.zip.GZIPInputStream(java.nio.file.Files.newInputStream(dir.resolve("sumstats/trait1.sumstats.gz"))),
+        java.nio.charset.StandardCharsets.UTF_8))) {
+      in.lines().forEach(lines::add);
+    }
+    for (String l : new java.util.ArrayList<>(lines.subList(1, 51))) {
+      lines.add(l.substring(0, l.lastIndexOf('\t')) + "\t9.5");
+    }
+    Path file = tmp.resolve("dup.sumstats");
+    java.nio.file.Files.write(file, lines);
+    Sumstats s = Sumstats.read(file.toString(), false, true, CONF);
+    assertEquals(50, s.duplicatesDropped());
+    LdScoreTable ref = LdScoreTable.read(dir.resolve("ldscores/sim_cm1.").toString(), true, false, CONF);
+    LdscAnalysis.Merged m = LdscAnalysis.merge(s, null, ref, ref, "dup", null);
+    org.junit.jupiter.api.Assertions.assertTrue(m.log().contains("Dropped 50 SNPs with duplicated rs numbers from dup."),
+        String.join("\n", m.log()));
+    LdscAnalysis.H2Result r = LdscAnalysis.h2(m, defaults());
+    assertEquals(7000, r.data().rows());
+    checkH2(r.fit(), 0.325572023177, 0.0513897222445, 1.03014717747, 0.0868333914764, 0.0209654951769,
+        0.0603872469285, 2.43794254405, 2.01423583951);
+  }
+
   @Test
   void h2Trait2() {
     Path dir = RefData.dir("ldsc-sim");
