@@ -236,6 +236,12 @@ public final class OutputSet implements AutoCloseable {
     rollBack(fs, undo, tag);
     try {
       fs.delete(lockPath(), false);
+      // The folders made for this set go too when nothing else is in them: a failed run leaves nothing behind.
+      for (Path d : createdFolders) {
+        if (fs.listStatus(d).length > 0 || !fs.delete(d, false)) {
+          break;
+        }
+      }
     } catch (IOException ignored) {
       // Best effort: the run has failed and its own error is the one to report.
     }
@@ -290,6 +296,9 @@ public final class OutputSet implements AutoCloseable {
     }
   }
 
+  /** Folders that did not exist and were made for this set's files, deepest first (removed again on roll-back when empty). */
+  private final List<Path> createdFolders = new ArrayList<>();
+
   private Path lockPath() {
     return new Path(qualified + LOCK_SUFFIX);
   }
@@ -300,6 +309,9 @@ public final class OutputSet implements AutoCloseable {
 
   private void lock() {
     try {
+      for (Path d = qualified.getParent(); d != null && !fs.exists(d); d = d.getParent()) {
+        createdFolders.add(d);
+      }
       if (!fs.mkdirs(qualified.getParent())) {
         throw new IOException("mkdirs failed");
       }

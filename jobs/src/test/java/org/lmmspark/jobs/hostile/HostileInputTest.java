@@ -405,6 +405,8 @@ class HostileInputTest {
     all.add(new Case("config bfile missing", d -> Files.writeString(d.resolve("run.conf"), String.join("\n",
         "bfile = nothing", "pheno = " + bp("pheno"), "out = o", "")), d -> args("run", "--config",
         d.resolve("run.conf").toString()), d -> "nothing"));
+    all.add(conf("config keep file missing (found inside the run: its out folder goes again)", "keep = nokeep.txt",
+        "nokeep.txt"));
     all.add(new Case("config trait column unknown", d -> Files.writeString(d.resolve("run.conf"), String.join("\n",
         "bfile = " + b(), "pheno = " + bp("pheno"), "pheno-name = nope", "out = o", "")), d -> args("run", "--config",
         d.resolve("run.conf").toString()), d -> "nope"));
@@ -939,9 +941,9 @@ class HostileInputTest {
 
   static Set<String> listing(Path dir) throws IOException {
     try (Stream<Path> s = Files.walk(dir)) {
-      return s.filter(Files::isRegularFile).map(p -> {
+      return s.filter(p -> !p.equals(dir)).map(p -> {
         try {
-          return dir.relativize(p) + " " + Files.size(p);
+          return dir.relativize(p) + (Files.isDirectory(p) ? "/" : " " + Files.size(p));
         } catch (IOException e) {
           throw new UncheckedIOException(e);
         }
