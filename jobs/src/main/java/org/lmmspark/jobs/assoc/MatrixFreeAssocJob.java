@@ -82,7 +82,40 @@ final class MatrixFreeAssocJob {
   /** At least this many sampled variants per LOCO chromosome for γ_c. */
   static final int MIN_SAMPLE_PER_CHROMOSOME = 5;
 
+  /**
+   * Probes of the association run's REML, as BOLT-LMM's variance-parameter estimate at N ≤ 16,000 (its
+   * {@code --h2EstMCtrials} default {@code min(15, 4·10⁹/N²)}, at least 3). Here σ²_g and σ²_e only set
+   * {@code V_{−c}} for the test, which stays calibrated whatever they are (γ_c is computed with the same
+   * V_{−c}); the Monte Carlo SE of σ²_g is √(40/15) ≈ 1.6× that of the 40 probes of {@code reml} (0.021
+   * against 0.013 at N = 5,000, the sampling SE being 0.08) for a REML pass of 19 columns instead of 44.
+   */
+  static final int REML_PROBES = 15;
+  /**
+   * CG tolerance of the REML solves here: the traces and quadratic forms then carry a relative error of
+   * ~10⁻⁴·κ(V) ≲ 10⁻³, two orders below the Monte Carlo error of 15 probes, for a third fewer passes than
+   * {@code reml}'s 10⁻⁶.
+   */
+  static final double REML_CG_TOLERANCE = 1e-4;
+  /**
+   * The REML iteration stops when the next AI step moves no θ by more than this much of Σθ: at the last
+   * iterate θ is then ~10⁻³·Vp off the (fixed-probe) optimum, a twentieth of the Monte Carlo SE of 15
+   * probes; {@code reml}'s 10⁻⁵ costs two more evaluations for a precision the probes do not have.
+   */
+  static final double REML_STEP_TOLERANCE = 1e-3;
+
   private MatrixFreeAssocJob() {}
+
+  /**
+   * The REML options of the association run ({@code probes} &gt; 0: {@code --probes}): {@link #REML_PROBES},
+   * {@link #REML_CG_TOLERANCE}, {@link #REML_STEP_TOLERANCE}, and the first step an AI step (its AI matrix
+   * from one thin solve of two columns at the start) rather than an EM step, which from the start
+   * {@code h² = ½} barely moves θ and costs a whole evaluation of all columns.
+   */
+  static StochasticReml.Options remlOptions(int probes) {
+    StochasticReml.Options d = StochasticReml.Options.defaults();
+    return new StochasticReml.Options(probes > 0 ? probes : REML_PROBES, d.seed(), REML_CG_TOLERANCE,
+        d.maxCgIterations(), d.maxIterations(), REML_STEP_TOLERANCE, 0, d.deflationRank(), d.logLikelihood());
+  }
 
   /**
    * Variants sampled per null model: with LOCO {@code --calibration-variants} is the total over the
@@ -125,8 +158,7 @@ final class MatrixFreeAssocJob {
         () -> DistributedGenotypeProducts.cache(jsc, genotypes, o.maf(), o.partitions(), o.kernel()),
         p -> "the only read of the genotypes; " + MatrixFreeRemlJob.describeCache(p));
     try {
-      StochasticReml.Options remlOptions = o.probes() > 0 ? StochasticReml.Options.defaults().withProbes(o.probes())
-          : StochasticReml.Options.defaults();
+      StochasticReml.Options remlOptions = remlOptions(o.probes());
       List<MatrixFreeRemlJob.Fitted> fitted = count == 1
           ? List.of(stages.run("REML (matrix-free)", () -> MatrixFreeRemlJob.fit(jsc, products, ins.get(0), remlOptions),
               f -> f.passes() + " genotype passes; " + f.fit().message()))

@@ -132,7 +132,7 @@ public final class AssocCommand implements Callable<Integer> {
   @Option(names = "--matrix-free-above", paramLabel = "N", description = "--solver auto: matrix-free when no --grm is given and more than N samples are analysed, instead of the cost model (default: the cost model; for --family binomial, 20,000 samples, the dense null GLMM's limit).")
   Integer matrixFreeAbove;
 
-  @Option(names = "--probes", defaultValue = "0", paramLabel = "R", description = "Matrix-free REML: random probe vectors for the traces (default 0: the REML default).")
+  @Option(names = "--probes", defaultValue = "0", paramLabel = "R", description = "Matrix-free REML: random probe vectors for the traces (default 0: 15, as BOLT-LMM's h² estimate; reml uses 40).")
   int probes;
 
   @Option(names = "--family", defaultValue = "gaussian", paramLabel = "F", description = "gaussian (a quantitative trait, the LMM tests) or binomial (a 0/1 case-control trait: SAIGE's score test with SPA and Firth; see above) (default: ${DEFAULT-VALUE}).")
