@@ -73,6 +73,52 @@ class BatchedPcgTest {
   }
 
   /**
+   * Per-column tolerances: each column stops at its own (the loose one after fewer iterations, its
+   * products then no longer taken), both within their tolerance of the dense solve's residual, and the
+   * tight column's solution the same as when every column runs to the tight tolerance.
+   */
+  @Test
+  void eachColumnStopsAtItsOwnTolerance() {
+    int n = 300;
+    double[] a = spd(n, 200, 0.3, 3);
+    Random rnd = new Random(4);
+    double[] b = new double[n * 2];
+    for (int i = 0; i < b.length; i++) {
+      b[i] = rnd.nextGaussian();
+    }
+    DenseSymmetricMatrix op = new DenseSymmetricMatrix(n, a);
+    int[] width = new int[1];
+    BatchedPcg.ColumnOperator counted = (in, k, columns, out) -> {
+      width[0] += k;
+      op.apply(in, k, out);
+    };
+    BatchedPcg.Result mixed = BatchedPcg.solve(n, counted, b, 2, null, null, new double[] {1e-10, 1e-2}, 1000, false);
+    BatchedPcg.Result tight = BatchedPcg.solve(op, b, 2, null, null, 1e-10, 1000, false);
+    assertTrue(mixed.allConverged());
+    assertTrue(mixed.iterations()[1] < mixed.iterations()[0], "loose column stops first: "
+        + java.util.Arrays.toString(mixed.iterations()));
+    assertTrue(width[0] == mixed.iterations()[0] + mixed.iterations()[1], "a stopped column's products are not taken");
+    double[] tol = {1e-10, 1e-2};
+    for (int j = 0; j < 2; j++) {
+      // The true residual b − A x, written densely.
+      double num = 0;
+      double den = 0;
+      for (int i = 0; i < n; i++) {
+        double ax = 0;
+        for (int l = 0; l < n; l++) {
+          ax += a[i + l * n] * mixed.x()[l + j * n];
+        }
+        num += (b[i + j * n] - ax) * (b[i + j * n] - ax);
+        den += b[i + j * n] * b[i + j * n];
+      }
+      assertTrue(Math.sqrt(num / den) <= 1.01 * tol[j], "column " + j + " residual " + Math.sqrt(num / den));
+    }
+    for (int i = 0; i < n; i++) {
+      assertClose(mixed.x()[i], tight.x()[i], 0, 1e-12, "tight column [" + i + "]");
+    }
+  }
+
+  /**
    * The returned residual is b − A x (written densely here), and a warm start whose A·x0 is given takes
    * no product for its first residual: from a perturbed dense solution it reaches the dense solution with
    * exactly one product per iteration.
