@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.zip.GZIPOutputStream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -93,30 +95,54 @@ public final class AssocOutputs {
    * Writes the table (TSV and Parquet, with its extra columns), the plots titled {@code title}, the
    * report text and the optional {@code .hsq}, all or nothing. The one writer of the quantitative and
    * binary-trait scans.
+   *
+   * <p>The three large outputs are independent and each single-threaded (number formatting and gzip; the
+   * Parquet row writer and Snappy; Java2D drawing 100,000s of points), and no Spark job runs meanwhile: the
+   * TSV and the Parquet file are each written on a thread of their own while the plots, report and
+   * {@code .hsq} are written here, so the stage takes about its longest part rather than their sum. The
+   * temporary names are all taken here first ({@link AtomicOutputs} is not shared across threads).
    */
   static List<String> write(Configuration conf, String out, AssocTable t, String title, double lambdaGc, String report,
       String hsq) {
     String parquet = parquetPath(out);
     try (AtomicOutputs files = new AtomicOutputs(conf)) {
-      try (Writer w = new OutputStreamWriter(new GZIPOutputStream(files.create(tsvPath(out)), 1 << 16),
-          StandardCharsets.UTF_8)) {
-        writeTsv(t, w);
+      OutputStream tsv = files.create(tsvPath(out));
+      Path parquetTemp = new Path(files.reserve(parquet));
+      List<FutureTask<Void>> writers = List.of(
+          new FutureTask<>(() -> {
+            try (Writer w = new OutputStreamWriter(new GZIPOutputStream(tsv, 1 << 16), StandardCharsets.UTF_8)) {
+              writeTsv(t, w);
+            }
+            return null;
+          }),
+          new FutureTask<>(() -> {
+            writeParquet(t, parquetTemp, conf);
+            return null;
+          }));
+      for (int i = 0; i < writers.size(); i++) {
+        Thread thread = new Thread(writers.get(i), "assoc-output-" + i);
+        thread.setDaemon(true);
+        thread.start();
       }
-      try (OutputStream png = files.create(manhattanPath(out))) {
-        AssocPlots.manhattan(t, "Manhattan: " + title, png);
-      }
-      try (OutputStream png = files.create(qqPath(out))) {
-        AssocPlots.qq(t, "QQ: " + title, lambdaGc, png);
-      }
-      try (Writer w = new OutputStreamWriter(files.create(reportPath(out)), StandardCharsets.UTF_8)) {
-        w.write(report);
-      }
-      if (hsq != null) {
-        try (Writer w = new OutputStreamWriter(files.create(hsqPath(out)), StandardCharsets.UTF_8)) {
-          w.write(hsq);
+      try {
+        try (OutputStream png = files.create(manhattanPath(out))) {
+          AssocPlots.manhattan(t, "Manhattan: " + title, png);
         }
+        try (OutputStream png = files.create(qqPath(out))) {
+          AssocPlots.qq(t, "QQ: " + title, lambdaGc, png);
+        }
+        try (Writer w = new OutputStreamWriter(files.create(reportPath(out)), StandardCharsets.UTF_8)) {
+          w.write(report);
+        }
+        if (hsq != null) {
+          try (Writer w = new OutputStreamWriter(files.create(hsqPath(out)), StandardCharsets.UTF_8)) {
+            w.write(hsq);
+          }
+        }
+      } finally {
+        // Never leave a writer running on a temporary file that closing the set deletes.
+        awaitAll(writers);
       }
-      writeParquet(t, new Path(files.reserve(parquet)), conf);
       files.commit();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -127,6 +153,33 @@ public final class AssocOutputs {
       written.add(hsqPath(out));
     }
     return written;
+  }
+
+  /** Waits for every writer; rethrows the first failure (an I/O error as itself). */
+  private static void awaitAll(List<FutureTask<Void>> writers) throws IOException {
+    Throwable first = null;
+    for (FutureTask<Void> w : writers) {
+      try {
+        w.get();
+      } catch (ExecutionException e) {
+        first = first == null ? e.getCause() : first;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        first = first == null ? e : first;
+      }
+    }
+    if (first instanceof IOException io) {
+      throw io;
+    }
+    if (first instanceof RuntimeException re) {
+      throw re;
+    }
+    if (first instanceof Error err) {
+      throw err;
+    }
+    if (first != null) {
+      throw new IllegalStateException(first);
+    }
   }
 
   static void writeTsv(AssocTable t, Writer w) throws IOException {
