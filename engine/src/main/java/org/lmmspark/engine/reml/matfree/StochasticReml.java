@@ -547,6 +547,11 @@ public final class StochasticReml implements RemlSolver {
         }
         aiCols = u;
         aiSol = w.x();
+        // The next evaluation solves these u again (its lagged AI columns) at a θ one step away: start it
+        // from these solutions, with their K·X, rather than from zero.
+        double[] kw = ks == null ? null : componentTimesSolution(theta, u, w, m);
+        sol = concat(sol, aiSol, n * q0, n * m);
+        ks = kw == null ? null : concat(ks, kw, n * q0, n * m);
       }
       products += v.products;
       double[] ai = null;
@@ -796,6 +801,13 @@ public final class StochasticReml implements RemlSolver {
       lastCoefficients = c;
       return out;
     }
+  }
+
+  /** The first {@code la} values of a followed by the first {@code lb} of b. */
+  private static double[] concat(double[] a, double[] b, int la, int lb) {
+    double[] out = Arrays.copyOf(a, la + lb);
+    System.arraycopy(b, 0, out, la, lb);
+    return out;
   }
 
   static double dot(double[] a, int offA, double[] b, int offB, int n) {
