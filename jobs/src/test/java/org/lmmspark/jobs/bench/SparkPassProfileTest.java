@@ -42,7 +42,8 @@ class SparkPassProfileTest {
         double tasks = p.executors().values().stream().mapToDouble(t -> t[2]).sum();
         assertEquals(products.partitions(), tasks, "one task per cached partition: " + p);
         assertEquals(4.0 * n * kept * k, p.flops(), "4·N·M·k");
-        assertTrue(p.wall() > 0 && p.cpu() > 0 && p.runTime() > 0, p.toString());
+        // A pass of this toy size can take under a millisecond of task time: only the wall clock is sure to move.
+        assertTrue(p.wall() > 0 && p.cpu() >= 0 && p.runTime() >= 0, p.toString());
       }
     } finally {
       jsc.sc().removeSparkListener(times);
