@@ -142,60 +142,11 @@ public final class Blas {
    * tasks just before (the genotype pass of {@code assoc} before its null fit) counted as load, and the driver's
    * O(N³) work ran on one thread on an otherwise idle machine. Rounded to the nearest core, so background noise
    * below half a core does not cost one. All cores when the OS reports no load.
-   *
-   * <p>The average also lags: for a minute after another command ends (the previous run of a script), a machine
-   * that is idle now still shows its load, and the O(N³) work took one thread (measured: {@code reml --grm} at
-   * N = 10,000 started at load 0.85–2.2 on an idle machine, band reduction 39.8 s on one thread). So when the
-   * average leaves a core out, what the cores do now decides if it shows more idle: 100 ms of {@code /proc/stat}
-   * ({@link #idleCoresNow}), only on Linux.
    */
   public static int idleCores() {
     int cores = Runtime.getRuntime().availableProcessors();
     double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-    int byLoad = idleCores(cores, load, ownLoadShare());
-    return byLoad >= cores ? byLoad : Math.max(byLoad, idleCoresNow(cores, 100));
-  }
-
-  /**
-   * The cores idle over the next {@code millis} ms by the kernel's CPU counters ({@code /proc/stat}'s first line:
-   * idle and iowait time over all time), rounded, within {@code [1, cores]}; 1 where they cannot be read.
-   */
-  static int idleCoresNow(int cores, long millis) {
-    java.nio.file.Path stat = java.nio.file.Path.of("/proc/stat");
-    try {
-      long[] before = cpuTimes(java.nio.file.Files.readAllLines(stat).get(0));
-      Thread.sleep(millis);
-      long[] after = cpuTimes(java.nio.file.Files.readAllLines(stat).get(0));
-      return idleCores(cores, before, after);
-    } catch (java.io.IOException | RuntimeException e) {
-      return 1;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return 1;
-    }
-  }
-
-  /** {@code [idle + iowait, total]} of a {@code /proc/stat} "cpu" line (user nice system idle iowait irq softirq steal …). */
-  static long[] cpuTimes(String cpuLine) {
-    String[] f = cpuLine.trim().split("\\s+");
-    if (!f[0].equals("cpu") || f.length < 9) {
-      throw new IllegalArgumentException("not the aggregate cpu line of /proc/stat: " + cpuLine);
-    }
-    long total = 0;
-    for (int i = 1; i <= 8; i++) { // guest time is already inside user and nice
-      total += Long.parseLong(f[i]);
-    }
-    return new long[] {Long.parseLong(f[4]) + Long.parseLong(f[5]), total};
-  }
-
-  /** The idle share of the CPU time between two {@link #cpuTimes} samples, times {@code cores}, rounded, within {@code [1, cores]}. */
-  static int idleCores(int cores, long[] before, long[] after) {
-    long total = after[1] - before[1];
-    if (total <= 0) {
-      return 1;
-    }
-    double idle = (double) (after[0] - before[0]) / total;
-    return (int) Math.max(1, Math.min(cores, Math.round(idle * cores)));
+    return idleCores(cores, load, ownLoadShare());
   }
 
   /** {@link #idleCores()} from its inputs: {@code cores − (load − own)} rounded, within {@code [1, cores]}; all for no load. */

@@ -49,21 +49,6 @@ class BlasThreadsTest {
 
   /** Cores = all less what OTHER processes load, rounded; this process's own load does not count. */
   @Test
-  void idleCoresNowFromTheKernelsCounters() {
-    long[] a = Blas.cpuTimes("cpu  1000 0 200 5000 100 0 10 0 0 0");
-    long[] b = Blas.cpuTimes("cpu  1010 0 200 5028 102 0 10 0 0 0"); // 40 jiffies: 10 busy, 30 idle (iowait included)
-    assertEquals(30, b[0] - a[0]);
-    assertEquals(40, b[1] - a[1]);
-    assertEquals(2, Blas.idleCores(2, a, b), "three quarters idle on 2 cores: both");
-    long[] c = Blas.cpuTimes("cpu  1030 0 210 5028 102 0 10 0 0 0"); // 30 jiffies, all busy
-    assertEquals(1, Blas.idleCores(2, b, c), "busy: one thread, never 0");
-    assertEquals(1, Blas.idleCores(2, c, c), "no time passed");
-    assertThrows(IllegalArgumentException.class, () -> Blas.cpuTimes("cpu0 1 2 3 4 5 6 7 8"));
-    int now = Blas.idleCoresNow(Runtime.getRuntime().availableProcessors(), 20);
-    assertTrue(now >= 1 && now <= Runtime.getRuntime().availableProcessors(), "within the machine: " + now);
-  }
-
-  @Test
   void idleCoresDiscountTheProcessOwnLoad() {
     assertEquals(2, Blas.idleCores(2, -1, 0), "no load average from the OS: every core");
     assertEquals(2, Blas.idleCores(2, 0.3, 0), "background noise below half a core");
