@@ -260,22 +260,19 @@ final class MatrixFreeAssocJob {
    */
   private static List<LocoResiduals.Result> residuals(List<MatrixFreeRemlJob.Fitted> fitted,
       List<GenotypeRemlInputs.Assembled> ins, List<List<LocoResiduals.Scope>> scopes, LocoResiduals.Options lo) {
-    List<java.util.concurrent.Callable<LocoResiduals.Result>> solves = new ArrayList<>();
-    for (int t = 0; t < fitted.size(); t++) {
+    java.util.function.IntFunction<LocoResiduals.Result> solve = t -> {
       MatrixFreeRemlJob.Fitted f = fitted.get(t);
       GenotypeRemlInputs.Assembled in = ins.get(t);
-      List<LocoResiduals.Scope> sc = scopes.get(t);
-      solves.add(() -> LocoResiduals.compute(f.k(), f.fit().theta()[0], f.fit().theta()[1], f.diagnostics().eigenspace(),
-          in.design().y(), in.design().x(), in.design().p(), in.famRows(), sc, lo));
+      return LocoResiduals.compute(f.k(), f.fit().theta()[0], f.fit().theta()[1], f.diagnostics().eigenspace(),
+          in.design().y(), in.design().x(), in.design().p(), in.famRows(), scopes.get(t), lo);
+    };
+    if (fitted.size() == 1) {
+      return List.of(solve.apply(0));
     }
-    if (solves.size() == 1) {
-      try {
-        return List.of(solves.get(0).call());
-      } catch (RuntimeException e) {
-        throw e;
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
+    List<java.util.concurrent.Callable<LocoResiduals.Result>> solves = new ArrayList<>();
+    for (int t = 0; t < fitted.size(); t++) {
+      int trait = t;
+      solves.add(() -> solve.apply(trait));
     }
     // The lock-step fit built every trait's operator on the same shared passes.
     SharedGenotypePasses shared = (SharedGenotypePasses) fitted.get(0).k().products();
