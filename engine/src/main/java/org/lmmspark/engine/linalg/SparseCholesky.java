@@ -4,11 +4,17 @@ import edu.emory.mathcs.csparsej.tdouble.Dcs_chol;
 import edu.emory.mathcs.csparsej.tdouble.Dcs_common.Dcs;
 import edu.emory.mathcs.csparsej.tdouble.Dcs_common.Dcsn;
 import edu.emory.mathcs.csparsej.tdouble.Dcs_common.Dcss;
+import edu.emory.mathcs.csparsej.tdouble.Dcs_counts;
+import edu.emory.mathcs.csparsej.tdouble.Dcs_cumsum;
+import edu.emory.mathcs.csparsej.tdouble.Dcs_etree;
 import edu.emory.mathcs.csparsej.tdouble.Dcs_ipvec;
 import edu.emory.mathcs.csparsej.tdouble.Dcs_lsolve;
 import edu.emory.mathcs.csparsej.tdouble.Dcs_ltsolve;
+import edu.emory.mathcs.csparsej.tdouble.Dcs_pinv;
+import edu.emory.mathcs.csparsej.tdouble.Dcs_post;
 import edu.emory.mathcs.csparsej.tdouble.Dcs_pvec;
 import edu.emory.mathcs.csparsej.tdouble.Dcs_schol;
+import edu.emory.mathcs.csparsej.tdouble.Dcs_symperm;
 import edu.emory.mathcs.csparsej.tdouble.Dcs_util;
 import java.util.Arrays;
 
@@ -52,6 +58,18 @@ public final class SparseCholesky {
    *                   diagonal entry present
    */
   public SparseCholesky(int n, int[] colStart, int[] rowIndex) {
+    this(n, colStart, rowIndex, null);
+  }
+
+  /**
+   * As above, eliminating the columns in a given order instead of AMD's: for a caller that knows an
+   * order without fill from the matrix's structure (independent blocks, then the columns they all share),
+   * which AMD would find too, at the cost of running it (the larger part of the symbolic analysis of a
+   * small matrix, and CSparse's AMD classes loaded for one short fit).
+   *
+   * @param order {@code order[k]} is the column eliminated k-th (a permutation of 0…n−1), or null for AMD
+   */
+  public SparseCholesky(int n, int[] colStart, int[] rowIndex, int[] order) {
     if (colStart.length != n + 1) {
       throw new IllegalArgumentException("colStart has " + colStart.length + " entries for n = " + n);
     }
@@ -66,10 +84,39 @@ public final class SparseCholesky {
     upper = Dcs_util.cs_spalloc(n, n, Math.max(nnz, 1), true, false);
     System.arraycopy(colStart, 0, upper.p, 0, n + 1);
     System.arraycopy(rowIndex, 0, upper.i, 0, nnz);
-    symbolic = Dcs_schol.cs_schol(1, upper);
+    if (order != null && order.length != n) {
+      throw new IllegalArgumentException("order has " + order.length + " entries for n = " + n);
+    }
+    symbolic = order == null ? Dcs_schol.cs_schol(1, upper) : symbolicInOrder(upper, order);
     if (symbolic == null) {
       throw new IllegalStateException("symbolic analysis failed for a " + n + "×" + n + " pattern");
     }
+  }
+
+  /**
+   * {@code cs_schol}'s steps with the given order in place of AMD's: its inverse permutation, the pattern
+   * of {@code P C Pᵀ}, its elimination tree, postorder and the column counts of L. Null when {@code order}
+   * is not a permutation.
+   */
+  private static Dcss symbolicInOrder(Dcs c, int[] order) {
+    int n = c.n;
+    boolean[] seen = new boolean[n];
+    for (int k : order) {
+      if (k < 0 || k >= n || seen[k]) {
+        return null;
+      }
+      seen[k] = true;
+    }
+    Dcss s = new Dcss();
+    s.pinv = Dcs_pinv.cs_pinv(order, n);
+    Dcs permuted = Dcs_symperm.cs_symperm(c, s.pinv, false);
+    s.parent = Dcs_etree.cs_etree(permuted, false);
+    int[] post = Dcs_post.cs_post(s.parent, n);
+    int[] counts = Dcs_counts.cs_counts(permuted, s.parent, post, false);
+    s.cp = new int[n + 1];
+    s.lnz = Dcs_cumsum.cs_cumsum(s.cp, counts, n);
+    s.unz = s.lnz;
+    return s.lnz >= 0 ? s : null;
   }
 
   public int size() {
@@ -190,6 +237,14 @@ public final class SparseCholesky {
         throw new IllegalArgumentException("entry (" + i + ", " + j + ") is outside the factor's pattern");
       }
       return p;
+    }
+
+    /**
+     * The stored entries, {@link #indexOf}'s index into them (not a copy: read only), for loops over many
+     * entries at once.
+     */
+    public double[] storedValues() {
+      return values;
     }
 
     /** The entry stored at {@code index} (from {@link #indexOf}). */

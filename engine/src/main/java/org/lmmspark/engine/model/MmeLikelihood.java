@@ -67,6 +67,9 @@ public final class MmeLikelihood implements RemlLikelihood {
   private final int p;
   private final int q;
   private final List<SparseTerm> terms;
+  /** Each term's level of every record and its covariates ({@code [effect][record]}): read per record per pass. */
+  private final int[][] termLevel;
+  private final double[][][] termCovariates;
   private final double[] weights;
   private final int[] offset;
   /** θ index of entry (a, b) of term t's Σ: {@code param[t][a·d + b]}, symmetric. */
@@ -74,11 +77,20 @@ public final class MmeLikelihood implements RemlLikelihood {
   private final int[] colStart;
   private final int[] rowIndex;
   private final SparseCholesky chol;
-  /** Positions in C's values of record i's entries: {@code recordEntry[recordEntryStart[i] …]}. */
-  private final int[] recordEntryStart;
-  private final int[] recordEntry;
+  /**
+   * Records touching the same unknowns (the same level of every term: all of a subject's records for one
+   * grouping factor) are of one kind: record i is of kind {@code kindOfRecord[i]}, whose unknowns are
+   * {@code kindColumn[kindColumnStart[k] …]} ascending (the p fixed effects, then d per term that applies).
+   * The pattern's keys and the entries' positions are found once per kind rather than once per record.
+   */
+  private final int[] kindOfRecord;
+  private final int[] kindColumnStart;
+  private final int[] kindColumn;
+  /** Positions in C's values of a kind's entries w_u w_v (u ≤ v, v past the fixed effects): {@code kindEntry[kindEntryStart[k] …]}. */
+  private final int[] kindEntryStart;
+  private final int[] kindEntry;
   /** The same entries' positions in the selected inverse (its pattern is L's, fixed): set at first use. */
-  private int[] recordInverseEntry;
+  private int[] kindInverseEntry;
   private final Criterion criterion;
 
   /** Which likelihood {@link #evaluate} maximizes: REML (the default) or ML (for likelihood-ratio tests of fixed effects and AIC). */
@@ -113,6 +125,12 @@ public final class MmeLikelihood implements RemlLikelihood {
       sparse.add(SparseTerm.of(t));
     }
     this.terms = List.copyOf(sparse);
+    termLevel = new int[terms.size()][];
+    termCovariates = new double[terms.size()][][];
+    for (int t = 0; t < terms.size(); t++) {
+      termLevel[t] = terms.get(t).levelOfRecord();
+      termCovariates[t] = terms.get(t).covariates();
+    }
     offset = new int[terms.size()];
     param = new int[terms.size()][];
     int unknowns = p;
@@ -138,12 +156,17 @@ public final class MmeLikelihood implements RemlLikelihood {
         keys.add(key(u, v)); // XᵀR⁻¹X is dense: once, not once per record
       }
     }
-    int[] cols = new int[maxRowLength()];
-    for (int i = 0; i < n; i++) {
-      int s = rowColumns(i, cols);
+    kindOfRecord = new int[n];
+    int kinds = recordKinds(kindOfRecord);
+    int[][] kindCols = kindColumns(kinds);
+    kindColumnStart = kindCols[0];
+    kindColumn = kindCols[1];
+    for (int k = 0; k < kinds; k++) {
+      int c0 = kindColumnStart[k];
+      int s = kindColumnStart[k + 1] - c0;
       for (int v = p; v < s; v++) {
         for (int u = 0; u <= v; u++) {
-          keys.add(key(cols[u], cols[v]));
+          keys.add(key(kindColumn[c0 + u], kindColumn[c0 + v]));
         }
       }
     }
@@ -172,30 +195,18 @@ public final class MmeLikelihood implements RemlLikelihood {
     int[][] pattern = keys.columnPattern(q);
     colStart = pattern[0];
     rowIndex = pattern[1];
-    chol = new SparseCholesky(q, colStart, rowIndex);
-    // Where each record's products w_u w_v (u ≤ v, v past the fixed effects) go in C's values: the
+    chol = new SparseCholesky(q, colStart, rowIndex, withoutFill());
+    // Where each kind's products w_u w_v (u ≤ v, v past the fixed effects) go in C's values: the
     // same for every θ, so found once here rather than searched for at every evaluation.
-    recordEntryStart = new int[n + 1];
-    int[] counts = new int[n];
-    long total = 0;
-    for (int i = 0; i < n; i++) {
-      int s = rowColumns(i, cols);
-      for (int v = p; v < s; v++) {
-        counts[i] += v + 1;
-      }
-      total += counts[i];
-    }
-    if (total > Integer.MAX_VALUE - 8) {
-      throw new IllegalArgumentException("too many record entries for one array: " + total);
-    }
-    recordEntry = new int[(int) total];
-    for (int i = 0; i < n; i++) {
-      recordEntryStart[i + 1] = recordEntryStart[i] + counts[i];
-      int s = rowColumns(i, cols);
-      int e = recordEntryStart[i];
+    kindEntryStart = kindEntryStarts(kinds);
+    kindEntry = new int[kindEntryStart[kinds]];
+    for (int k = 0; k < kinds; k++) {
+      int c0 = kindColumnStart[k];
+      int s = kindColumnStart[k + 1] - c0;
+      int e = kindEntryStart[k];
       for (int v = p; v < s; v++) {
         for (int u = 0; u <= v; u++) {
-          recordEntry[e++] = position(cols[u], cols[v]);
+          kindEntry[e++] = position(kindColumn[c0 + u], kindColumn[c0 + v]);
         }
       }
     }
@@ -289,6 +300,112 @@ public final class MmeLikelihood implements RemlLikelihood {
     return s;
   }
 
+  /**
+   * An elimination order without fill when there is one term without a relationship matrix (one grouping
+   * factor, with or without slopes): its levels' d×d blocks of C are independent of each other and share
+   * only the fixed effects, so each level's effects, then the fixed effects last, fill nothing — the order AMD
+   * finds, known here without running it. Null (AMD) otherwise: crossed or nested factors and pedigrees.
+   */
+  private int[] withoutFill() {
+    if (terms.size() != 1 || terms.get(0).precision() != null) {
+      return null;
+    }
+    int m = terms.get(0).levels();
+    int d = terms.get(0).dimension();
+    int[] order = new int[q];
+    int k = 0;
+    for (int l = 0; l < m; l++) {
+      for (int a = 0; a < d; a++) {
+        order[k++] = offset[0] + a * m + l;
+      }
+    }
+    for (int j = 0; j < p; j++) {
+      order[k++] = j;
+    }
+    return order;
+  }
+
+  /**
+   * Numbers the kinds of record (see {@link #kindOfRecord}) in order of first appearance into {@code kindOf};
+   * returns their count. One term: the kind is the level (or no level); several: the tuple of levels.
+   */
+  private int recordKinds(int[] kindOf) {
+    int kinds = 0;
+    if (terms.size() == 1) {
+      int[] level = terms.get(0).levelOfRecord();
+      int[] kindOfLevel = new int[terms.get(0).levels() + 1]; // slot 0: records the term does not apply to
+      Arrays.fill(kindOfLevel, -1);
+      for (int i = 0; i < n; i++) {
+        int l = level[i] + 1;
+        if (kindOfLevel[l] < 0) {
+          kindOfLevel[l] = kinds++;
+        }
+        kindOf[i] = kindOfLevel[l];
+      }
+      return kinds;
+    }
+    java.util.Map<LevelTuple, Integer> known = new java.util.HashMap<>();
+    for (int i = 0; i < n; i++) {
+      int[] levels = new int[terms.size()];
+      for (int t = 0; t < levels.length; t++) {
+        levels[t] = terms.get(t).levelOfRecord()[i];
+      }
+      Integer k = known.putIfAbsent(new LevelTuple(levels), kinds);
+      kindOf[i] = k == null ? kinds++ : k;
+    }
+    return kinds;
+  }
+
+  /** A record's level of each term, as a map key. */
+  private record LevelTuple(int[] levels) {
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof LevelTuple other && Arrays.equals(levels, other.levels);
+    }
+
+    @Override
+    public int hashCode() {
+      return Arrays.hashCode(levels);
+    }
+  }
+
+  /** {colStart, columns} of each kind's unknowns, from its first record ({@link #rowColumns}). */
+  private int[][] kindColumns(int kinds) {
+    int[] first = new int[kinds];
+    Arrays.fill(first, -1);
+    for (int i = 0; i < n; i++) {
+      if (first[kindOfRecord[i]] < 0) {
+        first[kindOfRecord[i]] = i;
+      }
+    }
+    int[] cols = new int[maxRowLength()];
+    int[] start = new int[kinds + 1];
+    int[] all = new int[kinds * cols.length];
+    for (int k = 0; k < kinds; k++) {
+      int s = rowColumns(first[k], cols);
+      System.arraycopy(cols, 0, all, start[k], s);
+      start[k + 1] = start[k] + s;
+    }
+    return new int[][] {start, Arrays.copyOf(all, start[kinds])};
+  }
+
+  /** Start of each kind's entries in {@link #kindEntry}: {@code Σ_{v=p}^{s−1} (v + 1)} per kind. */
+  private int[] kindEntryStarts(int kinds) {
+    int[] start = new int[kinds + 1];
+    long total = 0;
+    for (int k = 0; k < kinds; k++) {
+      int s = kindColumnStart[k + 1] - kindColumnStart[k];
+      for (int v = p; v < s; v++) {
+        total += v + 1;
+      }
+      if (total > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException("too many record entries for one array: " + total);
+      }
+      start[k + 1] = (int) total;
+    }
+    return start;
+  }
+
   /** The unknowns record i touches, ascending: the p fixed effects, then d per term that applies. */
   private int rowColumns(int i, int[] cols) {
     int s = 0;
@@ -314,14 +431,15 @@ public final class MmeLikelihood implements RemlLikelihood {
     for (int j = 0; j < p; j++) {
       vals[s++] = x[j * n + i];
     }
-    for (int t = 0; t < terms.size(); t++) {
-      SparseTerm term = terms.get(t);
-      if (term.levelOfRecord()[i] >= 0) {
-        int d = term.dimension();
+    for (int t = 0; t < termLevel.length; t++) {
+      if (termLevel[t][i] >= 0) {
+        double[][] c = termCovariates[t];
+        double[] lt = lambda[t];
+        int d = c.length;
         for (int b = 0; b < d; b++) {
           double z = 0;
           for (int a = b; a < d; a++) {
-            z += term.covariate(a, i) * lambda[t][a * d + b];
+            z += c[a][i] * lt[a * d + b];
           }
           vals[s++] = z;
         }
@@ -330,23 +448,37 @@ public final class MmeLikelihood implements RemlLikelihood {
     return s;
   }
 
-  /** {@link #recordEntry}'s pairs located in the selected inverse, once (binary searches per evaluation otherwise). */
-  private int[] recordInverseEntries(SparseCholesky.SelectedInverse inv) {
-    if (recordInverseEntry == null) {
-      int[] out = new int[recordEntry.length];
-      int[] cols = new int[maxRowLength()];
-      for (int i = 0; i < n; i++) {
-        int s = rowColumns(i, cols);
-        int e = recordEntryStart[i];
+  /**
+   * Row i of W again into {@code vals}: X's p values, then a pass's Z* values ({@code zStar}, {@link #rowValues}'
+   * values past the fixed effects, {@code vals.length − p} per record) — copied, not the Λ products anew.
+   */
+  private void copyRow(int i, double[] x, double[] zStar, double[] vals, int length) {
+    for (int j = 0; j < p; j++) {
+      vals[j] = x[j * n + i];
+    }
+    int z0 = i * (vals.length - p) - p;
+    for (int v = p; v < length; v++) {
+      vals[v] = zStar[z0 + v];
+    }
+  }
+
+  /** {@link #kindEntry}'s pairs located in the selected inverse, once (binary searches per evaluation otherwise). */
+  private int[] kindInverseEntries(SparseCholesky.SelectedInverse inv) {
+    if (kindInverseEntry == null) {
+      int[] out = new int[kindEntry.length];
+      for (int k = 0; k + 1 < kindColumnStart.length; k++) {
+        int c0 = kindColumnStart[k];
+        int s = kindColumnStart[k + 1] - c0;
+        int e = kindEntryStart[k];
         for (int v = p; v < s; v++) {
           for (int u = 0; u <= v; u++) {
-            out[e++] = inv.indexOf(cols[u], cols[v]);
+            out[e++] = inv.indexOf(kindColumn[c0 + u], kindColumn[c0 + v]);
           }
         }
       }
-      recordInverseEntry = out;
+      kindInverseEntry = out;
     }
-    return recordInverseEntry;
+    return kindInverseEntry;
   }
 
   private int position(int a, int b) {
@@ -633,25 +765,32 @@ public final class MmeLikelihood implements RemlLikelihood {
     double[] c = chol.values();
     Arrays.fill(c, 0.0);
     double[] rhs = new double[q];
-    int[] cols = new int[maxRowLength()];
-    double[] vals = new double[cols.length];
+    double[] vals = new double[maxRowLength()];
+    // Each record's Z* values, worked out once here and read by the pass's later sums over the records.
+    int zWidth = vals.length - p;
+    double[] zStar = new double[n * zWidth];
     double[] y = model.y();
     double[] xx = new double[p * p]; // XᵀR⁻¹X densely, placed once below
     for (int i = 0; i < n; i++) {
-      int s = rowColumns(i, cols);
-      rowValues(i, lambda, vals);
+      int kind = kindOfRecord[i];
+      int c0 = kindColumnStart[kind];
+      int s = rowValues(i, lambda, vals);
+      int z0 = i * zWidth - p;
+      for (int v = p; v < s; v++) {
+        zStar[z0 + v] = vals[v];
+      }
       double ri = 1.0 / r[i];
-      int e = recordEntryStart[i];
+      int e = kindEntryStart[kind];
       for (int v = 0; v < s; v++) {
         double wv = vals[v] * ri;
-        rhs[cols[v]] += wv * y[i];
+        rhs[kindColumn[c0 + v]] += wv * y[i];
         if (v < p) {
           for (int u = 0; u <= v; u++) {
             xx[u + v * p] += wv * vals[u];
           }
         } else {
           for (int u = 0; u <= v; u++) {
-            c[recordEntry[e++]] += wv * vals[u];
+            c[kindEntry[e++]] += wv * vals[u];
           }
         }
       }
@@ -668,7 +807,7 @@ public final class MmeLikelihood implements RemlLikelihood {
         int base = offset[t] + a * m;
         if (term.precision() == null) {
           for (int k = 0; k < m; k++) {
-            c[position(base + k, base + k)] += 1.0;
+            c[colStart[base + k + 1] - 1] += 1.0; // the diagonal: the last entry of its column (rows ascending)
           }
         } else {
           term.precision().forEachLower((k, l, val) -> c[position(base + k, base + l)] += val);
@@ -684,12 +823,15 @@ public final class MmeLikelihood implements RemlLikelihood {
     // yᵀR⁻¹ê adds n terms of both signs much larger than the result (noise of 1e-6 at n = 50,000).
     double[] ehat = new double[n];
     CompensatedSum yPySum = new CompensatedSum();
+    double[] x = model.x();
     for (int i = 0; i < n; i++) {
-      int s = rowColumns(i, cols);
-      rowValues(i, lambda, vals);
+      int kind = kindOfRecord[i];
+      int c0 = kindColumnStart[kind];
+      int s = kindColumnStart[kind + 1] - c0;
+      copyRow(i, x, zStar, vals, s);
       double fit = 0;
       for (int v = 0; v < s; v++) {
-        fit += vals[v] * sol[cols[v]];
+        fit += vals[v] * sol[kindColumn[c0 + v]];
       }
       ehat[i] = y[i] - fit;
       yPySum.add(ehat[i] * ehat[i] / r[i]);
@@ -724,7 +866,7 @@ public final class MmeLikelihood implements RemlLikelihood {
     double logDetC = chol.logDeterminant();
     double reml = -0.5 * (logDetR + logDetK + logDetC + yPy);
     double ml = -0.5 * (logDetR + logDetK + logDetC + logDetCovBeta + yPy);
-    return new Pass(theta.clone(), r, lambda, allPd, sol, ehat, inv, covBeta, reml, ml);
+    return new Pass(theta.clone(), r, lambda, zStar, allPd, sol, ehat, inv, covBeta, reml, ml);
   }
 
   private static double logDetSpd(double[] a, int m) {
@@ -747,6 +889,8 @@ public final class MmeLikelihood implements RemlLikelihood {
     final double[] theta;
     final double[] r;
     final double[][] lambda;
+    /** Each record's values of Z* = Z(Λ ⊗ I), {@link #row}'s layout. */
+    final double[] zStar;
     final boolean allPositiveDefinite;
     final double[] sol;
     final double[] ehat;
@@ -755,11 +899,12 @@ public final class MmeLikelihood implements RemlLikelihood {
     final double logLReml;
     final double logLMl;
 
-    Pass(double[] theta, double[] r, double[][] lambda, boolean allPd, double[] sol, double[] ehat,
+    Pass(double[] theta, double[] r, double[][] lambda, double[] zStar, boolean allPd, double[] sol, double[] ehat,
         SparseCholesky.SelectedInverse inv, double[] covBeta, double reml, double ml) {
       this.theta = theta;
       this.r = r;
       this.lambda = lambda;
+      this.zStar = zStar;
       this.allPositiveDefinite = allPd;
       this.sol = sol;
       this.ehat = ehat;
@@ -870,10 +1015,14 @@ public final class MmeLikelihood implements RemlLikelihood {
             score[k] = -0.5 * factor * (h[a * d + b] + (ml ? hx[a * d + b] : 0));
             yPVPy[k] = factor * hq[a * d + b];
             double[] fk = new double[n];
+            double[] ca = term.covariates()[a];
+            double[] cb = term.covariates()[b];
+            double[] sOfA = s[a];
+            double[] sOfB = s[b];
             for (int i = 0; i < n; i++) {
               int l = level[i];
               if (l >= 0) {
-                fk[i] = term.covariate(a, i) * s[b][l] + (a == b ? 0 : term.covariate(b, i) * s[a][l]);
+                fk[i] = ca[i] * sOfB[l] + (a == b ? 0 : cb[i] * sOfA[l]);
               }
             }
             f[k] = fk;
@@ -881,18 +1030,21 @@ public final class MmeLikelihood implements RemlLikelihood {
         }
       }
       int k0 = model.firstResidualParameter();
-      int[] cols = new int[maxRowLength()];
-      double[] vals = new double[cols.length];
+      double[] vals = new double[maxRowLength()];
+      double[] xm = model.x();
+      double[] invValues = inv.storedValues();
       double[] trace = new double[model.residualGroupNames().size()];
       for (int g = 0; g < model.residualGroupNames().size(); g++) {
         f[k0 + g] = new double[n];
       }
       double[][] qRows = ml ? new double[n][] : null; // rows of V⁻¹X Cov(β̂) = R⁻¹W S
-      int[] inverseEntry = recordInverseEntries(inv);
+      int[] inverseEntry = kindInverseEntries(inv);
       for (int i = 0; i < n; i++) {
         int g = model.residualGroup()[i];
-        int s = rowColumns(i, cols);
-        rowValues(i, lambda, vals);
+        int kind = kindOfRecord[i];
+        int c0 = kindColumnStart[kind];
+        int s = kindColumnStart[kind + 1] - c0;
+        copyRow(i, xm, zStar, vals, s);
         double wq = 0; // w_iᵀC⁻¹w_i, the fixed-effect block from Cov(β̂) (dense), the rest from the inverse subset
         for (int v = 0; v < p; v++) {
           wq += vals[v] * vals[v] * covBeta[v + v * p];
@@ -900,10 +1052,10 @@ public final class MmeLikelihood implements RemlLikelihood {
             wq += 2 * vals[u] * vals[v] * covBeta[u + v * p];
           }
         }
-        int e = recordEntryStart[i];
+        int e = kindEntryStart[kind];
         for (int v = p; v < s; v++) {
           for (int u = 0; u <= v; u++) {
-            wq += (u == v ? 1 : 2) * vals[u] * vals[v] * inv.at(inverseEntry[e++]);
+            wq += (u == v ? 1 : 2) * vals[u] * vals[v] * invValues[inverseEntry[e++]];
           }
         }
         double w = weights[i];
@@ -913,7 +1065,7 @@ public final class MmeLikelihood implements RemlLikelihood {
           for (int j = 0; j < p; j++) {
             double sum = 0;
             for (int v = 0; v < s; v++) {
-              sum += vals[v] * sb[j][cols[v]];
+              sum += vals[v] * sb[j][kindColumn[c0 + v]];
             }
             qi[j] = sum / r[i];
           }
@@ -930,13 +1082,16 @@ public final class MmeLikelihood implements RemlLikelihood {
       double[][] b = new double[np][q];
       double[][] x = new double[np][];
       for (int i = 0; i < n; i++) {
-        int s = rowColumns(i, cols);
-        rowValues(i, lambda, vals);
+        int kind = kindOfRecord[i];
+        int c0 = kindColumnStart[kind];
+        int s = kindColumnStart[kind + 1] - c0;
+        copyRow(i, xm, zStar, vals, s);
         for (int k = 0; k < np; k++) {
           double fr = f[k][i] / r[i];
           if (fr != 0) {
+            double[] bk = b[k];
             for (int v = 0; v < s; v++) {
-              b[k][cols[v]] += vals[v] * fr;
+              bk[kindColumn[c0 + v]] += vals[v] * fr;
             }
           }
         }
@@ -961,8 +1116,10 @@ public final class MmeLikelihood implements RemlLikelihood {
       for (int k = 0; k < np; k++) {
         for (int l = 0; l <= k; l++) {
           double frf = 0;
+          double[] fk = f[k];
+          double[] fl = f[l];
           for (int i = 0; i < n; i++) {
-            frf += f[k][i] * f[l][i] / r[i];
+            frf += fk[i] * fl[i] / r[i];
           }
           double v = 0.5 * (frf - dot(b[k], x[l]) + (ml ? bilinear(qf[k], covInv, qf[l], p) : 0));
           ai[k + l * np] = v;

@@ -2,6 +2,7 @@ package org.lmmspark.engine.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.lmmspark.engine.testing.Tolerance.assertClose;
 
@@ -411,40 +412,58 @@ class MmeLikelihoodTest {
       }
     }
     starts.add(rows.size());
-    SparseCholesky chol = new SparseCholesky(n, starts.stream().mapToInt(Integer::intValue).toArray(),
-        rows.stream().mapToInt(Integer::intValue).toArray());
-    for (int e = 0; e < vals.size(); e++) {
-      chol.values()[e] = vals.get(e);
-    }
-    assertTrue(chol.factor());
-    double[] inv = a.clone();
-    assertTrue(Blas.dpotrfLower(n, inv));
-    double logDet = 0;
+    int[] colStart = starts.stream().mapToInt(Integer::intValue).toArray();
+    int[] rowIndex = rows.stream().mapToInt(Integer::intValue).toArray();
+    // AMD's order (null), and a given one: a random permutation (fill where it falls, same values).
+    int[] shuffled = new int[n];
     for (int i = 0; i < n; i++) {
-      logDet += 2 * Math.log(inv[i + i * n]);
+      shuffled[i] = i;
     }
-    Blas.dpotriLowerFull(n, inv);
-    assertClose(chol.logDeterminant(), logDet, 0, 1e-12, "log|C|");
-    SparseCholesky.SelectedInverse z = chol.selectedInverse();
-    for (int j = 0; j < n; j++) {
-      for (int i = 0; i <= j; i++) {
-        if (a[i + j * n] != 0) {
-          assertClose(z.get(i, j), inv[i + j * n], 1e-14, 1e-10, "C^-1 (" + i + ", " + j + ")");
+    for (int i = n - 1; i > 0; i--) {
+      int j = rng.nextInt(i + 1);
+      int t = shuffled[i];
+      shuffled[i] = shuffled[j];
+      shuffled[j] = t;
+    }
+    for (int[] order : new int[][] {null, shuffled}) {
+      String how = order == null ? "AMD: " : "given order: ";
+      SparseCholesky chol = new SparseCholesky(n, colStart, rowIndex, order);
+      for (int e = 0; e < vals.size(); e++) {
+        chol.values()[e] = vals.get(e);
+      }
+      assertTrue(chol.factor());
+      double[] inv = a.clone();
+      assertTrue(Blas.dpotrfLower(n, inv));
+      double logDet = 0;
+      for (int i = 0; i < n; i++) {
+        logDet += 2 * Math.log(inv[i + i * n]);
+      }
+      Blas.dpotriLowerFull(n, inv);
+      assertClose(chol.logDeterminant(), logDet, 0, 1e-12, how + "log|C|");
+      SparseCholesky.SelectedInverse z = chol.selectedInverse();
+      for (int j = 0; j < n; j++) {
+        for (int i = 0; i <= j; i++) {
+          if (a[i + j * n] != 0) {
+            assertClose(z.get(i, j), inv[i + j * n], 1e-14, 1e-10, how + "C^-1 (" + i + ", " + j + ")");
+          }
         }
       }
+      double[] b = new double[n];
+      for (int i = 0; i < n; i++) {
+        b[i] = rng.nextGaussian();
+      }
+      double[] xs = b.clone();
+      chol.solve(xs);
+      double[] expected = new double[n];
+      Blas.dgemv(false, n, n, 1, inv, b, 0, expected);
+      assertClose(xs, expected, 1e-14, 1e-10, how + "C^-1 b");
+      // Not positive definite: a value returned, not an exception.
+      chol.values()[0] = -1;
+      assertFalse(chol.factor());
     }
-    double[] b = new double[n];
-    for (int i = 0; i < n; i++) {
-      b[i] = rng.nextGaussian();
-    }
-    double[] xs = b.clone();
-    chol.solve(xs);
-    double[] expected = new double[n];
-    Blas.dgemv(false, n, n, 1, inv, b, 0, expected);
-    assertClose(xs, expected, 1e-14, 1e-10, "C^-1 b");
-    // Not positive definite: a value returned, not an exception.
-    chol.values()[0] = -1;
-    assertFalse(chol.factor());
+    int[] notAPermutation = shuffled.clone();
+    notAPermutation[0] = notAPermutation[1];
+    assertThrows(IllegalStateException.class, () -> new SparseCholesky(n, colStart, rowIndex, notAPermutation));
   }
   /**
    * A grouping factor with no effect in the data: AI-REML over the MME drives its variance to the
