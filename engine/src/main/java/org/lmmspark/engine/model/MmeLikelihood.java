@@ -424,9 +424,12 @@ public final class MmeLikelihood implements RemlLikelihood {
     return s;
   }
 
-  /** Row i of W = [X Z*] over {@link #rowColumns}: X's values, then {@code Σ_{a≥b} c_a[i] Λ_ab} per effect b. */
-  private int rowValues(int i, double[][] lambda, double[] vals) {
-    int s = 0;
+  /**
+   * Row i of W = [X Z*] over {@link #rowColumns} into {@code vals} from {@code at}: X's values, then
+   * {@code Σ_{a≥b} c_a[i] Λ_ab} per effect b; returns its length.
+   */
+  private int rowValues(int i, double[][] lambda, double[] vals, int at) {
+    int s = at;
     double[] x = model.x();
     for (int j = 0; j < p; j++) {
       vals[s++] = x[j * n + i];
@@ -445,21 +448,7 @@ public final class MmeLikelihood implements RemlLikelihood {
         }
       }
     }
-    return s;
-  }
-
-  /**
-   * Row i of W again into {@code vals}: X's p values, then a pass's Z* values ({@code zStar}, {@link #rowValues}'
-   * values past the fixed effects, {@code vals.length − p} per record) — copied, not the Λ products anew.
-   */
-  private void copyRow(int i, double[] x, double[] zStar, double[] vals, int length) {
-    for (int j = 0; j < p; j++) {
-      vals[j] = x[j * n + i];
-    }
-    int z0 = i * (vals.length - p) - p;
-    for (int v = p; v < length; v++) {
-      vals[v] = zStar[z0 + v];
-    }
+    return s - at;
   }
 
   /** {@link #kindEntry}'s pairs located in the selected inverse, once (binary searches per evaluation otherwise). */
@@ -765,32 +754,28 @@ public final class MmeLikelihood implements RemlLikelihood {
     double[] c = chol.values();
     Arrays.fill(c, 0.0);
     double[] rhs = new double[q];
-    double[] vals = new double[maxRowLength()];
-    // Each record's Z* values, worked out once here and read by the pass's later sums over the records.
-    int zWidth = vals.length - p;
-    double[] zStar = new double[n * zWidth];
+    // W's rows, worked out once here and read by the pass's later sums over the records ({@link Pass#rows}).
+    int stride = maxRowLength();
+    double[] rows = new double[n * stride];
     double[] y = model.y();
     double[] xx = new double[p * p]; // XᵀR⁻¹X densely, placed once below
     for (int i = 0; i < n; i++) {
       int kind = kindOfRecord[i];
       int c0 = kindColumnStart[kind];
-      int s = rowValues(i, lambda, vals);
-      int z0 = i * zWidth - p;
-      for (int v = p; v < s; v++) {
-        zStar[z0 + v] = vals[v];
-      }
+      int r0 = i * stride;
+      int s = rowValues(i, lambda, rows, r0);
       double ri = 1.0 / r[i];
       int e = kindEntryStart[kind];
       for (int v = 0; v < s; v++) {
-        double wv = vals[v] * ri;
+        double wv = rows[r0 + v] * ri;
         rhs[kindColumn[c0 + v]] += wv * y[i];
         if (v < p) {
           for (int u = 0; u <= v; u++) {
-            xx[u + v * p] += wv * vals[u];
+            xx[u + v * p] += wv * rows[r0 + u];
           }
         } else {
           for (int u = 0; u <= v; u++) {
-            c[kindEntry[e++]] += wv * vals[u];
+            c[kindEntry[e++]] += wv * rows[r0 + u];
           }
         }
       }
@@ -823,15 +808,14 @@ public final class MmeLikelihood implements RemlLikelihood {
     // yᵀR⁻¹ê adds n terms of both signs much larger than the result (noise of 1e-6 at n = 50,000).
     double[] ehat = new double[n];
     CompensatedSum yPySum = new CompensatedSum();
-    double[] x = model.x();
     for (int i = 0; i < n; i++) {
       int kind = kindOfRecord[i];
       int c0 = kindColumnStart[kind];
       int s = kindColumnStart[kind + 1] - c0;
-      copyRow(i, x, zStar, vals, s);
+      int r0 = i * stride;
       double fit = 0;
       for (int v = 0; v < s; v++) {
-        fit += vals[v] * sol[kindColumn[c0 + v]];
+        fit += rows[r0 + v] * sol[kindColumn[c0 + v]];
       }
       ehat[i] = y[i] - fit;
       yPySum.add(ehat[i] * ehat[i] / r[i]);
@@ -866,7 +850,7 @@ public final class MmeLikelihood implements RemlLikelihood {
     double logDetC = chol.logDeterminant();
     double reml = -0.5 * (logDetR + logDetK + logDetC + yPy);
     double ml = -0.5 * (logDetR + logDetK + logDetC + logDetCovBeta + yPy);
-    return new Pass(theta.clone(), r, lambda, zStar, allPd, sol, ehat, inv, covBeta, reml, ml);
+    return new Pass(theta.clone(), r, lambda, rows, allPd, sol, ehat, inv, covBeta, reml, ml);
   }
 
   private static double logDetSpd(double[] a, int m) {
@@ -889,8 +873,8 @@ public final class MmeLikelihood implements RemlLikelihood {
     final double[] theta;
     final double[] r;
     final double[][] lambda;
-    /** Each record's values of Z* = Z(Λ ⊗ I), {@link #row}'s layout. */
-    final double[] zStar;
+    /** W = [X Z*]'s rows, {@code Z* = Z(Λ ⊗ I)}: record i's {@link #rowValues} from {@code i · maxRowLength()}. */
+    final double[] rows;
     final boolean allPositiveDefinite;
     final double[] sol;
     final double[] ehat;
@@ -899,12 +883,12 @@ public final class MmeLikelihood implements RemlLikelihood {
     final double logLReml;
     final double logLMl;
 
-    Pass(double[] theta, double[] r, double[][] lambda, double[] zStar, boolean allPd, double[] sol, double[] ehat,
+    Pass(double[] theta, double[] r, double[][] lambda, double[] rows, boolean allPd, double[] sol, double[] ehat,
         SparseCholesky.SelectedInverse inv, double[] covBeta, double reml, double ml) {
       this.theta = theta;
       this.r = r;
       this.lambda = lambda;
-      this.zStar = zStar;
+      this.rows = rows;
       this.allPositiveDefinite = allPd;
       this.sol = sol;
       this.ehat = ehat;
@@ -1030,8 +1014,7 @@ public final class MmeLikelihood implements RemlLikelihood {
         }
       }
       int k0 = model.firstResidualParameter();
-      double[] vals = new double[maxRowLength()];
-      double[] xm = model.x();
+      int stride = maxRowLength();
       double[] invValues = inv.storedValues();
       double[] trace = new double[model.residualGroupNames().size()];
       for (int g = 0; g < model.residualGroupNames().size(); g++) {
@@ -1044,18 +1027,18 @@ public final class MmeLikelihood implements RemlLikelihood {
         int kind = kindOfRecord[i];
         int c0 = kindColumnStart[kind];
         int s = kindColumnStart[kind + 1] - c0;
-        copyRow(i, xm, zStar, vals, s);
+        int r0 = i * stride;
         double wq = 0; // w_iᵀC⁻¹w_i, the fixed-effect block from Cov(β̂) (dense), the rest from the inverse subset
         for (int v = 0; v < p; v++) {
-          wq += vals[v] * vals[v] * covBeta[v + v * p];
+          wq += rows[r0 + v] * rows[r0 + v] * covBeta[v + v * p];
           for (int u = 0; u < v; u++) {
-            wq += 2 * vals[u] * vals[v] * covBeta[u + v * p];
+            wq += 2 * rows[r0 + u] * rows[r0 + v] * covBeta[u + v * p];
           }
         }
         int e = kindEntryStart[kind];
         for (int v = p; v < s; v++) {
           for (int u = 0; u <= v; u++) {
-            wq += (u == v ? 1 : 2) * vals[u] * vals[v] * invValues[inverseEntry[e++]];
+            wq += (u == v ? 1 : 2) * rows[r0 + u] * rows[r0 + v] * invValues[inverseEntry[e++]];
           }
         }
         double w = weights[i];
@@ -1065,7 +1048,7 @@ public final class MmeLikelihood implements RemlLikelihood {
           for (int j = 0; j < p; j++) {
             double sum = 0;
             for (int v = 0; v < s; v++) {
-              sum += vals[v] * sb[j][kindColumn[c0 + v]];
+              sum += rows[r0 + v] * sb[j][kindColumn[c0 + v]];
             }
             qi[j] = sum / r[i];
           }
@@ -1085,13 +1068,13 @@ public final class MmeLikelihood implements RemlLikelihood {
         int kind = kindOfRecord[i];
         int c0 = kindColumnStart[kind];
         int s = kindColumnStart[kind + 1] - c0;
-        copyRow(i, xm, zStar, vals, s);
+        int r0 = i * stride;
         for (int k = 0; k < np; k++) {
           double fr = f[k][i] / r[i];
           if (fr != 0) {
             double[] bk = b[k];
             for (int v = 0; v < s; v++) {
-              bk[kindColumn[c0 + v]] += vals[v] * fr;
+              bk[kindColumn[c0 + v]] += rows[r0 + v] * fr;
             }
           }
         }
