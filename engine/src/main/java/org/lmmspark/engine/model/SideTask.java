@@ -6,6 +6,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.atomic.LongAdder;
+import org.lmmspark.engine.TaskFailures;
 
 /**
  * Work that does not depend on what the calling thread does next, started on a second thread and
@@ -75,14 +76,7 @@ final class SideTask<T> {
         } catch (InterruptedException e) {
           interrupted = true; // finish the join: the work's result is needed, and it ends by itself
         } catch (ExecutionException e) {
-          Throwable cause = e.getCause();
-          if (cause instanceof RuntimeException r) {
-            throw r;
-          }
-          if (cause instanceof Error err) {
-            throw err;
-          }
-          throw new IllegalStateException(cause);
+          throw TaskFailures.rethrow(e.getCause());
         }
       }
     } finally {

@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -21,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import org.apache.commons.math3.special.Erf;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.TaskFailures;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.PlinkWriter;
 import org.lmmspark.engine.io.SampleId;
@@ -225,17 +225,7 @@ public final class Simulator {
   }
 
   private static Chunk await(Future<Chunk> f) {
-    try {
-      return f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof RuntimeException re) {
-        throw re;
-      }
-      throw new IllegalStateException(e.getCause());
-    }
+    return TaskFailures.join(f, "simulating genotypes");
   }
 
   private static SimulationResult traits(SimulationConfig c, Cohort cohort, Genome genome, List<SampleId> ids, Genotypes geno) {

@@ -28,6 +28,7 @@ import org.apache.parquet.schema.MessageType;
 import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
 import org.apache.parquet.schema.Types;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.lmmspark.engine.TaskFailures;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
 import org.lmmspark.engine.io.Variant;
@@ -171,14 +172,8 @@ public final class AssocOutputs {
     if (first instanceof IOException io) {
       throw io;
     }
-    if (first instanceof RuntimeException re) {
-      throw re;
-    }
-    if (first instanceof Error err) {
-      throw err;
-    }
     if (first != null) {
-      throw new IllegalStateException(first);
+      throw TaskFailures.rethrow(first);
     }
   }
 

@@ -367,20 +367,7 @@ public final class GrmJob {
 
   /** The result of a finished unit; its exceptions as they were thrown (bad input stays bad input). */
   private static <T> T join(java.util.concurrent.Future<T> f) {
-    try {
-      return f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while computing the GRM", e);
-    } catch (java.util.concurrent.ExecutionException e) {
-      if (e.getCause() instanceof RuntimeException r) {
-        throw r;
-      }
-      if (e.getCause() instanceof Error err) {
-        throw err;
-      }
-      throw new IllegalStateException(e.getCause());
-    }
+    return org.lmmspark.engine.TaskFailures.join(f, "computing the GRM");
   }
 
   private record Written(GrmStatistics stats, VariantFilterCounts counts) {}

@@ -2,11 +2,11 @@ package org.lmmspark.jobs.spark;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Function;
+import org.lmmspark.engine.TaskFailures;
 
 /**
  * What a {@code parallelize(items, items.size()).map(f).collect()} does, on this JVM's threads instead of
@@ -31,28 +31,11 @@ public final class LocalTasks {
       }
       List<R> results = new ArrayList<>(items.size());
       for (Future<R> f : futures) {
-        results.add(join(f));
+        results.add(TaskFailures.join(f, "waiting for a task"));
       }
       return results;
     } finally {
       pool.shutdownNow();
-    }
-  }
-
-  private static <R> R join(Future<R> f) {
-    try {
-      return f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while waiting for a task", e);
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof RuntimeException r) {
-        throw r;
-      }
-      if (e.getCause() instanceof Error err) {
-        throw err;
-      }
-      throw new IllegalStateException(e.getCause());
     }
   }
 }
