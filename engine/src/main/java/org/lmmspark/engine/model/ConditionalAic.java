@@ -137,7 +137,7 @@ public record ConditionalAic(double caic, double df, double conditionalLogLik) {
     double[][] awe = new double[q][];
     double[] ewe = new double[q];
     for (int i = 0; i < q; i++) {
-      we[i] = st.applyD(params.get(i), e);
+      we[i] = st.applyD(estimated[i], e);
       awe[i] = st.applyP(we[i]);
       for (int r = 0; r < n; r++) {
         awe[i][r] *= sigma2;
@@ -168,10 +168,14 @@ public record ConditionalAic(double caic, double df, double conditionalLogLik) {
           v[j][r] = rAbs[r] * awe[j][r] / sigma2;
         }
       }
+      double[] ev = new double[q];
+      for (int j = 0; j < q; j++) {
+        ev[j] = dot(e, v[j]);
+      }
       double[] c = new double[q * q];
       for (int k = 0; k < q; k++) {
         for (int j = 0; j < q; j++) {
-          c[k + j * q] = dot(awe[k], v[j]) - ewe[k] * dot(e, v[j]) / (2 * tye);
+          c[k + j * q] = dot(awe[k], v[j]) - ewe[k] * ev[j] / (2 * tye);
         }
       }
       double[] binv = invert(b, q);

@@ -428,14 +428,17 @@ final class LevelBlocks implements ConditionalAic.Operators {
     double[][] jj = new double[k][p * p];
     double[][] hh = new double[k * k][p * p];
     double[][] em = new double[k][];
+    double[][] eh = new double[k][];
+    double[][] meh = new double[k][];
     for (int b = 0; b < blocks.length; b++) {
       int q = width[b];
       for (int a = 0; a < k; a++) {
         double[] ea = e[b][params[a]];
         em[a] = ea == null ? null : multiply(ea, mm[b], q, q, q);
         if (project && ea != null) {
-          double[] eh = multiply(ea, hm[b], q, q, p);
-          add(jj[a], multiplyTransposed(hm[b], eh, q, p, p));
+          eh[a] = multiply(ea, hm[b], q, q, p);
+          meh[a] = multiply(mm[b], eh[a], q, q, p);
+          add(jj[a], multiplyTransposed(hm[b], eh[a], q, p, p));
         }
       }
       for (int a = 0; a < k; a++) {
@@ -445,10 +448,8 @@ final class LevelBlocks implements ConditionalAic.Operators {
           }
           t[a + c * k] += traceOfProduct(em[a], em[c], q);
           if (project) {
-            // H_bᵀ E_a M_b E_c H_b: (E_a M_b E_c) = em[a]·E_c
-            double[] emec = multiply(em[a], e[b][params[c]], q, q, q);
-            double[] right = multiply(emec, hm[b], q, q, p);
-            add(hh[a + c * k], multiplyTransposed(hm[b], right, q, p, p));
+            // H_bᵀ E_a M_b E_c H_b = (E_a H_b)ᵀ (M_b E_c H_b): E_a symmetric; one product per pair, not three.
+            add(hh[a + c * k], multiplyTransposed(eh[a], meh[c], q, p, p));
           }
         }
       }
