@@ -190,6 +190,13 @@ final class LevelBlocks implements ConditionalAic.Operators {
   private void fillBlocks(MixedModel model, double[] theta, LevelSlots slots, int from, int to, double[] xvyTerms) {
     int k0 = model.firstResidualParameter();
     double[] y = model.y();
+    // Each Σ parameter's term and effects (a, b), read for every pair of a block's effects.
+    int[] termOfParam = new int[k0];
+    int[][] effectsOfParam = new int[k0][];
+    for (int j = 0; j < k0; j++) {
+      termOfParam[j] = model.parameterTerm(j);
+      effectsOfParam[j] = model.parameterEffects(j);
+    }
     for (int b = from; b < to; b++) {
       int[] rows = blocks[b];
       int nr = rows.length;
@@ -229,10 +236,10 @@ final class LevelBlocks implements ConditionalAic.Operators {
           if (termOf[u] == termOf[v] && levelOf[u] == levelOf[v]) {
             int t = termOf[u];
             for (int j = 0; j < k0; j++) {
-              if (model.parameterTerm(j) != t) {
+              if (termOfParam[j] != t) {
                 continue;
               }
-              int[] ab = model.parameterEffects(j);
+              int[] ab = effectsOfParam[j];
               if (ab[0] == effectOf[u] && ab[1] == effectOf[v] || ab[1] == effectOf[u] && ab[0] == effectOf[v]) {
                 g[u + v * q] += theta[j];
                 if (e[b][j] == null) {
