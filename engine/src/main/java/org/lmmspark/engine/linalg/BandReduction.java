@@ -22,8 +22,9 @@ import org.netlib.util.intW;
  * <p>Algorithm, for panels of {@code kd} columns {@code j₀ = 0, kd, 2kd, …}: QR of the block below
  * the band, {@code A[j₀+kd:, j₀:j₀+kd] = Q_j R} ({@code dgeqrf}, {@code Q_j = I − V T Vᵀ} from
  * {@code dlarft}); then the two-sided update of the trailing matrix {@code A₂₂ ← Q_jᵀ A₂₂ Q_j} as
- * {@code A₂₂ − V Wᵀ − W Vᵀ} with {@code X = A₂₂ V T}, {@code W = X − ½ V (Tᵀ Vᵀ X)} (one DSYMM, one
- * DSYR2K, small GEMMs). Memory: the input array is overwritten by the reflectors (n² doubles) and the
+ * {@code A₂₂ − V Wᵀ − W Vᵀ} with {@code X = A₂₂ V T}, {@code W = X − ½ V (Tᵀ Vᵀ X)} (the DSYMM and the
+ * DSYR2K cut into tiles that run on several threads with the same bits for any count, {@link #reduce(int, double[],
+ * int, int)}; small GEMMs). Memory: the input array is overwritten by the reflectors (n² doubles) and the
  * band is {@code (kd+1)·n} doubles more. Only the lower triangle of the input is read.
  */
 public final class BandReduction {
@@ -47,29 +48,56 @@ public final class BandReduction {
   }
 
   /**
-   * Reduces the symmetric n×n column-major {@code a} (lower triangle read) to band form with
-   * half-bandwidth {@code kd ≥ 1}. {@code a} is overwritten when it has {@code n} doubles of padding
-   * after its n² entries (see {@link #paddedLength}) and copied otherwise: dev.ludovic.netlib checks
-   * a trailing submatrix's bounds as if it had {@code lda} rows, i.e. up to n entries past the array.
+   * Rows of {@code X = A₂₂V} and columns of the trailing update per tile of the parallel steps. Fixed, so that every
+   * entry is computed by the same BLAS calls on the same shapes whatever the thread count; 512 keeps the repacking of
+   * V per tile (O(m·kd) for O(m·512·kd) flops) below a few per cent and leaves ~20 tiles at m = 10,000 to balance.
    */
+  static final int TILE = 512;
+
+  /** {@link #reduce(int, double[], int, int)} on one thread. */
   public static BandReduction reduce(int n, double[] a, int kd) {
+    return reduce(n, a, kd, 1);
+  }
+
+  /**
+   * Reduces the symmetric n×n column-major {@code a} (lower triangle read) to band form with
+   * half-bandwidth {@code kd ≥ 1}, on {@code threads} threads. {@code a} is overwritten when it has {@code n}
+   * doubles of padding after its n² entries (see {@link #paddedLength}) and copied otherwise: dev.ludovic.netlib
+   * checks a trailing submatrix's bounds as if it had {@code lda} rows, i.e. up to n entries past the array.
+   *
+   * <p>The two O(m²·kd) steps of each panel are cut into tiles of {@link #TILE} rows or columns ({@link Tiles}), each
+   * tile a few single-threaded BLAS calls; the rest of a panel (its QR, O(m·kd²)) is sequential. So the result is
+   * the same to the last bit for any {@code threads} (OpenBLAS's own threads split a call differently for each
+   * count, and its edge kernels round differently), and a thread the OS deschedules delays only its tile.
+   */
+  public static BandReduction reduce(int n, double[] a, int kd, int threads) {
+    return reduce(n, a, kd, threads, TILE);
+  }
+
+  /** {@link #reduce(int, double[], int, int)} with tiles of {@code tile} rows or columns (tests use small ones). */
+  static BandReduction reduce(int n, double[] a, int kd, int threads, int tile) {
     if (kd < 1) {
       throw new IllegalArgumentException("kd must be >= 1, got " + kd);
     }
     if (a.length < (long) n * n) {
       throw new IllegalArgumentException("a needs n*n = " + (long) n * n + " entries");
     }
-    if (a.length < paddedLength(n)) {
-      a = java.util.Arrays.copyOf(a, paddedLength(n));
+    double[] padded = a.length < paddedLength(n) ? java.util.Arrays.copyOf(a, paddedLength(n)) : a;
+    try (Tiles tiles = new Tiles(threads, "lmmspark-band-reduction")) {
+      // Every BLAS call single-threaded: the parallelism is the tiles'.
+      return Blas.withThreads(1, () -> reduceInPlace(n, padded, kd, tiles, tile));
     }
+  }
+
+  private static BandReduction reduceInPlace(int n, double[] a, int kd, Tiles tiles, int tile) {
     BLAS blas = Blas.level3();
     LAPACK lapack = Blas.lapack();
     int panels = n > kd + 1 ? (n - 2) / kd : 0;
     double[][] tFactors = new double[panels][];
     int[] panelRows = new int[panels];
     double[] tau = new double[kd];
-    double[] v = new double[0];
-    double[] x = new double[0];
+    // [V X V] (m×3k, then m entries of padding for netlib's bound checks): [V X] and [X V] are column ranges of it.
+    double[] vxv = new double[0];
     double[] t = new double[kd * kd];
     double[] y = new double[kd * kd];
     intW info = new intW(0);
@@ -93,18 +121,44 @@ public final class BandReduction {
       lapack.dlarft("F", "C", m, k, a, r0 + j0 * n, n, tau, 0, t, 0, k);
       tFactors[p] = java.util.Arrays.copyOf(t, k * k);
       panelRows[p] = r0;
-      if (v.length < m * k) {
-        v = new double[m * k];
-        x = new double[m * k];
+      if (vxv.length < 3 * m * k + m) {
+        vxv = new double[3 * m * k + m];
       }
-      explicitReflectors(a, n, r0, j0, m, k, v);
-      // X = A₂₂ V T; W = X − ½ V (Tᵀ (Vᵀ X)); A₂₂ −= V Wᵀ + W Vᵀ.
-      blas.dsymm("L", "L", m, k, 1.0, a, r0 + r0 * n, n, v, 0, m, 0.0, x, 0, m);
-      blas.dtrmm("R", "U", "N", "N", m, k, 1.0, t, 0, k, x, 0, m);
-      blas.dgemm("T", "N", k, k, m, 1.0, v, 0, m, x, 0, m, 0.0, y, 0, k);
+      double[] w = vxv;
+      int x = m * k;
+      explicitReflectors(a, n, r0, j0, m, k, w);
+      System.arraycopy(w, 0, w, 2 * x, x);
+      int a22 = r0 + r0 * n;
+      int count = (int) ((m + (long) tile - 1) / tile);
+      // X = A₂₂ V T by row tiles I (A₂₂ stored lower): X_I = A₂₂[I,I]·V_I + A₂₂[I,<I]·V_<I + A₂₂[>I,I]ᵀ·V_>I, then X_I T.
+      tiles.run(count, b -> {
+        int i0 = b * tile;
+        int rows = Math.min(tile, m - i0);
+        int i1 = i0 + rows;
+        blas.dsymm("L", "L", rows, k, 1.0, a, a22 + i0 + i0 * n, n, w, i0, m, 0.0, w, x + i0, m);
+        if (i0 > 0) {
+          blas.dgemm("N", "N", rows, k, i0, 1.0, a, a22 + i0, n, w, 0, m, 1.0, w, x + i0, m);
+        }
+        if (i1 < m) {
+          blas.dgemm("T", "N", rows, k, m - i1, 1.0, a, a22 + i1 + i0 * n, n, w, i1, m, 1.0, w, x + i0, m);
+        }
+        blas.dtrmm("R", "U", "N", "N", rows, k, 1.0, t, 0, k, w, x + i0, m);
+      });
+      // W = X − ½ V (Tᵀ (Vᵀ X)): O(m·k²), sequential.
+      blas.dgemm("T", "N", k, k, m, 1.0, w, 0, m, w, x, m, 0.0, y, 0, k);
       blas.dtrmm("L", "U", "T", "N", k, k, 1.0, t, 0, k, y, 0, k);
-      blas.dgemm("N", "N", m, k, k, -0.5, v, 0, m, y, 0, k, 1.0, x, 0, m);
-      blas.dsyr2k("L", "N", m, k, -1.0, v, 0, m, x, 0, m, 1.0, a, r0 + r0 * n, n);
+      blas.dgemm("N", "N", m, k, k, -0.5, w, 0, m, y, 0, k, 1.0, w, x, m);
+      // A₂₂ −= V Wᵀ + W Vᵀ = [V W]·[W V]ᵀ on the lower triangle, by column tiles J: the diagonal block by DSYR2K,
+      // the rows below it by one DGEMM with inner dimension 2k.
+      tiles.run(count, b -> {
+        int c0 = b * tile;
+        int cols = Math.min(tile, m - c0);
+        int c1 = c0 + cols;
+        blas.dsyr2k("L", "N", cols, k, -1.0, w, c0, m, w, x + c0, m, 1.0, a, a22 + c0 + c0 * n, n);
+        if (c1 < m) {
+          blas.dgemm("N", "T", m - c1, cols, 2 * k, -1.0, w, c1, m, w, x + c0, m, 1.0, a, a22 + c1 + c0 * n, n);
+        }
+      });
     }
     int ld = kd + 1;
     double[] band = new double[ld * n];

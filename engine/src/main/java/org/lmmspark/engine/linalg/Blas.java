@@ -124,76 +124,66 @@ public final class Blas {
   }
 
   /**
-   * {@link #withThreads} with every idle core ({@link #idleCores}): the driver's dense work between Spark jobs.
-   * Measured at N = 3,000 on 2 cores under a load average of ~27 (other processes): OpenBLAS with 2 threads
-   * took 46–54 s for the band reduction and 80–99 s for {@code dsyevd} against 8.5–9.6 s and 33–34 s with one
-   * (its threads wait for each other at every panel, and a descheduled one stalls the rest), so threads are
-   * only added for cores the load leaves free.
+   * {@link #withThreads} with {@link #driverThreads()} threads: the driver's dense work between Spark jobs (no task
+   * of this application runs in the driver's JVM meanwhile, so its cores are the work's). The count does not
+   * depend on the load of the moment, so two runs with the same settings do the same arithmetic; on a machine
+   * other processes keep busy the OpenBLAS threads wait for each other at every panel (at N = 3,000 under a load
+   * of ~27 on 2 cores two threads measured 3–6× slower than one, docs/benchmarks.md): set
+   * {@code -D}{@value #DRIVER_THREADS_PROPERTY}{@code =1} there.
    */
   public static <T> T onAllCores(java.util.function.Supplier<T> work) {
-    return withThreads(idleCores(), work);
+    return withThreads(driverThreads(), work);
   }
 
+  /** System property giving the driver's threads for its dense work; wins over {@code spark.driver.cores}. */
+  public static final String DRIVER_THREADS_PROPERTY = "lmmspark.driver.threads";
+  /** Spark's setting of the driver's cores, which {@code spark-submit} passes to the driver as a system property. */
+  static final String SPARK_DRIVER_CORES = "spark.driver.cores";
+
   /**
-   * The cores this work may use: all the JVM sees, less the demand of OTHER processes, at least 1. Their demand
-   * is the one-minute load average (the run-queue length from the OS, an exponential average with a one-minute
-   * time constant) less this process's own part in it, estimated from its CPU time over the last minute or so
-   * ({@link #ownLoadShare}): without that, a command's own start (JIT, GC, reading its input) and its own Spark
-   * tasks just before (the genotype pass of {@code assoc} before its null fit) counted as load, and the driver's
-   * O(N³) work ran on one thread on an otherwise idle machine. Rounded to the nearest core, so background noise
-   * below half a core does not cost one. All cores when the OS reports no load.
+   * The threads of the driver's dense work (band reduction, eigendecomposition, Cholesky of V), one rule for every
+   * command and reproducible: {@code -D}{@value #DRIVER_THREADS_PROPERTY}{@code =T} when set; else
+   * {@code spark.driver.cores} when set (as {@code spark-submit --conf} or {@code --driver-cores} passes it),
+   * at most the cores the JVM sees; else the cores the JVM sees ({@link Runtime#availableProcessors()}, which
+   * follows a container's CPU limit). Never the load average: a count that followed the load made the rounding of
+   * a null fit, and so a resumed run's p-values, differ from the clean run's.
+   *
+   * @throws BadInputException when either property is set to anything but a whole number ≥ 1
    */
-  public static int idleCores() {
+  public static int driverThreads() {
     int cores = Runtime.getRuntime().availableProcessors();
-    double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-    return idleCores(cores, load, ownLoadShare());
+    Integer own = positive(DRIVER_THREADS_PROPERTY);
+    if (own != null) {
+      return own;
+    }
+    Integer spark = positive(SPARK_DRIVER_CORES);
+    return spark != null ? Math.min(spark, cores) : cores;
   }
 
-  /** {@link #idleCores()} from its inputs: {@code cores − (load − own)} rounded, within {@code [1, cores]}; all for no load. */
-  static int idleCores(int cores, double load, double own) {
-    if (load < 0) {
-      return cores;
-    }
-    double others = Math.max(0, load - Math.max(0, own));
-    return (int) Math.max(1, Math.min(cores, Math.round(cores - others)));
+  /** {@link #driverThreads()} and where it comes from, for logs: e.g. "2 thread(s) (the cores the JVM sees; …)". */
+  public static String describeDriverThreads() {
+    int threads = driverThreads();
+    String source = System.getProperty(DRIVER_THREADS_PROPERTY) != null ? "-D" + DRIVER_THREADS_PROPERTY
+        : System.getProperty(SPARK_DRIVER_CORES) != null ? SPARK_DRIVER_CORES + " (at most the cores the JVM sees)"
+        : "the cores the JVM sees; -D" + DRIVER_THREADS_PROPERTY + "=T sets them";
+    return threads + " thread(s) (" + source + ")";
   }
 
-  /** (System.nanoTime, process CPU ns) samples of this JVM, oldest first; the first is the JVM's start. */
-  private static final java.util.List<long[]> CPU_SAMPLES = new java.util.ArrayList<>();
-
-  /**
-   * This process's estimated part of the one-minute load average: its mean CPU rate r (cores busy) over a
-   * window of w seconds ending now, from the newest sample at least a minute old (or the JVM's start), weighted
-   * as the kernel's average weighs it, {@code r·(1 − e^{−w/60})} — a process that started 5 s ago has put only
-   * 8 % of its rate into the average yet. 0 when the process CPU time is not available.
-   */
-  static synchronized double ownLoadShare() {
-    java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-    if (!(os instanceof com.sun.management.OperatingSystemMXBean sun)) {
-      return 0;
+  private static Integer positive(String property) {
+    String value = System.getProperty(property);
+    if (value == null) {
+      return null;
     }
-    long now = System.nanoTime();
-    long cpu = sun.getProcessCpuTime();
-    if (cpu < 0) {
-      return 0;
+    try {
+      int t = Integer.parseInt(value.trim());
+      if (t >= 1) {
+        return t;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
     }
-    if (CPU_SAMPLES.isEmpty()) {
-      long uptime = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
-      CPU_SAMPLES.add(new long[] {now - uptime * 1_000_000L, 0});
-    }
-    long minute = 60_000_000_000L;
-    // Keep one sample at least a minute old (the window's start) and those after it.
-    while (CPU_SAMPLES.size() > 1 && now - CPU_SAMPLES.get(1)[0] >= minute) {
-      CPU_SAMPLES.remove(0);
-    }
-    long[] from = CPU_SAMPLES.get(0);
-    CPU_SAMPLES.add(new long[] {now, cpu});
-    double seconds = (now - from[0]) / 1e9;
-    if (seconds <= 0) {
-      return 0;
-    }
-    double rate = (cpu - from[1]) / 1e9 / seconds;
-    return rate * (1 - Math.exp(-seconds / 60));
+    throw new org.lmmspark.engine.BadInputException(property + " must be a whole number of threads ≥ 1, not '"
+        + value + "'");
   }
 
   public static boolean isNative() {

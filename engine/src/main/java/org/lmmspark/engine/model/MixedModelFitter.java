@@ -35,7 +35,7 @@ import org.lmmspark.engine.stats.Normal;
  * is computed over the blocks of V at θ̂ (one evaluation) when they fit in memory, and left out
  * (NaN, with a note) when they do not.
  *
- * <p>When a second core is free ({@link SideTask#secondCoreFree}), work that does not wait on this thread
+ * <p>When the driver has a second thread ({@link SideTask#secondCoreFree}), work that does not wait on this thread
  * runs on another: the sparse route's set-up while the start is found, half of the cAIC's level blocks
  * and its diag(P) and traces. The results are the same to the last bit (the same operations in the same
  * order, {@code TwoThreadFitTest}); the other thread's CPU time is returned with the fit.

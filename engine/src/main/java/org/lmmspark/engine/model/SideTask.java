@@ -7,6 +7,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.atomic.LongAdder;
 import org.lmmspark.engine.TaskFailures;
+import org.lmmspark.engine.linalg.Blas;
 
 /**
  * Work that does not depend on what the calling thread does next, started on a second thread and
@@ -32,22 +33,23 @@ final class SideTask<T> {
     return new LongAdder();
   }
 
-  /** System property overriding {@link #secondCoreFree}: 1 (one thread) or 2 (side tasks whatever the load). */
+  /** System property overriding {@link #secondCoreFree}: 1 (one thread) or 2 (side tasks whatever the driver's threads). */
   static final String THREADS_PROPERTY = "lmmspark.fit.threads";
 
   /**
-   * Whether a second core is likely free: at least two, and a one-minute load average (which counts this
-   * process) below their number. On a busy machine a second thread only competes with this one and with
-   * the JIT compiler for a core, adding CPU without saving time, so the work then stays on one thread.
+   * Whether to run side tasks: when the driver has a second thread by the one rule of the driver's dense work
+   * ({@link Blas#driverThreads()}: {@code -Dlmmspark.driver.threads}, else {@code spark.driver.cores}, else the
+   * cores the JVM sees), not by the load of the moment, so that two runs with the same settings take the same
+   * paths. The side tasks give the same bits as one thread ({@code TwoThreadFitTest}); on a busy machine they
+   * add CPU without saving time, and {@code -Dlmmspark.fit.threads=1} (or {@code lmmspark.driver.threads=1})
+   * turns them off.
    */
   static boolean secondCoreFree() {
     String forced = System.getProperty(THREADS_PROPERTY); // "1" or "2": to time either way on any machine
     if (forced != null) {
       return forced.trim().equals("2");
     }
-    int cores = Runtime.getRuntime().availableProcessors();
-    double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-    return cores >= 2 && load < cores; // negative (unknown) counts as free
+    return Blas.driverThreads() >= 2;
   }
 
   /** Starts {@code work} on a new daemon thread; its CPU time is added to {@code cpuNanos} when it ends. */

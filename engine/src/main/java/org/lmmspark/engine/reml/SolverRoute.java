@@ -79,10 +79,10 @@ public final class SolverRoute {
   /** One full eigendecomposition ({@code dsyevd}, for the exact tests) on one driver thread at N = 10,000: 251 s measured. */
   static final double EIGEN_NULL_SECONDS_AT_10K = 251;
   /**
-   * Parallel efficiency of each driver thread beyond the first on the O(N³) step (level-3 BLAS in the band
-   * reduction, OpenBLAS threads; the eigenvalues of the band are sequential): 2 threads ≈ 1.6× one. An
-   * assumption, not measured here (the machine was never idle enough); the threads are {@code Blas.idleCores()},
-   * 1 on a loaded machine, where more OpenBLAS threads measured 3–6× slower (docs/benchmarks.md).
+   * Parallel efficiency of each driver thread beyond the first on the O(N³) step (the band reduction's level-3
+   * tiles; the eigenvalues of the band are sequential): 2 threads ≈ 1.6× one, measured at N = 10,000 on an idle
+   * 2-core machine (reduction 39.4–39.8 s on one thread, 24.0–26.5 s on two, docs/benchmarks.md). The threads are
+   * {@code Blas.driverThreads()}, from settings only, so the route does not depend on the load of the moment.
    */
   static final double DRIVER_PARALLEL_EFFICIENCY = 0.6;
   /** Exact-rotation scan rate (SGEMM, {@code 2N²} flops per variant), flop/s per core (docs/benchmarks.md: 2,870 variants/s at N = 2,000 under load). */
@@ -125,8 +125,9 @@ public final class SolverRoute {
    *                        threshold, or an exact test asked for)
    * @param grmGiven        a GRM file was given ({@code --grm}): only the spectral route reads it
    * @param spectralOnly    why only the spectral route can run the asked test (null: both can)
-   * @param driverCores     the driver's cores (the machine's, not the idle ones, so that the route, whose statistics
-   *                        differ slightly from the other's, does not depend on the load of the moment)
+   * @param driverCores     the driver's threads for its dense work ({@code Blas.driverThreads()}: settings, not the
+   *                        load of the moment, so that the route, whose statistics differ slightly from the other's,
+   *                        is the same in every run with the same settings)
    * @param clusterCores    cores running Spark tasks (GRM tiles, matrix-free passes)
    * @param driverHeapBytes the driver's maximum heap
    * @param threshold       {@code --matrix-free-above} ({@link #COST_MODEL}: not given)

@@ -77,21 +77,28 @@ public final class SpectralReml implements RemlSolver {
   }
 
   /**
-   * One reduction of the component's dense matrix to band form and B's eigenvalues: {@code 4n³/3} level-3 flops +
-   * {@code O(n²·kd)}. The reduction overwrites one copy of K, made straight into its padded array for a dense K
-   * (at n = 10,000 a second 800 MB copy cost ~2 CPU-s and as much memory).
+   * One reduction of the component's dense matrix to band form and B's eigenvalues: {@code 4n³/3} level-3 flops on
+   * the driver's threads ({@link Blas#driverThreads()}) + {@code O(n²·kd)} on one. The same bits for any thread
+   * count: the reduction's tiles are fixed ({@link BandReduction#reduce(int, double[], int, int)}) and every other
+   * BLAS call of the band route runs on one OpenBLAS thread. The reduction overwrites one copy of K, made straight
+   * into its padded array for a dense K (at n = 10,000 a second 800 MB copy cost ~2 CPU-s and as much memory).
    */
   public static Band reduce(SymmetricOperator k) {
+    return reduce(k, Blas.driverThreads());
+  }
+
+  /** {@link #reduce(SymmetricOperator)} on {@code threads} threads. */
+  public static Band reduce(SymmetricOperator k, int threads) {
     int n = k.size();
     double[] a = k instanceof DenseSymmetricMatrix dense ? dense.copyOf(BandReduction.paddedLength(n))
         : java.util.Arrays.copyOf(k.toDense(), BandReduction.paddedLength(n));
     long t0 = System.nanoTime();
-    BandReduction reduction = BandReduction.reduce(n, a, Math.max(1, Math.min(BANDWIDTH, n - 1)));
+    BandReduction reduction = BandReduction.reduce(n, a, Math.max(1, Math.min(BANDWIDTH, n - 1)), threads);
     long t1 = System.nanoTime();
-    double[] eigenvalues = reduction.eigenvalues();
+    double[] eigenvalues = Blas.withThreads(1, reduction::eigenvalues);
     long t2 = System.nanoTime();
-    return new Band(reduction, eigenvalues, String.format(Locale.ROOT, "reduction %.1f s with %d BLAS thread(s), eigenvalues %.1f s",
-        (t1 - t0) / 1e9, Blas.threads(), (t2 - t1) / 1e9));
+    return new Band(reduction, eigenvalues, String.format(Locale.ROOT, "reduction %.1f s on %d thread(s), eigenvalues %.1f s",
+        (t1 - t0) / 1e9, threads, (t2 - t1) / 1e9));
   }
 
   @Override
@@ -103,8 +110,15 @@ public final class SpectralReml implements RemlSolver {
     return fit(problem, reduce(problem.components().get(0).covariance()));
   }
 
-  /** Fits in a precomputed band form of the single component. */
+  /**
+   * Fits in a precomputed band form of the single component; its BLAS calls (the rotation by Q, the banded solves)
+   * on one OpenBLAS thread, so that the fit is the same bits whatever the driver's thread count.
+   */
   public RemlFit fit(RemlProblem problem, Band band) {
+    return Blas.withThreads(1, () -> fitInBand(problem, band));
+  }
+
+  private RemlFit fitInBand(RemlProblem problem, Band band) {
     int p = problem.p();
     if (band.n() != problem.n()) {
       throw new IllegalArgumentException("band form of size " + band.n() + " for n = " + problem.n());

@@ -1,5 +1,6 @@
 package org.lmmspark.engine.linalg;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,12 +15,15 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class BandReductionTest {
 
+  /** The defining identities, on one thread with one tile per step and on several threads with small tiles. */
   @ParameterizedTest
-  @CsvSource({"1, 1", "2, 1", "5, 4", "6, 4", "7, 4", "50, 3", "97, 8", "128, 16", "301, 32", "64, 64", "65, 64"})
-  void reductionIsAnOrthogonalSimilarityToABandMatrix(int n, int kd) {
+  @CsvSource({"1, 1, 1, 512", "2, 1, 1, 512", "5, 4, 1, 512", "6, 4, 1, 512", "7, 4, 1, 512", "50, 3, 1, 512",
+      "97, 8, 1, 512", "128, 16, 1, 512", "301, 32, 1, 512", "64, 64, 1, 512", "65, 64, 1, 512",
+      "97, 8, 3, 16", "301, 32, 2, 40", "130, 16, 2, 7"})
+  void reductionIsAnOrthogonalSimilarityToABandMatrix(int n, int kd, int threads, int tile) {
     double[] a = randomSymmetric(n, new Random(n * 31L + kd));
     double[] input = a.clone();
-    BandReduction red = BandReduction.reduce(n, a.clone(), kd);
+    BandReduction red = BandReduction.reduce(n, a.clone(), kd, threads, tile);
 
     double[] q = new double[n * n];
     for (int i = 0; i < n; i++) {
@@ -65,6 +69,34 @@ class BandReductionTest {
       assertEquals(w[i], d[i], tol * 10, "eigenvalue " + i);
     }
     assertTrue(red.bandwidth() == kd);
+  }
+
+  /**
+   * The tiles fix the arithmetic: 1, 2 and 3 threads give the same bits (band, reflectors, applyQ), with several
+   * tiles per step; OpenBLAS's own thread count, set around the call, does not leak in.
+   */
+  @ParameterizedTest
+  @CsvSource({"301, 32, 40", "200, 8, 16", "1100, 64, 512"})
+  void theSameBitsOnAnyNumberOfThreads(int n, int kd, int tile) {
+    double[] a = randomSymmetric(n, new Random(n + 7L * kd));
+    BandReduction one = BandReduction.reduce(n, a.clone(), kd, 1, tile);
+    double[] q1 = identity(n);
+    one.applyQ(q1, n);
+    for (int threads : new int[] {2, 3}) {
+      BandReduction more = Blas.withThreads(threads, () -> BandReduction.reduce(n, a.clone(), kd, threads, tile));
+      assertArrayEquals(one.band(), more.band(), threads + " threads: band");
+      double[] q = identity(n);
+      more.applyQ(q, n);
+      assertArrayEquals(q1, q, threads + " threads: Q");
+    }
+  }
+
+  private static double[] identity(int n) {
+    double[] q = new double[n * n];
+    for (int i = 0; i < n; i++) {
+      q[i + i * n] = 1;
+    }
+    return q;
   }
 
   @ParameterizedTest

@@ -7,10 +7,11 @@ import static org.lmmspark.engine.testing.Tolerance.assertClose;
 
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.lmmspark.engine.BadInputException;
 
 /**
  * The driver's dense work with more BLAS threads gives the same numbers (to rounding: OpenBLAS splits the
- * sums differently), and the thread count chosen from the load stays within the machine's cores.
+ * sums differently), and the driver's thread count comes from settings alone.
  */
 class BlasThreadsTest {
 
@@ -39,23 +40,44 @@ class BlasThreadsTest {
     assertThrows(IllegalArgumentException.class, () -> Blas.withThreads(0, () -> null));
   }
 
+  /**
+   * One rule, from settings only: {@code -Dlmmspark.driver.threads} wins, then {@code spark.driver.cores} (at most
+   * the JVM's cores), then the JVM's cores; anything but a whole number ≥ 1 is refused, naming the property.
+   */
   @Test
-  void idleCoresWithinTheMachine() {
-    int c = Blas.idleCores();
-    assertTrue(c >= 1 && c <= Runtime.getRuntime().availableProcessors(), "idle cores " + c);
-    double own = Blas.ownLoadShare();
-    assertTrue(own >= 0 && own <= Runtime.getRuntime().availableProcessors() + 0.5, "own load share " + own);
+  void driverThreadsComeFromTheSettingsOnly() {
+    int cores = Runtime.getRuntime().availableProcessors();
+    String ownBefore = System.getProperty(Blas.DRIVER_THREADS_PROPERTY);
+    String sparkBefore = System.getProperty(Blas.SPARK_DRIVER_CORES);
+    try {
+      System.clearProperty(Blas.DRIVER_THREADS_PROPERTY);
+      System.clearProperty(Blas.SPARK_DRIVER_CORES);
+      assertEquals(cores, Blas.driverThreads(), "nothing set: the JVM's cores");
+      assertEquals(cores, Blas.driverThreads(), "the same count again: no load in the rule");
+      System.setProperty(Blas.SPARK_DRIVER_CORES, "1");
+      assertEquals(1, Blas.driverThreads(), "spark.driver.cores");
+      System.setProperty(Blas.SPARK_DRIVER_CORES, String.valueOf(cores + 7));
+      assertEquals(cores, Blas.driverThreads(), "spark.driver.cores above the JVM's cores");
+      System.setProperty(Blas.DRIVER_THREADS_PROPERTY, "3");
+      assertEquals(3, Blas.driverThreads(), "lmmspark.driver.threads wins, as given");
+      assertTrue(Blas.describeDriverThreads().startsWith("3 thread(s) (-Dlmmspark.driver.threads"), Blas.describeDriverThreads());
+      for (String bad : new String[] {"0", "two", "-1", ""}) {
+        System.setProperty(Blas.DRIVER_THREADS_PROPERTY, bad);
+        BadInputException e = assertThrows(BadInputException.class, Blas::driverThreads, "'" + bad + "'");
+        assertTrue(e.getMessage().contains(Blas.DRIVER_THREADS_PROPERTY), e.getMessage());
+      }
+    } finally {
+      restore(Blas.DRIVER_THREADS_PROPERTY, ownBefore);
+      restore(Blas.SPARK_DRIVER_CORES, sparkBefore);
+    }
   }
 
-  /** Cores = all less what OTHER processes load, rounded; this process's own load does not count. */
-  @Test
-  void idleCoresDiscountTheProcessOwnLoad() {
-    assertEquals(2, Blas.idleCores(2, -1, 0), "no load average from the OS: every core");
-    assertEquals(2, Blas.idleCores(2, 0.3, 0), "background noise below half a core");
-    assertEquals(1, Blas.idleCores(2, 1.0, 0), "another process keeps one core busy");
-    assertEquals(2, Blas.idleCores(2, 1.8, 1.6), "the load is this process's own Spark tasks");
-    assertEquals(1, Blas.idleCores(2, 30, 0.5), "a crowded machine: one thread, never 0");
-    assertEquals(8, Blas.idleCores(8, 2.5, 3), "own share above the load: all cores");
+  static void restore(String property, String value) {
+    if (value == null) {
+      System.clearProperty(property);
+    } else {
+      System.setProperty(property, value);
+    }
   }
 
   private static double[] product(double[] a, int n) {

@@ -18,7 +18,7 @@ import org.lmmspark.engine.model.MixedModelFitter.Method;
  * The work {@code fit} puts on a second thread when a core is free ({@link SideTask}: Z of the model frame,
  * half of the cAIC's level blocks, diag(P) and the trace products) gives the same bits as one thread:
  * the same operations on the same values in the same order, so equality here is exact, not a tolerance.
- * The shared paths are forced (the load check that chooses them in a real run is left out), on a model
+ * The shared paths are forced (the driver-thread rule that chooses them in a real run is tested apart), on a model
  * with more blocks than {@link LevelBlocks#MIN_BLOCKS_TO_SHARE}, a residual variance per group and weights.
  */
 class TwoThreadFitTest {
@@ -91,6 +91,39 @@ class TwoThreadFitTest {
       assertEquals(a.caic(), b.caic(), 0.0, method + " cAIC");
       assertEquals(a.df(), b.df(), 0.0, method + " df");
       assertEquals(a.conditionalLogLik(), b.conditionalLogLik(), 0.0, method + " conditional logLik");
+    }
+  }
+
+  /**
+   * The side tasks run when the driver has a second thread by {@link org.lmmspark.engine.linalg.Blas#driverThreads()}
+   * (settings, not the load of the moment); {@code -Dlmmspark.fit.threads} still overrides it either way.
+   */
+  @Test
+  void sideTasksFollowTheDriverThreadRule() {
+    String fitBefore = System.getProperty(SideTask.THREADS_PROPERTY);
+    String driverBefore = System.getProperty("lmmspark.driver.threads");
+    try {
+      System.clearProperty(SideTask.THREADS_PROPERTY);
+      System.setProperty("lmmspark.driver.threads", "1");
+      assertTrue(!SideTask.secondCoreFree(), "one driver thread: no side task");
+      System.setProperty("lmmspark.driver.threads", "2");
+      assertTrue(SideTask.secondCoreFree(), "two driver threads: side tasks");
+      System.setProperty(SideTask.THREADS_PROPERTY, "1");
+      assertTrue(!SideTask.secondCoreFree(), "-Dlmmspark.fit.threads=1 wins");
+      System.setProperty("lmmspark.driver.threads", "1");
+      System.setProperty(SideTask.THREADS_PROPERTY, "2");
+      assertTrue(SideTask.secondCoreFree(), "-Dlmmspark.fit.threads=2 wins");
+    } finally {
+      restore(SideTask.THREADS_PROPERTY, fitBefore);
+      restore("lmmspark.driver.threads", driverBefore);
+    }
+  }
+
+  private static void restore(String property, String value) {
+    if (value == null) {
+      System.clearProperty(property);
+    } else {
+      System.setProperty(property, value);
     }
   }
 }

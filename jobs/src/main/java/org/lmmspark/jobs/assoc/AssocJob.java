@@ -312,7 +312,7 @@ public final class AssocJob {
     }
     SolverRoute.Request request = new SolverRoute.Request(n, m, genotypes.chromosomes().size(),
         in != null ? in.design().p() : 1, 1, o.loco(), true, !o.calibratedFor(n), o.grm() != null, o.spectralOnly(),
-        Runtime.getRuntime().availableProcessors(), Math.max(1, clusterCores), Runtime.getRuntime().maxMemory(),
+        Blas.driverThreads(), Math.max(1, clusterCores), Runtime.getRuntime().maxMemory(),
         o.matrixFreeAbove());
     return SolverRoute.choose(switch (o.solver()) {
       case AUTO -> null;
@@ -390,8 +390,7 @@ public final class AssocJob {
     boolean calibrated = o.calibratedFor(n);
     for (List<String> mine : notes) {
       mine.add(describeTest(o, calibrated));
-      mine.add("null models on the driver with " + Blas.idleCores() + " BLAS thread(s) (the cores of "
-          + Runtime.getRuntime().availableProcessors() + " the load leaves idle)");
+      mine.add("null models on the driver with " + Blas.describeDriverThreads());
       if (traits > 1) {
         mine.add(traits + " traits over these same samples share each null model's " + (calibrated
             ? "band reduction of K" : "eigendecomposition of K and the rotation of every genotype block in the scan"));

@@ -296,7 +296,8 @@ public final class RemlJob {
     Route route = chooseRoute(o, rels, in);
     log.add(route.why());
     RemlSolver solver = route.solver();
-    // Dense work on the driver (no Spark task runs meanwhile): every idle core, whatever OPENBLAS_NUM_THREADS says.
+    // Dense work on the driver (no Spark task runs meanwhile): the driver's threads (Blas.driverThreads), whatever
+    // OPENBLAS_NUM_THREADS says.
     // Traits of one run with the same samples share the band form of K (the fit is then the same as alone).
     RemlFit fit = Blas.onAllCores(() -> shared != null && solver instanceof SpectralReml spectral
         ? spectral.fit(prob, shared.band(in.samples(), prob)) : solver.fit(prob));
@@ -499,7 +500,7 @@ public final class RemlJob {
         : solver.equals(MATRIX_FREE) ? SolverRoute.Route.MATRIX_FREE : SolverRoute.Route.SPECTRAL,
         new SolverRoute.Request(in.samples().size(), m, genotypes.chromosomes().size(), in.design().p(), 1, false,
             false, false, false, null,
-            Runtime.getRuntime().availableProcessors(), Math.max(1, jsc.defaultParallelism()),
+            Blas.driverThreads(), Math.max(1, jsc.defaultParallelism()),
             Runtime.getRuntime().maxMemory(), g.matrixFreeAbove()));
   }
 
