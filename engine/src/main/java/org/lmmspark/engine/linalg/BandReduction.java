@@ -17,7 +17,7 @@ import org.netlib.util.intW;
  * (the first step of {@code dsyevd}) spends half its flops in DSYMV, reading the whole trailing
  * matrix from memory once per column: at n = 10,000 that is ~1.3 TB of memory traffic, which is what
  * makes an eigendecomposition of a GRM cost minutes rather than seconds. Eigenvalues, when needed,
- * come from B by {@code dsbtrd} + {@code dsterf} in {@code O(n²·kd)}.
+ * come from B in {@code O(n²·kd)} ({@link Blas#bandEigenvalues}: LAPACK's second stage, {@code dsbev_2stage}).
  *
  * <p>Algorithm, for panels of {@code kd} columns {@code j₀ = 0, kd, 2kd, …}: QR of the block below
  * the band, {@code A[j₀+kd:, j₀:j₀+kd] = Q_j R} ({@code dgeqrf}, {@code Q_j = I − V T Vᵀ} from
@@ -245,22 +245,9 @@ public final class BandReduction {
     }
   }
 
-  /**
-   * The eigenvalues of B (= of A), ascending: {@code dsbtrd} to tridiagonal form, then {@code dsterf}.
-   * Costs {@code O(n²·kd)}; B is not modified.
-   */
+  /** The eigenvalues of B (= of A), ascending ({@link Blas#bandEigenvalues}, {@code O(n²·kd)}); B is not modified. */
   public double[] eigenvalues() {
-    int ld = kd + 1;
-    double[] ab = band.clone();
-    double[] d = new double[n];
-    double[] e = new double[Math.max(1, n - 1)];
-    double[] work = new double[n];
-    intW info = new intW(0);
-    Blas.lapack().dsbtrd("N", "L", n, kd, ab, 0, ld, d, 0, e, 0, new double[1], 0, 1, work, 0, info);
-    check(info, "dsbtrd");
-    Blas.lapack().dsterf(n, d, 0, e, 0, info);
-    check(info, "dsterf");
-    return d;
+    return Blas.bandEigenvalues(n, kd, band);
   }
 
   /**

@@ -338,6 +338,54 @@ public final class Blas {
   }
 
   /**
+   * The eigenvalues, ascending, of the symmetric n×n band matrix {@code ab} of half-bandwidth {@code kd} in LAPACK
+   * lower band storage ({@code (kd+1)×n}, {@code B(i, j)} at {@code (i − j) + j·(kd+1)}), which is not modified;
+   * {@code O(n²·kd)}. By LAPACK's two-stage {@code dsbev_2stage} (band to tridiagonal by bulge chasing in cache-sized
+   * blocks, {@code dsytrd_sb2st}, then {@code dsterf}) on the bundled OpenBLAS: at n = 10,000, kd = 64 it took
+   * 7.8–8.5 CPU-s against 23–24 for {@code dsbtrd} + {@code dsterf} (whose Givens sweeps stream the whole band
+   * from memory), the eigenvalues equal to 1.3e-14 (docs/benchmarks.md). Elsewhere (another library, or the
+   * binding failed: {@link #bandEigenvaluesRoutine()} says which) {@code dsbtrd} + {@code dsterf}.
+   */
+  public static double[] bandEigenvalues(int n, int kd, double[] ab) {
+    int ld = kd + 1;
+    if (n < 0 || kd < 0 || ab.length < (long) ld * n) {
+      throw new IllegalArgumentException("band eigenvalues: need ab of (kd+1)*n = " + (long) ld * n + " for n = " + n
+          + ", kd = " + kd + ", got " + ab.length);
+    }
+    double[] d = new double[n];
+    if (n == 0) {
+      return d;
+    }
+    if (isNative() && LIBRARY.bindFullLapack()) {
+      int info = org.bytedeco.openblas.global.openblas.LAPACKE_dsbev_2stage(
+          org.bytedeco.openblas.global.openblas.LAPACK_COL_MAJOR, (byte) 'N', (byte) 'L', n, kd, ab.clone(), ld, d,
+          new double[1], 1);
+      if (info != 0) {
+        throw new IllegalStateException("dsbev_2stage failed, info=" + info);
+      }
+      return d;
+    }
+    double[] band = ab.clone();
+    double[] e = new double[Math.max(1, n - 1)];
+    intW info = new intW(0);
+    lapack().dsbtrd("N", "L", n, kd, band, 0, ld, d, 0, e, 0, new double[1], 0, 1, new double[n], 0, info);
+    if (info.val != 0) {
+      throw new IllegalStateException("dsbtrd failed, info=" + info.val);
+    }
+    lapack().dsterf(n, d, 0, e, 0, info);
+    if (info.val != 0) {
+      throw new IllegalStateException("dsterf failed, info=" + info.val);
+    }
+    return d;
+  }
+
+  /** Which routine {@link #bandEigenvalues} uses here, and why not the two-stage one when it does not. */
+  public static String bandEigenvaluesRoutine() {
+    return isNative() && LIBRARY.bindFullLapack() ? "dsbev_2stage"
+        : "dsbtrd + dsterf (" + (isNative() ? LIBRARY.fullLapackProblem() : "no native LAPACK") + ")";
+  }
+
+  /**
    * Symmetric eigendecomposition {@code A = Z·diag(w)·Zᵀ} by LAPACK {@code dsyevd} (divide and
    * conquer; all eigenvalues ascending): the lower triangle of the n×n column-major {@code a} is read
    * and {@code a} is overwritten by the orthonormal eigenvectors (columns). Extra work space

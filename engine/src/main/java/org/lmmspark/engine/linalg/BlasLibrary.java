@@ -139,6 +139,63 @@ final class BlasLibrary {
     throw new UnsatisfiedLinkError("JavaCPP loaded no openblas library for " + platform);
   }
 
+  /** Whether {@link #bindFullLapack} succeeded (null: not tried yet), and why not when it did not. */
+  private Boolean fullLapackBound;
+  private String fullLapackProblem;
+
+  /**
+   * Makes the LAPACK routines that {@code dev.ludovic.netlib} has no binding for (LAPACK 3.7's two-stage band
+   * eigensolver {@code dsbev_2stage}) callable through the JavaCPP preset of the full OpenBLAS,
+   * {@code org.bytedeco.openblas.global.openblas}, bound to the ONE OpenBLAS this process has loaded; false when
+   * the bundled library is not the one in use or the binding fails ({@link #fullLapackProblem} says why).
+   *
+   * <p>Loading that preset the usual way would extract the library again as {@code libopenblas.so.0} and load it
+   * beside {@code libopenblas_nolapack.so.0}: a second OpenBLAS, with its own thread count that
+   * {@link Blas#withThreads} would not set (seen in {@code /proc/self/maps}). Both files are the same library,
+   * soname {@code libopenblas.so.0}, so instead only the preset's JNI library is loaded: the dynamic linker
+   * resolves its {@code DT_NEEDED libopenblas.so.0} to the library already loaded, by soname; then the preset's
+   * class is initialised with JavaCPP's library loading switched off for that moment (its static initialiser would
+   * otherwise do the extraction and loading above).
+   */
+  synchronized boolean bindFullLapack() {
+    if (fullLapackBound != null) {
+      return fullLapackBound;
+    }
+    fullLapackBound = false;
+    if (source != Source.BUNDLED) {
+      fullLapackProblem = "not the bundled OpenBLAS";
+      return false;
+    }
+    String property = "org.bytedeco.javacpp.loadLibraries";
+    String before = System.getProperty(property);
+    try {
+      java.io.File jni = org.bytedeco.javacpp.Loader.cacheResource(org.bytedeco.openblas.global.openblas_nolapack.class,
+          "/org/bytedeco/openblas/" + org.bytedeco.javacpp.Loader.getPlatform() + "/libjniopenblas.so");
+      if (jni == null) {
+        fullLapackProblem = "the build carries no libjniopenblas.so for this platform";
+        return false;
+      }
+      System.load(jni.getAbsolutePath());
+      System.setProperty(property, "false");
+      Class.forName("org.bytedeco.openblas.global.openblas", true, BlasLibrary.class.getClassLoader());
+      fullLapackBound = true;
+    } catch (Throwable e) { // UnsatisfiedLinkError, IOException, ClassNotFoundException, ExceptionInInitializerError
+      fullLapackProblem = e.getClass().getSimpleName() + ": " + firstLine(String.valueOf(e.getMessage()));
+    } finally {
+      if (before == null) {
+        System.clearProperty(property);
+      } else {
+        System.setProperty(property, before);
+      }
+    }
+    return fullLapackBound;
+  }
+
+  /** Why {@link #bindFullLapack} returned false (null when it bound or was not tried). */
+  synchronized String fullLapackProblem() {
+    return fullLapackProblem;
+  }
+
   /** The bundled OpenBLAS version (e.g. 0.3.31), from the preset's constant. */
   static String bundledVersion() {
     return org.bytedeco.openblas.global.openblas_nolapack.OPENBLAS_VERSION.replace("OpenBLAS", "").trim();

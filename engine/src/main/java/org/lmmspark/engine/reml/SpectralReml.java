@@ -97,8 +97,8 @@ public final class SpectralReml implements RemlSolver {
     long t1 = System.nanoTime();
     double[] eigenvalues = Blas.withThreads(1, reduction::eigenvalues);
     long t2 = System.nanoTime();
-    return new Band(reduction, eigenvalues, String.format(Locale.ROOT, "reduction %.1f s on %d thread(s), eigenvalues %.1f s",
-        (t1 - t0) / 1e9, threads, (t2 - t1) / 1e9));
+    return new Band(reduction, eigenvalues, String.format(Locale.ROOT, "reduction %.1f s on %d thread(s), eigenvalues %.1f s (%s)",
+        (t1 - t0) / 1e9, threads, (t2 - t1) / 1e9, Blas.bandEigenvaluesRoutine()));
   }
 
   @Override

@@ -83,4 +83,50 @@ class BlasLibraryTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BlasLibrary.parseMode("mkl"));
     assertTrue(e.getMessage().contains("auto, system or java"), e.getMessage());
   }
+
+  /**
+   * The band eigenvalues ({@code dsbev_2stage} where the bundled OpenBLAS is in use) equal LAPACK {@code dsyevd}'s
+   * of the same matrix written out densely (direct linear algebra: 1e-12 of the largest eigenvalue), the band is
+   * left as it was, and binding the full LAPACK preset loaded no second OpenBLAS into the process.
+   */
+  @Test
+  void bandEigenvaluesEqualTheDenseOnesWithOneOpenBlasLoaded() throws java.io.IOException {
+    int n = 300;
+    int kd = 7;
+    Random rng = new Random(5);
+    double[] band = new double[(kd + 1) * n];
+    double[] dense = new double[n * n];
+    for (int j = 0; j < n; j++) {
+      for (int i = j; i < Math.min(n, j + kd + 1); i++) {
+        double v = rng.nextGaussian();
+        band[(i - j) + j * (kd + 1)] = v;
+        dense[i + j * n] = v;
+        dense[j + i * n] = v;
+      }
+    }
+    double[] before = band.clone();
+    double[] d = Blas.bandEigenvalues(n, kd, band);
+    double[] w = new double[n];
+    Blas.dsyevd(n, dense, w);
+    assertClose(d, w, 1e-12 * Math.abs(w[n - 1]), 0, "band eigenvalues vs dsyevd");
+    org.junit.jupiter.api.Assertions.assertArrayEquals(before, band, "band unchanged");
+    String routine = Blas.bandEigenvaluesRoutine();
+    System.out.println("band eigenvalues by " + routine + "; " + Blas.describe());
+    java.nio.file.Path maps = java.nio.file.Path.of("/proc/self/maps");
+    if (!Blas.describe().contains("bundled (org.bytedeco:openblas)") || !java.nio.file.Files.exists(maps)) {
+      System.out.println("SKIPPED: not the bundled OpenBLAS on Linux: " + Blas.describe());
+      return;
+    }
+    assertEquals("dsbev_2stage", routine);
+    java.util.Set<String> openblas = new java.util.TreeSet<>();
+    for (String line : java.nio.file.Files.readAllLines(maps)) {
+      String file = line.substring(line.lastIndexOf(' ') + 1);
+      if (file.matches(".*/libopenblas[^/]*\\.so.*")) {
+        openblas.add(file);
+      }
+    }
+    assertEquals(1, openblas.size(), "OpenBLAS files mapped: " + openblas);
+    assertEquals(0, Blas.bandEigenvalues(0, kd, new double[0]).length);
+    assertThrows(IllegalArgumentException.class, () -> Blas.bandEigenvalues(n, kd, new double[n]));
+  }
 }

@@ -420,13 +420,17 @@ public final class AssocJob {
       }
       for (Scope s : scopes) {
         if (calibrated) {
-          // The driver's dense work (band reduction, inverse iteration) on every core: no task runs meanwhile.
+          // The band reduction on the driver's threads (no task runs meanwhile), in fixed tiles: the same null fit,
+          // bit for bit, as reml --grm's and on any thread count. The calibration (O(N²·(k + sampled variants)):
+          // rotations, inverse iteration) on one OpenBLAS thread, for the same reason: OpenBLAS's threads round
+          // differently per count, and on a busy machine they wait for each other (13.3 s against 2.4 s at
+          // N = 5,000 under a load of 7.5 on 2 cores).
           List<BandNull> bandNulls = stages.run("null model" + of + " (" + s.label() + ")", () -> Blas.onAllCores(
               () -> fitBandNulls(problems, s.relationship(a, genotypes, grmPrefix, conf), s.label(), fits)));
           for (int t = 0; t < traits; t++) {
             int ti = t;
             calibratedModels.get(t).add(stages.run("calibration (" + s.label() + (traits == 1 ? "" : ", "
-                + as.get(t).trait()) + ")", () -> Blas.onAllCores(() -> calibrate(bandNulls.get(ti), a.famRows(),
+                + as.get(t).trait()) + ")", () -> Blas.withThreads(1, () -> calibrate(bandNulls.get(ti), a.famRows(),
                 os.get(ti), genotypes.fileset(), genotypes.include(), s.chromosome(), fits.get(ti), conf))));
           }
         } else {
