@@ -72,10 +72,11 @@ public final class SolverRoute {
    */
   static final double BAND_REDUCTION_SECONDS_AT_10K = 40;
   /**
-   * The sequential rest of a band-form null (B's eigenvalues by {@code dsbtrd}, O(N²·kd); REML; the calibration),
-   * seconds at N = 10,000, scaled as N²: 29 s measured for the eigenvalues (docs/benchmarks.md).
+   * The sequential rest of a band-form null (B's eigenvalues by {@code dsbev_2stage}, O(N²·kd); REML; the
+   * calibration), seconds at N = 10,000, scaled as N²: eigenvalues 7.8–8.5 CPU-s (23–25 by {@code dsbtrd} before),
+   * calibration 8.9 s under load (docs/benchmarks.md), REML &lt; 1 s.
    */
-  static final double BAND_SEQUENTIAL_SECONDS_AT_10K = 20;
+  static final double BAND_SEQUENTIAL_SECONDS_AT_10K = 15;
   /** One full eigendecomposition ({@code dsyevd}, for the exact tests) on one driver thread at N = 10,000: 251 s measured. */
   static final double EIGEN_NULL_SECONDS_AT_10K = 251;
   /**
