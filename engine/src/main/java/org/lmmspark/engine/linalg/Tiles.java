@@ -8,13 +8,15 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
+import org.lmmspark.engine.TaskFailures;
 
 /**
  * Independent tiles of one dense step run on a fixed number of threads, the caller one of them: each thread takes
  * the next tile from a shared counter until none is left, so a thread the OS deschedules takes fewer tiles instead
  * of holding the others at the end of a statically split call. Which thread computes a tile does not change its
  * arithmetic (each tile is the same BLAS calls on the same shapes), so the results are the same bits for any
- * thread count. Open for the span of one computation; {@link #close} stops the workers.
+ * thread count. Open for the span of one computation; {@link #close} stops the workers. A tile's failure is rethrown
+ * by {@link #run} as it was thrown ({@link TaskFailures}), after every running tile ended.
  */
 final class Tiles implements AutoCloseable {
   private final int threads;
@@ -50,10 +52,10 @@ final class Tiles implements AutoCloseable {
     for (int h = 0; h < Math.min(threads, count) - 1; h++) {
       helpers.add(pool.submit(worker));
     }
-    RuntimeException failure = null;
+    Throwable failure = null;
     try {
       worker.run();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       failure = e;
       next.set(count); // the others stop after their current tile
     }
@@ -66,13 +68,7 @@ final class Tiles implements AutoCloseable {
         } catch (InterruptedException e) {
           interrupted = true; // wait on: the helpers write into the caller's arrays until they end
         } catch (ExecutionException e) {
-          Throwable cause = e.getCause();
-          if (cause instanceof Error err) {
-            throw err;
-          }
-          if (failure == null) {
-            failure = cause instanceof RuntimeException r ? r : new IllegalStateException(cause);
-          }
+          failure = failure != null ? failure : e.getCause();
           break;
         }
       }
@@ -81,7 +77,7 @@ final class Tiles implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     if (failure != null) {
-      throw failure;
+      throw TaskFailures.rethrow(failure);
     }
   }
 
