@@ -10,23 +10,35 @@ import org.lmmspark.engine.linalg.Blas;
  * ({@code 1/M} for {@code K = ZZᵀ/M}; {@code 0} drops the block from column j, which is how a
  * leave-one-chromosome-out column excludes its chromosome).
  *
- * <p>Work: one decode ({@code O(N·m_b)}), one GEMM {@code T = Z_bᵀV} ({@code m_b × k}) and one GEMM
- * {@code Z_b T}: {@code 4·N·m_b·k} flops per block, so a pass over all blocks is {@code 4·N·M·k}
- * flops whatever the number of LOCO columns.
+ * <p>Work: {@code T = Z_bᵀV} ({@code m_b × k}) and {@code Z_b T}, {@code 4·N·m_b·k} flops per block in
+ * SGEMMs, so a pass over all blocks is {@code 4·N·M·k} flops whatever the number of LOCO columns; and
+ * two decodes of the block ({@code O(N·m_b)} each).
+ *
+ * <p><b>Tiles that stay in cache.</b> With k ≈ 40 columns every genotype value takes part in only k
+ * multiply-adds per SGEMM, so OpenBLAS's copy of its large operand into its packed layout weighs as
+ * much as the arithmetic: fed a decoded block from memory (N·m_b floats, hundreds of MB at
+ * N = 100,000) SGEMM ran at 45–50 GFLOP/s per core here, fed a tile that was just written into L2
+ * at 68–75 (the machine's peak: 65–79; measured by {@code lmmspark bench-pass}, docs/benchmarks.md).
+ * So the block is taken in variant chunks of at most {@value #VARIANT_CHUNK} and, within one, in tiles
+ * of {@value #ROW_CHUNK} samples × the chunk's variants (≤ 1 MB of floats): first every tile is
+ * decoded and {@code T += tileᵀ V_rows} (one SGEMM each, summed in double), then, T complete, every
+ * tile is decoded again and {@code out_rows += tile · T} (one SGEMM each). Decoding twice (a table
+ * look-up per two calls, ~0.5 ns per value) costs less than streaming a decoded block through memory
+ * twice, and the task needs no N·m_b buffer (≈ 1 MB of workspace whatever N).
  *
  * <p><b>Precision.</b> The GEMMs run in single precision (SGEMM: twice the flops per cycle of DGEMM
  * and half the memory traffic), with every sum that would be long kept short and the long sums
- * done in double: {@code T} is summed over row chunks of at most {@value #ROW_CHUNK} samples, each
- * chunk one SGEMM whose result is added into a double {@code T}; {@code Z_b T} sums only the block's
- * m_b variants (≤ 2048) in float before it is added into the caller's double accumulator, and
- * blocks and partitions are summed in double. Rounding then has three sources: z and v rounded to
+ * done in double: {@code T} is summed over tiles of {@value #ROW_CHUNK} samples, each tile's SGEMM
+ * result added into a double {@code T}; {@code Z_b T} sums only a chunk's (≤ {@value #VARIANT_CHUNK})
+ * variants in float before it is added into the caller's double accumulator, and chunks, blocks and
+ * partitions are summed in double. Rounding then has three sources: z and v rounded to
  * float (relative 6·10⁻⁸ each, i.e. a K perturbed by ~10⁻⁷ relative, still exactly symmetric
  * positive semi-definite because the same rounded Z is used on both sides), and float summation
- * of at most {@code L = max(ROW_CHUNK, m_b)} terms (random-walk error ~{@code u·√L} of the sum of
- * the terms' magnitudes, u = 6·10⁻⁸). Measured against a plain double triple loop
- * (GenotypeProductKernelTest: n = 4,500, two row chunks, three blocks) the norm-wise relative
- * error of {@code K V} is 2–3·10⁻⁷ (≈ 5u) and no entry is off by more than 4·10⁻⁷ of the column's
- * largest one. Conjugate gradients checks its
+ * of at most {@code L = max(ROW_CHUNK, VARIANT_CHUNK)} terms (random-walk error ~{@code u·√L} of the
+ * sum of the terms' magnitudes, u = 6·10⁻⁸). Measured against a plain double triple loop
+ * (GenotypeProductKernelTest: n = 4,500 in nine tiles, blocks of two chunks) the norm-wise relative
+ * error of {@code K V} is 3–4·10⁻⁷ (a few u, most of it the rounding of z and v) and no entry is off by
+ * more than 6·10⁻⁷ of the column's largest one. Conjugate gradients checks its
  * recurrence residual, which keeps falling whatever the product error; the true residual
  * stalls near {@code ε·κ(V)} with ε the product error and κ(V) ≤ 1 + λ_max(K)·σ²_g/σ²_e (tens
  * for genetic data), i.e. ≤ 1e-5: the solutions, and the traces and quadratic forms made from
@@ -34,45 +46,60 @@ import org.lmmspark.engine.linalg.Blas;
  * relative), and the REML estimates agree with double-precision products to ~1e-5
  * (StochasticRemlTest).
  *
- * <p>Memory: the caller's {@link Workspace}: {@code 4·N·m_b} bytes for the decoded block,
- * {@code 4·N·k} for the block's product and {@code 12·m_b·k} for T.
+ * <p>Memory: the caller's {@link Workspace}: one tile ({@code 4·ROW_CHUNK·VARIANT_CHUNK} bytes), the
+ * chunk's decode tables, {@code 12·VARIANT_CHUNK·k} bytes for T and {@code 4·ROW_CHUNK·k} for a tile's
+ * product; {@link #transposeProduct} adds the block's double T ({@code 8·m_b·k}).
  */
 public final class GenotypeProductKernel {
-  /** Most samples summed in one single-precision GEMM for {@code Z_bᵀV} before the double accumulation. */
-  public static final int ROW_CHUNK = 4096;
+  /**
+   * Samples per decoded tile: the most summed in one single-precision GEMM for {@code Z_bᵀV} before the
+   * double accumulation, a multiple of 4 (tiles start on a {@code .bed} byte). At 256 the decode's
+   * per-variant overhead (a 64-byte run per variant and tile) made it 1.5× slower per value.
+   */
+  public static final int ROW_CHUNK = 512;
+  /**
+   * Most variants per chunk: a tile of {@value #ROW_CHUNK} × 512 floats is 1 MB (this machine's L2 per
+   * core), and 512 is a long enough inner dimension for {@code Z_b T}. Measured over chunks of 128–2048
+   * variants and tiles of 64–1024 samples (k = 44, one thread): tiles of 0.25–1 MB ran both SGEMMs at
+   * 68–75 GFLOP/s per CPU-s, tiles of 2 MB and more at 45–60.
+   */
+  public static final int VARIANT_CHUNK = 512;
 
   private GenotypeProductKernel() {}
 
   /**
-   * Reusable buffers of one task; grows as blocks and column counts need. Also keeps where the task's
-   * products spent their time (a few clock reads per block, against GEMMs of {@code 2·N·m_b·k} flops):
-   * what {@code lmmspark bench-pass} reports.
+   * Reusable buffers of one task; grows as column counts need. Also keeps where the task's products
+   * spent their time (a few clock reads per tile, against GEMMs of {@code 2·ROW_CHUNK·VARIANT_CHUNK·k}
+   * flops): what {@code lmmspark bench-pass} reports.
    */
   public static final class Workspace {
-    float[] z = new float[0];
+    float[] tile = new float[0];
+    float[] tables;
     float[] t = new float[0];
     double[] tSum = new double[0];
+    double[] tBlock = new double[0];
     float[] product = new float[0];
-    /** Nanoseconds decoding 2-bit (or 8-bit) codes into standardized floats. */
+    /** Nanoseconds decoding 2-bit (or 8-bit) codes into standardized floats (both decodes of every tile). */
     public long decodeNanos;
-    /** Nanoseconds in the SGEMMs {@code Z_bᵀV} (all row chunks) and {@code Z_b T}. */
+    /** Nanoseconds in the SGEMMs {@code Z_bᵀV} (all tiles) and {@code Z_b T}. */
     public long transposeGemmNanos;
     public long productGemmNanos;
-    /** Nanoseconds adding float results into the double sums (T over row chunks, the block into out). */
+    /** Nanoseconds adding float results into the double sums (T over tiles, each tile's product into out). */
     public long accumulateNanos;
     /** Flops of the SGEMMs, {@code 2·N·m_b·k} each. */
     public double flops;
 
-    void ensure(int n, int m, int k) {
-      if (z.length < (long) n * m) {
-        z = new float[Math.multiplyExact(n, m)];
+    void ensure(int k) {
+      int tileFloats = ROW_CHUNK * VARIANT_CHUNK;
+      if (tile.length < tileFloats) {
+        tile = new float[tileFloats];
       }
-      if (t.length < (long) m * k) {
-        t = new float[m * k];
-        tSum = new double[m * k];
+      if (t.length < VARIANT_CHUNK * k) {
+        t = new float[VARIANT_CHUNK * k];
+        tSum = new double[VARIANT_CHUNK * k];
       }
-      if (product.length < (long) n * k) {
-        product = new float[Math.multiplyExact(n, k)];
+      if (product.length < ROW_CHUNK * k) {
+        product = new float[ROW_CHUNK * k];
       }
     }
   }
@@ -86,11 +113,16 @@ public final class GenotypeProductKernel {
     return f;
   }
 
+  /** Variants per chunk when a block of {@code m} is cut into equal chunks of at most {@link #VARIANT_CHUNK}. */
+  public static int chunkVariants(int m) {
+    int chunks = (m + VARIANT_CHUNK - 1) / VARIANT_CHUNK;
+    return chunks == 0 ? 0 : (m + chunks - 1) / chunks;
+  }
+
   /**
-   * {@code T(m_b×k) = Z_bᵀ V}: decodes the block into {@code ws} (where it stays for a following
-   * {@code Z_b T}) and sums over row chunks of at most {@value #ROW_CHUNK} samples, each one SGEMM
-   * added into a double T. Returns the workspace's T (valid until the workspace is used again):
-   * column j holds {@code Σ_i z_iv v_ij} for each variant v of the block (loadings, projections).
+   * {@code T(m_b×k) = Z_bᵀ V}, decoding the block tile by tile, each tile's SGEMM added into a double T.
+   * Returns the workspace's T (m_b×k column-major, valid until the workspace is used again): column j
+   * holds {@code Σ_i z_iv v_ij} for each variant v of the block (loadings, projections).
    *
    * @param v n×k column-major in single precision ({@link #toFloat})
    */
@@ -100,29 +132,20 @@ public final class GenotypeProductKernel {
     if (v.length < (long) n * k) {
       throw new IllegalArgumentException("transposeProduct: V must hold n×k = " + n + "×" + k + " values");
     }
-    ws.ensure(n, m, k);
-    float[] z = ws.z;
-    float[] t = ws.t;
-    double[] tSum = ws.tSum;
-    long t0 = System.nanoTime();
-    block.decode(0, m, z);
-    long t1 = System.nanoTime();
-    ws.decodeNanos += t1 - t0;
-    java.util.Arrays.fill(tSum, 0, m * k, 0.0);
-    long adding = 0;
-    for (int r0 = 0; r0 < n; r0 += ROW_CHUNK) {
-      int rows = Math.min(ROW_CHUNK, n - r0);
-      Blas.sgemm(true, false, m, k, rows, 1f, z, r0, n, v, r0, n, 0f, t, 0, m);
-      long a0 = System.nanoTime();
-      for (int i = 0; i < m * k; i++) {
-        tSum[i] += t[i];
-      }
-      adding += System.nanoTime() - a0;
+    ws.ensure(k);
+    if (ws.tBlock.length < m * k) {
+      ws.tBlock = new double[m * k];
     }
-    ws.accumulateNanos += adding;
-    ws.transposeGemmNanos += System.nanoTime() - t1 - adding;
-    ws.flops += 2.0 * n * m * k;
-    return tSum;
+    int step = chunkVariants(m);
+    for (int from = 0; from < m; from += step) {
+      int count = Math.min(step, m - from);
+      ws.tables = block.decodeTables(from, count, ws.tables);
+      transposeChunk(block, from, count, v, k, ws);
+      for (int j = 0; j < k; j++) {
+        System.arraycopy(ws.tSum, j * count, ws.tBlock, from + j * m, count);
+      }
+    }
+    return ws.tBlock;
   }
 
   /**
@@ -146,26 +169,92 @@ public final class GenotypeProductKernel {
     if (!any || m == 0) {
       return;
     }
-    double[] tSum = transposeProduct(block, v, k, ws);
-    float[] z = ws.z;
-    float[] t = ws.t;
-    for (int j = 0; j < k; j++) {
-      double w = columnWeight[j];
-      int o = j * m;
-      for (int i = 0; i < m; i++) {
-        t[o + i] = (float) (tSum[o + i] * w);
+    ws.ensure(k);
+    int step = chunkVariants(m);
+    for (int from = 0; from < m; from += step) {
+      int count = Math.min(step, m - from);
+      ws.tables = block.decodeTables(from, count, ws.tables);
+      transposeChunk(block, from, count, v, k, ws);
+      double[] tSum = ws.tSum;
+      float[] t = ws.t;
+      for (int j = 0; j < k; j++) {
+        double w = columnWeight[j];
+        int o = j * count;
+        for (int i = 0; i < count; i++) {
+          t[o + i] = (float) (tSum[o + i] * w);
+        }
       }
+      productChunk(block, from, count, k, out, ws);
     }
-    // out(n×k) += Z_b T: the block's m_b-term sums in float, added into the double accumulator.
+  }
+
+  /**
+   * {@code ws.tSum(count×k) = Z_cᵀ V} for the chunk c = variants {@code [from, from + count)}: each tile of
+   * {@link #ROW_CHUNK} samples decoded (tables already in {@code ws.tables}), one SGEMM, added in double.
+   */
+  private static void transposeChunk(PackedGenotypeBlock block, int from, int count, float[] v, int k, Workspace ws) {
+    int n = block.n;
+    float[] tile = ws.tile;
+    float[] t = ws.t;
+    double[] tSum = ws.tSum;
+    int size = count * k;
+    java.util.Arrays.fill(tSum, 0, size, 0.0);
+    long decoding = 0;
+    long gemm = 0;
+    long adding = 0;
+    for (int r0 = 0; r0 < n; r0 += ROW_CHUNK) {
+      int rows = Math.min(ROW_CHUNK, n - r0);
+      long t0 = System.nanoTime();
+      block.decodeRows(from, count, r0, rows, ws.tables, tile);
+      long t1 = System.nanoTime();
+      Blas.sgemm(true, false, count, k, rows, 1f, tile, 0, rows, v, r0, n, 0f, t, 0, count);
+      long t2 = System.nanoTime();
+      for (int i = 0; i < size; i++) {
+        tSum[i] += t[i];
+      }
+      decoding += t1 - t0;
+      gemm += t2 - t1;
+      adding += System.nanoTime() - t2;
+    }
+    ws.decodeNanos += decoding;
+    ws.transposeGemmNanos += gemm;
+    ws.accumulateNanos += adding;
+    ws.flops += 2.0 * n * count * k;
+  }
+
+  /**
+   * {@code out(n×k) += Z_c ws.t} for the chunk c = variants {@code [from, from + count)} (T in float,
+   * count×k): each tile decoded again, one SGEMM of the chunk's ≤ {@link #VARIANT_CHUNK}-term sums in
+   * float, added into the double accumulator.
+   */
+  private static void productChunk(PackedGenotypeBlock block, int from, int count, int k, double[] out, Workspace ws) {
+    int n = block.n;
+    float[] tile = ws.tile;
     float[] p = ws.product;
-    long t0 = System.nanoTime();
-    Blas.sgemm(false, false, n, k, m, 1f, z, 0, n, t, 0, m, 0f, p, 0, n);
-    long t1 = System.nanoTime();
-    for (int i = 0; i < n * k; i++) {
-      out[i] += p[i];
+    long decoding = 0;
+    long gemm = 0;
+    long adding = 0;
+    for (int r0 = 0; r0 < n; r0 += ROW_CHUNK) {
+      int rows = Math.min(ROW_CHUNK, n - r0);
+      long t0 = System.nanoTime();
+      block.decodeRows(from, count, r0, rows, ws.tables, tile);
+      long t1 = System.nanoTime();
+      Blas.sgemm(false, false, rows, k, count, 1f, tile, 0, rows, ws.t, 0, count, 0f, p, 0, rows);
+      long t2 = System.nanoTime();
+      for (int j = 0; j < k; j++) {
+        int o = r0 + j * n;
+        int q = j * rows;
+        for (int i = 0; i < rows; i++) {
+          out[o + i] += p[q + i];
+        }
+      }
+      decoding += t1 - t0;
+      gemm += t2 - t1;
+      adding += System.nanoTime() - t2;
     }
-    ws.productGemmNanos += t1 - t0;
-    ws.accumulateNanos += System.nanoTime() - t1;
-    ws.flops += 2.0 * n * m * k;
+    ws.decodeNanos += decoding;
+    ws.productGemmNanos += gemm;
+    ws.accumulateNanos += adding;
+    ws.flops += 2.0 * n * count * k;
   }
 }

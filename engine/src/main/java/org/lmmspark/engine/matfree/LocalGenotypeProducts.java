@@ -9,8 +9,8 @@ import org.lmmspark.engine.genotype.VariantFilterCounts;
 
 /**
  * {@link GenotypeProducts} over packed blocks held in this JVM: the single-machine form of the
- * distributed operator (tests, small data). Memory: {@code ceil(N/4)} bytes per kept variant plus one
- * decoded block and {@code C·N} doubles of diagonal sums.
+ * distributed operator (tests, small data). Memory: {@code ceil(N/4)} bytes per kept variant plus the
+ * kernel's workspace (≈ 1 MB) and {@code C·N} doubles of diagonal sums.
  */
 public final class LocalGenotypeProducts implements GenotypeProducts {
   private final int n;
@@ -61,13 +61,11 @@ public final class LocalGenotypeProducts implements GenotypeProducts {
   }
 
   /**
-   * Variants per packed block so that a decoded block ({@code 4·N·m_b} bytes of float) stays near
-   * {@code targetBytes}: at least 16 (fewer makes the GEMMs inefficient), at most 2048 (the longest
-   * float sum of {@link GenotypeProductKernel}).
+   * Variants per packed block of the caches: four of {@link GenotypeProductKernel}'s chunks, so its tiles
+   * keep their shape whatever N (the kernel's workspace does not grow with the block); {@code N/4} bytes
+   * per variant packed, 51 MB per block at N = 100,000.
    */
-  public static int blockVariantsFor(int n, long targetBytes) {
-    return (int) Math.max(16, Math.min(2048, targetBytes / (4L * Math.max(1, n))));
-  }
+  public static final int BLOCK_VARIANTS = 4 * GenotypeProductKernel.VARIANT_CHUNK;
 
   /** The packed blocks, in fileset order (for passes other than products: loadings, projections). */
   public List<PackedGenotypeBlock> blocks() {

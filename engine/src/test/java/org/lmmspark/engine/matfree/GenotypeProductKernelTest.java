@@ -20,21 +20,22 @@ import org.lmmspark.engine.testing.BedFixture;
 class GenotypeProductKernelTest {
 
   /**
-   * n = 4,500 samples (more than one {@link GenotypeProductKernel#ROW_CHUNK}, so Z_bᵀV is summed over
-   * two chunks), M = 700 variants in blocks of 300 (three blocks summed in double), 1% missing calls,
+   * n = 4,500 samples (9 tiles of {@link GenotypeProductKernel#ROW_CHUNK}, the last one shorter, so Z_bᵀV is
+   * summed over tiles), M = 1,500 variants in blocks of 700 (a block in two chunks of
+   * {@link GenotypeProductKernel#VARIANT_CHUNK} or fewer, blocks summed in double), 1% missing calls,
    * k = 4 columns: Gaussian, Rademacher (the trace probes), a genetic-value-like Zβ (most of its norm
    * in K's top eigenvectors, as y and Py) and a column weighted 0 (a left-out chromosome).
    */
   @Test
   void singlePrecisionProductsMatchDoubleTripleLoop(@TempDir Path dir) {
     int n = 4500;
-    int m = 700;
+    int m = 1500;
     int[][] g = BedFixture.random(n, m, 0.01, 0, 23);
     int[] chr = new int[m];
     java.util.Arrays.fill(chr, 1);
     String prefix = BedFixture.write(dir, "k", g, chr);
     List<PackedGenotypeBlock> blocks = new ArrayList<>();
-    new PackedGenotypeReader(BedFixture.source(prefix).reader(), 0, 300).read(0, m,
+    new PackedGenotypeReader(BedFixture.source(prefix).reader(), 0, 700).read(0, m,
         BedFixture.source(prefix).position(0), null, null, new Configuration(), new VariantFilterCounts(0),
         blocks::add);
     assertEquals(3, blocks.size());
@@ -102,7 +103,7 @@ class GenotypeProductKernelTest {
       double rel = Math.sqrt(err / norm);
       System.out.printf("column %d: norm-wise relative error %.2e, largest entry error %.2e of the largest entry%n", j,
           rel, maxErr / maxRef);
-      // Float inputs (u = 6e-8) and float sums of ≤ 4,096 terms: a few u at most norm-wise; 1e-6 leaves a
+      // Float inputs (u = 6e-8) and float sums of ≤ 512 terms: a few u at most norm-wise; 1e-6 leaves a
       // margin of ~5 over the measured ~1e-7 and still fails if any long sum ran in float (u·√n·√M ≫ 1e-6).
       assertTrue(rel < 1e-6, "column " + j + ": relative error " + rel);
       assertTrue(maxErr < 1e-6 * maxRef, "column " + j + ": largest entry error " + maxErr / maxRef);

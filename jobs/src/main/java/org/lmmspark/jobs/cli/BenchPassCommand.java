@@ -38,14 +38,29 @@ public final class BenchPassCommand implements Callable<Integer> {
   int columns;
 
   @Option(names = "--block-variants", defaultValue = "0", paramLabel = "B",
-      description = "Variants per cached block (default 0: the Spark cache's own choice for this N).")
+      description = "Variants per cached block (default 0: the Spark cache's own, 2048).")
   int blockVariants;
 
   @Option(names = "--passes", defaultValue = "3", paramLabel = "R", description = "Timed passes after a warm-up (default: ${DEFAULT-VALUE}).")
   int passes;
 
+  @Option(names = "--project", defaultValue = "100000,50000,2", split = ",", paramLabel = "N,M,C",
+      description = "Projects the pass time at N samples x M variants on C cores from the measured rate (default:"
+          + " ${DEFAULT-VALUE}, the end-to-end benchmark of docs/scaling.md).")
+  long[] project;
+
   @Override
   public Integer call() {
+    if (project.length != 3) {
+      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+          "--project takes N,M,C (three numbers)");
+    }
+    NumericRange.atLeast("--project", project[0], 1);
+    NumericRange.atLeast("--project", project[1], 1);
+    NumericRange.atLeast("--project", project[2], 1);
+    long projectSamples = project[0];
+    long projectVariants = project[1];
+    long projectCores = project[2];
     NumericRange.atLeast("--variants", variants, 1);
     NumericRange.atLeast("--columns", columns, 1);
     NumericRange.atLeast("--block-variants", blockVariants, 0);
@@ -53,7 +68,7 @@ public final class BenchPassCommand implements Callable<Integer> {
     Configuration conf = new Configuration();
     GenotypeSource source = GenotypeInput.bfile(bfile).open(conf);
     int n = source.samples().size();
-    int b = blockVariants > 0 ? blockVariants : LocalGenotypeProducts.blockVariantsFor(n, 256L << 20);
+    int b = blockVariants > 0 ? blockVariants : LocalGenotypeProducts.BLOCK_VARIANTS;
     List<PackedGenotypeBlock> blocks = PassProfile.pack(source, variants, b, conf);
     long m = blocks.stream().mapToLong(x -> x.m).sum();
     System.out.println("bench-pass: " + Blas.describe());
@@ -62,18 +77,25 @@ public final class BenchPassCommand implements Callable<Integer> {
     PassProfile.Pass pass = PassProfile.measure(blocks, columns, passes);
     System.out.println("bench-pass: pass " + pass);
     double[] decode = PassProfile.decodeOnly(blocks, passes);
-    System.out.printf(Locale.ROOT, "bench-pass: decode alone %.3f s wall (%.3f s CPU) per pass: %.2f Gvalues/s per CPU-s"
-        + " (%.0f MB/s of packed codes)%n", decode[0], decode[1], n * (double) m / decode[1] / 1e9,
-        m * ((n + 3) / 4) / decode[1] / 1e6);
-    // SGEMM at the pass's shapes, with fresh Gaussian matrices (no decode): the rate the pass could reach.
+    System.out.printf(Locale.ROOT, "bench-pass: decode alone (once; a pass decodes twice) %.3f s wall (%.3f s CPU):"
+        + " %.2f Gvalues/s per CPU-s (%.0f MB/s of packed codes)%n", decode[0], decode[1],
+        n * (double) m / decode[1] / 1e9, m * ((n + 3) / 4) / decode[1] / 1e6);
+    // SGEMM at the kernel's tile shapes, with fresh Gaussian matrices (no decode): the rate the pass could reach.
     int rows = Math.min(n, GenotypeProductKernel.ROW_CHUNK);
-    BlasPeak.Measurement tShape = BlasPeak.measure(BlasPeak.Routine.SGEMM, b, columns, rows, 1, passes);
-    BlasPeak.Measurement pShape = BlasPeak.measure(BlasPeak.Routine.SGEMM, n, columns, b, 1, passes);
-    System.out.println("bench-pass: SGEMM at Z'V's shape: " + tShape);
-    System.out.println("bench-pass: SGEMM at Z T's shape:  " + pShape);
-    double ideal = pass.flops() / 2 / (tShape.gflops() * 1e9) + pass.flops() / 2 / (pShape.gflops() * 1e9);
-    System.out.printf(Locale.ROOT, "bench-pass: the pass at %.0f%% of SGEMM at its shapes (%.3f s of GEMM at those rates"
-        + " against %.3f s)%n", 100 * ideal / pass.seconds(), ideal, pass.seconds());
+    int chunk = GenotypeProductKernel.chunkVariants(b);
+    BlasPeak.Measurement tShape = BlasPeak.measure(BlasPeak.Routine.SGEMM, chunk, columns, rows, 1, 5 * passes);
+    BlasPeak.Measurement pShape = BlasPeak.measure(BlasPeak.Routine.SGEMM, rows, columns, chunk, 1, 5 * passes);
+    System.out.println("bench-pass: SGEMM at a Z'V tile's shape: " + tShape);
+    System.out.println("bench-pass: SGEMM at a Z T tile's shape:  " + pShape);
+    double ideal = pass.flops() / 2 / (tShape.cpuGflops() * 1e9) + pass.flops() / 2 / (pShape.cpuGflops() * 1e9);
+    System.out.printf(Locale.ROOT, "bench-pass: the pass at %.0f%% of SGEMM at its shapes (%.3f CPU-s of GEMM at those"
+        + " rates against %.3f CPU-s)%n", 100 * ideal / pass.cpuSeconds(), ideal, pass.cpuSeconds());
+    double rate = pass.flops() / pass.cpuSeconds();
+    double projected = 4.0 * projectSamples * projectVariants * columns / rate;
+    System.out.printf(Locale.ROOT, "bench-pass: at this rate a pass of k = %d over N = %d x M = %d (4NMk = %.3g flops)"
+        + " takes %.1f CPU-s: %.1f s on %d cores, plus the Spark job's fixed part%n", columns, projectSamples,
+        projectVariants, 4.0 * projectSamples * projectVariants * columns, projected, projected / projectCores,
+        projectCores);
     return 0;
   }
 }

@@ -31,20 +31,15 @@ import scala.Tuple2;
  *
  * <p>One partition per variant range (about two per core; a range may span chromosomes, its blocks
  * do not), each a {@link CachedRange} of
- * packed blocks sized so a decoded block is ~{@value #BLOCK_BYTES_MB} MB of floats; persisted
- * {@code MEMORY_AND_DISK}, so the {@code .bed} is read once per run even if memory runs short. A
- * product broadcasts V (N×k floats), every task runs {@link GenotypeProductKernel} (one decode and
- * two SGEMMs per block, sums in double) into one N×k double partial, and the partials are summed by
+ * packed blocks of {@link LocalGenotypeProducts#BLOCK_VARIANTS} variants; persisted
+ * {@code MEMORY_AND_DISK} (as objects: tasks read the cached blocks in place, no copy), so the {@code .bed}
+ * is read once per run even if memory runs short. A
+ * product broadcasts V (N×k floats), every task runs {@link GenotypeProductKernel} (cache-sized tiles
+ * decoded twice and two SGEMMs per tile, sums in double) into one N×k double partial, and the partials are summed by
  * {@code treeReduce}: the driver receives one N×k array. Bytes per pass: broadcast {@code 4Nk},
  * reduction {@code 8Nk} per partition (combined in a tree), genotypes from executor memory.
  */
 public final class DistributedGenotypeProducts implements GenotypeProducts, AutoCloseable {
-  /**
-   * Decoded block size: big enough that both SGEMMs of a block have a long inner dimension (at
-   * N = 100,000 a block is 640 variants; at 64 MB it was 160 and the pass ran at ~60% of the SGEMM
-   * rate), small enough for one decoded block per running task next to its N×k buffers.
-   */
-  static final int BLOCK_BYTES_MB = 256;
   /** Up to this many partitions the driver sums the partials itself (no extra shuffle stage per pass). */
   static final int TREE_THRESHOLD = 16;
 
@@ -125,7 +120,7 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
     Broadcast<SerializableHadoopConf> conf = jsc.broadcast(new SerializableHadoopConf(jsc.hadoopConfiguration()));
     GenotypeReader reader = genotypes.reader();
     boolean dosages = reader.dosages();
-    int blockVariants = LocalGenotypeProducts.blockVariantsFor(n, (long) BLOCK_BYTES_MB << 20);
+    int blockVariants = LocalGenotypeProducts.BLOCK_VARIANTS;
     JavaRDD<CachedRange> cached = jsc.parallelize(ranges, ranges.size()).map(r -> {
       List<PackedGenotypeBlock> blocks = new ArrayList<>();
       VariantFilterCounts c = new VariantFilterCounts(0);
