@@ -26,6 +26,14 @@ import org.lmmspark.engine.linalg.Blas;
  * look-up per two calls, ~0.5 ns per value) costs less than streaming a decoded block through memory
  * twice, and the task needs no N·m_b buffer (≈ 1 MB of workspace whatever N).
  *
+ * <p><b>Wide V.</b> From {@value #WIDE_COLUMNS} columns on (LOCO solves: (1 + p)·C + S columns) each value
+ * takes part in enough multiply-adds that OpenBLAS's own packing is amortized and the second decode is
+ * not: the chunk is decoded once over all N samples ({@code 4·N·VARIANT_CHUNK} bytes, 200 MB at
+ * N = 100,000) and both SGEMMs read it from memory, {@code Z_bᵀV} over row spans of
+ * {@value #WIDE_ROW_CHUNK} samples. Measured with {@code bench-pass} at N = 20,000 (per CPU-s, machine
+ * loaded): tiles 29 against 21–25 GFLOP/s at k = 19, 42–48 against 41–45 at k = 44, but 59 against 70
+ * at k = 154.
+ *
  * <p><b>Precision.</b> The GEMMs run in single precision (SGEMM: twice the flops per cycle of DGEMM
  * and half the memory traffic), with every sum that would be long kept short and the long sums
  * done in double: {@code T} is summed over tiles of {@value #ROW_CHUNK} samples, each tile's SGEMM
@@ -34,7 +42,7 @@ import org.lmmspark.engine.linalg.Blas;
  * partitions are summed in double. Rounding then has three sources: z and v rounded to
  * float (relative 6·10⁻⁸ each, i.e. a K perturbed by ~10⁻⁷ relative, still exactly symmetric
  * positive semi-definite because the same rounded Z is used on both sides), and float summation
- * of at most {@code L = max(ROW_CHUNK, VARIANT_CHUNK)} terms (random-walk error ~{@code u·√L} of the
+ * of at most {@code L = max(ROW_CHUNK, VARIANT_CHUNK)} terms ({@value #WIDE_ROW_CHUNK} in the wide form) (random-walk error ~{@code u·√L} of the
  * sum of the terms' magnitudes, u = 6·10⁻⁸). Measured against a plain double triple loop
  * (GenotypeProductKernelTest: n = 4,500 in nine tiles, blocks of two chunks) the norm-wise relative
  * error of {@code K V} is 3–4·10⁻⁷ (a few u, most of it the rounding of z and v) and no entry is off by
@@ -48,7 +56,8 @@ import org.lmmspark.engine.linalg.Blas;
  *
  * <p>Memory: the caller's {@link Workspace}: one tile ({@code 4·ROW_CHUNK·VARIANT_CHUNK} bytes), the
  * chunk's decode tables, {@code 12·VARIANT_CHUNK·k} bytes for T and {@code 4·ROW_CHUNK·k} for a tile's
- * product; {@link #transposeProduct} adds the block's double T ({@code 8·m_b·k}).
+ * product; in the wide form the decoded chunk ({@code 4·N·VARIANT_CHUNK}) and an N×k float product
+ * instead of the tile's; {@link #transposeProduct} adds the block's double T ({@code 8·m_b·k}).
  */
 public final class GenotypeProductKernel {
   /**
@@ -64,6 +73,10 @@ public final class GenotypeProductKernel {
    * 68–75 GFLOP/s per CPU-s, tiles of 2 MB and more at 45–60.
    */
   public static final int VARIANT_CHUNK = 512;
+  /** Columns from which a chunk is decoded once over all samples instead of twice in tiles (see above). */
+  public static final int WIDE_COLUMNS = 80;
+  /** Samples per single-precision {@code Z_bᵀV} sum in the wide form (then summed in double). */
+  static final int WIDE_ROW_CHUNK = 4096;
 
   private GenotypeProductKernel() {}
 
@@ -74,6 +87,8 @@ public final class GenotypeProductKernel {
    */
   public static final class Workspace {
     float[] tile = new float[0];
+    /** Wide form only: the chunk decoded over all samples (n × chunk). */
+    float[] chunk = new float[0];
     float[] tables;
     float[] t = new float[0];
     double[] tSum = new double[0];
@@ -89,17 +104,21 @@ public final class GenotypeProductKernel {
     /** Flops of the SGEMMs, {@code 2·N·m_b·k} each. */
     public double flops;
 
-    void ensure(int k) {
-      int tileFloats = ROW_CHUNK * VARIANT_CHUNK;
-      if (tile.length < tileFloats) {
-        tile = new float[tileFloats];
+    void ensure(int n, int k) {
+      boolean wide = k >= WIDE_COLUMNS;
+      if (wide && chunk.length < (long) n * VARIANT_CHUNK) {
+        chunk = new float[Math.multiplyExact(n, VARIANT_CHUNK)];
+      }
+      if (!wide && tile.length < ROW_CHUNK * VARIANT_CHUNK) {
+        tile = new float[ROW_CHUNK * VARIANT_CHUNK];
       }
       if (t.length < VARIANT_CHUNK * k) {
         t = new float[VARIANT_CHUNK * k];
         tSum = new double[VARIANT_CHUNK * k];
       }
-      if (product.length < ROW_CHUNK * k) {
-        product = new float[ROW_CHUNK * k];
+      long productFloats = (long) (wide ? n : ROW_CHUNK) * k;
+      if (product.length < productFloats) {
+        product = new float[Math.toIntExact(productFloats)];
       }
     }
   }
@@ -132,7 +151,7 @@ public final class GenotypeProductKernel {
     if (v.length < (long) n * k) {
       throw new IllegalArgumentException("transposeProduct: V must hold n×k = " + n + "×" + k + " values");
     }
-    ws.ensure(k);
+    ws.ensure(n, k);
     if (ws.tBlock.length < m * k) {
       ws.tBlock = new double[m * k];
     }
@@ -169,7 +188,7 @@ public final class GenotypeProductKernel {
     if (!any || m == 0) {
       return;
     }
-    ws.ensure(k);
+    ws.ensure(n, k);
     int step = chunkVariants(m);
     for (int from = 0; from < m; from += step) {
       int count = Math.min(step, m - from);
@@ -189,12 +208,14 @@ public final class GenotypeProductKernel {
   }
 
   /**
-   * {@code ws.tSum(count×k) = Z_cᵀ V} for the chunk c = variants {@code [from, from + count)}: each tile of
-   * {@link #ROW_CHUNK} samples decoded (tables already in {@code ws.tables}), one SGEMM, added in double.
+   * {@code ws.tSum(count×k) = Z_cᵀ V} for the chunk c = variants {@code [from, from + count)}, tables already
+   * in {@code ws.tables}: each tile of {@link #ROW_CHUNK} samples decoded, one SGEMM, added in double; in the
+   * wide form the chunk is decoded once into {@code ws.chunk} (kept for {@link #productChunk}) and the
+   * SGEMMs take row spans of {@link #WIDE_ROW_CHUNK} of it.
    */
   private static void transposeChunk(PackedGenotypeBlock block, int from, int count, float[] v, int k, Workspace ws) {
     int n = block.n;
-    float[] tile = ws.tile;
+    boolean wide = k >= WIDE_COLUMNS;
     float[] t = ws.t;
     double[] tSum = ws.tSum;
     int size = count * k;
@@ -202,12 +223,24 @@ public final class GenotypeProductKernel {
     long decoding = 0;
     long gemm = 0;
     long adding = 0;
-    for (int r0 = 0; r0 < n; r0 += ROW_CHUNK) {
-      int rows = Math.min(ROW_CHUNK, n - r0);
+    if (wide) {
       long t0 = System.nanoTime();
-      block.decodeRows(from, count, r0, rows, ws.tables, tile);
+      block.decodeRows(from, count, 0, n, ws.tables, ws.chunk);
+      decoding += System.nanoTime() - t0;
+    }
+    int span = wide ? WIDE_ROW_CHUNK : ROW_CHUNK;
+    for (int r0 = 0; r0 < n; r0 += span) {
+      int rows = Math.min(span, n - r0);
+      long t0 = System.nanoTime();
+      if (!wide) {
+        block.decodeRows(from, count, r0, rows, ws.tables, ws.tile);
+      }
       long t1 = System.nanoTime();
-      Blas.sgemm(true, false, count, k, rows, 1f, tile, 0, rows, v, r0, n, 0f, t, 0, count);
+      if (wide) {
+        Blas.sgemm(true, false, count, k, rows, 1f, ws.chunk, r0, n, v, r0, n, 0f, t, 0, count);
+      } else {
+        Blas.sgemm(true, false, count, k, rows, 1f, ws.tile, 0, rows, v, r0, n, 0f, t, 0, count);
+      }
       long t2 = System.nanoTime();
       for (int i = 0; i < size; i++) {
         tSum[i] += t[i];
@@ -225,10 +258,23 @@ public final class GenotypeProductKernel {
   /**
    * {@code out(n×k) += Z_c ws.t} for the chunk c = variants {@code [from, from + count)} (T in float,
    * count×k): each tile decoded again, one SGEMM of the chunk's ≤ {@link #VARIANT_CHUNK}-term sums in
-   * float, added into the double accumulator.
+   * float, added into the double accumulator; in the wide form one SGEMM over the decoded chunk.
    */
   private static void productChunk(PackedGenotypeBlock block, int from, int count, int k, double[] out, Workspace ws) {
     int n = block.n;
+    if (k >= WIDE_COLUMNS) {
+      float[] p = ws.product;
+      long t0 = System.nanoTime();
+      Blas.sgemm(false, false, n, k, count, 1f, ws.chunk, 0, n, ws.t, 0, count, 0f, p, 0, n);
+      long t1 = System.nanoTime();
+      for (int i = 0; i < n * k; i++) {
+        out[i] += p[i];
+      }
+      ws.productGemmNanos += t1 - t0;
+      ws.accumulateNanos += System.nanoTime() - t1;
+      ws.flops += 2.0 * n * count * k;
+      return;
+    }
     float[] tile = ws.tile;
     float[] p = ws.product;
     long decoding = 0;

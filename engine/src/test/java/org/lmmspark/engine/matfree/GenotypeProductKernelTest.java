@@ -23,8 +23,9 @@ class GenotypeProductKernelTest {
    * n = 4,500 samples (9 tiles of {@link GenotypeProductKernel#ROW_CHUNK}, the last one shorter, so Z_bᵀV is
    * summed over tiles), M = 1,500 variants in blocks of 700 (a block in two chunks of
    * {@link GenotypeProductKernel#VARIANT_CHUNK} or fewer, blocks summed in double), 1% missing calls,
-   * k = 4 columns: Gaussian, Rademacher (the trace probes), a genetic-value-like Zβ (most of its norm
-   * in K's top eigenvectors, as y and Py) and a column weighted 0 (a left-out chromosome).
+   * columns Gaussian, Rademacher (the trace probes), a genetic-value-like Zβ (most of its norm in K's top
+   * eigenvectors, as y and Py) and weighted 0 (a left-out chromosome), k = 4 (tiles decoded twice) and
+   * k = {@link GenotypeProductKernel#WIDE_COLUMNS} (the chunk decoded once, the wide form).
    */
   @Test
   void singlePrecisionProductsMatchDoubleTripleLoop(@TempDir Path dir) {
@@ -43,73 +44,85 @@ class GenotypeProductKernelTest {
     for (PackedGenotypeBlock b : blocks) {
       used += b.m;
     }
-    int k = 4;
     Random rnd = new Random(5);
-    double[] v = new double[n * k];
-    for (int i = 0; i < n; i++) {
-      v[i] = rnd.nextGaussian();
-      v[i + n] = rnd.nextBoolean() ? 1 : -1;
-      v[i + 3 * n] = rnd.nextGaussian();
-    }
+    double[] genetic = new double[n];
     for (PackedGenotypeBlock b : blocks) {
       for (int x = 0; x < b.m; x++) {
         double beta = rnd.nextGaussian();
         for (int i = 0; i < n; i++) {
-          v[i + 2 * n] += beta * b.value(x, i);
+          genetic[i] += beta * b.value(x, i);
         }
       }
     }
-    double[] w = {1.0 / used, 1.0 / used, 1.0 / used, 0};
-
-    double[] out = new double[n * k];
-    GenotypeProductKernel.Workspace ws = new GenotypeProductKernel.Workspace();
-    float[] vf = GenotypeProductKernel.toFloat(v, n * k);
-    for (PackedGenotypeBlock b : blocks) {
-      GenotypeProductKernel.multiplyAdd(b, vf, k, w, out, ws);
-    }
-
-    // Reference: out_j = w_j Σ_x z_x (z_xᵀ v_j), every sum in double, loops written plainly.
-    double[] ref = new double[n * k];
-    for (PackedGenotypeBlock b : blocks) {
-      for (int x = 0; x < b.m; x++) {
-        double[] z = new double[n];
+    // k = 4: the tiles decoded twice; k = WIDE_COLUMNS: the chunk decoded once over all samples.
+    for (int k : new int[] {4, GenotypeProductKernel.WIDE_COLUMNS}) {
+      // Column j: Gaussian (j % 4 = 0), Rademacher (1), the genetic value (2), Gaussian weighted 0 (3).
+      double[] v = new double[n * k];
+      double[] w = new double[k];
+      for (int j = 0; j < k; j++) {
+        w[j] = j % 4 == 3 ? 0 : 1.0 / used;
         for (int i = 0; i < n; i++) {
-          z[i] = b.value(x, i);
+          v[i + j * n] = switch (j % 4) {
+            case 1 -> rnd.nextBoolean() ? 1 : -1;
+            case 2 -> genetic[i];
+            default -> rnd.nextGaussian();
+          };
         }
-        for (int j = 0; j < k; j++) {
-          double t = 0;
+      }
+      double[] out = new double[n * k];
+      GenotypeProductKernel.Workspace ws = new GenotypeProductKernel.Workspace();
+      float[] vf = GenotypeProductKernel.toFloat(v, n * k);
+      for (PackedGenotypeBlock b : blocks) {
+        GenotypeProductKernel.multiplyAdd(b, vf, k, w, out, ws);
+      }
+
+      // Reference: out_j = w_j Σ_x z_x (z_xᵀ v_j), every sum in double, loops written plainly.
+      double[] ref = new double[n * k];
+      for (PackedGenotypeBlock b : blocks) {
+        for (int x = 0; x < b.m; x++) {
+          double[] z = new double[n];
           for (int i = 0; i < n; i++) {
-            t += z[i] * v[i + j * n];
+            z[i] = b.value(x, i);
           }
-          t *= w[j];
-          for (int i = 0; i < n; i++) {
-            ref[i + j * n] += z[i] * t;
+          for (int j = 0; j < k; j++) {
+            double t = 0;
+            for (int i = 0; i < n; i++) {
+              t += z[i] * v[i + j * n];
+            }
+            t *= w[j];
+            for (int i = 0; i < n; i++) {
+              ref[i + j * n] += z[i] * t;
+            }
           }
         }
       }
-    }
-    for (int j = 0; j < 3; j++) {
-      double err = 0;
-      double norm = 0;
-      double maxErr = 0;
-      double maxRef = 0;
-      for (int i = 0; i < n; i++) {
-        double d = out[i + j * n] - ref[i + j * n];
-        err += d * d;
-        norm += ref[i + j * n] * ref[i + j * n];
-        maxErr = Math.max(maxErr, Math.abs(d));
-        maxRef = Math.max(maxRef, Math.abs(ref[i + j * n]));
+      double worst = 0;
+      for (int j = 0; j < k; j++) {
+        if (j % 4 == 3) {
+          for (int i = 0; i < n; i++) {
+            assertEquals(0.0, out[i + j * n], "k=" + k + ": a column weighted 0 gets nothing");
+          }
+          continue;
+        }
+        double err = 0;
+        double norm = 0;
+        double maxErr = 0;
+        double maxRef = 0;
+        for (int i = 0; i < n; i++) {
+          double d = out[i + j * n] - ref[i + j * n];
+          err += d * d;
+          norm += ref[i + j * n] * ref[i + j * n];
+          maxErr = Math.max(maxErr, Math.abs(d));
+          maxRef = Math.max(maxRef, Math.abs(ref[i + j * n]));
+        }
+        double rel = Math.sqrt(err / norm);
+        worst = Math.max(worst, rel);
+        // Float inputs (u = 6e-8) and float sums of ≤ 4,096 terms: a few u at most norm-wise; 1e-6 leaves a
+        // margin of ~3 over the measured 3–4e-7 and still fails if any long sum ran in float (u·√n·√M ≫ 1e-6).
+        assertTrue(rel < 1e-6, "k=" + k + ", column " + j + ": relative error " + rel);
+        assertTrue(maxErr < 1e-6 * maxRef, "k=" + k + ", column " + j + ": largest entry error " + maxErr / maxRef);
       }
-      double rel = Math.sqrt(err / norm);
-      System.out.printf("column %d: norm-wise relative error %.2e, largest entry error %.2e of the largest entry%n", j,
-          rel, maxErr / maxRef);
-      // Float inputs (u = 6e-8) and float sums of ≤ 512 terms: a few u at most norm-wise; 1e-6 leaves a
-      // margin of ~5 over the measured ~1e-7 and still fails if any long sum ran in float (u·√n·√M ≫ 1e-6).
-      assertTrue(rel < 1e-6, "column " + j + ": relative error " + rel);
-      assertTrue(maxErr < 1e-6 * maxRef, "column " + j + ": largest entry error " + maxErr / maxRef);
-    }
-    for (int i = 0; i < n; i++) {
-      assertEquals(0.0, out[i + 3 * n], "a column weighted 0 gets nothing");
+      System.out.printf("k = %d: largest norm-wise relative error of a column %.2e%n", k, worst);
     }
   }
 }
