@@ -42,8 +42,8 @@ import org.lmmspark.engine.linalg.Blas;
  * partitions are summed in double. Rounding then has three sources: z and v rounded to
  * float (relative 6·10⁻⁸ each, i.e. a K perturbed by ~10⁻⁷ relative, still exactly symmetric
  * positive semi-definite because the same rounded Z is used on both sides), and float summation
- * of at most {@code L = max(ROW_CHUNK, VARIANT_CHUNK)} terms ({@value #WIDE_ROW_CHUNK} in the wide form) (random-walk error ~{@code u·√L} of the
- * sum of the terms' magnitudes, u = 6·10⁻⁸). Measured against a plain double triple loop
+ * of at most {@code L = max(ROW_CHUNK, VARIANT_CHUNK)} terms ({@value #WIDE_ROW_CHUNK} in the wide
+ * form; random-walk error ~{@code u·√L} of the sum of the terms' magnitudes, u = 6·10⁻⁸). Measured against a plain double triple loop
  * (GenotypeProductKernelTest: n = 4,500 in nine tiles, blocks of two chunks) the norm-wise relative
  * error of {@code K V} is 3–4·10⁻⁷ (a few u, most of it the rounding of z and v) and no entry is off by
  * more than 6·10⁻⁷ of the column's largest one. Conjugate gradients checks its
@@ -76,7 +76,7 @@ public final class GenotypeProductKernel {
   /** Columns from which a chunk is decoded once over all samples instead of twice in tiles (see above). */
   public static final int WIDE_COLUMNS = 80;
   /** Samples per single-precision {@code Z_bᵀV} sum in the wide form (then summed in double). */
-  static final int WIDE_ROW_CHUNK = 4096;
+  public static final int WIDE_ROW_CHUNK = 4096;
 
   private GenotypeProductKernel() {}
 
@@ -103,6 +103,18 @@ public final class GenotypeProductKernel {
     public long accumulateNanos;
     /** Flops of the SGEMMs, {@code 2·N·m_b·k} each. */
     public double flops;
+
+    /** Adds one chunk's times and flops ({@code transpose}: the GEMM was {@code Z_bᵀV}, else {@code Z_b T}). */
+    void record(long decoding, long gemm, boolean transpose, long adding, double gemmFlops) {
+      decodeNanos += decoding;
+      if (transpose) {
+        transposeGemmNanos += gemm;
+      } else {
+        productGemmNanos += gemm;
+      }
+      accumulateNanos += adding;
+      flops += gemmFlops;
+    }
 
     void ensure(int n, int k) {
       boolean wide = k >= WIDE_COLUMNS;
@@ -249,10 +261,7 @@ public final class GenotypeProductKernel {
       gemm += t2 - t1;
       adding += System.nanoTime() - t2;
     }
-    ws.decodeNanos += decoding;
-    ws.transposeGemmNanos += gemm;
-    ws.accumulateNanos += adding;
-    ws.flops += 2.0 * n * count * k;
+    ws.record(decoding, gemm, true, adding, 2.0 * n * count * k);
   }
 
   /**
@@ -270,9 +279,7 @@ public final class GenotypeProductKernel {
       for (int i = 0; i < n * k; i++) {
         out[i] += p[i];
       }
-      ws.productGemmNanos += t1 - t0;
-      ws.accumulateNanos += System.nanoTime() - t1;
-      ws.flops += 2.0 * n * count * k;
+      ws.record(0, t1 - t0, false, System.nanoTime() - t1, 2.0 * n * count * k);
       return;
     }
     float[] tile = ws.tile;
@@ -298,9 +305,6 @@ public final class GenotypeProductKernel {
       gemm += t2 - t1;
       adding += System.nanoTime() - t2;
     }
-    ws.decodeNanos += decoding;
-    ws.productGemmNanos += gemm;
-    ws.accumulateNanos += adding;
-    ws.flops += 2.0 * n * count * k;
+    ws.record(decoding, gemm, false, adding, 2.0 * n * count * k);
   }
 }

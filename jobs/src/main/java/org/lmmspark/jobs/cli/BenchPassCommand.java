@@ -77,16 +77,20 @@ public final class BenchPassCommand implements Callable<Integer> {
     PassProfile.Pass pass = PassProfile.measure(blocks, columns, passes);
     System.out.println("bench-pass: pass " + pass);
     double[] decode = PassProfile.decodeOnly(blocks, passes);
-    System.out.printf(Locale.ROOT, "bench-pass: decode alone (once; a pass decodes twice) %.3f s wall (%.3f s CPU):"
-        + " %.2f Gvalues/s per CPU-s (%.0f MB/s of packed codes)%n", decode[0], decode[1],
-        n * (double) m / decode[1] / 1e9, m * ((n + 3) / 4) / decode[1] / 1e6);
-    // SGEMM at the kernel's tile shapes, with fresh Gaussian matrices (no decode): the rate the pass could reach.
-    int rows = Math.min(n, GenotypeProductKernel.ROW_CHUNK);
+    boolean wide = columns >= GenotypeProductKernel.WIDE_COLUMNS;
+    System.out.printf(Locale.ROOT, "bench-pass: decode alone %.3f s wall (%.3f s CPU): %.2f Gvalues/s per CPU-s"
+        + " (%.0f MB/s of packed codes); the pass decodes every value %s%n", decode[0], decode[1],
+        n * (double) m / decode[1] / 1e9, m * ((n + 3) / 4) / decode[1] / 1e6,
+        wide ? "once (wide form)" : "twice (tiles)");
+    // SGEMM at the kernel's shapes, with fresh Gaussian matrices (no decode): the rate the pass could reach.
+    // Tiles: both operands small and in cache; wide form: the decoded chunk spans all N samples.
     int chunk = GenotypeProductKernel.chunkVariants(b);
+    int rows = Math.min(n, wide ? GenotypeProductKernel.WIDE_ROW_CHUNK : GenotypeProductKernel.ROW_CHUNK);
     BlasPeak.Measurement tShape = BlasPeak.measure(BlasPeak.Routine.SGEMM, chunk, columns, rows, 1, 5 * passes);
-    BlasPeak.Measurement pShape = BlasPeak.measure(BlasPeak.Routine.SGEMM, rows, columns, chunk, 1, 5 * passes);
-    System.out.println("bench-pass: SGEMM at a Z'V tile's shape: " + tShape);
-    System.out.println("bench-pass: SGEMM at a Z T tile's shape:  " + pShape);
+    BlasPeak.Measurement pShape = BlasPeak.measure(BlasPeak.Routine.SGEMM, wide ? n : rows, columns, chunk, 1,
+        5 * passes);
+    System.out.println("bench-pass: SGEMM at Z'V's shape: " + tShape);
+    System.out.println("bench-pass: SGEMM at Z T's shape:  " + pShape);
     double ideal = pass.flops() / 2 / (tShape.cpuGflops() * 1e9) + pass.flops() / 2 / (pShape.cpuGflops() * 1e9);
     System.out.printf(Locale.ROOT, "bench-pass: the pass at %.0f%% of SGEMM at its shapes (%.3f CPU-s of GEMM at those"
         + " rates against %.3f CPU-s)%n", 100 * ideal / pass.cpuSeconds(), ideal, pass.cpuSeconds());
