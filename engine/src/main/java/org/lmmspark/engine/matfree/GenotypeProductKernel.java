@@ -30,9 +30,10 @@ import org.lmmspark.engine.linalg.Blas;
  * takes part in enough multiply-adds that OpenBLAS's own packing is amortized and the second decode is
  * not: the chunk is decoded once over all N samples ({@code 4·N·VARIANT_CHUNK} bytes, 200 MB at
  * N = 100,000) and both SGEMMs read it from memory, {@code Z_bᵀV} over row spans of
- * {@value #WIDE_ROW_CHUNK} samples. Measured with {@code bench-pass} at N = 20,000 (per CPU-s, machine
- * loaded): tiles 29 against 21–25 GFLOP/s at k = 19, 42–48 against 41–45 at k = 44, but 59 against 70
- * at k = 154.
+ * {@value #WIDE_ROW_CHUNK} samples. Measured at N = 20,000 on a loaded machine, the two forms run
+ * alternately in one JVM (medians of 15, GFLOP/s per CPU-s): tiles 23.2 against 21.3 for one decode at
+ * k = 19, 41.7 against 40.0 at k = 44; at k = 154 tiles 59 against 66–70 ({@code bench-pass}), at k = 80
+ * and 112 the two within the spread (docs/benchmarks.md).
  *
  * <p><b>Precision.</b> The GEMMs run in single precision (SGEMM: twice the flops per cycle of DGEMM
  * and half the memory traffic), with every sum that would be long kept short and the long sums
