@@ -29,7 +29,7 @@ import org.lmmspark.engine.linalg.Blas;
  * <p><b>Wide V.</b> From {@value #WIDE_COLUMNS} columns on (LOCO solves: (1 + p)·C + S columns) each value
  * takes part in enough multiply-adds that OpenBLAS's own packing is amortized and the second decode is
  * not: the chunk is decoded once over all N samples ({@code 4·N·VARIANT_CHUNK} bytes, 200 MB at
- * N = 100,000) and both SGEMMs read it from memory, {@code Z_bᵀV} over row spans of
+ * N = 100,000; fewer variants above, {@link #WIDE_CHUNK_FLOATS}) and both SGEMMs read it from memory, {@code Z_bᵀV} over row spans of
  * {@value #WIDE_ROW_CHUNK} samples. Measured at N = 20,000 on a loaded machine, the two forms run
  * alternately in one JVM (medians of 15, GFLOP/s per CPU-s): tiles 23.2 against 21.3 for one decode at
  * k = 19, 41.7 against 40.0 at k = 44; at k = 154 tiles 59 against 66–70 ({@code bench-pass}), at k = 80
@@ -57,7 +57,7 @@ import org.lmmspark.engine.linalg.Blas;
  *
  * <p>Memory: the caller's {@link Workspace}: one tile ({@code 4·ROW_CHUNK·VARIANT_CHUNK} bytes), the
  * chunk's decode tables, {@code 12·VARIANT_CHUNK·k} bytes for T and {@code 4·ROW_CHUNK·k} for a tile's
- * product; in the wide form the decoded chunk ({@code 4·N·VARIANT_CHUNK}) and an N×k float product
+ * product; in the wide form the decoded chunk (≤ 256 MB) and an N×k float product
  * instead of the tile's; {@link #transposeProduct} adds the block's double T ({@code 8·m_b·k}).
  */
 public final class GenotypeProductKernel {
@@ -78,6 +78,11 @@ public final class GenotypeProductKernel {
   public static final int WIDE_COLUMNS = 80;
   /** Samples per single-precision {@code Z_bᵀV} sum in the wide form (then summed in double). */
   public static final int WIDE_ROW_CHUNK = 4096;
+  /**
+   * Most floats of the wide form's decoded chunk (256 MB, the bound of the decoded block before the tiles): at
+   * N = 100,000 a chunk is 512 variants, at N = 500,000 it is 134, so a task's memory does not grow with N.
+   */
+  static final long WIDE_CHUNK_FLOATS = 64L << 20;
 
   private GenotypeProductKernel() {}
 
@@ -119,8 +124,8 @@ public final class GenotypeProductKernel {
 
     void ensure(int n, int k) {
       boolean wide = k >= WIDE_COLUMNS;
-      if (wide && chunk.length < (long) n * VARIANT_CHUNK) {
-        chunk = new float[Math.multiplyExact(n, VARIANT_CHUNK)];
+      if (wide && chunk.length < (long) n * chunkLimit(n, k)) {
+        chunk = new float[Math.multiplyExact(n, chunkLimit(n, k))];
       }
       if (!wide && tile.length < ROW_CHUNK * VARIANT_CHUNK) {
         tile = new float[ROW_CHUNK * VARIANT_CHUNK];
@@ -145,9 +150,18 @@ public final class GenotypeProductKernel {
     return f;
   }
 
-  /** Variants per chunk when a block of {@code m} is cut into equal chunks of at most {@link #VARIANT_CHUNK}. */
-  public static int chunkVariants(int m) {
-    int chunks = (m + VARIANT_CHUNK - 1) / VARIANT_CHUNK;
+  /**
+   * Most variants per chunk for n samples and k columns: {@link #VARIANT_CHUNK}, and in the wide form fewer when
+   * the decoded chunk would exceed {@link #WIDE_CHUNK_FLOATS} (at least 16).
+   */
+  public static int chunkLimit(int n, int k) {
+    return k < WIDE_COLUMNS ? VARIANT_CHUNK
+        : (int) Math.max(16, Math.min(VARIANT_CHUNK, WIDE_CHUNK_FLOATS / Math.max(1, n)));
+  }
+
+  /** Variants per chunk when a block of {@code m} is cut into equal chunks of at most {@code most}. */
+  public static int chunkVariants(int m, int most) {
+    int chunks = (m + most - 1) / most;
     return chunks == 0 ? 0 : (m + chunks - 1) / chunks;
   }
 
@@ -168,7 +182,7 @@ public final class GenotypeProductKernel {
     if (ws.tBlock.length < m * k) {
       ws.tBlock = new double[m * k];
     }
-    int step = chunkVariants(m);
+    int step = chunkVariants(m, chunkLimit(n, k));
     for (int from = 0; from < m; from += step) {
       int count = Math.min(step, m - from);
       ws.tables = block.decodeTables(from, count, ws.tables);
@@ -202,7 +216,7 @@ public final class GenotypeProductKernel {
       return;
     }
     ws.ensure(n, k);
-    int step = chunkVariants(m);
+    int step = chunkVariants(m, chunkLimit(n, k));
     for (int from = 0; from < m; from += step) {
       int count = Math.min(step, m - from);
       ws.tables = block.decodeTables(from, count, ws.tables);

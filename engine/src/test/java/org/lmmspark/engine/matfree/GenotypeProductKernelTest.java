@@ -125,4 +125,21 @@ class GenotypeProductKernelTest {
       System.out.printf("k = %d: largest norm-wise relative error of a column %.2e%n", k, worst);
     }
   }
+
+  /**
+   * Chunk sizes: tiles take chunks of 512 variants at any N; the wide form's decoded chunk stays within 256 MB
+   * (64·2²⁰ floats: 134 variants at N = 500,000) and a block is cut into equal chunks.
+   */
+  @Test
+  void chunksKeepTheWideFormWithin256Megabytes() {
+    int wide = GenotypeProductKernel.WIDE_COLUMNS;
+    assertEquals(512, GenotypeProductKernel.chunkLimit(500_000, 19));
+    assertEquals(512, GenotypeProductKernel.chunkLimit(100_000, wide));
+    assertEquals(134, GenotypeProductKernel.chunkLimit(500_000, wide));
+    assertEquals(16, GenotypeProductKernel.chunkLimit(10_000_000, wide));
+    assertEquals(512, GenotypeProductKernel.chunkVariants(2048, 512));
+    assertEquals(350, GenotypeProductKernel.chunkVariants(700, 512));
+    assertEquals(128, GenotypeProductKernel.chunkVariants(2048, 134)); // 16 equal chunks
+    assertEquals(0, GenotypeProductKernel.chunkVariants(0, 512));
+  }
 }

@@ -111,7 +111,7 @@ public final class PassProfile {
       long cpu0 = CPU.getCurrentThreadCpuTime();
       long t0 = System.nanoTime();
       for (PackedGenotypeBlock b : blocks) {
-        int step = GenotypeProductKernel.chunkVariants(b.m);
+        int step = GenotypeProductKernel.chunkVariants(b.m, GenotypeProductKernel.VARIANT_CHUNK);
         for (int from = 0; from < b.m; from += step) {
           int count = Math.min(step, b.m - from);
           tables = b.decodeTables(from, count, tables);

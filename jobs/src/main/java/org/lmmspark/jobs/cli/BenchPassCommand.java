@@ -84,7 +84,7 @@ public final class BenchPassCommand implements Callable<Integer> {
         wide ? "once (wide form)" : "twice (tiles)");
     // SGEMM at the kernel's shapes, with fresh Gaussian matrices (no decode): the rate the pass could reach.
     // Tiles: both operands small and in cache; wide form: the decoded chunk spans all N samples.
-    int chunk = GenotypeProductKernel.chunkVariants(b);
+    int chunk = GenotypeProductKernel.chunkVariants(b, GenotypeProductKernel.chunkLimit(n, columns));
     int rows = Math.min(n, wide ? GenotypeProductKernel.WIDE_ROW_CHUNK : GenotypeProductKernel.ROW_CHUNK);
     BlasPeak.Measurement tShape = BlasPeak.measure(BlasPeak.Routine.SGEMM, chunk, columns, rows, 1, 5 * passes);
     BlasPeak.Measurement pShape = BlasPeak.measure(BlasPeak.Routine.SGEMM, wide ? n : rows, columns, chunk, 1,
