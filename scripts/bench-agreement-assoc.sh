@@ -62,7 +62,7 @@ echo "(exact) spectral exact LOCO MLMA: $(printf '%.1f' "$exact_wall") s wall"
 echo "(target: chi2 correlation > 0.999)"
 python3 - "$prefix.mf.out" "$prefix.reml.hsq" <<'PY'
 import re, sys
-h2m = re.search(r'h2 = ([0-9.]+) \(SE ([0-9.]+)\)', open(sys.argv[1]).read())
+h2m = re.search(r'h2 = ([0-9.]+) \((?:AI )?SE ([0-9.]+)\)', open(sys.argv[1]).read())
 h2mf, semf = float(h2m.group(1)), float(h2m.group(2))
 m = re.search(r'V\(G\)/Vp\s+([0-9.]+)\s+([0-9.]+)', open(sys.argv[2]).read())
 h2ex, seex = float(m.group(1)), float(m.group(2))
