@@ -66,6 +66,16 @@ public final class GenomicRelationshipOperator implements SymmetricOperator {
     return products;
   }
 
+  /** The analysed samples as fileset rows, in analysis order (a copy). */
+  public int[] rows() {
+    return rows.clone();
+  }
+
+  /** The chromosome index left out, or −1 for none. */
+  public int excluded() {
+    return excluded;
+  }
+
   @Override
   public int size() {
     return rows.length;

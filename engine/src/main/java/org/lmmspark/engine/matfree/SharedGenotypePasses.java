@@ -166,13 +166,37 @@ public final class SharedGenotypePasses implements GenotypeProducts {
     }
   }
 
-  /** One pass of the underlying products for every pending request; called holding the baton. */
+  /**
+   * From a computation of {@link #runAll}: waits, holding no columns, until the next shared pass has been taken
+   * (or, when no other live computation asks for a product, returns at once). For a computation that needs what
+   * another one is computing across passes (runs shared by several traits, {@code SharedProbeRuns}): it waits
+   * without stopping the passes, which go on as soon as every live computation has asked. Outside
+   * {@link #runAll}: returns at once.
+   */
+  public void awaitNextPass() {
+    if (baton.isHeldByCurrentThread()) {
+      multiply(new double[0], 0, new double[0], new double[0]);
+    }
+  }
+
+  /**
+   * One pass of the underlying products for every pending request; called holding the baton. Requests of no
+   * columns ({@link #awaitNextPass}) are served by it; when all are such, no pass is taken.
+   */
   private void pass() {
     int n = base.samples();
     int c = base.chromosomeCount();
     int total = 0;
     for (Request r : pending) {
       total = Math.addExact(total, r.k);
+    }
+    if (total == 0) {
+      for (Request r : pending) {
+        r.done = true;
+      }
+      pending.clear();
+      served.signalAll();
+      return;
     }
     try {
       double[] v = new double[Math.multiplyExact(n, total)];

@@ -26,8 +26,17 @@ import org.lmmspark.engine.reml.SymmetricOperator;
  * computed T is the exact Lanczos matrix of a nearby problem with a slightly larger spectrum: Greenbaum 1989;
  * Knizhnerman 1996), which is what SLQ relies on.
  *
+ * <p>Bilinear forms {@code (z_r ⊙ 1_S)ᵀ f(K) z_r} for index sets S given up front ({@code masks}): the Lanczos
+ * approximation {@code f(K) z_r ≈ ‖z_r‖ Q_r f(T_r) e_1} (Q_r the run's Lanczos vectors) dotted with the probe's
+ * part on S, {@code ‖z_r‖ gᵀ f(T_r) e_1} with {@code g_l = (z_r ⊙ 1_S)ᵀ q_l} recorded as each step is taken, so
+ * that Q is never kept. For {@code f(λ) = 1/(λ + σ)} this is the CG iterate's, whose error is of the order of
+ * CG's residual (not its square); in finite precision the approximation stays as good as with orthogonal
+ * Lanczos vectors (Musco, Musco &amp; Sidford 2018, SODA, "Stability of the Lanczos method for matrix function
+ * approximation"). {@link SharedProbeRuns} uses them as control variates of other traits' probes.
+ *
  * <p>Cost: one product of K with the columns still being extended per step (one genotype pass for all
- * probes); memory three n×R blocks ({@code K z}, the last two Lanczos vectors) plus O(L) per probe.
+ * probes), plus {@code Σ|S|} flops per probe and step for the masks; memory three n×R blocks ({@code K z}, the
+ * last two Lanczos vectors) plus O(L) per probe and mask.
  */
 public final class ProbeLanczos {
   /** β below this times the largest α seen: the Krylov space is invariant and the quadrature exact. */
@@ -49,6 +58,11 @@ public final class ProbeLanczos {
   private final double[][] ritzValues;
   private final double[][] firstComponents;
   private final int[] decomposedAt;
+  private final double[][] eigenvectors;
+  private final double[] z;
+  private final int[][] masks;
+  /** {@code projections[j][s][l] = (z_j ⊙ 1_{masks[s]})ᵀ q_l}. */
+  private final double[][][] projections;
 
   /**
    * Takes the first step of every probe (one product {@code K·[z_1 … z_R]}, which also gives {@link #kz}).
@@ -56,6 +70,14 @@ public final class ProbeLanczos {
    * @param z n×R probes, column-major, none zero
    */
   public ProbeLanczos(SymmetricOperator k, double[] z, int r) {
+    this(k, z, r, new int[0][]);
+  }
+
+  /**
+   * As {@link #ProbeLanczos(SymmetricOperator, double[], int)}, recording for {@link #bilinear} each probe's part on
+   * each index set of {@code masks} (indices into 0 … n−1) against every Lanczos vector.
+   */
+  public ProbeLanczos(SymmetricOperator k, double[] z, int r, int[][] masks) {
     this.k = k;
     this.n = k.size();
     this.r = r;
@@ -84,6 +106,17 @@ public final class ProbeLanczos {
     firstComponents = new double[r][];
     decomposedAt = new int[r];
     Arrays.fill(decomposedAt, -1);
+    eigenvectors = new double[r][];
+    this.z = z;
+    this.masks = masks;
+    for (int[] mask : masks) {
+      for (int i : mask) {
+        if (i < 0 || i >= n) {
+          throw new IllegalArgumentException("mask index " + i + " outside 0 … " + (n - 1));
+        }
+      }
+    }
+    projections = new double[r][masks.length][8];
     int[] all = new int[r];
     for (int j = 0; j < r; j++) {
       all[j] = j;
@@ -145,6 +178,13 @@ public final class ProbeLanczos {
       }
       norm = Math.sqrt(norm);
       grow(j, l + 1);
+      for (int s2 = 0; s2 < masks.length; s2++) {
+        double g = 0;
+        for (int i : masks[s2]) {
+          g += z[o + i] * current[o + i];
+        }
+        projections[j][s2][l] = g;
+      }
       alpha[j][l] = a;
       beta[j][l] = norm;
       steps[j] = l + 1;
@@ -167,6 +207,11 @@ public final class ProbeLanczos {
       alpha[j] = Arrays.copyOf(alpha[j], 2 * size);
       beta[j] = Arrays.copyOf(beta[j], 2 * size);
     }
+    for (int s = 0; s < masks.length; s++) {
+      if (projections[j][s].length < size) {
+        projections[j][s] = Arrays.copyOf(projections[j][s], 2 * size);
+      }
+    }
   }
 
   /**
@@ -174,24 +219,49 @@ public final class ProbeLanczos {
    * ({@code β_{L+1} |e_Lᵀ(T_L + σI)⁻¹ e_1|}); 0 once the Krylov space is exhausted. {@code σ > 0}.
    */
   public double relativeResidual(int probe, double sigma) {
+    return exhausted[probe] ? 0 : residuals(probe, sigma)[steps[probe] - 1];
+  }
+
+  /**
+   * The relative residual after each prefix of the run: element {@code l − 1} that of the first l steps. The
+   * Thomas algorithm's forward sweep on {@code T + σI} (positive definite for σ > 0) gives them all at once: the
+   * sweep over the first l rows does not depend on the later ones, and the last unknown, the only one wanted, is
+   * the sweep's own {@code d_l}.
+   */
+  private double[] residuals(int probe, double sigma) {
     int l = steps[probe];
-    if (exhausted[probe]) {
-      return 0;
-    }
-    // (T + σI) y = e_1 by the Thomas algorithm (T + σI is positive definite for σ > 0).
     double[] a = alpha[probe];
     double[] b = beta[probe];
-    double[] c = new double[l];
-    double[] d = new double[l];
+    double[] res = new double[l];
     double diag = a[0] + sigma;
-    d[0] = 1 / diag;
+    double c;
+    double d = 1 / diag;
+    res[0] = b[0] * Math.abs(d);
     for (int i = 1; i < l; i++) {
-      c[i - 1] = b[i - 1] / diag;
-      diag = a[i] + sigma - b[i - 1] * c[i - 1];
-      d[i] = -b[i - 1] * d[i - 1] / diag;
+      c = b[i - 1] / diag;
+      diag = a[i] + sigma - b[i - 1] * c;
+      d = -b[i - 1] * d / diag;
+      res[i] = b[i] * Math.abs(d);
     }
-    // Back substitution starts at the last unknown, the only one wanted: y_L = d_L.
-    return b[l - 1] * Math.abs(d[l - 1]);
+    return res;
+  }
+
+  /**
+   * The fewest steps of probe's run after which CG on {@code (K + σI)} would have reached relative residual
+   * {@code tolerance} (all steps taken when none did): quadratures over that prefix ({@link #quadratic(int,
+   * DoubleUnaryOperator, int)}) are as accurate as θ asks and do not depend on how far others extended the run.
+   */
+  public int stepsFor(int probe, double sigma, double tolerance) {
+    if (!(sigma > 0)) {
+      return steps[probe];
+    }
+    double[] res = residuals(probe, sigma);
+    for (int l = 0; l < res.length; l++) {
+      if (res[l] <= tolerance) {
+        return l + 1;
+      }
+    }
+    return steps[probe];
   }
 
   /**
@@ -225,7 +295,12 @@ public final class ProbeLanczos {
 
   /** {@code z_rᵀ f(K) z_r ≈ ‖z_r‖² Σ_i u_{1i}² f(μ_i)} over the Ritz values μ of the steps taken. */
   public double quadratic(int probe, DoubleUnaryOperator f) {
-    decompose(probe);
+    return quadratic(probe, f, steps[probe]);
+  }
+
+  /** {@link #quadratic(int, DoubleUnaryOperator)} over the first {@code l} steps of the run. */
+  public double quadratic(int probe, DoubleUnaryOperator f, int l) {
+    decompose(probe, l);
     double[] mu = ritzValues[probe];
     double[] u1 = firstComponents[probe];
     double s = 0;
@@ -235,8 +310,36 @@ public final class ProbeLanczos {
     return norm2[probe] * s;
   }
 
-  private void decompose(int probe) {
-    int l = steps[probe];
+  /**
+   * {@code (z_r ⊙ 1_S)ᵀ f(K) z_r ≈ ‖z_r‖ Σ_i (gᵀu_i) u_{1i} f(μ_i)} for the index set S = {@code masks[mask]},
+   * over the first {@code l} steps ({@code g} the probe's part on S against the Lanczos vectors).
+   */
+  public double bilinear(int probe, int mask, DoubleUnaryOperator f, int l) {
+    decompose(probe, l);
+    double[] mu = ritzValues[probe];
+    double[] u1 = firstComponents[probe];
+    double[] u = eigenvectors[probe];
+    double[] g = projections[probe][mask];
+    double s = 0;
+    for (int i = 0; i < l; i++) {
+      double gu = 0;
+      for (int a = 0; a < l; a++) {
+        gu += g[a] * u[a + i * l];
+      }
+      s += gu * u1[i] * f.applyAsDouble(mu[i]);
+    }
+    return Math.sqrt(norm2[probe]) * s;
+  }
+
+  /** Steps taken by the probe's run. */
+  public int steps(int probe) {
+    return steps[probe];
+  }
+
+  private void decompose(int probe, int l) {
+    if (l < 1 || l > steps[probe]) {
+      throw new IllegalArgumentException("probe " + probe + ": " + l + " steps of " + steps[probe]);
+    }
     if (decomposedAt[probe] == l) {
       return;
     }
@@ -259,6 +362,7 @@ public final class ProbeLanczos {
     }
     ritzValues[probe] = w;
     firstComponents[probe] = first;
+    eigenvectors[probe] = u;
     decomposedAt[probe] = l;
   }
 }

@@ -187,7 +187,7 @@ public final class StochasticReml implements RemlSolver {
   }
 
   public Outcome fitWithDiagnostics(RemlProblem problem) {
-    return new Run(problem, options, progress, lanczosTraces).fit(null, false);
+    return new Run(problem, options, progress, lanczosTraces, null).fit(null, false);
   }
 
   /**
@@ -196,15 +196,15 @@ public final class StochasticReml implements RemlSolver {
    * {@code W^½}-scaled problem ({@code MatrixFreePql}), started at the previous outer iteration's θ.
    */
   public Outcome fitWithDiagnostics(RemlProblem problem, double[] start, boolean residualFixed) {
-    return new Run(problem, options, progress, lanczosTraces).fit(start, residualFixed);
+    return new Run(problem, options, progress, lanczosTraces, null).fit(start, residualFixed);
   }
 
   /**
    * Several problems fitted in lock-step over shared genotype passes: the many-traits form of
    * {@link #fitWithDiagnostics}. Each problem (one trait, its own analysed samples) keeps its own
    * optimizer ({@link AiReml#maximize} unchanged: its EM and AI steps, its own convergence by step size),
-   * its own probes (drawn from {@code options.seed()} for its own n, so the same as in a run of that trait
-   * alone) and its own CG systems; its components must reach the genotypes through {@code passes} (a
+   * its probes (by default a few of its own paired with runs shared by all traits, {@link SharedProbeRuns}; see
+   * the overload) and its own CG systems; its components must reach the genotypes through {@code passes} (a
    * {@link GenomicRelationshipOperator} over {@code passes} and the trait's rows). Every operator product
    * of every trait — the probes' Lanczos steps, the deflation passes, each CG iteration — waits for the
    * others' next product and all are taken in one pass ({@link SharedGenotypePasses}); a trait that has
@@ -214,25 +214,107 @@ public final class StochasticReml implements RemlSolver {
    * <p>Each trait's probes are Lanczos runs on its K kept for the whole fit ({@link ProbeLanczos},
    * {@code lanczosTraces}): its traces and log|V| at every θ by quadrature, so the probes leave its CG
    * batches (R of its {@code 1 + p + R + 2} columns) and cost R columns for as many steps as the θ visited
-   * need, once (~17 at N = 5,000 against ~70 CG iterations of the probes alone). θ̂ equals the trait's run
-   * alone up to the solves' tolerance (the same probes, traces to ~1e-8; ≤ 3e-7 of Vp measured), log|V| within
-   * its Monte Carlo error (alone it is estimated on V whitened by the preconditioner, here on V itself).
+   * need, once (~17 at N = 5,000 against ~70 CG iterations of the probes alone). With each trait's own R probes
+   * ({@code sharedProbes} false), θ̂ equals the trait's run alone up to the solves' tolerance (the same probes,
+   * traces to ~1e-8; ≤ 3e-7 of Vp measured), log|V| within its Monte Carlo error (alone it is estimated on V
+   * whitened by the preconditioner, here on V itself); with shared runs (the default), within Monte Carlo error.
    *
    * @param progress one receiver of progress lines per problem
    * @return the outcomes in the order of {@code problems}
    */
   public static List<Outcome> fitTogether(SharedGenotypePasses passes, List<RemlProblem> problems, Options options,
       List<Consumer<String>> progress) {
+    return fitTogether(passes, problems, options, progress, true);
+  }
+
+  /**
+   * As {@link #fitTogether(SharedGenotypePasses, List, Options, List)}; with {@code sharedProbes} (and several
+   * traits, each with one component, K over its own samples through {@code passes}), the probes' runs are shared
+   * ({@link SharedProbeRuns}): R runs on K over the union U of the traits' samples serve every trait as control
+   * variates, and each trait runs only {@link SharedProbeRuns#pairedProbes} of those probes restricted to its
+   * samples (none when its samples are U): its traces unbiased, their Monte Carlo variance at most about 1.25×
+   * that of R probes of its own (reported in its diagnostics), for a fraction of the passes. θ̂ then equals the
+   * trait's run alone within that Monte Carlo error, not to rounding. Without, each trait runs all R of its own.
+   */
+  public static List<Outcome> fitTogether(SharedGenotypePasses passes, List<RemlProblem> problems, Options options,
+      List<Consumer<String>> progress, boolean sharedProbes) {
     if (progress.size() != problems.size()) {
       throw new IllegalArgumentException(problems.size() + " problems but " + progress.size() + " progress receivers");
     }
+    List<TraitProbes> probes = sharedProbes ? shareProbes(passes, problems, options) : null;
     List<java.util.concurrent.Callable<Outcome>> fits = new ArrayList<>();
     for (int t = 0; t < problems.size(); t++) {
       RemlProblem problem = problems.get(t);
       Consumer<String> lines = progress.get(t);
-      fits.add(() -> new StochasticReml(options, lines, true).fitWithDiagnostics(problem));
+      TraitProbes mine = probes == null ? null : probes.get(t);
+      fits.add(() -> new Run(problem, options, lines, true, mine).fit(null, false));
     }
     return passes.runAll(fits, "reml-trait");
+  }
+
+  /**
+   * Trait t's share of the runs: its index among the traits, its samples' positions in U, and whether its samples
+   * are U itself in U's order (then it reads the shared runs as its own).
+   */
+  record TraitProbes(SharedProbeRuns runs, int trait, int[] positions, boolean coversUnion) {}
+
+  /**
+   * The shared runs over the union of the traits' samples (in order of first appearance, so a trait with every
+   * sample, listed first, covers it), or null when they do not apply: one trait, several components, or a
+   * component that is not K over {@code passes} with every chromosome.
+   */
+  static List<TraitProbes> shareProbes(SharedGenotypePasses passes, List<RemlProblem> problems, Options o) {
+    if (problems.size() < 2) {
+      return null;
+    }
+    List<int[]> rows = new ArrayList<>();
+    for (RemlProblem problem : problems) {
+      if (problem.components().size() != 1
+          || !(problem.components().get(0).covariance() instanceof GenomicRelationshipOperator k)
+          || k.products() != passes || k.excluded() >= 0) {
+        return null;
+      }
+      rows.add(k.rows());
+    }
+    java.util.Map<Integer, Integer> position = new java.util.LinkedHashMap<>();
+    for (int[] rs : rows) {
+      for (int row : rs) {
+        position.putIfAbsent(row, position.size());
+      }
+    }
+    int[] union = position.keySet().stream().mapToInt(Integer::intValue).toArray();
+    int[][] missing = new int[rows.size()][];
+    int[][] positions = new int[rows.size()][];
+    for (int t = 0; t < rows.size(); t++) {
+      boolean[] in = new boolean[union.length];
+      positions[t] = new int[rows.get(t).length];
+      for (int i = 0; i < positions[t].length; i++) {
+        positions[t][i] = position.get(rows.get(t)[i]);
+        in[positions[t][i]] = true;
+      }
+      missing[t] = java.util.stream.IntStream.range(0, union.length).filter(i -> !in[i]).toArray();
+    }
+    SharedProbeRuns runs = new SharedProbeRuns(new GenomicRelationshipOperator(passes, union, -1), passes, missing,
+        o.probes(), o.seed());
+    List<TraitProbes> out = new ArrayList<>();
+    for (int t = 0; t < rows.size(); t++) {
+      boolean covers = positions[t].length == union.length;
+      for (int i = 0; covers && i < positions[t].length; i++) {
+        covers = positions[t][i] == i;
+      }
+      out.add(new TraitProbes(runs, t, positions[t], covers));
+    }
+    return out;
+  }
+
+  /** R Rademacher probes over n samples, n×R column-major, from {@code seed}: the same seed, the same probes. */
+  static double[] rademacher(int n, int r, long seed) {
+    SplittableRandom rnd = new SplittableRandom(seed);
+    double[] z = new double[n * r];
+    for (int i = 0; i < z.length; i++) {
+      z[i] = rnd.nextBoolean() ? 1 : -1;
+    }
+    return z;
   }
 
   /** V(θ) = Σ θ_k V_k + θ_e I as an operator; counts products. */
@@ -302,10 +384,19 @@ public final class StochasticReml implements RemlSolver {
     final List<Integer> cgIterations = new ArrayList<>();
     final Consumer<String> progress;
     final LeadingEigenspace eigenspace;
-    /** The probes' Lanczos runs on the component (one component, {@code lanczosTraces}); null: probes solved per evaluation. */
+    /**
+     * The Lanczos runs of this trait's own probes on the component (one component, {@code lanczosTraces}); null:
+     * probes solved per evaluation, or the shared runs read as this trait's own ({@code shared.coversUnion()}).
+     */
     final ProbeLanczos lanczos;
+    /** The runs shared with other traits fitted together ({@link SharedProbeRuns}); null when not shared. */
+    final TraitProbes shared;
+    /** The traces by Lanczos quadrature (own or shared runs) rather than by solving the probes. */
+    final boolean byQuadrature;
+    /** This trait's own runs paired with the shared ones as control variates. */
+    final boolean paired;
 
-    Run(RemlProblem problem, Options o, Consumer<String> progress, boolean lanczosTraces) {
+    Run(RemlProblem problem, Options o, Consumer<String> progress, boolean lanczosTraces, TraitProbes shared) {
       this.problem = problem;
       this.o = o;
       this.progress = progress;
@@ -313,7 +404,10 @@ public final class StochasticReml implements RemlSolver {
       this.p = problem.p();
       this.kk = problem.components().size();
       this.m = kk + 1;
-      this.r = o.probes();
+      this.shared = lanczosTraces && kk == 1 ? shared : null;
+      this.byQuadrature = lanczosTraces && kk == 1;
+      this.paired = this.shared != null && !this.shared.coversUnion();
+      this.r = paired ? this.shared.runs().pairedProbes(this.shared.trait()) : o.probes();
       this.y = problem.y();
       this.x = problem.x();
       this.diag = new double[kk][];
@@ -323,18 +417,36 @@ public final class StochasticReml implements RemlSolver {
       for (int k = 0; k < kk; k++) {
         diag[k] = diagonalOf(parts.get(k), n);
       }
-      SplittableRandom rnd = new SplittableRandom(o.seed());
-      z = new double[n * r];
-      for (int i = 0; i < z.length; i++) {
-        z[i] = rnd.nextBoolean() ? 1 : -1;
-      }
       // V_k z_r once: the probes never change (with Lanczos traces, the runs' first step).
       vkz = new double[kk][];
-      if (lanczosTraces && kk == 1) {
+      if (this.shared != null && !paired) {
+        // The trait's samples are the union's: the shared probes and runs are its own.
+        z = this.shared.runs().probeVectors();
+        lanczos = null;
+        int before = this.shared.runs().products();
+        vkz[0] = this.shared.runs().runs().kz();
+        products += this.shared.runs().products() - before;
+      } else if (paired) {
+        // The first r shared probes restricted to the trait's samples, paired with their runs over the union.
+        double[] w = this.shared.runs().probeVectors();
+        int nu = this.shared.runs().size();
+        int[] pos = this.shared.positions();
+        z = new double[n * r];
+        for (int j = 0; j < r; j++) {
+          for (int i = 0; i < n; i++) {
+            z[i + j * n] = w[pos[i] + j * nu];
+          }
+        }
+        lanczos = new ProbeLanczos(parts.get(0), z, r);
+        vkz[0] = lanczos.kz();
+        products += lanczos.products();
+      } else if (byQuadrature) {
+        z = rademacher(n, r, o.seed());
         lanczos = new ProbeLanczos(parts.get(0), z, r);
         vkz[0] = lanczos.kz();
         products += lanczos.products();
       } else {
+        z = rademacher(n, r, o.seed());
         lanczos = null;
         for (int k = 0; k < kk; k++) {
           vkz[k] = new double[n * r];
@@ -437,12 +549,12 @@ public final class StochasticReml implements RemlSolver {
       CovarianceOperator v = new CovarianceOperator(parts, theta, n);
       BatchedPcg.Preconditioner pre = preconditioner(theta);
       // The probes ride in the batch unless their traces come from the Lanczos runs.
-      int q0 = 1 + p + (lanczos == null ? r : 0);
+      int q0 = 1 + p + (byQuadrature ? 0 : r);
       int q = q0 + (lagged == null ? 0 : m);
       double[] b = new double[n * q];
       System.arraycopy(y, 0, b, 0, n);
       System.arraycopy(x, 0, b, n, n * p);
-      if (lanczos == null) {
+      if (!byQuadrature) {
         System.arraycopy(z, 0, b, n * (1 + p), n * r);
       }
       if (lagged != null) {
@@ -489,7 +601,7 @@ public final class StochasticReml implements RemlSolver {
       double[] beta = proj.lastCoefficients;
       // Per-probe trace estimates t[k][r] = (P z_r)ᵀ (V_k z_r); the residual's from tr(PV) = n − p.
       double[][] t = new double[m][r];
-      if (lanczos == null) {
+      if (!byQuadrature) {
         double[] pz = proj.apply(z, Arrays.copyOfRange(sol, n * (1 + p), n * q0), r);
         for (int j = 0; j < r; j++) {
           for (int k = 0; k < kk; k++) {
@@ -513,6 +625,13 @@ public final class StochasticReml implements RemlSolver {
           tr[k] += t[k][j];
         }
         tr[k] /= r;
+      }
+      // With shared runs: tr(PK) from the trait's runs and their control variates, and its Monte Carlo variance.
+      double[] controlled = paired ? pairedEstimate(t[0], lambda -> lambda / (theta[0] * lambda + theta[1]),
+          theta) : null;
+      if (controlled != null) {
+        tr[0] = controlled[0];
+        tr[1] = (n - p - theta[0] * controlled[0]) / theta[1];
       }
       // u_k = V_k P y (one pass each; none with one component: K Py = K V⁻¹y − K V⁻¹X β̂ from the solve),
       // u_e = P y: the score now, the AI matrix's columns at the next evaluation.
@@ -561,9 +680,16 @@ public final class StochasticReml implements RemlSolver {
         Blas.dgemm(true, false, m, m, n, 0.5, aiCols, n, pu, n, 0.0, ai, m);
         SmallMatrices.symmetrize(ai, m);
       }
-      // Covariance of the score estimate from the spread over probes: cov(tr_k, tr_l)/(4R).
+      // Covariance of the score estimate from the spread over probes: cov(tr_k, tr_l)/(4R); with control
+      // variates, var(tr_g)/4 times the gradient (1, −θ_g/θ_e) of (tr_g, tr_e) twice.
       double[] scoreCov = new double[m * m];
-      for (int k = 0; k < m; k++) {
+      for (int k = 0; controlled != null && k < m; k++) {
+        for (int l2 = 0; l2 < m; l2++) {
+          scoreCov[k + l2 * m] = (k == 0 ? 1 : -theta[0] / theta[1]) * (l2 == 0 ? 1 : -theta[0] / theta[1])
+              * controlled[1] / 4;
+        }
+      }
+      for (int k = 0; controlled == null && k < m; k++) {
         for (int l2 = 0; l2 < m; l2++) {
           double sum = 0;
           for (int j = 0; j < r; j++) {
@@ -584,10 +710,7 @@ public final class StochasticReml implements RemlSolver {
     boolean lanczosTraces(double[] theta, double[] vx, double[] cinv, double[] out) {
       double tg = theta[0];
       double te = theta[1];
-      int before = lanczos.products();
-      boolean reached = !(tg > 0) || lanczos.extendUntil(te / tg, lanczosTolerance(o), o.maxCgIterations());
-      products += lanczos.products() - before;
-      if (!reached) {
+      if (!extendRuns(theta)) {
         return false;
       }
       double[] g = new double[p * r];
@@ -601,9 +724,54 @@ public final class StochasticReml implements RemlSolver {
         for (int a = 0; a < p; a++) {
           fixed += g[a + j * p] * ch[a + j * p];
         }
-        out[j] = lanczos.quadratic(j, lambda -> lambda / (tg * lambda + te)) - fixed;
+        out[j] = ownQuadratic(j, lambda -> lambda / (tg * lambda + te), theta) - fixed;
       }
       return true;
+    }
+
+    /**
+     * Extends the runs the traces read (the trait's own, the shared ones, or both) as far as θ needs; false when
+     * they would need more than {@code maxCgIterations} steps.
+     */
+    boolean extendRuns(double[] theta) {
+      double tg = theta[0];
+      double te = theta[1];
+      if (!(tg > 0)) {
+        return true;
+      }
+      boolean reached = true;
+      if (lanczos != null) {
+        int before = lanczos.products();
+        reached = lanczos.extendUntil(te / tg, lanczosTolerance(o), o.maxCgIterations());
+        products += lanczos.products() - before;
+      }
+      if (shared != null) {
+        int before = shared.runs().products();
+        reached &= shared.runs().extendUntil(te / tg, lanczosTolerance(o), o.maxCgIterations());
+        products += shared.runs().products() - before;
+      }
+      return reached;
+    }
+
+    /**
+     * {@code z_jᵀ f(K) z_j} of this trait's probe j: from its own run, or from the shared run over the prefix
+     * that θ needs (so that it does not depend on how far other traits extended it).
+     */
+    double ownQuadratic(int j, java.util.function.DoubleUnaryOperator f, double[] theta) {
+      if (lanczos != null) {
+        return lanczos.quadratic(j, f);
+      }
+      ProbeLanczos runs = shared.runs().runs();
+      return runs.quadratic(j, f, runs.stepsFor(j, theta[1] / theta[0], lanczosTolerance(o)));
+    }
+
+    /**
+     * {@code tr f(K)} from this trait's per-probe values {@code own} (its own runs) and their control variates
+     * from the shared runs ({@link SharedProbeRuns#estimate}): the estimate and its Monte Carlo variance.
+     */
+    double[] pairedEstimate(double[] own, java.util.function.DoubleUnaryOperator f, double[] theta) {
+      double[] cs = shared.runs().controls(shared.trait(), f, theta[1] / theta[0], lanczosTolerance(o));
+      return SharedProbeRuns.estimate(own, cs, SharedProbeRuns.weight(theta[1] / theta[0]));
     }
 
     Outcome fit(double[] start, boolean residualFixed) {
@@ -652,8 +820,10 @@ public final class StochasticReml implements RemlSolver {
         logL = -0.5 * (logDet[0] + ev.logDetC + BatchedPcg.dot(y, ev.py, 0, n));
       }
       String message = opt.message() + String.format(Locale.ROOT, "; %d probes (seed %d)%s, CG to %.0e relative residual, "
-          + "%d operator products in all", r, o.seed(), lanczos == null ? "" : ", traces by Lanczos quadrature ("
-          + lanczos.maxSteps() + " steps)", o.cgTolerance(), products);
+          + "%d operator products in all", r, o.seed(), !byQuadrature ? "" : ", traces by Lanczos quadrature ("
+          + maxSteps() + " steps)" + (shared == null ? "" : paired ? ", paired with " + shared.runs().probes()
+          + " runs shared over the union of the traits' " + shared.runs().size() + " samples as control variates"
+          : ", the runs shared with the other traits (its samples are their union)"), o.cgTolerance(), products);
       RemlFit fit = new RemlFit("matrix-free", names, ev.theta, cov, null, logL, ev.score, ev.beta, ev.cinv, ev.py,
           boundary, it, converged, message);
       int[] cg = cgIterations.stream().mapToInt(Integer::intValue).toArray();
@@ -713,7 +883,7 @@ public final class StochasticReml implements RemlSolver {
      * Monte Carlo error of the probe average, for about half the passes.
      */
     double[] logDetV(double[] theta) {
-      if (lanczos != null) {
+      if (byQuadrature) {
         return lanczosLogDet(theta);
       }
       CovarianceOperator v = new CovarianceOperator(parts, theta, n);
@@ -743,18 +913,27 @@ public final class StochasticReml implements RemlSolver {
     double[] lanczosLogDet(double[] theta) {
       double tg = theta[0];
       double te = theta[1];
-      int before = lanczos.products();
-      boolean reached = !(tg > 0) || lanczos.extendUntil(te / tg, lanczosTolerance(o), o.maxCgIterations());
-      products += lanczos.products() - before;
-      cgIterations.add(lanczos.maxSteps());
+      boolean reached = extendRuns(theta);
+      cgIterations.add(maxSteps());
       if (!reached) {
         return new double[] {Double.NaN, Double.NaN};
       }
+      java.util.function.DoubleUnaryOperator log = lambda -> Math.log(tg * lambda + te);
       double[] q = new double[r];
       for (int j = 0; j < r; j++) {
-        q[j] = lanczos.quadratic(j, lambda -> Math.log(tg * lambda + te));
+        q[j] = ownQuadratic(j, log, theta);
+      }
+      if (paired) {
+        double[] e = pairedEstimate(q, log, theta);
+        return new double[] {e[0], Math.sqrt(e[1])};
       }
       return probeMean(q, 0);
+    }
+
+    /** The most steps of the runs the traces read. */
+    int maxSteps() {
+      int own = lanczos == null ? 0 : lanczos.maxSteps();
+      return shared == null ? own : Math.max(own, shared.runs().runs().maxSteps());
     }
 
     /** {@code shift} + the mean of the per-probe estimates, and its Monte Carlo SE. */

@@ -101,4 +101,49 @@ class ProbeLanczosTest {
       assertClose(lanczos.relativeResidual(0, sigma), cgResidual, 0, 1e-6, "residual after " + steps + " steps");
     }
   }
+
+  /**
+   * {@link ProbeLanczos#bilinear}: {@code (z ⊙ 1_S)ᵀ f(K) z = Σ_i (u_iᵀ(z ⊙ 1_S)) (u_iᵀz) f(λ_i)} from the dense
+   * eigendecomposition, for a random quarter S of the samples; over the prefix {@link ProbeLanczos#stepsFor} picks,
+   * whose residual is ≤ 1e-7: the error is of the order of that residual times {@code ‖z_S‖ ‖z‖ max f}.
+   */
+  @Test
+  void bilinearFormOnAnIndexSetEqualsTheDenseOne() {
+    Random rnd = new Random(13);
+    double[] k = grm(rnd);
+    int r = 2;
+    double[] z = new double[N * r];
+    for (int i = 0; i < z.length; i++) {
+      z[i] = rnd.nextBoolean() ? 1 : -1;
+    }
+    int[] mask = java.util.stream.IntStream.range(0, N).filter(i -> i % 4 == 1).toArray();
+    double[] lambda = new double[N];
+    double[] u = new double[N * N];
+    Blas.dsyevr(N, k.clone(), lambda, u);
+    ProbeLanczos lanczos = new ProbeLanczos(new DenseSymmetricMatrix(N, k.clone()), z, r, new int[][] {mask});
+    double tg = 0.6;
+    double te = 0.4;
+    // Extend further than needed (1e-10), then read the prefix for 1e-7.
+    assertTrue(lanczos.extendUntil(te / tg, 1e-10, N));
+    for (int j = 0; j < r; j++) {
+      int steps = lanczos.stepsFor(j, te / tg, 1e-7);
+      assertTrue(steps < lanczos.steps(j), "prefix " + steps + " of " + lanczos.steps(j));
+      double expected = 0;
+      for (int i = 0; i < N; i++) {
+        double cs = 0;
+        double c = 0;
+        for (int a : mask) {
+          cs += u[a + i * N] * z[a + j * N];
+        }
+        for (int a = 0; a < N; a++) {
+          c += u[a + i * N] * z[a + j * N];
+        }
+        double l = Math.max(0, lambda[i]);
+        expected += cs * c * l / (tg * l + te);
+      }
+      double scale = Math.sqrt(mask.length * N) / tg;
+      assertClose(lanczos.bilinear(j, 0, l -> l / (tg * l + te), steps), expected, 1e-6 * scale, 0,
+          "(z ⊙ 1_S)ᵀ V⁻¹K z, probe " + j);
+    }
+  }
 }
