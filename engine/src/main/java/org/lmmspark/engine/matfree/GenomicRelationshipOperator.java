@@ -122,6 +122,47 @@ public final class GenomicRelationshipOperator implements SymmetricOperator {
     }
   }
 
+  /**
+   * {@code outA = K_a inA} (n_a×k_a) and {@code outB = K_b inB} (n_b×k_b) for two operators over the same products
+   * (each over its own samples, each with its own left-out chromosome) in ONE pass: for a computation that
+   * extends runs on two restrictions of K at once (a trait's own probes and runs shared with other traits).
+   */
+  public static void applyJointly(GenomicRelationshipOperator a, double[] inA, int ka, double[] outA,
+      GenomicRelationshipOperator b, double[] inB, int kb, double[] outB) {
+    if (a.products != b.products) {
+      throw new IllegalArgumentException("applyJointly: the operators read different genotype products");
+    }
+    int bigN = a.products.samples();
+    int chromosomes = a.perChromosome.length;
+    int k = ka + kb;
+    double[] full = new double[Math.multiplyExact(bigN, k)];
+    double[] w = new double[chromosomes * k];
+    for (int j = 0; j < k; j++) {
+      GenomicRelationshipOperator op = j < ka ? a : b;
+      double[] in = j < ka ? inA : inB;
+      int col = j < ka ? j : j - ka;
+      int n = op.rows.length;
+      for (int i = 0; i < n; i++) {
+        full[op.rows[i] + j * bigN] = in[i + col * n];
+      }
+      double scale = 1.0 / op.variantsWithout(op.excluded);
+      for (int d = 0; d < chromosomes; d++) {
+        w[d + chromosomes * j] = d == op.excluded ? 0 : scale;
+      }
+    }
+    double[] res = new double[full.length];
+    a.products.multiply(full, k, w, res);
+    for (int j = 0; j < k; j++) {
+      GenomicRelationshipOperator op = j < ka ? a : b;
+      double[] out = j < ka ? outA : outB;
+      int col = j < ka ? j : j - ka;
+      int n = op.rows.length;
+      for (int i = 0; i < n; i++) {
+        out[i + col * n] = res[op.rows[i] + j * bigN];
+      }
+    }
+  }
+
   /** The diagonal of K (or K_{−c}) over the analysed samples, from the cached square sums. */
   public double[] diagonal() {
     double[][] sq = products.squareSumsPerChromosome();

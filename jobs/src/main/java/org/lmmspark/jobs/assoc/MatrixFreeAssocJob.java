@@ -170,7 +170,9 @@ final class MatrixFreeAssocJob {
           ? List.of(stages.run("REML (matrix-free)", () -> MatrixFreeRemlJob.fit(jsc, products, ins.get(0), remlOptions),
               f -> f.passes() + " genotype passes; " + f.fit().message()))
           : stages.run("REML (matrix-free) of " + count + " traits in lock-step", () -> MatrixFreeRemlJob.fitTogether(
-              jsc, products, ins, traits.stream().map(t -> t.in().design().trait()).toList(), remlOptions),
+              // Each trait's own probes: its REML, hence its test statistics, as in its run alone up to rounding
+              // (the LOCO solves, not the 15 probes' runs, are most of an assoc run's columns).
+              jsc, products, ins, traits.stream().map(t -> t.in().design().trait()).toList(), remlOptions, false),
               f -> f.get(0).passes() + " shared genotype passes");
       for (int t = 0; t < count; t++) {
         MatrixFreeRemlJob.Fitted f = fitted.get(t);

@@ -160,10 +160,13 @@ public final class MatrixFreeRemlJob {
    * fitted in lock-step ({@link StochasticReml#fitTogether}): every product of every trait rides in the same
    * passes over the cache ({@link SharedGenotypePasses}, each trait's operator K restricted to its samples by
    * masking the pass's input and output). {@code passes}, {@code sparkJobs} and {@code seconds} of each
-   * {@link Fitted} are those of the whole joint fit.
+   * {@link Fitted} are those of the whole joint fit. With {@code sharedProbes} the probes' Lanczos runs are shared
+   * by the traits as control variates ({@link org.lmmspark.engine.reml.matfree.SharedProbeRuns}: each trait's θ̂
+   * within Monte Carlo error of its run alone, for a fraction of the probes' passes); without, each trait runs all
+   * its own (θ̂ as alone up to rounding).
    */
   public static List<Fitted> fitTogether(JavaSparkContext jsc, DistributedGenotypeProducts products,
-      List<GenotypeRemlInputs.Assembled> ins, List<String> traits, StochasticReml.Options reml) {
+      List<GenotypeRemlInputs.Assembled> ins, List<String> traits, StochasticReml.Options reml, boolean sharedProbes) {
     log.info("REML (matrix-free) of {} traits together on {} variants; {}; {}", ins.size(), products.counts().kept,
         describeCache(products), Blas.describe());
     SharedGenotypePasses shared = new SharedGenotypePasses(products);
@@ -181,7 +184,7 @@ public final class MatrixFreeRemlJob {
     long passes0 = products.passes();
     AtomicInteger jobs = new AtomicInteger();
     List<StochasticReml.Outcome> outs = countingJobs(jsc, jobs,
-        () -> StochasticReml.fitTogether(shared, problems, reml, progress));
+        () -> StochasticReml.fitTogether(shared, problems, reml, progress, sharedProbes));
     double seconds = (System.nanoTime() - t1) / 1e9;
     long passes = products.passes() - passes0;
     log.info("REML (matrix-free) of {} traits: {} shared passes over the genotypes ({} columns in all, the widest {}),"

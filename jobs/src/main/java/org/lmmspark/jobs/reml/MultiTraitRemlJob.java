@@ -41,10 +41,15 @@ import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
  *       passes ({@link MatrixFreeRemlJob#fitTogether}): each pass carries the columns of the traits not yet
  *       converged, each trait's operator K restricted to its samples by masking the pass. A pass costs the
  *       decode of every genotype and one Spark job whatever the number of columns, plus {@code 4NM} flops per
- *       column; so T traits cost about as many passes as the slowest one alone, and T times the columns of
- *       one trait in the lock-step form, about a third of a run alone's: each trait's probes are Lanczos runs
- *       on its K kept for the whole fit (traces and log|V| at every θ by quadrature) instead of R more columns
- *       in every CG iteration ({@link org.lmmspark.engine.reml.matfree.StochasticReml#fitTogether}).</li>
+ *       column; so T traits cost about as many passes as the slowest one alone. The probes are Lanczos runs
+ *       kept for the whole fit (traces and log|V| at every θ by quadrature) instead of R more columns in every
+ *       CG iteration ({@link org.lmmspark.engine.reml.matfree.StochasticReml#fitTogether}), and their runs are
+ *       shared: R runs on K over the union of the traits' samples, and per trait only {@code ⌈2Rφ⌉} (at least
+ *       6) of the same probes on its own K (φ the fraction of the union it does not analyse), the shared runs
+ *       serving as control variates ({@link org.lmmspark.engine.reml.matfree.SharedProbeRuns}). Each trait's
+ *       h² is then within its Monte Carlo error (reported in its {@code .log} and {@code .json}) of its run
+ *       alone, not equal to it; a trait whose samples are the union (the largest, with no missing value)
+ *       reads the shared runs as its own probes and equals its run alone.</li>
  * </ul>
  * Every trait's inputs are checked before any is fitted (its column, its analysed samples against the
  * fixed effects, a constant trait): a trait that fails them stops the run at once, naming it and why. A
@@ -165,7 +170,7 @@ public final class MultiTraitRemlJob {
         double cacheSeconds = (System.nanoTime() - t0) / 1e9;
         List<String> names = new ArrayList<>(ins.keySet());
         List<MatrixFreeRemlJob.Fitted> fitted = MatrixFreeRemlJob.fitTogether(jsc, products,
-            new ArrayList<>(ins.values()), names, RemlJob.stochasticOptions(o, g));
+            new ArrayList<>(ins.values()), names, RemlJob.stochasticOptions(o, g), true);
         MatrixFreeRemlJob.Fitted first = fitted.get(0);
         log.add(MatrixFreeRemlJob.describeCache(products));
         log.add(String.format(Locale.ROOT, "REML of %d traits together: %d shared passes over the genotypes, %d Spark "

@@ -22,8 +22,10 @@ import org.lmmspark.jobs.cli.Lmmspark;
 /**
  * {@code lmmspark reml|assoc --pheno-name A,B,… / --all-pheno} through the real entry point, each trait
  * against a run of that trait alone ({@code --pheno-name X}): exactly the same {@code .hsq} (reml) and
- * association table (assoc) on the spectral route, within rounding (far inside the Monte Carlo error) on the
- * matrix-free route with the same probes; the summary table against the single runs' own outputs.
+ * association table (assoc) on the spectral route; on the matrix-free route within rounding (far inside the
+ * Monte Carlo error) for assoc, whose REML keeps each trait's own probes, and within Monte Carlo error for reml,
+ * whose traits share their probes' runs as control variates; the summary table against the single runs' own
+ * outputs.
  * Simulated: n = 400 × M = 1,200 on 3 chromosomes, one covariate, four traits — A (h² 0.5) and C (h² 0.7)
  * observed on every sample, B (h² 0.3) missing on ~20% and D (h² 0.5) on ~35% of other samples.
  *
@@ -31,8 +33,7 @@ import org.lmmspark.jobs.cli.Lmmspark;
  * shared. The spectral REML runs read one GRM computed once ({@code reml --grm}: no Spark), the genotype route
  * checked once against them; the spectral assoc runs read the same GRM; the matrix-free runs of D and B alone
  * ({@code assoc --solver matrix-free --loco}, {@link #aloneMatrixFree}) serve both the assoc tables and, through
- * their {@code .hsq}, the {@code reml} REML fits (the same StochasticReml fit with the same probes, seed and
- * cache partitions).
+ * their {@code .hsq}, the {@code reml} REML fits (the same StochasticReml fit, with the trait's own probes).
  */
 class ManyTraitsCommandTest {
   static final int N = 400;
@@ -161,8 +162,9 @@ class ManyTraitsCommandTest {
   }
 
   /**
-   * Matrix-free route: the same probes and seed, the traits in lock-step over shared passes, against each
-   * trait's fit alone (the {@code .hsq} of its matrix-free assoc run alone: the same REML fit).
+   * Matrix-free route: the traits in lock-step over shared passes, their probes' runs shared as control variates,
+   * against each trait's fit alone (the {@code .hsq} of its matrix-free assoc run alone: the same REML fit with
+   * the trait's own probes).
    */
   @Test
   void namedTraitsMatrixFreeEqualEachTraitAloneInFewerPasses() throws Exception {
@@ -178,19 +180,25 @@ class ManyTraitsCommandTest {
       double h2 = Double.parseDouble(x.get("V(G)/Vp")[1]);
       double h2Together = Double.parseDouble(y.get("V(G)/Vp")[1]);
       System.out.printf("trait %s: h2 %.7f alone, %.7f together (MC SE of V(G) %.4f, 10 probes)%n", trait, h2, h2Together, mcSe);
-      // Same operator and probes; alone the probes are solved at each evaluation (the lagged AI columns warm-started
-      // from the start's thin solve), together their traces come from Lanczos runs (to 1e-8 relative) and the
-      // products are taken in wider float batches: the two CG paths stop at different points inside the
-      // tolerance and REML's step tolerance (measured 1e-6 to 7.9e-5 of h²). The bound is the Monte Carlo
-      // error; 5 % of it (~5e-4 here, Vp ≈ 1) still tells a different fit from the same one.
-      assertClose(h2Together, h2, 0.05 * mcSe, 0, "h² of " + trait + " together vs alone");
+      // Same operator, other probes: D and B miss 35% and 16% of the union of their samples (381), so each pairs 6
+      // of the 10 probes, restricted to its samples, with the 10 runs shared over the union as control variates
+      // (SharedProbeRuns): another unbiased estimate of its traces, within Monte Carlo error of its run alone (the
+      // issue's bound): 4.5 SE of the together run (the difference of two estimates with about that SE each, at 3
+      // SD; measured 0.26 and 0.24 SE). The exact equality with the same probes is LockStepStochasticRemlTest's
+      // (each trait's own probes) and the assoc test below (the assoc route keeps each trait's own probes).
+      assertClose(h2Together, h2, 4.5 * mcSe, 0, "h² of " + trait + " together vs alone");
+      assertTrue(Files.readString(Path.of(many + "." + trait + ".log")).contains("paired with 10 runs shared over the "
+          + "union of the traits' 381 samples as control variates"), trait + ": control variates");
       alonePasses += remlPasses(alone + ".report.md");
     }
     long together = passes(Files.readString(Path.of(many + ".B.json")));
     System.out.printf("passes over the genotypes: %d together, %d for the two fits alone%n", together, alonePasses);
-    // Shared passes carry both traits' columns; the probes' Lanczos runs (~17 steps) are paid once up front, while
-    // each fit alone warm-starts its lagged AI columns (measured: 54 together vs 67 for the two alone).
-    assertTrue(together < 0.85 * alonePasses, together + " shared passes vs " + alonePasses + " alone");
+    // Shared passes carry both traits' columns (one pass per step of the slowest trait, not the sum). The fits alone
+    // are assoc's REML (step tolerance 1e-3, no EM step) and the joint fit reml's (1e-5, one EM step), on other
+    // probes: their iteration counts differ (measured 62 shared passes, D 4 and B 6 iterations, against 32 + 35
+    // alone with 3 each; 54 with each trait's own probes), so this only bounds the sum loosely; the passes per
+    // step are LockStepStochasticRemlTest's.
+    assertTrue(together < 1.2 * alonePasses, together + " shared passes vs " + alonePasses + " alone");
     String log = Files.readString(Path.of(many + ".log"));
     assertTrue(log.contains("REML of 2 traits together"), log);
   }

@@ -152,12 +152,53 @@ public final class ProbeLanczos {
    * recurrence's subtractions; the constructor reads K z from it).
    */
   private double[] step(int[] which, int count) {
+    double[] out = new double[n * count];
+    k.apply(vectors(which, count), count, out);
+    return advance(which, count, out);
+  }
+
+  /** The probes still short of {@code tolerance} at shift σ ({@link #extendUntil}), and whether some reached {@code maxSteps}. */
+  public record Pending(int[] which, boolean stuck) {
+    public int count() {
+      return which.length;
+    }
+  }
+
+  /** Which probes {@link #extendUntil} would step next. */
+  public Pending pending(double sigma, double tolerance, int maxSteps) {
+    if (!(sigma > 0)) {
+      throw new IllegalArgumentException("σ must be > 0, got " + sigma);
+    }
+    int[] which = new int[r];
+    int count = 0;
+    boolean stuck = false;
+    for (int j = 0; j < r; j++) {
+      if (relativeResidual(j, sigma) > tolerance) {
+        if (steps[j] >= maxSteps) {
+          stuck = true;
+        } else {
+          which[count++] = j;
+        }
+      }
+    }
+    return new Pending(Arrays.copyOf(which, count), stuck);
+  }
+
+  /** The current Lanczos vectors of the probes {@code which[0 … count)}, n×count: what the next step multiplies by K. */
+  public double[] vectors(int[] which, int count) {
     double[] in = new double[n * count];
     for (int s = 0; s < count; s++) {
       System.arraycopy(current, which[s] * n, in, s * n, n);
     }
-    double[] out = new double[n * count];
-    k.apply(in, count, out);
+    return in;
+  }
+
+  /**
+   * One Lanczos step of the probes {@code which[0 … count)} from {@code out = K·vectors(which)} (n×count, taken by
+   * the caller, e.g. in a pass shared with other runs; overwritten). Returns the product of each stepped probe in
+   * its column of an n×R block.
+   */
+  public double[] advance(int[] which, int count, double[] out) {
     products++;
     double[] kq = new double[n * r];
     for (int s = 0; s < count; s++) {
@@ -270,26 +311,12 @@ public final class ProbeLanczos {
    * steps per probe. Returns whether all reached it.
    */
   public boolean extendUntil(double sigma, double tolerance, int maxSteps) {
-    if (!(sigma > 0)) {
-      throw new IllegalArgumentException("σ must be > 0, got " + sigma);
-    }
-    int[] which = new int[r];
     while (true) {
-      int count = 0;
-      boolean stuck = false;
-      for (int j = 0; j < r; j++) {
-        if (relativeResidual(j, sigma) > tolerance) {
-          if (steps[j] >= maxSteps) {
-            stuck = true;
-          } else {
-            which[count++] = j;
-          }
-        }
+      Pending next = pending(sigma, tolerance, maxSteps);
+      if (next.count() == 0) {
+        return !next.stuck();
       }
-      if (count == 0) {
-        return !stuck;
-      }
-      step(which, count);
+      step(next.which(), next.count());
     }
   }
 

@@ -3,6 +3,7 @@ package org.lmmspark.engine.reml.matfree;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.function.DoubleUnaryOperator;
+import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
 import org.lmmspark.engine.matfree.SharedGenotypePasses;
 import org.lmmspark.engine.reml.SymmetricOperator;
 
@@ -138,6 +139,60 @@ public final class SharedProbeRuns {
       return started().extendUntil(sigma, tolerance, maxSteps);
     } finally {
       busy = false;
+    }
+  }
+
+  /**
+   * Extends a trait's own runs {@code own} (on its K, null when it has none) and the shared runs together until
+   * both would reach {@code tolerance} at shift σ, each step of both in one pass when both operators are K over
+   * the same genotype products ({@link GenomicRelationshipOperator#applyJointly}), so that the shared runs cost the
+   * trait no passes of their own; while another trait's step of the shared runs is in flight, this trait steps
+   * only its own runs, or waits for the next pass. False when a run would need more than {@code maxSteps} steps.
+   */
+  public boolean extendWith(ProbeLanczos own, SymmetricOperator ownOperator, double sigma, double tolerance,
+      int maxSteps) {
+    runs();
+    if (!(ownOperator instanceof GenomicRelationshipOperator mine) || !(union instanceof GenomicRelationshipOperator u)
+        || mine.products() != u.products()) {
+      boolean reached = own == null || own.extendUntil(sigma, tolerance, maxSteps);
+      return extendUntil(sigma, tolerance, maxSteps) && reached;
+    }
+    boolean ownStuck = false;
+    while (true) {
+      ProbeLanczos.Pending mineNext = own == null ? new ProbeLanczos.Pending(new int[0], false)
+          : own.pending(sigma, tolerance, maxSteps);
+      ownStuck = mineNext.stuck();
+      boolean holding = !busy;
+      ProbeLanczos.Pending sharedNext = holding ? runs.pending(sigma, tolerance, maxSteps) : null;
+      if (mineNext.count() == 0 && (sharedNext == null || sharedNext.count() == 0)) {
+        if (sharedNext == null) {
+          // Nothing of our own to step, and another trait is stepping the shared runs: wait for its pass.
+          passes.awaitNextPass();
+          continue;
+        }
+        return !ownStuck && !sharedNext.stuck();
+      }
+      int ks = sharedNext == null ? 0 : sharedNext.count();
+      int ko = mineNext.count();
+      if (ks > 0) {
+        busy = true;
+      }
+      try {
+        double[] outOwn = new double[mine.size() * ko];
+        double[] outShared = new double[u.size() * ks];
+        GenomicRelationshipOperator.applyJointly(mine, ko == 0 ? new double[0] : own.vectors(mineNext.which(), ko), ko,
+            outOwn, u, ks == 0 ? new double[0] : runs.vectors(sharedNext.which(), ks), ks, outShared);
+        if (ko > 0) {
+          own.advance(mineNext.which(), ko, outOwn);
+        }
+        if (ks > 0) {
+          runs.advance(sharedNext.which(), ks, outShared);
+        }
+      } finally {
+        if (ks > 0) {
+          busy = false;
+        }
+      }
     }
   }
 

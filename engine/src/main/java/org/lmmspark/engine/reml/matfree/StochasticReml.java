@@ -259,8 +259,8 @@ public final class StochasticReml implements RemlSolver {
   record TraitProbes(SharedProbeRuns runs, int trait, int[] positions, boolean coversUnion) {}
 
   /**
-   * The shared runs over the union of the traits' samples (in order of first appearance, so a trait with every
-   * sample, listed first, covers it), or null when they do not apply: one trait, several components, or a
+   * The shared runs over the union of the traits' samples (in order of first appearance, the largest trait first,
+   * so that a trait with every sample covers it), or null when they do not apply: one trait, several components, or a
    * component that is not K over {@code passes} with every chromosome.
    */
   static List<TraitProbes> shareProbes(SharedGenotypePasses passes, List<RemlProblem> problems, Options o) {
@@ -276,8 +276,11 @@ public final class StochasticReml implements RemlSolver {
       }
       rows.add(k.rows());
     }
+    // The largest trait first: when its samples are the union, in its order, it reads the shared runs as its own.
+    List<int[]> bySize = new ArrayList<>(rows);
+    bySize.sort((a, b) -> Integer.compare(b.length, a.length));
     java.util.Map<Integer, Integer> position = new java.util.LinkedHashMap<>();
-    for (int[] rs : rows) {
+    for (int[] rs : bySize) {
       for (int row : rs) {
         position.putIfAbsent(row, position.size());
       }
@@ -739,17 +742,18 @@ public final class StochasticReml implements RemlSolver {
       if (!(tg > 0)) {
         return true;
       }
-      boolean reached = true;
-      if (lanczos != null) {
+      if (shared == null) {
         int before = lanczos.products();
-        reached = lanczos.extendUntil(te / tg, lanczosTolerance(o), o.maxCgIterations());
+        boolean reached = lanczos.extendUntil(te / tg, lanczosTolerance(o), o.maxCgIterations());
         products += lanczos.products() - before;
+        return reached;
       }
-      if (shared != null) {
-        int before = shared.runs().products();
-        reached &= shared.runs().extendUntil(te / tg, lanczosTolerance(o), o.maxCgIterations());
-        products += shared.runs().products() - before;
-      }
+      // Own and shared runs stepped in the same passes (the shared runs' steps taken meanwhile by other traits are
+      // counted too: a trait's count is the products its traces waited for).
+      int before = (lanczos == null ? 0 : lanczos.products()) + shared.runs().products();
+      boolean reached = shared.runs().extendWith(lanczos, parts.get(0), te / tg, lanczosTolerance(o),
+          o.maxCgIterations());
+      products += (lanczos == null ? 0 : lanczos.products()) + shared.runs().products() - before;
       return reached;
     }
 

@@ -140,8 +140,10 @@ class LockStepStochasticRemlTest {
     // within Monte Carlo error of the trait's run alone (3 SE of the difference, the two SEs added in quadrature:
     // the estimates share part of their probes, so that is conservative), for fewer columns.
     SharedGenotypePasses sharing = new SharedGenotypePasses(prod);
+    long before2 = prod.passes();
     List<StochasticReml.Outcome> paired = StochasticReml.fitTogether(sharing, problems(ys, rows, sharing), opts,
         progress(traits), true);
+    long sharingPasses = prod.passes() - before2;
     for (int t = 0; t < traits; t++) {
       StochasticReml.Outcome a = alone.get(t);
       StochasticReml.Outcome b = paired.get(t);
@@ -175,8 +177,8 @@ class LockStepStochasticRemlTest {
       }
       assertClose(b.fit().logL(), a.fit().logL(), 3 * 0.5 * logDetSe + fall, 0, "trait " + t + " logL");
     }
-    System.out.printf("columns: %d with the probes' runs shared, %d with each trait's own%n", sharing.columns(),
-        shared.columns());
+    System.out.printf("columns: %d with the probes' runs shared, %d with each trait's own; passes %d and %d%n",
+        sharing.columns(), shared.columns(), sharingPasses, togetherPasses);
     // Three traits, 20 probes, ~10 Lanczos steps: the probes' runs are 20 + 6 + 9 columns instead of 3 × 20 (measured
     // 1,428 columns against 1,610; the deflation passes and CG, which do not change, are most of the rest).
     assertTrue(sharing.columns() < 0.95 * shared.columns(), sharing.columns() + " vs " + shared.columns());
