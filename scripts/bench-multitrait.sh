@@ -83,4 +83,4 @@ else
 fi
 echo "-- per trait (summary table):"
 column -t -s $'\t' "$prefix.$command.many.summary.tsv" | cut -c1-110
-echo "T1 alone: h2 $t1h2 (the joint run's T1 row above should equal it up to rounding)"
+echo "T1 alone: h2 $t1h2 (reml: the joint run's T1 row above within Monte Carlo error of it, probes' runs shared; assoc: equal up to rounding)"

@@ -195,7 +195,7 @@ class ManyTraitsCommandTest {
     System.out.printf("passes over the genotypes: %d together, %d for the two fits alone%n", together, alonePasses);
     // Shared passes carry both traits' columns (one pass per step of the slowest trait, not the sum). The fits alone
     // are assoc's REML (step tolerance 1e-3, no EM step) and the joint fit reml's (1e-5, one EM step), on other
-    // probes: their iteration counts differ (measured 62 shared passes, D 4 and B 6 iterations, against 32 + 35
+    // probes: their iteration counts differ (measured 62–69 shared passes, D 4 and B 6 iterations, against 32 + 35
     // alone with 3 each; 54 with each trait's own probes), so this only bounds the sum loosely; the passes per
     // step are LockStepStochasticRemlTest's.
     assertTrue(together < 1.2 * alonePasses, together + " shared passes vs " + alonePasses + " alone");

@@ -45,12 +45,30 @@ public record LeadingEigenspace(int n, int rank, double[] vectors, double[] valu
       throw new IllegalArgumentException("need 1 ≤ rank < n and passes ≥ 1, got rank " + rank + ", n " + n
           + ", passes " + passes);
     }
-    int k = rank;
     SplittableRandom rnd = new SplittableRandom(seed);
-    double[] q = new double[n * k];
+    double[] q = new double[n * rank];
     for (int i = 0; i < q.length; i++) {
       q[i] = rnd.nextBoolean() ? 1 : -1;
     }
+    return iterate(a, rank, passes, q);
+  }
+
+  /**
+   * The same subspace iteration started from the block {@code start} (n×rank, linearly independent columns)
+   * instead of random signs: with the leading Ritz vectors of a nearby operator (the same GRM over a superset
+   * of the samples, restricted to these rows: {@code StochasticReml.fitTogether}), one pass refines them.
+   */
+  public static LeadingEigenspace fromStart(SymmetricOperator a, int rank, int passes, double[] start) {
+    int n = a.size();
+    if (rank < 1 || rank >= n || passes < 1 || start.length != (long) n * rank) {
+      throw new IllegalArgumentException("need 1 ≤ rank < n, passes ≥ 1 and an n×rank start, got rank " + rank
+          + ", n " + n + ", passes " + passes + ", start of " + start.length);
+    }
+    return iterate(a, rank, passes, start.clone());
+  }
+
+  private static LeadingEigenspace iterate(SymmetricOperator a, int k, int passes, double[] q) {
+    int n = a.size();
     Blas.orthonormalize(n, k, q);
     double[] y = new double[n * k];
     for (int pass = 1; pass <= passes; pass++) {

@@ -234,7 +234,11 @@ public final class StochasticReml implements RemlSolver {
    * variates, and each trait runs only {@link SharedProbeRuns#pairedProbes} of those probes restricted to its
    * samples (none when its samples are U): its traces unbiased, their Monte Carlo variance at most about 1.25×
    * that of R probes of its own (reported in its diagnostics), for a fraction of the passes. θ̂ then equals the
-   * trait's run alone within that Monte Carlo error, not to rounding. Without, each trait runs all R of its own.
+   * trait's run alone within that Monte Carlo error, not to rounding. Each trait's deflation preconditioner then
+   * also starts from the leading Ritz vectors of K over the union ({@link #DEFLATION_PASSES} passes, once),
+   * restricted to its samples and refined by one pass of its own instead of four (the preconditioner moves where CG
+   * stops inside its tolerance, not the estimates; not with {@code sharedProbes} off, where the assoc route's LOCO
+   * solves reuse it and must stop where the trait's run alone stops). Without, each trait runs all R of its own.
    */
   public static List<Outcome> fitTogether(SharedGenotypePasses passes, List<RemlProblem> problems, Options options,
       List<Consumer<String>> progress, boolean sharedProbes) {
@@ -256,7 +260,7 @@ public final class StochasticReml implements RemlSolver {
    * Trait t's share of the runs: its index among the traits, its samples' positions in U, and whether its samples
    * are U itself in U's order (then it reads the shared runs as its own).
    */
-  record TraitProbes(SharedProbeRuns runs, int trait, int[] positions, boolean coversUnion) {}
+  record TraitProbes(SharedProbeRuns runs, int trait, int[] positions, boolean coversUnion, double[] deflationStart) {}
 
   /**
    * The shared runs over the union of the traits' samples (in order of first appearance, the largest trait first,
@@ -297,15 +301,31 @@ public final class StochasticReml implements RemlSolver {
       }
       missing[t] = java.util.stream.IntStream.range(0, union.length).filter(i -> !in[i]).toArray();
     }
-    SharedProbeRuns runs = new SharedProbeRuns(new GenomicRelationshipOperator(passes, union, -1), passes, missing,
-        o.probes(), o.seed());
+    GenomicRelationshipOperator unionK = new GenomicRelationshipOperator(passes, union, -1);
+    SharedProbeRuns runs = new SharedProbeRuns(unionK, passes, missing, o.probes(), o.seed());
+    // The deflation preconditioner's start: K_U's leading Ritz vectors ({@link #DEFLATION_PASSES} passes, once,
+    // before the fits), restricted to each trait's samples, which one pass of its own refines instead of four.
+    int rank = Math.min(o.deflationRank(), union.length / 4);
+    LeadingEigenspace unionSpace = rank < 1 ? null
+        : LeadingEigenspace.compute(unionK, rank, DEFLATION_PASSES, o.seed() + 1);
     List<TraitProbes> out = new ArrayList<>();
     for (int t = 0; t < rows.size(); t++) {
       boolean covers = positions[t].length == union.length;
       for (int i = 0; covers && i < positions[t].length; i++) {
         covers = positions[t][i] == i;
       }
-      out.add(new TraitProbes(runs, t, positions[t], covers));
+      int n = positions[t].length;
+      int k = Math.min(o.deflationRank(), n / 4);
+      double[] start = null;
+      if (unionSpace != null && k == rank) {
+        start = new double[n * k];
+        for (int j = 0; j < k; j++) {
+          for (int i = 0; i < n; i++) {
+            start[i + j * n] = unionSpace.vectors()[positions[t][i] + j * union.length];
+          }
+        }
+      }
+      out.add(new TraitProbes(runs, t, positions[t], covers, start));
     }
     return out;
   }
@@ -459,7 +479,10 @@ public final class StochasticReml implements RemlSolver {
       }
       int rank = Math.min(o.deflationRank(), n / 4);
       if (rank > 0 && kk > 0) {
-        eigenspace = LeadingEigenspace.compute(parts.get(0), rank, DEFLATION_PASSES, o.seed() + 1);
+        double[] start = this.shared == null ? null : this.shared.deflationStart();
+        eigenspace = start != null && start.length == (long) n * rank
+            ? LeadingEigenspace.fromStart(parts.get(0), rank, 1, start)
+            : LeadingEigenspace.compute(parts.get(0), rank, DEFLATION_PASSES, o.seed() + 1);
         products += eigenspace.passes();
         progress.accept("preconditioner: " + problem.components().get(0).name() + ": " + eigenspace.describe());
       } else {

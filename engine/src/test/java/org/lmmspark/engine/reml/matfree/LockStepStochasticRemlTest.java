@@ -179,9 +179,10 @@ class LockStepStochasticRemlTest {
     }
     System.out.printf("columns: %d with the probes' runs shared, %d with each trait's own; passes %d and %d%n",
         sharing.columns(), shared.columns(), sharingPasses, togetherPasses);
-    // Three traits, 20 probes, ~10 Lanczos steps: the probes' runs are 20 + 6 + 9 columns instead of 3 × 20 (measured
-    // 1,428 columns against 1,610; the deflation passes and CG, which do not change, are most of the rest).
-    assertTrue(sharing.columns() < 0.95 * shared.columns(), sharing.columns() + " vs " + shared.columns());
+    // Three traits, 20 probes, ~10 Lanczos steps: the probes' runs are 20 + 6 + 9 columns instead of 3 × 20, and each
+    // trait's preconditioner is refined in one pass from the union's Ritz vectors (4 passes, once) instead of four
+    // of its own (measured 1,272 columns against 1,610; 1,428 without the shared start; CG is most of the rest).
+    assertTrue(sharing.columns() < 0.85 * shared.columns(), sharing.columns() + " vs " + shared.columns());
   }
 
   static List<RemlProblem> problems(double[][] ys, int[][] rows, SharedGenotypePasses passes) {
