@@ -113,6 +113,76 @@ class SharedGenotypePassesTest {
     assertEquals(4, shared.passes());
   }
 
+  /**
+   * {@link SharedGenotypePasses#awaitNextPass} waits, holding no columns, for the next shared pass (it neither takes
+   * one nor stops the others'), and returns at once when no other computation asks for one; and
+   * {@link GenomicRelationshipOperator#applyJointly} takes K over two sample sets in one pass, each equal to the
+   * dense {@code K[S,S]·v}.
+   */
+  @Test
+  void aWaitingComputationHoldsNoColumnsAndJointProductsTakeOnePass(@TempDir Path dir) {
+    int n = 50;
+    int m = 80;
+    int[][] g = BedFixture.random(n, m, 0, 0, 21);
+    int[] chr = new int[m];
+    java.util.Arrays.fill(chr, 1);
+    LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(BedFixture.write(dir, "w", g, chr)), null,
+        new int[m], 1, 0, 16, new Configuration());
+    double[] k = PlainKinship.k(g, chr, 0);
+    SharedGenotypePasses shared = new SharedGenotypePasses(prod);
+    int[] all = subset(n, i -> true);
+    int[] odd = subset(n, i -> i % 2 == 1);
+    long[] passesSeenByWaiter = new long[3];
+    List<Callable<Integer>> work = List.of(() -> {
+      GenomicRelationshipOperator a = new GenomicRelationshipOperator(shared, all, -1);
+      GenomicRelationshipOperator b = new GenomicRelationshipOperator(shared, odd, -1);
+      Random rnd = new Random(4);
+      for (int t = 0; t < 2; t++) {
+        double[] va = new double[n * 2];
+        double[] vb = new double[odd.length];
+        for (int i = 0; i < va.length; i++) {
+          va[i] = rnd.nextGaussian();
+        }
+        for (int i = 0; i < vb.length; i++) {
+          vb[i] = rnd.nextGaussian();
+        }
+        double[] oa = new double[va.length];
+        double[] ob = new double[vb.length];
+        GenomicRelationshipOperator.applyJointly(a, va, 2, oa, b, vb, 1, ob);
+        for (int i = 0; i < n; i++) {
+          for (int j = 0; j < 2; j++) {
+            double e = 0;
+            for (int c = 0; c < n; c++) {
+              e += k[i + c * n] * va[c + j * n];
+            }
+            assertClose(oa[i + j * n], e, 1e-5 * (1 + Math.abs(e)), 0, "K v, sample " + i);
+          }
+        }
+        for (int i = 0; i < odd.length; i++) {
+          double e = 0;
+          for (int c = 0; c < odd.length; c++) {
+            e += k[odd[i] + odd[c] * n] * vb[c];
+          }
+          assertClose(ob[i], e, 1e-5 * (1 + Math.abs(e)), 0, "K_odd v, sample " + i);
+        }
+      }
+      return 0;
+    }, () -> {
+      for (int t = 0; t < 3; t++) {
+        shared.awaitNextPass();
+        passesSeenByWaiter[t] = shared.passes();
+      }
+      return 0;
+    });
+    shared.runAll(work, "test");
+    assertEquals(2, shared.passes(), "two joint products, two passes; the waits took none");
+    assertEquals(2 * 3, shared.columns(), "3 columns per joint pass, none for the waiter");
+    // The waiter was served by the two passes; its third wait, alone, returned without one.
+    assertEquals(1, passesSeenByWaiter[0]);
+    assertEquals(2, passesSeenByWaiter[1]);
+    assertEquals(2, passesSeenByWaiter[2]);
+  }
+
   static int[] subset(int n, java.util.function.IntPredicate keep) {
     return java.util.stream.IntStream.range(0, n).filter(keep).toArray();
   }
