@@ -34,8 +34,10 @@ import org.lmmspark.engine.reml.SymmetricOperator;
  * eigendecompositions at N = M = 2,000 (h² = 0.5) its variance is 0.006, 0.04 and 0.11 of {@code var(a)} with
  * 3%, 12% and 22% of U missing, about {@code φ²/(1−φ)² + 0.16φ} for a fraction φ missing. With
  * {@link #pairedProbes} {@code R_t = ⌈2Rφ⌉} (at least {@link #MIN_PAIRED}) the estimate's variance is at most
- * about 1.25× that of R probes of the trait's own (1.05 at φ = 0.03, 1.15 at 0.12, 1.25 at 0.22), for
- * {@code R_t/R} of their passes. A trait whose samples are U in U's order runs no probes of its own: the
+ * about 1.25× that of R probes of the trait's own (1.05 at φ = 0.03, 1.15 at 0.12, 1.25 at 0.22) on that case,
+ * for {@code R_t/R} of their passes; measured through the fits, the Monte Carlo SE of σ²_g was 0.83–1.04× that of
+ * the trait's run alone at N = M = 5,000 (3–23% missing) and 1.75× (variance 3×) for 22% missing at n = 400 &lt; M
+ * ({@code LockStepStochasticRemlTest}), where the controls track the trait's probes less well. A trait whose samples are U in U's order runs no probes of its own: the
  * shared runs are its plain estimator (so one trait fitted this way is the plain estimator over its R
  * probes).
  *
