@@ -263,8 +263,9 @@ public final class Blas {
     if (info.val != 0) {
       throw new IllegalStateException("dsyevr workspace query failed, info=" + info.val);
     }
-    double[] work = new double[(int) workQuery[0]];
-    int[] iwork = new int[iworkQuery[0]];
+    // LAPACK's query answers 1 and 1 for n = 1, but netlib's argument check asks for 26·n and 10·n whatever n.
+    double[] work = new double[Math.max((int) workQuery[0], 26 * n)];
+    int[] iwork = new int[Math.max(iworkQuery[0], 10 * n)];
     lapack().dsyevr("V", "A", "L", n, a, n, 0, 0, 0, 0, 0.0, m, w, z, n, isuppz, work, work.length, iwork,
         iwork.length, info);
     if (info.val != 0 || m.val != n) {
@@ -297,8 +298,8 @@ public final class Blas {
     if (info.val != 0) {
       throw new IllegalStateException("dsyevr workspace query failed, info=" + info.val);
     }
-    double[] work = new double[(int) workQuery[0]];
-    int[] iwork = new int[iworkQuery[0]];
+    double[] work = new double[Math.max((int) workQuery[0], 26 * n)]; // as in dsyevr above, for n = 1
+    int[] iwork = new int[Math.max(iworkQuery[0], 10 * n)];
     lapack().dsyevr("V", "I", "L", n, a, n, 0, 0, n - k + 1, n, 0.0, m, w, z, n, isuppz, work, work.length, iwork,
         iwork.length, info);
     if (info.val != 0 || m.val != k) {
