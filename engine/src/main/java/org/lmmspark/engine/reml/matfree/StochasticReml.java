@@ -254,7 +254,46 @@ public final class StochasticReml implements RemlSolver {
       TraitProbes mine = probes == null ? null : probes.get(t);
       fits.add(() -> new Run(problem, options, lines, true, mine).fit(null, false));
     }
-    return passes.runAll(fits, "reml-trait");
+    List<Outcome> outcomes = passes.runAll(fits, "reml-trait");
+    return probes == null ? outcomes : refitOnBoundary(passes, problems, options, progress, probes, outcomes);
+  }
+
+  /**
+   * Refits, with all R probes of its own (in lock-step among themselves), each trait whose fit with the shared
+   * runs' control variates ended on the boundary: there its score is noise, and the controls, fitted to track
+   * the trait's own probes near its θ, may stop doing so (a small case, n = 400 with 32 % missing, stayed at the
+   * residual floor where the trait's run alone did not). So a trait on the boundary is reported as its own
+   * probes find it, the estimate of its run alone up to the solves' tolerance; the others keep their fits.
+   */
+  private static List<Outcome> refitOnBoundary(SharedGenotypePasses passes, List<RemlProblem> problems,
+      Options options, List<Consumer<String>> progress, List<TraitProbes> probes, List<Outcome> outcomes) {
+    List<Integer> again = new ArrayList<>();
+    for (int t = 0; t < outcomes.size(); t++) {
+      boolean onBoundary = false;
+      for (boolean b : outcomes.get(t).fit().boundary()) {
+        onBoundary |= b;
+      }
+      if (onBoundary && !probes.get(t).coversUnion()) {
+        again.add(t);
+      }
+    }
+    if (again.isEmpty()) {
+      return outcomes;
+    }
+    List<RemlProblem> subset = new ArrayList<>();
+    List<Consumer<String>> lines = new ArrayList<>();
+    for (int t : again) {
+      progress.get(t).accept("on the boundary with the shared runs as control variates: refitted with its own "
+          + options.probes() + " probes");
+      subset.add(problems.get(t));
+      lines.add(progress.get(t));
+    }
+    List<Outcome> refits = fitTogether(passes, subset, options, lines, false);
+    List<Outcome> merged = new ArrayList<>(outcomes);
+    for (int i = 0; i < again.size(); i++) {
+      merged.set(again.get(i), refits.get(i));
+    }
+    return merged;
   }
 
   /**

@@ -34,55 +34,11 @@ class LockStepStochasticRemlTest {
 
   @Test
   void eachTraitFittedTogetherEqualsItsOwnRunInAsManyPassesAsTheLongest(@TempDir Path dir) {
-    int n = 400;
-    int m = 600;
-    int[][] g = BedFixture.random(n, m, 0.01, 0, 77);
-    int[] chr = new int[m];
-    int[] chrIndex = new int[m];
-    for (int v = 0; v < m; v++) {
-      chr[v] = v < 350 ? 1 : 2;
-      chrIndex[v] = chr[v] - 1;
-    }
-    String prefix = BedFixture.write(dir, "traits", g, chr);
-    LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(prefix), null, chrIndex, 2, 0, 128,
-        new Configuration());
-    // The standardized values the products use, to simulate the traits from.
-    int used = (int) prod.counts().kept;
-    double[] z = new double[n * used];
-    int col = 0;
-    for (PackedGenotypeBlock b : prod.blocks()) {
-      for (int v = 0; v < b.m; v++, col++) {
-        for (int i = 0; i < n; i++) {
-          z[i + col * n] = b.value(v, i);
-        }
-      }
-    }
-    Random rnd = new Random(3);
-    double[] h2 = {0.3, 0.5, 0.7};
-    double[] kept = {1.0, 0.85, 0.78};
-    int traits = h2.length;
-    int[][] rows = new int[traits][];
-    double[][] ys = new double[traits][];
-    for (int t = 0; t < traits; t++) {
-      double[] beta = new double[used];
-      for (int v = 0; v < used; v++) {
-        beta[v] = rnd.nextGaussian() * Math.sqrt(h2[t] / used);
-      }
-      double[] y = new double[n];
-      Blas.dgemv(false, n, used, 1.0, z, beta, 0.0, y);
-      List<Integer> keep = new ArrayList<>();
-      for (int i = 0; i < n; i++) {
-        y[i] += 2 + rnd.nextGaussian() * Math.sqrt(1 - h2[t]);
-        if (rnd.nextDouble() < kept[t]) {
-          keep.add(i);
-        }
-      }
-      rows[t] = keep.stream().mapToInt(Integer::intValue).toArray();
-      ys[t] = new double[rows[t].length];
-      for (int i = 0; i < rows[t].length; i++) {
-        ys[t][i] = y[rows[t][i]];
-      }
-    }
+    Traits sim = Traits.simulate(dir, new double[] {0.3, 0.5, 0.7}, new double[] {1.0, 0.85, 0.78}, 3);
+    LocalGenotypeProducts prod = sim.prod();
+    int[][] rows = sim.rows();
+    double[][] ys = sim.ys();
+    int traits = ys.length;
     StochasticReml.Options opts = StochasticReml.Options.defaults().withProbes(20);
 
     List<StochasticReml.Outcome> alone = new ArrayList<>();
@@ -183,6 +139,96 @@ class LockStepStochasticRemlTest {
     // trait's preconditioner is refined in one pass from the union's Ritz vectors (4 passes, once) instead of four
     // of its own (measured 1,272 columns against 1,610; 1,428 without the shared start; CG is most of the rest).
     assertTrue(sharing.columns() < 0.85 * shared.columns(), sharing.columns() + " vs " + shared.columns());
+  }
+
+  /**
+   * A trait with no genetic variance (h² = 0, 80 % of the samples) beside one with every sample: with the shared
+   * runs its fit ends on the boundary, where the controls' score is noise, so it is refitted with all R probes of
+   * its own: the same probes and estimate as its run alone (θ to 1e-6 of Vp, rounding of wider batches), here off
+   * the boundary where the shared runs' fit was on it.
+   */
+  @Test
+  void aTraitOnTheBoundaryWithSharedRunsIsRefittedWithItsOwnProbes(@TempDir Path dir) {
+    Traits sim = Traits.simulate(dir, new double[] {0.5, 0.0}, new double[] {1.0, 0.8}, SEED_AT_BOUNDARY);
+    StochasticReml.Options opts = StochasticReml.Options.defaults().withProbes(20);
+    SharedGenotypePasses sharing = new SharedGenotypePasses(sim.prod());
+    List<String> lines = new ArrayList<>();
+    List<Consumer<String>> progress = List.of(line -> {}, lines::add);
+    List<StochasticReml.Outcome> together = StochasticReml.fitTogether(sharing,
+        problems(sim.ys(), sim.rows(), sharing), opts, progress, true);
+    StochasticReml.Outcome b = together.get(1);
+    StochasticReml.Outcome a = new StochasticReml(opts).fitWithDiagnostics(problem(sim.ys()[1],
+        new GenomicRelationshipOperator(new SharedGenotypePasses(sim.prod()), sim.rows()[1], -1)));
+    System.out.printf("h² = 0 trait: σ²_g %.6f alone, %.6f together (%s); %s%n", a.fit().theta()[0],
+        b.fit().theta()[0], b.fit().message(), lines.stream().filter(l -> l.contains("refitted")).toList());
+    // With the shared runs this case ends at σ²_g = 0; with its own probes, alone or refitted, at 0.033.
+    assertTrue(lines.stream().anyMatch(l -> l.contains("refitted with its own 20 probes")), "refit not logged");
+    assertEquals(opts.probes(), b.diagnostics().probes(), "its own probes");
+    double vp = a.fit().theta()[0] + a.fit().theta()[1];
+    for (int k = 0; k < 2; k++) {
+      assertClose(b.fit().theta()[k], a.fit().theta()[k], 1e-6 * vp, 0, "θ_" + k + " refitted vs alone");
+    }
+  }
+
+  /**
+   * A seed for which the h² = 0 trait's fit with the shared runs ends on the boundary (σ²_g held at 0) on these
+   * genotypes while its own probes find σ²_g = 0.033 (found by scanning seeds 1–40: 17 of them reach the boundary with
+   * the shared runs, this one the only one where its own probes do not).
+   */
+  private static final long SEED_AT_BOUNDARY = 39;
+
+  /** Traits simulated on one random genotype set (n = 400, M = 600 over two chromosomes), each on its own samples. */
+  record Traits(LocalGenotypeProducts prod, int[][] rows, double[][] ys) {
+    static Traits simulate(Path dir, double[] h2, double[] kept, long seed) {
+      int n = 400;
+      int m = 600;
+      int[][] g = BedFixture.random(n, m, 0.01, 0, 77);
+      int[] chr = new int[m];
+      int[] chrIndex = new int[m];
+      for (int v = 0; v < m; v++) {
+        chr[v] = v < 350 ? 1 : 2;
+        chrIndex[v] = chr[v] - 1;
+      }
+      String prefix = BedFixture.write(dir, "traits", g, chr);
+      LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(prefix), null, chrIndex, 2, 0, 128,
+          new Configuration());
+      // The standardized values the products use, to simulate the traits from.
+      int used = (int) prod.counts().kept;
+      double[] z = new double[n * used];
+      int col = 0;
+      for (PackedGenotypeBlock b : prod.blocks()) {
+        for (int v = 0; v < b.m; v++, col++) {
+          for (int i = 0; i < n; i++) {
+            z[i + col * n] = b.value(v, i);
+          }
+        }
+      }
+      Random rnd = new Random(seed);
+      int traits = h2.length;
+      int[][] rows = new int[traits][];
+      double[][] ys = new double[traits][];
+      for (int t = 0; t < traits; t++) {
+        double[] beta = new double[used];
+        for (int v = 0; v < used; v++) {
+          beta[v] = rnd.nextGaussian() * Math.sqrt(h2[t] / used);
+        }
+        double[] y = new double[n];
+        Blas.dgemv(false, n, used, 1.0, z, beta, 0.0, y);
+        List<Integer> keep = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+          y[i] += 2 + rnd.nextGaussian() * Math.sqrt(1 - h2[t]);
+          if (rnd.nextDouble() < kept[t]) {
+            keep.add(i);
+          }
+        }
+        rows[t] = keep.stream().mapToInt(Integer::intValue).toArray();
+        ys[t] = new double[rows[t].length];
+        for (int i = 0; i < rows[t].length; i++) {
+          ys[t][i] = y[rows[t][i]];
+        }
+      }
+      return new Traits(prod, rows, ys);
+    }
   }
 
   static List<RemlProblem> problems(double[][] ys, int[][] rows, SharedGenotypePasses passes) {
