@@ -598,7 +598,8 @@ public final class RemlJob {
     log.add("analysed samples: " + n + "; variance components: [G] + residual");
     log.add(String.format(Locale.ROOT, "solver %s: %s (%.3f s)", MATRIX_FREE, fit.message(), r.remlSeconds()));
     StochasticReml.Diagnostics dg = r.diagnostics();
-    log.add(String.format(Locale.ROOT, "Monte Carlo SE from %d probes (seed %d): V(G) %.4g, V(e) %.4g, log|V| %.3g",
+    log.add(String.format(Locale.ROOT, "Monte Carlo SE of the traces' estimate (%d probes of this trait's own, seed %d,"
+        + " and the shared runs the solver line names, if any): V(G) %.4g, V(e) %.4g, log|V| %.3g",
         dg.probes(), g.seed(), dg.monteCarloSe(0), dg.monteCarloSe(1), dg.logDetVMonteCarloSe()));
     log.add(String.format(Locale.ROOT, "M = %d variants; genotypes cached in %.1f s (%d MiB packed, %d partitions);"
         + " REML %.1f s: %d passes over the genotypes, %d Spark jobs, %d REML iterations; driver heap used %d MiB",
