@@ -101,9 +101,7 @@ public final class GenomicRelationshipOperator implements SymmetricOperator {
     }
     double[] full = new double[Math.multiplyExact(bigN, k)];
     for (int j = 0; j < k; j++) {
-      for (int i = 0; i < n; i++) {
-        full[rows[i] + j * bigN] = in[i + j * n];
-      }
+      scatter(in, j, full, j * bigN);
     }
     double[] w = new double[chromosomes * k];
     for (int j = 0; j < k; j++) {
@@ -116,9 +114,7 @@ public final class GenomicRelationshipOperator implements SymmetricOperator {
     double[] res = new double[full.length];
     products.multiply(full, k, w, res);
     for (int j = 0; j < k; j++) {
-      for (int i = 0; i < n; i++) {
-        out[i + j * n] = res[rows[i] + j * bigN];
-      }
+      gather(res, j * bigN, out, j);
     }
   }
 
@@ -139,12 +135,7 @@ public final class GenomicRelationshipOperator implements SymmetricOperator {
     double[] w = new double[chromosomes * k];
     for (int j = 0; j < k; j++) {
       GenomicRelationshipOperator op = j < ka ? a : b;
-      double[] in = j < ka ? inA : inB;
-      int col = j < ka ? j : j - ka;
-      int n = op.rows.length;
-      for (int i = 0; i < n; i++) {
-        full[op.rows[i] + j * bigN] = in[i + col * n];
-      }
+      op.scatter(j < ka ? inA : inB, j < ka ? j : j - ka, full, j * bigN);
       double scale = 1.0 / op.variantsWithout(op.excluded);
       for (int d = 0; d < chromosomes; d++) {
         w[d + chromosomes * j] = d == op.excluded ? 0 : scale;
@@ -154,12 +145,23 @@ public final class GenomicRelationshipOperator implements SymmetricOperator {
     a.products.multiply(full, k, w, res);
     for (int j = 0; j < k; j++) {
       GenomicRelationshipOperator op = j < ka ? a : b;
-      double[] out = j < ka ? outA : outB;
-      int col = j < ka ? j : j - ka;
-      int n = op.rows.length;
-      for (int i = 0; i < n; i++) {
-        out[i + col * n] = res[op.rows[i] + j * bigN];
-      }
+      op.gather(res, j * bigN, j < ka ? outA : outB, j < ka ? j : j - ka);
+    }
+  }
+
+  /** Column {@code col} of {@code in} (n×·, this operator's samples) into {@code full} at its rows, from {@code at}. */
+  private void scatter(double[] in, int col, double[] full, int at) {
+    int n = rows.length;
+    for (int i = 0; i < n; i++) {
+      full[rows[i] + at] = in[i + col * n];
+    }
+  }
+
+  /** This operator's rows of {@code full} from {@code at} into column {@code col} of {@code out} (n×·). */
+  private void gather(double[] full, int at, double[] out, int col) {
+    int n = rows.length;
+    for (int i = 0; i < n; i++) {
+      out[i + col * n] = full[rows[i] + at];
     }
   }
 
