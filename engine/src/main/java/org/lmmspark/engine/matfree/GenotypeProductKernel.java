@@ -21,10 +21,21 @@ import org.lmmspark.engine.linalg.Blas;
  * at 68–75 (the machine's peak: 65–79; measured by {@code lmmspark bench-pass}, docs/benchmarks.md).
  * So the block is taken in variant chunks of at most {@value #VARIANT_CHUNK} and, within one, in tiles
  * of {@value #ROW_CHUNK} samples × the chunk's variants (≤ 1 MB of floats): first every tile is
- * decoded and {@code T += tileᵀ V_rows} (one SGEMM each, summed in double), then, T complete, every
+ * decoded and {@code Tᵀ += V_rowsᵀ · tile} (one SGEMM each, summed in double), then, T complete, every
  * tile is decoded again and {@code out_rows += tile · T} (one SGEMM each). Decoding twice (a table
  * look-up per two calls, ~0.5 ns per value) costs less than streaming a decoded block through memory
  * twice, and the task needs no N·m_b buffer (≈ 1 MB of workspace whatever N).
+ *
+ * <p><b>Which operand is the tile.</b> At these shapes OpenBLAS's copy of the tile into its packed layout is
+ * as costly as its k multiply-adds, and the copy is cheapest when the tile is the un-transposed right-hand
+ * operand: {@code Tᵀ(k×count) = V_rowsᵀ · tile} ran at 50–52 GFLOP/s per CPU-s at k = 19 and 69–71 at k = 44
+ * (512 samples × 512 variants) against 35–36 and 55–59 for the same sums as {@code T = tileᵀ · V_rows}; so T
+ * is computed transposed ({@code ws.t}, {@code ws.tSum}: k × count). Each entry is the same dot product over
+ * the tile's samples, and the outputs are bit for bit those of the untransposed form (checked at k = 1–154
+ * with OpenBLAS 0.3.31). For {@code Z_b T} the tile would have to be the right-hand operand of
+ * {@code (Z_b T)ᵀ = Tᵀ · tileᵀ}, i.e. decoded sample-major, which a scalar decode does at less than half the
+ * speed of the variant-major one (measured 0.6–1.0 against 1.5–2.2 Gvalues/s): that product keeps
+ * {@code tile · T} (37–41 GFLOP/s at k = 19, 58–63 at k = 44).
  *
  * <p><b>Wide V.</b> From {@value #WIDE_COLUMNS} columns on (LOCO solves: (1 + p)·C + S columns) each value
  * takes part in enough multiply-adds that OpenBLAS's own packing is amortized and the second decode is
@@ -187,8 +198,11 @@ public final class GenotypeProductKernel {
       int count = Math.min(step, m - from);
       ws.tables = block.decodeTables(from, count, ws.tables);
       transposeChunk(block, from, count, v, k, ws);
-      for (int j = 0; j < k; j++) {
-        System.arraycopy(ws.tSum, j * count, ws.tBlock, from + j * m, count);
+      double[] tSum = ws.tSum;
+      for (int c = 0; c < count; c++) {
+        for (int j = 0; j < k; j++) {
+          ws.tBlock[from + c + j * m] = tSum[j + c * k];
+        }
       }
     }
     return ws.tBlock;
@@ -223,11 +237,11 @@ public final class GenotypeProductKernel {
       transposeChunk(block, from, count, v, k, ws);
       double[] tSum = ws.tSum;
       float[] t = ws.t;
-      for (int j = 0; j < k; j++) {
-        double w = columnWeight[j];
-        int o = j * count;
-        for (int i = 0; i < count; i++) {
-          t[o + i] = (float) (tSum[o + i] * w);
+      // Weighted, rounded to float and back to count × k for tile · T.
+      for (int c = 0; c < count; c++) {
+        int o = c * k;
+        for (int j = 0; j < k; j++) {
+          t[c + j * count] = (float) (tSum[o + j] * columnWeight[j]);
         }
       }
       productChunk(block, from, count, k, out, ws);
@@ -235,7 +249,7 @@ public final class GenotypeProductKernel {
   }
 
   /**
-   * {@code ws.tSum(count×k) = Z_cᵀ V} for the chunk c = variants {@code [from, from + count)}, tables already
+   * {@code ws.tSum(k×count) = (Z_cᵀ V)ᵀ} for the chunk c = variants {@code [from, from + count)}, tables already
    * in {@code ws.tables}: each tile of {@link #ROW_CHUNK} samples decoded, one SGEMM, added in double; in the
    * wide form the chunk is decoded once into {@code ws.chunk} (kept for {@link #productChunk}) and the
    * SGEMMs take row spans of {@link #WIDE_ROW_CHUNK} of it.
@@ -264,9 +278,9 @@ public final class GenotypeProductKernel {
       }
       long t1 = System.nanoTime();
       if (wide) {
-        Blas.sgemm(true, false, count, k, rows, 1f, ws.chunk, r0, n, v, r0, n, 0f, t, 0, count);
+        Blas.sgemm(true, false, k, count, rows, 1f, v, r0, n, ws.chunk, r0, n, 0f, t, 0, k);
       } else {
-        Blas.sgemm(true, false, count, k, rows, 1f, ws.tile, 0, rows, v, r0, n, 0f, t, 0, count);
+        Blas.sgemm(true, false, k, count, rows, 1f, v, r0, n, ws.tile, 0, rows, 0f, t, 0, k);
       }
       long t2 = System.nanoTime();
       for (int i = 0; i < size; i++) {
