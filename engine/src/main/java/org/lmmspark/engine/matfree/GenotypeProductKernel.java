@@ -94,6 +94,34 @@ public final class GenotypeProductKernel {
    * N = 100,000 a chunk is 512 variants, at N = 500,000 it is 134, so a task's memory does not grow with N.
    */
   static final long WIDE_CHUNK_FLOATS = 64L << 20;
+  /**
+   * Largest {@code m·n·k} of the SGEMMs that OpenBLAS (0.3.x on AVX-512) runs in its small-matrix kernels,
+   * which read the operands in place instead of copying them into packed panels. A tile's products are cut
+   * into calls of at most this size where that is faster (see {@link #transposeGemmVariants},
+   * {@link #productGemmRows}).
+   */
+  static final double SMALL_GEMM_SIZE = 1e6;
+
+  /**
+   * Variants of a tile per SGEMM of {@code Tᵀ = V_rowsᵀ · tile} (k × variants × {@value #ROW_CHUNK} samples):
+   * 32 up to k = 32 and 16 up to 56 (the small-matrix kernels), else the whole chunk. Measured on tiles of
+   * 512 × 512 (GFLOP/s per CPU-s, two runs): at k = 19 32 variants 79–83, 16 66–82, one call 54–57; at k = 44
+   * 16 variants 78–80, 32 42–44, one call 60–70; at k = 64 one call 82–84, 16 variants 78–79.
+   */
+  static int transposeGemmVariants(int k, int count) {
+    return k <= 32 ? Math.min(32, count) : k <= 56 ? Math.min(16, count) : count;
+  }
+
+  /**
+   * Samples of a tile per SGEMM of {@code tile · T} (samples × k × count): the most, a multiple of 16, within
+   * {@link #SMALL_GEMM_SIZE} (the small-matrix kernels), else the whole tile. Measured on 512 × 512 tiles
+   * (GFLOP/s per CPU-s, two runs): at k = 19 96 samples 78–88, one call 45–48; at k = 44 32 samples 84–89, one
+   * call 57–61; at k = 64 and 79 16 samples and one call within each other's spread (67–82).
+   */
+  static int productGemmRows(int k, int count, int rows) {
+    int most = (int) (SMALL_GEMM_SIZE / ((double) k * count)) / 16 * 16;
+    return most >= 16 ? Math.min(most, rows) : rows;
+  }
 
   private GenotypeProductKernel() {}
 
@@ -280,7 +308,11 @@ public final class GenotypeProductKernel {
       if (wide) {
         Blas.sgemm(true, false, k, count, rows, 1f, v, r0, n, ws.chunk, r0, n, 0f, t, 0, k);
       } else {
-        Blas.sgemm(true, false, k, count, rows, 1f, v, r0, n, ws.tile, 0, rows, 0f, t, 0, k);
+        int step = transposeGemmVariants(k, count);
+        for (int c0 = 0; c0 < count; c0 += step) {
+          Blas.sgemm(true, false, k, Math.min(step, count - c0), rows, 1f, v, r0, n, ws.tile, c0 * rows, rows, 0f,
+              t, c0 * k, k);
+        }
       }
       long t2 = System.nanoTime();
       for (int i = 0; i < size; i++) {
@@ -321,7 +353,11 @@ public final class GenotypeProductKernel {
       long t0 = System.nanoTime();
       block.decodeRows(from, count, r0, rows, ws.tables, tile);
       long t1 = System.nanoTime();
-      Blas.sgemm(false, false, rows, k, count, 1f, tile, 0, rows, ws.t, 0, count, 0f, p, 0, rows);
+      int step = productGemmRows(k, count, rows);
+      for (int i0 = 0; i0 < rows; i0 += step) {
+        Blas.sgemm(false, false, Math.min(step, rows - i0), k, count, 1f, tile, i0, rows, ws.t, 0, count, 0f, p, i0,
+            rows);
+      }
       long t2 = System.nanoTime();
       for (int j = 0; j < k; j++) {
         int o = r0 + j * n;

@@ -24,8 +24,9 @@ class GenotypeProductKernelTest {
    * summed over tiles), M = 1,500 variants in blocks of 700 (a block in two chunks of
    * {@link GenotypeProductKernel#VARIANT_CHUNK} or fewer, blocks summed in double), 1% missing calls,
    * columns Gaussian, Rademacher (the trace probes), a genetic-value-like Zβ (most of its norm in K's top
-   * eigenvectors, as y and Py) and weighted 0 (a left-out chromosome), k = 4 (tiles decoded twice) and
-   * k = {@link GenotypeProductKernel#WIDE_COLUMNS} (the chunk decoded once, the wide form).
+   * eigenvectors, as y and Py) and weighted 0 (a left-out chromosome), k = 4, 19 and 44 (tiles decoded twice,
+   * the SGEMMs cut into small calls) and k = {@link GenotypeProductKernel#WIDE_COLUMNS} (the chunk decoded
+   * once, the wide form).
    */
   @Test
   void singlePrecisionProductsMatchDoubleTripleLoop(@TempDir Path dir) {
@@ -54,8 +55,9 @@ class GenotypeProductKernelTest {
         }
       }
     }
-    // k = 4: the tiles decoded twice; k = WIDE_COLUMNS: the chunk decoded once over all samples.
-    for (int k : new int[] {4, GenotypeProductKernel.WIDE_COLUMNS}) {
+    // k = 4, 19, 44: the tiles decoded twice, their SGEMMs cut into small-matrix calls (32, 32 and 16 variants for
+    // Tᵀ; 496, 144 and 64 samples for tile · T); k = WIDE_COLUMNS: the chunk decoded once over all samples.
+    for (int k : new int[] {4, 19, 44, GenotypeProductKernel.WIDE_COLUMNS}) {
       // Column j: Gaussian (j % 4 = 0), Rademacher (1), the genetic value (2), Gaussian weighted 0 (3).
       double[] v = new double[n * k];
       double[] w = new double[k];
