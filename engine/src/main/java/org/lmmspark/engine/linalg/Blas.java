@@ -41,6 +41,31 @@ public final class Blas {
   }
 
   /**
+   * Whether level-3 calls go to the bundled OpenBLAS on an x86-64 CPU with AVX-512 (the {@code avx512f} flag of
+   * Linux's {@code /proc/cpuinfo}). There OpenBLAS (0.3.x, its SKYLAKEX-family kernels, which it picks for such
+   * CPUs) runs SGEMMs of {@code m·n·k ≤ 10⁶} in small-matrix kernels that read the operands in place instead of
+   * copying them into packed panels, so cutting a product into such calls saves the copies; with another library
+   * or CPU each call copies its operands, and cutting would only copy the shared operand more often.
+   */
+  public static boolean smallMatrixKernels() {
+    return SmallMatrixKernels.PRESENT;
+  }
+
+  /** Decided at first use (reads {@code /proc/cpuinfo} once per JVM). */
+  private static final class SmallMatrixKernels {
+    static final boolean PRESENT = LIBRARY.source == BlasLibrary.Source.BUNDLED && isNative() && cpuHasAvx512();
+
+    private static boolean cpuHasAvx512() {
+      try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+        return lines.filter(l -> l.startsWith("flags")).findFirst()
+            .map(l -> (" " + l.replace('\t', ' ') + " ").contains(" avx512f ")).orElse(false);
+      } catch (java.io.IOException | RuntimeException e) {
+        return false; // not Linux, or unreadable: assume none
+      }
+    }
+  }
+
+  /**
    * A one-line description of the BLAS and LAPACK in use, for logs and summaries: the netlib
    * implementations, and for native ones which library file (bundled OpenBLAS with its version and
    * path, the system's {@code libblas.so.3}, or one named by the user) and the thread setting.

@@ -26,16 +26,24 @@ import org.lmmspark.engine.linalg.Blas;
  * look-up per two calls, ~0.5 ns per value) costs less than streaming a decoded block through memory
  * twice, and the task needs no N·m_b buffer (≈ 1 MB of workspace whatever N).
  *
- * <p><b>Which operand is the tile.</b> At these shapes OpenBLAS's copy of the tile into its packed layout is
- * as costly as its k multiply-adds, and the copy is cheapest when the tile is the un-transposed right-hand
- * operand: {@code Tᵀ(k×count) = V_rowsᵀ · tile} ran at 50–52 GFLOP/s per CPU-s at k = 19 and 69–71 at k = 44
- * (512 samples × 512 variants) against 35–36 and 55–59 for the same sums as {@code T = tileᵀ · V_rows}; so T
- * is computed transposed ({@code ws.t}, {@code ws.tSum}: k × count). Each entry is the same dot product over
- * the tile's samples, and the outputs are bit for bit those of the untransposed form (checked at k = 1–154
- * with OpenBLAS 0.3.31). For {@code Z_b T} the tile would have to be the right-hand operand of
- * {@code (Z_b T)ᵀ = Tᵀ · tileᵀ}, i.e. decoded sample-major, which a scalar decode does at less than half the
- * speed of the variant-major one (measured 0.6–1.0 against 1.5–2.2 Gvalues/s): that product keeps
- * {@code tile · T} (37–41 GFLOP/s at k = 19, 58–63 at k = 44).
+ * <p><b>A tile's SGEMMs at small k.</b> At these shapes OpenBLAS's copy of the tile into its packed panels
+ * costs as much as the k multiply-adds (one 512 × 512 call: a fixed ~0.45 ns per value, measured), and two
+ * choices cut it. (1) {@code Z_bᵀV} is computed transposed, {@code Tᵀ(k × count) = V_rowsᵀ · tile} ({@code ws.t},
+ * {@code ws.tSum} are k × count): OpenBLAS copies an un-transposed right-hand operand fastest (one call, k = 19:
+ * 50–52 GFLOP/s per CPU-s against 35–36 as {@code tileᵀ · V_rows}; k = 44: 69–71 against 55–59), bit for bit the
+ * same sums. (2) Where the BLAS has small-matrix kernels ({@link Blas#smallMatrixKernels()}: the bundled OpenBLAS
+ * on AVX-512, for calls of {@code m·n·k ≤ 10⁶}), which read the operands in place with no copy, both products
+ * are cut into such calls: {@code Tᵀ} in calls of {@link #transposeGemmVariants 32 or 16 of the tile's variants}
+ * and {@code tile · T} in calls of {@link #productGemmRows ≤ 10⁶/(k·count) samples}. Measured on 512 × 512 tiles
+ * (GFLOP/s per CPU-s, two runs each, loaded machine): k = 19 79–83 ({@code Tᵀ}) and 78–88 ({@code tile · T})
+ * against 54–57 and 45–48 in one call; k = 44 78–80 and 84–89 against 60–70 and 57–61; from k ≈ 64 one call is
+ * as fast. Every entry is still one dot product summed in float, over the same ≤ {@value #ROW_CHUNK} samples or
+ * ≤ {@value #VARIANT_CHUNK} variants, in the small kernel's order: the outputs differ from the one-call form by
+ * float rounding (3–5·10⁻⁷ of a column's norm at N = 20,000), and their error against a double triple loop is
+ * no larger (GenotypeProductKernelTest, k = 4, 19, 44: 3.0–3.4·10⁻⁷ against 3.8·10⁻⁷ before). For
+ * {@code tile · T} the tile as right-hand operand ({@code (Z_b T)ᵀ = Tᵀ · tileᵀ}) would need a sample-major
+ * decode, which runs at less than half the speed of the variant-major one in scalar Java (0.6–1.0 against
+ * 1.5–2.2 Gvalues/s). What remains at k = 19 is mostly the two decodes (about half of the pass).
  *
  * <p><b>Wide V.</b> From {@value #WIDE_COLUMNS} columns on (LOCO solves: (1 + p)·C + S columns) each value
  * takes part in enough multiply-adds that OpenBLAS's own packing is amortized and the second decode is
@@ -96,9 +104,9 @@ public final class GenotypeProductKernel {
   static final long WIDE_CHUNK_FLOATS = 64L << 20;
   /**
    * Largest {@code m·n·k} of the SGEMMs that OpenBLAS (0.3.x on AVX-512) runs in its small-matrix kernels,
-   * which read the operands in place instead of copying them into packed panels. A tile's products are cut
-   * into calls of at most this size where that is faster (see {@link #transposeGemmVariants},
-   * {@link #productGemmRows}).
+   * which read the operands in place instead of copying them into packed panels. Where the BLAS has them
+   * ({@link Blas#smallMatrixKernels()}), a tile's products are cut into calls of at most this size where that is
+   * faster (see {@link #transposeGemmVariants}, {@link #productGemmRows}); elsewhere they stay one call each.
    */
   static final double SMALL_GEMM_SIZE = 1e6;
 
@@ -108,7 +116,10 @@ public final class GenotypeProductKernel {
    * 512 × 512 (GFLOP/s per CPU-s, two runs): at k = 19 32 variants 79–83, 16 66–82, one call 54–57; at k = 44
    * 16 variants 78–80, 32 42–44, one call 60–70; at k = 64 one call 82–84, 16 variants 78–79.
    */
-  static int transposeGemmVariants(int k, int count) {
+  public static int transposeGemmVariants(int k, int count) {
+    if (!Blas.smallMatrixKernels()) {
+      return count;
+    }
     return k <= 32 ? Math.min(32, count) : k <= 56 ? Math.min(16, count) : count;
   }
 
@@ -118,7 +129,10 @@ public final class GenotypeProductKernel {
    * (GFLOP/s per CPU-s, two runs): at k = 19 96 samples 78–88, one call 45–48; at k = 44 32 samples 84–89, one
    * call 57–61; at k = 64 and 79 16 samples and one call within each other's spread (67–82).
    */
-  static int productGemmRows(int k, int count, int rows) {
+  public static int productGemmRows(int k, int count, int rows) {
+    if (!Blas.smallMatrixKernels()) {
+      return rows;
+    }
     int most = (int) (SMALL_GEMM_SIZE / ((double) k * count)) / 16 * 16;
     return most >= 16 ? Math.min(most, rows) : rows;
   }

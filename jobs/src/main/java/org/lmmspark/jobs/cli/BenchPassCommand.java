@@ -91,6 +91,14 @@ public final class BenchPassCommand implements Callable<Integer> {
         5 * passes);
     System.out.println("bench-pass: SGEMM at Z'V's shape: " + tShape);
     System.out.println("bench-pass: SGEMM at Z T's shape:  " + pShape);
+    if (!wide) {
+      // The kernel cuts a tile's products into small-matrix calls where the BLAS has them (Blas.smallMatrixKernels).
+      System.out.printf(Locale.ROOT, "bench-pass: the pass's SGEMMs per tile: Z'V in calls of %d variants, Z T in calls of"
+          + " %d samples (%s)%n", GenotypeProductKernel.transposeGemmVariants(columns, chunk),
+          GenotypeProductKernel.productGemmRows(columns, chunk, rows),
+          Blas.smallMatrixKernels() ? "OpenBLAS's small-matrix kernels, no packing; the shapes above are one packed call"
+              : "one call each: no small-matrix kernels");
+    }
     double ideal = pass.flops() / 2 / (tShape.cpuGflops() * 1e9) + pass.flops() / 2 / (pShape.cpuGflops() * 1e9);
     System.out.printf(Locale.ROOT, "bench-pass: the pass at %.0f%% of SGEMM at its shapes (%.3f CPU-s of GEMM at those"
         + " rates against %.3f CPU-s)%n", 100 * ideal / pass.cpuSeconds(), ideal, pass.cpuSeconds());
