@@ -89,11 +89,17 @@ public final class SolverRoute {
   /** Exact-rotation scan rate (SGEMM, {@code 2N²} flops per variant), flop/s per core (docs/benchmarks.md: 2,870 variants/s at N = 2,000 under load). */
   static final double SCAN_FLOPS_PER_CORE = 30e9;
   /**
-   * Matrix-free pass rate, flop/s per core of {@code 4·N·M·k} ({@code GenotypeProductKernel}'s two SGEMMs):
-   * 37–40 GFLOP/s per core at N = 100,000 (docs/scaling.md), 23–40 at N = 5,000 (44 columns: 0.66 s per pass,
-   * 220 columns: 1.33 s).
+   * Matrix-free pass, CPU seconds per core and genotype value: a pass of k columns over N·M values costs
+   * {@code N·M·(a + b·k)} CPU-s ({@code GenotypeProductKernel}: two decodes and the SGEMMs' fixed part per value,
+   * {@code 4k} flops per value). Before the small-matrix SGEMM calls: a ≈ 1.76 ns, b ≈ 0.052 ns idle at
+   * N = 100,000 (passes of 4.4 s + 0.13 s per column on 2 cores); the change measured interleaved at N = 20,000
+   * under load (docs/benchmarks.md) cut a by a third and left b (least squares over k = 4–154: a 2.41 → 1.59 ns,
+   * b 0.049 → 0.054 ns), so a = 1.2 ns, b = 0.057 ns idle: 33 GFLOP/s per core at k = 19, 48 at k = 44, 62 at
+   * k = 154 (a flat 35 before, which put the small-k passes too cheap and the LOCO passes too dear).
    */
-  static final double PASS_FLOPS_PER_CORE = 35e9;
+  static final double PASS_SECONDS_PER_VALUE = 1.2e-9;
+  /** The per-column part b of {@link #PASS_SECONDS_PER_VALUE}'s model, CPU seconds per core, value and column. */
+  static final double PASS_SECONDS_PER_VALUE_COLUMN = 0.057e-9;
   /** Fixed cost of one pass (one Spark job: broadcast, schedule, reduce), s: 0.2–0.5 s measured idle, up to 1 s under load (docs/scaling.md). */
   static final double PASS_OVERHEAD_SECONDS = 0.4;
   /** Iterations of the batched LOCO solve at BOLT's tolerance 5·10⁻⁴: 8–10 measured from N = 5,000 to 100,000. */
@@ -187,7 +193,7 @@ public final class SolverRoute {
   }
 
   private static double pass(double n, double m, double columns, int cores) {
-    return PASS_OVERHEAD_SECONDS + 4 * n * m * columns / (PASS_FLOPS_PER_CORE * cores);
+    return PASS_OVERHEAD_SECONDS + n * m * (PASS_SECONDS_PER_VALUE + PASS_SECONDS_PER_VALUE_COLUMN * columns) / cores;
   }
 
   /**
