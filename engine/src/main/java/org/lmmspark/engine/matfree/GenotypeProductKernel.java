@@ -111,16 +111,19 @@ public final class GenotypeProductKernel {
   static final double SMALL_GEMM_SIZE = 1e6;
 
   /**
-   * Variants of a tile per SGEMM of {@code Tᵀ = V_rowsᵀ · tile} (k × variants × {@value #ROW_CHUNK} samples):
-   * 32 up to k = 32 and 16 up to 56 (the small-matrix kernels), else the whole chunk. Measured on tiles of
-   * 512 × 512 (GFLOP/s per CPU-s, two runs): at k = 19 32 variants 79–83, 16 66–82, one call 54–57; at k = 44
-   * 16 variants 78–80, 32 42–44, one call 60–70; at k = 64 one call 82–84, 16 variants 78–79.
+   * Variants of a tile per SGEMM of {@code Tᵀ = V_rowsᵀ · tile} (k × variants × {@value #ROW_CHUNK} samples): 32 up
+   * to k = 37 and 16 up to k = 60, else the whole chunk. With a transposed left operand OpenBLAS seems to take only
+   * calls of {@code m·n ≤ 1200} (here k × variants) into its small-matrix kernels (fast at 36 × 32 and 60 × 16,
+   * as slow as packing at 40 × 32 and 79 × 16), and there they beat one call; at k = 64 one call is as fast.
+   * Measured on tiles of 512 × 512 (GFLOP/s per CPU-s, two runs): k = 19 32 variants 79–83, one call 54–57;
+   * k = 36 32 variants 86–101, one call 75–80; k = 40 32 variants 48–57, 16 83–95, one call 74–81; k = 60
+   * 16 variants 87–95, one call 75–77; k = 64 16 variants 78–79, one call 82–84.
    */
   public static int transposeGemmVariants(int k, int count) {
     if (!Blas.smallMatrixKernels()) {
       return count;
     }
-    return k <= 32 ? Math.min(32, count) : k <= 56 ? Math.min(16, count) : count;
+    return k <= 37 ? Math.min(32, count) : k <= 60 ? Math.min(16, count) : count;
   }
 
   /**
