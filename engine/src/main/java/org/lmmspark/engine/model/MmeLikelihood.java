@@ -497,8 +497,10 @@ public final class MmeLikelihood implements RemlLikelihood {
 
   /** Stored entries of C's upper triangle and, after an evaluation, of its Cholesky factor (fill included). */
   public String sparsity() {
-    return String.format(java.util.Locale.ROOT, "%d unknowns, %d entries in C's upper triangle, %d in L", q,
-        colStart[q], chol.factorEntries());
+    // Not String.format: a short fit's set-up runs this on the side thread the fitting thread waits for, and a
+    // first format there costs ~13 ms (Formatter, the root locale's data).
+    return new StringBuilder().append(q).append(" unknowns, ").append(colStart[q])
+        .append(" entries in C's upper triangle, ").append(chol.factorEntries()).append(" in L").toString();
   }
 
   /** REML and ML log-likelihoods at θ, without 2π terms (GCTA's convention); NaN when V is not PD. */

@@ -214,9 +214,8 @@ public final class ModelFrame {
       }
     }
     int dropped = table.rows() - kept;
-    // Neither String.format (the JVM's first format, its Formatter and patterns, cost a short fit ~10 ms here on the
-    // fitting thread; the first is now the random terms' note, on the second thread when there is one) nor `+`
-    // (linking this concatenation's call site, ~3 ms).
+    // Neither String.format (the JVM's first format, its Formatter and the root locale's data, cost a short fit
+    // ~10 ms here on the fitting thread) nor `+` (linking this concatenation's call site, ~3 ms).
     StringBuilder note = new StringBuilder(table.source()).append(": ").append(table.rows()).append(" records, ")
         .append(kept).append(" used");
     if (dropped > 0) {
@@ -579,8 +578,14 @@ public final class ModelFrame {
       out.add(new RandomEffectTerm(group, effects, z.toArray(new double[0][]), level, levelNames,
           crossOf.stream().mapToInt(Integer::intValue).toArray(),
           rel == null ? null : relOf.stream().mapToInt(Integer::intValue).toArray(), rel, t.correlated()));
-      termNotes.add(String.format(Locale.ROOT, "random term (%s | %s): %d levels%s", String.join(" + ", effects), group,
-          levelNames.size(), rel == null ? "" : ", relationship " + rel.name()));
+      // Not String.format: its first use in the JVM (Formatter, the root locale's data) costs ~13 ms, here on the
+      // side thread the fitting thread then waits for.
+      StringBuilder note = new StringBuilder("random term (").append(String.join(" + ", effects)).append(" | ")
+          .append(group).append("): ").append(levelNames.size()).append(" levels");
+      if (rel != null) {
+        note.append(", relationship ").append(rel.name());
+      }
+      termNotes.add(note.toString());
     }
     return out;
   }
