@@ -202,7 +202,7 @@ final class LevelBlocks implements ConditionalAic.Operators {
   }
 
   /**
-   * One block of {@link #fillBlocks}, a method of its own for the JIT: compiled once after a few blocks, where
+   * One block of {@link #fillBlocks}, a method of its own for the JIT: compiled after a few blocks by its calls, where
    * the one large method was compiled again on the stack for each of its loops (a short fit runs them once).
    */
   private void fillBlock(MixedModel model, double[] theta, LevelSlots slots, int b, double[] xvyTerms,
