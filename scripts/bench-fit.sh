@@ -14,9 +14,10 @@
 # where fit's start (per-subject least squares) is no longer the optimum as it is on the balanced default.
 # `fit --solver auto` takes the sparse mixed-model equations here (one grouping factor); `--solver dense`
 # times the blocks-of-V route instead. The load average is printed with each row: on a shared machine
-# wall times follow the load, CPU times less so. fit puts independent work on a second thread when the
-# one-minute load average leaves a core free (its CPU is in ours_cpu); to time one way or the other whatever
-# the load: LMMSPARK_JAVA_OPTS=-Dlmmspark.fit.threads=1 (or =2) scripts/bench-fit.sh.
+# wall times follow the load, CPU times less so. fit puts independent work on a second thread when the driver
+# has two threads or more by the settings (Blas.driverThreads: -Dlmmspark.driver.threads, else spark.driver.cores,
+# else the cores the JVM sees; not the load of the moment), its CPU in ours_cpu; to time one way or the other:
+# LMMSPARK_JAVA_OPTS=-Dlmmspark.fit.threads=1 (or =2) scripts/bench-fit.sh.
 # Prints the wall times, the ratios (lmer / lmmspark: above 1 means faster than lmer) and the largest
 # relative difference between the two sets of estimates (β, Σ entries, σ², REML criterion).
 set -euo pipefail

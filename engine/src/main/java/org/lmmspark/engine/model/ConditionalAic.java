@@ -113,22 +113,11 @@ public record ConditionalAic(double caic, double df, double conditionalLogLik) {
     SideTask<double[][]> side = sideCpu == null ? null
         : SideTask.start("cAIC-traces", sideCpu, diagonalAndTraces::get);
     double sigma2 = theta[firstResidual];
-    double[] rAbs = new double[n];
-    int[] group = model.residualGroup();
-    double[] w = model.weights();
-    for (int r = 0; r < n; r++) {
-      rAbs[r] = theta[firstResidual + group[r]] / w[r];
-    }
-    double[] py = st.py();
+    double[] rAbs = residualVariances(model, theta);
     double[] e = new double[n];
-    double tye = 0;
-    double condLogLik = 0;
-    double[] y = model.y();
-    for (int r = 0; r < n; r++) {
-      e[r] = rAbs[r] * py[r];
-      tye += y[r] * e[r];
-      condLogLik += -0.5 * (Math.log(2 * Math.PI * rAbs[r]) + e[r] * e[r] / rAbs[r]);
-    }
+    double[] sums = residuals(rAbs, st.py(), model.y(), e);
+    double tye = sums[0];
+    double condLogLik = sums[1];
     int residualEstimated = 0;
     for (int j = firstResidual; j < theta.length; j++) {
       residualEstimated += fixed[j] ? 0 : 1;
@@ -139,17 +128,12 @@ public record ConditionalAic(double caic, double df, double conditionalLogLik) {
     for (int i = 0; i < q; i++) {
       we[i] = st.applyD(estimated[i], e);
       awe[i] = st.applyP(we[i]);
-      for (int r = 0; r < n; r++) {
-        awe[i][r] *= sigma2;
-      }
+      scale(awe[i], sigma2);
       ewe[i] = dot(e, we[i]);
     }
     double[][] dt = side != null ? side.join() : diagonalAndTraces.get();
     double[] diagP = dt[0];
-    double df = n;
-    for (int r = 0; r < n; r++) {
-      df -= rAbs[r] * diagP[r];
-    }
+    double df = minusProducts(n, rAbs, diagP);
     if (q > 0) {
       double[] traces = dt[1];
       double denom = reml ? n - p : n;
@@ -162,11 +146,9 @@ public record ConditionalAic(double caic, double df, double conditionalLogLik) {
       }
       SmallMatrices.symmetrize(b, q);
       // v_j = R A W_j e = R_abs P W_j e; c_kj = C_k · v_j.
-      double[][] v = new double[q][n];
+      double[][] v = new double[q][];
       for (int j = 0; j < q; j++) {
-        for (int r = 0; r < n; r++) {
-          v[j][r] = rAbs[r] * awe[j][r] / sigma2;
-        }
+        v[j] = residualTimes(rAbs, awe[j], sigma2);
       }
       double[] ev = new double[q];
       for (int j = 0; j < q; j++) {
@@ -187,6 +169,58 @@ public record ConditionalAic(double caic, double df, double conditionalLogLik) {
     }
     df += residualEstimated;
     return new ConditionalAic(-2 * condLogLik + 2 * df, df, condLogLik);
+  }
+
+  // The loops over the records, each a method of its own: a short fit runs each once, and inside one large method
+  // the JIT compiled that whole method again on the stack for each of them.
+
+  /** Each record's residual variance {@code σ²_g(r)/w_r} (R_abs's diagonal). */
+  private static double[] residualVariances(MixedModel model, double[] theta) {
+    int n = model.n();
+    int firstResidual = model.firstResidualParameter();
+    double[] rAbs = new double[n];
+    int[] group = model.residualGroup();
+    double[] w = model.weights();
+    for (int r = 0; r < n; r++) {
+      rAbs[r] = theta[firstResidual + group[r]] / w[r];
+    }
+    return rAbs;
+  }
+
+  /** {@code e = R_abs P y} into {@code e}; returns {yᵀe, the conditional log-likelihood}. */
+  private static double[] residuals(double[] rAbs, double[] py, double[] y, double[] e) {
+    double tye = 0;
+    double condLogLik = 0;
+    for (int r = 0; r < e.length; r++) {
+      e[r] = rAbs[r] * py[r];
+      tye += y[r] * e[r];
+      condLogLik += -0.5 * (Math.log(2 * Math.PI * rAbs[r]) + e[r] * e[r] / rAbs[r]);
+    }
+    return new double[] {tye, condLogLik};
+  }
+
+  private static void scale(double[] a, double factor) {
+    for (int r = 0; r < a.length; r++) {
+      a[r] *= factor;
+    }
+  }
+
+  /** {@code start − Σ_r a_r b_r}, subtracted in record order. */
+  private static double minusProducts(double start, double[] a, double[] b) {
+    double s = start;
+    for (int r = 0; r < a.length; r++) {
+      s -= a[r] * b[r];
+    }
+    return s;
+  }
+
+  /** {@code R_abs u / σ²} record by record. */
+  private static double[] residualTimes(double[] rAbs, double[] u, double sigma2) {
+    double[] out = new double[rAbs.length];
+    for (int r = 0; r < out.length; r++) {
+      out[r] = rAbs[r] * u[r] / sigma2;
+    }
+    return out;
   }
 
   /** B is symmetric but not definite in general (cAIC4 uses solve()): Gauss–Jordan with pivoting. */

@@ -189,7 +189,6 @@ final class LevelBlocks implements ConditionalAic.Operators {
    */
   private void fillBlocks(MixedModel model, double[] theta, LevelSlots slots, int from, int to, double[] xvyTerms) {
     int k0 = model.firstResidualParameter();
-    double[] y = model.y();
     // Each Σ parameter's term and effects (a, b), read for every pair of a block's effects.
     int[] termOfParam = new int[k0];
     int[][] effectsOfParam = new int[k0][];
@@ -198,114 +197,125 @@ final class LevelBlocks implements ConditionalAic.Operators {
       effectsOfParam[j] = model.parameterEffects(j);
     }
     for (int b = from; b < to; b++) {
-      int[] rows = blocks[b];
-      int nr = rows.length;
-      // The block's effects: (term, effect, level) for each level its records reach.
-      int q = slots.number(rows, blocks.length + 1 + b); // stamps past those LevelBlocks.of used
-      int[] termOf = new int[q];
-      int[] effectOf = new int[q];
-      int[] levelOf = new int[q];
-      for (int t = 0; t < model.terms().size(); t++) {
-        RandomEffectTerm term = model.terms().get(t);
-        for (int r : rows) {
-          int first = slots.first(t, term.level()[r]);
-          for (int a = 0; a < term.dimension(); a++) {
-            termOf[first + a] = t;
-            effectOf[first + a] = a;
-            levelOf[first + a] = term.level()[r];
-          }
+      fillBlock(model, theta, slots, b, xvyTerms, termOfParam, effectsOfParam);
+    }
+  }
+
+  /**
+   * One block of {@link #fillBlocks}, a method of its own for the JIT: compiled after a few blocks by its calls, where
+   * the one large method was compiled again on the stack for each of its loops (a short fit runs them once).
+   */
+  private void fillBlock(MixedModel model, double[] theta, LevelSlots slots, int b, double[] xvyTerms,
+      int[] termOfParam, int[][] effectsOfParam) {
+    int k0 = model.firstResidualParameter();
+    double[] y = model.y();
+    int[] rows = blocks[b];
+    int nr = rows.length;
+    // The block's effects: (term, effect, level) for each level its records reach.
+    int q = slots.number(rows, blocks.length + 1 + b); // stamps past those LevelBlocks.of used
+    int[] termOf = new int[q];
+    int[] effectOf = new int[q];
+    int[] levelOf = new int[q];
+    for (int t = 0; t < model.terms().size(); t++) {
+      RandomEffectTerm term = model.terms().get(t);
+      for (int r : rows) {
+        int first = slots.first(t, term.level()[r]);
+        for (int a = 0; a < term.dimension(); a++) {
+          termOf[first + a] = t;
+          effectOf[first + a] = a;
+          levelOf[first + a] = term.level()[r];
         }
       }
-      width[b] = q;
-      double[] zb = new double[nr * q];
-      for (int t = 0; t < model.terms().size(); t++) {
-        RandomEffectTerm term = model.terms().get(t);
-        for (int i = 0; i < nr; i++) {
-          int r = rows[i];
-          int first = slots.first(t, term.level()[r]);
-          for (int a = 0; a < term.dimension(); a++) {
-            zb[i + (first + a) * nr] = term.z()[a][r];
-          }
+    }
+    width[b] = q;
+    double[] zb = new double[nr * q];
+    for (int t = 0; t < model.terms().size(); t++) {
+      RandomEffectTerm term = model.terms().get(t);
+      for (int i = 0; i < nr; i++) {
+        int r = rows[i];
+        int first = slots.first(t, term.level()[r]);
+        for (int a = 0; a < term.dimension(); a++) {
+          zb[i + (first + a) * nr] = term.z()[a][r];
         }
       }
-      z[b] = zb;
-      // G_b and E_j: Σ_t(a, c) between the effects of one level.
-      double[] g = new double[q * q];
-      for (int u = 0; u < q; u++) {
-        for (int v = 0; v < q; v++) {
-          if (termOf[u] == termOf[v] && levelOf[u] == levelOf[v]) {
-            int t = termOf[u];
-            for (int j = 0; j < k0; j++) {
-              if (termOfParam[j] != t) {
-                continue;
+    }
+    z[b] = zb;
+    // G_b and E_j: Σ_t(a, c) between the effects of one level.
+    double[] g = new double[q * q];
+    for (int u = 0; u < q; u++) {
+      for (int v = 0; v < q; v++) {
+        if (termOf[u] == termOf[v] && levelOf[u] == levelOf[v]) {
+          int t = termOf[u];
+          for (int j = 0; j < k0; j++) {
+            if (termOfParam[j] != t) {
+              continue;
+            }
+            int[] ab = effectsOfParam[j];
+            if (ab[0] == effectOf[u] && ab[1] == effectOf[v] || ab[1] == effectOf[u] && ab[0] == effectOf[v]) {
+              g[u + v * q] += theta[j];
+              if (e[b][j] == null) {
+                e[b][j] = new double[q * q];
               }
-              int[] ab = effectsOfParam[j];
-              if (ab[0] == effectOf[u] && ab[1] == effectOf[v] || ab[1] == effectOf[u] && ab[0] == effectOf[v]) {
-                g[u + v * q] += theta[j];
-                if (e[b][j] == null) {
-                  e[b][j] = new double[q * q];
-                }
-                e[b][j][u + v * q] = 1;
-              }
+              e[b][j][u + v * q] = 1;
             }
           }
         }
       }
-      // S_b = Z_bᵀR⁻¹Z_b, U = Z_bᵀR⁻¹X_b, Z_bᵀR⁻¹y_b.
-      double[] s = new double[q * q];
-      double[] ux = new double[q * p];
-      double[] uy = new double[q];
-      for (int i = 0; i < nr; i++) {
-        int r = rows[i];
-        double w = rInv[r];
-        for (int u = 0; u < q; u++) {
-          double zu = zb[i + u * nr] * w;
-          if (zu == 0) {
-            continue;
-          }
-          for (int v = 0; v < q; v++) {
-            s[u + v * q] += zu * zb[i + v * nr];
-          }
-          for (int k = 0; k < p; k++) {
-            ux[u + k * q] += zu * x[r + k * n];
-          }
-          uy[u] += zu * y[r];
-        }
-      }
-      // Q_b = (I + G_bS_b)⁻¹G_b.
-      double[] igs = multiply(g, s, q, q, q);
+    }
+    // S_b = Z_bᵀR⁻¹Z_b, U = Z_bᵀR⁻¹X_b, Z_bᵀR⁻¹y_b.
+    double[] s = new double[q * q];
+    double[] ux = new double[q * p];
+    double[] uy = new double[q];
+    for (int i = 0; i < nr; i++) {
+      int r = rows[i];
+      double w = rInv[r];
       for (int u = 0; u < q; u++) {
-        igs[u + u * q] += 1;
+        double zu = zb[i + u * nr] * w;
+        if (zu == 0) {
+          continue;
+        }
+        for (int v = 0; v < q; v++) {
+          s[u + v * q] += zu * zb[i + v * nr];
+        }
+        for (int k = 0; k < p; k++) {
+          ux[u + k * q] += zu * x[r + k * n];
+        }
+        uy[u] += zu * y[r];
       }
-      double[] qb = multiply(ConditionalAic.invert(igs, q), g, q, q, q);
-      SmallMatrices.symmetrize(qb, q);
-      qm[b] = qb;
-      double[] sq = multiply(s, qb, q, q, q);
-      mm[b] = subtract(s, multiply(sq, s, q, q, q));
-      SmallMatrices.symmetrize(mm[b], q);
-      hm[b] = subtract(ux, multiply(sq, ux, q, q, p));
-      // XᵀV⁻¹X and XᵀV⁻¹y by blocks; V⁻¹X rows of the block.
-      double[] qux = multiply(qb, ux, q, q, p);
-      double[] quy = multiply(qb, uy, q, q, 1);
+    }
+    // Q_b = (I + G_bS_b)⁻¹G_b.
+    double[] igs = multiply(g, s, q, q, q);
+    for (int u = 0; u < q; u++) {
+      igs[u + u * q] += 1;
+    }
+    double[] qb = multiply(ConditionalAic.invert(igs, q), g, q, q, q);
+    SmallMatrices.symmetrize(qb, q);
+    qm[b] = qb;
+    double[] sq = multiply(s, qb, q, q, q);
+    mm[b] = subtract(s, multiply(sq, s, q, q, q));
+    SmallMatrices.symmetrize(mm[b], q);
+    hm[b] = subtract(ux, multiply(sq, ux, q, q, p));
+    // XᵀV⁻¹X and XᵀV⁻¹y by blocks; V⁻¹X rows of the block.
+    double[] qux = multiply(qb, ux, q, q, p);
+    double[] quy = multiply(qb, uy, q, q, 1);
+    for (int i = 0; i < nr; i++) {
+      int r = rows[i];
+      for (int k = 0; k < p; k++) {
+        double zq = 0;
+        for (int u = 0; u < q; u++) {
+          zq += zb[i + u * nr] * qux[u + k * q];
+        }
+        vx[r + k * n] = rInv[r] * (x[r + k * n] - zq);
+      }
+    }
+    for (int k = 0; k < p; k++) {
       for (int i = 0; i < nr; i++) {
         int r = rows[i];
-        for (int k = 0; k < p; k++) {
-          double zq = 0;
-          for (int u = 0; u < q; u++) {
-            zq += zb[i + u * nr] * qux[u + k * q];
-          }
-          vx[r + k * n] = rInv[r] * (x[r + k * n] - zq);
+        double zq = 0;
+        for (int u = 0; u < q; u++) {
+          zq += zb[i + u * nr] * quy[u];
         }
-      }
-      for (int k = 0; k < p; k++) {
-        for (int i = 0; i < nr; i++) {
-          int r = rows[i];
-          double zq = 0;
-          for (int u = 0; u < q; u++) {
-            zq += zb[i + u * nr] * quy[u];
-          }
-          xvyTerms[r + k * n] = x[r + k * n] * rInv[r] * (y[r] - zq);
-        }
+        xvyTerms[r + k * n] = x[r + k * n] * rInv[r] * (y[r] - zq);
       }
     }
   }

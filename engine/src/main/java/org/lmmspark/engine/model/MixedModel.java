@@ -363,16 +363,7 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
       parent[i] = i;
     }
     for (RandomEffectTerm t : terms) {
-      int[] first = new int[t.levelCount()];
-      Arrays.fill(first, -1);
-      for (int r = 0; r < n; r++) {
-        int l = t.level()[r];
-        if (first[l] < 0) {
-          first[l] = r;
-        } else {
-          union(parent, first[l], r);
-        }
-      }
+      int[] first = unionByLevel(parent, t);
       if (t.relationship() != null) { // related levels are one block
         for (int l1 = 0; l1 < first.length; l1++) {
           for (int l2 = 0; l2 < l1; l2++) {
@@ -383,8 +374,36 @@ public final class MixedModel implements BlockedDenseLikelihood.Structure {
         }
       }
     }
-    // Blocks numbered in order of their first record, records ascending within each: by counting, not
-    // boxed lists (this runs at every fit, in the interpreter for short ones).
+    return numberedBlocks(parent);
+  }
+
+  /**
+   * The records of each level of {@code t} joined in {@code parent} (union–find); returns each level's first record
+   * (−1 for a level without one). {@link #blocks}' loops over the records are methods of their own for the JIT (a
+   * short fit runs each once; in one method the whole was compiled on the stack again for each loop).
+   */
+  private int[] unionByLevel(int[] parent, RandomEffectTerm t) {
+    int n = n();
+    int[] first = new int[t.levelCount()];
+    Arrays.fill(first, -1);
+    int[] level = t.level();
+    for (int r = 0; r < n; r++) {
+      int l = level[r];
+      if (first[l] < 0) {
+        first[l] = r;
+      } else {
+        union(parent, first[l], r);
+      }
+    }
+    return first;
+  }
+
+  /**
+   * The blocks of a union–find forest over the records, numbered in order of their first record, records ascending
+   * within each: by counting, not boxed lists (this runs at every fit, in the interpreter for short ones).
+   */
+  private static int[][] numberedBlocks(int[] parent) {
+    int n = parent.length;
     int[] blockOfRoot = new int[n];
     Arrays.fill(blockOfRoot, -1);
     int[] blockOf = new int[n];

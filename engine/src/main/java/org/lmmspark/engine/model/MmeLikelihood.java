@@ -497,8 +497,10 @@ public final class MmeLikelihood implements RemlLikelihood {
 
   /** Stored entries of C's upper triangle and, after an evaluation, of its Cholesky factor (fill included). */
   public String sparsity() {
-    return String.format(java.util.Locale.ROOT, "%d unknowns, %d entries in C's upper triangle, %d in L", q,
-        colStart[q], chol.factorEntries());
+    // Not String.format: a short fit's set-up runs this on the side thread the fitting thread waits for, and a
+    // first format there costs ~13 ms (Formatter, the root locale's data).
+    return new StringBuilder().append(q).append(" unknowns, ").append(colStart[q])
+        .append(" entries in C's upper triangle, ").append(chol.factorEntries()).append(" in L").toString();
   }
 
   /** REML and ML log-likelihoods at θ, without 2π terms (GCTA's convention); NaN when V is not PD. */
@@ -727,16 +729,10 @@ public final class MmeLikelihood implements RemlLikelihood {
     if (theta.length != model.parameters()) {
       throw new IllegalArgumentException("θ has " + theta.length + " entries, the model " + model.parameters());
     }
-    int k0 = model.firstResidualParameter();
-    double[] r = new double[n];
     CompensatedSum logDetRSum = new CompensatedSum();
-    for (int i = 0; i < n; i++) {
-      double s2 = theta[k0 + model.residualGroup()[i]];
-      if (!(s2 > 0)) {
-        return null;
-      }
-      r[i] = s2 / weights[i];
-      logDetRSum.add(Math.log(r[i]));
+    double[] r = residualVariances(theta, logDetRSum);
+    if (r == null) {
+      return null;
     }
     double logDetR = logDetRSum.value();
     double[][] lambda = new double[terms.size()][];
@@ -757,29 +753,8 @@ public final class MmeLikelihood implements RemlLikelihood {
     // W's rows, worked out once here and read by the pass's later sums over the records ({@link Pass#rows}).
     int stride = maxRowLength();
     double[] rows = new double[n * stride];
-    double[] y = model.y();
     double[] xx = new double[p * p]; // XᵀR⁻¹X densely, placed once below
-    for (int i = 0; i < n; i++) {
-      int kind = kindOfRecord[i];
-      int c0 = kindColumnStart[kind];
-      int r0 = i * stride;
-      int s = rowValues(i, lambda, rows, r0);
-      double ri = 1.0 / r[i];
-      int e = kindEntryStart[kind];
-      for (int v = 0; v < s; v++) {
-        double wv = rows[r0 + v] * ri;
-        rhs[kindColumn[c0 + v]] += wv * y[i];
-        if (v < p) {
-          for (int u = 0; u <= v; u++) {
-            xx[u + v * p] += wv * rows[r0 + u];
-          }
-        } else {
-          for (int u = 0; u <= v; u++) {
-            c[kindEntry[e++]] += wv * rows[r0 + u];
-          }
-        }
-      }
-    }
+    assemble(lambda, r, stride, rows, c, rhs, xx);
     for (int v = 0; v < p; v++) {
       for (int u = 0; u <= v; u++) {
         c[position(u, v)] += xx[u + v * p];
@@ -806,20 +781,8 @@ public final class MmeLikelihood implements RemlLikelihood {
     chol.solve(sol);
     // yᵀPy = yᵀR⁻¹ê = êᵀR⁻¹ê + Σ_t,a v̂_aᵀK⁻¹v̂_a (from C ŝ = WᵀR⁻¹y): sums of positive terms, where
     // yᵀR⁻¹ê adds n terms of both signs much larger than the result (noise of 1e-6 at n = 50,000).
-    double[] ehat = new double[n];
     CompensatedSum yPySum = new CompensatedSum();
-    for (int i = 0; i < n; i++) {
-      int kind = kindOfRecord[i];
-      int c0 = kindColumnStart[kind];
-      int s = kindColumnStart[kind + 1] - c0;
-      int r0 = i * stride;
-      double fit = 0;
-      for (int v = 0; v < s; v++) {
-        fit += rows[r0 + v] * sol[kindColumn[c0 + v]];
-      }
-      ehat[i] = y[i] - fit;
-      yPySum.add(ehat[i] * ehat[i] / r[i]);
-    }
+    double[] ehat = residuals(rows, stride, sol, r, yPySum);
     for (int t = 0; t < terms.size(); t++) {
       SparseTerm term = terms.get(t);
       int m = term.levels();
@@ -851,6 +814,71 @@ public final class MmeLikelihood implements RemlLikelihood {
     double reml = -0.5 * (logDetR + logDetK + logDetC + yPy);
     double ml = -0.5 * (logDetR + logDetK + logDetC + logDetCovBeta + yPy);
     return new Pass(theta.clone(), r, lambda, rows, allPd, sol, ehat, inv, covBeta, reml, ml);
+  }
+
+  // compute's loops over the records, each a method of its own: a short fit runs each once or twice, and inside
+  // one large method the JIT compiled that whole method again on the stack for each of them.
+
+  /** Each record's residual variance {@code σ²_g/w}, their logs added to {@code logDetR}; null when a σ²_g ≤ 0. */
+  private double[] residualVariances(double[] theta, CompensatedSum logDetR) {
+    int k0 = model.firstResidualParameter();
+    int[] group = model.residualGroup();
+    double[] r = new double[n];
+    for (int i = 0; i < n; i++) {
+      double s2 = theta[k0 + group[i]];
+      if (!(s2 > 0)) {
+        return null;
+      }
+      r[i] = s2 / weights[i];
+      logDetR.add(Math.log(r[i]));
+    }
+    return r;
+  }
+
+  /** W's rows into {@code rows}; WᵀR⁻¹W's record sums into C's values ({@code c}) and {@code xx}, WᵀR⁻¹y into {@code rhs}. */
+  private void assemble(double[][] lambda, double[] r, int stride, double[] rows, double[] c, double[] rhs,
+      double[] xx) {
+    double[] y = model.y();
+    for (int i = 0; i < n; i++) {
+      int kind = kindOfRecord[i];
+      int c0 = kindColumnStart[kind];
+      int r0 = i * stride;
+      int s = rowValues(i, lambda, rows, r0);
+      double ri = 1.0 / r[i];
+      int e = kindEntryStart[kind];
+      for (int v = 0; v < s; v++) {
+        double wv = rows[r0 + v] * ri;
+        rhs[kindColumn[c0 + v]] += wv * y[i];
+        if (v < p) {
+          for (int u = 0; u <= v; u++) {
+            xx[u + v * p] += wv * rows[r0 + u];
+          }
+        } else {
+          for (int u = 0; u <= v; u++) {
+            c[kindEntry[e++]] += wv * rows[r0 + u];
+          }
+        }
+      }
+    }
+  }
+
+  /** {@code ê = y − W ŝ}; each record's {@code ê²/r} added to {@code yPy}. */
+  private double[] residuals(double[] rows, int stride, double[] sol, double[] r, CompensatedSum yPy) {
+    double[] y = model.y();
+    double[] ehat = new double[n];
+    for (int i = 0; i < n; i++) {
+      int kind = kindOfRecord[i];
+      int c0 = kindColumnStart[kind];
+      int s = kindColumnStart[kind + 1] - c0;
+      int r0 = i * stride;
+      double fit = 0;
+      for (int v = 0; v < s; v++) {
+        fit += rows[r0 + v] * sol[kindColumn[c0 + v]];
+      }
+      ehat[i] = y[i] - fit;
+      yPy.add(ehat[i] * ehat[i] / r[i]);
+    }
+    return ehat;
   }
 
   private static double logDetSpd(double[] a, int m) {
@@ -998,18 +1026,7 @@ public final class MmeLikelihood implements RemlLikelihood {
             double factor = a == b ? 1 : 2;
             score[k] = -0.5 * factor * (h[a * d + b] + (ml ? hx[a * d + b] : 0));
             yPVPy[k] = factor * hq[a * d + b];
-            double[] fk = new double[n];
-            double[] ca = term.covariates()[a];
-            double[] cb = term.covariates()[b];
-            double[] sOfA = s[a];
-            double[] sOfB = s[b];
-            for (int i = 0; i < n; i++) {
-              int l = level[i];
-              if (l >= 0) {
-                fk[i] = ca[i] * sOfB[l] + (a == b ? 0 : cb[i] * sOfA[l]);
-              }
-            }
-            f[k] = fk;
+            f[k] = termScoreRows(level, term.covariates()[a], term.covariates()[b], s[a], s[b], a == b);
           }
         }
       }
@@ -1021,6 +1038,52 @@ public final class MmeLikelihood implements RemlLikelihood {
         f[k0 + g] = new double[n];
       }
       double[][] qRows = ml ? new double[n][] : null; // rows of V⁻¹X Cov(β̂) = R⁻¹W S
+      residualDerivatives(stride, invValues, trace, f, yPVPy, qRows, sb, covInv);
+      for (int g = 0; g < trace.length; g++) {
+        score[k0 + g] = -0.5 * (trace[g] - yPVPy[k0 + g]);
+      }
+      // AI_kl = ½ (f_kᵀR⁻¹f_l − b_kᵀC⁻¹b_l), b_k = WᵀR⁻¹f_k.
+      double[][] b = timesWRinv(f, stride);
+      double[][] x = new double[np][];
+      for (int k = 0; k < np; k++) {
+        x[k] = b[k].clone();
+        chol.solve(x[k]);
+      }
+      double[][] qf = new double[np][p]; // ML: (V⁻¹X Cov(β̂))ᵀ f_k
+      if (ml) {
+        for (int k = 0; k < np; k++) {
+          for (int i = 0; i < n; i++) {
+            if (f[k][i] != 0) {
+              for (int j = 0; j < p; j++) {
+                qf[k][j] += qRows[i][j] * f[k][i];
+              }
+            }
+          }
+        }
+      }
+      double[] ai = new double[np * np];
+      for (int k = 0; k < np; k++) {
+        for (int l = 0; l <= k; l++) {
+          double frf = overResiduals(f[k], f[l], r);
+          double v = 0.5 * (frf - dot(b[k], x[l]) + (ml ? bilinear(qf[k], covInv, qf[l], p) : 0));
+          ai[k + l * np] = v;
+          ai[l + k * np] = v;
+        }
+      }
+      return new double[][] {score, ai, yPVPy};
+    }
+
+    // derivatives' loops over the records, each a method of its own: a short fit runs each once or twice, and
+    // inside one large method the JIT compiled that whole method again on the stack for each of them.
+
+    /**
+     * The residual parameters' part of the score: per record, the trace term {@code (1/r − w_iᵀC⁻¹w_i/r²)/w} into
+     * {@code trace}, {@code ê²/(r²w)} into {@code yPVPy} and {@code f_k = ê/σ²_g}; ML: the rows of V⁻¹X Cov(β̂).
+     */
+    private void residualDerivatives(int stride, double[] invValues, double[] trace, double[][] f, double[] yPVPy,
+        double[][] qRows, double[][] sb, double[] covInv) {
+      boolean ml = qRows != null;
+      int k0 = model.firstResidualParameter();
       int[] inverseEntry = kindInverseEntries(inv);
       for (int i = 0; i < n; i++) {
         int g = model.residualGroup()[i];
@@ -1058,12 +1121,12 @@ public final class MmeLikelihood implements RemlLikelihood {
         yPVPy[k0 + g] += ehat[i] * ehat[i] / (r[i] * r[i] * w);
         f[k0 + g][i] = ehat[i] / theta[k0 + g];
       }
-      for (int g = 0; g < trace.length; g++) {
-        score[k0 + g] = -0.5 * (trace[g] - yPVPy[k0 + g]);
-      }
-      // AI_kl = ½ (f_kᵀR⁻¹f_l − b_kᵀC⁻¹b_l), b_k = WᵀR⁻¹f_k.
+    }
+
+    /** {@code b_k = WᵀR⁻¹f_k} for each k. */
+    private double[][] timesWRinv(double[][] f, int stride) {
+      int np = f.length;
       double[][] b = new double[np][q];
-      double[][] x = new double[np][];
       for (int i = 0; i < n; i++) {
         int kind = kindOfRecord[i];
         int c0 = kindColumnStart[kind];
@@ -1079,37 +1142,16 @@ public final class MmeLikelihood implements RemlLikelihood {
           }
         }
       }
-      for (int k = 0; k < np; k++) {
-        x[k] = b[k].clone();
-        chol.solve(x[k]);
+      return b;
+    }
+
+    /** {@code f_kᵀR⁻¹f_l}. */
+    private double overResiduals(double[] fk, double[] fl, double[] r) {
+      double frf = 0;
+      for (int i = 0; i < n; i++) {
+        frf += fk[i] * fl[i] / r[i];
       }
-      double[][] qf = new double[np][p]; // ML: (V⁻¹X Cov(β̂))ᵀ f_k
-      if (ml) {
-        for (int k = 0; k < np; k++) {
-          for (int i = 0; i < n; i++) {
-            if (f[k][i] != 0) {
-              for (int j = 0; j < p; j++) {
-                qf[k][j] += qRows[i][j] * f[k][i];
-              }
-            }
-          }
-        }
-      }
-      double[] ai = new double[np * np];
-      for (int k = 0; k < np; k++) {
-        for (int l = 0; l <= k; l++) {
-          double frf = 0;
-          double[] fk = f[k];
-          double[] fl = f[l];
-          for (int i = 0; i < n; i++) {
-            frf += fk[i] * fl[i] / r[i];
-          }
-          double v = 0.5 * (frf - dot(b[k], x[l]) + (ml ? bilinear(qf[k], covInv, qf[l], p) : 0));
-          ai[k + l * np] = v;
-          ai[l + k * np] = v;
-        }
-      }
-      return new double[][] {score, ai, yPVPy};
+      return frf;
     }
 
     /**
@@ -1144,6 +1186,22 @@ public final class MmeLikelihood implements RemlLikelihood {
       }
       return g;
     }
+  }
+
+  /**
+   * {@code f_k} of the Σ entry (a, b) of a term over the records: {@code z_a s_b(l) + z_b s_a(l)} at each record's
+   * level l ({@code z_a s_a(l)} on the diagonal; 0 for a record without a level of the term).
+   */
+  private static double[] termScoreRows(int[] level, double[] ca, double[] cb, double[] sOfA, double[] sOfB,
+      boolean diagonal) {
+    double[] fk = new double[level.length];
+    for (int i = 0; i < fk.length; i++) {
+      int l = level[i];
+      if (l >= 0) {
+        fk[i] = ca[i] * sOfB[l] + (diagonal ? 0 : cb[i] * sOfA[l]);
+      }
+    }
+    return fk;
   }
 
   /** {@code xᵀ A x} for a p×p column-major A. */

@@ -48,23 +48,7 @@ final class MomentStart {
     double[] ztr = new double[levels * d];
     double[] rtr = new double[levels];
     int[] count = new int[levels];
-    int[] level = term.level();
-    double[][] z = term.z();
-    for (int i = 0; i < n; i++) {
-      int l = level[i];
-      if (l < 0) {
-        continue;
-      }
-      count[l]++;
-      rtr[l] += r[i] * r[i];
-      for (int a = 0; a < d; a++) {
-        double za = z[a][i];
-        ztr[l * d + a] += za * r[i];
-        for (int b = 0; b <= a; b++) {
-          ztz[l * d * d + a + b * d] += za * z[b][i];
-        }
-      }
-    }
+    perLevelSums(term, r, ztz, ztr, rtr, count);
     double rss = 0;
     double df = 0;
     int used = 0;
@@ -140,6 +124,32 @@ final class MomentStart {
       theta[j] = sigma2;
     }
     return theta;
+  }
+
+  /**
+   * The pass over the records of {@link #of}, a method of its own for the JIT: compiled for this loop alone, where
+   * the whole of {@code of} was compiled on the stack again for each of its loops (a short fit runs each once).
+   */
+  private static void perLevelSums(RandomEffectTerm term, double[] r, double[] ztz, double[] ztr, double[] rtr,
+      int[] count) {
+    int d = term.dimension();
+    int[] level = term.level();
+    double[][] z = term.z();
+    for (int i = 0; i < r.length; i++) {
+      int l = level[i];
+      if (l < 0) {
+        continue;
+      }
+      count[l]++;
+      rtr[l] += r[i] * r[i];
+      for (int a = 0; a < d; a++) {
+        double za = z[a][i];
+        ztr[l * d + a] += za * r[i];
+        for (int b = 0; b <= a; b++) {
+          ztz[l * d * d + a + b * d] += za * z[b][i];
+        }
+      }
+    }
   }
 
   /** The start's variance of effect a (the one term's). */

@@ -219,14 +219,16 @@ public final class AiReml implements RemlSolver {
       }
     }
     String message;
+    // Locale.US, not ROOT: the same characters for these conversions (ASCII digits, '.', '-'; no grouping;
+    // AiRemlMessageLocaleTest), and US needs no locale data, which a short fit would otherwise load here (~10 ms).
     if (!exact) {
-      message = String.format(Locale.ROOT, "%s after %d iterations (last AI step %.2e of Σθ, tolerance %.0e)",
+      message = String.format(Locale.US, "%s after %d iterations (last AI step %.2e of Σθ, tolerance %.0e)",
           converged ? "converged" : "no convergence", it, lastStep, stepTolerance);
     } else if (converged) {
-      message = String.format(Locale.ROOT, "converged after %d iterations (|ΔlogL| = %.2e, Newton decrement = %.2e)", it,
+      message = String.format(Locale.US, "converged after %d iterations (|ΔlogL| = %.2e, Newton decrement = %.2e)", it,
           Math.abs(dL), dec);
     } else {
-      message = String.format(Locale.ROOT, "no convergence after %d iterations: last |ΔlogL| = %.3e, Newton decrement = "
+      message = String.format(Locale.US, "no convergence after %d iterations: last |ΔlogL| = %.3e, Newton decrement = "
           + "%.3e (tolerances %.0e, %.0e); last iterate θ = %s", it, Math.abs(dL), dec, TOL_LOGL, TOL_DECREMENT, fmt(theta));
     }
     if (!notes.isEmpty()) {

@@ -15,7 +15,7 @@ import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.model.MixedModelFitter.Method;
 
 /**
- * The work {@code fit} puts on a second thread when a core is free ({@link SideTask}: Z of the model frame,
+ * The work {@code fit} puts on a second thread when the driver has one ({@link SideTask}: Z of the model frame,
  * half of the cAIC's level blocks, diag(P) and the trace products) gives the same bits as one thread:
  * the same operations on the same values in the same order, so equality here is exact, not a tolerance.
  * The shared paths are forced (the driver-thread rule that chooses them in a real run is tested apart), on a model

@@ -176,7 +176,7 @@ public final class FitCommand implements Callable<Integer> {
     java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
     long t0 = System.nanoTime();
     long cpu0 = threads.getCurrentThreadCpuTime();
-    // CPU of work the frame and the fit put on a second thread (when a core is free), reported with this thread's.
+    // CPU of work the frame and the fit put on a second thread (SideTask.secondCoreFree), reported with this thread's.
     java.util.concurrent.atomic.LongAdder frameSideCpu = new java.util.concurrent.atomic.LongAdder();
     MixedModel model = ModelFrame.build(table, f, options, frameSideCpu);
     if (glmmOptions.family() != null) {
