@@ -218,15 +218,22 @@ public final class RemlJob {
       this.log = log;
     }
 
-    /** The band form of {@code prob}'s one component over {@code samples}: the last one when the samples are the same. */
-    SpectralReml.Band band(List<SampleId> samples, RemlProblem prob) {
-      if (!samples.equals(bandSamples)) {
-        band = null; // let the old one go before the new one is made
-        band = SpectralReml.reduce(prob.components().get(0).covariance());
-        bandSamples = List.copyOf(samples);
-        reductions++;
+    /**
+     * {@code prob} fitted in the band form of its one component over {@code samples}: the last one when the samples
+     * are the same, else a new one, reduced with its eigenvalues beside the fit's first steps
+     * ({@link SpectralReml#fitReducing}).
+     */
+    RemlFit fit(SpectralReml spectral, List<SampleId> samples, RemlProblem prob) {
+      if (samples.equals(bandSamples)) {
+        return spectral.fit(prob, band);
       }
-      return band;
+      band = null; // let the old one go before the new one is made
+      bandSamples = null;
+      SpectralReml.Fitted fitted = spectral.fitReducing(prob);
+      band = fitted.band();
+      bandSamples = List.copyOf(samples);
+      reductions++;
+      return fitted.fit();
     }
   }
 
@@ -300,7 +307,7 @@ public final class RemlJob {
     // OPENBLAS_NUM_THREADS says.
     // Traits of one run with the same samples share the band form of K (the fit is then the same as alone).
     RemlFit fit = Blas.onAllCores(() -> shared != null && solver instanceof SpectralReml spectral
-        ? spectral.fit(prob, shared.band(in.samples(), prob)) : solver.fit(prob));
+        ? shared.fit(spectral, in.samples(), prob) : solver.fit(prob));
     double fitSeconds = (System.nanoTime() - tFit) / 1e9;
     log.add(String.format(Locale.ROOT, "solver %s: %s (%.3f s)", solver.name(), fit.message(), fitSeconds));
     if (route.mme() != null) {
