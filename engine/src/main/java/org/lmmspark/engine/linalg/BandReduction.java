@@ -92,43 +92,27 @@ public final class BandReduction {
 
   private static BandReduction reduceInPlace(int n, double[] a, int kd, Tiles tiles, int tile) {
     BLAS blas = Blas.level3();
-    LAPACK lapack = Blas.lapack();
     int panels = n > kd + 1 ? (n - 2) / kd : 0;
-    double[][] tFactors = new double[panels][];
-    int[] panelRows = new int[panels];
-    double[] tau = new double[kd];
-    // [V X V] (m×3k, then m entries of padding for netlib's bound checks): [V X] and [X V] are column ranges of it.
-    double[] vxv = new double[0];
-    double[] t = new double[kd * kd];
+    Panels qr = new Panels(n, a, kd, panels);
     double[] y = new double[kd * kd];
-    intW info = new intW(0);
-    double[] query = new double[1];
-    lapack.dgeqrf(n, kd, a, 0, n, tau, 0, query, 0, -1, info);
-    double[] work = new double[Math.max(1, (int) query[0])];
+    // Whether panel p's QR was done during panel p − 1's update (the lookahead below).
+    boolean factored = false;
     for (int p = 0; p < panels; p++) {
       int j0 = p * kd;
       int r0 = j0 + kd;
       int m = n - r0;
       int k = Math.min(m, kd);
       if (m < 2) {
-        tFactors[p] = new double[0];
-        panelRows[p] = r0;
+        qr.tFactors[p] = new double[0];
+        qr.panelRows[p] = r0;
         continue;
       }
-      // QR of the m×kd block below the band.
-      lapack.dgeqrf(m, kd, a, r0 + j0 * n, n, tau, 0, work, 0, work.length, info);
-      check(info, "dgeqrf");
-      java.util.Arrays.fill(t, 0);
-      lapack.dlarft("F", "C", m, k, a, r0 + j0 * n, n, tau, 0, t, 0, k);
-      tFactors[p] = java.util.Arrays.copyOf(t, k * k);
-      panelRows[p] = r0;
-      if (vxv.length < 3 * m * k + m) {
-        vxv = new double[3 * m * k + m];
+      if (!factored) {
+        qr.factor(p);
       }
-      double[] w = vxv;
+      double[] t = qr.tFactors[p];
+      double[] w = qr.buffer(p);
       int x = m * k;
-      explicitReflectors(a, n, r0, j0, m, k, w);
-      System.arraycopy(w, 0, w, 2 * x, x);
       int a22 = r0 + r0 * n;
       int count = (int) ((m + (long) tile - 1) / tile);
       // X = A₂₂ V T by row tiles I (A₂₂ stored lower): X_I = A₂₂[I,I]·V_I + A₂₂[I,<I]·V_<I + A₂₂[>I,I]ᵀ·V_>I, then X_I T.
@@ -150,7 +134,12 @@ public final class BandReduction {
       blas.dtrmm("L", "U", "T", "N", k, k, 1.0, t, 0, k, y, 0, k);
       blas.dgemm("N", "N", m, k, k, -0.5, w, 0, m, y, 0, k, 1.0, w, x, m);
       // A₂₂ −= V Wᵀ + W Vᵀ = [V W]·[W V]ᵀ on the lower triangle, by column tiles J: the diagonal block by DSYR2K,
-      // the rows below it by one DGEMM with inner dimension 2k.
+      // the rows below it by one DGEMM with inner dimension 2k. Lookahead: the next panel's columns are the first kd
+      // of A₂₂, all in tile 0 (tile ≥ kd), which later tiles do not touch; so the thread that updates tile 0 does the
+      // next panel's QR right after it while the others update the rest, instead of all but one waiting for it at the
+      // top of the next panel. The same calls on the same data whatever the order, so the same bits.
+      int next = p + 1;
+      boolean ahead = next < panels && m - kd >= 2 && tile >= kd;
       tiles.run(count, b -> {
         int c0 = b * tile;
         int cols = Math.min(tile, m - c0);
@@ -159,7 +148,11 @@ public final class BandReduction {
         if (c1 < m) {
           blas.dgemm("N", "T", m - c1, cols, 2 * k, -1.0, w, c1, m, w, x + c0, m, 1.0, a, a22 + c1 + c0 * n, n);
         }
+        if (b == 0 && ahead) {
+          qr.factor(next);
+        }
       });
+      factored = ahead;
     }
     int ld = kd + 1;
     double[] band = new double[ld * n];
@@ -169,7 +162,65 @@ public final class BandReduction {
       int rows = Math.min(ld, n - j);
       System.arraycopy(a, j + j * n, band, j * ld, rows);
     }
-    return new BandReduction(n, kd, a, tFactors, panelRows, band);
+    return new BandReduction(n, kd, a, qr.tFactors, qr.panelRows, band);
+  }
+
+  /**
+   * The panels' QR factorizations, in place in {@code a}: panel p's Householder vectors below row {@code r₀ = (p+1)·kd}
+   * of its columns, its T, and {@code [V · V]} (the middle block left for X) in one of two buffers, so that panel
+   * p + 1 can be factored while panel p's V and W are still being read. One thread at a time.
+   */
+  private static final class Panels {
+    final int n;
+    final double[] a;
+    final int kd;
+    final double[][] tFactors;
+    final int[] panelRows;
+    /** Per parity of p: [V X V] (m×3k, then m entries of padding for netlib's bound checks); [V X] and [X V] are column ranges of it. */
+    private final double[][] buffers = {new double[0], new double[0]};
+    private final double[] tau;
+    private final double[] t;
+    private final double[] work;
+    private final intW info = new intW(0);
+
+    Panels(int n, double[] a, int kd, int panels) {
+      this.n = n;
+      this.a = a;
+      this.kd = kd;
+      this.tFactors = new double[panels][];
+      this.panelRows = new int[panels];
+      this.tau = new double[kd];
+      this.t = new double[kd * kd];
+      double[] query = new double[1];
+      Blas.lapack().dgeqrf(n, kd, a, 0, n, tau, 0, query, 0, -1, info);
+      this.work = new double[Math.max(1, (int) query[0])];
+    }
+
+    /** QR of panel p's m×kd block below the band (m ≥ 2), its T, and V into {@link #buffer}. */
+    void factor(int p) {
+      LAPACK lapack = Blas.lapack();
+      int j0 = p * kd;
+      int r0 = j0 + kd;
+      int m = n - r0;
+      int k = Math.min(m, kd);
+      lapack.dgeqrf(m, kd, a, r0 + j0 * n, n, tau, 0, work, 0, work.length, info);
+      check(info, "dgeqrf");
+      java.util.Arrays.fill(t, 0);
+      lapack.dlarft("F", "C", m, k, a, r0 + j0 * n, n, tau, 0, t, 0, k);
+      tFactors[p] = java.util.Arrays.copyOf(t, k * k);
+      panelRows[p] = r0;
+      if (buffers[p % 2].length < 3 * m * k + m) {
+        buffers[p % 2] = new double[3 * m * k + m];
+      }
+      double[] w = buffers[p % 2];
+      int x = m * k;
+      explicitReflectors(a, n, r0, j0, m, k, w);
+      System.arraycopy(w, 0, w, 2 * x, x);
+    }
+
+    double[] buffer(int p) {
+      return buffers[p % 2];
+    }
   }
 
   /** Length of an n×n matrix array that {@link #reduce} can work in place: {@code n² + n}. */
