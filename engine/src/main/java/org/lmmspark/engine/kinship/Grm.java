@@ -110,8 +110,10 @@ public final class Grm {
       for (int r0 = c0; r0 < n; r0 += tile) {
         for (int r = r0; r < Math.min(n, r0 + tile); r++) {
           int row = rows[r];
+          long rowStart = (long) row * (row + 1) / 2; // (row, col ≤ row) is at rowStart + col
           for (int c = c0; c < Math.min(r + 1, c0 + tile); c++) {
-            double v = get(row, rows[c]);
+            int col = rows[c];
+            double v = lower[(int) (col <= row ? rowStart + col : packedIndex(row, col))];
             dense[r + c * n] = v;
             dense[c + r * n] = v;
           }

@@ -244,7 +244,7 @@ public final class RemlJob {
     for (int g = 0; g < o.grmPrefixes().size(); g++) {
       String prefix = o.grmPrefixes().get(g);
       String name = o.grmPrefixes().size() == 1 ? "G" : "G" + (g + 1);
-      rels.add(new RemlInputs.Relationship(name, prefix, GctaGrmFiles.read(prefix, conf), true));
+      rels.add(new RemlInputs.Relationship(name, prefix, GctaGrmFiles.readValues(prefix, conf), true));
       log.add("GRM " + name + ": " + prefix + " (" + rels.get(g).matrix().size() + " samples)");
     }
     for (RemlInputs.Relationship r : o.extraRelationships()) {
