@@ -270,11 +270,12 @@ public final class RemlJob {
   /** {@link #run(Options, TraitScale, Configuration)} with what several traits share ({@code shared}, or null to read it here). */
   static Result run(Options o, TraitScale scale, Configuration conf, Shared shared) {
     long t0 = System.nanoTime();
+    // The GRM first: the native BLAS that Blas.describe() needs may still be loading (RemlCommand starts it).
+    Shared loaded = shared != null ? shared : load(o, conf);
     List<String> log = new ArrayList<>();
     log.add("lmmspark reml");
     log.add("command: " + o.commandLine());
     log.add("versions: lmmspark " + version() + ", Java " + System.getProperty("java.version") + ", " + Blas.describe());
-    Shared loaded = shared != null ? shared : load(o, conf);
     List<RemlInputs.Relationship> rels = loaded.rels;
     log.addAll(loaded.log);
     log.addAll(o.notes());
