@@ -247,20 +247,39 @@ public final class BandReduction {
 
   /** {@code c ← Qᵀ c} for c n×cols column-major: the data in B's basis. */
   public void applyQt(double[] c, int cols) {
+    Scratch scratch = new Scratch(cols);
     for (int p = 0; p < tFactors.length; p++) {
-      applyPanel(p, c, cols, true);
+      applyPanel(p, c, cols, true, scratch);
     }
   }
 
   /** {@code c ← Q c} for c n×cols column-major: back from B's basis. */
   public void applyQ(double[] c, int cols) {
+    Scratch scratch = new Scratch(cols);
     for (int p = tFactors.length - 1; p >= 0; p--) {
-      applyPanel(p, c, cols, false);
+      applyPanel(p, c, cols, false, scratch);
+    }
+  }
+
+  /**
+   * Work arrays of {@link #applyPanel}, sized for the first panel (the tallest) and reused by all: a panel's V alone is
+   * m×kd doubles, and allocating it afresh for each of the n/kd panels zeroed as much memory as the reflectors hold.
+   */
+  private final class Scratch {
+    final double[] v;
+    final double[] sub;
+    final double[] y;
+
+    Scratch(int cols) {
+      int m = panelRows.length == 0 ? 0 : n - panelRows[0];
+      this.v = new double[m * kd];
+      this.sub = new double[m * cols];
+      this.y = new double[kd * cols];
     }
   }
 
   /** {@code c[r₀:, :] ← (I − V op(T) Vᵀ) c[r₀:, :]}, op(T) = Tᵀ for Q_jᵀ. */
-  private void applyPanel(int p, double[] c, int cols, boolean transpose) {
+  private void applyPanel(int p, double[] c, int cols, boolean transpose, Scratch scratch) {
     int k = (int) Math.round(Math.sqrt(tFactors[p].length));
     if (k == 0 || cols == 0) {
       return;
@@ -268,15 +287,15 @@ public final class BandReduction {
     int r0 = panelRows[p];
     int m = n - r0;
     int j0 = r0 - kd;
-    double[] v = new double[m * k];
+    double[] v = scratch.v;
     explicitReflectors(reflectors, n, r0, j0, m, k, v);
     // The rows r₀.. of c, compact (BLAS bound checks forbid a submatrix ending before its lda).
-    double[] sub = new double[m * cols];
+    double[] sub = scratch.sub;
     for (int j = 0; j < cols; j++) {
       System.arraycopy(c, r0 + j * n, sub, j * m, m);
     }
     BLAS blas = Blas.level3();
-    double[] y = new double[k * cols];
+    double[] y = scratch.y;
     blas.dgemm("T", "N", k, cols, m, 1.0, v, 0, m, sub, 0, m, 0.0, y, 0, k);
     blas.dtrmm("L", "U", transpose ? "T" : "N", "N", k, cols, 1.0, tFactors[p], 0, k, y, 0, k);
     blas.dgemm("N", "N", m, cols, k, -1.0, v, 0, m, y, 0, k, 1.0, sub, 0, m);
