@@ -67,7 +67,8 @@ public final class BandReduction {
    * checks a trailing submatrix's bounds as if it had {@code lda} rows, i.e. up to n entries past the array.
    *
    * <p>The two O(m²·kd) steps of each panel are cut into tiles of {@link #TILE} rows or columns ({@link Tiles}), each
-   * tile a few single-threaded BLAS calls; the rest of a panel (its QR, O(m·kd²)) is sequential. So the result is
+   * tile a few single-threaded BLAS calls; the rest of a panel (its QR and W, O(m·kd²)) is sequential, the QR done by
+   * the thread that finishes the previous panel's first update tile while the others update the rest. So the result is
    * the same to the last bit for any {@code threads} (OpenBLAS's own threads split a call differently for each
    * count, and its edge kernels round differently), and a thread the OS deschedules delays only its tile.
    */
