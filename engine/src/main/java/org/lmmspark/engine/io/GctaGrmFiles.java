@@ -41,6 +41,18 @@ public final class GctaGrmFiles {
 
   /** Reads a whole GRM; the {@code .grm.N.bin} file is optional. */
   public static Grm read(String prefix, Configuration conf) {
+    return read(prefix, conf, true);
+  }
+
+  /**
+   * Reads a GRM's relationships and sample ids only, not the {@code .grm.N.bin} counts (REML does not use them; at
+   * N = 10,000 they are another 200 MB to read and check).
+   */
+  public static Grm readValues(String prefix, Configuration conf) {
+    return read(prefix, conf, false);
+  }
+
+  private static Grm read(String prefix, Configuration conf, boolean withCounts) {
     OutputSet.requireComplete(prefix, conf);
     List<SampleId> ids = readIds(idPath(prefix), conf);
     long n = ids.size();
@@ -50,7 +62,7 @@ public final class GctaGrmFiles {
     }
     float[] values = readFloats(binPath(prefix), (int) entries, conf);
     String countsFile = countsPath(prefix);
-    float[] counts = FileSystems.exists(countsFile, conf) ? readFloats(countsFile, (int) entries, conf) : null;
+    float[] counts = withCounts && FileSystems.exists(countsFile, conf) ? readFloats(countsFile, (int) entries, conf) : null;
     checkEntries(binPath(prefix), ids, values, true);
     if (counts != null) {
       checkEntries(countsFile, ids, counts, false);

@@ -67,7 +67,8 @@ public final class BandReduction {
    * checks a trailing submatrix's bounds as if it had {@code lda} rows, i.e. up to n entries past the array.
    *
    * <p>The two O(m²·kd) steps of each panel are cut into tiles of {@link #TILE} rows or columns ({@link Tiles}), each
-   * tile a few single-threaded BLAS calls; the rest of a panel (its QR, O(m·kd²)) is sequential. So the result is
+   * tile a few single-threaded BLAS calls; the rest of a panel (its QR and W, O(m·kd²)) is sequential, the QR done by
+   * the thread that finishes the previous panel's first update tile while the others update the rest. So the result is
    * the same to the last bit for any {@code threads} (OpenBLAS's own threads split a call differently for each
    * count, and its edge kernels round differently), and a thread the OS deschedules delays only its tile.
    */
@@ -92,43 +93,27 @@ public final class BandReduction {
 
   private static BandReduction reduceInPlace(int n, double[] a, int kd, Tiles tiles, int tile) {
     BLAS blas = Blas.level3();
-    LAPACK lapack = Blas.lapack();
     int panels = n > kd + 1 ? (n - 2) / kd : 0;
-    double[][] tFactors = new double[panels][];
-    int[] panelRows = new int[panels];
-    double[] tau = new double[kd];
-    // [V X V] (m×3k, then m entries of padding for netlib's bound checks): [V X] and [X V] are column ranges of it.
-    double[] vxv = new double[0];
-    double[] t = new double[kd * kd];
+    Panels qr = new Panels(n, a, kd, panels);
     double[] y = new double[kd * kd];
-    intW info = new intW(0);
-    double[] query = new double[1];
-    lapack.dgeqrf(n, kd, a, 0, n, tau, 0, query, 0, -1, info);
-    double[] work = new double[Math.max(1, (int) query[0])];
+    // Whether panel p's QR was done during panel p − 1's update (the lookahead below).
+    boolean factored = false;
     for (int p = 0; p < panels; p++) {
       int j0 = p * kd;
       int r0 = j0 + kd;
       int m = n - r0;
       int k = Math.min(m, kd);
       if (m < 2) {
-        tFactors[p] = new double[0];
-        panelRows[p] = r0;
+        qr.tFactors[p] = new double[0];
+        qr.panelRows[p] = r0;
         continue;
       }
-      // QR of the m×kd block below the band.
-      lapack.dgeqrf(m, kd, a, r0 + j0 * n, n, tau, 0, work, 0, work.length, info);
-      check(info, "dgeqrf");
-      java.util.Arrays.fill(t, 0);
-      lapack.dlarft("F", "C", m, k, a, r0 + j0 * n, n, tau, 0, t, 0, k);
-      tFactors[p] = java.util.Arrays.copyOf(t, k * k);
-      panelRows[p] = r0;
-      if (vxv.length < 3 * m * k + m) {
-        vxv = new double[3 * m * k + m];
+      if (!factored) {
+        qr.factor(p);
       }
-      double[] w = vxv;
+      double[] t = qr.tFactors[p];
+      double[] w = qr.buffer(p);
       int x = m * k;
-      explicitReflectors(a, n, r0, j0, m, k, w);
-      System.arraycopy(w, 0, w, 2 * x, x);
       int a22 = r0 + r0 * n;
       int count = (int) ((m + (long) tile - 1) / tile);
       // X = A₂₂ V T by row tiles I (A₂₂ stored lower): X_I = A₂₂[I,I]·V_I + A₂₂[I,<I]·V_<I + A₂₂[>I,I]ᵀ·V_>I, then X_I T.
@@ -150,7 +135,12 @@ public final class BandReduction {
       blas.dtrmm("L", "U", "T", "N", k, k, 1.0, t, 0, k, y, 0, k);
       blas.dgemm("N", "N", m, k, k, -0.5, w, 0, m, y, 0, k, 1.0, w, x, m);
       // A₂₂ −= V Wᵀ + W Vᵀ = [V W]·[W V]ᵀ on the lower triangle, by column tiles J: the diagonal block by DSYR2K,
-      // the rows below it by one DGEMM with inner dimension 2k.
+      // the rows below it by one DGEMM with inner dimension 2k. Lookahead: the next panel's columns are the first kd
+      // of A₂₂, all in tile 0 (tile ≥ kd), which later tiles do not touch; so the thread that updates tile 0 does the
+      // next panel's QR right after it while the others update the rest, instead of all but one waiting for it at the
+      // top of the next panel. The same calls on the same data whatever the order, so the same bits.
+      int next = p + 1;
+      boolean ahead = next < panels && m - kd >= 2 && tile >= kd;
       tiles.run(count, b -> {
         int c0 = b * tile;
         int cols = Math.min(tile, m - c0);
@@ -159,7 +149,11 @@ public final class BandReduction {
         if (c1 < m) {
           blas.dgemm("N", "T", m - c1, cols, 2 * k, -1.0, w, c1, m, w, x + c0, m, 1.0, a, a22 + c1 + c0 * n, n);
         }
+        if (b == 0 && ahead) {
+          qr.factor(next);
+        }
       });
+      factored = ahead;
     }
     int ld = kd + 1;
     double[] band = new double[ld * n];
@@ -169,7 +163,65 @@ public final class BandReduction {
       int rows = Math.min(ld, n - j);
       System.arraycopy(a, j + j * n, band, j * ld, rows);
     }
-    return new BandReduction(n, kd, a, tFactors, panelRows, band);
+    return new BandReduction(n, kd, a, qr.tFactors, qr.panelRows, band);
+  }
+
+  /**
+   * The panels' QR factorizations, in place in {@code a}: panel p's Householder vectors below row {@code r₀ = (p+1)·kd}
+   * of its columns, its T, and {@code [V · V]} (the middle block left for X) in one of two buffers, so that panel
+   * p + 1 can be factored while panel p's V and W are still being read. One thread at a time.
+   */
+  private static final class Panels {
+    final int n;
+    final double[] a;
+    final int kd;
+    final double[][] tFactors;
+    final int[] panelRows;
+    /** Per parity of p: [V X V] (m×3k, then m entries of padding for netlib's bound checks); [V X] and [X V] are column ranges of it. */
+    private final double[][] buffers = {new double[0], new double[0]};
+    private final double[] tau;
+    private final double[] t;
+    private final double[] work;
+    private final intW info = new intW(0);
+
+    Panels(int n, double[] a, int kd, int panels) {
+      this.n = n;
+      this.a = a;
+      this.kd = kd;
+      this.tFactors = new double[panels][];
+      this.panelRows = new int[panels];
+      this.tau = new double[kd];
+      this.t = new double[kd * kd];
+      double[] query = new double[1];
+      Blas.lapack().dgeqrf(n, kd, a, 0, n, tau, 0, query, 0, -1, info);
+      this.work = new double[Math.max(1, (int) query[0])];
+    }
+
+    /** QR of panel p's m×kd block below the band (m ≥ 2), its T, and V into {@link #buffer}. */
+    void factor(int p) {
+      LAPACK lapack = Blas.lapack();
+      int j0 = p * kd;
+      int r0 = j0 + kd;
+      int m = n - r0;
+      int k = Math.min(m, kd);
+      lapack.dgeqrf(m, kd, a, r0 + j0 * n, n, tau, 0, work, 0, work.length, info);
+      check(info, "dgeqrf");
+      java.util.Arrays.fill(t, 0);
+      lapack.dlarft("F", "C", m, k, a, r0 + j0 * n, n, tau, 0, t, 0, k);
+      tFactors[p] = java.util.Arrays.copyOf(t, k * k);
+      panelRows[p] = r0;
+      if (buffers[p % 2].length < 3 * m * k + m) {
+        buffers[p % 2] = new double[3 * m * k + m];
+      }
+      double[] w = buffers[p % 2];
+      int x = m * k;
+      explicitReflectors(a, n, r0, j0, m, k, w);
+      System.arraycopy(w, 0, w, 2 * x, x);
+    }
+
+    double[] buffer(int p) {
+      return buffers[p % 2];
+    }
   }
 
   /** Length of an n×n matrix array that {@link #reduce} can work in place: {@code n² + n}. */
@@ -196,20 +248,39 @@ public final class BandReduction {
 
   /** {@code c ← Qᵀ c} for c n×cols column-major: the data in B's basis. */
   public void applyQt(double[] c, int cols) {
+    Scratch scratch = new Scratch(cols);
     for (int p = 0; p < tFactors.length; p++) {
-      applyPanel(p, c, cols, true);
+      applyPanel(p, c, cols, true, scratch);
     }
   }
 
   /** {@code c ← Q c} for c n×cols column-major: back from B's basis. */
   public void applyQ(double[] c, int cols) {
+    Scratch scratch = new Scratch(cols);
     for (int p = tFactors.length - 1; p >= 0; p--) {
-      applyPanel(p, c, cols, false);
+      applyPanel(p, c, cols, false, scratch);
+    }
+  }
+
+  /**
+   * Work arrays of {@link #applyPanel}, sized for the first panel (the tallest) and reused by all: a panel's V alone is
+   * m×kd doubles, and allocating it afresh for each of the n/kd panels zeroed as much memory as the reflectors hold.
+   */
+  private final class Scratch {
+    final double[] v;
+    final double[] sub;
+    final double[] y;
+
+    Scratch(int cols) {
+      int m = panelRows.length == 0 ? 0 : n - panelRows[0];
+      this.v = new double[m * kd];
+      this.sub = new double[m * cols];
+      this.y = new double[kd * cols];
     }
   }
 
   /** {@code c[r₀:, :] ← (I − V op(T) Vᵀ) c[r₀:, :]}, op(T) = Tᵀ for Q_jᵀ. */
-  private void applyPanel(int p, double[] c, int cols, boolean transpose) {
+  private void applyPanel(int p, double[] c, int cols, boolean transpose, Scratch scratch) {
     int k = (int) Math.round(Math.sqrt(tFactors[p].length));
     if (k == 0 || cols == 0) {
       return;
@@ -217,15 +288,15 @@ public final class BandReduction {
     int r0 = panelRows[p];
     int m = n - r0;
     int j0 = r0 - kd;
-    double[] v = new double[m * k];
+    double[] v = scratch.v;
     explicitReflectors(reflectors, n, r0, j0, m, k, v);
     // The rows r₀.. of c, compact (BLAS bound checks forbid a submatrix ending before its lda).
-    double[] sub = new double[m * cols];
+    double[] sub = scratch.sub;
     for (int j = 0; j < cols; j++) {
       System.arraycopy(c, r0 + j * n, sub, j * m, m);
     }
     BLAS blas = Blas.level3();
-    double[] y = new double[k * cols];
+    double[] y = scratch.y;
     blas.dgemm("T", "N", k, cols, m, 1.0, v, 0, m, sub, 0, m, 0.0, y, 0, k);
     blas.dtrmm("L", "U", transpose ? "T" : "N", "N", k, cols, 1.0, tFactors[p], 0, k, y, 0, k);
     blas.dgemm("N", "N", m, cols, k, -1.0, v, 0, m, y, 0, k, 1.0, sub, 0, m);

@@ -16,7 +16,8 @@ import org.lmmspark.engine.linalg.Blas;
  *   <li>{@link #fit(RemlProblem)}: a two-stage-style reduction to band form ({@link BandReduction}, half-bandwidth
  *       {@value #BANDWIDTH}; all level-3 BLAS, {@code 4n³/3} flops) plus B's eigenvalues in {@code O(n²·kd)}.
  *       This is ~3× faster than a full eigendecomposition ({@code dsyevd}, whose one-stage tridiagonalization
- *       is memory-bound), and REML needs no eigenvectors;</li>
+ *       is memory-bound), and REML needs no eigenvectors. B's eigenvalues are computed on a thread of their own
+ *       beside the fit's steps that need none ({@link #fitReducing});</li>
  *   <li>{@link #fit(RemlProblem, Eigen)}: the eigenbasis from {@link #decompose} ({@code B = diag(d)}, kd = 0),
  *       for callers that need the eigenvectors anyway (the exact association test rotates every variant).</li>
  * </ul>
@@ -89,25 +90,82 @@ public final class SpectralReml implements RemlSolver {
 
   /** {@link #reduce(SymmetricOperator)} on {@code threads} threads. */
   public static Band reduce(SymmetricOperator k, int threads) {
-    int n = k.size();
-    double[] a = k instanceof DenseSymmetricMatrix dense ? dense.copyOf(BandReduction.paddedLength(n))
-        : java.util.Arrays.copyOf(k.toDense(), BandReduction.paddedLength(n));
     long t0 = System.nanoTime();
-    BandReduction reduction = BandReduction.reduce(n, a, Math.max(1, Math.min(BANDWIDTH, n - 1)), threads);
+    BandReduction reduction = toBand(k, threads);
     long t1 = System.nanoTime();
     double[] eigenvalues = Blas.withThreads(1, reduction::eigenvalues);
     long t2 = System.nanoTime();
-    return new Band(reduction, eigenvalues, String.format(Locale.ROOT, "reduction %.1f s on %d thread(s), eigenvalues %.1f s (%s)",
-        (t1 - t0) / 1e9, threads, (t2 - t1) / 1e9, Blas.bandEigenvaluesRoutine()));
+    return new Band(reduction, eigenvalues, timing(t1 - t0, threads, t2 - t1, ""));
+  }
+
+  /** K reduced to band form on {@code threads} threads, in one padded copy of K. */
+  private static BandReduction toBand(SymmetricOperator k, int threads) {
+    int n = k.size();
+    double[] a = k instanceof DenseSymmetricMatrix dense ? dense.copyOf(BandReduction.paddedLength(n))
+        : java.util.Arrays.copyOf(k.toDense(), BandReduction.paddedLength(n));
+    return BandReduction.reduce(n, a, Math.max(1, Math.min(BANDWIDTH, n - 1)), threads);
+  }
+
+  private static String timing(long reductionNanos, int threads, long eigenNanos, String eigenNote) {
+    return String.format(Locale.ROOT, "reduction %.1f s on %d thread(s), eigenvalues %.1f s (%s%s)", reductionNanos / 1e9,
+        threads, eigenNanos / 1e9, Blas.bandEigenvaluesRoutine(), eigenNote);
   }
 
   @Override
   public RemlFit fit(RemlProblem problem) {
+    return fitReducing(problem).fit();
+  }
+
+  /** A fit and the band form of K it was made in, for more fits with the same K ({@link #fit(RemlProblem, Band)}). */
+  public record Fitted(Band band, RemlFit fit) {}
+
+  /** {@link #fitReducing(RemlProblem, int)} on the driver's threads ({@link Blas#driverThreads()}). */
+  public Fitted fitReducing(RemlProblem problem) {
+    return fitReducing(problem, Blas.driverThreads());
+  }
+
+  /**
+   * Reduces the single component to band form on {@code threads} threads ({@link #reduce(SymmetricOperator, int)})
+   * and fits in it. With two or more threads, B's eigenvalues (one thread, {@code O(n²·kd)}: at n = 10,000 a fifth
+   * of the solver's time) are computed on a thread of their own beside the part of the fit that does not need them:
+   * the rotation {@code Qᵀ[y X]} and the profile likelihood on the λ grid, over {@code [LAMBDA_MIN, LAMBDA_MAX]}
+   * (made again over the narrower range when K's eigenvalues turn out to bound λ lower, see {@link Start}). The
+   * result is the same bits as {@code fit(problem, reduce(k, threads))} on any thread count: the same calls on the
+   * same data, some at the same time.
+   */
+  public Fitted fitReducing(RemlProblem problem, int threads) {
     if (problem.components().size() != 1) {
       throw new IllegalArgumentException("the spectral solver handles exactly one variance component, got "
           + problem.components().size());
     }
-    return fit(problem, reduce(problem.components().get(0).covariance()));
+    long t0 = System.nanoTime();
+    BandReduction reduction = toBand(problem.components().get(0).covariance(), threads);
+    long reductionNanos = System.nanoTime() - t0;
+    return Blas.withThreads(1, () -> {
+      // Started inside withThreads(1) and joined before it ends: OpenBLAS's thread count is global, and the
+      // eigenvalues' BLAS calls must run on one thread as reduce's do (same bits).
+      long[] eigenNanos = new long[1];
+      java.util.concurrent.FutureTask<double[]> eigen = new java.util.concurrent.FutureTask<>(() -> {
+        long e0 = System.nanoTime();
+        double[] d = reduction.eigenvalues();
+        eigenNanos[0] = System.nanoTime() - e0;
+        return d;
+      });
+      boolean beside = threads > 1;
+      if (beside) {
+        Thread t = new Thread(eigen, "lmmspark-band-eigenvalues");
+        t.setDaemon(true);
+        t.start();
+      } else {
+        eigen.run();
+      }
+      Rotated noEigenvalues = rotate(problem, reduction, null);
+      Start guess = beside ? Start.on(noEigenvalues, LAMBDA_MAX) : null;
+      double[] d = org.lmmspark.engine.TaskFailures.join(eigen, "the band form's eigenvalues");
+      Band band = new Band(reduction, d, timing(reductionNanos, threads, eigenNanos[0],
+          beside ? ", beside the rotation and the λ grid" : ""));
+      return new Fitted(band, fitInBand(problem, band, noEigenvalues.withEigenvalues(d), guess));
+    });
   }
 
   /**
@@ -115,19 +173,24 @@ public final class SpectralReml implements RemlSolver {
    * on one OpenBLAS thread, so that the fit is the same bits whatever the driver's thread count.
    */
   public RemlFit fit(RemlProblem problem, Band band) {
-    return Blas.withThreads(1, () -> fitInBand(problem, band));
+    return Blas.withThreads(1, () -> fitInBand(problem, band, rotate(problem, band.reduction(), band.eigenvalues()),
+        null));
   }
 
-  private RemlFit fitInBand(RemlProblem problem, Band band) {
+  /** {@code [ỹ X̃] = Qᵀ[y X]} with K's eigenvalues {@code d} (null: not known yet, {@link Rotated#withEigenvalues}). */
+  private static Rotated rotate(RemlProblem problem, BandReduction reduction, double[] d) {
     int p = problem.p();
-    if (band.n() != problem.n()) {
-      throw new IllegalArgumentException("band form of size " + band.n() + " for n = " + problem.n());
+    if (reduction.size() != problem.n()) {
+      throw new IllegalArgumentException("band form of size " + reduction.size() + " for n = " + problem.n());
     }
-    BandReduction reduction = band.reduction();
     double[] yx = stack(problem);
     reduction.applyQt(yx, p + 1);
-    Rotated rot = new Rotated(problem.n(), p, reduction.bandwidth(), reduction.band(), band.eigenvalues(), yx);
-    return fit(problem, rot, pyRot -> {
+    return new Rotated(problem.n(), p, reduction.bandwidth(), reduction.band(), d, yx);
+  }
+
+  private RemlFit fitInBand(RemlProblem problem, Band band, Rotated rot, Start guess) {
+    BandReduction reduction = band.reduction();
+    return fit(problem, rot, guess, pyRot -> {
       double[] py = pyRot.clone();
       reduction.applyQ(py, 1);
       return py;
@@ -145,7 +208,7 @@ public final class SpectralReml implements RemlSolver {
     double[] r = new double[n * (p + 1)];
     Blas.dgemm(true, false, n, p + 1, n, 1.0, eigen.vectors(), n, stack(problem), n, 0.0, r, n);
     Rotated rot = new Rotated(n, p, 0, eigen.values().clone(), eigen.values(), r);
-    return fit(problem, rot, pyRot -> {
+    return fit(problem, rot, null, pyRot -> {
       double[] py = new double[n];
       Blas.dgemv(false, n, n, 1.0, eigen.vectors(), pyRot, 0.0, py);
       return py;
@@ -160,29 +223,47 @@ public final class SpectralReml implements RemlSolver {
     return yx;
   }
 
-  private RemlFit fit(RemlProblem problem, Rotated rot, java.util.function.UnaryOperator<double[]> back, String basis) {
+  /**
+   * Where AI-REML starts: the profile likelihood ℓ(λ) on {@value #GRID} points over log λ in
+   * {@code [min(LAMBDA_MIN, lamMax/10), lamMax]} and at λ = 0, the best of them ({@code lambda0}) and σ̂²_e there. Needs
+   * no eigenvalues, only λ's upper end {@code lamMax} (below {@code LAMBDA_MAX} only when K has an eigenvalue below
+   * {@code −1e-5}), so {@link #fitReducing} makes it for {@code LAMBDA_MAX} while they are computed.
+   */
+  private record Start(double lamMax, double lo, double hi, double lambda0, double s2) {
+    static Start on(Rotated rot, double lamMax) {
+      double lo = Math.log(Math.min(LAMBDA_MIN, lamMax / 10));
+      double hi = Math.log(lamMax);
+      double[] grid = new double[GRID];
+      double[] val = new double[GRID];
+      int best = 0;
+      for (int g = 0; g < GRID; g++) {
+        grid[g] = lo + (hi - lo) * g / (GRID - 1);
+        val[g] = rot.profile(Math.exp(grid[g]));
+        if (val[g] > val[best]) {
+          best = g;
+        }
+      }
+      double atZero = rot.profile(0);
+      boolean startAtZero = atZero >= val[best];
+      double lambda0 = startAtZero ? 0 : Math.exp(grid[best]);
+      return new Start(lamMax, lo, hi, lambda0, rot.sigma2(lambda0));
+    }
+  }
+
+  /** The fit in the rotated basis; {@code guess} (may be null) is used when made for the same λ range. */
+  private RemlFit fit(RemlProblem problem, Rotated rot, Start guess, java.util.function.UnaryOperator<double[]> back,
+      String basis) {
     double dMin = 0;
     for (double d : rot.d) {
       dMin = Math.min(dMin, d);
     }
     // H must stay positive definite when K has negative eigenvalues: λ < 1/|d_min|.
     double lamMax = dMin < 0 ? Math.min(LAMBDA_MAX, 0.999 / -dMin) : LAMBDA_MAX;
-    double lo = Math.log(Math.min(LAMBDA_MIN, lamMax / 10));
-    double hi = Math.log(lamMax);
-    double[] grid = new double[GRID];
-    double[] val = new double[GRID];
-    int best = 0;
-    for (int g = 0; g < GRID; g++) {
-      grid[g] = lo + (hi - lo) * g / (GRID - 1);
-      val[g] = rot.profile(Math.exp(grid[g]));
-      if (val[g] > val[best]) {
-        best = g;
-      }
-    }
-    double atZero = rot.profile(0);
-    boolean startAtZero = atZero >= val[best];
-    double lambda0 = startAtZero ? 0 : Math.exp(grid[best]);
-    double s2 = rot.sigma2(lambda0);
+    Start start = guess != null && guess.lamMax() == lamMax ? guess : Start.on(rot, lamMax);
+    double lo = start.lo();
+    double hi = start.hi();
+    double lambda0 = start.lambda0();
+    double s2 = start.s2();
     // The grid gives the start (the profile likelihood can have more than one local maximum in λ; the grid
     // finds the global one's basin); the one AI-REML optimizer takes it from there on this O(n) likelihood.
     double[] nullS2 = new double[1];
@@ -227,13 +308,22 @@ public final class SpectralReml implements RemlSolver {
     final double[] x;
 
     Rotated(int n, int p, int kd, double[] band, double[] d, double[] yx) {
+      this(n, p, kd, band, d, java.util.Arrays.copyOfRange(yx, 0, n), java.util.Arrays.copyOfRange(yx, n, n * (p + 1)));
+    }
+
+    private Rotated(int n, int p, int kd, double[] band, double[] d, double[] y, double[] x) {
       this.n = n;
       this.p = p;
       this.kd = kd;
       this.band = band;
       this.d = d;
-      this.y = java.util.Arrays.copyOfRange(yx, 0, n);
-      this.x = java.util.Arrays.copyOfRange(yx, n, n * (p + 1));
+      this.y = y;
+      this.x = x;
+    }
+
+    /** The same data with K's eigenvalues, for a Rotated made without them (whose profile likelihood needs none). */
+    Rotated withEigenvalues(double[] eigenvalues) {
+      return new Rotated(n, p, kd, band, eigenvalues, y, x);
     }
 
     /** The banded Cholesky factor of {@code a·B + b·I}, or null when it is not positive definite. */

@@ -52,5 +52,50 @@ class SpectralThreadsTest {
       assertArrayEquals(one.py(), more.py(), t + "Py");
       assertEquals(one.iterations(), more.iterations(), t + "iterations");
     }
+    for (int threads : new int[] {1, 2, 3}) {
+      // reml --grm's route: reduction and fit in one call, the eigenvalues beside the rotation and the λ grid.
+      SpectralReml.Fitted fitted = Blas.withThreads(threads, () -> new SpectralReml().fitReducing(prob, threads));
+      assertSameFit(one, fitted.fit(), threads + " threads, reduced with the fit: ");
+      assertArrayEquals(band1.eigenvalues(), fitted.band().eigenvalues(), threads + " threads: eigenvalues");
+    }
+  }
+
+  /**
+   * K with eigenvalues well below 0 bounds λ below {@code LAMBDA_MAX}: the grid {@link SpectralReml#fitReducing} makes
+   * before the eigenvalues are known is over the wrong range, and the fit must be the one made on the right range.
+   */
+  @Test
+  void aKWithNegativeEigenvaluesGetsItsOwnGridWhenReducedWithTheFit() {
+    Random rnd = new Random(23);
+    double[] k = Simulated.grm(Simulated.pedigreeGenotypes(60, 3, 3, 150, rnd));
+    int n = (int) Math.round(Math.sqrt(k.length));
+    double[] u = Simulated.draw(k, n, 0.6, rnd);
+    double[] y = new double[n];
+    double[] x = new double[n];
+    for (int i = 0; i < n; i++) {
+      x[i] = 1;
+      y[i] = 1 + u[i] + 0.8 * rnd.nextGaussian();
+      k[i + i * n] -= 0.3; // 150 markers: rank ≤ 150 < n, so eigenvalues of −0.3 and λ < 0.999/0.3
+    }
+    RemlProblem prob = new RemlProblem(y, x, List.of("intercept"),
+        List.of(new VarianceComponent("G", new DenseSymmetricMatrix(n, k))));
+    SpectralReml.Band band = SpectralReml.reduce(prob.components().get(0).covariance(), 1);
+    assertTrue(band.eigenvalues()[0] < -0.29, "smallest eigenvalue " + band.eigenvalues()[0]);
+    RemlFit separate = new SpectralReml().fit(prob, band);
+    assertTrue(separate.message().contains("on [1e-05, 3e+00]"), separate.message());
+    RemlFit together = Blas.withThreads(2, () -> new SpectralReml().fitReducing(prob, 2)).fit();
+    assertSameFit(separate, together, "reduced with the fit: ");
+  }
+
+  private static void assertSameFit(RemlFit expected, RemlFit actual, String t) {
+    assertEquals(expected.logL(), actual.logL(), 0.0, t + "logL");
+    assertArrayEquals(expected.theta(), actual.theta(), t + "θ");
+    assertArrayEquals(expected.covariance(), actual.covariance(), t + "AI⁻¹");
+    assertArrayEquals(expected.observedCovariance(), actual.observedCovariance(), t + "observed information⁻¹");
+    assertArrayEquals(expected.beta(), actual.beta(), t + "β");
+    assertArrayEquals(expected.py(), actual.py(), t + "Py");
+    assertEquals(expected.iterations(), actual.iterations(), t + "iterations");
+    assertEquals(expected.message().replaceAll("band form \\(.*?\\)\\); ", ""),
+        actual.message().replaceAll("band form \\(.*?\\)\\); ", ""), t + "message");
   }
 }

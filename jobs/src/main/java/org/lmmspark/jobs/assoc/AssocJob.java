@@ -714,12 +714,20 @@ public final class AssocJob {
   /** REML of every trait's null model (over the same samples) in K's band form, K reduced once. */
   static List<BandNull> fitBandNulls(List<RemlProblem> bases, VarianceComponent k, String scope,
       List<List<NullFit>> fits) {
-    SpectralReml.Band band = SpectralReml.reduce(k.covariance());
+    SpectralReml.Band band = null;
     List<BandNull> out = new ArrayList<>();
     for (int t = 0; t < bases.size(); t++) {
       RemlProblem base = bases.get(t);
       RemlProblem problem = new RemlProblem(base.y(), base.x(), base.fixedNames(), List.of(k));
-      RemlFit fit = new SpectralReml().fit(problem, band);
+      RemlFit fit;
+      if (band == null) {
+        // The first trait's fit is made with the reduction, K's eigenvalues beside its first steps (as reml --grm's).
+        SpectralReml.Fitted fitted = new SpectralReml().fitReducing(problem);
+        band = fitted.band();
+        fit = fitted.fit();
+      } else {
+        fit = new SpectralReml().fit(problem, band);
+      }
       record(problem, fit, scope, fits.get(t));
       out.add(new BandNull(problem, band, fit));
     }

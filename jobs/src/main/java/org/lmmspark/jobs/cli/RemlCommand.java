@@ -10,6 +10,7 @@ import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.NumericRange;
 import org.lmmspark.engine.io.OutputSet;
 import org.lmmspark.engine.io.SampleId;
+import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.pedigree.NumeratorRelationship;
 import org.lmmspark.engine.pedigree.Pedigree;
 import org.lmmspark.engine.pheno.TraitTables;
@@ -355,6 +356,9 @@ public final class RemlCommand implements Callable<Integer> {
     if (!onGenotypes && spec.commandLine().getParseResult().hasMatchedOption("--kernel")) {
       throw new BadInputException("--kernel chooses how the GRM is computed from genotypes (--bfile/--bgen/--vcf); a --grm"
           + " file already has its definition");
+    }
+    if (!onGenotypes) {
+      Blas.loadInBackground(); // while the GRM is read: its dense work is all on the driver
     }
     RemlJob.TraitScale scale = traitScale();
     if (residBy != null && scale.family() != null) {

@@ -218,15 +218,22 @@ public final class RemlJob {
       this.log = log;
     }
 
-    /** The band form of {@code prob}'s one component over {@code samples}: the last one when the samples are the same. */
-    SpectralReml.Band band(List<SampleId> samples, RemlProblem prob) {
-      if (!samples.equals(bandSamples)) {
-        band = null; // let the old one go before the new one is made
-        band = SpectralReml.reduce(prob.components().get(0).covariance());
-        bandSamples = List.copyOf(samples);
-        reductions++;
+    /**
+     * {@code prob} fitted in the band form of its one component over {@code samples}: the last one when the samples
+     * are the same, else a new one, reduced with its eigenvalues beside the fit's first steps
+     * ({@link SpectralReml#fitReducing}).
+     */
+    RemlFit fit(SpectralReml spectral, List<SampleId> samples, RemlProblem prob) {
+      if (samples.equals(bandSamples)) {
+        return spectral.fit(prob, band);
       }
-      return band;
+      band = null; // let the old one go before the new one is made
+      bandSamples = null;
+      SpectralReml.Fitted fitted = spectral.fitReducing(prob);
+      band = fitted.band();
+      bandSamples = List.copyOf(samples);
+      reductions++;
+      return fitted.fit();
     }
   }
 
@@ -237,7 +244,7 @@ public final class RemlJob {
     for (int g = 0; g < o.grmPrefixes().size(); g++) {
       String prefix = o.grmPrefixes().get(g);
       String name = o.grmPrefixes().size() == 1 ? "G" : "G" + (g + 1);
-      rels.add(new RemlInputs.Relationship(name, prefix, GctaGrmFiles.read(prefix, conf), true));
+      rels.add(new RemlInputs.Relationship(name, prefix, GctaGrmFiles.readValues(prefix, conf), true));
       log.add("GRM " + name + ": " + prefix + " (" + rels.get(g).matrix().size() + " samples)");
     }
     for (RemlInputs.Relationship r : o.extraRelationships()) {
@@ -263,11 +270,12 @@ public final class RemlJob {
   /** {@link #run(Options, TraitScale, Configuration)} with what several traits share ({@code shared}, or null to read it here). */
   static Result run(Options o, TraitScale scale, Configuration conf, Shared shared) {
     long t0 = System.nanoTime();
+    // The GRM first: the native BLAS that Blas.describe() needs may still be loading (RemlCommand starts it).
+    Shared loaded = shared != null ? shared : load(o, conf);
     List<String> log = new ArrayList<>();
     log.add("lmmspark reml");
     log.add("command: " + o.commandLine());
     log.add("versions: lmmspark " + version() + ", Java " + System.getProperty("java.version") + ", " + Blas.describe());
-    Shared loaded = shared != null ? shared : load(o, conf);
     List<RemlInputs.Relationship> rels = loaded.rels;
     log.addAll(loaded.log);
     log.addAll(o.notes());
@@ -300,7 +308,7 @@ public final class RemlJob {
     // OPENBLAS_NUM_THREADS says.
     // Traits of one run with the same samples share the band form of K (the fit is then the same as alone).
     RemlFit fit = Blas.onAllCores(() -> shared != null && solver instanceof SpectralReml spectral
-        ? spectral.fit(prob, shared.band(in.samples(), prob)) : solver.fit(prob));
+        ? shared.fit(spectral, in.samples(), prob) : solver.fit(prob));
     double fitSeconds = (System.nanoTime() - tFit) / 1e9;
     log.add(String.format(Locale.ROOT, "solver %s: %s (%.3f s)", solver.name(), fit.message(), fitSeconds));
     if (route.mme() != null) {
