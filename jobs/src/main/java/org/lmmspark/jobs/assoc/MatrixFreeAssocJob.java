@@ -148,7 +148,8 @@ final class MatrixFreeAssocJob {
   /**
    * The GRM-free run of several traits together, each on its own analysed samples, over ONE cache of the
    * genotypes: their REML fits in lock-step ({@link MatrixFreeRemlJob#fitTogether}: every trait's CG columns
-   * and probes in the same passes, each trait's K masked to its samples), one Spark job fetching every
+   * and probes in the same passes, each trait's K masked to its samples, the probes' Lanczos runs shared as control
+   * variates, so each trait's fit is its run alone's within Monte Carlo error), one Spark job fetching every
    * trait's calibration sample, the LOCO (or whole-genome) residual solves of all traits in shared passes
    * ({@link SharedGenotypePasses#runAll} over {@link LocoResiduals#compute}), and ONE test pass in which each
    * cached variant is unpacked once and gathered for each distinct sample set ({@link PackedDosages#readTogether})
@@ -170,9 +171,10 @@ final class MatrixFreeAssocJob {
           ? List.of(stages.run("REML (matrix-free)", () -> MatrixFreeRemlJob.fit(jsc, products, ins.get(0), remlOptions),
               f -> f.passes() + " genotype passes; " + f.fit().message()))
           : stages.run("REML (matrix-free) of " + count + " traits in lock-step", () -> MatrixFreeRemlJob.fitTogether(
-              // Each trait's own probes: its REML, hence its test statistics, as in its run alone up to rounding
-              // (the LOCO solves, not the 15 probes' runs, are most of an assoc run's columns).
-              jsc, products, ins, traits.stream().map(t -> t.in().design().trait()).toList(), remlOptions, false),
+              // The probes' runs shared as control variates (SharedProbeRuns, as reml): each trait's REML, hence
+              // its test statistics, within Monte Carlo error of its run alone, for ⌈2Rφ⌉ (≥ 6) runs of its own
+              // instead of R, and one pass of its own for its preconditioner instead of four.
+              jsc, products, ins, traits.stream().map(t -> t.in().design().trait()).toList(), remlOptions, true),
               f -> f.get(0).passes() + " shared genotype passes");
       for (int t = 0; t < count; t++) {
         MatrixFreeRemlJob.Fitted f = fitted.get(t);
@@ -180,7 +182,8 @@ final class MatrixFreeAssocJob {
         double se = f.fit().theta()[1];
         traits.get(t).notes().add(String.format(Locale.ROOT, "whole-genome REML (matrix-free, %d probes%s): σ²_g = "
             + "%.5g, σ²_e = %.5g, h² = %.4f (SE %.4f, Monte Carlo SE of σ²_g %.2g); %s%s", f.diagnostics().probes(),
-            count > 1 ? ", in lock-step with " + (count - 1) + " other trait(s) over shared passes" : "", sg, se,
+            count > 1 ? ", in lock-step with " + (count - 1) + " other trait(s) over shared passes, the probes' runs"
+            + " shared as control variates" : "", sg, se,
             sg / (sg + se), VarianceSummary.ratio(f.fit(), 0).se(), f.diagnostics().monteCarloSe(0), f.fit().message(),
             o.loco() ? "; kept for every LOCO chromosome (BOLT-LMM)" : ""));
       }
