@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.lmmspark.engine.genotype.DosageBlock;
 import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.reml.SmallMatrices;
 import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
 import org.lmmspark.engine.reml.matfree.BatchedPcg;
 import org.lmmspark.engine.reml.matfree.LeadingEigenspace;
@@ -20,8 +21,8 @@ import org.lmmspark.engine.reml.matfree.SpectralPreconditioner;
  * {@code C_c = XᵀV_{−c}⁻¹X}. The covariates are projected out first (BOLT-LMM): with {@code Π = I − QQᵀ},
  * Q an orthonormal basis of X's columns, {@code P_{−c} = Π(ΠV_{−c}Π)⁺Π} exactly. For every scope (a chromosome
  * left out, or none) the right-hand sides {@code Π[y | x_1 … x_s]} (the s sampled variants of that chromosome,
- * centered A1 counts) are solved against {@code ΠV_{−c}Π} on the complement of X (preconditioned by
- * {@code ΠM⁻¹Π}); all scopes' columns form one batch and every CG iteration is one
+ * centered A1 counts) are solved against {@code ΠV_{−c}Π} on the complement of X (preconditioned by the
+ * compression {@code (ΠMΠ)⁺} of the preconditioner M); all scopes' columns form one batch and every CG iteration is one
  * genotype pass in which each column leaves out its own chromosome ({@link BatchedPcg.ColumnOperator},
  * {@link GenomicRelationshipOperator#applyLoco}). The first solution is {@code r_c = P_{−c}y}; the others give the
  * exact {@code x_tᵀP_{−c}x_t} of each sampled variant, set against its approximation {@code x̃_tᵀx̃_t} (covariates
@@ -177,6 +178,37 @@ public final class LocoResiduals {
     // Deflation on the whole-genome K's leading pairs (they serve every K_{−c}); else Jacobi per scope.
     SpectralPreconditioner deflation = leading == null ? null : new SpectralPreconditioner(leading, sigmaG, sigmaE);
     double[][] scopeDiagonals = deflation == null ? locoDiagonals(k, scopes, sigmaG, sigmaE, n) : null;
+    // On the complement of X the preconditioner is M's compression, (ΠMΠ)⁺ = M⁻¹ − M⁻¹Q(QᵀM⁻¹Q)⁻¹QᵀM⁻¹ there: since
+    // (1−ε)M ≤ V ≤ (1+ε)M implies the same between ΠMΠ and ΠVΠ, CG keeps M's condition number (ΠM⁻¹Π would
+    // not: with principal components among the covariates it mixes the deflated axes into the bulk). Per scope
+    // (Jacobi has a diagonal per scope; the deflation's M is one for all): M⁻¹Q and the Cholesky factor of QᵀM⁻¹Q.
+    double[][] mq = new double[sc][];
+    double[][] qmq = new double[sc][];
+    for (int s = 0; s < sc; s++) {
+      if (deflation != null && s > 0) {
+        mq[s] = mq[0];
+        qmq[s] = qmq[0];
+        continue;
+      }
+      double[] t = new double[n * p];
+      if (deflation != null) {
+        deflation.apply(q, t, n, java.util.stream.IntStream.range(0, p).toArray(), p);
+      } else {
+        for (int j = 0; j < p; j++) {
+          for (int i = 0; i < n; i++) {
+            t[i + j * n] = q[i + j * n] / scopeDiagonals[s][i];
+          }
+        }
+      }
+      double[] c = new double[p * p];
+      Blas.dgemm(true, false, p, p, n, 1.0, q, n, t, n, 0.0, c, p);
+      SmallMatrices.symmetrize(c, p);
+      if (!Blas.dpotrfLower(p, c)) {
+        throw new IllegalStateException(scopes.get(s).label() + ": QᵀM⁻¹Q of the covariates is not positive definite");
+      }
+      mq[s] = t;
+      qmq[s] = c;
+    }
     double[] solution = new double[rhs.length];
     int[] iterations = new int[sc];
     int passes = 0;
@@ -195,11 +227,16 @@ public final class LocoResiduals {
         m = BatchedPcg.Preconditioner.diagonal(d);
       }
       BatchedPcg.Preconditioner full = m;
-      // ΠM⁻¹Π: symmetric positive definite on the complement of X, where the residuals lie.
+      // (ΠMΠ)⁺ on the complement of X, where the residuals lie: z = M⁻¹r − M⁻¹Q (QᵀM⁻¹Q)⁻¹ Qᵀ(M⁻¹r), so Qᵀz = 0.
       BatchedPcg.Preconditioner pre = (res, z, nn, columns, count) -> {
         full.apply(res, z, nn, columns, count);
+        double[] g = new double[p];
         for (int t = 0; t < count; t++) {
-          project(q, n, p, z, columns[t], 1);
+          int col = columns[t];
+          int s = scopeOf[first + col];
+          Blas.dgemm(true, false, p, 1, n, 1.0, q, 0, n, z, col * n, n, 0.0, g, 0, p);
+          Blas.dpotrsLower(p, 1, qmq[s], g);
+          Blas.dgemm(false, false, n, 1, p, -1.0, mq[s], 0, n, g, 0, p, 1.0, z, col * n, n);
         }
       };
       int[] passCount = new int[1];

@@ -83,7 +83,7 @@ final class MatrixFreeAssocJob {
    * Relative residual of the sampled variants' columns in the LOCO solve
    * ({@link LocoResiduals.Options#sampleCgTolerance}): they enter only {@code xᵀV_{−c}⁻¹x}, whose CG error
    * is second order, ≲ 10⁻⁴ relative here against a 2–10% spread of the ratios γ averages; they are 110
-   * of the 154 columns at 22 chromosomes and leave the batch one or two passes before y and X.
+   * of the 132 columns at 22 chromosomes and leave the batch one or two passes before y.
    */
   static final double CALIBRATION_CG_TOLERANCE = 5e-3;
   /** At least this many sampled variants per LOCO chromosome for γ_c. */
@@ -202,8 +202,8 @@ final class MatrixFreeAssocJob {
       List<LocoResiduals.Result> locos = stages.run(o.loco() ? "LOCO residuals and γ" : "null-model residuals and γ",
           () -> residuals(fitted, ins, scopes, lo),
           l -> String.format(Locale.ROOT, "%sone batched CG solve of %d columns%s in %d batch(es), %d genotype passes, CG "
-              + "iterations per null %s (tolerance %.0e for y and X, %.0e for the sampled variants; largest final "
-              + "residual of y and X %.1e)", count > 1 ? "per trait, "
+              + "iterations per null %s (tolerance %.0e for y, %.0e for the sampled variants; largest final "
+              + "residual of y %.1e)", count > 1 ? "per trait, "
               + "in shared passes: " : "", l.get(0).columns(), count > 1 ? " (first trait)" : "", l.get(0).batches(),
               products.passes() - passesBefore, Arrays.toString(l.get(0).iterations()),
               lo.cgTolerance(), lo.sampleCgTolerance(), l.stream().mapToDouble(LocoResiduals.Result::maxRelResidual).max().orElse(0)));
