@@ -72,6 +72,14 @@ final class MatrixFreeAssocJob {
   /** Driver memory the batched LOCO solve may take (about 10 n-vectors per column). */
   static final long LOCO_SOLVE_BYTES = 1L << 30;
   /**
+   * Bytes of one shared pass's N×k block when several traits' LOCO solves share the passes (the pass's input, each
+   * task's partial sums and their reduction are blocks of this size on the driver): each trait's columns go in
+   * batches of at most {@code LOCO_PASS_BYTES / (8·N·T)} (at least 16), in more passes. Measured: 20 traits at
+   * N = 10,000 in passes of 1,320 columns (106 MB) ran a 6 GB driver out of heap fetching the task results; the
+   * lock-step REML's passes of 640 columns (51 MB at N = 10,000, 102 MB at 20,000 for reml) did not.
+   */
+  static final long LOCO_PASS_BYTES = 64L << 20;
+  /**
    * Relative residual of the LOCO solve (BOLT-LMM's 5·10⁻⁴). Its error in {@code r_c = P_{−c}y} and in
    * {@code xᵀP_{−c}x} is at most the tolerance times the condition number of V on the complement of the
    * population axes (whose components the solve divides by λ ~ N·Fst), ≈ 4 at h² ≈ 0.3: χ² off by ≲ 10⁻³
@@ -194,8 +202,9 @@ final class MatrixFreeAssocJob {
               ins.stream().map(GenotypeRemlInputs.Assembled::famRows).toList(), o.maf()),
           s -> String.format(Locale.ROOT, "%d variant(s) per null model from the cache (seed %d)%s", perScope,
               AssocJob.CALIBRATION_SEED, count > 1 ? ", one fetch decoded for each of " + count + " traits" : ""));
-      int maxColumns = (int) Math.max(16, Math.min(4096,
-          LOCO_SOLVE_BYTES / (80L * ins.stream().mapToInt(in -> in.samples().size()).sum())));
+      long columnsInMemory = LOCO_SOLVE_BYTES / (80L * ins.stream().mapToInt(in -> in.samples().size()).sum());
+      long columnsPerPass = count == 1 ? Long.MAX_VALUE : LOCO_PASS_BYTES / (8L * products.samples() * count);
+      int maxColumns = (int) Math.max(16, Math.min(4096, Math.min(columnsInMemory, columnsPerPass)));
       LocoResiduals.Options lo = new LocoResiduals.Options(LOCO_CG_TOLERANCE, 1000, maxColumns, true,
           CALIBRATION_CG_TOLERANCE);
       long passesBefore = products.passes();
