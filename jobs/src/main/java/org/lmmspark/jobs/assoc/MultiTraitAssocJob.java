@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  *       columns of one trait's lock-step fit (with ⌈2Rφ⌉ ≥ 6 probes' runs of its own instead of R) and LOCO
  *       solve. Each trait's σ²_g, σ²_e, and so its table, equal its own run's within the Monte Carlo error of the
  *       probes (another unbiased estimate of the same traces; a trait whose fit ends on the boundary is refitted
- *       with its own R probes, as alone); given the same σ², the LOCO solves and the test are its run alone's.</li>
+ *       with its own R probes, as alone); given the same σ², the LOCO solves and the test are its run alone's up
+ *       to the solves' tolerance (its preconditioner is refined from the union's Ritz vectors).</li>
  *   <li><b>Spectral</b> ({@link AssocJob#spectral}): the GRM (and its per-chromosome parts for
  *       {@code --loco}) computed once when no {@code --grm} is given, and read once; the traits grouped by
  *       analysed sample set, and per group and null model K eigendecomposed ({@code O(N³)}) or reduced to
