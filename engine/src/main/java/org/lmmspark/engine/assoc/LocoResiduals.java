@@ -215,6 +215,25 @@ public final class LocoResiduals {
     int batches = 0;
     double worst = 0;
     List<String> failed = new ArrayList<>();
+    // In several batches, the columns of y (solved to the tighter tolerance, the last to converge) go first and
+    // the sampled variants' after: a batch takes as many passes as its slowest column, so batches of sampled
+    // variants alone end sooner than batches that each hold a y or two. One batch keeps the scopes' order.
+    int[] order = new int[r];
+    if (r > o.maxColumns()) {
+      int next = 0;
+      for (int s = 0; s < sc; s++) {
+        order[next++] = offset[s];
+      }
+      for (int s = 0; s < sc; s++) {
+        for (int j = offset[s] + 1; j < offset[s + 1]; j++) {
+          order[next++] = j;
+        }
+      }
+    } else {
+      for (int j = 0; j < r; j++) {
+        order[j] = j;
+      }
+    }
     for (int a = 0; a < r; a += o.maxColumns()) {
       int first = a;
       int cols = Math.min(o.maxColumns(), r - a);
@@ -222,7 +241,7 @@ public final class LocoResiduals {
       if (m == null) {
         double[] d = new double[n * cols];
         for (int j = 0; j < cols; j++) {
-          System.arraycopy(scopeDiagonals[scopeOf[first + j]], 0, d, j * n, n);
+          System.arraycopy(scopeDiagonals[scopeOf[order[first + j]]], 0, d, j * n, n);
         }
         m = BatchedPcg.Preconditioner.diagonal(d);
       }
@@ -233,7 +252,7 @@ public final class LocoResiduals {
         double[] g = new double[p];
         for (int t = 0; t < count; t++) {
           int col = columns[t];
-          int s = scopeOf[first + col];
+          int s = scopeOf[order[first + col]];
           Blas.dgemm(true, false, p, 1, n, 1.0, q, 0, n, z, col * n, n, 0.0, g, 0, p);
           Blas.dpotrsLower(p, 1, qmq[s], g);
           Blas.dgemm(false, false, n, 1, p, -1.0, mq[s], 0, n, g, 0, p, 1.0, z, col * n, n);
@@ -252,7 +271,7 @@ public final class LocoResiduals {
         passCount[0]++;
         int[] ex = new int[kk];
         for (int t = 0; t < kk; t++) {
-          ex[t] = leftOut[first + columns[t]];
+          ex[t] = leftOut[order[first + columns[t]]];
         }
         k.applyLoco(pin, kk, ex, out);
         for (int i = 0; i < n * kk; i++) {
@@ -260,24 +279,29 @@ public final class LocoResiduals {
         }
         project(q, n, p, out, 0, kk);
       };
-      double[] b = java.util.Arrays.copyOfRange(rhs, first * n, (first + cols) * n);
+      double[] b = new double[n * cols];
+      for (int j = 0; j < cols; j++) {
+        System.arraycopy(rhs, order[first + j] * n, b, j * n, n);
+      }
       double[] tol = new double[cols];
       for (int j = 0; j < cols; j++) {
-        int s = scopeOf[first + j];
-        tol[j] = first + j == offset[s] ? o.cgTolerance() : o.sampleCgTolerance();
+        int s = scopeOf[order[first + j]];
+        tol[j] = order[first + j] == offset[s] ? o.cgTolerance() : o.sampleCgTolerance();
       }
       BatchedPcg.Result res = BatchedPcg.solve(n, v, b, cols, null, pre, tol, o.maxCgIterations(), false);
-      System.arraycopy(res.x(), 0, solution, first * n, cols * n);
+      for (int j = 0; j < cols; j++) {
+        System.arraycopy(res.x(), j * n, solution, order[first + j] * n, n);
+      }
       passes += passCount[0];
       batches++;
       for (int j = 0; j < cols; j++) {
-        int s = scopeOf[first + j];
+        int s = scopeOf[order[first + j]];
         iterations[s] = Math.max(iterations[s], res.iterations()[j]);
         if (tol[j] == o.cgTolerance()) {
           worst = Math.max(worst, res.relResidual()[j]);
         }
         if (!res.converged()[j] && failed.size() < 3) {
-          failed.add(scopes.get(s).label() + " column " + (first + j - offset[s]) + " (relative residual "
+          failed.add(scopes.get(s).label() + " column " + (order[first + j] - offset[s]) + " (relative residual "
               + res.relResidual()[j] + ", tolerance " + tol[j] + ")");
         }
       }
