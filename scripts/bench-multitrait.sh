@@ -10,7 +10,8 @@
 #
 # Traits: T_t = y_quant + noise of variance 0.1·t (so each is heritable, less so as t grows), missing on a random
 # 2% + t% of the samples (awk's seeded rand(): a different subset per trait). Environment: MASTER (default local[*]),
-# PROBES (default 40), LMMSPARK_DRIVER_MEMORY (default 6g), CMD (reml or assoc, default reml). Run large sizes only on an idle machine.
+# PROBES (default 40 for reml; assoc's own default, 15, for assoc), LMMSPARK_DRIVER_MEMORY (default 6g), CMD (reml or
+# assoc, default reml). Run large sizes only on an idle machine.
 set -euo pipefail
 home=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 n=${1:-20000}
@@ -18,7 +19,9 @@ m=${2:-20000}
 traits=${3:-20}
 work=${4:-/tmp/lmmspark-bench-multitrait}
 master=${MASTER:-local[*]}
-probes=${PROBES:-40}
+command=${CMD:-reml}
+probes=${PROBES:-}
+[ -z "$probes" ] && [ "$command" = reml ] && probes=40
 export LMMSPARK_DRIVER_MEMORY=${LMMSPARK_DRIVER_MEMORY:-6g}
 export OPENBLAS_NUM_THREADS=1
 mkdir -p "$work"
@@ -40,13 +43,13 @@ awk -v T="$traits" 'BEGIN { srand(17); OFS = "\t" }
     print "" }' "$prefix.pheno" > "$pheno"
 names=$(seq -s, 1 "$traits" | sed 's/\([0-9]\+\)/T\1/g')
 
-command=${CMD:-reml}
 extra=()
 [ "$command" = assoc ] && extra=(--loco)
+[ -n "$probes" ] && extra+=(--probes "$probes")
 run() { # out, pheno-name; prints "wall cpu" (seconds; cpu = user + sys of the JVM and its children)
   /usr/bin/time -f '%e %U %S' -o "$1.time" "$home/scripts/lmmspark" "$command" --bfile "$prefix" --pheno "$pheno" \
     --pheno-name "$2" --qcovar "$prefix.qcovar" --out "$1" --overwrite --master "$master" --solver matrix-free \
-    --probes "$probes" "${extra[@]}" > "$1.out" 2> "$1.err" || { echo "$command $2 failed:" >&2; tail -5 "$1.err" >&2; exit 1; }
+    "${extra[@]}" > "$1.out" 2> "$1.err" || { echo "$command $2 failed:" >&2; tail -5 "$1.err" >&2; exit 1; }
   awk '{ printf "%.1f %.1f", $1, $2 + $3 }' "$1.time"
 }
 
@@ -61,7 +64,7 @@ times=$(run "$prefix.$command.many" "$names") || exit 1
 read -r many many_cpu <<< "$times"
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
-echo "== $traits traits together vs one trait: lmmspark $command, N=$n M=$m, matrix-free, $probes probes, master=$master"
+echo "== $traits traits together vs one trait: lmmspark $command, N=$n M=$m, matrix-free, ${probes:-15 (default)} probes, master=$master"
 echo "(the 2-core machine was shared with other builds: load average $load0 before, $load1 after; times are inflated and noisy)"
 printf 'one trait (T1), JVM start to exit: %.1f s wall, %.1f s CPU\n' "$one" "$one_cpu"
 printf '%d traits together, JVM start to exit: %.1f s wall, %.1f s CPU\n' "$traits" "$many" "$many_cpu"
@@ -76,6 +79,7 @@ else
   echo "-- stages, one trait:"
   grep -E 'stage ' "$prefix.assoc.one.out" | sed 's/^/   /'
   echo "-- stages, $traits traits together:"
+  grep -E 'shared passes over the genotypes \(' "$prefix.assoc.many.err" | sed 's/.*INFO MatrixFreeRemlJob: /   /' | head -1
   grep -E 'matrix-free, [0-9]+ traits together' "$prefix.assoc.many.log" | sed 's/; /\n   /g' | grep -v '^ *outputs:'
   printf '   outputs of all traits: %.1f s\n' "$(grep -E 'matrix-free, [0-9]+ traits together' "$prefix.assoc.many.log" \
     | sed 's/; /\n/g' | awk '$1 == "outputs:" { s += $2 } END { print s + 0 }')"
@@ -83,4 +87,4 @@ else
 fi
 echo "-- per trait (summary table):"
 column -t -s $'\t' "$prefix.$command.many.summary.tsv" | cut -c1-110
-echo "T1 alone: h2 $t1h2 (reml: the joint run's T1 row above within Monte Carlo error of it, probes' runs shared; assoc: equal up to rounding)"
+echo "T1 alone: h2 $t1h2 (the joint run's T1 row above within Monte Carlo error of it: the probes' runs shared as control variates)"

@@ -18,15 +18,18 @@ import org.lmmspark.engine.reml.matfree.SpectralPreconditioner;
  *
  * <p>Model: {@code y = Xβ + g + e}, {@code V_{−c} = σ²_g K_{−c} + σ²_e I}, {@code K_{−c} = Z_{−c}Z_{−c}ᵀ/(M − M_c)}
  * never formed ({@link GenomicRelationshipOperator}), {@code P_{−c} = V_{−c}⁻¹ − V_{−c}⁻¹X C_c⁻¹XᵀV_{−c}⁻¹},
- * {@code C_c = XᵀV_{−c}⁻¹X}. For every scope (a chromosome left out, or none) the right-hand sides
- * {@code [y | X | x_1 … x_s]} (the s sampled variants of that chromosome, centered A1 counts) are
- * solved against {@code V_{−c}}; all scopes' columns form one batch and every CG iteration is one
+ * {@code C_c = XᵀV_{−c}⁻¹X}. The covariates are projected out first (BOLT-LMM): with {@code Π = I − QQᵀ},
+ * Q an orthonormal basis of X's columns, {@code P_{−c} = Π(ΠV_{−c}Π)⁺Π} exactly. For every scope (a chromosome
+ * left out, or none) the right-hand sides {@code Π[y | x_1 … x_s]} (the s sampled variants of that chromosome,
+ * centered A1 counts) are solved against {@code ΠV_{−c}Π} on the complement of X (preconditioned by the
+ * compression {@code (ΠMΠ)⁺} of the preconditioner M); all scopes' columns form one batch and every CG iteration is one
  * genotype pass in which each column leaves out its own chromosome ({@link BatchedPcg.ColumnOperator},
- * {@link GenomicRelationshipOperator#applyLoco}). Then, on the driver, in {@code O(n·p·(1 + p + s))}
- * per scope: {@code r_c = V⁻¹y − V⁻¹X C⁻¹ XᵀV⁻¹y}, the exact {@code x_tᵀP_{−c}x_t = x_tᵀV⁻¹x_t −
- * (XᵀV⁻¹x_t)ᵀC⁻¹(XᵀV⁻¹x_t)} of each sampled variant, its approximation {@code x̃_tᵀx̃_t} (covariates
- * projected out by least squares, {@link CalibratedModel} with k = 0), and
- * {@code γ_c = mean_t x_tᵀP_{−c}x_t / x̃_tᵀx̃_t} with its SD and range ({@link Calibration.Gamma}).
+ * {@link GenomicRelationshipOperator#applyLoco}). The first solution is {@code r_c = P_{−c}y}; the others give the
+ * exact {@code x_tᵀP_{−c}x_t} of each sampled variant, set against its approximation {@code x̃_tᵀx̃_t} (covariates
+ * projected out by least squares, {@link CalibratedModel} with k = 0):
+ * {@code γ_c = mean_t x_tᵀP_{−c}x_t / x̃_tᵀx̃_t} with its SD and range ({@link Calibration.Gamma}). Solving
+ * against V_{−c} itself would need X's p columns too, per scope: 1 + p + s columns instead of 1 + s (220
+ * instead of 132 at 22 chromosomes, p = 4, s = 5), and the X columns go to the tighter tolerance.
  *
  * <p><b>The approximation</b> (BOLT-LMM-inf, Loh et al. 2015 Nat Genet 47:284; GRAMMAR-γ, Svishcheva et
  * al. 2012; fastGWA, Jiang et al. 2019): {@code xᵀP_{−c}x ≈ γ_c x̃ᵀx̃} for every variant x of chromosome c.
@@ -49,7 +52,7 @@ import org.lmmspark.engine.reml.matfree.SpectralPreconditioner;
  * (≤ ~8%) and V by less. The test stays an exact-in-expectation score test for the V_{−c} used,
  * because γ_c is computed with that same V_{−c}.
  *
- * <p>Cost: one batched solve of {@code r = Σ_c (1 + p + s_c)} columns, {@code I} iterations (the
+ * <p>Cost: one batched solve of {@code r = Σ_c (1 + s_c)} columns, {@code I} iterations (the
  * slowest column: with the deflation preconditioner 14–17 to 1e-6, 7–10 to 5e-4, whatever N), each
  * one genotype pass ({@code 2·N·M·(active columns)} flops); columns beyond {@code maxColumns} go in further batches
  * (more passes, bounded memory). Driver memory: about {@code 8·n·(2r + 8·maxColumns)} bytes.
@@ -58,14 +61,14 @@ public final class LocoResiduals {
   private LocoResiduals() {}
 
   /**
-   * @param cgTolerance       relative residual at which a column of y or X stops
+   * @param cgTolerance       relative residual at which the column of y (projected) stops
    * @param maxCgIterations   per batch
    * @param maxColumns        columns solved together at most (memory bound); more go in further batches
    * @param poolGamma         give every model the pooled γ (all scopes' sampled ratios together) instead of
    *                          its own γ_c (see the class doc)
    * @param sampleCgTolerance relative residual at which a sampled variant's column stops. Its solution
-   *                          enters only {@code xᵀV⁻¹x} (the cross term {@code (V⁻¹X)ᵀx} takes X's solution),
-   *                          and CG's {@code xᵀx_j} misses {@code xᵀV⁻¹x} by {@code ‖e_j‖²_V ≤ κ·tol²} relative
+   *                          enters only {@code xᵀP_{−c}x = (Πx)ᵀ(ΠVΠ)⁺Πx}, and CG's {@code xᵀx_j} misses it by
+   *                          {@code ‖e_j‖²_{ΠVΠ} ≤ κ·tol²} relative
    *                          (second order): 5·10⁻³ puts ≲ 10⁻⁴ on a ratio whose spread over variants is 2–10%
    */
   public record Options(double cgTolerance, int maxCgIterations, int maxColumns, boolean poolGamma,
@@ -106,7 +109,7 @@ public final class LocoResiduals {
    * @param passes       genotype passes in all (one per CG iteration per batch)
    * @param columns      right-hand sides solved
    * @param batches      batched solves (1 unless more than {@code maxColumns} columns)
-   * @param maxRelResidual largest final relative residual over the columns of y and X (those solved to
+   * @param maxRelResidual largest final relative residual over the columns of y (those solved to
    *                       {@link Options#cgTolerance})
    */
   public record Result(List<CalibratedModel> models, List<Calibration.Gamma> own, Calibration.Gamma pooled,
@@ -138,6 +141,12 @@ public final class LocoResiduals {
       throw new IllegalArgumentException("no scope to compute");
     }
     int sc = scopes.size();
+    // The covariates projected out (BOLT-LMM's projection): with Π = I − QQᵀ, Q an orthonormal basis of X's
+    // columns, P_{−c} = Π(ΠV_{−c}Π)⁺Π, so each scope solves only [Πy | Πx_1 … Πx_s] against ΠV_{−c}Π on the
+    // complement of X (CG stays there: right-hand sides, products and preconditioned residuals are all
+    // projected), instead of [y | X | x_1 … x_s] against V_{−c}: p columns fewer per scope, the same P_{−c}.
+    double[] q = x.clone();
+    Blas.orthonormalize(n, p, q);
     int[] offset = new int[sc + 1];
     for (int s = 0; s < sc; s++) {
       DosageBlock b = scopes.get(s).sample();
@@ -145,7 +154,7 @@ public final class LocoResiduals {
         throw new IllegalArgumentException(scopes.get(s).label() + ": sample of " + b.m + " variants over " + b.n
             + " samples, need ≥ 1 over " + n);
       }
-      offset[s + 1] = offset[s] + 1 + p + b.m;
+      offset[s + 1] = offset[s] + 1 + b.m;
     }
     int r = offset[sc];
     int[] leftOut = new int[r];
@@ -159,69 +168,140 @@ public final class LocoResiduals {
         scopeOf[j] = s;
       }
       System.arraycopy(y, 0, rhs, o0 * n, n);
-      System.arraycopy(x, 0, rhs, (o0 + 1) * n, n * p);
       float[] v = scope.sample().values;
-      int base = (o0 + 1 + p) * n;
+      int base = (o0 + 1) * n;
       for (int i = 0; i < n * scope.sample().m; i++) {
         rhs[base + i] = v[i];
       }
     }
+    project(q, n, p, rhs, 0, r);
     // Deflation on the whole-genome K's leading pairs (they serve every K_{−c}); else Jacobi per scope.
     SpectralPreconditioner deflation = leading == null ? null : new SpectralPreconditioner(leading, sigmaG, sigmaE);
     double[][] scopeDiagonals = deflation == null ? locoDiagonals(k, scopes, sigmaG, sigmaE, n) : null;
+    // On the complement of X the preconditioner is M's compression, (ΠMΠ)⁺ = M⁻¹ − M⁻¹Q(QᵀM⁻¹Q)⁻¹QᵀM⁻¹ there: since
+    // (1−ε)M ≤ V ≤ (1+ε)M implies the same between ΠMΠ and ΠVΠ, CG keeps M's condition number (ΠM⁻¹Π does not:
+    // 11 iterations instead of 8 at N = M = 10,000, where two of the covariates are principal components). Per scope
+    // (Jacobi has a diagonal per scope; the deflation's M is one for all): M⁻¹Q and the Cholesky factor of QᵀM⁻¹Q.
+    double[][] mq = new double[sc][];
+    double[][] qmq = new double[sc][];
+    for (int s = 0; s < sc; s++) {
+      if (deflation != null && s > 0) {
+        mq[s] = mq[0];
+        qmq[s] = qmq[0];
+        continue;
+      }
+      double[] t = new double[n * p];
+      if (deflation != null) {
+        deflation.apply(q, t, n, java.util.stream.IntStream.range(0, p).toArray(), p);
+      } else {
+        for (int j = 0; j < p; j++) {
+          for (int i = 0; i < n; i++) {
+            t[i + j * n] = q[i + j * n] / scopeDiagonals[s][i];
+          }
+        }
+      }
+      double[] c = new double[p * p];
+      Blas.dgemm(true, false, p, p, n, 1.0, q, n, t, n, 0.0, c, p);
+      SmallMatrices.symmetrize(c, p);
+      if (!Blas.dpotrfLower(p, c)) {
+        throw new IllegalStateException(scopes.get(s).label() + ": QᵀM⁻¹Q of the covariates is not positive definite");
+      }
+      mq[s] = t;
+      qmq[s] = c;
+    }
     double[] solution = new double[rhs.length];
     int[] iterations = new int[sc];
     int passes = 0;
     int batches = 0;
     double worst = 0;
     List<String> failed = new ArrayList<>();
+    // In several batches, the columns of y (solved to the tighter tolerance, the last to converge) go first and
+    // the sampled variants' after: a batch takes as many passes as its slowest column, so batches of sampled
+    // variants alone end sooner than batches that each hold a y or two. One batch keeps the scopes' order.
+    int[] order = new int[r];
+    if (r > o.maxColumns()) {
+      int next = 0;
+      for (int s = 0; s < sc; s++) {
+        order[next++] = offset[s];
+      }
+      for (int s = 0; s < sc; s++) {
+        for (int j = offset[s] + 1; j < offset[s + 1]; j++) {
+          order[next++] = j;
+        }
+      }
+    } else {
+      for (int j = 0; j < r; j++) {
+        order[j] = j;
+      }
+    }
     for (int a = 0; a < r; a += o.maxColumns()) {
       int first = a;
       int cols = Math.min(o.maxColumns(), r - a);
-      BatchedPcg.Preconditioner pre = deflation;
-      if (pre == null) {
+      BatchedPcg.Preconditioner m = deflation;
+      if (m == null) {
         double[] d = new double[n * cols];
         for (int j = 0; j < cols; j++) {
-          System.arraycopy(scopeDiagonals[scopeOf[first + j]], 0, d, j * n, n);
+          System.arraycopy(scopeDiagonals[scopeOf[order[first + j]]], 0, d, j * n, n);
         }
-        pre = BatchedPcg.Preconditioner.diagonal(d);
+        m = BatchedPcg.Preconditioner.diagonal(d);
       }
+      BatchedPcg.Preconditioner full = m;
+      // (ΠMΠ)⁺ on the complement of X, where the residuals lie: z = M⁻¹r − M⁻¹Q (QᵀM⁻¹Q)⁻¹ Qᵀ(M⁻¹r), so Qᵀz = 0.
+      BatchedPcg.Preconditioner pre = (res, z, nn, columns, count) -> {
+        full.apply(res, z, nn, columns, count);
+        double[] g = new double[p];
+        for (int t = 0; t < count; t++) {
+          int col = columns[t];
+          int s = scopeOf[order[first + col]];
+          Blas.dgemm(true, false, p, 1, n, 1.0, q, 0, n, z, col * n, n, 0.0, g, 0, p);
+          Blas.dpotrsLower(p, 1, qmq[s], g);
+          Blas.dgemm(false, false, n, 1, p, -1.0, mq[s], 0, n, g, 0, p, 1.0, z, col * n, n);
+        }
+      };
       int[] passCount = new int[1];
       BatchedPcg.ColumnOperator v = (in, kk, columns, out) -> {
+        double[] pin = java.util.Arrays.copyOf(in, n * kk);
+        project(q, n, p, pin, 0, kk);
         if (sigmaG == 0) {
           for (int i = 0; i < n * kk; i++) {
-            out[i] = sigmaE * in[i];
+            out[i] = sigmaE * pin[i];
           }
           return;
         }
         passCount[0]++;
         int[] ex = new int[kk];
         for (int t = 0; t < kk; t++) {
-          ex[t] = leftOut[first + columns[t]];
+          ex[t] = leftOut[order[first + columns[t]]];
         }
-        k.applyLoco(in, kk, ex, out);
+        k.applyLoco(pin, kk, ex, out);
         for (int i = 0; i < n * kk; i++) {
-          out[i] = sigmaG * out[i] + sigmaE * in[i];
+          out[i] = sigmaG * out[i] + sigmaE * pin[i];
         }
+        project(q, n, p, out, 0, kk);
       };
-      double[] b = java.util.Arrays.copyOfRange(rhs, first * n, (first + cols) * n);
+      double[] b = new double[n * cols];
+      for (int j = 0; j < cols; j++) {
+        System.arraycopy(rhs, order[first + j] * n, b, j * n, n);
+      }
       double[] tol = new double[cols];
       for (int j = 0; j < cols; j++) {
-        int s = scopeOf[first + j];
-        tol[j] = first + j - offset[s] < 1 + p ? o.cgTolerance() : o.sampleCgTolerance();
+        int s = scopeOf[order[first + j]];
+        tol[j] = order[first + j] == offset[s] ? o.cgTolerance() : o.sampleCgTolerance();
       }
       BatchedPcg.Result res = BatchedPcg.solve(n, v, b, cols, null, pre, tol, o.maxCgIterations(), false);
-      System.arraycopy(res.x(), 0, solution, first * n, cols * n);
+      for (int j = 0; j < cols; j++) {
+        System.arraycopy(res.x(), j * n, solution, order[first + j] * n, n);
+      }
       passes += passCount[0];
       batches++;
       for (int j = 0; j < cols; j++) {
-        int s = scopeOf[first + j];
+        int s = scopeOf[order[first + j]];
         iterations[s] = Math.max(iterations[s], res.iterations()[j]);
         if (tol[j] == o.cgTolerance()) {
           worst = Math.max(worst, res.relResidual()[j]);
         }
         if (!res.converged()[j] && failed.size() < 3) {
-          failed.add(scopes.get(s).label() + " column " + (first + j - offset[s]) + " (relative residual "
+          failed.add(scopes.get(s).label() + " column " + (order[first + j] - offset[s]) + " (relative residual "
               + res.relResidual()[j] + ", tolerance " + tol[j] + ")");
         }
       }
@@ -230,6 +310,9 @@ public final class LocoResiduals {
       throw new IllegalStateException("conjugate gradients did not converge in "
           + o.maxCgIterations() + " iterations: " + String.join(", ", failed));
     }
+    // The solutions lie in the complement of X up to rounding: project once more, so that P_{−c}y is exactly
+    // orthogonal to the covariates' columns.
+    project(q, n, p, solution, 0, r);
     List<CalibratedModel> models = new ArrayList<>();
     List<Calibration.Gamma> own = new ArrayList<>();
     List<double[]> ratios = new ArrayList<>();
@@ -254,6 +337,19 @@ public final class LocoResiduals {
     return new Result(models, own, pooled, iterations, passes, r, batches, worst);
   }
 
+  /**
+   * {@code a_j ← (I − QQᵀ) a_j} for the {@code count} columns of the n-row column-major block {@code a} from column
+   * {@code first} on; Q the n×p orthonormal basis of the covariates.
+   */
+  private static void project(double[] q, int n, int p, double[] a, int first, int count) {
+    if (count == 0) {
+      return;
+    }
+    double[] g = new double[p * count];
+    Blas.dgemm(true, false, p, count, n, 1.0, q, 0, n, a, first * n, n, 0.0, g, 0, p);
+    Blas.dgemm(false, false, n, count, p, -1.0, q, 0, n, g, 0, p, 1.0, a, first * n, n);
+  }
+
   /** Jacobi diagonals, one per scope: diag(V_{−c}) = σ²_g diag(K_{−c}) + σ²_e. */
   private static double[][] locoDiagonals(GenomicRelationshipOperator k, List<Scope> scopes, double sigmaG,
       double sigmaE, int n) {
@@ -268,45 +364,22 @@ public final class LocoResiduals {
     return diagonals;
   }
 
-  /** The calibrated model of one scope from its solved columns {@code V⁻¹[y | X | x_1 … x_s]} at {@code off}. */
+  /**
+   * The calibrated model of one scope from its solved columns {@code (ΠV_{−c}Π)⁺Π[y | x_1 … x_s]} at {@code off}:
+   * {@code r_c = P_{−c}y} is the first, and {@code x_tᵀP_{−c}x_t} the sampled variant's column dotted with x_t.
+   */
   private static CalibratedModel model(Scope scope, double[] sol, int off, int n, int p, double[] y, double[] x,
       int[] famRows, double[] ratios) {
     DosageBlock sample = scope.sample();
     int m = sample.m;
-    double[] vy = java.util.Arrays.copyOfRange(sol, off * n, (off + 1) * n);
-    double[] vx = java.util.Arrays.copyOfRange(sol, (off + 1) * n, (off + 1 + p) * n);
-    double[] c = new double[p * p];
-    Blas.dgemm(true, false, p, p, n, 1.0, x, n, vx, n, 0.0, c, p);
-    SmallMatrices.symmetrize(c, p);
-    if (!Blas.dpotrfLower(p, c)) {
-      throw new IllegalStateException(scope.label() + ": XᵀV⁻¹X is not positive definite");
-    }
-    Blas.dpotriLowerFull(p, c);
-    // r = V⁻¹y − V⁻¹X C⁻¹ (V⁻¹X)ᵀy
-    double[] g = new double[p];
-    Blas.dgemm(true, false, p, 1, n, 1.0, vx, n, y, n, 0.0, g, p);
-    double[] cg = new double[p];
-    Blas.dgemm(false, false, p, 1, p, 1.0, c, p, g, p, 0.0, cg, p);
-    double[] residual = vy;
-    Blas.dgemm(false, false, n, 1, p, -1.0, vx, n, cg, p, 1.0, residual, n);
-    // Exact xᵀPx of the sampled variants.
-    double[] xs = new double[n * m];
-    for (int i = 0; i < n * m; i++) {
-      xs[i] = sample.values[i];
-    }
-    double[] h = new double[p * m];
-    Blas.dgemm(true, false, p, m, n, 1.0, vx, n, xs, n, 0.0, h, p);
-    double[] ch = new double[p * m];
-    Blas.dgemm(false, false, p, m, p, 1.0, c, p, h, p, 0.0, ch, p);
+    double[] residual = java.util.Arrays.copyOfRange(sol, off * n, (off + 1) * n);
+    // Exact xᵀPx of the sampled variants (their solved columns lie in the complement of X).
     double[] exact = new double[m];
-    int base = (off + 1 + p) * n;
+    int base = (off + 1) * n;
     for (int t = 0; t < m; t++) {
       double q = 0;
       for (int i = 0; i < n; i++) {
-        q += xs[i + t * n] * sol[base + i + t * n];
-      }
-      for (int l = 0; l < p; l++) {
-        q -= h[l + t * p] * ch[l + t * p];
+        q += sample.values[i + t * n] * sol[base + i + t * n];
       }
       exact[t] = q;
     }

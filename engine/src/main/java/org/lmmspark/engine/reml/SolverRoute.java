@@ -16,7 +16,8 @@ import java.util.Locale;
  *       pass over them ({@code 4·N·M·k} flops for k columns, spread over the executors): REML (≈
  *       {@link #remlPasses} passes of {@code 1 + p + R + 2} columns per trait), then the LOCO residuals of
  *       all chromosomes in ONE batched solve (≈ {@link #LOCO_SOLVE_ITERATIONS} passes of
- *       {@code C(1 + p) + S} columns), then one test pass. Driver memory O(N·k).</li>
+ *       {@code C + S} columns: y per chromosome and the sampled variants, the covariates projected out), then one
+ *       test pass. Driver memory O(N·k).</li>
  * </ul>
  *
  * <p>{@code auto} takes the route with the smaller predicted wall time, {@link Costs}, unless a hard limit
@@ -176,7 +177,7 @@ public final class SolverRoute {
     double passes = remlPasses(r.samples());
     double remlColumns = (1 + r.fixedEffects() + PROBES + 2.0) * r.traits();
     double locoColumns = r.association()
-        ? (nulls * (1.0 + r.fixedEffects()) + Math.max(CALIBRATION_VARIANTS, 5 * nulls)) * r.traits() : 0;
+        ? (nulls + Math.max(CALIBRATION_VARIANTS, 5 * nulls)) * r.traits() : 0;
     double matrixFree = n * m / 4 / CACHE_BYTES_PER_SECOND + passes * pass(n, m, remlColumns, r.clusterCores())
         + (r.association() ? LOCO_SOLVE_ITERATIONS * pass(n, m, locoColumns, r.clusterCores())
             + pass(n, m, r.traits(), r.clusterCores()) : 0);

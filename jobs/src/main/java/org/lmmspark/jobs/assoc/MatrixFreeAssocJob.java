@@ -72,6 +72,14 @@ final class MatrixFreeAssocJob {
   /** Driver memory the batched LOCO solve may take (about 10 n-vectors per column). */
   static final long LOCO_SOLVE_BYTES = 1L << 30;
   /**
+   * Bytes of one shared pass's N×k block when several traits' LOCO solves share the passes (the pass's input, each
+   * task's partial sums and their reduction are blocks of this size on the driver): each trait's columns go in
+   * batches of at most {@code LOCO_PASS_BYTES / (8·N·T)} (at least 16), in more passes. Measured: 20 traits at
+   * N = 10,000 in passes of 1,320 columns (106 MB) ran a 6 GB driver out of heap fetching the task results; the
+   * lock-step REML's passes of 640 columns (51 MB at N = 10,000, 102 MB at 20,000 for reml) did not.
+   */
+  static final long LOCO_PASS_BYTES = 64L << 20;
+  /**
    * Relative residual of the LOCO solve (BOLT-LMM's 5·10⁻⁴). Its error in {@code r_c = P_{−c}y} and in
    * {@code xᵀP_{−c}x} is at most the tolerance times the condition number of V on the complement of the
    * population axes (whose components the solve divides by λ ~ N·Fst), ≈ 4 at h² ≈ 0.3: χ² off by ≲ 10⁻³
@@ -83,7 +91,7 @@ final class MatrixFreeAssocJob {
    * Relative residual of the sampled variants' columns in the LOCO solve
    * ({@link LocoResiduals.Options#sampleCgTolerance}): they enter only {@code xᵀV_{−c}⁻¹x}, whose CG error
    * is second order, ≲ 10⁻⁴ relative here against a 2–10% spread of the ratios γ averages; they are 110
-   * of the 154 columns at 22 chromosomes and leave the batch one or two passes before y and X.
+   * of the 132 columns at 22 chromosomes and leave the batch one or two passes before y.
    */
   static final double CALIBRATION_CG_TOLERANCE = 5e-3;
   /** At least this many sampled variants per LOCO chromosome for γ_c. */
@@ -148,7 +156,8 @@ final class MatrixFreeAssocJob {
   /**
    * The GRM-free run of several traits together, each on its own analysed samples, over ONE cache of the
    * genotypes: their REML fits in lock-step ({@link MatrixFreeRemlJob#fitTogether}: every trait's CG columns
-   * and probes in the same passes, each trait's K masked to its samples), one Spark job fetching every
+   * and probes in the same passes, each trait's K masked to its samples, the probes' Lanczos runs shared as control
+   * variates, so each trait's fit is its run alone's within Monte Carlo error), one Spark job fetching every
    * trait's calibration sample, the LOCO (or whole-genome) residual solves of all traits in shared passes
    * ({@link SharedGenotypePasses#runAll} over {@link LocoResiduals#compute}), and ONE test pass in which each
    * cached variant is unpacked once and gathered for each distinct sample set ({@link PackedDosages#readTogether})
@@ -170,9 +179,10 @@ final class MatrixFreeAssocJob {
           ? List.of(stages.run("REML (matrix-free)", () -> MatrixFreeRemlJob.fit(jsc, products, ins.get(0), remlOptions),
               f -> f.passes() + " genotype passes; " + f.fit().message()))
           : stages.run("REML (matrix-free) of " + count + " traits in lock-step", () -> MatrixFreeRemlJob.fitTogether(
-              // Each trait's own probes: its REML, hence its test statistics, as in its run alone up to rounding
-              // (the LOCO solves, not the 15 probes' runs, are most of an assoc run's columns).
-              jsc, products, ins, traits.stream().map(t -> t.in().design().trait()).toList(), remlOptions, false),
+              // The probes' runs shared as control variates (SharedProbeRuns, as reml): each trait's REML, hence
+              // its test statistics, within Monte Carlo error of its run alone, for ⌈2Rφ⌉ (≥ 6) runs of its own
+              // instead of R, and one pass of its own for its preconditioner instead of four.
+              jsc, products, ins, traits.stream().map(t -> t.in().design().trait()).toList(), remlOptions, true),
               f -> f.get(0).passes() + " shared genotype passes");
       for (int t = 0; t < count; t++) {
         MatrixFreeRemlJob.Fitted f = fitted.get(t);
@@ -180,7 +190,8 @@ final class MatrixFreeAssocJob {
         double se = f.fit().theta()[1];
         traits.get(t).notes().add(String.format(Locale.ROOT, "whole-genome REML (matrix-free, %d probes%s): σ²_g = "
             + "%.5g, σ²_e = %.5g, h² = %.4f (SE %.4f, Monte Carlo SE of σ²_g %.2g); %s%s", f.diagnostics().probes(),
-            count > 1 ? ", in lock-step with " + (count - 1) + " other trait(s) over shared passes" : "", sg, se,
+            count > 1 ? ", in lock-step with " + (count - 1) + " other trait(s) over shared passes, the probes' runs"
+            + " shared as control variates" : "", sg, se,
             sg / (sg + se), VarianceSummary.ratio(f.fit(), 0).se(), f.diagnostics().monteCarloSe(0), f.fit().message(),
             o.loco() ? "; kept for every LOCO chromosome (BOLT-LMM)" : ""));
       }
@@ -191,16 +202,17 @@ final class MatrixFreeAssocJob {
               ins.stream().map(GenotypeRemlInputs.Assembled::famRows).toList(), o.maf()),
           s -> String.format(Locale.ROOT, "%d variant(s) per null model from the cache (seed %d)%s", perScope,
               AssocJob.CALIBRATION_SEED, count > 1 ? ", one fetch decoded for each of " + count + " traits" : ""));
-      int maxColumns = (int) Math.max(16, Math.min(4096,
-          LOCO_SOLVE_BYTES / (80L * ins.stream().mapToInt(in -> in.samples().size()).sum())));
+      long columnsInMemory = LOCO_SOLVE_BYTES / (80L * ins.stream().mapToInt(in -> in.samples().size()).sum());
+      long columnsPerPass = count == 1 ? Long.MAX_VALUE : LOCO_PASS_BYTES / (8L * products.samples() * count);
+      int maxColumns = (int) Math.max(16, Math.min(4096, Math.min(columnsInMemory, columnsPerPass)));
       LocoResiduals.Options lo = new LocoResiduals.Options(LOCO_CG_TOLERANCE, 1000, maxColumns, true,
           CALIBRATION_CG_TOLERANCE);
       long passesBefore = products.passes();
       List<LocoResiduals.Result> locos = stages.run(o.loco() ? "LOCO residuals and γ" : "null-model residuals and γ",
           () -> residuals(fitted, ins, scopes, lo),
           l -> String.format(Locale.ROOT, "%sone batched CG solve of %d columns%s in %d batch(es), %d genotype passes, CG "
-              + "iterations per null %s (tolerance %.0e for y and X, %.0e for the sampled variants; largest final "
-              + "residual of y and X %.1e)", count > 1 ? "per trait, "
+              + "iterations per null %s (tolerance %.0e for y, %.0e for the sampled variants; largest final "
+              + "residual of y %.1e)", count > 1 ? "per trait, "
               + "in shared passes: " : "", l.get(0).columns(), count > 1 ? " (first trait)" : "", l.get(0).batches(),
               products.passes() - passesBefore, Arrays.toString(l.get(0).iterations()),
               lo.cgTolerance(), lo.sampleCgTolerance(), l.stream().mapToDouble(LocoResiduals.Result::maxRelResidual).max().orElse(0)));

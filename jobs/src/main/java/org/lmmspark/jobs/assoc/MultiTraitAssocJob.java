@@ -36,14 +36,17 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Matrix-free</b> ({@link MatrixFreeAssocJob#run(JavaSparkContext, PartitionedGenotypes, List, Stages)}):
  *       ONE cache of the genotypes; the traits' REML fits in lock-step ({@link MatrixFreeRemlJob#fitTogether}:
  *       each pass carries the CG columns and the probes' Lanczos steps of every trait not yet converged,
- *       each trait's K masked to its samples); one Spark job fetching the calibration variants for all; every
- *       trait's batched LOCO (or whole-genome) residual solve in the same passes; ONE test pass, in which each
- *       cached variant is unpacked once, gathered for each distinct sample set and tested against each trait's
- *       model. A pass costs one decode of the genotypes and one Spark job whatever the number of traits, plus
- *       {@code 4NM} flops per column: T traits cost about the passes of the slowest trait and T times the
- *       columns of one trait's lock-step fit and LOCO solve. Each trait's table equals its own run's within
- *       the solves' tolerance and the rounding of float products taken in wider batches (same probes and the
- *       same preconditioner; tested to 1e-4 relative, measured ~1e-5).</li>
+ *       each trait's K masked to its samples, the probes' runs shared as control variates as {@code reml} does,
+ *       {@link org.lmmspark.engine.reml.matfree.SharedProbeRuns}); one Spark job fetching the calibration variants
+ *       for all; every trait's batched LOCO (or whole-genome) residual solve in the same passes; ONE test pass, in
+ *       which each cached variant is unpacked once, gathered for each distinct sample set and tested against each
+ *       trait's model. A pass costs one decode of the genotypes and one Spark job whatever the number of traits,
+ *       plus {@code 4NM} flops per column: T traits cost about the passes of the slowest trait and T times the
+ *       columns of one trait's lock-step fit (with ⌈2Rφ⌉ ≥ 6 probes' runs of its own instead of R) and LOCO
+ *       solve. Each trait's σ²_g, σ²_e, and so its table, equal its own run's within the Monte Carlo error of the
+ *       probes (another unbiased estimate of the same traces; a trait whose fit ends on the boundary is refitted
+ *       with its own R probes, as alone); given the same σ², the LOCO solves and the test are its run alone's up
+ *       to the solves' tolerance (its preconditioner is refined from the union's Ritz vectors).</li>
  *   <li><b>Spectral</b> ({@link AssocJob#spectral}): the GRM (and its per-chromosome parts for
  *       {@code --loco}) computed once when no {@code --grm} is given, and read once; the traits grouped by
  *       analysed sample set, and per group and null model K eigendecomposed ({@code O(N³)}) or reduced to
