@@ -2,6 +2,8 @@ package org.lmmspark.engine.kinship;
 
 import java.util.List;
 import org.lmmspark.engine.io.SampleId;
+import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.linalg.Tiles;
 
 /**
  * A symmetric relationship matrix over samples, held as GCTA holds it: the lower triangle row by
@@ -101,29 +103,34 @@ public final class Grm {
    * The full symmetric matrix as a column-major {@code double[N·N]}, restricted to {@code rows}. Filled in 64×64
    * tiles: each entry goes to both triangles, and one of the two writes strides by N; within a tile those
    * strided lines stay in cache (at N = 10,000 the column-by-column fill took ~3 CPU-s, most of it cache misses).
-   * Column stripes of tiles on the common fork-join pool's threads.
+   * Column stripes of tiles on the driver's threads ({@link Blas#driverThreads()}, {@link Tiles}).
    */
   public double[] toDense(int[] rows) {
     int n = rows.length;
     double[] dense = new double[n * n];
     int tile = 64;
-    // Column stripes of tiles write disjoint entries: filled on the common pool's threads (a copy, the same result).
-    java.util.stream.IntStream.range(0, (n + tile - 1) / tile).parallel().forEach(stripe -> {
-      int c0 = stripe * tile;
-      for (int r0 = c0; r0 < n; r0 += tile) {
-        for (int r = r0; r < Math.min(n, r0 + tile); r++) {
-          int row = rows[r];
-          long rowStart = (long) row * (row + 1) / 2; // (row, col ≤ row) is at rowStart + col
-          for (int c = c0; c < Math.min(r + 1, c0 + tile); c++) {
-            int col = rows[c];
-            double v = lower[(int) (col <= row ? rowStart + col : packedIndex(row, col))];
-            dense[r + c * n] = v;
-            dense[c + r * n] = v;
-          }
+    // Column stripes of tiles write disjoint entries: filled on several threads (a copy, the same result).
+    try (Tiles stripes = new Tiles(Blas.driverThreads(), "lmmspark-grm-dense")) {
+      stripes.run((n + tile - 1) / tile, stripe -> fillStripe(rows, stripe * tile, tile, dense));
+    }
+    return dense;
+  }
+
+  /** Column stripe {@code [c0, c0 + tile)} of {@link #toDense(int[])}'s lower triangle, and its mirror. */
+  private void fillStripe(int[] rows, int c0, int tile, double[] dense) {
+    int n = rows.length;
+    for (int r0 = c0; r0 < n; r0 += tile) {
+      for (int r = r0; r < Math.min(n, r0 + tile); r++) {
+        int row = rows[r];
+        long rowStart = (long) row * (row + 1) / 2; // (row, col ≤ row) is at rowStart + col
+        for (int c = c0; c < Math.min(r + 1, c0 + tile); c++) {
+          int col = rows[c];
+          double v = lower[(int) (col <= row ? rowStart + col : packedIndex(row, col))];
+          dense[r + c * n] = v;
+          dense[c + r * n] = v;
         }
       }
-    });
-    return dense;
+    }
   }
 
   /** The full symmetric matrix as a column-major {@code double[N·N]}. */

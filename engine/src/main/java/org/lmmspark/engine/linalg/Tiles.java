@@ -18,11 +18,11 @@ import org.lmmspark.engine.TaskFailures;
  * thread count. Open for the span of one computation; {@link #close} stops the workers. A tile's failure is rethrown
  * by {@link #run} as it was thrown ({@link TaskFailures}), after every running tile ended.
  */
-final class Tiles implements AutoCloseable {
+public final class Tiles implements AutoCloseable {
   private final int threads;
   private final ExecutorService pool;
 
-  Tiles(int threads, String name) {
+  public Tiles(int threads, String name) {
     if (threads < 1) {
       throw new IllegalArgumentException("threads must be at least 1, got " + threads);
     }
@@ -35,7 +35,7 @@ final class Tiles implements AutoCloseable {
   }
 
   /** Runs {@code tile.accept(i)} for i = 0, 1, …, count − 1, in that order of starting, and returns when all ended. */
-  void run(int count, IntConsumer tile) {
+  public void run(int count, IntConsumer tile) {
     if (pool == null || count <= 1) {
       for (int i = 0; i < count; i++) {
         tile.accept(i);
