@@ -156,6 +156,16 @@ public final class GenotypeProductKernel {
     double[] tSum = new double[0];
     double[] tBlock = new double[0];
     float[] product = new float[0];
+    /** 2-bit blocks: {@code Σ_i v_ij} of the product's V (double), and each column's {@code Σ_v β_v t_vj} of a chunk. */
+    double[] columnSum = new double[0];
+    /** 2-bit blocks: what each column of V is centred by before {@code Z_cᵀV} (its mean, or 0; see prepare). */
+    double[] columnShift = new double[0];
+    boolean anyShift;
+    double[] shift = new double[0];
+    /** 2-bit blocks: a tile's (or wide span's) rows of V less the column means, rows × k. */
+    float[] centred = new float[0];
+    /** 2-bit blocks: where each variant of the chunk resumes its missing calls, tile after tile. */
+    int[] cursor = new int[VARIANT_CHUNK];
     /** Nanoseconds decoding 2-bit (or 8-bit) codes into standardized floats (both decodes of every tile). */
     public long decodeNanos;
     /** Nanoseconds in the SGEMMs {@code Z_bᵀV} (all tiles) and {@code Z_b T}. */
@@ -189,6 +199,14 @@ public final class GenotypeProductKernel {
       if (t.length < VARIANT_CHUNK * k) {
         t = new float[VARIANT_CHUNK * k];
         tSum = new double[VARIANT_CHUNK * k];
+      }
+      if (columnSum.length < k) {
+        columnSum = new double[k];
+        columnShift = new double[k];
+        shift = new double[k];
+      }
+      if (centred.length < (wide ? WIDE_ROW_CHUNK : ROW_CHUNK) * k) {
+        centred = new float[(wide ? WIDE_ROW_CHUNK : ROW_CHUNK) * k];
       }
       long productFloats = (long) (wide ? n : ROW_CHUNK) * k;
       if (product.length < productFloats) {
@@ -238,11 +256,14 @@ public final class GenotypeProductKernel {
     if (ws.tBlock.length < m * k) {
       ws.tBlock = new double[m * k];
     }
+    PackedGenotypeBlock.RawCoding coding = prepare(block, v, k, ws);
     int step = chunkVariants(m, chunkLimit(n, k));
     for (int from = 0; from < m; from += step) {
       int count = Math.min(step, m - from);
-      ws.tables = block.decodeTables(from, count, ws.tables);
-      transposeChunk(block, from, count, v, k, ws);
+      if (coding == null) {
+        ws.tables = block.decodeTables(from, count, ws.tables);
+      }
+      transposeChunk(block, coding, from, count, v, k, ws);
       double[] tSum = ws.tSum;
       for (int c = 0; c < count; c++) {
         for (int j = 0; j < k; j++) {
@@ -275,22 +296,68 @@ public final class GenotypeProductKernel {
       return;
     }
     ws.ensure(n, k);
+    PackedGenotypeBlock.RawCoding coding = prepare(block, v, k, ws);
     int step = chunkVariants(m, chunkLimit(n, k));
     for (int from = 0; from < m; from += step) {
       int count = Math.min(step, m - from);
-      ws.tables = block.decodeTables(from, count, ws.tables);
-      transposeChunk(block, from, count, v, k, ws);
+      if (coding == null) {
+        ws.tables = block.decodeTables(from, count, ws.tables);
+      }
+      transposeChunk(block, coding, from, count, v, k, ws);
       double[] tSum = ws.tSum;
       float[] t = ws.t;
-      // Weighted, rounded to float and back to count × k for tile · T.
+      double[] shift = ws.shift;
+      java.util.Arrays.fill(shift, 0, k, 0.0);
+      // Weighted, rounded to float and back to count × k for tile · T; 2-bit: z = s·d + β, so
+      // Z_c t = D_c (s ∘ t) + 1 (βᵀ t), the first an SGEMM over the centred counts, the second a shift per column.
       for (int c = 0; c < count; c++) {
         int o = c * k;
+        double scale = coding == null ? 1 : coding.scale[from + c];
+        double offset = coding == null ? 0 : coding.offset[from + c];
         for (int j = 0; j < k; j++) {
-          t[c + j * count] = (float) (tSum[o + j] * columnWeight[j]);
+          double tw = tSum[o + j] * columnWeight[j];
+          t[c + j * count] = (float) (tw * scale);
+          shift[j] += offset * tw;
         }
       }
-      productChunk(block, from, count, k, out, ws);
+      productChunk(block, coding, from, count, k, out, ws);
     }
+  }
+
+  /**
+   * A 2-bit block's {@link PackedGenotypeBlock.RawCoding} (its tiles hold centred counts d, {@code z = s·d + β}) with
+   * {@code ws.columnSum} set to V's column sums, which {@code Z_cᵀ V = S (D_cᵀ V) + β (1ᵀ V)} needs, and
+   * {@code ws.columnShift} to the means of the columns whose mean exceeds a quarter of their standard deviation (0
+   * for the others); null for a block decoded to standardized values ({@link PackedGenotypeBlock#decodeRows}).
+   *
+   * <p>Why centre those columns: a variant's counts d have a mean (up to ±0.5, the distance of 2p from the nearest
+   * integer) where z has none, so against a column with a mean m the float sums of {@code d·v} drift by ~m·δ per term
+   * and their rounding grows with the partial sums (GenotypeProductKernelTest, columns with m = 3 sd: 1.3–2.1·10⁻⁶ of
+   * Zᵀv's norm in tiles and 5–9·10⁻⁶ in the wide form's sums of 4,096, against 1.0–1.6·10⁻⁶ for standardized
+   * values). Sums over {@code V − 1mᵀ} have no drift, and {@code D_cᵀ 1 m ᵀ} is added back in double from the exact
+   * {@link PackedGenotypeBlock.RawCoding#countSum}. Columns of mean ≈ 0 (probes) are left as they are: centring
+   * rounds V once more (u·|v| per value), which for them would double the error.
+   */
+  private static PackedGenotypeBlock.RawCoding prepare(PackedGenotypeBlock block, float[] v, int k, Workspace ws) {
+    PackedGenotypeBlock.RawCoding coding = block.rawCoding();
+    ws.anyShift = false;
+    if (coding != null) {
+      int n = block.n;
+      for (int j = 0; j < k; j++) {
+        double sum = 0;
+        double squares = 0;
+        for (int i = j * n, end = i + n; i < end; i++) {
+          sum += v[i];
+          squares += (double) v[i] * v[i];
+        }
+        double mean = sum / n;
+        double variance = Math.max(0, squares / n - mean * mean);
+        ws.columnSum[j] = sum;
+        ws.columnShift[j] = 16 * mean * mean > variance ? mean : 0;
+        ws.anyShift |= ws.columnShift[j] != 0;
+      }
+    }
+    return coding;
   }
 
   /**
@@ -299,7 +366,8 @@ public final class GenotypeProductKernel {
    * wide form the chunk is decoded once into {@code ws.chunk} (kept for {@link #productChunk}) and the
    * SGEMMs take row spans of {@link #WIDE_ROW_CHUNK} of it.
    */
-  private static void transposeChunk(PackedGenotypeBlock block, int from, int count, float[] v, int k, Workspace ws) {
+  private static void transposeChunk(PackedGenotypeBlock block, PackedGenotypeBlock.RawCoding coding, int from,
+      int count, float[] v, int k, Workspace ws) {
     int n = block.n;
     boolean wide = k >= WIDE_COLUMNS;
     float[] t = ws.t;
@@ -311,7 +379,7 @@ public final class GenotypeProductKernel {
     long adding = 0;
     if (wide) {
       long t0 = System.nanoTime();
-      block.decodeRows(from, count, 0, n, ws.tables, ws.chunk);
+      decode(block, coding, from, count, 0, n, ws, ws.chunk);
       decoding += System.nanoTime() - t0;
     }
     int span = wide ? WIDE_ROW_CHUNK : ROW_CHUNK;
@@ -319,16 +387,33 @@ public final class GenotypeProductKernel {
       int rows = Math.min(span, n - r0);
       long t0 = System.nanoTime();
       if (!wide) {
-        block.decodeRows(from, count, r0, rows, ws.tables, ws.tile);
+        decode(block, coding, from, count, r0, rows, ws, ws.tile);
+      }
+      // 2-bit: V's rows less the column shifts (see prepare), ld = rows.
+      float[] vRows = v;
+      int vOff = r0;
+      int ldv = n;
+      if (coding != null && ws.anyShift) {
+        float[] centred = ws.centred;
+        double[] columnShift = ws.columnShift;
+        for (int j = 0; j < k; j++) {
+          double mean = columnShift[j];
+          for (int i = 0, from0 = r0 + j * n, o = j * rows; i < rows; i++) {
+            centred[o + i] = (float) (v[from0 + i] - mean);
+          }
+        }
+        vRows = centred;
+        vOff = 0;
+        ldv = rows;
       }
       long t1 = System.nanoTime();
       if (wide) {
-        Blas.sgemm(true, false, k, count, rows, 1f, v, r0, n, ws.chunk, r0, n, 0f, t, 0, k);
+        Blas.sgemm(true, false, k, count, rows, 1f, vRows, vOff, ldv, ws.chunk, r0, n, 0f, t, 0, k);
       } else {
         int step = transposeGemmVariants(k, count);
         for (int c0 = 0; c0 < count; c0 += step) {
-          Blas.sgemm(true, false, k, Math.min(step, count - c0), rows, 1f, v, r0, n, ws.tile, c0 * rows, rows, 0f,
-              t, c0 * k, k);
+          Blas.sgemm(true, false, k, Math.min(step, count - c0), rows, 1f, vRows, vOff, ldv, ws.tile, c0 * rows,
+              rows, 0f, t, c0 * k, k);
         }
       }
       long t2 = System.nanoTime();
@@ -339,7 +424,30 @@ public final class GenotypeProductKernel {
       gemm += t2 - t1;
       adding += System.nanoTime() - t2;
     }
+    if (coding != null) {
+      // Z_cᵀ V = S (D_cᵀ (V − 1 mᵀ) + (D_cᵀ 1) mᵀ) + β (1ᵀ V), the last two terms in double.
+      double[] columnSum = ws.columnSum;
+      double[] columnShift = ws.columnShift;
+      for (int c = 0; c < count; c++) {
+        double scale = coding.scale[from + c];
+        double offset = coding.offset[from + c];
+        double counts = coding.countSum[from + c];
+        for (int j = 0, o = c * k; j < k; j++) {
+          tSum[o + j] = scale * (tSum[o + j] + counts * columnShift[j]) + offset * columnSum[j];
+        }
+      }
+    }
     ws.record(decoding, gemm, true, adding, 2.0 * n * count * k);
+  }
+
+  /** A tile (or the wide form's chunk) of the chunk's variants: centred counts for a 2-bit block, else standardized. */
+  private static void decode(PackedGenotypeBlock block, PackedGenotypeBlock.RawCoding coding, int from, int count,
+      int row, int rows, Workspace ws, float[] out) {
+    if (coding != null) {
+      block.decodeRaw(from, count, row, rows, coding, out, ws.cursor);
+    } else {
+      block.decodeRows(from, count, row, rows, ws.tables, out);
+    }
   }
 
   /**
@@ -347,15 +455,20 @@ public final class GenotypeProductKernel {
    * count×k): each tile decoded again, one SGEMM of the chunk's ≤ {@link #VARIANT_CHUNK}-term sums in
    * float, added into the double accumulator; in the wide form one SGEMM over the decoded chunk.
    */
-  private static void productChunk(PackedGenotypeBlock block, int from, int count, int k, double[] out, Workspace ws) {
+  private static void productChunk(PackedGenotypeBlock block, PackedGenotypeBlock.RawCoding coding, int from,
+      int count, int k, double[] out, Workspace ws) {
     int n = block.n;
+    double[] shift = ws.shift;
     if (k >= WIDE_COLUMNS) {
       float[] p = ws.product;
       long t0 = System.nanoTime();
       Blas.sgemm(false, false, n, k, count, 1f, ws.chunk, 0, n, ws.t, 0, count, 0f, p, 0, n);
       long t1 = System.nanoTime();
-      for (int i = 0; i < n * k; i++) {
-        out[i] += p[i];
+      for (int j = 0; j < k; j++) {
+        double a = shift[j];
+        for (int i = j * n, end = i + n; i < end; i++) {
+          out[i] += p[i] + a;
+        }
       }
       ws.record(0, t1 - t0, false, System.nanoTime() - t1, 2.0 * n * count * k);
       return;
@@ -368,7 +481,7 @@ public final class GenotypeProductKernel {
     for (int r0 = 0; r0 < n; r0 += ROW_CHUNK) {
       int rows = Math.min(ROW_CHUNK, n - r0);
       long t0 = System.nanoTime();
-      block.decodeRows(from, count, r0, rows, ws.tables, tile);
+      decode(block, coding, from, count, r0, rows, ws, tile);
       long t1 = System.nanoTime();
       int step = productGemmRows(k, count, rows);
       for (int i0 = 0; i0 < rows; i0 += step) {
@@ -379,8 +492,9 @@ public final class GenotypeProductKernel {
       for (int j = 0; j < k; j++) {
         int o = r0 + j * n;
         int q = j * rows;
+        double a = shift[j];
         for (int i = 0; i < rows; i++) {
-          out[o + i] += p[q + i];
+          out[o + i] += p[q + i] + a;
         }
       }
       decoding += t1 - t0;

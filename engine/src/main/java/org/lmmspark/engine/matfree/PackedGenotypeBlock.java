@@ -180,6 +180,195 @@ public final class PackedGenotypeBlock implements Serializable {
     }
   }
 
+  /**
+   * The 2-bit block in the form {@link GenotypeProductKernel} multiplies without decoding standardized values:
+   * {@code z = s_v·d + β_v} with {@code d} the centred allele count {@code x − r_v} (exact small integers in float,
+   * {@code r_v = round(2p)} ∈ {0, 1, 2}, so |d| ≤ 2 and the float sums over d carry no large common offset), read
+   * from one shared table of all 256 {@code .bed} bytes ({@link RawDecode}), and the missing calls patched in
+   * afterwards to {@code (z_missing − β_v)/s_v}; null for 8-bit blocks and for code values that are not affine in
+   * the allele count or constant non-zero (none of {@link org.lmmspark.engine.genotype.GenotypeScaling}'s), which
+   * keep {@link #decodeRows}. Built once per block and JVM (the missing calls are found by one scan of the bytes),
+   * kept beside the block (not serialized): 24 bytes per variant and 4 per missing call.
+   */
+  public static final class RawCoding {
+    /** {@code s_v}, the factor of the centred count (0 for a variant that is 0 everywhere). */
+    final double[] scale;
+    /** {@code β_v ≈ z(x = r_v)}: what a centred count of 0 stands for (see {@link #missingValue}). */
+    final double[] offset;
+    /** {@code r_v}: the count subtracted by the table. */
+    final byte[] center;
+    /**
+     * The float written at a missing call ({@code δ = 2p − r} for mean imputation), with {@code β_v} chosen so that
+     * {@code s_v·d + β_v} is the missing call's value exactly.
+     */
+    final float[] missingValue;
+    /** Variant v's missing samples are {@code missingSamples[missingStart[v] .. missingStart[v + 1])}, increasing. */
+    final int[] missingStart;
+    final int[] missingSamples;
+    /** {@code Σ_i d_iv} over all n samples, exact (from the code counts): {@code Z_cᵀV} with V centred needs it. */
+    final double[] countSum;
+
+    RawCoding(double[] scale, double[] offset, byte[] center, float[] missingValue, int[] missingStart,
+        int[] missingSamples, double[] countSum) {
+      this.scale = scale;
+      this.offset = offset;
+      this.center = center;
+      this.missingValue = missingValue;
+      this.missingStart = missingStart;
+      this.missingSamples = missingSamples;
+      this.countSum = countSum;
+    }
+  }
+
+  /** {@link #rawCoding()}, once built; a block without one holds {@link #NO_RAW_CODING}. */
+  private transient volatile Object rawCoding;
+  private static final Object NO_RAW_CODING = new Object();
+
+  /** The raw form of this block ({@link RawCoding}), or null when it has none (8-bit, or code values not affine). */
+  public RawCoding rawCoding() {
+    Object c = rawCoding;
+    if (c == null) {
+      c = buildRawCoding();
+      rawCoding = c;
+    }
+    return c == NO_RAW_CODING ? null : (RawCoding) c;
+  }
+
+  private Object buildRawCoding() {
+    if (dosages) {
+      return NO_RAW_CODING;
+    }
+    double[] scale = new double[m];
+    double[] offset = new double[m];
+    byte[] center = new byte[m];
+    float[] missingValue = new float[m];
+    for (int v = 0; v < m; v++) {
+      double two = codeValue[4 * v];
+      double one = codeValue[4 * v + 2];
+      double none = codeValue[4 * v + 3];
+      double s = (two - none) / 2;
+      double size = Math.max(Math.abs(two), Math.abs(none));
+      // The three called codes must lie on one line in x (within double rounding of the standardization).
+      if (Math.abs(one - (none + s)) > 1e-12 * size) {
+        return NO_RAW_CODING;
+      }
+      if (s == 0) {
+        if (none != 0 || codeValue[4 * v + 1] != 0) {
+          return NO_RAW_CODING;
+        }
+        continue;
+      }
+      int r = (int) Math.max(0, Math.min(2, Math.rint(-none / s)));
+      scale[v] = s;
+      center[v] = (byte) r;
+      // The missing calls' d is δ = 2p − r rounded to float, and β is taken from that float so that a missing call
+      // is exactly its code value (0): with β = −s·δ unrounded, every missing call would carry the same error
+      // s·(float(δ) − δ), which adds up over a variant of mostly missing calls against a V column with a mean
+      // (1.2e-6 of Zᵀv's norm in GenotypeProductKernelTest). The called values then move by s·|float(δ) − δ|
+      // ≤ 3e-8·s, less than rounding z to float did.
+      missingValue[v] = (float) ((codeValue[4 * v + 1] - (none + r * s)) / s);
+      offset[v] = codeValue[4 * v + 1] - s * missingValue[v];
+    }
+    int[] start = new int[m + 1];
+    int[] samples = new int[16];
+    double[] countSum = new double[m];
+    int count = 0;
+    int bpv = bytesPerVariant();
+    for (int v = 0; v < m; v++) {
+      int in = v * bpv;
+      // Σ_i x_i over the called samples (codes 00: 2, 10: 1); the last byte's padding calls are not counted.
+      long alleles = 0;
+      for (int j = 0; j < n / 4; j++) {
+        alleles += A1_COUNT[packed[in + j] & 0xff];
+      }
+      for (int i = n / 4 * 4; i < n; i++) {
+        int code = (packed[in + i / 4] >>> (2 * (i % 4))) & 3;
+        alleles += code == 0 ? 2 : code == 2 ? 1 : 0;
+      }
+      int before = count;
+      for (int j = 0; j < bpv; j++) {
+        int b = packed[in + j];
+        // A 01 pair: low bit set, high bit clear.
+        if ((b & ~(b >>> 1) & 0x55) == 0) {
+          continue;
+        }
+        for (int q = 0; q < 4; q++) {
+          int i = 4 * j + q;
+          if (i < n && ((b >>> (2 * q)) & 3) == 1) {
+            if (count == samples.length) {
+              samples = Arrays.copyOf(samples, 2 * count);
+            }
+            samples[count++] = i;
+          }
+        }
+      }
+      start[v + 1] = count;
+      int missing = count - before;
+      countSum[v] = alleles - (double) center[v] * (n - missing) + (double) missingValue[v] * missing;
+    }
+    return new RawCoding(scale, offset, center, missingValue, start, Arrays.copyOf(samples, count), countSum);
+  }
+
+  /** A1 alleles of the four calls of a {@code .bed} byte (00: 2, 10: 1, 11 and missing 01: 0). */
+  private static final byte[] A1_COUNT = new byte[256];
+
+  static {
+    for (int b = 0; b < 256; b++) {
+      int sum = 0;
+      for (int q = 0; q < 4; q++) {
+        int code = (b >>> (2 * q)) & 3;
+        sum += code == 0 ? 2 : code == 2 ? 1 : 0;
+      }
+      A1_COUNT[b] = (byte) sum;
+    }
+  }
+
+  /**
+   * Writes the centred counts {@code d} of variants {@code [from, from + count)} at samples {@code [row, row + rows)}
+   * into {@code out} ({@code rows × count} column-major), missing calls at {@link RawCoding#missingValue}: the tile
+   * whose products {@link GenotypeProductKernel} turns into products with the standardized values by
+   * {@code z = s_v·d + β_v}. {@code row} a multiple of 4. Cost: four {@code .bed} bytes per step, 8-byte stores from
+   * one 12 KB table ({@link RawDecode}), then a store per missing call.
+   *
+   * @param cursor null, or where each variant's missing calls resume ({@code count} entries): set at
+   *     {@code row = 0}, advanced by each call, so a chunk's tiles taken in increasing rows find their missing calls
+   *     without a search (a binary search per variant and tile cost a fifth of the decode at 0.5 % missing)
+   */
+  public void decodeRaw(int from, int count, int row, int rows, RawCoding coding, float[] out, int[] cursor) {
+    if (dosages || from < 0 || count < 0 || from + count > m || row < 0 || rows < 0 || row + rows > n
+        || row % 4 != 0 || out.length < (long) rows * count || (cursor != null && cursor.length < count)) {
+      throw new IllegalArgumentException("decode variants [" + from + ", " + (from + count) + ") of " + m
+          + ", samples [" + row + ", " + (row + rows) + ") of " + n + " into " + out.length + " values");
+    }
+    int bpv = bytesPerVariant();
+    int[] start = coding.missingStart;
+    int[] samples = coding.missingSamples;
+    int end = row + rows;
+    for (int c = 0; c < count; c++) {
+      int v = from + c;
+      int o = c * rows;
+      RawDecode.decode(packed, v * bpv + row / 4, rows, coding.center[v], out, o);
+      int hi = start[v + 1];
+      int k;
+      if (cursor == null) {
+        k = Arrays.binarySearch(samples, start[v], hi, row);
+        k = k < 0 ? -k - 1 : k;
+      } else {
+        k = row == 0 ? start[v] : cursor[c];
+      }
+      if (k < hi && samples[k] < end) {
+        float missing = coding.missingValue[v];
+        o -= row;
+        for (; k < hi && samples[k] < end; k++) {
+          out[o + samples[k]] = missing;
+        }
+      }
+      if (cursor != null) {
+        cursor[c] = k;
+      }
+    }
+  }
+
   /** The standardized value of sample {@code i} at variant {@code v} of this block, in double (tests, checks). */
   public double value(int v, int i) {
     if (dosages) {

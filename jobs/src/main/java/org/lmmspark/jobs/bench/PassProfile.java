@@ -98,13 +98,15 @@ public final class PassProfile {
   /**
    * Decoding alone, best of {@code passes}: wall and CPU seconds per decode of every value, in the
    * kernel's tiles ({@link GenotypeProductKernel#ROW_CHUNK} samples × a chunk of at most
-   * {@link GenotypeProductKernel#VARIANT_CHUNK} variants, one tile buffer), each the best over the passes.
-   * The kernel decodes every value twice per pass.
+   * {@link GenotypeProductKernel#VARIANT_CHUNK} variants, one tile buffer), each the best over the passes: centred
+   * counts for 2-bit blocks ({@link PackedGenotypeBlock#decodeRaw}), standardized values for 8-bit ones. The kernel
+   * decodes every value twice per pass.
    */
   public static double[] decodeOnly(List<PackedGenotypeBlock> blocks, int passes) {
     int rowsPerTile = GenotypeProductKernel.ROW_CHUNK;
     float[] tile = new float[rowsPerTile * GenotypeProductKernel.VARIANT_CHUNK];
     float[] tables = null;
+    int[] cursor = new int[GenotypeProductKernel.VARIANT_CHUNK];
     double best = Double.POSITIVE_INFINITY;
     double bestCpu = Double.POSITIVE_INFINITY;
     for (int p = 0; p <= passes; p++) {
@@ -114,9 +116,17 @@ public final class PassProfile {
         int step = GenotypeProductKernel.chunkVariants(b.m, GenotypeProductKernel.VARIANT_CHUNK);
         for (int from = 0; from < b.m; from += step) {
           int count = Math.min(step, b.m - from);
-          tables = b.decodeTables(from, count, tables);
+          PackedGenotypeBlock.RawCoding coding = b.rawCoding();
+          if (coding == null) {
+            tables = b.decodeTables(from, count, tables);
+          }
           for (int r0 = 0; r0 < b.n; r0 += rowsPerTile) {
-            b.decodeRows(from, count, r0, Math.min(rowsPerTile, b.n - r0), tables, tile);
+            int rows = Math.min(rowsPerTile, b.n - r0);
+            if (coding != null) {
+              b.decodeRaw(from, count, r0, rows, coding, tile, cursor);
+            } else {
+              b.decodeRows(from, count, r0, rows, tables, tile);
+            }
           }
         }
       }
