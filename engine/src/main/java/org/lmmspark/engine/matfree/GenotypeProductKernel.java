@@ -22,8 +22,8 @@ import org.lmmspark.engine.linalg.Blas;
  * So the block is taken in variant chunks of at most {@value #VARIANT_CHUNK} and, within one, in tiles
  * of {@value #ROW_CHUNK} samples × the chunk's variants (≤ 1 MB of floats): first every tile is
  * decoded and {@code Tᵀ += V_rowsᵀ · tile} (one SGEMM each, summed in double), then, T complete, every
- * tile is decoded again and {@code out_rows += tile · T} (one SGEMM each). Decoding twice (a table
- * look-up per two calls, ~0.5 ns per value) costs less than streaming a decoded block through memory
+ * tile is decoded again and {@code out_rows += tile · T} (one SGEMM each). Decoding twice (~0.3 ns per value,
+ * below) costs less than streaming a decoded block through memory
  * twice, and the task needs no N·m_b buffer (≈ 1 MB of workspace whatever N).
  *
  * <p><b>A tile's SGEMMs at small k.</b> At these shapes OpenBLAS's copy of the tile into its packed panels
@@ -43,7 +43,19 @@ import org.lmmspark.engine.linalg.Blas;
  * no larger (GenotypeProductKernelTest, k = 4, 19, 44: 3.0–3.4·10⁻⁷ against 3.8·10⁻⁷ before). For
  * {@code tile · T} the tile as right-hand operand ({@code (Z_b T)ᵀ = Tᵀ · tileᵀ}) would need a sample-major
  * decode, which runs at less than half the speed of the variant-major one in scalar Java (0.6–1.0 against
- * 1.5–2.2 Gvalues/s). What remains at k = 19 is mostly the two decodes (about half of the pass).
+ * 1.5–2.2 Gvalues/s).
+ *
+ * <p><b>Centred counts instead of standardized values (2-bit blocks).</b> A tile holds {@code d = x − r_v}, the A1
+ * count less {@code r_v = round(2p_v)} (so {@code |d| ≤ 2} and d has no large common offset), exact in float, and
+ * {@code z = s_v·d + β_v} ({@link PackedGenotypeBlock.RawCoding}; missing calls are written as the d that makes z
+ * their value, 0). Then {@code d} depends on the {@code .bed} byte and r only, so one table of 256 bytes × 3 r
+ * (12 KB, in L1 for every variant) decodes four bytes per step with 8-byte stores ({@link RawDecode}), and the
+ * standardization moves into the small products: {@code Z_cᵀV = S(D_cᵀV) + β(1ᵀV)} and
+ * {@code Z_c t = D_c(S t) + 1(βᵀt)}, the corrections in double ({@code k·count} per chunk). The decode went from
+ * the per-variant nibble tables' 1.5–2.4 to 2.7–3.3 Gvalues/s per CPU-s on the same blocks (N = 20,000, loaded
+ * machine). Against a V column with a mean m, the sums of {@code d·v} would drift by ~m·δ per term (δ = 2p − r,
+ * up to ±0.5), so such columns are centred before {@code D_cᵀV} and {@code (D_cᵀ1)·m} added back exactly
+ * ({@link #prepare}). 8-bit dosage blocks keep the standardized decode ({@link PackedGenotypeBlock#decodeRows}).
  *
  * <p><b>Wide V.</b> From {@value #WIDE_COLUMNS} columns on (LOCO solves: (1 + p)·C + S columns) each value
  * takes part in enough multiply-adds that OpenBLAS's own packing is amortized and the second decode is
@@ -59,13 +71,14 @@ import org.lmmspark.engine.linalg.Blas;
  * done in double: {@code T} is summed over tiles of {@value #ROW_CHUNK} samples, each tile's SGEMM
  * result added into a double {@code T}; {@code Z_b T} sums only a chunk's (≤ {@value #VARIANT_CHUNK})
  * variants in float before it is added into the caller's double accumulator, and chunks, blocks and
- * partitions are summed in double. Rounding then has three sources: z and v rounded to
- * float (relative 6·10⁻⁸ each, i.e. a K perturbed by ~10⁻⁷ relative, still exactly symmetric
- * positive semi-definite because the same rounded Z is used on both sides), and float summation
+ * partitions are summed in double. Rounding then has three sources: z (8-bit blocks; for 2-bit blocks
+ * {@code s·t} and the missing calls' d) and v rounded to float (relative 6·10⁻⁸ each, i.e. a K perturbed by ~10⁻⁷
+ * relative; for 8-bit blocks still exactly symmetric positive semi-definite because the same rounded Z is used on
+ * both sides, for 2-bit ones symmetric to rounding), and float summation
  * of at most {@code L = max(ROW_CHUNK, VARIANT_CHUNK)} terms ({@value #WIDE_ROW_CHUNK} in the wide
  * form; random-walk error ~{@code u·√L} of the sum of the terms' magnitudes, u = 6·10⁻⁸). Measured against a plain double triple loop
  * (GenotypeProductKernelTest: n = 4,500 in nine tiles, blocks of two chunks) the norm-wise relative
- * error of {@code K V} is 3–4·10⁻⁷ (a few u, most of it the rounding of z and v) and no entry is off by
+ * error of {@code K V} is 2.5–4·10⁻⁷ (a few u, most of it the rounding of z and v) and no entry is off by
  * more than 6·10⁻⁷ of the column's largest one. Conjugate gradients checks its
  * recurrence residual, which keeps falling whatever the product error; the true residual
  * stalls near {@code ε·κ(V)} with ε the product error and κ(V) ≤ 1 + λ_max(K)·σ²_g/σ²_e (tens
@@ -75,7 +88,8 @@ import org.lmmspark.engine.linalg.Blas;
  * (StochasticRemlTest).
  *
  * <p>Memory: the caller's {@link Workspace}: one tile ({@code 4·ROW_CHUNK·VARIANT_CHUNK} bytes), the
- * chunk's decode tables, {@code 12·VARIANT_CHUNK·k} bytes for T and {@code 4·ROW_CHUNK·k} for a tile's
+ * chunk's decode tables (8-bit: none; 2-bit: the block's {@link PackedGenotypeBlock.RawCoding}, 24 bytes per variant
+ * and 4 per missing call, built once), {@code 4·ROW_CHUNK·k} bytes for the centred rows of V, {@code 12·VARIANT_CHUNK·k} bytes for T and {@code 4·ROW_CHUNK·k} for a tile's
  * product; in the wide form the decoded chunk (≤ 256 MB) and an N×k float product
  * instead of the tile's; {@link #transposeProduct} adds the block's double T ({@code 8·m_b·k}).
  */
