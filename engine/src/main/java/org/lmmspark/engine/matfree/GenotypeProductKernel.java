@@ -170,17 +170,18 @@ public final class GenotypeProductKernel {
     double[] tSum = new double[0];
     double[] tBlock = new double[0];
     float[] product = new float[0];
-    /** 2-bit blocks: {@code Σ_i v_ij} of the product's V (double), and each column's {@code Σ_v β_v t_vj} of a chunk. */
+    /** 2-bit blocks: {@code Σ_i v_ij} of the product's V (double). */
     double[] columnSum = new double[0];
     /** 2-bit blocks: what each column of V is centred by before {@code Z_cᵀV} (its mean, or 0; see prepare). */
     double[] columnShift = new double[0];
     boolean anyShift;
+    /** 2-bit blocks: each column's {@code Σ_v β_v t_vj} over a chunk, added to every row of {@code Z_c t}. */
     double[] shift = new double[0];
     /** 2-bit blocks: a tile's (or wide span's) rows of V less the column means, rows × k. */
     float[] centred = new float[0];
     /** 2-bit blocks: where each variant of the chunk resumes its missing calls, tile after tile. */
     int[] cursor = new int[VARIANT_CHUNK];
-    /** Nanoseconds decoding 2-bit (or 8-bit) codes into standardized floats (both decodes of every tile). */
+    /** Nanoseconds decoding (2-bit codes into centred counts, 8-bit into standardized floats), both decodes per tile. */
     public long decodeNanos;
     /** Nanoseconds in the SGEMMs {@code Z_bᵀV} (all tiles) and {@code Z_b T}. */
     public long transposeGemmNanos;

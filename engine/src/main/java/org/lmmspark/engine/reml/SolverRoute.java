@@ -95,10 +95,12 @@ public final class SolverRoute {
    * {@code 4k} flops per value). Before the small-matrix SGEMM calls: a ≈ 1.76 ns, b ≈ 0.052 ns idle at
    * N = 100,000 (passes of 4.4 s + 0.13 s per column on 2 cores); the change measured interleaved at N = 20,000
    * under load (docs/benchmarks.md) cut a by a third and left b (least squares over k = 4–154: a 2.41 → 1.59 ns,
-   * b 0.049 → 0.054 ns), so a = 1.2 ns, b = 0.057 ns idle: 33 GFLOP/s per core at k = 19, 48 at k = 44, 62 at
-   * k = 154 (a flat 35 before, which put the small-k passes too cheap and the LOCO passes too dear).
+   * b 0.049 → 0.054 ns), so a = 1.2 ns, b = 0.057 ns idle (a flat 35 GFLOP/s before, which put the small-k passes
+   * too cheap and the LOCO passes too dear). The centred-count decode of 2-bit blocks (one shared table, 8-byte
+   * stores) then cut a by 30 % again and left b (interleaved, two runs: a 1.02 → 0.70 and 0.94 → 0.66 ns, b 0.047–0.049
+   * → 0.049–0.050 ns), so a = 0.83 ns: 40 GFLOP/s per core at k = 19, 53 at k = 44, 64 at k = 154.
    */
-  static final double PASS_SECONDS_PER_VALUE = 1.2e-9;
+  static final double PASS_SECONDS_PER_VALUE = 0.83e-9;
   /** The per-column part b of {@link #PASS_SECONDS_PER_VALUE}'s model, CPU seconds per core, value and column. */
   static final double PASS_SECONDS_PER_VALUE_COLUMN = 0.057e-9;
   /** Fixed cost of one pass (one Spark job: broadcast, schedule, reduce), s: 0.2–0.5 s measured idle, up to 1 s under load (docs/scaling.md). */

@@ -16,9 +16,9 @@ import org.lmmspark.engine.matfree.PackedGenotypeReader;
 /**
  * Where one thread's genotype pass spends its time: the matrix-free pass kernel
  * ({@link GenotypeProductKernel#multiplyAdd}, what every Spark task of a matrix-free REML or LOCO solve
- * runs per cached block) over real packed blocks, timed by parts: decoding 2-bit codes into standardized
- * floats, the SGEMM {@code T = Z_bᵀV} (row chunks), the SGEMM {@code Z_b T}, and the float-into-double
- * accumulations. A pass over {@code M} variants with {@code k} columns does {@code 4·N·M·k} flops in
+ * runs per cached block) over real packed blocks, timed by parts: decoding 2-bit codes into centred counts
+ * (8-bit ones into standardized floats), the SGEMM {@code T = Z_bᵀV} (row chunks), the SGEMM {@code Z_b T}, and
+ * the float-into-double accumulations. A pass over {@code M} variants with {@code k} columns does {@code 4·N·M·k} flops in
  * the two SGEMMs, so the pass rate against the SGEMM rate at the same shapes says what decoding and
  * accumulating cost.
  *
