@@ -59,11 +59,6 @@ final class RawDecode {
 
   private RawDecode() {}
 
-  /** Whether the 8-byte-store path is in use (else float by float). */
-  static boolean fast() {
-    return UNSAFE != null;
-  }
-
   /**
    * Writes the centred counts of samples {@code 0 .. rows} of the bytes from {@code packed[in]} (sample 4j + q in bits
    * 2q of byte j) at {@code out[o ..]}. The caller has checked that the bytes and {@code out[o .. o + rows)} exist.
