@@ -91,20 +91,21 @@ final class MatrixFreeAssocJob {
   /**
    * Relative residual of the sampled variants' columns in the LOCO solve
    * ({@link LocoResiduals.Options#sampleCgTolerance}): they enter only {@code xᵀV_{−c}⁻¹x}, whose CG error
-   * is second order, ≲ 10⁻⁴ relative here against a 2–10% spread of the ratios γ averages; they are 110
-   * of the 132 columns at 22 chromosomes and leave the batch one or two passes before y.
+   * is second order, ≲ 10⁻⁴ relative here against a 2–10% spread of the ratios γ averages; they are 30
+   * of the 52 columns at 22 chromosomes ({@link #CALIBRATION_VARIANTS}) and leave the batch two or three passes
+   * before y.
    */
   static final double CALIBRATION_CG_TOLERANCE = 5e-3;
   /**
    * Sampled variants of the calibration in all when {@code --calibration-variants} is not given: BOLT-LMM's
-   * {@code --numCalibSnps} default, 30 random SNPs at which the exact denominator {@code xᵀV_{−c}⁻¹x} is computed
-   * (each with its own chromosome left out) for one calibration factor. With LOCO they are spread over the
+   * {@code --numCalibSnps} default, 30 random SNPs at which the exact denominator is computed for one calibration
+   * factor (here {@code xᵀP_{−c}x}, each with its own chromosome left out). With LOCO they are spread over the
    * chromosomes in proportion to their variants, at least one each ({@link #sampleCounts}), and the test uses
    * their pooled mean ratio: its relative standard error, which scales every χ² of the run alike, is the ratio's CV
-   * over √30 (CV 1.3% at N = M = 10,000 simulated: 0.24%, against 0.12% with 110 variants; docs/benchmarks.md),
-   * i.e. a χ² of 30 is 30 ± 0.07, where its own sampling SD is √(2·(1 + 2·29)) ≈ 11. Every sampled variant is one
-   * more column of the LOCO solve (~5 iterations at {@link #CALIBRATION_CG_TOLERANCE}): 30 instead of the former
-   * {@code max(100, 5·22)} = 110 cut a trait's LOCO column-passes by about half.
+   * over √30 (CV 1.3–1.6% at N = M = 10,000 simulated: 0.28%, against 0.13% with 110 variants;
+   * docs/benchmarks.md), i.e. a χ² of 30 is 30 ± 0.08, where its own sampling SD is √(2·(1 + 2·29)) ≈ 11. Every
+   * sampled variant is one more column of the LOCO solve (~6 iterations at {@link #CALIBRATION_CG_TOLERANCE}): 30
+   * instead of the former {@code max(100, 5·22)} = 110 cut a trait's LOCO column-passes from 836 to 356 there.
    */
   static final int CALIBRATION_VARIANTS = 30;
   /** At least this many sampled variants per LOCO chromosome of the binary matrix-free route ({@link #samplePerScope}). */
