@@ -100,8 +100,9 @@ public final class Calibration {
 
   /**
    * γ across several null models (LOCO chromosomes): range, SD of the γ_c across models against the mean
-   * standard error of each γ_c (their sampling error), and the median CV of the per-variant ratio (the
-   * typical relative error of a χ²). Null with fewer than two models.
+   * standard error of each γ_c (their sampling error; over the models with at least two sampled variants), and the
+   * median CV of the per-variant ratio (the typical relative error of a χ²; over the same models). Null with fewer
+   * than two models.
    */
   public static String spread(java.util.List<Gamma> g) {
     if (g.size() < 2) {
@@ -111,20 +112,25 @@ public final class Calibration {
     double min = Double.POSITIVE_INFINITY;
     double max = Double.NEGATIVE_INFINITY;
     double se = 0;
+    int withSe = 0;
     for (Gamma x : g) {
       mean += x.mean() / g.size();
       min = Math.min(min, x.mean());
       max = Math.max(max, x.mean());
-      se += (Double.isNaN(x.seOfMean()) ? 0 : x.seOfMean()) / g.size();
+      if (!Double.isNaN(x.seOfMean())) {
+        se += x.seOfMean();
+        withSe++;
+      }
     }
+    se = withSe > 0 ? se / withSe : Double.NaN;
     double ss = 0;
     for (Gamma x : g) {
       ss += (x.mean() - mean) * (x.mean() - mean);
     }
-    double[] cvs = g.stream().mapToDouble(Gamma::cv).sorted().toArray();
+    double[] cvs = g.stream().filter(x -> x.variants() > 1).mapToDouble(Gamma::cv).sorted().toArray();
     return String.format(java.util.Locale.ROOT, "γ across %d null models: mean %.6g, range %.6g–%.6g, SD across models "
         + "%.3g (mean standard error of one γ_c %.3g); median CV of the per-variant ratio %.4f", g.size(), mean, min, max,
-        Math.sqrt(ss / (g.size() - 1)), se, cvs[cvs.length / 2]);
+        Math.sqrt(ss / (g.size() - 1)), se, cvs.length == 0 ? Double.NaN : cvs[cvs.length / 2]);
   }
 
   /**

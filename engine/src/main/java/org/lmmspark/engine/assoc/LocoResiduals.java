@@ -107,13 +107,15 @@ public final class LocoResiduals {
    * @param pooled       γ from all scopes' sampled variants together (each ratio with its own V_{−c})
    * @param iterations   per scope, CG iterations of its slowest column
    * @param passes       genotype passes in all (one per CG iteration per batch)
+   * @param columnPasses operator products over all columns (each column's CG iterations, summed): the solve's
+   *                     share of the genotype passes' per-column work
    * @param columns      right-hand sides solved
    * @param batches      batched solves (1 unless more than {@code maxColumns} columns)
    * @param maxRelResidual largest final relative residual over the columns of y (those solved to
    *                       {@link Options#cgTolerance})
    */
   public record Result(List<CalibratedModel> models, List<Calibration.Gamma> own, Calibration.Gamma pooled,
-      int[] iterations, int passes, int columns, int batches, double maxRelResidual) {}
+      int[] iterations, int passes, long columnPasses, int columns, int batches, double maxRelResidual) {}
 
   /**
    * @param k       the genomic relationship operator over the analysed samples (its own left-out
@@ -212,6 +214,7 @@ public final class LocoResiduals {
     double[] solution = new double[rhs.length];
     int[] iterations = new int[sc];
     int passes = 0;
+    long columnPasses = 0;
     int batches = 0;
     double worst = 0;
     List<String> failed = new ArrayList<>();
@@ -297,6 +300,7 @@ public final class LocoResiduals {
       for (int j = 0; j < cols; j++) {
         int s = scopeOf[order[first + j]];
         iterations[s] = Math.max(iterations[s], res.iterations()[j]);
+        columnPasses += sigmaG == 0 ? 0 : res.iterations()[j];
         if (tol[j] == o.cgTolerance()) {
           worst = Math.max(worst, res.relResidual()[j]);
         }
@@ -334,7 +338,7 @@ public final class LocoResiduals {
     if (o.poolGamma()) {
       models.replaceAll(mo -> mo.withGamma(pooled));
     }
-    return new Result(models, own, pooled, iterations, passes, r, batches, worst);
+    return new Result(models, own, pooled, iterations, passes, columnPasses, r, batches, worst);
   }
 
   /**

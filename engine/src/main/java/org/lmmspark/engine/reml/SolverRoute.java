@@ -109,8 +109,11 @@ public final class SolverRoute {
   static final int LOCO_SOLVE_ITERATIONS = 10;
   /** Random probes of the matrix-free REML (its default). */
   static final int PROBES = 40;
-  /** Sampled variants of the calibration, in all ({@code --calibration-variants} default). */
-  static final int CALIBRATION_VARIANTS = 100;
+  /**
+   * Sampled variants of the matrix-free route's calibration, in all ({@code --calibration-variants} default there,
+   * BOLT-LMM's {@code --numCalibSnps}; at least one per LOCO chromosome).
+   */
+  static final int CALIBRATION_VARIANTS = 30;
   /** Reading and packing the genotypes once, bytes of {@code .bed} per second (1.25 GB in 20 s, docs/scaling.md). */
   static final double CACHE_BYTES_PER_SECOND = 60e6;
   /**
@@ -179,7 +182,7 @@ public final class SolverRoute {
     double passes = remlPasses(r.samples());
     double remlColumns = (1 + r.fixedEffects() + PROBES + 2.0) * r.traits();
     double locoColumns = r.association()
-        ? (nulls + Math.max(CALIBRATION_VARIANTS, 5 * nulls)) * r.traits() : 0;
+        ? (nulls + Math.max(CALIBRATION_VARIANTS, nulls)) * r.traits() : 0;
     double matrixFree = n * m / 4 / CACHE_BYTES_PER_SECOND + passes * pass(n, m, remlColumns, r.clusterCores())
         + (r.association() ? LOCO_SOLVE_ITERATIONS * pass(n, m, locoColumns, r.clusterCores())
             + pass(n, m, r.traits(), r.clusterCores()) : 0);

@@ -84,7 +84,20 @@ class LocoResidualsTest {
 
     LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(prefix), null, chrIndex, chromosomes,
         0, 32, conf);
-    GenomicRelationshipOperator k = new GenomicRelationshipOperator(prod, rows, -1);
+    // Counting the columns of every product: the solve's column-passes.
+    long[] columnCount = new long[1];
+    org.lmmspark.engine.matfree.GenotypeProducts counting = new org.lmmspark.engine.matfree.GenotypeProducts() {
+      @Override public int samples() { return prod.samples(); }
+      @Override public int chromosomeCount() { return prod.chromosomeCount(); }
+      @Override public long[] variantsPerChromosome() { return prod.variantsPerChromosome(); }
+      @Override public double[][] squareSumsPerChromosome() { return prod.squareSumsPerChromosome(); }
+      @Override public void multiply(double[] v, int kk, double[] weights, double[] out) {
+        columnCount[0] += kk;
+        prod.multiply(v, kk, weights, out);
+      }
+      @Override public long passes() { return prod.passes(); }
+    };
+    GenomicRelationshipOperator k = new GenomicRelationshipOperator(counting, rows, -1);
     int s = 25;
     List<LocoResiduals.Scope> scopes = new ArrayList<>();
     for (int c = 0; c < chromosomes; c++) {
@@ -97,9 +110,11 @@ class LocoResidualsTest {
       scopes.add(new LocoResiduals.Scope(c, "LOCO chromosome " + (c + 1), sample));
     }
     long passes0 = prod.passes();
+    columnCount[0] = 0;
     LocoResiduals.Result res = LocoResiduals.compute(k, sg, se, null, y, x, p, rows, scopes,
         new LocoResiduals.Options(1e-8, 500, 512, false));
     assertEquals(prod.passes() - passes0, res.passes(), "passes counted");
+    assertEquals(columnCount[0], res.columnPasses(), "column-passes counted");
     assertEquals(1, res.batches());
     assertEquals(chromosomes * (1 + s), res.columns(), "y and the sampled variants per scope (covariates projected out)");
     int maxIt = 0;

@@ -123,7 +123,7 @@ public final class AssocJob {
             + " calibrated O(N) test computes the MLMA statistic only");
       }
       NumericRange.MAF.check("--maf", maf);
-      NumericRange.atLeast("--calibration-variants", calibrationVariants, 1);
+      NumericRange.atLeast("--calibration-variants", calibrationVariants, 0); // 0: the route's default
       NumericRange.atLeast("--calibration-eigenvectors", calibrationEigenvectors, 0);
       NumericRange.atLeast("--partitions", partitions, 0);
       NumericRange.atLeast("--block-variants", blockVariants, 0);
@@ -179,11 +179,20 @@ public final class AssocJob {
           calibrationEigenvectors, partitions, blockVariants, Solver.AUTO, SolverRoute.COST_MODEL, 0);
     }
 
-    /** The defaults for the calibration: {@link Calibration#DEFAULT_VARIANTS} variants, {@link #DEFAULT_EIGENVECTORS} eigenvectors. */
+    /** The defaults for the calibration: the route's sampled variants ({@link #calibrationVariantsOr}), {@link #DEFAULT_EIGENVECTORS} eigenvectors. */
     public Options(GenotypeInput genotypes, String pheno, String phenoName, String covar, String qcovar, String grm,
         String out, boolean loco, double maf, boolean exact, Test test, int partitions, int blockVariants) {
-      this(genotypes, pheno, phenoName, covar, qcovar, grm, out, loco, maf, exact, test, Calibration.DEFAULT_VARIANTS,
+      this(genotypes, pheno, phenoName, covar, qcovar, grm, out, loco, maf, exact, test, 0,
           DEFAULT_EIGENVECTORS, partitions, blockVariants);
+    }
+
+    /**
+     * The calibration's sampled variants: {@code --calibration-variants} when given, else the route's default
+     * {@code dflt} ({@link Calibration#DEFAULT_VARIANTS} per null model on the spectral and binary routes,
+     * {@link MatrixFreeAssocJob#CALIBRATION_VARIANTS} in all on the quantitative matrix-free route).
+     */
+    public int calibrationVariantsOr(int dflt) {
+      return calibrationVariants > 0 ? calibrationVariants : dflt;
     }
 
     /** These options for one trait of several: its tables and columns, the GRM to read (or null), its output prefix. */
@@ -480,10 +489,11 @@ public final class AssocJob {
   /** The matrix-free route's line in the log and report: what is cached, which test, how γ is sampled. */
   static String describeMatrixFree(Options o) {
     return String.format("matrix-free: no GRM, genotypes cached once for REML, LOCO solves and the test; calibrated "
-        + "test (k = 0)%s, γ from %d sampled variant(s) %s (seed %d)", o.statistic() == LmmTest.F
-            ? ", F with the ratio fixed and the scale re-estimated per variant" : "", o.calibrationVariants(),
-        o.loco() ? "in all, at least " + MatrixFreeAssocJob.MIN_SAMPLE_PER_CHROMOSOME + " per chromosome" : "",
-        CALIBRATION_SEED);
+        + "test (k = 0)%s, γ from %d sampled variant(s)%s (seed %d)", o.statistic() == LmmTest.F
+            ? ", F with the ratio fixed and the scale re-estimated per variant" : "",
+        o.calibrationVariantsOr(MatrixFreeAssocJob.CALIBRATION_VARIANTS),
+        o.loco() ? " in all, spread over the chromosomes in proportion to their variants (at least one each), pooled"
+            : "", CALIBRATION_SEED);
   }
 
   /**
@@ -580,7 +590,8 @@ public final class AssocJob {
     return calibrated
         ? String.format("test: calibrated O(N) MLMA (--test %s; auto switches at N ≥ %d), γ from %d sampled variants "
             + "per null model (seed %d), %d leading eigenvectors of K exact", o.test().name().toLowerCase(),
-            AUTO_CALIBRATED_SAMPLES, o.calibrationVariants(), CALIBRATION_SEED, o.calibrationEigenvectors())
+            AUTO_CALIBRATED_SAMPLES, o.calibrationVariantsOr(Calibration.DEFAULT_VARIANTS), CALIBRATION_SEED,
+            o.calibrationEigenvectors())
         : o.statistic() != LmmTest.MLMA ? "test: --test " + o.statistic().option() + ": " + o.statistic().description()
         : String.format("test: exact MLMA by spectral rotation (--test %s; auto switches to calibrated at N ≥ %d)",
             o.test().name().toLowerCase(), AUTO_CALIBRATED_SAMPLES);
@@ -617,7 +628,8 @@ public final class AssocJob {
   static CalibratedModel calibrate(BandNull bandNull, int[] famRows, Options o, GenotypeSource fileset,
       boolean[] include, String chromosome, List<NullFit> fits, Configuration conf) {
     DosageBlock sample = Calibration.readSample(fileset, famRows,
-        calibrationOrder(fileset.variants(), include, chromosome), o.calibrationVariants(), o.maf(), conf);
+        calibrationOrder(fileset.variants(), include, chromosome), o.calibrationVariantsOr(Calibration.DEFAULT_VARIANTS),
+        o.maf(), conf);
     if (sample.m == 0) {
       throw new BadInputException(fileset.variantsPath() + ": no testable variant"
           + (chromosome == null ? "" : " on chromosome " + chromosome) + " to calibrate the test with");

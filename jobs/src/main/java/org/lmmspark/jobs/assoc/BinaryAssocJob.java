@@ -327,7 +327,7 @@ public final class BinaryAssocJob {
         locoNulls(b, genotypes, in, y, f, fit, k, products, fitPasses, models, fits, notes, conf);
       } else {
         DosageBlock sample = Calibration.readSample(fileset, in.famRows(),
-            AssocJob.calibrationOrder(fileset.variants(), genotypes.include(), null), o.calibrationVariants(),
+            AssocJob.calibrationOrder(fileset.variants(), genotypes.include(), null), o.calibrationVariantsOr(Calibration.DEFAULT_VARIANTS),
             Math.max(o.maf(), RATIO_MIN_MAF), conf);
         long ratio0 = products.passes();
         BinaryScoreTest.Model model = BinaryScoreTest.model(fit, y, in.design().x(), in.design().p(), sample, false,
@@ -391,7 +391,7 @@ public final class BinaryAssocJob {
     long locoPasses = products.passes() - passes0;
     log.info("LOCO null models (matrix-free): {}", loco.describe());
     // The ratio's sample: max(5, ⌈S/C⌉) variants per chromosome (as the quantitative matrix-free LOCO), pooled.
-    int perScope = MatrixFreeAssocJob.samplePerScope(o.calibrationVariants(), scopes.size(), true);
+    int perScope = MatrixFreeAssocJob.samplePerScope(o.calibrationVariantsOr(Calibration.DEFAULT_VARIANTS), scopes.size(), true);
     int n = y.length;
     int p = in.design().p();
     double[] x = in.design().x();
@@ -556,7 +556,7 @@ public final class BinaryAssocJob {
       log.warn("null model ({}): {}", scope, fit.message());
     }
     DosageBlock sample = Calibration.readSample(fileset, famRows,
-        AssocJob.calibrationOrder(fileset.variants(), include, chromosome), o.calibrationVariants(),
+        AssocJob.calibrationOrder(fileset.variants(), include, chromosome), o.calibrationVariantsOr(Calibration.DEFAULT_VARIANTS),
         Math.max(o.maf(), RATIO_MIN_MAF), conf);
     BinaryScoreTest.Model model = BinaryScoreTest.model(fit, y, problem.x(), problem.p(), sample, exact, b.firthBelow());
     log.info("null model ({}): τ = {}, {}; variance ratio {}; broadcast {} KiB", scope, String.format("%.5g", fit.tau()),

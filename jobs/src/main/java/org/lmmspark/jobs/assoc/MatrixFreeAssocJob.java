@@ -50,7 +50,8 @@ import org.slf4j.LoggerFactory;
  *   <li>REML: σ²_g, σ²_e of {@code y = Xβ + g + e}, {@code g ~ N(0, σ²_g ZZᵀ/M)} by matrix-free AI-REML
  *       ({@link MatrixFreeRemlJob#fit}, {@link StochasticReml}); a few hundred genotype passes;</li>
  *   <li>calibration sample: one Spark job fetches the cached calls of a seeded random sample of
- *       variants per chromosome from the cache (a few per chromosome, {@link #samplePerScope});</li>
+ *       variants from the cache ({@link #CALIBRATION_VARIANTS} in all, BOLT-LMM's default, spread over the
+ *       chromosomes, {@link #sampleCounts});</li>
  *   <li>LOCO residuals and γ: one batched CG solve over all chromosomes' columns
  *       ({@link LocoResiduals}), the variance components kept from the whole-genome fit (BOLT-LMM);
  *       {@code I} passes, I ≈ 7–10 at {@link #LOCO_CG_TOLERANCE} (per batch of columns);</li>
@@ -90,11 +91,24 @@ final class MatrixFreeAssocJob {
   /**
    * Relative residual of the sampled variants' columns in the LOCO solve
    * ({@link LocoResiduals.Options#sampleCgTolerance}): they enter only {@code xᵀV_{−c}⁻¹x}, whose CG error
-   * is second order, ≲ 10⁻⁴ relative here against a 2–10% spread of the ratios γ averages; they are 110
-   * of the 132 columns at 22 chromosomes and leave the batch one or two passes before y.
+   * is second order, ≲ 10⁻⁴ relative here against a 2–10% spread of the ratios γ averages; they are 30
+   * of the 52 columns at 22 chromosomes ({@link #CALIBRATION_VARIANTS}) and leave the batch two or three passes
+   * before y.
    */
   static final double CALIBRATION_CG_TOLERANCE = 5e-3;
-  /** At least this many sampled variants per LOCO chromosome for γ_c. */
+  /**
+   * Sampled variants of the calibration in all when {@code --calibration-variants} is not given: BOLT-LMM's
+   * {@code --numCalibSnps} default, 30 random SNPs at which the exact denominator is computed for one calibration
+   * factor (here {@code xᵀP_{−c}x}, each with its own chromosome left out). With LOCO they are spread over the
+   * chromosomes in proportion to their variants, at least one each ({@link #sampleCounts}), and the test uses
+   * their pooled mean ratio: its relative standard error, which scales every χ² of the run alike, is the ratio's CV
+   * over √30 (CV 1.3–1.6% at N = M = 10,000 simulated: 0.28%, against 0.13% with 110 variants;
+   * docs/benchmarks.md), i.e. a χ² of 30 is 30 ± 0.08, where its own sampling SD is √(2·(1 + 2·29)) ≈ 11. Every
+   * sampled variant is one more column of the LOCO solve (~6 iterations at {@link #CALIBRATION_CG_TOLERANCE}): 30
+   * instead of the former {@code max(100, 5·22)} = 110 cut a trait's LOCO column-passes from 836 to 356 there.
+   */
+  static final int CALIBRATION_VARIANTS = 30;
+  /** At least this many sampled variants per LOCO chromosome of the binary matrix-free route ({@link #samplePerScope}). */
   static final int MIN_SAMPLE_PER_CHROMOSOME = 5;
 
   /**
@@ -133,12 +147,59 @@ final class MatrixFreeAssocJob {
   }
 
   /**
-   * Variants sampled per null model: with LOCO {@code --calibration-variants} is the total over the
-   * chromosomes (each gets {@code max(5, ⌈S/C⌉)}), since every sampled variant is one more column of
-   * the batched solve over all chromosomes; without LOCO all S go to the single null.
+   * Variants sampled per null model of the binary matrix-free route: with LOCO {@code S} is the total over the
+   * chromosomes (each gets {@code max(5, ⌈S/C⌉)}); without LOCO all S go to the single null.
    */
   static int samplePerScope(int total, int scopes, boolean loco) {
     return loco ? Math.max(MIN_SAMPLE_PER_CHROMOSOME, (total + scopes - 1) / scopes) : total;
+  }
+
+  /**
+   * The calibration's sampled variants per null model of the quantitative matrix-free route: {@code total} spread
+   * over the scopes in proportion to their variants {@code variants[s]} (largest remainders), at least one each:
+   * a scope left at none gets one, taken from the scope with the most (the lowest index among equals), so
+   * {@code max(total, scopes)} in all; a single scope gets all {@code total}. With the pooled γ (one factor for all chromosomes, as BOLT-LMM) every sampled variant weighs the
+   * same wherever it lies, so this is a uniform sample of the genome's variants, stratified by chromosome.
+   */
+  static int[] sampleCounts(int total, long[] variants) {
+    int scopes = variants.length;
+    int[] counts = new int[scopes];
+    long sum = Arrays.stream(variants).sum();
+    if (scopes == 1 || sum == 0) {
+      Arrays.fill(counts, scopes == 1 ? total : Math.max(1, total / scopes));
+      return counts;
+    }
+    double[] remainder = new double[scopes];
+    int given = 0;
+    for (int s = 0; s < scopes; s++) {
+      double quota = (double) total * variants[s] / sum;
+      counts[s] = (int) Math.floor(quota);
+      remainder[s] = quota - counts[s];
+      given += counts[s];
+    }
+    // Largest remainders first (ties to the lower index), until the total is reached.
+    Integer[] byRemainder = new Integer[scopes];
+    for (int s = 0; s < scopes; s++) {
+      byRemainder[s] = s;
+    }
+    Arrays.sort(byRemainder, (a, b) -> Double.compare(remainder[b], remainder[a]));
+    for (int j = 0; j < scopes && given < total; j++) {
+      counts[byRemainder[j]]++;
+      given++;
+    }
+    for (int s = 0; s < scopes; s++) {
+      if (counts[s] == 0) {
+        counts[s] = 1;
+        int most = 0;
+        for (int d = 1; d < scopes; d++) {
+          most = counts[d] > counts[most] ? d : most;
+        }
+        if (counts[most] > 1 && given >= scopes) {
+          counts[most]--;
+        }
+      }
+    }
+    return counts;
   }
 
   /** One trait of a run: its options (its trait column and output prefix), its analysed samples and design, its notes. */
@@ -196,11 +257,16 @@ final class MatrixFreeAssocJob {
             o.loco() ? "; kept for every LOCO chromosome (BOLT-LMM)" : ""));
       }
       List<Integer> scopeChromosome = scopeChromosomes(o, products, fileset);
-      int perScope = samplePerScope(o.calibrationVariants(), scopeChromosome.size(), o.loco());
+      long[] cachedPerChromosome = products.variantsPerChromosome();
+      int[] perScope = sampleCounts(o.calibrationVariantsOr(CALIBRATION_VARIANTS),
+          scopeChromosome.stream().mapToLong(c -> c < 0 ? Arrays.stream(cachedPerChromosome).sum()
+              : cachedPerChromosome[c]).toArray());
       List<List<LocoResiduals.Scope>> scopes = stages.run("calibration sample",
           () -> calibrationScopes(products, fileset, genotypes.include(), scopeChromosome, perScope,
               ins.stream().map(GenotypeRemlInputs.Assembled::famRows).toList(), o.maf()),
-          s -> String.format(Locale.ROOT, "%d variant(s) per null model from the cache (seed %d)%s", perScope,
+          s -> String.format(Locale.ROOT, "%d variant(s) in all from the cache (%s per null model, seed %d)%s",
+              Arrays.stream(perScope).sum(), perScope.length == 1 ? String.valueOf(perScope[0])
+              : Arrays.stream(perScope).min().getAsInt() + "–" + Arrays.stream(perScope).max().getAsInt(),
               AssocJob.CALIBRATION_SEED, count > 1 ? ", one fetch decoded for each of " + count + " traits" : ""));
       long columnsInMemory = LOCO_SOLVE_BYTES / (80L * ins.stream().mapToInt(in -> in.samples().size()).sum());
       long columnsPerPass = count == 1 ? Long.MAX_VALUE : LOCO_PASS_BYTES / (8L * products.samples() * count);
@@ -210,11 +276,13 @@ final class MatrixFreeAssocJob {
       long passesBefore = products.passes();
       List<LocoResiduals.Result> locos = stages.run(o.loco() ? "LOCO residuals and γ" : "null-model residuals and γ",
           () -> residuals(fitted, ins, scopes, lo),
-          l -> String.format(Locale.ROOT, "%sone batched CG solve of %d columns%s in %d batch(es), %d genotype passes, CG "
-              + "iterations per null %s (tolerance %.0e for y, %.0e for the sampled variants; largest final "
-              + "residual of y %.1e)", count > 1 ? "per trait, "
-              + "in shared passes: " : "", l.get(0).columns(), count > 1 ? " (first trait)" : "", l.get(0).batches(),
-              products.passes() - passesBefore, Arrays.toString(l.get(0).iterations()),
+          l -> String.format(Locale.ROOT, "%sone batched CG solve of %d columns%s in %d batch(es), %d genotype passes, "
+              + "%d column-passes%s, CG iterations per null %s (tolerance %.0e for y, %.0e for the sampled variants; "
+              + "largest final residual of y %.1e)", count > 1 ? "per trait, in shared passes: " : "", l.get(0).columns(),
+              count > 1 ? " (first trait)" : "", l.get(0).batches(), products.passes() - passesBefore,
+              l.stream().mapToLong(LocoResiduals.Result::columnPasses).sum(), count > 1 ? String.format(Locale.ROOT,
+              " in all (%.0f per trait)", l.stream().mapToLong(LocoResiduals.Result::columnPasses).average()
+              .orElse(0)) : "", Arrays.toString(l.get(0).iterations()),
               lo.cgTolerance(), lo.sampleCgTolerance(), l.stream().mapToDouble(LocoResiduals.Result::maxRelResidual).max().orElse(0)));
 
       int[] modelOf = new int[products.chromosomes().size()];
@@ -317,7 +385,9 @@ final class MatrixFreeAssocJob {
       notes.add(spread);
     }
     notes.add("the test uses the pooled " + loco.pooled() + (scopes.size() > 1 ? " over all null models (each "
-        + "variant's ratio with its own chromosome's V_-c; BOLT-LMM likewise uses one calibration factor)" : ""));
+        + "variant's ratio with its own chromosome's V_-c; BOLT-LMM likewise uses one calibration factor)" : "")
+        + String.format(Locale.ROOT, "; its relative standard error, that of every χ²'s scale: %.2g",
+        loco.pooled().seOfMean() / loco.pooled().mean()));
     log.info(notes.get(notes.size() - 1));
     // What the cache dropped (all-sample filters) plus what the test's decoder dropped.
     VariantFilterCounts counts = scan.counts();
@@ -354,7 +424,7 @@ final class MatrixFreeAssocJob {
 
   /** Per trait, each null model's scope with its calibration sample ({@link #sampleFromCache}). */
   private static List<List<LocoResiduals.Scope>> calibrationScopes(DistributedGenotypeProducts products,
-      GenotypeSource fileset, boolean[] include, List<Integer> scopeChromosome, int perScope, List<int[]> famRows,
+      GenotypeSource fileset, boolean[] include, List<Integer> scopeChromosome, int[] perScope, List<int[]> famRows,
       double maf) {
     List<String> chromosomes = products.chromosomes();
     List<List<DosageBlock>> samples = sampleFromCache(products, fileset, include, scopeChromosome, perScope, famRows, maf);
@@ -378,19 +448,21 @@ final class MatrixFreeAssocJob {
   /**
    * The calibration sample of every scope from the cache, in one Spark job for all traits: a seeded random
    * order of each scope's variants ({@link Calibration#shuffled}, seed per chromosome as the spectral path),
-   * the cached calls (2-bit or 8-bit) of its first {@code 4·count + 20} fetched from the cached blocks, then
+   * the cached calls (2-bit or 8-bit) of its first {@code 4·count[s] + 20} fetched from the cached blocks, then
    * decoded on the driver for each trait's analysed samples ({@code famRows.get(t)}) in that order until
-   * {@code count} pass the filters. Returns per trait, per scope, the sample.
+   * {@code count[s]} pass the filters. Every trait's sample is drawn from the same order, so traits whose filters
+   * pass the same variants share them. Returns per trait, per scope, the sample.
    */
   static List<List<DosageBlock>> sampleFromCache(DistributedGenotypeProducts products, GenotypeSource fileset,
-      boolean[] include, List<Integer> scopeChromosome, int count, List<int[]> famRows, double maf) {
+      boolean[] include, List<Integer> scopeChromosome, int[] count, List<int[]> famRows, double maf) {
     List<Variant> variants = fileset.variants();
     List<String> chromosomes = products.chromosomes();
     List<int[]> orders = new ArrayList<>();
     boolean[] wanted = new boolean[variants.size()];
-    for (int c : scopeChromosome) {
+    for (int s = 0; s < scopeChromosome.size(); s++) {
+      int c = scopeChromosome.get(s);
       int[] order = AssocJob.calibrationOrder(variants, include, c < 0 ? null : chromosomes.get(c));
-      order = Arrays.copyOf(order, Math.min(order.length, 4 * count + 20));
+      order = Arrays.copyOf(order, Math.min(order.length, 4 * count[s] + 20));
       orders.add(order);
       for (int v : order) {
         wanted[v] = true;
@@ -425,8 +497,9 @@ final class MatrixFreeAssocJob {
     for (int[] rows : famRows) {
       List<DosageBlock> out = new ArrayList<>();
       DosageDecoder decoder = new DosageDecoder(rows, maf);
-      for (int[] order : orders) {
-        DosageBlock block = new DosageBlock(rows.length, Math.max(1, count));
+      for (int s = 0; s < orders.size(); s++) {
+        int[] order = orders.get(s);
+        DosageBlock block = new DosageBlock(rows.length, Math.max(1, count[s]));
         for (int k = 0; k < order.length && block.m < block.capacity(); k++) {
           PackedGenotypeBlock one = byVariant.get(order[k]);
           if (one != null) {

@@ -122,8 +122,8 @@ public final class AssocCommand implements Callable<Integer> {
   @Option(names = "--test", defaultValue = "auto", paramLabel = "T", description = "auto, mlma, exact, calibrated (the MLMA statistic; auto = calibrated from N >= 5000 samples, exact below), f (EMMAX/FaST-LMM), wald (GEMMA -lmm 1), lrt (GEMMA -lmm 2) or score (GEMMA -lmm 3) (default: ${DEFAULT-VALUE}).")
   String test;
 
-  @Option(names = "--calibration-variants", defaultValue = "100", paramLabel = "S", description = "Calibrated test: variants sampled (seeded) per null model to estimate gamma (default: ${DEFAULT-VALUE}).")
-  int calibrationVariants;
+  @Option(names = "--calibration-variants", paramLabel = "S", description = "Calibrated test: variants sampled (seeded) to estimate gamma, computed exactly (default: 100 per null model on the spectral route and for --family binomial; on the matrix-free route 30 in all, BOLT-LMM's --numCalibSnps default, spread over the chromosomes in proportion to their variants with --loco, at least one each, their ratios pooled).")
+  Integer calibrationVariants;
 
   @Option(names = "--calibration-eigenvectors", defaultValue = "20", paramLabel = "K", description = "Calibrated test: leading eigenvectors of K treated exactly (population structure, close relatives); 0 gives the plain BOLT-LMM-inf calibration (default: ${DEFAULT-VALUE}).")
   int calibrationEigenvectors;
@@ -168,7 +168,8 @@ public final class AssocCommand implements Callable<Integer> {
     org.apache.hadoop.conf.Configuration conf = chromosomeCodes.apply(new org.apache.hadoop.conf.Configuration());
     TraitTables.Traits traits = trait.traits();
     AssocJob.Options options = new AssocJob.Options(genotypes.input(), traits.spec(), grm, output.out(), loco, maf, exact,
-        parseTest(test), calibrationVariants, calibrationEigenvectors, partitions, blockVariants, parseSolver(solver),
+        parseTest(test), calibrationVariants == null ? 0 : NumericRange.atLeast("--calibration-variants",
+        calibrationVariants, 1), calibrationEigenvectors, partitions, blockVariants, parseSolver(solver),
         matrixFreeAbove == null ? SolverRoute.COST_MODEL : NumericRange.atLeast("--matrix-free-above", matrixFreeAbove, 0),
         probes, variants.selection(samples, conf), kernel.scaling(), parseStatistic(test));
     AssocJob.checkInputs(options, conf);

@@ -14,7 +14,6 @@ import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.BadInputException;
-import org.lmmspark.engine.assoc.Calibration;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
 import org.lmmspark.engine.genotype.GenotypeSource;
@@ -346,7 +345,7 @@ public final class Pipeline {
 
   private AssocJob.Options assocOptions(String grm, String outPrefix, AssocJob.Solver solver) {
     return new AssocJob.Options(c.genotypes(), trait == null ? c.trait() : trait, grm, outPrefix, c.loco(), c.maf(), false,
-        AssocCommand.parseTest(c.test()), Calibration.DEFAULT_VARIANTS, AssocJob.DEFAULT_EIGENVECTORS, 0, 0, solver,
+        AssocCommand.parseTest(c.test()), 0, AssocJob.DEFAULT_EIGENVECTORS, 0, 0, solver,
         SolverRoute.COST_MODEL, 0, selection, c.kernel(), AssocCommand.parseStatistic(c.test()));
   }
 

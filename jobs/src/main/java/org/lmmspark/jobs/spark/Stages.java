@@ -51,6 +51,7 @@ public final class Stages {
       }
     };
     long t0 = System.nanoTime();
+    long cpu0 = processCpuNanos();
     jsc.sc().addSparkListener(counter);
     T result;
     try {
@@ -59,14 +60,25 @@ public final class Stages {
       jsc.sc().removeSparkListener(counter);
     }
     double s = (System.nanoTime() - t0) / 1e9;
+    long cpu1 = processCpuNanos();
     sparkJobs += jobs.get();
     String more = detail.apply(result);
     names.add(name);
     seconds.add(s);
-    lines.add(String.format(Locale.ROOT, "%s: %.1f s, %d Spark job(s)%s", name, s, jobs.get(),
+    lines.add(String.format(Locale.ROOT, "%s: %.1f s%s, %d Spark job(s)%s", name, s, cpu0 < 0 || cpu1 < 0 ? ""
+        : String.format(Locale.ROOT, " (%.1f s CPU of this JVM)", (cpu1 - cpu0) / 1e9), jobs.get(),
         more == null || more.isEmpty() ? "" : "; " + more));
     log.info(lines.get(lines.size() - 1));
     return result;
+  }
+
+  /**
+   * CPU time of this JVM so far (every thread: with a local master the executors' tasks too), ns; −1 where the
+   * platform does not report it.
+   */
+  private static long processCpuNanos() {
+    java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : -1;
   }
 
   /** Runs a stage that returns nothing. */

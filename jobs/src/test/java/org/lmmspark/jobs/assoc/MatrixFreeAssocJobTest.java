@@ -1,5 +1,6 @@
 package org.lmmspark.jobs.assoc;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,18 +39,21 @@ class MatrixFreeAssocJobTest {
     String mf = dir.resolve("mf").toString();
     // auto with a threshold of 100 samples and no --grm: the matrix-free route.
     AssocJob.Result m = AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(GenotypeInput.bfile(prefix), pheno, "y_quant", null, qcovar, null,
-        mf, true, 0, false, AssocJob.Test.AUTO, 100, 20, 4, 0, AssocJob.Solver.AUTO, 100, 12));
+        mf, true, 0, false, AssocJob.Test.AUTO, 0, 20, 4, 0, AssocJob.Solver.AUTO, 100, 12));
     AssocJob.Result e = AssocJob.run(SharedSpark.jsc(), new AssocJob.Options(GenotypeInput.bfile(prefix), pheno, "y_quant", null, qcovar, null,
         dir.resolve("exact").toString(), true, 0, false, AssocJob.Test.EXACT, 100, 20, 4, 0, AssocJob.Solver.AUTO, 100, 0));
     assertEquals(AssocJob.Solver.MATRIX_FREE, m.solver());
     assertEquals(AssocJob.Solver.SPECTRAL, e.solver());
     assertTrue(m.calibrated());
     assertEquals(22, m.nullFits().size());
+    int sampled = 0;
     for (AssocJob.NullFit f : m.nullFits()) {
-      // 100 sampled variants over 22 chromosomes: at least 5 each.
-      assertTrue(f.gamma() != null && f.gamma().variants() >= 5 && f.gamma().mean() > 0, f.toString());
+      // The default, 30 sampled variants in all (BOLT-LMM's --numCalibSnps) over 22 chromosomes: at least 1 each.
+      assertTrue(f.gamma() != null && f.gamma().variants() >= 1 && f.gamma().mean() > 0, f.toString());
       assertTrue(f.variantsTested() > 0, f.toString());
+      sampled += f.gamma().variants();
     }
+    assertEquals(MatrixFreeAssocJob.CALIBRATION_VARIANTS, sampled);
     double corr = statisticCorrelation(e, m);
     double h2Exact = e.nullFits().stream().mapToDouble(AssocJob.NullFit::h2).average().orElseThrow();
     System.out.printf("MatrixFreeAssocJobTest N=400: corr %.6f, h² matrix-free %.4f vs spectral LOCO mean %.4f, "
@@ -96,6 +100,31 @@ class MatrixFreeAssocJobTest {
         corr, m.lambdaGc(), e.lambdaGc());
     assertTrue(corr > 0.995, "F correlation " + corr);
     assertTrue(m.notes().stream().anyMatch(l -> l.contains("route: matrix-free (--solver matrix-free")), m.notes().toString());
+  }
+
+  /**
+   * The calibration's sample over the chromosomes: the total in proportion to their variants by largest remainders
+   * (worked by hand below), every chromosome at least one (taken from the largest count), a single null all of it.
+   */
+  @Test
+  void calibrationSampleIsSpreadInProportionToVariants() {
+    // 30 over 1,000 / 500 / 250 / 250 variants: quotas 15, 7.5, 3.75, 3.75 → 15, 7, 3, 3 (28) plus the two largest
+    // remainders (the 0.75s) → 15, 7, 4, 4.
+    assertArrayEquals(new int[] {15, 7, 4, 4}, MatrixFreeAssocJob.sampleCounts(30, new long[] {1000, 500, 250, 250}));
+    // 22 chromosomes, one 100 times the others: quotas 30·100/121 = 24.8 and 0.248 each → 24 + 21 × 0, then the
+    // largest remainders (the big one's 0.79 first, then the 0.248s in order) give 25 and 5 × 1; the other 16 are
+    // raised to one, each taken from the big one: 9 + 21 = 30, every chromosome sampled.
+    long[] skewed = new long[22];
+    java.util.Arrays.fill(skewed, 1);
+    skewed[0] = 100;
+    int[] c = MatrixFreeAssocJob.sampleCounts(30, skewed);
+    assertEquals(9, c[0]);
+    for (int s = 1; s < 22; s++) {
+      assertEquals(1, c[s], "chromosome " + s);
+    }
+    // More chromosomes than the total: one each.
+    assertArrayEquals(new int[] {1, 1, 1}, MatrixFreeAssocJob.sampleCounts(2, new long[] {10, 10, 10}));
+    assertArrayEquals(new int[] {30}, MatrixFreeAssocJob.sampleCounts(30, new long[] {1234}));
   }
 
   /** Pearson correlation of the two runs' statistics, variant by variant (the same variants, in the same order). */
