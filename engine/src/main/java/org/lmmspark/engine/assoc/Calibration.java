@@ -212,11 +212,13 @@ public final class Calibration {
   /**
    * The calibrated model of a null fitted in K's band form ({@code K = Q B Qᵀ},
    * {@link SpectralReml#fit(RemlProblem, SpectralReml.Band)}): what {@link #fromSpectral} builds, without
-   * an eigendecomposition. The residual is the fit's {@code Py}; the k leading eigenvectors of K come
-   * from inverse iteration on B ({@link BandReduction#leadingEigenvectors}); {@code γ₀} is the mean weight
+   * an eigendecomposition. The residual is the fit's {@code Py}; for k &gt; 0, K's eigenvalues come from B
+   * ({@link BandReduction#eigenvalues}, {@code O(n²·kd)}: the fit itself needs none) and the k leading eigenvectors
+   * of K from inverse iteration on B ({@link BandReduction#leadingEigenvectors}); {@code γ₀} is the mean weight
    * {@code 1/(σ²_g d_i + σ²_e)} of the other eigenvalues; exact {@code xᵀPx} of the sampled variants is
    * {@code x̃ᵀV_B⁻¹x̃ − bᵀC⁻¹b} with {@code x̃ = Qᵀx}, {@code V_B = σ²_g B + σ²_e I} (banded Cholesky),
-   * {@code b = (V_B⁻¹X̃)ᵀx̃}, {@code C = X̃ᵀV_B⁻¹X̃}. Cost {@code O(n²·(k + sample.m + p))}.
+   * {@code b = (V_B⁻¹X̃)ᵀx̃}, {@code C = X̃ᵀV_B⁻¹X̃}. Cost {@code O(n²·(k + sample.m + p))}, and {@code O(n²·kd)} for
+   * the eigenvalues when k &gt; 0.
    *
    * @param fit the REML fit in this band form (θ = (σ²_g, σ²_e), Py)
    */
@@ -233,8 +235,9 @@ public final class Calibration {
     double sg = fit.theta()[0];
     double se = fit.theta()[1];
     BandReduction red = band.reduction();
-    double[] d = band.eigenvalues();
-    double[] uk = red.leadingEigenvectors(d, k);
+    // K's eigenvalues only for k > 0 (the fit needs none): O(n²·kd) on one OpenBLAS thread.
+    double[] d = k > 0 ? Blas.withThreads(1, red::eigenvalues) : null;
+    double[] uk = k > 0 ? red.leadingEigenvectors(d, k) : new double[0];
     double[] wk = new double[k];
     for (int j = 0; j < k; j++) {
       wk[j] = 1 / (sg * d[n - k + j] + se);

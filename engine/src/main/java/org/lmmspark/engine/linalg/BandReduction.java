@@ -16,8 +16,10 @@ import org.netlib.util.intW;
  * BLAS ({@code 4n³/3} flops in DSYMM/DSYR2K, near the GEMM rate). LAPACK's one-stage {@code dsytrd}
  * (the first step of {@code dsyevd}) spends half its flops in DSYMV, reading the whole trailing
  * matrix from memory once per column: at n = 10,000 that is ~1.3 TB of memory traffic, which is what
- * makes an eigendecomposition of a GRM cost minutes rather than seconds. Eigenvalues, when needed,
- * come from B in {@code O(n²·kd)} ({@link Blas#bandEigenvalues}: LAPACK's second stage, {@code dsbev_2stage}).
+ * makes an eigendecomposition of a GRM cost minutes rather than seconds. REML needs no eigenvalues (traces through
+ * the band of the inverse, {@link BandedInverse}); when they are needed (the calibrated association null's exact
+ * eigenvectors), they come from B in {@code O(n²·kd)} ({@link Blas#bandEigenvalues}: LAPACK's second stage,
+ * {@code dsbev_2stage}).
  *
  * <p>Algorithm, for panels of {@code kd} columns {@code j₀ = 0, kd, 2kd, …}: QR of the block below
  * the band, {@code A[j₀+kd:, j₀:j₀+kd] = Q_j R} ({@code dgeqrf}, {@code Q_j = I − V T Vᵀ} from

@@ -66,16 +66,14 @@ public final class Blas {
   }
 
   /**
-   * Loads the native library and binds its two-stage band eigensolver ({@link #bandEigenvaluesRoutine()}) on a daemon
-   * thread now, so that a command that reads its inputs first finds them loaded: {@code reml --grm} reads its GRM
-   * meanwhile (the loading took 0.4–0.8 s of wall time, the binding 0.15–0.25 s more, on a busy 2-core machine).
+   * Loads the native library on a daemon thread now, so that a command that reads its inputs first finds it loaded:
+   * {@code reml --grm} reads its GRM meanwhile (the loading took 0.4–0.8 s of wall time on a busy 2-core machine).
    * A failure here is left for the first real use to report.
    */
   public static void loadInBackground() {
     Thread t = new Thread(() -> {
       try {
         describe();
-        bandEigenvaluesRoutine();
       } catch (Throwable e) {
         // left for the first real use, which fails the same way and reports it as the command's error
       }

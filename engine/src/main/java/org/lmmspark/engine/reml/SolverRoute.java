@@ -73,9 +73,10 @@ public final class SolverRoute {
    */
   static final double BAND_REDUCTION_SECONDS_AT_10K = 40;
   /**
-   * The sequential rest of a band-form null (B's eigenvalues by {@code dsbev_2stage}, O(N²·kd); REML; the
-   * calibration), seconds at N = 10,000, scaled as N²: eigenvalues 7.8–8.5 CPU-s (23–25 by {@code dsbtrd} before),
-   * calibration 8.9 s under load (docs/benchmarks.md), REML &lt; 1 s.
+   * The sequential rest of a band-form null of {@code assoc} (the calibration, with B's eigenvalues by
+   * {@code dsbev_2stage}, O(N²·kd), for its {@code --calibration-eigenvectors} k &gt; 0, the default; REML, which needs
+   * no eigenvalues), seconds at N = 10,000, scaled as N²: eigenvalues 7.8–8.5 CPU-s (23–25 by {@code dsbtrd} before),
+   * the rest of the calibration 8.9 s under load (docs/benchmarks.md), REML's grid and AI steps ~1–2 s.
    */
   static final double BAND_SEQUENTIAL_SECONDS_AT_10K = 15;
   /** One full eigendecomposition ({@code dsyevd}, for the exact tests) on one driver thread at N = 10,000: 251 s measured. */

@@ -3,6 +3,7 @@ package org.lmmspark.engine.reml;
 import java.util.List;
 import java.util.Locale;
 import org.lmmspark.engine.linalg.BandReduction;
+import org.lmmspark.engine.linalg.BandedInverse;
 import org.lmmspark.engine.linalg.Blas;
 
 /**
@@ -14,10 +15,10 @@ import org.lmmspark.engine.linalg.Blas;
  * bases are used:
  * <ul>
  *   <li>{@link #fit(RemlProblem)}: a two-stage-style reduction to band form ({@link BandReduction}, half-bandwidth
- *       {@value #BANDWIDTH}; all level-3 BLAS, {@code 4n³/3} flops) plus B's eigenvalues in {@code O(n²·kd)}.
- *       This is ~3× faster than a full eigendecomposition ({@code dsyevd}, whose one-stage tridiagonalization
- *       is memory-bound), and REML needs no eigenvectors. B's eigenvalues are computed on a thread of their own
- *       beside the fit's steps that need none ({@link #fitReducing});</li>
+ *       {@value #BANDWIDTH}; all level-3 BLAS, {@code 4n³/3} flops), and nothing more of K: REML needs neither
+ *       eigenvectors nor eigenvalues. This is ~3× faster than a full eigendecomposition ({@code dsyevd}, whose one-stage
+ *       tridiagonalization is memory-bound), and B's eigenvalues ({@code O(n²·kd)} on one thread, a fifth of the
+ *       solver's time at n = 10,000 when they were used) are not computed;</li>
  *   <li>{@link #fit(RemlProblem, Eigen)}: the eigenbasis from {@link #decompose} ({@code B = diag(d)}, kd = 0),
  *       for callers that need the eigenvectors anyway (the exact association test rotates every variant).</li>
  * </ul>
@@ -28,7 +29,11 @@ import org.lmmspark.engine.linalg.Blas;
  * likelihood (score and AI matrix in the same banded algebra) is maximized by the one AI-REML optimizer
  * ({@link AiReml#maximize}), whose active set holds σ²_g at 0 on the boundary. Standard errors come from the
  * average information matrix at the optimum (as the dense solver's), and the observed information is computed too, using
- * {@code P̃ = V⁻¹ − G C⁻¹ Gᵀ}, {@code G = V⁻¹X̃}; traces of functions of B come from K's eigenvalues.
+ * {@code P̃ = V⁻¹ − G C⁻¹ Gᵀ}, {@code G = V⁻¹X̃}. Traces of functions of B ({@code tr(V⁻¹B)} in the score,
+ * {@code tr(V⁻¹BV⁻¹B)} and the like in the observed information) come from the band of {@code V⁻¹} by selected
+ * inversion of V's banded Cholesky factor and its derivatives ({@link BandedInverse}, {@code O(n·kd²)}); λ's upper
+ * bound when K has eigenvalues below 0 from K's smallest eigenvalue, bracketed by banded Cholesky factorizations and
+ * inverse iteration ({@link #lambdaMax}).
  */
 public final class SpectralReml implements RemlSolver {
   static final double LAMBDA_MIN = 1e-5;
@@ -67,22 +72,22 @@ public final class SpectralReml implements RemlSolver {
   }
 
   /**
-   * K in band form, {@code K = Q B Qᵀ} ({@link BandReduction}), with K's eigenvalues (ascending), for
-   * callers that need more than the fit in the same basis (the calibrated association null); {@code timing} says
-   * for the log how long the reduction (and with how many BLAS threads) and the eigenvalues took.
+   * K in band form, {@code K = Q B Qᵀ} ({@link BandReduction}), for more fits in the same basis and for callers that
+   * need more than the fit there (the calibrated association null); {@code timing} says for the log how long the
+   * reduction took, on how many threads.
    */
-  public record Band(BandReduction reduction, double[] eigenvalues, String timing) {
+  public record Band(BandReduction reduction, String timing) {
     public int n() {
       return reduction.size();
     }
   }
 
   /**
-   * One reduction of the component's dense matrix to band form and B's eigenvalues: {@code 4n³/3} level-3 flops on
-   * the driver's threads ({@link Blas#driverThreads()}) + {@code O(n²·kd)} on one. The same bits for any thread
-   * count: the reduction's tiles are fixed ({@link BandReduction#reduce(int, double[], int, int)}) and every other
-   * BLAS call of the band route runs on one OpenBLAS thread. The reduction overwrites one copy of K, made straight
-   * into its padded array for a dense K (at n = 10,000 a second 800 MB copy cost ~2 CPU-s and as much memory).
+   * One reduction of the component's dense matrix to band form: {@code 4n³/3} level-3 flops on the driver's threads
+   * ({@link Blas#driverThreads()}). The same bits for any thread count: the reduction's tiles are fixed
+   * ({@link BandReduction#reduce(int, double[], int, int)}) and every other BLAS call of the band route runs on one
+   * OpenBLAS thread. The reduction overwrites one copy of K, made straight into its padded array for a dense K (at
+   * n = 10,000 a second 800 MB copy cost ~2 CPU-s and as much memory).
    */
   public static Band reduce(SymmetricOperator k) {
     return reduce(k, Blas.driverThreads());
@@ -92,10 +97,7 @@ public final class SpectralReml implements RemlSolver {
   public static Band reduce(SymmetricOperator k, int threads) {
     long t0 = System.nanoTime();
     BandReduction reduction = toBand(k, threads);
-    long t1 = System.nanoTime();
-    double[] eigenvalues = Blas.withThreads(1, reduction::eigenvalues);
-    long t2 = System.nanoTime();
-    return new Band(reduction, eigenvalues, timing(t1 - t0, threads, t2 - t1, ""));
+    return new Band(reduction, timing(System.nanoTime() - t0, threads));
   }
 
   /** K reduced to band form on {@code threads} threads, in one padded copy of K. */
@@ -106,9 +108,8 @@ public final class SpectralReml implements RemlSolver {
     return BandReduction.reduce(n, a, Math.max(1, Math.min(BANDWIDTH, n - 1)), threads);
   }
 
-  private static String timing(long reductionNanos, int threads, long eigenNanos, String eigenNote) {
-    return String.format(Locale.ROOT, "reduction %.1f s on %d thread(s), eigenvalues %.1f s (%s%s)", reductionNanos / 1e9,
-        threads, eigenNanos / 1e9, Blas.bandEigenvaluesRoutine(), eigenNote);
+  private static String timing(long reductionNanos, int threads) {
+    return String.format(Locale.ROOT, "reduction %.1f s on %d thread(s)", reductionNanos / 1e9, threads);
   }
 
   @Override
@@ -126,12 +127,11 @@ public final class SpectralReml implements RemlSolver {
 
   /**
    * Reduces the single component to band form on {@code threads} threads ({@link #reduce(SymmetricOperator, int)})
-   * and fits in it. With two or more threads, B's eigenvalues (one thread, {@code O(n²·kd)}: at n = 10,000 a fifth
-   * of the solver's time) are computed on a thread of their own beside the part of the fit that does not need them:
-   * the rotation {@code Qᵀ[y X]} and the profile likelihood on the λ grid, over {@code [LAMBDA_MIN, LAMBDA_MAX]}
-   * (made again over the narrower range when K's eigenvalues turn out to bound λ lower, see {@link Start}). The
-   * result is the same bits as {@code fit(problem, reduce(k, threads))} on any thread count: the same calls on the
-   * same data, some at the same time.
+   * and fits in it. With two or more threads, λ's upper bound ({@link #lambdaMax}: one banded Cholesky when K has no
+   * eigenvalue below {@code −1e-5}, a few more and some solves when it has) is found on a thread of its own beside the
+   * rotation {@code Qᵀ[y X]}, which does not need it. The result is the same bits as
+   * {@code fit(problem, reduce(k, threads))} on any thread count: the same calls on the same data, some at the same
+   * time.
    */
   public Fitted fitReducing(RemlProblem problem, int threads) {
     if (problem.components().size() != 1) {
@@ -140,31 +140,22 @@ public final class SpectralReml implements RemlSolver {
     }
     long t0 = System.nanoTime();
     BandReduction reduction = toBand(problem.components().get(0).covariance(), threads);
-    long reductionNanos = System.nanoTime() - t0;
+    Band band = new Band(reduction, timing(System.nanoTime() - t0, threads));
     return Blas.withThreads(1, () -> {
-      // Started inside withThreads(1) and joined before it ends: OpenBLAS's thread count is global, and the
-      // eigenvalues' BLAS calls must run on one thread as reduce's do (same bits).
-      long[] eigenNanos = new long[1];
-      java.util.concurrent.FutureTask<double[]> eigen = new java.util.concurrent.FutureTask<>(() -> {
-        long e0 = System.nanoTime();
-        double[] d = reduction.eigenvalues();
-        eigenNanos[0] = System.nanoTime() - e0;
-        return d;
-      });
+      // Started inside withThreads(1) and joined before it ends: OpenBLAS's thread count is global, and the bound's
+      // LAPACK calls must run on one thread as fit(problem, band)'s do (same bits).
+      java.util.concurrent.FutureTask<Bound> bound = new java.util.concurrent.FutureTask<>(() -> Bound.of(reduction));
       boolean beside = threads > 1;
       if (beside) {
-        Thread t = new Thread(eigen, "lmmspark-band-eigenvalues");
+        Thread t = new Thread(bound, "lmmspark-lambda-bound");
         t.setDaemon(true);
         t.start();
       } else {
-        eigen.run();
+        bound.run();
       }
-      Rotated noEigenvalues = rotate(problem, reduction, null);
-      Start guess = beside ? Start.on(noEigenvalues, LAMBDA_MAX) : null;
-      double[] d = org.lmmspark.engine.TaskFailures.join(eigen, "the band form's eigenvalues");
-      Band band = new Band(reduction, d, timing(reductionNanos, threads, eigenNanos[0],
-          beside ? ", beside the rotation and the λ grid" : ""));
-      return new Fitted(band, fitInBand(problem, band, noEigenvalues.withEigenvalues(d), guess));
+      Rotated rot = rotate(problem, reduction);
+      Bound b = org.lmmspark.engine.TaskFailures.join(bound, "λ's upper bound");
+      return new Fitted(band, fitInBand(problem, band, rot, b, beside ? ", beside the rotation" : ""));
     });
   }
 
@@ -173,28 +164,142 @@ public final class SpectralReml implements RemlSolver {
    * on one OpenBLAS thread, so that the fit is the same bits whatever the driver's thread count.
    */
   public RemlFit fit(RemlProblem problem, Band band) {
-    return Blas.withThreads(1, () -> fitInBand(problem, band, rotate(problem, band.reduction(), band.eigenvalues()),
-        null));
+    return Blas.withThreads(1, () -> fitInBand(problem, band, rotate(problem, band.reduction()),
+        Bound.of(band.reduction()), ""));
   }
 
-  /** {@code [ỹ X̃] = Qᵀ[y X]} with K's eigenvalues {@code d} (null: not known yet, {@link Rotated#withEigenvalues}). */
-  private static Rotated rotate(RemlProblem problem, BandReduction reduction, double[] d) {
+  /** {@code [ỹ X̃] = Qᵀ[y X]}. */
+  private static Rotated rotate(RemlProblem problem, BandReduction reduction) {
     int p = problem.p();
     if (reduction.size() != problem.n()) {
       throw new IllegalArgumentException("band form of size " + reduction.size() + " for n = " + problem.n());
     }
     double[] yx = stack(problem);
     reduction.applyQt(yx, p + 1);
-    return new Rotated(problem.n(), p, reduction.bandwidth(), reduction.band(), d, yx);
+    return new Rotated(problem.n(), p, reduction.bandwidth(), reduction.band(), yx);
   }
 
-  private RemlFit fitInBand(RemlProblem problem, Band band, Rotated rot, Start guess) {
+  private RemlFit fitInBand(RemlProblem problem, Band band, Rotated rot, Bound bound, String boundNote) {
     BandReduction reduction = band.reduction();
-    return fit(problem, rot, guess, pyRot -> {
+    return fit(problem, rot, bound.lamMax(), pyRot -> {
       double[] py = pyRot.clone();
       reduction.applyQ(py, 1);
       return py;
-    }, "band form (half-bandwidth " + reduction.bandwidth() + "; " + band.timing() + ")");
+    }, String.format(Locale.ROOT, "band form (half-bandwidth %d; %s, λ bound %.2f s%s)", reduction.bandwidth(),
+        band.timing(), bound.nanos() / 1e9, boundNote));
+  }
+
+  /** λ's upper bound for K's band form ({@link #lambdaMax}) and how long it took to find. */
+  private record Bound(double lamMax, long nanos) {
+    static Bound of(BandReduction reduction) {
+      long t0 = System.nanoTime();
+      double lamMax = lambdaMax(reduction.band(), reduction.size(), reduction.bandwidth());
+      return new Bound(lamMax, System.nanoTime() - t0);
+    }
+  }
+
+  /**
+   * The upper end of λ: {@code H = λB + I} must stay positive definite when K has negative eigenvalues, so
+   * {@code λ < 1/|d_min|}; {@code min(LAMBDA_MAX, 0.999/|d_min|)} when {@code d_min < 0}, else {@code LAMBDA_MAX}.
+   * For B diagonal (kd = 0, the eigenbasis) d_min is its least entry. For a band B: if {@code B + (0.999/LAMBDA_MAX)·I}
+   * has a Cholesky factor, {@code d_min > −0.999/LAMBDA_MAX} and the bound is {@code LAMBDA_MAX} (one {@code dpbtrf},
+   * {@code O(n·kd²)}); otherwise d_min comes from {@link #smallestEigenvalue}.
+   */
+  static double lambdaMax(double[] band, int n, int kd) {
+    double shift = 0.999 / LAMBDA_MAX;
+    double dMin;
+    if (kd == 0) {
+      dMin = 0;
+      for (int i = 0; i < n; i++) {
+        dMin = Math.min(dMin, band[i]);
+      }
+    } else if (BandReduction.choleskyOfShifted(band, n, kd, 1, shift) != null) {
+      return LAMBDA_MAX;
+    } else {
+      dMin = smallestEigenvalue(band, n, kd, -shift);
+    }
+    return dMin < 0 ? Math.min(LAMBDA_MAX, 0.999 / -dMin) : LAMBDA_MAX;
+  }
+
+  /**
+   * The smallest eigenvalue of the band B (lower band storage, half-bandwidth kd ≥ 1), known to be at most
+   * {@code hi < 0} (B − hi·I has no Cholesky factor), to {@code 1e-12} relative plus a few ulps of ‖B‖ — as accurate
+   * as an eigensolver's {@code ε‖B‖}, for a fraction of its {@code O(n²·kd)}. A bracket {@code lo < d_min ≤ hi} is
+   * kept, {@code lo} a shift where the banded Cholesky of {@code B − lo·I} exists ({@code dpbtrf}, {@code O(n·kd²)};
+   * it exists if and only if {@code lo < d_min}): found by stepping down by factors of 4 from hi (Gershgorin's bound
+   * ends it); then, in rounds, a few steps of inverse iteration with that factor (each a solve, {@code O(n·kd)}),
+   * whose Rayleigh quotients are upper bounds of d_min and converge to it, lower hi; a factorization just below hi
+   * then confirms it (done) or moves hi down, and one at the bracket's midpoint halves it, giving the next round a
+   * closer shift. At n = 10,000, kd = 64 a handful of factorizations.
+   */
+  static double smallestEigenvalue(double[] band, int n, int kd, double hi) {
+    int ld = kd + 1;
+    double norm = 0; // Gershgorin: every |eigenvalue| ≤ max_i Σ_j |B_ij|
+    double[] rowSum = new double[n];
+    for (int j = 0; j < n; j++) {
+      rowSum[j] += Math.abs(band[j * ld]);
+      for (int q = 1; q <= Math.min(kd, n - 1 - j); q++) {
+        double v = Math.abs(band[q + j * ld]);
+        rowSum[j] += v;
+        rowSum[j + q] += v;
+      }
+    }
+    for (double r : rowSum) {
+      norm = Math.max(norm, r);
+    }
+    double floor = -2 * norm - Double.MIN_NORMAL; // B − floor·I ≥ norm·I: positive definite
+    double lo = hi;
+    double[] f;
+    do {
+      hi = lo;
+      lo = Math.max(4 * lo, floor);
+      f = BandReduction.choleskyOfShifted(band, n, kd, 1, -lo);
+    } while (f == null && lo > floor);
+    if (f == null) {
+      throw new IllegalStateException("no Cholesky factor of B + 2‖B‖·I: B is not finite");
+    }
+    java.util.SplittableRandom rng = new java.util.SplittableRandom(20261202L);
+    double[] v = new double[n];
+    for (int i = 0; i < n; i++) {
+      v[i] = rng.nextDouble() - 0.5;
+    }
+    double[] bv = new double[n];
+    for (int round = 0; round < 200; round++) {
+      double tol = 1e-12 * -hi + 16 * Math.ulp(norm);
+      if (hi - lo <= tol) {
+        break;
+      }
+      for (int step = 0; step < 8; step++) {
+        v = BandReduction.solveCholesky(f, n, kd, v, 1);
+        double norm2 = DenseRemlLikelihood.dot(v, v);
+        double scale = 1 / Math.sqrt(norm2);
+        for (int i = 0; i < n; i++) {
+          v[i] *= scale;
+        }
+        Blas.level3().dsbmv("L", n, kd, 1.0, band, 0, ld, v, 0, 1, 0.0, bv, 0, 1);
+        hi = Math.min(hi, DenseRemlLikelihood.dot(v, bv)); // a Rayleigh quotient: ≥ d_min
+      }
+      tol = 1e-12 * -hi + 16 * Math.ulp(norm);
+      if (hi - lo <= tol) {
+        break;
+      }
+      double below = hi - tol;
+      double[] fb = BandReduction.choleskyOfShifted(band, n, kd, 1, -below);
+      if (fb != null) {
+        lo = below;
+        break;
+      }
+      hi = below;
+      double mid = 0.5 * (lo + hi);
+      double[] fm = BandReduction.choleskyOfShifted(band, n, kd, 1, -mid);
+      if (fm != null) {
+        lo = mid;
+        f = fm;
+      } else {
+        hi = mid;
+      }
+    }
+    return 0.5 * (lo + hi);
   }
 
   /** Fits with a precomputed eigendecomposition of the single component (the association null model's basis). */
@@ -207,8 +312,8 @@ public final class SpectralReml implements RemlSolver {
     // [ỹ X̃] = Uᵀ [y X]: one DGEMM.
     double[] r = new double[n * (p + 1)];
     Blas.dgemm(true, false, n, p + 1, n, 1.0, eigen.vectors(), n, stack(problem), n, 0.0, r, n);
-    Rotated rot = new Rotated(n, p, 0, eigen.values().clone(), eigen.values(), r);
-    return fit(problem, rot, null, pyRot -> {
+    Rotated rot = new Rotated(n, p, 0, eigen.values().clone(), r);
+    return fit(problem, rot, lambdaMax(rot.band, n, 0), pyRot -> {
       double[] py = new double[n];
       Blas.dgemv(false, n, n, 1.0, eigen.vectors(), pyRot, 0.0, py);
       return py;
@@ -225,11 +330,10 @@ public final class SpectralReml implements RemlSolver {
 
   /**
    * Where AI-REML starts: the profile likelihood ℓ(λ) on {@value #GRID} points over log λ in
-   * {@code [min(LAMBDA_MIN, lamMax/10), lamMax]} and at λ = 0, the best of them ({@code lambda0}) and σ̂²_e there. Needs
-   * no eigenvalues, only λ's upper end {@code lamMax} (below {@code LAMBDA_MAX} only when K has an eigenvalue below
-   * {@code −1e-5}), so {@link #fitReducing} makes it for {@code LAMBDA_MAX} while they are computed.
+   * {@code [min(LAMBDA_MIN, lamMax/10), lamMax]} and at λ = 0, the best of them ({@code lambda0}) and σ̂²_e there;
+   * {@code lamMax} from {@link #lambdaMax}.
    */
-  private record Start(double lamMax, double lo, double hi, double lambda0, double s2) {
+  private record Start(double lo, double hi, double lambda0, double s2) {
     static Start on(Rotated rot, double lamMax) {
       double lo = Math.log(Math.min(LAMBDA_MIN, lamMax / 10));
       double hi = Math.log(lamMax);
@@ -246,20 +350,14 @@ public final class SpectralReml implements RemlSolver {
       double atZero = rot.profile(0);
       boolean startAtZero = atZero >= val[best];
       double lambda0 = startAtZero ? 0 : Math.exp(grid[best]);
-      return new Start(lamMax, lo, hi, lambda0, rot.sigma2(lambda0));
+      return new Start(lo, hi, lambda0, rot.sigma2(lambda0));
     }
   }
 
-  /** The fit in the rotated basis; {@code guess} (may be null) is used when made for the same λ range. */
-  private RemlFit fit(RemlProblem problem, Rotated rot, Start guess, java.util.function.UnaryOperator<double[]> back,
+  /** The fit in the rotated basis, λ in {@code [0, lamMax]} ({@link #lambdaMax}). */
+  private RemlFit fit(RemlProblem problem, Rotated rot, double lamMax, java.util.function.UnaryOperator<double[]> back,
       String basis) {
-    double dMin = 0;
-    for (double d : rot.d) {
-      dMin = Math.min(dMin, d);
-    }
-    // H must stay positive definite when K has negative eigenvalues: λ < 1/|d_min|.
-    double lamMax = dMin < 0 ? Math.min(LAMBDA_MAX, 0.999 / -dMin) : LAMBDA_MAX;
-    Start start = guess != null && guess.lamMax() == lamMax ? guess : Start.on(rot, lamMax);
+    Start start = Start.on(rot, lamMax);
     double lo = start.lo();
     double hi = start.hi();
     double lambda0 = start.lambda0();
@@ -295,35 +393,24 @@ public final class SpectralReml implements RemlSolver {
 
   /**
    * The rotated data: K as the banded B (half-bandwidth kd, LAPACK lower band storage; kd = 0 in the
-   * eigenbasis, where B = diag(d)), K's eigenvalues d, ỹ (n) and X̃ (n×p). Everything K-shaped is a
-   * function of B, so the solves are banded Cholesky and the traces come from d.
+   * eigenbasis, where B = diag(d)), ỹ (n) and X̃ (n×p). Everything K-shaped is a function of B, so the solves are
+   * banded Cholesky and the traces come from the band of V⁻¹ ({@link BandedInverse}).
    */
   private static final class Rotated implements RemlLikelihood {
     final int n;
     final int p;
     final int kd;
     final double[] band;
-    final double[] d;
     final double[] y;
     final double[] x;
 
-    Rotated(int n, int p, int kd, double[] band, double[] d, double[] yx) {
-      this(n, p, kd, band, d, java.util.Arrays.copyOfRange(yx, 0, n), java.util.Arrays.copyOfRange(yx, n, n * (p + 1)));
-    }
-
-    private Rotated(int n, int p, int kd, double[] band, double[] d, double[] y, double[] x) {
+    Rotated(int n, int p, int kd, double[] band, double[] yx) {
       this.n = n;
       this.p = p;
       this.kd = kd;
       this.band = band;
-      this.d = d;
-      this.y = y;
-      this.x = x;
-    }
-
-    /** The same data with K's eigenvalues, for a Rotated made without them (whose profile likelihood needs none). */
-    Rotated withEigenvalues(double[] eigenvalues) {
-      return new Rotated(n, p, kd, band, eigenvalues, y, x);
+      this.y = java.util.Arrays.copyOfRange(yx, 0, n);
+      this.x = java.util.Arrays.copyOfRange(yx, n, n * (p + 1));
     }
 
     /** The banded Cholesky factor of {@code a·B + b·I}, or null when it is not positive definite. */
@@ -464,20 +551,18 @@ public final class SpectralReml implements RemlSolver {
       double[] py = applyP(f, g, cinv, y);
       double yPy = DenseRemlLikelihood.dot(y, py);
       double logL = -0.5 * (logDet(f) + logC + yPy);
-      // V_k in this basis: B for σ²_g, I for σ²_e. Traces of functions of B come from its eigenvalues.
+      // V_k in this basis: B for σ²_g, I for σ²_e. Traces of functions of B from the band of V⁻¹ and its derivatives.
       double[][] gk = {timesB(g, p), g};
-      double[][] vInvDk = new double[2][n];
-      for (int i = 0; i < n; i++) {
-        double v = theta[0] * d[i] + theta[1];
-        vInvDk[0][i] = d[i] / v;
-        vInvDk[1][i] = 1 / v;
-      }
+      BandedInverse.Traces traces = BandedInverse.traces(band, f, n, kd, observed);
+      double[] trVInvDk = {traces.zb(), traces.z()};
+      // tr(V⁻¹V_kV⁻¹V_m): k, m = 0 is B, 1 is I.
+      double[] trVInvDkVInvDm = {traces.zbzb(), traces.z2b(), traces.z2b(), traces.z2()};
       double[] score = new double[2];
       double[][] u = {timesB(py, 1), py};
       double[][] pu = new double[2][];
       for (int k = 0; k < 2; k++) {
         // tr(P̃V_k) = tr(V⁻¹V_k) − tr(C⁻¹ Gᵀ V_k G).
-        double tr = SmallMatrices.sum(vInvDk[k]) - traceOf(cinv, gram(g, gk[k]));
+        double tr = trVInvDk[k] - traceOf(cinv, gram(g, gk[k]));
         double q = DenseRemlLikelihood.dot(py, u[k]);
         score[k] = -0.5 * (tr - q);
         pu[k] = applyP(f, g, cinv, u[k]);
@@ -489,7 +574,8 @@ public final class SpectralReml implements RemlSolver {
           double a = 0.5 * DenseRemlLikelihood.dot(u[k], pu[m]);
           ai[k + 2 * m] = a;
           // observed = yᵀPV_kPV_lPy − ½ tr(PV_kPV_l) = 2 AI − E.
-          obs[k + 2 * m] = observed ? 2 * a - 0.5 * traceProduct(f, g, gk, cinv, vInvDk, k, m) : Double.NaN;
+          obs[k + 2 * m] = observed ? 2 * a - 0.5 * traceProduct(f, g, gk, cinv, trVInvDkVInvDm[k + 2 * m], k, m)
+              : Double.NaN;
         }
       }
       SmallMatrices.symmetrize(ai, 2);
@@ -511,13 +597,9 @@ public final class SpectralReml implements RemlSolver {
     /**
      * {@code tr(P̃ V_k P̃ V_m)} with {@code P̃ = V⁻¹ − G C⁻¹ Gᵀ} and V_k, V_m functions of B (so they
      * commute with V): {@code tr(V⁻¹V_kV⁻¹V_m) − 2 tr(C⁻¹ (V_kG)ᵀ V⁻¹ (V_mG)) + tr(C⁻¹ S_k C⁻¹ S_m)},
-     * {@code S_k = GᵀV_kG}; the first term from the eigenvalues, the rest in {@code O(n·kd·p)}.
+     * {@code S_k = GᵀV_kG}; the first term given ({@code t1}, {@link BandedInverse}), the rest in {@code O(n·kd·p)}.
      */
-    double traceProduct(double[] f, double[] g, double[][] gk, double[] cinv, double[][] vInvDk, int k, int m) {
-      double t1 = 0;
-      for (int i = 0; i < n; i++) {
-        t1 += vInvDk[k][i] * vInvDk[m][i];
-      }
+    double traceProduct(double[] f, double[] g, double[][] gk, double[] cinv, double t1, int k, int m) {
       double t2 = traceOf(cinv, gram(gk[k], solve(f, gk[m], p)));
       double[] ca = new double[p * p];
       double[] cb = new double[p * p];

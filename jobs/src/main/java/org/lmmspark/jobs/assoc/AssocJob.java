@@ -733,7 +733,7 @@ public final class AssocJob {
       RemlProblem problem = new RemlProblem(base.y(), base.x(), base.fixedNames(), List.of(k));
       RemlFit fit;
       if (band == null) {
-        // The first trait's fit is made with the reduction, K's eigenvalues beside its first steps (as reml --grm's).
+        // The first trait's fit is made with the reduction (as reml --grm's).
         SpectralReml.Fitted fitted = new SpectralReml().fitReducing(problem);
         band = fitted.band();
         fit = fitted.fit();

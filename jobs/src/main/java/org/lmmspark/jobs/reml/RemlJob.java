@@ -220,8 +220,7 @@ public final class RemlJob {
 
     /**
      * {@code prob} fitted in the band form of its one component over {@code samples}: the last one when the samples
-     * are the same, else a new one, reduced with its eigenvalues beside the fit's first steps
-     * ({@link SpectralReml#fitReducing}).
+     * are the same, else a new one, reduced with the fit ({@link SpectralReml#fitReducing}).
      */
     RemlFit fit(SpectralReml spectral, List<SampleId> samples, RemlProblem prob) {
       if (samples.equals(bandSamples)) {
