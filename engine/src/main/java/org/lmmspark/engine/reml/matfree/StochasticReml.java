@@ -59,8 +59,10 @@ import org.lmmspark.engine.reml.VarianceComponent;
  * EM-REML steps, then AI steps {@code θ ← θ + AI⁻¹∂ℓ/∂θ} over the free parameters with the active set
  * {@code θ_k ≥ 0} (residual ≥ {@code 1e-6 s²}), halving a step when V stops being positive definite;
  * converged when the next AI step changes no θ_k by more than {@code tolerance·Σθ}. Standard errors
- * from {@code AI⁻¹}. The fixed effects {@code β̂ = C⁻¹XᵀV⁻¹y}, their covariance {@code C⁻¹} and {@code log|C|} come
- * from one solve {@code V W = X} (p columns) at the estimate, once per fit. The log-likelihood
+ * from {@code AI⁻¹}. The fixed effects come once per fit, at the estimate: {@code β̂ = (XᵀX)⁻¹Xᵀ(y − V·Py)} (since
+ * {@code VPy = y − Xβ̂}; one product) and {@code C⁻¹}, {@code log|C|} from {@code W = V⁻¹X} (p columns, to log|V|'s
+ * tolerance: C is a quadratic form, accurate to about the square of it), solved in the same batch as log|V|'s
+ * probes when they are solved. The log-likelihood
  * {@code ℓ = −½(log|V| + log|C| + yᵀPy)} is reported with
  * {@code log|V|} by stochastic Lanczos quadrature ({@link LanczosQuadrature}) over the same probes.
  * The Monte Carlo error of θ̂ due to the probes is estimated as {@code AI⁻¹ S AI⁻¹} with S the
@@ -73,8 +75,8 @@ import org.lmmspark.engine.reml.VarianceComponent;
  *
  * <p>Cost per iteration: {@code CG + 1 + K} operator products (CG the iteration count of the one
  * batched solve over {@code 1 + R + K + 1} columns, warm-started from the previous iterate's
- * solutions; +1 for its starting residual), plus at the end the fixed effects' cold solve of p columns and about
- * half a cold solve for log|V|. With
+ * solutions; +1 for its starting residual), plus at the end about half a cold solve for log|V| (and X's p columns
+ * with it; alone, with the Lanczos traces) and one product for β̂. With
  * one component, {@code V = θ_g K + θ_e I} (the genotype-only model), just CG: a solve of {@code ΠVΠ W = ΠB} gives
  * {@code ΠK W = (ΠB − R − θ_e W)/θ_g} for its solutions W (R its residual) without a pass, which is
  * both {@code ΠK Py} and, at the next θ, the warm start's first residual {@code ΠB − (θ'_g ΠK W + θ'_e W)}.
@@ -872,11 +874,18 @@ public final class StochasticReml implements RemlSolver {
       } else {
         Arrays.fill(mc, Double.NaN);
       }
-      FixedEffects fe = fixedEffects(ev.theta);
       double logL = Double.NaN;
       double[] logDet = {Double.NaN, Double.NaN};
+      // V⁻¹X for the fixed effects: solved in the same batch as log|V|'s probes when they are solved at the end.
+      double[] vinvX = o.logLikelihood() && !byQuadrature && p > 0 ? new double[n * p] : null;
       if (o.logLikelihood()) {
-        logDet = logDetV(ev.theta);
+        logDet = logDetV(ev.theta, vinvX);
+        if (logDet.length < 3 || logDet[2] == 0) {
+          vinvX = null;
+        }
+      }
+      FixedEffects fe = fixedEffects(ev.theta, ev.py, vinvX);
+      if (o.logLikelihood()) {
         if (byQuadrature) {
           // The runs are on ΠKΠ: their log is log det(ΠVΠ on range Π) = log|V| + log|C| − log|XᵀX| (class doc).
           logDet[0] += proj.logDetGram() - fe.logDetC();
@@ -898,11 +907,20 @@ public final class StochasticReml implements RemlSolver {
     record FixedEffects(double[] beta, double[] cinv, double logDetC) {}
 
     /**
-     * The fixed effects at θ from one solve {@code V W = X} (p columns, once per fit: the evaluations solve against
-     * ΠVΠ and never see X): {@code C = XᵀW}, {@code β̂ = C⁻¹Wᵀy}. NaN when the solve fails or C is not positive
-     * definite.
+     * Relative residual to which V⁻¹X is solved at the end (as log|V|'s probes, {@link #logDetV}): C = XᵀV⁻¹X is a
+     * quadratic form, whose CG error is about the square of the residual (≲ 1e-6 relative at 1e-3), as is log|C|.
      */
-    FixedEffects fixedEffects(double[] theta) {
+    double endTolerance() {
+      return Math.max(o.cgTolerance(), Math.min(1e-3, Math.sqrt(o.cgTolerance())));
+    }
+
+    /**
+     * The fixed effects at θ (the evaluations solve against ΠVΠ and never see X), once per fit: {@code β̂} from
+     * {@code Xβ̂ = y − V·Py} (one product with Py, to Py's accuracy: {@code β̂ = (XᵀX)⁻¹Xᵀ(y − VPy)}); {@code C = XᵀW}
+     * from {@code W = V⁻¹X}, given ({@code vinvX}, solved beside log|V|'s probes) or solved here to
+     * {@link #endTolerance} (p columns). NaN when the solve fails or C is not positive definite.
+     */
+    FixedEffects fixedEffects(double[] theta, double[] py, double[] vinvX) {
       double[] nan = new double[p * p];
       Arrays.fill(nan, Double.NaN);
       double[] nanBeta = new double[p];
@@ -911,21 +929,39 @@ public final class StochasticReml implements RemlSolver {
         return new FixedEffects(new double[0], new double[0], 0);
       }
       CovarianceOperator v = new CovarianceOperator(parts, theta, n);
-      BatchedPcg.Result w = BatchedPcg.solve(v, x, p, null, preconditioner(theta), o.cgTolerance(),
-          o.maxCgIterations(), false);
+      double[] w = vinvX;
+      if (w == null) {
+        BatchedPcg.Result s = BatchedPcg.solve(v, x, p, null, preconditioner(theta), endTolerance(),
+            o.maxCgIterations(), false);
+        cgIterations.add(s.maxIterations());
+        progress.accept(String.format(Locale.ROOT, "fixed effects at θ = %s: %d CG iterations over %d columns%s",
+            fmt(theta), s.maxIterations(), p, s.allConverged() ? "" : " (not converged)"));
+        w = s.allConverged() ? s.x() : null;
+      }
+      double[] vpy = new double[n];
+      v.apply(py, 1, vpy);
       products += v.products;
-      cgIterations.add(w.maxIterations());
-      progress.accept(String.format(Locale.ROOT, "fixed effects at θ = %s: %d CG iterations over %d columns%s",
-          fmt(theta), w.maxIterations(), p, w.allConverged() ? "" : " (not converged)"));
-      if (!w.allConverged()) {
-        return new FixedEffects(nanBeta, nan, Double.NaN);
+      double[] beta = nanBeta;
+      double[] gram = new double[p * p];
+      Blas.dgemm(true, false, p, p, n, 1.0, x, n, x, n, 0.0, gram, p);
+      if (Blas.dpotrfLower(p, gram)) {
+        double[] rest = y.clone();
+        for (int i = 0; i < n; i++) {
+          rest[i] -= vpy[i];
+        }
+        beta = new double[p];
+        Blas.dgemv(true, n, p, 1.0, x, rest, 0.0, beta);
+        Blas.dpotrsLower(p, 1, gram, beta);
+      }
+      if (w == null) {
+        return new FixedEffects(beta, nan, Double.NaN);
       }
       double[] c = new double[p * p];
-      Blas.dgemm(true, false, p, p, n, 1.0, x, n, w.x(), n, 0.0, c, p);
+      Blas.dgemm(true, false, p, p, n, 1.0, x, n, w, n, 0.0, c, p);
       SmallMatrices.symmetrize(c, p);
       double[] l = c.clone();
       if (!Blas.dpotrfLower(p, l)) {
-        return new FixedEffects(nanBeta, nan, Double.NaN);
+        return new FixedEffects(beta, nan, Double.NaN);
       }
       double logDetC = 0;
       for (int j = 0; j < p; j++) {
@@ -933,10 +969,6 @@ public final class StochasticReml implements RemlSolver {
       }
       double[] cinv = l.clone();
       Blas.dpotriLowerFull(p, cinv);
-      double[] g = new double[p];
-      Blas.dgemv(true, n, p, 1.0, w.x(), y, 0.0, g);
-      double[] beta = new double[p];
-      Blas.dgemv(false, p, p, 1.0, cinv, g, 0.0, beta);
       return new FixedEffects(beta, cinv, logDetC);
     }
 
@@ -992,26 +1024,47 @@ public final class StochasticReml implements RemlSolver {
      * {@code sqrt(cgTolerance)} (1e-3 for the default): quadrature error ~1e-6 relative, far below the
      * Monte Carlo error of the probe average, for about half the passes.
      */
-    double[] logDetV(double[] theta) {
+    double[] logDetV(double[] theta, double[] vinvX) {
       if (byQuadrature) {
         return lanczosLogDet(theta);
       }
       CovarianceOperator v = new CovarianceOperator(parts, theta, n);
       SymmetricOperator a = v;
       double logDetM = 0;
-      if (preconditioner(theta) instanceof SpectralPreconditioner m) {
-        logDetM = m.logDet();
-        a = m.whiten(v);
+      SpectralPreconditioner whitening = preconditioner(theta) instanceof SpectralPreconditioner m ? m : null;
+      if (whitening != null) {
+        logDetM = whitening.logDet();
+        a = whitening.whiten(v);
       }
-      double tol = Math.max(o.cgTolerance(), Math.min(1e-3, Math.sqrt(o.cgTolerance())));
-      BatchedPcg.Result s = BatchedPcg.solve(a, z, r, null, null, tol, o.maxCgIterations(), true);
+      // With vinvX, X rides in the batch ({@link #fixedEffects}): M^{-1/2}X solved against M^{-1/2}VM^{-1/2} gives
+      // M^{1/2}V⁻¹X, to the same tolerance.
+      int extra = vinvX == null ? 0 : p;
+      double[] b = Arrays.copyOf(z, n * (r + extra));
+      int[] xs = java.util.stream.IntStream.range(r, r + extra).toArray();
+      System.arraycopy(x, 0, b, n * r, n * extra);
+      if (whitening != null && extra > 0) {
+        whitening.power(-0.5, b, b, n, xs, extra);
+      }
+      BatchedPcg.Result s = BatchedPcg.solve(a, b, r + extra, null, null, endTolerance(), o.maxCgIterations(), true);
       products += v.products;
       cgIterations.add(s.maxIterations());
       double[] q = new double[r];
       for (int j = 0; j < r; j++) {
         q[j] = LanczosQuadrature.logQuadratic(s.alphas()[j], s.betas()[j], n);
       }
-      return probeMean(q, logDetM);
+      double[] mean = probeMean(q, logDetM);
+      boolean solved = extra > 0;
+      for (int j : xs) {
+        solved &= s.converged()[j];
+      }
+      if (solved) {
+        double[] sol = s.x();
+        if (whitening != null) {
+          whitening.power(-0.5, sol, sol, n, xs, extra);
+        }
+        System.arraycopy(sol, n * r, vinvX, 0, n * p);
+      }
+      return new double[] {mean[0], mean[1], solved ? 1 : 0};
     }
 
     /**
