@@ -184,7 +184,7 @@ public final class StochasticReml implements RemlSolver {
    *                      Lanczos quadrature over runs kept for the whole fit ({@link ProbeLanczos}) instead of
    *                      solving the probes at every evaluation: the same probes and the same estimates (the
    *                      quadrature to {@link #lanczosTolerance} of CG's residual), the probes leave every CG
-   *                      batch ({@code R} of its {@code 1 + p + R + 2} columns); ignored with several components
+   *                      batch ({@code R} of its {@code 1 + R + 2} columns); ignored with several components
    */
   public StochasticReml(Options options, Consumer<String> progress, boolean lanczosTraces) {
     this.options = options;
@@ -354,7 +354,7 @@ public final class StochasticReml implements RemlSolver {
       }
       rows.add(k.rows());
     }
-    // The largest trait first: when its samples are the union, in its order, it reads the shared runs as its own.
+    // The largest trait first (the union's order follows its samples).
     List<int[]> bySize = new ArrayList<>(rows);
     bySize.sort((a, b) -> Integer.compare(b.length, a.length));
     java.util.Map<Integer, Integer> position = new java.util.LinkedHashMap<>();
