@@ -3,10 +3,9 @@ package org.lmmspark.engine.assoc;
 import java.util.ArrayList;
 import java.util.List;
 import org.lmmspark.engine.genotype.DosageBlock;
-import org.lmmspark.engine.linalg.Blas;
-import org.lmmspark.engine.reml.SmallMatrices;
 import org.lmmspark.engine.matfree.GenomicRelationshipOperator;
 import org.lmmspark.engine.reml.matfree.BatchedPcg;
+import org.lmmspark.engine.reml.matfree.CovariateProjection;
 import org.lmmspark.engine.reml.matfree.LeadingEigenspace;
 import org.lmmspark.engine.reml.matfree.SpectralPreconditioner;
 
@@ -147,8 +146,7 @@ public final class LocoResiduals {
     // columns, P_{−c} = Π(ΠV_{−c}Π)⁺Π, so each scope solves only [Πy | Πx_1 … Πx_s] against ΠV_{−c}Π on the
     // complement of X (CG stays there: right-hand sides, products and preconditioned residuals are all
     // projected), instead of [y | X | x_1 … x_s] against V_{−c}: p columns fewer per scope, the same P_{−c}.
-    double[] q = x.clone();
-    Blas.orthonormalize(n, p, q);
+    CovariateProjection proj = new CovariateProjection(x, n, p);
     int[] offset = new int[sc + 1];
     for (int s = 0; s < sc; s++) {
       DosageBlock b = scopes.get(s).sample();
@@ -176,40 +174,19 @@ public final class LocoResiduals {
         rhs[base + i] = v[i];
       }
     }
-    project(q, n, p, rhs, 0, r);
+    proj.project(rhs, 0, r);
     // Deflation on the whole-genome K's leading pairs (they serve every K_{−c}); else Jacobi per scope.
     SpectralPreconditioner deflation = leading == null ? null : new SpectralPreconditioner(leading, sigmaG, sigmaE);
     double[][] scopeDiagonals = deflation == null ? locoDiagonals(k, scopes, sigmaG, sigmaE, n) : null;
     // On the complement of X the preconditioner is M's compression, (ΠMΠ)⁺ = M⁻¹ − M⁻¹Q(QᵀM⁻¹Q)⁻¹QᵀM⁻¹ there: since
     // (1−ε)M ≤ V ≤ (1+ε)M implies the same between ΠMΠ and ΠVΠ, CG keeps M's condition number (ΠM⁻¹Π does not:
     // 11 iterations instead of 8 at N = M = 10,000, where two of the covariates are principal components). Per scope
-    // (Jacobi has a diagonal per scope; the deflation's M is one for all): M⁻¹Q and the Cholesky factor of QᵀM⁻¹Q.
-    double[][] mq = new double[sc][];
-    double[][] qmq = new double[sc][];
+    // (Jacobi has a diagonal per scope; the deflation's M is one for all): M⁻¹Q and the Cholesky factor of QᵀM⁻¹Q
+    // ({@link CovariateProjection.Compression}).
+    CovariateProjection.Compression[] compressions = new CovariateProjection.Compression[sc];
     for (int s = 0; s < sc; s++) {
-      if (deflation != null && s > 0) {
-        mq[s] = mq[0];
-        qmq[s] = qmq[0];
-        continue;
-      }
-      double[] t = new double[n * p];
-      if (deflation != null) {
-        deflation.apply(q, t, n, java.util.stream.IntStream.range(0, p).toArray(), p);
-      } else {
-        for (int j = 0; j < p; j++) {
-          for (int i = 0; i < n; i++) {
-            t[i + j * n] = q[i + j * n] / scopeDiagonals[s][i];
-          }
-        }
-      }
-      double[] c = new double[p * p];
-      Blas.dgemm(true, false, p, p, n, 1.0, q, n, t, n, 0.0, c, p);
-      SmallMatrices.symmetrize(c, p);
-      if (!Blas.dpotrfLower(p, c)) {
-        throw new IllegalStateException(scopes.get(s).label() + ": QᵀM⁻¹Q of the covariates is not positive definite");
-      }
-      mq[s] = t;
-      qmq[s] = c;
+      compressions[s] = deflation != null && s > 0 ? compressions[0] : proj.compression(deflation != null ? deflation
+          : BatchedPcg.Preconditioner.diagonal(scopeDiagonals[s]));
     }
     double[] solution = new double[rhs.length];
     int[] iterations = new int[sc];
@@ -252,19 +229,13 @@ public final class LocoResiduals {
       // (ΠMΠ)⁺ on the complement of X, where the residuals lie: z = M⁻¹r − M⁻¹Q (QᵀM⁻¹Q)⁻¹ Qᵀ(M⁻¹r), so Qᵀz = 0.
       BatchedPcg.Preconditioner pre = (res, z, nn, columns, count) -> {
         full.apply(res, z, nn, columns, count);
-        double[] g = new double[p];
         for (int t = 0; t < count; t++) {
-          int col = columns[t];
-          int s = scopeOf[order[first + col]];
-          Blas.dgemm(true, false, p, 1, n, 1.0, q, 0, n, z, col * n, n, 0.0, g, 0, p);
-          Blas.dpotrsLower(p, 1, qmq[s], g);
-          Blas.dgemm(false, false, n, 1, p, -1.0, mq[s], 0, n, g, 0, p, 1.0, z, col * n, n);
+          compressions[scopeOf[order[first + columns[t]]]].correct(z, columns[t]);
         }
       };
       int[] passCount = new int[1];
       BatchedPcg.ColumnOperator v = (in, kk, columns, out) -> {
-        double[] pin = java.util.Arrays.copyOf(in, n * kk);
-        project(q, n, p, pin, 0, kk);
+        double[] pin = proj.projected(in, kk);
         if (sigmaG == 0) {
           for (int i = 0; i < n * kk; i++) {
             out[i] = sigmaE * pin[i];
@@ -280,7 +251,7 @@ public final class LocoResiduals {
         for (int i = 0; i < n * kk; i++) {
           out[i] = sigmaG * out[i] + sigmaE * pin[i];
         }
-        project(q, n, p, out, 0, kk);
+        proj.project(out, 0, kk);
       };
       double[] b = new double[n * cols];
       for (int j = 0; j < cols; j++) {
@@ -316,7 +287,7 @@ public final class LocoResiduals {
     }
     // The solutions lie in the complement of X up to rounding: project once more, so that P_{−c}y is exactly
     // orthogonal to the covariates' columns.
-    project(q, n, p, solution, 0, r);
+    proj.project(solution, 0, r);
     List<CalibratedModel> models = new ArrayList<>();
     List<Calibration.Gamma> own = new ArrayList<>();
     List<double[]> ratios = new ArrayList<>();
@@ -339,19 +310,6 @@ public final class LocoResiduals {
       models.replaceAll(mo -> mo.withGamma(pooled));
     }
     return new Result(models, own, pooled, iterations, passes, columnPasses, r, batches, worst);
-  }
-
-  /**
-   * {@code a_j ← (I − QQᵀ) a_j} for the {@code count} columns of the n-row column-major block {@code a} from column
-   * {@code first} on; Q the n×p orthonormal basis of the covariates.
-   */
-  private static void project(double[] q, int n, int p, double[] a, int first, int count) {
-    if (count == 0) {
-      return;
-    }
-    double[] g = new double[p * count];
-    Blas.dgemm(true, false, p, count, n, 1.0, q, 0, n, a, first * n, n, 0.0, g, 0, p);
-    Blas.dgemm(false, false, n, count, p, -1.0, q, 0, n, g, 0, p, 1.0, a, first * n, n);
   }
 
   /** Jacobi diagonals, one per scope: diag(V_{−c}) = σ²_g diag(K_{−c}) + σ²_e. */

@@ -14,7 +14,7 @@ import java.util.Locale;
  *       calibrated). Driver memory ≈ {@link #DENSE_BYTES_PER_SAMPLE_SQUARED}{@code ·N²} bytes.</li>
  *   <li><b>matrix-free</b>: no GRM; the genotypes cached once (2 bits per call) and every product with K one
  *       pass over them ({@code 4·N·M·k} flops for k columns, spread over the executors): REML (≈
- *       {@link #remlPasses} passes of {@code 1 + p + R + 2} columns per trait), then the LOCO residuals of
+ *       {@link #remlPasses} passes of {@code 1 + R + 2} columns per trait, the covariates projected out), then the LOCO residuals of
  *       all chromosomes in ONE batched solve (≈ {@link #LOCO_SOLVE_ITERATIONS} passes of
  *       {@code C + S} columns: y per chromosome and the sampled variants, the covariates projected out), then one
  *       test pass. Driver memory O(N·k).</li>
@@ -181,7 +181,8 @@ public final class SolverRoute {
     double spectral = (r.grmGiven() ? 0 : grm + parts) + nulls * perNull + scan;
     // Matrix-free: cache, REML passes, the LOCO (or null) solve, the test pass.
     double passes = remlPasses(r.samples());
-    double remlColumns = (1 + r.fixedEffects() + PROBES + 2.0) * r.traits();
+    // y, the probes and the AI columns (the covariates projected out: their p columns are solved once, at the end).
+    double remlColumns = (1 + PROBES + 2.0) * r.traits();
     double locoColumns = r.association()
         ? (nulls + Math.max(CALIBRATION_VARIANTS, nulls)) * r.traits() : 0;
     double matrixFree = n * m / 4 / CACHE_BYTES_PER_SECOND + passes * pass(n, m, remlColumns, r.clusterCores())

@@ -48,8 +48,8 @@ import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
  *       6) of the same probes on its own K (φ the fraction of the union it does not analyse), the shared runs
  *       serving as control variates ({@link org.lmmspark.engine.reml.matfree.SharedProbeRuns}). Each trait's
  *       h² is then within its Monte Carlo error (reported in its {@code .log} and {@code .json}) of its run
- *       alone, not equal to it; a trait whose samples are the union (the largest, with no missing value)
- *       reads the shared runs as its own probes and equals its run alone.</li>
+ *       alone, not equal to it (also a trait whose samples are the union: its own runs are on its K with the
+ *       covariates projected out, the shared ones on K over the union).</li>
  * </ul>
  * Every trait's inputs are checked before any is fitted (its column, its analysed samples against the
  * fixed effects, a constant trait): a trait that fails them stops the run at once, naming it and why. A

@@ -60,6 +60,8 @@ public final class ProbeLanczos {
   private final int[] decomposedAt;
   private final double[][] eigenvectors;
   private final double[] z;
+  /** The covariates projected out of the runs (runs on ΠKΠ from Πz), or null. */
+  private final CovariateProjection projection;
   private final int[][] masks;
   /** {@code projections[j][s][l] = (z_j ⊙ 1_{masks[s]})ᵀ q_l}. */
   private final double[][][] projections;
@@ -70,7 +72,17 @@ public final class ProbeLanczos {
    * @param z n×R probes, column-major, none zero
    */
   public ProbeLanczos(SymmetricOperator k, double[] z, int r) {
-    this(k, z, r, new int[0][]);
+    this(k, z, r, new int[0][], null);
+  }
+
+  /**
+   * Runs on {@code ΠKΠ} from the projected probes {@code Πz_r} ({@link CovariateProjection}): every product K·q is
+   * followed by Π (the Lanczos vectors stay in range Π, where {@code ΠKΠ + σΠ} is the projected {@code K + σI}),
+   * so that {@code (Πz_r)ᵀ f(ΠKΠ) Πz_r} has expectation {@code Σ f(μ_i)} over the eigenvalues μ_i of ΠKΠ on range Π
+   * (Rademacher z: {@code E[zzᵀ] = I}). The products are K's ({@link #advance} projects what the caller took).
+   */
+  public ProbeLanczos(SymmetricOperator k, double[] z, int r, CovariateProjection projection) {
+    this(k, z, r, new int[0][], projection);
   }
 
   /**
@@ -78,7 +90,13 @@ public final class ProbeLanczos {
    * each index set of {@code masks} (indices into 0 … n−1) against every Lanczos vector.
    */
   public ProbeLanczos(SymmetricOperator k, double[] z, int r, int[][] masks) {
+    this(k, z, r, masks, null);
+  }
+
+  private ProbeLanczos(SymmetricOperator k, double[] z0, int r, int[][] masks, CovariateProjection projection) {
     this.k = k;
+    this.projection = projection;
+    double[] z = projection == null ? z0 : projection.projected(z0, r);
     this.n = k.size();
     this.r = r;
     if (z.length < (long) n * r || r < 1) {
@@ -131,7 +149,7 @@ public final class ProbeLanczos {
     }
   }
 
-  /** {@code K z_r} for every probe (n×R), from the first step. */
+  /** {@code K z_r} for every probe (n×R), from the first step ({@code ΠKΠz_r} with a projection). */
   public double[] kz() {
     return kz;
   }
@@ -190,6 +208,9 @@ public final class ProbeLanczos {
     for (int s = 0; s < count; s++) {
       System.arraycopy(current, which[s] * n, in, s * n, n);
     }
+    if (projection != null) {
+      projection.project(in, 0, count);
+    }
     return in;
   }
 
@@ -200,6 +221,9 @@ public final class ProbeLanczos {
    */
   public double[] advance(int[] which, int count, double[] out) {
     products++;
+    if (projection != null) {
+      projection.project(out, 0, count);
+    }
     double[] kq = new double[n * r];
     for (int s = 0; s < count; s++) {
       int j = which[s];

@@ -37,9 +37,14 @@ import org.lmmspark.engine.reml.SymmetricOperator;
  * about 1.25× that of R probes of the trait's own (1.05 at φ = 0.03, 1.15 at 0.12, 1.25 at 0.22) on that case,
  * for {@code R_t/R} of their passes; measured through the fits, the Monte Carlo SE of σ²_g was 0.83–1.04× that of
  * the trait's run alone at N = M = 5,000 (3–23% missing) and 1.75× (variance 3×) for 22% missing at n = 400 &lt; M
- * ({@code LockStepStochasticRemlTest}), where the controls track the trait's probes less well. A trait whose samples are U in U's order runs no probes of its own: the
- * shared runs are its plain estimator (so one trait fitted this way is the plain estimator over its R
- * probes).
+ * ({@code LockStepStochasticRemlTest}), where the controls track the trait's probes less well.
+ *
+ * <p>With the covariates projected out ({@link StochasticReml}), a trait's own runs are on {@code Π_tK_tΠ_t} from
+ * {@code Π_tz_s} ({@link CovariateProjection}, its own covariates), while the shared runs stay on K_U: a is then
+ * {@code (Π_tz_s)ᵀ f(Π_tK_tΠ_t) Π_tz_s}, which differs from the unprojected form by a rank-p term, and the estimator
+ * stays unbiased for any fixed β (E c_s is still estimated by all R runs); β and the variance are fitted on the
+ * pairs as before. So every trait, also one whose samples are U, runs at least {@link #MIN_PAIRED} probes of its
+ * own.
  *
  * <p>The bilinear part {@code (w ⊙ 1_M)ᵀ f(K_U) w} is the Lanczos approximation of {@code f(K_U) w} dotted with
  * w's part on M ({@link ProbeLanczos#bilinear}), accurate to about the run's CG residual (1e-4 at the REML

@@ -28,14 +28,25 @@ import org.lmmspark.engine.reml.VarianceComponent;
  * {@link GenomicRelationshipOperator} every product is one pass over the genotypes and no n×n matrix
  * exists anywhere.
  *
- * <p>At θ, one batched conjugate-gradient solve ({@link BatchedPcg}) gives {@code V⁻¹[y X z_1…z_R]} for
- * R fixed, seeded Rademacher probes; then {@code C = XᵀV⁻¹X}, {@code Py = V⁻¹y − V⁻¹X C⁻¹XᵀV⁻¹y} and
- * {@code Pz_r} likewise. Hutchinson's estimator gives {@code tr(PV_k) ≈ (1/R)Σ_r (Pz_r)ᵀ(V_k z_r)}
- * ({@code V_k z_r} computed once, the probes being fixed), and the residual's trace follows exactly
+ * <p><b>The covariates projected out</b> (BOLT-LMM's projection, as the LOCO solves do, {@link CovariateProjection}):
+ * with {@code Π = I − QQᵀ}, Q an orthonormal basis of the n×p covariates X, {@code P = V⁻¹ − V⁻¹X C⁻¹XᵀV⁻¹ =
+ * Π(ΠVΠ)⁺Π} exactly ({@code C = XᵀV⁻¹X}; both are the unique symmetric operator with null space range X that
+ * inverts V's compression to range Π). So P times a column b is the solution of {@code (ΠVΠ) w = Πb} by CG on range
+ * Π (products {@code ΠVΠ}, preconditioner the compression {@code (ΠMΠ)⁺} of M), and no column of X enters the
+ * batches: {@code 1 + R + m} columns per solve instead of {@code 1 + p + R + m} (with the probes' Lanczos traces,
+ * {@code 1 + m} instead of {@code 1 + p + m}: 3 instead of 7 with an intercept and 3 covariates).
+ *
+ * <p>At θ, one batched conjugate-gradient solve ({@link BatchedPcg}) gives {@code Py} and {@code Pz_r} for
+ * R fixed, seeded Rademacher probes. Hutchinson's estimator on the projected probes gives
+ * {@code tr(PV_k) ≈ (1/R)Σ_r (Pz_r)ᵀ(V_k Πz_r)} ({@code V_k Πz_r} computed once, the probes being fixed): since
+ * {@code Pz = Π(ΠVΠ)⁺Πz}, each term is {@code (Πz)ᵀ(ΠVΠ)⁺(ΠV_kΠ)(Πz)}, of expectation {@code tr((ΠVΠ)⁺ΠV_kΠ) =
+ * tr(PV_k)} (E[zzᵀ] = I), unbiased as the earlier {@code (Pz)ᵀV_kz} (expectation {@code tr(PV_k)} as well; the two
+ * differ per probe by {@code (Pz)ᵀV_k(I − Π)z}, of mean zero), and per probe the same value as the Lanczos route
+ * below; the residual's trace follows exactly
  * from {@code tr(PV) = n − p}: {@code tr(P) = (n − p − Σ_k θ_k tr(PV_k))/θ_e}. One pass gives
- * {@code u_k = V_k Py}, hence the score {@code ∂ℓ/∂θ_k = −½(tr(PV_k) − yᵀPV_kPy)}, exact at θ up to
- * the probes. The AI matrix {@code AI_kl = ½ u_kᵀ P u_l} is <i>lagged</i>: the u of the previous
- * evaluation rides in the same batched solve as y, X and the probes (m more columns, no more
+ * {@code u_k = ΠV_k Py}, hence the score {@code ∂ℓ/∂θ_k = −½(tr(PV_k) − yᵀPV_kPy)}, exact at θ up to
+ * the probes. The AI matrix {@code AI_kl = ½ (V_kPy)ᵀ P (V_lPy) = ½ u_kᵀ P u_l} (P = ΠPΠ) is <i>lagged</i>: the u of
+ * the previous evaluation rides in the same batched solve as y and the probes (m more columns, no more
  * passes, since a batch costs as many passes as its slowest column), instead of a second solve
  * of its own. The score, which fixes where the iteration stops, is not lagged; the AI matrix only
  * sets the step, and its error is O(|Δθ|/θ) of the last step, so the iteration still converges
@@ -48,7 +59,11 @@ import org.lmmspark.engine.reml.VarianceComponent;
  * EM-REML steps, then AI steps {@code θ ← θ + AI⁻¹∂ℓ/∂θ} over the free parameters with the active set
  * {@code θ_k ≥ 0} (residual ≥ {@code 1e-6 s²}), halving a step when V stops being positive definite;
  * converged when the next AI step changes no θ_k by more than {@code tolerance·Σθ}. Standard errors
- * from {@code AI⁻¹}. The log-likelihood {@code ℓ = −½(log|V| + log|C| + yᵀPy)} is reported with
+ * from {@code AI⁻¹}. The fixed effects come once per fit, at the estimate: {@code β̂ = (XᵀX)⁻¹Xᵀ(y − V·Py)} (since
+ * {@code VPy = y − Xβ̂}; one product) and {@code C⁻¹}, {@code log|C|} from {@code W = V⁻¹X} (p columns, to log|V|'s
+ * tolerance: C is a quadratic form, accurate to about the square of it), solved in the same batch as log|V|'s
+ * probes when they are solved. The log-likelihood
+ * {@code ℓ = −½(log|V| + log|C| + yᵀPy)} is reported with
  * {@code log|V|} by stochastic Lanczos quadrature ({@link LanczosQuadrature}) over the same probes.
  * The Monte Carlo error of θ̂ due to the probes is estimated as {@code AI⁻¹ S AI⁻¹} with S the
  * covariance of the score estimate across probes divided by R.
@@ -59,12 +74,30 @@ import org.lmmspark.engine.reml.VarianceComponent;
  * {@code deflationRank = 0}.
  *
  * <p>Cost per iteration: {@code CG + 1 + K} operator products (CG the iteration count of the one
- * batched solve over {@code 1 + p + R + K + 1} columns, warm-started from the previous iterate's
- * solutions; +1 for its starting residual), plus at the end about half a cold solve for log|V|. With
- * one component, {@code V = θ_g K + θ_e I} (the genotype-only model), just CG: a solve gives
- * {@code K X = (B − R − θ_e X)/θ_g} for its solutions X (R its residual) without a pass, which is
- * both {@code K Py} and, at the next θ, the warm start's first residual {@code B − (θ'_g K X + θ'_e X)}.
+ * batched solve over {@code 1 + R + K + 1} columns, warm-started from the previous iterate's
+ * solutions; +1 for its starting residual), plus at the end about half a cold solve for log|V| (and X's p columns
+ * with it; alone, with the Lanczos traces) and one product for β̂. With
+ * one component, {@code V = θ_g K + θ_e I} (the genotype-only model), just CG: a solve of {@code ΠVΠ W = ΠB} gives
+ * {@code ΠK W = (ΠB − R − θ_e W)/θ_g} for its solutions W (R its residual) without a pass, which is
+ * both {@code ΠK Py} and, at the next θ, the warm start's first residual {@code ΠB − (θ'_g ΠK W + θ'_e W)}.
  * Memory on the driver: about {@code (11 + K)·n·(2 + p + R + K)} doubles, i.e. {@code O(n·k)}.
+ *
+ * <p><b>Traces by Lanczos quadrature with the covariates projected out</b> ({@code lanczosTraces}, one component):
+ * each probe's run is on {@code ΠKΠ} from {@code Πz_r} ({@link ProbeLanczos} with the projection). ΠKΠ commutes with
+ * Π; on range Π let it have eigenpairs {@code (μ_i, e_i)}, i = 1 … n − p (range X is its null space, killed by Π).
+ * There {@code ΠVΠ = Σ_i (θ_gμ_i + θ_e) e_ie_iᵀ}, so {@code tr(PK) = tr((ΠVΠ)⁺ΠKΠ) = Σ_i g(μ_i)} with
+ * {@code g(μ) = μ/(θ_gμ + θ_e)}, and for Rademacher z ({@code E[zzᵀ] = I})
+ * <pre>  E[(Πz)ᵀ g(ΠKΠ) Πz] = tr(Π g(ΠKΠ) Π) = Σ_i g(μ_i) = tr(PK),</pre>
+ * unbiased, as the estimator before it ({@code zᵀV⁻¹Kz − (XᵀV⁻¹z)ᵀC⁻¹(XᵀV⁻¹Kz) = (Pz)ᵀKz}, whose expectation is
+ * {@code tr(V⁻¹K) − tr(C⁻¹XᵀV⁻¹KV⁻¹X) = tr(PK)} too); per probe the two differ (by {@code (Pz)ᵀK(I − Π)z}, mean zero),
+ * so θ̂ agrees with the earlier estimator within Monte Carlo error, not to rounding, and per probe equals the
+ * solved probes' {@code (Pz)ᵀKΠz} above to the solves' tolerance. The residual's trace and the
+ * score follow as above; the AI matrix needs no probe. For the log-likelihood the same runs' quadrature of
+ * {@code log(θ_gμ + θ_e)} estimates {@code Σ_i log(θ_gμ_i + θ_e) = log det(ΠVΠ on range Π) = log|V| + log|C| −
+ * log|XᵀX|} (with {@code [N Q]} orthogonal, {@code det(NᵀVN) = det V · det(QᵀV⁻¹Q)} and {@code det(QᵀV⁻¹Q) =
+ * |C|/|XᵀX|}): so {@code ℓ = −½(Σ_i log(θ_gμ_i + θ_e) + log|XᵀX| + yᵀPy)}, equal in expectation to the formula above;
+ * the reported log|V| is that estimate less the exact {@code log|C| − log|XᵀX|}. The shift invariance that lets one
+ * run serve every θ holds on range Π ({@code ΠVΠ = θ_g(ΠKΠ + σΠ)}), and a run stops where CG on ΠVΠ from Πz would.
  */
 public final class StochasticReml implements RemlSolver {
   static final double RESIDUAL_FLOOR = 1e-6;
@@ -151,7 +184,7 @@ public final class StochasticReml implements RemlSolver {
    *                      Lanczos quadrature over runs kept for the whole fit ({@link ProbeLanczos}) instead of
    *                      solving the probes at every evaluation: the same probes and the same estimates (the
    *                      quadrature to {@link #lanczosTolerance} of CG's residual), the probes leave every CG
-   *                      batch ({@code R} of its {@code 1 + p + R + 2} columns); ignored with several components
+   *                      batch ({@code R} of its {@code 1 + R + 2} columns); ignored with several components
    */
   public StochasticReml(Options options, Consumer<String> progress, boolean lanczosTraces) {
     this.options = options;
@@ -211,9 +244,9 @@ public final class StochasticReml implements RemlSolver {
    * converged stops adding columns. So the fits cost about as many passes as the slowest one alone, each
    * pass carrying the columns of the traits still running.
    *
-   * <p>Each trait's probes are Lanczos runs on its K kept for the whole fit ({@link ProbeLanczos},
+   * <p>Each trait's probes are Lanczos runs on its ΠKΠ kept for the whole fit ({@link ProbeLanczos},
    * {@code lanczosTraces}): its traces and log|V| at every θ by quadrature, so the probes leave its CG
-   * batches (R of its {@code 1 + p + R + 2} columns) and cost R columns for as many steps as the θ visited
+   * batches (R of its {@code 1 + R + 2} columns, which carry no covariate: the class doc) and cost R columns for as many steps as the θ visited
    * need, once (~17 at N = 5,000 against ~70 CG iterations of the probes alone). With each trait's own R probes
    * ({@code sharedProbes} false), θ̂ equals the trait's run alone up to the solves' tolerance (the same probes,
    * traces to ~1e-8; ≤ 3e-7 of Vp measured), log|V| within its Monte Carlo error (alone it is estimated on V
@@ -232,7 +265,8 @@ public final class StochasticReml implements RemlSolver {
    * traits, each with one component, K over its own samples through {@code passes}), the probes' runs are shared
    * ({@link SharedProbeRuns}): R runs on K over the union U of the traits' samples serve every trait as control
    * variates, and each trait runs only {@link SharedProbeRuns#pairedProbes} of those probes restricted to its
-   * samples (none when its samples are U): its traces unbiased, their Monte Carlo variance about that of R
+   * samples (at least {@link SharedProbeRuns#MIN_PAIRED}, also when its samples are U: its runs are on its ΠKΠ, the
+   * shared ones on K_U): its traces unbiased, their Monte Carlo variance about that of R
    * probes of its own (0.7–1.1× at N = M = 5,000, up to 3× on a small case; reported in its diagnostics), for a
    * fraction of the passes. θ̂ then equals the
    * trait's run alone within that Monte Carlo error, not to rounding. Each trait's deflation preconditioner then
@@ -273,7 +307,7 @@ public final class StochasticReml implements RemlSolver {
       for (boolean b : outcomes.get(t).fit().boundary()) {
         onBoundary |= b;
       }
-      if (onBoundary && !probes.get(t).coversUnion()) {
+      if (onBoundary) {
         again.add(t);
       }
     }
@@ -297,10 +331,10 @@ public final class StochasticReml implements RemlSolver {
   }
 
   /**
-   * Trait t's share of the runs: its index among the traits, its samples' positions in U, and whether its samples
-   * are U itself in U's order (then it reads the shared runs as its own).
+   * Trait t's share of the runs: its index among the traits, its samples' positions in U, and the start of its
+   * deflation preconditioner (K_U's leading Ritz vectors restricted to its samples), or null.
    */
-  record TraitProbes(SharedProbeRuns runs, int trait, int[] positions, boolean coversUnion, double[] deflationStart) {}
+  record TraitProbes(SharedProbeRuns runs, int trait, int[] positions, double[] deflationStart) {}
 
   /**
    * The shared runs over the union of the traits' samples (in order of first appearance, the largest trait first,
@@ -320,7 +354,7 @@ public final class StochasticReml implements RemlSolver {
       }
       rows.add(k.rows());
     }
-    // The largest trait first: when its samples are the union, in its order, it reads the shared runs as its own.
+    // The largest trait first (the union's order follows its samples).
     List<int[]> bySize = new ArrayList<>(rows);
     bySize.sort((a, b) -> Integer.compare(b.length, a.length));
     java.util.Map<Integer, Integer> position = new java.util.LinkedHashMap<>();
@@ -350,10 +384,6 @@ public final class StochasticReml implements RemlSolver {
         : LeadingEigenspace.compute(unionK, rank, DEFLATION_PASSES, o.seed() + 1);
     List<TraitProbes> out = new ArrayList<>();
     for (int t = 0; t < rows.size(); t++) {
-      boolean covers = positions[t].length == union.length;
-      for (int i = 0; covers && i < positions[t].length; i++) {
-        covers = positions[t][i] == i;
-      }
       int n = positions[t].length;
       int k = Math.min(o.deflationRank(), n / 4);
       double[] start = null;
@@ -365,7 +395,7 @@ public final class StochasticReml implements RemlSolver {
           }
         }
       }
-      out.add(new TraitProbes(runs, t, positions[t], covers, start));
+      out.add(new TraitProbes(runs, t, positions[t], start));
     }
     return out;
   }
@@ -443,13 +473,15 @@ public final class StochasticReml implements RemlSolver {
     final double[][] diag;
     final double[] z;
     final double[][] vkz;
+    /** The covariates projected out of every solve and of the probes' runs: {@code P = Π(ΠVΠ)⁺Π}. */
+    final CovariateProjection proj;
     int products;
     final List<Integer> cgIterations = new ArrayList<>();
     final Consumer<String> progress;
     final LeadingEigenspace eigenspace;
     /**
-     * The Lanczos runs of this trait's own probes on the component (one component, {@code lanczosTraces}); null:
-     * probes solved per evaluation, or the shared runs read as this trait's own ({@code shared.coversUnion()}).
+     * The Lanczos runs of this trait's own probes on the component, covariates projected out (one component,
+     * {@code lanczosTraces}); null: probes solved per evaluation.
      */
     final ProbeLanczos lanczos;
     /** The runs shared with other traits fitted together ({@link SharedProbeRuns}); null when not shared. */
@@ -469,10 +501,11 @@ public final class StochasticReml implements RemlSolver {
       this.m = kk + 1;
       this.shared = lanczosTraces && kk == 1 ? shared : null;
       this.byQuadrature = lanczosTraces && kk == 1;
-      this.paired = this.shared != null && !this.shared.coversUnion();
+      this.paired = this.shared != null;
       this.r = paired ? this.shared.runs().pairedProbes(this.shared.trait()) : o.probes();
       this.y = problem.y();
       this.x = problem.x();
+      this.proj = new CovariateProjection(x, n, p);
       this.diag = new double[kk][];
       for (VarianceComponent c : problem.components()) {
         parts.add(c.covariance());
@@ -480,16 +513,9 @@ public final class StochasticReml implements RemlSolver {
       for (int k = 0; k < kk; k++) {
         diag[k] = diagonalOf(parts.get(k), n);
       }
-      // V_k z_r once: the probes never change (with Lanczos traces, the runs' first step).
+      // V_k z_r once when the probes are solved: they never change. With Lanczos traces, the runs on ΠKΠ from Πz_r.
       vkz = new double[kk][];
-      if (this.shared != null && !paired) {
-        // The trait's samples are the union's: the shared probes and runs are its own.
-        z = this.shared.runs().probeVectors();
-        lanczos = null;
-        int before = this.shared.runs().products();
-        vkz[0] = this.shared.runs().runs().kz();
-        products += this.shared.runs().products() - before;
-      } else if (paired) {
+      if (paired) {
         // The first r shared probes restricted to the trait's samples, paired with their runs over the union.
         double[] w = this.shared.runs().probeVectors();
         int nu = this.shared.runs().size();
@@ -500,20 +526,20 @@ public final class StochasticReml implements RemlSolver {
             z[i + j * n] = w[pos[i] + j * nu];
           }
         }
-        lanczos = new ProbeLanczos(parts.get(0), z, r);
-        vkz[0] = lanczos.kz();
+        lanczos = new ProbeLanczos(parts.get(0), z, r, proj);
         products += lanczos.products();
       } else if (byQuadrature) {
         z = rademacher(n, r, o.seed());
-        lanczos = new ProbeLanczos(parts.get(0), z, r);
-        vkz[0] = lanczos.kz();
+        lanczos = new ProbeLanczos(parts.get(0), z, r, proj);
         products += lanczos.products();
       } else {
         z = rademacher(n, r, o.seed());
         lanczos = null;
+        // V_k Πz_r: the traces' estimator (Pz_r)ᵀ V_k Πz_r, whose per-probe values are those of the Lanczos route's.
+        double[] pz = proj.projected(z, r);
         for (int k = 0; k < kk; k++) {
           vkz[k] = new double[n * r];
-          parts.get(k).apply(z, r, vkz[k]);
+          parts.get(k).apply(pz, r, vkz[k]);
           products++;
         }
       }
@@ -581,7 +607,7 @@ public final class StochasticReml implements RemlSolver {
       Eval e = evaluateAt(theta, previous == null ? null : (Eval) previous.state(), needAi);
       // No log-likelihood per evaluation (it costs a solve of its own): NaN, and the optimizer judges by step size.
       return e == null ? RemlLikelihood.Evaluation.notPositiveDefinite()
-          : new RemlLikelihood.Evaluation(true, Double.NaN, e.score, e.ai, null, e.py, e.beta, e.cinv, e);
+          : new RemlLikelihood.Evaluation(true, Double.NaN, e.score, e.ai, null, e.py, null, null, e);
     }
 
     @Override
@@ -606,37 +632,41 @@ public final class StochasticReml implements RemlSolver {
 
     /**
      * One evaluation at θ (null when V is not positive definite there), warm-started from the last
-     * accepted one, {@code previous}: its solutions (and their K·X, when known, for the first residual)
-     * and its {@code u = [V_1 Py … V_K Py, Py]} (n×m), solved in the same batch as y, X and the probes for
-     * the AI matrix. Null (the start) means a cold solve and a separate thin one when {@code needAi}.
+     * accepted one, {@code previous}: its solutions (and their ΠK·X, when known, for the first residual)
+     * and its {@code u = [ΠV_1 Py … ΠV_K Py, Py]} (n×m), solved in the same batch as y and the probes for
+     * the AI matrix. Null (the start) means a cold solve and a separate thin one when {@code needAi}. Every
+     * column is solved against {@code ΠVΠ} on the complement of X ({@link CovariateProjection}): its solution
+     * is P times the column.
      */
     Eval evaluateAt(double[] theta, Eval previous, boolean needAi) {
       double[] lagged = previous == null ? null : previous.u;
       CovarianceOperator v = new CovarianceOperator(parts, theta, n);
-      BatchedPcg.Preconditioner pre = preconditioner(theta);
+      SymmetricOperator a = proj.onComplement(v);
+      BatchedPcg.Preconditioner full = preconditioner(theta);
+      BatchedPcg.Preconditioner pre = proj.compress(full);
       // The probes ride in the batch unless their traces come from the Lanczos runs.
-      int q0 = 1 + p + (byQuadrature ? 0 : r);
+      int q0 = 1 + (byQuadrature ? 0 : r);
       int q = q0 + (lagged == null ? 0 : m);
       double[] b = new double[n * q];
       System.arraycopy(y, 0, b, 0, n);
-      System.arraycopy(x, 0, b, n, n * p);
       if (!byQuadrature) {
-        System.arraycopy(z, 0, b, n * (1 + p), n * r);
+        System.arraycopy(z, 0, b, n, n * r);
       }
       if (lagged != null) {
         System.arraycopy(lagged, 0, b, n * q0, n * m);
       }
+      proj.project(b, 0, q);
       double[] x0 = previous == null ? null : Arrays.copyOf(previous.solution, n * q);
       BatchedPcg.Result s;
       if (x0 != null && previous.kSolution != null) {
-        // V x0 = θ_g K x0 + θ_e x0 from the K x0 the last solve gave: no pass for the first residual.
+        // ΠVΠ x0 = θ_g ΠKΠ x0 + θ_e x0 from the ΠK x0 the last solve gave: no pass for the first residual.
         double[] vx0 = Arrays.copyOf(previous.kSolution, n * q);
         for (int i = 0; i < vx0.length; i++) {
           vx0[i] = theta[0] * vx0[i] + theta[kk] * x0[i];
         }
-        s = BatchedPcg.solve(v, b, q, x0, vx0, pre, o.cgTolerance(), o.maxCgIterations());
+        s = BatchedPcg.solve(a, b, q, x0, vx0, pre, o.cgTolerance(), o.maxCgIterations());
       } else {
-        s = BatchedPcg.solve(v, b, q, x0, pre, o.cgTolerance(), o.maxCgIterations(), false);
+        s = BatchedPcg.solve(a, b, q, x0, pre, o.cgTolerance(), o.maxCgIterations(), false);
       }
       cgIterations.add(s.maxIterations());
       progress.accept(String.format(Locale.ROOT, "REML evaluation at θ = %s: %d CG iterations over %d columns%s; "
@@ -648,33 +678,16 @@ public final class StochasticReml implements RemlSolver {
       }
       double[] sol = s.x();
       double[] ks = componentTimesSolution(theta, b, s, q);
-      double[] vx = Arrays.copyOfRange(sol, n, n * (1 + p));
-      double[] c = new double[p * p];
-      Blas.dgemm(true, false, p, p, n, 1.0, x, n, vx, n, 0.0, c, p);
-      double[] l = c.clone();
-      if (!Blas.dpotrfLower(p, l)) {
-        products += v.products;
-        return null;
-      }
-      double logDetC = 0;
-      for (int j = 0; j < p; j++) {
-        logDetC += 2 * Math.log(l[j + j * p]);
-      }
-      double[] cinv = l.clone();
-      Blas.dpotriLowerFull(p, cinv);
-      Projector proj = new Projector(n, p, vx, cinv);
-      double[] py = proj.apply(y, Arrays.copyOfRange(sol, 0, n), 1);
-      double[] beta = proj.lastCoefficients;
+      double[] py = Arrays.copyOf(sol, n);
       // Per-probe trace estimates t[k][r] = (P z_r)ᵀ (V_k z_r); the residual's from tr(PV) = n − p.
       double[][] t = new double[m][r];
       if (!byQuadrature) {
-        double[] pz = proj.apply(z, Arrays.copyOfRange(sol, n * (1 + p), n * q0), r);
         for (int j = 0; j < r; j++) {
           for (int k = 0; k < kk; k++) {
-            t[k][j] = dot(pz, j * n, vkz[k], j * n, n);
+            t[k][j] = dot(sol, (1 + j) * n, vkz[k], j * n, n);
           }
         }
-      } else if (!lanczosTraces(theta, vx, cinv, t[0])) {
+      } else if (!lanczosTraces(theta, t[0])) {
         products += v.products;
         return null;
       }
@@ -699,17 +712,17 @@ public final class StochasticReml implements RemlSolver {
         tr[0] = controlled[0];
         tr[1] = (n - p - theta[0] * controlled[0]) / theta[1];
       }
-      // u_k = V_k P y (one pass each; none with one component: K Py = K V⁻¹y − K V⁻¹X β̂ from the solve),
-      // u_e = P y: the score now, the AI matrix's columns at the next evaluation.
+      // u_k = ΠV_k P y (one pass each; none with one component: ΠK Py from the solve), u_e = P y: the score now, the
+      // AI matrix's columns at the next evaluation (u_kᵀ P u_l = (V_k Py)ᵀ P (V_l Py), P = ΠPΠ).
       double[] u = new double[n * m];
       if (ks != null) {
         System.arraycopy(ks, 0, u, 0, n);
-        Blas.dgemv(false, n, p, -1.0, Arrays.copyOfRange(ks, n, n * (1 + p)), beta, 1.0, u);
       } else {
         for (int k = 0; k < kk; k++) {
           double[] uk = new double[n];
           parts.get(k).apply(py, 1, uk);
           v.products++;
+          proj.project(uk, 0, 1);
           System.arraycopy(uk, 0, u, k * n, n);
         }
       }
@@ -724,7 +737,7 @@ public final class StochasticReml implements RemlSolver {
       double[] aiCols = lagged;
       double[] aiSol = lagged == null ? null : Arrays.copyOfRange(sol, n * q0, n * q);
       if (lagged == null && needAi) {
-        BatchedPcg.Result w = BatchedPcg.solve(v, u, m, null, pre, o.cgTolerance(), o.maxCgIterations(), false);
+        BatchedPcg.Result w = BatchedPcg.solve(a, u, m, null, pre, o.cgTolerance(), o.maxCgIterations(), false);
         cgIterations.add(w.maxIterations());
         if (!w.allConverged()) {
           products += v.products;
@@ -733,7 +746,7 @@ public final class StochasticReml implements RemlSolver {
         aiCols = u;
         aiSol = w.x();
         // The next evaluation solves these u again (its lagged AI columns) at a θ one step away: start it
-        // from these solutions, with their K·X, rather than from zero.
+        // from these solutions, with their ΠK·X, rather than from zero.
         double[] kw = ks == null ? null : componentTimesSolution(theta, u, w, m);
         sol = concat(sol, aiSol, n * q0, n * m);
         ks = kw == null ? null : concat(ks, kw, n * q0, n * m);
@@ -741,9 +754,8 @@ public final class StochasticReml implements RemlSolver {
       products += v.products;
       double[] ai = null;
       if (aiCols != null) {
-        double[] pu = proj.apply(aiCols, aiSol, m);
         ai = new double[m * m];
-        Blas.dgemm(true, false, m, m, n, 0.5, aiCols, n, pu, n, 0.0, ai, m);
+        Blas.dgemm(true, false, m, m, n, 0.5, aiCols, n, aiSol, n, 0.0, ai, m);
         SmallMatrices.symmetrize(ai, m);
       }
       // Covariance of the score estimate from the spread over probes: cov(tr_k, tr_l)/(4R); with control
@@ -764,33 +776,22 @@ public final class StochasticReml implements RemlSolver {
           scoreCov[k + l2 * m] = sum / (r - 1) / r / 4;
         }
       }
-      return new Eval(theta.clone(), score, ai, py, beta, cinv, logDetC, scoreCov, sol, ks, u);
+      return new Eval(theta.clone(), score, ai, py, scoreCov, sol, ks, u);
     }
 
     /**
-     * {@code t_r = z_rᵀ P K z_r} for every probe from the Lanczos runs (extended as far as θ needs):
-     * {@code z_rᵀ V⁻¹K z_r} by the quadrature of {@code λ/(θ_gλ + θ_e)}, less the fixed effects' part
-     * {@code (XᵀV⁻¹z_r)ᵀ C⁻¹ (XᵀV⁻¹K z_r)} from the solve's {@code V⁻¹X} and the stored {@code K z_r}. False when
-     * the runs would need more than {@code maxCgIterations} steps.
+     * {@code t_r = (Πz_r)ᵀ g(ΠKΠ) Πz_r} for every probe from its Lanczos run on ΠKΠ (extended as far as θ needs), the
+     * quadrature of {@code g(λ) = λ/(θ_gλ + θ_e)}: an unbiased estimate of {@code tr(PK)} (class doc). False when the
+     * runs would need more than {@code maxCgIterations} steps.
      */
-    boolean lanczosTraces(double[] theta, double[] vx, double[] cinv, double[] out) {
+    boolean lanczosTraces(double[] theta, double[] out) {
       double tg = theta[0];
       double te = theta[1];
       if (!extendRuns(theta)) {
         return false;
       }
-      double[] g = new double[p * r];
-      double[] h = new double[p * r];
-      Blas.dgemm(true, false, p, r, n, 1.0, vx, n, z, n, 0.0, g, p);
-      Blas.dgemm(true, false, p, r, n, 1.0, vx, n, vkz[0], n, 0.0, h, p);
-      double[] ch = new double[p * r];
-      Blas.dgemm(false, false, p, r, p, 1.0, cinv, p, h, p, 0.0, ch, p);
       for (int j = 0; j < r; j++) {
-        double fixed = 0;
-        for (int a = 0; a < p; a++) {
-          fixed += g[a + j * p] * ch[a + j * p];
-        }
-        out[j] = ownQuadratic(j, lambda -> lambda / (tg * lambda + te), theta) - fixed;
+        out[j] = ownQuadratic(j, lambda -> lambda / (tg * lambda + te), theta);
       }
       return true;
     }
@@ -820,16 +821,9 @@ public final class StochasticReml implements RemlSolver {
       return reached;
     }
 
-    /**
-     * {@code z_jᵀ f(K) z_j} of this trait's probe j: from its own run, or from the shared run over the prefix
-     * that θ needs (so that it does not depend on how far other traits extended it).
-     */
+    /** {@code (Πz_j)ᵀ f(ΠKΠ) Πz_j} of this trait's probe j, from its own run. */
     double ownQuadratic(int j, java.util.function.DoubleUnaryOperator f, double[] theta) {
-      if (lanczos != null) {
-        return lanczos.quadratic(j, f);
-      }
-      ProbeLanczos runs = shared.runs().runs();
-      return runs.quadratic(j, f, runs.stepsFor(j, theta[1] / theta[0], lanczosTolerance(o)));
+      return lanczos.quadratic(j, f);
     }
 
     /**
@@ -882,19 +876,100 @@ public final class StochasticReml implements RemlSolver {
       }
       double logL = Double.NaN;
       double[] logDet = {Double.NaN, Double.NaN};
+      // V⁻¹X for the fixed effects: solved in the same batch as log|V|'s probes when they are solved at the end.
+      double[] vinvX = o.logLikelihood() && !byQuadrature && p > 0 ? new double[n * p] : null;
       if (o.logLikelihood()) {
-        logDet = logDetV(ev.theta);
-        logL = -0.5 * (logDet[0] + ev.logDetC + BatchedPcg.dot(y, ev.py, 0, n));
+        logDet = logDetV(ev.theta, vinvX);
+        if (logDet.length < 3 || logDet[2] == 0) {
+          vinvX = null;
+        }
+      }
+      FixedEffects fe = fixedEffects(ev.theta, ev.py, vinvX);
+      if (o.logLikelihood()) {
+        if (byQuadrature) {
+          // The runs are on ΠKΠ: their log is log det(ΠVΠ on range Π) = log|V| + log|C| − log|XᵀX| (class doc).
+          logDet[0] += proj.logDetGram() - fe.logDetC();
+        }
+        logL = -0.5 * (logDet[0] + fe.logDetC() + BatchedPcg.dot(y, ev.py, 0, n));
       }
       String message = opt.message() + String.format(Locale.ROOT, "; %d probes (seed %d)%s, CG to %.0e relative residual, "
-          + "%d operator products in all", r, o.seed(), !byQuadrature ? "" : ", traces by Lanczos quadrature ("
-          + maxSteps() + " steps)" + (shared == null ? "" : paired ? ", paired with " + shared.runs().probes()
-          + " runs shared over the union of the traits' " + shared.runs().size() + " samples as control variates"
-          : ", the runs shared with the other traits (its samples are their union)"), o.cgTolerance(), products);
-      RemlFit fit = new RemlFit("matrix-free", names, ev.theta, cov, null, logL, ev.score, ev.beta, ev.cinv, ev.py,
+          + "covariates projected out, %d operator products in all", r, o.seed(), !byQuadrature ? ""
+          : ", traces by Lanczos quadrature (" + maxSteps() + " steps)" + (shared == null ? "" : ", paired with "
+          + shared.runs().probes() + " runs shared over the union of the traits' " + shared.runs().size()
+          + " samples as control variates"), o.cgTolerance(), products);
+      RemlFit fit = new RemlFit("matrix-free", names, ev.theta, cov, null, logL, ev.score, fe.beta(), fe.cinv(), ev.py,
           boundary, it, converged, message);
       int[] cg = cgIterations.stream().mapToInt(Integer::intValue).toArray();
       return new Outcome(fit, new Diagnostics(products, cg, mc, r, logDet[0], logDet[1], eigenspace));
+    }
+
+    /** β̂, {@code C⁻¹ = (XᵀV⁻¹X)⁻¹} and {@code log|C|} at the estimate. */
+    record FixedEffects(double[] beta, double[] cinv, double logDetC) {}
+
+    /**
+     * Relative residual to which V⁻¹X is solved at the end (as log|V|'s probes, {@link #logDetV}): C = XᵀV⁻¹X is a
+     * quadratic form, whose CG error is about the square of the residual (≲ 1e-6 relative at 1e-3), as is log|C|.
+     */
+    double endTolerance() {
+      return Math.max(o.cgTolerance(), Math.min(1e-3, Math.sqrt(o.cgTolerance())));
+    }
+
+    /**
+     * The fixed effects at θ (the evaluations solve against ΠVΠ and never see X), once per fit: {@code β̂} from
+     * {@code Xβ̂ = y − V·Py} (one product with Py, to Py's accuracy: {@code β̂ = (XᵀX)⁻¹Xᵀ(y − VPy)}); {@code C = XᵀW}
+     * from {@code W = V⁻¹X}, given ({@code vinvX}, solved beside log|V|'s probes) or solved here to
+     * {@link #endTolerance} (p columns). NaN when the solve fails or C is not positive definite.
+     */
+    FixedEffects fixedEffects(double[] theta, double[] py, double[] vinvX) {
+      double[] nan = new double[p * p];
+      Arrays.fill(nan, Double.NaN);
+      double[] nanBeta = new double[p];
+      Arrays.fill(nanBeta, Double.NaN);
+      if (p == 0) {
+        return new FixedEffects(new double[0], new double[0], 0);
+      }
+      CovarianceOperator v = new CovarianceOperator(parts, theta, n);
+      double[] w = vinvX;
+      if (w == null) {
+        BatchedPcg.Result s = BatchedPcg.solve(v, x, p, null, preconditioner(theta), endTolerance(),
+            o.maxCgIterations(), false);
+        cgIterations.add(s.maxIterations());
+        progress.accept(String.format(Locale.ROOT, "fixed effects at θ = %s: %d CG iterations over %d columns%s",
+            fmt(theta), s.maxIterations(), p, s.allConverged() ? "" : " (not converged)"));
+        w = s.allConverged() ? s.x() : null;
+      }
+      double[] vpy = new double[n];
+      v.apply(py, 1, vpy);
+      products += v.products;
+      double[] beta = nanBeta;
+      double[] gram = new double[p * p];
+      Blas.dgemm(true, false, p, p, n, 1.0, x, n, x, n, 0.0, gram, p);
+      if (Blas.dpotrfLower(p, gram)) {
+        double[] rest = y.clone();
+        for (int i = 0; i < n; i++) {
+          rest[i] -= vpy[i];
+        }
+        beta = new double[p];
+        Blas.dgemv(true, n, p, 1.0, x, rest, 0.0, beta);
+        Blas.dpotrsLower(p, 1, gram, beta);
+      }
+      if (w == null) {
+        return new FixedEffects(beta, nan, Double.NaN);
+      }
+      double[] c = new double[p * p];
+      Blas.dgemm(true, false, p, p, n, 1.0, x, n, w, n, 0.0, c, p);
+      SmallMatrices.symmetrize(c, p);
+      double[] l = c.clone();
+      if (!Blas.dpotrfLower(p, l)) {
+        return new FixedEffects(beta, nan, Double.NaN);
+      }
+      double logDetC = 0;
+      for (int j = 0; j < p; j++) {
+        logDetC += 2 * Math.log(l[j + j * p]);
+      }
+      double[] cinv = l.clone();
+      Blas.dpotriLowerFull(p, cinv);
+      return new FixedEffects(beta, cinv, logDetC);
     }
 
     /**
@@ -922,9 +997,9 @@ public final class StochasticReml implements RemlSolver {
     }
 
     /**
-     * {@code K·X} for the solutions X of {@code V X = B} without a pass, when V has one component,
-     * {@code V = θ_g K + θ_e I}: {@code K X = (B − R − θ_e X)/θ_g}, R the CG residual (= B − V X up to
-     * rounding of the order of the products' own). Null with several components, or when θ_g is so small
+     * {@code ΠK·X} for the solutions X of {@code ΠVΠ X = B} (B projected, X in range Π) without a pass, when V has
+     * one component, {@code V = θ_g K + θ_e I}: {@code ΠK X = (B − R − θ_e X)/θ_g}, R the CG residual (= B − ΠVΠ X up
+     * to rounding of the order of the products' own). Null with several components, or when θ_g is so small
      * against θ_e that the division would amplify that rounding.
      */
     double[] componentTimesSolution(double[] theta, double[] b, BatchedPcg.Result s, int q) {
@@ -949,26 +1024,47 @@ public final class StochasticReml implements RemlSolver {
      * {@code sqrt(cgTolerance)} (1e-3 for the default): quadrature error ~1e-6 relative, far below the
      * Monte Carlo error of the probe average, for about half the passes.
      */
-    double[] logDetV(double[] theta) {
+    double[] logDetV(double[] theta, double[] vinvX) {
       if (byQuadrature) {
         return lanczosLogDet(theta);
       }
       CovarianceOperator v = new CovarianceOperator(parts, theta, n);
       SymmetricOperator a = v;
       double logDetM = 0;
-      if (preconditioner(theta) instanceof SpectralPreconditioner m) {
-        logDetM = m.logDet();
-        a = m.whiten(v);
+      SpectralPreconditioner whitening = preconditioner(theta) instanceof SpectralPreconditioner m ? m : null;
+      if (whitening != null) {
+        logDetM = whitening.logDet();
+        a = whitening.whiten(v);
       }
-      double tol = Math.max(o.cgTolerance(), Math.min(1e-3, Math.sqrt(o.cgTolerance())));
-      BatchedPcg.Result s = BatchedPcg.solve(a, z, r, null, null, tol, o.maxCgIterations(), true);
+      // With vinvX, X rides in the batch ({@link #fixedEffects}): M^{-1/2}X solved against M^{-1/2}VM^{-1/2} gives
+      // M^{1/2}V⁻¹X, to the same tolerance.
+      int extra = vinvX == null ? 0 : p;
+      double[] b = Arrays.copyOf(z, n * (r + extra));
+      int[] xs = java.util.stream.IntStream.range(r, r + extra).toArray();
+      System.arraycopy(x, 0, b, n * r, n * extra);
+      if (whitening != null && extra > 0) {
+        whitening.power(-0.5, b, b, n, xs, extra);
+      }
+      BatchedPcg.Result s = BatchedPcg.solve(a, b, r + extra, null, null, endTolerance(), o.maxCgIterations(), true);
       products += v.products;
       cgIterations.add(s.maxIterations());
       double[] q = new double[r];
       for (int j = 0; j < r; j++) {
         q[j] = LanczosQuadrature.logQuadratic(s.alphas()[j], s.betas()[j], n);
       }
-      return probeMean(q, logDetM);
+      double[] mean = probeMean(q, logDetM);
+      boolean solved = extra > 0;
+      for (int j : xs) {
+        solved &= s.converged()[j];
+      }
+      if (solved) {
+        double[] sol = s.x();
+        if (whitening != null) {
+          whitening.power(-0.5, sol, sol, n, xs, extra);
+        }
+        System.arraycopy(sol, n * r, vinvX, 0, n * p);
+      }
+      return new double[] {mean[0], mean[1], solved ? 1 : 0};
     }
 
     /**
@@ -1019,35 +1115,8 @@ public final class StochasticReml implements RemlSolver {
   }
 
   /** One evaluation; {@code ai} null when not computed (the start before an EM step), {@code u} the AI columns for the next. */
-  private record Eval(double[] theta, double[] score, double[] ai, double[] py, double[] beta, double[] cinv,
-      double logDetC, double[] scoreCov, double[] solution, double[] kSolution, double[] u) {}
-
-  /** {@code P w = V⁻¹w − V⁻¹X C⁻¹ (V⁻¹X)ᵀ w} given {@code V⁻¹w}. */
-  private static final class Projector {
-    final int n;
-    final int p;
-    final double[] vx;
-    final double[] cinv;
-    double[] lastCoefficients;
-
-    Projector(int n, int p, double[] vx, double[] cinv) {
-      this.n = n;
-      this.p = p;
-      this.vx = vx;
-      this.cinv = cinv;
-    }
-
-    double[] apply(double[] w, double[] vinvW, int q) {
-      double[] g = new double[p * q];
-      Blas.dgemm(true, false, p, q, n, 1.0, vx, n, w, n, 0.0, g, p);
-      double[] c = new double[p * q];
-      Blas.dgemm(false, false, p, q, p, 1.0, cinv, p, g, p, 0.0, c, p);
-      double[] out = Arrays.copyOf(vinvW, n * q);
-      Blas.dgemm(false, false, n, q, p, -1.0, vx, n, c, p, 1.0, out, n);
-      lastCoefficients = c;
-      return out;
-    }
-  }
+  private record Eval(double[] theta, double[] score, double[] ai, double[] py, double[] scoreCov, double[] solution,
+      double[] kSolution, double[] u) {}
 
   /** The first {@code la} values of a followed by the first {@code lb} of b. */
   private static double[] concat(double[] a, double[] b, int la, int lb) {
