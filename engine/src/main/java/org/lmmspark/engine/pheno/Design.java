@@ -72,11 +72,17 @@ public final class Design {
       names.add(q.name());
       cols.add(q.values().clone());
     }
+    List<String> perCovariate = new ArrayList<>(); // for the message when there are too many columns
+    String quantitativeLooking = null; // the first categorical covariate with more levels than n/2, all numbers
     for (Categorical c : categorical) {
       if (c.labels().length != n) {
         throw new IllegalArgumentException("covariate " + c.name() + " has " + c.labels().length + " values for n = " + n);
       }
       List<String> levels = levels(c.labels());
+      perCovariate.add(c.name() + ": " + levels.size() + " levels");
+      if (quantitativeLooking == null && levels.size() > n / 2 && allNumbers(levels)) {
+        quantitativeLooking = "'" + c.name() + "' has " + levels.size() + " levels over " + n + " samples";
+      }
       for (int l = 1; l < levels.size(); l++) {
         double[] ind = new double[n];
         for (int i = 0; i < n; i++) {
@@ -88,8 +94,12 @@ public final class Design {
     }
     int p = cols.size();
     if (n <= p) {
-      throw new BadInputException("only " + n + " analysed samples for " + p + " fixed-effect columns " + names
-          + ": fewer samples than parameters");
+      // Name the covariates, not every indicator column (a numeric column read as categorical has n levels).
+      throw new BadInputException("only " + n + " analysed samples for " + p + " fixed-effect columns (intercept, "
+          + quantitative.size() + " quantitative" + (perCovariate.isEmpty() ? "" : "; categorical " + perCovariate)
+          + "): fewer samples than parameters" + (quantitativeLooking == null ? "" : "; categorical covariate "
+          + quantitativeLooking + ", all numbers — if it is quantitative, give its table by --qcovar (as GCTA's, "
+          + "--covar is for categorical covariates)"));
     }
     double[] x = new double[n * p];
     for (int j = 0; j < p; j++) {
@@ -100,17 +110,20 @@ public final class Design {
     return new Design(trait, y.clone(), x, names);
   }
 
-  /** Distinct labels, sorted numerically when all parse as numbers, else as strings. */
-  static List<String> levels(String[] labels) {
-    boolean numeric = true;
+  private static boolean allNumbers(List<String> labels) {
     for (String s : labels) {
       try {
         Double.parseDouble(s);
       } catch (NumberFormatException e) {
-        numeric = false;
-        break;
+        return false;
       }
     }
+    return true;
+  }
+
+  /** Distinct labels, sorted numerically when all parse as numbers, else as strings. */
+  static List<String> levels(String[] labels) {
+    boolean numeric = allNumbers(java.util.Arrays.asList(labels));
     Comparator<String> order = numeric ? Comparator.comparingDouble(Double::parseDouble) : Comparator.naturalOrder();
     TreeSet<String> set = new TreeSet<>(order.thenComparing(Comparator.naturalOrder()));
     java.util.Collections.addAll(set, labels);

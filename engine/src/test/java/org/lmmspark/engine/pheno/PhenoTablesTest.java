@@ -91,4 +91,26 @@ class PhenoTablesTest {
         List.of()));
     assertTrue(e.getMessage().contains("fewer samples than parameters"), e.getMessage());
   }
+
+  /**
+   * A quantitative table given by --covar (categorical, as GCTA's) makes a level per sample: the message names the
+   * covariate and its level count, not the ~n indicator columns,, and points to --qcovar.
+   */
+  @Test
+  void numericColumnReadAsCategoricalIsNamedBriefly() {
+    int n = 200;
+    double[] y = new double[n];
+    String[] v1 = new String[n];
+    for (int i = 0; i < n; i++) {
+      y[i] = i % 7;
+      v1[i] = Double.toString(0.37 * i - 11.3);
+    }
+    BadInputException e = assertThrows(BadInputException.class,
+        () -> Design.build("Y", y, List.of(), List.of(new Design.Categorical("V1", v1))));
+    assertEquals("only 200 analysed samples for 200 fixed-effect columns (intercept, 0 quantitative; categorical "
+        + "[V1: 200 levels]): fewer samples than parameters; categorical covariate 'V1' has 200 levels over 200 samples, "
+        + "all numbers — if it is quantitative, give its table by --qcovar (as GCTA's, --covar is for categorical "
+        + "covariates)",
+        e.getMessage());
+  }
 }
