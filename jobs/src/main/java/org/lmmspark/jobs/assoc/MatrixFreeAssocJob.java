@@ -346,7 +346,7 @@ final class MatrixFreeAssocJob {
       MatrixFreeRemlJob.Fitted f = fitted.get(t);
       GenotypeRemlInputs.Assembled in = ins.get(t);
       return LocoResiduals.compute(f.k(), f.fit().theta()[0], f.fit().theta()[1], f.diagnostics().eigenspace(),
-          in.design().y(), in.design().x(), in.design().p(), in.famRows(), scopes.get(t), lo);
+          in.design().y(), in.design().x(), in.design().p(), in.famRows(), scopes.get(t), lo, f.fit().py());
     };
     if (fitted.size() == 1) {
       return List.of(solve.apply(0));
