@@ -63,7 +63,8 @@ import org.lmmspark.engine.reml.matfree.SpectralPreconditioner;
  * because γ_c is computed with that same V_{−c}.
  *
  * <p>Cost: one batched solve of {@code r = Σ_c (1 + s_c)} columns, {@code I} iterations (the
- * slowest column: with the deflation preconditioner 14–17 to 1e-6, 7–10 to 5e-4, whatever N), each
+ * slowest column: with the deflation preconditioner 14–17 to 1e-6, 7–10 to 5e-4, whatever N; from the warm
+ * start the columns of y take ~5–6 instead of 8 to 5e-4 at N = M = 10,000, plus the one product each), each
  * one genotype pass ({@code 2·N·M·(active columns)} flops); columns beyond {@code maxColumns} go in further batches
  * (more passes, bounded memory). Driver memory: about {@code 8·n·(2r + 8·maxColumns)} bytes.
  */
