@@ -30,6 +30,17 @@ import org.lmmspark.engine.reml.matfree.SpectralPreconditioner;
  * against V_{−c} itself would need X's p columns too, per scope: 1 + p + s columns instead of 1 + s (220
  * instead of 132 at 22 chromosomes, p = 4, s = 5), and the X columns go to the tighter tolerance.
  *
+ * <p><b>Warm start</b> (optional, as the GRM-free job runs it): the columns of y start from {@code x₀ = Πw}, w the
+ * whole-genome {@code Py} the REML fit already has at the same σ²_g, σ²_e, instead of zero; the sampled variants'
+ * columns start from zero. Leaving out one chromosome of C changes V by about 1/C of its genetic part, so
+ * {@code P_{−c}y} lies near Py and the first residual {@code Πy − ΠV_{−c}Πx₀} is a fraction of Πy. That first
+ * residual needs {@code K_{−c}x₀} for every scope: one column per scope in ONE extra pass, C column-passes that
+ * save CG iterations on every column of y. ({@code K_{−c}} is scaled by {@code 1/(M − M_c)}, so it is not
+ * {@code K − K_c}; one column would do if the product returned the per-chromosome partial sums
+ * {@code S_d = Z_dZ_dᵀx₀}, {@code K_{−c}x₀ = (Σ_d S_d − S_c)/(M − M_c)}, but {@link
+ * org.lmmspark.engine.matfree.GenotypeProducts#multiply} returns only their weighted sum per column.) The solution
+ * is the same to the CG tolerance (relative to ‖Πy‖ as before).
+ *
  * <p><b>The approximation</b> (BOLT-LMM-inf, Loh et al. 2015 Nat Genet 47:284; GRAMMAR-γ, Svishcheva et
  * al. 2012; fastGWA, Jiang et al. 2019): {@code xᵀP_{−c}x ≈ γ_c x̃ᵀx̃} for every variant x of chromosome c.
  * It holds because a variant is one of M columns of Z: V⁻¹ acts on it almost as a scalar; a
@@ -52,7 +63,8 @@ import org.lmmspark.engine.reml.matfree.SpectralPreconditioner;
  * because γ_c is computed with that same V_{−c}.
  *
  * <p>Cost: one batched solve of {@code r = Σ_c (1 + s_c)} columns, {@code I} iterations (the
- * slowest column: with the deflation preconditioner 14–17 to 1e-6, 7–10 to 5e-4, whatever N), each
+ * slowest column: with the deflation preconditioner 14–17 to 1e-6, 7–10 to 5e-4, whatever N; from the warm
+ * start the columns of y take ~5–6 instead of 8 to 5e-4 at N = M = 10,000, plus the one product each), each
  * one genotype pass ({@code 2·N·M·(active columns)} flops); columns beyond {@code maxColumns} go in further batches
  * (more passes, bounded memory). Driver memory: about {@code 8·n·(2r + 8·maxColumns)} bytes.
  */
@@ -130,10 +142,21 @@ public final class LocoResiduals {
    */
   public static Result compute(GenomicRelationshipOperator k, double sigmaG, double sigmaE, LeadingEigenspace leading,
       double[] y, double[] x, int p, int[] famRows, List<Scope> scopes, Options o) {
+    return compute(k, sigmaG, sigmaE, leading, y, x, p, famRows, scopes, o, null);
+  }
+
+  /**
+   * As above, the columns of y started from {@code warm} instead of zero (see the class doc).
+   *
+   * @param warm the whole-genome {@code Py} at the same σ²_g, σ²_e (the REML fit's,
+   *             {@link org.lmmspark.engine.reml.RemlFit#py}), length n; null: every column from zero
+   */
+  public static Result compute(GenomicRelationshipOperator k, double sigmaG, double sigmaE, LeadingEigenspace leading,
+      double[] y, double[] x, int p, int[] famRows, List<Scope> scopes, Options o, double[] warm) {
     int n = k.size();
-    if (y.length != n || x.length != (long) n * p || famRows.length != n) {
-      throw new IllegalArgumentException("y " + y.length + ", X " + x.length + ", rows " + famRows.length + " for n = "
-          + n + ", p = " + p);
+    if (y.length != n || x.length != (long) n * p || famRows.length != n || (warm != null && warm.length != n)) {
+      throw new IllegalArgumentException("y " + y.length + ", X " + x.length + ", rows " + famRows.length
+          + (warm == null ? "" : ", warm start " + warm.length) + " for n = " + n + ", p = " + p);
     }
     if (!(sigmaE > 0) || !(sigmaG >= 0)) {
       throw new IllegalArgumentException("need σ²_g ≥ 0 and σ²_e > 0, got " + sigmaG + ", " + sigmaE);
@@ -147,6 +170,7 @@ public final class LocoResiduals {
     // complement of X (CG stays there: right-hand sides, products and preconditioned residuals are all
     // projected), instead of [y | X | x_1 … x_s] against V_{−c}: p columns fewer per scope, the same P_{−c}.
     CovariateProjection proj = new CovariateProjection(x, n, p);
+    double[] warmStart = warm == null ? null : proj.projected(warm, 1);
     int[] offset = new int[sc + 1];
     for (int s = 0; s < sc; s++) {
       DosageBlock b = scopes.get(s).sample();
@@ -258,11 +282,37 @@ public final class LocoResiduals {
         System.arraycopy(rhs, order[first + j] * n, b, j * n, n);
       }
       double[] tol = new double[cols];
+      int[] ys = new int[cols];
+      int ny = 0;
       for (int j = 0; j < cols; j++) {
         int s = scopeOf[order[first + j]];
-        tol[j] = order[first + j] == offset[s] ? o.cgTolerance() : o.sampleCgTolerance();
+        boolean isY = order[first + j] == offset[s];
+        tol[j] = isY ? o.cgTolerance() : o.sampleCgTolerance();
+        if (isY) {
+          ys[ny++] = j;
+        }
       }
-      BatchedPcg.Result res = BatchedPcg.solve(n, v, b, cols, null, pre, tol, o.maxCgIterations(), false);
+      BatchedPcg.Result res;
+      if (warmStart != null && ny > 0) {
+        // The columns of y from Πx₀ (x₀ = the whole-genome Py): their first residuals Πy − ΠV_{−c}Πx₀ need one
+        // product per column of y (all in one pass), the sampled variants' columns start from zero (A·0 = 0).
+        double[] x0 = new double[n * cols];
+        double[] ax0 = new double[n * cols];
+        double[] in = new double[n * ny];
+        for (int t = 0; t < ny; t++) {
+          System.arraycopy(warmStart, 0, in, t * n, n);
+        }
+        double[] out = new double[n * ny];
+        v.apply(in, ny, java.util.Arrays.copyOf(ys, ny), out);
+        for (int t = 0; t < ny; t++) {
+          System.arraycopy(warmStart, 0, x0, ys[t] * n, n);
+          System.arraycopy(out, t * n, ax0, ys[t] * n, n);
+        }
+        columnPasses += sigmaG == 0 ? 0 : ny;
+        res = BatchedPcg.solve(n, v, b, cols, x0, ax0, pre, tol, o.maxCgIterations());
+      } else {
+        res = BatchedPcg.solve(n, v, b, cols, null, pre, tol, o.maxCgIterations(), false);
+      }
       for (int j = 0; j < cols; j++) {
         System.arraycopy(res.x(), j * n, solution, order[first + j] * n, n);
       }

@@ -160,6 +160,40 @@ class LocoResidualsTest {
     }
     assertTrue(loose.maxRelResidual() <= 1e-8, "y to its own tolerance: " + loose.maxRelResidual());
 
+    // Warm start: the columns of y from the whole-genome Py (dense, written plainly), as the GRM-free job runs it
+    // with the REML fit's Py. Checked against the dense P_{−c}y below (to 1e-8: the same 1e-6 bound as the cold
+    // solve); at the job's tolerances (5e-4 for y, 5e-3 for the sampled variants) it must take fewer column-passes
+    // than the cold start: the first residual is Πy − ΠV_{−c}Πx₀ = σ²_g Π(K − K_{−c})Πx₀ + (whole-genome residual),
+    // a small fraction of Πy when one chromosome of four carries a quarter of K.
+    double[] wholePy;
+    {
+      double[] kw = PlainKinship.k(g, chr, 0);
+      double[] vw = new double[n * n];
+      for (int a = 0; a < n; a++) {
+        for (int b = 0; b < n; b++) {
+          vw[a + b * n] = sg * kw[rows[a] + rows[b] * nFam] + (a == b ? se : 0);
+        }
+      }
+      CalibratedAssocTest.invertSpd(vw, n);
+      double[] pw = CalibratedAssocTest.projector(vw, x, n, p);
+      wholePy = new double[n];
+      Blas.dgemv(false, n, n, 1.0, pw, y, 0.0, wholePy);
+    }
+    columnCount[0] = 0;
+    LocoResiduals.Result warm = LocoResiduals.compute(k, sg, se, leading, y, x, p, rows, scopes,
+        new LocoResiduals.Options(1e-8, 500, 512, false, 5e-3), wholePy);
+    assertEquals(columnCount[0], warm.columnPasses(), "column-passes counted, the warm start's products included");
+    LocoResiduals.Result coldJob = LocoResiduals.compute(k, sg, se, leading, y, x, p, rows, scopes,
+        new LocoResiduals.Options(5e-4, 500, 512, false, 5e-3));
+    LocoResiduals.Result warmJob = LocoResiduals.compute(k, sg, se, leading, y, x, p, rows, scopes,
+        new LocoResiduals.Options(5e-4, 500, 512, false, 5e-3), wholePy);
+    System.out.printf("LocoResidualsTest: at 5e-4, cold %d column-passes (iterations %s), warm %d (%s)%n",
+        coldJob.columnPasses(), java.util.Arrays.toString(coldJob.iterations()), warmJob.columnPasses(),
+        java.util.Arrays.toString(warmJob.iterations()));
+    assertTrue(warmJob.columnPasses() < coldJob.columnPasses(), "warm start saves column-passes: "
+        + warmJob.columnPasses() + " vs " + coldJob.columnPasses());
+    assertTrue(warmJob.maxRelResidual() <= 5e-4, "y to its tolerance from the warm start: " + warmJob.maxRelResidual());
+
     List<Double> exactChi2 = new ArrayList<>();
     List<Double> calChi2 = new ArrayList<>();
     List<Double> pooledChi2 = new ArrayList<>();
@@ -187,6 +221,9 @@ class LocoResidualsTest {
       double norm = Math.sqrt(quadIdentity(py));
       for (int i = 0; i < n; i++) {
         assertClose(r[i], py[i], 1e-6 * norm, 0, "P_-" + (c + 1) + " y [" + i + "]");
+        assertClose(warm.models().get(c).residual()[i], py[i], 1e-6 * norm, 0, "warm P_-" + (c + 1) + " y [" + i + "]");
+        // At 5e-4 relative residual, condition ~10: 5e-3 of the norm, warm or cold.
+        assertClose(warmJob.models().get(c).residual()[i], py[i], 5e-3 * norm, 0, "warm P_-" + (c + 1) + " y at 5e-4");
       }
       // γ: the plain mean of xᵀP_{−c}x / x̃ᵀx̃ over the same sampled variants (CG 1e-8: 1e-6 relative).
       DosageBlock sample = scopes.get(c).sample();

@@ -53,8 +53,9 @@ import org.slf4j.LoggerFactory;
  *       variants from the cache ({@link #CALIBRATION_VARIANTS} in all, BOLT-LMM's default, spread over the
  *       chromosomes, {@link #sampleCounts});</li>
  *   <li>LOCO residuals and γ: one batched CG solve over all chromosomes' columns
- *       ({@link LocoResiduals}), the variance components kept from the whole-genome fit (BOLT-LMM);
- *       {@code I} passes, I ≈ 7–10 at {@link #LOCO_CG_TOLERANCE} (per batch of columns);</li>
+ *       ({@link LocoResiduals}), the variance components kept from the whole-genome fit (BOLT-LMM), the
+ *       columns of y warm-started from the fit's whole-genome Py (one extra pass, one column per chromosome);
+ *       {@code I} passes, I ≈ 6–10 at {@link #LOCO_CG_TOLERANCE} (per batch of columns);</li>
  *   <li>test: one Spark job over the cache, each range decoded ({@link PackedDosages}) and tested
  *       against its chromosome's calibrated model ({@link CalibratedTest.Kernel}: {@code χ² =
  *       (xᵀr_c)²/(γ_c·x̃ᵀx̃)}), {@code O(N·(2 + p))} per variant.</li>
@@ -346,7 +347,7 @@ final class MatrixFreeAssocJob {
       MatrixFreeRemlJob.Fitted f = fitted.get(t);
       GenotypeRemlInputs.Assembled in = ins.get(t);
       return LocoResiduals.compute(f.k(), f.fit().theta()[0], f.fit().theta()[1], f.diagnostics().eigenspace(),
-          in.design().y(), in.design().x(), in.design().p(), in.famRows(), scopes.get(t), lo);
+          in.design().y(), in.design().x(), in.design().p(), in.famRows(), scopes.get(t), lo, f.fit().py());
     };
     if (fitted.size() == 1) {
       return List.of(solve.apply(0));

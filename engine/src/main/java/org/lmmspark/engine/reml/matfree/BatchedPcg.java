@@ -157,6 +157,23 @@ public final class BatchedPcg {
     return solveColumns(n, a, b, r, x0, null, pre, tol, maxIterations, record);
   }
 
+  /**
+   * As above (a tolerance per column) from a warm start whose product {@code A·x0} the caller already knows
+   * (e.g. formed for some columns only, the others starting from zero with {@code A·0 = 0}).
+   *
+   * @param ax0 {@code A·x0}, n×r
+   */
+  public static Result solve(int n, ColumnOperator a, double[] b, int r, double[] x0, double[] ax0, Preconditioner pre,
+      double[] tol, int maxIterations) {
+    if (x0 == null || ax0 == null) {
+      throw new IllegalArgumentException("a warm start with a known product needs both x0 and A·x0");
+    }
+    if (tol.length != r) {
+      throw new IllegalArgumentException(tol.length + " tolerances for " + r + " columns");
+    }
+    return solveColumns(n, a, b, r, x0, ax0, pre, tol, maxIterations, false);
+  }
+
   private static Result solve(int n, ColumnOperator a, double[] b, int r, double[] x0, double[] ax0,
       Preconditioner pre, double tol, int maxIterations, boolean record) {
     double[] tols = new double[r];
