@@ -455,6 +455,24 @@ public final class GenotypeProductKernel {
     ws.record(decoding, gemm, true, adding, 2.0 * n * count * k);
   }
 
+  /**
+   * One of a pass's two decodes of the chunk {@code [from, from + count)}, alone: tile after tile of
+   * {@link #ROW_CHUNK} samples into {@code ws}'s tile buffer, as the products decode them (what
+   * {@code lmmspark bench-pass} times as the decode).
+   */
+  public static void decodeTiles(PackedGenotypeBlock block, int from, int count, Workspace ws) {
+    PackedGenotypeBlock.RawCoding coding = block.rawCoding();
+    if (coding == null) {
+      ws.tables = block.decodeTables(from, count, ws.tables);
+    }
+    if (ws.tile.length < ROW_CHUNK * VARIANT_CHUNK) {
+      ws.tile = new float[ROW_CHUNK * VARIANT_CHUNK];
+    }
+    for (int r0 = 0; r0 < block.n; r0 += ROW_CHUNK) {
+      decode(block, coding, from, count, r0, Math.min(ROW_CHUNK, block.n - r0), ws, ws.tile);
+    }
+  }
+
   /** A tile (or the wide form's chunk) of the chunk's variants: centred counts for a 2-bit block, else standardized. */
   private static void decode(PackedGenotypeBlock block, PackedGenotypeBlock.RawCoding coding, int from, int count,
       int row, int rows, Workspace ws, float[] out) {

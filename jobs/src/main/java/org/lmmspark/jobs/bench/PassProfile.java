@@ -103,10 +103,7 @@ public final class PassProfile {
    * decodes every value twice per pass.
    */
   public static double[] decodeOnly(List<PackedGenotypeBlock> blocks, int passes) {
-    int rowsPerTile = GenotypeProductKernel.ROW_CHUNK;
-    float[] tile = new float[rowsPerTile * GenotypeProductKernel.VARIANT_CHUNK];
-    float[] tables = null;
-    int[] cursor = new int[GenotypeProductKernel.VARIANT_CHUNK];
+    GenotypeProductKernel.Workspace ws = new GenotypeProductKernel.Workspace();
     double best = Double.POSITIVE_INFINITY;
     double bestCpu = Double.POSITIVE_INFINITY;
     for (int p = 0; p <= passes; p++) {
@@ -115,19 +112,7 @@ public final class PassProfile {
       for (PackedGenotypeBlock b : blocks) {
         int step = GenotypeProductKernel.chunkVariants(b.m, GenotypeProductKernel.VARIANT_CHUNK);
         for (int from = 0; from < b.m; from += step) {
-          int count = Math.min(step, b.m - from);
-          PackedGenotypeBlock.RawCoding coding = b.rawCoding();
-          if (coding == null) {
-            tables = b.decodeTables(from, count, tables);
-          }
-          for (int r0 = 0; r0 < b.n; r0 += rowsPerTile) {
-            int rows = Math.min(rowsPerTile, b.n - r0);
-            if (coding != null) {
-              b.decodeRaw(from, count, r0, rows, coding, tile, cursor);
-            } else {
-              b.decodeRows(from, count, r0, rows, tables, tile);
-            }
-          }
+          GenotypeProductKernel.decodeTiles(b, from, Math.min(step, b.m - from), ws);
         }
       }
       if (p > 0) {
