@@ -34,9 +34,17 @@ import org.lmmspark.engine.reml.SymmetricOperator;
  * Lanczos vectors (Musco, Musco &amp; Sidford 2018, SODA, "Stability of the Lanczos method for matrix function
  * approximation"). {@link SharedProbeRuns} uses them as control variates of other traits' probes.
  *
+ * <p>A solved column ({@link #withSolved}): one more starting vector b (in REML the trait's y), run beside the
+ * probes in the same products but to a stopping tolerance of its own (that of the CG solve it replaces), whose
+ * Lanczos vectors are kept, so that besides its quadratic forms {@code bᵀf(K)b} the run gives the vector
+ * {@code f(K)b ≈ ‖b‖ Q f(T) e_1} itself ({@link #apply}): for {@code f = 1/(θ_gλ + θ_e)} exactly CG's iterate on
+ * {@code θ_gK + θ_eI} from b after the steps taken, at any θ. In finite precision its true residual stays that of
+ * the recurrence ({@code β_{L+1}|e_Lᵀ(T + σI)⁻¹e_1|}, {@link #relativeResidual}) up to the products' rounding,
+ * orthogonality lost or not (Paige 1976: {@code KQ = QT + β_{L+1}q_{L+1}e_Lᵀ + F} with F of the order of rounding).
+ *
  * <p>Cost: one product of K with the columns still being extended per step (one genotype pass for all
  * probes), plus {@code Σ|S|} flops per probe and step for the masks; memory three n×R blocks ({@code K z}, the
- * last two Lanczos vectors) plus O(L) per probe and mask.
+ * last two Lanczos vectors) plus O(L) per probe and mask, and n×L for a solved column's L kept vectors.
  */
 public final class ProbeLanczos {
   /** β below this times the largest α seen: the Krylov space is invariant and the quadrature exact. */
@@ -65,6 +73,10 @@ public final class ProbeLanczos {
   private final int[][] masks;
   /** {@code projections[j][s][l] = (z_j ⊙ 1_{masks[s]})ᵀ q_l}. */
   private final double[][][] projections;
+  /** Per column, its own stopping tolerance ({@link #pending}), or NaN: the caller's. */
+  private final double[] tolerance;
+  /** Per column, its Lanczos vectors q_1 … q_L when kept ({@link #withSolved}), else null. */
+  private final java.util.List<java.util.List<double[]>> basis;
 
   /**
    * Takes the first step of every probe (one product {@code K·[z_1 … z_R]}, which also gives {@link #kz}).
@@ -94,6 +106,31 @@ public final class ProbeLanczos {
   }
 
   private ProbeLanczos(SymmetricOperator k, double[] z0, int r, int[][] masks, CovariateProjection projection) {
+    this(k, z0, r, masks, projection, -1, Double.NaN);
+  }
+
+  /**
+   * Runs on {@code ΠKΠ} ({@code projection}, or on K when null) from the R probes and, as column R, from {@code b}
+   * (projected as the probes): a solved column, whose run stops where CG on {@code K + σI} from b reaches relative
+   * residual {@code tolerance} (whatever tolerance the extension asks of the probes) and whose Lanczos vectors are
+   * kept for {@link #apply}. Every product carries the probes still short of their tolerance and b while it is.
+   *
+   * @param z n×R probes, column-major, none zero
+   * @param b n values, not zero (after the projection)
+   */
+  public static ProbeLanczos withSolved(SymmetricOperator k, double[] z, int r, CovariateProjection projection,
+      double[] b, double tolerance) {
+    int n = k.size();
+    if (b.length != n) {
+      throw new IllegalArgumentException("solved column: need " + n + " values, got " + b.length);
+    }
+    double[] all = Arrays.copyOf(z, n * (r + 1));
+    System.arraycopy(b, 0, all, n * r, n);
+    return new ProbeLanczos(k, all, r + 1, new int[0][], projection, r, tolerance);
+  }
+
+  private ProbeLanczos(SymmetricOperator k, double[] z0, int r, int[][] masks, CovariateProjection projection,
+      int solved, double solvedTolerance) {
     this.k = k;
     this.projection = projection;
     double[] z = projection == null ? z0 : projection.projected(z0, r);
@@ -135,6 +172,18 @@ public final class ProbeLanczos {
       }
     }
     projections = new double[r][masks.length][8];
+    tolerance = new double[r];
+    Arrays.fill(tolerance, Double.NaN);
+    basis = new java.util.ArrayList<>();
+    for (int j = 0; j < r; j++) {
+      basis.add(j == solved ? new java.util.ArrayList<>() : null);
+    }
+    if (solved >= 0) {
+      if (!(solvedTolerance > 0 && solvedTolerance < 1)) {
+        throw new IllegalArgumentException("solved column's tolerance must be in (0, 1), got " + solvedTolerance);
+      }
+      tolerance[solved] = solvedTolerance;
+    }
     int[] all = new int[r];
     for (int j = 0; j < r; j++) {
       all[j] = j;
@@ -182,7 +231,10 @@ public final class ProbeLanczos {
     }
   }
 
-  /** Which probes {@link #extendUntil} would step next. */
+  /**
+   * Which probes {@link #extendUntil} would step next: those short of {@code tolerance} at σ (a solved column, of
+   * its own tolerance).
+   */
   public Pending pending(double sigma, double tolerance, int maxSteps) {
     if (!(sigma > 0)) {
       throw new IllegalArgumentException("σ must be > 0, got " + sigma);
@@ -191,7 +243,7 @@ public final class ProbeLanczos {
     int count = 0;
     boolean stuck = false;
     for (int j = 0; j < r; j++) {
-      if (relativeResidual(j, sigma) > tolerance) {
+      if (relativeResidual(j, sigma) > (Double.isNaN(this.tolerance[j]) ? tolerance : this.tolerance[j])) {
         if (steps[j] >= maxSteps) {
           stuck = true;
         } else {
@@ -243,6 +295,9 @@ public final class ProbeLanczos {
       }
       norm = Math.sqrt(norm);
       grow(j, l + 1);
+      if (basis.get(j) != null) {
+        basis.get(j).add(Arrays.copyOfRange(current, o, o + n));
+      }
       for (int s2 = 0; s2 < masks.length; s2++) {
         double g = 0;
         for (int i : masks[s2]) {
@@ -380,6 +435,40 @@ public final class ProbeLanczos {
       s += gu * u1[i] * f.applyAsDouble(mu[i]);
     }
     return Math.sqrt(norm2[probe]) * s;
+  }
+
+  /**
+   * {@code f(K) b ≈ ‖b‖ Q f(T) e_1 = ‖b‖ Σ_i f(μ_i) u_{1i} Q u_i} for a solved column (its kept Lanczos vectors Q,
+   * over every step taken): for {@code f(λ) = 1/(λ + σ)} CG's iterate on {@code K + σI} from b, of relative residual
+   * {@link #relativeResidual}. With a projection the result is in range Π up to rounding (the caller projects).
+   */
+  public double[] apply(int column, DoubleUnaryOperator f) {
+    java.util.List<double[]> q = basis.get(column);
+    if (q == null) {
+      throw new IllegalArgumentException("column " + column + " keeps no Lanczos vectors: not a solved column");
+    }
+    int l = steps[column];
+    decompose(column, l);
+    double[] mu = ritzValues[column];
+    double[] u1 = firstComponents[column];
+    double[] u = eigenvectors[column];
+    double[] c = new double[l];
+    for (int i = 0; i < l; i++) {
+      double w = u1[i] * f.applyAsDouble(mu[i]);
+      for (int a = 0; a < l; a++) {
+        c[a] += u[a + i * l] * w;
+      }
+    }
+    double norm = Math.sqrt(norm2[column]);
+    double[] out = new double[n];
+    for (int a = 0; a < l; a++) {
+      double ca = norm * c[a];
+      double[] qa = q.get(a);
+      for (int i = 0; i < n; i++) {
+        out[i] += ca * qa[i];
+      }
+    }
+    return out;
   }
 
   /** Steps taken by the probe's run. */

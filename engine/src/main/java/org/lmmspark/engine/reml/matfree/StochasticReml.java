@@ -73,7 +73,7 @@ import org.lmmspark.engine.reml.VarianceComponent;
  * fit), which keeps CG's iteration count at the bulk's as population axes grow with N; Jacobi with
  * {@code deflationRank = 0}.
  *
- * <p>Cost per iteration: {@code CG + 1 + K} operator products (CG the iteration count of the one
+ * <p>Cost per iteration (the solved route; by quadrature, below, only the runs' extension): {@code CG + 1 + K} operator products (CG the iteration count of the one
  * batched solve over {@code 1 + R + K + 1} columns, warm-started from the previous iterate's
  * solutions; +1 for its starting residual), plus at the end about half a cold solve for log|V| (and X's p columns
  * with it; alone, with the Lanczos traces) and one product for β̂. With
@@ -98,6 +98,24 @@ import org.lmmspark.engine.reml.VarianceComponent;
  * |C|/|XᵀX|}): so {@code ℓ = −½(Σ_i log(θ_gμ_i + θ_e) + log|XᵀX| + yᵀPy)}, equal in expectation to the formula above;
  * the reported log|V| is that estimate less the exact {@code log|C| − log|XᵀX|}. The shift invariance that lets one
  * run serve every θ holds on range Π ({@code ΠVΠ = θ_g(ΠKΠ + σΠ)}), and a run stops where CG on ΠVΠ from Πz would.
+ *
+ * <p><b>y the same way</b> (in this mode): one more Lanczos run on ΠKΠ from Πy ({@link ProbeLanczos#withSolved}),
+ * kept for the fit and stepped in the probes' products, extended as far as each θ needs to the CG tolerance
+ * ({@code cgTolerance}: where CG on ΠVΠ from Πy would stop). With T its Lanczos matrix, e_1 the first unit vector and
+ * {@code B = θ_gT + θ_eI}, and P = Π(ΠVΠ)⁺Π = (θ_gΠKΠ + θ_eΠ)⁺ on range Π (Py in range Π, so {@code (Py)ᵀK(Py) =
+ * (Py)ᵀΠKΠ(Py)}), Gauss quadrature gives at any θ, with no further pass: {@code yᵀPy = ‖Πy‖² e_1ᵀB⁻¹e_1}, the score's
+ * {@code yᵀPKPy = ‖Πy‖² e_1ᵀB⁻¹TB⁻¹e_1} and {@code yᵀPPy = ‖Πy‖² e_1ᵀB⁻²e_1}, and the AI matrix exact at θ (not
+ * lagged): {@code ½(KPy)ᵀP(KPy) = ½‖Πy‖² e_1ᵀT²B⁻³e_1}, {@code ½(KPy)ᵀP(Py) = ½‖Πy‖² e_1ᵀTB⁻³e_1},
+ * {@code ½(Py)ᵀP(Py) = ½‖Πy‖² e_1ᵀB⁻³e_1} (exact in the Krylov space; T and B commute). The first is CG's
+ * {@code yᵀx_L}, its error the square of CG's residual; the others are quadratures of smooth functions of the same
+ * spectrum, as accurate. So an evaluation solves nothing: only the runs' extension, none once they reach θ's
+ * tolerance, where the solved route carried y and the lagged AI columns ({@code 1 + m} columns) through every CG
+ * iteration at every θ. Py itself, needed once at θ̂ (β̂, the fit's Py, from which the assoc route's LOCO solves
+ * warm-start), is {@code ‖Πy‖ Q B⁻¹e_1} from y's run's kept Lanczos vectors Q ({@link ProbeLanczos#apply}): CG's
+ * iterate after the run's steps, to CG's tolerance, with no pass. Q costs n×L doubles per trait (L the run's steps,
+ * 10–30 at the sizes measured: 2.4 MB at n = 10,000 and L = 30); a final PCG solve instead would cost every trait
+ * fitted together some ten more passes at the end, and the CG batches replaced held several n×(1 + m) blocks. The
+ * fixed effects' {@code V⁻¹X} (p columns) and V·Py for β̂ are solved and multiplied at the end as in the solved route.
  */
 public final class StochasticReml implements RemlSolver {
   static final double RESIDUAL_FLOOR = 1e-6;
@@ -182,9 +200,11 @@ public final class StochasticReml implements RemlSolver {
   /**
    * @param lanczosTraces with one component ({@code V = θ_g K + θ_e I}), the probes' traces and log|V| by
    *                      Lanczos quadrature over runs kept for the whole fit ({@link ProbeLanczos}) instead of
-   *                      solving the probes at every evaluation: the same probes and the same estimates (the
-   *                      quadrature to {@link #lanczosTolerance} of CG's residual), the probes leave every CG
-   *                      batch ({@code R} of its {@code 1 + R + 2} columns); ignored with several components
+   *                      solving the probes at every evaluation (the quadrature to {@link #lanczosTolerance} of CG's
+   *                      residual), and y's quadratic forms, the score and an AI matrix exact at θ from one more run
+   *                      from y (to {@code cgTolerance}, its Lanczos vectors kept for Py at θ̂): the same probes and the
+   *                      root of the same estimated score, and no solve per evaluation (class doc); ignored with
+   *                      several components
    */
   public StochasticReml(Options options, Consumer<String> progress, boolean lanczosTraces) {
     this.options = options;
@@ -244,13 +264,18 @@ public final class StochasticReml implements RemlSolver {
    * converged stops adding columns. So the fits cost about as many passes as the slowest one alone, each
    * pass carrying the columns of the traits still running.
    *
-   * <p>Each trait's probes are Lanczos runs on its ΠKΠ kept for the whole fit ({@link ProbeLanczos},
-   * {@code lanczosTraces}): its traces and log|V| at every θ by quadrature, so the probes leave its CG
-   * batches (R of its {@code 1 + R + 2} columns, which carry no covariate: the class doc) and cost R columns for as many steps as the θ visited
-   * need, once (~17 at N = 5,000 against ~70 CG iterations of the probes alone). With each trait's own R probes
-   * ({@code sharedProbes} false), θ̂ equals the trait's run alone up to the solves' tolerance (the same probes,
-   * traces to ~1e-8; ≤ 3e-7 of Vp measured), log|V| within its Monte Carlo error (alone it is estimated on V
-   * whitened by the preconditioner, here on V itself); with shared runs (the default), within Monte Carlo error.
+   * <p>Each trait's probes, and its y, are Lanczos runs on its ΠKΠ kept for the whole fit ({@link ProbeLanczos},
+   * {@code lanczosTraces}; the class doc): its traces, log|V|, yᵀPy, the score's quadratics and the AI matrix at every
+   * θ by quadrature, so no evaluation solves anything (alone, each CG iteration of each evaluation carries y, R probes
+   * and the lagged AI columns, which carry no covariate: the class doc); the runs cost R + 1 columns for as many steps
+   * as the θ visited need, once (~15 at N = 10,000 against ~70 CG iterations of the probes alone), and Py at θ̂ comes
+   * from y's run. With each trait's own R probes ({@code sharedProbes} false), θ̂ is the root of the same estimated
+   * score as the trait's run alone up to the solves' tolerance (the same probes, traces to ~1e-8), but the optimizers
+   * differ (here the AI matrix is exact at θ, alone it is lagged one step), and each stops within its next step
+   * (≤ {@code tolerance·Σθ}) of that root: θ̂ agree to ~{@code tolerance·Σθ} (≤ 3.3e-6 of Vp measured at the default
+   * 1e-5; to 1.6e-8 of Vp against the dense root when both run to convergence); log|V| within its Monte Carlo error
+   * (alone it is estimated on V whitened by the preconditioner, here on V itself); with shared runs (the default),
+   * within Monte Carlo error.
    *
    * @param progress one receiver of progress lines per problem
    * @return the outcomes in the order of {@code problems}
@@ -526,11 +551,11 @@ public final class StochasticReml implements RemlSolver {
             z[i + j * n] = w[pos[i] + j * nu];
           }
         }
-        lanczos = new ProbeLanczos(parts.get(0), z, r, proj);
+        lanczos = ProbeLanczos.withSolved(parts.get(0), z, r, proj, y, o.cgTolerance());
         products += lanczos.products();
       } else if (byQuadrature) {
         z = rademacher(n, r, o.seed());
-        lanczos = new ProbeLanczos(parts.get(0), z, r, proj);
+        lanczos = ProbeLanczos.withSolved(parts.get(0), z, r, proj, y, o.cgTolerance());
         products += lanczos.products();
       } else {
         z = rademacher(n, r, o.seed());
@@ -604,7 +629,8 @@ public final class StochasticReml implements RemlSolver {
 
     @Override
     public RemlLikelihood.Evaluation evaluate(double[] theta, RemlLikelihood.Evaluation previous, boolean needAi) {
-      Eval e = evaluateAt(theta, previous == null ? null : (Eval) previous.state(), needAi);
+      Eval e = byQuadrature ? evaluateByQuadrature(theta)
+          : evaluateAt(theta, previous == null ? null : (Eval) previous.state(), needAi);
       // No log-likelihood per evaluation (it costs a solve of its own): NaN, and the optimizer judges by step size.
       return e == null ? RemlLikelihood.Evaluation.notPositiveDefinite()
           : new RemlLikelihood.Evaluation(true, Double.NaN, e.score, e.ai, null, e.py, null, null, e);
@@ -644,14 +670,12 @@ public final class StochasticReml implements RemlSolver {
       SymmetricOperator a = proj.onComplement(v);
       BatchedPcg.Preconditioner full = preconditioner(theta);
       BatchedPcg.Preconditioner pre = proj.compress(full);
-      // The probes ride in the batch unless their traces come from the Lanczos runs.
-      int q0 = 1 + (byQuadrature ? 0 : r);
+      // y and the probes, then the lagged AI columns.
+      int q0 = 1 + r;
       int q = q0 + (lagged == null ? 0 : m);
       double[] b = new double[n * q];
       System.arraycopy(y, 0, b, 0, n);
-      if (!byQuadrature) {
-        System.arraycopy(z, 0, b, n, n * r);
-      }
+      System.arraycopy(z, 0, b, n, n * r);
       if (lagged != null) {
         System.arraycopy(lagged, 0, b, n * q0, n * m);
       }
@@ -681,37 +705,12 @@ public final class StochasticReml implements RemlSolver {
       double[] py = Arrays.copyOf(sol, n);
       // Per-probe trace estimates t[k][r] = (P z_r)ᵀ (V_k z_r); the residual's from tr(PV) = n − p.
       double[][] t = new double[m][r];
-      if (!byQuadrature) {
-        for (int j = 0; j < r; j++) {
-          for (int k = 0; k < kk; k++) {
-            t[k][j] = dot(sol, (1 + j) * n, vkz[k], j * n, n);
-          }
-        }
-      } else if (!lanczosTraces(theta, t[0])) {
-        products += v.products;
-        return null;
-      }
       for (int j = 0; j < r; j++) {
-        double rest = n - p;
         for (int k = 0; k < kk; k++) {
-          rest -= theta[k] * t[k][j];
+          t[k][j] = dot(sol, (1 + j) * n, vkz[k], j * n, n);
         }
-        t[kk][j] = rest / theta[kk];
       }
-      double[] tr = new double[m];
-      for (int k = 0; k < m; k++) {
-        for (int j = 0; j < r; j++) {
-          tr[k] += t[k][j];
-        }
-        tr[k] /= r;
-      }
-      // With shared runs: tr(PK) from the trait's runs and their control variates, and its Monte Carlo variance.
-      double[] controlled = paired ? pairedEstimate(t[0], lambda -> lambda / (theta[0] * lambda + theta[1]),
-          theta) : null;
-      if (controlled != null) {
-        tr[0] = controlled[0];
-        tr[1] = (n - p - theta[0] * controlled[0]) / theta[1];
-      }
+      double[] tr = traces(theta, t, null);
       // u_k = ΠV_k P y (one pass each; none with one component: ΠK Py from the solve), u_e = P y: the score now, the
       // AI matrix's columns at the next evaluation (u_kᵀ P u_l = (V_k Py)ᵀ P (V_l Py), P = ΠPΠ).
       double[] u = new double[n * m];
@@ -758,8 +757,41 @@ public final class StochasticReml implements RemlSolver {
         Blas.dgemm(true, false, m, m, n, 0.5, aiCols, n, aiSol, n, 0.0, ai, m);
         SmallMatrices.symmetrize(ai, m);
       }
-      // Covariance of the score estimate from the spread over probes: cov(tr_k, tr_l)/(4R); with control
-      // variates, var(tr_g)/4 times the gradient (1, −θ_g/θ_e) of (tr_g, tr_e) twice.
+      return new Eval(theta.clone(), score, ai, py, scoreCov(theta, t, tr, null), sol, ks, u);
+    }
+
+    /**
+     * The traces {@code tr(PV_k)} from the per-probe estimates {@code t[k][j]} of the components (k &lt; K): the residual's
+     * per probe from {@code tr(PV) = n − p} (filled in), the means over the probes; with {@code controlled} (the shared
+     * runs' estimate of tr(PK) and its variance) tr(PK) from it and the residual's from it.
+     */
+    double[] traces(double[] theta, double[][] t, double[] controlled) {
+      for (int j = 0; j < r; j++) {
+        double rest = n - p;
+        for (int k = 0; k < kk; k++) {
+          rest -= theta[k] * t[k][j];
+        }
+        t[kk][j] = rest / theta[kk];
+      }
+      double[] tr = new double[m];
+      for (int k = 0; k < m; k++) {
+        for (int j = 0; j < r; j++) {
+          tr[k] += t[k][j];
+        }
+        tr[k] /= r;
+      }
+      if (controlled != null) {
+        tr[0] = controlled[0];
+        tr[1] = (n - p - theta[0] * controlled[0]) / theta[1];
+      }
+      return tr;
+    }
+
+    /**
+     * Covariance of the score estimate from the spread over probes: cov(tr_k, tr_l)/(4R); with control variates
+     * ({@code controlled}), var(tr_g)/4 times the gradient (1, −θ_g/θ_e) of (tr_g, tr_e) twice.
+     */
+    double[] scoreCov(double[] theta, double[][] t, double[] tr, double[] controlled) {
       double[] scoreCov = new double[m * m];
       for (int k = 0; controlled != null && k < m; k++) {
         for (int l2 = 0; l2 < m; l2++) {
@@ -776,7 +808,61 @@ public final class StochasticReml implements RemlSolver {
           scoreCov[k + l2 * m] = sum / (r - 1) / r / 4;
         }
       }
-      return new Eval(theta.clone(), score, ai, py, scoreCov, sol, ks, u);
+      return scoreCov;
+    }
+
+    /**
+     * One evaluation at θ with the traces by quadrature ({@code byQuadrature}, one component): no solve at all. The
+     * runs (the probes' and y's, {@link ProbeLanczos#withSolved}) are extended as far as θ needs; with B = θ_gT + θ_e
+     * over y's run (T its Lanczos matrix on ΠKΠ from Πy, e_1 its first unit vector), on range Π where
+     * {@code P = (θ_gΠKΠ + θ_eΠ)⁺} (class doc), Gauss quadrature gives
+     * {@code yᵀPy = ‖Πy‖² e_1ᵀB⁻¹e_1}, the score's quadratics {@code yᵀPKPy = ‖Πy‖² e_1ᵀB⁻¹TB⁻¹e_1} and
+     * {@code yᵀPPy = ‖Πy‖² e_1ᵀB⁻²e_1}, and the AI matrix {@code AI_kl = ½(V_kPy)ᵀP(V_lPy)} exact at θ (not lagged):
+     * {@code ½‖Πy‖² e_1ᵀ T^a B⁻³ e_1} with a = 2, 1, 0 for (g, g), (g, e), (e, e) (T and B commute). Null when a run
+     * would need more than {@code maxCgIterations} steps.
+     */
+    Eval evaluateByQuadrature(double[] theta) {
+      double tg = theta[0];
+      double te = theta[1];
+      double[][] t = new double[m][r];
+      if (!lanczosTraces(theta, t[0])) {
+        return null;
+      }
+      // With shared runs: tr(PK) from the trait's runs and their control variates, and its Monte Carlo variance.
+      double[] controlled = paired ? pairedEstimate(t[0], lambda -> lambda / (tg * lambda + te), theta) : null;
+      double[] tr = traces(theta, t, controlled);
+      double yPy = lanczos.quadratic(r, lambda -> 1 / (tg * lambda + te));
+      double[] yPVPy = {
+          lanczos.quadratic(r, lambda -> lambda / Math.pow(tg * lambda + te, 2)),
+          lanczos.quadratic(r, lambda -> 1 / Math.pow(tg * lambda + te, 2))};
+      double[] score = new double[m];
+      for (int k = 0; k < m; k++) {
+        score[k] = -0.5 * (tr[k] - yPVPy[k]);
+      }
+      double[] ai = new double[m * m];
+      for (int k = 0; k < m; k++) {
+        for (int l = k; l < m; l++) {
+          int power = (k == 0 ? 1 : 0) + (l == 0 ? 1 : 0);
+          ai[k + l * m] = 0.5 * lanczos.quadratic(r, lambda -> Math.pow(lambda, power) / Math.pow(tg * lambda + te, 3));
+          ai[l + k * m] = ai[k + l * m];
+        }
+      }
+      progress.accept(String.format(Locale.ROOT, "REML evaluation at θ = %s: by quadrature over the runs (probes %d "
+          + "steps, y %d steps), no solve; yᵀPy %.6g; %d operator products so far", fmt(theta), probeSteps(),
+          lanczos.steps(r), yPy, products));
+      return new Eval(theta.clone(), score, ai, null, scoreCov(theta, t, tr, controlled), null, null, null);
+    }
+
+    /**
+     * Py at θ from y's run ({@link ProbeLanczos#apply}): {@code ‖Πy‖ Q B⁻¹ e_1}, CG's iterate on ΠVΠ from Πy after the
+     * run's steps, extended at θ to CG's tolerance ({@code cgTolerance}); no pass. Projected (range Π).
+     */
+    double[] quadraturePy(double[] theta) {
+      double tg = theta[0];
+      double te = theta[1];
+      double[] py = lanczos.apply(r, lambda -> 1 / (tg * lambda + te));
+      proj.project(py, 0, 1);
+      return py;
     }
 
     /**
@@ -884,20 +970,23 @@ public final class StochasticReml implements RemlSolver {
           vinvX = null;
         }
       }
-      FixedEffects fe = fixedEffects(ev.theta, ev.py, vinvX);
+      // By quadrature, Py at θ̂ from y's run (its Lanczos vectors kept: no pass); else from the last solve.
+      double[] py = byQuadrature ? quadraturePy(ev.theta) : ev.py;
+      FixedEffects fe = fixedEffects(ev.theta, py, vinvX);
       if (o.logLikelihood()) {
         if (byQuadrature) {
           // The runs are on ΠKΠ: their log is log det(ΠVΠ on range Π) = log|V| + log|C| − log|XᵀX| (class doc).
           logDet[0] += proj.logDetGram() - fe.logDetC();
         }
-        logL = -0.5 * (logDet[0] + fe.logDetC() + BatchedPcg.dot(y, ev.py, 0, n));
+        logL = -0.5 * (logDet[0] + fe.logDetC() + BatchedPcg.dot(y, py, 0, n));
       }
       String message = opt.message() + String.format(Locale.ROOT, "; %d probes (seed %d)%s, CG to %.0e relative residual, "
           + "covariates projected out, %d operator products in all", r, o.seed(), !byQuadrature ? ""
           : ", traces by Lanczos quadrature (" + maxSteps() + " steps)" + (shared == null ? "" : ", paired with "
           + shared.runs().probes() + " runs shared over the union of the traits' " + shared.runs().size()
-          + " samples as control variates"), o.cgTolerance(), products);
-      RemlFit fit = new RemlFit("matrix-free", names, ev.theta, cov, null, logL, ev.score, fe.beta(), fe.cinv(), ev.py,
+          + " samples as control variates") + ", y's quadratic forms and AI matrix by its own run (" + lanczos.steps(r)
+          + " steps)", o.cgTolerance(), products);
+      RemlFit fit = new RemlFit("matrix-free", names, ev.theta, cov, null, logL, ev.score, fe.beta(), fe.cinv(), py,
           boundary, it, converged, message);
       int[] cg = cgIterations.stream().mapToInt(Integer::intValue).toArray();
       return new Outcome(fit, new Diagnostics(products, cg, mc, r, logDet[0], logDet[1], eigenspace));
@@ -1093,10 +1182,19 @@ public final class StochasticReml implements RemlSolver {
       return probeMean(q, 0);
     }
 
-    /** The most steps of the runs the traces read. */
+    /** The most steps of the runs the traces read (not y's run). */
     int maxSteps() {
-      int own = lanczos == null ? 0 : lanczos.maxSteps();
+      int own = lanczos == null ? 0 : probeSteps();
       return shared == null ? own : Math.max(own, shared.runs().runs().maxSteps());
+    }
+
+    /** The most steps of this trait's own probes' runs (not y's). */
+    int probeSteps() {
+      int most = 0;
+      for (int j = 0; j < r; j++) {
+        most = Math.max(most, lanczos.steps(j));
+      }
+      return most;
     }
 
     /** {@code shift} + the mean of the per-probe estimates, and its Monte Carlo SE. */
@@ -1114,7 +1212,11 @@ public final class StochasticReml implements RemlSolver {
     }
   }
 
-  /** One evaluation; {@code ai} null when not computed (the start before an EM step), {@code u} the AI columns for the next. */
+  /**
+   * One evaluation; {@code ai} null when not computed (the start before an EM step), {@code u} the AI columns for the
+   * next. By quadrature only θ, the score, the AI matrix and the score's covariance (no solution: Py comes from y's run
+   * at the end).
+   */
   private record Eval(double[] theta, double[] score, double[] ai, double[] py, double[] scoreCov, double[] solution,
       double[] kSolution, double[] u) {}
 

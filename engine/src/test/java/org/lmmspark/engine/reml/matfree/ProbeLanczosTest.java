@@ -71,6 +71,71 @@ class ProbeLanczosTest {
     System.out.printf("Lanczos steps for residual 1e-7 at θ_g/θ_e up to 40 (n = %d): %d%n", N, lanczos.maxSteps());
   }
 
+  /**
+   * A solved column ({@link ProbeLanczos#withSolved}): run beside the probes to its own tolerance (1e-8, the probes to
+   * 1e-3), its kept Lanczos vectors give {@code (θ_gK + θ_eI)⁻¹b} at several θ from one run, against the dense solve
+   * (LAPACK Cholesky) to 1e-7 relative (residual 1e-8 times κ ≤ 40 of θ_gK + θ_eI here, with margin), and its
+   * quadratic forms {@code bᵀ K^a (θ_gK + θ_eI)^{-c} b} (REML's yᵀPy, score and AI terms) to 1e-10 relative against
+   * that solve (their error the square of the residual).
+   */
+  @Test
+  void solvedColumnGivesTheSolveAtAnyShift() {
+    Random rnd = new Random(13);
+    double[] k = grm(rnd);
+    int r = 2;
+    double[] z = new double[N * r];
+    for (int i = 0; i < z.length; i++) {
+      z[i] = rnd.nextBoolean() ? 1 : -1;
+    }
+    double[] b = new double[N];
+    for (int i = 0; i < N; i++) {
+      b[i] = 3 + rnd.nextGaussian();
+    }
+    ProbeLanczos lanczos = ProbeLanczos.withSolved(new DenseSymmetricMatrix(N, k.clone()), z, r, null, b, 1e-8);
+    double[][] thetas = {{0.5, 0.5}, {0.9, 0.1}, {0.1, 0.9}};
+    for (double[] th : thetas) {
+      double tg = th[0];
+      double te = th[1];
+      assertTrue(lanczos.extendUntil(te / tg, 1e-3, N), "converged at θ " + tg + ", " + te);
+      assertTrue(lanczos.relativeResidual(r, te / tg) <= 1e-8, "b's run to its own tolerance");
+      // Dense: V = θ_gK + θ_eI, x = V⁻¹b, Kx, V⁻¹x, V⁻¹Kx.
+      double[] v = new double[N * N];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = tg * k[i];
+      }
+      for (int i = 0; i < N; i++) {
+        v[i + i * N] += te;
+      }
+      assertTrue(Blas.dpotrfLower(N, v));
+      double[] x = b.clone();
+      Blas.dpotrsLower(N, 1, v, x);
+      double[] kx = new double[N];
+      Blas.dgemv(false, N, N, 1.0, k, x, 0.0, kx);
+      double[] vinvX = x.clone();
+      Blas.dpotrsLower(N, 1, v, vinvX);
+      double[] vinvKx = kx.clone();
+      Blas.dpotrsLower(N, 1, v, vinvKx);
+      double[] got = lanczos.apply(r, l -> 1 / (tg * l + te));
+      double err = 0;
+      double norm = 0;
+      for (int i = 0; i < N; i++) {
+        err += (got[i] - x[i]) * (got[i] - x[i]);
+        norm += x[i] * x[i];
+      }
+      assertTrue(Math.sqrt(err / norm) < 1e-7, "V⁻¹b relative error " + Math.sqrt(err / norm) + " at θ " + tg);
+      assertClose(lanczos.quadratic(r, l -> 1 / (tg * l + te)), StochasticReml.dot(b, 0, x, 0, N), 0, 1e-10, "bᵀV⁻¹b");
+      assertClose(lanczos.quadratic(r, l -> l / Math.pow(tg * l + te, 2)), StochasticReml.dot(x, 0, kx, 0, N), 0,
+          1e-10, "bᵀV⁻¹KV⁻¹b");
+      assertClose(lanczos.quadratic(r, l -> l * l / Math.pow(tg * l + te, 3)), StochasticReml.dot(kx, 0, vinvKx, 0, N),
+          0, 1e-10, "bᵀV⁻¹KV⁻¹KV⁻¹b");
+      assertClose(lanczos.quadratic(r, l -> 1 / Math.pow(tg * l + te, 3)), StochasticReml.dot(x, 0, vinvX, 0, N), 0,
+          1e-10, "bᵀV⁻³b");
+    }
+    System.out.printf("solved column: %d steps to 1e-8, the probes %d and %d to 1e-3%n", lanczos.steps(r),
+        lanczos.steps(0), lanczos.steps(1));
+    assertTrue(lanczos.steps(0) < lanczos.steps(r), "the probes stop at their own tolerance");
+  }
+
   /** The residual bound is CG's residual on K + σI from z: it falls as steps are added and reaches the tolerance. */
   @Test
   void residualBoundIsCgsResidual() {

@@ -132,6 +132,184 @@ class StochasticRemlTest {
     assertTrue(diff < 4 * mcSe + 1e-4, "difference " + diff + " within 4 MC SE " + mcSe);
   }
 
+  /**
+   * The quadrature mode ({@code lanczosTraces}, one component: the probes' traces and y's quadratic forms and AI
+   * matrix from Lanczos runs on ΠKΠ kept for the fit, no solve per evaluation) against the same estimator computed
+   * densely here: at θ, P = V⁻¹ − V⁻¹X(XᵀV⁻¹X)⁻¹XᵀV⁻¹ from V's inverse, each probe's trace term (Pz_j)ᵀKΠz_j, the
+   * score −½(tr(PV_k) − yᵀPV_kPy) (tr(P) from tr(PV) = n − p per probe) and the AI matrix ½(V_kPy)ᵀP(V_lPy),
+   * iterated by Newton to the root of that score. With the same probes (seeded as the solver's), both find the
+   * root of the same estimated score: θ̂ equal up to the quadratures' error (the probes' runs to relative residual
+   * 1e-4, their quadratic forms to ~1e-8; y's run to CG's 1e-6), asserted to 1e-6 of Vp, far below the probes'
+   * Monte Carlo error (~1e-2 of Vp), measured 1.6e-8; and the solved mode (probes and y by CG at every θ, its AI matrix
+   * lagged: its steps stall at ~1e-6 of Σθ, so stopped at 3e-6) to the same root within 5e-6 of Vp. Py (from
+   * y's run, CG's iterate to 1e-6) to 1e-5 relative (κ(V) ≈ 5), the AI matrix at θ̂ (exact at θ, not lagged) to
+   * 1e-6 relative, and the reported operator products are the products taken.
+   */
+  @Test
+  void quadratureModeFindsTheDenseRootOfTheSameEstimatedScore() {
+    int n = 600;
+    double[] kSub = new double[n * n];
+    for (int b = 0; b < n; b++) {
+      System.arraycopy(k, b * N, kSub, b * n, n);
+    }
+    int p = 2;
+    double[] x = new double[n * p];
+    double[] y = new double[n];
+    for (int i = 0; i < n; i++) {
+      x[i] = 1;
+      x[i + n] = problem.x()[i + N];
+      y[i] = problem.y()[i];
+    }
+    DenseSymmetricMatrix dense = new DenseSymmetricMatrix(n, kSub);
+    int[] products = new int[1];
+    org.lmmspark.engine.reml.SymmetricOperator counted = new org.lmmspark.engine.reml.SymmetricOperator() {
+      @Override
+      public int size() {
+        return n;
+      }
+
+      @Override
+      public void apply(double[] in, int cols, double[] out) {
+        products[0]++;
+        dense.apply(in, cols, out);
+      }
+
+      @Override
+      public double trace() {
+        return dense.trace();
+      }
+    };
+    RemlProblem sub = new RemlProblem(y, x, List.of("intercept", "c"), List.of(new VarianceComponent("G", counted)));
+    StochasticReml.Options d = StochasticReml.Options.defaults();
+    int r = 20;
+    // The optimizer's step tolerance far below the solves' so that both fits stop at the score's root.
+    StochasticReml.Options opts = new StochasticReml.Options(r, d.seed(), d.cgTolerance(), d.maxCgIterations(),
+        d.maxIterations(), 1e-9, d.emSteps(), d.deflationRank(), true);
+    List<String> lines = new java.util.ArrayList<>();
+    StochasticReml.Outcome quad = new StochasticReml(opts, lines::add, true).fitWithDiagnostics(sub);
+    int quadProducts = products[0];
+    // The solved mode's lagged AI matrix and CG-solved score (to 1e-6) stall its steps at ~1e-6 of Σθ.
+    StochasticReml.Outcome solved = new StochasticReml(new StochasticReml.Options(r, d.seed(), d.cgTolerance(),
+        d.maxCgIterations(), d.maxIterations(), 3e-6, d.emSteps(), d.deflationRank(), true)).fitWithDiagnostics(sub);
+    assertTrue(quad.fit().converged() && solved.fit().converged(), quad.fit().message() + " / " + solved.fit().message());
+
+    // Dense: Π, the probes, and Newton on the estimated score.
+    double[] z = StochasticReml.rademacher(n, r, d.seed());
+    // Πz = z − X(XᵀX)⁻¹Xᵀz.
+    double[] gram = new double[p * p];
+    Blas.dgemm(true, false, p, p, n, 1.0, x, n, x, n, 0.0, gram, p);
+    double[] xtz = new double[p * r];
+    Blas.dgemm(true, false, p, r, n, 1.0, x, n, z, n, 0.0, xtz, p);
+    double[] coef = new double[p * r];
+    Blas.dgemm(false, false, p, r, p, 1.0, org.lmmspark.engine.reml.SmallMatrices.invertSpd(gram, p), p, xtz, p, 0.0,
+        coef, p);
+    double[] piZ = z.clone();
+    Blas.dgemm(false, false, n, r, p, -1.0, x, n, coef, p, 1.0, piZ, n);
+    double[] kPiZ = new double[n * r];
+    Blas.dgemm(false, false, n, r, n, 1.0, kSub, n, piZ, n, 0.0, kPiZ, n);
+    double[] theta = quad.fit().theta().clone();
+    DenseAt at = null;
+    for (int it = 0; it < 50; it++) {
+      at = DenseAt.of(kSub, x, y, z, kPiZ, n, p, r, theta);
+      double[] inv = org.lmmspark.engine.reml.SmallMatrices.invertSpd(at.ai, 2);
+      double[] step = {inv[0] * at.score[0] + inv[2] * at.score[1], inv[1] * at.score[0] + inv[3] * at.score[1]};
+      theta[0] += step[0];
+      theta[1] += step[1];
+      if (Math.abs(step[0]) + Math.abs(step[1]) < 1e-13 * (theta[0] + theta[1])) {
+        break;
+      }
+    }
+    at = DenseAt.of(kSub, x, y, z, kPiZ, n, p, r, theta);
+    double vp = theta[0] + theta[1];
+    System.out.printf("quadrature mode vs dense root of the same estimated score: σ²_g %.10f vs %.10f, σ²_e %.10f vs "
+        + "%.10f (solved mode %.10f, %.10f); %d vs %d products; %s%n", quad.fit().theta()[0], theta[0],
+        quad.fit().theta()[1], theta[1], solved.fit().theta()[0], solved.fit().theta()[1], quadProducts,
+        products[0] - quadProducts, quad.fit().message());
+    for (int c = 0; c < 2; c++) {
+      assertClose(quad.fit().theta()[c], theta[c], 1e-6 * vp, 0, "θ_" + c + " quadrature vs dense");
+      // The solved mode stops once its next step is ≤ 3e-6 of Σθ: within that of the root.
+      assertClose(solved.fit().theta()[c], theta[c], 5e-6 * vp, 0, "θ_" + c + " solved vs dense");
+    }
+    // Py (the fit's, from y's run at θ̂) against the dense P y at the fit's θ̂.
+    DenseAt fitted = DenseAt.of(kSub, x, y, z, kPiZ, n, p, r, quad.fit().theta());
+    double err = 0;
+    double norm = 0;
+    for (int i = 0; i < n; i++) {
+      err += Math.pow(quad.fit().py()[i] - fitted.py[i], 2);
+      norm += fitted.py[i] * fitted.py[i];
+    }
+    assertTrue(Math.sqrt(err / norm) < 1e-5, "Py relative error " + Math.sqrt(err / norm));
+    // The AI matrix at θ̂ (its inverse is the fit's covariance), exact at θ̂.
+    double[] inv = org.lmmspark.engine.reml.SmallMatrices.invertSpd(fitted.ai, 2);
+    for (int e = 0; e < 4; e++) {
+      assertClose(quad.fit().covariance()[e], inv[e], 0, 1e-6, "AI⁻¹ entry " + e);
+    }
+    // β̂ = (XᵀV⁻¹X)⁻¹XᵀV⁻¹y at θ̂.
+    for (int j = 0; j < p; j++) {
+      assertClose(quad.fit().beta()[j], fitted.beta[j], 1e-6 * Math.abs(fitted.beta[0]), 0, "β_" + j);
+    }
+    assertEquals(quadProducts, quad.diagnostics().operatorProducts(), "operator products reported");
+    assertTrue(quad.fit().message().contains(quadProducts + " operator products in all"), quad.fit().message());
+    assertTrue(lines.stream().anyMatch(l -> l.contains("no solve")), "evaluations by quadrature");
+  }
+
+  /** The estimated score, AI matrix, Py and β̂ at θ from dense V⁻¹ (written out plainly). */
+  record DenseAt(double[] score, double[] ai, double[] py, double[] beta) {
+    static DenseAt of(double[] k, double[] x, double[] y, double[] z, double[] kPiZ, int n, int p, int r,
+        double[] theta) {
+      double[] v = new double[n * n];
+      for (int i = 0; i < n * n; i++) {
+        v[i] = theta[0] * k[i];
+      }
+      for (int i = 0; i < n; i++) {
+        v[i + i * n] += theta[1];
+      }
+      assertTrue(Blas.dpotrfLower(n, v), "V positive definite");
+      Blas.dpotriLowerFull(n, v);
+      double[] vinvX = new double[n * p];
+      Blas.dgemm(false, false, n, p, n, 1.0, v, n, x, n, 0.0, vinvX, n);
+      double[] c = new double[p * p];
+      Blas.dgemm(true, false, p, p, n, 1.0, x, n, vinvX, n, 0.0, c, p);
+      double[] cinv = org.lmmspark.engine.reml.SmallMatrices.invertSpd(c, p);
+      // P = V⁻¹ − V⁻¹X C⁻¹ XᵀV⁻¹.
+      double[] tmp = new double[n * p];
+      Blas.dgemm(false, false, n, p, p, 1.0, vinvX, n, cinv, p, 0.0, tmp, n);
+      double[] pm = v.clone();
+      Blas.dgemm(false, true, n, n, p, -1.0, tmp, n, vinvX, n, 1.0, pm, n);
+      double[] py = new double[n];
+      Blas.dgemv(false, n, n, 1.0, pm, y, 0.0, py);
+      double[] kpy = new double[n];
+      Blas.dgemv(false, n, n, 1.0, k, py, 0.0, kpy);
+      double[] pkpy = new double[n];
+      Blas.dgemv(false, n, n, 1.0, pm, kpy, 0.0, pkpy);
+      double[] ppy = new double[n];
+      Blas.dgemv(false, n, n, 1.0, pm, py, 0.0, ppy);
+      double[] pz = new double[n * r];
+      Blas.dgemm(false, false, n, r, n, 1.0, pm, n, z, n, 0.0, pz, n);
+      double trG = 0;
+      double trE = 0;
+      for (int j = 0; j < r; j++) {
+        double t = StochasticReml.dot(pz, j * n, kPiZ, j * n, n);
+        trG += t / r;
+        trE += (n - p - theta[0] * t) / theta[1] / r;
+      }
+      double[] score = {-0.5 * (trG - StochasticReml.dot(py, 0, kpy, 0, n)),
+          -0.5 * (trE - StochasticReml.dot(py, 0, py, 0, n))};
+      double[] ai = {0.5 * StochasticReml.dot(kpy, 0, pkpy, 0, n), 0.5 * StochasticReml.dot(kpy, 0, ppy, 0, n), 0, 0};
+      ai[2] = ai[1];
+      ai[3] = 0.5 * StochasticReml.dot(py, 0, ppy, 0, n);
+      double[] beta = new double[p];
+      Blas.dgemv(true, n, p, 1.0, vinvX, y, 0.0, beta);
+      double[] b = new double[p];
+      for (int a = 0; a < p; a++) {
+        for (int e = 0; e < p; e++) {
+          b[a] += cinv[a + e * p] * beta[e];
+        }
+      }
+      return new DenseAt(score, ai, py, b);
+    }
+  }
+
   /** Two components (G and an independent grouping-like dense matrix) against dense AI-REML on a subset. */
   @Test
   void twoComponentsAgreeWithDenseAiReml() {
