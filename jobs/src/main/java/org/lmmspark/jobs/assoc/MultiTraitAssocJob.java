@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li><b>Matrix-free</b> ({@link MatrixFreeAssocJob#run(JavaSparkContext, PartitionedGenotypes, List, Stages)}):
  *       ONE cache of the genotypes; the traits' REML fits in lock-step ({@link MatrixFreeRemlJob#fitTogether}:
- *       each pass carries the CG columns and the probes' Lanczos steps of every trait not yet converged,
+ *       each pass carries the Lanczos steps of the probes and of y of every trait not yet converged,
  *       each trait's K masked to its samples, the probes' runs shared as control variates as {@code reml} does,
  *       {@link org.lmmspark.engine.reml.matfree.SharedProbeRuns}); one Spark job fetching the calibration variants
  *       for all; every trait's batched LOCO (or whole-genome) residual solve in the same passes; ONE test pass, in

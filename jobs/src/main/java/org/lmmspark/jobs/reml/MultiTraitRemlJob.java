@@ -41,9 +41,10 @@ import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
  *       passes ({@link MatrixFreeRemlJob#fitTogether}): each pass carries the columns of the traits not yet
  *       converged, each trait's operator K restricted to its samples by masking the pass. A pass costs the
  *       decode of every genotype and one Spark job whatever the number of columns, plus {@code 4NM} flops per
- *       column; so T traits cost about as many passes as the slowest one alone. The probes are Lanczos runs
- *       kept for the whole fit (traces and log|V| at every θ by quadrature) instead of R more columns in every
- *       CG iteration ({@link org.lmmspark.engine.reml.matfree.StochasticReml#fitTogether}), and their runs are
+ *       column; so T traits cost about as many passes as the slowest one alone. The probes and y are Lanczos
+ *       runs kept for the whole fit (traces, log|V|, yᵀPy, the score and the AI matrix at every θ by quadrature)
+ *       instead of CG solves of y, the AI columns and R probes at every θ
+ *       ({@link org.lmmspark.engine.reml.matfree.StochasticReml#fitTogether}), and the probes' runs are
  *       shared: R runs on K over the union of the traits' samples, and per trait only {@code ⌈2Rφ⌉} (at least
  *       6) of the same probes on its own K (φ the fraction of the union it does not analyse), the shared runs
  *       serving as control variates ({@link org.lmmspark.engine.reml.matfree.SharedProbeRuns}). Each trait's
