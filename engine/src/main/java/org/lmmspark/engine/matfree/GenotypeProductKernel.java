@@ -297,11 +297,37 @@ public final class GenotypeProductKernel {
    */
   public static void multiplyAdd(PackedGenotypeBlock block, float[] v, int k, double[] columnWeight, double[] out,
       Workspace ws) {
+    multiplyAdd(block, v, k, columnWeight, null, out, ws);
+  }
+
+  /**
+   * As above, column j's product added into column {@code target[j]} of {@code out} instead of column j: how a
+   * product split by chromosome ({@link GenotypeProducts#multiply(double[], int, double[], boolean[], double[])})
+   * routes each block's {@code Z_b(Z_bᵀv_j)} to its chromosome's column, at no extra GEMM work.
+   *
+   * @param target output column of each input column (null: column j into column j); {@code out} must hold
+   *               n × (the largest target + 1) values
+   */
+  public static void multiplyAdd(PackedGenotypeBlock block, float[] v, int k, double[] columnWeight, int[] target,
+      double[] out, Workspace ws) {
     int n = block.n;
     int m = block.m;
-    if (v.length < (long) n * k || out.length < (long) n * k || columnWeight.length < k) {
-      throw new IllegalArgumentException("multiplyAdd: V and out must hold n×k = " + n + "×" + k
-          + " values and the weights k");
+    int outColumns = k;
+    if (target != null) {
+      if (target.length < k) {
+        throw new IllegalArgumentException("multiplyAdd: " + target.length + " output columns for k = " + k);
+      }
+      outColumns = 0;
+      for (int j = 0; j < k; j++) {
+        if (target[j] < 0) {
+          throw new IllegalArgumentException("multiplyAdd: output column " + target[j]);
+        }
+        outColumns = Math.max(outColumns, target[j] + 1);
+      }
+    }
+    if (v.length < (long) n * k || out.length < (long) n * outColumns || columnWeight.length < k) {
+      throw new IllegalArgumentException("multiplyAdd: V must hold n×k = " + n + "×" + k + " values, out n×"
+          + outColumns + " and the weights k");
     }
     boolean any = false;
     for (int j = 0; j < k; j++) {
@@ -335,7 +361,7 @@ public final class GenotypeProductKernel {
           shift[j] += offset * tw;
         }
       }
-      productChunk(block, coding, from, count, k, out, ws);
+      productChunk(block, coding, from, count, k, target, out, ws);
     }
   }
 
@@ -484,12 +510,12 @@ public final class GenotypeProductKernel {
   }
 
   /**
-   * {@code out(n×k) += Z_c ws.t} for the chunk c = variants {@code [from, from + count)} (T in float,
+   * {@code out(n×k) += Z_c ws.t} (column j into column {@code target[j]}, null: j) for the chunk c = variants {@code [from, from + count)} (T in float,
    * count×k): each tile decoded again, one SGEMM of the chunk's ≤ {@link #VARIANT_CHUNK}-term sums in
    * float, added into the double accumulator; in the wide form one SGEMM over the decoded chunk.
    */
   private static void productChunk(PackedGenotypeBlock block, PackedGenotypeBlock.RawCoding coding, int from,
-      int count, int k, double[] out, Workspace ws) {
+      int count, int k, int[] target, double[] out, Workspace ws) {
     int n = block.n;
     double[] shift = ws.shift;
     if (k >= WIDE_COLUMNS) {
@@ -499,8 +525,8 @@ public final class GenotypeProductKernel {
       long t1 = System.nanoTime();
       for (int j = 0; j < k; j++) {
         double a = shift[j];
-        for (int i = j * n, end = i + n; i < end; i++) {
-          out[i] += p[i] + a;
+        for (int i = j * n, end = i + n, o = (target == null ? j : target[j]) * n - i; i < end; i++) {
+          out[o + i] += p[i] + a;
         }
       }
       ws.record(0, t1 - t0, false, System.nanoTime() - t1, 2.0 * n * count * k);
@@ -523,7 +549,7 @@ public final class GenotypeProductKernel {
       }
       long t2 = System.nanoTime();
       for (int j = 0; j < k; j++) {
-        int o = r0 + j * n;
+        int o = r0 + (target == null ? j : target[j]) * n;
         int q = j * rows;
         double a = shift[j];
         for (int i = 0; i < rows; i++) {

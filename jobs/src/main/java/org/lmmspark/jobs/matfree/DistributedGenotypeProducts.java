@@ -27,7 +27,8 @@ import scala.Tuple2;
  * Genotypes of the kept samples ({@link PartitionedGenotypes#subset()}) read from the {@code .bed} once and
  * cached on the executors in 2-bit packed form
  * ({@link PackedGenotypeBlock}: 0.25 byte per genotype plus 32 bytes per variant), and the
- * distributed product {@code out = Σ_c Z_c Z_cᵀ V ∘ w} over them (one Spark job per product).
+ * distributed product {@code out = Σ_c Z_c Z_cᵀ V ∘ w} over them (one Spark job per product; columns asked split
+ * by chromosome come back as C columns, each block's product added into its chromosome's).
  *
  * <p>One partition per variant range (about two per core; a range may span chromosomes, its blocks
  * do not), each a {@link CachedRange} of
@@ -35,7 +36,7 @@ import scala.Tuple2;
  * {@code MEMORY_AND_DISK} (as objects: tasks read the cached blocks in place, no copy), so the {@code .bed}
  * is read once per run even if memory runs short. A
  * product broadcasts V (N×k floats), every task runs {@link GenotypeProductKernel} (cache-sized tiles
- * decoded twice and two SGEMMs per tile, sums in double) into one N×k double partial, and the partials are summed by
+ * decoded twice and two SGEMMs per tile, sums in double) into one N×k double partial (N×q, q ≥ k, with split columns), and the partials are summed by
  * {@code treeReduce}: the driver receives one N×k array. Bytes per pass: broadcast {@code 4Nk},
  * reduction {@code 8Nk} per partition (combined in a tree), genotypes from executor memory.
  */
@@ -217,13 +218,17 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
   }
 
   @Override
-  public void multiply(double[] v, int k, double[] weights, double[] out) {
-    if (v.length < (long) n * k || out.length < (long) n * k || weights.length < chromosomes.size() * k) {
-      throw new IllegalArgumentException("multiply: V and out must hold N×k = " + n + "×" + k + " values");
+  public void multiply(double[] v, int k, double[] weights, boolean[] split, double[] out) {
+    int chromosomeCount = chromosomes.size();
+    int[] offsets = GenotypeProducts.outputOffsets(k, split, chromosomeCount);
+    int q = offsets[k];
+    if (v.length < (long) n * k || out.length < (long) n * q || weights.length < chromosomeCount * k) {
+      throw new IllegalArgumentException("multiply: V must hold N×k = " + n + "×" + k + " values, out N×" + q
+          + ", the weights C×k = " + chromosomeCount + "×" + k);
     }
     passes++;
     int nn = n;
-    int chromosomeCount = chromosomes.size();
+    boolean[] splitColumns = split == null ? new boolean[k] : java.util.Arrays.copyOf(split, k);
     // V goes out in single precision, the form the SGEMMs use (half the broadcast bytes); partials come back in double.
     Broadcast<float[]> vb = jsc.broadcast(GenotypeProductKernel.toFloat(v, n * k));
     Broadcast<double[]> wb = jsc.broadcast(weights.clone());
@@ -234,16 +239,18 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
         double[] ww = wb.value();
         GenotypeProductKernel.Workspace ws = new GenotypeProductKernel.Workspace();
         double[] w = new double[k];
+        int[] target = new int[k];
         while (it.hasNext()) {
           CachedRange r = it.next();
           for (PackedGenotypeBlock b : r.blocks()) {
             if (acc == null) {
-              acc = new double[nn * k];
+              acc = new double[nn * q];
             }
             for (int j = 0; j < k; j++) {
               w[j] = ww[b.chromosome + chromosomeCount * j];
+              target[j] = offsets[j] + (splitColumns[j] ? b.chromosome : 0);
             }
-            GenotypeProductKernel.multiplyAdd(b, vv, k, w, acc, ws);
+            GenotypeProductKernel.multiplyAdd(b, vv, k, w, target, acc, ws);
           }
         }
         return acc == null ? java.util.Collections.emptyIterator() : java.util.List.of(acc).iterator();
@@ -253,7 +260,7 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
         }
         return a;
       }, partitions <= TREE_THRESHOLD ? 1 : 2);
-      System.arraycopy(sum, 0, out, 0, n * k);
+      System.arraycopy(sum, 0, out, 0, n * q);
     } finally {
       vb.destroy();
       wb.destroy();
