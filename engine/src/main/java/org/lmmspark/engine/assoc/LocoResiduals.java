@@ -66,7 +66,8 @@ import org.lmmspark.engine.reml.matfree.SpectralPreconditioner;
  * slowest column: with the deflation preconditioner 14–17 to 1e-6, 7–10 to 5e-4, whatever N; from the warm
  * start the columns of y take ~5–6 instead of 8 to 5e-4 at N = M = 10,000, plus one column-pass in all), each
  * one genotype pass ({@code 2·N·M·(active columns)} flops); columns beyond {@code maxColumns} go in further batches
- * (more passes, bounded memory). Driver memory: about {@code 8·n·(2r + 8·maxColumns)} bytes.
+ * (more passes, bounded memory). Driver memory: about {@code 8·n·(2r + C + 8·maxColumns)} bytes (C: the warm
+ * start's per-chromosome parts).
  */
 public final class LocoResiduals {
   private LocoResiduals() {}
