@@ -34,11 +34,11 @@ import org.lmmspark.engine.reml.matfree.SpectralPreconditioner;
  * whole-genome {@code Py} the REML fit already has at the same σ²_g, σ²_e, instead of zero; the sampled variants'
  * columns start from zero. Leaving out one chromosome of C changes V by about 1/C of its genetic part, so
  * {@code P_{−c}y} lies near Py and the first residual {@code Πy − ΠV_{−c}Πx₀} is a fraction of Πy. That first
- * residual needs {@code K_{−c}x₀} for every scope: one column per scope in ONE extra pass, C column-passes that
- * save CG iterations on every column of y. ({@code K_{−c}} is scaled by {@code 1/(M − M_c)}, so it is not
- * {@code K − K_c}; one column would do if the product returned the per-chromosome partial sums
- * {@code S_d = Z_dZ_dᵀx₀}, {@code K_{−c}x₀ = (Σ_d S_d − S_c)/(M − M_c)}, but {@link
- * org.lmmspark.engine.matfree.GenotypeProducts#multiply} returns only their weighted sum per column.) The solution
+ * residual needs {@code K_{−c}x₀} for every scope, and all of them come from ONE column of one extra pass: the
+ * product split by chromosome ({@link GenomicRelationshipOperator#applyPerChromosome}) gives the partial sums
+ * {@code S_d = Z_dZ_dᵀx₀} of every chromosome d, and {@code K_{−c}x₀ = (Σ_d S_d − S_c)/(M − M_c)} ({@code K_{−c}}
+ * is scaled by {@code 1/(M − M_c)}, so it is not {@code K − K_c}). One column-pass (C before the split product,
+ * one product per scope) that saves CG iterations on every column of y. The solution
  * is the same to the CG tolerance (relative to ‖Πy‖ as before).
  *
  * <p><b>The approximation</b> (BOLT-LMM-inf, Loh et al. 2015 Nat Genet 47:284; GRAMMAR-γ, Svishcheva et
@@ -64,9 +64,10 @@ import org.lmmspark.engine.reml.matfree.SpectralPreconditioner;
  *
  * <p>Cost: one batched solve of {@code r = Σ_c (1 + s_c)} columns, {@code I} iterations (the
  * slowest column: with the deflation preconditioner 14–17 to 1e-6, 7–10 to 5e-4, whatever N; from the warm
- * start the columns of y take ~5–6 instead of 8 to 5e-4 at N = M = 10,000, plus the one product each), each
+ * start the columns of y take ~5–6 instead of 8 to 5e-4 at N = M = 10,000, plus one column-pass in all), each
  * one genotype pass ({@code 2·N·M·(active columns)} flops); columns beyond {@code maxColumns} go in further batches
- * (more passes, bounded memory). Driver memory: about {@code 8·n·(2r + 8·maxColumns)} bytes.
+ * (more passes, bounded memory). Driver memory: about {@code 8·n·(2r + C + 8·maxColumns)} bytes (C: the warm
+ * start's per-chromosome parts).
  */
 public final class LocoResiduals {
   private LocoResiduals() {}
@@ -238,6 +239,23 @@ public final class LocoResiduals {
         order[j] = j;
       }
     }
+    // Warm start: the per-chromosome parts S_d = Z_dZ_dᵀx₀ of K's product with x₀ (n×C) and their sum, from ONE
+    // column of one pass; every scope's K_{−c}x₀ = (Σ_d S_d − S_c)/(M − M_c) follows (see the class doc).
+    double[] parts = null;
+    double[] whole = null;
+    if (warmStart != null && sigmaG != 0) {
+      int chromosomes = k.products().chromosomeCount();
+      parts = new double[Math.multiplyExact(n, chromosomes)];
+      k.applyPerChromosome(warmStart, 1, parts);
+      passes++;
+      columnPasses++;
+      whole = new double[n];
+      for (int d = 0; d < chromosomes; d++) {
+        for (int i = 0; i < n; i++) {
+          whole[i] += parts[i + d * n];
+        }
+      }
+    }
     for (int a = 0; a < r; a += o.maxColumns()) {
       int first = a;
       int cols = Math.min(o.maxColumns(), r - a);
@@ -294,21 +312,21 @@ public final class LocoResiduals {
       }
       BatchedPcg.Result res;
       if (warmStart != null && ny > 0) {
-        // The columns of y from Πx₀ (x₀ = the whole-genome Py): their first residuals Πy − ΠV_{−c}Πx₀ need one
-        // product per column of y (all in one pass), the sampled variants' columns start from zero (A·0 = 0).
+        // The columns of y from x₀ = Πw (w the whole-genome Py): their first residuals Πy − ΠV_{−c}x₀ from the
+        // parts above, ΠV_{−c}x₀ = Π(σ²_g K_{−c}x₀ + σ²_e x₀); the sampled variants' columns start from zero (A·0 = 0).
         double[] x0 = new double[n * cols];
         double[] ax0 = new double[n * cols];
-        double[] in = new double[n * ny];
         for (int t = 0; t < ny; t++) {
-          System.arraycopy(warmStart, 0, in, t * n, n);
+          int j = ys[t];
+          int c = leftOut[order[first + j]];
+          double scale = 1.0 / k.variantsWithout(c);
+          System.arraycopy(warmStart, 0, x0, j * n, n);
+          for (int i = 0; i < n; i++) {
+            double kx = parts == null ? 0 : (whole[i] - (c < 0 ? 0 : parts[i + c * n])) * scale;
+            ax0[i + j * n] = sigmaG * kx + sigmaE * warmStart[i];
+          }
         }
-        double[] out = new double[n * ny];
-        v.apply(in, ny, java.util.Arrays.copyOf(ys, ny), out);
-        for (int t = 0; t < ny; t++) {
-          System.arraycopy(warmStart, 0, x0, ys[t] * n, n);
-          System.arraycopy(out, t * n, ax0, ys[t] * n, n);
-        }
-        columnPasses += sigmaG == 0 ? 0 : ny;
+        proj.project(ax0, 0, cols);
         res = BatchedPcg.solve(n, v, b, cols, x0, ax0, pre, tol, o.maxCgIterations());
       } else {
         res = BatchedPcg.solve(n, v, b, cols, null, pre, tol, o.maxCgIterations(), false);

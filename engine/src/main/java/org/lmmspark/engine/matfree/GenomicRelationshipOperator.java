@@ -11,7 +11,8 @@ import org.lmmspark.engine.reml.SymmetricOperator;
  * <p>A product {@code K V} for n×k {@code V} is one {@link GenotypeProducts#multiply} pass: V is
  * placed into the fileset's N rows (zeros for samples not analysed), multiplied, and the analysed
  * rows are read back. {@link #applyLoco} gives each column its own left-out chromosome in the same
- * single pass, so LOCO costs no extra pass over the genotypes.
+ * single pass, so LOCO costs no extra pass over the genotypes; {@link #applyPerChromosome} gives a column's
+ * products with every chromosome separately, from which its product with every {@code K_{−c}} follows.
  *
  * <p>With no missing calls K equals GCTA's GRM ({@code --make-grm}); with missing calls it is the
  * mean-imputed form ({@code Z Zᵀ/M} with missing z = 0, as BOLT-LMM), which differs from GCTA's
@@ -115,6 +116,36 @@ public final class GenomicRelationshipOperator implements SymmetricOperator {
     products.multiply(full, k, w, res);
     for (int j = 0; j < k; j++) {
       gather(res, j * bigN, out, j);
+    }
+  }
+
+  /**
+   * The per-chromosome parts {@code S_dj = Z_d Z_dᵀ in_j} (unscaled, over this operator's samples) of every
+   * chromosome d, for each column j, all from one column of ONE pass ({@link GenotypeProducts#multiply(double[],
+   * int, double[], boolean[], double[])} with the columns split): {@code out} is n×(C·k), column {@code d + C·j}
+   * holding {@code S_dj}. Then {@code K_{−c} in_j = (Σ_d S_dj − S_cj)/(M − M_c)} for every c, C LOCO products for
+   * the price of one (the left-out chromosome of this operator plays no part).
+   */
+  public void applyPerChromosome(double[] in, int k, double[] out) {
+    int n = rows.length;
+    int bigN = products.samples();
+    int chromosomes = perChromosome.length;
+    if (in.length < (long) n * k || out.length < (long) n * chromosomes * k) {
+      throw new IllegalArgumentException("applyPerChromosome: in must hold n×k = " + n + "×" + k + " values, out n×Ck = "
+          + n + "×" + chromosomes * k);
+    }
+    double[] full = new double[Math.multiplyExact(bigN, k)];
+    for (int j = 0; j < k; j++) {
+      scatter(in, j, full, j * bigN);
+    }
+    double[] w = new double[chromosomes * k];
+    Arrays.fill(w, 1.0);
+    boolean[] split = new boolean[k];
+    Arrays.fill(split, true);
+    double[] res = new double[Math.multiplyExact(bigN, chromosomes * k)];
+    products.multiply(full, k, w, split, res);
+    for (int col = 0; col < chromosomes * k; col++) {
+      gather(res, col * bigN, out, col);
     }
   }
 

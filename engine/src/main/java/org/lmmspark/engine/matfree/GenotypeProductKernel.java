@@ -8,11 +8,12 @@ import org.lmmspark.engine.linalg.Blas;
  * {@code V} (N×k), {@code out_j += w_j · Z_b Z_bᵀ v_j}, with {@code Z_b} the standardized N×m_b
  * genotypes of the block (decoded on the fly from 2 bits) and {@code w_j} a per-column weight
  * ({@code 1/M} for {@code K = ZZᵀ/M}; {@code 0} drops the block from column j, which is how a
- * leave-one-chromosome-out column excludes its chromosome).
+ * leave-one-chromosome-out column excludes its chromosome: such columns are left out of the block's GEMMs).
  *
  * <p>Work: {@code T = Z_bᵀV} ({@code m_b × k}) and {@code Z_b T}, {@code 4·N·m_b·k} flops per block in
- * SGEMMs, so a pass over all blocks is {@code 4·N·M·k} flops whatever the number of LOCO columns; and
- * two decodes of the block ({@code O(N·m_b)} each).
+ * SGEMMs (k counting only the columns not weighted 0 on the block), so a pass over all blocks is {@code 4·N·M·k}
+ * flops, less {@code 4·N·M_c} for each column leaving out chromosome c; and two decodes of the block
+ * ({@code O(N·m_b)} each).
  *
  * <p><b>Tiles that stay in cache.</b> With k ≈ 40 columns every genotype value takes part in only k
  * multiply-adds per SGEMM, so OpenBLAS's copy of its large operand into its packed layout weighs as
@@ -91,7 +92,8 @@ import org.lmmspark.engine.linalg.Blas;
  * chunk's decode tables (8-bit: none; 2-bit: the block's {@link PackedGenotypeBlock.RawCoding}, 24 bytes per variant
  * and 4 per missing call, built once), {@code 4·ROW_CHUNK·k} bytes for the centred rows of V, {@code 12·VARIANT_CHUNK·k} bytes for T and {@code 4·ROW_CHUNK·k} for a tile's
  * product; in the wide form the decoded chunk (≤ 256 MB) and an N×k float product
- * instead of the tile's; {@link #transposeProduct} adds the block's double T ({@code 8·m_b·k}).
+ * instead of the tile's; {@link #transposeProduct} adds the block's double T ({@code 8·m_b·k}); when some columns
+ * are weighted 0 on a block, a copy of the others ({@code 4·N·k} bytes).
  */
 public final class GenotypeProductKernel {
   /**
@@ -163,6 +165,8 @@ public final class GenotypeProductKernel {
    */
   public static final class Workspace {
     float[] tile = new float[0];
+    /** The columns of V not weighted 0 on the block, when some are (n × their number). */
+    float[] liveColumns = new float[0];
     /** Wide form only: the chunk decoded over all samples (n × chunk). */
     float[] chunk = new float[0];
     float[] tables;
@@ -297,18 +301,64 @@ public final class GenotypeProductKernel {
    */
   public static void multiplyAdd(PackedGenotypeBlock block, float[] v, int k, double[] columnWeight, double[] out,
       Workspace ws) {
+    multiplyAdd(block, v, k, columnWeight, null, out, ws);
+  }
+
+  /**
+   * As above, column j's product added into column {@code target[j]} of {@code out} instead of column j: how a
+   * product split by chromosome ({@link GenotypeProducts#multiply(double[], int, double[], boolean[], double[])})
+   * routes each block's {@code Z_b(Z_bᵀv_j)} to its chromosome's column, at no extra GEMM work.
+   *
+   * @param target output column of each input column (null: column j into column j); {@code out} must hold
+   *               n × (the largest target + 1) values
+   */
+  public static void multiplyAdd(PackedGenotypeBlock block, float[] v, int k, double[] columnWeight, int[] target,
+      double[] out, Workspace ws) {
     int n = block.n;
     int m = block.m;
-    if (v.length < (long) n * k || out.length < (long) n * k || columnWeight.length < k) {
-      throw new IllegalArgumentException("multiplyAdd: V and out must hold n×k = " + n + "×" + k
-          + " values and the weights k");
+    int outColumns = k;
+    if (target != null) {
+      if (target.length < k) {
+        throw new IllegalArgumentException("multiplyAdd: " + target.length + " output columns for k = " + k);
+      }
+      outColumns = 0;
+      for (int j = 0; j < k; j++) {
+        if (target[j] < 0) {
+          throw new IllegalArgumentException("multiplyAdd: output column " + target[j]);
+        }
+        outColumns = Math.max(outColumns, target[j] + 1);
+      }
     }
-    boolean any = false;
+    if (v.length < (long) n * k || out.length < (long) n * outColumns || columnWeight.length < k) {
+      throw new IllegalArgumentException("multiplyAdd: V must hold n×k = " + n + "×" + k + " values, out n×"
+          + outColumns + " and the weights k");
+    }
+    int live = 0;
     for (int j = 0; j < k; j++) {
-      any |= columnWeight[j] != 0;
+      live += columnWeight[j] != 0 ? 1 : 0;
     }
-    if (!any || m == 0) {
+    if (live == 0 || m == 0) {
       return;
+    }
+    if (live < k) {
+      // The columns weighted 0 here (a LOCO column on its own chromosome's blocks) are left out of both GEMMs: the
+      // others copied into the workspace (N·live floats, against 4·N·m_b·live flops), each still routed to its output.
+      if (ws.liveColumns.length < (long) n * live) {
+        ws.liveColumns = new float[Math.multiplyExact(n, live)];
+      }
+      double[] liveWeight = new double[live];
+      int[] liveTarget = new int[live];
+      for (int j = 0, at = 0; j < k; j++) {
+        if (columnWeight[j] != 0) {
+          System.arraycopy(v, j * n, ws.liveColumns, at * n, n);
+          liveWeight[at] = columnWeight[j];
+          liveTarget[at++] = target == null ? j : target[j];
+        }
+      }
+      v = ws.liveColumns;
+      k = live;
+      columnWeight = liveWeight;
+      target = liveTarget;
     }
     ws.ensure(n, k);
     PackedGenotypeBlock.RawCoding coding = prepare(block, v, k, ws);
@@ -335,7 +385,7 @@ public final class GenotypeProductKernel {
           shift[j] += offset * tw;
         }
       }
-      productChunk(block, coding, from, count, k, out, ws);
+      productChunk(block, coding, from, count, k, target, out, ws);
     }
   }
 
@@ -484,12 +534,12 @@ public final class GenotypeProductKernel {
   }
 
   /**
-   * {@code out(n×k) += Z_c ws.t} for the chunk c = variants {@code [from, from + count)} (T in float,
+   * {@code out(n×k) += Z_c ws.t} (column j into column {@code target[j]}, null: j) for the chunk c = variants {@code [from, from + count)} (T in float,
    * count×k): each tile decoded again, one SGEMM of the chunk's ≤ {@link #VARIANT_CHUNK}-term sums in
    * float, added into the double accumulator; in the wide form one SGEMM over the decoded chunk.
    */
   private static void productChunk(PackedGenotypeBlock block, PackedGenotypeBlock.RawCoding coding, int from,
-      int count, int k, double[] out, Workspace ws) {
+      int count, int k, int[] target, double[] out, Workspace ws) {
     int n = block.n;
     double[] shift = ws.shift;
     if (k >= WIDE_COLUMNS) {
@@ -499,8 +549,8 @@ public final class GenotypeProductKernel {
       long t1 = System.nanoTime();
       for (int j = 0; j < k; j++) {
         double a = shift[j];
-        for (int i = j * n, end = i + n; i < end; i++) {
-          out[i] += p[i] + a;
+        for (int i = j * n, end = i + n, o = (target == null ? j : target[j]) * n - i; i < end; i++) {
+          out[o + i] += p[i] + a;
         }
       }
       ws.record(0, t1 - t0, false, System.nanoTime() - t1, 2.0 * n * count * k);
@@ -523,7 +573,7 @@ public final class GenotypeProductKernel {
       }
       long t2 = System.nanoTime();
       for (int j = 0; j < k; j++) {
-        int o = r0 + j * n;
+        int o = r0 + (target == null ? j : target[j]) * n;
         int q = j * rows;
         double a = shift[j];
         for (int i = 0; i < rows; i++) {

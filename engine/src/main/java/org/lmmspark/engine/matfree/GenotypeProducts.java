@@ -3,7 +3,7 @@ package org.lmmspark.engine.matfree;
 /**
  * Standardized genotypes {@code Z} (N samples × M kept variants, split by chromosome) known through
  * weighted products {@code out_j = Σ_c w_cj Z_c Z_cᵀ v_j}, where {@code Z_c} holds chromosome c's
- * variants. Implemented in this JVM ({@link LocalGenotypeProducts}) or as one Spark pass over cached
+ * variants, or, for columns asked split, the parts {@code w_cj Z_c Z_cᵀ v_j} of every chromosome separately. Implemented in this JVM ({@link LocalGenotypeProducts}) or as one Spark pass over cached
  * packed blocks (the jobs module). Either way a call is one pass over the genotypes for all k columns.
  */
 public interface GenotypeProducts {
@@ -26,7 +26,42 @@ public interface GenotypeProducts {
    *
    * @param weights C×k column-major
    */
-  void multiply(double[] v, int k, double[] weights, double[] out);
+  default void multiply(double[] v, int k, double[] weights, double[] out) {
+    multiply(v, k, weights, null, out);
+  }
+
+  /**
+   * As {@link #multiply(double[], int, double[], double[])}, with some columns split by chromosome: a column j
+   * with {@code split[j]} gives its C weighted per-chromosome parts {@code w[c + C·j] Z_c Z_cᵀ v_j}
+   * (c = 0…C−1, as C output columns) instead of their sum; the other columns give their sum, one output column
+   * each. {@code out} holds the outputs in the order of the columns ({@link #outputColumns} in all) and is
+   * overwritten. A split column costs the pass what an ordinary one does ({@code Z_bᵀv_j} once per block; every
+   * block lies on one chromosome, and its {@code Z_b(Z_bᵀv_j)} is added into that chromosome's output), so the
+   * partial sums of all chromosomes take one column of the pass, not C.
+   *
+   * @param split which columns to split (null: none)
+   */
+  void multiply(double[] v, int k, double[] weights, boolean[] split, double[] out);
+
+  /** Output columns of a product of k columns of which {@code split} ones are split over C chromosomes. */
+  static int outputColumns(int k, boolean[] split, int chromosomes) {
+    return outputOffsets(k, split, chromosomes)[k];
+  }
+
+  /**
+   * Where each column's outputs start in a product's {@code out} (in columns; k + 1 entries, the last the total):
+   * C columns for a split column (one per chromosome, in order), one for the others.
+   */
+  static int[] outputOffsets(int k, boolean[] split, int chromosomes) {
+    if (split != null && split.length < k) {
+      throw new IllegalArgumentException(split.length + " split flags for " + k + " columns");
+    }
+    int[] offsets = new int[k + 1];
+    for (int j = 0; j < k; j++) {
+      offsets[j + 1] = Math.addExact(offsets[j], split != null && split[j] ? chromosomes : 1);
+    }
+    return offsets;
+  }
 
   /** Number of {@link #multiply} calls so far (passes over the genotypes). */
   long passes();

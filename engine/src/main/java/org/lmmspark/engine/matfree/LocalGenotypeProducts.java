@@ -97,17 +97,24 @@ public final class LocalGenotypeProducts implements GenotypeProducts {
   }
 
   @Override
-  public void multiply(double[] v, int k, double[] weights, double[] out) {
+  public void multiply(double[] v, int k, double[] weights, boolean[] split, double[] out) {
+    int[] offsets = GenotypeProducts.outputOffsets(k, split, chromosomes);
+    if (v.length < (long) n * k || out.length < (long) n * offsets[k] || weights.length < chromosomes * k) {
+      throw new IllegalArgumentException("multiply: V must hold N×k = " + n + "×" + k + " values, out N×"
+          + offsets[k] + ", the weights C×k = " + chromosomes + "×" + k);
+    }
     passes++;
-    Arrays.fill(out, 0, n * k, 0.0);
+    Arrays.fill(out, 0, n * offsets[k], 0.0);
     GenotypeProductKernel.Workspace ws = new GenotypeProductKernel.Workspace();
     float[] vf = GenotypeProductKernel.toFloat(v, n * k);
     double[] w = new double[k];
+    int[] target = new int[k];
     for (PackedGenotypeBlock b : blocks) {
       for (int j = 0; j < k; j++) {
         w[j] = weights[b.chromosome + chromosomes * j];
+        target[j] = offsets[j] + (split != null && split[j] ? b.chromosome : 0);
       }
-      GenotypeProductKernel.multiplyAdd(b, vf, k, w, out, ws);
+      GenotypeProductKernel.multiplyAdd(b, vf, k, w, target, out, ws);
     }
   }
 

@@ -13,7 +13,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * twenty REML fits (one per trait) cost as many passes as the longest of them, not the sum.
  *
  * <p>Each computation sees the ordinary {@link GenotypeProducts} interface: {@code out_j = Σ_c w_cj
- * Z_c Z_cᵀ v_j} over the N samples of the fileset. A computation over its own analysed samples (a
+ * Z_c Z_cᵀ v_j} over the N samples of the fileset (or, for columns it asks split, the C parts of that sum). A computation over its own analysed samples (a
  * trait with its own missing values) reaches it through a {@link GenomicRelationshipOperator} over its
  * rows, which <i>masks</i> the input (zeros for the samples it does not analyse) and the output (reads
  * back its rows) of the shared pass, so each computation's operator is exactly {@code K} restricted to
@@ -49,14 +49,16 @@ public final class SharedGenotypePasses implements GenotypeProducts {
     final double[] v;
     final int k;
     final double[] weights;
+    final boolean[] split;
     final double[] out;
     boolean done;
     RuntimeException failure;
 
-    Request(double[] v, int k, double[] weights, double[] out) {
+    Request(double[] v, int k, double[] weights, boolean[] split, double[] out) {
       this.v = v;
       this.k = k;
       this.weights = weights;
+      this.split = split;
       this.out = out;
     }
   }
@@ -142,17 +144,17 @@ public final class SharedGenotypePasses implements GenotypeProducts {
    * when this is the last live computation to ask). From any other thread: one pass of its own.
    */
   @Override
-  public void multiply(double[] v, int k, double[] weights, double[] out) {
+  public void multiply(double[] v, int k, double[] weights, boolean[] split, double[] out) {
     if (!baton.isHeldByCurrentThread()) {
       synchronized (this) {
-        base.multiply(v, k, weights, out);
+        base.multiply(v, k, weights, split, out);
         passes++;
         columns += k;
         widest = Math.max(widest, k);
       }
       return;
     }
-    Request r = new Request(v, k, weights, out);
+    Request r = new Request(v, k, weights, split, out);
     pending.add(r);
     if (pending.size() == live) {
       pass();
@@ -187,8 +189,10 @@ public final class SharedGenotypePasses implements GenotypeProducts {
     int n = base.samples();
     int c = base.chromosomeCount();
     int total = 0;
+    boolean anySplit = false;
     for (Request r : pending) {
       total = Math.addExact(total, r.k);
+      anySplit |= r.split != null;
     }
     if (total == 0) {
       for (Request r : pending) {
@@ -201,18 +205,23 @@ public final class SharedGenotypePasses implements GenotypeProducts {
     try {
       double[] v = new double[Math.multiplyExact(n, total)];
       double[] w = new double[c * total];
+      boolean[] split = anySplit ? new boolean[total] : null;
       int at = 0;
       for (Request r : pending) {
         System.arraycopy(r.v, 0, v, at * n, n * r.k);
         System.arraycopy(r.weights, 0, w, at * c, c * r.k);
+        if (r.split != null) {
+          System.arraycopy(r.split, 0, split, at, r.k);
+        }
         at += r.k;
       }
-      double[] out = new double[v.length];
-      base.multiply(v, total, w, out);
+      double[] out = new double[Math.multiplyExact(n, GenotypeProducts.outputColumns(total, split, c))];
+      base.multiply(v, total, w, split, out);
       at = 0;
       for (Request r : pending) {
-        System.arraycopy(out, at * n, r.out, 0, n * r.k);
-        at += r.k;
+        int q = n * GenotypeProducts.outputColumns(r.k, r.split, c);
+        System.arraycopy(out, at, r.out, 0, q);
+        at += q;
       }
     } catch (RuntimeException e) {
       for (Request r : pending) {

@@ -91,9 +91,9 @@ class LocoResidualsTest {
       @Override public int chromosomeCount() { return prod.chromosomeCount(); }
       @Override public long[] variantsPerChromosome() { return prod.variantsPerChromosome(); }
       @Override public double[][] squareSumsPerChromosome() { return prod.squareSumsPerChromosome(); }
-      @Override public void multiply(double[] v, int kk, double[] weights, double[] out) {
+      @Override public void multiply(double[] v, int kk, double[] weights, boolean[] split, double[] out) {
         columnCount[0] += kk;
-        prod.multiply(v, kk, weights, out);
+        prod.multiply(v, kk, weights, split, out);
       }
       @Override public long passes() { return prod.passes(); }
     };

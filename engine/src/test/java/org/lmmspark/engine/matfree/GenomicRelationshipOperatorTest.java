@@ -74,6 +74,127 @@ class GenomicRelationshipOperatorTest {
     assertThrows(UnsupportedOperationException.class, op::toDense);
   }
 
+  /**
+   * Brute force, written plainly: {@code Z_d Z_dᵀ v} over all n samples for chromosome {@code d} (a {@code .bim}
+   * number), z = (x − 2p)/sqrt(2p(1−p)) with p over the called genotypes, missing z = 0, monomorphic variants
+   * dropped (as {@link PlainKinship#k}), unscaled.
+   */
+  static double[] plainPart(int[][] g, int[] chr, int d, double[] v) {
+    int n = g[0].length;
+    double[] out = new double[n];
+    for (int var = 0; var < g.length; var++) {
+      if (chr[var] != d) {
+        continue;
+      }
+      double s = 0;
+      int called = 0;
+      for (int i = 0; i < n; i++) {
+        if (g[var][i] >= 0) {
+          s += g[var][i];
+          called++;
+        }
+      }
+      double p = s / (2.0 * called);
+      if (called == 0 || p <= 0 || p >= 1) {
+        continue;
+      }
+      double sd = Math.sqrt(2 * p * (1 - p));
+      double[] z = new double[n];
+      double zv = 0;
+      for (int i = 0; i < n; i++) {
+        z[i] = g[var][i] < 0 ? 0 : (g[var][i] - 2 * p) / sd;
+        zv += z[i] * v[i];
+      }
+      for (int i = 0; i < n; i++) {
+        out[i] += z[i] * zv;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The product split by chromosome: every chromosome's part {@code Z_dZ_dᵀv} of a column from one column of one
+   * pass, over a subset of the samples (masked: zeros elsewhere, as {@link GenomicRelationshipOperator} does), and
+   * mixed with ordinary weighted columns in the same pass; against {@link #plainPart}.
+   */
+  @Test
+  void perChromosomePartsEqualPlainPartsInOnePass(@TempDir Path dir) {
+    int n = 57;
+    int m = 130;
+    int[][] g = BedFixture.random(n, m, 0.04, 9, 23);
+    int[] chr = new int[m];
+    int[] chrIndex = new int[m];
+    for (int v = 0; v < m; v++) {
+      chr[v] = v < 40 ? 1 : v < 100 ? 2 : 3;
+      chrIndex[v] = chr[v] - 1;
+    }
+    String prefix = BedFixture.write(dir, "parts", g, chr);
+    // Blocks of 7 variants: several blocks per chromosome, each block's product routed to its chromosome.
+    LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(prefix), null, chrIndex, 3, 0, 7, conf);
+    int[] rows = {3, 0, 56, 10, 11, 12, 40, 41, 2, 30, 31, 33, 50};
+    int ns = rows.length;
+    Random rnd = new Random(5);
+    // 2 columns: the kernel's tiles; 80: its wide form (GenotypeProductKernel.WIDE_COLUMNS), both route by block.
+    for (int k : new int[] {2, GenotypeProductKernel.WIDE_COLUMNS}) {
+      double[] v = new double[ns * k];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = rnd.nextGaussian();
+      }
+      GenomicRelationshipOperator op = new GenomicRelationshipOperator(prod, rows, 1);
+      double[] out = new double[ns * 3 * k];
+      long passes0 = prod.passes();
+      op.applyPerChromosome(v, k, out);
+      assertEquals(1, prod.passes() - passes0, "all parts of all columns in one pass");
+      for (int j = 0; j < k; j++) {
+        double[] full = new double[n];
+        for (int a = 0; a < ns; a++) {
+          full[rows[a]] = v[a + j * ns];
+        }
+        for (int d = 0; d < 3; d++) {
+          double[] plain = plainPart(g, chr, d + 1, full);
+          for (int a = 0; a < ns; a++) {
+            // Single-precision GEMMs against a plain double sum: ~3e-7 of the entries' scale (|v| ~ 1, the parts'
+            // entries up to ~M_d·|v|): 1e-6 relative, 1e-5 absolute.
+            assertClose(out[a + (d + 3 * j) * ns], plain[rows[a]], 1e-5, 1e-6, "Z_" + d + "Z_" + d + "ᵀv (" + a + ","
+                + j + ")");
+          }
+        }
+      }
+    }
+
+    // Mixed in one pass over all N samples: column 0 weighted and summed, column 1 split with weights (2, 0, 0.5),
+    // column 2 weighted and summed: outputs 1 + 3 + 1 columns, in that order.
+    int kk = 3;
+    double[] vn = new double[n * kk];
+    for (int i = 0; i < vn.length; i++) {
+      vn[i] = rnd.nextGaussian();
+    }
+    double[] w = {1, 0.5, 0, 2, 0, 0.5, 0.25, 1, 3};
+    boolean[] split = {false, true, false};
+    assertEquals(5, GenotypeProducts.outputColumns(kk, split, 3));
+    double[] mixed = new double[n * 5];
+    prod.multiply(vn, kk, w, split, mixed);
+    int[] column = {0, 1, 1, 1, 2};
+    int[] part = {-1, 0, 1, 2, -1};
+    for (int o = 0; o < 5; o++) {
+      int j = column[o];
+      double[] vj = java.util.Arrays.copyOfRange(vn, j * n, (j + 1) * n);
+      double[] expect = new double[n];
+      for (int d = 0; d < 3; d++) {
+        if (part[o] >= 0 && part[o] != d) {
+          continue;
+        }
+        double[] pd = plainPart(g, chr, d + 1, vj);
+        for (int i = 0; i < n; i++) {
+          expect[i] += w[d + 3 * j] * pd[i];
+        }
+      }
+      for (int i = 0; i < n; i++) {
+        assertClose(mixed[i + o * n], expect[i], 1e-5, 1e-6, "output " + o + " sample " + i);
+      }
+    }
+  }
+
   @Test
   void equalsGrmKernelWithoutMissingCalls(@TempDir Path dir) {
     int n = 90;

@@ -186,4 +186,70 @@ class SharedGenotypePassesTest {
   static int[] subset(int n, java.util.function.IntPredicate keep) {
     return java.util.stream.IntStream.range(0, n).filter(keep).toArray();
   }
+
+  /**
+   * A product split by chromosome ({@link GenomicRelationshipOperator#applyPerChromosome}) shares a pass with an
+   * ordinary product of another computation: one pass, each gets its own outputs (C columns per split column,
+   * one per ordinary one), equal to the plain per-chromosome parts and the plain dense {@code K[S,S]·v}.
+   */
+  @Test
+  void splitAndOrdinaryProductsShareOnePass(@TempDir Path dir) {
+    int n = 60;
+    int m = 120;
+    int[][] g = BedFixture.random(n, m, 0.02, 7, 31);
+    int[] chr = new int[m];
+    int[] chrIndex = new int[m];
+    for (int v = 0; v < m; v++) {
+      chr[v] = v < 50 ? 1 : v < 90 ? 2 : 3;
+      chrIndex[v] = chr[v] - 1;
+    }
+    LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(BedFixture.write(dir, "split", g, chr)),
+        null, chrIndex, 3, 0, 16, new Configuration());
+    double[] k = PlainKinship.k(g, chr, 0);
+    SharedGenotypePasses shared = new SharedGenotypePasses(prod);
+    int[] even = subset(n, i -> i % 2 == 0);
+    int[] most = subset(n, i -> i % 5 != 0);
+    Random rnd = new Random(12);
+    double[] vs = new double[even.length];
+    double[] vo = new double[most.length * 2];
+    for (int i = 0; i < vs.length; i++) {
+      vs[i] = rnd.nextGaussian();
+    }
+    for (int i = 0; i < vo.length; i++) {
+      vo[i] = rnd.nextGaussian();
+    }
+    double[] parts = new double[even.length * 3];
+    double[] ordinary = new double[vo.length];
+    List<Callable<Integer>> work = List.of(() -> {
+      new GenomicRelationshipOperator(shared, even, -1).applyPerChromosome(vs, 1, parts);
+      return 0;
+    }, () -> {
+      new GenomicRelationshipOperator(shared, most, -1).apply(vo, 2, ordinary);
+      return 0;
+    });
+    shared.runAll(work, "split");
+    assertEquals(1, shared.passes(), "both requests in one shared pass");
+    assertEquals(1, prod.passes());
+    assertEquals(3, shared.columns(), "the split column costs one column of the pass");
+    double[] full = new double[n];
+    for (int a = 0; a < even.length; a++) {
+      full[even[a]] = vs[a];
+    }
+    for (int d = 0; d < 3; d++) {
+      double[] plain = GenomicRelationshipOperatorTest.plainPart(g, chr, d + 1, full);
+      for (int a = 0; a < even.length; a++) {
+        // Float GEMMs against a plain double sum (see GenomicRelationshipOperatorTest).
+        assertClose(parts[a + d * even.length], plain[even[a]], 1e-5, 1e-6, "part " + d + ", sample " + a);
+      }
+    }
+    for (int j = 0; j < 2; j++) {
+      for (int a = 0; a < most.length; a++) {
+        double e = 0;
+        for (int b = 0; b < most.length; b++) {
+          e += k[most[a] + most[b] * n] * vo[b + j * most.length];
+        }
+        assertClose(ordinary[a + j * most.length], e, 1e-5 * (1 + Math.abs(e)), 0, "K_S v, sample " + a);
+      }
+    }
+  }
 }

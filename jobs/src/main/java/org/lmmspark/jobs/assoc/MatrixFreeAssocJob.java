@@ -54,7 +54,8 @@ import org.slf4j.LoggerFactory;
  *       chromosomes, {@link #sampleCounts});</li>
  *   <li>LOCO residuals and γ: one batched CG solve over all chromosomes' columns
  *       ({@link LocoResiduals}), the variance components kept from the whole-genome fit (BOLT-LMM), the
- *       columns of y warm-started from the fit's whole-genome Py (one extra pass, one column per chromosome);
+ *       columns of y warm-started from the fit's whole-genome Py (one extra pass of one column, split by
+ *       chromosome: {@link org.lmmspark.engine.matfree.GenomicRelationshipOperator#applyPerChromosome});
  *       {@code I} passes, I ≈ 6–10 at {@link #LOCO_CG_TOLERANCE} (per batch of columns);</li>
  *   <li>test: one Spark job over the cache, each range decoded ({@link PackedDosages}) and tested
  *       against its chromosome's calibrated model ({@link CalibratedTest.Kernel}: {@code χ² =

@@ -27,7 +27,8 @@ import scala.Tuple2;
  * Genotypes of the kept samples ({@link PartitionedGenotypes#subset()}) read from the {@code .bed} once and
  * cached on the executors in 2-bit packed form
  * ({@link PackedGenotypeBlock}: 0.25 byte per genotype plus 32 bytes per variant), and the
- * distributed product {@code out = Σ_c Z_c Z_cᵀ V ∘ w} over them (one Spark job per product).
+ * distributed product {@code out = Σ_c Z_c Z_cᵀ V ∘ w} over them (one Spark job per product; columns asked split
+ * by chromosome come back as C columns, each block's product added into its chromosome's).
  *
  * <p>One partition per variant range (about two per core; a range may span chromosomes, its blocks
  * do not), each a {@link CachedRange} of
@@ -35,9 +36,10 @@ import scala.Tuple2;
  * {@code MEMORY_AND_DISK} (as objects: tasks read the cached blocks in place, no copy), so the {@code .bed}
  * is read once per run even if memory runs short. A
  * product broadcasts V (N×k floats), every task runs {@link GenotypeProductKernel} (cache-sized tiles
- * decoded twice and two SGEMMs per tile, sums in double) into one N×k double partial, and the partials are summed by
- * {@code treeReduce}: the driver receives one N×k array. Bytes per pass: broadcast {@code 4Nk},
- * reduction {@code 8Nk} per partition (combined in a tree), genotypes from executor memory.
+ * decoded twice and two SGEMMs per tile, sums in double) into one N×k double partial (more columns with split
+ * ones), and the partials are summed by {@code treeReduce}: the driver receives one N×k array. Bytes per pass:
+ * broadcast {@code 4Nk}, reduction {@code 8Nk} per partition (combined in a tree; a column split by chromosome adds, per partition, one
+ * column per further chromosome of its range, {@link Partial}), genotypes from executor memory.
  */
 public final class DistributedGenotypeProducts implements GenotypeProducts, AutoCloseable {
   /** Up to this many partitions the driver sums the partials itself (no extra shuffle stage per pass). */
@@ -54,6 +56,59 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
       }
       counts.merge(o.counts);
       return new Stats(variants + o.variants, squares, counts);
+    }
+  }
+
+  /**
+   * One task's (or a reduction's) partial sums: the output columns it holds (ascending) and their values, N each. A
+   * column split by chromosome has C outputs, of which a task's blocks touch only the chromosomes of its range; the
+   * others are zero and not sent, so the reduction carries about {@code k·(1 + chromosomes per range)} columns per
+   * task, not {@code k·C}.
+   */
+  record Partial(int n, int[] columns, double[] values) implements Serializable {
+    static Partial of(double[] acc, int n, int[] offsets, boolean[] split, boolean[] touched) {
+      int k = split.length;
+      int[] columns = new int[offsets[k]];
+      int count = 0;
+      for (int j = 0; j < k; j++) {
+        for (int o = offsets[j]; o < offsets[j + 1]; o++) {
+          if (!split[j] || touched[o - offsets[j]]) {
+            columns[count++] = o;
+          }
+        }
+      }
+      if (count == offsets[k]) {
+        return new Partial(n, columns, acc);
+      }
+      double[] values = new double[Math.multiplyExact(n, count)];
+      for (int c = 0; c < count; c++) {
+        System.arraycopy(acc, columns[c] * n, values, c * n, n);
+      }
+      return new Partial(n, java.util.Arrays.copyOf(columns, count), values);
+    }
+
+    /** The sum of two partials over N samples each (in place into this one when they hold the same columns). */
+    Partial add(Partial o) {
+      if (java.util.Arrays.equals(columns, o.columns)) {
+        for (int i = 0; i < values.length; i++) {
+          values[i] += o.values[i];
+        }
+        return this;
+      }
+      int[] union = java.util.stream.IntStream.concat(java.util.Arrays.stream(columns), java.util.Arrays.stream(o.columns))
+          .distinct().sorted().toArray();
+      double[] sum = new double[Math.multiplyExact(n, union.length)];
+      for (Partial p : List.of(this, o)) {
+        for (int c = 0, u = 0; c < p.columns.length; c++) {
+          while (union[u] != p.columns[c]) {
+            u++;
+          }
+          for (int i = 0; i < n; i++) {
+            sum[u * n + i] += p.values[c * n + i];
+          }
+        }
+      }
+      return new Partial(n, union, sum);
     }
   }
 
@@ -217,43 +272,50 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
   }
 
   @Override
-  public void multiply(double[] v, int k, double[] weights, double[] out) {
-    if (v.length < (long) n * k || out.length < (long) n * k || weights.length < chromosomes.size() * k) {
-      throw new IllegalArgumentException("multiply: V and out must hold N×k = " + n + "×" + k + " values");
+  public void multiply(double[] v, int k, double[] weights, boolean[] split, double[] out) {
+    int chromosomeCount = chromosomes.size();
+    int[] offsets = GenotypeProducts.outputOffsets(k, split, chromosomeCount);
+    int q = offsets[k];
+    if (v.length < (long) n * k || out.length < (long) n * q || weights.length < chromosomeCount * k) {
+      throw new IllegalArgumentException("multiply: V must hold N×k = " + n + "×" + k + " values, out N×" + q
+          + ", the weights C×k = " + chromosomeCount + "×" + k);
     }
     passes++;
     int nn = n;
-    int chromosomeCount = chromosomes.size();
+    boolean[] splitColumns = split == null ? new boolean[k] : java.util.Arrays.copyOf(split, k);
     // V goes out in single precision, the form the SGEMMs use (half the broadcast bytes); partials come back in double.
     Broadcast<float[]> vb = jsc.broadcast(GenotypeProductKernel.toFloat(v, n * k));
     Broadcast<double[]> wb = jsc.broadcast(weights.clone());
     try {
-      double[] sum = cached.mapPartitions((Iterator<CachedRange> it) -> {
+      Partial sum = cached.mapPartitions((Iterator<CachedRange> it) -> {
         double[] acc = null;
         float[] vv = vb.value();
         double[] ww = wb.value();
         GenotypeProductKernel.Workspace ws = new GenotypeProductKernel.Workspace();
         double[] w = new double[k];
+        int[] target = new int[k];
+        boolean[] touched = new boolean[chromosomeCount];
         while (it.hasNext()) {
           CachedRange r = it.next();
           for (PackedGenotypeBlock b : r.blocks()) {
             if (acc == null) {
-              acc = new double[nn * k];
+              acc = new double[nn * q];
             }
+            touched[b.chromosome] = true;
             for (int j = 0; j < k; j++) {
               w[j] = ww[b.chromosome + chromosomeCount * j];
+              target[j] = offsets[j] + (splitColumns[j] ? b.chromosome : 0);
             }
-            GenotypeProductKernel.multiplyAdd(b, vv, k, w, acc, ws);
+            GenotypeProductKernel.multiplyAdd(b, vv, k, w, target, acc, ws);
           }
         }
-        return acc == null ? java.util.Collections.emptyIterator() : java.util.List.of(acc).iterator();
-      }).treeReduce((a, b) -> {
-        for (int i = 0; i < a.length; i++) {
-          a[i] += b[i];
-        }
-        return a;
-      }, partitions <= TREE_THRESHOLD ? 1 : 2);
-      System.arraycopy(sum, 0, out, 0, n * k);
+        return acc == null ? java.util.Collections.<Partial>emptyIterator()
+            : java.util.List.of(Partial.of(acc, nn, offsets, splitColumns, touched)).iterator();
+      }).treeReduce(Partial::add, partitions <= TREE_THRESHOLD ? 1 : 2);
+      java.util.Arrays.fill(out, 0, n * q, 0.0);
+      for (int c = 0; c < sum.columns().length; c++) {
+        System.arraycopy(sum.values(), c * n, out, sum.columns()[c] * n, n);
+      }
     } finally {
       vb.destroy();
       wb.destroy();

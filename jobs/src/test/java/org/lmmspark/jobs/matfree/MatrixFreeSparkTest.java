@@ -81,6 +81,38 @@ class MatrixFreeSparkTest {
         }
       }
       assertEquals(prod.counts().kept, op.variantsWithout(-1));
+
+      // Split by chromosome through Spark: column j's part of chromosome d is Z_dZ_dᵀv_j = M_d·K_d v_j, K_d the GRM of
+      // chromosome d's variants alone (no missing calls: the GRM kernel's K_d is Z_dZ_dᵀ/M_d exactly), M_d its
+      // polymorphic variants counted here; all 3 parts of both columns from one pass.
+      int ks = 2;
+      double[] parts = new double[n * 3 * ks];
+      op.applyPerChromosome(v, ks, parts);
+      assertEquals(2, prod.passes(), "the split columns in one more pass");
+      for (int d = 0; d < 3; d++) {
+        boolean[] include = new boolean[m];
+        int polymorphic = 0;
+        for (int x = 0; x < m; x++) {
+          include[x] = chr[x] - 1 == d;
+          int sum = 0;
+          for (int i = 0; i < n; i++) {
+            sum += g[x][i];
+          }
+          polymorphic += include[x] && sum > 0 && sum < 2 * n ? 1 : 0;
+        }
+        double[] dense = GrmKernel.computeLocal(BedFixture.source(prefix), include, 0, 64, 100, conf).toDense();
+        for (int j = 0; j < ks; j++) {
+          for (int a = 0; a < n; a++) {
+            double s = 0;
+            for (int b = 0; b < n; b++) {
+              s += dense[a + b * n] * v[b + j * n];
+            }
+            // As above, scaled by M_d (≤ 200): 1e-5 relative.
+            assertClose(parts[a + (d + 3 * j) * n], polymorphic * s, 1e-4, 1e-5, "Z_" + d + "Z_" + d + "ᵀ v (" + a
+                + ", " + j + ")");
+          }
+        }
+      }
     }
   }
 
