@@ -25,35 +25,49 @@ import org.lmmspark.engine.linalg.Blas;
  *   xᵀx     = (d∘d)ᵀmask_t − μ_t·S_t
  * </pre>
  *
- * so per block of b variants one DGEMM {@code Dᵀ·W} (b × C), one {@code (D∘D)ᵀ·[mask_1 … mask_T]} (b × T), plus
- * per variant a pass over its missing samples' rows of W; then each trait's statistic from its own entries
- * ({@link CalibratedTest.Kernel#record}, the same code as the per-trait path). Everything in double: the counts
- * are exact (integers), {@code xᵀr} as the per-trait path sums it (double), and the per-trait path's float
- * {@code U_kᵀx}, {@code Xᵀx} and float-rounded centered values are replaced by doubles (the statistics agree to
- * about 1e-7 relative). Cost per variant {@code 2N(C + T)} flops in a GEMM, {@code C = Σ_t (2 + k_t + p_t)},
- * against {@code Σ_t n_t (3 + k_t + p_t)} gathered and scalar multiply-adds: what makes 20 traits' test pass
- * cost a few times one trait's instead of twenty.
+ * so per block of b variants: in double, {@code Dᵀ·[masks | r_1 … r_T]} (b × 2T) and {@code (D∘D)ᵀ·[masks]} (b × T),
+ * where the counts are exact (integers) and {@code xᵀr}, the statistic's numerator, is summed in double as the
+ * per-trait path does; in float (one SGEMM), {@code Dᵀ} times every trait's {@code [U_k | X]} columns, which only
+ * enter the correction terms of {@code xᵀP̃x} (as in the per-trait path), centered over the trait's samples (a
+ * shift changes nothing, {@code Σ_{S_t} x = 0}, and keeps the float sums free of cancellation) and left out when
+ * constant there (the intercept: {@code xᵀ1 = 0}); plus per variant a pass over its missing samples' rows of W.
+ * Then each trait's statistic from its own entries ({@link CalibratedTest.Kernel#record}, the same code as the
+ * per-trait path). Measured against the dense definition: 6e-8 relative (the per-trait path, with its float
+ * centered values: 2e-6). Cost per variant {@code 2N(3T)} flops in DGEMM and {@code 2N·Σ_t(k_t + p_t − 1)} in
+ * SGEMM, against {@code Σ_t n_t (3 + k_t + p_t)} gathered and scalar multiply-adds: what makes 20 traits' test
+ * pass cost a few times one trait's instead of twenty.
  *
- * <p>One instance per task and chromosome (its scratch is not thread-safe); W takes {@code 8·N·C} bytes.
+ * <p>One instance per task and chromosome (its scratch is not thread-safe); W takes {@code 16·N·T} bytes in double
+ * and {@code 4·N·Σ_t(k_t + p_t)} in float.
  */
 public final class StackedTraitTests {
   private final int samples;
   private final int traits;
-  private final int width;
   private final CalibratedModel[] models;
   private final CalibratedTest.Kernel[] kernels;
-  /** Column of trait t's model columns {@code [r | U_k | X]} in W (its mask is column t). */
-  private final int[] offset;
   private final double minMaf;
-  /** W row-major: sample i's C values at {@code w[i·C ..]} (as a column-major C × N matrix: Wᵀ). */
-  private final double[] w;
-  /** {@code 1ᵀw} of every column of W. */
-  private final double[] columnSum;
-  private final double[] corr;
+  /** Double columns, row-major ({@code wd[i·2T ..]}): trait t's mask at column t, its residual r at T + t. */
+  private final double[] wd;
+  private final int dWidth;
+  /**
+   * Float columns, row-major ({@code wf[i·fWidth ..]}): every trait's eigenvector and covariate columns, centered
+   * over its samples and zero outside them; a column constant on its trait's samples (the intercept) is left out.
+   */
+  private final float[] wf;
+  private final int fWidth;
+  /** {@code fColumn[t][j]}: column of trait t's model column {@code 1 + j} ({@code U_k | X}) in wf, −1 if left out. */
+  private final int[][] fColumn;
+  /** {@code 1ᵀw} of every column of wd and wf. */
+  private final double[] dSum;
+  private final double[] fSum;
+  private final double[] dCorr;
+  private final double[] fCorr;
   private final double[] row;
   private final double[] g;
-  private double[] prod = new double[0];
   private double[] squares = new double[0];
+  private float[] single = new float[0];
+  private double[] dProd = new double[0];
+  private float[] fProd = new float[0];
   private double[] squareProd = new double[0];
 
   /**
@@ -68,45 +82,78 @@ public final class StackedTraitTests {
     this.traits = models.size();
     this.models = models.toArray(new CalibratedModel[0]);
     this.kernels = new CalibratedTest.Kernel[traits];
-    this.offset = new int[traits];
     this.minMaf = minMaf;
-    int c = traits;
+    this.dWidth = 2 * traits;
+    this.fColumn = new int[traits][];
     int maxWidth = 1;
     int maxP = 1;
+    int f = 0;
     for (int t = 0; t < traits; t++) {
       CalibratedModel m = this.models[t];
       kernels[t] = new CalibratedTest.Kernel(m, 1, statistic, statistic == LmmTest.F ? yPy[t] : Double.NaN);
-      offset[t] = c;
-      c += m.width();
+      for (int i = 0; i < m.n; i++) {
+        if (m.famRows[i] < 0 || m.famRows[i] >= samples) {
+          throw new IllegalArgumentException("trait " + t + ": sample row " + m.famRows[i] + " outside the " + samples
+              + " samples of the source");
+        }
+      }
+      fColumn[t] = new int[m.width() - 1];
+      for (int j = 1; j < m.width(); j++) {
+        fColumn[t][j - 1] = constant(m.lhs, j * m.n, m.n) ? -1 : f++;
+      }
       maxWidth = Math.max(maxWidth, m.width());
       maxP = Math.max(maxP, m.p);
     }
-    this.width = c;
-    this.w = new double[Math.multiplyExact(samples, width)];
+    this.fWidth = f;
+    this.wd = new double[Math.multiplyExact(samples, dWidth)];
+    this.wf = new float[Math.multiplyExact(samples, Math.max(1, fWidth))];
     for (int t = 0; t < traits; t++) {
       CalibratedModel m = this.models[t];
       int[] rows = m.famRows;
       for (int i = 0; i < m.n; i++) {
-        int at = rows[i] * width;
-        if (rows[i] < 0 || rows[i] >= samples) {
-          throw new IllegalArgumentException("trait " + t + ": sample row " + rows[i] + " outside the " + samples
-              + " samples of the source");
+        wd[rows[i] * dWidth + t] = 1;
+        wd[rows[i] * dWidth + traits + t] = m.lhs[i];
+      }
+      for (int j = 1; j < m.width(); j++) {
+        int c = fColumn[t][j - 1];
+        if (c < 0) {
+          continue;
         }
-        w[at + t] = 1;
-        for (int j = 0; j < m.width(); j++) {
-          w[at + offset[t] + j] = m.lhs[i + j * m.n];
+        // Centered over the trait's samples: xᵀ(w − a) = xᵀw for any constant a, since Σ_{S_t} x = 0; what is
+        // left is of the size of xᵀw, so its float sum loses no more than the per-trait path's float product.
+        double mean = 0;
+        for (int i = 0; i < m.n; i++) {
+          mean += m.lhs[i + j * m.n];
+        }
+        mean /= m.n;
+        for (int i = 0; i < m.n; i++) {
+          wf[rows[i] * fWidth + c] = (float) (m.lhs[i + j * m.n] - mean);
         }
       }
     }
-    this.columnSum = new double[width];
+    this.dSum = new double[dWidth];
+    this.fSum = new double[fWidth];
     for (int i = 0; i < samples; i++) {
-      for (int j = 0; j < width; j++) {
-        columnSum[j] += w[i * width + j];
+      for (int j = 0; j < dWidth; j++) {
+        dSum[j] += wd[i * dWidth + j];
+      }
+      for (int j = 0; j < fWidth; j++) {
+        fSum[j] += wf[i * fWidth + j];
       }
     }
-    this.corr = new double[width];
+    this.dCorr = new double[dWidth];
+    this.fCorr = new double[fWidth];
     this.row = new double[maxWidth];
     this.g = new double[maxP];
+  }
+
+  private static boolean constant(double[] a, int from, int n) {
+    for (int i = 1; i < n; i++) {
+      if (a[from + i] != a[from]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -130,32 +177,43 @@ public final class StackedTraitTests {
       return;
     }
     int n = samples;
-    if (prod.length < b * width) {
-      prod = new double[b * width];
+    if (dProd.length < b * dWidth) {
+      dProd = new double[b * dWidth];
+      fProd = new float[b * Math.max(1, fWidth)];
       squareProd = new double[b * traits];
     }
     if (squares.length < b * n) {
       squares = new double[block.capacity() * n];
+      single = new float[block.capacity() * n];
     }
     double[] d = block.values;
     for (int k = 0; k < b * n; k++) {
       squares[k] = d[k] * d[k];
+      single[k] = (float) d[k];
     }
-    // Dᵀ·W (b × C) and (D∘D)ᵀ·[mask_1 … mask_T] (b × T); W is held transposed (C × N, leading dimension C).
-    Blas.dgemm(true, true, b, width, n, 1.0, d, 0, n, w, 0, width, 0.0, prod, 0, b);
-    Blas.dgemm(true, true, b, traits, n, 1.0, squares, 0, n, w, 0, width, 0.0, squareProd, 0, b);
+    // W is held transposed (columns × N, leading dimension the columns). In double: Dᵀ·[masks | r] (b × 2T) and
+    // (D∘D)ᵀ·masks (b × T); in float: Dᵀ·[U_k | X] of every trait (b × fWidth).
+    Blas.dgemm(true, true, b, dWidth, n, 1.0, d, 0, n, wd, 0, dWidth, 0.0, dProd, 0, b);
+    Blas.dgemm(true, true, b, traits, n, 1.0, squares, 0, n, wd, 0, dWidth, 0.0, squareProd, 0, b);
+    if (fWidth > 0) {
+      Blas.sgemm(true, true, b, fWidth, n, 1f, single, 0, n, wf, 0, fWidth, 0f, fProd, 0, b);
+    }
     for (int v = 0; v < b; v++) {
-      Arrays.fill(corr, 0);
+      Arrays.fill(dCorr, 0);
+      Arrays.fill(fCorr, 0);
       for (int k = block.missingStart[v]; k < block.missingStart[v + 1]; k++) {
-        int at = block.missingSamples[k] * width;
-        for (int j = 0; j < width; j++) {
-          corr[j] += w[at + j];
+        int i = block.missingSamples[k];
+        for (int j = 0; j < dWidth; j++) {
+          dCorr[j] += wd[i * dWidth + j];
+        }
+        for (int j = 0; j < fWidth; j++) {
+          fCorr[j] += wf[i * fWidth + j];
         }
       }
       for (int t = 0; t < traits; t++) {
         CalibratedModel m = models[t];
-        int called = m.n - (int) Math.round(corr[t]);
-        double sum = prod[v + t * b];
+        int called = m.n - (int) Math.round(dCorr[t]);
+        double sum = dProd[v + t * b];
         int verdict = BedDecoder.verdict(sum, called, minMaf);
         counts.get(t).record(verdict);
         if (verdict != BedDecoder.KEPT) {
@@ -164,9 +222,11 @@ public final class StackedTraitTests {
         double p = sum / (2.0 * called);
         double mu = 2 * p;
         double xx = squareProd[v + t * b] - mu * sum;
-        int o = offset[t];
-        for (int j = 0; j < m.width(); j++) {
-          row[j] = prod[v + (o + j) * b] - mu * (columnSum[o + j] - corr[o + j]);
+        int r = traits + t;
+        row[0] = dProd[v + r * b] - mu * (dSum[r] - dCorr[r]);
+        for (int j = 1; j < m.width(); j++) {
+          int c = fColumn[t][j - 1];
+          row[j] = c < 0 ? 0 : fProd[v + c * b] - mu * (fSum[c] - fCorr[c]);
         }
         double xpx = m.approximateQuadratic(xx, row, 0, g);
         kernels[t].record(block.variantIndex[v], p, called, block.info[v], row[0], xpx, out.get(t));
