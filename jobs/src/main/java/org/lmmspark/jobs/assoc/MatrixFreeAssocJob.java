@@ -224,8 +224,8 @@ final class MatrixFreeAssocJob {
    * trait's calibration sample, the LOCO (or whole-genome) residual solves of all traits in shared passes
    * ({@link SharedGenotypePasses#runAll} over {@link LocoResiduals#compute}), and ONE test pass in which each
    * cached variant is read once over all samples and every trait's sums come from one wide product per block
-   * ({@link StackedTraitTests}), each trait tested against its own model. Options other than the trait and output prefix are those of the
-   * first trait. Each trait's result is written as its own run's; the stage lines (and times) are the joint run's.
+   * ({@link StackedTraitTests}), each trait tested against its own model. Options other than the trait and output
+   * prefix are those of the first trait. Each trait's result is written as its own run's; the stage lines (and times) are the joint run's.
    */
   static List<AssocJob.Result> run(JavaSparkContext jsc, PartitionedGenotypes genotypes, List<Trait> traits,
       Stages stages) {
@@ -318,7 +318,8 @@ final class MatrixFreeAssocJob {
       int tasks = stages.run("test pass", () -> testPass(jsc, products, models, modelOf,
           ins.stream().map(GenotypeRemlInputs.Assembled::famRows).toList(), o.maf(), blockVariants, o.statistic(), yPys,
           scans), t -> t + " task(s) over the cached genotypes, " + scans.stream().mapToInt(x -> x.results().size()).sum()
-          + " tests (" + o.statistic().option() + (count > 1 ? ", " + count + " traits, each variant decoded once and tested for all by one product per block" : "")
+          + " tests (" + o.statistic().option()
+          + (count > 1 ? ", " + count + " traits, each variant decoded once and tested for all by one product per block" : "")
           + ")");
       stages.note(String.format(Locale.ROOT, "in all: %d genotype passes, %d Spark jobs", products.passes(),
           stages.sparkJobs()));
