@@ -161,26 +161,31 @@ public final class CalibratedTest {
       double[] xr = new double[m];
       double[] xpx = new double[m];
       products(block, xr, xpx);
-      double gamma = model.gamma.mean();
       for (int c = 0; c < m; c++) {
-        int v = block.variantIndex[c];
-        if (Double.isNaN(xpx[c])) {
-          out.add(v, block.a1Frequency[c], block.called[c], block.info[c], Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
-          continue;
-        }
-        double d = gamma * xpx[c];
-        double chi2 = xr[c] * xr[c] / d;
-        if (statistic == LmmTest.F) {
-          double df = model.n - model.p - 1;
-          double rss = Math.max(yPy - chi2, Double.MIN_NORMAL); // yᵀP_x y ≥ 0; χ² ≤ yᵀPy up to the calibration's error
-          double f = chi2 * df / rss;
-          out.add(v, block.a1Frequency[c], block.called[c], block.info[c], xr[c] / d, Math.sqrt(rss / df / d), f,
-              FisherF.logUpperTail(f, 1, df), Double.NaN);
-          continue;
-        }
-        out.add(v, block.a1Frequency[c], block.called[c], block.info[c], xr[c] / d, 1 / Math.sqrt(d), chi2,
-            ChiSquared.logUpperTail(chi2, 1), Double.NaN);
+        record(block.variantIndex[c], block.a1Frequency[c], block.called[c], block.info[c], xr[c], xpx[c], out);
       }
+    }
+
+    /**
+     * Appends the row of one variant from its sums {@code xr = xᵀr} and {@code xpx = xᵀP̃x} (NaN: in the span of
+     * the covariates, a row of NaN): the statistic's one computation, whatever gave the sums.
+     */
+    void record(int v, double a1Frequency, int called, double info, double xr, double xpx, AssocResults out) {
+      if (Double.isNaN(xpx)) {
+        out.add(v, a1Frequency, called, info, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+        return;
+      }
+      double d = model.gamma.mean() * xpx;
+      double chi2 = xr * xr / d;
+      if (statistic == LmmTest.F) {
+        double df = model.n - model.p - 1;
+        double rss = Math.max(yPy - chi2, Double.MIN_NORMAL); // yᵀP_x y ≥ 0; χ² ≤ yᵀPy up to the calibration's error
+        double f = chi2 * df / rss;
+        out.add(v, a1Frequency, called, info, xr / d, Math.sqrt(rss / df / d), f, FisherF.logUpperTail(f, 1, df),
+            Double.NaN);
+        return;
+      }
+      out.add(v, a1Frequency, called, info, xr / d, 1 / Math.sqrt(d), chi2, ChiSquared.logUpperTail(chi2, 1), Double.NaN);
     }
   }
 }

@@ -1,6 +1,7 @@
 package org.lmmspark.engine.matfree;
 
 import java.util.function.Consumer;
+import org.lmmspark.engine.genotype.A1CountBlock;
 import org.lmmspark.engine.genotype.DosageBlock;
 import org.lmmspark.engine.genotype.DosageDecoder;
 import org.lmmspark.engine.genotype.VariantDosages;
@@ -93,6 +94,89 @@ public final class PackedDosages {
     }
     for (int s = 0; s < sets; s++) {
       out[s].flushTo(sinks.get(s), true);
+    }
+  }
+
+  /** For each {@code .bed} byte, the A1 counts of its four samples (code 00 → 2, 10 → 1, 11 → 0, 01 missing → 0). */
+  private static final double[] BYTE_COUNTS = new double[4 * 256];
+  /** Whether a {@code .bed} byte holds a missing call (code 01). */
+  private static final boolean[] BYTE_MISSING = new boolean[256];
+  private static final double[] CODE_COUNT = {2, 0, 1, 0};
+
+  static {
+    for (int b = 0; b < 256; b++) {
+      for (int j = 0; j < 4; j++) {
+        int code = (b >>> (2 * j)) & 3;
+        BYTE_COUNTS[4 * b + j] = CODE_COUNT[code];
+        BYTE_MISSING[b] |= code == 1;
+      }
+    }
+  }
+
+  /**
+   * Every variant of {@code blocks} over all samples, neither centered nor filtered ({@link A1CountBlock}: A1
+   * counts, missing calls 0 and listed), in blocks of at most {@code blockVariants} handed to {@code sink} (the
+   * buffer is reused after the call returns): what the stacked test of many traits ({@code StackedTraitTests})
+   * reads, each trait centering and filtering over its own samples. Cost {@code O(N)} per variant.
+   */
+  public static void readCounts(Iterable<PackedGenotypeBlock> blocks, int blockVariants,
+      Consumer<A1CountBlock> sink) {
+    A1CountBlock out = null;
+    for (PackedGenotypeBlock b : blocks) {
+      if (out == null) {
+        out = new A1CountBlock(b.n, Math.max(1, blockVariants));
+      } else if (out.n != b.n) {
+        throw new IllegalArgumentException("cached blocks of " + out.n + " and " + b.n + " samples");
+      }
+      int n = b.n;
+      int bpv = b.bytesPerVariant();
+      for (int v = 0; v < b.m; v++) {
+        out.open();
+        double[] x = out.values;
+        int base = out.m * n;
+        if (b.dosages) {
+          for (int i = 0; i < n; i++) {
+            double d = b.dosage(v, i);
+            if (d != d) {
+              x[base + i] = 0;
+              out.addMissing(i);
+            } else {
+              x[base + i] = d;
+            }
+          }
+          out.close(b.variantIndex[v], b.info[v]);
+        } else {
+          int off = v * bpv;
+          int full = n >>> 2;
+          for (int j = 0; j < full; j++) {
+            int y = b.packed[off + j] & 0xff;
+            int o = base + 4 * j;
+            x[o] = BYTE_COUNTS[4 * y];
+            x[o + 1] = BYTE_COUNTS[4 * y + 1];
+            x[o + 2] = BYTE_COUNTS[4 * y + 2];
+            x[o + 3] = BYTE_COUNTS[4 * y + 3];
+            if (BYTE_MISSING[y]) {
+              for (int k = 0; k < 4; k++) {
+                if (((y >>> (2 * k)) & 3) == 1) {
+                  out.addMissing(4 * j + k);
+                }
+              }
+            }
+          }
+          for (int i = 4 * full; i < n; i++) {
+            int code = (b.packed[off + (i >>> 2)] >>> ((i & 3) << 1)) & 3;
+            x[base + i] = CODE_COUNT[code];
+            if (code == 1) {
+              out.addMissing(i);
+            }
+          }
+          out.close(b.variantIndex[v], Double.NaN);
+        }
+        out.flushTo(sink, false);
+      }
+    }
+    if (out != null) {
+      out.flushTo(sink, true);
     }
   }
 

@@ -16,6 +16,7 @@ import org.lmmspark.engine.assoc.Calibration;
 import org.lmmspark.engine.assoc.LmmTest;
 import org.lmmspark.engine.assoc.LocoResiduals;
 import org.lmmspark.engine.assoc.Mlma;
+import org.lmmspark.engine.assoc.StackedTraitTests;
 import org.lmmspark.engine.genotype.DosageBlock;
 import org.lmmspark.engine.genotype.DosageDecoder;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
@@ -223,9 +224,9 @@ final class MatrixFreeAssocJob {
    * variates, so each trait's fit is its run alone's within Monte Carlo error), one Spark job fetching every
    * trait's calibration sample, the LOCO (or whole-genome) residual solves of all traits in shared passes
    * ({@link SharedGenotypePasses#runAll} over {@link LocoResiduals#compute}), and ONE test pass in which each
-   * cached variant is unpacked once and gathered for each distinct sample set ({@link PackedDosages#readTogether})
-   * and tested against each trait's model. Options other than the trait and output prefix are those of the
-   * first trait. Each trait's result is written as its own run's; the stage lines (and times) are the joint run's.
+   * cached variant is read once over all samples and every trait's sums come from one wide product per block
+   * ({@link StackedTraitTests}), each trait tested against its own model. Options other than the trait and output
+   * prefix are those of the first trait. Each trait's result is written as its own run's; the stage lines (and times) are the joint run's.
    */
   static List<AssocJob.Result> run(JavaSparkContext jsc, PartitionedGenotypes genotypes, List<Trait> traits,
       Stages stages) {
@@ -318,7 +319,8 @@ final class MatrixFreeAssocJob {
       int tasks = stages.run("test pass", () -> testPass(jsc, products, models, modelOf,
           ins.stream().map(GenotypeRemlInputs.Assembled::famRows).toList(), o.maf(), blockVariants, o.statistic(), yPys,
           scans), t -> t + " task(s) over the cached genotypes, " + scans.stream().mapToInt(x -> x.results().size()).sum()
-          + " tests (" + o.statistic().option() + (count > 1 ? ", " + count + " traits, each variant unpacked once" : "")
+          + " tests (" + o.statistic().option()
+          + (count > 1 ? ", " + count + " traits, each variant decoded once and tested for all by one product per block" : "")
           + ")");
       stages.note(String.format(Locale.ROOT, "in all: %d genotype passes, %d Spark jobs", products.passes(),
           stages.sparkJobs()));
@@ -516,9 +518,12 @@ final class MatrixFreeAssocJob {
   }
 
   /**
-   * One Spark job over the cached ranges for every trait: each range's variants unpacked once and gathered
-   * for each distinct analysed sample set among the traits ({@link PackedDosages#readTogether}), each block of
-   * a set tested against the model of its chromosome of every trait on that set ({@code modelOf[chromosome]},
+   * One Spark job over the cached ranges for every trait. One trait: each range's variants decoded for its
+   * analysed samples ({@link PackedDosages#readTogether} with one set) and each block tested against the model of
+   * its chromosome ({@link CalibratedTest.Kernel}). Several traits: each range's variants read once over all
+   * samples ({@link PackedDosages#readCounts}) and every trait's sums taken from one wide product per block
+   * ({@link StackedTraitTests}: the same statistic, at a few times one trait's cost instead of T times), against
+   * the model of its chromosome of every trait ({@code modelOf[chromosome]},
    * −1: not tested) with {@code statistic} (MLMA, or F with {@code yPy.get(t)[model]} = yᵀP_{−c}y). Fills
    * each trait's {@link TraitScan}; returns the number of tasks.
    */
@@ -568,7 +573,30 @@ final class MatrixFreeAssocJob {
             end++;
           }
           int mi = modelOf[chromosome];
-          if (mi >= 0) {
+          if (mi >= 0 && traits > 1) {
+            // Many traits: every trait's sums from one wide product per block of raw counts.
+            List<CalibratedModel> onChromosome = new ArrayList<>();
+            double[] yPyOf = new double[traits];
+            List<AssocResults> res = new ArrayList<>();
+            List<VariantFilterCounts> traitCounts = new ArrayList<>();
+            for (int t = 0; t < traits; t++) {
+              onChromosome.add(bc.value().get(t).get(mi));
+              yPyOf[t] = statistic == LmmTest.F ? yPys.get(t)[mi] : Double.NaN;
+              res.add(out.get(t).results());
+              traitCounts.add(out.get(t).counts());
+            }
+            int samples = blocks.get(start).n;
+            StackedTraitTests stacked = new StackedTraitTests(onChromosome, statistic, yPyOf, samples, maf);
+            int[] before = new int[traits];
+            for (int t = 0; t < traits; t++) {
+              before[t] = res.get(t).size();
+            }
+            PackedDosages.readCounts(blocks.subList(start, end), StackedTraitTests.blockVariantsFor(samples),
+                block -> stacked.test(block, res, traitCounts));
+            for (int t = 0; t < traits; t++) {
+              out.get(t).tested()[mi] += res.get(t).size() - before[t];
+            }
+          } else if (mi >= 0) {
             List<DosageDecoder> decoders = new ArrayList<>();
             List<java.util.function.Consumer<DosageBlock>> sinks = new ArrayList<>();
             for (int s = 0; s < setRows.size(); s++) {
@@ -595,8 +623,8 @@ final class MatrixFreeAssocJob {
           }
           start = end;
         }
-        for (int t = 0; t < traits; t++) {
-          out.get(t).counts().merge(setCounts.get(setOf[t]));
+        if (traits == 1) {
+          out.get(0).counts().merge(setCounts.get(setOf[0]));
         }
         return out;
       }).collect();

@@ -39,8 +39,8 @@ import org.slf4j.LoggerFactory;
  *       each trait's K masked to its samples, the probes' runs shared as control variates as {@code reml} does,
  *       {@link org.lmmspark.engine.reml.matfree.SharedProbeRuns}); one Spark job fetching the calibration variants
  *       for all; every trait's batched LOCO (or whole-genome) residual solve in the same passes; ONE test pass, in
- *       which each cached variant is unpacked once, gathered for each distinct sample set and tested against each
- *       trait's model. A pass costs one decode of the genotypes and one Spark job whatever the number of traits,
+ *       which each cached variant is decoded once over all samples and every trait's sums come from one wide
+ *       product per block ({@link org.lmmspark.engine.assoc.StackedTraitTests}), tested against each trait's model. A pass costs one decode of the genotypes and one Spark job whatever the number of traits,
  *       plus {@code 4NM} flops per column: T traits cost about the passes of the slowest trait and T times the
  *       columns of one trait's lock-step fit (with ⌈2Rφ⌉ ≥ 6 probes' runs of its own instead of R) and LOCO
  *       solve. Each trait's σ²_g, σ²_e, and so its table, equal its own run's within the Monte Carlo error of the
