@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
  *       solve. Each trait's σ²_g, σ²_e, and so its table, equal its own run's within the Monte Carlo error of the
  *       probes (another unbiased estimate of the same traces; a trait whose fit ends on the boundary is refitted
  *       with its own R probes, as alone); given the same σ², the LOCO solves and the test are its run alone's up
- *       to the solves' tolerance (its preconditioner is refined from the union's Ritz vectors).</li>
+ *       to the solves' tolerance (its preconditioner is the union's Ritz pairs restricted to its samples).</li>
  *   <li><b>Spectral</b> ({@link AssocJob#spectral}): the GRM (and its per-chromosome parts for
  *       {@code --loco}) computed once when no {@code --grm} is given, and read once; the traits grouped by
  *       analysed sample set, and per group and null model K eigendecomposed ({@code O(N³)}) or reduced to

@@ -54,17 +54,28 @@ public record LeadingEigenspace(int n, int rank, double[] vectors, double[] valu
   }
 
   /**
-   * The same subspace iteration started from the block {@code start} (n×rank, linearly independent columns)
-   * instead of random signs: with the leading Ritz vectors of a nearby operator (the same GRM over a superset
-   * of the samples, restricted to these rows: {@code StochasticReml.fitTogether}), one pass refines them.
+   * The leading Ritz pairs of a nearby operator taken as they are, with no product of A: {@code start}'s columns (the
+   * nearby operator's Ritz vectors restricted to these rows) orthonormalized, with its Ritz {@code values}. They are not
+   * A's Ritz pairs, but an orthonormal basis with positive values, all that the {@link SpectralPreconditioner} needs to
+   * stay symmetric positive definite: CG's solutions do not change, only how fast it gets there. Residuals NaN
+   * (unknown), passes 0.
    */
-  public static LeadingEigenspace fromStart(SymmetricOperator a, int rank, int passes, double[] start) {
+  public static LeadingEigenspace borrowed(SymmetricOperator a, int rank, double[] start, double[] values) {
     int n = a.size();
-    if (rank < 1 || rank >= n || passes < 1 || start.length != (long) n * rank) {
-      throw new IllegalArgumentException("need 1 ≤ rank < n, passes ≥ 1 and an n×rank start, got rank " + rank
-          + ", n " + n + ", passes " + passes + ", start of " + start.length);
+    if (rank < 1 || rank >= n || start.length != (long) n * rank || values.length < rank) {
+      throw new IllegalArgumentException("need 1 ≤ rank < n, an n×rank start and rank values, got rank " + rank
+          + ", n " + n + ", start of " + start.length + ", " + values.length + " values");
     }
-    return iterate(a, rank, passes, start.clone());
+    double[] u = start.clone();
+    Blas.orthonormalize(n, rank, u);
+    double[] lambda = new double[rank];
+    for (int j = 0; j < rank; j++) {
+      lambda[j] = Math.max(0, values[j]);
+    }
+    double rest = (a.trace() - SmallMatrices.sum(lambda)) / (n - rank);
+    double[] residuals = new double[rank];
+    java.util.Arrays.fill(residuals, Double.NaN);
+    return new LeadingEigenspace(n, rank, u, lambda, Math.max(rest, 0), residuals, 0);
   }
 
   private static LeadingEigenspace iterate(SymmetricOperator a, int k, int passes, double[] q) {

@@ -137,8 +137,8 @@ class LockStepStochasticRemlTest {
     System.out.printf("columns: %d with the probes' runs shared, %d with each trait's own; passes %d and %d%n",
         sharing.columns(), shared.columns(), sharingPasses, togetherPasses);
     // Three traits, 20 probes, ~10 Lanczos steps: the probes' runs are 20 + 6 + 9 columns instead of 3 × 20, and each
-    // trait's preconditioner is refined in one pass from the union's Ritz vectors (4 passes, once) instead of four
-    // of its own (measured 797 columns against 1,067; 1,272 against 1,610 when y was solved by CG at every θ: the
+    // trait's preconditioner is the union's Ritz pairs (4 passes, once) restricted to its samples instead of four passes
+    // of its own (measured, when each trait still refined them by one pass, 797 columns against 1,067; 1,272 against 1,610 when y was solved by CG at every θ: the
     // rest is y's runs, the preconditioners' passes and the end's solves of the fixed effects).
     assertTrue(sharing.columns() < 0.85 * shared.columns(), sharing.columns() + " vs " + shared.columns());
   }
