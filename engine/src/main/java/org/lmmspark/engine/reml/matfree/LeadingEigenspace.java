@@ -118,6 +118,10 @@ public record LeadingEigenspace(int n, int rank, double[] vectors, double[] valu
     for (int j = 0; j < Math.min(4, rank); j++) {
       sb.append(j == 0 ? "" : ", ").append(String.format(java.util.Locale.ROOT, "%.4g", values[j]));
     }
+    if (passes == 0) {
+      return String.format(java.util.Locale.ROOT, "%d Ritz pairs borrowed from a larger sample's, restricted (no pass; "
+          + "leading %s%s), mean eigenvalue beyond them %.4g", rank, sb, rank > 4 ? ", …" : "", restMean);
+    }
     return String.format(java.util.Locale.ROOT, "%d Ritz pairs from %d passes (leading %s%s; %d within 1e-2 "
         + "relative residual), mean eigenvalue beyond them %.4g", rank, passes, sb, rank > 4 ? ", …" : "",
         converged(1e-2), restMean);
