@@ -30,6 +30,11 @@ public final class SparkSessions {
       // The embedded default talks only to itself: no host-name lookups, no public interface.
       conf.setIfMissing("spark.driver.host", "127.0.0.1");
       conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
+      // A task's result straight to the driver, in process: a genotype pass's partial sums (N×k doubles, 34 MB per
+      // task at N = 20,000, k = 215) otherwise go above 1 MB into the block manager and back through a loopback
+      // fetch, whose netty threads took 10–12 CPU-s of 20 traits' `assoc` at 20,000² (docs/benchmarks.md).
+      conf.setIfMissing("spark.rpc.message.maxSize", "2047");
+      conf.setIfMissing("spark.task.maxDirectResultSize", "2047m");
     }
     // Executors do BLAS with one thread each; parallelism comes from tasks (see Blas).
     conf.setIfMissing("spark.executorEnv.OPENBLAS_NUM_THREADS", "1");

@@ -142,9 +142,21 @@ public final class StochasticReml implements RemlSolver {
    *                         pairs ({@link SpectralPreconditioner}; {@link #DEFLATION_PASSES} more passes,
    *                         once); 0: Jacobi, {@code diag(V)}
    * @param logLikelihood    estimate log|V| at the end (one more solve of the probes)
+   * @param fixedEffectCovariance solve V⁻¹X at the end for β̂'s covariance {@code C⁻¹ = (XᵀV⁻¹X)⁻¹} (and log|C|)
+   *                         when no solve of the probes brings it along, i.e. with Lanczos quadrature: p columns
+   *                         over ~5–8 passes per fit, a sixth of a many-traits REML's columns. False when
+   *                         nothing reports β̂'s SEs (the association runs): the REML logL by quadrature
+   *                         does not need C, only the reported log|V| does (NaN then)
    */
   public record Options(int probes, long seed, double cgTolerance, int maxCgIterations, int maxIterations,
-      double tolerance, int emSteps, int deflationRank, boolean logLikelihood) {
+      double tolerance, int emSteps, int deflationRank, boolean logLikelihood, boolean fixedEffectCovariance) {
+    /** With β̂'s covariance. */
+    public Options(int probes, long seed, double cgTolerance, int maxCgIterations, int maxIterations,
+        double tolerance, int emSteps, int deflationRank, boolean logLikelihood) {
+      this(probes, seed, cgTolerance, maxCgIterations, maxIterations, tolerance, emSteps, deflationRank,
+          logLikelihood, true);
+    }
+
     public Options {
       if (probes < 2) {
         throw new IllegalArgumentException("need at least 2 probe vectors, got " + probes);
@@ -163,12 +175,18 @@ public final class StochasticReml implements RemlSolver {
 
     public Options withProbes(int r) {
       return new Options(r, seed, cgTolerance, maxCgIterations, maxIterations, tolerance, emSteps, deflationRank,
-          logLikelihood);
+          logLikelihood, fixedEffectCovariance);
     }
 
     public Options withDeflationRank(int k) {
       return new Options(probes, seed, cgTolerance, maxCgIterations, maxIterations, tolerance, emSteps, k,
-          logLikelihood);
+          logLikelihood, fixedEffectCovariance);
+    }
+
+    /** Without solving for β̂'s covariance where it would cost a solve of its own ({@link #fixedEffectCovariance}). */
+    public Options withoutFixedEffectCovariance() {
+      return new Options(probes, seed, cgTolerance, maxCgIterations, maxIterations, tolerance, emSteps, deflationRank,
+          logLikelihood, false);
     }
   }
 
@@ -976,13 +994,17 @@ public final class StochasticReml implements RemlSolver {
       }
       // By quadrature, Py at θ̂ from y's run (its Lanczos vectors kept: no pass); else from the last solve.
       double[] py = byQuadrature ? quadraturePy(ev.theta) : ev.py;
-      FixedEffects fe = fixedEffects(ev.theta, py, vinvX);
+      FixedEffects fe = fixedEffects(ev.theta, py, vinvX, o.fixedEffectCovariance());
       if (o.logLikelihood()) {
         if (byQuadrature) {
-          // The runs are on ΠKΠ: their log is log det(ΠVΠ on range Π) = log|V| + log|C| − log|XᵀX| (class doc).
-          logDet[0] += proj.logDetGram() - fe.logDetC();
+          // The runs are on ΠKΠ: their log is log det(ΠVΠ on range Π) = log|V| + log|C| − log|XᵀX| (class doc), so
+          // logL's log|V| + log|C| needs no C; log|V| alone does (NaN without it).
+          double restricted = logDet[0] + proj.logDetGram();
+          logL = -0.5 * (restricted + BatchedPcg.dot(y, py, 0, n));
+          logDet[0] = restricted - fe.logDetC();
+        } else {
+          logL = -0.5 * (logDet[0] + fe.logDetC() + BatchedPcg.dot(y, py, 0, n));
         }
-        logL = -0.5 * (logDet[0] + fe.logDetC() + BatchedPcg.dot(y, py, 0, n));
       }
       String message = opt.message() + String.format(Locale.ROOT, "; %d probes (seed %d)%s, CG to %.0e relative residual, "
           + "covariates projected out, %d operator products in all", r, o.seed(), !byQuadrature ? ""
@@ -1011,9 +1033,10 @@ public final class StochasticReml implements RemlSolver {
      * The fixed effects at θ (the evaluations solve against ΠVΠ and never see X), once per fit: {@code β̂} from
      * {@code Xβ̂ = y − V·Py} (one product with Py, to Py's accuracy: {@code β̂ = (XᵀX)⁻¹Xᵀ(y − VPy)}); {@code C = XᵀW}
      * from {@code W = V⁻¹X}, given ({@code vinvX}, solved beside log|V|'s probes) or solved here to
-     * {@link #endTolerance} (p columns). NaN when the solve fails or C is not positive definite.
+     * {@link #endTolerance} (p columns) if {@code covariance}. NaN when not given and not solved, when the solve fails
+     * or C is not positive definite.
      */
-    FixedEffects fixedEffects(double[] theta, double[] py, double[] vinvX) {
+    FixedEffects fixedEffects(double[] theta, double[] py, double[] vinvX, boolean covariance) {
       double[] nan = new double[p * p];
       Arrays.fill(nan, Double.NaN);
       double[] nanBeta = new double[p];
@@ -1023,7 +1046,7 @@ public final class StochasticReml implements RemlSolver {
       }
       CovarianceOperator v = new CovarianceOperator(parts, theta, n);
       double[] w = vinvX;
-      if (w == null) {
+      if (w == null && covariance) {
         BatchedPcg.Result s = BatchedPcg.solve(v, x, p, null, preconditioner(theta), endTolerance(),
             o.maxCgIterations(), false);
         cgIterations.add(s.maxIterations());

@@ -1,5 +1,6 @@
 package org.lmmspark.engine.reml.matfree;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.lmmspark.engine.testing.Tolerance.assertClose;
@@ -251,6 +252,25 @@ class StochasticRemlTest {
     assertEquals(quadProducts, quad.diagnostics().operatorProducts(), "operator products reported");
     assertTrue(quad.fit().message().contains(quadProducts + " operator products in all"), quad.fit().message());
     assertTrue(lines.stream().anyMatch(l -> l.contains("no solve")), "evaluations by quadrature");
+
+    // Without β̂'s covariance (as the association runs fit): no V⁻¹X solve, the same θ̂, β̂ and REML logL (which by
+    // quadrature never needs log|C|: it cancels), C⁻¹ and log|V| alone not estimated.
+    int before = products[0];
+    StochasticReml.Outcome bare = new StochasticReml(opts.withoutFixedEffectCovariance(), s -> { }, true)
+        .fitWithDiagnostics(sub);
+    int bareProducts = products[0] - before;
+    assertArrayEquals(quad.fit().theta(), bare.fit().theta(), 0, "θ̂ without β̂'s covariance");
+    assertArrayEquals(quad.fit().beta(), bare.fit().beta(), 0, "β̂ without its covariance");
+    assertClose(bare.fit().logL(), quad.fit().logL(), 1e-12 * Math.abs(quad.fit().logL()), 0,
+        "logL without β̂'s covariance");
+    assertTrue(Double.isNaN(bare.fit().betaSe(0)) && Double.isNaN(bare.diagnostics().logDetV()),
+        "β̂'s SE and log|V| not estimated");
+    assertTrue(quad.fit().betaSe(0) > 0 && quad.diagnostics().logDetV() == quad.diagnostics().logDetV(),
+        "β̂'s SE and log|V| with the covariance");
+    int solveIterations = lines.stream().filter(l -> l.startsWith("fixed effects at"))
+        .mapToInt(l -> Integer.parseInt(l.replaceAll(".*: (\\d+) CG iterations.*", "$1"))).sum();
+    assertTrue(solveIterations > 0, "the covariance's solve is logged: " + lines);
+    assertEquals(quadProducts - solveIterations, bareProducts, "products saved: the V⁻¹X solve's iterations");
   }
 
   /** The estimated score, AI matrix, Py and β̂ at θ from dense V⁻¹ (written out plainly). */
