@@ -245,6 +245,11 @@ class StochasticRemlTest {
     for (int e = 0; e < 4; e++) {
       assertClose(quad.fit().covariance()[e], inv[e], 0, 1e-6, "AI⁻¹ entry " + e);
     }
+    // logL at θ̂ against the dense one: within the Monte Carlo error of log det(ΠVΠ) (only its part beyond
+    // (n − p)·log θ_e is estimated by the probes) and y's run's tolerance.
+    double logLSe = 0.5 * quad.diagnostics().logDetVMonteCarloSe();
+    System.out.printf("quadrature logL %.5f vs dense %.5f at θ̂ (MC SE %.4f)%n", quad.fit().logL(), fitted.logL, logLSe);
+    assertClose(quad.fit().logL(), fitted.logL, 3 * logLSe + 1e-6 * Math.abs(fitted.logL), 0, "logL at θ̂");
     // β̂ = (XᵀV⁻¹X)⁻¹XᵀV⁻¹y at θ̂.
     for (int j = 0; j < p; j++) {
       assertClose(quad.fit().beta()[j], fitted.beta[j], 1e-6 * Math.abs(fitted.beta[0]), 0, "β_" + j);
@@ -274,7 +279,7 @@ class StochasticRemlTest {
   }
 
   /** The estimated score, AI matrix, Py and β̂ at θ from dense V⁻¹ (written out plainly). */
-  record DenseAt(double[] score, double[] ai, double[] py, double[] beta) {
+  record DenseAt(double[] score, double[] ai, double[] py, double[] beta, double logL) {
     static DenseAt of(double[] k, double[] x, double[] y, double[] z, double[] kPiZ, int n, int p, int r,
         double[] theta) {
       double[] v = new double[n * n];
@@ -285,12 +290,22 @@ class StochasticRemlTest {
         v[i + i * n] += theta[1];
       }
       assertTrue(Blas.dpotrfLower(n, v), "V positive definite");
+      double logDetV = 0;
+      for (int i = 0; i < n; i++) {
+        logDetV += 2 * Math.log(v[i + i * n]);
+      }
       Blas.dpotriLowerFull(n, v);
       double[] vinvX = new double[n * p];
       Blas.dgemm(false, false, n, p, n, 1.0, v, n, x, n, 0.0, vinvX, n);
       double[] c = new double[p * p];
       Blas.dgemm(true, false, p, p, n, 1.0, x, n, vinvX, n, 0.0, c, p);
       double[] cinv = org.lmmspark.engine.reml.SmallMatrices.invertSpd(c, p);
+      double[] cl = c.clone();
+      assertTrue(Blas.dpotrfLower(p, cl), "XᵀV⁻¹X positive definite");
+      double logDetC = 0;
+      for (int j = 0; j < p; j++) {
+        logDetC += 2 * Math.log(cl[j + j * p]);
+      }
       // P = V⁻¹ − V⁻¹X C⁻¹ XᵀV⁻¹.
       double[] tmp = new double[n * p];
       Blas.dgemm(false, false, n, p, p, 1.0, vinvX, n, cinv, p, 0.0, tmp, n);
@@ -326,7 +341,9 @@ class StochasticRemlTest {
           b[a] += cinv[a + e * p] * beta[e];
         }
       }
-      return new DenseAt(score, ai, py, b);
+      // REML logL as the fits report it: −½(log|V| + log|XᵀV⁻¹X| + yᵀPy), no 2π term.
+      double logL = -0.5 * (logDetV + logDetC + StochasticReml.dot(y, 0, py, 0, n));
+      return new DenseAt(score, ai, py, b, logL);
     }
   }
 
