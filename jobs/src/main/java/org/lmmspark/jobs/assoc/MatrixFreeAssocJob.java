@@ -242,6 +242,8 @@ final class MatrixFreeAssocJob {
         () -> DistributedGenotypeProducts.cache(jsc, genotypes, o.maf(), o.partitions(), o.kernel()),
         p -> "the only read of the genotypes; " + MatrixFreeRemlJob.describeCache(p));
     try {
+      // Before the REML: a --loco run on one chromosome fails at once, not after the fit.
+      List<Integer> scopeChromosome = scopeChromosomes(o, products, fileset);
       StochasticReml.Options remlOptions = remlOptions(o.probes());
       List<MatrixFreeRemlJob.Fitted> fitted = count == 1
           ? List.of(stages.run("REML (matrix-free)", () -> MatrixFreeRemlJob.fit(jsc, products, ins.get(0), remlOptions),
@@ -263,7 +265,6 @@ final class MatrixFreeAssocJob {
             sg / (sg + se), VarianceSummary.ratio(f.fit(), 0).se(), f.diagnostics().monteCarloSe(0), f.fit().message(),
             o.loco() ? "; kept for every LOCO chromosome (BOLT-LMM)" : ""));
       }
-      List<Integer> scopeChromosome = scopeChromosomes(o, products, fileset);
       long[] cachedPerChromosome = products.variantsPerChromosome();
       int[] perScope = sampleCounts(o.calibrationVariantsOr(CALIBRATION_VARIANTS),
           scopeChromosome.stream().mapToLong(c -> c < 0 ? Arrays.stream(cachedPerChromosome).sum()
