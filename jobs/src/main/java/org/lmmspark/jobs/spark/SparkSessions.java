@@ -32,7 +32,7 @@ public final class SparkSessions {
       conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
       // A task's result straight to the driver, in process: a genotype pass's partial sums (N×k doubles, 34 MB per
       // task at N = 20,000, k = 215) otherwise go above 1 MB into the block manager and back through a loopback
-      // fetch, whose netty threads took 10–12 CPU-s of 20 traits' `assoc` at 20,000² (docs/benchmarks.md).
+      // fetch, whose netty threads took 7 CPU-s of 20 traits' `assoc` at 20,000² (docs/benchmarks.md).
       conf.setIfMissing("spark.rpc.message.maxSize", "2047");
       conf.setIfMissing("spark.task.maxDirectResultSize", "2047m");
     }
