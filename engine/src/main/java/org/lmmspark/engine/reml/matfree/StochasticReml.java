@@ -994,16 +994,14 @@ public final class StochasticReml implements RemlSolver {
       }
       // By quadrature, Py at θ̂ from y's run (its Lanczos vectors kept: no pass); else from the last solve.
       double[] py = byQuadrature ? quadraturePy(ev.theta) : ev.py;
-      FixedEffects fe = fixedEffects(ev.theta, py, vinvX, o.fixedEffectCovariance());
+      FixedEffects fe = fixedEffects(ev.theta, py, vinvX);
       if (o.logLikelihood()) {
+        // By quadrature the runs are on ΠKΠ: their log is log det(ΠVΠ on range Π) = log|V| + log|C| − log|XᵀX| (class
+        // doc), so logL's log|V| + log|C| needs no C; log|V| alone does (NaN without it).
+        double logDetVC = byQuadrature ? logDet[0] + proj.logDetGram() : logDet[0] + fe.logDetC();
+        logL = -0.5 * (logDetVC + BatchedPcg.dot(y, py, 0, n));
         if (byQuadrature) {
-          // The runs are on ΠKΠ: their log is log det(ΠVΠ on range Π) = log|V| + log|C| − log|XᵀX| (class doc), so
-          // logL's log|V| + log|C| needs no C; log|V| alone does (NaN without it).
-          double restricted = logDet[0] + proj.logDetGram();
-          logL = -0.5 * (restricted + BatchedPcg.dot(y, py, 0, n));
-          logDet[0] = restricted - fe.logDetC();
-        } else {
-          logL = -0.5 * (logDet[0] + fe.logDetC() + BatchedPcg.dot(y, py, 0, n));
+          logDet[0] = logDetVC - fe.logDetC();
         }
       }
       String message = opt.message() + String.format(Locale.ROOT, "; %d probes (seed %d)%s, CG to %.0e relative residual, "
@@ -1033,10 +1031,10 @@ public final class StochasticReml implements RemlSolver {
      * The fixed effects at θ (the evaluations solve against ΠVΠ and never see X), once per fit: {@code β̂} from
      * {@code Xβ̂ = y − V·Py} (one product with Py, to Py's accuracy: {@code β̂ = (XᵀX)⁻¹Xᵀ(y − VPy)}); {@code C = XᵀW}
      * from {@code W = V⁻¹X}, given ({@code vinvX}, solved beside log|V|'s probes) or solved here to
-     * {@link #endTolerance} (p columns) if {@code covariance}. NaN when not given and not solved, when the solve fails
-     * or C is not positive definite.
+     * {@link #endTolerance} (p columns) if {@link Options#fixedEffectCovariance}. NaN when not given and not solved,
+     * when the solve fails or C is not positive definite.
      */
-    FixedEffects fixedEffects(double[] theta, double[] py, double[] vinvX, boolean covariance) {
+    FixedEffects fixedEffects(double[] theta, double[] py, double[] vinvX) {
       double[] nan = new double[p * p];
       Arrays.fill(nan, Double.NaN);
       double[] nanBeta = new double[p];
@@ -1046,7 +1044,7 @@ public final class StochasticReml implements RemlSolver {
       }
       CovarianceOperator v = new CovarianceOperator(parts, theta, n);
       double[] w = vinvX;
-      if (w == null && covariance) {
+      if (w == null && o.fixedEffectCovariance()) {
         BatchedPcg.Result s = BatchedPcg.solve(v, x, p, null, preconditioner(theta), endTolerance(),
             o.maxCgIterations(), false);
         cgIterations.add(s.maxIterations());
