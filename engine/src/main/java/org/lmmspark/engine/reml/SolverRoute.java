@@ -14,7 +14,8 @@ import java.util.Locale;
  *       calibrated). Driver memory ≈ {@link #DENSE_BYTES_PER_SAMPLE_SQUARED}{@code ·N²} bytes.</li>
  *   <li><b>matrix-free</b>: no GRM; the genotypes cached once (2 bits per call) and every product with K one
  *       pass over them ({@code 4·N·M·k} flops for k columns, spread over the executors): REML (≈
- *       {@link #remlPasses} passes of {@code 1 + R + 2} columns per trait, the covariates projected out), then the LOCO residuals of
+ *       {@link #remlPasses} passes of {@code 1 + R} columns per trait: the Lanczos runs of y and the probes, the
+ *       covariates projected out), then the LOCO residuals of
  *       all chromosomes in ONE batched solve (≈ {@link #LOCO_SOLVE_ITERATIONS} passes of
  *       {@code C + S} columns: y per chromosome and the sampled variants, the covariates projected out), then one
  *       test pass. Driver memory O(N·k).</li>
@@ -108,8 +109,15 @@ public final class SolverRoute {
   static final double PASS_OVERHEAD_SECONDS = 0.4;
   /** Iterations of the batched LOCO solve at BOLT's tolerance 5·10⁻⁴: 8–10 measured from N = 5,000 to 100,000. */
   static final int LOCO_SOLVE_ITERATIONS = 10;
-  /** Random probes of the matrix-free REML (its default). */
+  /** Random probes of the matrix-free REML of {@code reml} (its default). */
   static final int PROBES = 40;
+  /** Random probes of the matrix-free REML inside {@code assoc} and {@code run} (their default, BOLT-LMM's 15). */
+  static final int ASSOC_PROBES = 15;
+  /**
+   * The REML passes of {@code assoc} against {@code reml}'s at the same N: 20 / 34 at N = 20,000, 25 / 40 at 100,000
+   * (its Lanczos runs stop at CG tolerance 10⁻⁴ instead of 10⁻⁶, and its optimizer at a step of 10⁻³ instead of 10⁻⁵).
+   */
+  static final double ASSOC_REML_PASS_FRACTION = 0.6;
   /**
    * Sampled variants of the matrix-free route's calibration, in all ({@code --calibration-variants} default there,
    * BOLT-LMM's {@code --numCalibSnps}; at least one per LOCO chromosome).
@@ -180,9 +188,9 @@ public final class SolverRoute {
     double scan = r.association() && r.exactScan() ? 2 * n * n * m * r.traits() / (SCAN_FLOPS_PER_CORE * r.clusterCores()) : 0;
     double spectral = (r.grmGiven() ? 0 : grm + parts) + nulls * perNull + scan;
     // Matrix-free: cache, REML passes, the LOCO (or null) solve, the test pass.
-    double passes = remlPasses(r.samples());
-    // y, the probes and the AI columns (the covariates projected out: their p columns are solved once, at the end).
-    double remlColumns = (1 + PROBES + 2.0) * r.traits();
+    double passes = remlPasses(r.samples(), r.association());
+    // The Lanczos runs of y and the probes (the covariates projected out: their p columns are solved once, at the end).
+    double remlColumns = (1.0 + (r.association() ? ASSOC_PROBES : PROBES)) * r.traits();
     double locoColumns = r.association()
         ? (nulls + Math.max(CALIBRATION_VARIANTS, nulls)) * r.traits() : 0;
     double matrixFree = n * m / 4 / CACHE_BYTES_PER_SECOND + passes * pass(n, m, remlColumns, r.clusterCores())
@@ -192,12 +200,16 @@ public final class SolverRoute {
   }
 
   /**
-   * REML passes of the matrix-free fit: 56 measured at N = 5,000, 95 at 20,000, 106–121 at 100,000
-   * (docs/scaling.md; the deflation preconditioner keeps the CG iterations flat in N), interpolated in log N.
+   * REML passes of the matrix-free fit with its traces by Lanczos quadrature (one run per probe and one from y, kept
+   * for the whole fit, plus the preconditioner's 4 passes): for {@code reml} (40 probes, CG to 10⁻⁶) 27 measured at
+   * N = 5,000, 34 at 20,000, 40 at 100,000 (docs/scaling.md, 2026-12-03), interpolated in log N; for {@code assoc}
+   * {@link #ASSOC_REML_PASS_FRACTION} of them. Before the quadrature (a CG solve of every probe at every θ): 56, 95
+   * and 106–121.
    */
-  static double remlPasses(int n) {
+  static double remlPasses(int n, boolean association) {
     double t = Math.log(Math.max(n, 5_000) / 5_000.0) / Math.log(20);
-    return 56 + 54 * Math.min(1, t);
+    double passes = 27 + 13 * Math.min(1, t);
+    return association ? ASSOC_REML_PASS_FRACTION * passes : passes;
   }
 
   private static double pass(double n, double m, double columns, int cores) {

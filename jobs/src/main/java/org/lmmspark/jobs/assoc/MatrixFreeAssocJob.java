@@ -49,7 +49,8 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>cache: one Spark job reads and packs the variants ({@code N·M/4} bytes in all);</li>
  *   <li>REML: σ²_g, σ²_e of {@code y = Xβ + g + e}, {@code g ~ N(0, σ²_g ZZᵀ/M)} by matrix-free AI-REML
- *       ({@link MatrixFreeRemlJob#fit}, {@link StochasticReml}); a few hundred genotype passes;</li>
+ *       ({@link MatrixFreeRemlJob#fit}, {@link StochasticReml}, traces by Lanczos quadrature); 20–25 genotype
+ *       passes of 16 columns;</li>
  *   <li>calibration sample: one Spark job fetches the cached calls of a seeded random sample of
  *       variants from the cache ({@link #CALIBRATION_VARIANTS} in all, BOLT-LMM's default, spread over the
  *       chromosomes, {@link #sampleCounts});</li>

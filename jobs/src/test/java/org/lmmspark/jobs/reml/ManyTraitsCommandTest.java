@@ -188,25 +188,19 @@ class ManyTraitsCommandTest {
       assertClose(h2Together, h2, 4.5 * mcSe, 0, "h² of " + trait + " together vs alone");
       assertTrue(Files.readString(Path.of(many + "." + trait + ".log")).contains("paired with 10 runs shared over the "
           + "union of the traits' 381 samples as control variates"), trait + ": control variates");
-      alonePasses += remlPasses(alone + ".report.md");
+      String remlAlone = dir.resolve("mfreml_" + trait).toString();
+      assertEquals(0, Lmmspark.run(args(remlAlone, concat(MATRIX_FREE, "--pheno-name", trait))));
+      alonePasses += passes(Files.readString(Path.of(remlAlone + ".json")));
     }
     long together = passes(Files.readString(Path.of(many + ".B.json")));
-    System.out.printf("passes over the genotypes: %d together, %d for the two fits alone%n", together, alonePasses);
-    // Shared passes carry both traits' columns (one pass per step of the slowest trait, not the sum). The fits alone
-    // are assoc's REML (step tolerance 1e-3, no EM step) and the joint fit reml's (1e-5, one EM step), on other
-    // probes: their iteration counts differ (measured 62–69 shared passes, D 4 and B 6 iterations, against 32 + 35
-    // alone with 3 each; 54 with each trait's own probes), so this only bounds the sum loosely; the passes per
-    // step are LockStepStochasticRemlTest's.
-    assertTrue(together < 1.2 * alonePasses, together + " shared passes vs " + alonePasses + " alone");
+    System.out.printf("passes over the genotypes: %d together, %d for the two reml fits alone%n", together, alonePasses);
+    // Shared passes carry both traits' columns: one pass per step of the slowest trait's runs, not the sum of the
+    // two fits alone (the same command and tolerances; each alone runs its own 10 probes, together 6 each and the
+    // 10 shared runs, so the step counts differ a little): 27 measured against 38 alone (all seeded: the same in
+    // every run). The passes per step are LockStepStochasticRemlTest's.
+    assertTrue(together < 0.8 * alonePasses, together + " shared passes vs " + alonePasses + " alone");
     String log = Files.readString(Path.of(many + ".log"));
     assertTrue(log.contains("REML of 2 traits together"), log);
-  }
-
-  /** The REML stage's genotype passes in an assoc report. */
-  static long remlPasses(String report) throws Exception {
-    Matcher m = Pattern.compile("REML \\(matrix-free\\)[^\\n]*?(\\d+) genotype passes").matcher(Files.readString(Path.of(report)));
-    assertTrue(m.find(), report);
-    return Long.parseLong(m.group(1));
   }
 
   /**
