@@ -111,11 +111,15 @@ public final class SolverRoute {
   static final int LOCO_SOLVE_ITERATIONS = 10;
   /** Random probes of the matrix-free REML of {@code reml} (its default). */
   static final int PROBES = 40;
-  /** Random probes of the matrix-free REML inside {@code assoc} and {@code run} (their default, BOLT-LMM's 15). */
+  /**
+   * Random probes of the matrix-free REML inside {@code assoc} and {@code run} (their default,
+   * {@code MatrixFreeAssocJob.REML_PROBES}: BOLT-LMM's 15).
+   */
   static final int ASSOC_PROBES = 15;
   /**
-   * The REML passes of {@code assoc} against {@code reml}'s at the same N: 20 / 34 at N = 20,000, 25 / 40 at 100,000
-   * (its Lanczos runs stop at CG tolerance 10⁻⁴ instead of 10⁻⁶, and its optimizer at a step of 10⁻³ instead of 10⁻⁵).
+   * The REML passes of {@code assoc} against {@code reml}'s at the same N: 20 / 34 at N = 20,000, 25 / 40 at
+   * 100,000 (its Lanczos runs stop at CG tolerance 10⁻⁴ instead of 10⁻⁶, its optimizer at a step of 10⁻³ instead
+   * of 10⁻⁵).
    */
   static final double ASSOC_REML_PASS_FRACTION = 0.6;
   /**
