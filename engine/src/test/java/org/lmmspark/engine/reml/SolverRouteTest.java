@@ -27,9 +27,9 @@ class SolverRouteTest {
         && loco.why().contains("dense GRM would need 600 MB"), loco.why());
     // docs/scaling.md: N = 5,000 × M = 20,000 --loco: exact spectral 867 s, matrix-free 67 s.
     assertEquals(SolverRoute.Route.MATRIX_FREE, SolverRoute.auto(assoc(5000, 20_000, true)).route());
-    // docs/scaling.md, 2026-12-03: without LOCO at N = 10,000 × M = 100,000 the whole run took 123 s spectral (one
-    // band reduction) against 43 s matrix-free (the REML's traces by Lanczos quadrature: 18 passes); at 5,000 × 100,000
-    // (exact tests on the spectral route) 104 s against 27 s.
+    // docs/scaling.md, 2026-12-03: without LOCO at N = 10,000 × M = 100,000 the whole run took 123 s spectral
+    // (one band reduction) against 43 s matrix-free (the REML's traces by Lanczos quadrature: 17 passes); at
+    // 5,000 × 100,000 (exact tests on the spectral route) 104 s against 27 s.
     assertEquals(SolverRoute.Route.MATRIX_FREE, SolverRoute.auto(assoc(10_000, 100_000, false)).route());
     assertEquals(SolverRoute.Route.MATRIX_FREE, SolverRoute.auto(assoc(5000, 100_000, false)).route());
     // Small cohorts (sample-data: 800 × 8,000) stay exact and spectral, LOCO or not: a pass's fixed cost decides.

@@ -193,7 +193,8 @@ class ManyTraitsCommandTest {
       alonePasses += passes(Files.readString(Path.of(remlAlone + ".json")));
     }
     long together = passes(Files.readString(Path.of(many + ".B.json")));
-    System.out.printf("passes over the genotypes: %d together, %d for the two reml fits alone%n", together, alonePasses);
+    System.out.printf("passes over the genotypes: %d together, %d for the two reml fits alone%n", together,
+        alonePasses);
     // Shared passes carry both traits' columns: one pass per step of the slowest trait's runs, not the sum of the
     // two fits alone (the same command and tolerances; each alone runs its own 10 probes, together 6 each and the
     // 10 shared runs, so the step counts differ a little): 27 measured against 38 alone (all seeded: the same in
