@@ -81,7 +81,7 @@ public final class MatrixFreePql {
         RemlProblem working = new RemlProblem(zs, xs, fixedNames,
             List.of(new VarianceComponent(name, new ScaledOperator(k, s))));
         StochasticReml.Outcome out = new StochasticReml(iteration == 1 ? first : later,
-            line -> progress.accept("PQL outer iteration " + iteration + ": " + line), /* lanczosTraces */ true)
+            line -> progress.accept("PQL outer iteration " + iteration + ": " + line))
             .fitWithDiagnostics(working, new double[] {Math.max(tau[0], 1e-4), 1.0}, true);
         tau[0] = out.fit().theta()[0];
         return new Step(out, s);

@@ -134,9 +134,9 @@ public final class MatrixFreeRemlJob {
    * as a {@link GenomicRelationshipOperator} of {@code products}, fitted by {@link StochasticReml};
    * counts the passes and Spark jobs it takes. The cache stays open (the caller closes it).
    *
-   * <p>Traces by Lanczos quadrature ({@code lanczosTraces}), as each trait of {@link #fitTogether}: the probes' and
-   * y's Lanczos runs are kept for the whole fit and serve every θ the optimizer visits, so an evaluation solves
-   * nothing, where the solved route carried the probes through a CG solve at every θ. Same probes, same estimated
+   * <p>Traces by Lanczos quadrature ({@link StochasticReml}'s default), as each trait of {@link #fitTogether}: the
+   * probes' and y's Lanczos runs are kept for the whole fit and serve every θ the optimizer visits, so an evaluation
+   * solves nothing, where the solved route carried the probes through a CG solve at every θ. Same probes, same estimated
    * score: at N = M = 20,000 (40 probes) 77 → 34 passes and 114 → 45 CPU-s for the whole {@code reml}, h² 0.451310
    * → 0.451302 (SE 0.0107); docs/scaling.md.
    */
@@ -150,9 +150,8 @@ public final class MatrixFreeRemlJob {
     long t1 = System.nanoTime();
     long passes0 = products.passes();
     AtomicInteger jobs = new AtomicInteger();
-    StochasticReml solver = new StochasticReml(reml, line -> log.info("REML (matrix-free): {}", line),
-        /* lanczosTraces */ true);
-    StochasticReml.Outcome out = countingJobs(jsc, jobs, () -> solver.fitWithDiagnostics(problem));
+    StochasticReml.Outcome out = countingJobs(jsc, jobs,
+        () -> new StochasticReml(reml, line -> log.info("REML (matrix-free): {}", line)).fitWithDiagnostics(problem));
     double remlSeconds = (System.nanoTime() - t1) / 1e9;
     double logL0 = problem.nullLogL(null);
     VarianceSummary summary = new VarianceSummary(out.fit(), logL0, problem.n());

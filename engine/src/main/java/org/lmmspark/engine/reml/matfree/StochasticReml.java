@@ -210,9 +210,14 @@ public final class StochasticReml implements RemlSolver {
   private final Consumer<String> progress;
   private final boolean lanczosTraces;
 
-  /** @param progress receives one line per likelihood evaluation (θ, CG iterations, products so far) */
+  /**
+   * With one component, the traces by Lanczos quadrature ({@code lanczosTraces}, as every {@code lmmspark} command
+   * fits); with several, the solved route.
+   *
+   * @param progress receives one line per likelihood evaluation (θ, CG iterations, products so far)
+   */
   public StochasticReml(Options options, Consumer<String> progress) {
-    this(options, progress, false);
+    this(options, progress, true);
   }
 
   /**
@@ -221,8 +226,9 @@ public final class StochasticReml implements RemlSolver {
    *                      solving the probes at every evaluation (the quadrature to {@link #lanczosTolerance} of CG's
    *                      residual), and y's quadratic forms, the score and an AI matrix exact at θ from one more run
    *                      from y (to {@code cgTolerance}, its Lanczos vectors kept for Py at θ̂): the same probes and the
-   *                      root of the same estimated score, and no solve per evaluation (class doc); ignored with
-   *                      several components
+   *                      root of the same estimated score, and no solve per evaluation (class doc); false: the
+   *                      probes solved by CG at every evaluation (the solved route, which several components take
+   *                      whatever this says)
    */
   public StochasticReml(Options options, Consumer<String> progress, boolean lanczosTraces) {
     this.options = options;
@@ -241,6 +247,14 @@ public final class StochasticReml implements RemlSolver {
 
   public StochasticReml(Options options) {
     this(options, line -> {});
+  }
+
+  /**
+   * The solved route with one component too ({@code lanczosTraces} false): the probes solved by CG at every
+   * evaluation, the AI matrix lagged one step. No command fits this way; the tests set it against the quadrature.
+   */
+  public static StochasticReml solvingProbes(Options options) {
+    return new StochasticReml(options, line -> {}, false);
   }
 
   public StochasticReml() {

@@ -52,8 +52,8 @@ class LockStepStochasticRemlTest {
     SharedGenotypePasses counted = new SharedGenotypePasses(prod);
     for (int t = 0; t < traits; t++) {
       long before = prod.passes();
-      alone.add(new StochasticReml(opts).fitWithDiagnostics(problem(ys[t], new GenomicRelationshipOperator(counted,
-          rows[t], -1))));
+      alone.add(StochasticReml.solvingProbes(opts).fitWithDiagnostics(problem(ys[t],
+          new GenomicRelationshipOperator(counted, rows[t], -1))));
       alonePasses += prod.passes() - before;
       longest = Math.max(longest, prod.passes() - before);
     }
@@ -179,7 +179,7 @@ class LockStepStochasticRemlTest {
     List<StochasticReml.Outcome> together = StochasticReml.fitTogether(sharing,
         problems(sim.ys(), sim.rows(), sharing), opts, progress, true);
     StochasticReml.Outcome b = together.get(1);
-    StochasticReml.Outcome a = new StochasticReml(opts).fitWithDiagnostics(problem(sim.ys()[1],
+    StochasticReml.Outcome a = StochasticReml.solvingProbes(opts).fitWithDiagnostics(problem(sim.ys()[1],
         new GenomicRelationshipOperator(new SharedGenotypePasses(sim.prod()), sim.rows()[1], -1)));
     System.out.printf("h² = 0 trait: σ²_g %.6f alone, %.6f together (%s); %s%n", a.fit().theta()[0],
         b.fit().theta()[0], b.fit().message(), lines.stream().filter(l -> l.contains("refitted")).toList());

@@ -269,8 +269,8 @@ class SpectralPreconditionerTest {
         java.util.List.of("intercept"), java.util.List.of(new org.lmmspark.engine.reml.VarianceComponent("G",
             new DenseSymmetricMatrix(N, k))));
     StochasticReml.Options o = StochasticReml.Options.defaults();
-    StochasticReml.Outcome deflated = new StochasticReml(o).fitWithDiagnostics(problem);
-    StochasticReml.Outcome jacobi = new StochasticReml(o.withDeflationRank(0)).fitWithDiagnostics(problem);
+    StochasticReml.Outcome deflated = StochasticReml.solvingProbes(o).fitWithDiagnostics(problem);
+    StochasticReml.Outcome jacobi = StochasticReml.solvingProbes(o.withDeflationRank(0)).fitWithDiagnostics(problem);
     System.out.printf("REML on a structured GRM: deflation θ = (%.6f, %.6f) in %d products, Jacobi (%.6f, %.6f) in %d; "
         + "log|V| %.4f vs %.4f%n", deflated.fit().theta()[0], deflated.fit().theta()[1],
         deflated.diagnostics().operatorProducts(), jacobi.fit().theta()[0], jacobi.fit().theta()[1],

@@ -74,7 +74,8 @@ class StochasticRemlTest {
   @Test
   void agreesWithSpectralReml() {
     RemlFit exact = new SpectralReml().fit(problem);
-    StochasticReml.Outcome out = new StochasticReml(StochasticReml.Options.defaults()).fitWithDiagnostics(problem);
+    StochasticReml.Outcome out = StochasticReml.solvingProbes(StochasticReml.Options.defaults())
+        .fitWithDiagnostics(problem);
     RemlFit mf = out.fit();
     assertTrue(mf.converged(), mf.message());
     double se = Math.sqrt(exact.covariance()[0]) / (exact.theta()[0] + exact.theta()[1]);
@@ -108,8 +109,8 @@ class StochasticRemlTest {
     StochasticReml.Options d = StochasticReml.Options.defaults();
     StochasticReml.Options quick = new StochasticReml.Options(15, d.seed(), 1e-4, d.maxCgIterations(),
         d.maxIterations(), 1e-3, 0, d.deflationRank(), true);
-    StochasticReml.Outcome out = new StochasticReml(quick).fitWithDiagnostics(problem);
-    StochasticReml.Outcome full = new StochasticReml(d).fitWithDiagnostics(problem);
+    StochasticReml.Outcome out = StochasticReml.solvingProbes(quick).fitWithDiagnostics(problem);
+    StochasticReml.Outcome full = StochasticReml.solvingProbes(d).fitWithDiagnostics(problem);
     assertTrue(out.fit().converged(), out.fit().message());
     double vp = exact.theta()[0] + exact.theta()[1];
     double mcSe = out.diagnostics().monteCarloSe(0) / vp;
@@ -124,7 +125,7 @@ class StochasticRemlTest {
   @Test
   void fewProbesStillAgreeWithinReportedMonteCarloError() {
     RemlFit exact = new SpectralReml().fit(problem);
-    StochasticReml.Outcome out = new StochasticReml(StochasticReml.Options.defaults().withProbes(8))
+    StochasticReml.Outcome out = StochasticReml.solvingProbes(StochasticReml.Options.defaults().withProbes(8))
         .fitWithDiagnostics(problem);
     double mcSe = out.diagnostics().monteCarloSe(0);
     double diff = Math.abs(out.fit().theta()[0] - exact.theta()[0]);
@@ -190,8 +191,9 @@ class StochasticRemlTest {
     StochasticReml.Outcome quad = new StochasticReml(opts, lines::add, true).fitWithDiagnostics(sub);
     int quadProducts = products[0];
     // The solved mode's lagged AI matrix and CG-solved score (to 1e-6) stall its steps at ~1e-6 of Σθ.
-    StochasticReml.Outcome solved = new StochasticReml(new StochasticReml.Options(r, d.seed(), d.cgTolerance(),
-        d.maxCgIterations(), d.maxIterations(), 3e-6, d.emSteps(), d.deflationRank(), true)).fitWithDiagnostics(sub);
+    StochasticReml.Outcome solved = StochasticReml.solvingProbes(new StochasticReml.Options(r, d.seed(),
+        d.cgTolerance(), d.maxCgIterations(), d.maxIterations(), 3e-6, d.emSteps(), d.deflationRank(), true))
+        .fitWithDiagnostics(sub);
     assertTrue(quad.fit().converged() && solved.fit().converged(), quad.fit().message() + " / " + solved.fit().message());
 
     // Dense: Π, the probes, and Newton on the estimated score.
@@ -381,7 +383,7 @@ class StochasticRemlTest {
         new VarianceComponent("G", new DenseSymmetricMatrix(n, kSub)),
         new VarianceComponent("group", new DenseSymmetricMatrix(n, grp))));
     RemlFit exact = new AiReml().fit(two);
-    RemlFit mf = new StochasticReml(StochasticReml.Options.defaults().withProbes(60)).fit(two);
+    RemlFit mf = StochasticReml.solvingProbes(StochasticReml.Options.defaults().withProbes(60)).fit(two);
     assertTrue(mf.converged(), mf.message());
     assertEquals(3, mf.parameters());
     double vp = exact.theta()[0] + exact.theta()[1] + exact.theta()[2];
@@ -446,7 +448,7 @@ class StochasticRemlTest {
       x[i] = 1;
       y[i] += 3 + rnd.nextGaussian() * Math.sqrt(0.4);
     }
-    StochasticReml solver = new StochasticReml(StochasticReml.Options.defaults().withProbes(20));
+    StochasticReml solver = StochasticReml.solvingProbes(StochasticReml.Options.defaults().withProbes(20));
     RemlFit single = solver.fit(new RemlProblem(y, x, List.of("intercept"), List.of(new VarianceComponent("G", op))));
     RemlFit dbl = solver.fit(new RemlProblem(y, x, List.of("intercept"),
         List.of(new VarianceComponent("G", new DenseSymmetricMatrix(n, kd)))));
