@@ -121,14 +121,26 @@ public final class SharedProbeRuns {
     return Math.min(r, Math.max(MIN_PAIRED, (int) Math.ceil(PAIRED_PER_MISSING * r * phi)));
   }
 
-  /** The runs, started (their first step taken) by the first trait to ask. */
+  /**
+   * The runs, started (their first step taken) by the first trait to ask. Once started they are read without
+   * holding them: the computations run one at a time, and a step in flight changes nothing until its product is
+   * back ({@link ProbeLanczos#advance}). Only the start waits for the trait taking it, or the other traits, woken
+   * after each pass, would find the runs held again by the trait stepping them and step nothing of their own until
+   * it is done (20 traits at N = M = 20,000: 17 passes of 58 columns before the traits' own 220).
+   */
   public ProbeLanczos runs() {
-    acquire();
-    try {
-      return started();
-    } finally {
-      busy = false;
+    while (runs == null && busy) {
+      awaitOtherStep();
     }
+    if (runs == null) {
+      busy = true;
+      try {
+        runs = new ProbeLanczos(union, w, r, missing);
+      } finally {
+        busy = false;
+      }
+    }
+    return runs;
   }
 
   /** Products with K_U taken so far. */
@@ -141,9 +153,10 @@ public final class SharedProbeRuns {
    * ({@link ProbeLanczos#extendUntil}); false when a run would need more than {@code maxSteps} steps.
    */
   public boolean extendUntil(double sigma, double tolerance, int maxSteps) {
+    ProbeLanczos started = runs();
     acquire();
     try {
-      return started().extendUntil(sigma, tolerance, maxSteps);
+      return started.extendUntil(sigma, tolerance, maxSteps);
     } finally {
       busy = false;
     }
@@ -278,18 +291,16 @@ public final class SharedProbeRuns {
    */
   private void acquire() {
     while (busy) {
-      if (passes == null) {
-        throw new IllegalStateException("shared probe runs used by several computations without shared passes");
-      }
-      passes.awaitNextPass();
+      awaitOtherStep();
     }
     busy = true;
   }
 
-  private ProbeLanczos started() {
-    if (runs == null) {
-      runs = new ProbeLanczos(union, w, r, missing);
+  /** Waits for the next pass, in which another computation's step of the runs is taken. */
+  private void awaitOtherStep() {
+    if (passes == null) {
+      throw new IllegalStateException("shared probe runs used by several computations without shared passes");
     }
-    return runs;
+    passes.awaitNextPass();
   }
 }
