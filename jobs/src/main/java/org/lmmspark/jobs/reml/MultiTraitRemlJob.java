@@ -45,7 +45,7 @@ import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
  *       runs kept for the whole fit (traces, log|V|, yᵀPy, the score and the AI matrix at every θ by quadrature)
  *       instead of CG solves of y, the AI columns and R probes at every θ
  *       ({@link org.lmmspark.engine.reml.matfree.StochasticReml#fitTogether}), and the probes' runs are
- *       shared: R runs on K over the union of the traits' samples, and per trait only {@code ⌈2Rφ⌉} (at least
+ *       shared: 1.5R runs on K over the union of the traits' samples, and per trait only {@code ⌈Rφ⌉} (at least
  *       6) of the same probes on its own K (φ the fraction of the union it does not analyse), the shared runs
  *       serving as control variates ({@link org.lmmspark.engine.reml.matfree.SharedProbeRuns}). Each trait's
  *       h² is then within its Monte Carlo error (reported in its {@code .log} and {@code .json}) of its run

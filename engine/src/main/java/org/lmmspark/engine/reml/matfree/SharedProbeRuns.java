@@ -14,16 +14,16 @@ import org.lmmspark.engine.reml.SymmetricOperator;
  * of the probes' passes.
  *
  * <p>Model. The traits' samples S_t lie in their union U (n_U samples), and {@code K_t} is K over U restricted
- * to S_t. R Rademacher probes {@code w_s} over U (seeded as one trait's own probes over n_U samples) are Lanczos
- * runs on {@code K_U} ({@link ProbeLanczos}), extended as far as any trait's θ needs. Trait t runs only its first
- * {@code R_t ≤ R} of them restricted to its samples, {@code z_s = w_s|S_t}, on {@code K_t}: {@code a_s = z_sᵀ
+ * to S_t. {@code R_U = ⌈1.5R⌉} Rademacher probes {@code w_s} over U (R the probes of a trait's run alone; seeded as
+ * one trait's own probes over n_U samples) are Lanczos runs on {@code K_U} ({@link ProbeLanczos}), extended as far
+ * as any trait's θ needs. Trait t runs only its first {@code R_t < R} of them restricted to its samples, {@code z_s = w_s|S_t}, on {@code K_t}: {@code a_s = z_sᵀ
  * f(K_t) z_s}. Its control variate from the shared run of the same probe is
  * {@code c_s = w_sᵀ f(K_U) w_s − 2 (w_s ⊙ 1_{M_t})ᵀ f(K_U) w_s = z̃_sᵀ F_tt z̃_s − w_{s,M}ᵀ F_MM w_{s,M}}
  * ({@code F = f(K_U)}, {@code M_t = U \ S_t}, z̃ the probe with zeros on M_t): the cross terms between S_t and
  * M_t, which dominate a plain difference {@code a − wᵀFw} when a tenth of the samples is missing, cancel. Then
- * <pre>  tr f(K_t) ≈ (1/R_t) Σ_{s&lt;R_t} (a_s − β c_s) + β (1/R) Σ_{s&lt;R} c_s</pre>
- * is unbiased for a fixed β ({@code E c_s} estimated by all R shared runs), with Monte Carlo variance
- * {@code var(a − βc)/R_t + β² var(c)/R + 2β cov(a − βc, c)/R}, estimated from the same runs. β is the
+ * <pre>  tr f(K_t) ≈ (1/R_t) Σ_{s&lt;R_t} (a_s − β c_s) + β (1/R_U) Σ_{s&lt;R_U} c_s</pre>
+ * is unbiased for a fixed β ({@code E c_s} estimated by all R_U shared runs), with Monte Carlo variance
+ * {@code var(a − βc)/R_t + β² var(c)/R_U + 2β cov(a − βc, c)/R_U}, estimated from the same runs. β is the
  * regression coefficient of a on c over the R_t pairs, clamped to [0, 1] (the bias of an estimated coefficient
  * is O(1/R_t) of the Monte Carlo error): about 1 while {@code V = θ_gK + θ_eI} is well conditioned, where
  * {@code a − c} differs from
@@ -32,17 +32,20 @@ import org.lmmspark.engine.reml.SymmetricOperator;
  * at θ_e = 0.01 θ_g, β = 1 had 23× the variance of 40 probes of the trait's own and the fitted β 7×, the
  * trait's own R_t = 4 alone 10×; the optimizer visits such θ only on an overshooting step). On dense
  * eigendecompositions at N = M = 2,000 (h² = 0.5) its variance is 0.006, 0.04 and 0.11 of {@code var(a)} with
- * 3%, 12% and 22% of U missing, about {@code φ²/(1−φ)² + 0.16φ} for a fraction φ missing. With
- * {@link #pairedProbes} {@code R_t = ⌈2Rφ⌉} (at least {@link #MIN_PAIRED}) the estimate's variance is at most
- * about 1.25× that of R probes of the trait's own (1.05 at φ = 0.03, 1.15 at 0.12, 1.25 at 0.22) on that case,
- * for {@code R_t/R} of their passes; measured through the fits, the Monte Carlo SE of σ²_g was 0.83–1.04× that of
- * the trait's run alone at N = M = 5,000 (3–23% missing) and 1.75× (variance 3×) for 22% missing at n = 400 &lt; M
+ * 3%, 12% and 22% of U missing, about {@code φ²/(1−φ)² + 0.16φ} for a fraction φ missing. So the shared term
+ * {@code var(c)/R_U}, paid once for all traits, dominates: with {@link #pairedProbes} {@code R_t = ⌈Rφ⌉} (at least
+ * {@link #MIN_PAIRED}) against {@code R_U = 1.5R} the estimate's variance is at most about 1.16× that of R probes
+ * of the trait's own (0.71 at φ = 0.03, 0.93 at 0.12, 1.16 at 0.22, R = 40) on that case, for {@code R_t/R} of
+ * their passes; {@code R_t = ⌈2Rφ⌉} against R_U = R (before 2026-12-03) gave 1.05–1.25 for 1.2–1.6× the trait's
+ * columns (20 traits at N = M = 20,000 with 3–22% missing: 218 against 140 of their own probes per step, and 40
+ * against 60 shared). Measured through the fits, the Monte Carlo SE of σ²_g was 0.83–1.04× that of the trait's
+ * run alone at N = M = 5,000 (3–23% missing, R_t = ⌈2Rφ⌉ against R) and 1.44× for 22% missing at n = 400 &lt; M
  * ({@code LockStepStochasticRemlTest}), where the controls track the trait's probes less well.
  *
  * <p>With the covariates projected out ({@link StochasticReml}), a trait's own runs are on {@code Π_tK_tΠ_t} from
  * {@code Π_tz_s} ({@link CovariateProjection}, its own covariates), while the shared runs stay on K_U: a is then
  * {@code (Π_tz_s)ᵀ f(Π_tK_tΠ_t) Π_tz_s}, which differs from the unprojected form by a rank-p term, and the estimator
- * stays unbiased for any fixed β (E c_s is still estimated by all R runs); β and the variance are fitted on the
+ * stays unbiased for any fixed β (E c_s is still estimated by all R_U runs); β and the variance are fitted on the
  * pairs as before. So every trait, also one whose samples are U, runs at least {@link #MIN_PAIRED} probes of its
  * own.
  *
@@ -57,14 +60,19 @@ import org.lmmspark.engine.reml.SymmetricOperator;
  * the prefix of each run that its own θ needs ({@link ProbeLanczos#stepsFor}), so its estimates do not depend on
  * how far the other traits extended the runs.
  *
- * <p>Cost: R columns per step of the shared runs, once for all traits, plus {@code Σ_t |M_t|} flops per probe and
- * step; memory three n_U×R blocks.
+ * <p>Cost: R_U columns per step of the shared runs, once for all traits, plus {@code Σ_t |M_t|} flops per probe
+ * and step; memory three n_U×R_U blocks.
  */
 public final class SharedProbeRuns {
   /** Fewest probes a trait pairs with the shared runs (its variance estimate needs a few). */
   public static final int MIN_PAIRED = 6;
   /** {@code R_t = ⌈PAIRED_PER_MISSING · R · φ_t⌉}: see the class doc for the variance it gives. */
-  public static final double PAIRED_PER_MISSING = 2.0;
+  public static final double PAIRED_PER_MISSING = 1.0;
+  /**
+   * The shared runs carry {@code ⌈SHARED_PER_OWN · R⌉} probes: paid once for all traits, they hold down the term
+   * {@code var(c)/R_U} that dominates the estimator's variance, so that each trait pairs fewer of its own (class doc).
+   */
+  public static final double SHARED_PER_OWN = 1.5;
   /**
    * Below this shift σ = θ_e/θ_g the control variates fade out ({@link #weight}): there V⁻¹ is ruled by the
    * near-null space of K, which K_t and K_U do not share (K_U's centred columns leave the all-ones vector in its null
@@ -75,7 +83,10 @@ public final class SharedProbeRuns {
 
   private final SymmetricOperator union;
   private final SharedGenotypePasses passes;
+  /** R_U, the shared runs' probes. */
   private final int r;
+  /** R, the probes of a trait's own run alone, by which R_U and R_t are set. */
+  private final int own;
   private final double[] w;
   private final int[][] missing;
   private ProbeLanczos runs;
@@ -85,16 +96,17 @@ public final class SharedProbeRuns {
    * @param union   K over the union U of the traits' samples, its products taken in {@code passes} (null: one
    *                computation uses the runs, none waits for another)
    * @param missing for each trait, the positions in U of the samples it does not analyse
-   * @param probes  R
+   * @param probes  R, the probes of a trait's run alone: the shared runs carry {@code ⌈SHARED_PER_OWN · R⌉}
    * @param seed    of the probes, drawn as a trait's own over n_U samples ({@link StochasticReml})
    */
   public SharedProbeRuns(SymmetricOperator union, SharedGenotypePasses passes, int[][] missing, int probes,
       long seed) {
     this.union = union;
     this.passes = passes;
-    this.r = probes;
+    this.own = probes;
+    this.r = (int) Math.ceil(SHARED_PER_OWN * probes);
     this.missing = missing;
-    this.w = StochasticReml.rademacher(union.size(), probes, seed);
+    this.w = StochasticReml.rademacher(union.size(), r, seed);
   }
 
   /** n_U. */
@@ -102,23 +114,23 @@ public final class SharedProbeRuns {
     return union.size();
   }
 
-  /** R. */
+  /** R_U, the shared runs' probes. */
   public int probes() {
     return r;
   }
 
-  /** The R probes over U, n_U×R column-major. */
+  /** The R_U probes over U, n_U×R_U column-major. */
   public double[] probeVectors() {
     return w;
   }
 
   /**
-   * The probes trait t pairs with the shared runs: {@code ⌈2Rφ⌉} for a fraction φ of U it does not analyse, at
-   * least {@link #MIN_PAIRED}, at most R.
+   * The probes trait t pairs with the shared runs: {@code ⌈Rφ⌉} for a fraction φ of U it does not analyse, at
+   * least {@link #MIN_PAIRED}, at most R_U.
    */
   public int pairedProbes(int trait) {
     double phi = (double) missing[trait].length / union.size();
-    return Math.min(r, Math.max(MIN_PAIRED, (int) Math.ceil(PAIRED_PER_MISSING * r * phi)));
+    return Math.min(r, Math.max(MIN_PAIRED, (int) Math.ceil(PAIRED_PER_MISSING * own * phi)));
   }
 
   /**
@@ -233,7 +245,7 @@ public final class SharedProbeRuns {
 
   /**
    * The estimate {@code mean(a − βc) + β mean(c)} and its Monte Carlo variance (class doc) from trait t's own
-   * {@code a_s}, s &lt; R_t, and its controls over all R shared runs; β the regression coefficient of a on c over
+   * {@code a_s}, s &lt; R_t, and its controls over all R_U shared runs; β the regression coefficient of a on c over
    * the R_t pairs, clamped to [0, 1], times {@code weight} ∈ [0, 1] (any fixed weight keeps the estimate unbiased; 0
    * gives the plain mean of the trait's own R_t probes).
    */

@@ -136,9 +136,10 @@ class LockStepStochasticRemlTest {
           b.diagnostics().logDetVMonteCarloSe(), b.fit().message());
       assertTrue(b.diagnostics().probes() < opts.probes(), "trait " + t + ": " + b.diagnostics().probes() + " probes");
       // Its reported Monte Carlo SE: bounded by twice that of the plain estimator alone with all 20 of its own probes
-      // (measured 0.96× for trait 1, 15% missing, 6 probes of its own; 1.75× for trait 2, 22% missing, 9 probes: at
-      // n = 400 < M the controls track the trait's probes less well than on the class doc's N = M = 2,000; the SEs
-      // are themselves estimated from 6–20 probes, to ±15–30%).
+      // (measured, against 30 shared runs, 0.75× for trait 1, 15% missing, and 1.44× for trait 2, 22% missing, 6 probes
+      // of its own each; against 20 shared with 6 and 9 of its own, 0.96× and 1.75×: at n = 400 < M the controls
+      // track the trait's probes less well than on the class doc's N = M = 2,000; the SEs are themselves estimated
+      // from 6–20 probes, to ±15–30%).
       assertTrue(b.diagnostics().monteCarloSe(0) < 2 * a.diagnostics().monteCarloSe(0), "trait " + t + " MC SE");
       for (int k = 0; k < 2; k++) {
         double mc = Math.hypot(a.diagnostics().monteCarloSe(k), b.diagnostics().monteCarloSe(k));
@@ -155,10 +156,11 @@ class LockStepStochasticRemlTest {
     }
     System.out.printf("columns: %d with the probes' runs shared, %d with each trait's own; passes %d and %d%n",
         sharing.columns(), shared.columns(), sharingPasses, togetherPasses);
-    // Three traits, 20 probes, ~10 Lanczos steps: the probes' runs are 20 + 6 + 9 columns instead of 3 × 20, and each
+    // Three traits, 20 probes, ~10 Lanczos steps: the probes' runs are 30 + 3 × 6 columns instead of 3 × 20, and each
     // trait's preconditioner is the union's Ritz pairs (4 passes, once) restricted to its samples instead of four passes
-    // of its own (measured, when each trait still refined them by one pass, 797 columns against 1,067; 1,272 against 1,610 when y was solved by CG at every θ: the
-    // rest is y's runs, the preconditioners' passes and the end's solves of the fixed effects).
+    // of its own (measured 822 columns against 1,067; 701 with 20 shared runs and 6 + 6 + 9 of the traits' own, which
+    // on three traits costs fewer columns but more Monte Carlo variance; the rest is y's runs, the preconditioners'
+    // passes and the end's solves of the fixed effects).
     assertTrue(sharing.columns() < 0.85 * shared.columns(), sharing.columns() + " vs " + shared.columns());
     // The shared runs' steps ride in the passes of the traits' own steps: one pass more (the shared runs' first step),
     // not the shared runs' steps in passes of their own before the other traits step theirs (42 against 33 here when

@@ -12,13 +12,13 @@ import org.lmmspark.engine.reml.DenseSymmetricMatrix;
 /**
  * The control-variate estimator of {@link SharedProbeRuns} against the exact trace from a dense eigendecomposition
  * written plainly here: {@code tr f(K_t) = Σ_i f(λ_i(K_t))} for a GRM-like {@code K = WWᵀ/m} over a union of n = 240
- * samples (m = 300 standardized 0/1/2 genotypes), a trait missing 15% of them (so {@code R_t = ⌈2·40·0.15⌉ = 12}
- * probes of its own against R = 40 shared), {@code f(λ) = λ/(θ_gλ + θ_e)} (the REML trace) and
+ * samples (m = 300 standardized 0/1/2 genotypes), a trait missing 15% of them (so {@code R_t = ⌈40·0.15⌉ = 6}
+ * probes of its own against R_U = 1.5·40 = 60 shared), {@code f(λ) = λ/(θ_gλ + θ_e)} (the REML trace) and
  * {@code log(θ_gλ + θ_e)} (log|V|). Over 60 independent probe sets (seeds): the estimate is unbiased (the mean of
  * its errors in units of its reported SE is within 3/√60 of 0), the reported SE is honest (the errors' RMS in those
  * units within [0.7, 1.35]), and its variance is at most 1.5× that of the plain estimator with R probes of the
- * trait's own, {@code 2 Σ_{i≠j} F_ij² / R} (the class doc's bound is about 1.25×; 60 draws estimate a variance to
- * ±18%).
+ * trait's own, {@code 2 Σ_{i≠j} F_ij² / R} (measured 0.71× and 0.56×; 0.91× and 0.83× with 12 of its own against
+ * 40 shared, at the same cost to this trait alone; 60 draws estimate a variance to ±18%).
  */
 class SharedProbeRunsTest {
   static final int N = 240;
@@ -123,7 +123,7 @@ class SharedProbeRunsTest {
         ses[c][d] = Math.sqrt(e[1]);
       }
     }
-    assertTrue(paired == 12, "paired probes " + paired);
+    assertTrue(paired == 6, "paired probes " + paired);
     for (int c = 0; c < 2; c++) {
       double meanZ = 0;
       double rmsZ = 0;
@@ -136,7 +136,7 @@ class SharedProbeRunsTest {
       }
       rmsZ = Math.sqrt(rmsZ);
       System.out.printf("%s: exact %.4f; %d draws of %d + %d probes: mean error %.2f SE, RMS %.2f SE; variance %.4g, "
-          + "plain with %d own probes %.4g (ratio %.2f)%n", names[c], exact[c], draws, paired, R, meanZ, rmsZ, variance,
+          + "plain with %d own probes %.4g (ratio %.2f)%n", names[c], exact[c], draws, paired, (int) Math.ceil(SharedProbeRuns.SHARED_PER_OWN * R), meanZ, rmsZ, variance,
           R, plainVariance[c], variance / plainVariance[c]);
       assertTrue(Math.abs(meanZ) < 3 / Math.sqrt(draws), names[c] + ": mean error " + meanZ + " SE");
       assertTrue(rmsZ > 0.7 && rmsZ < 1.35, names[c] + ": RMS error " + rmsZ + " SE");
