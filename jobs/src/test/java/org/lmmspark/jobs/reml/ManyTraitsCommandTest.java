@@ -180,13 +180,13 @@ class ManyTraitsCommandTest {
       double h2Together = Double.parseDouble(y.get("V(G)/Vp")[1]);
       System.out.printf("trait %s: h2 %.7f alone, %.7f together (MC SE of V(G) %.4f, 10 probes)%n", trait, h2, h2Together, mcSe);
       // Same operator, other probes: D and B miss 35% and 16% of the union of their samples (381), so each pairs 6
-      // of the 10 probes, restricted to its samples, with the 10 runs shared over the union as control variates
+      // probes (⌈10φ⌉, at least 6), restricted to its samples, with the 15 runs shared over the union as control variates
       // (SharedProbeRuns): another unbiased estimate of its traces, within Monte Carlo error of its run alone (the
       // issue's bound): 4.5 SE of the together run (the difference of two estimates with about that SE each, at 3
-      // SD; measured 0.26 and 0.24 SE). The exact equality with the same probes is LockStepStochasticRemlTest's
+      // SD; measured 0.53 and 0.55 SE, 0.26 and 0.24 with 6 own against 10 shared). The exact equality with the same probes is LockStepStochasticRemlTest's
       // (each trait's own probes).
       assertClose(h2Together, h2, 4.5 * mcSe, 0, "h² of " + trait + " together vs alone");
-      assertTrue(Files.readString(Path.of(many + "." + trait + ".log")).contains("paired with 10 runs shared over the "
+      assertTrue(Files.readString(Path.of(many + "." + trait + ".log")).contains("paired with 15 runs shared over the "
           + "union of the traits' 381 samples as control variates"), trait + ": control variates");
       String remlAlone = dir.resolve("mfreml_" + trait).toString();
       assertEquals(0, Lmmspark.run(args(remlAlone, concat(MATRIX_FREE, "--pheno-name", trait))));
@@ -197,9 +197,10 @@ class ManyTraitsCommandTest {
         alonePasses);
     // Shared passes carry both traits' columns: one pass per step of the slowest trait's runs, not the sum of the
     // two fits alone (the same command and tolerances; each alone runs its own 10 probes, together 6 each and the
-    // 10 shared runs, so the step counts differ a little): 27 measured against 38 alone (all seeded: the same in
-    // every run). The passes per step are LockStepStochasticRemlTest's.
-    assertTrue(together < 0.8 * alonePasses, together + " shared passes vs " + alonePasses + " alone");
+    // 15 shared runs, so the step counts differ a little): 21 measured against 38 alone, all seeded (27 when a trait
+    // waited, stepping nothing, for the one stepping the shared runs). The passes per step are
+    // LockStepStochasticRemlTest's.
+    assertTrue(together < 0.65 * alonePasses, together + " shared passes vs " + alonePasses + " alone");
     String log = Files.readString(Path.of(many + ".log"));
     assertTrue(log.contains("REML of 2 traits together"), log);
   }
