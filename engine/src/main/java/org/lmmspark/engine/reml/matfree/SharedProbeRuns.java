@@ -16,8 +16,8 @@ import org.lmmspark.engine.reml.SymmetricOperator;
  * <p>Model. The traits' samples S_t lie in their union U (n_U samples), and {@code K_t} is K over U restricted
  * to S_t. {@code R_U = ⌈1.5R⌉} Rademacher probes {@code w_s} over U (R the probes of a trait's run alone; seeded as
  * one trait's own probes over n_U samples) are Lanczos runs on {@code K_U} ({@link ProbeLanczos}), extended as far
- * as any trait's θ needs. Trait t runs only its first {@code R_t < R} of them restricted to its samples, {@code z_s = w_s|S_t}, on {@code K_t}: {@code a_s = z_sᵀ
- * f(K_t) z_s}. Its control variate from the shared run of the same probe is
+ * as any trait's θ needs. Trait t runs only its first {@code R_t ≤ R} of them restricted to its samples,
+ * {@code z_s = w_s|S_t}, on {@code K_t}: {@code a_s = z_sᵀ f(K_t) z_s}. Its control variate from the shared run of the same probe is
  * {@code c_s = w_sᵀ f(K_U) w_s − 2 (w_s ⊙ 1_{M_t})ᵀ f(K_U) w_s = z̃_sᵀ F_tt z̃_s − w_{s,M}ᵀ F_MM w_{s,M}}
  * ({@code F = f(K_U)}, {@code M_t = U \ S_t}, z̃ the probe with zeros on M_t): the cross terms between S_t and
  * M_t, which dominate a plain difference {@code a − wᵀFw} when a tenth of the samples is missing, cancel. Then
@@ -36,7 +36,7 @@ import org.lmmspark.engine.reml.SymmetricOperator;
  * {@code var(c)/R_U}, paid once for all traits, dominates: with {@link #pairedProbes} {@code R_t = ⌈Rφ⌉} (at least
  * {@link #MIN_PAIRED}) against {@code R_U = 1.5R} the estimate's variance is at most about 1.16× that of R probes
  * of the trait's own (0.71 at φ = 0.03, 0.93 at 0.12, 1.16 at 0.22, R = 40) on that case, for {@code R_t/R} of
- * their passes; {@code R_t = ⌈2Rφ⌉} against R_U = R (before 2026-12-03) gave 1.05–1.25 for 1.2–1.6× the trait's
+ * their passes; {@code R_t = ⌈2Rφ⌉} against R_U = R (until 2026-12-03) gave 1.05–1.25 for 1.2–1.6× the trait's
  * columns (20 traits at N = M = 20,000 with 3–22% missing: 218 against 140 of their own probes per step, and 40
  * against 60 shared). Measured through the fits, the Monte Carlo SE of σ²_g was 0.83–1.04× that of the trait's
  * run alone at N = M = 5,000 (3–23% missing, R_t = ⌈2Rφ⌉ against R) and 1.44× for 22% missing at n = 400 &lt; M
