@@ -1,6 +1,5 @@
 package org.lmmspark.jobs.cli;
 
-import java.util.ArrayList;
 import java.util.List;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.pheno.TraitTables;
@@ -23,7 +22,7 @@ public final class TraitOptions {
   @Option(names = "--pheno-name", paramLabel = "NAME", split = ",", description = "Trait column by name (default: the "
       + "first value column not used as a covariate); several, comma separated (A,B,C), fit each trait on its own "
       + "samples in one run: outputs PREFIX.TRAIT.* per trait and PREFIX.summary.tsv.")
-  List<String> phenoNames = new ArrayList<>();
+  List<String> phenoNames;
 
   @Option(names = "--all-pheno", description = "Every value column of --pheno not used as a covariate is a trait "
       + "(as --pheno-name with all of them).")
@@ -43,7 +42,7 @@ public final class TraitOptions {
 
   @Option(names = "--covar-names", paramLabel = "COL", split = ",", description = "Categorical covariates by column "
       + "name, comma separated: from the --covar table, or without one from the --pheno table.")
-  List<String> covarNames = new ArrayList<>();
+  List<String> covarNames;
 
   @Option(names = "--qcovar", paramLabel = "FILE", description = "Quantitative covariates (all columns, or those of "
       + "--qcovar-names).")
@@ -51,7 +50,7 @@ public final class TraitOptions {
 
   @Option(names = "--qcovar-names", paramLabel = "COL", split = ",", description = "Quantitative covariates by column "
       + "name: from the --qcovar table, or without one from the --pheno table.")
-  List<String> qcovarNames = new ArrayList<>();
+  List<String> qcovarNames;
 
   @Option(names = "--iid-only", description = "Tables are keyed by IID alone (a headerless table starts with the IID; "
       + "a header's FID column is ignored); rows are matched to the genotypes' or GRM's samples by IID.")
@@ -78,8 +77,25 @@ public final class TraitOptions {
 
   /** The trait or traits ({@code --pheno-name A,B,…}, {@code --all-pheno}) with their tables. */
   public TraitTables.Traits traits() {
+    List<String> phenoNames = names(this.phenoNames, "--pheno-name");
     TraitTables.Spec base = new TraitTables.Spec(pheno, phenoNames.size() == 1 ? phenoNames.get(0) : null, mpheno,
-        phenoCol, covar, covarNames, qcovar, qcovarNames, iidOnly, phenoIdCol);
+        phenoCol, covar, names(covarNames, "--covar-names"), qcovar, names(qcovarNames, "--qcovar-names"), iidOnly,
+        phenoIdCol);
     return new TraitTables.Traits(base, phenoNames.size() > 1 || allPheno ? phenoNames : List.of(), allPheno);
+  }
+
+  /**
+   * A comma-separated name list as given (empty when the flag is absent). Given but naming nothing ("," or
+   * "A,,B"): refused, not read as no list (the first value column, or every covariate column).
+   */
+  private static List<String> names(List<String> given, String flag) {
+    if (given == null) {
+      return List.of();
+    }
+    if (given.isEmpty() || given.stream().anyMatch(String::isBlank)) {
+      throw new BadInputException(flag + " has an empty name " + given + ": give column names, comma separated "
+          + "(A or A,B,C)");
+    }
+    return given;
   }
 }

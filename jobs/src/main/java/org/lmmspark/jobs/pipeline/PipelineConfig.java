@@ -132,12 +132,12 @@ public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables
           + "'");
     };
     TraitTables.Spec trait;
-    List<String> phenoNames = names(p, "pheno-name");
+    List<String> phenoNames = names(p, "pheno-name", src);
     boolean allPheno = bool(p, "all-pheno", "false", src);
     try {
       trait = new TraitTables.Spec(pathOrNull(base, optional(p, "pheno")), phenoNames.size() == 1 ? phenoNames.get(0) : null,
           integer(p, "mpheno", src), integer(p, "pheno-col", src), pathOrNull(base, optional(p, "covar")),
-          names(p, "covar-names"), pathOrNull(base, optional(p, "qcovar")), names(p, "qcovar-names"),
+          names(p, "covar-names", src), pathOrNull(base, optional(p, "qcovar")), names(p, "qcovar-names", src),
           bool(p, "iid-only", "false", src), optional(p, "pheno-id-col"));
       // Checks the choice of several traits (names, all-pheno) as the flags are checked.
       new TraitTables.Traits(trait, phenoNames.size() > 1 || allPheno ? phenoNames : List.of(), allPheno);
@@ -262,9 +262,17 @@ public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables
     }
   }
 
-  private static List<String> names(Properties p, String key) {
+  /** Comma-separated column names; one that names nothing ("," or "A,,B") is refused, not read as none given. */
+  private static List<String> names(Properties p, String key, String src) {
     String v = optional(p, key);
-    return v == null ? List.of() : List.of(v.split("\\s*,\\s*"));
+    if (v == null) {
+      return List.of();
+    }
+    List<String> names = List.of(v.split("\\s*,\\s*"));
+    if (names.isEmpty() || names.stream().anyMatch(String::isBlank)) {
+      throw BadInputException.inFile(src, key + " has an empty name: '" + v + "' (comma-separated column names)");
+    }
+    return names;
   }
 
   /** Space-separated words, each a path resolved against the configuration's folder except the list kinds. */

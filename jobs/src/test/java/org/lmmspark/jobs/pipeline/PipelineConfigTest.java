@@ -34,6 +34,13 @@ class PipelineConfigTest {
     Files.writeString(config, "bfile = x\npheno = p\nmpheno = 1\npheno-name = y\nout = o\n");
     BadInputException e = assertThrows(BadInputException.class, () -> PipelineConfig.read(config));
     assertTrue(e.getMessage().contains("at most one of --pheno-name, --mpheno and --pheno-col"), e.getMessage());
+    // A name list that names nothing is refused (not read as "the first value column", or as no covariate).
+    for (String bad : List.of("pheno-name = ,", "pheno-name = A,,B", "qcovar-names = ,age")) {
+      Files.writeString(config, "bfile = x\npheno = p\nout = o\n" + bad + "\n");
+      BadInputException empty = assertThrows(BadInputException.class, () -> PipelineConfig.read(config));
+      assertTrue(empty.getMessage().contains(config.toString()) && empty.getMessage().contains("has an empty name"),
+          empty.getMessage());
+    }
   }
 
   @Test

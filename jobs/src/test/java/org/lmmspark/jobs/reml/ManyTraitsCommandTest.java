@@ -353,6 +353,9 @@ class ManyTraitsCommandTest {
     assertEquals(2, Lmmspark.run(args(out, "--all-pheno", "--mpheno", "2")));
     assertEquals(2, Lmmspark.run(args(out, "--pheno-name", "A,A")));
     assertEquals(2, Lmmspark.run(args(out, "--pheno-name", "A,nosuch")));
+    // A list that names nothing is refused, not read as "the first value column".
+    assertEquals(2, Lmmspark.run(args(out, "--pheno-name", ",")));
+    assertEquals(2, Lmmspark.run(args(out, "--pheno-name", "A,,B")));
     assertFalse(Files.exists(Path.of(out + ".A.hsq")), "a failed run publishes nothing");
     assertFalse(Files.exists(Path.of(out + ".summary.tsv")));
   }
