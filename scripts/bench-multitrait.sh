@@ -53,8 +53,9 @@ run() { # out, pheno-name; prints "wall cpu" (seconds; cpu = user + sys of the J
   awk '{ printf "%.1f %.1f", $1, $2 + $3 }' "$1.time"
 }
 
-if [ ! -f "$home/jobs/target/cds/$command.jsa" ]; then
-  # The first run after a build records the class-data sharing archive (scripts/lmmspark): not timed.
+if [ ! "$home/jobs/target/cds/$command.jsa" -nt "$home/jobs/target/lmmspark.jar" ]; then
+  # The first run after a build records the class-data sharing archive (scripts/lmmspark; an archive older than the
+  # jar is recorded again): not timed.
   run "$prefix.$command.warmup" T1 > /dev/null
 fi
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
