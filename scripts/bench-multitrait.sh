@@ -4,7 +4,8 @@
 # or with CMD=assoc tested by `lmmspark assoc --pheno-name T1,…,TT --solver matrix-free --loco` (one cache, lock-step
 # REML, shared LOCO solves, one test pass), against one trait alone (`--pheno-name T1`), on the same simulated
 # genotypes with the embedded Spark. Prints wall and CPU times (JVM start to exit; one trait run before and after
-# the T traits), the load average, passes or stages, and the ratios (target: T = 20 at N = 20,000 x M = 20,000 costs at most 3x one trait).
+# the T traits), the load average, passes or stages, and the ratios (target: T = 20 at N = 20,000 x M = 20,000
+# costs at most 3x one trait).
 #
 #   scripts/bench-multitrait.sh [N] [M] [T] [WORKDIR]     default 20000 20000 20 /tmp/lmmspark-bench-multitrait
 #

@@ -213,6 +213,23 @@ public final class TraitTables {
       List<String> phenoCovarNames, List<String> phenoQcovarNames) {}
 
   /**
+   * A comma-separated list of column names as given for {@code option} ({@code --pheno-name}, {@code --covar-names},
+   * {@code --qcovar-names}, or the run config's key of that name): empty when not given (null); refused when given but
+   * naming nothing ("," or "A,,B"), which would otherwise read as no list at all (the first value column, every
+   * covariate column).
+   */
+  public static List<String> columnNames(String option, List<String> given) {
+    if (given == null) {
+      return List.of();
+    }
+    if (given.isEmpty() || given.stream().anyMatch(String::isBlank)) {
+      throw new BadInputException(option + " has an empty name " + given + ": give column names, comma separated "
+          + "(A or A,B,C)");
+    }
+    return List.copyOf(given);
+  }
+
+  /**
    * Reads the tables of {@code s}.
    *
    * @param fam             the genotypes' {@code .fam}, read for {@code --pheno-col} without {@code --pheno}; may be null

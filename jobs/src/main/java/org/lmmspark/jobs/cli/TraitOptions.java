@@ -77,25 +77,10 @@ public final class TraitOptions {
 
   /** The trait or traits ({@code --pheno-name A,B,…}, {@code --all-pheno}) with their tables. */
   public TraitTables.Traits traits() {
-    List<String> phenoNames = names(this.phenoNames, "--pheno-name");
+    List<String> phenoNames = TraitTables.columnNames("--pheno-name", this.phenoNames);
     TraitTables.Spec base = new TraitTables.Spec(pheno, phenoNames.size() == 1 ? phenoNames.get(0) : null, mpheno,
-        phenoCol, covar, names(covarNames, "--covar-names"), qcovar, names(qcovarNames, "--qcovar-names"), iidOnly,
-        phenoIdCol);
+        phenoCol, covar, TraitTables.columnNames("--covar-names", covarNames), qcovar,
+        TraitTables.columnNames("--qcovar-names", qcovarNames), iidOnly, phenoIdCol);
     return new TraitTables.Traits(base, phenoNames.size() > 1 || allPheno ? phenoNames : List.of(), allPheno);
-  }
-
-  /**
-   * A comma-separated name list as given (empty when the flag is absent). Given but naming nothing ("," or
-   * "A,,B"): refused, not read as no list (the first value column, or every covariate column).
-   */
-  private static List<String> names(List<String> given, String flag) {
-    if (given == null) {
-      return List.of();
-    }
-    if (given.isEmpty() || given.stream().anyMatch(String::isBlank)) {
-      throw new BadInputException(flag + " has an empty name " + given + ": give column names, comma separated "
-          + "(A or A,B,C)");
-    }
-    return given;
   }
 }

@@ -132,12 +132,13 @@ public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables
           + "'");
     };
     TraitTables.Spec trait;
-    List<String> phenoNames = names(p, "pheno-name", src);
+    List<String> phenoNames;
     boolean allPheno = bool(p, "all-pheno", "false", src);
     try {
+      phenoNames = names(p, "pheno-name");
       trait = new TraitTables.Spec(pathOrNull(base, optional(p, "pheno")), phenoNames.size() == 1 ? phenoNames.get(0) : null,
           integer(p, "mpheno", src), integer(p, "pheno-col", src), pathOrNull(base, optional(p, "covar")),
-          names(p, "covar-names", src), pathOrNull(base, optional(p, "qcovar")), names(p, "qcovar-names", src),
+          names(p, "covar-names"), pathOrNull(base, optional(p, "qcovar")), names(p, "qcovar-names"),
           bool(p, "iid-only", "false", src), optional(p, "pheno-id-col"));
       // Checks the choice of several traits (names, all-pheno) as the flags are checked.
       new TraitTables.Traits(trait, phenoNames.size() > 1 || allPheno ? phenoNames : List.of(), allPheno);
@@ -262,17 +263,10 @@ public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables
     }
   }
 
-  /** Comma-separated column names; one that names nothing ("," or "A,,B") is refused, not read as none given. */
-  private static List<String> names(Properties p, String key, String src) {
+  /** Comma-separated column names ({@link TraitTables#columnNames}: one that names nothing is refused). */
+  private static List<String> names(Properties p, String key) {
     String v = optional(p, key);
-    if (v == null) {
-      return List.of();
-    }
-    List<String> names = List.of(v.split("\\s*,\\s*"));
-    if (names.isEmpty() || names.stream().anyMatch(String::isBlank)) {
-      throw BadInputException.inFile(src, key + " has an empty name: '" + v + "' (comma-separated column names)");
-    }
-    return names;
+    return TraitTables.columnNames(key, v == null ? null : List.of(v.split("\\s*,\\s*")));
   }
 
   /** Space-separated words, each a path resolved against the configuration's folder except the list kinds. */

@@ -180,11 +180,11 @@ class ManyTraitsCommandTest {
       double h2Together = Double.parseDouble(y.get("V(G)/Vp")[1]);
       System.out.printf("trait %s: h2 %.7f alone, %.7f together (MC SE of V(G) %.4f, 10 probes)%n", trait, h2, h2Together, mcSe);
       // Same operator, other probes: D and B miss 35% and 16% of the union of their samples (381), so each pairs 6
-      // probes (⌈10φ⌉, at least 6), restricted to its samples, with the 15 runs shared over the union as control variates
-      // (SharedProbeRuns): another unbiased estimate of its traces, within Monte Carlo error of its run alone (the
-      // issue's bound): 4.5 SE of the together run (the difference of two estimates with about that SE each, at 3
-      // SD; measured 0.53 and 0.55 SE, 0.26 and 0.24 with 6 own against 10 shared). The exact equality with the same probes is LockStepStochasticRemlTest's
-      // (each trait's own probes).
+      // probes (⌈10φ⌉, at least 6), restricted to its samples, with the 15 runs shared over the union as control
+      // variates (SharedProbeRuns): another unbiased estimate of its traces, within Monte Carlo error of its run
+      // alone (the bound): 4.5 SE of the together run (the difference of two estimates with about that SE
+      // each, at 3 SD; measured 0.53 and 0.55 SE, 0.26 and 0.24 with 6 own against 10 shared). The exact equality
+      // with the same probes is LockStepStochasticRemlTest's (each trait's own probes).
       assertClose(h2Together, h2, 4.5 * mcSe, 0, "h² of " + trait + " together vs alone");
       assertTrue(Files.readString(Path.of(many + "." + trait + ".log")).contains("paired with 15 runs shared over the "
           + "union of the traits' 381 samples as control variates"), trait + ": control variates");
