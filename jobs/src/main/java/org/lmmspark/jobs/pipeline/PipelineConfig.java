@@ -134,12 +134,15 @@ public record PipelineConfig(String source, GenotypeInput genotypes, TraitTables
     TraitTables.Spec trait;
     List<String> phenoNames;
     boolean allPheno = bool(p, "all-pheno", "false", src);
+    // Read before the try: these parsers name the config file themselves (the catch would name it again).
+    Integer mpheno = integer(p, "mpheno", src);
+    Integer phenoCol = integer(p, "pheno-col", src);
+    boolean iidOnly = bool(p, "iid-only", "false", src);
     try {
       phenoNames = names(p, "pheno-name");
       trait = new TraitTables.Spec(pathOrNull(base, optional(p, "pheno")), phenoNames.size() == 1 ? phenoNames.get(0) : null,
-          integer(p, "mpheno", src), integer(p, "pheno-col", src), pathOrNull(base, optional(p, "covar")),
-          names(p, "covar-names"), pathOrNull(base, optional(p, "qcovar")), names(p, "qcovar-names"),
-          bool(p, "iid-only", "false", src), optional(p, "pheno-id-col"));
+          mpheno, phenoCol, pathOrNull(base, optional(p, "covar")), names(p, "covar-names"),
+          pathOrNull(base, optional(p, "qcovar")), names(p, "qcovar-names"), iidOnly, optional(p, "pheno-id-col"));
       // Checks the choice of several traits (names, all-pheno) as the flags are checked.
       new TraitTables.Traits(trait, phenoNames.size() > 1 || allPheno ? phenoNames : List.of(), allPheno);
     } catch (BadInputException e) {

@@ -41,6 +41,13 @@ class PipelineConfigTest {
       assertTrue(empty.getMessage().contains(config.toString()) && empty.getMessage().contains("has an empty name"),
           empty.getMessage());
     }
+    // A bad value names the key and the config file once.
+    for (String bad : List.of("mpheno = x", "pheno-col = 2.5", "iid-only = yes")) {
+      Files.writeString(config, "bfile = x\npheno = p\nout = o\n" + bad + "\n");
+      String m = assertThrows(BadInputException.class, () -> PipelineConfig.read(config)).getMessage();
+      String key = bad.substring(0, bad.indexOf(' '));
+      assertTrue(m.contains(key + " must be") && m.indexOf(config.toString()) == m.lastIndexOf(config.toString()), m);
+    }
   }
 
   @Test
