@@ -41,6 +41,27 @@ class TraitTablesTest {
     assertTrue(e.getMessage().contains("trait column 'age' is also used as a covariate"), e.getMessage());
   }
 
+  /** Several traits from tables read once: each trait's tables are the same objects, each trait's column checked. */
+  @Test
+  void tablesReadOnceServeEveryTrait(@TempDir Path dir) throws Exception {
+    Path p = dir.resolve("p.txt");
+    Files.writeString(p, "FID IID age y1 y2\nf1 a 30 1.5 NA\nf2 b 40 2.5 3\n");
+    TraitTables.Spec spec = new TraitTables.Spec(p.toString(), null, null, null, null, List.of(), null, List.of("age"),
+        false);
+    TraitTables.Read once = TraitTables.readOnce(spec, null, FAM, "x.fam", false, List.of(), conf);
+    TraitTables.Tables y1 = once.forTrait(spec.withPhenoName("y1"));
+    TraitTables.Tables y2 = once.forTrait(spec.withPhenoName("y2"));
+    assertEquals("y1", y1.trait());
+    assertEquals("y2", y2.trait());
+    assertTrue(y1.pheno() == y2.pheno() && y1.qcovar() == y2.qcovar(), "one phenotype and covariate table for both");
+    assertArrayEquals(new double[] {30, 40}, y2.qcovar().numeric(0));
+    // Each trait as TraitTables.read takes it alone: a missing column names the file, a covariate is no trait.
+    BadInputException missing = assertThrows(BadInputException.class, () -> once.forTrait(spec.withPhenoName("y3")));
+    assertTrue(missing.getMessage().contains(p.toString()) && missing.getMessage().contains("y3"), missing.getMessage());
+    BadInputException covariate = assertThrows(BadInputException.class, () -> once.forTrait(spec.withPhenoName("age")));
+    assertTrue(covariate.getMessage().contains("also used as a covariate"), covariate.getMessage());
+  }
+
   /** Several traits: every value column but the covariates taken from the table, each read as its own spec. */
   @Test
   void allPhenoIsEveryValueColumnButTheCovariatesAndNamesAreChecked(@TempDir Path dir) throws Exception {

@@ -7,7 +7,6 @@ import java.util.Locale;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.kinship.Grm;
@@ -174,16 +173,9 @@ public final class MultiTraitAssocJob {
   public static List<GenotypeRemlInputs.Assembled> checkTraits(TraitTables.Spec spec, List<String> traits,
       PartitionedGenotypes genotypes, Configuration conf) {
     Map<String, String> errors = new LinkedHashMap<>();
-    List<GenotypeRemlInputs.Assembled> ins = new ArrayList<>();
-    for (String trait : traits) {
-      try {
-        ins.add(MatrixFreeRemlJob.assemble(spec.withPhenoName(trait), genotypes, conf));
-      } catch (BadInputException e) {
-        errors.put(trait, e.getMessage());
-      }
-    }
+    Map<String, GenotypeRemlInputs.Assembled> ins = MatrixFreeRemlJob.assembleEach(spec, traits, genotypes, conf, errors);
     MultiTraitRemlJob.refuseBeforeFitting(errors, traits.size());
-    return ins;
+    return new ArrayList<>(ins.values());
   }
 
   /**

@@ -1,12 +1,15 @@
 package org.lmmspark.jobs.matfree;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
+import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.genotype.ChromosomeSelection;
 import org.lmmspark.engine.genotype.GenotypeInput;
 import org.lmmspark.engine.genotype.GenotypeScaling;
@@ -120,6 +123,29 @@ public final class MatrixFreeRemlJob {
     TraitTables.Tables t = TraitTables.read(trait, genotypes.fileset().famPath(), genotypes.samples(), samples, false,
         conf);
     return GenotypeRemlInputs.assemble(genotypes.samples(), samples, t.pheno(), t.trait(), t.covar(), t.qcovar());
+  }
+
+  /**
+   * {@link #assemble} for each of {@code traits} (columns of {@code spec}'s phenotype table), the tables read once
+   * for all ({@link TraitTables#readOnce}). Returns the inputs of each trait that has them, in order; puts in
+   * {@code errors} why each other trait has none. A table that cannot be read fails the call.
+   */
+  public static Map<String, GenotypeRemlInputs.Assembled> assembleEach(TraitTables.Spec spec, List<String> traits,
+      PartitionedGenotypes genotypes, Configuration conf, Map<String, String> errors) {
+    String samples = genotypes.fileset().samplesPath();
+    TraitTables.Read tables = TraitTables.readOnce(spec, genotypes.fileset().famPath(), genotypes.samples(), samples,
+        false, List.of(), conf);
+    Map<String, GenotypeRemlInputs.Assembled> ins = new LinkedHashMap<>();
+    for (String trait : traits) {
+      try {
+        TraitTables.Tables t = tables.forTrait(spec.withPhenoName(trait));
+        ins.put(trait, GenotypeRemlInputs.assemble(genotypes.samples(), samples, t.pheno(), t.trait(), t.covar(),
+            t.qcovar()));
+      } catch (BadInputException e) {
+        errors.put(trait, e.getMessage());
+      }
+    }
+    return ins;
   }
 
   /** One line on what was cached. */

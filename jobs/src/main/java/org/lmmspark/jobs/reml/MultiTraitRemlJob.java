@@ -138,20 +138,15 @@ public final class MultiTraitRemlJob {
     GenotypeSelection selection = new GenotypeSelection(o.samples(), g.variants());
     PartitionedGenotypes genotypes = PartitionedGenotypes.open(g.genotypes(), selection, conf);
     Map<String, String> errors = new LinkedHashMap<>();
-    Map<String, GenotypeRemlInputs.Assembled> ins = new LinkedHashMap<>();
+    Map<String, GenotypeRemlInputs.Assembled> ins = MatrixFreeRemlJob.assembleEach(o.trait(), traits, genotypes, conf,
+        errors);
+    refuseBeforeFitting(errors, traits.size());
     GenotypeRemlInputs.Assembled largest = null;
-    for (String trait : traits) {
-      try {
-        GenotypeRemlInputs.Assembled in = MatrixFreeRemlJob.assemble(forTrait(o, trait).trait(), genotypes, conf);
-        ins.put(trait, in);
-        if (largest == null || in.samples().size() > largest.samples().size()) {
-          largest = in;
-        }
-      } catch (BadInputException e) {
-        errors.put(trait, e.getMessage());
+    for (GenotypeRemlInputs.Assembled in : ins.values()) {
+      if (largest == null || in.samples().size() > largest.samples().size()) {
+        largest = in;
       }
     }
-    refuseBeforeFitting(errors, traits.size());
     // The route as for one trait, decided on the largest trait's samples (SolverRoute, the one place that decides).
     SolverRoute.Decision route = RemlJob.route(jsc, solver, genotypes, largest, g, scale);
     boolean matrixFree = route.route() == SolverRoute.Route.MATRIX_FREE;
