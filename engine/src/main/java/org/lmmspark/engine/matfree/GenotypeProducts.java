@@ -63,6 +63,6 @@ public interface GenotypeProducts {
     return offsets;
   }
 
-  /** Number of {@link #multiply} calls so far (passes over the genotypes). */
+  /** Passes over the genotypes so far: one per {@link #multiply} call, or more where one call runs its columns in several. */
   long passes();
 }

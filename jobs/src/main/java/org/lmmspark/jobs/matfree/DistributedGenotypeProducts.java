@@ -124,6 +124,7 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
   private final boolean dosages;
   private final List<Broadcast<?>> lineage;
   private long passes;
+  private long partialBytes = defaultPartialBytes();
 
   private DistributedGenotypeProducts(JavaSparkContext jsc, JavaRDD<CachedRange> cached, int n, List<String> chromosomes,
       long[] perChromosome, double[][] squares, VariantFilterCounts counts, long cachedBytes, int partitions,
@@ -280,12 +281,60 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
       throw new IllegalArgumentException("multiply: V must hold N×k = " + n + "×" + k + " values, out N×" + q
           + ", the weights C×k = " + chromosomeCount + "×" + k);
     }
-    passes++;
-    int nn = n;
     boolean[] splitColumns = split == null ? new boolean[k] : java.util.Arrays.copyOf(split, k);
+    // The columns in Spark jobs of at most maxOutputColumns outputs each (one column at least): see defaultPartialBytes.
+    long maxOutputColumns = Math.max(1, partialBytes / (8L * n));
+    for (int from = 0; from < k; ) {
+      int to = from + 1;
+      while (to < k && offsets[to + 1] - offsets[from] <= maxOutputColumns) {
+        to++;
+      }
+      multiplyColumns(v, from, to, weights, splitColumns, offsets, out);
+      from = to;
+    }
+  }
+
+  /**
+   * Bytes of one task's partial sums at most ({@code N ×} a job's output columns, in double): a product over more
+   * columns runs as several Spark jobs (each one more pass over the cached genotypes, {@link #passes}). The driver
+   * holds the running sum and the partials it is fetching and deserializing, several at a time: 20 traits' lock-step
+   * REML at N = 10,000 with partials of 106 MB ran a 6 GB driver out of heap, and 100 traits at N = 20,000
+   * (~900 columns, 146 MB) a 4 GB one. A 32nd of the driver's heap (128 MB at 4 GB, 384 MB at 12 GB) keeps them to a
+   * few tenths of it; at least 32 MB.
+   */
+  static long defaultPartialBytes() {
+    return Math.max(32L << 20, Runtime.getRuntime().maxMemory() / 32);
+  }
+
+  /** Lowers (or raises) the bound on a task's partial sums (tests: wide products in several jobs on small data). */
+  void limitPartialBytes(long bytes) {
+    if (bytes < 8L * n) {
+      throw new IllegalArgumentException("a task's partial sums need at least one column, 8·N = " + 8L * n + " bytes");
+    }
+    partialBytes = bytes;
+  }
+
+  /** One Spark job: columns {@code [from, to)} of the product, written to their outputs in {@code out}. */
+  private void multiplyColumns(double[] v, int from, int to, double[] weights, boolean[] splitColumns, int[] offsets,
+      double[] out) {
+    passes++;
+    int chromosomeCount = chromosomes.size();
+    int k = to - from;
+    int q = offsets[to] - offsets[from];
+    int[] chunkOffsets = new int[k + 1];
+    for (int j = 0; j <= k; j++) {
+      chunkOffsets[j] = offsets[from + j] - offsets[from];
+    }
+    boolean[] chunkSplit = java.util.Arrays.copyOfRange(splitColumns, from, to);
+    int nn = n;
     // V goes out in single precision, the form the SGEMMs use (half the broadcast bytes); partials come back in double.
-    Broadcast<float[]> vb = jsc.broadcast(GenotypeProductKernel.toFloat(v, n * k));
-    Broadcast<double[]> wb = jsc.broadcast(weights.clone());
+    float[] vf = new float[Math.multiplyExact(n, k)];
+    for (int i = 0, at = from * n; i < vf.length; i++) {
+      vf[i] = (float) v[at + i];
+    }
+    Broadcast<float[]> vb = jsc.broadcast(vf);
+    Broadcast<double[]> wb = jsc.broadcast(java.util.Arrays.copyOfRange(weights, from * chromosomeCount,
+        to * chromosomeCount));
     try {
       Partial sum = cached.mapPartitions((Iterator<CachedRange> it) -> {
         double[] acc = null;
@@ -304,17 +353,18 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
             touched[b.chromosome] = true;
             for (int j = 0; j < k; j++) {
               w[j] = ww[b.chromosome + chromosomeCount * j];
-              target[j] = offsets[j] + (splitColumns[j] ? b.chromosome : 0);
+              target[j] = chunkOffsets[j] + (chunkSplit[j] ? b.chromosome : 0);
             }
             GenotypeProductKernel.multiplyAdd(b, vv, k, w, target, acc, ws);
           }
         }
         return acc == null ? java.util.Collections.<Partial>emptyIterator()
-            : java.util.List.of(Partial.of(acc, nn, offsets, splitColumns, touched)).iterator();
+            : java.util.List.of(Partial.of(acc, nn, chunkOffsets, chunkSplit, touched)).iterator();
       }).treeReduce(Partial::add, partitions <= TREE_THRESHOLD ? 1 : 2);
-      java.util.Arrays.fill(out, 0, n * q, 0.0);
+      int base = offsets[from];
+      java.util.Arrays.fill(out, base * n, (base + q) * n, 0.0);
       for (int c = 0; c < sum.columns().length; c++) {
-        System.arraycopy(sum.values(), c * n, out, sum.columns()[c] * n, n);
+        System.arraycopy(sum.values(), c * n, out, (base + sum.columns()[c]) * n, n);
       }
     } finally {
       vb.destroy();

@@ -113,6 +113,24 @@ class MatrixFreeSparkTest {
           }
         }
       }
+
+      // Bounded partial sums (as a small driver heap bounds them at scale): a product with more output columns than a
+      // task may send back runs as several Spark jobs, one pass each, with the products above (checked against dense
+      // GRMs) to the rounding of single-precision SGEMMs over other column counts.
+      prod.limitPartialBytes(8L * n * 3);
+      long before = prod.passes();
+      double[] chunked = new double[n * k];
+      op.applyLoco(v, k, leaveOut, chunked);
+      assertEquals(before + 2, prod.passes(), "4 columns, at most 3 per job");
+      double[] chunkedParts = new double[n * 3 * ks];
+      op.applyPerChromosome(v, ks, chunkedParts);
+      assertEquals(before + 4, prod.passes(), "2 split columns of 3 outputs each, one per job");
+      for (int i = 0; i < out.length; i++) {
+        assertClose(chunked[i], out[i], 1e-6, 1e-6, "chunked K_-c v (" + i + ")");
+      }
+      for (int i = 0; i < parts.length; i++) {
+        assertClose(chunkedParts[i], parts[i], 1e-6, 1e-6, "chunked split part (" + i + ")");
+      }
     }
   }
 
