@@ -52,7 +52,7 @@ public final class SharedGenotypePasses implements GenotypeProducts {
     final boolean[] split;
     final double[] out;
     boolean done;
-    RuntimeException failure;
+    Throwable failure;
 
     Request(double[] v, int k, double[] weights, boolean[] split, double[] out) {
       this.v = v;
@@ -163,8 +163,11 @@ public final class SharedGenotypePasses implements GenotypeProducts {
         served.awaitUninterruptibly();
       }
     }
-    if (r.failure != null) {
-      throw r.failure;
+    if (r.failure instanceof RuntimeException e) {
+      throw e;
+    }
+    if (r.failure instanceof Error e) {
+      throw e;
     }
   }
 
@@ -223,7 +226,9 @@ public final class SharedGenotypePasses implements GenotypeProducts {
         System.arraycopy(out, at, r.out, 0, q);
         at += q;
       }
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
+      // Every request of the pass fails with it (an Error too, e.g. the driver out of heap): were one left
+      // pending, the computations waiting for it would wait for ever.
       for (Request r : pending) {
         r.failure = e;
       }

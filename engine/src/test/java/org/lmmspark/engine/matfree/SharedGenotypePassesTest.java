@@ -3,6 +3,7 @@ package org.lmmspark.engine.matfree;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.lmmspark.engine.testing.Tolerance.assertClose;
 
 import java.nio.file.Path;
@@ -111,6 +112,73 @@ class SharedGenotypePassesTest {
     assertSame(boom, e);
     assertEquals(1, finished[0], "the other computation ran to its end");
     assertEquals(4, shared.passes());
+  }
+
+  /**
+   * A pass that fails with an Error (the driver out of heap) fails every computation waiting for it, and runAll
+   * rethrows it: none is left waiting for a pass that will never come (that hung a 100-trait run).
+   */
+  @Test
+  void anErrorInASharedPassFailsEveryComputationInsteadOfHangingThem(@TempDir Path dir) {
+    int n = 30;
+    int m = 40;
+    int[][] g = BedFixture.random(n, m, 0, 0, 5);
+    int[] chr = new int[m];
+    java.util.Arrays.fill(chr, 1);
+    LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(BedFixture.write(dir, "e", g, chr)), null,
+        new int[m], 1, 0, 16, new Configuration());
+    OutOfMemoryError outOfHeap = new OutOfMemoryError("Java heap space (test)");
+    GenotypeProducts failingSecondPass = new GenotypeProducts() {
+      private long passes;
+
+      @Override
+      public int samples() {
+        return prod.samples();
+      }
+
+      @Override
+      public int chromosomeCount() {
+        return prod.chromosomeCount();
+      }
+
+      @Override
+      public long[] variantsPerChromosome() {
+        return prod.variantsPerChromosome();
+      }
+
+      @Override
+      public double[][] squareSumsPerChromosome() {
+        return prod.squareSumsPerChromosome();
+      }
+
+      @Override
+      public void multiply(double[] v, int k, double[] weights, boolean[] split, double[] out) {
+        if (++passes == 2) {
+          throw outOfHeap;
+        }
+        prod.multiply(v, k, weights, split, out);
+      }
+
+      @Override
+      public long passes() {
+        return passes;
+      }
+    };
+    SharedGenotypePasses shared = new SharedGenotypePasses(failingSecondPass);
+    List<Callable<Integer>> work = new ArrayList<>();
+    for (int c = 0; c < 3; c++) {
+      work.add(() -> {
+        GenomicRelationshipOperator op = new GenomicRelationshipOperator(shared, subset(n, i -> true), -1);
+        for (int t = 0; t < 3; t++) {
+          op.apply(new double[n], 1, new double[n]);
+        }
+        return 0;
+      });
+    }
+    OutOfMemoryError e = assertTimeoutPreemptively(java.time.Duration.ofSeconds(20),
+        () -> assertThrows(OutOfMemoryError.class, () -> shared.runAll(work, "test")));
+    assertSame(outOfHeap, e);
+    assertEquals(2, shared.passes(), "the pass that failed ends the run");
   }
 
   /**
