@@ -93,13 +93,20 @@ public final class MultiTraitAssocJob {
         together.add(new MatrixFreeAssocJob.Trait(o.forTrait(o.trait().withPhenoName(traits.get(t)), null,
             MultiTraitRemlJob.prefix(o.out(), traits.get(t))), ins.get(t), mine));
       }
-      Stages stages = new Stages(jsc, log);
-      List<AssocJob.Result> r = MatrixFreeAssocJob.run(jsc, genotypes, together, stages);
-      for (int t = 0; t < traits.size(); t++) {
-        results.put(traits.get(t), r.get(t));
+      // In groups the driver's heap holds (MatrixFreeRemlJob.traitsPerGroup), one after the other, each over a cache.
+      int perGroup = MatrixFreeRemlJob.traitsPerGroup(largest.samples().size());
+      for (int from = 0; from < traits.size(); from += perGroup) {
+        int to = Math.min(traits.size(), from + perGroup);
+        Stages stages = new Stages(jsc, log);
+        List<AssocJob.Result> r = MatrixFreeAssocJob.run(jsc, genotypes, together.subList(from, to), stages);
+        for (int t = from; t < to; t++) {
+          results.put(traits.get(t), r.get(t - from));
+        }
+        notes.add("matrix-free, " + (to - from) + " traits together over one genotype cache" + (to - from == traits.size()
+            ? "" : String.format(Locale.ROOT, " (group %d of %d: at most %d traits in lock-step for the driver's heap)",
+            from / perGroup + 1, (traits.size() + perGroup - 1) / perGroup, perGroup)) + ": "
+            + String.join("; ", stages.lines()));
       }
-      notes.add("matrix-free, " + traits.size() + " traits together over one genotype cache: " + String.join("; ",
-          stages.lines()));
     } else {
       spectral(jsc, o, traits, genotypes, why, results, notes);
     }

@@ -64,7 +64,14 @@ public final class Lmmspark implements Callable<Integer> {
       ex.printStackTrace(commandLine.getErr());
       return 1;
     });
-    return cli.execute(args);
+    try {
+      return cli.execute(args);
+    } catch (OutOfMemoryError e) {
+      // picocli hands on Errors; this one has a remedy the user can apply. Outputs are written whole or not at all.
+      cli.getErr().println("lmmspark: error: the driver ran out of Java heap (" + (Runtime.getRuntime().maxMemory() >> 20)
+          + " MiB): give it more (LMMSPARK_DRIVER_MEMORY with scripts/lmmspark, --driver-memory with spark-submit)");
+      return 1;
+    }
   }
 
   /**

@@ -187,6 +187,46 @@ public final class MatrixFreeRemlJob {
     return new Fitted(out.fit(), summary, out.diagnostics(), problem, k, passes, jobs.get(), remlSeconds);
   }
 
+  /** Caps the traits of one lock-step group ({@link #traitsPerGroup}), e.g. {@code -Dlmmspark.lockstep.traits=50}. */
+  public static final String LOCKSTEP_TRAITS_PROPERTY = "lmmspark.lockstep.traits";
+  /**
+   * Driver memory of one trait in a lock-step group, in n-vectors of doubles: its probes' and y's Lanczos runs, its
+   * preconditioner's Ritz pairs restricted to its samples, its columns in every shared pass (the request, the gathered
+   * input and output), and in {@code assoc} its LOCO solve. Measured: 100 traits of n ≈ 17,500 (40 probes) held
+   * ~3.4 GB after collections, ~235 n-vectors each; rounded up.
+   */
+  static final int VECTORS_PER_TRAIT = 250;
+
+  /**
+   * How many traits one lock-step group may hold: half the driver's heap over {@link #VECTORS_PER_TRAIT} n-vectors per
+   * trait (at least 1), or {@code -Dlmmspark.lockstep.traits} when that is smaller. Many traits run as several groups
+   * one after the other (each its own shared passes): 100 traits at n = 20,000 all at once filled a 4 GB driver
+   * (the lock-step fit then stalled in Spark's result fetch), and memory, not passes, is what grows with T.
+   * About 50 traits per group at n = 20,000 with a 4 GB heap, 150 with 12 GB; 30 at n = 100,000 with 12 GB.
+   */
+  public static int traitsPerGroup(int n) {
+    int byHeap = traitsPerGroup(n, Runtime.getRuntime().maxMemory());
+    String cap = System.getProperty(LOCKSTEP_TRAITS_PROPERTY);
+    if (cap == null) {
+      return byHeap;
+    }
+    try {
+      int c = Integer.parseInt(cap.trim());
+      if (c < 1) {
+        throw new NumberFormatException();
+      }
+      return Math.min(byHeap, c);
+    } catch (NumberFormatException e) {
+      throw new BadInputException("-D" + LOCKSTEP_TRAITS_PROPERTY + " must be a positive number of traits, got '" + cap
+          + "'");
+    }
+  }
+
+  /** As above for a heap of {@code heapBytes}, without the cap. */
+  public static int traitsPerGroup(int n, long heapBytes) {
+    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, heapBytes / 2 / (8L * VECTORS_PER_TRAIT * Math.max(1, n))));
+  }
+
   /**
    * Several traits on genotypes already cached, each over its own analysed samples {@code ins.get(t).famRows()},
    * fitted in lock-step ({@link StochasticReml#fitTogether}): every product of every trait rides in the same

@@ -165,27 +165,36 @@ public final class MultiTraitRemlJob {
       try {
         double cacheSeconds = (System.nanoTime() - t0) / 1e9;
         List<String> names = new ArrayList<>(ins.keySet());
-        List<MatrixFreeRemlJob.Fitted> fitted = MatrixFreeRemlJob.fitTogether(jsc, products,
-            new ArrayList<>(ins.values()), names, RemlJob.stochasticOptions(o, g), true);
-        MatrixFreeRemlJob.Fitted first = fitted.get(0);
         log.add(MatrixFreeRemlJob.describeCache(products));
-        log.add(String.format(Locale.ROOT, "REML of %d traits together: %d shared passes over the genotypes, %d Spark "
-            + "jobs, %.1f s", names.size(), first.passes(), first.sparkJobs(), first.seconds()));
-        for (int t = 0; t < names.size(); t++) {
-          String trait = names.get(t);
-          GenotypeRemlInputs.Assembled in = ins.get(trait);
-          MatrixFreeRemlJob.Fitted f = fitted.get(t);
-          List<String> notes = new ArrayList<>(genotypes.notes());
-          notes.addAll(in.notes());
-          notes.add(MatrixFreeRemlJob.describeCache(products));
-          MatrixFreeRemlJob.Result r = new MatrixFreeRemlJob.Result(f.fit(), f.summary(), in.samples(), f.diagnostics(),
-              products.counts(), products.counts().kept, products.cachedBytes(), products.partitions(), f.passes(),
-              f.sparkJobs(), cacheSeconds, f.seconds(), notes);
-          try {
-            results.put(trait, RemlJob.writeMatrixFree(forTrait(o, trait), g, scale, in, r,
-                why + "; fitted together with " + (names.size() - 1) + " other trait(s), passes shared", t0, conf));
-          } catch (BadInputException e) {
-            errors.put(trait, e.getMessage());
+        // In groups the driver's heap holds (MatrixFreeRemlJob.traitsPerGroup), one after the other over the cache.
+        int perGroup = MatrixFreeRemlJob.traitsPerGroup(largest.samples().size());
+        for (int from = 0; from < names.size(); from += perGroup) {
+          List<String> group = names.subList(from, Math.min(names.size(), from + perGroup));
+          List<MatrixFreeRemlJob.Fitted> fitted = MatrixFreeRemlJob.fitTogether(jsc, products,
+              group.stream().map(ins::get).toList(), group, RemlJob.stochasticOptions(o, g), true);
+          MatrixFreeRemlJob.Fitted first = fitted.get(0);
+          String together = group.size() == names.size() ? ""
+              : String.format(Locale.ROOT, " (group %d of %d: at most %d traits in lock-step for the driver's heap)",
+              from / perGroup + 1, (names.size() + perGroup - 1) / perGroup, perGroup);
+          log.add(String.format(Locale.ROOT, "REML of %d traits together%s: %d shared passes over the genotypes, %d "
+              + "Spark jobs, %.1f s", group.size(), together, first.passes(), first.sparkJobs(), first.seconds()));
+          for (int t = 0; t < group.size(); t++) {
+            String trait = group.get(t);
+            GenotypeRemlInputs.Assembled in = ins.get(trait);
+            MatrixFreeRemlJob.Fitted f = fitted.get(t);
+            List<String> notes = new ArrayList<>(genotypes.notes());
+            notes.addAll(in.notes());
+            notes.add(MatrixFreeRemlJob.describeCache(products));
+            MatrixFreeRemlJob.Result r = new MatrixFreeRemlJob.Result(f.fit(), f.summary(), in.samples(),
+                f.diagnostics(), products.counts(), products.counts().kept, products.cachedBytes(), products.partitions(),
+                f.passes(), f.sparkJobs(), cacheSeconds, f.seconds(), notes);
+            try {
+              results.put(trait, RemlJob.writeMatrixFree(forTrait(o, trait), g, scale, in, r,
+                  why + "; fitted together with " + (group.size() - 1) + " other trait(s), passes shared" + together, t0,
+                  conf));
+            } catch (BadInputException e) {
+              errors.put(trait, e.getMessage());
+            }
           }
         }
       } finally {

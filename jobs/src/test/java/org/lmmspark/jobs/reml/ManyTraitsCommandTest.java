@@ -2,6 +2,7 @@ package org.lmmspark.jobs.reml;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.lmmspark.engine.testing.Tolerance.assertClose;
 
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lmmspark.engine.testing.BedFixture;
 import org.lmmspark.jobs.cli.Lmmspark;
+import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
 
 /**
  * {@code lmmspark reml|assoc --pheno-name A,B,… / --all-pheno} through the real entry point, each trait
@@ -203,6 +205,42 @@ class ManyTraitsCommandTest {
     assertTrue(together < 0.65 * alonePasses, together + " shared passes vs " + alonePasses + " alone");
     String log = Files.readString(Path.of(many + ".log"));
     assertTrue(log.contains("REML of 2 traits together"), log);
+  }
+
+  /**
+   * More traits than one lock-step group may hold ({@code -Dlmmspark.lockstep.traits=1} here; by default half the
+   * driver's heap, {@link MatrixFreeRemlJob#traitsPerGroup}): the groups run one after the other over the one cache,
+   * every trait fitted and within Monte Carlo error of its fit alone, as in one group.
+   */
+  @Test
+  void traitsBeyondOneLockStepGroupRunInGroups() throws Exception {
+    String many = dir.resolve("mfgroups").toString();
+    System.setProperty(MatrixFreeRemlJob.LOCKSTEP_TRAITS_PROPERTY, "1");
+    try {
+      assertEquals(0, Lmmspark.run(args(many, concat(MATRIX_FREE, "--pheno-name", "D,B"))));
+    } finally {
+      System.clearProperty(MatrixFreeRemlJob.LOCKSTEP_TRAITS_PROPERTY);
+    }
+    String log = Files.readString(Path.of(many + ".log"));
+    assertTrue(log.contains("REML of 1 traits together (group 1 of 2") && log.contains("(group 2 of 2"), log);
+    for (String trait : List.of("D", "B")) {
+      double mcSe = monteCarloSe(Files.readString(Path.of(many + "." + trait + ".json")));
+      double h2 = Double.parseDouble(hsq(aloneMatrixFree(trait)).get("V(G)/Vp")[1]);
+      double h2Grouped = Double.parseDouble(hsq(many + "." + trait).get("V(G)/Vp")[1]);
+      System.out.printf("trait %s in a group of its own: h2 %.7f alone, %.7f grouped (MC SE %.4f)%n", trait, h2,
+          h2Grouped, mcSe);
+      // As namedTraitsMatrixFreeEqualEachTraitAloneInFewerPasses: other probes, within Monte Carlo error.
+      assertClose(h2Grouped, h2, 4.5 * mcSe, 0, "h² of " + trait + " in its group vs alone");
+    }
+    // The group size itself: half the heap over 250 n-vectors of doubles per trait, at least one.
+    assertEquals(53, MatrixFreeRemlJob.traitsPerGroup(20_000, 4L << 30));
+    assertEquals(1, MatrixFreeRemlJob.traitsPerGroup(1_000_000, 1L << 30));
+    System.setProperty(MatrixFreeRemlJob.LOCKSTEP_TRAITS_PROPERTY, "0");
+    try {
+      assertThrows(org.lmmspark.engine.BadInputException.class, () -> MatrixFreeRemlJob.traitsPerGroup(100));
+    } finally {
+      System.clearProperty(MatrixFreeRemlJob.LOCKSTEP_TRAITS_PROPERTY);
+    }
   }
 
   /**
