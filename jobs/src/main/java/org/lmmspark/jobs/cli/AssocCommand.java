@@ -35,7 +35,7 @@ import picocli.CommandLine.Spec;
           + " and the rotation of every genotype block (results identical to single runs). Matrix-free route: one"
           + " genotype cache, the traits' REML in lock-step with the probes' runs shared as control variates, their"
           + " LOCO solves and ONE test pass shared (each trait's results within the Monte Carlo error of the probes"
-          + " of its single run).",
+          + " of its single run); in groups the driver's heap holds (-Dlmmspark.lockstep.traits=G caps a group).",
       "Samples and variants as PLINK selects them (--keep/--remove, --extract/--exclude [range], --chr,"
           + " --from-bp/--to-bp): a GRM computed here, the null model and the tests all use the kept samples and"
           + " selected variants only. Tables in any layout (see --pheno).",

@@ -99,7 +99,8 @@ import picocli.CommandLine.Spec;
       "Several traits: --pheno-name A,B,C or --all-pheno fit each trait on its own samples (no missing value"
           + " filled in) in one run: OUT.TRAIT.hsq/.json/.log per trait, OUT.summary.tsv (trait, n, h2, SE, ...) and"
           + " OUT.log. Spectral: traits with the same samples share one reduction of K (each result is its own run's);"
-          + " matrix-free: the traits' REML runs in lock-step over shared passes of the genotypes.",
+          + " matrix-free: the traits' REML runs in lock-step over shared passes of the genotypes, in groups the"
+          + " driver's heap holds (-Dlmmspark.lockstep.traits=G caps a group).",
       "",
       "Known variances: --fix NAME=VALUE (repeatable) or --fix-file FILE hold variances at given values; with all"
           + " of them known, no optimization: BLUEs with SEs and BLUPs with PEVs (Henderson's setting).",
