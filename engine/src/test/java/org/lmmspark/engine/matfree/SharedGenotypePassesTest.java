@@ -88,12 +88,7 @@ class SharedGenotypePassesTest {
   @Test
   void aFailingComputationLetsTheOthersFinishAndIsRethrown(@TempDir Path dir) {
     int n = 40;
-    int m = 60;
-    int[][] g = BedFixture.random(n, m, 0, 0, 9);
-    int[] chr = new int[m];
-    java.util.Arrays.fill(chr, 1);
-    LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(BedFixture.write(dir, "f", g, chr)), null,
-        new int[m], 1, 0, 16, new Configuration());
+    LocalGenotypeProducts prod = oneChromosome(dir, "f", BedFixture.random(n, 60, 0, 0, 9));
     SharedGenotypePasses shared = new SharedGenotypePasses(prod);
     IllegalArgumentException boom = new IllegalArgumentException("trait 1 failed");
     int[] finished = new int[1];
@@ -121,12 +116,7 @@ class SharedGenotypePassesTest {
   @Test
   void anErrorInASharedPassFailsEveryComputationInsteadOfHangingThem(@TempDir Path dir) {
     int n = 30;
-    int m = 40;
-    int[][] g = BedFixture.random(n, m, 0, 0, 5);
-    int[] chr = new int[m];
-    java.util.Arrays.fill(chr, 1);
-    LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(BedFixture.write(dir, "e", g, chr)), null,
-        new int[m], 1, 0, 16, new Configuration());
+    LocalGenotypeProducts prod = oneChromosome(dir, "e", BedFixture.random(n, 40, 0, 0, 5));
     OutOfMemoryError outOfHeap = new OutOfMemoryError("Java heap space (test)");
     GenotypeProducts failingSecondPass = new GenotypeProducts() {
       private long passes;
@@ -194,8 +184,7 @@ class SharedGenotypePassesTest {
     int[][] g = BedFixture.random(n, m, 0, 0, 21);
     int[] chr = new int[m];
     java.util.Arrays.fill(chr, 1);
-    LocalGenotypeProducts prod = LocalGenotypeProducts.read(BedFixture.source(BedFixture.write(dir, "w", g, chr)), null,
-        new int[m], 1, 0, 16, new Configuration());
+    LocalGenotypeProducts prod = oneChromosome(dir, "w", g);
     double[] k = PlainKinship.k(g, chr, 0);
     SharedGenotypePasses shared = new SharedGenotypePasses(prod);
     int[] all = subset(n, i -> true);
@@ -249,6 +238,14 @@ class SharedGenotypePassesTest {
     assertEquals(1, passesSeenByWaiter[0]);
     assertEquals(2, passesSeenByWaiter[1]);
     assertEquals(2, passesSeenByWaiter[2]);
+  }
+
+  /** Products over the genotypes {@code g} (variants × samples) written as a one-chromosome fileset {@code name}. */
+  static LocalGenotypeProducts oneChromosome(Path dir, String name, int[][] g) {
+    int[] chr = new int[g.length];
+    java.util.Arrays.fill(chr, 1);
+    return LocalGenotypeProducts.read(BedFixture.source(BedFixture.write(dir, name, g, chr)), null, new int[g.length], 1,
+        0, 16, new Configuration());
   }
 
   static int[] subset(int n, java.util.function.IntPredicate keep) {
