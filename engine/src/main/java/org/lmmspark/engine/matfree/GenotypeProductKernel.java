@@ -236,9 +236,14 @@ public final class GenotypeProductKernel {
 
   /** V rounded to single precision once per product (not once per block). */
   public static float[] toFloat(double[] v, int length) {
+    return toFloat(v, 0, length);
+  }
+
+  /** As above for {@code v[from … from + length)} (some columns of a column-major V). */
+  public static float[] toFloat(double[] v, int from, int length) {
     float[] f = new float[length];
     for (int i = 0; i < length; i++) {
-      f[i] = (float) v[i];
+      f[i] = (float) v[from + i];
     }
     return f;
   }

@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * is chosen for all, as for one trait on the largest trait's samples ({@link SolverRoute}). Then:
  * <ul>
  *   <li><b>Matrix-free</b> ({@link MatrixFreeAssocJob#run(JavaSparkContext, PartitionedGenotypes, List, Stages)}):
- *       ONE cache of the genotypes; the traits' REML fits in lock-step ({@link MatrixFreeRemlJob#fitTogether}:
+ *       ONE cache of the genotypes (per group of traits the driver's heap holds, {@link
+ *       MatrixFreeRemlJob#traitsPerGroup}); the traits' REML fits in lock-step ({@link MatrixFreeRemlJob#fitTogether}:
  *       each pass carries the Lanczos steps of the probes and of y of every trait not yet converged,
  *       each trait's K masked to its samples, the probes' runs shared as control variates as {@code reml} does,
  *       {@link org.lmmspark.engine.reml.matfree.SharedProbeRuns}); one Spark job fetching the calibration variants
@@ -102,10 +103,8 @@ public final class MultiTraitAssocJob {
         for (int t = from; t < to; t++) {
           results.put(traits.get(t), r.get(t - from));
         }
-        notes.add("matrix-free, " + (to - from) + " traits together over one genotype cache" + (to - from == traits.size()
-            ? "" : String.format(Locale.ROOT, " (group %d of %d: at most %d traits in lock-step for the driver's heap)",
-            from / perGroup + 1, (traits.size() + perGroup - 1) / perGroup, perGroup)) + ": "
-            + String.join("; ", stages.lines()));
+        notes.add("matrix-free, " + (to - from) + " traits together over one genotype cache"
+            + MatrixFreeRemlJob.groupNote(from, traits.size(), perGroup) + ": " + String.join("; ", stages.lines()));
       }
     } else {
       spectral(jsc, o, traits, genotypes, why, results, notes);

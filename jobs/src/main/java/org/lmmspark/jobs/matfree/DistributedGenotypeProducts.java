@@ -297,10 +297,10 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
   /**
    * Bytes of one task's partial sums at most ({@code N ×} a job's output columns, in double): a product over more
    * columns runs as several Spark jobs (each one more pass over the cached genotypes, {@link #passes}). The driver
-   * holds the running sum and the partials it is fetching and deserializing, several at a time: 20 traits' lock-step
-   * REML at N = 10,000 with partials of 106 MB ran a 6 GB driver out of heap, and 100 traits at N = 20,000
-   * (~900 columns, 146 MB) a 4 GB one. A 32nd of the driver's heap (128 MB at 4 GB, 384 MB at 12 GB) keeps them to a
-   * few tenths of it; at least 32 MB.
+   * holds the running sum and the partials it is fetching and deserializing, several at a time: 20 traits' LOCO solves
+   * at N = 10,000 in passes of 1,320 columns (partials of 106 MB) ran a 6 GB driver out of heap fetching them
+   * ({@code MatrixFreeAssocJob.LOCO_PASS_BYTES}). A 32nd of the driver's heap (128 MB at 4 GB, 384 MB at 12 GB) keeps
+   * them to a few tenths of it whoever asks for the product; at least 32 MB.
    */
   static long defaultPartialBytes() {
     return Math.max(32L << 20, Runtime.getRuntime().maxMemory() / 32);
@@ -328,11 +328,7 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
     boolean[] chunkSplit = java.util.Arrays.copyOfRange(splitColumns, from, to);
     int nn = n;
     // V goes out in single precision, the form the SGEMMs use (half the broadcast bytes); partials come back in double.
-    float[] vf = new float[Math.multiplyExact(n, k)];
-    for (int i = 0, at = from * n; i < vf.length; i++) {
-      vf[i] = (float) v[at + i];
-    }
-    Broadcast<float[]> vb = jsc.broadcast(vf);
+    Broadcast<float[]> vb = jsc.broadcast(GenotypeProductKernel.toFloat(v, from * n, Math.multiplyExact(n, k)));
     Broadcast<double[]> wb = jsc.broadcast(java.util.Arrays.copyOfRange(weights, from * chromosomeCount,
         to * chromosomeCount));
     try {

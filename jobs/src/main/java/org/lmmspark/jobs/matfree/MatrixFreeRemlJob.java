@@ -222,6 +222,16 @@ public final class MatrixFreeRemlJob {
     }
   }
 
+  /**
+   * What the log says of the group of traits starting at index {@code from} of {@code total} in groups of
+   * {@code perGroup}: nothing when all are one group.
+   */
+  public static String groupNote(int from, int total, int perGroup) {
+    return total <= perGroup ? "" : String.format(java.util.Locale.ROOT,
+        " (group %d of %d: at most %d traits in lock-step for the driver's heap)", from / perGroup + 1,
+        (total + perGroup - 1) / perGroup, perGroup);
+  }
+
   /** As above for a heap of {@code heapBytes}, without the cap. */
   public static int traitsPerGroup(int n, long heapBytes) {
     return (int) Math.max(1, Math.min(Integer.MAX_VALUE, heapBytes / 2 / (8L * VECTORS_PER_TRAIT * Math.max(1, n))));

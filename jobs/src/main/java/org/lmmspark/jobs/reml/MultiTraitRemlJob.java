@@ -41,7 +41,9 @@ import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
  *       passes ({@link MatrixFreeRemlJob#fitTogether}): each pass carries the columns of the traits not yet
  *       converged, each trait's operator K restricted to its samples by masking the pass. A pass costs the
  *       decode of every genotype and one Spark job whatever the number of columns, plus {@code 4NM} flops per
- *       column; so T traits cost about as many passes as the slowest one alone. The probes and y are Lanczos
+ *       column; so T traits cost about as many passes as the slowest one alone (per group of at most
+ *       {@link MatrixFreeRemlJob#traitsPerGroup} traits, what the driver's heap holds; the groups one after the
+ *       other over the same cache). The probes and y are Lanczos
  *       runs kept for the whole fit (traces, log|V|, yᵀPy, the score and the AI matrix at every θ by quadrature)
  *       instead of CG solves of y, the AI columns and R probes at every θ
  *       ({@link org.lmmspark.engine.reml.matfree.StochasticReml#fitTogether}), and the probes' runs are
@@ -173,9 +175,7 @@ public final class MultiTraitRemlJob {
           List<MatrixFreeRemlJob.Fitted> fitted = MatrixFreeRemlJob.fitTogether(jsc, products,
               group.stream().map(ins::get).toList(), group, RemlJob.stochasticOptions(o, g), true);
           MatrixFreeRemlJob.Fitted first = fitted.get(0);
-          String together = group.size() == names.size() ? ""
-              : String.format(Locale.ROOT, " (group %d of %d: at most %d traits in lock-step for the driver's heap)",
-              from / perGroup + 1, (names.size() + perGroup - 1) / perGroup, perGroup);
+          String together = MatrixFreeRemlJob.groupNote(from, names.size(), perGroup);
           log.add(String.format(Locale.ROOT, "REML of %d traits together%s: %d shared passes over the genotypes, %d "
               + "Spark jobs, %.1f s", group.size(), together, first.passes(), first.sparkJobs(), first.seconds()));
           for (int t = 0; t < group.size(); t++) {
