@@ -74,6 +74,15 @@ import org.slf4j.LoggerFactory;
 final class MatrixFreeAssocJob {
   private static final Logger log = LoggerFactory.getLogger(MatrixFreeAssocJob.class);
 
+  /**
+   * Driver memory of one trait of a lock-step {@code assoc}, in n-vectors of doubles ({@link
+   * MatrixFreeRemlJob#traitsPerGroup}): its REML's ({@link MatrixFreeRemlJob#VECTORS_PER_TRAIT}) and its LOCO solve's,
+   * about 6 per column of its 52 (right-hand side, solution, CG's residual, preconditioned residual and direction,
+   * the warm start) and the columns of its batches in each shared pass. Measured: 55 traits of n ≈ 17,500 in a 4 GB
+   * driver finished the REML and ran out of heap in the LOCO solves.
+   */
+  static final int VECTORS_PER_TRAIT = 600;
+
   /** Driver memory the batched LOCO solve may take (about 10 n-vectors per column). */
   static final long LOCO_SOLVE_BYTES = 1L << 30;
   /**

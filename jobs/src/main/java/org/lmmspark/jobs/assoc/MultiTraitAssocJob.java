@@ -95,7 +95,8 @@ public final class MultiTraitAssocJob {
             MultiTraitRemlJob.prefix(o.out(), traits.get(t))), ins.get(t), mine));
       }
       // In groups the driver's heap holds (MatrixFreeRemlJob.traitsPerGroup), one after the other, each over a cache.
-      int perGroup = MatrixFreeRemlJob.traitsPerGroup(largest.samples().size());
+      int perGroup = MatrixFreeRemlJob.traitsPerGroup(largest.samples().size(),
+          MatrixFreeAssocJob.VECTORS_PER_TRAIT);
       for (int from = 0; from < traits.size(); from += perGroup) {
         int to = Math.min(traits.size(), from + perGroup);
         Stages stages = new Stages(jsc, log);

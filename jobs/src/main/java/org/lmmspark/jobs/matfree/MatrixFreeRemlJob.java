@@ -190,22 +190,23 @@ public final class MatrixFreeRemlJob {
   /** Caps the traits of one lock-step group ({@link #traitsPerGroup}), e.g. {@code -Dlmmspark.lockstep.traits=50}. */
   public static final String LOCKSTEP_TRAITS_PROPERTY = "lmmspark.lockstep.traits";
   /**
-   * Driver memory of one trait in a lock-step group, in n-vectors of doubles: its probes' and y's Lanczos runs, its
+   * Driver memory of one trait in a lock-step REML, in n-vectors of doubles: its probes' and y's Lanczos runs, its
    * preconditioner's Ritz pairs restricted to its samples, its columns in every shared pass (the request, the gathered
-   * input and output), and in {@code assoc} its LOCO solve. Measured: 100 traits of n ≈ 17,500 (40 probes) held
-   * ~3.4 GB after collections, ~235 n-vectors each; rounded up.
+   * input and output). Measured: 100 traits of n ≈ 17,500 (40 probes) held ~3.4 GB after collections, ~235 n-vectors
+   * each; rounded up. {@code assoc} adds each trait's LOCO solve ({@code MatrixFreeAssocJob.VECTORS_PER_TRAIT}).
    */
-  static final int VECTORS_PER_TRAIT = 250;
+  public static final int VECTORS_PER_TRAIT = 250;
 
   /**
-   * How many traits one lock-step group may hold: half the driver's heap over {@link #VECTORS_PER_TRAIT} n-vectors per
-   * trait (at least 1), or {@code -Dlmmspark.lockstep.traits} when that is smaller. Many traits run as several groups
-   * one after the other (each its own shared passes): 100 traits at n = 20,000 all at once filled a 4 GB driver
-   * (the lock-step fit then stalled in Spark's result fetch), and memory, not passes, is what grows with T.
-   * About 50 traits per group at n = 20,000 with a 4 GB heap, 150 with 12 GB; 30 at n = 100,000 with 12 GB.
+   * How many traits of {@code vectorsPerTrait} n-vectors each ({@link #VECTORS_PER_TRAIT} for {@code reml}) one
+   * lock-step group may hold: half the driver's heap over them (at least 1), or {@code -Dlmmspark.lockstep.traits}
+   * when that is smaller. Many traits run as several groups one after the other (each its own shared passes): 100
+   * traits at n = 20,000 all at once filled a 4 GB driver (the lock-step fit then stalled in Spark's result fetch),
+   * and memory, not passes, is what grows with T. {@code reml}: about 50 traits per group at n = 20,000 with a 4 GB
+   * heap, 150 with 12 GB; 30 at n = 100,000 with 12 GB.
    */
-  public static int traitsPerGroup(int n) {
-    int byHeap = traitsPerGroup(n, Runtime.getRuntime().maxMemory());
+  public static int traitsPerGroup(int n, int vectorsPerTrait) {
+    int byHeap = traitsPerGroup(n, vectorsPerTrait, Runtime.getRuntime().maxMemory());
     String cap = System.getProperty(LOCKSTEP_TRAITS_PROPERTY);
     if (cap == null) {
       return byHeap;
@@ -222,6 +223,11 @@ public final class MatrixFreeRemlJob {
     }
   }
 
+  /** As above for a heap of {@code heapBytes}, without the cap. */
+  public static int traitsPerGroup(int n, int vectorsPerTrait, long heapBytes) {
+    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, heapBytes / 2 / (8L * vectorsPerTrait * Math.max(1, n))));
+  }
+
   /**
    * What the log says of the group of traits starting at index {@code from} of {@code total} in groups of
    * {@code perGroup}: nothing when all are one group.
@@ -230,11 +236,6 @@ public final class MatrixFreeRemlJob {
     return total <= perGroup ? "" : String.format(java.util.Locale.ROOT,
         " (group %d of %d: at most %d traits in lock-step for the driver's heap)", from / perGroup + 1,
         (total + perGroup - 1) / perGroup, perGroup);
-  }
-
-  /** As above for a heap of {@code heapBytes}, without the cap. */
-  public static int traitsPerGroup(int n, long heapBytes) {
-    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, heapBytes / 2 / (8L * VECTORS_PER_TRAIT * Math.max(1, n))));
   }
 
   /**

@@ -169,7 +169,8 @@ public final class MultiTraitRemlJob {
         List<String> names = new ArrayList<>(ins.keySet());
         log.add(MatrixFreeRemlJob.describeCache(products));
         // In groups the driver's heap holds (MatrixFreeRemlJob.traitsPerGroup), one after the other over the cache.
-        int perGroup = MatrixFreeRemlJob.traitsPerGroup(largest.samples().size());
+        int perGroup = MatrixFreeRemlJob.traitsPerGroup(largest.samples().size(),
+            MatrixFreeRemlJob.VECTORS_PER_TRAIT);
         for (int from = 0; from < names.size(); from += perGroup) {
           List<String> group = names.subList(from, Math.min(names.size(), from + perGroup));
           List<MatrixFreeRemlJob.Fitted> fitted = MatrixFreeRemlJob.fitTogether(jsc, products,

@@ -233,11 +233,11 @@ class ManyTraitsCommandTest {
       assertClose(h2Grouped, h2, 4.5 * mcSe, 0, "h² of " + trait + " in its group vs alone");
     }
     // The group size itself: half the heap over 250 n-vectors of doubles per trait, at least one.
-    assertEquals(53, MatrixFreeRemlJob.traitsPerGroup(20_000, 4L << 30));
-    assertEquals(1, MatrixFreeRemlJob.traitsPerGroup(1_000_000, 1L << 30));
+    assertEquals(53, MatrixFreeRemlJob.traitsPerGroup(20_000, 250, 4L << 30));
+    assertEquals(1, MatrixFreeRemlJob.traitsPerGroup(1_000_000, 250, 1L << 30));
     System.setProperty(MatrixFreeRemlJob.LOCKSTEP_TRAITS_PROPERTY, "0");
     try {
-      assertThrows(org.lmmspark.engine.BadInputException.class, () -> MatrixFreeRemlJob.traitsPerGroup(100));
+      assertThrows(org.lmmspark.engine.BadInputException.class, () -> MatrixFreeRemlJob.traitsPerGroup(100, 250));
     } finally {
       System.clearProperty(MatrixFreeRemlJob.LOCKSTEP_TRAITS_PROPERTY);
     }
