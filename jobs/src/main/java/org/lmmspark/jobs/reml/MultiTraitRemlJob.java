@@ -105,7 +105,7 @@ public final class MultiTraitRemlJob {
     Map<List<SampleId>, List<String>> bySamples = new LinkedHashMap<>();
     for (String trait : traits) {
       try {
-        List<SampleId> samples = RemlJob.assemble(forTrait(o, trait), shared.rels, conf).samples();
+        List<SampleId> samples = RemlJob.assemble(forTrait(o, trait), shared.rels, conf, shared).samples();
         bySamples.computeIfAbsent(samples, s -> new ArrayList<>()).add(trait);
       } catch (BadInputException e) {
         errors.put(trait, e.getMessage());
@@ -117,7 +117,7 @@ public final class MultiTraitRemlJob {
     for (List<String> group : bySamples.values()) {
       for (String trait : group) {
         try {
-          results.put(trait, RemlJob.run(forTrait(o, trait), scale, conf, shared));
+          results.put(trait, RemlJob.run(forTrait(o, trait), scale, conf, shared).withoutInputs());
         } catch (BadInputException e) {
           errors.put(trait, e.getMessage());
         }
@@ -192,7 +192,7 @@ public final class MultiTraitRemlJob {
             try {
               results.put(trait, RemlJob.writeMatrixFree(forTrait(o, trait), g, scale, in, r,
                   why + "; fitted together with " + (group.size() - 1) + " other trait(s), passes shared" + together, t0,
-                  conf));
+                  conf).withoutInputs());
             } catch (BadInputException e) {
               errors.put(trait, e.getMessage());
             }
