@@ -11,6 +11,7 @@ import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.pheno.TraitTables;
+import org.lmmspark.engine.reml.RemlProblem;
 import org.lmmspark.engine.reml.SolverRoute;
 import org.lmmspark.engine.reml.matfree.GenotypeRemlInputs;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
@@ -143,28 +144,39 @@ public final class MultiTraitAssocJob {
       shared.add(line);
     }
     Grm genotyped = AssocJob.restrictToFam(GctaGrmFiles.read(grm, conf), genotypes, shared, grm);
-    // Traits grouped by analysed samples (same samples in the same order: the same K and X).
+    // Traits grouped by analysed samples (same samples in the same order: the same K and X). Only the rows are kept
+    // here: each trait's inputs hold K restricted to its samples (n² doubles), so they are assembled group by group.
     Map<List<Integer>, List<Integer>> groups = new LinkedHashMap<>();
     List<AssocJob.Options> options = new ArrayList<>();
-    List<AssocJob.Analysed> analysed = new ArrayList<>();
     List<List<String>> traitNotes = new ArrayList<>();
+    int largest = 0;
     for (int t = 0; t < traits.size(); t++) {
       AssocJob.Options mine = o.forTrait(o.trait().withPhenoName(traits.get(t)), grm,
           MultiTraitRemlJob.prefix(o.out(), traits.get(t)));
       List<String> own = new ArrayList<>(shared);
-      AssocJob.Analysed a = AssocJob.analysed(mine, genotypes, genotyped, grm, own, conf);
+      int[] rows = AssocJob.analysed(mine, genotypes, genotyped, grm, own, conf).famRows();
       options.add(mine);
-      analysed.add(a);
       traitNotes.add(own);
-      groups.computeIfAbsent(java.util.Arrays.stream(a.famRows()).boxed().toList(), k -> new ArrayList<>()).add(t);
+      largest = Math.max(largest, rows.length);
+      groups.computeIfAbsent(java.util.Arrays.stream(rows).boxed().toList(), k -> new ArrayList<>()).add(t);
     }
     notes.add(String.format(Locale.ROOT, "%d traits in %d distinct analysed sample set(s): one %s of K per set and "
-        + "null model", traits.size(), groups.size(), o.calibratedFor(analysed.get(0).problem().n())
-        ? "band reduction" : "eigendecomposition"));
+        + "null model", traits.size(), groups.size(), o.calibratedFor(largest) ? "band reduction" : "eigendecomposition"));
     for (List<Integer> group : groups.values()) {
+      // The group's inputs, every trait's problem on the first one's K (the same samples: the same matrix, held once).
+      List<AssocJob.Analysed> analysed = new ArrayList<>();
+      for (int t : group) {
+        AssocJob.Analysed a = AssocJob.analysed(options.get(t), genotypes, genotyped, grm, new ArrayList<>(), conf);
+        if (!analysed.isEmpty()) {
+          RemlProblem p = a.problem();
+          a = new AssocJob.Analysed(new RemlProblem(p.y(), p.x(), p.fixedNames(),
+              analysed.get(0).problem().components()), a.trait(), a.genotyped(), a.famRows(), a.grmRows());
+        }
+        analysed.add(a);
+      }
       Stages stages = new Stages(jsc, log);
       List<AssocJob.Result> r = AssocJob.spectral(jsc, genotypes, grm, group.stream().map(options::get).toList(),
-          group.stream().map(analysed::get).toList(), stages, group.stream().map(traitNotes::get).toList());
+          analysed, stages, group.stream().map(traitNotes::get).toList());
       for (int j = 0; j < group.size(); j++) {
         results.put(traits.get(group.get(j)), r.get(j));
       }
