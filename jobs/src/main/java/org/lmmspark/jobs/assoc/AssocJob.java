@@ -540,9 +540,21 @@ public final class AssocJob {
   /** As above with the GRM already read and restricted to the genotyped, kept samples ({@code genotyped}). */
   static Analysed analysed(Options o, PartitionedGenotypes genotypes, Grm genotyped, String grmPrefix,
       List<String> notes, Configuration conf) {
+    return analysed(o, genotypes, genotyped, grmPrefix, notes, tables(o.trait(), genotypes, conf));
+  }
+
+  /** The tables of {@code spec} keyed to the genotypes' kept samples, read once for any number of its traits. */
+  static TraitTables.Read tables(TraitTables.Spec spec, PartitionedGenotypes genotypes, Configuration conf) {
     GenotypeSource fileset = genotypes.fileset();
-    TraitTables.Tables tables = TraitTables.read(o.trait(), fileset.famPath(), genotypes.samples(),
-        fileset.samplesPath(), false, conf);
+    return TraitTables.readOnce(spec, fileset.famPath(), genotypes.samples(), fileset.samplesPath(), false, List.of(),
+        conf);
+  }
+
+  /** As above, the trait's tables from {@code read} ({@link #tables}). */
+  static Analysed analysed(Options o, PartitionedGenotypes genotypes, Grm genotyped, String grmPrefix,
+      List<String> notes, TraitTables.Read read) {
+    GenotypeSource fileset = genotypes.fileset();
+    TraitTables.Tables tables = read.forTrait(o.trait());
     RemlInputs.Assembled assembled = RemlInputs.withGrm(tables, grmPrefix, genotyped);
     notes.addAll(assembled.notes());
     log.info("{} samples analysed for '{}', fixed effects {}", assembled.problem().n(), assembled.design().trait(),

@@ -145,7 +145,9 @@ public final class MultiTraitAssocJob {
     }
     Grm genotyped = AssocJob.restrictToFam(GctaGrmFiles.read(grm, conf), genotypes, shared, grm);
     // Traits grouped by analysed samples (same samples in the same order: the same K and X). Only the rows are kept
-    // here: each trait's inputs hold K restricted to its samples (n² doubles), so they are assembled group by group.
+    // here: each trait's inputs hold K restricted to its samples (n² doubles), so they are assembled group by group,
+    // from tables read once for all.
+    TraitTables.Read tables = AssocJob.tables(o.trait(), genotypes, conf);
     Map<List<Integer>, List<Integer>> groups = new LinkedHashMap<>();
     List<AssocJob.Options> options = new ArrayList<>();
     List<List<String>> traitNotes = new ArrayList<>();
@@ -154,7 +156,7 @@ public final class MultiTraitAssocJob {
       AssocJob.Options mine = o.forTrait(o.trait().withPhenoName(traits.get(t)), grm,
           MultiTraitRemlJob.prefix(o.out(), traits.get(t)));
       List<String> own = new ArrayList<>(shared);
-      int[] rows = AssocJob.analysed(mine, genotypes, genotyped, grm, own, conf).famRows();
+      int[] rows = AssocJob.analysed(mine, genotypes, genotyped, grm, own, tables).famRows();
       options.add(mine);
       traitNotes.add(own);
       largest = Math.max(largest, rows.length);
@@ -166,7 +168,7 @@ public final class MultiTraitAssocJob {
       // The group's inputs, every trait's problem on the first one's K (the same samples: the same matrix, held once).
       List<AssocJob.Analysed> analysed = new ArrayList<>();
       for (int t : group) {
-        AssocJob.Analysed a = AssocJob.analysed(options.get(t), genotypes, genotyped, grm, new ArrayList<>(), conf);
+        AssocJob.Analysed a = AssocJob.analysed(options.get(t), genotypes, genotyped, grm, new ArrayList<>(), tables);
         if (!analysed.isEmpty()) {
           RemlProblem p = a.problem();
           a = new AssocJob.Analysed(new RemlProblem(p.y(), p.x(), p.fixedNames(),
