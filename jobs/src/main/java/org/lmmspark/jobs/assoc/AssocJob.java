@@ -540,17 +540,10 @@ public final class AssocJob {
   /** As above with the GRM already read and restricted to the genotyped, kept samples ({@code genotyped}). */
   static Analysed analysed(Options o, PartitionedGenotypes genotypes, Grm genotyped, String grmPrefix,
       List<String> notes, Configuration conf) {
-    return analysed(o, genotypes, genotyped, grmPrefix, notes, tables(o.trait(), genotypes, conf));
+    return analysed(o, genotypes, genotyped, grmPrefix, notes, genotypes.traitTables(o.trait(), conf));
   }
 
-  /** The tables of {@code spec} keyed to the genotypes' kept samples, read once for any number of its traits. */
-  static TraitTables.Read tables(TraitTables.Spec spec, PartitionedGenotypes genotypes, Configuration conf) {
-    GenotypeSource fileset = genotypes.fileset();
-    return TraitTables.readOnce(spec, fileset.famPath(), genotypes.samples(), fileset.samplesPath(), false, List.of(),
-        conf);
-  }
-
-  /** As above, the trait's tables from {@code read} ({@link #tables}). */
+  /** As above, the trait's tables from {@code read} ({@link PartitionedGenotypes#traitTables}). */
   static Analysed analysed(Options o, PartitionedGenotypes genotypes, Grm genotyped, String grmPrefix,
       List<String> notes, TraitTables.Read read) {
     GenotypeSource fileset = genotypes.fileset();

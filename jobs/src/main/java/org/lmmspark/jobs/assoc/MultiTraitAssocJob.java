@@ -147,7 +147,7 @@ public final class MultiTraitAssocJob {
     // Traits grouped by analysed samples (same samples in the same order: the same K and X). Only the rows are kept
     // here: each trait's inputs hold K restricted to its samples (n² doubles), so they are assembled group by group,
     // from tables read once for all.
-    TraitTables.Read tables = AssocJob.tables(o.trait(), genotypes, conf);
+    TraitTables.Read tables = genotypes.traitTables(o.trait(), conf);
     Map<List<Integer>, List<Integer>> groups = new LinkedHashMap<>();
     List<AssocJob.Options> options = new ArrayList<>();
     List<List<String>> traitNotes = new ArrayList<>();

@@ -11,6 +11,7 @@ import org.lmmspark.engine.genotype.GenotypeSource;
 import org.lmmspark.engine.genotype.SampleSubset;
 import org.lmmspark.engine.io.SampleId;
 import org.lmmspark.engine.io.Variant;
+import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.select.GenotypeSelection;
 import org.lmmspark.engine.select.SampleSelection;
 import org.lmmspark.engine.select.VariantSelection;
@@ -81,6 +82,15 @@ public final class PartitionedGenotypes {
   /** The kept samples, in {@code .fam} order: the samples of every genotype product, GRM and test. */
   public List<SampleId> samples() {
     return samples.kept();
+  }
+
+  /**
+   * The trait tables of {@code spec} read once ({@link TraitTables#readOnce}; {@code --pheno-col} without a table
+   * reads the fileset's {@code .fam}), IID-keyed ones keyed to the kept samples; each trait's are
+   * {@code forTrait(spec.withPhenoName(name))}.
+   */
+  public TraitTables.Read traitTables(TraitTables.Spec spec, Configuration conf) {
+    return TraitTables.readOnce(spec, fileset.famPath(), samples(), fileset.samplesPath(), false, List.of(), conf);
   }
 
   /** The kept samples as rows of the {@code .fam}, for the block readers. */

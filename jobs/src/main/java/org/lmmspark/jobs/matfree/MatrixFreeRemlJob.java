@@ -119,10 +119,12 @@ public final class MatrixFreeRemlJob {
    */
   public static GenotypeRemlInputs.Assembled assemble(TraitTables.Spec trait, PartitionedGenotypes genotypes,
       Configuration conf) {
-    String samples = genotypes.fileset().samplesPath();
-    TraitTables.Tables t = TraitTables.read(trait, genotypes.fileset().famPath(), genotypes.samples(), samples, false,
-        conf);
-    return GenotypeRemlInputs.assemble(genotypes.samples(), samples, t.pheno(), t.trait(), t.covar(), t.qcovar());
+    return assemble(genotypes.traitTables(trait, conf).forTrait(trait), genotypes);
+  }
+
+  private static GenotypeRemlInputs.Assembled assemble(TraitTables.Tables t, PartitionedGenotypes genotypes) {
+    return GenotypeRemlInputs.assemble(genotypes.samples(), genotypes.fileset().samplesPath(), t.pheno(), t.trait(),
+        t.covar(), t.qcovar());
   }
 
   /**
@@ -132,15 +134,11 @@ public final class MatrixFreeRemlJob {
    */
   public static Map<String, GenotypeRemlInputs.Assembled> assembleEach(TraitTables.Spec spec, List<String> traits,
       PartitionedGenotypes genotypes, Configuration conf, Map<String, String> errors) {
-    String samples = genotypes.fileset().samplesPath();
-    TraitTables.Read tables = TraitTables.readOnce(spec, genotypes.fileset().famPath(), genotypes.samples(), samples,
-        false, List.of(), conf);
+    TraitTables.Read tables = genotypes.traitTables(spec, conf);
     Map<String, GenotypeRemlInputs.Assembled> ins = new LinkedHashMap<>();
     for (String trait : traits) {
       try {
-        TraitTables.Tables t = tables.forTrait(spec.withPhenoName(trait));
-        ins.put(trait, GenotypeRemlInputs.assemble(genotypes.samples(), samples, t.pheno(), t.trait(), t.covar(),
-            t.qcovar()));
+        ins.put(trait, assemble(tables.forTrait(spec.withPhenoName(trait)), genotypes));
       } catch (BadInputException e) {
         errors.put(trait, e.getMessage());
       }
