@@ -192,8 +192,35 @@ public final class RemlInputs {
    * the model of {@code assoc}'s GRM routes.
    */
   public static Assembled withGrm(TraitTables.Tables tables, String source, Grm grm) {
-    return assemble(new Spec(List.of(new Relationship("G", source, grm, true)), false, tables.pheno(), tables.trait(),
-        tables.covar(), tables.qcovar(), List.of()));
+    return assemble(grmSpec(tables, source, grm));
+  }
+
+  /**
+   * The model frame {@link #withGrm} builds (analysed samples, design, notes), without its variance component: K
+   * restricted to the analysed samples is n² doubles, not needed to know which samples a trait keeps.
+   */
+  public static SampleFrame frameWithGrm(TraitTables.Tables tables, String source, Grm grm) {
+    return frame(grmSpec(tables, source, grm));
+  }
+
+  private static Spec grmSpec(TraitTables.Tables tables, String source, Grm grm) {
+    return new Spec(List.of(new Relationship("G", source, grm, true)), false, tables.pheno(), tables.trait(),
+        tables.covar(), tables.qcovar(), List.of());
+  }
+
+  /** The model frame of {@code spec} after the options' own checks ({@link SampleFrame}). */
+  private static SampleFrame frame(Spec spec) {
+    List<String> groups = groupsOf(spec);
+    List<String> gxe = gxeOf(spec);
+    return SampleFrame.build(frameSpec(spec, groups, gxe, checkOptions(spec, groups, gxe)));
+  }
+
+  private static List<String> groupsOf(Spec spec) {
+    return spec.groups() == null ? List.of() : spec.groups();
+  }
+
+  private static List<String> gxeOf(Spec spec) {
+    return spec.gxe() == null ? List.of() : spec.gxe();
   }
 
   /**
@@ -202,10 +229,9 @@ public final class RemlInputs {
    * environment and GRM, per grouping column, and the permanent environment.
    */
   public static Assembled assemble(Spec spec) {
-    List<String> groups = spec.groups() == null ? List.of() : spec.groups();
-    List<String> gxe = spec.gxe() == null ? List.of() : spec.gxe();
-    List<String> pCat = checkOptions(spec, groups, gxe);
-    SampleFrame frame = SampleFrame.build(frameSpec(spec, groups, gxe, pCat));
+    List<String> groups = groupsOf(spec);
+    List<String> gxe = gxeOf(spec);
+    SampleFrame frame = frame(spec);
     List<String> notes = new ArrayList<>(frame.notes());
     List<VarianceComponent> comps = components(spec, frame, groups, gxe, notes);
     Design design = frame.design();

@@ -26,6 +26,7 @@ import org.lmmspark.engine.genotype.VariantFilterCounts;
 import org.lmmspark.engine.io.GctaGrmFiles;
 import org.lmmspark.engine.kinship.Grm;
 import org.lmmspark.engine.linalg.Blas;
+import org.lmmspark.engine.pheno.SampleFrame;
 import org.lmmspark.engine.pheno.TraitTables;
 import org.lmmspark.engine.reml.Components;
 import org.lmmspark.engine.reml.DenseSymmetricMatrix;
@@ -554,6 +555,17 @@ public final class AssocJob {
         assembled.problem().fixedNames());
     return new Analysed(assembled.problem(), assembled.design().trait(), genotyped,
         GenotypeRows.of(assembled.samples(), fileset), assembled.relationshipRows(0));
+  }
+
+  /**
+   * The {@code .fam} rows of the samples {@link #analysed} keeps for the trait, and its notes, without building the
+   * trait's problem (K restricted to those samples, n² doubles).
+   */
+  static int[] analysedRows(Options o, PartitionedGenotypes genotypes, Grm genotyped, String grmPrefix,
+      List<String> notes, TraitTables.Read read) {
+    SampleFrame frame = RemlInputs.frameWithGrm(read.forTrait(o.trait()), grmPrefix, genotyped);
+    notes.addAll(frame.notes());
+    return GenotypeRows.of(frame.records(), genotypes.fileset());
   }
 
   /**

@@ -144,9 +144,9 @@ public final class MultiTraitAssocJob {
       shared.add(line);
     }
     Grm genotyped = AssocJob.restrictToFam(GctaGrmFiles.read(grm, conf), genotypes, shared, grm);
-    // Traits grouped by analysed samples (same samples in the same order: the same K and X). Only the rows are kept
-    // here: each trait's inputs hold K restricted to its samples (n² doubles), so they are assembled group by group,
-    // from tables read once for all.
+    // Traits grouped by analysed samples (same samples in the same order: the same K and X). Only their rows are
+    // found here (no K restricted to them, n² doubles each); each group's inputs are assembled when it runs, from
+    // tables read once for all.
     TraitTables.Read tables = genotypes.traitTables(o.trait(), conf);
     Map<List<Integer>, List<Integer>> groups = new LinkedHashMap<>();
     List<AssocJob.Options> options = new ArrayList<>();
@@ -156,7 +156,7 @@ public final class MultiTraitAssocJob {
       AssocJob.Options mine = o.forTrait(o.trait().withPhenoName(traits.get(t)), grm,
           MultiTraitRemlJob.prefix(o.out(), traits.get(t)));
       List<String> own = new ArrayList<>(shared);
-      int[] rows = AssocJob.analysed(mine, genotypes, genotyped, grm, own, tables).famRows();
+      int[] rows = AssocJob.analysedRows(mine, genotypes, genotyped, grm, own, tables);
       options.add(mine);
       traitNotes.add(own);
       largest = Math.max(largest, rows.length);

@@ -162,15 +162,15 @@ public final class MultiTraitRemlJob {
     log.add(why);
     Map<String, RemlJob.Result> results = new LinkedHashMap<>();
     if (!ins.isEmpty()) {
+      // In groups the driver's heap holds (MatrixFreeRemlJob.traitsPerGroup), one after the other over the cache; a
+      // bad -Dlmmspark.lockstep.traits is refused here, before the genotypes are read.
+      int perGroup = MatrixFreeRemlJob.traitsPerGroup(largest.samples().size(), MatrixFreeRemlJob.VECTORS_PER_TRAIT);
       DistributedGenotypeProducts products = DistributedGenotypeProducts.cache(jsc, genotypes, g.minMaf(),
           g.partitions(), g.kernel());
       try {
         double cacheSeconds = (System.nanoTime() - t0) / 1e9;
         List<String> names = new ArrayList<>(ins.keySet());
         log.add(MatrixFreeRemlJob.describeCache(products));
-        // In groups the driver's heap holds (MatrixFreeRemlJob.traitsPerGroup), one after the other over the cache.
-        int perGroup = MatrixFreeRemlJob.traitsPerGroup(largest.samples().size(),
-            MatrixFreeRemlJob.VECTORS_PER_TRAIT);
         for (int from = 0; from < names.size(); from += perGroup) {
           List<String> group = names.subList(from, Math.min(names.size(), from + perGroup));
           List<MatrixFreeRemlJob.Fitted> fitted = MatrixFreeRemlJob.fitTogether(jsc, products,
