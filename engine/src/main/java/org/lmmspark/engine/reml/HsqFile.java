@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.lmmspark.engine.BadInputException;
+import org.lmmspark.engine.io.NumberText;
 import org.lmmspark.engine.stats.ChiSquared;
 
 /**
@@ -112,6 +113,6 @@ public final class HsqFile {
 
   /** A value as the file writes it: 6 significant digits, NA when not finite. */
   public static String num(double v) {
-    return Double.isFinite(v) ? String.format(Locale.ROOT, "%.6g", v) : "NA";
+    return Double.isFinite(v) ? NumberText.general6(v) : "NA";
   }
 }

@@ -106,7 +106,7 @@ public final class ChiSquared {
     }
     double p = Math.exp(logP);
     if (p >= 1e-300) {
-      return String.format(java.util.Locale.ROOT, "%.6g", p);
+      return org.lmmspark.engine.io.NumberText.general6(p);
     }
     double log10 = logP / Math.log(10);
     double exponent = Math.floor(log10);

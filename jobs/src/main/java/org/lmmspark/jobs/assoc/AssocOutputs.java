@@ -31,6 +31,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.TaskFailures;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.FileSystems;
+import org.lmmspark.engine.io.NumberText;
 import org.lmmspark.engine.io.Variant;
 import org.lmmspark.engine.stats.ChiSquared;
 
@@ -203,7 +204,7 @@ public final class AssocOutputs {
     Variant v = t.variant(r);
     String[] common = {v.chromosome(), Long.toString(v.bp()), v.a1(), v.a2(), num(t.beta(r)), num(t.se(r)),
         num(t.a1Frequency(r)), ChiSquared.formatLogP(t.logP(r)), v.id(), Integer.toString(t.n(r)), num(t.statistic(r)),
-        Double.isNaN(t.logP(r)) ? "NA" : String.format(Locale.ROOT, "%.4f", t.negLog10P(r)), num(t.info(r))};
+        Double.isNaN(t.logP(r)) ? "NA" : NumberText.fixed(t.negLog10P(r), 4), num(t.info(r))};
     if (t.extras().isEmpty()) {
       return common;
     }
@@ -215,7 +216,7 @@ public final class AssocOutputs {
   }
 
   static String num(double x) {
-    return Double.isNaN(x) ? "NA" : String.format(Locale.ROOT, "%.6g", x);
+    return Double.isNaN(x) ? "NA" : NumberText.general6(x);
   }
 
   /**
@@ -251,8 +252,12 @@ public final class AssocOutputs {
     MessageType schema = builder.named("assoc");
     SimpleGroupFactory rows = new SimpleGroupFactory(schema);
     OutputFile file = HadoopOutputFile.fromPath(new Path(folder, "part-00000.snappy.parquet"), conf);
+    // Dictionary encoding only where values repeat (chromosome, alleles): in the columns of per-variant numbers and
+    // ids nearly every value is new, and the writer spent half its time filling dictionaries it then dropped.
     try (ParquetWriter<Group> w = ExampleParquetWriter.builder(file).withType(schema).withConf(conf)
-        .withCompressionCodec(CompressionCodecName.SNAPPY).build()) {
+        .withCompressionCodec(CompressionCodecName.SNAPPY).withDictionaryEncoding(false)
+        .withDictionaryEncoding("chromosome", true).withDictionaryEncoding("effect_allele", true)
+        .withDictionaryEncoding("other_allele", true).build()) {
       for (int r = 0; r < t.size(); r++) {
         Variant v = t.variant(r);
         Group g = rows.newGroup().append("chromosome", v.chromosome()).append("base_pair_location", v.bp())

@@ -25,6 +25,7 @@ import org.lmmspark.engine.model.MixedModel;
 import org.lmmspark.engine.model.ModelFrame;
 import org.lmmspark.engine.pheno.SampleFrame;
 import org.lmmspark.engine.reml.DenseSymmetricMatrix;
+import org.lmmspark.engine.reml.HsqFile;
 import org.lmmspark.engine.reml.RemlInputs;
 import org.lmmspark.engine.reml.RemlProblem;
 import org.lmmspark.engine.reml.SmallMatrices;
@@ -244,23 +245,24 @@ public final class GlmmRemlJob {
     double latent = fit.family().latentResidualVariance(meanCount);
     double vp = latent;
     for (int c = 0; c < k; c++) {
-      sb.append("V(").append(names.get(c)).append(")\t").append(num(fit.variances()[c])).append('\t')
-          .append(num(fit.varianceSe(c))).append('\n');
+      sb.append("V(").append(names.get(c)).append(")\t").append(HsqFile.num(fit.variances()[c])).append('\t')
+          .append(HsqFile.num(fit.varianceSe(c))).append('\n');
       vp += fit.variances()[c];
     }
-    sb.append("V(e)\t").append(num(latent)).append("\t0\n");
+    sb.append("V(e)\t").append(HsqFile.num(latent)).append("\t0\n");
     double[] cov = fit.varianceCovariance();
     double vpSe = cov == null ? Double.NaN : Math.sqrt(SmallMatrices.sum(cov));
-    sb.append("Vp\t").append(num(vp)).append('\t').append(num(vpSe)).append('\n');
+    sb.append("Vp\t").append(HsqFile.num(vp)).append('\t').append(HsqFile.num(vpSe)).append('\n');
     double[] share = GlmmReport.latentProportions(fit, meanCount);
     double[] shareSe = GlmmReport.latentProportionSe(fit, meanCount);
     for (int c = 0; c < k; c++) {
-      sb.append("V(").append(names.get(c)).append(")/Vp\t").append(num(share[c])).append('\t').append(num(shareSe[c]))
-          .append('\n');
+      sb.append("V(").append(names.get(c)).append(")/Vp\t").append(HsqFile.num(share[c])).append('\t')
+          .append(HsqFile.num(shareSe[c])).append('\n');
     }
     if (k > 1) {
       double[] sum = GlmmReport.latentSum(fit, meanCount, all(k));
-      sb.append("Sum of V(G)/Vp\t").append(num(sum[0])).append('\t').append(num(sum[1])).append('\n');
+      sb.append("Sum of V(G)/Vp\t").append(HsqFile.num(sum[0])).append('\t').append(HsqFile.num(sum[1]))
+          .append('\n');
     }
     sb.append("family\t").append(fit.family().distribution()).append('\n');
     sb.append("link\t").append(fit.family().link()).append('\n');
@@ -290,9 +292,5 @@ public final class GlmmRemlJob {
     boolean[] b = new boolean[k];
     java.util.Arrays.fill(b, true);
     return b;
-  }
-
-  private static String num(double v) {
-    return Double.isFinite(v) ? String.format(Locale.ROOT, "%.6g", v) : "NA";
   }
 }

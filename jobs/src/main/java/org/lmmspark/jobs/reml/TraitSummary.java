@@ -1,7 +1,7 @@
 package org.lmmspark.jobs.reml;
 
 import java.util.List;
-import java.util.Locale;
+import org.lmmspark.engine.reml.HsqFile;
 import org.lmmspark.engine.reml.RemlFit;
 import org.lmmspark.engine.reml.VarianceSummary;
 import org.lmmspark.engine.stats.ChiSquared;
@@ -53,7 +53,8 @@ public final class TraitSummary {
     StringBuilder sb = new StringBuilder(HEADER).append('\n');
     for (Row r : rows) {
       sb.append(r.trait()).append('\t').append(r.error() == null ? Integer.toString(r.n()) : "NA").append('\t')
-          .append(num(r.h2())).append('\t').append(num(r.h2Se())).append('\t').append(num(r.lambdaGc())).append('\t')
+          .append(HsqFile.num(r.h2())).append('\t').append(HsqFile.num(r.h2Se())).append('\t')
+          .append(HsqFile.num(r.lambdaGc())).append('\t')
           .append(r.topVariant() == null ? "NA" : r.topVariant()).append('\t')
           .append(Double.isNaN(r.logTopP()) ? "NA" : ChiSquared.formatLogP(r.logTopP())).append('\t')
           .append(r.error() == null ? Boolean.toString(r.converged()) : "NA").append('\t')
@@ -61,9 +62,5 @@ public final class TraitSummary {
           .append(r.error() == null ? "NA" : r.error().replaceAll("[\\t\\r\\n]+", " ")).append('\n');
     }
     return sb.toString();
-  }
-
-  private static String num(double v) {
-    return Double.isFinite(v) ? String.format(Locale.ROOT, "%.6g", v) : "NA";
   }
 }
