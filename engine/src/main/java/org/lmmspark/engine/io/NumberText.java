@@ -1,13 +1,10 @@
 package org.lmmspark.engine.io;
 
-import java.math.BigDecimal;
-import java.math.MathContext;
-import java.math.RoundingMode;
-
 /**
  * Decimal text of the numbers in large output tables (one association table holds several numbers per variant, for
  * millions of variants), in the layouts of {@code String.format(Locale.ROOT, "%.6g" | "%.Nf", x)}, about twice as fast:
- * {@link java.util.Formatter} parses its pattern on every call.
+ * {@link java.util.Formatter} parses its pattern on every call. Plain character work on {@link Double#toString}'s
+ * digits, so that a short run does not pay for compiling a heavier path (BigDecimal's took a second of JIT time).
  *
  * <p>The same digits as {@code Formatter}'s: the shortest decimal digits that identify the double
  * ({@link Double#toString}), rounded half-up. So {@code 99999.95} prints as {@code 100000} although the double is
@@ -15,8 +12,6 @@ import java.math.RoundingMode;
  * over twenty decades and on ties).
  */
 public final class NumberText {
-  private static final MathContext SIX_DIGITS = new MathContext(6, RoundingMode.HALF_UP);
-
   private NumberText() {}
 
   /**
@@ -27,18 +22,34 @@ public final class NumberText {
     if (!Double.isFinite(x)) {
       return Double.toString(x);
     }
-    String sign = x < 0 || (x == 0 && 1 / x < 0) ? "-" : "";
+    StringBuilder sb = new StringBuilder(16);
+    if (x < 0 || (x == 0 && 1 / x < 0)) {
+      sb.append('-');
+    }
     if (x == 0) {
-      return sign + "0.00000";
+      return sb.append("0.00000").toString();
     }
-    BigDecimal r = new BigDecimal(Double.toString(Math.abs(x))).round(SIX_DIGITS);
-    int exponent = r.precision() - r.scale() - 1;
+    Digits d = Digits.of(Math.abs(x));
+    int exponent = d.round(6);
+    char[] digits = d.digits;
     if (exponent >= -4 && exponent < 6) {
-      return sign + r.setScale(5 - exponent, RoundingMode.UNNECESSARY).toPlainString();
+      if (exponent < 0) {
+        sb.append("0.");
+        for (int i = -1; i > exponent; i--) {
+          sb.append('0');
+        }
+        sb.append(digits, 0, 6);
+      } else {
+        sb.append(digits, 0, exponent + 1);
+        if (exponent < 5) {
+          sb.append('.').append(digits, exponent + 1, 5 - exponent);
+        }
+      }
+      return sb.toString();
     }
-    String digits = r.movePointLeft(exponent).setScale(5, RoundingMode.UNNECESSARY).toPlainString();
+    sb.append(digits[0]).append('.').append(digits, 1, 5).append(exponent < 0 ? "e-" : "e+");
     int e = Math.abs(exponent);
-    return sign + digits + (exponent < 0 ? "e-" : "e+") + (e < 10 ? "0" : "") + e;
+    return sb.append(e < 10 ? "0" : "").append(e).toString();
   }
 
   /** {@code %.Nf} with N = {@code decimals}: fixed notation, the sign kept when the value rounds to zero ({@code -0.0000}). */
@@ -46,7 +57,93 @@ public final class NumberText {
     if (!Double.isFinite(x)) {
       return Double.toString(x);
     }
-    String sign = x < 0 || (x == 0 && 1 / x < 0) ? "-" : "";
-    return sign + new BigDecimal(Double.toString(Math.abs(x))).setScale(decimals, RoundingMode.HALF_UP).toPlainString();
+    StringBuilder sb = new StringBuilder(24);
+    if (x < 0 || (x == 0 && 1 / x < 0)) {
+      sb.append('-');
+    }
+    int exponent = 0;
+    char[] digits = new char[0];
+    int kept = 0;
+    if (x != 0) {
+      Digits d = Digits.of(Math.abs(x));
+      kept = d.exponent + 1 + decimals; // significant digits down to the last decimal
+      if (kept >= 0) {
+        exponent = d.round(kept);
+        digits = d.digits;
+        kept = exponent + 1 + decimals;
+      }
+    }
+    // Integer part, then the decimals; positions outside the kept digits are zeros.
+    for (int p = Math.max(exponent, 0); p >= -decimals; p--) {
+      int i = exponent - p; // index into digits of the 10^p place
+      if (p == -1) {
+        sb.append('.');
+      }
+      sb.append(i >= 0 && i < kept && i < digits.length ? digits[i] : '0');
+    }
+    return sb.toString();
+  }
+
+  /** A positive double's shortest decimal digits {@code d[0].d[1]d[2]… × 10^exponent}, d[0] ≠ 0. */
+  private static final class Digits {
+    char[] digits;
+    int count;
+    int exponent;
+
+    static Digits of(double positive) {
+      String s = Double.toString(positive); // "123.45", "0.00123" or "1.2345E-5"
+      int e = s.indexOf('E');
+      int end = e < 0 ? s.length() : e;
+      int point = s.indexOf('.');
+      Digits d = new Digits();
+      d.digits = new char[Math.max(end, 8)];
+      int leadingZeros = 0;
+      boolean seen = false;
+      for (int i = 0; i < end; i++) {
+        char c = s.charAt(i);
+        if (c == '.') {
+          continue;
+        }
+        if (!seen && c == '0') {
+          leadingZeros++;
+          continue;
+        }
+        seen = true;
+        d.digits[d.count++] = c;
+      }
+      d.exponent = point - 1 - leadingZeros + (e < 0 ? 0 : Integer.parseInt(s, e + 1, s.length(), 10));
+      return d;
+    }
+
+    /**
+     * Rounds half-up to {@code significant} digits (0: to the leading digit's place above, i.e. to 0 or 10^(exponent+1)),
+     * padding with zeros; returns the exponent, one more when the rounding carried into a new leading digit.
+     */
+    int round(int significant) {
+      if (digits.length < Math.max(significant, 1)) {
+        digits = java.util.Arrays.copyOf(digits, Math.max(significant, 1));
+      }
+      boolean up = significant < count && digits[significant] >= '5';
+      for (int i = significant; i < digits.length; i++) {
+        digits[i] = '0';
+      }
+      for (int i = count; i < significant; i++) {
+        digits[i] = '0';
+      }
+      count = Math.max(significant, 1);
+      if (up) {
+        int i = significant - 1;
+        while (i >= 0 && digits[i] == '9') {
+          digits[i--] = '0';
+        }
+        if (i >= 0) {
+          digits[i]++;
+        } else {
+          digits[0] = '1';
+          exponent++;
+        }
+      }
+      return exponent;
+    }
   }
 }
