@@ -12,6 +12,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import org.lmmspark.engine.genotype.GenotypeScaling;
 import org.lmmspark.engine.genotype.VariantFilterCounts;
+import org.lmmspark.engine.linalg.CompensatedSum;
 import org.lmmspark.engine.matfree.GenotypeProductKernel;
 import org.lmmspark.engine.matfree.GenotypeProducts;
 import org.lmmspark.engine.matfree.LocalGenotypeProducts;
@@ -49,13 +50,19 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
   public record CachedRange(List<PackedGenotypeBlock> blocks, VariantFilterCounts counts)
       implements Serializable {}
 
-  private record Stats(long variants, double[] squares, VariantFilterCounts counts) implements Serializable {
+  /** One chromosome's variants and per-sample sums of squares, merged order-free ({@link CompensatedSum#addInto}). */
+  private record Stats(long variants, double[] squares, double[] compensation, VariantFilterCounts counts)
+      implements Serializable {
     Stats merge(Stats o) {
-      for (int i = 0; i < squares.length; i++) {
-        squares[i] += o.squares[i];
-      }
+      double[] c = compensation != null ? compensation : new double[squares.length];
+      CompensatedSum.addInto(squares, c, 0, o.squares, o.compensation, 0, squares.length);
       counts.merge(o.counts);
-      return new Stats(variants + o.variants, squares, counts);
+      return new Stats(variants + o.variants, squares, c, counts);
+    }
+
+    double[] resolvedSquares() {
+      CompensatedSum.resolve(squares, compensation);
+      return squares;
     }
   }
 
@@ -65,7 +72,7 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
    * others are zero and not sent, so the reduction carries about {@code k·(1 + chromosomes per range)} columns per
    * task, not {@code k·C}.
    */
-  record Partial(int n, int[] columns, double[] values) implements Serializable {
+  record Partial(int n, int[] columns, double[] values, double[] compensation) implements Serializable {
     static Partial of(double[] acc, int n, int[] offsets, boolean[] split, boolean[] touched) {
       int k = split.length;
       int[] columns = new int[offsets[k]];
@@ -78,37 +85,46 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
         }
       }
       if (count == offsets[k]) {
-        return new Partial(n, columns, acc);
+        return new Partial(n, columns, acc, null);
       }
       double[] values = new double[Math.multiplyExact(n, count)];
       for (int c = 0; c < count; c++) {
         System.arraycopy(acc, columns[c] * n, values, c * n, n);
       }
-      return new Partial(n, java.util.Arrays.copyOf(columns, count), values);
+      return new Partial(n, java.util.Arrays.copyOf(columns, count), values, null);
     }
 
-    /** The sum of two partials over N samples each (in place into this one when they hold the same columns). */
+    /**
+     * The sum of two partials over N samples each (in place into this one when they hold the same columns), kept
+     * compensated ({@link CompensatedSum#addInto}): Spark's reduction adds the tasks' partials in the order the tasks
+     * finish, and with plain sums two runs of the same command differed in the sixth digit of ~6% of their
+     * statistics. {@link #resolved} gives the sums.
+     */
     Partial add(Partial o) {
       if (java.util.Arrays.equals(columns, o.columns)) {
-        for (int i = 0; i < values.length; i++) {
-          values[i] += o.values[i];
-        }
-        return this;
+        double[] c = compensation != null ? compensation : new double[values.length];
+        CompensatedSum.addInto(values, c, 0, o.values, o.compensation, 0, values.length);
+        return new Partial(n, columns, values, c);
       }
       int[] union = java.util.stream.IntStream.concat(java.util.Arrays.stream(columns), java.util.Arrays.stream(o.columns))
           .distinct().sorted().toArray();
       double[] sum = new double[Math.multiplyExact(n, union.length)];
+      double[] c = new double[sum.length];
       for (Partial p : List.of(this, o)) {
-        for (int c = 0, u = 0; c < p.columns.length; c++) {
-          while (union[u] != p.columns[c]) {
+        for (int j = 0, u = 0; j < p.columns.length; j++) {
+          while (union[u] != p.columns[j]) {
             u++;
           }
-          for (int i = 0; i < n; i++) {
-            sum[u * n + i] += p.values[c * n + i];
-          }
+          CompensatedSum.addInto(sum, c, u * n, p.values, p.compensation, j * n, n);
         }
       }
-      return new Partial(n, union, sum);
+      return new Partial(n, union, sum, c);
+    }
+
+    /** The values with their compensation added: the partial sums. */
+    double[] resolved() {
+      CompensatedSum.resolve(values, compensation);
+      return values;
     }
   }
 
@@ -189,14 +205,14 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
     Map<Integer, Stats> stats = cached.flatMapToPair(r -> {
       Map<Integer, Stats> mine = new HashMap<>();
       for (PackedGenotypeBlock b : r.blocks()) {
-        Stats s = mine.computeIfAbsent(b.chromosome, c -> new Stats(0, new double[n], new VariantFilterCounts(0)));
+        Stats s = mine.computeIfAbsent(b.chromosome, c -> new Stats(0, new double[n], null, new VariantFilterCounts(0)));
         b.addSquares(s.squares());
-        mine.put(b.chromosome, new Stats(s.variants() + b.m, s.squares(), s.counts()));
+        mine.put(b.chromosome, new Stats(s.variants() + b.m, s.squares(), null, s.counts()));
       }
       // The range's filter counts (kept and dropped variants) go with one of its chromosomes, or alone.
       int first = mine.isEmpty() ? 0 : mine.keySet().iterator().next();
-      Stats f = mine.getOrDefault(first, new Stats(0, new double[n], new VariantFilterCounts(0)));
-      mine.put(first, new Stats(f.variants(), f.squares(), f.counts().merge(r.counts())));
+      Stats f = mine.getOrDefault(first, new Stats(0, new double[n], null, new VariantFilterCounts(0)));
+      mine.put(first, new Stats(f.variants(), f.squares(), null, f.counts().merge(r.counts())));
       List<Tuple2<Integer, Stats>> out = new ArrayList<>();
       mine.forEach((c, s) -> out.add(new Tuple2<>(c, s)));
       return out.iterator();
@@ -207,7 +223,7 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
     for (int c = 0; c < chromosomeCount; c++) {
       Stats s = stats.get(c);
       perChromosome[c] = s == null ? 0 : s.variants();
-      squares[c] = s == null ? new double[n] : s.squares();
+      squares[c] = s == null ? new double[n] : s.resolvedSquares();
       if (s != null) {
         counts.merge(s.counts());
       }
@@ -297,7 +313,8 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
   /**
    * Bytes of one task's partial sums at most ({@code N ×} a job's output columns, in double): a product over more
    * columns runs as several Spark jobs (each one more pass over the cached genotypes, {@link #passes}). The driver
-   * holds the running sum and the partials it is fetching and deserializing, several at a time: 20 traits' LOCO solves
+   * holds the running sum (twice this: values and their compensation, {@link Partial#add}) and the partials it is
+   * fetching and deserializing, several at a time: 20 traits' LOCO solves
    * at N = 10,000 in passes of 1,320 columns (partials of 106 MB) ran a 6 GB driver out of heap fetching them
    * ({@code MatrixFreeAssocJob.LOCO_PASS_BYTES}). A 32nd of the driver's heap (128 MB at 4 GB, 384 MB at 12 GB) keeps
    * them to a few tenths of it whoever asks for the product; at least 32 MB.
@@ -359,8 +376,9 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
       }).treeReduce(Partial::add, partitions <= TREE_THRESHOLD ? 1 : 2);
       int base = offsets[from];
       java.util.Arrays.fill(out, base * n, (base + q) * n, 0.0);
+      double[] values = sum.resolved();
       for (int c = 0; c < sum.columns().length; c++) {
-        System.arraycopy(sum.values(), c * n, out, (base + sum.columns()[c]) * n, n);
+        System.arraycopy(values, c * n, out, (base + sum.columns()[c]) * n, n);
       }
     } finally {
       vb.destroy();
