@@ -25,7 +25,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * the baton (a lock) and computes on the driver; a computation that asks for a product leaves its
  * request and gives up the baton until the pass that serves it is done. When every live computation is
  * waiting for a product (or has finished), the last one to arrive takes one pass for all requests, in
- * the order they came. A computation that finishes stops adding columns; the others go on. The result
+ * the order of the computations (not of their arrival, which varies from run to run). A computation that finishes stops adding columns; the others go on. The result
  * of each computation is what it would be alone (the same operator, the same order of its own
  * operations), up to the rounding of products taken in a wider batch. Coroutines in effect: the driver
  * work of the computations never overlaps (so BLAS calls on the driver are never concurrent), and a
@@ -40,12 +40,15 @@ public final class SharedGenotypePasses implements GenotypeProducts {
   private final ReentrantLock baton = new ReentrantLock();
   private final Condition served = baton.newCondition();
   private final List<Request> pending = new ArrayList<>();
+  /** The index in {@link #runAll} of the computation on this thread (its requests' place in a pass). */
+  private final ThreadLocal<Integer> computation = new ThreadLocal<>();
   private int live;
   private long passes;
   private long columns;
   private int widest;
 
   private static final class Request {
+    final int computation;
     final double[] v;
     final int k;
     final double[] weights;
@@ -54,7 +57,8 @@ public final class SharedGenotypePasses implements GenotypeProducts {
     boolean done;
     Throwable failure;
 
-    Request(double[] v, int k, double[] weights, boolean[] split, double[] out) {
+    Request(int computation, double[] v, int k, double[] weights, boolean[] split, double[] out) {
+      this.computation = computation;
       this.v = v;
       this.k = k;
       this.weights = weights;
@@ -94,6 +98,7 @@ public final class SharedGenotypePasses implements GenotypeProducts {
       int index = i;
       Callable<T> c = computations.get(i);
       threads[i] = new Thread(() -> {
+        computation.set(index);
         baton.lock();
         try {
           results.set(index, c.call());
@@ -154,7 +159,7 @@ public final class SharedGenotypePasses implements GenotypeProducts {
       }
       return;
     }
-    Request r = new Request(v, k, weights, split, out);
+    Request r = new Request(computation.get(), v, k, weights, split, out);
     pending.add(r);
     if (pending.size() == live) {
       pass();
@@ -197,6 +202,9 @@ public final class SharedGenotypePasses implements GenotypeProducts {
       total = Math.addExact(total, r.k);
       anySplit |= r.split != null;
     }
+    // The requests in the order of their computations, not of their arrival (which thread got the baton first): a
+    // column's product can differ in its last bits with its place in the batch, so this keeps runs reproducible.
+    pending.sort(java.util.Comparator.comparingInt(r -> r.computation));
     if (total == 0) {
       for (Request r : pending) {
         r.done = true;

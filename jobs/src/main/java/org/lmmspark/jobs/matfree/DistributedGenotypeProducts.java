@@ -38,7 +38,8 @@ import scala.Tuple2;
  * is read once per run even if memory runs short. A
  * product broadcasts V (N×k floats), every task runs {@link GenotypeProductKernel} (cache-sized tiles
  * decoded twice and two SGEMMs per tile, sums in double) into one N×k double partial (more columns with split
- * ones), and the partials are summed by {@code treeReduce}: the driver receives one N×k array. Bytes per pass:
+ * ones), and the partials are summed by {@code treeReduce}, compensated so that the sums do not depend on the order
+ * the tasks finish in ({@link Partial#add}): the driver receives one N×k array. Bytes per pass:
  * broadcast {@code 4Nk}, reduction {@code 8Nk} per partition (combined in a tree; a column split by chromosome adds, per partition, one
  * column per further chromosome of its range, {@link Partial}), genotypes from executor memory.
  */
