@@ -109,14 +109,15 @@ public final class LocoResiduals {
    *
    * @param leftOut chromosome index left out of K (−1: none, the whole-genome null)
    * @param label   how to name it (e.g. "LOCO chromosome 3")
-   * @param sample  the sampled variants for γ (centered A1 counts of the analysed samples, ≥ 1 variant)
+   * @param sample  the sampled variants for γ (centered A1 counts of the analysed samples; ≥ 1 variant, or none when
+   *                the models take the pooled γ, {@link Options#poolGamma}, or one carried over, {@link SharedCalibration})
    */
   public record Scope(int leftOut, String label, DosageBlock sample) {}
 
   /**
    * @param models       one calibrated model per scope, in order, carrying the γ the test uses (pooled or
    *                     its own, {@link Options#poolGamma})
-   * @param own          per scope, γ_c from its own sampled variants
+   * @param own          per scope, γ_c from its own sampled variants (null for a scope sampled none)
    * @param pooled       γ from all scopes' sampled variants together (each ratio with its own V_{−c})
    * @param iterations   per scope, CG iterations of its slowest column
    * @param passes       genotype passes in all (one per CG iteration per batch)
@@ -126,9 +127,18 @@ public final class LocoResiduals {
    * @param batches      batched solves (1 unless more than {@code maxColumns} columns)
    * @param maxRelResidual largest final relative residual over the columns of y (those solved to
    *                       {@link Options#cgTolerance})
+   * @param ratios       every sampled variant's {@code x_tᵀP_{−c}x_t / x̃_tᵀx̃_t}, scope after scope in the samples' order
+   *                     (NaN for a variant in the span of the covariates)
    */
   public record Result(List<CalibratedModel> models, List<Calibration.Gamma> own, Calibration.Gamma pooled,
-      int[] iterations, int passes, long columnPasses, int columns, int batches, double maxRelResidual) {}
+      int[] iterations, int passes, long columnPasses, int columns, int batches, double maxRelResidual,
+      double[] ratios) {
+    /** The same models with {@code gamma} for the test (e.g. carried over from another trait, {@link Calibration#transfer}). */
+    public Result withGamma(Calibration.Gamma gamma) {
+      return new Result(models.stream().map(m -> m.withGamma(gamma)).toList(), own, gamma, iterations, passes,
+          columnPasses, columns, batches, maxRelResidual, ratios);
+    }
+  }
 
   /**
    * @param k       the genomic relationship operator over the analysed samples (its own left-out
@@ -176,9 +186,10 @@ public final class LocoResiduals {
     int[] offset = new int[sc + 1];
     for (int s = 0; s < sc; s++) {
       DosageBlock b = scopes.get(s).sample();
-      if (b.n != n || b.m < 1) {
+      // A scope may go unsampled when the models take a γ from all scopes' samples (or a reference trait's).
+      if (b.n != n || b.m < (o.poolGamma() ? 0 : 1)) {
         throw new IllegalArgumentException(scopes.get(s).label() + ": sample of " + b.m + " variants over " + b.n
-            + " samples, need ≥ 1 over " + n);
+            + " samples, need ≥ " + (o.poolGamma() ? 0 : 1) + " over " + n);
       }
       offset[s + 1] = offset[s] + 1 + b.m;
     }
@@ -364,7 +375,7 @@ public final class LocoResiduals {
     for (int s = 0; s < sc; s++) {
       double[] rs = new double[scopes.get(s).sample().m];
       models.add(model(scopes.get(s), solution, offset[s], n, p, y, x, famRows, rs));
-      own.add(models.get(s).gamma());
+      own.add(rs.length == 0 ? null : models.get(s).gamma());
       ratios.add(rs);
       total += rs.length;
     }
@@ -378,7 +389,7 @@ public final class LocoResiduals {
     if (o.poolGamma()) {
       models.replaceAll(mo -> mo.withGamma(pooled));
     }
-    return new Result(models, own, pooled, iterations, passes, columnPasses, r, batches, worst);
+    return new Result(models, own, pooled, iterations, passes, columnPasses, r, batches, worst, all);
   }
 
   /** Jacobi diagonals, one per scope: diag(V_{−c}) = σ²_g diag(K_{−c}) + σ²_e. */
@@ -421,6 +432,6 @@ public final class LocoResiduals {
     for (int t = 0; t < m; t++) {
       ratios[t] = exact[t] / approx[t]; // NaN (skipped) for a variant in the span of the covariates
     }
-    return unscaled.withGamma(Calibration.summarize(ratios, m));
+    return m == 0 ? unscaled : unscaled.withGamma(Calibration.summarize(ratios, m));
   }
 }

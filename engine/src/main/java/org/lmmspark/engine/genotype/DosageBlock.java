@@ -42,6 +42,26 @@ public final class DosageBlock {
     return variantIndex.length;
   }
 
+  /** A new block of the variants (columns) {@code j < m} with {@code keep[j]}, in their order. */
+  public DosageBlock columns(boolean[] keep) {
+    int count = 0;
+    for (int j = 0; j < m; j++) {
+      count += keep[j] ? 1 : 0;
+    }
+    DosageBlock b = new DosageBlock(n, count);
+    for (int j = 0; j < m; j++) {
+      if (keep[j]) {
+        System.arraycopy(values, j * n, b.values, b.m * n, n);
+        b.variantIndex[b.m] = variantIndex[j];
+        b.a1Frequency[b.m] = a1Frequency[j];
+        b.called[b.m] = called[j];
+        b.info[b.m] = info[j];
+        b.m++;
+      }
+    }
+    return b;
+  }
+
   public void clear() {
     m = 0;
   }
