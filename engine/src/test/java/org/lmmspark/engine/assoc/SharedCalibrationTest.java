@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.lmmspark.engine.genotype.DosageBlock;
+import org.lmmspark.engine.testing.PlainGls;
 
 /**
  * {@link Calibration#transfer} against simulated truth, by dense computation written out here: two traits over mostly
@@ -163,20 +164,15 @@ class SharedCalibrationTest {
       }
     }
     int n = rows.size();
-    double[][] v = new double[n][n];
+    double[] kt = new double[n * n];
     for (int a = 0; a < n; a++) {
       for (int b = 0; b < n; b++) {
-        v[a][b] = h2 * k[rows.get(a)][rows.get(b)] + (a == b ? 1 - h2 : 0);
+        kt[a + b * n] = k[rows.get(a)][rows.get(b)];
       }
     }
-    double[][] l = cholesky(v);
     double[] ones = new double[n];
     java.util.Arrays.fill(ones, 1);
-    double[] vInvOne = solve(l, ones);
-    double oneVInvOne = 0;
-    for (double u : vInvOne) {
-      oneVInvOne += u;
-    }
+    double[] p = PlainGls.projection(kt, h2, 1 - h2, ones, n, 1);
     double[] out = new double[x[0].length];
     for (int j = 0; j < out.length; j++) {
       double[] xj = new double[n];
@@ -185,60 +181,13 @@ class SharedCalibrationTest {
         xj[a] = x[rows.get(a)][j];
         meanX += xj[a] / n;
       }
-      double[] vInvX = solve(l, xj);
-      double xPx = 0;
-      double oneVInvX = 0;
       double centered = 0;
       for (int a = 0; a < n; a++) {
-        xPx += xj[a] * vInvX[a];
-        oneVInvX += vInvX[a];
         centered += (xj[a] - meanX) * (xj[a] - meanX);
       }
-      xPx -= oneVInvX * oneVInvX / oneVInvOne;
-      out[j] = xPx / centered;
+      out[j] = PlainGls.dot(xj, PlainGls.times(p, xj)) / centered;
     }
     return out;
-  }
-
-  private static double[][] cholesky(double[][] a) {
-    int n = a.length;
-    double[][] l = new double[n][n];
-    for (int j = 0; j < n; j++) {
-      double d = a[j][j];
-      for (int p = 0; p < j; p++) {
-        d -= l[j][p] * l[j][p];
-      }
-      l[j][j] = Math.sqrt(d);
-      for (int i = j + 1; i < n; i++) {
-        double s = a[i][j];
-        for (int p = 0; p < j; p++) {
-          s -= l[i][p] * l[j][p];
-        }
-        l[i][j] = s / l[j][j];
-      }
-    }
-    return l;
-  }
-
-  private static double[] solve(double[][] l, double[] b) {
-    int n = b.length;
-    double[] y = new double[n];
-    for (int i = 0; i < n; i++) {
-      double s = b[i];
-      for (int p = 0; p < i; p++) {
-        s -= l[i][p] * y[p];
-      }
-      y[i] = s / l[i][i];
-    }
-    double[] x = new double[n];
-    for (int i = n - 1; i >= 0; i--) {
-      double s = y[i];
-      for (int p = i + 1; p < n; p++) {
-        s -= l[p][i] * x[p];
-      }
-      x[i] = s / l[i][i];
-    }
-    return x;
   }
 
   private static void standardize(double[][] z, int n, int m) {
