@@ -80,9 +80,11 @@ final class MatrixFreeAssocJob {
    * MatrixFreeRemlJob#traitsPerGroup}): its REML's ({@link MatrixFreeRemlJob#VECTORS_PER_TRAIT}) and its LOCO solve's,
    * about 6 per column of its 52 (right-hand side, solution, CG's residual, preconditioned residual and direction,
    * the warm start) and the columns of its batches in each shared pass. Measured: 55 traits of n ≈ 17,500 in a 4 GB
-   * driver finished the REML and ran out of heap in the LOCO solves.
+   * driver finished the REML and ran out of heap in the LOCO solves; with 600, groups of 23 at n ≈ 17,500 finished
+   * once and ran out of heap once in two runs (heap after collections up to 3.1 of 4 GB in the LOCO solves, whose
+   * passes' reductions now hold a compensation array beside the running sum, {@code DistributedGenotypeProducts}).
    */
-  static final int VECTORS_PER_TRAIT = 600;
+  static final int VECTORS_PER_TRAIT = 700;
 
   /**
    * Sampled variants of the calibration that each trait but one solves when several run together ({@link
