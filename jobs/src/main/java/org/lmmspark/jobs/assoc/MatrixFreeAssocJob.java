@@ -81,7 +81,7 @@ final class MatrixFreeAssocJob {
    * about 6 per column of its 52 (right-hand side, solution, CG's residual, preconditioned residual and direction,
    * the warm start) and the columns of its batches in each shared pass. Measured: 55 traits of n ≈ 17,500 in a 4 GB
    * driver finished the REML and ran out of heap in the LOCO solves; with 600, groups of 23 at n ≈ 17,500 finished
-   * once and ran out of heap once in two runs (heap after collections up to 3.1 of 4 GB in the LOCO solves, whose
+   * once and ran out of heap once in two runs (heap after collections up to 3.95 of 4 GB in the LOCO solves, whose
    * passes' reductions now hold a compensation array beside the running sum, {@code DistributedGenotypeProducts}).
    */
   static final int VECTORS_PER_TRAIT = 700;
@@ -90,9 +90,10 @@ final class MatrixFreeAssocJob {
    * Sampled variants of the calibration that each trait but one solves when several run together ({@link
    * SharedCalibration}): the trait with the most samples solves all {@link #CALIBRATION_VARIANTS}, the others these
    * many of them, their γ carried over by {@link Calibration#transfer}. Its relative SE is then
-   * {@code √(CV²/30 + CV_q²/6)}: with the ratio's CV 1.1–1.6% and that of the two traits' ratio of ratios, CV_q,
-   * 0.4–0.7% (dense simulation, 3,000 samples, h² 0.14–0.45, 3–22% missing), 0.3–0.4% against 0.2–0.3% for a trait's
-   * own 30, for 24 columns fewer per trait: about 40% of a trait's LOCO column-passes.
+   * {@code √(CV²/30 + CV_q²/6)}, with the ratio's CV 1.1–1.6% and that of the two traits' ratio of ratios, CV_q,
+   * 0.4–0.7% (dense simulation, 3,000 samples, h² 0.14–0.45, 3–22% missing). On 20 traits at N = M = 20,000: 0.21–0.34%
+   * against 0.16–0.21% for a trait's own 30 (each γ within 0.1% of its own 30's), for 24 columns fewer per trait: its
+   * LOCO column-passes 117 instead of 214 on average.
    */
   static final int SHARED_CALIBRATION_VARIANTS = 6;
 
