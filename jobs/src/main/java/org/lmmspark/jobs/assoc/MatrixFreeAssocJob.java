@@ -428,7 +428,8 @@ final class MatrixFreeAssocJob {
       Calibration.Gamma own = loco.own().get(s);
       fits.add(new AssocJob.NullFit(scopes.get(s).label(), n, sg, se, sg / (sg + se), VarianceSummary.ratio(fit, 0).se(),
           fit.logL(), boundary, scan.tested()[s], own, 0));
-      log.info("calibration ({}, {}): {}", in.design().trait(), scopes.get(s).label(), own);
+      log.info("calibration ({}, {}): {}", in.design().trait(), scopes.get(s).label(),
+          own != null ? own : "no variant of its own solved (γ carried over)");
     }
     String spread = Calibration.spread(AssocJob.gammas(fits));
     if (spread != null) {
