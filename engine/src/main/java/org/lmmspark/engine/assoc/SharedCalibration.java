@@ -25,14 +25,15 @@ import org.lmmspark.engine.genotype.DosageBlock;
  */
 public final class SharedCalibration {
   private final int reference;
-  private final List<List<LocoResiduals.Scope>> sampled;
+  /** The reference's sampled variants, in the order of its result's ratios. */
+  private final List<Integer> referenceVariants;
   private final List<List<LocoResiduals.Scope>> solved;
   private final boolean[] carried;
 
-  private SharedCalibration(int reference, List<List<LocoResiduals.Scope>> sampled,
-      List<List<LocoResiduals.Scope>> solved, boolean[] carried) {
+  private SharedCalibration(int reference, List<Integer> referenceVariants, List<List<LocoResiduals.Scope>> solved,
+      boolean[] carried) {
     this.reference = reference;
-    this.sampled = sampled;
+    this.referenceVariants = referenceVariants;
     this.solved = solved;
     this.carried = carried;
   }
@@ -47,7 +48,7 @@ public final class SharedCalibration {
     boolean[] carried = new boolean[traits];
     List<Integer> referenceVariants = variants(sampled.get(reference));
     if (traits == 1 || shared < 2 || referenceVariants.size() <= shared) {
-      return new SharedCalibration(reference, sampled, sampled, carried);
+      return new SharedCalibration(reference, referenceVariants, sampled, carried);
     }
     Set<Integer> chosen = new HashSet<>();
     for (int i = 0; i < shared; i++) {
@@ -74,7 +75,7 @@ public final class SharedCalibration {
       carried[t] = kept >= 2;
       solved.add(carried[t] ? subset : mine);
     }
-    return new SharedCalibration(reference, sampled, solved, carried);
+    return new SharedCalibration(reference, referenceVariants, solved, carried);
   }
 
   /** Per trait, the scopes to solve: the reference's and the non-carried traits' whole samples, the others' shared variants. */
@@ -100,9 +101,8 @@ public final class SharedCalibration {
       throw new IllegalArgumentException("trait " + t + " solved its own calibration sample");
     }
     Map<Integer, Double> referenceRatio = new HashMap<>();
-    List<Integer> refVariants = variants(sampled.get(reference));
-    for (int j = 0; j < refVariants.size(); j++) {
-      referenceRatio.put(refVariants.get(j), referenceResult.ratios()[j]);
+    for (int j = 0; j < referenceVariants.size(); j++) {
+      referenceRatio.put(referenceVariants.get(j), referenceResult.ratios()[j]);
     }
     List<Integer> mine = variants(solved.get(t));
     double[] ref = new double[mine.size()];

@@ -22,10 +22,7 @@ public final class NumberText {
     if (!Double.isFinite(x)) {
       return Double.toString(x);
     }
-    StringBuilder sb = new StringBuilder(16);
-    if (x < 0 || (x == 0 && 1 / x < 0)) {
-      sb.append('-');
-    }
+    StringBuilder sb = new StringBuilder(16).append(sign(x));
     if (x == 0) {
       return sb.append("0.00000").toString();
     }
@@ -57,10 +54,7 @@ public final class NumberText {
     if (!Double.isFinite(x)) {
       return Double.toString(x);
     }
-    StringBuilder sb = new StringBuilder(24);
-    if (x < 0 || (x == 0 && 1 / x < 0)) {
-      sb.append('-');
-    }
+    StringBuilder sb = new StringBuilder(24).append(sign(x));
     int exponent = 0;
     char[] digits = new char[0];
     int kept = 0;
@@ -82,6 +76,11 @@ public final class NumberText {
       sb.append(i >= 0 && i < kept && i < digits.length ? digits[i] : '0');
     }
     return sb.toString();
+  }
+
+  /** "-" for a negative number and for −0 (as {@code Formatter} writes them), else "". */
+  private static String sign(double x) {
+    return x < 0 || (x == 0 && 1 / x < 0) ? "-" : "";
   }
 
   /** A positive double's shortest decimal digits {@code d[0].d[1]d[2]… × 10^exponent}, d[0] ≠ 0. */

@@ -25,7 +25,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * the baton (a lock) and computes on the driver; a computation that asks for a product leaves its
  * request and gives up the baton until the pass that serves it is done. When every live computation is
  * waiting for a product (or has finished), the last one to arrive takes one pass for all requests, in
- * the order of the computations (not of their arrival, which varies from run to run). A computation that finishes stops adding columns; the others go on. The result
+ * the order of the computations (not of their arrival, which varies from run to run). A computation that
+ * finishes stops adding columns; the others go on. The result
  * of each computation is what it would be alone (the same operator, the same order of its own
  * operations), up to the rounding of products taken in a wider batch. Coroutines in effect: the driver
  * work of the computations never overlaps (so BLAS calls on the driver are never concurrent), and a

@@ -208,8 +208,11 @@ public final class RemlInputs {
         tables.covar(), tables.qcovar(), List.of());
   }
 
-  /** The model frame of {@code spec} after the options' own checks ({@link SampleFrame}). */
-  private static SampleFrame frame(Spec spec) {
+  /**
+   * The model frame of {@code spec} after the options' own checks ({@link SampleFrame}): the analysed records, their
+   * design and notes, without the variance components {@link #assemble} builds on it.
+   */
+  public static SampleFrame frame(Spec spec) {
     List<String> groups = groupsOf(spec);
     List<String> gxe = gxeOf(spec);
     return SampleFrame.build(frameSpec(spec, groups, gxe, checkOptions(spec, groups, gxe)));

@@ -40,8 +40,9 @@ import scala.Tuple2;
  * decoded twice and two SGEMMs per tile, sums in double) into one N×k double partial (more columns with split
  * ones), and the partials are summed by {@code treeReduce}, compensated so that the sums do not depend on the order
  * the tasks finish in ({@link Partial#add}): the driver receives one N×k array. Bytes per pass:
- * broadcast {@code 4Nk}, reduction {@code 8Nk} per partition (combined in a tree; a column split by chromosome adds, per partition, one
- * column per further chromosome of its range, {@link Partial}), genotypes from executor memory.
+ * broadcast {@code 4Nk}, reduction {@code 8Nk} per partition (combined in a tree, whose inner merges carry the
+ * compensation too, {@code 16Nk}; a column split by chromosome adds, per partition, one column per further chromosome
+ * of its range, {@link Partial}), genotypes from executor memory.
  */
 public final class DistributedGenotypeProducts implements GenotypeProducts, AutoCloseable {
   /** Up to this many partitions the driver sums the partials itself (no extra shuffle stage per pass). */

@@ -105,7 +105,7 @@ public final class MultiTraitRemlJob {
     Map<List<SampleId>, List<String>> bySamples = new LinkedHashMap<>();
     for (String trait : traits) {
       try {
-        List<SampleId> samples = RemlJob.assemble(forTrait(o, trait), shared.rels, conf, shared).samples();
+        List<SampleId> samples = RemlJob.analysedSamples(forTrait(o, trait), shared.rels, conf, shared);
         bySamples.computeIfAbsent(samples, s -> new ArrayList<>()).add(trait);
       } catch (BadInputException e) {
         errors.put(trait, e.getMessage());

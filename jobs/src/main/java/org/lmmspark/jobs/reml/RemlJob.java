@@ -436,6 +436,19 @@ public final class RemlJob {
   /** As above, the tables read through {@code shared} (once for all traits of a run) when it is given. */
   static RemlInputs.Assembled assemble(Options o, List<RemlInputs.Relationship> rels, Configuration conf,
       Shared shared) {
+    return RemlInputs.assemble(spec(o, rels, conf, shared));
+  }
+
+  /**
+   * The records {@link #assemble} analyses (its model frame's), without building the variance components (each
+   * relationship matrix restricted to them, n² doubles): what a run of many traits groups them by.
+   */
+  static List<SampleId> analysedSamples(Options o, List<RemlInputs.Relationship> rels, Configuration conf,
+      Shared shared) {
+    return RemlInputs.frame(spec(o, rels, conf, shared)).records();
+  }
+
+  private static RemlInputs.Spec spec(Options o, List<RemlInputs.Relationship> rels, Configuration conf, Shared shared) {
     List<String> labelled = new ArrayList<>(o.groups());
     labelled.addAll(o.gxe());
     if (o.residBy() != null && !labelled.contains(o.residBy())) {
@@ -443,9 +456,8 @@ public final class RemlJob {
     }
     TraitTables.Tables t = shared != null ? shared.tables(o, labelled, conf)
         : readTables(o, rels, labelled, conf).forTrait(o.trait());
-    return RemlInputs.assemble(new RemlInputs.Spec(rels, o.epistatic(), t.pheno(), t.trait(), t.covar(), t.qcovar(),
-        o.groups(), t.phenoCovarNames(), t.phenoQcovarNames(), o.repeatedRecords(), o.permanentEnvironment(),
-        o.gxe(), o.residBy()));
+    return new RemlInputs.Spec(rels, o.epistatic(), t.pheno(), t.trait(), t.covar(), t.qcovar(), o.groups(),
+        t.phenoCovarNames(), t.phenoQcovarNames(), o.repeatedRecords(), o.permanentEnvironment(), o.gxe(), o.residBy());
   }
 
   private static TraitTables.Read readTables(Options o, List<RemlInputs.Relationship> rels, List<String> labelled,
