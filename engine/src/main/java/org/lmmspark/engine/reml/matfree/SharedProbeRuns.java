@@ -35,7 +35,8 @@ import org.lmmspark.engine.reml.SymmetricOperator;
  * 3%, 12% and 22% of U missing, about {@code φ²/(1−φ)² + 0.16φ} for a fraction φ missing. So the shared term
  * {@code var(c)/R_U}, paid once for all traits, dominates: with {@link #pairedProbes} {@code R_t = ⌈Rφ⌉} (at least
  * {@link #MIN_PAIRED}) against {@code R_U = 1.5R} the estimate's variance is at most about 1.16× that of R probes
- * of the trait's own (0.71 at φ = 0.03, 0.93 at 0.12, 1.16 at 0.22, R = 40) on that case, for {@code R_t/R} of
+ * of the trait's own (0.71 at φ = 0.03 with 6 paired, ~0.75 with the 3 of {@link #MIN_PAIRED} since 2026-12-03;
+ * 0.93 at 0.12, 1.16 at 0.22, R = 40) on that case, for {@code R_t/R} of
  * their passes; {@code R_t = ⌈2Rφ⌉} against R_U = R (until 2026-12-03) gave 1.05–1.25 for 1.2–1.6× the trait's
  * columns (20 traits at N = M = 20,000 with 3–22% missing: 218 against 140 of their own probes per step, and 40
  * against 60 shared). Measured through the fits, the Monte Carlo SE of σ²_g was 0.83–1.04× that of the trait's
@@ -64,8 +65,16 @@ import org.lmmspark.engine.reml.SymmetricOperator;
  * and step; memory three n_U×R_U blocks.
  */
 public final class SharedProbeRuns {
-  /** Fewest probes a trait pairs with the shared runs (its variance estimate needs a few). */
-  public static final int MIN_PAIRED = 6;
+  /**
+   * Fewest probes a trait pairs with the shared runs: β and {@code var(a − βc)} are fitted on its pairs, and the
+   * trait's own term {@code var(a − βc)/R_t} is the smaller one wherever few of U are missing, so three do. On the
+   * dense case of {@code SharedProbeRunsTest}: 3 of its own against 23 shared runs, 15% missing, 0.73× the variance
+   * of 15 probes of its own (tr V⁻¹K) and 0.54× (log|V|); 3 against 60 at 3% missing, 0.70× and 0.60× that of 40,
+   * where 6 gave 0.71× and 0.56× at 15%. Six until 2026-12-03: each paired probe is one column per Lanczos step of
+   * every trait (~13 steps in {@code assoc} at N = M = 20,000, where 20 traits' REML fell from 2,122 columns to
+   * 1,471).
+   */
+  public static final int MIN_PAIRED = 3;
   /** {@code R_t = ⌈PAIRED_PER_MISSING · R · φ_t⌉}: see the class doc for the variance it gives. */
   public static final double PAIRED_PER_MISSING = 1.0;
   /**

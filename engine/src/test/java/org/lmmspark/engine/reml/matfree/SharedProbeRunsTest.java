@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Random;
 import java.util.function.DoubleUnaryOperator;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.lmmspark.engine.linalg.Blas;
 import org.lmmspark.engine.reml.DenseSymmetricMatrix;
 
@@ -13,20 +14,28 @@ import org.lmmspark.engine.reml.DenseSymmetricMatrix;
  * The control-variate estimator of {@link SharedProbeRuns} against the exact trace from a dense eigendecomposition
  * written plainly here: {@code tr f(K_t) = Σ_i f(λ_i(K_t))} for a GRM-like {@code K = WWᵀ/m} over a union of n = 240
  * samples (m = 300 standardized 0/1/2 genotypes), a trait missing 15% of them (so {@code R_t = ⌈40·0.15⌉ = 6}
- * probes of its own against R_U = 1.5·40 = 60 shared), {@code f(λ) = λ/(θ_gλ + θ_e)} (the REML trace) and
+ * probes of its own against R_U = 1.5·40 = 60 shared; with assoc's R = 15, {@link SharedProbeRuns#MIN_PAIRED} = 3
+ * against 23; and missing 3%, 3 against 60), {@code f(λ) = λ/(θ_gλ + θ_e)} (the REML trace) and
  * {@code log(θ_gλ + θ_e)} (log|V|). Over 60 independent probe sets (seeds): the estimate is unbiased (the mean of
  * its errors in units of its reported SE is within 3/√60 of 0), the reported SE is honest (the errors' RMS in those
  * units within [0.7, 1.35]), and its variance is at most 1.5× that of the plain estimator with R probes of the
- * trait's own, {@code 2 Σ_{i≠j} F_ij² / R} (measured 0.71× and 0.56×; 0.91× and 0.83× with 12 of its own against
- * 40 shared, at the same cost to this trait alone; 60 draws estimate a variance to ±18%).
+ * trait's own, {@code 2 Σ_{i≠j} F_ij² / R} (measured 0.71× and 0.56× at R = 40, 0.73× and 0.54× at R = 15, 0.70× and
+ * 0.60× at 3% missing; 0.91× and 0.83× with 12 of its own against 40 shared, at the same cost to this trait alone;
+ * 60 draws estimate a variance to ±18%; the reported SE's RMS error 0.90–1.28 SE).
  */
 class SharedProbeRunsTest {
   static final int N = 240;
   static final int M = 300;
-  static final int R = 40;
 
-  @Test
-  void controlVariateEstimateIsUnbiasedWithAnHonestSeAndLittleMoreVarianceThanRProbesOfItsOwn() {
+  /**
+   * @param R        probes of a trait's run alone: 40 ({@code reml}'s default), 15 ({@code assoc}'s)
+   * @param missing  fraction of the union the trait does not analyse
+   * @param expected R_t, the probes it pairs with the shared runs
+   */
+  @ParameterizedTest(name = "R = {0}, {1} missing: {2} paired")
+  @CsvSource({"40, 0.15, 6", "15, 0.15, 3", "40, 0.03, 3"})
+  void controlVariateEstimateIsUnbiasedWithAnHonestSeAndLittleMoreVarianceThanRProbesOfItsOwn(int R,
+      double missingFraction, int expected) {
     Random rnd = new Random(21);
     double[] w = new double[N * M];
     for (int v = 0; v < M; v++) {
@@ -47,7 +56,7 @@ class SharedProbeRunsTest {
     }
     double[] k = new double[N * N];
     Blas.dgemm(false, true, N, N, M, 1.0 / M, w, N, w, N, 0.0, k, N);
-    int[] kept = IntStream.range(0, N).filter(i -> rnd.nextDouble() >= 0.15).toArray();
+    int[] kept = IntStream.range(0, N).filter(i -> rnd.nextDouble() >= missingFraction).toArray();
     boolean[] in = new boolean[N];
     for (int i : kept) {
       in[i] = true;
@@ -125,7 +134,7 @@ class SharedProbeRunsTest {
         ses[c][d] = Math.sqrt(e[1]);
       }
     }
-    assertTrue(paired == 6, "paired probes " + paired);
+    assertTrue(paired == expected, "paired probes " + paired);
     for (int c = 0; c < 2; c++) {
       double meanZ = 0;
       double rmsZ = 0;
