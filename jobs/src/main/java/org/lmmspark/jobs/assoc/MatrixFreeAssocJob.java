@@ -102,11 +102,20 @@ final class MatrixFreeAssocJob {
   /**
    * Bytes of one shared pass's N×k block when several traits' LOCO solves share the passes (the pass's input, each
    * task's partial sums and their reduction are blocks of this size on the driver): each trait's columns go in
-   * batches of at most {@code LOCO_PASS_BYTES / (8·N·T)} (at least 16), in more passes. Measured: 20 traits at
-   * N = 10,000 in passes of 1,320 columns (106 MB) ran a 6 GB driver out of heap fetching the task results; the
-   * lock-step REML's passes of 640 columns (51 MB at N = 10,000, 102 MB at 20,000 for reml) did not.
+   * batches of at most {@code max(LOCO_PASS_BYTES, heap/LOCO_PASS_HEAP_SHARE) / (8·N·T)} (at least 16), in more
+   * passes. Measured: 20 traits at N = 10,000 in passes of 1,320 columns (106 MB) ran a 6 GB driver out of heap
+   * fetching the task results (2026-12-02, before the products bounded a task's partial sums by a 32nd of the heap,
+   * {@code DistributedGenotypeProducts}); the lock-step REML's passes of 640 columns (51 MB at N = 10,000, 102 MB at
+   * 20,000 for reml) did not.
    */
   static final long LOCO_PASS_BYTES = 64L << 20;
+  /**
+   * A shared LOCO pass's block may take this share of the driver's heap when that is more than
+   * {@link #LOCO_PASS_BYTES} (96 MB at 6 GB, 192 MB at the default 12 GB): a trait's columns then fit in fewer
+   * batches, and the passes, which run batch after batch, are fewer. At N = M = 20,000, 20 traits in a 6 GB driver:
+   * 30 columns per trait instead of 20, so each trait's 22 y's and 6 sampled variants go in one batch, not two.
+   */
+  static final long LOCO_PASS_HEAP_SHARE = 64;
   /**
    * Relative residual of the LOCO solve (BOLT-LMM's 5·10⁻⁴). Its error in {@code r_c = P_{−c}y} and in
    * {@code xᵀP_{−c}x} is at most the tolerance times the condition number of V on the complement of the
@@ -310,7 +319,8 @@ final class MatrixFreeAssocJob {
       }
       SharedCalibration calibration = SharedCalibration.plan(scopes, reference, SHARED_CALIBRATION_VARIANTS);
       long columnsInMemory = LOCO_SOLVE_BYTES / (80L * ins.stream().mapToInt(in -> in.samples().size()).sum());
-      long columnsPerPass = count == 1 ? Long.MAX_VALUE : LOCO_PASS_BYTES / (8L * products.samples() * count);
+      long passBytes = Math.max(LOCO_PASS_BYTES, Runtime.getRuntime().maxMemory() / LOCO_PASS_HEAP_SHARE);
+      long columnsPerPass = count == 1 ? Long.MAX_VALUE : passBytes / (8L * products.samples() * count);
       int maxColumns = (int) Math.max(16, Math.min(4096, Math.min(columnsInMemory, columnsPerPass)));
       LocoResiduals.Options lo = new LocoResiduals.Options(LOCO_CG_TOLERANCE, 1000, maxColumns, true,
           CALIBRATION_CG_TOLERANCE);
