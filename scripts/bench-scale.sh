@@ -15,7 +15,7 @@
 # a shared machine) and the load average over the run. Defaults: N = 100,000, M = 50,000, DIR = bench-out/scale.
 # `pass` times single genotype passes instead of the whole run (`lmmspark bench-spark-pass`: the cache, then
 # LMMSPARK_PASSES (default 3) passes of 44 columns after a warm-up, each with the executors' task run and CPU
-# seconds and the driver's CPU seconds; LMMSPARK_PARTITIONS cached partitions, default two per core) on the
+# seconds and the driver's CPU seconds; LMMSPARK_PARTITIONS cached partitions, default one per core) on the
 # standalone cluster with E executors: the pass-time model of docs/scaling.md, checked with --executors 1 and 2.
 # --executors E (cluster and pass, default 1): E standalone workers (scripts/local-cluster.sh start --workers E),
 # so E executor JVMs of (machine cores / E) cores each (LMMSPARK_CLUSTER_CORES overrides; passed as

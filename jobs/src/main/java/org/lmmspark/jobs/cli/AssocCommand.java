@@ -148,7 +148,7 @@ public final class AssocCommand implements Callable<Integer> {
 
   @Mixin OutputOptions output;
 
-  @Option(names = "--partitions", defaultValue = "0", paramLabel = "K", description = "Number of variant ranges, one Spark task each (default 0: two per core).")
+  @Option(names = "--partitions", defaultValue = "0", paramLabel = "K", description = "Number of variant ranges, one Spark task each (default 0: one per core).")
   int partitions;
 
   @Option(names = "--block-variants", defaultValue = "0", paramLabel = "B", description = "Variants per matrix multiply inside a task (default 0: chosen from N).")

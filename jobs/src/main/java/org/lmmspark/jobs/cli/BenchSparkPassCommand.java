@@ -39,7 +39,7 @@ public final class BenchSparkPassCommand implements Callable<Integer> {
   int passes;
 
   @Option(names = "--partitions", defaultValue = "0", paramLabel = "P",
-      description = "Cached partitions (default 0: two per core of the cluster, as matrix-free REML).")
+      description = "Cached partitions (default 0: one per core of the cluster, as matrix-free REML).")
   int partitions;
 
   @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: spark-submit's, else local[*]).")

@@ -93,7 +93,7 @@ public final class PcaCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "1", paramLabel = "S", description = "Randomized route: seed of the random start (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--partitions", defaultValue = "0", paramLabel = "P", description = "Number of variant ranges (default 0: two per core).")
+  @Option(names = "--partitions", defaultValue = "0", paramLabel = "P", description = "Number of variant ranges (default 0: one per core).")
   int partitions;
 
   @Mixin SparkOptions sparkOptions;

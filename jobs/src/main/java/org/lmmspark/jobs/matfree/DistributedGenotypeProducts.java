@@ -31,8 +31,8 @@ import scala.Tuple2;
  * distributed product {@code out = Σ_c Z_c Z_cᵀ V ∘ w} over them (one Spark job per product; columns asked split
  * by chromosome come back as C columns, each block's product added into its chromosome's).
  *
- * <p>One partition per variant range (about two per core; a range may span chromosomes, its blocks
- * do not), each a {@link CachedRange} of
+ * <p>One partition per variant range (about one per core, {@link #cache}; a range may span chromosomes, its
+ * blocks do not), each a {@link CachedRange} of
  * packed blocks of {@link LocalGenotypeProducts#BLOCK_VARIANTS} variants; persisted
  * {@code MEMORY_AND_DISK} (as objects: tasks read the cached blocks in place, no copy), so the {@code .bed}
  * is read once per run even if memory runs short. A
@@ -161,8 +161,13 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
   }
 
   /**
-   * Reads, packs and caches the selected variants in about {@code partitions} ranges (≤ 0: two per
+   * Reads, packs and caches the selected variants in about {@code partitions} ranges (≤ 0: one per
    * core), in one Spark job that also returns the per-chromosome variant counts and diagonal sums.
+   *
+   * <p>One range per core, not two (until 2026-12-03): the ranges hold equal numbers of variants, so one wave of
+   * equal tasks keeps every core busy, and each pass returns half as many N×k partials to the driver (each
+   * serialized, deserialized and added there). At N = M = 20,000, {@code assoc --loco --solver matrix-free}: one
+   * trait 40.0 and 39.7 CPU-s against 42.7 and 41.3 with two per core; 20 traits 124.9 against ~136.
    */
   public static DistributedGenotypeProducts cache(JavaSparkContext jsc, PartitionedGenotypes genotypes, double minMaf,
       int partitions) {
@@ -184,7 +189,7 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
       Integer c = index.get(genotypes.fileset().variants().get(v).chromosome());
       chromosomeOf[v] = c == null ? -1 : c;
     }
-    int target = partitions > 0 ? partitions : 2 * jsc.defaultParallelism();
+    int target = partitions > 0 ? partitions : jsc.defaultParallelism();
     // Ranges may span chromosomes: blocks never do (PackedGenotypeReader cuts them at chromosome
     // changes), and each block carries its chromosome for LOCO weights and the per-chromosome sums.
     // So the partition count follows the cores, not the 22 autosomes: fewer, larger tasks per pass.

@@ -49,7 +49,7 @@ import org.slf4j.LoggerFactory;
 public final class MatrixFreeRemlJob {
   private static final Logger log = LoggerFactory.getLogger(MatrixFreeRemlJob.class);
 
-  /** What to fit; {@code partitions} ≤ 0: two per core; {@code kernel} the GRM definition of K = ZZᵀ/M. */
+  /** What to fit; {@code partitions} ≤ 0: one per core; {@code kernel} the GRM definition of K = ZZᵀ/M. */
   public record Options(GenotypeInput genotypes, TraitTables.Spec trait, double minMaf, GenotypeSelection selection,
       StochasticReml.Options reml, int partitions, GenotypeScaling kernel) {
 

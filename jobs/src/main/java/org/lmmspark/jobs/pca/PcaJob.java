@@ -57,7 +57,7 @@ public final class PcaJob {
 
   /**
    * @param out        output prefix, or null for no files (the pipeline reads the result)
-   * @param partitions variant ranges (≤ 0: two per core)
+   * @param partitions variant ranges (≤ 0: one per core)
    */
   public record Options(GenotypeInput genotypes, String out, int components, Route route, double minMaf,
       GenotypeSelection selection, boolean loadings, BlockKrylovPca.Options krylov, int partitions) {}
