@@ -285,7 +285,7 @@ final class MatrixFreeAssocJob {
               f -> f.passes() + " genotype passes; " + f.fit().message()))
           : stages.run("REML (matrix-free) of " + count + " traits in lock-step", () -> MatrixFreeRemlJob.fitTogether(
               // The probes' runs shared as control variates (SharedProbeRuns, as reml): each trait's REML, hence
-              // its test statistics, within Monte Carlo error of its run alone, for ⌈Rφ⌉ (≥ 6) runs of its own
+              // its test statistics, within Monte Carlo error of its run alone, for ⌈Rφ⌉ (≥ 3) runs of its own
               // instead of R, and its preconditioner borrowed from the union's Ritz pairs (no pass of its own).
               jsc, products, ins, traits.stream().map(t -> t.in().design().trait()).toList(), remlOptions, true),
               f -> f.get(0).passes() + " shared genotype passes");

@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
  *       which each cached variant is decoded once over all samples and every trait's sums come from one wide
  *       product per block ({@link org.lmmspark.engine.assoc.StackedTraitTests}), tested against each trait's model. A pass costs one decode of the genotypes and one Spark job whatever the number of traits,
  *       plus {@code 4NM} flops per column: T traits cost about the passes of the slowest trait and T times the
- *       columns of one trait's lock-step fit (with ⌈Rφ⌉ ≥ 6 probes' runs of its own instead of R, against 1.5R
+ *       columns of one trait's lock-step fit (with ⌈Rφ⌉ ≥ 3 probes' runs of its own instead of R, against 1.5R
  *       shared) and LOCO solve. Each trait's σ²_g, σ²_e, and so its table, equal its own run's within the Monte Carlo error of the
  *       probes (another unbiased estimate of the same traces; a trait whose fit ends on the boundary is refitted
  *       with its own R probes, as alone); given the same σ², the LOCO solves are its run alone's up to the solves'
