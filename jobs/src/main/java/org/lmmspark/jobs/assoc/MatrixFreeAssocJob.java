@@ -101,9 +101,8 @@ final class MatrixFreeAssocJob {
   static final long LOCO_SOLVE_BYTES = 1L << 30;
   /**
    * Bytes of one shared pass's N×k block when several traits' LOCO solves share the passes (the pass's input, each
-   * task's partial sums and their reduction are blocks of this size on the driver): each trait's columns go in
-   * batches of at most {@code max(LOCO_PASS_BYTES, heap/LOCO_PASS_HEAP_SHARE) / (8·N·T)} (at least 16), in more
-   * passes. Measured: 20 traits at N = 10,000 in passes of 1,320 columns (106 MB) ran a 6 GB driver out of heap
+   * task's partial sums and their reduction are blocks of this size on the driver): a pass carries at most
+   * {@code max(LOCO_PASS_BYTES, heap/LOCO_PASS_HEAP_SHARE) / (8·N)} columns, shared out by {@link #locoBatchColumns}. Measured: 20 traits at N = 10,000 in passes of 1,320 columns (106 MB) ran a 6 GB driver out of heap
    * fetching the task results (2026-12-02, before the products bounded a task's partial sums by a 32nd of the heap,
    * {@code DistributedGenotypeProducts}); the lock-step REML's passes of 640 columns (51 MB at N = 10,000, 102 MB at
    * 20,000 for reml) did not.
@@ -111,9 +110,9 @@ final class MatrixFreeAssocJob {
   static final long LOCO_PASS_BYTES = 64L << 20;
   /**
    * A shared LOCO pass's block may take this share of the driver's heap when that is more than
-   * {@link #LOCO_PASS_BYTES} (96 MB at 6 GB, 192 MB at the default 12 GB): a trait's columns then fit in fewer
+   * {@link #LOCO_PASS_BYTES} (96 MB at 6 GB, 192 MB at the default 12 GB): the traits' columns then fit in fewer
    * batches, and the passes, which run batch after batch, are fewer. At N = M = 20,000, 20 traits in a 6 GB driver:
-   * 30 columns per trait instead of 20, so each trait's 22 y's and 6 sampled variants go in one batch, not two.
+   * 600 columns per pass instead of 400, so every trait's columns go in one batch ({@link #locoBatchColumns}).
    */
   static final long LOCO_PASS_HEAP_SHARE = 64;
   /**
@@ -318,15 +317,17 @@ final class MatrixFreeAssocJob {
         reference = ins.get(t).samples().size() > ins.get(reference).samples().size() ? t : reference;
       }
       SharedCalibration calibration = SharedCalibration.plan(scopes, reference, SHARED_CALIBRATION_VARIANTS);
-      long columnsInMemory = LOCO_SOLVE_BYTES / (80L * ins.stream().mapToInt(in -> in.samples().size()).sum());
       long passBytes = Math.max(LOCO_PASS_BYTES, Runtime.getRuntime().maxMemory() / LOCO_PASS_HEAP_SHARE);
-      long columnsPerPass = count == 1 ? Long.MAX_VALUE : passBytes / (8L * products.samples() * count);
-      int maxColumns = (int) Math.max(16, Math.min(4096, Math.min(columnsInMemory, columnsPerPass)));
-      LocoResiduals.Options lo = new LocoResiduals.Options(LOCO_CG_TOLERANCE, 1000, maxColumns, true,
-          CALIBRATION_CG_TOLERANCE);
+      int[] batchColumns = locoBatchColumns(calibration.solved().stream()
+          .mapToInt(sc -> sc.stream().mapToInt(x -> 1 + x.sample().m).sum()).toArray(),
+          ins.stream().mapToInt(in -> in.samples().size()).toArray(),
+          count == 1 ? Long.MAX_VALUE : passBytes / (8L * products.samples()));
+      List<LocoResiduals.Options> los = Arrays.stream(batchColumns).mapToObj(columns -> new LocoResiduals.Options(
+          LOCO_CG_TOLERANCE, 1000, columns, true, CALIBRATION_CG_TOLERANCE)).toList();
+      LocoResiduals.Options lo = los.get(0);
       long passesBefore = products.passes();
       List<LocoResiduals.Result> locos = new ArrayList<>(stages.run(o.loco() ? "LOCO residuals and γ"
-          : "null-model residuals and γ", () -> residuals(fitted, ins, calibration.solved(), lo),
+          : "null-model residuals and γ", () -> residuals(fitted, ins, calibration.solved(), los),
           l -> String.format(Locale.ROOT, "%sone batched CG solve of %d columns%s in %d batch(es), %d genotype passes, "
               + "%d column-passes%s, CG iterations per null %s (tolerance %.0e for y, %.0e for the sampled variants; "
               + "largest final residual of y %.1e)", count > 1 ? "per trait, in shared passes: " : "", l.get(0).columns(),
@@ -401,12 +402,12 @@ final class MatrixFreeAssocJob {
    * ({@link SharedGenotypePasses#runAll}: each CG iteration of every trait in the same genotype pass).
    */
   private static List<LocoResiduals.Result> residuals(List<MatrixFreeRemlJob.Fitted> fitted,
-      List<GenotypeRemlInputs.Assembled> ins, List<List<LocoResiduals.Scope>> scopes, LocoResiduals.Options lo) {
+      List<GenotypeRemlInputs.Assembled> ins, List<List<LocoResiduals.Scope>> scopes, List<LocoResiduals.Options> los) {
     java.util.function.IntFunction<LocoResiduals.Result> solve = t -> {
       MatrixFreeRemlJob.Fitted f = fitted.get(t);
       GenotypeRemlInputs.Assembled in = ins.get(t);
       return LocoResiduals.compute(f.k(), f.fit().theta()[0], f.fit().theta()[1], f.diagnostics().eigenspace(),
-          in.design().y(), in.design().x(), in.design().p(), in.famRows(), scopes.get(t), lo, f.fit().py());
+          in.design().y(), in.design().x(), in.design().p(), in.famRows(), scopes.get(t), los.get(t), f.fit().py());
     };
     if (fitted.size() == 1) {
       return List.of(solve.apply(0));
@@ -419,6 +420,40 @@ final class MatrixFreeAssocJob {
     // The lock-step fit built every trait's operator on the same shared passes.
     SharedGenotypePasses shared = (SharedGenotypePasses) fitted.get(0).k().products();
     return shared.runAll(solves, "loco-trait");
+  }
+
+  /**
+   * The columns each trait's LOCO solve takes per batch ({@link LocoResiduals.Options#maxColumns}). Every trait's
+   * columns in one batch when all of them fit in one pass of {@code passColumns} columns and their CG state (about 80
+   * bytes per sample and column) within {@link #LOCO_SOLVE_BYTES}: then the passes are those of the slowest column
+   * alone. Else each trait gets the same share of both, at least 16, and its columns go in batches one after the other
+   * (more passes). At N = M = 20,000, 20 traits (the largest with its 30 calibration variants, 52 columns, the others
+   * 28) in a 6 GB driver: 584 columns against 600 per pass and 0.83 of the 1 GiB, so one batch each (the equal share,
+   * 30, took the largest trait's 52 in two batches: 14 passes).
+   *
+   * @param needs       each trait's columns (its scopes' y and sampled variants)
+   * @param samples     each trait's analysed samples
+   * @param passColumns columns one shared pass may carry
+   */
+  static int[] locoBatchColumns(int[] needs, int[] samples, long passColumns) {
+    long columns = 0;
+    long bytes = 0;
+    long allSamples = 0;
+    for (int t = 0; t < needs.length; t++) {
+      columns += needs[t];
+      bytes += 80L * needs[t] * samples[t];
+      allSamples += samples[t];
+    }
+    int[] batch = new int[needs.length];
+    if (columns <= passColumns && bytes <= LOCO_SOLVE_BYTES) {
+      for (int t = 0; t < needs.length; t++) {
+        batch[t] = Math.max(1, needs[t]);
+      }
+      return batch;
+    }
+    long share = Math.min(LOCO_SOLVE_BYTES / (80L * Math.max(1, allSamples)), passColumns / needs.length);
+    Arrays.fill(batch, (int) Math.max(16, Math.min(4096, share)));
+    return batch;
   }
 
   /** One trait's null fits, table and outputs after the shared stages. */

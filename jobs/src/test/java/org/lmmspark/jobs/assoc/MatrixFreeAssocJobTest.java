@@ -140,6 +140,31 @@ class MatrixFreeAssocJobTest {
     return new org.apache.commons.math3.stat.correlation.PearsonsCorrelation().correlation(a, b);
   }
 
+  /**
+   * Several traits' LOCO columns per batch: each trait's all at once when they fit in one pass and in the CG state's
+   * budget together, else the same share for each (at least 16).
+   */
+  @Test
+  void locoBatchesHoldEveryTraitsColumnsWhenThePassCanCarryThem() {
+    int[] needs = new int[20];
+    int[] samples = new int[20];
+    java.util.Arrays.fill(needs, 28);
+    java.util.Arrays.fill(samples, 17_500);
+    needs[0] = 52;
+    samples[0] = 19_233;
+    // 584 columns, 0.83 GiB of CG state: one batch each.
+    assertArrayEquals(needs, MatrixFreeAssocJob.locoBatchColumns(needs, samples, 600));
+    // A pass of 400 columns: 20 each.
+    int[] shared = MatrixFreeAssocJob.locoBatchColumns(needs, samples, 400);
+    assertTrue(java.util.Arrays.stream(shared).allMatch(c -> c == 20), java.util.Arrays.toString(shared));
+    // The CG state over the budget (100,000 samples each): the memory share, 1 GiB / (80 B × 2,000,000) = 6, at least 16.
+    java.util.Arrays.fill(samples, 100_000);
+    assertTrue(java.util.Arrays.stream(MatrixFreeAssocJob.locoBatchColumns(needs, samples, 600)).allMatch(c -> c == 16));
+    // One trait: its columns in one batch while their CG state fits.
+    assertArrayEquals(new int[] {52}, MatrixFreeAssocJob.locoBatchColumns(new int[] {52}, new int[] {100_000},
+        Long.MAX_VALUE));
+  }
+
   @Test
   void badSolverCombinationsAreOneLineErrors(@TempDir Path dir) throws Exception {
     Path ref = org.lmmspark.engine.testing.RefData.dir("regenie-example");
