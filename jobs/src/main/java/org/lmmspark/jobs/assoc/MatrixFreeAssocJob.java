@@ -102,8 +102,9 @@ final class MatrixFreeAssocJob {
   /**
    * Bytes of one shared pass's N×k block when several traits' LOCO solves share the passes (the pass's input, each
    * task's partial sums and their reduction are blocks of this size on the driver): a pass carries at most
-   * {@code max(LOCO_PASS_BYTES, heap/LOCO_PASS_HEAP_SHARE) / (8·N)} columns, shared out by {@link #locoBatchColumns}. Measured: 20 traits at N = 10,000 in passes of 1,320 columns (106 MB) ran a 6 GB driver out of heap
-   * fetching the task results (2026-12-02, before the products bounded a task's partial sums by a 32nd of the heap,
+   * {@code max(LOCO_PASS_BYTES, heap/LOCO_PASS_HEAP_SHARE) / (8·N)} columns, shared out by {@link #locoBatchColumns}.
+   * Measured: 20 traits at N = 10,000 in passes of 1,320 columns (106 MB) ran a 6 GB driver out of heap fetching the
+   * task results (2026-12-02, before the products bounded a task's partial sums by a 32nd of the heap,
    * {@code DistributedGenotypeProducts}); the lock-step REML's passes of 640 columns (51 MB at N = 10,000, 102 MB at
    * 20,000 for reml) did not.
    */
