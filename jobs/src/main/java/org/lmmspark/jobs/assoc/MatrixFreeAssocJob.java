@@ -429,7 +429,7 @@ final class MatrixFreeAssocJob {
    * bytes per sample and column) within {@link #LOCO_SOLVE_BYTES}: then the passes are those of the slowest column
    * alone. Else each trait gets the same share of both, at least 16, and its columns go in batches one after the other
    * (more passes). At N = M = 20,000, 20 traits (the largest with its 30 calibration variants, 52 columns, the others
-   * 28) in a 6 GB driver: 584 columns against 600 per pass and 0.83 of the 1 GiB, so one batch each (the equal share,
+   * 28) in a 6 GB driver: 584 columns against 600 per pass and 0.77 of the 1 GiB, so one batch each (the equal share,
    * 30, took the largest trait's 52 in two batches: 14 passes).
    *
    * @param needs       each trait's columns (its scopes' y and sampled variants)

@@ -152,7 +152,7 @@ class MatrixFreeAssocJobTest {
     java.util.Arrays.fill(samples, 17_500);
     needs[0] = 52;
     samples[0] = 19_233;
-    // 584 columns, 0.83 GiB of CG state: one batch each.
+    // 584 columns, 0.77 GiB of CG state: one batch each.
     assertArrayEquals(needs, MatrixFreeAssocJob.locoBatchColumns(needs, samples, 600));
     // A pass of 400 columns: 20 each.
     int[] shared = MatrixFreeAssocJob.locoBatchColumns(needs, samples, 400);

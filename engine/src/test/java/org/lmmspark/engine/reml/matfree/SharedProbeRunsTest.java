@@ -28,9 +28,9 @@ class SharedProbeRunsTest {
   static final int M = 300;
 
   /**
-   * @param R        probes of a trait's run alone: 40 ({@code reml}'s default), 15 ({@code assoc}'s)
-   * @param missing  fraction of the union the trait does not analyse
-   * @param expected R_t, the probes it pairs with the shared runs
+   * @param R               probes of a trait's run alone: 40 ({@code reml}'s default), 15 ({@code assoc}'s)
+   * @param missingFraction fraction of the union the trait does not analyse
+   * @param expected        R_t, the probes it pairs with the shared runs
    */
   @ParameterizedTest(name = "R = {0}, {1} missing: {2} paired")
   @CsvSource({"40, 0.15, 6", "15, 0.15, 3", "40, 0.03, 3"})
