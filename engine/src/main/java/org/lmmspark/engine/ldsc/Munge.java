@@ -1,10 +1,8 @@
 package org.lmmspark.engine.ldsc;
 
 import java.io.IOException;
-import java.io.OutputStreamWriter;
 import java.io.UncheckedIOException;
 import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -14,11 +12,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.zip.GZIPOutputStream;
 import org.apache.commons.math3.distribution.NormalDistribution;
 import org.apache.hadoop.conf.Configuration;
 import org.lmmspark.engine.BadInputException;
 import org.lmmspark.engine.io.AtomicOutputs;
+import org.lmmspark.engine.io.BgzfText;
 import org.lmmspark.engine.io.WhitespaceLines;
 import org.lmmspark.engine.stats.ChiSquared;
 
@@ -373,10 +371,13 @@ public final class Munge {
     return s[lo] + (pos - lo) * (s[hi] - s[lo]);
   }
 
-  /** Writes {@code OUT.sumstats.gz} ({@code SNP A1 A2 Z N}, Z and N with 3 decimals as munge_sumstats.py). */
+  /**
+   * Writes {@code OUT.sumstats.gz} ({@code SNP A1 A2 Z N}, Z and N with 3 decimals as munge_sumstats.py), BGZF
+   * ({@link BgzfText}).
+   */
   public static String write(Sumstats s, String out, AtomicOutputs outputs) {
     String path = out + ".sumstats.gz";
-    try (Writer w = new OutputStreamWriter(new GZIPOutputStream(outputs.create(path), 1 << 16), StandardCharsets.UTF_8)) {
+    try (Writer w = BgzfText.writer(outputs.create(path))) {
       w.write("SNP\tA1\tA2\tZ\tN\n");
       StringBuilder sb = new StringBuilder();
       for (int i = 0; i < s.rows(); i++) {

@@ -12,7 +12,6 @@ import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
-import java.util.zip.GZIPOutputStream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -30,6 +29,7 @@ import org.apache.parquet.schema.Types;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.TaskFailures;
 import org.lmmspark.engine.io.AtomicOutputs;
+import org.lmmspark.engine.io.BgzfText;
 import org.lmmspark.engine.io.FileSystems;
 import org.lmmspark.engine.io.NumberText;
 import org.lmmspark.engine.io.Variant;
@@ -37,7 +37,8 @@ import org.lmmspark.engine.stats.ChiSquared;
 
 /**
  * Writes an association run's outputs, all or nothing: {@code PREFIX.assoc.tsv.gz} (GWAS-SSF column
- * layout), {@code PREFIX.assoc.parquet} (the same table through Spark SQL), {@code PREFIX.report.md},
+ * layout; BGZF, so {@code tabix -s1 -b2 -e2 -S1} indexes it: {@link BgzfText}), {@code PREFIX.assoc.parquet} (the same
+ * table, written by parquet-hadoop on the driver), {@code PREFIX.report.md},
  * {@code PREFIX.manhattan.png} and {@code PREFIX.qq.png}. Files go through {@link AtomicOutputs}; the
  * Parquet folder is written under a temporary name and renamed once everything else is complete.
  *
@@ -98,7 +99,7 @@ public final class AssocOutputs {
    * report text and the optional {@code .hsq}, all or nothing. The one writer of the quantitative and
    * binary-trait scans.
    *
-   * <p>The three large outputs are independent and each single-threaded (number formatting and gzip; the
+   * <p>The three large outputs are independent and each single-threaded (number formatting and BGZF; the
    * Parquet row writer and Snappy; Java2D drawing 100,000s of points), and no Spark job runs meanwhile: the
    * TSV and the Parquet file are each written on a thread of their own while the plots, report and
    * {@code .hsq} are written here, so the stage takes about its longest part rather than their sum. The
@@ -112,7 +113,7 @@ public final class AssocOutputs {
       Path parquetTemp = new Path(files.reserve(parquet));
       List<FutureTask<Void>> writers = List.of(
           new FutureTask<>(() -> {
-            try (Writer w = new OutputStreamWriter(new GZIPOutputStream(tsv, 1 << 16), StandardCharsets.UTF_8)) {
+            try (Writer w = BgzfText.writer(tsv)) {
               writeTsv(t, w);
             }
             return null;
