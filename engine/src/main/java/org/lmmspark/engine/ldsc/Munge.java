@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -25,7 +26,8 @@ import org.lmmspark.engine.stats.ChiSquared;
  * does: column names recognised case-insensitively from ldsc's list plus GWAS-SSF's
  * ({@code variant_id}, {@code effect_allele}, {@code other_allele}, {@code p_value}, {@code n},
  * {@code beta}, {@code effect_allele_frequency}, as {@code lmmspark assoc} writes them); rows with a
- * missing value dropped; {@code INFO ≥ --info-min} (0.9); MAF {@code > --maf-min} (0.01) from the
+ * missing value dropped; {@code INFO ≥ --info-min} (0.9; an INFO column that is NA in every row, as {@code lmmspark
+ * assoc} writes it for hard calls, is not filtered on, where ldsc would drop every row); MAF {@code > --maf-min} (0.01) from the
  * frequency column; {@code 0 < P ≤ 1}; only strand-unambiguous SNPs with A/C/G/T alleles; duplicate
  * SNP IDs after the first dropped; {@code N ≥ 90th percentile / 1.5} (or {@code --n-min}); then
  * {@code Z = √(χ²₁ quantile of P)} signed by the signed statistic against its null (0 for BETA, Z,
@@ -154,6 +156,11 @@ public final class Munge {
     used.remove("INFO");
     Set<String> mergeSnps0 = mergeSnps;
     String signedCol = signedName;
+    // Rows with INFO NA are dropped as munge_sumstats.py drops them (NaN ≥ --info-min is false) only when some row has
+    // a number: a column NA throughout is that of hard calls (lmmspark assoc's on a .bed), which ldsc would munge to
+    // nothing.
+    BitSet infoMissing = new BitSet();
+    boolean[] infoSeen = {false};
     WhitespaceLines.readTable(path, conf, "summary statistics", (lineNo, h) -> { }, (lineNo, f) -> {
       counts[0]++;
       for (String u : used) {
@@ -167,9 +174,12 @@ public final class Munge {
         counts[2]++;
         return;
       }
+      boolean noInfo = false;
       if (col.containsKey("INFO")) {
         double info = Sumstats.number(f[col.get("INFO")], path, lineNo, "INFO");
-        if (!(info >= o.infoMin())) {
+        noInfo = Double.isNaN(info);
+        infoSeen[0] |= !noInfo;
+        if (!noInfo && !(info >= o.infoMin())) {
           counts[3]++;
           return;
         }
@@ -192,6 +202,7 @@ public final class Munge {
         counts[6]++;
         return;
       }
+      infoMissing.set(snp.size(), noInfo);
       snp.add(id);
       a1.add(x1);
       a2.add(x2);
@@ -216,7 +227,9 @@ public final class Munge {
     int total = counts[0];
     int na = counts[1];
     int notMerge = counts[2];
-    int lowInfo = counts[3];
+    boolean dropNoInfo = infoSeen[0];
+    int noInfoDropped = dropNoInfo ? infoMissing.cardinality() : 0;
+    int lowInfo = counts[3] + noInfoDropped;
     int lowMaf = counts[4];
     int badP = counts[5];
     int badAlleles = counts[6];
@@ -226,21 +239,25 @@ public final class Munge {
     }
     log.add("Removed " + na + " SNPs with missing values.");
     log.add("Removed " + lowInfo + " SNPs with INFO <= " + o.infoMin() + ".");
+    if (!dropNoInfo && !infoMissing.isEmpty()) {
+      log.add("INFO is NA in every row (hard-call genotypes): not filtered on INFO.");
+    }
     log.add("Removed " + lowMaf + " SNPs with MAF <= " + o.mafMin() + ".");
     log.add("Removed " + badP + " SNPs with out-of-bounds p-values.");
     log.add("Removed " + badAlleles + " variants that were not SNPs or were strand-ambiguous.");
-    if (snp.isEmpty()) {
+    if (snp.size() == noInfoDropped) {
       throw BadInputException.inFile(path, "no SNP left after filtering (see the counts above: " + String.join(" ", log) + ")");
     }
     // Duplicates after the first, then N (its threshold needs every row, so it comes after).
     Set<String> seen = new HashSet<>();
     List<Integer> keep = new ArrayList<>();
     for (int i = 0; i < snp.size(); i++) {
-      if (seen.add(snp.get(i))) {
+      if (!(dropNoInfo && infoMissing.get(i)) && seen.add(snp.get(i))) {
         keep.add(i);
       }
     }
-    log.add("Removed " + (snp.size() - keep.size()) + " SNPs with duplicated rs numbers (" + keep.size() + " SNPs remain).");
+    log.add("Removed " + (snp.size() - noInfoDropped - keep.size()) + " SNPs with duplicated rs numbers (" + keep.size()
+        + " SNPs remain).");
     if (!caseFraction.isEmpty() && o.n() == null) {
       // ldsc's process_n: N·P / mean(P over the rows with the largest N), P the fraction of cases.
       double maxN = keep.stream().mapToDouble(nList::get).max().orElseThrow();

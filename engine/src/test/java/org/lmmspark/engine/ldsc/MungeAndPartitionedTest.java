@@ -71,6 +71,30 @@ class MungeAndPartitionedTest {
     Tolerance.assertClose(back.z(), s.z(), 5e-4 + 1e-12, 0, "written Z");
   }
 
+  /**
+   * INFO as {@code lmmspark assoc} writes it: NA throughout for hard calls, where munge_sumstats.py would drop every row
+   * (NaN ≥ 0.9 is false), so the column is not filtered on; among numbers, an NA row is dropped as ldsc drops it, and
+   * a duplicate of a dropped row is then the first of its ID.
+   */
+  @Test
+  void infoNaThroughoutIsNotFilteredOn() throws IOException {
+    String header = "variant_id\teffect_allele\tother_allele\tbeta\tp_value\tn\tinfo\n";
+    Path hardCalls = tmp.resolve("hard.tsv");
+    Files.writeString(hardCalls, header + "rs1\tC\tA\t0.1\t0.5\t1000\tNA\nrs2\tC\tA\t-0.1\t0.01\t1000\tNA\n");
+    Munge.Result r = Munge.munge(hardCalls.toString(), Munge.Options.defaults(), CONF);
+    assertEquals(2, r.sumstats().rows(), String.join("\n", r.log()));
+    assertTrue(r.log().contains("INFO is NA in every row (hard-call genotypes): not filtered on INFO."), r.log().toString());
+
+    Path mixed = tmp.resolve("mixed.tsv");
+    Files.writeString(mixed, header + "rs1\tC\tA\t0.1\t0.5\t1000\t0.95\nrs2\tC\tA\t-0.1\t0.01\t1000\tNA\n"
+        + "rs3\tC\tA\t0.1\t0.2\t1000\t0.5\nrs2\tG\tA\t-0.2\t0.3\t1000\t0.99\n");
+    Munge.Result m = Munge.munge(mixed.toString(), Munge.Options.defaults(), CONF);
+    assertEquals(java.util.List.of("rs1", "rs2"), m.sumstats().snps(), String.join("\n", m.log()));
+    assertEquals("G", m.sumstats().a1()[1]);
+    assertTrue(m.log().contains("Removed 2 SNPs with INFO <= 0.9."), m.log().toString());
+    assertTrue(m.log().contains("Removed 0 SNPs with duplicated rs numbers (2 SNPs remain)."), m.log().toString());
+  }
+
   @Test
   void missingSampleSizeAsksForN() throws IOException {
     Path file = tmp.resolve("non.txt");

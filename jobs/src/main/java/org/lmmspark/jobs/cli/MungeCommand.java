@@ -19,9 +19,10 @@ import picocli.CommandLine.Spec;
       "Summary statistics (GWAS-SSF as lmmspark assoc writes it, or the column names ldsc's munge_sumstats.py"
           + " knows) into ldsc's .sumstats layout SNP A1 A2 Z N, with munge_sumstats.py's filters: rows with"
           + " missing values, INFO < --info-min, MAF <= --maf-min, P outside (0,1], alleles that are not"
-          + " strand-unambiguous SNPs, duplicate SNP IDs, N < 90th percentile / 1.5.",
+          + " strand-unambiguous SNPs, duplicate SNP IDs, N < 90th percentile / 1.5. An INFO column that is NA in"
+          + " every row (lmmspark assoc on hard calls) is not filtered on, where munge_sumstats.py drops every row.",
       "Z = sqrt(chi2 quantile of P) with the sign of the signed statistic (BETA, Z, OR, LOG_ODDS).",
-      "Writes OUT.sumstats.gz and OUT.log."})
+      "Writes OUT.sumstats.gz (BGZF, which any gzip reader reads) and OUT.log."})
 public final class MungeCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
