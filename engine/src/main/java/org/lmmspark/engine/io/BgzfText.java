@@ -17,9 +17,9 @@ import java.util.zip.Deflater;
  *
  * <p>Deflate at its fastest level ({@link Deflater#BEST_SPEED}): association tables are mostly digits that compress
  * little better at higher levels, and the default level 6 was the largest part of writing one. Measured on a
- * 1,000,000-row association table (87 MB of text), one thread: level 1 0.75 s and 37.5 MB; level 6 4.3 s and 33.5 MB; the
- * writer before, Java's gzip at level 6, 5.1 s and 32.7 MB. For 100 traits of a million variants: 1.3 CPU-minutes of
- * compression instead of 8.5, for files 15% larger.
+ * 1,000,000-row association table (87 MB of text), one thread: level 1 0.75 s and 37.5 MB; level 6 4.3 s and
+ * 33.5 MB; the writer before, Java's gzip at level 6, 5.1 s and 32.7 MB. For 100 traits of a million variants:
+ * 1.3 CPU-minutes of compression instead of 8.5, for files 15% larger (docs/benchmarks.md).
  */
 public final class BgzfText {
   private BgzfText() {}

@@ -27,8 +27,8 @@ import org.lmmspark.engine.stats.ChiSquared;
  * ({@code variant_id}, {@code effect_allele}, {@code other_allele}, {@code p_value}, {@code n},
  * {@code beta}, {@code effect_allele_frequency}, as {@code lmmspark assoc} writes them); rows with a
  * missing value dropped; {@code INFO ≥ --info-min} (0.9; an INFO column that is NA in every row, as {@code lmmspark
- * assoc} writes it for hard calls, is not filtered on, where ldsc would drop every row); MAF {@code > --maf-min} (0.01) from the
- * frequency column; {@code 0 < P ≤ 1}; only strand-unambiguous SNPs with A/C/G/T alleles; duplicate
+ * assoc} writes it for hard calls, is not filtered on, where ldsc would drop every row); MAF {@code > --maf-min}
+ * (0.01) from the frequency column; {@code 0 < P ≤ 1}; only strand-unambiguous SNPs with A/C/G/T alleles; duplicate
  * SNP IDs after the first dropped; {@code N ≥ 90th percentile / 1.5} (or {@code --n-min}); then
  * {@code Z = √(χ²₁ quantile of P)} signed by the signed statistic against its null (0 for BETA, Z,
  * LOG_ODDS; 1 for OR), whose median must be within 0.1 of the null. {@code --merge-alleles} keeps only

@@ -40,7 +40,7 @@ class BgzfTextTest {
     try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(file))) {
       assertEquals(text, new String(in.readAllBytes(), StandardCharsets.UTF_8));
     }
-    // BGZF: each member carries its block size (what tabix and htsjdk seek by), and the stream ends in BGZF's empty block.
+    // BGZF: each member carries its block size (what tabix and htsjdk seek by); the stream ends in BGZF's empty block.
     assertTrue(BlockCompressedInputStream.isValidFile(new ByteArrayInputStream(file)));
     byte[] eof = BlockCompressedStreamConstants.EMPTY_GZIP_BLOCK;
     assertArrayEquals(eof, Arrays.copyOfRange(file, file.length - eof.length, file.length));
