@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.lmmspark.engine.io.AtomicOutputs;
@@ -71,7 +72,19 @@ public final class MultiTraitAssocJob {
   public static final List<String> PER_TRAIT = List.of(".assoc.tsv.gz", ".assoc.parquet", ".report.md",
       ".manhattan.png", ".qq.png", ".hsq");
 
-  public record Result(Map<String, AssocJob.Result> traits, List<TraitSummary.Row> summary, List<String> notes) {}
+  /**
+   * Each trait's line of the run (its tables, plots and report are written as its group finishes, and its table of
+   * results is not kept: hundreds of traits of millions of variants would not fit the driver), the summary table's
+   * rows and the run's notes.
+   */
+  public record Result(Map<String, Done> traits, List<TraitSummary.Row> summary, List<String> notes) {}
+
+  /** What the run says of one trait whose outputs are written: its analysed samples, route, λGC, variants tested. */
+  public record Done(int samples, AssocJob.Solver solver, double lambdaGc, int variants, double seconds) {
+    static Done of(AssocJob.Result r) {
+      return new Done(r.samples(), r.solver(), r.lambdaGc(), r.table().size(), r.seconds());
+    }
+  }
 
   public static Result run(JavaSparkContext jsc, AssocJob.Options o, List<String> traits) {
     Configuration conf = jsc.hadoopConfiguration();
@@ -88,7 +101,12 @@ public final class MultiTraitAssocJob {
     log.info(why);
     List<String> notes = new ArrayList<>();
     notes.add(why);
-    Map<String, AssocJob.Result> results = new LinkedHashMap<>();
+    Map<String, Done> done = new LinkedHashMap<>();
+    Map<String, TraitSummary.Row> rowOf = new LinkedHashMap<>();
+    BiConsumer<String, AssocJob.Result> finished = (trait, r) -> {
+      rowOf.put(trait, row(trait, r));
+      done.put(trait, Done.of(r));
+    };
     if (route.route() == SolverRoute.Route.MATRIX_FREE) {
       List<MatrixFreeAssocJob.Trait> together = new ArrayList<>();
       for (int t = 0; t < traits.size(); t++) {
@@ -99,31 +117,34 @@ public final class MultiTraitAssocJob {
         together.add(new MatrixFreeAssocJob.Trait(o.forTrait(o.trait().withPhenoName(traits.get(t)), null,
             MultiTraitRemlJob.prefix(o.out(), traits.get(t))), ins.get(t), mine));
       }
-      // In groups the driver's heap holds (MatrixFreeRemlJob.traitsPerGroup), one after the other, each over a cache.
-      int perGroup = MatrixFreeRemlJob.traitsPerGroup(largest.samples().size(),
-          MatrixFreeAssocJob.VECTORS_PER_TRAIT);
+      // In groups the driver's heap holds (MatrixFreeRemlJob.traitsPerGroup: each trait's n-vectors and table of
+      // results), one after the other, each over a cache.
+      int perGroup = MatrixFreeRemlJob.traitsPerGroup(MatrixFreeAssocJob.bytesPerTrait(largest.samples().size(),
+          genotypes.selectedVariants()));
       for (int from = 0; from < traits.size(); from += perGroup) {
         int to = Math.min(traits.size(), from + perGroup);
         Stages stages = new Stages(jsc, log);
         List<AssocJob.Result> r = MatrixFreeAssocJob.run(jsc, genotypes, together.subList(from, to), stages);
         for (int t = from; t < to; t++) {
-          results.put(traits.get(t), r.get(t - from));
+          finished.accept(traits.get(t), r.get(t - from));
         }
         notes.add("matrix-free, " + (to - from) + " traits together over one genotype cache"
             + MatrixFreeRemlJob.groupNote(from, traits.size(), perGroup) + ": " + String.join("; ", stages.lines()));
       }
     } else {
-      spectral(jsc, o, traits, genotypes, why, results, notes);
+      spectral(jsc, o, traits, genotypes, why, finished, notes);
     }
     List<TraitSummary.Row> rows = new ArrayList<>();
+    Map<String, Done> inOrder = new LinkedHashMap<>();
     for (String trait : traits) {
-      rows.add(row(trait, results.get(trait)));
+      rows.add(rowOf.get(trait));
+      inOrder.put(trait, done.get(trait));
     }
     try (AtomicOutputs outs = new AtomicOutputs(conf)) {
       MultiTraitRemlJob.write(outs, o.out() + ".summary.tsv", TraitSummary.tsv(rows));
       outs.commit();
     }
-    return new Result(results, rows, notes);
+    return new Result(inOrder, rows, notes);
   }
 
   /**
@@ -132,7 +153,7 @@ public final class MultiTraitAssocJob {
    * reduction of K per null model for the group, one rotation of each genotype block for all its traits).
    */
   private static void spectral(JavaSparkContext jsc, AssocJob.Options o, List<String> traits,
-      PartitionedGenotypes genotypes, String why, Map<String, AssocJob.Result> results, List<String> notes) {
+      PartitionedGenotypes genotypes, String why, BiConsumer<String, AssocJob.Result> finished, List<String> notes) {
     Configuration conf = jsc.hadoopConfiguration();
     String grm = o.grm();
     List<String> shared = new ArrayList<>(genotypes.notes());
@@ -184,7 +205,7 @@ public final class MultiTraitAssocJob {
       List<AssocJob.Result> r = AssocJob.spectral(jsc, genotypes, grm, group.stream().map(options::get).toList(),
           analysed, stages, group.stream().map(traitNotes::get).toList());
       for (int j = 0; j < group.size(); j++) {
-        results.put(traits.get(group.get(j)), r.get(j));
+        finished.accept(traits.get(group.get(j)), r.get(j));
       }
     }
   }

@@ -190,11 +190,11 @@ public final class AssocCommand implements Callable<Integer> {
               MultiTraitAssocJob.Result m = stages.time("association of " + names.size() + " traits",
                   () -> MultiTraitAssocJob.run(jsc, options, names));
               m.notes().forEach(runLog::note);
-              for (Map.Entry<String, AssocJob.Result> e : m.traits().entrySet()) {
-                AssocJob.Result t = e.getValue();
+              for (Map.Entry<String, MultiTraitAssocJob.Done> e : m.traits().entrySet()) {
+                MultiTraitAssocJob.Done t = e.getValue();
                 runLog.say(String.format(Locale.ROOT, "trait %s: N = %d, %s route, lambda GC = %.4f over %d variants, "
                     + "%.1f s; %s.*", e.getKey(), t.samples(), t.solver().name().toLowerCase(Locale.ROOT), t.lambdaGc(),
-                    t.table().size(), t.seconds(), MultiTraitRemlJob.prefix(options.out(), e.getKey())));
+                    t.variants(), t.seconds(), MultiTraitRemlJob.prefix(options.out(), e.getKey())));
               }
               runLog.say("summary: " + options.out() + ".summary.tsv");
               return m;

@@ -204,7 +204,15 @@ public final class MatrixFreeRemlJob {
    * heap, 150 with 12 GB; 30 at n = 100,000 with 12 GB.
    */
   public static int traitsPerGroup(int n, int vectorsPerTrait) {
-    int byHeap = traitsPerGroup(n, vectorsPerTrait, Runtime.getRuntime().maxMemory());
+    return traitsPerGroup(vectorBytes(n, vectorsPerTrait));
+  }
+
+  /**
+   * As {@link #traitsPerGroup(int, int)} for traits of {@code bytesPerTrait} each on the driver (an association scan
+   * adds its table of results to its n-vectors, {@code MatrixFreeAssocJob.bytesPerTrait}).
+   */
+  public static int traitsPerGroup(long bytesPerTrait) {
+    int byHeap = traitsPerGroup(bytesPerTrait, Runtime.getRuntime().maxMemory());
     String cap = System.getProperty(LOCKSTEP_TRAITS_PROPERTY);
     if (cap == null) {
       return byHeap;
@@ -223,7 +231,17 @@ public final class MatrixFreeRemlJob {
 
   /** As above for a heap of {@code heapBytes}, without the cap. */
   public static int traitsPerGroup(int n, int vectorsPerTrait, long heapBytes) {
-    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, heapBytes / 2 / (8L * vectorsPerTrait * Math.max(1, n))));
+    return traitsPerGroup(vectorBytes(n, vectorsPerTrait), heapBytes);
+  }
+
+  /** Half the heap over the bytes of one trait, at least 1. */
+  public static int traitsPerGroup(long bytesPerTrait, long heapBytes) {
+    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, heapBytes / 2 / Math.max(1, bytesPerTrait)));
+  }
+
+  /** Bytes of {@code vectors} n-vectors of doubles. */
+  public static long vectorBytes(int n, int vectors) {
+    return 8L * vectors * Math.max(1, n);
   }
 
   /**

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lmmspark.engine.genotype.GenotypeInput;
 import org.lmmspark.engine.simulate.SimulationConfig;
 import org.lmmspark.engine.simulate.Simulator;
+import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
 import org.lmmspark.jobs.testing.SharedSpark;
 
 /**
@@ -163,6 +164,21 @@ class MatrixFreeAssocJobTest {
     // One trait: its columns in one batch while their CG state fits.
     assertArrayEquals(new int[] {52}, MatrixFreeAssocJob.locoBatchColumns(new int[] {52}, new int[] {100_000},
         Long.MAX_VALUE));
+  }
+
+  /**
+   * Lock-step groups of {@code assoc} count each trait's table of results as well as its n-vectors: at a million
+   * variants a trait's table outweighs its vectors at n = 20,000, and groups sized by the vectors alone would not fit.
+   */
+  @Test
+  void groupsCountEachTraitsTableOfResults() {
+    long twelveGiB = 12L << 30;
+    long vectors = 8L * MatrixFreeAssocJob.VECTORS_PER_TRAIT * 20_000;
+    // 20,000 variants: the vectors decide (6 GiB over 112 MB + 7.7 MB: 53 traits; over the vectors alone 57).
+    assertEquals(53, MatrixFreeRemlJob.traitsPerGroup(MatrixFreeAssocJob.bytesPerTrait(20_000, 20_000), twelveGiB));
+    assertEquals(57, MatrixFreeRemlJob.traitsPerGroup(vectors, twelveGiB));
+    // A million variants: 384 MB of results a trait, 6 GiB over 496 MB = 12 traits a group.
+    assertEquals(12, MatrixFreeRemlJob.traitsPerGroup(MatrixFreeAssocJob.bytesPerTrait(20_000, 1_000_000), twelveGiB));
   }
 
   @Test
