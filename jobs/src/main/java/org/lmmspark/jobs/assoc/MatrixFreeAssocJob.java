@@ -88,14 +88,14 @@ final class MatrixFreeAssocJob {
 
   /**
    * Driver memory of one trait's test results per tested variant, at their peak in the test pass's collect: an {@link
-   * AssocResults} row is 64 bytes (nine columns) in arrays grown by doubling, so up to 128 per row in each range's part,
-   * as much again in the serialized task results, and the trait's merged table (128, 192 while it doubles). 384 bytes:
+   * AssocResults} row is 64 bytes (nine columns) in arrays grown by doubling, so up to 128 per row in each range's
+   * part, as much again in the serialized task results, and the trait's merged table (128, 192 while it doubles). 384:
    * 7.7 MB a trait at 20,000 variants, beside its 112 MB of n-vectors at n = 20,000; 384 MB at a million variants,
    * where groups sized by the n-vectors alone (53 traits in a 12 GB driver) would need 20 GB for their tables.
    */
   static final long RESULT_BYTES_PER_VARIANT = 384;
 
-  /** Driver memory of one trait of a lock-step {@code assoc} over n samples and that many variants: what sizes its groups. */
+  /** Driver memory of one trait of a lock-step {@code assoc} over n samples and that many variants (its group size). */
   static long bytesPerTrait(int n, long variants) {
     return MatrixFreeRemlJob.vectorBytes(n, VECTORS_PER_TRAIT) + RESULT_BYTES_PER_VARIANT * variants;
   }
