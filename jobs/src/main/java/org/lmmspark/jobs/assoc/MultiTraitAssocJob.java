@@ -56,7 +56,8 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Spectral</b> ({@link AssocJob#spectral}): the GRM (and its per-chromosome parts for
  *       {@code --loco}) computed once when no {@code --grm} is given, and read once; the traits grouped by
  *       analysed sample set, and per group and null model K eigendecomposed ({@code O(N³)}) or reduced to
- *       band form ONCE, every trait of the group fitted in it ({@code O(N)} per likelihood evaluation), the
+ *       band form ONCE (per chunk of the group's traits when half the driver's heap cannot hold all their tables of
+ *       results, {@link MatrixFreeAssocJob#RESULT_BYTES_PER_VARIANT} a variant), every trait of the group fitted in it ({@code O(N)} per likelihood evaluation), the
  *       eigenvectors broadcast once and each genotype block decoded and rotated ({@code 2N²} flops per
  *       variant) once for all traits of the group. Traits with different samples keep their own
  *       decomposition and scan. Each trait's table is exactly (byte for byte) that of its own run.</li>
@@ -187,9 +188,21 @@ public final class MultiTraitAssocJob {
       largest = Math.max(largest, rows.length);
       groups.computeIfAbsent(java.util.Arrays.stream(rows).boxed().toList(), k -> new ArrayList<>()).add(t);
     }
-    notes.add(String.format(Locale.ROOT, "%d traits in %d distinct analysed sample set(s): one %s of K per set and "
-        + "null model", traits.size(), groups.size(), o.calibratedFor(largest) ? "band reduction" : "eigendecomposition"));
+    // A set's traits hold their tables of results until all are written: as many at once as half the heap holds, each
+    // further chunk of the set repeating its decomposition (O(N³) on the route's small N).
+    int perChunk = MatrixFreeRemlJob.traitsPerGroup(MatrixFreeAssocJob.RESULT_BYTES_PER_VARIANT
+        * genotypes.selectedVariants());
+    boolean chunked = groups.values().stream().anyMatch(g -> g.size() > perChunk);
+    notes.add(String.format(Locale.ROOT, "%d traits in %d distinct analysed sample set(s): one %s of K per set%s and "
+        + "null model", traits.size(), groups.size(), o.calibratedFor(largest) ? "band reduction" : "eigendecomposition",
+        chunked ? " (per chunk of at most " + perChunk + " traits, what the driver's heap holds of their tables)" : ""));
+    List<List<Integer>> chunks = new ArrayList<>();
     for (List<Integer> group : groups.values()) {
+      for (int from = 0; from < group.size(); from += perChunk) {
+        chunks.add(group.subList(from, Math.min(group.size(), from + perChunk)));
+      }
+    }
+    for (List<Integer> group : chunks) {
       // The group's inputs, every trait's problem on the first one's K (the same samples: the same matrix, held once).
       List<AssocJob.Analysed> analysed = new ArrayList<>();
       for (int t : group) {

@@ -295,6 +295,33 @@ class ManyTraitsCommandTest {
   }
 
   /**
+   * The spectral route in chunks ({@code -Dlmmspark.lockstep.traits=1} here; by default as many traits of one sample set
+   * as half the driver's heap holds the tables of): A and C share their samples but run one after the other, each
+   * table byte for byte that of the two run together.
+   */
+  @Test
+  void assocSpectralInChunksEqualsTogether() throws Exception {
+    String[] common = {"assoc", "--bfile", prefix, "--grm", grm, "--pheno", pheno, "--qcovar", qcovar, "--master",
+        "local[2]", "--partitions", "2", "--pheno-name", "A,C", "--out"};
+    String together = dir.resolve("assoc_ac").toString();
+    assertEquals(0, Lmmspark.run(concat(common, together)));
+    String chunked = dir.resolve("assoc_ac_chunks").toString();
+    System.setProperty(MatrixFreeRemlJob.LOCKSTEP_TRAITS_PROPERTY, "1");
+    try {
+      assertEquals(0, Lmmspark.run(concat(common, chunked)));
+    } finally {
+      System.clearProperty(MatrixFreeRemlJob.LOCKSTEP_TRAITS_PROPERTY);
+    }
+    String log = Files.readString(Path.of(chunked + ".log"));
+    assertTrue(log.contains("2 traits in 1 distinct analysed sample set(s): one eigendecomposition of K per set (per "
+        + "chunk of at most 1 traits"), log);
+    for (String trait : List.of("A", "C")) {
+      assertEquals(gunzip(together + "." + trait + ".assoc.tsv.gz"), gunzip(chunked + "." + trait + ".assoc.tsv.gz"),
+          trait + ": table in chunks vs together");
+    }
+  }
+
+  /**
    * assoc on the matrix-free route with --loco: the two traits' REML in lock-step with the probes' runs shared as
    * control variates, their LOCO solves in shared passes and one test pass; each trait's null fit within Monte Carlo
    * error of its own run, each trait's table (every variant's χ², β and SE) within what that difference of the
