@@ -25,8 +25,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * the baton (a lock) and computes on the driver; a computation that asks for a product leaves its
  * request and gives up the baton until the pass that serves it is done. When every live computation is
  * waiting for a product (or has finished), the last one to arrive takes one pass for all requests, in
- * the order of the computations (not of their arrival, which varies from run to run). A computation that
- * finishes stops adding columns; the others go on. The result
+ * the order of the computations. The computations then go on in that order too, one after the other (each
+ * until it asks again or ends), not in the order their threads happen to wake: so a run's sequence of passes
+ * does not vary from run to run, also where one computation's requests depend on what another one did
+ * before it (runs shared by several traits, {@code SharedProbeRuns}). A computation that finishes stops
+ * adding columns; the others go on. The result
  * of each computation is what it would be alone (the same operator, the same order of its own
  * operations), up to the rounding of products taken in a wider batch. Coroutines in effect: the driver
  * work of the computations never overlaps (so BLAS calls on the driver are never concurrent), and a
@@ -41,6 +44,8 @@ public final class SharedGenotypePasses implements GenotypeProducts {
   private final ReentrantLock baton = new ReentrantLock();
   private final Condition served = baton.newCondition();
   private final List<Request> pending = new ArrayList<>();
+  /** The computations that may go on, in the order they take their turns; the head holds the baton's turn. */
+  private final java.util.ArrayDeque<Integer> turns = new java.util.ArrayDeque<>();
   /** The index in {@link #runAll} of the computation on this thread (its requests' place in a pass). */
   private final ThreadLocal<Integer> computation = new ThreadLocal<>();
   private int live;
@@ -87,6 +92,9 @@ public final class SharedGenotypePasses implements GenotypeProducts {
         throw new IllegalStateException("runAll is already running on these passes");
       }
       live = computations.size();
+      for (int i = 0; i < live; i++) {
+        turns.add(i);
+      }
     } finally {
       baton.unlock();
     }
@@ -102,11 +110,13 @@ public final class SharedGenotypePasses implements GenotypeProducts {
         computation.set(index);
         baton.lock();
         try {
+          awaitTurn(index);
           results.set(index, c.call());
         } catch (Throwable t) {
           failures[index] = t;
         } finally {
           live--;
+          endTurn();
           if (live > 0 && pending.size() == live) {
             pass();
           }
@@ -162,13 +172,14 @@ public final class SharedGenotypePasses implements GenotypeProducts {
     }
     Request r = new Request(computation.get(), v, k, weights, split, out);
     pending.add(r);
+    endTurn();
     if (pending.size() == live) {
       pass();
-    } else {
-      while (!r.done) {
-        served.awaitUninterruptibly();
-      }
     }
+    while (!r.done) {
+      served.awaitUninterruptibly();
+    }
+    awaitTurn(r.computation);
     if (r.failure instanceof RuntimeException e) {
       throw e;
     }
@@ -207,11 +218,7 @@ public final class SharedGenotypePasses implements GenotypeProducts {
     // column's product can differ in its last bits with its place in the batch, so this keeps runs reproducible.
     pending.sort(java.util.Comparator.comparingInt(r -> r.computation));
     if (total == 0) {
-      for (Request r : pending) {
-        r.done = true;
-      }
-      pending.clear();
-      served.signalAll();
+      serve();
       return;
     }
     try {
@@ -245,10 +252,29 @@ public final class SharedGenotypePasses implements GenotypeProducts {
     passes++;
     columns += total;
     widest = Math.max(widest, total);
+    serve();
+  }
+
+  /** Marks the pending requests served and gives their computations their turns, in the order of the requests. */
+  private void serve() {
     for (Request r : pending) {
       r.done = true;
+      turns.add(r.computation);
     }
     pending.clear();
+    served.signalAll();
+  }
+
+  /** Waits, holding the baton between checks, until computation {@code index} has the turn. */
+  private void awaitTurn(int index) {
+    while (turns.isEmpty() || turns.peek() != index) {
+      served.awaitUninterruptibly();
+    }
+  }
+
+  /** The computation holding the turn gives it up (it asks for a product or ends): the next one's turn. */
+  private void endTurn() {
+    turns.poll();
     served.signalAll();
   }
 

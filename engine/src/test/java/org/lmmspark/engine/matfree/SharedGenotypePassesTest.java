@@ -240,6 +240,40 @@ class SharedGenotypePassesTest {
     assertEquals(2, passesSeenByWaiter[2]);
   }
 
+  /**
+   * The computations take their turns in their order, at the start and after every pass, whichever thread wakes first
+   * or took the pass: the order of their driver work, and so of whatever one reads that another wrote (the shared
+   * probes' runs of a lock-step REML), is the same in every run. Four computations of 3, 1, 3 and 2 products; each
+   * notes its index before each product and at its end. (Before, the computation that took a pass went on first.)
+   */
+  @Test
+  void computationsGoOnInTheirOrderAfterEveryPass(@TempDir Path dir) {
+    int n = 30;
+    LocalGenotypeProducts prod = oneChromosome(dir, "order", BedFixture.random(n, 40, 0, 0, 3));
+    int[] products = {3, 1, 3, 2};
+    List<Integer> expected = List.of(0, 1, 2, 3, 0, 1, 2, 3, 0, 2, 3, 0, 2);
+    for (int run = 0; run < 20; run++) {
+      SharedGenotypePasses shared = new SharedGenotypePasses(prod);
+      List<Integer> order = new ArrayList<>();
+      List<Callable<Integer>> work = new ArrayList<>();
+      for (int c = 0; c < products.length; c++) {
+        int index = c;
+        work.add(() -> {
+          GenomicRelationshipOperator op = new GenomicRelationshipOperator(shared, subset(n, i -> true), -1);
+          for (int t = 0; t < products[index]; t++) {
+            order.add(index); // under the baton: one computation at a time
+            op.apply(new double[n], 1, new double[n]);
+          }
+          order.add(index);
+          return 0;
+        });
+      }
+      shared.runAll(work, "order");
+      assertEquals(expected, order, "run " + run);
+      assertEquals(3, shared.passes());
+    }
+  }
+
   /** Products over the genotypes {@code g} (variants × samples) written as a one-chromosome fileset {@code name}. */
   static LocalGenotypeProducts oneChromosome(Path dir, String name, int[][] g) {
     int[] chr = new int[g.length];
