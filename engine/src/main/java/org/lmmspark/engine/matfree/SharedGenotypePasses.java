@@ -42,10 +42,14 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class SharedGenotypePasses implements GenotypeProducts {
   private final GenotypeProducts base;
   private final ReentrantLock baton = new ReentrantLock();
-  private final Condition served = baton.newCondition();
   private final List<Request> pending = new ArrayList<>();
-  /** The computations that may go on, in the order they take their turns; the head holds the baton's turn. */
+  /**
+   * The computations that may go on (served, or not yet started), in the order they take their turns; the head has
+   * the turn. A computation leaves it when it asks for a product or ends, and joins it again when a pass serves it.
+   */
   private final java.util.ArrayDeque<Integer> turns = new java.util.ArrayDeque<>();
+  /** Per computation, what it waits on for its turn (only the new head is woken, not every computation). */
+  private Condition[] turnSignals = new Condition[0];
   /** The index in {@link #runAll} of the computation on this thread (its requests' place in a pass). */
   private final ThreadLocal<Integer> computation = new ThreadLocal<>();
   private int live;
@@ -60,7 +64,6 @@ public final class SharedGenotypePasses implements GenotypeProducts {
     final double[] weights;
     final boolean[] split;
     final double[] out;
-    boolean done;
     Throwable failure;
 
     Request(int computation, double[] v, int k, double[] weights, boolean[] split, double[] out) {
@@ -92,8 +95,10 @@ public final class SharedGenotypePasses implements GenotypeProducts {
         throw new IllegalStateException("runAll is already running on these passes");
       }
       live = computations.size();
+      turnSignals = new Condition[live];
       for (int i = 0; i < live; i++) {
         turns.add(i);
+        turnSignals[i] = baton.newCondition();
       }
     } finally {
       baton.unlock();
@@ -176,10 +181,7 @@ public final class SharedGenotypePasses implements GenotypeProducts {
     if (pending.size() == live) {
       pass();
     }
-    while (!r.done) {
-      served.awaitUninterruptibly();
-    }
-    awaitTurn(r.computation);
+    awaitTurn(r.computation); // its turn comes once a pass has served it
     if (r.failure instanceof RuntimeException e) {
       throw e;
     }
@@ -255,27 +257,33 @@ public final class SharedGenotypePasses implements GenotypeProducts {
     serve();
   }
 
-  /** Marks the pending requests served and gives their computations their turns, in the order of the requests. */
+  /** Gives the computations of the pending requests, now served, their turns in the order of the requests. */
   private void serve() {
     for (Request r : pending) {
-      r.done = true;
       turns.add(r.computation);
     }
     pending.clear();
-    served.signalAll();
+    signalHead();
   }
 
   /** Waits, holding the baton between checks, until computation {@code index} has the turn. */
   private void awaitTurn(int index) {
     while (turns.isEmpty() || turns.peek() != index) {
-      served.awaitUninterruptibly();
+      turnSignals[index].awaitUninterruptibly();
     }
   }
 
   /** The computation holding the turn gives it up (it asks for a product or ends): the next one's turn. */
   private void endTurn() {
     turns.poll();
-    served.signalAll();
+    signalHead();
+  }
+
+  private void signalHead() {
+    Integer head = turns.peek();
+    if (head != null) {
+      turnSignals[head].signal();
+    }
   }
 
   @Override
