@@ -185,7 +185,10 @@ public final class MatrixFreeRemlJob {
     return new Fitted(out.fit(), summary, out.diagnostics(), problem, k, passes, jobs.get(), remlSeconds);
   }
 
-  /** Caps the traits of one lock-step group ({@link #traitsPerGroup}), e.g. {@code -Dlmmspark.lockstep.traits=50}. */
+  /**
+   * Caps the traits of one lock-step group ({@link #traitsPerGroup}), and of one chunk of a sample set on {@code assoc}'s
+   * spectral route, e.g. {@code -Dlmmspark.lockstep.traits=50}.
+   */
   public static final String LOCKSTEP_TRAITS_PROPERTY = "lmmspark.lockstep.traits";
   /**
    * Driver memory of one trait in a lock-step REML, in n-vectors of doubles: its probes' and y's Lanczos runs, its
