@@ -10,10 +10,11 @@ import java.nio.file.Path;
 import java.util.zip.Deflater;
 
 /**
- * The writer of the project's compressed text tables ({@code .tsv.gz}, {@code .sumstats.gz}): UTF-8 into BGZF, the
- * blocked gzip of {@code bgzip} (htsjdk's writer). Any gzip reader reads it ({@code zcat}, Python's {@code gzip}, R,
- * Java's {@code GZIPInputStream}: it is a series of gzip members), and a table sorted by position can be indexed as
- * it is ({@code tabix -s1 -b2 -e2 -S1 FILE} for the association tables) for region queries (LocusZoom, {@code tabix}).
+ * The writer of the project's compressed text tables ({@code .assoc.tsv.gz}, {@code .sumstats.gz},
+ * {@code .l2.ldscore.gz}): UTF-8 into BGZF, the blocked gzip of {@code bgzip} (htsjdk's writer). Any gzip reader reads
+ * it ({@code zcat}, Python's {@code gzip} as ldsc uses it, R, Java's {@code GZIPInputStream}: it is a series of gzip
+ * members), and a table sorted by position can be indexed as it is ({@code tabix -s1 -b2 -e2 -S1 FILE} for the
+ * association tables) for region queries (LocusZoom, {@code tabix}).
  *
  * <p>Deflate at its fastest level ({@link Deflater#BEST_SPEED}): association tables are mostly digits that compress
  * little better at higher levels, and the default level 6 was the largest part of writing one. Measured on a

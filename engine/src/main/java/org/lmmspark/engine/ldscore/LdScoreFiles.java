@@ -7,14 +7,14 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
-import java.util.zip.GZIPOutputStream;
 import org.lmmspark.engine.io.AtomicOutputs;
+import org.lmmspark.engine.io.BgzfText;
 import org.lmmspark.engine.io.Variant;
 
 /**
  * ldsc's LD-score outputs for one chromosome, in its own layout so that {@code ldsc.py --h2
- * --ref-ld-chr PREFIX.} reads them: {@code PREFIX.C.l2.ldscore.gz} (tab-separated {@code CHR SNP BP}
- * then {@code L2}, or {@code NAMEL2} per annotation when there are several; values with
+ * --ref-ld-chr PREFIX.} reads them: {@code PREFIX.C.l2.ldscore.gz} (BGZF, {@link BgzfText}; tab-separated
+ * {@code CHR SNP BP} then {@code L2}, or {@code NAMEL2} per annotation when there are several; values with
  * {@code digits} decimals, 3 as ldsc writes them), {@code PREFIX.C.l2.M} (number of variants, or the
  * annotation's column sum, per annotation) and {@code PREFIX.C.l2.M_5_50} (the same over variants with
  * MAF > 0.05), tab-separated on one line.
@@ -45,8 +45,7 @@ public final class LdScoreFiles {
     String[] cols = scoreColumns(annotationNames);
     int a = cols.length;
     String fmt = "%." + digits + "f";
-    try (Writer w = new OutputStreamWriter(new FastGzip(outputs.create(ldscorePath(out, chromosome))),
-        StandardCharsets.UTF_8)) {
+    try (Writer w = BgzfText.writer(outputs.create(ldscorePath(out, chromosome)))) {
       StringBuilder sb = new StringBuilder("CHR\tSNP\tBP");
       for (String c : cols) {
         sb.append('\t').append(c);
@@ -107,17 +106,6 @@ public final class LdScoreFiles {
   }
 
   private static final long[] POWERS_OF_TEN = {1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000};
-
-  /**
-   * gzip at deflate level 1: the scores file is written once and read once by ldsc, and level 1 takes
-   * a fraction of the default level's time for a slightly larger file; any gzip reader reads it.
-   */
-  private static final class FastGzip extends GZIPOutputStream {
-    FastGzip(java.io.OutputStream out) throws IOException {
-      super(out, 1 << 16);
-      def.setLevel(java.util.zip.Deflater.BEST_SPEED);
-    }
-  }
 
   private static void writeLine(AtomicOutputs outputs, String path, double[] values) throws IOException {
     try (Writer w = new OutputStreamWriter(outputs.create(path), StandardCharsets.UTF_8)) {
