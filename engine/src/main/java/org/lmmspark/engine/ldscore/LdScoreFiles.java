@@ -6,9 +6,9 @@ import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Locale;
 import org.lmmspark.engine.io.AtomicOutputs;
 import org.lmmspark.engine.io.BgzfText;
+import org.lmmspark.engine.io.NumberText;
 import org.lmmspark.engine.io.Variant;
 
 /**
@@ -44,7 +44,6 @@ public final class LdScoreFiles {
       List<String> annotationNames, double[] l2, double[] m, double[] m550, int digits) {
     String[] cols = scoreColumns(annotationNames);
     int a = cols.length;
-    String fmt = "%." + digits + "f";
     try (Writer w = BgzfText.writer(outputs.create(ldscorePath(out, chromosome)))) {
       StringBuilder sb = new StringBuilder("CHR\tSNP\tBP");
       for (String c : cols) {
@@ -57,7 +56,7 @@ public final class LdScoreFiles {
         sb.append(v.chromosome()).append('\t').append(v.id()).append('\t').append(v.bp());
         for (int j = 0; j < a; j++) {
           sb.append('\t');
-          appendFixed(sb, l2[k * a + j], digits, fmt);
+          NumberText.appendFixed(sb, l2[k * a + j], digits);
         }
         w.write(sb.append('\n').toString());
       }
@@ -67,45 +66,6 @@ public final class LdScoreFiles {
       throw new UncheckedIOException(e);
     }
   }
-
-  /**
-   * Appends {@code String.format(Locale.ROOT, "%.<digits>f", x)}, character for character. The JDK
-   * formatter (about a microsecond a value, most of the writing time at 10⁵ variants) is called only
-   * where a quick rounding could differ from it: the JDK rounds half-up the shortest decimal form of
-   * {@code x}, which lies within one ulp of {@code x}; so when {@code |x|·10^digits < 10⁸} (an ulp
-   * there is below 2·10⁻⁸) and its fractional part is farther than 10⁻⁶ from one half, rounding
-   * {@code |x|·10^digits} to the nearest integer gives the same digits. Ties, large values, a negative
-   * value that rounds to zero ({@code -0.000}), NaN and infinities go to the JDK.
-   */
-  static void appendFixed(StringBuilder sb, double x, int digits, String fmt) {
-    if (digits >= 1 && digits <= 8 && Double.isFinite(x)) {
-      long scale = POWERS_OF_TEN[digits];
-      double y = Math.abs(x) * scale;
-      if (y < 1e8) {
-        long whole = (long) y;
-        double frac = y - whole;
-        if (Math.abs(frac - 0.5) > 1e-6) {
-          long rounded = frac > 0.5 ? whole + 1 : whole;
-          boolean negative = Double.doubleToRawLongBits(x) < 0;
-          if (!negative || rounded != 0) {
-            if (negative) {
-              sb.append('-');
-            }
-            sb.append(rounded / scale).append('.');
-            String f = Long.toString(rounded % scale);
-            for (int p = f.length(); p < digits; p++) {
-              sb.append('0');
-            }
-            sb.append(f);
-            return;
-          }
-        }
-      }
-    }
-    sb.append(String.format(Locale.ROOT, fmt, x));
-  }
-
-  private static final long[] POWERS_OF_TEN = {1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000};
 
   private static void writeLine(AtomicOutputs outputs, String path, double[] values) throws IOException {
     try (Writer w = new OutputStreamWriter(outputs.create(path), StandardCharsets.UTF_8)) {
