@@ -24,6 +24,7 @@ import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lmmspark.engine.genotype.GenotypeInput;
+import org.lmmspark.engine.io.NumberText;
 import org.lmmspark.engine.reml.AiReml;
 import org.lmmspark.engine.reml.DenseSymmetricMatrix;
 import org.lmmspark.engine.reml.RemlFit;
@@ -145,6 +146,15 @@ class AssocJobTest {
       assertEquals(r.table().variant(i).id(), back.get(i).getAs("variant_id"), "Parquet row " + i);
       assertClose(back.get(i).<Double>getAs("beta"), r.table().beta(i), 0, 0, "Parquet beta row " + i);
       assertEquals(r.table().n(i), back.get(i).<Integer>getAs("n"), "Parquet n row " + i);
+      // Every column as the TSV has it: alleles and position, the p-value's text, the numbers to the digit.
+      String[] f = rows.get(i);
+      assertEquals(f[0], back.get(i).getAs("chromosome"));
+      assertEquals(Long.parseLong(f[1]), back.get(i).<Long>getAs("base_pair_location"));
+      assertEquals(f[3], back.get(i).getAs("other_allele"));
+      assertEquals(f[7], back.get(i).getAs("p_value"), "Parquet p_value row " + i);
+      assertEquals(f[10], NumberText.general6(back.get(i).<Double>getAs("chi2")), "Parquet chi2 row " + i);
+      assertEquals("NA", f[12]);
+      assertTrue(back.get(i).isNullAt(back.get(i).fieldIndex("info")), "Parquet info of hard calls is null");
     }
     for (String suffix : List.of(".report.md", ".manhattan.png", ".qq.png")) {
       assertTrue(Files.size(Path.of(out + suffix)) > 1000, out + suffix);
