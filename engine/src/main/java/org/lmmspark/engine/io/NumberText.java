@@ -90,12 +90,10 @@ public final class NumberText {
         exponent++;
         continue;
       }
-      long whole = (long) y;
-      double fraction = y - whole;
-      if (Math.abs(fraction - 0.5) <= 1e-6) {
+      long rounded = roundedUnlessNearTie(y);
+      if (rounded < 0) {
         return SLOW;
       }
-      long rounded = fraction > 0.5 ? whole + 1 : whole;
       if (rounded == 10 * low) { // carried into a new leading digit
         rounded = low;
         exponent++;
@@ -107,6 +105,19 @@ public final class NumberText {
       return exponent;
     }
     return SLOW;
+  }
+
+  /**
+   * The quick route's rounding of a scaled value {@code 0 ≤ y < 10⁸} to the nearest integer, or −1 when its fraction
+   * is within 10⁻⁶ of one half, where only the shortest digits decide (class doc).
+   */
+  private static long roundedUnlessNearTie(double y) {
+    long whole = (long) y;
+    double fraction = y - whole;
+    if (Math.abs(fraction - 0.5) <= 1e-6) {
+      return -1;
+    }
+    return fraction > 0.5 ? whole + 1 : whole;
   }
 
   /** {@code %.Nf} with N = {@code decimals}: fixed notation, the sign kept when the value rounds to zero ({@code -0.0000}). */
@@ -123,24 +134,18 @@ public final class NumberText {
     if (decimals >= 1 && decimals <= 8 && Double.isFinite(x)) {
       long scale = (long) POWERS_OF_TEN[decimals];
       double y = Math.abs(x) * scale;
-      if (y < 1e8) {
-        long whole = (long) y;
-        double fraction = y - whole;
-        if (Math.abs(fraction - 0.5) > 1e-6) {
-          long rounded = fraction > 0.5 ? whole + 1 : whole;
-          boolean negative = Double.doubleToRawLongBits(x) < 0;
-          if (!negative || rounded != 0) {
-            if (negative) {
-              sb.append('-');
-            }
-            sb.append(rounded / scale).append('.');
-            String f = Long.toString(rounded % scale);
-            for (int p = f.length(); p < decimals; p++) {
-              sb.append('0');
-            }
-            return sb.append(f);
-          }
+      long rounded = y < 1e8 ? roundedUnlessNearTie(y) : -1;
+      boolean negative = Double.doubleToRawLongBits(x) < 0;
+      if (rounded > 0 || (rounded == 0 && !negative)) {
+        if (negative) {
+          sb.append('-');
         }
+        sb.append(rounded / scale).append('.');
+        String f = Long.toString(rounded % scale);
+        for (int p = f.length(); p < decimals; p++) {
+          sb.append('0');
+        }
+        return sb.append(f);
       }
     }
     return sb.append(fixedByDigits(x, decimals));

@@ -57,9 +57,9 @@ import org.slf4j.LoggerFactory;
  *       {@code --loco}) computed once when no {@code --grm} is given, and read once; the traits grouped by
  *       analysed sample set, and per group and null model K eigendecomposed ({@code O(N³)}) or reduced to
  *       band form ONCE (per chunk of the group's traits when half the driver's heap cannot hold all their tables of
- *       results, {@link MatrixFreeAssocJob#RESULT_BYTES_PER_VARIANT} a variant), every trait of the group fitted in it ({@code O(N)} per likelihood evaluation), the
- *       eigenvectors broadcast once and each genotype block decoded and rotated ({@code 2N²} flops per
- *       variant) once for all traits of the group. Traits with different samples keep their own
+ *       results, {@link MatrixFreeAssocJob#RESULT_BYTES_PER_VARIANT} a variant), every trait of the group fitted in
+ *       it ({@code O(N)} per likelihood evaluation), the eigenvectors broadcast once and each genotype block
+ *       decoded and rotated ({@code 2N²} flops per variant) once for all traits of the group. Traits with different samples keep their own
  *       decomposition and scan. Each trait's table is exactly (byte for byte) that of its own run.</li>
  * </ul>
  * Quantitative traits only ({@code --family binomial} takes one trait at a time).
@@ -80,10 +80,10 @@ public final class MultiTraitAssocJob {
    */
   public record Result(Map<String, Done> traits, List<TraitSummary.Row> summary, List<String> notes) {}
 
-  /** What the run says of one trait whose outputs are written: its analysed samples, route, λGC, variants tested. */
-  public record Done(int samples, AssocJob.Solver solver, double lambdaGc, int variants, double seconds) {
-    static Done of(AssocJob.Result r) {
-      return new Done(r.samples(), r.solver(), r.lambdaGc(), r.table().size(), r.seconds());
+  /** What the run says of one trait whose outputs are written: its summary row, route, variants tested, time. */
+  public record Done(TraitSummary.Row row, AssocJob.Solver solver, int variants, double seconds) {
+    static Done of(String trait, AssocJob.Result r) {
+      return new Done(MultiTraitAssocJob.row(trait, r), r.solver(), r.table().size(), r.seconds());
     }
   }
 
@@ -102,12 +102,8 @@ public final class MultiTraitAssocJob {
     log.info(why);
     List<String> notes = new ArrayList<>();
     notes.add(why);
-    Map<String, Done> done = new LinkedHashMap<>();
-    Map<String, TraitSummary.Row> rowOf = new LinkedHashMap<>();
-    BiConsumer<String, AssocJob.Result> finished = (trait, r) -> {
-      rowOf.put(trait, row(trait, r));
-      done.put(trait, Done.of(r));
-    };
+    Map<String, Done> done = new java.util.HashMap<>();
+    BiConsumer<String, AssocJob.Result> finished = (trait, r) -> done.put(trait, Done.of(trait, r));
     if (route.route() == SolverRoute.Route.MATRIX_FREE) {
       List<MatrixFreeAssocJob.Trait> together = new ArrayList<>();
       for (int t = 0; t < traits.size(); t++) {
@@ -135,12 +131,11 @@ public final class MultiTraitAssocJob {
     } else {
       spectral(jsc, o, traits, genotypes, why, finished, notes);
     }
-    List<TraitSummary.Row> rows = new ArrayList<>();
     Map<String, Done> inOrder = new LinkedHashMap<>();
     for (String trait : traits) {
-      rows.add(rowOf.get(trait));
       inOrder.put(trait, done.get(trait));
     }
+    List<TraitSummary.Row> rows = inOrder.values().stream().map(Done::row).toList();
     try (AtomicOutputs outs = new AtomicOutputs(conf)) {
       MultiTraitRemlJob.write(outs, o.out() + ".summary.tsv", TraitSummary.tsv(rows));
       outs.commit();

@@ -193,8 +193,8 @@ public final class AssocCommand implements Callable<Integer> {
               for (Map.Entry<String, MultiTraitAssocJob.Done> e : m.traits().entrySet()) {
                 MultiTraitAssocJob.Done t = e.getValue();
                 runLog.say(String.format(Locale.ROOT, "trait %s: N = %d, %s route, lambda GC = %.4f over %d variants, "
-                    + "%.1f s; %s.*", e.getKey(), t.samples(), t.solver().name().toLowerCase(Locale.ROOT), t.lambdaGc(),
-                    t.variants(), t.seconds(), MultiTraitRemlJob.prefix(options.out(), e.getKey())));
+                    + "%.1f s; %s.*", e.getKey(), t.row().n(), t.solver().name().toLowerCase(Locale.ROOT),
+                    t.row().lambdaGc(), t.variants(), t.seconds(), MultiTraitRemlJob.prefix(options.out(), e.getKey())));
               }
               runLog.say("summary: " + options.out() + ".summary.tsv");
               return m;
