@@ -36,6 +36,7 @@ import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.matfree.DistributedGenotypeProducts;
 import org.lmmspark.jobs.matfree.DistributedGenotypeProducts.CachedRange;
 import org.lmmspark.jobs.matfree.MatrixFreeRemlJob;
+import org.lmmspark.jobs.spark.InProcessExchange;
 import org.lmmspark.jobs.spark.Stages;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -662,101 +663,119 @@ final class MatrixFreeAssocJob {
     for (List<CalibratedModel> m : models) {
       all.add(new ArrayList<>(m));
     }
-    Broadcast<ArrayList<ArrayList<CalibratedModel>>> bc = jsc.broadcast(all);
-    Broadcast<ArrayList<int[]>> rows = jsc.broadcast(new ArrayList<>(sets));
-    try {
-      int traits = models.size();
-      ArrayList<double[]> yPys = new ArrayList<>(yPy);
-      List<ArrayList<TraitScan>> results = products.cachedRanges().map((CachedRange r) -> {
-        ArrayList<TraitScan> out = new ArrayList<>();
-        for (int t = 0; t < traits; t++) {
-          out.add(new TraitScan(new AssocResults(), new VariantFilterCounts(0), new long[bc.value().get(t).size()]));
-        }
-        List<int[]> setRows = rows.value();
-        List<VariantFilterCounts> setCounts = new ArrayList<>();
-        for (int s = 0; s < setRows.size(); s++) {
-          setCounts.add(new VariantFilterCounts(0));
-        }
-        // A range may span chromosomes; its blocks do not: each run of blocks of one chromosome is
-        // tested against that chromosome's models.
-        List<PackedGenotypeBlock> blocks = r.blocks();
-        for (int start = 0; start < blocks.size(); ) {
-          int chromosome = blocks.get(start).chromosome;
-          int end = start;
-          while (end < blocks.size() && blocks.get(end).chromosome == chromosome) {
-            end++;
-          }
-          int mi = modelOf[chromosome];
-          if (mi >= 0 && traits > 1) {
-            // Many traits: every trait's sums from one wide product per block of raw counts.
-            List<CalibratedModel> onChromosome = new ArrayList<>();
-            double[] yPyOf = new double[traits];
-            List<AssocResults> res = new ArrayList<>();
-            List<VariantFilterCounts> traitCounts = new ArrayList<>();
-            for (int t = 0; t < traits; t++) {
-              onChromosome.add(bc.value().get(t).get(mi));
-              yPyOf[t] = statistic == LmmTest.F ? yPys.get(t)[mi] : Double.NaN;
-              res.add(out.get(t).results());
-              traitCounts.add(out.get(t).counts());
-            }
-            int samples = blocks.get(start).n;
-            StackedTraitTests stacked = new StackedTraitTests(onChromosome, statistic, yPyOf, samples, maf);
-            int[] before = new int[traits];
-            for (int t = 0; t < traits; t++) {
-              before[t] = res.get(t).size();
-            }
-            PackedDosages.readCounts(blocks.subList(start, end), StackedTraitTests.blockVariantsFor(samples),
-                block -> stacked.test(block, res, traitCounts));
-            for (int t = 0; t < traits; t++) {
-              out.get(t).tested()[mi] += res.get(t).size() - before[t];
-            }
-          } else if (mi >= 0) {
-            List<DosageDecoder> decoders = new ArrayList<>();
-            List<java.util.function.Consumer<DosageBlock>> sinks = new ArrayList<>();
-            for (int s = 0; s < setRows.size(); s++) {
-              decoders.add(new DosageDecoder(setRows.get(s), maf));
-              List<Integer> on = new ArrayList<>();
-              List<CalibratedTest.Kernel> kernels = new ArrayList<>();
-              for (int t = 0; t < traits; t++) {
-                if (setOf[t] == s) {
-                  on.add(t);
-                  kernels.add(new CalibratedTest.Kernel(bc.value().get(t).get(mi), blockVariants, statistic,
-                      statistic == LmmTest.F ? yPys.get(t)[mi] : Double.NaN));
-                }
-              }
-              sinks.add(block -> {
-                for (int j = 0; j < on.size(); j++) {
-                  TraitScan scan = out.get(on.get(j));
-                  int before = scan.results().size();
-                  kernels.get(j).test(block, scan.results());
-                  scan.tested()[mi] += scan.results().size() - before;
-                }
-              });
-            }
-            PackedDosages.readTogether(blocks.subList(start, end), decoders, blockVariants, setCounts, sinks);
-          }
-          start = end;
-        }
-        if (traits == 1) {
-          out.get(0).counts().merge(setCounts.get(setOf[0]));
-        }
-        return out;
-      }).collect();
-      for (ArrayList<TraitScan> range : results) {
-        for (int t = 0; t < traits; t++) {
-          TraitScan mine = scans.get(t);
-          TraitScan part = range.get(t);
-          mine.results().addAll(part.results());
-          mine.counts().merge(part.counts());
-          for (int mi = 0; mi < mine.tested().length; mi++) {
-            mine.tested()[mi] += part.tested()[mi];
-          }
+    TestPassInput input = new TestPassInput(all, new ArrayList<>(sets), setOf, modelOf, new ArrayList<>(yPy), statistic,
+        maf, blockVariants);
+    List<List<TraitScan>> parts = InProcessExchange.perPartition(jsc, products.cachedRanges(), input, (it, in) -> {
+      List<TraitScan> part = null;
+      while (it.hasNext()) {
+        List<TraitScan> range = testRange(it.next(), in);
+        if (part == null) {
+          part = range;
+        } else {
+          addScans(part, range);
         }
       }
-      return products.partitions();
-    } finally {
-      bc.destroy();
-      rows.destroy();
+      return part;
+    });
+    for (List<TraitScan> part : parts) {
+      addScans(scans, part);
     }
+    return products.partitions();
+  }
+
+  /** What every task of the test pass reads ({@link #testPass}'s arguments; sets: the distinct analysed-sample rows). */
+  private record TestPassInput(ArrayList<ArrayList<CalibratedModel>> models, ArrayList<int[]> sets, int[] setOf,
+      int[] modelOf, ArrayList<double[]> yPy, LmmTest statistic, double maf, int blockVariants)
+      implements Serializable {}
+
+  /** Adds each trait's scan of {@code part} (variants after those of {@code into}) to its scan in {@code into}. */
+  private static void addScans(List<TraitScan> into, List<TraitScan> part) {
+    for (int t = 0; t < into.size(); t++) {
+      TraitScan mine = into.get(t);
+      TraitScan more = part.get(t);
+      mine.results().addAll(more.results());
+      mine.counts().merge(more.counts());
+      for (int mi = 0; mi < mine.tested().length; mi++) {
+        mine.tested()[mi] += more.tested()[mi];
+      }
+    }
+  }
+
+  /** Every trait's tests over one cached range ({@link #testPass}). */
+  private static List<TraitScan> testRange(CachedRange r, TestPassInput in) {
+    int traits = in.models().size();
+    ArrayList<TraitScan> out = new ArrayList<>();
+    for (int t = 0; t < traits; t++) {
+      out.add(new TraitScan(new AssocResults(), new VariantFilterCounts(0), new long[in.models().get(t).size()]));
+    }
+    List<int[]> setRows = in.sets();
+    List<VariantFilterCounts> setCounts = new ArrayList<>();
+    for (int s = 0; s < setRows.size(); s++) {
+      setCounts.add(new VariantFilterCounts(0));
+    }
+    // A range may span chromosomes; its blocks do not: each run of blocks of one chromosome is
+    // tested against that chromosome's models.
+    List<PackedGenotypeBlock> blocks = r.blocks();
+    for (int start = 0; start < blocks.size(); ) {
+      int chromosome = blocks.get(start).chromosome;
+      int end = start;
+      while (end < blocks.size() && blocks.get(end).chromosome == chromosome) {
+        end++;
+      }
+      int mi = in.modelOf()[chromosome];
+      if (mi >= 0 && traits > 1) {
+        // Many traits: every trait's sums from one wide product per block of raw counts.
+        List<CalibratedModel> onChromosome = new ArrayList<>();
+        double[] yPyOf = new double[traits];
+        List<AssocResults> res = new ArrayList<>();
+        List<VariantFilterCounts> traitCounts = new ArrayList<>();
+        for (int t = 0; t < traits; t++) {
+          onChromosome.add(in.models().get(t).get(mi));
+          yPyOf[t] = in.statistic() == LmmTest.F ? in.yPy().get(t)[mi] : Double.NaN;
+          res.add(out.get(t).results());
+          traitCounts.add(out.get(t).counts());
+        }
+        int samples = blocks.get(start).n;
+        StackedTraitTests stacked = new StackedTraitTests(onChromosome, in.statistic(), yPyOf, samples, in.maf());
+        int[] before = new int[traits];
+        for (int t = 0; t < traits; t++) {
+          before[t] = res.get(t).size();
+        }
+        PackedDosages.readCounts(blocks.subList(start, end), StackedTraitTests.blockVariantsFor(samples),
+            block -> stacked.test(block, res, traitCounts));
+        for (int t = 0; t < traits; t++) {
+          out.get(t).tested()[mi] += res.get(t).size() - before[t];
+        }
+      } else if (mi >= 0) {
+        List<DosageDecoder> decoders = new ArrayList<>();
+        List<java.util.function.Consumer<DosageBlock>> sinks = new ArrayList<>();
+        for (int s = 0; s < setRows.size(); s++) {
+          decoders.add(new DosageDecoder(setRows.get(s), in.maf()));
+          List<Integer> on = new ArrayList<>();
+          List<CalibratedTest.Kernel> kernels = new ArrayList<>();
+          for (int t = 0; t < traits; t++) {
+            if (in.setOf()[t] == s) {
+              on.add(t);
+              kernels.add(new CalibratedTest.Kernel(in.models().get(t).get(mi), in.blockVariants(), in.statistic(),
+                  in.statistic() == LmmTest.F ? in.yPy().get(t)[mi] : Double.NaN));
+            }
+          }
+          sinks.add(block -> {
+            for (int j = 0; j < on.size(); j++) {
+              TraitScan scan = out.get(on.get(j));
+              int before = scan.results().size();
+              kernels.get(j).test(block, scan.results());
+              scan.tested()[mi] += scan.results().size() - before;
+            }
+          });
+        }
+        PackedDosages.readTogether(blocks.subList(start, end), decoders, in.blockVariants(), setCounts, sinks);
+      }
+      start = end;
+    }
+    if (traits == 1) {
+      out.get(0).counts().merge(setCounts.get(in.setOf()[0]));
+    }
+    return out;
   }
 }

@@ -6,6 +6,8 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -21,6 +23,7 @@ import org.lmmspark.engine.genotype.GenotypeReader;
 import org.lmmspark.engine.matfree.PackedGenotypeReader;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes.VariantRange;
+import org.lmmspark.jobs.spark.InProcessExchange;
 import org.lmmspark.jobs.spark.SerializableHadoopConf;
 import scala.Tuple2;
 
@@ -42,7 +45,8 @@ import scala.Tuple2;
  * the tasks finish in ({@link Partial#add}): the driver receives one N×k array. Bytes per pass:
  * broadcast {@code 4Nk}, reduction {@code 8Nk} per partition (combined in a tree, whose inner merges carry the
  * compensation too, {@code 16Nk}; a column split by chromosome adds, per partition, one column per further chromosome
- * of its range, {@link Partial}), genotypes from executor memory.
+ * of its range, {@link Partial}), genotypes from executor memory. With a local master the tasks share the driver's
+ * JVM, and V and the partials go by reference instead ({@link InProcessExchange}): no serialized copies.
  */
 public final class DistributedGenotypeProducts implements GenotypeProducts, AutoCloseable {
   /** Up to this many partitions the driver sums the partials itself (no extra shuffle stage per pass). */
@@ -76,6 +80,22 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
    */
   record Partial(int n, int[] columns, double[] values, double[] compensation) implements Serializable {
     static Partial of(double[] acc, int n, int[] offsets, boolean[] split, boolean[] touched) {
+      int[] columns = liveColumns(offsets, split, touched);
+      if (columns.length == offsets[split.length]) {
+        return new Partial(n, columns, acc, null);
+      }
+      double[] values = new double[Math.multiplyExact(n, columns.length)];
+      for (int c = 0; c < columns.length; c++) {
+        System.arraycopy(acc, columns[c] * n, values, c * n, n);
+      }
+      return new Partial(n, columns, values, null);
+    }
+
+    /**
+     * The output columns a task's blocks reached: all of an unsplit column's, and of a column split by chromosome
+     * ({@code offsets[j]…offsets[j+1]}) those of the chromosomes its blocks were on ({@code touched}).
+     */
+    static int[] liveColumns(int[] offsets, boolean[] split, boolean[] touched) {
       int k = split.length;
       int[] columns = new int[offsets[k]];
       int count = 0;
@@ -86,14 +106,7 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
           }
         }
       }
-      if (count == offsets[k]) {
-        return new Partial(n, columns, acc, null);
-      }
-      double[] values = new double[Math.multiplyExact(n, count)];
-      for (int c = 0; c < count; c++) {
-        System.arraycopy(acc, columns[c] * n, values, c * n, n);
-      }
-      return new Partial(n, java.util.Arrays.copyOf(columns, count), values, null);
+      return java.util.Arrays.copyOf(columns, count);
     }
 
     /**
@@ -141,6 +154,14 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
   private final int partitions;
   private final boolean dosages;
   private final List<Broadcast<?>> lineage;
+  /** In this JVM: the last pass's task sums, for the next pass's tasks (no fresh N×q arrays per task and pass). */
+  private final Queue<double[]> spareSums = new ConcurrentLinkedQueue<>();
+  /**
+   * The kernel's buffers of each task thread, kept from pass to pass (the wide form's are N × k floats twice: fresh
+   * ones per task were a tenth of all the bytes 20 traits' assoc allocated).
+   */
+  private static final ThreadLocal<GenotypeProductKernel.Workspace> WORKSPACE =
+      ThreadLocal.withInitial(GenotypeProductKernel.Workspace::new);
   private long passes;
   private long partialBytes = defaultPartialBytes();
 
@@ -351,46 +372,92 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
     }
     boolean[] chunkSplit = java.util.Arrays.copyOfRange(splitColumns, from, to);
     int nn = n;
-    // V goes out in single precision, the form the SGEMMs use (half the broadcast bytes); partials come back in double.
-    Broadcast<float[]> vb = jsc.broadcast(GenotypeProductKernel.toFloat(v, from * n, Math.multiplyExact(n, k)));
-    Broadcast<double[]> wb = jsc.broadcast(java.util.Arrays.copyOfRange(weights, from * chromosomeCount,
-        to * chromosomeCount));
-    try {
-      Partial sum = cached.mapPartitions((Iterator<CachedRange> it) -> {
-        double[] acc = null;
-        float[] vv = vb.value();
-        double[] ww = wb.value();
-        GenotypeProductKernel.Workspace ws = new GenotypeProductKernel.Workspace();
-        double[] w = new double[k];
-        int[] target = new int[k];
-        boolean[] touched = new boolean[chromosomeCount];
-        while (it.hasNext()) {
-          CachedRange r = it.next();
-          for (PackedGenotypeBlock b : r.blocks()) {
-            if (acc == null) {
-              acc = new double[nn * q];
-            }
-            touched[b.chromosome] = true;
-            for (int j = 0; j < k; j++) {
-              w[j] = ww[b.chromosome + chromosomeCount * j];
-              target[j] = chunkOffsets[j] + (chunkSplit[j] ? b.chromosome : 0);
-            }
-            GenotypeProductKernel.multiplyAdd(b, vv, k, w, target, acc, ws);
+    // V goes out in single precision, the form the SGEMMs use (half the bytes); partials come back in double.
+    PassInput input = new PassInput(GenotypeProductKernel.toFloat(v, from * n, Math.multiplyExact(n, k)),
+        java.util.Arrays.copyOfRange(weights, from * chromosomeCount, to * chromosomeCount));
+    int base = offsets[from];
+    java.util.Arrays.fill(out, base * n, (base + q) * n, 0.0);
+    if (InProcessExchange.applies(jsc)) {
+      // The tasks' sums by reference, added in partition order (the same sum every run), their arrays used again
+      // (the pool goes with the input: what the closure captures is serialized, even here).
+      List<TaskSums> sums = InProcessExchange.run(cached, new LocalPass(input, spareSums), (it, pass) ->
+          passSums(it, pass.input(), nn, k, q, chromosomeCount, chunkOffsets, chunkSplit,
+              size -> spare(pass.spares(), size)));
+      for (TaskSums t : sums) {
+        for (int c : Partial.liveColumns(chunkOffsets, chunkSplit, t.touched())) {
+          int into = (base + c) * n;
+          for (int i = 0; i < n; i++) {
+            out[into + i] += t.values()[c * n + i];
           }
         }
-        return acc == null ? java.util.Collections.<Partial>emptyIterator()
-            : java.util.List.of(Partial.of(acc, nn, chunkOffsets, chunkSplit, touched)).iterator();
-      }).treeReduce(Partial::add, partitions <= TREE_THRESHOLD ? 1 : 2);
-      int base = offsets[from];
-      java.util.Arrays.fill(out, base * n, (base + q) * n, 0.0);
-      double[] values = sum.resolved();
-      for (int c = 0; c < sum.columns().length; c++) {
-        System.arraycopy(values, c * n, out, (base + sum.columns()[c]) * n, n);
+        spareSums.add(t.values());
       }
-    } finally {
-      vb.destroy();
-      wb.destroy();
+      return;
     }
+    Broadcast<PassInput> b = jsc.broadcast(input);
+    Partial sum;
+    try {
+      sum = cached.mapPartitions((Iterator<CachedRange> it) -> {
+        TaskSums t = passSums(it, b.value(), nn, k, q, chromosomeCount, chunkOffsets, chunkSplit, double[]::new);
+        return t == null ? java.util.Collections.<Partial>emptyIterator()
+            : List.of(Partial.of(t.values(), nn, chunkOffsets, chunkSplit, t.touched())).iterator();
+      }).treeReduce(Partial::add, partitions <= TREE_THRESHOLD ? 1 : 2);
+    } finally {
+      b.destroy();
+    }
+    double[] values = sum.resolved();
+    for (int c = 0; c < sum.columns().length; c++) {
+      System.arraycopy(values, c * n, out, (base + sum.columns()[c]) * n, n);
+    }
+  }
+
+  /** What every task of a pass reads: V's columns in single precision and their weights per chromosome (C×k). */
+  private record PassInput(float[] v, double[] weights) implements Serializable {}
+
+  /** A pass's input in this JVM, with the spare arrays its tasks sum into. */
+  private record LocalPass(PassInput input, Queue<double[]> spares) {}
+
+  /** A task's sums over its blocks (N × the pass's outputs) and the chromosomes its blocks were on. */
+  private record TaskSums(double[] values, boolean[] touched) {}
+
+  /** A spare array of at least {@code size} values, zeroed over them (or a new one). */
+  private static double[] spare(Queue<double[]> spares, int size) {
+    double[] a;
+    while ((a = spares.poll()) != null && a.length < size) {
+      // too small for this pass: left to the collector
+    }
+    if (a == null) {
+      return new double[size];
+    }
+    java.util.Arrays.fill(a, 0, size, 0.0);
+    return a;
+  }
+
+  /**
+   * One task's share of a pass: its ranges' blocks' products summed into an array from {@code sums} (null: no
+   * blocks). The kernel's buffers are its thread's ({@link #WORKSPACE}).
+   */
+  private static TaskSums passSums(Iterator<CachedRange> it, PassInput input, int n, int k, int q,
+      int chromosomeCount, int[] chunkOffsets, boolean[] chunkSplit, java.util.function.IntFunction<double[]> sums) {
+    double[] acc = null;
+    GenotypeProductKernel.Workspace ws = WORKSPACE.get();
+    double[] w = new double[k];
+    int[] target = new int[k];
+    boolean[] touched = new boolean[chromosomeCount];
+    while (it.hasNext()) {
+      for (PackedGenotypeBlock b : it.next().blocks()) {
+        if (acc == null) {
+          acc = sums.apply(Math.multiplyExact(n, q));
+        }
+        touched[b.chromosome] = true;
+        for (int j = 0; j < k; j++) {
+          w[j] = input.weights()[b.chromosome + chromosomeCount * j];
+          target[j] = chunkOffsets[j] + (chunkSplit[j] ? b.chromosome : 0);
+        }
+        GenotypeProductKernel.multiplyAdd(b, input.v(), k, w, target, acc, ws);
+      }
+    }
+    return acc == null ? null : new TaskSums(acc, touched);
   }
 
   @Override
@@ -401,6 +468,7 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
   /** Drops the cached genotypes from the executors. */
   @Override
   public void close() {
+    spareSums.clear();
     cached.unpersist(false);
     lineage.forEach(b -> b.destroy());
   }

@@ -27,6 +27,7 @@ import org.lmmspark.engine.reml.VarianceComponent;
 import org.lmmspark.engine.reml.matfree.StochasticReml;
 import org.lmmspark.engine.testing.BedFixture;
 import org.lmmspark.jobs.genotype.PartitionedGenotypes;
+import org.lmmspark.jobs.spark.InProcessExchange;
 import org.lmmspark.jobs.testing.SharedSpark;
 
 /** The distributed operator and matrix-free REML on Spark (local[2], several partitions) against dense references. */
@@ -130,6 +131,25 @@ class MatrixFreeSparkTest {
       }
       for (int i = 0; i < parts.length; i++) {
         assertClose(chunkedParts[i], parts[i], 1e-6, 1e-6, "chunked split part (" + i + ")");
+      }
+
+      // The route a cluster takes (V broadcast, the tasks' partials serialized and summed compensated in a tree), here
+      // on the local master: the same tasks' sums as the in-process route's plain sum in partition order, so equal to
+      // the rounding of a few double additions of O(1) values.
+      double[] serialized = new double[n * k];
+      double[] serializedParts = new double[n * 3 * ks];
+      System.setProperty(InProcessExchange.SERIALIZED_PROPERTY, "true");
+      try {
+        op.applyLoco(v, k, leaveOut, serialized);
+        op.applyPerChromosome(v, ks, serializedParts);
+      } finally {
+        System.clearProperty(InProcessExchange.SERIALIZED_PROPERTY);
+      }
+      for (int i = 0; i < out.length; i++) {
+        assertClose(serialized[i], chunked[i], 1e-12, 1e-12, "serialized route K_-c v (" + i + ")");
+      }
+      for (int i = 0; i < parts.length; i++) {
+        assertClose(serializedParts[i], chunkedParts[i], 1e-12, 1e-12, "serialized route split part (" + i + ")");
       }
     }
   }
