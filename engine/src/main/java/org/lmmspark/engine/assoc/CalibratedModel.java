@@ -25,8 +25,9 @@ import org.lmmspark.engine.linalg.Blas;
  * {@code xᵀP̃x = xᵀṼ⁻¹x − (XᵀṼ⁻¹x)ᵀ (XᵀṼ⁻¹X)⁻¹ (XᵀṼ⁻¹x)}.
  *
  * <p>This is what a Spark job broadcasts for the calibrated test: {@code 8n·(1 + k + p)} bytes
- * (residual, eigenvectors kept, covariates), against {@code 4n²} for the exact test. With LOCO there is
- * one such model per chromosome.
+ * (residual, eigenvectors kept, covariates; and the latter two in float), against {@code 4n²} for the exact test.
+ * With LOCO there is one such model per chromosome, all but the residual shared when the fit is ({@link
+ * #withResidual}; Java serialization and Kryo write a shared array once).
  */
 public final class CalibratedModel implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -34,12 +35,18 @@ public final class CalibratedModel implements Serializable {
   final int n;
   final int p;
   final int k;
-  /** {@code [r | U_k | X]}, n×(1 + k + p) column-major. */
-  final double[] lhs;
+  /** {@code r = Py}, length n. */
+  final double[] residual;
+  /**
+   * {@code [U_k | X]}, n×(k + p) column-major: the same for every model of one fit (LOCO's per-chromosome models, a
+   * model with another γ), so shared by them ({@link #withResidual}) rather than copied: 22 copies per trait held
+   * 2.2 GB for 20 traits' models at N = 20,000 with 20 covariates.
+   */
+  final double[] basis;
   /**
    * {@code [U_k | X]} as float, n×(k + p): one SGEMM with a block gives {@code U_kᵀx} and {@code Xᵀx},
    * which only enter the small correction terms of {@code xᵀP̃x} (float's 1e-7 relative error is far
-   * below the approximation's); {@code xᵀr} and {@code xᵀx} are summed in double.
+   * below the approximation's); {@code xᵀr} and {@code xᵀx} are summed in double. Shared as {@link #basis}.
    */
   final float[] projF;
   final double gamma0;
@@ -53,16 +60,19 @@ public final class CalibratedModel implements Serializable {
   final int[] famRows;
   final String label;
 
-  private CalibratedModel(int n, int p, int k, double[] lhs, double gamma0, double[] wk, double[] xu, double[] cinv,
-      Calibration.Gamma gamma, int[] famRows, String label) {
+  private CalibratedModel(CalibratedModel shape, double[] residual, Calibration.Gamma gamma, String label) {
+    this(shape.n, shape.p, shape.k, residual, shape.basis, shape.projF, shape.gamma0, shape.wk, shape.xu, shape.cinv,
+        gamma, shape.famRows, label);
+  }
+
+  private CalibratedModel(int n, int p, int k, double[] residual, double[] basis, float[] projF, double gamma0,
+      double[] wk, double[] xu, double[] cinv, Calibration.Gamma gamma, int[] famRows, String label) {
     this.n = n;
     this.p = p;
     this.k = k;
-    this.lhs = lhs;
-    this.projF = new float[n * (k + p)];
-    for (int i = 0; i < projF.length; i++) {
-      projF[i] = (float) lhs[n + i];
-    }
+    this.residual = residual;
+    this.basis = basis;
+    this.projF = projF;
     this.gamma0 = gamma0;
     this.wk = wk;
     this.xu = xu;
@@ -106,11 +116,13 @@ public final class CalibratedModel implements Serializable {
     if (!(gamma.mean() > 0) || !(gamma0 > 0)) {
       throw new IllegalArgumentException("calibration factors must be > 0, got γ = " + gamma.mean() + ", γ₀ = " + gamma0);
     }
-    int q = 1 + k + p;
-    double[] lhs = new double[n * q];
-    System.arraycopy(residual, 0, lhs, 0, n);
-    System.arraycopy(uk, 0, lhs, n, n * k);
-    System.arraycopy(x, 0, lhs, n * (1 + k), n * p);
+    double[] basis = new double[n * (k + p)];
+    System.arraycopy(uk, 0, basis, 0, n * k);
+    System.arraycopy(x, 0, basis, n * k, n * p);
+    float[] projF = new float[basis.length];
+    for (int i = 0; i < basis.length; i++) {
+      projF[i] = (float) basis[i];
+    }
     double[] w = new double[k];
     for (int j = 0; j < k; j++) {
       w[j] = wk[j] - gamma0;
@@ -135,7 +147,8 @@ public final class CalibratedModel implements Serializable {
       throw new IllegalStateException("XᵀṼ⁻¹X is not positive definite (collinear covariates should have been caught)");
     }
     Blas.dpotriLowerFull(p, c);
-    return new CalibratedModel(n, p, k, lhs, gamma0, w, xu, c, gamma, famRows.clone(), label);
+    return new CalibratedModel(n, p, k, residual.clone(), basis, projF, gamma0, w, xu, c, gamma, famRows.clone(),
+        label);
   }
 
   /** The same model with another calibration factor. */
@@ -143,7 +156,21 @@ public final class CalibratedModel implements Serializable {
     if (!(g.mean() > 0)) {
       throw new IllegalArgumentException("calibration factor γ must be > 0, got " + g.mean());
     }
-    return new CalibratedModel(n, p, k, lhs, gamma0, wk, xu, cinv, g, famRows, label);
+    return new CalibratedModel(this, residual, g, label);
+  }
+
+  /**
+   * The model of another residual {@code Py} of the same fit (the same samples, covariates, eigenvectors and
+   * weights: LOCO's model of another chromosome), sharing this one's n×(k + p) basis.
+   */
+  public CalibratedModel withResidual(double[] py, Calibration.Gamma g, String otherLabel) {
+    if (py.length != n) {
+      throw new IllegalArgumentException("residual of " + py.length + " values for n = " + n);
+    }
+    if (!(g.mean() > 0)) {
+      throw new IllegalArgumentException("calibration factor γ must be > 0, got " + g.mean());
+    }
+    return new CalibratedModel(this, py.clone(), g, otherLabel);
   }
 
   /**
@@ -177,7 +204,7 @@ public final class CalibratedModel implements Serializable {
     return q > 1e-8 * quad ? q : Double.NaN;
   }
 
-  /** Columns of {@link #lhs}: {@code 1 + k + p}. */
+  /** Columns of {@code [r | U_k | X]}: {@code 1 + k + p}. */
   int width() {
     return 1 + k + p;
   }
@@ -211,15 +238,15 @@ public final class CalibratedModel implements Serializable {
 
   /** The projected residual {@code Py} (a copy). */
   public double[] residual() {
-    return java.util.Arrays.copyOf(lhs, n);
+    return residual.clone();
   }
 
   public String label() {
     return label;
   }
 
-  /** Bytes this model takes when broadcast. */
+  /** Bytes this model takes when broadcast alone (models sharing a basis share its bytes too). */
   public long approximateBytes() {
-    return 8L * n * width() + 4L * n + 8L * (p * p + p * k + k);
+    return 8L * n * width() + 4L * n * (k + p) + 4L * n + 8L * (p * p + p * k + k);
   }
 }

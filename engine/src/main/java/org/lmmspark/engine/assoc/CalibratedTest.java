@@ -136,7 +136,7 @@ public final class CalibratedTest {
       // [U_k | X]ᵀ X_block, (k + p)×m in float.
       Blas.sgemm(true, false, kp, m, n, 1f, model.projF, 0, n, block.values, 0, n, 0f, proj, 0, kp);
       float[] f = block.values;
-      double[] r = model.lhs;
+      double[] r = model.residual;
       for (int c = 0; c < m; c++) {
         int base = c * n;
         double s = 0;

@@ -374,7 +374,7 @@ public final class LocoResiduals {
     int total = 0;
     for (int s = 0; s < sc; s++) {
       double[] rs = new double[scopes.get(s).sample().m];
-      models.add(model(scopes.get(s), solution, offset[s], n, p, y, x, famRows, rs));
+      models.add(model(scopes.get(s), solution, offset[s], n, p, x, famRows, s == 0 ? null : models.get(0), rs));
       own.add(rs.length == 0 ? null : models.get(s).gamma());
       ratios.add(rs);
       total += rs.length;
@@ -409,9 +409,10 @@ public final class LocoResiduals {
   /**
    * The calibrated model of one scope from its solved columns {@code (ΠV_{−c}Π)⁺Π[y | x_1 … x_s]} at {@code off}:
    * {@code r_c = P_{−c}y} is the first, and {@code x_tᵀP_{−c}x_t} the sampled variant's column dotted with x_t.
+   * {@code first}: the first scope's model, whose covariates this one shares (null: this is the first).
    */
-  private static CalibratedModel model(Scope scope, double[] sol, int off, int n, int p, double[] y, double[] x,
-      int[] famRows, double[] ratios) {
+  private static CalibratedModel model(Scope scope, double[] sol, int off, int n, int p, double[] x, int[] famRows,
+      CalibratedModel first, double[] ratios) {
     DosageBlock sample = scope.sample();
     int m = sample.m;
     double[] residual = java.util.Arrays.copyOfRange(sol, off * n, (off + 1) * n);
@@ -425,7 +426,9 @@ public final class LocoResiduals {
       }
       exact[t] = q;
     }
-    CalibratedModel unscaled = CalibratedModel.of(residual, x, n, p, Calibration.Gamma.one(), famRows, scope.label());
+    CalibratedModel unscaled = first == null
+        ? CalibratedModel.of(residual, x, n, p, Calibration.Gamma.one(), famRows, scope.label())
+        : first.withResidual(residual, Calibration.Gamma.one(), scope.label());
     double[] xr = new double[m];
     double[] approx = new double[m];
     new CalibratedTest.Kernel(unscaled, m).products(sample, xr, approx);

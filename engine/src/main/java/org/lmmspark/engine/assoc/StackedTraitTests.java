@@ -99,7 +99,7 @@ public final class StackedTraitTests {
       }
       fColumn[t] = new int[m.width() - 1];
       for (int j = 1; j < m.width(); j++) {
-        fColumn[t][j - 1] = constant(m.lhs, j * m.n, m.n) ? -1 : f++;
+        fColumn[t][j - 1] = constant(m.basis, (j - 1) * m.n, m.n) ? -1 : f++;
       }
       maxWidth = Math.max(maxWidth, m.width());
       maxP = Math.max(maxP, m.p);
@@ -112,7 +112,7 @@ public final class StackedTraitTests {
       int[] rows = m.famRows;
       for (int i = 0; i < m.n; i++) {
         wd[rows[i] * dWidth + t] = 1;
-        wd[rows[i] * dWidth + traits + t] = m.lhs[i];
+        wd[rows[i] * dWidth + traits + t] = m.residual[i];
       }
       for (int j = 1; j < m.width(); j++) {
         int c = fColumn[t][j - 1];
@@ -123,11 +123,11 @@ public final class StackedTraitTests {
         // left is of the size of xᵀw, so its float sum loses no more than the per-trait path's float product.
         double mean = 0;
         for (int i = 0; i < m.n; i++) {
-          mean += m.lhs[i + j * m.n];
+          mean += m.basis[i + (j - 1) * m.n];
         }
         mean /= m.n;
         for (int i = 0; i < m.n; i++) {
-          wf[rows[i] * fWidth + c] = (float) (m.lhs[i + j * m.n] - mean);
+          wf[rows[i] * fWidth + c] = (float) (m.basis[i + (j - 1) * m.n] - mean);
         }
       }
     }

@@ -35,6 +35,56 @@ import org.lmmspark.engine.testing.BedFixture;
 class CalibratedAssocTest {
 
   /**
+   * A model of another residual built from a fitted one ({@link CalibratedModel#withResidual}: LOCO's models of one
+   * trait) holds the same basis array, not a copy, and tests a block exactly as the model built alone from that
+   * residual with the same covariates, eigenvectors and weights (n = 200, p = 3, k = 4, 10 random variants).
+   */
+  @Test
+  void aModelOfAnotherResidualSharesItsBasisAndTestsAsOneBuiltAlone() {
+    int n = 200;
+    int p = 3;
+    int k = 4;
+    int m = 10;
+    SplittableRandom rnd = new SplittableRandom(12);
+    double[] x = new double[n * p];
+    double[] uk = new double[n * k];
+    double[] r1 = new double[n];
+    double[] r2 = new double[n];
+    int[] rows = new int[n];
+    for (int i = 0; i < n; i++) {
+      x[i] = 1;
+      x[i + n] = rnd.nextGaussian();
+      x[i + 2 * n] = rnd.nextGaussian();
+      for (int j = 0; j < k; j++) {
+        uk[i + j * n] = rnd.nextGaussian() / Math.sqrt(n);
+      }
+      r1[i] = rnd.nextGaussian();
+      r2[i] = rnd.nextGaussian();
+      rows[i] = i;
+    }
+    double[] wk = {3.0, 2.0, 1.5, 1.2};
+    Calibration.Gamma gamma = new Calibration.Gamma(1.1, 0.05, 20, 1.0, 1.2);
+    CalibratedModel first = CalibratedModel.of(r1, x, n, p, uk, wk, k, 0.9, Calibration.Gamma.one(), rows, "c1");
+    CalibratedModel shared = first.withResidual(r2, gamma, "c2");
+    CalibratedModel alone = CalibratedModel.of(r2, x, n, p, uk, wk, k, 0.9, gamma, rows, "c2");
+    assertTrue(shared.basis == first.basis && shared.projF == first.projF, "the basis is shared, not copied");
+    DosageBlock block = new DosageBlock(n, m);
+    for (int c = 0; c < m; c++) {
+      block.variantIndex[c] = c;
+      for (int i = 0; i < n; i++) {
+        block.values[i + c * n] = (float) rnd.nextGaussian();
+      }
+    }
+    block.m = m;
+    double[][] sums = new double[4][m];
+    new CalibratedTest.Kernel(shared, m).products(block, sums[0], sums[1]);
+    new CalibratedTest.Kernel(alone, m).products(block, sums[2], sums[3]);
+    assertTrue(Arrays.equals(sums[0], sums[2]) && Arrays.equals(sums[1], sums[3]), "xᵀr and xᵀP̃x as built alone");
+    assertEquals(alone.residual()[7], shared.residual()[7]);
+    assertEquals("c2", shared.label());
+  }
+
+  /**
    * N = 300, M = 600 simulated, y_quant with intercept + age + sex covariates, a fixed null
    * (σ²_g, σ²_e) = (0.7, 0.5). Written plainly here: V = σ²_g K + σ²_e I inverted densely, P formed, for
    * every variant xᵀPy, xᵀPx and x̃ᵀx̃ = xᵀ(I − X(XᵀX)⁻¹Xᵀ)x; γ = the plain mean of xᵀPx/x̃ᵀx̃ over the
