@@ -54,9 +54,13 @@ public final class SampleMatch {
       }
       index.add(m);
     }
+    // Each sample's reason once ("": usable), whichever inputs list it: not once per input listing it.
+    Map<SampleId, String> reasons = new HashMap<>(inputs.get(0).ids().size() * 2);
+    java.util.function.Function<SampleId, String> why = id -> reasons.computeIfAbsent(id,
+        i -> java.util.Objects.requireNonNullElse(reason(i, inputs, index), ""));
     List<SampleId> kept = new ArrayList<>();
     for (SampleId id : inputs.get(0).ids()) {
-      if (reason(id, inputs, index) == null) {
+      if (why.apply(id).isEmpty()) {
         kept.add(id);
       }
     }
@@ -68,14 +72,14 @@ public final class SampleMatch {
         r[i] = index.get(k).get(kept.get(i));
       }
       rows.add(r);
-      Map<String, Integer> why = new LinkedHashMap<>();
+      Map<String, Integer> counts = new LinkedHashMap<>();
       for (SampleId id : inputs.get(k).ids()) {
-        String reason = reason(id, inputs, index);
-        if (reason != null) {
-          why.merge(reason, 1, Integer::sum);
+        String reason = why.apply(id);
+        if (!reason.isEmpty()) {
+          counts.merge(reason, 1, Integer::sum);
         }
       }
-      dropped.add(why);
+      dropped.add(counts);
     }
     return new SampleMatch(List.copyOf(inputs), List.copyOf(kept), rows, dropped);
   }
