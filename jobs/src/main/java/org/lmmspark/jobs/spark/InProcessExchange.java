@@ -19,9 +19,8 @@ import org.apache.spark.broadcast.Broadcast;
  * there. A genotype pass of the multi-trait {@code assoc} at N = 20,000 and k = 600 columns returns two partials of
  * 96 MB: each was serialized into a value buffer, serialized again inside the task's result, copied into one
  * buffer and deserialized twice on the driver, ~0.5 GB of transient arrays per task, and the broadcast V
- * (48 MB) serialized and compressed once more. On a VM that pages out memory left idle for a few seconds
- * (DAMON's pageout here) every such array is also a fresh page fault and page clearing: 20 traits at N = M = 20,000
- * spent 17 s of system time, one trait 1.2 s (docs/benchmarks.md).
+ * (48 MB) serialized and compressed once more: of the 15.8 GB that 20 traits at N = M = 20,000 allocated, and a
+ * larger heap, whose pages cost ~2 s per GB first touched on a VM of this project's kind (docs/benchmarks.md).
  *
  * <p>{@link #perPartition} runs one task per partition over a shared input either way (by reference here, else by a
  * broadcast and collected results); {@link #run} is its in-process half, for callers whose input only lives here.
@@ -81,7 +80,7 @@ public final class InProcessExchange {
   }
 
   /**
-   * Whether the context's tasks run in this JVM: master {@code local}, {@code local[n]} or {@code local[n, f]} (and
+   * Whether the context's tasks run in this JVM: master {@code local}, {@code local[n]} or {@code local[n,f]} (and
    * {@value #SERIALIZED_PROPERTY} not set).
    */
   public static boolean applies(JavaSparkContext jsc) {
