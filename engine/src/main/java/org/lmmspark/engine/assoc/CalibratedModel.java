@@ -39,8 +39,9 @@ public final class CalibratedModel implements Serializable {
   final double[] residual;
   /**
    * {@code [U_k | X]}, n×(k + p) column-major: the same for every model of one fit (LOCO's per-chromosome models, a
-   * model with another γ), so shared by them ({@link #withResidual}) rather than copied: 22 copies per trait held
-   * 2.2 GB for 20 traits' models at N = 20,000 with 20 covariates.
+   * model with another γ), so shared by them ({@link #withResidual}) rather than copied: 22 copies per trait are
+   * {@code 22·n·(k + p)·12} bytes (with the float copy), 0.35 GB for 20 traits at n ≈ 17,500 with p = 4, 2.6 GB per
+   * trait at n = 500,000 with k + p = 20.
    */
   final double[] basis;
   /**
