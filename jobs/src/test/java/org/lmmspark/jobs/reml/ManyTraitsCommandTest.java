@@ -382,8 +382,9 @@ class ManyTraitsCommandTest {
 
     // The route a cluster takes (inputs broadcast, the tasks' results serialized; InProcessExchange) on the local
     // master: the same tasks, the passes' partials summed compensated instead of plainly in partition order, so the
-    // same tables to the rounding that difference carries through the fit, the solves and the tests (none shows in the
-    // tables' six significant digits here).
+    // same tables to the rounding that difference carries through the fit, the solves and the tests: none showed in the
+    // tables' six significant digits (0 difference); 1e-5 allows one unit in the last printed digit, should a value sit
+    // on a rounding boundary, where a wrong route's table would differ by O(1).
     String serialized = dir.resolve("mfassoc_many_serialized").toString();
     System.setProperty(InProcessExchange.SERIALIZED_PROPERTY, "true");
     try {
@@ -404,7 +405,7 @@ class ManyTraitsCommandTest {
       }
       System.out.printf("matrix-free assoc, trait %s: largest difference serialized vs in-process route %.2e%n", trait,
           worst);
-      assertTrue(worst < 1e-8, trait + ": " + worst);
+      assertTrue(worst < 1e-5, trait + ": " + worst);
     }
   }
 
