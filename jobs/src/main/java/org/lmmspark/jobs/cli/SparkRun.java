@@ -4,7 +4,6 @@ import java.util.Locale;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -52,7 +51,6 @@ final class SparkRun {
   /** Largest N run without a session: the in-process GRM holds every reduced tile, ~12·N²/2 bytes (2.4 GB at 20,000). */
   static final long IN_PROCESS_MAX_SAMPLES = 20_000;
 
-  private static final Pattern LOCAL_MASTER = Pattern.compile("local(?:\\[(\\*|\\d+)(?:,\\d+)?\\])?");
 
   private static String resolvedMaster(String master) {
     return master != null ? master : System.getProperty("spark.master", "local[*]");
@@ -60,7 +58,7 @@ final class SparkRun {
 
   /** Whether the run's master is local (tasks are this JVM's threads), as {@link #inProcessThreads} reads it. */
   static boolean localMaster(String master) {
-    return LOCAL_MASTER.matcher(resolvedMaster(master)).matches();
+    return SparkSessions.LOCAL_MASTER.matcher(resolvedMaster(master)).matches();
   }
 
   /**
@@ -73,7 +71,7 @@ final class SparkRun {
    */
   static int inProcessThreads(String master, boolean forceSpark, long samples, long variants, RunLog runLog) {
     String resolved = resolvedMaster(master);
-    Matcher local = LOCAL_MASTER.matcher(resolved);
+    Matcher local = SparkSessions.LOCAL_MASTER.matcher(resolved);
     long cells = samples * variants;
     String size = String.format(Locale.ROOT, "N×M = %,d × %,d = %.3g", samples, variants, (double) cells);
     if (!local.matches()) {

@@ -80,12 +80,11 @@ public final class InProcessExchange {
   }
 
   /**
-   * Whether the context's tasks run in this JVM: master {@code local}, {@code local[n]} or {@code local[n,f]} (and
-   * {@value #SERIALIZED_PROPERTY} not set).
+   * Whether the context's tasks run in this JVM ({@link SparkSessions#LOCAL_MASTER}) and {@value #SERIALIZED_PROPERTY}
+   * is not set.
    */
   public static boolean applies(JavaSparkContext jsc) {
-    String master = jsc.master();
-    return (master.equals("local") || master.startsWith("local[")) && !Boolean.getBoolean(SERIALIZED_PROPERTY);
+    return SparkSessions.LOCAL_MASTER.matcher(jsc.master()).matches() && !Boolean.getBoolean(SERIALIZED_PROPERTY);
   }
 
   /** A new exchange holding {@code input}; its key is what the tasks' closure carries. */

@@ -1,6 +1,7 @@
 package org.lmmspark.jobs.spark;
 
 import java.util.List;
+import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -16,6 +17,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class SparkSessions {
   private static final Logger log = LoggerFactory.getLogger(SparkSessions.class);
+
+  /**
+   * A master whose tasks are threads of the driver's JVM: {@code local}, {@code local[n]}, {@code local[*]},
+   * {@code local[n,f]} (group 1: the cores); not {@code local-cluster}, whose executors are other JVMs.
+   */
+  public static final Pattern LOCAL_MASTER = Pattern.compile("local(?:\\[(\\*|\\d+)(?:,\\d+)?\\])?");
 
   private SparkSessions() {}
 
