@@ -288,8 +288,9 @@ public final class LocoResiduals {
         }
       };
       int[] passCount = new int[1];
+      double[] projectedIn = new double[n * cols]; // one per batch: a new block per product fed the collector gigabytes
       BatchedPcg.ColumnOperator v = (in, kk, columns, out) -> {
-        double[] pin = proj.projected(in, kk);
+        double[] pin = proj.projected(in, kk, projectedIn);
         if (sigmaG == 0) {
           for (int i = 0; i < n * kk; i++) {
             out[i] = sigmaE * pin[i];

@@ -95,14 +95,9 @@ public final class GenomicRelationshipOperator implements SymmetricOperator {
    */
   public void applyLoco(double[] in, int k, int[] excludedPerColumn, double[] out) {
     int n = rows.length;
-    int bigN = products.samples();
     int chromosomes = perChromosome.length;
     if (in.length < (long) n * k || out.length < (long) n * k || excludedPerColumn.length < k) {
       throw new IllegalArgumentException("apply: blocks must hold n×k = " + n + "×" + k + " values");
-    }
-    double[] full = new double[Math.multiplyExact(bigN, k)];
-    for (int j = 0; j < k; j++) {
-      scatter(in, j, full, j * bigN);
     }
     double[] w = new double[chromosomes * k];
     for (int j = 0; j < k; j++) {
@@ -112,11 +107,7 @@ public final class GenomicRelationshipOperator implements SymmetricOperator {
         w[d + chromosomes * j] = d == c ? 0 : scale;
       }
     }
-    double[] res = new double[full.length];
-    products.multiply(full, k, w, res);
-    for (int j = 0; j < k; j++) {
-      gather(res, j * bigN, out, j);
-    }
+    products.multiplyRows(rows, in, k, w, null, out);
   }
 
   /**
@@ -128,25 +119,16 @@ public final class GenomicRelationshipOperator implements SymmetricOperator {
    */
   public void applyPerChromosome(double[] in, int k, double[] out) {
     int n = rows.length;
-    int bigN = products.samples();
     int chromosomes = perChromosome.length;
     if (in.length < (long) n * k || out.length < (long) n * chromosomes * k) {
       throw new IllegalArgumentException("applyPerChromosome: in must hold n×k = " + n + "×" + k + " values, out n×Ck = "
           + n + "×" + chromosomes * k);
     }
-    double[] full = new double[Math.multiplyExact(bigN, k)];
-    for (int j = 0; j < k; j++) {
-      scatter(in, j, full, j * bigN);
-    }
     double[] w = new double[chromosomes * k];
     Arrays.fill(w, 1.0);
     boolean[] split = new boolean[k];
     Arrays.fill(split, true);
-    double[] res = new double[Math.multiplyExact(bigN, chromosomes * k)];
-    products.multiply(full, k, w, split, res);
-    for (int col = 0; col < chromosomes * k; col++) {
-      gather(res, col * bigN, out, col);
-    }
+    products.multiplyRows(rows, in, k, w, split, out);
   }
 
   /**
@@ -166,7 +148,7 @@ public final class GenomicRelationshipOperator implements SymmetricOperator {
     double[] w = new double[chromosomes * k];
     for (int j = 0; j < k; j++) {
       GenomicRelationshipOperator op = j < ka ? a : b;
-      op.scatter(j < ka ? inA : inB, j < ka ? j : j - ka, full, j * bigN);
+      GenotypeProducts.scatterRows(op.rows, j < ka ? inA : inB, j < ka ? j : j - ka, 1, full, bigN, j);
       double scale = 1.0 / op.variantsWithout(op.excluded);
       for (int d = 0; d < chromosomes; d++) {
         w[d + chromosomes * j] = d == op.excluded ? 0 : scale;
@@ -176,23 +158,7 @@ public final class GenomicRelationshipOperator implements SymmetricOperator {
     a.products.multiply(full, k, w, res);
     for (int j = 0; j < k; j++) {
       GenomicRelationshipOperator op = j < ka ? a : b;
-      op.gather(res, j * bigN, j < ka ? outA : outB, j < ka ? j : j - ka);
-    }
-  }
-
-  /** Column {@code col} of {@code in} (n×·, this operator's samples) into {@code full} at its rows, from {@code at}. */
-  private void scatter(double[] in, int col, double[] full, int at) {
-    int n = rows.length;
-    for (int i = 0; i < n; i++) {
-      full[rows[i] + at] = in[i + col * n];
-    }
-  }
-
-  /** This operator's rows of {@code full} from {@code at} into column {@code col} of {@code out} (n×·). */
-  private void gather(double[] full, int at, double[] out, int col) {
-    int n = rows.length;
-    for (int i = 0; i < n; i++) {
-      out[i + col * n] = full[rows[i] + at];
+      GenotypeProducts.gatherRows(op.rows, res, bigN, j, j < ka ? outA : outB, j < ka ? j : j - ka, 1);
     }
   }
 

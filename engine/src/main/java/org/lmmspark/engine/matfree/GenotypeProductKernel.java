@@ -241,11 +241,15 @@ public final class GenotypeProductKernel {
 
   /** As above for {@code v[from … from + length)} (some columns of a column-major V). */
   public static float[] toFloat(double[] v, int from, int length) {
-    float[] f = new float[length];
+    return toFloat(v, from, length, new float[length]);
+  }
+
+  /** As above, into the first {@code length} values of {@code into} (a pass's buffer used again); returns it. */
+  public static float[] toFloat(double[] v, int from, int length, float[] into) {
     for (int i = 0; i < length; i++) {
-      f[i] = (float) v[from + i];
+      into[i] = (float) v[from + i];
     }
-    return f;
+    return into;
   }
 
   /**

@@ -43,6 +43,63 @@ public interface GenotypeProducts {
    */
   void multiply(double[] v, int k, double[] weights, boolean[] split, double[] out);
 
+  /**
+   * As {@link #multiply(double[], int, double[], boolean[], double[])} over some of the samples: {@code in}
+   * (rows.length × k) is placed at the fileset rows {@code rows} with zeros at the others, and {@code out}
+   * (rows.length × the output columns) is read back at the same rows; so the operator is {@code Z_cZ_cᵀ} restricted to
+   * those samples, as a trait with missing values needs ({@link GenomicRelationshipOperator}). This default copies
+   * into and out of N-row blocks of its own; {@link SharedGenotypePasses} places every request straight into its
+   * pass's block.
+   *
+   * @param rows fileset rows of in's and out's rows, each at most once
+   */
+  default void multiplyRows(int[] rows, double[] in, int k, double[] weights, boolean[] split, double[] out) {
+    int bigN = samples();
+    int q = requireRowBlocks(rows, in, k, split, out, chromosomeCount());
+    double[] full = new double[Math.multiplyExact(bigN, k)];
+    scatterRows(rows, in, 0, k, full, bigN, 0);
+    double[] res = new double[Math.multiplyExact(bigN, q)];
+    multiply(full, k, weights, split, res);
+    gatherRows(rows, res, bigN, 0, out, 0, q);
+  }
+
+  /** Checks {@link #multiplyRows}'s blocks against its rows; returns the output columns. */
+  static int requireRowBlocks(int[] rows, double[] in, int k, boolean[] split, double[] out, int chromosomes) {
+    int n = rows.length;
+    int q = outputColumns(k, split, chromosomes);
+    if (in.length < (long) n * k || out.length < (long) n * q) {
+      throw new IllegalArgumentException("multiplyRows: in must hold n×k = " + n + "×" + k + " values, out n×" + q);
+    }
+    return q;
+  }
+
+  /**
+   * Columns {@code from … from + count} of {@code in} (rows.length rows) into columns {@code at …} of the
+   * {@code bigN}-row block {@code full}, at their rows (the other rows are left as they are).
+   */
+  static void scatterRows(int[] rows, double[] in, int from, int count, double[] full, int bigN, int at) {
+    int n = rows.length;
+    for (int j = 0; j < count; j++) {
+      int src = (from + j) * n;
+      int dst = (at + j) * bigN;
+      for (int i = 0; i < n; i++) {
+        full[rows[i] + dst] = in[i + src];
+      }
+    }
+  }
+
+  /** Columns {@code at … at + count} of the {@code bigN}-row {@code full}, their rows, into columns {@code from …} of {@code out}. */
+  static void gatherRows(int[] rows, double[] full, int bigN, int at, double[] out, int from, int count) {
+    int n = rows.length;
+    for (int j = 0; j < count; j++) {
+      int src = (at + j) * bigN;
+      int dst = (from + j) * n;
+      for (int i = 0; i < n; i++) {
+        out[i + dst] = full[rows[i] + src];
+      }
+    }
+  }
+
   /** Output columns of a product of k columns of which {@code split} ones are split over C chromosomes. */
   static int outputColumns(int k, boolean[] split, int chromosomes) {
     return outputOffsets(k, split, chromosomes)[k];

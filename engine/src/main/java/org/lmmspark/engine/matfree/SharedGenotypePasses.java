@@ -36,8 +36,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * computation blocked on a pass costs a parked thread, O(1).
  *
  * <p>Cost per pass: the underlying product over {@code Σ k_i} columns, plus copying each request's
- * {@code N×k_i} block in and out ({@code O(N·Σk_i)}). Memory: the gathered {@code N×Σk_i} input and
- * output on top of each request's own.
+ * {@code N×k_i} block in and out ({@code O(N·Σk_i)}); a request over some samples ({@link #multiplyRows}) is
+ * placed at its rows of the pass's block and read back from them. Memory: the gathered {@code N×Σk_i} input and
+ * output on top of each request's own, kept for the next pass until {@link #runAll} ends.
  */
 public final class SharedGenotypePasses implements GenotypeProducts {
   private final GenotypeProducts base;
@@ -56,9 +57,18 @@ public final class SharedGenotypePasses implements GenotypeProducts {
   private long passes;
   private long columns;
   private int widest;
+  /**
+   * The pass's gathered input and output (N × its columns), kept from pass to pass while {@link #runAll} runs: a
+   * lock-step group's passes take hundreds of columns (20 traits' LOCO solves at N = 20,000: 75 MB each way), and
+   * new blocks every pass fed the collector large short-lived arrays, for which it grew the heap by gigabytes.
+   */
+  private double[] passIn = new double[0];
+  private double[] passOut = new double[0];
 
   private static final class Request {
     final int computation;
+    /** Fileset rows of v's and out's rows ({@link #multiplyRows}), or null: all N in order. */
+    final int[] rows;
     final double[] v;
     final int k;
     final double[] weights;
@@ -66,8 +76,9 @@ public final class SharedGenotypePasses implements GenotypeProducts {
     final double[] out;
     Throwable failure;
 
-    Request(int computation, double[] v, int k, double[] weights, boolean[] split, double[] out) {
+    Request(int computation, int[] rows, double[] v, int k, double[] weights, boolean[] split, double[] out) {
       this.computation = computation;
+      this.rows = rows;
       this.v = v;
       this.k = k;
       this.weights = weights;
@@ -121,6 +132,10 @@ public final class SharedGenotypePasses implements GenotypeProducts {
           failures[index] = t;
         } finally {
           live--;
+          if (live == 0) {
+            passIn = new double[0];
+            passOut = new double[0];
+          }
           endTurn();
           if (live > 0 && pending.size() == live) {
             pass();
@@ -175,7 +190,25 @@ public final class SharedGenotypePasses implements GenotypeProducts {
       }
       return;
     }
-    Request r = new Request(computation.get(), v, k, weights, split, out);
+    submit(new Request(computation.get(), null, v, k, weights, split, out));
+  }
+
+  /**
+   * From a computation of {@link #runAll}: as {@link #multiply}, the request placed at its rows in the shared pass's
+   * block and read back from them (no N-row blocks of its own). From any other thread: the default, one pass.
+   */
+  @Override
+  public void multiplyRows(int[] rows, double[] in, int k, double[] weights, boolean[] split, double[] out) {
+    if (!baton.isHeldByCurrentThread()) {
+      GenotypeProducts.super.multiplyRows(rows, in, k, weights, split, out);
+      return;
+    }
+    GenotypeProducts.requireRowBlocks(rows, in, k, split, out, base.chromosomeCount());
+    submit(new Request(computation.get(), rows, in, k, weights, split, out));
+  }
+
+  /** Leaves the request for the next shared pass (taking it when this is the last live computation to ask) and waits. */
+  private void submit(Request r) {
     pending.add(r);
     endTurn();
     if (pending.size() == live) {
@@ -224,24 +257,46 @@ public final class SharedGenotypePasses implements GenotypeProducts {
       return;
     }
     try {
-      double[] v = new double[Math.multiplyExact(n, total)];
+      int outColumns = 0;
+      boolean anyRows = false;
+      for (Request r : pending) {
+        outColumns = Math.addExact(outColumns, GenotypeProducts.outputColumns(r.k, r.split, c));
+        anyRows |= r.rows != null;
+      }
+      if (passIn.length < (long) n * total) {
+        passIn = new double[Math.multiplyExact(n, total)];
+      } else if (anyRows) {
+        java.util.Arrays.fill(passIn, 0, n * total, 0.0); // the rows a request does not analyse are zeros
+      }
+      if (passOut.length < (long) n * outColumns) {
+        passOut = new double[Math.multiplyExact(n, outColumns)];
+      }
+      double[] v = passIn;
       double[] w = new double[c * total];
       boolean[] split = anySplit ? new boolean[total] : null;
       int at = 0;
       for (Request r : pending) {
-        System.arraycopy(r.v, 0, v, at * n, n * r.k);
+        if (r.rows == null) {
+          System.arraycopy(r.v, 0, v, at * n, n * r.k);
+        } else {
+          GenotypeProducts.scatterRows(r.rows, r.v, 0, r.k, v, n, at);
+        }
         System.arraycopy(r.weights, 0, w, at * c, c * r.k);
         if (r.split != null) {
           System.arraycopy(r.split, 0, split, at, r.k);
         }
         at += r.k;
       }
-      double[] out = new double[Math.multiplyExact(n, GenotypeProducts.outputColumns(total, split, c))];
+      double[] out = passOut;
       base.multiply(v, total, w, split, out);
       at = 0;
       for (Request r : pending) {
-        int q = n * GenotypeProducts.outputColumns(r.k, r.split, c);
-        System.arraycopy(out, at, r.out, 0, q);
+        int q = GenotypeProducts.outputColumns(r.k, r.split, c);
+        if (r.rows == null) {
+          System.arraycopy(out, at * n, r.out, 0, n * q);
+        } else {
+          GenotypeProducts.gatherRows(r.rows, out, n, at, r.out, 0, q);
+        }
         at += q;
       }
     } catch (RuntimeException | Error e) {

@@ -351,4 +351,64 @@ class SharedGenotypePassesTest {
       }
     }
   }
+
+  /**
+   * A request over all N samples (no rows) and masked ones in the same passes, the passes' blocks used again with
+   * fewer columns: each equals its product alone, so nothing of one request or an earlier pass reaches another.
+   */
+  @Test
+  void requestsOverAllSamplesAndMaskedOnesShareReusedPassBlocks(@TempDir Path dir) {
+    int n = 48;
+    LocalGenotypeProducts prod = oneChromosome(dir, "mix", BedFixture.random(n, 70, 0.02, 0, 17));
+    SharedGenotypePasses shared = new SharedGenotypePasses(prod);
+    int[] odd = subset(n, i -> i % 2 == 1);
+    Random rnd = new Random(5);
+    double[][] wide = new double[3][];
+    double[][] masked = new double[3][];
+    for (int t = 0; t < 3; t++) {
+      wide[t] = new double[n * 2];
+      masked[t] = new double[odd.length];
+      for (int i = 0; i < wide[t].length; i++) {
+        wide[t][i] = rnd.nextGaussian();
+      }
+      for (int i = 0; i < masked[t].length; i++) {
+        masked[t][i] = 10 + rnd.nextGaussian(); // far from 0: a stale value left in a masked row would show
+      }
+    }
+    double[][] wideOut = new double[3][n * 2];
+    double[][] maskedOut = new double[3][odd.length];
+    double[] weights = {1.0 / 70, 1.0 / 70};
+    List<Callable<Integer>> work = List.of(() -> {
+      for (int t = 0; t < 3; t++) { // two columns over all samples, then (t = 2) nothing more: narrower passes
+        if (t < 2) {
+          shared.multiply(wide[t], 2, weights, wideOut[t]);
+        }
+      }
+      return 0;
+    }, () -> {
+      GenomicRelationshipOperator op = new GenomicRelationshipOperator(shared, odd, -1);
+      for (int t = 0; t < 3; t++) {
+        op.apply(masked[t], 1, maskedOut[t]);
+      }
+      return 0;
+    });
+    shared.runAll(work, "mix");
+    assertEquals(3, shared.passes());
+    assertEquals(3, shared.widestPass());
+    GenomicRelationshipOperator alone = new GenomicRelationshipOperator(prod, odd, -1);
+    for (int t = 0; t < 3; t++) {
+      double[] expected = new double[odd.length];
+      alone.apply(masked[t], 1, expected);
+      for (int a = 0; a < odd.length; a++) {
+        assertClose(maskedOut[t][a], expected[a], 1e-5, 1e-6, "masked product " + t + ", sample " + a);
+      }
+      if (t < 2) {
+        double[] e = new double[n * 2];
+        prod.multiply(wide[t], 2, weights, e);
+        for (int i = 0; i < e.length; i++) {
+          assertClose(wideOut[t][i], e[i], 1e-5, 1e-6, "product over all samples " + t + ", entry " + i);
+        }
+      }
+    }
+  }
 }

@@ -156,6 +156,8 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
   private final List<Broadcast<?>> lineage;
   /** In this JVM: the last pass's task sums, for the next pass's tasks (no fresh N×q arrays per task and pass). */
   private final Queue<double[]> spareSums = new ConcurrentLinkedQueue<>();
+  /** In this JVM: the last pass's V in single precision, for the next pass's (no fresh N×k floats per pass). */
+  private final Queue<float[]> spareInputs = new ConcurrentLinkedQueue<>();
   /**
    * The kernel's buffers of each task thread, kept from pass to pass (the wide form's are N × k floats twice: fresh
    * ones per task were a tenth of all the bytes 20 traits' assoc allocated). A thread keeps its largest until it ends,
@@ -374,11 +376,15 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
     boolean[] chunkSplit = java.util.Arrays.copyOfRange(splitColumns, from, to);
     int nn = n;
     // V goes out in single precision, the form the SGEMMs use (half the bytes); partials come back in double.
-    PassInput input = new PassInput(GenotypeProductKernel.toFloat(v, from * n, Math.multiplyExact(n, k)),
+    boolean local = InProcessExchange.applies(jsc);
+    int length = Math.multiplyExact(n, k);
+    float[] vf = local ? spareInputs.poll() : null;
+    vf = GenotypeProductKernel.toFloat(v, from * n, length, vf == null || vf.length < length ? new float[length] : vf);
+    PassInput input = new PassInput(vf,
         java.util.Arrays.copyOfRange(weights, from * chromosomeCount, to * chromosomeCount));
     int base = offsets[from];
     java.util.Arrays.fill(out, base * n, (base + q) * n, 0.0);
-    if (InProcessExchange.applies(jsc)) {
+    if (local) {
       // The tasks' sums by reference, added in partition order (the same sum every run), their arrays used again
       // (the pool goes with the input: what the closure captures is serialized, even here).
       List<TaskSums> sums = InProcessExchange.run(cached, new LocalPass(input, spareSums), (it, pass) ->
@@ -393,6 +399,7 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
         }
         spareSums.add(t.values());
       }
+      spareInputs.add(vf);
       return;
     }
     Broadcast<PassInput> b = jsc.broadcast(input);
@@ -470,6 +477,7 @@ public final class DistributedGenotypeProducts implements GenotypeProducts, Auto
   @Override
   public void close() {
     spareSums.clear();
+    spareInputs.clear();
     cached.unpersist(false);
     lineage.forEach(b -> b.destroy());
   }

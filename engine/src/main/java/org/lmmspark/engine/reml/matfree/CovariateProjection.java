@@ -75,9 +75,14 @@ public final class CovariateProjection {
 
   /** {@code Π a} for the first {@code count} columns of {@code a}, as a new block. */
   public double[] projected(double[] a, int count) {
-    double[] out = java.util.Arrays.copyOf(a, n * count);
-    project(out, 0, count);
-    return out;
+    return projected(a, count, new double[n * count]);
+  }
+
+  /** As {@link #projected(double[], int)}, written into {@code into} (n × at least count; a solve's own buffer). */
+  public double[] projected(double[] a, int count, double[] into) {
+    System.arraycopy(a, 0, into, 0, n * count);
+    project(into, 0, count);
+    return into;
   }
 
   /** {@code ΠAΠ} as an operator: A's products (and their count) with projected input and output. */

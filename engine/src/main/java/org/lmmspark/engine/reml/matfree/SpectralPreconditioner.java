@@ -28,6 +28,12 @@ public final class SpectralPreconditioner implements BatchedPcg.Preconditioner {
   private final LeadingEigenspace e;
   private final double[] leading;
   private final double rest;
+  /**
+   * The columns being transformed (n × their count), kept from call to call: CG applies M⁻¹ once per iteration to
+   * every column of its batch, and a new block each time (4.5 MB for 28 columns at n = 20,000, per trait) fed the
+   * collector large short-lived arrays. Hence {@link #power} is synchronized.
+   */
+  private double[] block = new double[0];
 
   /**
    * @param e the leading Ritz pairs of K
@@ -95,7 +101,7 @@ public final class SpectralPreconditioner implements BatchedPcg.Preconditioner {
    * {@code out_j = M^{exponent} in_j} for the listed columns of the n×r blocks {@code in} and
    * {@code out} (which may be the same array).
    */
-  public void power(double exponent, double[] in, double[] out, int n, int[] columns, int count) {
+  public synchronized void power(double exponent, double[] in, double[] out, int n, int[] columns, int count) {
     if (n != e.n()) {
       throw new IllegalArgumentException("preconditioner for n = " + e.n() + " applied to n = " + n);
     }
@@ -103,7 +109,9 @@ public final class SpectralPreconditioner implements BatchedPcg.Preconditioner {
       return;
     }
     int k = e.rank();
-    double[] block = new double[n * count];
+    if (block.length < n * count) {
+      block = new double[n * count];
+    }
     for (int s = 0; s < count; s++) {
       System.arraycopy(in, columns[s] * n, block, s * n, n);
     }
@@ -116,7 +124,7 @@ public final class SpectralPreconditioner implements BatchedPcg.Preconditioner {
         g[i + s * k] *= d;
       }
     }
-    for (int i = 0; i < block.length; i++) {
+    for (int i = 0; i < n * count; i++) {
       block[i] *= restPower;
     }
     Blas.dgemm(false, false, n, count, k, 1.0, e.vectors(), n, g, k, 1.0, block, n);
