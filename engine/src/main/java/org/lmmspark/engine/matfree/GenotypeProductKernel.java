@@ -71,8 +71,9 @@ import org.lmmspark.engine.linalg.Blas;
  * and half the memory traffic), with every sum that would be long kept short and the long sums
  * done in double: {@code T} is summed over tiles of {@value #ROW_CHUNK} samples, each tile's SGEMM
  * result added into a double {@code T}; {@code Z_b T} sums only a chunk's (≤ {@value #VARIANT_CHUNK})
- * variants in float before it is added into the caller's double accumulator, and chunks, blocks and
- * partitions are summed in double. Rounding then has three sources: z (8-bit blocks; for 2-bit blocks
+ * variants in float before it is added into the caller's double accumulator (the wide form: up to
+ * {@value #WIDE_ROW_CHUNK} variants, the length of its {@code Z_bᵀV} sums, {@link #wideChunksInFloat}), and
+ * chunks, blocks and partitions are summed in double. Rounding then has three sources: z (8-bit blocks; for 2-bit blocks
  * {@code s·t} and the missing calls' d) and v rounded to float (relative 6·10⁻⁸ each, i.e. a K perturbed by ~10⁻⁷
  * relative; for 8-bit blocks still exactly symmetric positive semi-definite because the same rounded Z is used on
  * both sides, for 2-bit ones symmetric to rounding), and float summation
@@ -372,7 +373,10 @@ public final class GenotypeProductKernel {
     ws.ensure(n, k);
     PackedGenotypeBlock.RawCoding coding = prepare(block, v, k, ws);
     int step = chunkVariants(m, chunkLimit(n, k));
-    for (int from = 0; from < m; from += step) {
+    // The wide form sums consecutive chunks' Z_c t in float, in the SGEMM itself, up to WIDE_ROW_CHUNK variants (the
+    // length of its Z_bᵀV sums), before they go into the double accumulator: see wideChunksInFloat.
+    int inFloat = k >= WIDE_COLUMNS ? wideChunksInFloat(step) : 1;
+    for (int from = 0, chunk = 0; from < m; from += step, chunk++) {
       int count = Math.min(step, m - from);
       if (coding == null) {
         ws.tables = block.decodeTables(from, count, ws.tables);
@@ -381,7 +385,11 @@ public final class GenotypeProductKernel {
       double[] tSum = ws.tSum;
       float[] t = ws.t;
       double[] shift = ws.shift;
-      java.util.Arrays.fill(shift, 0, k, 0.0);
+      boolean first = chunk % inFloat == 0;
+      boolean last = chunk % inFloat == inFloat - 1 || from + step >= m;
+      if (first) {
+        java.util.Arrays.fill(shift, 0, k, 0.0);
+      }
       // Weighted, rounded to float and back to count × k for tile · T; 2-bit: z = s·d + β, so
       // Z_c t = D_c (s ∘ t) + 1 (βᵀ t), the first an SGEMM over the centred counts, the second a shift per column.
       for (int c = 0; c < count; c++) {
@@ -394,8 +402,20 @@ public final class GenotypeProductKernel {
           shift[j] += offset * tw;
         }
       }
-      productChunk(block, coding, from, count, k, target, out, ws);
+      productChunk(block, coding, from, count, k, target, out, ws, first, last);
     }
+  }
+
+  /**
+   * Chunks of {@code step} variants whose products the wide form sums in float before adding them into the double
+   * accumulator: as many as make {@link #WIDE_ROW_CHUNK} variants (8 of 512; a block ends them sooner, 2,048 variants
+   * by default), so that its float sums are no longer than those of its {@code Z_bᵀV} over row spans. Why: at k in the hundreds (LOCO solves) each chunk's N×k float
+   * product was added into the N×k double output on its own, 0.24 GB of memory traffic per chunk at N = 20,000 and
+   * k = 600, and OpenBLAS first zeroed the product for {@code beta = 0}: 5 % of 20 traits' {@code assoc --loco} run,
+   * where the SGEMMs are 40 %.
+   */
+  static int wideChunksInFloat(int step) {
+    return Math.max(1, WIDE_ROW_CHUNK / Math.max(1, step));
   }
 
   /**
@@ -545,17 +565,23 @@ public final class GenotypeProductKernel {
   /**
    * {@code out(n×k) += Z_c ws.t} (column j into column {@code target[j]}, null: j) for the chunk c = variants {@code [from, from + count)} (T in float,
    * count×k): each tile decoded again, one SGEMM of the chunk's ≤ {@link #VARIANT_CHUNK}-term sums in
-   * float, added into the double accumulator; in the wide form one SGEMM over the decoded chunk.
+   * float, added into the double accumulator; in the wide form one SGEMM over the decoded chunk into the N×k float
+   * product, started afresh on the {@code first} of {@link #wideChunksInFloat} chunks and added (with their shifts)
+   * into the accumulator after the {@code last}.
    */
   private static void productChunk(PackedGenotypeBlock block, PackedGenotypeBlock.RawCoding coding, int from,
-      int count, int k, int[] target, double[] out, Workspace ws) {
+      int count, int k, int[] target, double[] out, Workspace ws, boolean first, boolean last) {
     int n = block.n;
     double[] shift = ws.shift;
     if (k >= WIDE_COLUMNS) {
       float[] p = ws.product;
       long t0 = System.nanoTime();
-      Blas.sgemm(false, false, n, k, count, 1f, ws.chunk, 0, n, ws.t, 0, count, 0f, p, 0, n);
+      Blas.sgemm(false, false, n, k, count, 1f, ws.chunk, 0, n, ws.t, 0, count, first ? 0f : 1f, p, 0, n);
       long t1 = System.nanoTime();
+      if (!last) {
+        ws.record(0, t1 - t0, false, 0, 2.0 * n * count * k);
+        return;
+      }
       for (int j = 0; j < k; j++) {
         double a = shift[j];
         for (int i = j * n, end = i + n, o = (target == null ? j : target[j]) * n - i; i < end; i++) {

@@ -286,5 +286,9 @@ class GenotypeProductKernelTest {
     assertEquals(350, GenotypeProductKernel.chunkVariants(700, 512));
     assertEquals(128, GenotypeProductKernel.chunkVariants(2048, 134)); // 16 equal chunks
     assertEquals(0, GenotypeProductKernel.chunkVariants(0, 512));
+    // The wide form's products summed in float over at most WIDE_ROW_CHUNK variants, as its Zᵀv sums over samples.
+    assertEquals(8, GenotypeProductKernel.wideChunksInFloat(512));
+    assertEquals(30, GenotypeProductKernel.wideChunksInFloat(134));
+    assertEquals(1, GenotypeProductKernel.wideChunksInFloat(5000));
   }
 }
