@@ -73,8 +73,8 @@ import org.lmmspark.engine.linalg.Blas;
  * result added into a double {@code T}; {@code Z_b T} sums only a chunk's (≤ {@value #VARIANT_CHUNK})
  * variants in float before it is added into the caller's double accumulator (the wide form: up to
  * {@value #WIDE_ROW_CHUNK} variants, the length of its {@code Z_bᵀV} sums, {@link #wideChunksInFloat}), and
- * chunks, blocks and partitions are summed in double. Rounding then has three sources: z (8-bit blocks; for 2-bit blocks
- * {@code s·t} and the missing calls' d) and v rounded to float (relative 6·10⁻⁸ each, i.e. a K perturbed by ~10⁻⁷
+ * chunks, blocks and partitions are summed in double. Rounding then has three sources: z (8-bit blocks; for 2-bit
+ * blocks {@code s·t} and the missing calls' d) and v rounded to float (relative 6·10⁻⁸ each, i.e. a K perturbed by ~10⁻⁷
  * relative; for 8-bit blocks still exactly symmetric positive semi-definite because the same rounded Z is used on
  * both sides, for 2-bit ones symmetric to rounding), and float summation
  * of at most {@code L = max(ROW_CHUNK, VARIANT_CHUNK)} terms ({@value #WIDE_ROW_CHUNK} in the wide
@@ -409,10 +409,10 @@ public final class GenotypeProductKernel {
   /**
    * Chunks of {@code step} variants whose products the wide form sums in float before adding them into the double
    * accumulator: as many as make {@link #WIDE_ROW_CHUNK} variants (8 of 512; a block ends them sooner, 2,048 variants
-   * by default), so that its float sums are no longer than those of its {@code Z_bᵀV} over row spans. Why: at k in the hundreds (LOCO solves) each chunk's N×k float
-   * product was added into the N×k double output on its own, 0.24 GB of memory traffic per chunk at N = 20,000 and
-   * k = 600, and OpenBLAS first zeroed the product for {@code beta = 0}: 5 % of 20 traits' {@code assoc --loco} run,
-   * where the SGEMMs are 40 %.
+   * by default), so that its float sums are no longer than those of its {@code Z_bᵀV} over row spans. Why: at k in
+   * the hundreds (LOCO solves) each chunk's N×k float product was added into the N×k double output on its own,
+   * 0.24 GB of memory traffic per chunk at N = 20,000 and k = 600, and OpenBLAS first zeroed the product for
+   * {@code beta = 0}: 5 % of 20 traits' {@code assoc --loco} run, where the SGEMMs are 40 %.
    */
   static int wideChunksInFloat(int step) {
     return Math.max(1, WIDE_ROW_CHUNK / Math.max(1, step));
