@@ -225,7 +225,9 @@ public final class LocoResiduals {
       compressions[s] = deflation != null && s > 0 ? compressions[0] : proj.compression(deflation != null ? deflation
           : BatchedPcg.Preconditioner.diagonal(scopeDiagonals[s]));
     }
-    double[] solution = new double[rhs.length];
+    // One batch (the scopes' order) solves rhs itself and its solution is the batch's; several copy in and out.
+    boolean oneBatch = r <= o.maxColumns();
+    double[] solution = oneBatch ? null : new double[rhs.length];
     int[] iterations = new int[sc];
     int passes = 0;
     long columnPasses = 0;
@@ -236,7 +238,7 @@ public final class LocoResiduals {
     // the sampled variants' after: a batch takes as many passes as its slowest column, so batches of sampled
     // variants alone end sooner than batches that each hold a y or two. One batch keeps the scopes' order.
     int[] order = new int[r];
-    if (r > o.maxColumns()) {
+    if (!oneBatch) {
       int next = 0;
       for (int s = 0; s < sc; s++) {
         order[next++] = offset[s];
@@ -308,8 +310,8 @@ public final class LocoResiduals {
         }
         proj.project(out, 0, kk);
       };
-      double[] b = new double[n * cols];
-      for (int j = 0; j < cols; j++) {
+      double[] b = oneBatch ? rhs : new double[n * cols];
+      for (int j = 0; j < cols && !oneBatch; j++) {
         System.arraycopy(rhs, order[first + j] * n, b, j * n, n);
       }
       double[] tol = new double[cols];
@@ -344,8 +346,12 @@ public final class LocoResiduals {
       } else {
         res = BatchedPcg.solve(n, v, b, cols, null, pre, tol, o.maxCgIterations(), false);
       }
-      for (int j = 0; j < cols; j++) {
-        System.arraycopy(res.x(), j * n, solution, order[first + j] * n, n);
+      if (oneBatch) {
+        solution = res.x();
+      } else {
+        for (int j = 0; j < cols; j++) {
+          System.arraycopy(res.x(), j * n, solution, order[first + j] * n, n);
+        }
       }
       passes += passCount[0];
       batches++;

@@ -24,8 +24,9 @@ import org.lmmspark.engine.reml.SymmetricOperator;
  * iteration for all chromosomes' right-hand sides together (leave-one-chromosome-out residuals,
  * {@link org.lmmspark.engine.assoc.LocoResiduals}). The Jacobi diagonal may likewise be given per column.
  *
- * <p>Memory: five n×r arrays (x, r, z, p, A·p); no n×n matrix. Cost per iteration: one product with
- * the active columns plus {@code O(n·r)}.
+ * <p>Memory: five n×r arrays (x, r, z, p, A·p; x and r are the caller's x0 and A·x0 when it knows that product),
+ * and once some columns have converged the active ones' directions gathered; no n×n matrix. Cost per iteration:
+ * one product with the active columns plus {@code O(n·r)}.
  */
 public final class BatchedPcg {
   private BatchedPcg() {}
@@ -34,7 +35,8 @@ public final class BatchedPcg {
    * A block of symmetric positive definite operators, one per column of the batch: {@code out_s =
    * A_{columns[s]} in_s} for {@code s < k}, where {@code columns[s]} is the index (in the whole batch of
    * r right-hand sides) of the column that {@code in_s} belongs to. {@link #solve} passes only the
-   * still-unconverged columns, in increasing order.
+   * still-unconverged columns, in increasing order; {@code in} is read only (while every column is active it is
+   * the solver's own block of search directions).
    */
   @FunctionalInterface
   public interface ColumnOperator {
@@ -120,6 +122,8 @@ public final class BatchedPcg {
   /**
    * Solves {@code A X = B} from a warm start whose product {@code A·x0} the caller already knows, so the
    * first residual costs no product (e.g. {@code A = θ_g K + θ_e I} at a new θ when {@code K·x0} is known).
+   * The solve takes both arrays over instead of copying them (two n×r blocks fewer while it runs): {@code x0}
+   * becomes the result's {@link Result#x}, {@code ax0} its {@link Result#residual}.
    *
    * @param ax0 {@code A·x0}, n×r
    */
@@ -159,7 +163,8 @@ public final class BatchedPcg {
 
   /**
    * As above (a tolerance per column) from a warm start whose product {@code A·x0} the caller already knows
-   * (e.g. formed for some columns only, the others starting from zero with {@code A·0 = 0}).
+   * (e.g. formed for some columns only, the others starting from zero with {@code A·0 = 0}). As with one
+   * tolerance, {@code x0} becomes the result's {@link Result#x} and {@code ax0} its {@link Result#residual}.
    *
    * @param ax0 {@code A·x0}, n×r
    */
@@ -187,22 +192,28 @@ public final class BatchedPcg {
         || (ax0 != null && ax0.length < (long) n * r)) {
       throw new IllegalArgumentException("B, X0 and A·X0 must hold n×r = " + n + "×" + r + " values");
     }
-    double[] x = x0 == null ? new double[n * r] : Arrays.copyOf(x0, n * r);
-    double[] res = Arrays.copyOf(b, n * r);
+    // With a known A·x0 the caller's x0 and ax0 are taken over (the iterate and, b − A·x0 in place, the residual).
+    double[] x = x0 == null ? new double[n * r] : ax0 != null ? x0 : Arrays.copyOf(x0, n * r);
+    double[] res;
     int products = 0;
     int[] all = new int[r];
     for (int j = 0; j < r; j++) {
       all[j] = j;
     }
-    if (x0 != null) {
-      double[] ax = ax0;
-      if (ax == null) {
-        ax = new double[n * r];
+    if (ax0 != null) {
+      res = ax0;
+      for (int i = 0; i < n * r; i++) {
+        res[i] = b[i] - res[i];
+      }
+    } else {
+      res = Arrays.copyOf(b, n * r);
+      if (x0 != null) {
+        double[] ax = new double[n * r];
         a.apply(x, r, all, ax);
         products++;
-      }
-      for (int i = 0; i < n * r; i++) {
-        res[i] -= ax[i];
+        for (int i = 0; i < n * r; i++) {
+          res[i] -= ax[i];
+        }
       }
     }
     double[] z = new double[n * r];
@@ -244,14 +255,21 @@ public final class BatchedPcg {
       if (na == 0) {
         break;
       }
-      if (pa.length < n * na) {
-        pa = new double[n * na];
+      if (qa.length < n * na) {
         qa = new double[n * na];
       }
-      for (int s = 0; s < na; s++) {
-        System.arraycopy(p, active[s] * n, pa, s * n, n);
+      // While every column is active the directions are p as it is; later the active ones are gathered.
+      double[] in = p;
+      if (na < r) {
+        if (pa.length < n * na) {
+          pa = new double[n * na];
+        }
+        for (int s = 0; s < na; s++) {
+          System.arraycopy(p, active[s] * n, pa, s * n, n);
+        }
+        in = pa;
       }
-      a.apply(pa, na, active, qa);
+      a.apply(in, na, active, qa);
       products++;
       // Step every active column, precondition the stepped ones together, then their new directions.
       int stepped = 0;
