@@ -12,7 +12,10 @@
 # Traits: T_t = y_quant + noise of variance 0.1·t (so each is heritable, less so as t grows), missing on a random
 # 2% + t% of the samples (awk's seeded rand(): a different subset per trait). Environment: MASTER (default local[*]),
 # PROBES (default 40 for reml; assoc's own default, 15, for assoc), LMMSPARK_DRIVER_MEMORY (default 6g), CMD (reml or
-# assoc, default reml). Run large sizes only on an idle machine.
+# assoc, default reml), ROUNDS (default 1): the T traits' run that many times, each between two runs of one trait
+# (T1, T, T1, T, …, T1: 2·ROUNDS + 1 runs), each round's ratio against the mean of its two neighbours, then the
+# median and the largest. This machine's speed drifts by ~15% within an hour, so one round's ratio can be off by
+# about as much; the rounds show the spread. Run large sizes only on an idle machine.
 set -euo pipefail
 home=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 n=${1:-20000}
@@ -59,17 +62,30 @@ if [ ! "$home/jobs/target/cds/$command.jsa" -nt "$home/jobs/target/lmmspark.jar"
   # jar is recorded again): not timed.
   run "$prefix.$command.warmup" T1 > /dev/null
 fi
+rounds=${ROUNDS:-1}
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 # One trait before and after the T traits, the ratio against their mean: this machine's speed drifts (one trait's
 # CPU varied 1.5x within an hour), and a drift between two runs would otherwise read as a ratio.
 times=$(run "$prefix.$command.one" T1) || exit 1
-read -r one_a one_a_cpu <<< "$times"
-times=$(run "$prefix.$command.many" "$names") || exit 1
-read -r many many_cpu <<< "$times"
-times=$(run "$prefix.$command.one" T1) || exit 1
 read -r one_b one_b_cpu <<< "$times"
-one=$(echo "($one_a + $one_b) / 2" | bc -l)
-one_cpu=$(echo "($one_a_cpu + $one_b_cpu) / 2" | bc -l)
+ratios=()
+for ((round = 1; round <= rounds; round++)); do
+  one_a=$one_b
+  one_a_cpu=$one_b_cpu
+  times=$(run "$prefix.$command.many" "$names") || exit 1
+  read -r many many_cpu <<< "$times"
+  times=$(run "$prefix.$command.one" T1) || exit 1
+  read -r one_b one_b_cpu <<< "$times"
+  one=$(echo "($one_a + $one_b) / 2" | bc -l)
+  one_cpu=$(echo "($one_a_cpu + $one_b_cpu) / 2" | bc -l)
+  ratio_wall=$(echo "$many / $one" | bc -l)
+  ratio_cpu=$(echo "$many_cpu / $one_cpu" | bc -l)
+  ratios+=("$ratio_cpu")
+  if [ "$rounds" -gt 1 ]; then
+    printf 'round %d: %d traits %.1f s wall, %.1f s CPU; one trait %.1f / %.1f s CPU before / after; ratio wall %.2f, CPU %.2f\n' \
+      "$round" "$traits" "$many" "$many_cpu" "$one_a_cpu" "$one_b_cpu" "$ratio_wall" "$ratio_cpu"
+  fi
+done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo "== $traits traits together vs one trait: lmmspark $command, N=$n M=$m, matrix-free, ${probes:-15 (default)} probes, master=$master"
@@ -78,7 +94,12 @@ printf 'one trait (T1), JVM start to exit: %.1f s wall, %.1f s CPU (before the %
   "$one" "$one_cpu" "$traits" "$one_a" "$one_a_cpu" "$one_b" "$one_b_cpu"
 printf '%d traits together, JVM start to exit: %.1f s wall, %.1f s CPU\n' "$traits" "$many" "$many_cpu"
 printf 'ratio %d traits / one (the mean of the two): wall %.2f, CPU %.2f (target <= 3 at N = M = 20,000, T = 20)\n' "$traits" \
-  "$(echo "$many / $one" | bc -l)" "$(echo "$many_cpu / $one_cpu" | bc -l)"
+  "$ratio_wall" "$ratio_cpu"
+if [ "$rounds" -gt 1 ]; then
+  printf '%s\n' "${ratios[@]}" | sort -g | awk -v r="$rounds" '{ v[NR] = $1 } END {
+    printf "CPU ratio over %d rounds: median %.2f, largest %.2f, smallest %.2f (the lines above: the last round)\n", r,
+      (r % 2 ? v[(r + 1) / 2] : (v[r / 2] + v[r / 2 + 1]) / 2), v[r], v[1] }'
+fi
 if [ "$command" = reml ]; then
   grep -E 'passes over the genotypes' "$prefix.reml.one.out" | head -1
   grep -E 'REML of [0-9]+ traits together' "$prefix.reml.many.out" | head -1
