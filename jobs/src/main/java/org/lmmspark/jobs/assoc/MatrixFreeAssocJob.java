@@ -112,7 +112,12 @@ final class MatrixFreeAssocJob {
    */
   static final int SHARED_CALIBRATION_VARIANTS = 6;
 
-  /** Driver memory the batched LOCO solve may take (about 10 n-vectors per column). */
+  /**
+   * Driver memory the batched LOCO solve may take: about 10 n-vectors per column (8 when a trait's columns go in one
+   * batch: right-hand side, iterate, residual, direction, preconditioned residual, product, projected input and, once
+   * some have converged, the active directions; in several batches also the whole solve's right-hand sides and
+   * solution).
+   */
   static final long LOCO_SOLVE_BYTES = 1L << 30;
   /**
    * Bytes of one shared pass's N×k block when several traits' LOCO solves share the passes (the pass's input, each
