@@ -310,9 +310,12 @@ public final class LocoResiduals {
         }
         proj.project(out, 0, kk);
       };
-      double[] b = oneBatch ? rhs : new double[n * cols];
-      for (int j = 0; j < cols && !oneBatch; j++) {
-        System.arraycopy(rhs, order[first + j] * n, b, j * n, n);
+      double[] b = rhs;
+      if (!oneBatch) {
+        b = new double[n * cols];
+        for (int j = 0; j < cols; j++) {
+          System.arraycopy(rhs, order[first + j] * n, b, j * n, n);
+        }
       }
       double[] tol = new double[cols];
       int[] ys = new int[cols];

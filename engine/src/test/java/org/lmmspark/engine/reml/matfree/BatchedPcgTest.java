@@ -142,8 +142,12 @@ class BatchedPcgTest {
       assertClose(cold.residual()[i], b[i] - ax[i], 1e-11, 0, "residual[" + i + "]");
     }
     double[] expected = denseSolve(a, n, b, r);
-    BatchedPcg.Result warm = BatchedPcg.solve(op, b, r, cold.x(), ax, null, 1e-12, 1000);
+    double[] x0 = cold.x();
+    BatchedPcg.Result warm = BatchedPcg.solve(op, b, r, x0, ax, null, 1e-12, 1000);
     assertTrue(warm.allConverged());
+    // Taken over, not copied: x0 is the iterate and A·x0 the residual (two n×r blocks fewer in LOCO's solves).
+    assertTrue(warm.x() == x0, "x0 taken over as the iterate");
+    assertTrue(warm.residual() == ax, "A·x0 taken over as the residual");
     assertTrue(warm.products() == warm.maxIterations(), warm.products() + " products for " + warm.maxIterations()
         + " iterations: the first residual must come from the given A·x0");
     for (int i = 0; i < n * r; i++) {
