@@ -192,8 +192,7 @@ public final class BatchedPcg {
         || (ax0 != null && ax0.length < (long) n * r)) {
       throw new IllegalArgumentException("B, X0 and A·X0 must hold n×r = " + n + "×" + r + " values");
     }
-    // With a known A·x0 the caller's x0 and ax0 are taken over (the iterate and, b − A·x0 in place, the residual).
-    double[] x = x0 == null ? new double[n * r] : ax0 != null ? x0 : Arrays.copyOf(x0, n * r);
+    double[] x;
     double[] res;
     int products = 0;
     int[] all = new int[r];
@@ -201,11 +200,15 @@ public final class BatchedPcg {
       all[j] = j;
     }
     if (ax0 != null) {
+      // A known A·x0 (the public overloads require x0 with it): both taken over, the iterate and, b − A·x0 in place,
+      // the residual.
+      x = x0;
       res = ax0;
       for (int i = 0; i < n * r; i++) {
         res[i] = b[i] - res[i];
       }
     } else {
+      x = x0 == null ? new double[n * r] : Arrays.copyOf(x0, n * r);
       res = Arrays.copyOf(b, n * r);
       if (x0 != null) {
         double[] ax = new double[n * r];
